@@ -1,0 +1,183 @@
+// The articles' SQL: reads with visibility, writes in one transaction each (article, tags, authors,
+// slug history together).
+import { and, count, eq, gte, lte, sql, type SQL } from 'drizzle-orm'
+import type { Db } from '../db/connection.js'
+import { articleAuthors, articles, articleSlugHistory, articleTags, tags } from '../db/schema.js'
+import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
+import type { CursorKey } from '../http/pagination.js'
+import { toIso, toIsoOrNull } from '../http/time.js'
+import { ensureTagIds, setArticleTags, tagsOfArticles } from '../tags/store.js'
+import type { TagRef } from '../tags/schemas.js'
+import type { Article, ArticleSummary } from './schemas.js'
+
+export type ArticleRow = typeof articles.$inferSelect
+export type ArticleStatus = ArticleRow['status']
+
+/** What the caller may see: `now` for the public (published and due), `null` for editors (everything). */
+export type Visibility = { visibleAt: number } | null
+
+/** The stored fields a write sets; the service has already derived slug, HTML and timestamps. */
+export interface ArticleWrite {
+  slug: string
+  title: string
+  summary: string | null
+  body: string
+  bodyHtml: string
+  section: string | null
+  dateline: string | null
+  source: string | null
+  authors: string[]
+  status: ArticleStatus
+  publishedAt: number | null
+  commentsOpen: boolean
+}
+
+export type ArticleSort = '-publishedAt' | 'publishedAt' | '-updatedAt'
+
+export interface ArticleListParams {
+  limit: number
+  after: CursorKey | undefined
+  visibility: Visibility
+  status: ArticleStatus | undefined
+  tags: string[]
+  section: string | undefined
+  author: string | undefined
+  publishedAfter: number | undefined
+  publishedBefore: number | undefined
+  sort: ArticleSort
+  withTotal: boolean
+}
+
+function summaryOf (row: ArticleRow, tagRefs: TagRef[]): ArticleSummary {
+  return {
+    id: row.id,
+    slug: row.slug,
+    title: row.title,
+    summary: row.summary,
+    section: row.section,
+    dateline: row.dateline,
+    source: row.source,
+    authors: JSON.parse(row.authors) as string[],
+    tags: tagRefs,
+    status: row.status,
+    publishedAt: toIsoOrNull(row.publishedAt),
+    createdAt: toIso(row.createdAt),
+    updatedAt: toIso(row.updatedAt),
+    commentsOpen: row.commentsOpen,
+    commentCount: row.commentCount,
+    revision: row.revision
+  }
+}
+
+const visibleWhere = (at: number): SQL => sql`${articles.status} = 'published' AND ${articles.publishedAt} <= ${at}`
+
+export function sortOrder (sort: ArticleSort, publishedOnly: boolean): KeysetOrder {
+  if (sort === '-updatedAt') return { column: articles.updatedAt, tie: articles.id, descending: true, nullable: false }
+  return { column: articles.publishedAt, tie: articles.id, descending: sort === '-publishedAt', nullable: !publishedOnly }
+}
+
+export function articleRepository (db: Db) {
+  const bySlug = db.select().from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
+  const byHistory = db.select({ slug: articles.slug, status: articles.status, publishedAt: articles.publishedAt })
+    .from(articleSlugHistory).innerJoin(articles, eq(articles.id, articleSlugHistory.articleId))
+    .where(eq(articleSlugHistory.slug, sql.placeholder('slug'))).prepare()
+  const slugTaken = db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
+
+  const isVisible = (row: { status: ArticleStatus, publishedAt: number | null }, v: Visibility): boolean =>
+    v === null || (row.status === 'published' && row.publishedAt !== null && row.publishedAt <= v.visibleAt)
+
+  function toArticle (row: ArticleRow): Article {
+    const tagRefs = tagsOfArticles(db, [row.id]).get(row.id) ?? []
+    return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
+  }
+
+  function writeRelations (tx: Parameters<Parameters<Db['transaction']>[0]>[0], id: number, input: { tags?: string[], authors?: string[] }, now: number): void {
+    if (input.tags !== undefined) setArticleTags(tx, id, ensureTagIds(tx, input.tags, now))
+    if (input.authors !== undefined) {
+      tx.delete(articleAuthors).where(eq(articleAuthors.articleId, id)).run()
+      if (input.authors.length > 0) tx.insert(articleAuthors).values(input.authors.map((name) => ({ articleId: id, name }))).run()
+    }
+  }
+
+  return {
+    toArticle,
+    isVisible,
+
+    async findRowBySlug (slug: string, visibility: Visibility): Promise<ArticleRow | undefined> {
+      const row = bySlug.get({ slug })
+      return row && isVisible(row, visibility) ? row : undefined
+    },
+
+    /** The current slug of an article that used to be at `slug`, if the caller may see it. */
+    async findRenamed (slug: string, visibility: Visibility): Promise<string | undefined> {
+      const row = byHistory.get({ slug })
+      return row && isVisible(row, visibility) ? row.slug : undefined
+    },
+
+    async slugTaken (slug: string, exceptId?: number): Promise<boolean> {
+      const row = slugTaken.get({ slug })
+      return row !== undefined && row.id !== exceptId
+    },
+
+    async create (write: ArticleWrite, tagNames: string[], now: number): Promise<Article> {
+      const row = db.transaction((tx) => {
+        const inserted = tx.insert(articles).values({
+          ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1
+        }).returning().get()
+        tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
+        writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
+        return inserted
+      })
+      return toArticle(row)
+    },
+
+    /** Applies a change; bumps revision and updatedAt. The old slug, when it changes, keeps redirecting. */
+    async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number): Promise<Article> {
+      const row = db.transaction((tx) => {
+        if (write.slug !== current.slug) {
+          tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
+          tx.insert(articleSlugHistory).values({ slug: current.slug, articleId: current.id })
+            .onConflictDoUpdate({ target: articleSlugHistory.slug, set: { articleId: current.id } }).run()
+        }
+        writeRelations(tx, current.id, { tags: tagNames, authors: write.authors }, now)
+        return tx.update(articles)
+          .set({ ...write, authors: JSON.stringify(write.authors), updatedAt: now, revision: current.revision + 1 })
+          .where(eq(articles.id, current.id)).returning().get()
+      })
+      return toArticle(row!)
+    },
+
+    async tagSlugs (articleId: number): Promise<string[]> {
+      return (tagsOfArticles(db, [articleId]).get(articleId) ?? []).map((t) => t.slug)
+    },
+
+    async delete (id: number): Promise<void> {
+      db.delete(articles).where(eq(articles.id, id)).run()
+    },
+
+    async list (p: ArticleListParams): Promise<{ rows: ArticleRow[], total?: number, toSummary: (row: ArticleRow) => ArticleSummary }> {
+      const filters: (SQL | undefined)[] = []
+      if (p.visibility !== null) filters.push(visibleWhere(p.visibility.visibleAt))
+      if (p.status !== undefined) filters.push(eq(articles.status, p.status))
+      if (p.section !== undefined) filters.push(eq(articles.section, p.section))
+      if (p.author !== undefined) {
+        filters.push(sql`EXISTS (SELECT 1 FROM ${articleAuthors} WHERE ${articleAuthors.articleId} = ${articles.id} AND ${articleAuthors.name} = ${p.author})`)
+      }
+      for (const slug of p.tags) {
+        filters.push(sql`EXISTS (SELECT 1 FROM ${articleTags} JOIN ${tags} ON ${tags.id} = ${articleTags.tagId}
+          WHERE ${articleTags.articleId} = ${articles.id} AND ${tags.slug} = ${slug})`)
+      }
+      if (p.publishedAfter !== undefined) filters.push(gte(articles.publishedAt, p.publishedAfter))
+      if (p.publishedBefore !== undefined) filters.push(lte(articles.publishedAt, p.publishedBefore))
+      const where = and(...filters)
+      const order = sortOrder(p.sort, p.visibility !== null || p.status === 'published')
+      const paged = p.after ? and(where, after(order, p.after[0] ?? null, p.after[1] ?? null)) : where
+      const rows = db.select().from(articles).where(paged).orderBy(orderBy(order)).limit(p.limit + 1).all()
+      const tagMap = tagsOfArticles(db, rows.slice(0, p.limit).map((r) => r.id))
+      const total = p.withTotal ? db.select({ n: count() }).from(articles).where(where).get()?.n ?? 0 : undefined
+      return { rows, total, toSummary: (row) => summaryOf(row, tagMap.get(row.id) ?? []) }
+    }
+  }
+}
+
+export type ArticleRepository = ReturnType<typeof articleRepository>

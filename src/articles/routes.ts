@@ -1,0 +1,144 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { hasRole } from '../plugins/auth.js'
+import { NotFound, Unauthorized } from '../http/errors.js'
+import { checkIfMatch, etagOf, sendTagged } from '../http/etag.js'
+import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { Empty, NoContent, NotModified, problems, ref } from '../http/schemas.js'
+import { fromIso } from '../http/time.js'
+import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
+import type { Visibility } from './repository.js'
+import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const visibility = (request: Parameters<typeof hasRole>[0]): Visibility =>
+    hasRole(request, 'editor') ? null : { visibleAt: app.clock() }
+
+  /** The article at `slug` as the caller may see it, or 404. */
+  async function load (request: Parameters<typeof hasRole>[0], slug: string) {
+    const row = await app.articles.findRowBySlug(slug, visibility(request))
+    if (!row) throw new NotFound(`No article at "${slug}".`)
+    return row
+  }
+
+  app.get('/articles', {
+    schema: {
+      tags: ['articles'],
+      operationId: 'listArticles',
+      summary: 'List articles',
+      description: 'Published articles, newest first, for everyone; editors may list other statuses. Keyset-paginated: follow `page.nextCursor` (or the `Link: rel="next"` header) to the end to see every matching article exactly once.',
+      querystring: ArticleListQuery,
+      response: { 200: ref(ArticleList), ...problems(401, 422) }
+    }
+  }, async (request, reply) => {
+    const q = request.query
+    const editor = hasRole(request, 'editor')
+    if (!editor && q.status !== undefined && q.status !== 'published') {
+      throw new Unauthorized('Only editors may list articles that are not published.')
+    }
+    const limit = q.limit ?? 20
+    const fingerprint = queryFingerprint('articles', { ...q, editor })
+    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 2)
+    const sort = q.sort ?? '-publishedAt'
+    const { rows, total, toSummary } = await app.articles.list({
+      limit,
+      after: cursor,
+      visibility: editor ? null : { visibleAt: app.clock() },
+      status: q.status === 'any' || q.status === undefined ? (editor ? undefined : 'published') : q.status,
+      tags: q.tag ?? [],
+      section: q.section,
+      author: q.author,
+      publishedAfter: q.publishedAfter === undefined ? undefined : fromIso(q.publishedAfter),
+      publishedBefore: q.publishedBefore === undefined ? undefined : fromIso(q.publishedBefore),
+      sort,
+      withTotal: q.include === 'total'
+    })
+    return toPage(request, reply, rows, {
+      limit,
+      fingerprint,
+      total,
+      keyOf: (row) => [sort === '-updatedAt' ? row.updatedAt : row.publishedAt, row.id],
+      map: toSummary
+    })
+  })
+
+  app.post('/articles', {
+    config: { role: 'editor' },
+    schema: {
+      tags: ['articles'],
+      operationId: 'createArticle',
+      summary: 'Create an article',
+      description: 'The slug is derived from the title unless given (a derived slug that is taken gets `-2`, `-3`…; a given one that is taken is a 409). Publishing without `publishedAt` sets it to now; a future `publishedAt` schedules the article.',
+      body: ref(CreateArticleBody),
+      response: { 201: ref(Article), ...problems(400, 409, 413, 415, 422) }
+    }
+  }, async (request, reply) => {
+    const article = await app.articleService.create(request.body)
+    reply.header('location', `/v1/articles/${article.slug}`)
+    return sendTagged(request, reply, article, 201)
+  })
+
+  app.get('/articles/:slug', {
+    schema: {
+      tags: ['articles'],
+      operationId: 'getArticle',
+      summary: 'Get an article',
+      description: 'Drafts, archived and scheduled articles are 404 unless the caller is an editor. A slug the article used to have answers 301 to its current URL.',
+      params: SlugParams,
+      headers: ConditionalHeaders,
+      response: {
+        200: ref(Article),
+        301: Empty('The article moved to the URL in `Location`.'),
+        304: NotModified,
+        ...problems(404, 422)
+      }
+    }
+  }, async (request, reply) => {
+    const v = visibility(request)
+    const row = await app.articles.findRowBySlug(request.params.slug, v)
+    if (!row) {
+      const moved = await app.articles.findRenamed(request.params.slug, v)
+      if (moved === undefined) throw new NotFound(`No article at "${request.params.slug}".`)
+      return reply.code(301).header('location', `/v1/articles/${moved}`).send(undefined)
+    }
+    return sendTagged(request, reply, app.articles.toArticle(row))
+  })
+
+  app.patch('/articles/:slug', {
+    config: { role: 'editor' },
+    schema: {
+      tags: ['articles'],
+      operationId: 'updateArticle',
+      summary: 'Update an article',
+      description: 'Merge semantics: absent fields stay, `null` clears a nullable field, `tags` and `authors` replace the list. With `If-Match`, a stale ETag is a 412 and nothing changes. A patch that changes nothing keeps the revision.',
+      params: SlugParams,
+      headers: WriteHeaders,
+      body: ref(UpdateArticleBody),
+      response: { 200: ref(Article), ...problems(400, 404, 409, 412, 413, 415, 422) }
+    }
+  }, async (request, reply) => {
+    const current = await load(request, request.params.slug)
+    checkIfMatch(request, etagOf(app.articles.toArticle(current)))
+    const article = await app.articleService.update(current, request.body)
+    return sendTagged(request, reply, article)
+  })
+
+  app.delete('/articles/:slug', {
+    config: { role: 'editor' },
+    schema: {
+      tags: ['articles'],
+      operationId: 'deleteArticle',
+      summary: 'Delete an article',
+      description: 'Deletes the article with its comments. With `If-Match`, a stale ETag is a 412 and nothing is deleted.',
+      params: SlugParams,
+      headers: WriteHeaders,
+      response: { 204: NoContent, ...problems(404, 412, 422) }
+    }
+  }, async (request, reply) => {
+    const current = await load(request, request.params.slug)
+    checkIfMatch(request, etagOf(app.articles.toArticle(current)))
+    await app.articles.delete(current.id)
+    return reply.code(204).send()
+  })
+}
+
+export default routes

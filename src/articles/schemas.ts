@@ -1,0 +1,167 @@
+import { Type, type Static } from 'typebox'
+import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, Slug, Timestamp, ref } from '../http/schemas.js'
+import { TagRef } from '../tags/schemas.js'
+
+export const ArticleStatus = Type.Union([Type.Literal('draft'), Type.Literal('published'), Type.Literal('archived')], {
+  description: '`draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due.'
+})
+
+const articleExample = {
+  id: 42,
+  slug: 'pacific-fleet-returns-to-vladivostok',
+  title: 'Pacific Fleet returns to Vladivostok',
+  summary: 'Three frigates docked after a month of exercises.',
+  body: 'The ships **docked** at dawn.',
+  bodyHtml: '<p>The ships <strong>docked</strong> at dawn.</p>\n',
+  section: 'Politics & Diplomacy',
+  dateline: 'VLADIVOSTOK',
+  source: 'Staff reporter',
+  authors: ['Anna Petrova'],
+  tags: [{ slug: 'russia', name: 'Russia' }, { slug: 'navy', name: 'Navy' }],
+  status: 'published',
+  publishedAt: '2026-07-08T09:15:00.000Z',
+  createdAt: '2026-07-08T08:00:00.000Z',
+  updatedAt: '2026-07-08T09:15:00.000Z',
+  commentsOpen: true,
+  commentCount: 3,
+  revision: 2
+}
+
+const articleFields = {
+  id: Type.Integer({ examples: [42] }),
+  slug: Slug,
+  title: Type.String({ examples: ['Pacific Fleet returns to Vladivostok'] }),
+  summary: Nullable(Type.String()),
+  section: Nullable(Type.String({ examples: ['Politics & Diplomacy'] })),
+  dateline: Nullable(Type.String({ examples: ['VLADIVOSTOK'] })),
+  source: Nullable(Type.String({ examples: ['Staff reporter'] })),
+  authors: Type.Array(Type.String()),
+  tags: Type.Array(ref(TagRef), { description: 'In the order the editor gave them.' }),
+  status: ArticleStatus,
+  publishedAt: Nullable(Timestamp),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  commentsOpen: Type.Boolean(),
+  commentCount: Type.Integer({ minimum: 0, description: 'Approved comments.' }),
+  revision: Type.Integer({ minimum: 1, description: 'Starts at 1 and grows by one with each change.' })
+}
+
+export const Article = Type.Object({
+  ...articleFields,
+  body: Type.String({ description: 'Markdown.' }),
+  bodyHtml: Type.String({ description: 'The body rendered to HTML. Raw HTML in the Markdown is escaped and unsafe links are dropped.' })
+}, { $id: 'Article', title: 'Article', additionalProperties: false, examples: [articleExample] })
+export type Article = Static<typeof Article>
+
+const { body: _body, bodyHtml: _bodyHtml, ...summaryExample } = articleExample
+export const ArticleSummary = Type.Object({
+  ...articleFields,
+  snippet: Type.Optional(Type.String({
+    description: 'With `q` only: an excerpt with the matched terms in `<mark>…</mark>`; everything else is HTML-escaped.'
+  }))
+}, {
+  $id: 'ArticleSummary',
+  title: 'ArticleSummary',
+  description: 'An article without its body, as lists show it.',
+  additionalProperties: false,
+  examples: [summaryExample]
+})
+export type ArticleSummary = Static<typeof ArticleSummary>
+
+export const ArticleList = Type.Object({
+  data: Type.Array(ref(ArticleSummary)),
+  page: ref(PageInfo)
+}, { $id: 'ArticleList', title: 'ArticleList', additionalProperties: false })
+
+const Title = Type.String({ minLength: 1, maxLength: 300, pattern: '\\S' })
+const ShortText = Type.String({ maxLength: 100 })
+const TagName = Type.String({ minLength: 1, maxLength: 64 })
+const AuthorName = Type.String({ minLength: 1, maxLength: 100 })
+
+const writable = {
+  slug: Slug,
+  summary: Nullable(Type.String({ maxLength: 1000 })),
+  body: Type.String({ maxLength: 200000 }),
+  section: Nullable(ShortText),
+  dateline: Nullable(ShortText),
+  source: Nullable(ShortText),
+  authors: Type.Array(AuthorName, { maxItems: 20, uniqueItems: true }),
+  tags: Type.Array(TagName, { maxItems: 50, description: 'Tag names; matched to existing tags by slug, unknown ones are created.' }),
+  status: ArticleStatus,
+  publishedAt: Nullable(Timestamp),
+  commentsOpen: Type.Boolean()
+}
+
+export const CreateArticleBody = Type.Object({
+  title: Title,
+  slug: Type.Optional(writable.slug),
+  summary: Type.Optional(writable.summary),
+  body: Type.Optional(writable.body),
+  section: Type.Optional(writable.section),
+  dateline: Type.Optional(writable.dateline),
+  source: Type.Optional(writable.source),
+  authors: Type.Optional(writable.authors),
+  tags: Type.Optional(writable.tags),
+  status: Type.Optional(writable.status),
+  publishedAt: Type.Optional(writable.publishedAt),
+  commentsOpen: Type.Optional(writable.commentsOpen)
+}, {
+  $id: 'CreateArticle',
+  title: 'CreateArticle',
+  additionalProperties: false,
+  examples: [{
+    title: 'Pacific Fleet returns to Vladivostok',
+    summary: 'Three frigates docked after a month of exercises.',
+    body: 'The ships **docked** at dawn.',
+    section: 'Politics & Diplomacy',
+    dateline: 'VLADIVOSTOK',
+    authors: ['Anna Petrova'],
+    tags: ['Russia', 'Navy'],
+    status: 'published'
+  }]
+})
+export type CreateArticleInput = Static<typeof CreateArticleBody>
+
+export const UpdateArticleBody = Type.Object({
+  title: Type.Optional(Title),
+  slug: Type.Optional(writable.slug),
+  summary: Type.Optional(writable.summary),
+  body: Type.Optional(writable.body),
+  section: Type.Optional(writable.section),
+  dateline: Type.Optional(writable.dateline),
+  source: Type.Optional(writable.source),
+  authors: Type.Optional(writable.authors),
+  tags: Type.Optional(writable.tags),
+  status: Type.Optional(writable.status),
+  publishedAt: Type.Optional(writable.publishedAt),
+  commentsOpen: Type.Optional(writable.commentsOpen)
+}, {
+  $id: 'UpdateArticle',
+  title: 'UpdateArticle',
+  description: 'Any subset of the fields; `null` clears a nullable field; `tags` and `authors` replace the list.',
+  additionalProperties: false,
+  examples: [{ title: 'Pacific Fleet back in Vladivostok', tags: ['Russia'], summary: null }]
+})
+export type UpdateArticleInput = Static<typeof UpdateArticleBody>
+
+export const SlugParams = Type.Object({ slug: Slug }, { additionalProperties: false })
+
+export const ArticleSort = Type.Union([
+  Type.Literal('-publishedAt'), Type.Literal('publishedAt'), Type.Literal('-updatedAt')
+], { description: 'Default `-publishedAt`: newest first.' })
+
+export const ArticleListQuery = Type.Object({
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+  tag: Type.Optional(Type.Array(Slug, { maxItems: 10, description: 'Tag slug; repeat for several, all must match.' })),
+  section: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  author: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  publishedAfter: Type.Optional(Timestamp),
+  publishedBefore: Type.Optional(Timestamp),
+  status: Type.Optional(Type.Union([ArticleStatus, Type.Literal('any')], {
+    description: 'Editors only (a public caller may ask only for `published`). Editors see every status by default.'
+  })),
+  sort: Type.Optional(ArticleSort),
+  include: Type.Optional(IncludeTotal)
+}, { additionalProperties: false })
+export type ArticleListQuery = Static<typeof ArticleListQuery>

@@ -1,0 +1,31 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
+import * as schema from './schema.js'
+
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database }
+
+// src/db and dist/db sit at the same depth, so this resolves in development and in the build.
+export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations')
+
+/**
+ * Opens (creating if needed) the SQLite database and brings it to the latest migration.
+ *
+ * WAL lets readers run while a write commits. synchronous=NORMAL in WAL mode never corrupts the
+ * database; a power loss (not a process crash) may roll back the last transactions committed in the
+ * final moments before it. A process crash loses nothing that was acknowledged.
+ */
+export function openDatabase (path: string): Db {
+  if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(resolve(path)), { recursive: true })
+  const sqlite = new Database(path)
+  sqlite.pragma('journal_mode = WAL')
+  sqlite.pragma('synchronous = NORMAL')
+  sqlite.pragma('busy_timeout = 5000')
+  sqlite.pragma('foreign_keys = ON')
+  const db = drizzle(sqlite, { schema })
+  migrate(db, { migrationsFolder })
+  return db
+}

@@ -1,0 +1,29 @@
+// SQL for keyset pagination: "rows after this key" for an ORDER BY of one sort column plus a unique
+// tie-breaker, both in the same direction. NULLs sort first ascending and last descending, as SQLite
+// orders them, so a nullable sort column pages correctly too.
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
+import type { KeyPart } from '../http/pagination.js'
+
+export interface KeysetOrder {
+  column: SQLWrapper
+  tie: SQLWrapper
+  descending: boolean
+  /** Whether the sort column may hold NULL in the rows being paged. */
+  nullable: boolean
+}
+
+export function orderBy (o: KeysetOrder): SQL {
+  return o.descending ? sql`${o.column} DESC, ${o.tie} DESC` : sql`${o.column} ASC, ${o.tie} ASC`
+}
+
+export function after (o: KeysetOrder, value: KeyPart, tie: KeyPart): SQL {
+  const cmp = o.descending ? sql.raw('<') : sql.raw('>')
+  if (value === null) {
+    // Descending: the NULL block comes last, so only later NULLs follow. Ascending: NULLs come first.
+    return o.descending
+      ? sql`(${o.column} IS NULL AND ${o.tie} ${cmp} ${tie})`
+      : sql`((${o.column} IS NULL AND ${o.tie} ${cmp} ${tie}) OR ${o.column} IS NOT NULL)`
+  }
+  const strict = sql`((${o.column}, ${o.tie}) ${cmp} (${value}, ${tie}))`
+  return o.nullable && o.descending ? sql`(${strict} OR ${o.column} IS NULL)` : strict
+}

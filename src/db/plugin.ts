@@ -1,0 +1,21 @@
+import fp from 'fastify-plugin'
+import { openDatabase, type Db } from './connection.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Db
+  }
+}
+
+export interface DbPluginOptions {
+  databasePath: string
+}
+
+/** Opens and migrates the database before the server is ready; closes it when the app closes. */
+export default fp<DbPluginOptions>(async (app, opts) => {
+  const db = openDatabase(opts.databasePath)
+  app.decorate('db', db)
+  app.addHook('onClose', async () => {
+    db.$client.close()
+  })
+}, { name: 'db' })

@@ -1,0 +1,122 @@
+// Drizzle tables: the one description of Gazette's storage. drizzle-kit turns changes here into SQL
+// migrations in migrations/. Timestamps are integer milliseconds since the epoch (UTC): they sort and
+// compare as numbers, and the API renders them as RFC 3339 strings.
+import { sqliteTable, integer, text, index, uniqueIndex, primaryKey, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
+import { sql } from 'drizzle-orm'
+
+export const tokens = sqliteTable('tokens', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull(),
+  role: text('role', { enum: ['admin', 'editor', 'moderator'] }).notNull(),
+  // SHA-256 of the secret, hex. The secret itself is never stored.
+  tokenHash: text('token_hash').notNull(),
+  createdAt: integer('created_at').notNull()
+}, (t) => [
+  uniqueIndex('tokens_token_hash_unique').on(t.tokenHash)
+])
+
+export const articles = sqliteTable('articles', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  slug: text('slug').notNull(),
+  title: text('title').notNull(),
+  summary: text('summary'),
+  body: text('body').notNull().default(''),
+  bodyHtml: text('body_html').notNull().default(''),
+  section: text('section'),
+  dateline: text('dateline'),
+  source: text('source'),
+  // JSON array of author names, in the order the editor gave.
+  authors: text('authors').notNull().default('[]'),
+  status: text('status', { enum: ['draft', 'published', 'archived'] }).notNull().default('draft'),
+  publishedAt: integer('published_at'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+  commentsOpen: integer('comments_open', { mode: 'boolean' }).notNull().default(true),
+  commentCount: integer('comment_count').notNull().default(0),
+  revision: integer('revision').notNull().default(1)
+}, (t) => [
+  uniqueIndex('articles_slug_unique').on(t.slug),
+  index('articles_status_published_idx').on(t.status, t.publishedAt, t.id),
+  index('articles_published_idx').on(t.publishedAt, t.id),
+  index('articles_updated_idx').on(t.updatedAt, t.id),
+  index('articles_section_idx').on(t.section, t.publishedAt, t.id)
+])
+
+// Slugs an article used to have: GET on one answers 301 to the current URL.
+export const articleSlugHistory = sqliteTable('article_slug_history', {
+  slug: text('slug').primaryKey(),
+  articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' })
+}, (t) => [index('article_slug_history_article_idx').on(t.articleId)])
+
+export const articleAuthors = sqliteTable('article_authors', {
+  articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  name: text('name').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.articleId, t.name] }),
+  index('article_authors_name_idx').on(t.name, t.articleId)
+])
+
+export const tags = sqliteTable('tags', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  slug: text('slug').notNull(),
+  name: text('name').notNull(),
+  description: text('description'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull()
+}, (t) => [
+  uniqueIndex('tags_slug_unique').on(t.slug),
+  index('tags_name_idx').on(sql`${t.name} COLLATE NOCASE`, t.id)
+])
+
+export const articleTags = sqliteTable('article_tags', {
+  articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  tagId: integer('tag_id').notNull().references(() => tags.id, { onDelete: 'cascade' }),
+  // Order in which the editor listed the tags: articles return them in this order.
+  position: integer('position').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.articleId, t.tagId] }),
+  index('article_tags_tag_idx').on(t.tagId, t.articleId)
+])
+
+export const comments = sqliteTable('comments', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  parentId: integer('parent_id').references((): AnySQLiteColumn => comments.id, { onDelete: 'set null' }),
+  authorName: text('author_name').notNull(),
+  authorEmail: text('author_email').notNull(),
+  authorUrl: text('author_url'),
+  avatarHash: text('avatar_hash').notNull(),
+  body: text('body').notNull(),
+  bodyHtml: text('body_html').notNull(),
+  status: text('status', { enum: ['pending', 'approved', 'spam', 'trash', 'deleted'] }).notNull(),
+  ip: text('ip'),
+  userAgent: text('user_agent'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull()
+}, (t) => [
+  index('comments_article_status_idx').on(t.articleId, t.status, t.createdAt, t.id),
+  index('comments_status_created_idx').on(t.status, t.createdAt, t.id),
+  index('comments_created_idx').on(t.createdAt, t.id),
+  index('comments_parent_idx').on(t.parentId),
+  index('comments_email_status_idx').on(sql`lower(${t.authorEmail})`, t.status)
+])
+
+// Stored first responses of POSTs that carried an Idempotency-Key, replayed on retry for 24 hours.
+export const idempotencyKeys = sqliteTable('idempotency_keys', {
+  scope: text('scope').notNull(),
+  key: text('key').notNull(),
+  requestHash: text('request_hash').notNull(),
+  statusCode: integer('status_code'),
+  headers: text('headers'),
+  body: text('body'),
+  createdAt: integer('created_at').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.scope, t.key] }),
+  index('idempotency_keys_created_idx').on(t.createdAt)
+])
+
+// Server-wide secrets and settings that must survive restarts (the avatar HMAC key).
+export const settings = sqliteTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull()
+})

@@ -1,0 +1,20 @@
+import { eq, sql } from 'drizzle-orm'
+import type { Db } from './connection.js'
+import { settings } from './schema.js'
+
+/** Server-wide values that must survive restarts. */
+export function settingsRepository (db: Db) {
+  const byKey = db.select({ value: settings.value }).from(settings).where(eq(settings.key, sql.placeholder('key'))).prepare()
+  return {
+    async get (key: string): Promise<string | undefined> {
+      return byKey.get({ key })?.value
+    },
+    /** Stores `value` under `key` unless one is there already; returns the stored value. */
+    async getOrCreate (key: string, make: () => string): Promise<string> {
+      db.insert(settings).values({ key, value: make() }).onConflictDoNothing().run()
+      return byKey.get({ key })!.value
+    }
+  }
+}
+
+export type SettingsRepository = ReturnType<typeof settingsRepository>

@@ -1,0 +1,61 @@
+// Domain errors: thrown by repositories, services and routes; the error handler turns each into an
+// RFC 9457 problem. `name` is the problem's short name, giving its type `/problems/<name>`.
+export interface FieldError {
+  in: 'body' | 'query' | 'path' | 'header'
+  pointer: string
+  message: string
+}
+
+export class HttpProblem extends Error {
+  constructor (
+    readonly status: number,
+    readonly problem: string,
+    readonly title: string,
+    detail?: string,
+    readonly errors?: FieldError[],
+    readonly headers?: Record<string, string>
+  ) {
+    super(detail ?? title)
+  }
+}
+
+export class NotFound extends HttpProblem {
+  constructor (detail = 'No such resource, or you may not see it.') {
+    super(404, 'not-found', 'Not Found', detail)
+  }
+}
+
+export class Conflict extends HttpProblem {
+  constructor (detail: string, problem = 'conflict', title = 'Conflict') {
+    super(409, problem, title, detail)
+  }
+}
+
+export class PreconditionFailed extends HttpProblem {
+  constructor (detail = 'If-Match does not match the current ETag: the resource changed since you read it.') {
+    super(412, 'precondition-failed', 'Precondition Failed', detail)
+  }
+}
+
+export class Unauthorized extends HttpProblem {
+  constructor (detail = 'This route needs a valid bearer token.') {
+    super(401, 'unauthorized', 'Unauthorized', detail, undefined, { 'www-authenticate': 'Bearer realm="gazette"' })
+  }
+}
+
+export class Forbidden extends HttpProblem {
+  constructor (detail: string) {
+    super(403, 'forbidden', 'Forbidden', detail)
+  }
+}
+
+export class ValidationFailed extends HttpProblem {
+  constructor (errors: FieldError[], detail = 'The request does not match the schema.') {
+    super(422, 'validation', 'Validation Failed', detail, errors)
+  }
+}
+
+/** One field's error, the usual case for a rule that a schema cannot express. */
+export function invalid (where: FieldError['in'], pointer: string, message: string): ValidationFailed {
+  return new ValidationFailed([{ in: where, pointer, message }], message)
+}

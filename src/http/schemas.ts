@@ -1,0 +1,98 @@
+// Shared schema pieces. Entity schemas carry an $id and are registered once (see src/http/registry.ts),
+// so the OpenAPI document names them as components instead of inlining copies.
+import { Type, type Static, type TSchema } from 'typebox'
+
+/** A $ref to a registered schema that keeps the referenced type for inference. */
+export const ref = <T extends TSchema>(schema: T) =>
+  Type.Unsafe<Static<T>>(Type.Ref((schema as { $id?: string }).$id!))
+
+export const SLUG_PATTERN = '^[a-z0-9]+(-[a-z0-9]+)*$'
+
+export const Slug = Type.String({
+  pattern: SLUG_PATTERN,
+  minLength: 1,
+  maxLength: 80,
+  description: 'Lowercase ASCII words joined by hyphens.',
+  examples: ['pacific-fleet-returns-to-vladivostok']
+})
+
+export const Timestamp = Type.String({
+  format: 'date-time',
+  description: 'RFC 3339 timestamp, UTC, with milliseconds.',
+  examples: ['2026-07-08T09:15:00.000Z']
+})
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+export const FieldErrorSchema = Type.Object({
+  in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path'), Type.Literal('header')]),
+  pointer: Type.String({ description: 'JSON Pointer to the offending value within its part of the request.' }),
+  message: Type.String()
+}, { additionalProperties: false })
+
+export const Problem = Type.Object({
+  type: Type.String({ description: 'A relative URI naming the problem: /problems/<name>.', examples: ['/problems/validation'] }),
+  title: Type.String({ examples: ['Validation Failed'] }),
+  status: Type.Integer({ minimum: 400, maximum: 599, examples: [422] }),
+  detail: Type.Optional(Type.String({ examples: ['body/title must NOT have fewer than 1 characters'] })),
+  instance: Type.Optional(Type.String({ description: 'The request id of the failing request.' })),
+  errors: Type.Optional(Type.Array(FieldErrorSchema))
+}, {
+  $id: 'Problem',
+  title: 'Problem',
+  description: 'RFC 9457 problem details. Sent with Content-Type application/problem+json.',
+  additionalProperties: false,
+  examples: [{
+    type: '/problems/validation',
+    title: 'Validation Failed',
+    status: 422,
+    detail: 'body/title must NOT have fewer than 1 characters',
+    instance: 'req-1',
+    errors: [{ in: 'body', pointer: '/title', message: 'must NOT have fewer than 1 characters' }]
+  }]
+})
+export type ProblemBody = Static<typeof Problem>
+
+const problemDescriptions: Record<number, string> = {
+  400: 'Malformed request: the body is not parseable JSON.',
+  401: 'No valid bearer token (`WWW-Authenticate: Bearer`).',
+  403: 'The token\'s role does not allow this.',
+  404: 'No such resource, or the caller may not see it.',
+  409: 'Conflict with the current state (a slug that is taken, comments closed).',
+  412: 'If-Match does not match the current ETag.',
+  413: 'Body larger than the limit.',
+  415: 'Body is not application/json.',
+  422: 'Validation failed, or an Idempotency-Key reused with another request.',
+  429: 'Too many requests (`Retry-After`).',
+  503: 'Temporarily unavailable (`Retry-After` when known).',
+  500: 'A defect on our side; the body names only the request id.'
+}
+
+/** Response declarations for the problem statuses a route can send. */
+export function problems (...statuses: number[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {}
+  for (const status of [...statuses, 500]) {
+    out[status] = Type.Unsafe({
+      description: problemDescriptions[status] ?? 'Problem',
+      content: { 'application/problem+json': { schema: Type.Ref('Problem') } }
+    })
+  }
+  return out
+}
+
+export const PageInfo = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100 }),
+  nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` to get the next page; null on the last page.' })),
+  total: Type.Optional(Type.Integer({ minimum: 0, description: 'All matching items; only with `include=total`.' }))
+}, { $id: 'PageInfo', title: 'PageInfo', additionalProperties: false })
+
+export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Items per page.' })
+export const Cursor = Type.String({ minLength: 1, maxLength: 512, description: 'Opaque cursor from a previous page\'s `nextCursor`.' })
+export const IncludeTotal = Type.Literal('total', { description: 'Add `page.total`, the count of all matching items.' })
+
+/** A response with no body (204, 301, 304). */
+export const Empty = (description: string) => Type.Unsafe<undefined>({ description })
+
+export const NoContent = Empty('No content.')
+
+export const NotModified = Empty('Not modified: the `If-None-Match` ETag is still current.')

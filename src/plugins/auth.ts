@@ -1,0 +1,64 @@
+// Bearer-token authentication and role checks. A route states the least role it needs in its config
+// (`config: { role: 'editor' }`); this plugin documents that in the route's OpenAPI security and checks it.
+// A token that is presented but unknown is refused on every route, public ones included, so a client
+// with a revoked token learns it at once instead of silently seeing the public view.
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import { Forbidden, Unauthorized } from '../http/errors.js'
+import { problems } from '../http/schemas.js'
+import type { Role } from '../tokens/schemas.js'
+
+export type CallerRole = Role | 'public'
+
+export interface Caller {
+  role: CallerRole
+  tokenId: number | null
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The least role the route needs; absent for public routes. */
+    role?: Role
+  }
+  interface FastifyRequest {
+    caller: Caller
+  }
+}
+
+const rank: Record<CallerRole, number> = { public: 0, moderator: 1, editor: 2, admin: 3 }
+
+/** Whether the caller's role is at least `role`. */
+export const hasRole = (request: FastifyRequest, role: Role): boolean => rank[request.caller.role] >= rank[role]
+
+const PUBLIC: Caller = Object.freeze({ role: 'public', tokenId: null }) as Caller
+
+export default fp(async (app) => {
+  app.decorateRequest('caller', null as unknown as Caller)
+
+  app.addHook('onRoute', (route) => {
+    const role = route.config?.role
+    if (!role) return
+    const schema = (route.schema ??= {}) as Record<string, unknown>
+    schema.security = [{ bearerAuth: [] }]
+    schema.response = { ...problems(401, 403), ...(schema.response as object) }
+    const needs = `Needs a token with role \`${role}\`${role === 'admin' ? '' : ' or above'}.`
+    schema.description = schema.description ? `${String(schema.description)}\n\n${needs}` : needs
+  })
+
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization
+    if (header === undefined) {
+      request.caller = PUBLIC
+    } else {
+      const match = /^Bearer ([\x21-\x7e]{1,200})$/i.exec(header)
+      const token = match?.[1] ? await app.tokens.findBySecret(match[1]) : undefined
+      if (!token) throw new Unauthorized('The bearer token is missing, malformed, unknown or revoked.')
+      request.caller = { role: token.role, tokenId: token.id }
+    }
+    const needed = request.routeOptions.config?.role
+    if (needed && !hasRole(request, needed)) {
+      if (request.caller.role === 'public') throw new Unauthorized()
+      throw new Forbidden(`This needs the ${needed} role; your token is ${request.caller.role}.`)
+    }
+  })
+}, { name: 'auth', dependencies: ['repositories'] })

@@ -1,0 +1,24 @@
+// Repositories and services, built once over the database and decorated onto the app.
+import fp from 'fastify-plugin'
+import { articleRepository, type ArticleRepository } from '../articles/repository.js'
+import { articleService, type ArticleService } from '../articles/service.js'
+import { settingsRepository, type SettingsRepository } from '../db/settings.js'
+import { tokenRepository, type TokenRepository } from '../tokens/repository.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    settings: SettingsRepository
+    tokens: TokenRepository
+    articles: ArticleRepository
+    articleService: ArticleService
+  }
+}
+
+export default fp(async (app) => {
+  const now = app.clock
+  const articles = articleRepository(app.db)
+  app.decorate('settings', settingsRepository(app.db))
+  app.decorate('tokens', tokenRepository(app.db, now))
+  app.decorate('articles', articles)
+  app.decorate('articleService', articleService(articles, now))
+}, { name: 'repositories', dependencies: ['db'] })

@@ -1,0 +1,47 @@
+// The process entry point: the only file that reads process.env, listens and handles signals.
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { bootstrap } from './db/bootstrap.js'
+
+let config: Config
+try {
+  config = loadConfig(process.env)
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`gazette: configuration error: ${err.message}`)
+    process.exit(1)
+  }
+  throw err
+}
+
+const app = await buildApp({
+  config,
+  logger: {
+    level: config.logLevel,
+    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
+  }
+})
+
+// On SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit 0.
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'shutting down after an error')
+  else app.log.info({ signal }, 'shutting down')
+  await app.close()
+})
+
+await app.ready()
+const { createdAdminSecret } = await bootstrap(app)
+if (createdAdminSecret !== undefined) {
+  // Printed once, on purpose outside the log stream so it is not shipped to log storage.
+  console.log([
+    '',
+    'No API token existed, so Gazette created an admin token. It is shown this once; keep it safe:',
+    '',
+    `    ${createdAdminSecret}`,
+    '',
+    'Use it as:  Authorization: Bearer <token>',
+    ''
+  ].join('\n'))
+}
+await app.listen({ host: config.host, port: config.port })

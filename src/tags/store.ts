@@ -1,0 +1,44 @@
+// Tag rows as articles use them. Synchronous on purpose: these run inside an article's write
+// transaction (better-sqlite3 transactions take synchronous callbacks).
+import { asc, eq, inArray } from 'drizzle-orm'
+import type { Db } from '../db/connection.js'
+import { articleTags, tags } from '../db/schema.js'
+import { invalid } from '../http/errors.js'
+import { toSlug } from '../lib/slug.js'
+import type { TagRef } from './schemas.js'
+
+type Tx = Pick<Db, 'select' | 'insert' | 'update' | 'delete'>
+
+/** Tag ids for names, in the given order: matched by slug, created when unknown. Duplicates collapse. */
+export function ensureTagIds (tx: Tx, names: string[], now: number, pointer = '/tags'): number[] {
+  const ids: number[] = []
+  names.forEach((raw, i) => {
+    const name = raw.trim()
+    const slug = toSlug(name, 64)
+    if (slug === '') throw invalid('body', `${pointer}/${i}`, 'must contain a letter or digit')
+    const found = tx.select({ id: tags.id }).from(tags).where(eq(tags.slug, slug)).get()
+    const id = found?.id ?? tx.insert(tags).values({ slug, name, createdAt: now, updatedAt: now }).returning({ id: tags.id }).get().id
+    if (!ids.includes(id)) ids.push(id)
+  })
+  return ids
+}
+
+/** Replaces an article's tags with these, keeping their order. */
+export function setArticleTags (tx: Tx, articleId: number, tagIds: number[]): void {
+  tx.delete(articleTags).where(eq(articleTags.articleId, articleId)).run()
+  if (tagIds.length > 0) {
+    tx.insert(articleTags).values(tagIds.map((tagId, position) => ({ articleId, tagId, position }))).run()
+  }
+}
+
+/** The tags of several articles at once, each list in the editor's order. */
+export function tagsOfArticles (tx: Tx, articleIds: number[]): Map<number, TagRef[]> {
+  const out = new Map<number, TagRef[]>(articleIds.map((id) => [id, []]))
+  if (articleIds.length === 0) return out
+  const rows = tx.select({ articleId: articleTags.articleId, slug: tags.slug, name: tags.name })
+    .from(articleTags).innerJoin(tags, eq(tags.id, articleTags.tagId))
+    .where(inArray(articleTags.articleId, articleIds))
+    .orderBy(asc(articleTags.articleId), asc(articleTags.position)).all()
+  for (const row of rows) out.get(row.articleId)?.push({ slug: row.slug, name: row.name })
+  return out
+}

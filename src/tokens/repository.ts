@@ -1,0 +1,55 @@
+import { and, asc, count, eq, gt, sql } from 'drizzle-orm'
+import type { Db } from '../db/connection.js'
+import { tokens } from '../db/schema.js'
+import { toIso } from '../http/time.js'
+import { generateSecret, hashSecret } from './secret.js'
+import type { Role, Token } from './schemas.js'
+
+type TokenRow = typeof tokens.$inferSelect
+
+const toToken = (row: TokenRow): Token => ({ id: row.id, name: row.name, role: row.role, createdAt: toIso(row.createdAt) })
+
+export function tokenRepository (db: Db, now: () => number) {
+  const byHash = db.select().from(tokens).where(eq(tokens.tokenHash, sql.placeholder('hash'))).prepare()
+
+  return {
+    toToken,
+
+    /** Creates a token and returns it with its secret, which is not stored and cannot be shown again. */
+    async create (name: string, role: Role): Promise<Token & { token: string }> {
+      const secret = generateSecret()
+      const row = db.insert(tokens).values({ name, role, tokenHash: hashSecret(secret), createdAt: now() }).returning().get()
+      return { ...toToken(row), token: secret }
+    },
+
+    /** Registers a secret chosen by the operator (ADMIN_TOKEN); does nothing if it is already known. */
+    async ensure (secret: string, name: string, role: Role): Promise<void> {
+      db.insert(tokens).values({ name, role, tokenHash: hashSecret(secret), createdAt: now() })
+        .onConflictDoNothing({ target: tokens.tokenHash }).run()
+    },
+
+    async findBySecret (secret: string): Promise<TokenRow | undefined> {
+      return byHash.get({ hash: hashSecret(secret) })
+    },
+
+    async count (): Promise<number> {
+      return db.select({ n: count() }).from(tokens).get()?.n ?? 0
+    },
+
+    async list (opts: { limit: number, afterId?: number }): Promise<TokenRow[]> {
+      return db.select().from(tokens)
+        .where(opts.afterId === undefined ? undefined : gt(tokens.id, opts.afterId))
+        .orderBy(asc(tokens.id)).limit(opts.limit + 1).all()
+    },
+
+    async findById (id: number): Promise<TokenRow | undefined> {
+      return db.select().from(tokens).where(eq(tokens.id, id)).get()
+    },
+
+    async delete (id: number): Promise<boolean> {
+      return db.delete(tokens).where(and(eq(tokens.id, id))).run().changes > 0
+    }
+  }
+}
+
+export type TokenRepository = ReturnType<typeof tokenRepository>

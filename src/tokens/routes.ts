@@ -1,0 +1,66 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { NotFound } from '../http/errors.js'
+import { checkIfMatch, etagOf, sendTagged } from '../http/etag.js'
+import { WriteHeaders } from '../http/headers.js'
+import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { NoContent, problems, ref } from '../http/schemas.js'
+import { CreatedToken, CreateTokenBody, TokenIdParams, TokenList, TokenListQuery } from './schemas.js'
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/tokens', {
+    config: { role: 'admin' },
+    schema: {
+      tags: ['tokens'],
+      operationId: 'createToken',
+      summary: 'Create an API token',
+      description: 'The secret `token` is in this response only: Gazette stores just its hash.',
+      body: CreateTokenBody,
+      response: { 201: ref(CreatedToken), ...problems(400, 413, 415, 422) }
+    }
+  }, async (request, reply) => {
+    const token = await app.tokens.create(request.body.name, request.body.role)
+    reply.header('location', `/v1/tokens/${token.id}`)
+    return sendTagged(request, reply, token, 201)
+  })
+
+  app.get('/tokens', {
+    config: { role: 'admin' },
+    schema: {
+      tags: ['tokens'],
+      operationId: 'listTokens',
+      summary: 'List API tokens',
+      description: 'Oldest first, without secrets.',
+      querystring: TokenListQuery,
+      response: { 200: ref(TokenList), ...problems(422) }
+    }
+  }, async (request, reply) => {
+    const limit = request.query.limit ?? 20
+    const fingerprint = queryFingerprint('tokens', request.query)
+    const key = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor, fingerprint, 1)
+    const afterId = typeof key?.[0] === 'number' ? key[0] : undefined
+    const rows = await app.tokens.list({ limit, afterId })
+    const total = request.query.include === 'total' ? await app.tokens.count() : undefined
+    return toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (row) => [row.id], map: app.tokens.toToken })
+  })
+
+  app.delete('/tokens/:id', {
+    config: { role: 'admin' },
+    schema: {
+      tags: ['tokens'],
+      operationId: 'deleteToken',
+      summary: 'Revoke an API token',
+      description: 'The next request made with the token is a 401. An admin may revoke the token it is using.',
+      params: TokenIdParams,
+      headers: WriteHeaders,
+      response: { 204: NoContent, ...problems(404, 412, 422) }
+    }
+  }, async (request, reply) => {
+    const row = await app.tokens.findById(request.params.id)
+    if (!row) throw new NotFound(`No token ${request.params.id}.`)
+    checkIfMatch(request, etagOf(app.tokens.toToken(row)))
+    await app.tokens.delete(row.id)
+    return reply.code(204).send()
+  })
+}
+
+export default routes

@@ -1,0 +1,54 @@
+import { Type, type Static } from 'typebox'
+import { Cursor, IncludeTotal, Limit, PageInfo, Timestamp, ref } from '../http/schemas.js'
+
+export const Role = Type.Union([Type.Literal('admin'), Type.Literal('editor'), Type.Literal('moderator')], {
+  description: '`moderator`: comments. `editor`: articles, tags and comments. `admin`: everything, plus tokens.'
+})
+export type Role = Static<typeof Role>
+
+export const Token = Type.Object({
+  id: Type.Integer({ examples: [2] }),
+  name: Type.String({ minLength: 1, maxLength: 100, examples: ['newsdesk'] }),
+  role: Role,
+  createdAt: Timestamp
+}, {
+  $id: 'Token',
+  title: 'Token',
+  description: 'An API token, without its secret.',
+  additionalProperties: false,
+  examples: [{ id: 2, name: 'newsdesk', role: 'editor', createdAt: '2026-07-08T09:15:00.000Z' }]
+})
+export type Token = Static<typeof Token>
+
+export const CreatedToken = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  role: Role,
+  createdAt: Timestamp,
+  token: Type.String({ description: 'The secret. Shown this once; only its hash is stored.' })
+}, {
+  $id: 'CreatedToken',
+  title: 'CreatedToken',
+  additionalProperties: false,
+  examples: [{ id: 2, name: 'newsdesk', role: 'editor', createdAt: '2026-07-08T09:15:00.000Z', token: 'gz_3q2-7wqPcM1m0v4xk7rY8nXl1H2QmZsA8bVx0cT9uEo' }]
+})
+
+export const CreateTokenBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  role: Role
+}, { additionalProperties: false, examples: [{ name: 'newsdesk', role: 'editor' }] })
+
+export const TokenIdParams = Type.Object({
+  id: Type.Integer({ minimum: 1, description: 'The token id.' })
+}, { additionalProperties: false })
+
+export const TokenListQuery = Type.Object({
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+  include: Type.Optional(IncludeTotal)
+}, { additionalProperties: false })
+
+export const TokenList = Type.Object({
+  data: Type.Array(ref(Token)),
+  page: ref(PageInfo)
+}, { $id: 'TokenList', title: 'TokenList', additionalProperties: false })

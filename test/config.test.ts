@@ -1,0 +1,58 @@
+import t from 'tap'
+import { ConfigError, defaultConfig, loadConfig } from '../src/config.js'
+
+t.test('defaults', async (t) => {
+  t.same(loadConfig({}), defaultConfig)
+})
+
+t.test('every setting read from the environment', async (t) => {
+  t.same(loadConfig({
+    HOST: '0.0.0.0',
+    PORT: '8080',
+    DATABASE_PATH: '/var/lib/gazette.db',
+    ADMIN_TOKEN: 'a-long-enough-secret-123',
+    SEED_DEMO: 'false',
+    LOG_LEVEL: 'warn',
+    CORS_ORIGINS: 'https://a.example, https://b.example',
+    TRUST_PROXY: 'true',
+    BODY_LIMIT: '2048',
+    COMMENT_MODERATION: 'none',
+    COMMENT_MAX_LINKS: '0',
+    COMMENT_RATE_LIMIT: '10'
+  }), {
+    host: '0.0.0.0',
+    port: 8080,
+    databasePath: '/var/lib/gazette.db',
+    adminToken: 'a-long-enough-secret-123',
+    seedDemo: false,
+    logLevel: 'warn',
+    corsOrigins: ['https://a.example', 'https://b.example'],
+    trustProxy: true,
+    bodyLimit: 2048,
+    commentModeration: 'none',
+    commentMaxLinks: 0,
+    commentRateLimit: 10
+  })
+  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, '10.0.0.0/8')
+  t.equal(loadConfig({ SEED_DEMO: '1' }).seedDemo, true)
+})
+
+t.test('bad values stop with a clear message', async (t) => {
+  const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: '70000' }, /PORT must be an integer from 0 to 65535/],
+    [{ PORT: '-1' }, /PORT/],
+    [{ SEED_DEMO: 'maybe' }, /SEED_DEMO must be true or false/],
+    [{ COMMENT_MODERATION: 'some' }, /COMMENT_MODERATION must be one of all, first, none/],
+    [{ ADMIN_TOKEN: 'short' }, /ADMIN_TOKEN must be at least 22 characters/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/]
+  ]
+  for (const [env, message] of bad) {
+    try {
+      loadConfig(env)
+      t.fail(`${JSON.stringify(env)} was accepted`)
+    } catch (err) {
+      t.ok(err instanceof ConfigError, 'a ConfigError')
+      t.match((err as Error).message, message)
+    }
+  }
+})

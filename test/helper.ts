@@ -1,0 +1,67 @@
+// Builds a fresh Gazette on a fresh in-memory database, migrated by the real migrations, for one test
+// file (or one test), and closes it in teardown.
+import type { Test } from 'tap'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import { buildApp } from '../src/app.js'
+import { defaultConfig, type Config } from '../src/config.js'
+
+export interface TestApp {
+  app: FastifyInstance
+  /** A token for each role, made through the API's own repository. */
+  tokens: { admin: string, editor: string, moderator: string }
+  /** Moves the app's clock; it starts at the real time and only moves when told. */
+  clock: { now: number, advance: (ms: number) => void }
+  inject: (opts: InjectOptions) => Promise<LightMyRequestResponse>
+  /** Shorthand for an authenticated request as the given role. */
+  as: (role: 'admin' | 'editor' | 'moderator', opts: InjectOptions) => Promise<LightMyRequestResponse>
+}
+
+export async function build (t: Test, config: Partial<Config> = {}): Promise<TestApp> {
+  const clock = { now: Date.parse('2026-07-08T09:00:00.000Z'), advance (ms: number) { clock.now += ms } }
+  const app = await buildApp({
+    config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, ...config },
+    clock: () => clock.now
+  })
+  t.teardown(() => app.close())
+  await app.ready()
+  const tokens = {
+    admin: (await app.tokens.create('test admin', 'admin')).token,
+    editor: (await app.tokens.create('test editor', 'editor')).token,
+    moderator: (await app.tokens.create('test moderator', 'moderator')).token
+  }
+  const inject = (opts: InjectOptions) => app.inject(opts)
+  const as = (role: keyof typeof tokens, opts: InjectOptions) =>
+    app.inject({ ...opts, headers: { ...opts.headers, authorization: `Bearer ${tokens[role]}` } })
+  return { app, tokens, clock, inject, as }
+}
+
+/** Asserts a problem+json response of the given status and problem name; returns its body. */
+export function assertProblem (t: Test, res: LightMyRequestResponse, status: number, name: string): Record<string, unknown> {
+  t.equal(res.statusCode, status, `status ${status} (${res.body.slice(0, 200)})`)
+  t.match(res.headers['content-type'], /^application\/problem\+json/, 'problem+json')
+  const body = res.json() as Record<string, unknown>
+  t.equal(body.type, `/problems/${name}`)
+  t.equal(body.status, status)
+  t.type(body.title, 'string')
+  return body
+}
+
+/** Creates an article as an editor and returns its body. */
+export async function createArticle (a: TestApp, payload: Record<string, unknown>): Promise<Record<string, any>> {
+  const res = await a.as('editor', { method: 'POST', url: '/v1/articles', payload })
+  if (res.statusCode !== 201) throw new Error(`createArticle: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+/**
+ * The environment for a child process of a test (the server, the CLI): without tap's coverage hooks,
+ * whose source maps for code loaded by tsx would garble the parent's coverage report.
+ */
+export function childEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name === 'NODE_V8_COVERAGE' || name === 'NODE_OPTIONS' || name.startsWith('_TAPJS') || name.startsWith('TAP')) continue
+    env[name] = value
+  }
+  return { ...env, ...extra }
+}

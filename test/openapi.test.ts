@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { generateOpenApi } from '../src/openapi-document.js'
+import { build } from './helper.js'
+
+t.test('the committed OpenAPI document is what the code generates', async (t) => {
+  const { json, yaml } = await generateOpenApi()
+  const stale = 'openapi/ is stale: run `npm run openapi` and commit the result'
+  t.equal(readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8'), json, stale)
+  t.equal(readFileSync(new URL('../openapi/openapi.yaml', import.meta.url), 'utf8'), yaml, stale)
+})
+
+t.test('the document is served, and Swagger UI too', async (t) => {
+  const a = await build(t)
+  const json = await a.inject({ method: 'GET', url: '/openapi.json' })
+  t.equal(json.statusCode, 200)
+  const doc = json.json()
+  t.equal(doc.openapi, '3.1.0')
+  t.ok(doc.components.schemas.Article, 'named components')
+  t.ok(doc.components.schemas.Problem)
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { operationId?: string, summary?: string, tags?: string[] }>>)) {
+    for (const [method, op] of Object.entries(item)) {
+      t.ok(op.operationId && op.summary && op.tags?.length, `${method.toUpperCase()} ${path} has an operationId, summary and tag`)
+    }
+  }
+  const yaml = await a.inject({ method: 'GET', url: '/openapi.yaml' })
+  t.equal(yaml.statusCode, 200)
+  t.match(yaml.headers['content-type'], /yaml/)
+  t.match(yaml.body, /^openapi: 3\.1\.0/m)
+  const ui = await a.inject({ method: 'GET', url: '/docs/' })
+  t.equal(ui.statusCode, 200)
+  t.match(ui.body, /swagger/i)
+})
+
+t.test('health', async (t) => {
+  const a = await build(t)
+  const ok = await a.inject({ method: 'GET', url: '/health' })
+  t.equal(ok.statusCode, 200)
+  t.same(ok.json(), { status: 'ok' })
+  a.app.db.$client.close()
+  const down = await a.inject({ method: 'GET', url: '/health' })
+  t.equal(down.statusCode, 503)
+  t.match(down.headers['content-type'], /application\/problem\+json/)
+})
