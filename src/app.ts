@@ -93,7 +93,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
       description: '200 when the database answers, 503 otherwise.',
       response: {
         200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false }),
-        ...problems(503)
+        ...problems(422, 503)
       }
     }
   }, async (request) => {

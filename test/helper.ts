@@ -4,6 +4,7 @@ import type { Test } from 'tap'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../src/app.js'
 import { defaultConfig, type Config } from '../src/config.js'
+import { contractChecker } from './contract.js'
 
 export interface TestApp {
   app: FastifyInstance
@@ -29,9 +30,16 @@ export async function build (t: Test, config: Partial<Config> = {}): Promise<Tes
     editor: (await app.tokens.create('test editor', 'editor')).token,
     moderator: (await app.tokens.create('test moderator', 'moderator')).token
   }
-  const inject = (opts: InjectOptions) => app.inject(opts)
+  // Every response a test receives must match the OpenAPI document (test/contract.ts).
+  const contract = contractChecker(app.swagger() as Parameters<typeof contractChecker>[0])
+  const inject = async (opts: InjectOptions) => {
+    const res = await app.inject(opts)
+    const problems = contract.check(opts.method ?? 'GET', String(opts.url ?? '/'), res)
+    if (problems.length > 0) t.fail(`response does not match the OpenAPI document:\n${problems.join('\n')}`)
+    return res
+  }
   const as = (role: keyof typeof tokens, opts: InjectOptions) =>
-    app.inject({ ...opts, headers: { ...opts.headers, authorization: `Bearer ${tokens[role]}` } })
+    inject({ ...opts, headers: { ...opts.headers, authorization: `Bearer ${tokens[role]}` } })
   return { app, tokens, clock, inject, as }
 }
 

@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { generateOpenApi } from '../src/openapi-document.js'
+import { generateClientTypes } from '../scripts/client-types.js'
 import { build } from './helper.js'
+import { contractChecker } from './contract.js'
 
 t.test('the committed OpenAPI document is what the code generates', async (t) => {
   const { json, yaml } = await generateOpenApi()
   const stale = 'openapi/ is stale: run `npm run openapi` and commit the result'
   t.equal(readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8'), json, stale)
   t.equal(readFileSync(new URL('../openapi/openapi.yaml', import.meta.url), 'utf8'), yaml, stale)
+  t.equal(readFileSync(new URL('../openapi/client/schema.d.ts', import.meta.url), 'utf8'), await generateClientTypes(json), stale)
 })
 
 t.test('the document is served, and Swagger UI too', async (t) => {
@@ -41,4 +44,18 @@ t.test('health', async (t) => {
   const down = await a.inject({ method: 'GET', url: '/health' })
   t.equal(down.statusCode, 503)
   t.match(down.headers['content-type'], /application\/problem\+json/)
+})
+
+t.test('the response checker catches responses that break the document', async (t) => {
+  const a = await build(t)
+  const checker = contractChecker(a.app.swagger() as Parameters<typeof contractChecker>[0])
+  const res = await a.inject({ method: 'GET', url: '/health' })
+  t.same(checker.check('GET', '/health', res), [], 'the real response passes')
+  const forged = (statusCode: number, body: unknown, type = 'application/json; charset=utf-8') =>
+    ({ ...res, statusCode, body: JSON.stringify(body), headers: { ...res.headers, 'content-type': type } }) as typeof res
+  t.match(checker.check('GET', '/health', forged(200, { status: 'fine' })), [/health 200/])
+  t.match(checker.check('GET', '/health', forged(418, {})), [/418, which is not documented/])
+  t.match(checker.check('GET', '/health', forged(200, { status: 'ok' }, 'text/html')), [/text\/html/])
+  t.match(checker.check('GET', '/v1/articles', forged(200, { data: [{ id: 'x' }], page: { limit: 1, nextCursor: null } })), [/data\/0/])
+  t.match(checker.check('GET', '/nowhere/at/all', forged(200, {})), [/no documented path/])
 })

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { Type } from 'typebox'
+import { problems } from '../http/schemas.js'
 
 export const openapiInfo = {
   title: 'Gazette API',
@@ -26,6 +27,9 @@ export default fp(async (app) => {
         { name: 'tokens', description: 'API tokens (admins only).' },
         { name: 'meta', description: 'Health and the API description.' }
       ],
+      // Public routes take a token too: editors see drafts through them. Routes that need a role
+      // replace this with a required bearerAuth (src/plugins/auth.ts).
+      security: [{}, { bearerAuth: [] }],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token from `POST /v1/tokens` or `npm run token`.' }
@@ -44,7 +48,7 @@ export default fp(async (app) => {
       tags: ['meta'],
       operationId: 'getOpenApiJson',
       summary: 'This API description, as JSON',
-      response: { 200: Type.Unsafe<object>({ type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document.' }) }
+      response: { 200: Type.Unsafe<object>({ type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document.' }), ...problems(422) }
     }
   }, async () => app.swagger())
 
@@ -58,7 +62,8 @@ export default fp(async (app) => {
         200: Type.Unsafe<string>({
           description: 'An OpenAPI 3.1 document.',
           content: { 'application/yaml': { schema: { type: 'string' } } }
-        })
+        }),
+        ...problems(422)
       }
     }
   }, async (_request, reply) => reply.type('application/yaml; charset=utf-8').send(app.swagger({ yaml: true })))
