@@ -651,15 +651,9 @@ export interface operations {
                 tag?: string[];
                 section?: string;
                 author?: string;
-                /**
-                 * @description RFC 3339 timestamp, UTC, with milliseconds.
-                 * @example 2026-07-08T09:15:00.000Z
-                 */
+                /** @description Only articles published at or after this RFC 3339 time. */
                 publishedAfter?: string;
-                /**
-                 * @description RFC 3339 timestamp, UTC, with milliseconds.
-                 * @example 2026-07-08T09:15:00.000Z
-                 */
+                /** @description Only articles published at or before this RFC 3339 time. */
                 publishedBefore?: string;
                 /** @description Editors only (a public caller may ask only for `published`). Editors see every status by default. */
                 status?: ("draft" | "published" | "archived") | "any";

@@ -156,8 +156,8 @@ export const ArticleListQuery = Type.Object({
   tag: Type.Optional(Type.Array(Slug, { maxItems: 10, description: 'Tag slug; repeat for several, all must match.' })),
   section: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   author: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-  publishedAfter: Type.Optional(Timestamp),
-  publishedBefore: Type.Optional(Timestamp),
+  publishedAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or after this RFC 3339 time.' })),
+  publishedBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or before this RFC 3339 time.' })),
   status: Type.Optional(Type.Union([ArticleStatus, Type.Literal('any')], {
     description: 'Editors only (a public caller may ask only for `published`). Editors see every status by default.'
   })),
