@@ -59,3 +59,31 @@ t.test('the response checker catches responses that break the document', async (
   t.match(checker.check('GET', '/v1/articles', forged(200, { data: [{ id: 'x' }], page: { limit: 1, nextCursor: null } })), [/data\/0/])
   t.match(checker.check('GET', '/nowhere/at/all', forged(200, {})), [/no documented path/])
 })
+
+t.test('every example in the document is valid against its own schema', async (t) => {
+  const { Ajv2020 } = await import('ajv/dist/2020.js')
+  const { default: addFormats } = await import('ajv-formats')
+  const a = await build(t)
+  const doc = a.app.swagger() as { components: { schemas: Record<string, { examples?: unknown[] }> }, paths: Record<string, Record<string, { parameters?: Array<{ name: string, schema: object, example?: unknown }> }>> }
+  const ajv = new Ajv2020({ strict: false, allErrors: true })
+  addFormats.default(ajv)
+  ajv.addSchema(doc as object, 'doc')
+  let checked = 0
+  for (const [name, schema] of Object.entries(doc.components.schemas)) {
+    for (const example of schema.examples ?? []) {
+      const validate = ajv.getSchema(`doc#/components/schemas/${name}`)!
+      t.ok(validate(example), `${name} example: ${ajv.errorsText(validate.errors)}`)
+      checked++
+    }
+  }
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      for (const parameter of op.parameters ?? []) {
+        if (parameter.example === undefined) continue
+        t.ok(ajv.validate(parameter.schema, parameter.example), `${method} ${path} ${parameter.name} example`)
+        checked++
+      }
+    }
+  }
+  t.ok(checked >= 10, `checked ${checked} examples`)
+})
