@@ -74,8 +74,13 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   // A documented route with no query parameters still refuses unknown ones (422), like every other.
   app.addHook('onRoute', (route) => {
     const schema = route.schema as Record<string, unknown> | undefined
-    if (schema?.operationId !== undefined && schema.querystring === undefined) {
-      schema.querystring = Type.Object({}, { additionalProperties: false })
+    if (schema?.operationId === undefined) return
+    if (schema.querystring === undefined) schema.querystring = Type.Object({}, { additionalProperties: false })
+    // A response that is a bare $ref gets a description naming what it is, not "Default Response".
+    for (const [status, response] of Object.entries((schema.response ?? {}) as Record<string, Record<string, unknown>>)) {
+      if (typeof response.$ref === 'string' && response.description === undefined) {
+        response.description = `${status === '201' ? 'Created: the new ' : ''}${response.$ref.replace(/^.*\//, '')}.`
+      }
     }
   })
 
@@ -92,7 +97,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
       summary: 'Health check',
       description: '200 when the database answers, 503 otherwise.',
       response: {
-        200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false }),
+        200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false, description: 'The database answers.' }),
         ...problems(422, 503)
       }
     }
