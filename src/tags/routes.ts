@@ -27,9 +27,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['tags'],
       operationId: 'listTags',
       summary: 'List tags',
-      description: 'Every tag, by name (case-insensitively) or by `-articleCount`. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. Keyset-paginated like the articles; under `-articleCount` a count that changes while paging can move a tag across pages.',
+      description: 'Every tag, by name (case-insensitively) or by `-articleCount`. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. Keyset-paginated like the articles, and each page has an ETag (`If-None-Match` → 304); under `-articleCount` a count that changes while paging can move a tag across pages.',
       querystring: TagListQuery,
-      response: { 200: ref(TagList), ...problems(422) }
+      headers: ConditionalHeaders,
+      response: { 200: ref(TagList), 304: NotModified, ...problems(422) }
     }
   }, async (request, reply) => {
     const q = request.query
@@ -43,13 +44,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       throw invalid('query', '/cursor', 'is not a cursor this API made')
     }
     const { rows, total } = await app.tags.list({ limit, after, q: q.q, sort, visibility: visibility(request), withTotal: q.include === 'total' })
-    return toPage(request, reply, rows, {
+    return sendTagged(request, reply, toPage(request, reply, rows, {
       limit,
       fingerprint,
       total,
       keyOf: (row) => [sort === 'name' ? row.name : row.articleCount, row.id],
       map: app.tags.toTag
-    })
+    }))
   })
 
   app.get('/tags/:slug', {

@@ -1,10 +1,18 @@
 import { Type, type Static } from 'typebox'
-import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, Slug, SLUG_PATTERN, ref } from '../http/schemas.js'
+import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, SLUG_PATTERN, ref } from '../http/schemas.js'
 
 export const TAG_SLUG_MAX = 64
 
+const TagSlug = Type.String({
+  pattern: SLUG_PATTERN,
+  minLength: 1,
+  maxLength: TAG_SLUG_MAX,
+  description: 'Lowercase ASCII words joined by hyphens.',
+  examples: ['japan']
+})
+
 export const TagRef = Type.Object({
-  slug: Slug,
+  slug: TagSlug,
   name: Type.String({ examples: ['Japan'] })
 }, { $id: 'TagRef', title: 'TagRef', description: 'A tag as articles carry it.', additionalProperties: false })
 export type TagRef = Static<typeof TagRef>
@@ -12,7 +20,7 @@ export type TagRef = Static<typeof TagRef>
 const tagExample = { slug: 'japan', name: 'Japan', description: 'News from and about Japan.', articleCount: 12 }
 
 export const Tag = Type.Object({
-  slug: Slug,
+  slug: TagSlug,
   name: Type.String({ examples: ['Japan'] }),
   description: Nullable(Type.String({ examples: ['News from and about Japan.'] })),
   articleCount: Type.Integer({
@@ -33,13 +41,6 @@ const TagName = Type.String({
   pattern: '\\S',
   description: 'Trimmed. Must contain a letter or digit (it gives the slug).',
   examples: ['Japan']
-})
-const TagSlug = Type.String({
-  pattern: SLUG_PATTERN,
-  minLength: 1,
-  maxLength: TAG_SLUG_MAX,
-  description: 'Lowercase ASCII words joined by hyphens.',
-  examples: ['japan']
 })
 const Description = Nullable(Type.String({ maxLength: 500 }))
 
@@ -69,10 +70,10 @@ export const UpdateTagBody = Type.Object({
 })
 export type UpdateTagInput = Static<typeof UpdateTagBody>
 
-export const TagSlugParams = Type.Object({ slug: Slug }, { additionalProperties: false })
+export const TagSlugParams = Type.Object({ slug: TagSlug }, { additionalProperties: false })
 
 export const TagSort = Type.Union([Type.Literal('name'), Type.Literal('-articleCount')], {
-  description: '`name` (default): by name, case-insensitively. `-articleCount`: most articles first (counted as the caller sees them); ties in creation order.'
+  description: '`name` (default): by name, ignoring the case of ASCII letters (other characters sort by code point), then by id. `-articleCount`: most articles first (counted as the caller sees them); ties in creation order.'
 })
 export type TagSort = Static<typeof TagSort>
 

@@ -86,3 +86,17 @@ t.test('limits and cursors are checked', async (t) => {
   const forged = Buffer.from(JSON.stringify([fingerprint, 5, 'x'])).toString('base64url')
   assertProblem(t, await a.inject({ method: 'GET', url: `/v1/tags?cursor=${forged}` }), 422, 'validation')
 })
+
+t.test('list pages carry an ETag that follows their content', async (t) => {
+  const a = await build(t)
+  await createArticle(a, { title: 'A', tags: ['Japan'] })
+  const page = await a.inject({ method: 'GET', url: '/v1/tags' })
+  const etag = page.headers.etag as string
+  t.match(etag, /^"[\w-]+"$/)
+  const same = await a.inject({ method: 'GET', url: '/v1/tags', headers: { 'if-none-match': etag } })
+  t.equal(same.statusCode, 304)
+  const editor = await a.as('editor', { method: 'GET', url: '/v1/tags', headers: { 'if-none-match': etag } })
+  t.equal(editor.statusCode, 200, 'an editor counts the draft: another representation')
+  await a.as('editor', { method: 'PATCH', url: '/v1/articles/a', payload: { status: 'published' } })
+  t.equal((await a.inject({ method: 'GET', url: '/v1/tags', headers: { 'if-none-match': etag } })).statusCode, 200, 'publishing changes the public count')
+})
