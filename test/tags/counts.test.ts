@@ -40,6 +40,13 @@ t.test('publish, unpublish, schedule, delete and retag move the counts', async (
   a.clock.advance(60 * 60 * 1000)
   t.same(await counts(t, a, 'public'), { diplomacy: 0, japan: 1 }, 'scheduled: due now')
 
+  t.equal((await patch(a, 'later', { publishedAt: '2026-07-09T00:00:00.000Z' })).statusCode, 200)
+  t.same(await counts(t, a, 'public'), { diplomacy: 0, japan: 0 }, 'rescheduled into the future: gone again')
+  t.equal((await patch(a, 'later', { publishedAt: '2026-07-08T09:30:00.000Z' })).statusCode, 200)
+  t.same(await counts(t, a, 'public'), { diplomacy: 0, japan: 1 }, 'and back')
+  const moderator = await a.as('moderator', { method: 'GET', url: '/v1/tags/japan' })
+  t.equal(moderator.json().articleCount, 1, 'a moderator counts as the public does')
+
   t.equal((await patch(a, 'later', { tags: ['Diplomacy', 'Trade'] })).statusCode, 200)
   t.same(await counts(t, a, 'public'), { diplomacy: 1, japan: 0, trade: 1 }, 'retagging')
   t.same(await counts(t, a, 'editor'), { diplomacy: 2, japan: 2, trade: 1 })
