@@ -16,7 +16,8 @@ import openapiPlugin from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
 import articleRoutes from './articles/routes.js'
 import { Article, ArticleList, ArticleSummary, CreateArticleBody, UpdateArticleBody } from './articles/schemas.js'
-import { TagRef } from './tags/schemas.js'
+import tagRoutes from './tags/routes.js'
+import { CreateTagBody, Tag, TagList, TagRef, UpdateTagBody } from './tags/schemas.js'
 import tokenRoutes from './tokens/routes.js'
 import { CreatedToken, Token, TokenList } from './tokens/schemas.js'
 
@@ -39,7 +40,8 @@ const REQUEST_ID = /^[\w.:@-]{1,128}$/
 // Schemas named in the OpenAPI document as components, in dependency order.
 const sharedSchemas = [
   Problem, PageInfo, TagRef, Token, CreatedToken, TokenList,
-  Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody
+  Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
+  Tag, TagList, CreateTagBody, UpdateTagBody
 ]
 
 export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
@@ -113,6 +115,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(async (v1) => {
     await v1.register(articleRoutes)
+    await v1.register(tagRoutes)
     await v1.register(tokenRoutes)
   }, { prefix: '/v1' })
 

@@ -6,7 +6,7 @@ import { articleAuthors, articles, articleSlugHistory, articleTags, tags } from 
 import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
-import { ensureTagIds, setArticleTags, tagsOfArticles } from '../tags/store.js'
+import { ensureTagIds, setArticleTags, tagSlugsOfNames, tagsOfArticles } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
 import type { Article, ArticleSummary } from './schemas.js'
 
@@ -149,6 +149,11 @@ export function articleRepository (db: Db) {
 
     async tagSlugs (articleId: number): Promise<string[]> {
       return (tagsOfArticles(db, [articleId]).get(articleId) ?? []).map((t) => t.slug)
+    },
+
+    /** The slugs these tag names resolve to (existing tags by slug or name, else the name's slug). */
+    async resolveTagSlugs (names: string[]): Promise<string[]> {
+      return tagSlugsOfNames(db, names)
     },
 
     async delete (id: number): Promise<void> {

@@ -36,7 +36,9 @@ const articleFields = {
   dateline: Nullable(Type.String({ examples: ['VLADIVOSTOK'] })),
   source: Nullable(Type.String({ examples: ['Staff reporter'] })),
   authors: Type.Array(Type.String()),
-  tags: Type.Array(ref(TagRef), { description: 'In the order the editor gave them.' }),
+  tags: Type.Array(ref(TagRef), {
+    description: 'In the order the editor gave them. Renaming, re-slugging or deleting a tag changes this list, and so the article\'s ETag, but not its `revision` or `updatedAt`.'
+  }),
   status: ArticleStatus,
   publishedAt: Nullable(Timestamp),
   createdAt: Timestamp,

@@ -76,7 +76,7 @@ export function articleService (repo: ArticleRepository, now: () => number) {
       }
       const currentTags = await repo.tagSlugs(current.id)
       const tagsChanged = patch.tags !== undefined &&
-        JSON.stringify([...new Set(patch.tags.map((t) => toSlug(t.trim(), 64)))]) !== JSON.stringify(currentTags)
+        JSON.stringify(await repo.resolveTagSlugs(patch.tags)) !== JSON.stringify(currentTags)
       const fieldsChanged = (Object.keys(write) as (keyof ArticleWrite)[]).some((k) =>
         k === 'authors' ? JSON.stringify(write.authors) !== current.authors : write[k] !== current[k])
       if (!fieldsChanged && !tagsChanged) return repo.toArticle(current)

@@ -24,6 +24,7 @@ export default fp(async (app) => {
       servers: [{ url: '/' }],
       tags: [
         { name: 'articles', description: 'Articles: drafts, publication, scheduling.' },
+        { name: 'tags', description: 'Tags: the topics articles are filed under. Counts follow what the caller may see.' },
         { name: 'tokens', description: 'API tokens (admins only).' },
         { name: 'meta', description: 'Health and the API description.' }
       ],

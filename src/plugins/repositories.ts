@@ -3,6 +3,8 @@ import fp from 'fastify-plugin'
 import { articleRepository, type ArticleRepository } from '../articles/repository.js'
 import { articleService, type ArticleService } from '../articles/service.js'
 import { settingsRepository, type SettingsRepository } from '../db/settings.js'
+import { tagRepository, type TagRepository } from '../tags/repository.js'
+import { tagService, type TagService } from '../tags/service.js'
 import { tokenRepository, type TokenRepository } from '../tokens/repository.js'
 
 declare module 'fastify' {
@@ -11,6 +13,8 @@ declare module 'fastify' {
     tokens: TokenRepository
     articles: ArticleRepository
     articleService: ArticleService
+    tags: TagRepository
+    tagService: TagService
   }
 }
 
@@ -21,4 +25,7 @@ export default fp(async (app) => {
   app.decorate('tokens', tokenRepository(app.db, now))
   app.decorate('articles', articles)
   app.decorate('articleService', articleService(articles, now))
+  const tags = tagRepository(app.db)
+  app.decorate('tags', tags)
+  app.decorate('tagService', tagService(tags, now))
 }, { name: 'repositories', dependencies: ['db'] })

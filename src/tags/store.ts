@@ -1,6 +1,6 @@
 // Tag rows as articles use them. Synchronous on purpose: these run inside an article's write
 // transaction (better-sqlite3 transactions take synchronous callbacks).
-import { asc, eq, inArray } from 'drizzle-orm'
+import { asc, eq, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
 import { articleTags, tags } from '../db/schema.js'
 import { invalid } from '../http/errors.js'
@@ -9,18 +9,37 @@ import type { TagRef } from './schemas.js'
 
 type Tx = Pick<Db, 'select' | 'insert' | 'update' | 'delete'>
 
-/** Tag ids for names, in the given order: matched by slug, created when unknown. Duplicates collapse. */
+/**
+ * The existing tag a name means: the one whose slug is the name's slug, else (for a tag renamed or
+ * given its own slug) the one with that name, compared case-insensitively.
+ */
+function findByName (tx: Tx, name: string, slug: string): { id: number, slug: string } | undefined {
+  return tx.select({ id: tags.id, slug: tags.slug }).from(tags).where(eq(tags.slug, slug)).get() ??
+    tx.select({ id: tags.id, slug: tags.slug }).from(tags).where(sql`${tags.name} = ${name} COLLATE NOCASE`).orderBy(asc(tags.id)).get()
+}
+
+/** Tag ids for names, in the given order: matched by slug or name, created when unknown. Duplicates collapse. */
 export function ensureTagIds (tx: Tx, names: string[], now: number, pointer = '/tags'): number[] {
   const ids: number[] = []
   names.forEach((raw, i) => {
     const name = raw.trim()
     const slug = toSlug(name, 64)
     if (slug === '') throw invalid('body', `${pointer}/${i}`, 'must contain a letter or digit')
-    const found = tx.select({ id: tags.id }).from(tags).where(eq(tags.slug, slug)).get()
-    const id = found?.id ?? tx.insert(tags).values({ slug, name, createdAt: now, updatedAt: now }).returning({ id: tags.id }).get().id
+    const id = findByName(tx, name, slug)?.id ??
+      tx.insert(tags).values({ slug, name, createdAt: now, updatedAt: now }).returning({ id: tags.id }).get().id
     if (!ids.includes(id)) ids.push(id)
   })
   return ids
+}
+
+/** The slugs that ensureTagIds would give these names, without creating anything. Duplicates collapse. */
+export function tagSlugsOfNames (tx: Tx, names: string[]): string[] {
+  const slugs = names.map((raw) => {
+    const name = raw.trim()
+    const slug = toSlug(name, 64)
+    return findByName(tx, name, slug)?.slug ?? slug
+  })
+  return [...new Set(slugs)]
 }
 
 /** Replaces an article's tags with these, keeping their order. */

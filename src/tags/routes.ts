@@ -1,0 +1,124 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import type { Visibility } from '../articles/repository.js'
+import { invalid, NotFound } from '../http/errors.js'
+import { checkIfMatch, etagOf, sendTagged } from '../http/etag.js'
+import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
+import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
+import { hasRole } from '../plugins/auth.js'
+import { CreateTagBody, Tag, TagList, TagListQuery, TagSlugParams, UpdateTagBody } from './schemas.js'
+
+const RENAME_NOTE = 'Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles\' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change.'
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const visibility = (request: FastifyRequest): Visibility =>
+    hasRole(request, 'editor') ? null : { visibleAt: app.clock() }
+
+  /** The tag with its article count as the caller sees it, or 404. */
+  async function load (request: FastifyRequest, slug: string) {
+    const tag = await app.tags.findBySlug(slug, visibility(request))
+    if (!tag) throw new NotFound(`No tag at "${slug}".`)
+    return tag
+  }
+
+  app.get('/tags', {
+    schema: {
+      tags: ['tags'],
+      operationId: 'listTags',
+      summary: 'List tags',
+      description: 'Every tag, by name (case-insensitively) or by `-articleCount`. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. Keyset-paginated like the articles, and each page has an ETag (`If-None-Match` → 304); under `-articleCount` a count that changes while paging can move a tag across pages.',
+      querystring: TagListQuery,
+      headers: ConditionalHeaders,
+      response: { 200: ref(TagList), 304: NotModified, ...problems(422) }
+    }
+  }, async (request, reply) => {
+    const q = request.query
+    const editor = hasRole(request, 'editor')
+    const limit = q.limit ?? 20
+    const sort = q.sort ?? 'name'
+    const fingerprint = queryFingerprint('tags', { ...q, sort, editor })
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 2)
+    const keyOk = (key: unknown) => sort === 'name' ? typeof key === 'string' : typeof key === 'number'
+    if (after && (!keyOk(after[0]) || typeof after[1] !== 'number')) {
+      throw invalid('query', '/cursor', 'is not a cursor this API made')
+    }
+    const { rows, total } = await app.tags.list({ limit, after, q: q.q, sort, visibility: visibility(request), withTotal: q.include === 'total' })
+    return sendTagged(request, reply, toPage(request, reply, rows, {
+      limit,
+      fingerprint,
+      total,
+      keyOf: (row) => [sort === 'name' ? row.name : row.articleCount, row.id],
+      map: app.tags.toTag
+    }))
+  })
+
+  app.get('/tags/:slug', {
+    schema: {
+      tags: ['tags'],
+      operationId: 'getTag',
+      summary: 'Get a tag',
+      description: '`articleCount` counts the articles the caller may see (published and due for the public, all for editors).',
+      params: TagSlugParams,
+      headers: ConditionalHeaders,
+      response: { 200: ref(Tag), 304: NotModified, ...problems(404, 422) }
+    }
+  }, async (request, reply) => {
+    return sendTagged(request, reply, app.tags.toTag(await load(request, request.params.slug)))
+  })
+
+  app.post('/tags', {
+    config: { role: 'editor' },
+    schema: {
+      tags: ['tags'],
+      operationId: 'createTag',
+      summary: 'Create a tag',
+      description: 'The slug is derived from the name unless given. A slug that is taken, or a name that already means another tag (its slug is that tag\'s, or it is that tag\'s name in any case), is a 409. Tags are also created implicitly by articles that name them.',
+      body: ref(CreateTagBody),
+      response: { 201: ref(Tag), ...problems(400, 409, 413, 415, 422) }
+    }
+  }, async (request, reply) => {
+    const tag = await app.tagService.create(request.body)
+    reply.header('location', `/v1/tags/${tag.slug}`)
+    return sendTagged(request, reply, app.tags.toTag(tag), 201)
+  })
+
+  app.patch('/tags/:slug', {
+    config: { role: 'editor' },
+    schema: {
+      tags: ['tags'],
+      operationId: 'updateTag',
+      summary: 'Rename, re-slug or describe a tag',
+      description: `Merge semantics: absent fields stay, \`null\` clears the description. A rename keeps the slug unless a new \`slug\` is given; the old slug then answers 404. A slug that is taken, or a name that already means another tag, is a 409. With \`If-Match\`, a stale ETag is a 412 and nothing changes.\n\n${RENAME_NOTE}`,
+      params: TagSlugParams,
+      headers: WriteHeaders,
+      body: ref(UpdateTagBody),
+      response: { 200: ref(Tag), ...problems(400, 404, 409, 412, 413, 415, 422) }
+    }
+  }, async (request, reply) => {
+    const current = await load(request, request.params.slug)
+    checkIfMatch(request, etagOf(app.tags.toTag(current)))
+    const tag = await app.tagService.update(current, request.body, visibility(request))
+    return sendTagged(request, reply, app.tags.toTag(tag))
+  })
+
+  app.delete('/tags/:slug', {
+    config: { role: 'editor' },
+    schema: {
+      tags: ['tags'],
+      operationId: 'deleteTag',
+      summary: 'Delete a tag',
+      description: 'The tag leaves every article that had it; those articles\' `tags`, and so their ETags, change, but not their `revision` or `updatedAt`. With `If-Match`, a stale ETag is a 412 and nothing is deleted.',
+      params: TagSlugParams,
+      headers: WriteHeaders,
+      response: { 204: NoContent, ...problems(404, 412, 422) }
+    }
+  }, async (request, reply) => {
+    const current = await load(request, request.params.slug)
+    checkIfMatch(request, etagOf(app.tags.toTag(current)))
+    await app.tags.delete(current.id)
+    return reply.code(204).send()
+  })
+}
+
+export default routes
