@@ -112,6 +112,66 @@ export interface paths {
         patch: operations["updateArticle"];
         trace?: never;
     };
+    "/v1/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tags
+         * @description Every tag, by name (case-insensitively) or by `-articleCount`. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. Keyset-paginated like the articles, and each page has an ETag (`If-None-Match` → 304); under `-articleCount` a count that changes while paging can move a tag across pages.
+         */
+        get: operations["listTags"];
+        put?: never;
+        /**
+         * Create a tag
+         * @description The slug is derived from the name unless given. A slug that is taken, or a name that already means another tag (its slug is that tag's, or it is that tag's name in any case), is a 409. Tags are also created implicitly by articles that name them.
+         *
+         *     Needs a token with role `editor` or above.
+         */
+        post: operations["createTag"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tags/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a tag
+         * @description `articleCount` counts the articles the caller may see (published and due for the public, all for editors).
+         */
+        get: operations["getTag"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a tag
+         * @description The tag leaves every article that had it; those articles' `tags`, and so their ETags, change, but not their `revision` or `updatedAt`. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
+         *
+         *     Needs a token with role `editor` or above.
+         */
+        delete: operations["deleteTag"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename, re-slug or describe a tag
+         * @description Merge semantics: absent fields stay, `null` clears the description. A rename keeps the slug unless a new `slug` is given; the old slug then answers 404. A slug that is taken, or a name that already means another tag, is a 409. With `If-Match`, a stale ETag is a 412 and nothing changes.
+         *
+         *     Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change.
+         *
+         *     Needs a token with role `editor` or above.
+         */
+        patch: operations["updateTag"];
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -221,7 +281,7 @@ export interface components {
         TagRef: {
             /**
              * @description Lowercase ASCII words joined by hyphens.
-             * @example pacific-fleet-returns-to-vladivostok
+             * @example japan
              */
             slug: string;
             /** @example Japan */
@@ -329,7 +389,7 @@ export interface components {
             dateline: string | null;
             source: string | null;
             authors: string[];
-            /** @description In the order the editor gave them. */
+            /** @description In the order the editor gave them. Renaming, re-slugging or deleting a tag changes this list, and so the article's ETag, but not its `revision` or `updatedAt`. */
             tags: components["schemas"]["TagRef"][];
             /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
             status: "draft" | "published" | "archived";
@@ -404,7 +464,7 @@ export interface components {
             dateline: string | null;
             source: string | null;
             authors: string[];
-            /** @description In the order the editor gave them. */
+            /** @description In the order the editor gave them. Renaming, re-slugging or deleting a tag changes this list, and so the article's ETag, but not its `revision` or `updatedAt`. */
             tags: components["schemas"]["TagRef"][];
             /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
             status: "draft" | "published" | "archived";
@@ -502,6 +562,75 @@ export interface components {
             status?: "draft" | "published" | "archived";
             publishedAt?: string | null;
             commentsOpen?: boolean;
+        };
+        /**
+         * Tag
+         * @description A topic that articles are filed under.
+         * @example {
+         *       "slug": "japan",
+         *       "name": "Japan",
+         *       "description": "News from and about Japan.",
+         *       "articleCount": 12
+         *     }
+         */
+        Tag: {
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example japan
+             */
+            slug: string;
+            /** @example Japan */
+            name: string;
+            description: string | null;
+            /** @description Articles with this tag that the caller may see: for the public, published articles that are due; for editors, every article. */
+            articleCount: number;
+        };
+        /** TagList */
+        TagList: {
+            data: components["schemas"]["Tag"][];
+            page: components["schemas"]["PageInfo"];
+        };
+        /**
+         * CreateTag
+         * @description The slug is derived from the name unless given.
+         * @example {
+         *       "name": "Japan",
+         *       "description": "News from and about Japan."
+         *     }
+         */
+        CreateTag: {
+            /**
+             * @description Trimmed. Must contain a letter or digit (it gives the slug).
+             * @example Japan
+             */
+            name: string;
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example japan
+             */
+            slug?: string;
+            description?: string | null;
+        };
+        /**
+         * UpdateTag
+         * @description Any subset of the fields; `null` clears the description. Renaming keeps the slug unless a new one is given.
+         * @example {
+         *       "name": "Nippon",
+         *       "slug": "nippon"
+         *     }
+         */
+        UpdateTag: {
+            /**
+             * @description Trimmed. Must contain a letter or digit (it gives the slug).
+             * @example Japan
+             */
+            name?: string;
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example japan
+             */
+            slug?: string;
+            description?: string | null;
         };
     };
     responses: never;
@@ -997,6 +1126,449 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Article"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listTags: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's `nextCursor`. */
+                cursor?: string;
+                /**
+                 * @description Name prefix, case-insensitive (ASCII letters).
+                 * @example jap
+                 */
+                q?: string;
+                /** @description `name` (default): by name, ignoring the case of ASCII letters (other characters sort by code point), then by id. `-articleCount`: most articles first (counted as the caller sees them); ties in creation order. */
+                sort?: "name" | "-articleCount";
+                /** @description Add `page.total`, the count of all matching items. */
+                include?: "total";
+            };
+            header?: {
+                /**
+                 * @description Answer 304 with no body if the resource still has this ETag.
+                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
+                 */
+                "if-none-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TagList. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagList"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createTag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTag"];
+            };
+        };
+        responses: {
+            /** @description Created: the new Tag. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tag"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTag: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer 304 with no body if the resource still has this ETag.
+                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
+                 */
+                "if-none-match"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example japan
+                 */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tag. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tag"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteTag: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only act if the resource still has this ETag (or `*`); otherwise 412 and nothing changes.
+                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
+                 */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example japan
+                 */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateTag: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Only act if the resource still has this ETag (or `*`); otherwise 412 and nothing changes.
+                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
+                 */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example japan
+                 */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTag"];
+            };
+        };
+        responses: {
+            /** @description Tag. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tag"];
                 };
             };
             /** @description Malformed request: the body is not parseable JSON. */
