@@ -37,7 +37,15 @@ export default fp(async (app) => {
       buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`)
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, tryItOutEnabled: false } })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { deepLinking: true, tryItOutEnabled: false },
+    // The API's own policy (src/plugins/security-headers.ts) forbids everything; Swagger UI's page gets
+    // the plugin's policy for itself (its scripts and styles, by hash), without upgrade-insecure-requests,
+    // which would break /docs on a plain-HTTP local server.
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '')
+  })
 
   app.get('/openapi.json', {
     schema: {
