@@ -10,7 +10,9 @@ export const openapiInfo = {
   description: [
     'Articles, tags and reader comments over JSON.',
     '',
-    'Errors are RFC 9457 problem details (`application/problem+json`). Writes need a bearer token whose role allows them. Single resources carry strong ETags: send `If-None-Match` to revalidate and `If-Match` to avoid overwriting someone else\'s change. Lists are keyset-paginated with opaque cursors.'
+    'Errors are RFC 9457 problem details (`application/problem+json`). Writes need a bearer token whose role allows them. Single resources carry strong ETags: send `If-None-Match` to revalidate and `If-Match` to avoid overwriting someone else\'s change. Lists are keyset-paginated with opaque cursors.',
+    '',
+    '**HTTP semantics.** Single resources and list pages carry strong ETags; `If-None-Match` (weak comparison) answers 304 to GET and HEAD, `If-Match` (strong comparison) a 412 when stale, and a malformed validator is a 422. A compressed response\'s ETag carries the coding (`"…+gzip"`); either form works as a validator. Every POST accepts an `Idempotency-Key`: the first response is replayed for 24 h to a retry of the same request by the same caller (`Idempotent-Replayed: true`). Public reads are `Cache-Control: public, max-age=0, must-revalidate`; anything sent with a token is `private, no-store`; responses `Vary` on `Authorization` and `Accept-Encoding`. HEAD works wherever GET does, and a known path with the wrong method is a 405 with `Allow`. CORS (preflights answered), gzip/brotli above 1 KiB, and security headers apply to every route.'
   ].join('\n'),
   license: { name: 'MIT', identifier: 'MIT' }
 }

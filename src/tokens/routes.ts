@@ -19,8 +19,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const token = await app.tokens.create(request.body.name, request.body.role)
-    reply.header('location', `/v1/tokens/${token.id}`)
-    return sendTagged(request, reply, token, 201)
+    // The ETag names the token as it stands from now on (as listed and checked by DELETE's If-Match),
+    // not this one-off body with its secret.
+    const { token: _secret, ...stored } = token
+    return reply.code(201).header('location', `/v1/tokens/${token.id}`).header('etag', etagOf(stored)).send(token)
   })
 
   app.get('/tokens', {
