@@ -28,6 +28,11 @@ export default fp(async (app) => {
   // added after it, so it sees the Content-Encoding that was chosen.
   app.addHook('onRoute', (route) => {
     const onSend = route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend]
-    route.onSend = [...onSend, tagCoding]
+    const hooks = [...onSend, tagCoding]
+    // The HEAD twin Fastify makes of each GET route drops the body in an onSend hook of its own, which
+    // would come before compression; moved last, HEAD gets GET's Content-Encoding and ETag.
+    const dropBody = hooks.findIndex((hook) => hook.name === 'headRouteOnSendHandler')
+    if (dropBody !== -1) hooks.push(...hooks.splice(dropBody, 1))
+    route.onSend = hooks
   })
 }, { name: 'compression' })

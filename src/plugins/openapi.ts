@@ -3,6 +3,9 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { Type } from 'typebox'
+import { sendTagged } from '../http/etag.js'
+import { ConditionalHeaders } from '../http/headers.js'
+import { NotModified, problems } from '../http/schemas.js'
 
 export const openapiInfo = {
   title: 'Gazette API',
@@ -54,9 +57,14 @@ export default fp(async (app) => {
       tags: ['meta'],
       operationId: 'getOpenApiJson',
       summary: 'This API description, as JSON',
-      response: { 200: Type.Unsafe<object>({ type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document.' }) }
+      headers: ConditionalHeaders,
+      response: {
+        200: Type.Unsafe<object>({ type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document.' }),
+        304: NotModified,
+        ...problems(412, 422)
+      }
     }
-  }, async () => app.swagger())
+  }, async (request, reply) => sendTagged(request, reply, app.swagger()))
 
   app.get('/openapi.yaml', {
     schema: {
@@ -64,12 +72,15 @@ export default fp(async (app) => {
       operationId: 'getOpenApiYaml',
       summary: 'This API description, as YAML',
       produces: ['application/yaml'],
+      headers: ConditionalHeaders,
       response: {
         200: Type.Unsafe<string>({
           description: 'An OpenAPI 3.1 document.',
           content: { 'application/yaml': { schema: { type: 'string' } } }
-        })
+        }),
+        304: NotModified,
+        ...problems(412, 422)
       }
     }
-  }, async (_request, reply) => reply.type('application/yaml; charset=utf-8').send(app.swagger({ yaml: true })))
+  }, async (request, reply) => sendTagged(request, reply.type('application/yaml; charset=utf-8'), app.swagger({ yaml: true })))
 }, { name: 'openapi' })

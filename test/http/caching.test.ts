@@ -51,6 +51,11 @@ t.test('compression: brotli or gzip for bodies of 1 KiB or more, with a coding-s
   t.equal(gzip.headers.etag, `${(plain.headers.etag as string).slice(0, -1)}+gzip"`, 'the ETag names the coded representation')
   t.equal(gzip.headers.vary, 'Authorization, Accept-Encoding', 'one Vary, each name once')
 
+  const head = await a.inject({ method: 'HEAD', url: '/v1/articles/long-read', headers: { 'accept-encoding': 'gzip' } })
+  t.equal(head.headers['content-encoding'], 'gzip', 'HEAD describes what GET would send')
+  t.equal(head.headers.etag, gzip.headers.etag)
+  t.equal(head.body, '')
+
   const br = await a.inject({ method: 'GET', url: '/v1/articles/long-read', headers: { 'accept-encoding': 'gzip, br' } })
   t.equal(br.headers['content-encoding'], 'br')
   t.same(JSON.parse(brotliDecompressSync(br.rawPayload).toString()), plain.json())

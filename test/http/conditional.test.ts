@@ -126,3 +126,13 @@ t.test('HEAD answers like GET without a body, with the same ETag and 304', async
   t.equal(head.statusCode, 200)
   t.ok(head.headers.etag)
 })
+
+t.test('the OpenAPI document revalidates too', async (t) => {
+  const a = await build(t)
+  for (const url of ['/openapi.json', '/openapi.yaml']) {
+    const first = await a.inject({ method: 'GET', url })
+    t.equal(first.statusCode, 200)
+    const again = await a.inject({ method: 'GET', url, headers: { 'if-none-match': first.headers.etag as string } })
+    t.equal(again.statusCode, 304, url)
+  }
+})
