@@ -12,6 +12,11 @@ import problemHandler from './http/problem-handler.js'
 import { HttpProblem } from './http/errors.js'
 import { Problem, PageInfo, problems } from './http/schemas.js'
 import authPlugin from './plugins/auth.js'
+import cachingPlugin from './http/caching.js'
+import compressionPlugin from './plugins/compression.js'
+import corsPlugin from './plugins/cors.js'
+import idempotencyPlugin from './http/idempotency.js'
+import securityHeadersPlugin from './plugins/security-headers.js'
 import openapiPlugin from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
 import articleRoutes from './articles/routes.js'
@@ -86,11 +91,19 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     }
   })
 
+  // External plugins → database → repositories → cross-cutting hooks → routes. Hooks of one kind run
+  // in this order: CORS answers preflights before authentication; compression (a route-level hook)
+  // runs after every onSend hook here, so idempotency stores and replays the uncompressed body.
+  await app.register(securityHeadersPlugin)
+  await app.register(corsPlugin)
+  await app.register(compressionPlugin)
   await app.register(problemHandler)
   await app.register(openapiPlugin)
   await app.register(dbPlugin, { databasePath: config.databasePath })
   await app.register(repositories)
   await app.register(authPlugin)
+  await app.register(idempotencyPlugin)
+  await app.register(cachingPlugin)
 
   app.get('/health', {
     schema: {

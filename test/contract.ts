@@ -3,6 +3,7 @@
 // production serialises through the same schemas but does not validate.
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import type { LightMyRequestResponse } from 'fastify'
 
 interface Operation { responses?: Record<string, { content?: Record<string, { schema?: object }> }> }
@@ -11,6 +12,14 @@ type Document = { paths: Record<string, Record<string, Operation>> } & Record<st
 export interface ContractChecker {
   /** Problems with this response, or an empty list when it matches the document. */
   check: (method: string, url: string, res: LightMyRequestResponse) => string[]
+}
+
+/** The body as text, undoing gzip or brotli content coding. */
+function decodedBody (res: LightMyRequestResponse): string {
+  const coding = res.headers['content-encoding']
+  if (coding === 'gzip') return gunzipSync(res.rawPayload).toString('utf8')
+  if (coding === 'br') return brotliDecompressSync(res.rawPayload).toString('utf8')
+  return res.body
 }
 
 export function contractChecker (doc: Document): ContractChecker {
@@ -28,6 +37,7 @@ export function contractChecker (doc: Document): ContractChecker {
     check (method, url, res) {
       const path = url.split('?')[0] ?? url
       if (path === '/docs' || path.startsWith('/docs/')) return [] // Swagger UI's own pages
+      if (method.toUpperCase() === 'OPTIONS') return [] // CORS preflights: HTTP plumbing, not operations
       const route = routes.find((r) => r.pattern.test(path))
       if (!route) return res.statusCode === 404 || res.statusCode === 405 ? [] : [`no documented path for ${path}`]
       const verb = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase()
@@ -44,7 +54,7 @@ export function contractChecker (doc: Document): ContractChecker {
       const ref = `doc#/${pointer('paths', route.template, verb, 'responses', status, 'content', type, 'schema')}`
       const validate = ajv.getSchema(ref)
       if (!validate) return [`cannot compile ${ref}`]
-      if (validate(JSON.parse(res.body))) return []
+      if (validate(JSON.parse(decodedBody(res)))) return []
       return (validate.errors ?? []).map((e) => `${method} ${route.template} ${status}: ${e.instancePath} ${e.message ?? ''}`)
     }
   }

@@ -72,6 +72,8 @@ export interface paths {
          * @description The slug is derived from the title unless given (a derived slug that is taken gets `-2`, `-3`…; a given one that is taken is a 409). Publishing without `publishedAt` sets it to now; a future `publishedAt` schedules the article.
          *
          *     Needs a token with role `editor` or above.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
          */
         post: operations["createArticle"];
         delete?: never;
@@ -130,6 +132,8 @@ export interface paths {
          * @description The slug is derived from the name unless given. A slug that is taken, or a name that already means another tag (its slug is that tag's, or it is that tag's name in any case), is a 409. Tags are also created implicitly by articles that name them.
          *
          *     Needs a token with role `editor` or above.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
          */
         post: operations["createTag"];
         delete?: never;
@@ -194,6 +198,8 @@ export interface paths {
          * @description The secret `token` is in this response only: Gazette stores just its hash.
          *
          *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
          */
         post: operations["createToken"];
         delete?: never;
@@ -644,7 +650,12 @@ export interface operations {
     getOpenApiJson: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -659,6 +670,24 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
@@ -684,7 +713,12 @@ export interface operations {
     getOpenApiYaml: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -697,6 +731,24 @@ export interface operations {
                 };
                 content: {
                     "application/yaml": string;
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/yaml": unknown;
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
@@ -791,7 +843,12 @@ export interface operations {
                 /** @description Add `page.total`, the count of all matching items. */
                 include?: "total";
             };
-            header?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -806,8 +863,26 @@ export interface operations {
                     "application/json": components["schemas"]["ArticleList"];
                 };
             };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -838,7 +913,10 @@ export interface operations {
     createArticle: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -851,6 +929,8 @@ export interface operations {
             /** @description Created: the new Article. */
             201: {
                 headers: {
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -884,7 +964,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -935,11 +1015,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Answer 304 with no body if the resource still has this ETag.
-                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
-                 */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
                 "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
             };
             path: {
                 /**
@@ -988,6 +1067,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -1012,11 +1100,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Only act if the resource still has this ETag (or `*`); otherwise 412 and nothing changes.
-                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
-                 */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
                 "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                "if-none-match"?: string;
             };
             path: {
                 /**
@@ -1098,11 +1185,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Only act if the resource still has this ETag (or `*`); otherwise 412 and nothing changes.
-                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
-                 */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
                 "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                "if-none-match"?: string;
             };
             path: {
                 /**
@@ -1164,7 +1250,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1238,11 +1324,10 @@ export interface operations {
                 include?: "total";
             };
             header?: {
-                /**
-                 * @description Answer 304 with no body if the resource still has this ETag.
-                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
-                 */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
                 "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
             };
             path?: never;
             cookie?: never;
@@ -1290,7 +1375,10 @@ export interface operations {
     createTag: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1303,6 +1391,8 @@ export interface operations {
             /** @description Created: the new Tag. */
             201: {
                 headers: {
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1336,7 +1426,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1387,11 +1477,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Answer 304 with no body if the resource still has this ETag.
-                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
-                 */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
                 "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
             };
             path: {
                 /**
@@ -1455,11 +1544,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Only act if the resource still has this ETag (or `*`); otherwise 412 and nothing changes.
-                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
-                 */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
                 "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                "if-none-match"?: string;
             };
             path: {
                 /**
@@ -1541,11 +1629,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Only act if the resource still has this ETag (or `*`); otherwise 412 and nothing changes.
-                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
-                 */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
                 "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                "if-none-match"?: string;
             };
             path: {
                 /**
@@ -1607,7 +1694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1673,7 +1760,12 @@ export interface operations {
                 /** @description Add `page.total`, the count of all matching items. */
                 include?: "total";
             };
-            header?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1688,6 +1780,15 @@ export interface operations {
                     "application/json": components["schemas"]["TokenList"];
                 };
             };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -1699,6 +1800,15 @@ export interface operations {
             };
             /** @description The token's role does not allow this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1729,7 +1839,10 @@ export interface operations {
     createToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1752,6 +1865,8 @@ export interface operations {
             /** @description Created: the new CreatedToken. */
             201: {
                 headers: {
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1778,6 +1893,15 @@ export interface operations {
             };
             /** @description The token's role does not allow this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1827,11 +1951,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Only act if the resource still has this ETag (or `*`); otherwise 412 and nothing changes.
-                 * @example "kq3oX0m2wq1s0JcVnY5aQm3bZ2c"
-                 */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
                 "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                "if-none-match"?: string;
             };
             path: {
                 /** @description The token id. */

@@ -27,7 +27,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List articles',
       description: 'Published articles, newest first, for everyone; editors may list other statuses. Keyset-paginated: follow `page.nextCursor` (or the `Link: rel="next"` header) to the end to see every matching article exactly once.',
       querystring: ArticleListQuery,
-      response: { 200: ref(ArticleList), ...problems(401, 422) }
+      headers: ConditionalHeaders,
+      response: { 200: ref(ArticleList), 304: NotModified, ...problems(401, 412, 422) }
     }
   }, async (request, reply) => {
     const q = request.query
@@ -52,13 +53,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       sort,
       withTotal: q.include === 'total'
     })
-    return toPage(request, reply, rows, {
+    return sendTagged(request, reply, toPage(request, reply, rows, {
       limit,
       fingerprint,
       total,
       keyOf: (row) => [sort === '-updatedAt' ? row.updatedAt : row.publishedAt, row.id],
       map: toSummary
-    })
+    }))
   })
 
   app.post('/articles', {
@@ -89,7 +90,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         200: ref(Article),
         301: Empty('The article moved to the URL in `Location`.'),
         304: NotModified,
-        ...problems(404, 422)
+        ...problems(404, 412, 422)
       }
     }
   }, async (request, reply) => {

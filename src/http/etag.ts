@@ -1,5 +1,16 @@
 // Strong ETags computed from the representation itself, so any change to what a client would receive
 // (a renamed tag, a new approved comment) changes the validator, and nothing else does.
+//
+// Conditional requests follow RFC 9110 section 13:
+// - If-Match uses the strong comparison (a weak tag never matches) and `*` matches any current
+//   representation; it is evaluated first, on every method, and a false condition is a 412.
+// - If-None-Match uses the weak comparison; when it matches (or is `*`), a GET or HEAD answers 304
+//   and any other method 412.
+// - A header that is not `*` nor a list of entity tags is a client bug that would otherwise silently
+//   disable the condition (and lose an update), so it is refused: 422 validation, `in: "header"`.
+// - When compression applies, the ETag names the coded representation (`"abc+gzip"`, see
+//   src/plugins/compression.ts); comparisons ignore that suffix, so a validator obtained with either
+//   coding works in If-Match and If-None-Match.
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { invalid, PreconditionFailed } from './errors.js'
@@ -8,43 +19,87 @@ export function etagOf (representation: unknown): string {
   return `"${createHash('sha256').update(JSON.stringify(representation)).digest('base64url').slice(0, 27)}"`
 }
 
-const ENTITY_TAG = /^\s*(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"\s*$/
+/** The content codings the server applies, as ETag suffixes (`"tag+gzip"`). */
+export const CODING_SUFFIX = /\+(?:gzip|br|deflate)"$/
 
-function parseList (header: string): string[] | '*' {
+// One list member: an optional weak prefix and an opaque tag (etagc = %x21 / %x23-7E / obs-text,
+// which includes the comma, so a list cannot simply be split on commas). Empty members are allowed.
+const MEMBER = /\s*(?:((?:W\/)?"[\x21\x23-\x7e\x80-\xff]*")\s*)?(?:,|$)/y
+
+interface EntityTag { weak: boolean, tag: string }
+
+function parseList (header: string, name: 'if-match' | 'if-none-match'): EntityTag[] | '*' {
   if (header.trim() === '*') return '*'
-  return header.split(',').map((t) => {
-    if (!ENTITY_TAG.test(t)) throw invalid('header', '/if-match', 'must be * or a list of quoted entity tags')
-    return t.trim()
-  })
+  const tags: EntityTag[] = []
+  MEMBER.lastIndex = 0
+  while (MEMBER.lastIndex < header.length) {
+    const start = MEMBER.lastIndex
+    const match = MEMBER.exec(header)
+    if (match === null || MEMBER.lastIndex === start) {
+      throw invalid('header', `/${name}`, 'must be * or a comma-separated list of quoted entity tags')
+    }
+    const raw = match[1]
+    if (raw !== undefined) {
+      const weak = raw.startsWith('W/')
+      tags.push({ weak, tag: (weak ? raw.slice(2) : raw).replace(CODING_SUFFIX, '"') })
+    }
+  }
+  if (tags.length === 0) throw invalid('header', `/${name}`, 'must be * or a comma-separated list of quoted entity tags')
+  return tags
 }
 
-/** If-Match on a write: 412 unless it names the current ETag (strong comparison) or is `*`. */
-export function checkIfMatch (request: FastifyRequest, currentEtag: string): void {
+const bare = (etag: string) => etag.replace(CODING_SUFFIX, '"')
+
+/** If-Match: 412 unless it is `*` or names the current ETag (strong comparison). 422 when malformed. */
+function checkIfMatchHeader (request: FastifyRequest, currentEtag: string): void {
   const header = request.headers['if-match']
   if (header === undefined) return
-  const tags = parseList(header)
+  const tags = parseList(header, 'if-match')
   if (tags === '*') return
-  if (!tags.includes(currentEtag)) throw new PreconditionFailed()
+  if (!tags.some((t) => !t.weak && t.tag === bare(currentEtag))) throw new PreconditionFailed()
+}
+
+/** The If-None-Match member that matches the current ETag (weak comparison), or undefined. */
+function matchIfNoneMatch (request: FastifyRequest, currentEtag: string): string | undefined {
+  const header = request.headers['if-none-match']
+  if (header === undefined) return undefined
+  const tags = parseList(header, 'if-none-match')
+  if (tags === '*') return currentEtag
+  const current = bare(currentEtag)
+  return tags.some((t) => t.tag === current) ? currentEtag : undefined
+}
+
+/**
+ * Preconditions of a write (PATCH, DELETE) on a resource whose current representation has
+ * `currentEtag`: 412 when If-Match does not match, or when If-None-Match does (e.g. `*`).
+ */
+export function checkIfMatch (request: FastifyRequest, currentEtag: string): void {
+  checkIfMatchHeader(request, currentEtag)
+  if (matchIfNoneMatch(request, currentEtag) !== undefined) {
+    throw new PreconditionFailed('If-None-Match names the current ETag: the resource exists in that state.')
+  }
 }
 
 /** Whether If-None-Match names this ETag (weak comparison, as RFC 9110 asks for GET). */
 export function notModified (request: FastifyRequest, etag: string): boolean {
-  const header = request.headers['if-none-match']
-  if (header === undefined) return false
-  if (header.trim() === '*') return true
-  const bare = etag.replace(/^W\//, '')
-  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
+  return matchIfNoneMatch(request, etag) !== undefined
 }
 
 /**
  * Sends a representation with its ETag, or 304 with no body when the client already has it.
- * Use as `return sendTagged(request, reply, body)` from a handler.
+ * On a GET or HEAD, a stale If-Match is a 412 (RFC 9110 13.2.2). Use as
+ * `return sendTagged(request, reply, body)` from a handler, for single resources and list pages alike.
  */
 export function sendTagged<T> (request: FastifyRequest, reply: FastifyReply, body: T, status = 200): FastifyReply {
   const etag = etagOf(body)
-  reply.header('etag', etag)
-  if (status === 200 && (request.method === 'GET' || request.method === 'HEAD') && notModified(request, etag)) {
-    return reply.code(304).send()
+  if (status === 200 && (request.method === 'GET' || request.method === 'HEAD')) {
+    checkIfMatchHeader(request, etag)
+    if (notModified(request, etag)) {
+      // A 304 carries the validator the client holds (it may name a compressed representation).
+      const held = (request.headers['if-none-match'] ?? '').split(',').map((t) => t.trim().replace(/^W\//, ''))
+        .find((t) => bare(t) === etag)
+      return reply.code(304).header('etag', held ?? etag).send()
+    }
   }
-  return reply.code(status).send(body)
+  return reply.code(status).header('etag', etag).send(body)
 }

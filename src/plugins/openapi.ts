@@ -3,7 +3,9 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { Type } from 'typebox'
-import { problems } from '../http/schemas.js'
+import { sendTagged } from '../http/etag.js'
+import { ConditionalHeaders } from '../http/headers.js'
+import { NotModified, problems } from '../http/schemas.js'
 
 export const openapiInfo = {
   title: 'Gazette API',
@@ -11,7 +13,9 @@ export const openapiInfo = {
   description: [
     'Articles, tags and reader comments over JSON.',
     '',
-    'Errors are RFC 9457 problem details (`application/problem+json`). Writes need a bearer token whose role allows them. Single resources carry strong ETags: send `If-None-Match` to revalidate and `If-Match` to avoid overwriting someone else\'s change. Lists are keyset-paginated with opaque cursors.'
+    'Errors are RFC 9457 problem details (`application/problem+json`). Writes need a bearer token whose role allows them. Single resources carry strong ETags: send `If-None-Match` to revalidate and `If-Match` to avoid overwriting someone else\'s change. Lists are keyset-paginated with opaque cursors.',
+    '',
+    '**HTTP semantics.** Single resources and list pages carry strong ETags; `If-None-Match` (weak comparison) answers 304 to GET and HEAD, `If-Match` (strong comparison) a 412 when stale, and a malformed validator is a 422. A compressed response\'s ETag carries the coding (`"…+gzip"`); either form works as a validator. Every POST accepts an `Idempotency-Key`: the first response is replayed for 24 h to a retry of the same request by the same caller (`Idempotent-Replayed: true`). Public reads are `Cache-Control: public, max-age=0, must-revalidate`; anything sent with a token is `private, no-store`; responses `Vary` on `Authorization` and `Accept-Encoding`. HEAD works wherever GET does, and a known path with the wrong method is a 405 with `Allow`. CORS (preflights answered), gzip/brotli above 1 KiB, and security headers apply to every route.'
   ].join('\n'),
   license: { name: 'MIT', identifier: 'MIT' }
 }
@@ -42,16 +46,32 @@ export default fp(async (app) => {
       buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`)
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, tryItOutEnabled: false, validatorUrl: null } })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { deepLinking: true, tryItOutEnabled: false, validatorUrl: null },
+    // The API's own policy (src/plugins/security-headers.ts) forbids everything; Swagger UI's page gets
+    // the plugin's policy for itself (its scripts and styles, by hash), without upgrade-insecure-requests,
+    // which would break /docs on a plain-HTTP local server.
+    staticCSP: true,
+    transformStaticCSP: (header) => header
+      .replace(/\s*upgrade-insecure-requests;?/, '')
+      // Swagger UI's React components set inline styles; scripts stay restricted.
+      .replace("style-src 'self' https:", "style-src 'self' 'unsafe-inline'")
+  })
 
   app.get('/openapi.json', {
     schema: {
       tags: ['meta'],
       operationId: 'getOpenApiJson',
       summary: 'This API description, as JSON',
-      response: { 200: Type.Unsafe<object>({ type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document.' }), ...problems(422) }
+      headers: ConditionalHeaders,
+      response: {
+        200: Type.Unsafe<object>({ type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document.' }),
+        304: NotModified,
+        ...problems(412, 422)
+      }
     }
-  }, async () => app.swagger())
+  }, async (request, reply) => sendTagged(request, reply, app.swagger()))
 
   app.get('/openapi.yaml', {
     schema: {
@@ -59,13 +79,15 @@ export default fp(async (app) => {
       operationId: 'getOpenApiYaml',
       summary: 'This API description, as YAML',
       produces: ['application/yaml'],
+      headers: ConditionalHeaders,
       response: {
         200: Type.Unsafe<string>({
           description: 'An OpenAPI 3.1 document.',
           content: { 'application/yaml': { schema: { type: 'string' } } }
         }),
-        ...problems(422)
+        304: NotModified,
+        ...problems(412, 422)
       }
     }
-  }, async (_request, reply) => reply.type('application/yaml; charset=utf-8').send(app.swagger({ yaml: true })))
+  }, async (request, reply) => sendTagged(request, reply.type('application/yaml; charset=utf-8'), app.swagger({ yaml: true })))
 }, { name: 'openapi' })

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NotFound } from '../http/errors.js'
 import { checkIfMatch, etagOf, sendTagged } from '../http/etag.js'
-import { WriteHeaders } from '../http/headers.js'
+import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
-import { NoContent, problems, ref } from '../http/schemas.js'
+import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { CreatedToken, CreateTokenBody, TokenIdParams, TokenList, TokenListQuery } from './schemas.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -19,8 +19,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const token = await app.tokens.create(request.body.name, request.body.role)
-    reply.header('location', `/v1/tokens/${token.id}`)
-    return sendTagged(request, reply, token, 201)
+    // The ETag names the token as it stands from now on (as listed and checked by DELETE's If-Match),
+    // not this one-off body with its secret.
+    const { token: _secret, ...stored } = token
+    return reply.code(201).header('location', `/v1/tokens/${token.id}`).header('etag', etagOf(stored)).send(token)
   })
 
   app.get('/tokens', {
@@ -31,7 +33,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List API tokens',
       description: 'Oldest first, without secrets.',
       querystring: TokenListQuery,
-      response: { 200: ref(TokenList), ...problems(422) }
+      headers: ConditionalHeaders,
+      response: { 200: ref(TokenList), 304: NotModified, ...problems(412, 422) }
     }
   }, async (request, reply) => {
     const limit = request.query.limit ?? 20
@@ -40,7 +43,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const afterId = typeof key?.[0] === 'number' ? key[0] : undefined
     const rows = await app.tokens.list({ limit, afterId })
     const total = request.query.include === 'total' ? await app.tokens.count() : undefined
-    return toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (row) => [row.id], map: app.tokens.toToken })
+    return sendTagged(request, reply, toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (row) => [row.id], map: app.tokens.toToken }))
   })
 
   app.delete('/tokens/:id', {

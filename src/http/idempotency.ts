@@ -1,0 +1,119 @@
+// Idempotency-Key on every POST, so a client on a flaky network can retry a create without creating twice.
+// - The key is scoped to the caller (its token, or the client's IP for public posts): nobody can replay
+//   another caller's response.
+// - After authentication and validation, the key is claimed for a hash of the request (method, URL,
+//   body). The response (status, Content-Type, Location, ETag, Link and body) is stored when sent, and
+//   replayed as it was, with `Idempotent-Replayed: true`, to a retry of the same request within 24 h.
+//   Requests refused before the handler ran (401, 403, 415, 422 validation) store nothing.
+// - The same key with another request → 422 idempotency-key-reused; while the first request is still
+//   running → 409 idempotency-key-in-use with Retry-After. Never a second write.
+// - 5xx and 429 responses are not stored: the claim is released so that a retry can succeed.
+import { createHash } from 'node:crypto'
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { HttpProblem, invalid } from './errors.js'
+import { problems } from './schemas.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The idempotency key this request claimed, until its response is stored. */
+    idempotencyClaim: { scope: string, key: string } | null
+  }
+}
+
+export const IdempotencyKey = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[\\x20-\\x7E]+$',
+  description: 'A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters.'
+})
+
+export const IdempotentReplayed = Type.Literal('true', {
+  description: 'Present on a response replayed for a repeated `Idempotency-Key`.'
+})
+
+const KEY = /^[\x20-\x7e]{1,255}$/
+
+/** Response headers worth replaying; the others (dates, request id, caching) belong to each response. */
+const STORED_HEADERS = ['content-type', 'location', 'etag', 'link']
+
+const scopeOf = (request: FastifyRequest) =>
+  request.caller.tokenId !== null ? `token:${request.caller.tokenId}` : `client:${request.ip}`
+
+const hashOf = (request: FastifyRequest) =>
+  createHash('sha256').update(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`).digest('base64url')
+
+function replay (reply: FastifyReply, response: { statusCode: number, headers: Record<string, string>, body: string }) {
+  return reply.code(response.statusCode).headers(response.headers).header('idempotent-replayed', 'true')
+    .send(response.body === '' ? undefined : response.body)
+}
+
+export default fp(async (app) => {
+  app.decorateRequest('idempotencyClaim', null)
+
+  // Document (and validate) the header on every POST, whoever registers the route.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (!methods.includes('POST') || route.schema === undefined) return
+    const schema = route.schema as Record<string, any>
+    const headers = schema.headers ?? { type: 'object' }
+    schema.headers = { ...headers, properties: { ...headers.properties, 'idempotency-key': IdempotencyKey } }
+    const note = 'Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.'
+    schema.description = schema.description ? `${String(schema.description)}\n\n${note}` : note
+    const response = (schema.response ??= {}) as Record<string, any>
+    for (const [status, declared] of Object.entries(response)) {
+      if (/^2\d\d$/.test(status) && typeof declared === 'object') {
+        response[status] = { ...declared, headers: { ...declared.headers, 'Idempotent-Replayed': IdempotentReplayed } }
+      }
+    }
+    response[409] ??= problems(409)[409]
+  })
+
+  app.addHook('preHandler', async (request, reply) => {
+    const key = request.headers['idempotency-key']
+    if (request.method !== 'POST' || typeof key !== 'string') return
+    // Routes with a schema validate the header already; this covers any POST registered without one.
+    if (!KEY.test(key)) throw invalid('header', '/idempotency-key', 'must be 1 to 255 printable ASCII characters')
+    const scope = scopeOf(request)
+    const claim = await app.idempotencyKeys.claim(scope, key, hashOf(request))
+    switch (claim.outcome) {
+      case 'claimed':
+        request.idempotencyClaim = { scope, key }
+        return
+      case 'replay':
+        return replay(reply, claim.response)
+      case 'reused':
+        throw new HttpProblem(422, 'idempotency-key-reused', 'Idempotency Key Reused',
+          'This Idempotency-Key was already used for a different request (another method, URL or body); use a new key.')
+      case 'in-flight':
+        throw new HttpProblem(409, 'idempotency-key-in-use', 'Conflict',
+          'A request with this Idempotency-Key is still being processed; retry shortly.', undefined, { 'retry-after': '1' })
+    }
+  })
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const claim = request.idempotencyClaim
+    if (!claim) return payload
+    request.idempotencyClaim = null
+    const status = reply.statusCode
+    const storable = status < 500 && status !== 429 && (payload == null || typeof payload === 'string')
+    if (!storable) {
+      await app.idempotencyKeys.release(claim.scope, claim.key)
+      return payload
+    }
+    const headers: Record<string, string> = {}
+    for (const name of STORED_HEADERS) {
+      const value = reply.getHeader(name)
+      if (value !== undefined) headers[name] = String(value)
+    }
+    await app.idempotencyKeys.complete(claim.scope, claim.key, { statusCode: status, headers, body: payload ?? '' })
+    return payload
+  })
+
+  // A response that never reached onSend (the client went away first) must not leave its key blocked.
+  app.addHook('onResponse', async (request) => {
+    const claim = request.idempotencyClaim
+    if (claim) await app.idempotencyKeys.release(claim.scope, claim.key)
+  })
+}, { name: 'idempotency', dependencies: ['repositories', 'auth'] })
