@@ -14,8 +14,11 @@ import { Problem, PageInfo, problems } from './http/schemas.js'
 import authPlugin from './plugins/auth.js'
 import openapiPlugin from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
+import rateLimit from '@fastify/rate-limit'
 import articleRoutes from './articles/routes.js'
 import { Article, ArticleList, ArticleSummary, CreateArticleBody, UpdateArticleBody } from './articles/schemas.js'
+import commentRoutes from './comments/routes.js'
+import { Comment, CommentList, CreateCommentBody, ModeratedComment, ModeratedCommentList, UpdateCommentBody } from './comments/schemas.js'
 import { TagRef } from './tags/schemas.js'
 import tokenRoutes from './tokens/routes.js'
 import { CreatedToken, Token, TokenList } from './tokens/schemas.js'
@@ -39,7 +42,8 @@ const REQUEST_ID = /^[\w.:@-]{1,128}$/
 // Schemas named in the OpenAPI document as components, in dependency order.
 const sharedSchemas = [
   Problem, PageInfo, TagRef, Token, CreatedToken, TokenList,
-  Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody
+  Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
+  Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody
 ]
 
 export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
@@ -81,6 +85,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(problemHandler)
   await app.register(openapiPlugin)
+  // Off by default: routes opt in with config.rateLimit (posting comments). Uses the IETF draft's
+  // RateLimit-* header names; the key is request.ip, which honours TRUST_PROXY.
+  await app.register(rateLimit, { global: false, enableDraftSpec: true })
   await app.register(dbPlugin, { databasePath: config.databasePath })
   await app.register(repositories)
   await app.register(authPlugin)
@@ -109,6 +116,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   await app.register(async (v1) => {
     await v1.register(articleRoutes)
     await v1.register(tokenRoutes)
+    await v1.register(commentRoutes)
   }, { prefix: '/v1' })
 
   return app

@@ -23,6 +23,7 @@ export default fp(async (app) => {
       servers: [{ url: '/' }],
       tags: [
         { name: 'articles', description: 'Articles: drafts, publication, scheduling.' },
+        { name: 'comments', description: 'Reader comments: posting, threads, moderation. Authors\' emails, IPs and user agents are shown to moderators only.' },
         { name: 'tokens', description: 'API tokens (admins only).' },
         { name: 'meta', description: 'Health and the API description.' }
       ],

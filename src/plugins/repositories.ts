@@ -1,7 +1,10 @@
 // Repositories and services, built once over the database and decorated onto the app.
+import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { articleRepository, type ArticleRepository } from '../articles/repository.js'
 import { articleService, type ArticleService } from '../articles/service.js'
+import { commentRepository, type CommentRepository } from '../comments/repository.js'
+import { commentService, type CommentService } from '../comments/service.js'
 import { settingsRepository, type SettingsRepository } from '../db/settings.js'
 import { tokenRepository, type TokenRepository } from '../tokens/repository.js'
 
@@ -11,14 +14,28 @@ declare module 'fastify' {
     tokens: TokenRepository
     articles: ArticleRepository
     articleService: ArticleService
+    comments: CommentRepository
+    commentService: CommentService
   }
 }
 
 export default fp(async (app) => {
   const now = app.clock
   const articles = articleRepository(app.db)
-  app.decorate('settings', settingsRepository(app.db))
+  const settings = settingsRepository(app.db)
+  app.decorate('settings', settings)
   app.decorate('tokens', tokenRepository(app.db, now))
   app.decorate('articles', articles)
   app.decorate('articleService', articleService(articles, now))
+
+  const comments = commentRepository(app.db)
+  // Generated once per database and kept there, so avatar hashes stay the same across restarts.
+  const avatarKey = await settings.getOrCreate('avatar_hmac_key', () => randomBytes(32).toString('base64url'))
+  app.decorate('comments', comments)
+  app.decorate('commentService', commentService(comments, {
+    moderation: app.config.commentModeration,
+    maxLinks: app.config.commentMaxLinks,
+    avatarKey,
+    now
+  }))
 }, { name: 'repositories', dependencies: ['db'] })
