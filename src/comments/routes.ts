@@ -5,7 +5,7 @@ import { hasRole } from '../plugins/auth.js'
 import { HttpProblem, NotFound, Unauthorized, Conflict } from '../http/errors.js'
 import { checkIfMatch, etagOf, sendTagged } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
-import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { decodeCursor, queryFingerprint, toPage, type Page } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { SlugParams } from '../articles/schemas.js'
 import { toComment, toModeratedComment, type CommentRecord } from './repository.js'
@@ -48,16 +48,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const shape = moderator ? shapes.moderator : shapes.public
     // Different callers get different representations at the same URL.
     reply.header('vary', 'Authorization')
+    /** Serialises before anything is sent, so a body that does not fit its schema fails as a clean 500. */
+    function send (body: object, schema: { [key: string]: unknown }, status: number) {
+      const json = reply.compileSerializationSchema(schema)(body as { [key: string]: unknown })
+      reply.type('application/json; charset=utf-8').serializer(() => json)
+      return sendTagged(request, reply, body, status)
+    }
     return {
       moderator,
       map: moderator ? toModeratedComment : toComment,
-      sendOne (record: CommentRecord, status = 200) {
-        reply.type('application/json; charset=utf-8').serializer(reply.compileSerializationSchema(shape.one))
-        return sendTagged(request, reply, moderator ? toModeratedComment(record) : toComment(record), status)
-      },
-      useListSerializer () {
-        reply.type('application/json; charset=utf-8').serializer(reply.compileSerializationSchema(shape.list))
-      }
+      sendOne: (record: CommentRecord, status = 200) =>
+        send(moderator ? toModeratedComment(record) : toComment(record), shape.one, status),
+      sendList: (page: Page<Comment | ModeratedComment>) => send(page, shape.list, 200)
     }
   }
 
@@ -146,9 +148,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       limit,
       withTotal: q.include === 'total'
     })
-    const page = toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (r) => [r.createdAt, r.id], map: v.map })
-    v.useListSerializer()
-    return sendTagged(request, reply, page)
+    return v.sendList(toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (r) => [r.createdAt, r.id], map: v.map }))
   })
 
   app.get('/comments', {
