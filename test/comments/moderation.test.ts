@@ -217,6 +217,13 @@ t.test('lists: an article\'s thread, oldest first, paginated; status filters by 
   assertProblem(t, await a.inject({ method: 'GET', url: '/v1/articles/hidden/comments' }), 404, 'not-found')
   assertProblem(t, await a.inject({ method: 'GET', url: '/v1/articles/nothing-here/comments' }), 404, 'not-found')
   t.equal((await a.as('moderator', { method: 'GET', url: '/v1/articles/hidden/comments' })).statusCode, 200, 'moderators see threads of unpublished articles')
+
+  const quiet = (await a.inject({ method: 'GET', url: '/v1/articles/quiet/comments' })).json().data[0]
+  t.equal((await a.inject({ method: 'GET', url: `/v1/comments/${quiet.id}` })).statusCode, 200)
+  await a.as('editor', { method: 'PATCH', url: '/v1/articles/quiet', payload: { status: 'archived' } })
+  assertProblem(t, await a.inject({ method: 'GET', url: `/v1/comments/${quiet.id}` }), 404, 'not-found')
+  assertProblem(t, await a.inject({ method: 'GET', url: '/v1/articles/quiet/comments' }), 404, 'not-found')
+  t.equal((await a.as('moderator', { method: 'GET', url: `/v1/comments/${quiet.id}` })).statusCode, 200, 'an approved comment on an unpublished article is hidden from the public only')
 })
 
 t.test('the moderation queue across articles', async (t) => {

@@ -180,6 +180,8 @@ t.test('bad input: clear 4xx problems and nothing stored', async (t) => {
     ['ftp: URL', { ...reader, authorUrl: 'ftp://files.example' }, '/authorUrl'],
     ['URL without host', { ...reader, authorUrl: 'http://' }, '/authorUrl'],
     ['not a URL', { ...reader, authorUrl: 'my site' }, '/authorUrl'],
+    ['URL with a port out of range', { ...reader, authorUrl: 'http://example.com:99999' }, '/authorUrl'],
+    ['URL with an empty host', { ...reader, authorUrl: 'http://:80' }, '/authorUrl'],
     ['empty body', { ...reader, body: '' }, '/body'],
     ['blank body', { ...reader, body: ' \n ' }, '/body'],
     ['body over 10000', { ...reader, body: 'x'.repeat(10001) }, '/body'],

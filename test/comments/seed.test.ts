@@ -17,6 +17,13 @@ t.test('a new database gets the welcome article with one approved comment, once'
   t.equal(thread.data.length, 1)
   t.match(thread.data[0], { status: 'approved', parentId: null, authorName: String, bodyHtml: /<p>/ })
   t.equal((await a.as('moderator', { method: 'GET', url: '/v1/comments?include=total' })).json().page.total, 1, 'seeded once')
+  const seeded = (await a.as('moderator', { method: 'GET', url: `/v1/comments/${thread.data[0].id}` })).json()
+  const claim = await a.inject({
+    method: 'POST',
+    url: '/v1/articles/welcome-to-gazette/comments',
+    payload: { authorName: 'Impostor', authorEmail: seeded.authorEmail, body: 'Trust me.' }
+  })
+  t.equal(claim.statusCode, 422, 'nobody can post as the seeded (trusted) email')
 })
 
 t.test('the avatar secret is made once per database and survives restarts', async (t) => {
