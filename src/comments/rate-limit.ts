@@ -1,5 +1,22 @@
-// The OpenAPI description of the comment flood control (@fastify/rate-limit on POST comments).
+// Flood control on posting comments (@fastify/rate-limit, registered with global: false in app.ts), and
+// its OpenAPI description.
+import type { RateLimitOptions } from '@fastify/rate-limit'
 import { Type } from 'typebox'
+import { HttpProblem } from '../http/errors.js'
+
+/**
+ * `max` comments a minute per client address. request.ip honours TRUST_PROXY, so behind a proxy each
+ * real client has its own allowance. Counted after validation: a request refused for its shape is not
+ * a comment and does not count.
+ */
+export const commentRateLimit = (max: number): RateLimitOptions => ({
+  max,
+  timeWindow: 60_000,
+  hook: 'preHandler',
+  keyGenerator: (request) => request.ip,
+  errorResponseBuilder: (_request, context) => new HttpProblem(429, 'rate-limited', 'Too Many Requests',
+    `At most ${context.max} comments a minute from one address. Retry in ${context.after}.`)
+})
 
 const seconds = (description: string) => ({ type: 'integer', minimum: 0, description })
 

@@ -45,8 +45,13 @@ t.test('a reader leaves a comment: 201, Location, ETag, safe HTML, public shape'
   const mod = (await a.as('moderator', { method: 'GET', url: res.headers.location as string })).json()
   t.match(mod, { authorEmail: 'ivan@example.com', ip: '127.0.0.1', userAgent: 'TestAgent/1.0' }, 'moderators see where it came from')
 
+  const anonymous = await postComment(a, 'fleet-returns', reader, { 'user-agent': '' })
+  t.equal((await a.as('moderator', { method: 'GET', url: anonymous.headers.location as string })).json().userAgent, null, 'no user agent is stored as null')
+  const long = await postComment(a, 'fleet-returns', reader, { 'user-agent': 'U'.repeat(2000) })
+  t.equal((await a.as('moderator', { method: 'GET', url: long.headers.location as string })).json().userAgent.length, 512, 'a user agent is kept to 512 characters')
+
   const article = (await a.inject({ method: 'GET', url: '/v1/articles/fleet-returns' })).json()
-  t.equal(article.commentCount, 1)
+  t.equal(article.commentCount, 3)
   t.equal(article.revision, 1, 'a comment is not a revision of the article')
 })
 
