@@ -19,10 +19,13 @@ import idempotencyPlugin from './http/idempotency.js'
 import securityHeadersPlugin from './plugins/security-headers.js'
 import openapiPlugin from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
+import rateLimit from '@fastify/rate-limit'
 import articleRoutes from './articles/routes.js'
 import { Article, ArticleList, ArticleSummary, CreateArticleBody, UpdateArticleBody } from './articles/schemas.js'
 import tagRoutes from './tags/routes.js'
 import { CreateTagBody, Tag, TagList, TagRef, UpdateTagBody } from './tags/schemas.js'
+import commentRoutes from './comments/routes.js'
+import { Comment, CommentList, CreateCommentBody, ModeratedComment, ModeratedCommentList, UpdateCommentBody } from './comments/schemas.js'
 import tokenRoutes from './tokens/routes.js'
 import { CreatedToken, Token, TokenList } from './tokens/schemas.js'
 
@@ -46,7 +49,8 @@ const REQUEST_ID = /^[\w.:@-]{1,128}$/
 const sharedSchemas = [
   Problem, PageInfo, TagRef, Token, CreatedToken, TokenList,
   Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
-  Tag, TagList, CreateTagBody, UpdateTagBody
+  Tag, TagList, CreateTagBody, UpdateTagBody,
+  Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody
 ]
 
 export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
@@ -99,6 +103,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   await app.register(compressionPlugin)
   await app.register(problemHandler)
   await app.register(openapiPlugin)
+  // Off by default: routes opt in with config.rateLimit (posting comments). Uses the IETF draft's
+  // RateLimit-* header names; the key is request.ip, which honours TRUST_PROXY.
+  await app.register(rateLimit, { global: false, enableDraftSpec: true })
   await app.register(dbPlugin, { databasePath: config.databasePath })
   await app.register(repositories)
   await app.register(authPlugin)
@@ -130,6 +137,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     await v1.register(articleRoutes)
     await v1.register(tagRoutes)
     await v1.register(tokenRoutes)
+    await v1.register(commentRoutes)
   }, { prefix: '/v1' })
 
   return app

@@ -73,3 +73,15 @@ export function childEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
   }
   return { ...env, ...extra }
 }
+
+/** Posts a comment as the public (no token); returns the raw response. */
+export function postComment (a: TestApp, slug: string, payload: Record<string, unknown>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  return a.inject({ method: 'POST', url: `/v1/articles/${slug}/comments`, payload, headers })
+}
+
+/** How many comments exist (every status, every article), asked through the moderation queue. */
+export async function countComments (a: TestApp, query = ''): Promise<number> {
+  const res = await a.as('moderator', { method: 'GET', url: `/v1/comments?include=total&limit=1${query}` })
+  if (res.statusCode !== 200) throw new Error(`countComments: ${res.statusCode} ${res.body}`)
+  return res.json().page.total
+}

@@ -230,6 +230,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/articles/{slug}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an article's comments
+         * @description Approved comments and tombstones (deleted comments kept because they have replies), oldest first, flat: rebuild threads from `parentId`. Keyset-paginated. Moderators (and above) get `ModeratedComment`s and may filter by `status` (`any` for all); the public may only ask for `approved`. 404 when the caller may not see the article.
+         */
+        get: operations["listArticleComments"];
+        put?: never;
+        /**
+         * Leave a comment
+         * @description Open to everyone. The email is never published: it gives the comment its `avatarHash`, and moderators see it.
+         *
+         *     The comment is `approved` or `pending` depending on the server's moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.
+         *
+         *     Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+         *
+         *     An article that is not published is 404 (409 `comments-closed` for an editor who can see it); `commentsOpen: false` is 409 `comments-closed`. `parentId` must be an approved comment of the same article (422).
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["createComment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/comments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a comment
+         * @description The public sees approved comments on published articles only (anything else is 404); moderators and above see every comment, as a `ModeratedComment`.
+         */
+        get: operations["getComment"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a comment
+         * @description A comment with replies stays as a tombstone (`status: "deleted"`, empty body, author fields null and erased from storage) so the thread keeps its shape; one without replies is removed, together with any tombstone above it left without replies. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
+         *
+         *     Needs a token with role `moderator` or above.
+         */
+        delete: operations["deleteComment"];
+        options?: never;
+        head?: never;
+        /**
+         * Moderate or edit a comment
+         * @description Set `status` to approve, unapprove (`pending`), or mark as `spam` or `trash`; edit `body`. The article's `commentCount` follows at once. A tombstone cannot be changed (409). With `If-Match`, a stale ETag is a 412 and nothing changes.
+         *
+         *     Needs a token with role `moderator` or above.
+         */
+        patch: operations["updateComment"];
+        trace?: never;
+    };
+    "/v1/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The moderation queue
+         * @description Comments across all articles, newest first by default. Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated.
+         *
+         *     Needs a token with role `moderator` or above.
+         *
+         *     Needs a token with role `moderator` or above.
+         */
+        get: operations["listComments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -638,6 +726,156 @@ export interface components {
             slug?: string;
             description?: string | null;
         };
+        /**
+         * Comment
+         * @description A reader comment as everyone may see it. A tombstone (a deleted comment kept because it has replies) has `status: "deleted"`, an empty body and null author fields.
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *       "parentId": null,
+         *       "authorName": "Ivan",
+         *       "authorUrl": "https://ivan.example",
+         *       "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *       "body": "Good to see them **home**.",
+         *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *       "status": "approved",
+         *       "createdAt": "2026-07-08T10:02:00.000Z",
+         *       "updatedAt": "2026-07-08T10:02:00.000Z"
+         *     }
+         */
+        Comment: {
+            /** @example 7 */
+            id: number;
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            articleSlug: string;
+            parentId: number | null;
+            authorName: string | null;
+            authorUrl: string | null;
+            avatarHash: string | null;
+            /** @description Markdown; empty on a tombstone. */
+            body: string;
+            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. */
+            bodyHtml: string;
+            /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
+            status: "pending" | "approved" | "spam" | "trash" | "deleted";
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            updatedAt: string;
+        };
+        /**
+         * ModeratedComment
+         * @description A comment as moderators, editors and admins see it: with the author's email, IP and user agent, which no other caller ever receives.
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *       "parentId": null,
+         *       "authorName": "Ivan",
+         *       "authorUrl": "https://ivan.example",
+         *       "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *       "body": "Good to see them **home**.",
+         *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *       "status": "approved",
+         *       "createdAt": "2026-07-08T10:02:00.000Z",
+         *       "updatedAt": "2026-07-08T10:02:00.000Z",
+         *       "authorEmail": "ivan@example.com",
+         *       "ip": "203.0.113.7",
+         *       "userAgent": "Mozilla/5.0"
+         *     }
+         */
+        ModeratedComment: {
+            /** @example 7 */
+            id: number;
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            articleSlug: string;
+            parentId: number | null;
+            authorName: string | null;
+            authorUrl: string | null;
+            avatarHash: string | null;
+            /** @description Markdown; empty on a tombstone. */
+            body: string;
+            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. */
+            bodyHtml: string;
+            /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
+            status: "pending" | "approved" | "spam" | "trash" | "deleted";
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            updatedAt: string;
+            authorEmail: string | null;
+            ip: string | null;
+            userAgent: string | null;
+        };
+        /** CommentList */
+        CommentList: {
+            data: components["schemas"]["Comment"][];
+            page: components["schemas"]["PageInfo"];
+        };
+        /** ModeratedCommentList */
+        ModeratedCommentList: {
+            data: components["schemas"]["ModeratedComment"][];
+            page: components["schemas"]["PageInfo"];
+        };
+        /**
+         * CreateComment
+         * @example {
+         *       "authorName": "Ivan",
+         *       "authorEmail": "ivan@example.com",
+         *       "authorUrl": "https://ivan.example",
+         *       "body": "Good to see them **home**."
+         *     }
+         */
+        CreateComment: {
+            authorName: string;
+            /**
+             * Format: email
+             * @description Never published: moderators only see it.
+             */
+            authorEmail: string;
+            /**
+             * Format: uri
+             * @description An http or https URL; any other scheme is refused.
+             */
+            authorUrl?: string;
+            /** @description Markdown. Raw HTML is shown as text. */
+            body: string;
+            /** @description Reply to this comment: an approved comment of the same article. */
+            parentId?: number;
+        };
+        /**
+         * UpdateComment
+         * @description Moderation: change the status (approve, unapprove, mark as spam or trash), edit the body, or both.
+         * @example {
+         *       "status": "approved"
+         *     }
+         */
+        UpdateComment: {
+            status?: "pending" | "approved" | "spam" | "trash";
+            /** @description Markdown; re-rendered to `bodyHtml`. */
+            body?: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -679,6 +917,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description If-Match does not match the current ETag. */
@@ -742,6 +989,15 @@ export interface operations {
                     "application/yaml": unknown;
                 };
             };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -790,6 +1046,15 @@ export interface operations {
                         /** @enum {string} */
                         status: "ok";
                     };
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
@@ -1056,6 +1321,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such resource, or the caller may not see it. */
@@ -1352,6 +1626,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -1509,6 +1792,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such resource, or the caller may not see it. */
@@ -2002,6 +2294,588 @@ export interface operations {
             };
             /** @description If-Match does not match the current ETag. */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listArticleComments: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's `nextCursor`. */
+                cursor?: string;
+                /** @description Moderators only, except `approved`. `any` lists every status. */
+                status?: "pending" | "approved" | "spam" | "trash" | "deleted" | "any";
+                /** @description Add `page.total`, the count of all matching items. */
+                include?: "total";
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `ModeratedCommentList` for moderators and above. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentList"] | components["schemas"]["ModeratedCommentList"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createComment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateComment"];
+            };
+        };
+        responses: {
+            /** @description The new comment: a `ModeratedComment` for moderators and above, a `Comment` for everyone else (the author's own email is not echoed). */
+            201: {
+                headers: {
+                    /** @description The comment's URL, `/v1/comments/{id}`. */
+                    location?: string;
+                    /** @description Strong ETag of this representation. */
+                    etag?: string;
+                    /** @description Comments allowed per window (one minute) from this client address. */
+                    "ratelimit-limit"?: number;
+                    /** @description Comments left in the current window. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "ratelimit-reset"?: number;
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many comments from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before commenting again. */
+                    "retry-after"?: number;
+                    /** @description Comments allowed per window (one minute) from this client address. */
+                    "ratelimit-limit"?: number;
+                    /** @description Comments left in the current window. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getComment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description The comment id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `ModeratedComment` (with `authorEmail`, `ip`, `userAgent`) for moderators and above, `Comment` for everyone else. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteComment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                "if-none-match"?: string;
+            };
+            path: {
+                /** @description The comment id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateComment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                "if-none-match"?: string;
+            };
+            path: {
+                /** @description The comment id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateComment"];
+            };
+        };
+        responses: {
+            /** @description ModeratedComment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModeratedComment"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listComments: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's `nextCursor`. */
+                cursor?: string;
+                /** @description Moderators only, except `approved`. `any` lists every status. */
+                status?: "pending" | "approved" | "spam" | "trash" | "deleted" | "any";
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                article?: string;
+                /** @description Default `-createdAt`: newest first. */
+                sort?: "-createdAt" | "createdAt";
+                /** @description Add `page.total`, the count of all matching items. */
+                include?: "total";
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ModeratedCommentList. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModeratedCommentList"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

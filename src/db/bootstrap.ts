@@ -33,7 +33,7 @@ export async function bootstrap (app: FastifyInstance): Promise<BootstrapResult>
   }
 
   if (config.seedDemo && await app.settings.get(SEEDED) === undefined) {
-    await app.articleService.create({
+    const welcome = await app.articleService.create({
       title: 'Welcome to Gazette',
       summary: 'Your new article API is up and running.',
       body: welcomeBody,
@@ -42,6 +42,17 @@ export async function bootstrap (app: FastifyInstance): Promise<BootstrapResult>
       tags: ['Gazette'],
       status: 'published'
     })
+    const article = await app.articles.findRowBySlug(welcome.slug, null)
+    if (article) {
+      // Approved from the start, like WordPress's first comment, so the thread is not empty. Its email
+      // has no dot in the domain, which the API refuses, so no reader can claim it to skip moderation
+      // in the `first` mode.
+      await app.commentService.create(article, {
+        authorName: 'A Gazette reader',
+        authorEmail: 'welcome@localhost',
+        body: 'Hi, this is a comment. Moderators can approve, edit or delete comments with `PATCH` and `DELETE /v1/comments/{id}`; readers only ever see the approved ones.'
+      }, { ip: null, userAgent: null }, 'approved')
+    }
     await app.settings.getOrCreate(SEEDED, () => new Date(app.clock()).toISOString())
   }
   return result

@@ -37,8 +37,12 @@ export default fp(async (app) => {
 
   app.addHook('onRoute', (route) => {
     const role = route.config?.role
-    if (!role) return
     const schema = (route.schema ??= {}) as Record<string, unknown>
+    if (!role) {
+      // Public routes accept a token too, and refuse an unknown or revoked one (401).
+      if (schema.operationId !== undefined) schema.response = { ...problems(401), ...(schema.response as object) }
+      return
+    }
     schema.security = [{ bearerAuth: [] }]
     schema.response = { ...problems(401, 403), ...(schema.response as object) }
     const needs = `Needs a token with role \`${role}\`${role === 'admin' ? '' : ' or above'}.`

@@ -29,6 +29,7 @@ export default fp(async (app) => {
       tags: [
         { name: 'articles', description: 'Articles: drafts, publication, scheduling.' },
         { name: 'tags', description: 'Tags: the topics articles are filed under. Counts follow what the caller may see.' },
+        { name: 'comments', description: 'Reader comments: posting, threads, moderation. Authors\' emails, IPs and user agents are shown to moderators only.' },
         { name: 'tokens', description: 'API tokens (admins only).' },
         { name: 'meta', description: 'Health and the API description.' }
       ],
@@ -68,7 +69,7 @@ export default fp(async (app) => {
       response: {
         200: Type.Unsafe<object>({ type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document.' }),
         304: NotModified,
-        ...problems(412, 422)
+        ...problems(401, 412, 422)
       }
     }
   }, async (request, reply) => sendTagged(request, reply, app.swagger()))
@@ -86,7 +87,7 @@ export default fp(async (app) => {
           content: { 'application/yaml': { schema: { type: 'string' } } }
         }),
         304: NotModified,
-        ...problems(412, 422)
+        ...problems(401, 412, 422)
       }
     }
   }, async (request, reply) => sendTagged(request, reply.type('application/yaml; charset=utf-8'), app.swagger({ yaml: true })))

@@ -1,8 +1,11 @@
 // Repositories and services, built once over the database and decorated onto the app.
+import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { articleRepository, type ArticleRepository } from '../articles/repository.js'
 import { articleService, type ArticleService } from '../articles/service.js'
 import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../db/idempotency-keys.js'
+import { commentRepository, type CommentRepository } from '../comments/repository.js'
+import { commentService, type CommentService } from '../comments/service.js'
 import { settingsRepository, type SettingsRepository } from '../db/settings.js'
 import { tagRepository, type TagRepository } from '../tags/repository.js'
 import { tagService, type TagService } from '../tags/service.js'
@@ -17,18 +20,32 @@ declare module 'fastify' {
     articleService: ArticleService
     tags: TagRepository
     tagService: TagService
+    comments: CommentRepository
+    commentService: CommentService
   }
 }
 
 export default fp(async (app) => {
   const now = app.clock
   const articles = articleRepository(app.db)
-  app.decorate('settings', settingsRepository(app.db))
-  app.decorate('idempotencyKeys', idempotencyKeyRepository(app.db, now))
+  const settings = settingsRepository(app.db)
+  app.decorate('settings', settings)
   app.decorate('tokens', tokenRepository(app.db, now))
   app.decorate('articles', articles)
   app.decorate('articleService', articleService(articles, now))
+  app.decorate('idempotencyKeys', idempotencyKeyRepository(app.db, now))
   const tags = tagRepository(app.db)
   app.decorate('tags', tags)
   app.decorate('tagService', tagService(tags, now))
+
+  const comments = commentRepository(app.db)
+  // Generated once per database and kept there, so avatar hashes stay the same across restarts.
+  const avatarKey = await settings.getOrCreate('avatar_hmac_key', () => randomBytes(32).toString('base64url'))
+  app.decorate('comments', comments)
+  app.decorate('commentService', commentService(comments, {
+    moderation: app.config.commentModeration,
+    maxLinks: app.config.commentMaxLinks,
+    avatarKey,
+    now
+  }))
 }, { name: 'repositories', dependencies: ['db'] })

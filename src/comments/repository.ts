@@ -1,0 +1,162 @@
+// The comments' SQL. Every write that can change how many approved comments an article has recounts
+// articles.comment_count in the same transaction, so the count cannot drift from the comments. The
+// article's revision and updatedAt stay as they are: a comment is not an edit of the article.
+import { and, count, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm'
+import type { Db } from '../db/connection.js'
+import { articles, comments } from '../db/schema.js'
+import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
+import type { CursorKey } from '../http/pagination.js'
+import { toIso } from '../http/time.js'
+import type { Comment, CommentStatus, ModeratedComment } from './schemas.js'
+
+type CommentRow = typeof comments.$inferSelect
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
+/** A comment with what the routes need to know about its article. */
+export interface CommentRecord extends CommentRow {
+  articleSlug: string
+  articleStatus: 'draft' | 'published' | 'archived'
+  articlePublishedAt: number | null
+}
+
+export interface CommentWrite {
+  articleId: number
+  parentId: number | null
+  authorName: string
+  authorEmail: string
+  authorUrl: string | null
+  avatarHash: string
+  body: string
+  bodyHtml: string
+  status: CommentStatus
+  ip: string | null
+  userAgent: string | null
+}
+
+export interface CommentListParams {
+  articleId: number | undefined
+  /** undefined: every status. */
+  statuses: CommentStatus[] | undefined
+  descending: boolean
+  after: CursorKey | undefined
+  limit: number
+  withTotal: boolean
+}
+
+const isTombstone = (row: CommentRow): boolean => row.status === 'deleted'
+
+/** The public shape, field by field: nothing private can slip in through a spread. */
+export function toComment (row: CommentRecord): Comment {
+  const tomb = isTombstone(row)
+  return {
+    id: row.id,
+    articleSlug: row.articleSlug,
+    parentId: row.parentId,
+    authorName: tomb ? null : row.authorName,
+    authorUrl: tomb ? null : row.authorUrl,
+    avatarHash: tomb ? null : row.avatarHash,
+    body: row.body,
+    bodyHtml: row.bodyHtml,
+    status: row.status,
+    createdAt: toIso(row.createdAt),
+    updatedAt: toIso(row.updatedAt)
+  }
+}
+
+export function toModeratedComment (row: CommentRecord): ModeratedComment {
+  return { ...toComment(row), authorEmail: isTombstone(row) ? null : row.authorEmail, ip: row.ip, userAgent: row.userAgent }
+}
+
+const columns = {
+  ...getTableColumns(comments),
+  articleSlug: articles.slug,
+  articleStatus: articles.status,
+  articlePublishedAt: articles.publishedAt
+}
+
+const order = (descending: boolean): KeysetOrder => ({ column: comments.createdAt, tie: comments.id, descending, nullable: false })
+
+export function commentRepository (db: Db) {
+  const select = () => db.select(columns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
+  const byId = select().where(eq(comments.id, sql.placeholder('id'))).prepare()
+  // Matches the expression index comments_email_status_idx.
+  const approvedByEmail = db.$client.prepare<[string], { found: number }>(
+    "SELECT 1 AS found FROM comments WHERE lower(author_email) = lower(?) AND status = 'approved' LIMIT 1")
+  const recountStatement = db.$client.prepare<[number, number]>(
+    "UPDATE articles SET comment_count = (SELECT count(*) FROM comments WHERE article_id = ? AND status = 'approved') WHERE id = ?")
+  const childCount = db.$client.prepare<[number], { n: number }>('SELECT count(*) AS n FROM comments WHERE parent_id = ?')
+
+  const recount = (articleId: number): void => { recountStatement.run(articleId, articleId) }
+  const reload = (id: number): CommentRecord => byId.get({ id })!
+
+  /** Removes a comment and then each tombstone above it that no longer has replies. */
+  function removeUpwards (tx: Tx, row: CommentRow): void {
+    tx.delete(comments).where(eq(comments.id, row.id)).run()
+    let parentId = row.parentId
+    while (parentId !== null) {
+      const parent = tx.select().from(comments).where(eq(comments.id, parentId)).get()
+      if (!parent || parent.status !== 'deleted' || childCount.get(parent.id)!.n > 0) return
+      tx.delete(comments).where(eq(comments.id, parent.id)).run()
+      parentId = parent.parentId
+    }
+  }
+
+  return {
+    async findById (id: number): Promise<CommentRecord | undefined> {
+      return byId.get({ id })
+    },
+
+    /** Whether this email (compared case-insensitively) already has an approved comment. */
+    async hasApprovedComment (email: string): Promise<boolean> {
+      return approvedByEmail.get(email) !== undefined
+    },
+
+    async create (write: CommentWrite, now: number): Promise<CommentRecord> {
+      const id = db.transaction((tx) => {
+        const inserted = tx.insert(comments).values({ ...write, createdAt: now, updatedAt: now }).returning({ id: comments.id }).get()
+        recount(write.articleId)
+        return inserted.id
+      })
+      return reload(id)
+    },
+
+    async update (current: CommentRecord, set: { status?: CommentStatus, body?: string, bodyHtml?: string }, now: number): Promise<CommentRecord> {
+      db.transaction((tx) => {
+        tx.update(comments).set({ ...set, updatedAt: now }).where(eq(comments.id, current.id)).run()
+        recount(current.articleId)
+      })
+      return reload(current.id)
+    },
+
+    /**
+     * Deletes a comment. One with replies stays as a tombstone, its author's data erased, so the
+     * thread keeps its shape; one without is removed, with any tombstones left without replies.
+     */
+    async delete (current: CommentRecord, now: number): Promise<void> {
+      db.transaction((tx) => {
+        if (childCount.get(current.id)!.n > 0) {
+          tx.update(comments).set({
+            status: 'deleted', body: '', bodyHtml: '', authorName: '', authorEmail: '', authorUrl: null, avatarHash: '', ip: null, userAgent: null, updatedAt: now
+          }).where(eq(comments.id, current.id)).run()
+        } else {
+          removeUpwards(tx, current)
+        }
+        recount(current.articleId)
+      })
+    },
+
+    async list (p: CommentListParams): Promise<{ rows: CommentRecord[], total?: number }> {
+      const filters: (SQL | undefined)[] = []
+      if (p.articleId !== undefined) filters.push(eq(comments.articleId, p.articleId))
+      if (p.statuses !== undefined) filters.push(inArray(comments.status, p.statuses))
+      const where = and(...filters)
+      const o = order(p.descending)
+      const paged = p.after ? and(where, after(o, p.after[0] ?? null, p.after[1] ?? null)) : where
+      const rows = select().where(paged).orderBy(orderBy(o)).limit(p.limit + 1).all()
+      const total = p.withTotal ? db.select({ n: count() }).from(comments).where(where).get()?.n ?? 0 : undefined
+      return { rows, total }
+    }
+  }
+}
+
+export type CommentRepository = ReturnType<typeof commentRepository>

@@ -1,0 +1,114 @@
+// Comments as readers use them: post, read a thread, read one comment. Moderation is in moderation-routes.ts.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { hasRole } from '../plugins/auth.js'
+import { Conflict, NotFound, Unauthorized } from '../http/errors.js'
+import { ConditionalHeaders } from '../http/headers.js'
+import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { NotModified, problems, ref } from '../http/schemas.js'
+import { SlugParams } from '../articles/schemas.js'
+import moderationRoutes from './moderation-routes.js'
+import { commentRateLimit, rateLimitedResponse, rateLimitHeaders } from './rate-limit.js'
+import { ArticleCommentsQuery, CommentIdParams, CommentList, CreateCommentBody, ModeratedCommentList, type CommentStatus } from './schemas.js'
+import { eitherShape, loadComment, view } from './views.js'
+
+const created = eitherShape('The new comment: a `ModeratedComment` for moderators and above, a `Comment` for everyone else (the author\'s own email is not echoed).', {
+  headers: {
+    location: { type: 'string', description: 'The comment\'s URL, `/v1/comments/{id}`.' },
+    etag: { type: 'string', description: 'Strong ETag of this representation.' },
+    ...rateLimitHeaders
+  }
+})
+
+/** What everyone sees of a thread: approved comments and the tombstones that hold replies together. */
+const PUBLIC_THREAD: CommentStatus[] = ['approved', 'deleted']
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/articles/:slug/comments', {
+    config: { rateLimit: commentRateLimit(app.config.commentRateLimit) },
+    schema: {
+      tags: ['comments'],
+      operationId: 'createComment',
+      summary: 'Leave a comment',
+      description: [
+        'Open to everyone. The email is never published: it gives the comment its `avatarHash`, and moderators see it.',
+        'The comment is `approved` or `pending` depending on the server\'s moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.',
+        'Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.',
+        'An article that is not published is 404 (409 `comments-closed` for an editor who can see it); `commentsOpen: false` is 409 `comments-closed`. `parentId` must be an approved comment of the same article (422).'
+      ].join('\n\n'),
+      params: SlugParams,
+      body: ref(CreateCommentBody),
+      response: { 201: created, ...problems(400, 404, 409, 413, 415, 422), ...rateLimitedResponse }
+    }
+  }, async (request, reply) => {
+    const editor = hasRole(request, 'editor')
+    const article = await app.articles.findRowBySlug(request.params.slug, editor ? null : { visibleAt: app.clock() })
+    if (!article) throw new NotFound(`No article at "${request.params.slug}".`)
+    if (!app.articles.isVisible(article, { visibleAt: app.clock() })) {
+      throw new Conflict(`"${article.slug}" is not published: only published articles take comments.`, 'comments-closed', 'Comments Closed')
+    }
+    const ua = request.headers['user-agent']
+    const record = await app.commentService.create(article, request.body, {
+      ip: request.ip,
+      userAgent: typeof ua === 'string' && ua !== '' ? ua.slice(0, 512) : null
+    })
+    reply.header('location', `/v1/comments/${record.id}`)
+    return view(request, reply).sendOne(record, 201)
+  })
+
+  app.get('/articles/:slug/comments', {
+    schema: {
+      tags: ['comments'],
+      operationId: 'listArticleComments',
+      summary: 'List an article\'s comments',
+      description: 'Approved comments and tombstones (deleted comments kept because they have replies), oldest first, flat: rebuild threads from `parentId`. Keyset-paginated. Moderators (and above) get `ModeratedComment`s and may filter by `status` (`any` for all); the public may only ask for `approved`. 404 when the caller may not see the article.',
+      params: SlugParams,
+      querystring: ArticleCommentsQuery,
+      headers: ConditionalHeaders,
+      response: {
+        200: Type.Union([ref(CommentList), ref(ModeratedCommentList)], { description: '`ModeratedCommentList` for moderators and above.' }),
+        304: NotModified,
+        ...problems(401, 404, 422)
+      }
+    }
+  }, async (request, reply) => {
+    const q = request.query
+    const v = view(request, reply)
+    if (!v.moderator && q.status !== undefined && q.status !== 'approved') {
+      throw new Unauthorized('Only moderators may list comments that are not approved.')
+    }
+    const article = await app.articles.findRowBySlug(request.params.slug, v.moderator ? null : { visibleAt: app.clock() })
+    if (!article) throw new NotFound(`No article at "${request.params.slug}".`)
+    const limit = q.limit ?? 20
+    const fingerprint = queryFingerprint(`articles/${article.id}/comments`, { ...q, moderator: v.moderator })
+    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 2)
+    const { rows, total } = await app.comments.list({
+      articleId: article.id,
+      statuses: q.status === undefined ? PUBLIC_THREAD : q.status === 'any' ? undefined : [q.status],
+      descending: false,
+      after: cursor,
+      limit,
+      withTotal: q.include === 'total'
+    })
+    return v.sendList(toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (r) => [r.createdAt, r.id], map: v.map }))
+  })
+
+  app.get('/comments/:id', {
+    schema: {
+      tags: ['comments'],
+      operationId: 'getComment',
+      summary: 'Get a comment',
+      description: 'The public sees approved comments on published articles only (anything else is 404); moderators and above see every comment, as a `ModeratedComment`.',
+      params: CommentIdParams,
+      headers: ConditionalHeaders,
+      response: { 200: eitherShape('`ModeratedComment` (with `authorEmail`, `ip`, `userAgent`) for moderators and above, `Comment` for everyone else.'), 304: NotModified, ...problems(404, 422) }
+    }
+  }, async (request, reply) => {
+    const record = await loadComment(app, request, request.params.id)
+    return view(request, reply).sendOne(record)
+  })
+
+  await app.register(moderationRoutes)
+}
+
+export default routes

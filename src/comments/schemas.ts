@@ -1,0 +1,145 @@
+// Reader comments. Two shapes on purpose: `Comment` is what anyone may see; `ModeratedComment` adds the
+// author's email, IP and user agent, and is sent to moderators and above only. Routes pick the shape by
+// role and serialise with that shape's own schema, so the private fields cannot reach anyone else.
+import { Type, type Static } from 'typebox'
+import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, Slug, Timestamp, ref } from '../http/schemas.js'
+
+export const CommentStatus = Type.Union([
+  Type.Literal('pending'), Type.Literal('approved'), Type.Literal('spam'), Type.Literal('trash'), Type.Literal('deleted')
+], {
+  description: 'Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH.'
+})
+export type CommentStatus = Static<typeof CommentStatus>
+
+/** The statuses a moderator may set with PATCH. */
+export const ModerationStatus = Type.Union([
+  Type.Literal('pending'), Type.Literal('approved'), Type.Literal('spam'), Type.Literal('trash')
+])
+
+const commentExample = {
+  id: 7,
+  articleSlug: 'pacific-fleet-returns-to-vladivostok',
+  parentId: null,
+  authorName: 'Ivan',
+  authorUrl: 'https://ivan.example',
+  avatarHash: '5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8',
+  body: 'Good to see them **home**.',
+  bodyHtml: '<p>Good to see them <strong>home</strong>.</p>\n',
+  status: 'approved',
+  createdAt: '2026-07-08T10:02:00.000Z',
+  updatedAt: '2026-07-08T10:02:00.000Z'
+}
+
+const publicFields = {
+  id: Type.Integer({ examples: [7] }),
+  articleSlug: Slug,
+  parentId: Nullable(Type.Integer({ description: 'The comment this one replies to; null for a top-level comment.' })),
+  authorName: Nullable(Type.String({ description: 'null only on a tombstone (`status: "deleted"`).' })),
+  authorUrl: Nullable(Type.String({ description: 'An http(s) URL the author gave; null when none (and on tombstones).' })),
+  avatarHash: Nullable(Type.String({
+    pattern: '^[0-9a-f]{64}$',
+    description: 'HMAC-SHA256 of the lower-cased, trimmed email under a server secret, hex: the same author gets the same hash, and it cannot be reversed or checked against a guessed email. null on tombstones.'
+  })),
+  body: Type.String({ description: 'Markdown; empty on a tombstone.' }),
+  bodyHtml: Type.String({ description: 'The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`.' }),
+  status: CommentStatus,
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}
+
+export const Comment = Type.Object(publicFields, {
+  $id: 'Comment',
+  title: 'Comment',
+  description: 'A reader comment as everyone may see it. A tombstone (a deleted comment kept because it has replies) has `status: "deleted"`, an empty body and null author fields.',
+  additionalProperties: false,
+  examples: [commentExample]
+})
+export type Comment = Static<typeof Comment>
+
+export const ModeratedComment = Type.Object({
+  ...publicFields,
+  authorEmail: Nullable(Type.String({ description: 'As the author gave it. null on tombstones: deleting erases it.' })),
+  ip: Nullable(Type.String({ description: 'The client address the comment came from (the proxy\'s client when TRUST_PROXY is set).' })),
+  userAgent: Nullable(Type.String())
+}, {
+  $id: 'ModeratedComment',
+  title: 'ModeratedComment',
+  description: 'A comment as moderators, editors and admins see it: with the author\'s email, IP and user agent, which no other caller ever receives.',
+  additionalProperties: false,
+  examples: [{ ...commentExample, authorEmail: 'ivan@example.com', ip: '203.0.113.7', userAgent: 'Mozilla/5.0' }]
+})
+export type ModeratedComment = Static<typeof ModeratedComment>
+
+export const CommentList = Type.Object({
+  data: Type.Array(ref(Comment)),
+  page: ref(PageInfo)
+}, { $id: 'CommentList', title: 'CommentList', additionalProperties: false })
+
+export const ModeratedCommentList = Type.Object({
+  data: Type.Array(ref(ModeratedComment)),
+  page: ref(PageInfo)
+}, { $id: 'ModeratedCommentList', title: 'ModeratedCommentList', additionalProperties: false })
+
+const NonBlank = (min: number, max: number, description?: string) =>
+  Type.String({ minLength: min, maxLength: max, pattern: '\\S', ...(description ? { description } : {}) })
+
+export const CreateCommentBody = Type.Object({
+  authorName: NonBlank(1, 100),
+  authorEmail: Type.String({ format: 'email', maxLength: 254, description: 'Never published: moderators only see it.' }),
+  authorUrl: Type.Optional(Type.String({
+    format: 'uri',
+    maxLength: 2000,
+    pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]',
+    description: 'An http or https URL; any other scheme is refused.'
+  })),
+  body: NonBlank(1, 10000, 'Markdown. Raw HTML is shown as text.'),
+  parentId: Type.Optional(Type.Integer({ minimum: 1, description: 'Reply to this comment: an approved comment of the same article.' }))
+}, {
+  $id: 'CreateComment',
+  title: 'CreateComment',
+  additionalProperties: false,
+  examples: [{ authorName: 'Ivan', authorEmail: 'ivan@example.com', authorUrl: 'https://ivan.example', body: 'Good to see them **home**.' }]
+})
+export type CreateCommentInput = Static<typeof CreateCommentBody>
+
+export const UpdateCommentBody = Type.Object({
+  status: Type.Optional(ModerationStatus),
+  body: Type.Optional(NonBlank(1, 10000, 'Markdown; re-rendered to `bodyHtml`.'))
+}, {
+  $id: 'UpdateComment',
+  title: 'UpdateComment',
+  description: 'Moderation: change the status (approve, unapprove, mark as spam or trash), edit the body, or both.',
+  additionalProperties: false,
+  examples: [{ status: 'approved' }]
+})
+export type UpdateCommentInput = Static<typeof UpdateCommentBody>
+
+export const CommentIdParams = Type.Object({
+  id: Type.Integer({ minimum: 1, description: 'The comment id.' })
+}, { additionalProperties: false })
+
+export const StatusFilter = Type.Union([
+  Type.Literal('pending'), Type.Literal('approved'), Type.Literal('spam'), Type.Literal('trash'), Type.Literal('deleted'), Type.Literal('any')
+], {
+  description: 'Moderators only, except `approved`. `any` lists every status.'
+})
+
+export const ArticleCommentsQuery = Type.Object({
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+  status: Type.Optional(StatusFilter),
+  include: Type.Optional(IncludeTotal)
+}, { additionalProperties: false })
+export type ArticleCommentsQuery = Static<typeof ArticleCommentsQuery>
+
+export const CommentQueueQuery = Type.Object({
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+  status: Type.Optional(StatusFilter),
+  article: Type.Optional(Slug),
+  sort: Type.Optional(Type.Union([Type.Literal('-createdAt'), Type.Literal('createdAt')], {
+    description: 'Default `-createdAt`: newest first.'
+  })),
+  include: Type.Optional(IncludeTotal)
+}, { additionalProperties: false })
+export type CommentQueueQuery = Static<typeof CommentQueueQuery>

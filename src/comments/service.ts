@@ -1,0 +1,101 @@
+// Comment rules that are not SQL: where a comment may go, whether it waits for moderation, the avatar
+// hash, the Markdown.
+import { createHmac } from 'node:crypto'
+import type { CommentModeration } from '../config.js'
+import type { ArticleRow } from '../articles/repository.js'
+import { Conflict, invalid } from '../http/errors.js'
+import { countLinks, renderCommentMarkdown } from '../lib/markdown.js'
+import type { CommentRecord, CommentRepository } from './repository.js'
+import type { CommentStatus, CreateCommentInput, UpdateCommentInput } from './schemas.js'
+
+export interface CommentServiceOptions {
+  moderation: CommentModeration
+  maxLinks: number
+  /** The server secret of the avatar HMAC, persisted in settings. */
+  avatarKey: string
+  now: () => number
+}
+
+/** Where a new comment came from: stored for moderators only. */
+export interface CommentOrigin {
+  ip: string | null
+  userAgent: string | null
+}
+
+export const normaliseEmail = (email: string): string => email.trim().toLowerCase()
+
+export function commentService (repo: CommentRepository, opts: CommentServiceOptions) {
+  const avatarHash = (email: string): string =>
+    createHmac('sha256', opts.avatarKey).update(normaliseEmail(email)).digest('hex')
+
+  async function initialStatus (input: CreateCommentInput): Promise<CommentStatus> {
+    if (countLinks(input.body) > opts.maxLinks) return 'pending'
+    if (opts.moderation === 'none') return 'approved'
+    if (opts.moderation === 'all') return 'pending'
+    return await repo.hasApprovedComment(normaliseEmail(input.authorEmail)) ? 'approved' : 'pending'
+  }
+
+  return {
+    avatarHash,
+
+    /**
+     * Adds a comment to an article the caller has already been allowed to see. `status` overrides
+     * moderation (the welcome comment on a new database).
+     */
+    async create (article: ArticleRow, input: CreateCommentInput, origin: CommentOrigin, status?: CommentStatus): Promise<CommentRecord> {
+      if (!article.commentsOpen) throw new Conflict(`Comments on "${article.slug}" are closed.`, 'comments-closed', 'Comments Closed')
+      if (input.parentId !== undefined) {
+        const parent = await repo.findById(input.parentId)
+        if (!parent || parent.articleId !== article.id || parent.status !== 'approved') {
+          throw invalid('body', '/parentId', 'must be the id of an approved comment on the same article')
+        }
+      }
+      if (input.authorUrl !== undefined && !isWebUrl(input.authorUrl)) {
+        throw invalid('body', '/authorUrl', 'must be an http or https URL with a host')
+      }
+      return repo.create({
+        articleId: article.id,
+        parentId: input.parentId ?? null,
+        authorName: input.authorName,
+        authorEmail: input.authorEmail,
+        authorUrl: input.authorUrl ?? null,
+        avatarHash: avatarHash(input.authorEmail),
+        body: input.body,
+        bodyHtml: renderCommentMarkdown(input.body),
+        status: status ?? await initialStatus(input),
+        ip: origin.ip,
+        userAgent: origin.userAgent
+      }, opts.now())
+    },
+
+    /** Applies a moderator's change; the same record back when it changes nothing. */
+    async update (current: CommentRecord, patch: UpdateCommentInput): Promise<CommentRecord> {
+      if (current.status === 'deleted') {
+        throw new Conflict('This comment was deleted and only remains as a tombstone for its replies; it cannot be edited.')
+      }
+      const set: { status?: CommentStatus, body?: string, bodyHtml?: string } = {}
+      if (patch.status !== undefined && patch.status !== current.status) set.status = patch.status
+      if (patch.body !== undefined && patch.body !== current.body) {
+        set.body = patch.body
+        set.bodyHtml = renderCommentMarkdown(patch.body)
+      }
+      if (Object.keys(set).length === 0) return current
+      return repo.update(current, set, opts.now())
+    },
+
+    async delete (current: CommentRecord): Promise<void> {
+      await repo.delete(current, opts.now())
+    }
+  }
+}
+
+function isWebUrl (value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
+export type CommentService = ReturnType<typeof commentService>

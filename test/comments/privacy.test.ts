@@ -1,0 +1,115 @@
+// The issue's privacy test: after seeding comments of every kind, walk every public route (every GET
+// path in the OpenAPI document, so routes added later are walked too, with every seeded value for each
+// path parameter and the query variants that could widen a view) and fail if an author's email, IP or
+// user agent appears in any response, body or headers.
+import t from 'tap'
+import type { LightMyRequestResponse } from 'fastify'
+import { build, createArticle, postComment, type TestApp } from '../helper.js'
+
+const authors = [
+  { email: 'Probe-Alpha-7f3@Privacy-Test.example', ip: '198.51.100.23', ua: 'PrivacyProbe/9.9 (ua-token-4711)' },
+  { email: 'probe-beta-c21@privacy-test.example', ip: '2001:db8::77', ua: 'OtherProbe/1.0 (ua-token-0815)' },
+  { email: 'probe-gamma-9d0@privacy-test.example', ip: '192.0.2.200', ua: 'ThirdProbe/3.3 (ua-token-2024)' }
+]
+const secrets = [...new Set(authors.flatMap((x) => [x.email, x.email.toLowerCase(), x.email.split('@')[0]!, x.ip, x.ua]))]
+
+async function seed (a: TestApp) {
+  await createArticle(a, { title: 'Open thread', status: 'published', tags: ['Privacy'] })
+  await createArticle(a, { title: 'Draft thread', status: 'published', tags: ['Privacy'] })
+  const ids: number[] = []
+  const post = async (slug: string, i: number, extra: Record<string, unknown> = {}) => {
+    const x = authors[i]!
+    const res = await postComment(a, slug, { authorName: `Reader ${i}`, authorEmail: x.email, body: `Comment by reader ${i}`, ...extra },
+      { 'x-forwarded-for': x.ip, 'user-agent': x.ua })
+    if (res.statusCode !== 201) throw new Error(res.body)
+    ids.push(res.json().id)
+    return res
+  }
+  const root = (await post('open-thread', 0)).json()
+  await post('open-thread', 1, { parentId: root.id })
+  await post('open-thread', 2, { body: 'links https://a.example https://b.example https://c.example' }) // pending
+  const spam = (await post('open-thread', 1)).json()
+  await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${spam.id}`, payload: { status: 'spam' } })
+  const tomb = (await post('open-thread', 2)).json()
+  await post('open-thread', 0, { parentId: tomb.id })
+  await a.as('moderator', { method: 'DELETE', url: `/v1/comments/${tomb.id}` })
+  await post('draft-thread', 0)
+  await post('draft-thread', 2)
+  await a.as('editor', { method: 'PATCH', url: '/v1/articles/draft-thread', payload: { status: 'draft' } })
+  return ids
+}
+
+function leaks (res: LightMyRequestResponse): string[] {
+  const text = `${JSON.stringify(res.headers)}\n${res.body}`.toLowerCase()
+  return secrets.filter((s) => text.includes(s.toLowerCase()))
+}
+
+async function walk (a: TestApp, ids: number[], send: (url: string, method: 'GET' | 'HEAD') => Promise<LightMyRequestResponse>) {
+  const doc = (await a.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> }
+  const values: Record<string, string[]> = {
+    slug: ['open-thread', 'draft-thread', 'privacy', 'no-such-thing'],
+    id: [...ids.map(String), '99999']
+  }
+  const queries = ['', '?include=total', '?limit=100', '?status=any', '?status=pending', '?status=spam', '?status=deleted', '?status=approved', '?q=probe']
+  const urls = new Set<string>(['/docs', '/docs/', '/docs/json', '/docs/yaml', '/nowhere'])
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    if (!('get' in ops)) continue
+    let expanded = [path]
+    for (const [, name] of path.matchAll(/\{(\w+)\}/g)) {
+      const options = values[name!] ?? ['1', 'x']
+      expanded = expanded.flatMap((p) => options.map((v) => p.replace(`{${name}}`, v)))
+    }
+    for (const url of expanded) for (const q of queries) urls.add(url + q)
+  }
+  const results: { url: string, method: string, res: LightMyRequestResponse }[] = []
+  for (const url of urls) {
+    for (const method of ['GET', 'HEAD'] as const) results.push({ url, method, res: await send(url, method) })
+  }
+  return results
+}
+
+t.test('no email, IP or user agent reaches anyone below moderator', async (t) => {
+  const a = await build(t, { trustProxy: true, commentModeration: 'none', commentRateLimit: 1000 })
+  const ids = await seed(a)
+
+  const asModerator = await walk(a, ids, (url, method) => a.as('moderator', { method, url }))
+  const found = new Set(asModerator.flatMap((r) => leaks(r.res)))
+  t.same([...found].sort(), [...secrets].sort(), 'the probe values are stored and would be detected (moderators see them all)')
+
+  const callers: [string, Record<string, string>][] = [
+    ['the public', {}],
+    ['the public asking for JSON of any kind', { accept: '*/*' }],
+    ['a caller with an unknown token', { authorization: 'Bearer not-a-real-token-at-all-xxxxxxxx' }]
+  ]
+  for (const [who, headers] of callers) {
+    const results = await walk(a, ids, (url, method) => a.inject({ method, url, headers }))
+    t.ok(results.length > 100, `${who}: walked ${results.length} requests`)
+    if (headers.authorization === undefined) {
+      t.ok(results.some((r) => r.url.startsWith('/v1/comments/') && r.res.statusCode === 200), `${who}: some comments were shown`)
+      t.ok(results.some((r) => r.url.startsWith('/v1/articles/open-thread/comments') && r.res.statusCode === 200), `${who}: threads were shown`)
+    }
+    const leaked = results.flatMap((r) => leaks(r.res).map((s) => `${r.method} ${r.url} → ${r.res.statusCode}: ${s}`))
+    t.same(leaked, [], `${who}: nothing private in any response`)
+  }
+
+  // The write routes a reader can reach: the answer to a post (and to a bad post) is public too.
+  const x = authors[0]!
+  const posted = await postComment(a, 'open-thread', { authorName: 'Again', authorEmail: x.email, body: 'Once more' }, { 'x-forwarded-for': x.ip, 'user-agent': x.ua })
+  t.equal(posted.statusCode, 201)
+  t.same(leaks(posted), [], 'the 201 does not echo the author\'s email, IP or user agent')
+  for (const payload of [
+    { authorName: 'Bad', authorEmail: `${x.email}x@`, body: 'x' },
+    { authorName: 'Bad', authorEmail: x.email, body: '' },
+    { authorName: 'Bad', authorEmail: x.email, body: 'x', ip: x.ip },
+    { authorName: 'Bad', authorEmail: x.email, body: 'x', parentId: 99999 }
+  ]) {
+    const res = await postComment(a, 'open-thread', payload, { 'x-forwarded-for': x.ip, 'user-agent': x.ua })
+    t.equal(res.statusCode, 422)
+    t.same(leaks(res), [], 'problems do not echo them either')
+  }
+  for (const method of ['PATCH', 'DELETE'] as const) {
+    const res = await a.inject({ method, url: `/v1/comments/${ids[0]}`, payload: method === 'PATCH' ? { status: 'approved' } : undefined })
+    t.equal(res.statusCode, 401)
+    t.same(leaks(res), [])
+  }
+})
