@@ -12,6 +12,8 @@ import problemHandler from './http/problem-handler.js'
 import { HttpProblem } from './http/errors.js'
 import { Problem, PageInfo, problems } from './http/schemas.js'
 import authPlugin from './plugins/auth.js'
+import limitsPlugin from './plugins/limits.js'
+import { clientErrorHandler } from './http/client-errors.js'
 import openapiPlugin from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
 import articleRoutes from './articles/routes.js'
@@ -47,6 +49,8 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   const serverOptions: FastifyHttpOptions<Server> = {
     logger: opts.logger ?? false,
     bodyLimit: config.bodyLimit,
+    http: { maxHeaderSize: config.maxHeaderSize },
+    clientErrorHandler,
     trustProxy: config.trustProxy,
     // Echo a client's X-Request-Id when it is sane, so logs on both sides share one id.
     genReqId: (req) => {
@@ -80,6 +84,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   })
 
   await app.register(problemHandler)
+  await app.register(limitsPlugin)
   await app.register(openapiPlugin)
   await app.register(dbPlugin, { databasePath: config.databasePath })
   await app.register(repositories)

@@ -64,7 +64,7 @@ const problemDescriptions: Record<number, string> = {
   415: 'Body is not application/json.',
   422: 'Validation failed, or an Idempotency-Key reused with another request.',
   429: 'Too many requests (`Retry-After`).',
-  503: 'Temporarily unavailable (`Retry-After` when known).',
+  503: 'Overloaded or the database does not answer; sends `Retry-After` when shedding load.',
   500: 'A defect on our side; the body names only the request id.'
 }
 
