@@ -13,7 +13,7 @@ import { HttpProblem } from './http/errors.js'
 import { Problem, PageInfo, problems } from './http/schemas.js'
 import authPlugin from './plugins/auth.js'
 import limitsPlugin from './plugins/limits.js'
-import { clientErrorHandler } from './http/client-errors.js'
+import { clientErrorHandler, frameworkErrors } from './http/client-errors.js'
 import openapiPlugin from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
 import articleRoutes from './articles/routes.js'
@@ -51,6 +51,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimit,
     http: { maxHeaderSize: config.maxHeaderSize },
     clientErrorHandler,
+    frameworkErrors,
+    // Path parameters as long as the URL limit allows, so that a too-long slug is a 422 from its schema.
+    routerOptions: { maxParamLength: config.maxUrlLength },
     trustProxy: config.trustProxy,
     // Echo a client's X-Request-Id when it is sane, so logs on both sides share one id.
     genReqId: (req) => {

@@ -3,7 +3,7 @@
 // straight to the socket since there is no request object yet.
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 const problems: Record<string, [number, string, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'headers-too-large', 'The request line and headers are larger than the limit.'],
@@ -28,4 +28,17 @@ export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoExce
     '',
     body
   ].join('\r\n'))
+}
+
+/**
+ * Errors Fastify meets while routing, before any hook runs: a path with a broken percent-escape, and
+ * (with a routerOptions.maxParamLength as long as the URL limit, rare) a path parameter over the limit.
+ */
+export function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const [status, name, title] = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? [414, 'uri-too-long', 'URI Too Long']
+    : [400, 'malformed-request', 'Malformed Request']
+  const instance = request.url.split('?')[0]
+  reply.code(status).header('x-request-id', request.id).type('application/problem+json')
+    .send(JSON.stringify({ type: `/problems/${name}`, title, status, detail: error.message, instance }))
 }

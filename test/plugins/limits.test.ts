@@ -86,3 +86,16 @@ t.test('a saturated event loop sheds requests with 503 and Retry-After, /health 
   const count = a.app.db.$client.prepare('SELECT count(*) AS n FROM articles').get() as { n: number }
   t.equal(count.n, 0, 'the shed write changed nothing')
 })
+
+// Found by the fuzzer: a path parameter over find-my-way's 100-character default, and a broken
+// percent-escape in the path, were answered by Fastify's own plain JSON instead of a problem.
+t.test('routing errors are problems: long path parameters, broken escapes', async (t) => {
+  const a = await build(t, { maxUrlLength: 300 })
+  const long = assertProblem(t, await a.inject({ method: 'GET', url: `/v1/articles/${'a'.repeat(150)}` }), 422, 'validation')
+  t.match(long.errors, [{ in: 'path', pointer: '/slug' }], 'a long slug is judged by its schema')
+  const tooLong = assertProblem(t, await a.inject({ method: 'GET', url: `/v1/articles/${'a'.repeat(301)}` }), 414, 'uri-too-long')
+  t.equal(tooLong.instance, `/v1/articles/${'a'.repeat(301)}`)
+  const broken = await a.inject({ method: 'GET', url: '/v1/articles/%zz' })
+  assertProblem(t, broken, 400, 'malformed-request')
+  t.ok(broken.headers['x-request-id'], 'with a request id')
+})
