@@ -2,7 +2,8 @@
 // A consistent copy of the live database (DATABASE_PATH), taken with SQLite's online backup API while
 // the server keeps serving: in WAL mode the copy reads one snapshot and writers are never blocked.
 // The copy is written beside the target and renamed into place only once it passes integrity_check.
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import { loadConfig } from '../config.js'
@@ -36,6 +37,7 @@ export async function main (argv: string[], env: Record<string, string | undefin
     return 1
   }
 
+  mkdirSync(dirname(resolve(target)), { recursive: true })
   const partial = `${target}.partial-${process.pid}`
   const started = Date.now()
   const db = new Database(source, { fileMustExist: true })

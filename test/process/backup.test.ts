@@ -28,7 +28,7 @@ t.test('a backup taken while the server is writing is consistent and restores', 
   const load = writeLoad(server.base, token, { writers: 6, comments: false, tag: 'backup' })
   while (load.acked.length < 30) await new Promise((resolve) => setTimeout(resolve, 50))
   const before = load.acked.slice()
-  const file = join(dir, 'copy.db')
+  const file = join(dir, 'backups', 'copy.db')
   const taken = await backup([file], databasePath)
   const during = load.acked.length - before.length
   load.stop()
