@@ -61,7 +61,8 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     requestIdHeader: false,
-    return503OnClosing: true,
+    // src/plugins/limits.ts answers requests that arrive while closing, as problems.
+    return503OnClosing: false,
     schemaController: { compilersFactory: { buildValidator } },
     ajv: { customOptions: { removeAdditional: false } }
   }

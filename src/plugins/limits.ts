@@ -1,5 +1,6 @@
 // Protection against overload and oversized input: load shedding (503 + Retry-After while the event
-// loop is saturated), a cap on the request target's length (414) and on JSON nesting depth (400).
+// loop is saturated, or while shutting down), a cap on the request target's length (414) and on JSON
+// nesting depth (400).
 // The body size (413) is Fastify's bodyLimit; the header size (431) is Node's maxHeaderSize, answered by
 // src/http/client-errors.ts. Both are set where the server is made, in src/app.ts.
 import fp from 'fastify-plugin'
@@ -59,7 +60,16 @@ export default fp(async (app) => {
     if (schema?.operationId !== undefined) schema.response = { ...problems(503), ...(schema.response as object) }
   })
 
+  // Once closing, a request that still arrives on an open connection (pipelined, or on a keep-alive
+  // connection busy when the signal came) is refused as a problem; Fastify's return503OnClosing would
+  // send its own non-problem JSON, so app.ts turns that off in favour of this.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+
   app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (closing) {
+      throw new HttpProblem(503, 'shutting-down', 'Service Unavailable', 'The server is shutting down; retry on a new connection.', undefined, { connection: 'close', 'retry-after': '1' })
+    }
     if (request.url.length > config.maxUrlLength) {
       throw new HttpProblem(414, 'uri-too-long', 'URI Too Long', `The request target is longer than ${config.maxUrlLength} characters.`)
     }

@@ -99,3 +99,29 @@ t.test('routing errors are problems: long path parameters, broken escapes', asyn
   assertProblem(t, broken, 400, 'malformed-request')
   t.ok(broken.headers['x-request-id'], 'with a request id')
 })
+
+// A request pipelined behind one in flight when the server starts closing used to get Fastify's own
+// non-problem 503.
+t.test('a request that arrives while the server closes is a 503 problem; the one in flight completes', async (t) => {
+  const a = await build(t)
+  await a.app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = a.app.server.address() as { port: number }
+  const socket = connect(port, '127.0.0.1')
+  let answer = ''
+  socket.on('data', (d) => { answer += d.toString() })
+  const ended = new Promise((resolve) => socket.on('close', resolve))
+  const body = JSON.stringify({ title: 'In flight' })
+  socket.write(`POST /v1/articles HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${a.tokens.editor}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const closed = a.app.close()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  socket.write(`${body.slice(5)}GET /health HTTP/1.1\r\nHost: x\r\n\r\n`)
+  await ended
+  await closed
+  const [first, second] = answer.split(/(?=HTTP\/1\.1 )/)
+  t.match(first, /^HTTP\/1\.1 201 /, 'the request in flight completed')
+  t.match(second, /^HTTP\/1\.1 503 /)
+  t.match(second, /content-type: application\/problem\+json/i)
+  t.match(second, /retry-after: 1/i)
+  t.match(JSON.parse(second!.slice(second!.indexOf('\r\n\r\n') + 4)), { type: '/problems/shutting-down', status: 503 })
+})
