@@ -17,6 +17,8 @@ import compressionPlugin from './plugins/compression.js'
 import corsPlugin from './plugins/cors.js'
 import idempotencyPlugin from './http/idempotency.js'
 import securityHeadersPlugin from './plugins/security-headers.js'
+import limitsPlugin from './plugins/limits.js'
+import { clientErrorHandler, frameworkErrors } from './http/client-errors.js'
 import openapiPlugin from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
 import rateLimit from '@fastify/rate-limit'
@@ -58,6 +60,11 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   const serverOptions: FastifyHttpOptions<Server> = {
     logger: opts.logger ?? false,
     bodyLimit: config.bodyLimit,
+    http: { maxHeaderSize: config.maxHeaderSize },
+    clientErrorHandler,
+    frameworkErrors,
+    // Path parameters as long as the URL limit allows, so that a too-long slug is a 422 from its schema.
+    routerOptions: { maxParamLength: config.maxUrlLength },
     trustProxy: config.trustProxy,
     // Echo a client's X-Request-Id when it is sane, so logs on both sides share one id.
     genReqId: (req) => {
@@ -65,7 +72,8 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     requestIdHeader: false,
-    return503OnClosing: true,
+    // src/plugins/limits.ts answers requests that arrive while closing, as problems.
+    return503OnClosing: false,
     schemaController: { compilersFactory: { buildValidator } },
     ajv: { customOptions: { removeAdditional: false } }
   }
@@ -87,6 +95,11 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     const schema = route.schema as Record<string, unknown> | undefined
     if (schema?.operationId === undefined) return
     if (schema.querystring === undefined) schema.querystring = Type.Object({}, { additionalProperties: false })
+    // Problems any route can meet before its handler: a broken URL escape (400), a request target over
+    // the limit (414), and, where If-Match is accepted, a stale validator (412).
+    const headers = schema.headers as { properties?: Record<string, unknown> } | undefined
+    const extra = headers?.properties?.['if-match'] !== undefined ? [400, 412, 414] : [400, 414]
+    schema.response = { ...problems(...extra), ...(schema.response as object) }
     // A response that is a bare $ref gets a description naming what it is, not "Default Response".
     for (const [status, response] of Object.entries((schema.response ?? {}) as Record<string, Record<string, unknown>>)) {
       if (typeof response.$ref === 'string' && response.description === undefined) {
@@ -102,6 +115,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   await app.register(corsPlugin)
   await app.register(compressionPlugin)
   await app.register(problemHandler)
+  await app.register(limitsPlugin)
   await app.register(openapiPlugin)
   // Off by default: routes opt in with config.rateLimit (posting comments). Uses the IETF draft's
   // RateLimit-* header names; the key is request.ip, which honours TRUST_PROXY.

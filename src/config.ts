@@ -15,6 +15,18 @@ export interface Config {
   commentModeration: CommentModeration
   commentMaxLinks: number
   commentRateLimit: number
+  /** Largest request line plus headers in bytes (431 above it). */
+  maxHeaderSize: number
+  /** Longest request target (path and query) in characters (414 above it). */
+  maxUrlLength: number
+  /** Deepest nesting of arrays and objects in a JSON body (400 above it). */
+  maxJsonDepth: number
+  /** Mean event-loop delay in ms over a sample above which requests are shed with 503; 0 turns it off. */
+  maxEventLoopDelay: number
+  /** Event-loop utilisation (0–1) over a sample above which requests are shed with 503; 0 turns it off. */
+  maxEventLoopUtilization: number
+  /** How often the load is sampled, in ms. */
+  loadSampleInterval: number
 }
 
 export const defaultConfig: Config = {
@@ -29,7 +41,13 @@ export const defaultConfig: Config = {
   bodyLimit: 1024 * 1024,
   commentModeration: 'first',
   commentMaxLinks: 2,
-  commentRateLimit: 5
+  commentRateLimit: 5,
+  maxHeaderSize: 16 * 1024,
+  maxUrlLength: 8 * 1024,
+  maxJsonDepth: 32,
+  maxEventLoopDelay: 1000,
+  maxEventLoopUtilization: 0,
+  loadSampleInterval: 1000
 }
 
 export class ConfigError extends Error {}
@@ -42,6 +60,13 @@ function integer (env: Env, name: string, fallback: number, min: number, max: nu
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`)
   }
+  return Number(raw)
+}
+
+function fraction (env: Env, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(raw)) throw new ConfigError(`${name} must be a number from 0 to 1, got "${raw}"`)
   return Number(raw)
 }
 
@@ -86,6 +111,12 @@ export function loadConfig (env: Env): Config {
     bodyLimit: integer(env, 'BODY_LIMIT', defaultConfig.bodyLimit, 1024, 64 * 1024 * 1024),
     commentModeration: oneOf(env, 'COMMENT_MODERATION', defaultConfig.commentModeration, ['all', 'first', 'none']),
     commentMaxLinks: integer(env, 'COMMENT_MAX_LINKS', defaultConfig.commentMaxLinks, 0, 1000),
-    commentRateLimit: integer(env, 'COMMENT_RATE_LIMIT', defaultConfig.commentRateLimit, 1, 100000)
+    commentRateLimit: integer(env, 'COMMENT_RATE_LIMIT', defaultConfig.commentRateLimit, 1, 100000),
+    maxHeaderSize: integer(env, 'MAX_HEADER_SIZE', defaultConfig.maxHeaderSize, 1024, 1024 * 1024),
+    maxUrlLength: integer(env, 'MAX_URL_LENGTH', defaultConfig.maxUrlLength, 256, 1024 * 1024),
+    maxJsonDepth: integer(env, 'MAX_JSON_DEPTH', defaultConfig.maxJsonDepth, 2, 1000),
+    maxEventLoopDelay: integer(env, 'MAX_EVENT_LOOP_DELAY', defaultConfig.maxEventLoopDelay, 0, 60_000),
+    maxEventLoopUtilization: fraction(env, 'MAX_EVENT_LOOP_UTILIZATION', defaultConfig.maxEventLoopUtilization),
+    loadSampleInterval: integer(env, 'LOAD_SAMPLE_INTERVAL', defaultConfig.loadSampleInterval, 10, 60_000)
   }
 }

@@ -18,7 +18,13 @@ t.test('every setting read from the environment', async (t) => {
     BODY_LIMIT: '2048',
     COMMENT_MODERATION: 'none',
     COMMENT_MAX_LINKS: '0',
-    COMMENT_RATE_LIMIT: '10'
+    COMMENT_RATE_LIMIT: '10',
+    MAX_HEADER_SIZE: '8192',
+    MAX_URL_LENGTH: '4096',
+    MAX_JSON_DEPTH: '16',
+    MAX_EVENT_LOOP_DELAY: '0',
+    MAX_EVENT_LOOP_UTILIZATION: '0.95',
+    LOAD_SAMPLE_INTERVAL: '500'
   }), {
     host: '0.0.0.0',
     port: 8080,
@@ -31,7 +37,13 @@ t.test('every setting read from the environment', async (t) => {
     bodyLimit: 2048,
     commentModeration: 'none',
     commentMaxLinks: 0,
-    commentRateLimit: 10
+    commentRateLimit: 10,
+    maxHeaderSize: 8192,
+    maxUrlLength: 4096,
+    maxJsonDepth: 16,
+    maxEventLoopDelay: 0,
+    maxEventLoopUtilization: 0.95,
+    loadSampleInterval: 500
   })
   t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, '10.0.0.0/8')
   t.equal(loadConfig({ SEED_DEMO: '1' }).seedDemo, true)
@@ -44,7 +56,10 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ SEED_DEMO: 'maybe' }, /SEED_DEMO must be true or false/],
     [{ COMMENT_MODERATION: 'some' }, /COMMENT_MODERATION must be one of all, first, none/],
     [{ ADMIN_TOKEN: 'short' }, /ADMIN_TOKEN must be at least 22 characters/],
-    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/]
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ MAX_EVENT_LOOP_UTILIZATION: '1.5' }, /MAX_EVENT_LOOP_UTILIZATION must be a number from 0 to 1/],
+    [{ MAX_EVENT_LOOP_UTILIZATION: 'high' }, /MAX_EVENT_LOOP_UTILIZATION/],
+    [{ MAX_JSON_DEPTH: '1' }, /MAX_JSON_DEPTH must be an integer from 2/]
   ]
   for (const [env, message] of bad) {
     try {

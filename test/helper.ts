@@ -20,7 +20,9 @@ export interface TestApp {
 export async function build (t: Test, config: Partial<Config> = {}): Promise<TestApp> {
   const clock = { now: Date.parse('2026-07-08T09:00:00.000Z'), advance (ms: number) { clock.now += ms } }
   const app = await buildApp({
-    config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, ...config },
+    // No load shedding unless a test asks: inject() runs a test's requests without handing the event loop
+    // back, which the monitor would read as a stalled loop and answer with 503s.
+    config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0, ...config },
     clock: () => clock.now
   })
   t.teardown(() => app.close())

@@ -919,6 +919,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -937,6 +946,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -948,6 +966,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -989,6 +1016,15 @@ export interface operations {
                     "application/yaml": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -1007,6 +1043,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -1018,6 +1063,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1048,8 +1102,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1075,7 +1147,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Temporarily unavailable (`Retry-After` when known). */
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1137,6 +1209,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -1155,6 +1236,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -1166,6 +1256,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1202,7 +1301,7 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1247,6 +1346,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body is not application/json. */
             415: {
                 headers: {
@@ -1267,6 +1375,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1323,6 +1440,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -1350,6 +1476,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -1361,6 +1496,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1399,6 +1543,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -1435,6 +1588,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -1446,6 +1608,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1488,7 +1659,7 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1551,6 +1722,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body is not application/json. */
             415: {
                 headers: {
@@ -1571,6 +1751,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1626,8 +1815,35 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1646,6 +1862,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1682,7 +1907,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tag"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1727,6 +1952,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body is not application/json. */
             415: {
                 headers: {
@@ -1747,6 +1981,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1794,6 +2037,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -1812,6 +2064,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -1823,6 +2093,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1861,6 +2140,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -1897,6 +2185,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -1908,6 +2205,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1950,7 +2256,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tag"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2013,6 +2319,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body is not application/json. */
             415: {
                 headers: {
@@ -2033,6 +2348,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2081,6 +2405,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -2108,6 +2441,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -2119,6 +2461,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2165,7 +2516,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedToken"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2210,6 +2561,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body is not application/json. */
             415: {
                 headers: {
@@ -2230,6 +2590,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2263,6 +2632,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
@@ -2301,6 +2679,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -2312,6 +2699,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2368,6 +2764,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -2386,6 +2791,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -2397,6 +2820,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2449,7 +2881,7 @@ export interface operations {
                     "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2487,6 +2919,15 @@ export interface operations {
             };
             /** @description Body larger than the limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2538,6 +2979,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getComment: {
@@ -2575,6 +3025,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -2593,6 +3052,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -2604,6 +3081,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2637,6 +3123,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
@@ -2675,6 +3170,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -2686,6 +3190,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2725,7 +3238,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModeratedComment"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2788,6 +3301,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Body is not application/json. */
             415: {
                 headers: {
@@ -2808,6 +3330,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2865,6 +3396,15 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
@@ -2883,6 +3423,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
@@ -2894,6 +3452,15 @@ export interface operations {
             };
             /** @description A defect on our side; the body names only the request id. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

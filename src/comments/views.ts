@@ -29,7 +29,9 @@ export function view (request: FastifyRequest, reply: FastifyReply) {
   /** Serialises before anything is sent, so a body that does not fit its schema fails as a clean 500. */
   function send (body: object, schema: { [key: string]: unknown }, status: number) {
     const json = reply.compileSerializationSchema(schema)(body as { [key: string]: unknown })
-    reply.type('application/json; charset=utf-8').serializer(() => json)
+    // Only this body uses the precomputed JSON: an error raised after this point (a malformed
+    // If-Match, say) must be serialised as its own problem, never replaced by the comment.
+    reply.type('application/json; charset=utf-8').serializer((payload) => payload === body ? json : JSON.stringify(payload))
     return sendTagged(request, reply, body, status)
   }
   return {

@@ -16,7 +16,10 @@ export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)),
  *
  * WAL lets readers run while a write commits. synchronous=NORMAL in WAL mode never corrupts the
  * database; a power loss (not a process crash) may roll back the last transactions committed in the
- * final moments before it. A process crash loses nothing that was acknowledged.
+ * final moments before it. A process crash loses nothing that was acknowledged: the commit is in the
+ * WAL, in the OS's cache, before the response goes out (`npm run crash-test` checks it). FULL would add
+ * an fsync to every commit, which on ordinary disks cuts write throughput by one to two orders of
+ * magnitude (scripts/sync-bench.ts), to guard only against power loss.
  */
 export function openDatabase (path: string): Db {
   if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(resolve(path)), { recursive: true })

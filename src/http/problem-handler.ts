@@ -14,6 +14,9 @@ interface AjvError {
   params: Record<string, unknown>
 }
 
+/** A property name as one JSON Pointer token (RFC 6901): `~` is `~0`, `/` is `~1`. */
+const escapePointer = (name: string) => name.replace(/~/g, '~0').replace(/\//g, '~1')
+
 function fieldErrors (error: FastifyError): FieldError[] {
   const where = contexts[error.validationContext ?? 'body'] ?? 'body'
   const seen = new Set<string>()
@@ -23,10 +26,10 @@ function fieldErrors (error: FastifyError): FieldError[] {
     let pointer = e.instancePath
     let message = e.message ?? 'is invalid'
     if (e.keyword === 'required') {
-      pointer += `/${String(e.params.missingProperty)}`
+      pointer += `/${escapePointer(String(e.params.missingProperty))}`
       message = 'is required'
     } else if (e.keyword === 'additionalProperties') {
-      pointer += `/${String(e.params.additionalProperty)}`
+      pointer += `/${escapePointer(String(e.params.additionalProperty))}`
       message = where === 'query' ? 'is not a known query parameter' : 'is not a known field'
     }
     return { in: where, pointer, message }

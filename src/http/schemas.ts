@@ -54,7 +54,8 @@ export const Problem = Type.Object({
 export type ProblemBody = Static<typeof Problem>
 
 const problemDescriptions: Record<number, string> = {
-  400: 'Malformed request: the body is not parseable JSON.',
+  400: 'Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape.',
+  414: 'The request target (URL) is longer than the limit.',
   401: 'No valid bearer token (`WWW-Authenticate: Bearer`).',
   403: 'The token\'s role does not allow this.',
   404: 'No such resource, or the caller may not see it.',
@@ -64,7 +65,7 @@ const problemDescriptions: Record<number, string> = {
   415: 'Body is not application/json.',
   422: 'Validation failed, or an Idempotency-Key reused with another request.',
   429: 'Too many requests (`Retry-After`).',
-  503: 'Temporarily unavailable (`Retry-After` when known).',
+  503: 'Overloaded or the database does not answer; sends `Retry-After` when shedding load.',
   500: 'A defect on our side; the body names only the request id.'
 }
 

@@ -4,7 +4,7 @@
 // user agent appears in any response, body or headers.
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import { build, createArticle, postComment, type TestApp } from '../helper.js'
+import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
 
 const authors = [
   { email: 'Probe-Alpha-7f3@Privacy-Test.example', ip: '198.51.100.23', ua: 'PrivacyProbe/9.9 (ua-token-4711)' },
@@ -112,4 +112,20 @@ t.test('no email, IP or user agent reaches anyone below moderator', async (t) =>
     t.equal(res.statusCode, 401)
     t.same(leaks(res), [])
   }
+})
+
+t.test('an error raised after a comment is prepared is its own problem, not the comment', async (t) => {
+  const a = await build(t)
+  await createArticle(a, { title: 'Errors after views', status: 'published' })
+  const posted = await a.inject({ method: 'POST', url: '/v1/articles/errors-after-views/comments', payload: { authorName: 'Ann', authorEmail: 'ann@example.org', body: 'Hello' } })
+  t.equal(posted.statusCode, 201)
+  const id = posted.json().id as number
+  for (const role of ['moderator', 'admin'] as const) {
+    const res = await a.as(role, { method: 'GET', url: `/v1/comments/${id}`, headers: { 'if-match': '' } })
+    const problem = assertProblem(t, res, 422, 'validation')
+    t.notMatch(JSON.stringify(problem), /ann@example\.org|Hello/, 'the problem body carries no comment')
+  }
+  const stale = await a.as('moderator', { method: 'GET', url: `/v1/comments/${id}`, headers: { 'if-match': '"stale"' } })
+  assertProblem(t, stale, 412, 'precondition-failed')
+  t.notMatch(stale.body, /ann@example\.org/)
 })

@@ -1,0 +1,89 @@
+// Protection against overload and oversized input: load shedding (503 + Retry-After while the event
+// loop is saturated, or while shutting down), a cap on the request target's length (414) and on JSON
+// nesting depth (400).
+// The body size (413) is Fastify's bodyLimit; the header size (431) is Node's maxHeaderSize, answered by
+// src/http/client-errors.ts. Both are set where the server is made, in src/app.ts.
+import fp from 'fastify-plugin'
+import underPressure from '@fastify/under-pressure'
+import type { FastifyRequest } from 'fastify'
+import { HttpProblem } from '../http/errors.js'
+import { problems } from '../http/schemas.js'
+
+/** Seconds a shed client is asked to wait. */
+export const RETRY_AFTER = 10
+
+class Overloaded extends HttpProblem {
+  constructor () {
+    super(503, 'overloaded', 'Service Unavailable', `The server is overloaded; retry in ${RETRY_AFTER} seconds.`, undefined, { 'retry-after': String(RETRY_AFTER) })
+  }
+}
+
+/**
+ * How deeply arrays and objects nest in a JSON text, counted without parsing it (brackets inside
+ * strings do not count), stopping as soon as `max` is exceeded.
+ */
+export function jsonDepthExceeds (text: string, max: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) {
+      inString = true
+    } else if (c === 91 || c === 123) {
+      if (++depth > max) return true
+    } else if (c === 93 || c === 125) {
+      depth--
+    }
+  }
+  return false
+}
+
+export default fp(async (app) => {
+  const { config } = app
+
+  // /health goes through it too: an overloaded instance reports 503 so a load balancer steers away.
+  await app.register(underPressure, {
+    maxEventLoopDelay: config.maxEventLoopDelay,
+    maxEventLoopUtilization: config.maxEventLoopUtilization,
+    eventLoopUtilizationMode: 'interval',
+    sampleInterval: config.loadSampleInterval,
+    retryAfter: RETRY_AFTER,
+    customError: Overloaded
+  })
+
+  // Any route may be shed, so every documented route says so.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as Record<string, unknown> | undefined
+    if (schema?.operationId !== undefined) schema.response = { ...problems(503), ...(schema.response as object) }
+  })
+
+  // Once closing, a request that still arrives on an open connection (pipelined, or on a keep-alive
+  // connection busy when the signal came) is refused as a problem; Fastify's return503OnClosing would
+  // send its own non-problem JSON, so app.ts turns that off in favour of this.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (closing) {
+      throw new HttpProblem(503, 'shutting-down', 'Service Unavailable', 'The server is shutting down; retry on a new connection.', undefined, { connection: 'close', 'retry-after': '1' })
+    }
+    if (request.url.length > config.maxUrlLength) {
+      throw new HttpProblem(414, 'uri-too-long', 'URI Too Long', `The request target is longer than ${config.maxUrlLength} characters.`)
+    }
+  })
+
+  // Fastify's own JSON parser (secure-json-parse: __proto__ and constructor.prototype keys are refused),
+  // behind a depth check: a deeply nested body would otherwise cost stack in every later step.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonDepthExceeds(body as string, config.maxJsonDepth)) {
+      done(new HttpProblem(400, 'malformed-request', 'Malformed Request', `The JSON body nests deeper than ${config.maxJsonDepth} levels.`), undefined)
+      return
+    }
+    parseJson(request, body as string, done)
+  })
+}, { name: 'limits' })
