@@ -1,0 +1,184 @@
+// The article list's SQL: filters, sorts, keyset pages and full-text search, written so that every
+// page is an index range however deep it is (docs/query-plans.md shows each plan; a test guards them).
+//
+// Two planner hints matter:
+// - A unary `+` on a bound of the sort column (`+published_at <= now`) keeps SQLite from using that bound
+//   as the index range when the keyset condition is the better one (or when the order needs another index);
+//   the bound is still applied, row by row.
+// - CROSS JOIN fixes the join order: the full-text index, or a rare tag's or author's article ids, drive
+//   the query, instead of a walk of every article in date order that tests each one.
+import { randomBytes } from 'node:crypto'
+import { and, count, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm'
+import { integer, sqliteTable } from 'drizzle-orm/sqlite-core'
+import type { Db } from '../db/connection.js'
+import { articleAuthors, articles, articleTags, tags } from '../db/schema.js'
+import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
+import type { CursorKey } from '../http/pagination.js'
+import type { SearchTerm } from './search.js'
+
+export type ArticleRow = typeof articles.$inferSelect
+export type ArticleSort = '-publishedAt' | 'publishedAt' | '-updatedAt' | 'relevance'
+export type ListedRow = ArticleRow & { rank: number | null }
+
+export interface ArticleListParams {
+  limit: number
+  after: CursorKey | undefined
+  /** `visibleAt` for the public (published and due), null for editors. */
+  visibility: { visibleAt: number } | null
+  status: ArticleRow['status'] | undefined
+  tags: string[]
+  section: string | undefined
+  author: string | undefined
+  publishedAfter: number | undefined
+  publishedBefore: number | undefined
+  search: SearchTerm[] | undefined
+  sort: ArticleSort
+  withTotal: boolean
+}
+
+// The FTS5 index that migrations/0001_search.sql creates (drizzle-kit cannot describe virtual tables, so
+// it is declared here for queries only, not in src/db/schema.ts).
+const articleSearch = sqliteTable('article_search', { rowid: integer('rowid').notNull() })
+/** bm25 with weights per column (title, summary, tags, body): lower is more relevant. */
+const RANK = sql<number>`bm25(${articleSearch}, 10.0, 4.0, 4.0, 1.0)`
+/** A tag or author with fewer articles than this drives the query from its own article ids. */
+export const RARE_MEMBERSHIP = 1000
+
+/** Terms as an FTS5 expression: every term quoted (so nothing is syntax), implicitly ANDed. */
+export function ftsQuery (terms: SearchTerm[]): string {
+  return terms.map((t) => `"${t.text.replace(/"/g, '""')}"${t.prefix ? '*' : ''}`).join(' ')
+}
+
+// Sentinels for snippet(): unguessable per process, so text in an article can never pose as one.
+const OPEN = `\u0002${randomBytes(8).toString('hex')}\u0003`
+const CLOSE = `\u0003${randomBytes(8).toString('hex')}\u0002`
+const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML[c]!)
+export const markSnippet = (raw: string): string =>
+  escapeHtml(raw).replaceAll(OPEN, '<mark>').replaceAll(CLOSE, '</mark>')
+
+type Membership = { sql: SQL, size: number, drive: { table: typeof articleTags | typeof articleAuthors, where: SQL } }
+
+export function articleListing (db: Db) {
+  const tagSize = db.$client.prepare('SELECT count(*) FROM (SELECT 1 FROM article_tags WHERE tag_id = ? LIMIT ?)').pluck()
+  const authorSize = db.$client.prepare('SELECT count(*) FROM (SELECT 1 FROM article_authors WHERE name = ? LIMIT ?)').pluck()
+  const rankOf = db.select({ rank: RANK }).from(articleSearch)
+    // `+rowid`: FTS5 answers a rowid lookup with bm25 statistics that differ from the full query's, so the
+    // article is found among the matches instead, where its rank is the one the page query computes.
+    .where(and(sql`${articleSearch} MATCH ${sql.placeholder('fts')}`, sql`+${articleSearch.rowid} = ${sql.placeholder('id')}`)).prepare()
+
+  /** Tag and author filters with their sizes (capped at RARE_MEMBERSHIP); undefined when a tag does not exist. */
+  function memberships (p: ArticleListParams): Membership[] | undefined {
+    const out: Membership[] = []
+    const found = p.tags.length === 0 ? [] : db.select({ id: tags.id }).from(tags).where(inArray(tags.slug, p.tags)).all()
+    if (found.length < new Set(p.tags).size) return undefined
+    for (const { id } of found) {
+      out.push({
+        sql: sql`EXISTS (SELECT 1 FROM ${articleTags} WHERE ${articleTags.articleId} = ${articles.id} AND ${articleTags.tagId} = ${id})`,
+        size: tagSize.get(id, RARE_MEMBERSHIP) as number,
+        drive: { table: articleTags, where: and(eq(articleTags.tagId, id), eq(articles.id, articleTags.articleId))! }
+      })
+    }
+    if (p.author !== undefined) {
+      out.push({
+        sql: sql`EXISTS (SELECT 1 FROM ${articleAuthors} WHERE ${articleAuthors.articleId} = ${articles.id} AND ${articleAuthors.name} = ${p.author})`,
+        size: authorSize.get(p.author, RARE_MEMBERSHIP) as number,
+        drive: { table: articleAuthors, where: and(eq(articleAuthors.name, p.author), eq(articles.id, articleAuthors.articleId))! }
+      })
+    }
+    return out
+  }
+
+  /**
+   * The statements a page needs, unexecuted: `page` (limit + 1 rows) and, with `withTotal`, `total`.
+   * `list` runs them; `explain` shows their plans. Undefined when nothing can match (an unknown tag).
+   */
+  function statements (p: ArticleListParams) {
+    const members = memberships(p)
+    if (members === undefined) return undefined
+    const relevance = p.sort === 'relevance' && p.search !== undefined
+    const fts = p.search === undefined ? undefined : ftsQuery(p.search)
+    const rare = relevance ? undefined : members.filter((m) => m.size < RARE_MEMBERSHIP).sort((a, b) => a.size - b.size)[0]
+
+    const byDate = p.sort === '-updatedAt' ? articles.updatedAt : articles.publishedAt
+    const order: KeysetOrder = {
+      column: byDate,
+      tie: articles.id,
+      descending: p.sort !== 'publishedAt',
+      nullable: p.sort !== '-updatedAt' && p.visibility === null && p.status !== 'published'
+    }
+    // Bounds on published_at that should not become the index range: all of them when the page is
+    // ordered by something else, and the ones on the keyset's side once a cursor is given.
+    const paging = p.after !== undefined
+    const hintUpper = relevance || rare !== undefined || byDate !== articles.publishedAt || (paging && order.descending)
+    const hintLower = relevance || rare !== undefined || byDate !== articles.publishedAt || (paging && !order.descending)
+    const bound = (op: '<=' | '>=', value: number, hint: boolean): SQL =>
+      hint ? sql`+${articles.publishedAt} ${sql.raw(op)} ${value}` : sql`${articles.publishedAt} ${sql.raw(op)} ${value}`
+
+    const filters: (SQL | undefined)[] = []
+    if (p.visibility !== null) filters.push(sql`${articles.status} = 'published'`, bound('<=', p.visibility.visibleAt, hintUpper))
+    if (p.status !== undefined) filters.push(eq(articles.status, p.status))
+    if (p.section !== undefined) filters.push(eq(articles.section, p.section))
+    if (p.publishedAfter !== undefined) filters.push(bound('>=', p.publishedAfter, hintLower))
+    if (p.publishedBefore !== undefined) filters.push(bound('<=', p.publishedBefore, hintUpper))
+    for (const m of members) filters.push(m === rare ? m.drive.where : m.sql)
+    if (fts !== undefined) {
+      filters.push(relevance
+        ? and(sql`${articleSearch} MATCH ${fts}`, eq(articles.id, articleSearch.rowid))
+        : sql`${articles.id} IN (SELECT ${articleSearch.rowid} FROM ${articleSearch} WHERE ${articleSearch} MATCH ${fts})`)
+    }
+    const where = and(...filters)
+
+    const from = <S extends Record<string, unknown>>(selection: S) => {
+      const base = db.select(selection as never)
+      if (relevance) return base.from(articleSearch).crossJoin(articles).$dynamic()
+      if (rare !== undefined) return base.from(rare.drive.table).crossJoin(articles).$dynamic()
+      return base.from(articles).$dynamic()
+    }
+    const selection = { ...getTableColumns(articles), rank: relevance ? RANK : sql<null>`NULL` }
+
+    let keyset: SQL | undefined
+    if (p.after !== undefined && relevance) {
+      // The cursor article's rank now, when it still matches: ranks shift as the corpus changes, and
+      // comparing with the cursor's current rank keeps the walk in step. Else the rank the cursor carries.
+      const id = Number(p.after[1])
+      const rank = rankOf.get({ fts, id })?.rank ?? Number(p.after[0])
+      keyset = sql`(${RANK} > ${rank} OR (${RANK} = ${rank} AND ${articles.id} < ${id}))`
+    } else if (p.after !== undefined) {
+      keyset = after(order, p.after[0] ?? null, p.after[1] ?? null)
+    }
+    const page = from(selection).where(and(where, keyset))
+      .orderBy(relevance ? sql`${RANK} ASC, ${articles.id} DESC` : orderBy(order)).limit(p.limit + 1)
+    const total = p.withTotal ? from({ n: count() }).where(where) : undefined
+    return { page, total, fts }
+  }
+
+  return {
+    async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, snippets: Map<number, string> }> {
+      const s = statements(p)
+      if (s === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map() }
+      const rows = s.page.all() as unknown as ListedRow[]
+      const total = s.total === undefined ? undefined : (s.total.get() as unknown as { n: number }).n
+      const snippets = new Map<number, string>()
+      const shown = rows.slice(0, p.limit).map((r) => r.id)
+      if (s.fts !== undefined && shown.length > 0) {
+        const found = db.select({ id: articleSearch.rowid, snippet: sql<string | null>`snippet(${articleSearch}, -1, ${OPEN}, ${CLOSE}, '…', 32)` })
+          .from(articleSearch).where(and(sql`${articleSearch} MATCH ${s.fts}`, inArray(articleSearch.rowid, shown))).all()
+        for (const f of found) snippets.set(f.id, markSnippet(f.snippet ?? ''))
+      }
+      return { rows, total, snippets }
+    },
+
+    /** EXPLAIN QUERY PLAN of each statement `list` would run for these parameters (for tests and docs). */
+    async explain (p: ArticleListParams): Promise<{ name: string, sql: string, plan: string[] }[]> {
+      const s = statements(p)
+      if (s === undefined) return []
+      const named = [['page', s.page], ['total', s.total]] as const
+      return named.filter(([, q]) => q !== undefined).map(([name, q]) => {
+        const { sql: text, params } = q!.toSQL()
+        const plan = db.$client.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...params as unknown[]) as { detail: string }[]
+        return { name, sql: text, plan: plan.map((r) => r.detail) }
+      })
+    }
+  }
+}
