@@ -21,6 +21,10 @@ const WORDS = ('harbour fleet frigate minister summit treaty election budget cou
   'school teacher student university protest strike union factory wages pension court verdict judge ' +
   'police inquiry mayor village island coast mountain glacier forest wildfire café naïve résumé ' +
   'Zürich São Paulo Kraków Ålesund diplomacy embassy border customs port cargo container ship').split(' ')
+// Plus 5,000 made-up words, so the vocabulary is large enough for search to be selective.
+const SYLLABLES = ['ka', 'lo', 'mi', 'ren', 'tas', 'vu', 'gor', 'phi', 'den', 'sul', 'bra', 'not', 'qui', 'zel', 'ham', 'tri']
+const VOCABULARY = [...WORDS, ...Array.from({ length: 5000 }, (_, i) =>
+  [i % 16, (i >> 4) % 16, (i >> 8) % 16].map((s) => SYLLABLES[s]).join('') + (i >= 4096 ? 'x' : ''))]
 const SECTIONS = ['World', 'Politics & Diplomacy', 'Business', 'Science', 'Culture', 'Sport', 'Opinion', 'Local']
 const AUTHORS = Array.from({ length: 50 }, (_, i) => `Reporter ${i + 1}`)
 const TAGS = Array.from({ length: 200 }, (_, i) => `Topic ${i + 1}`)
@@ -42,7 +46,9 @@ export function seedArticles (path: string, count: number, now = Date.now()): Se
     for (let i = 0; i < zipf.length; i++) { r -= zipf[i]!; if (r <= 0) return i }
     return zipf.length - 1
   }
-  const sentence = (n: number): string => Array.from({ length: n }, () => pick(WORDS)).join(' ')
+  // Skewed towards the start of the vocabulary (the real words), as word frequencies are in text.
+  const word = (): string => VOCABULARY[Math.floor(rnd() ** 3 * VOCABULARY.length)]!
+  const sentence = (n: number): string => Array.from({ length: n }, word).join(' ')
 
   const triggers = sqlite.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'article_search%'").all() as { name: string, sql: string }[]
   const insertTag = sqlite.prepare('INSERT OR IGNORE INTO tags (slug, name, created_at, updated_at) VALUES (?, ?, ?, ?)')

@@ -18,7 +18,8 @@ import type { SearchTerm } from './search.js'
 
 export type ArticleRow = typeof articles.$inferSelect
 export type ArticleSort = '-publishedAt' | 'publishedAt' | '-updatedAt' | 'relevance'
-export type ListedRow = ArticleRow & { rank: number | null }
+/** A listed article: every column but the body (lists show summaries), with its rank when searched by relevance. */
+export type ListedRow = Omit<ArticleRow, 'body' | 'bodyHtml'> & { rank: number | null }
 
 export interface ArticleListParams {
   limit: number
@@ -108,26 +109,32 @@ export function articleListing (db: Db) {
       nullable: p.sort !== '-updatedAt' && p.visibility === null && p.status !== 'published'
     }
     // Bounds on published_at that should not become the index range: all of them when the page is
-    // ordered by something else, and the ones on the keyset's side once a cursor is given.
+    // ordered by something else, and the ones on the keyset's side once a cursor is given. The count
+    // (`include=total`) has no order and no cursor, so it takes no hints.
     const paging = p.after !== undefined
-    const hintUpper = relevance || rare !== undefined || byDate !== articles.publishedAt || (paging && order.descending)
-    const hintLower = relevance || rare !== undefined || byDate !== articles.publishedAt || (paging && !order.descending)
-    const bound = (op: '<=' | '>=', value: number, hint: boolean): SQL =>
-      hint ? sql`+${articles.publishedAt} ${sql.raw(op)} ${value}` : sql`${articles.publishedAt} ${sql.raw(op)} ${value}`
-
-    const filters: (SQL | undefined)[] = []
-    if (p.visibility !== null) filters.push(sql`${articles.status} = 'published'`, bound('<=', p.visibility.visibleAt, hintUpper))
-    if (p.status !== undefined) filters.push(eq(articles.status, p.status))
-    if (p.section !== undefined) filters.push(eq(articles.section, p.section))
-    if (p.publishedAfter !== undefined) filters.push(bound('>=', p.publishedAfter, hintLower))
-    if (p.publishedBefore !== undefined) filters.push(bound('<=', p.publishedBefore, hintUpper))
-    for (const m of members) filters.push(m === rare ? m.drive.where : m.sql)
-    if (fts !== undefined) {
-      filters.push(relevance
-        ? and(sql`${articleSearch} MATCH ${fts}`, eq(articles.id, articleSearch.rowid))
-        : sql`${articles.id} IN (SELECT ${articleSearch.rowid} FROM ${articleSearch} WHERE ${articleSearch} MATCH ${fts})`)
+    const other = relevance || rare !== undefined || byDate !== articles.publishedAt
+    const hints = { upper: other || (paging && order.descending), lower: other || (paging && !order.descending) }
+    // A section's own index (section, published_at, id) beats the status index for its date order.
+    const hintStatus = p.section !== undefined && byDate === articles.publishedAt
+    const filtersFor = (h: { upper: boolean, lower: boolean, status: boolean }): SQL | undefined => {
+      const bound = (op: '<=' | '>=', value: number, hint: boolean): SQL =>
+        sql`${sql.raw(hint ? '+' : '')}${articles.publishedAt} ${sql.raw(op)} ${value}`
+      const status = p.visibility !== null ? 'published' : p.status
+      const filters: (SQL | undefined)[] = []
+      if (status !== undefined) filters.push(sql`${sql.raw(h.status ? '+' : '')}${articles.status} = ${status}`)
+      if (p.visibility !== null) filters.push(bound('<=', p.visibility.visibleAt, h.upper))
+      if (p.section !== undefined) filters.push(eq(articles.section, p.section))
+      if (p.publishedAfter !== undefined) filters.push(bound('>=', p.publishedAfter, h.lower))
+      if (p.publishedBefore !== undefined) filters.push(bound('<=', p.publishedBefore, h.upper))
+      for (const m of members) filters.push(m === rare ? m.drive.where : m.sql)
+      if (fts !== undefined) {
+        filters.push(relevance
+          ? and(sql`${articleSearch} MATCH ${fts}`, eq(articles.id, articleSearch.rowid))
+          : sql`${articles.id} IN (SELECT ${articleSearch.rowid} FROM ${articleSearch} WHERE ${articleSearch} MATCH ${fts})`)
+      }
+      return and(...filters)
     }
-    const where = and(...filters)
+    const where = filtersFor({ ...hints, status: hintStatus })
 
     const from = <S extends Record<string, unknown>>(selection: S) => {
       const base = db.select(selection as never)
@@ -135,10 +142,29 @@ export function articleListing (db: Db) {
       if (rare !== undefined) return base.from(rare.drive.table).crossJoin(articles).$dynamic()
       return base.from(articles).$dynamic()
     }
-    const selection = { ...getTableColumns(articles), rank: relevance ? RANK : sql<null>`NULL` }
+    // Without the body: a sort (rare tag, search) then handles small rows. Ranked search sorts only ids
+    // and ranks (it may rank every article), and list() loads the page's rows afterwards.
+    const { body: _body, bodyHtml: _bodyHtml, ...listed } = getTableColumns(articles)
+    const selection = relevance ? { id: articles.id, rank: RANK } : { ...listed, rank: sql<null>`NULL` }
 
     let keyset: SQL | undefined
-    if (p.after !== undefined && relevance) {
+    // A nullable sort column (editors' lists include drafts without publishedAt) is paged as two index
+    // ranges, the dated rows and the NULL block, instead of one OR that no index can serve in order.
+    let rest: SQL | undefined
+    if (!relevance && order.nullable) {
+      const [first, second] = order.descending
+        ? [sql`${byDate} IS NOT NULL`, sql`${byDate} IS NULL`]
+        : [sql`${byDate} IS NULL`, sql`${byDate} IS NOT NULL`]
+      const inNull = p.after !== undefined && p.after[0] === null
+      const inFirst = p.after === undefined || inNull !== order.descending
+      const strict = p.after === undefined
+        ? undefined
+        : inNull
+          ? sql`${articles.id} ${sql.raw(order.descending ? '<' : '>')} ${p.after[1] ?? null}`
+          : after({ ...order, nullable: false }, p.after[0] ?? null, p.after[1] ?? null)
+      keyset = and(inFirst ? first : second, strict)
+      rest = inFirst ? second : undefined
+    } else if (p.after !== undefined && relevance) {
       // The cursor article's rank now, when it still matches: ranks shift as the corpus changes, and
       // comparing with the cursor's current rank keeps the walk in step. Else the rank the cursor carries.
       const id = Number(p.after[1])
@@ -149,15 +175,23 @@ export function articleListing (db: Db) {
     }
     const page = from(selection).where(and(where, keyset))
       .orderBy(relevance ? sql`${RANK} ASC, ${articles.id} DESC` : orderBy(order)).limit(p.limit + 1)
-    const total = p.withTotal ? from({ n: count() }).where(where) : undefined
-    return { page, total, fts }
+    /** The start of the second range, to fill a page that the first one left short. */
+    const more = rest === undefined ? undefined : (n: number) => from(selection).where(and(where, rest)).orderBy(orderBy(order)).limit(n)
+    const total = p.withTotal ? from({ n: count() }).where(filtersFor({ upper: other, lower: other, status: hintStatus })) : undefined
+    const load = () => db.select({ ...listed }).from(articles)
+    return { page, more, total, fts, relevance, load }
   }
 
   return {
     async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, snippets: Map<number, string> }> {
       const s = statements(p)
       if (s === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map() }
-      const rows = s.page.all() as unknown as ListedRow[]
+      let rows = s.page.all() as unknown as ListedRow[]
+      if (s.relevance) {
+        const found = new Map(s.load().where(inArray(articles.id, rows.map((r) => r.id))).all().map((r) => [r.id, r]))
+        rows = rows.flatMap((r) => { const row = found.get(r.id); return row === undefined ? [] : [{ ...row, rank: r.rank }] })
+      }
+      if (s.more !== undefined && rows.length <= p.limit) rows.push(...s.more(p.limit + 1 - rows.length).all() as unknown as ListedRow[])
       const total = s.total === undefined ? undefined : (s.total.get() as unknown as { n: number }).n
       const snippets = new Map<number, string>()
       const shown = rows.slice(0, p.limit).map((r) => r.id)
@@ -173,7 +207,12 @@ export function articleListing (db: Db) {
     async explain (p: ArticleListParams): Promise<{ name: string, sql: string, plan: string[] }[]> {
       const s = statements(p)
       if (s === undefined) return []
-      const named = [['page', s.page], ['total', s.total]] as const
+      const named = [
+        ['page', s.page],
+        ['page (second range)', s.more?.(p.limit + 1)],
+        ['rows of the ranked page', s.relevance ? s.load().where(inArray(articles.id, [1, 2])) : undefined],
+        ['total', s.total]
+      ] as const
       return named.filter(([, q]) => q !== undefined).map(([name, q]) => {
         const { sql: text, params } = q!.toSQL()
         const plan = db.$client.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...params as unknown[]) as { detail: string }[]

@@ -32,7 +32,7 @@ export interface ArticleWrite {
   commentsOpen: boolean
 }
 
-function summaryOf (row: ArticleRow, tagRefs: TagRef[]): ArticleSummary {
+function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
   return {
     id: row.id,
     slug: row.slug,
