@@ -7,14 +7,13 @@
 //   the bound is still applied, row by row.
 // - CROSS JOIN fixes the join order: the full-text index, or a rare tag's or author's article ids, drive
 //   the query, instead of a walk of every article in date order that tests each one.
-import { randomBytes } from 'node:crypto'
 import { and, count, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm'
-import { integer, sqliteTable } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/connection.js'
 import { articleAuthors, articles, articleTags, tags } from '../db/schema.js'
 import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
 import type { CursorKey } from '../http/pagination.js'
 import type { SearchTerm } from './search.js'
+import { articleSearch, ftsQuery, RANK, snippetsOf } from './search-index.js'
 
 export type ArticleRow = typeof articles.$inferSelect
 export type ArticleSort = '-publishedAt' | 'publishedAt' | '-updatedAt' | 'relevance'
@@ -37,36 +36,19 @@ export interface ArticleListParams {
   withTotal: boolean
 }
 
-// The FTS5 index that migrations/0001_search.sql creates (drizzle-kit cannot describe virtual tables, so
-// it is declared here for queries only, not in src/db/schema.ts).
-const articleSearch = sqliteTable('article_search', { rowid: integer('rowid').notNull() })
-/** bm25 with weights per column (title, summary, tags, body): lower is more relevant. */
-const RANK = sql<number>`bm25(${articleSearch}, 10.0, 4.0, 4.0, 1.0)`
 /** A tag or author with fewer articles than this drives the query from its own article ids. */
 export const RARE_MEMBERSHIP = 1000
-
-/** Terms as an FTS5 expression: every term quoted (so nothing is syntax), implicitly ANDed. */
-export function ftsQuery (terms: SearchTerm[]): string {
-  return terms.map((t) => `"${t.text.replace(/"/g, '""')}"${t.prefix ? '*' : ''}`).join(' ')
-}
-
-// Sentinels for snippet(): unguessable per process, so text in an article can never pose as one.
-const OPEN = `\u0002${randomBytes(8).toString('hex')}\u0003`
-const CLOSE = `\u0003${randomBytes(8).toString('hex')}\u0002`
-const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML[c]!)
-export const markSnippet = (raw: string): string =>
-  escapeHtml(raw).replaceAll(OPEN, '<mark>').replaceAll(CLOSE, '</mark>')
 
 type Membership = { sql: SQL, size: number, drive: { table: typeof articleTags | typeof articleAuthors, where: SQL } }
 
 export function articleListing (db: Db) {
   const tagSize = db.$client.prepare('SELECT count(*) FROM (SELECT 1 FROM article_tags WHERE tag_id = ? LIMIT ?)').pluck()
   const authorSize = db.$client.prepare('SELECT count(*) FROM (SELECT 1 FROM article_authors WHERE name = ? LIMIT ?)').pluck()
-  const rankOf = db.select({ rank: RANK }).from(articleSearch)
+  const rankOfQuery = db.select({ rank: RANK }).from(articleSearch)
     // `+rowid`: FTS5 answers a rowid lookup with bm25 statistics that differ from the full query's, so the
     // article is found among the matches instead, where its rank is the one the page query computes.
-    .where(and(sql`${articleSearch} MATCH ${sql.placeholder('fts')}`, sql`+${articleSearch.rowid} = ${sql.placeholder('id')}`)).prepare()
+    .where(and(sql`${articleSearch} MATCH ${sql.placeholder('fts')}`, sql`+${articleSearch.rowid} = ${sql.placeholder('id')}`))
+  const rankOf = rankOfQuery.prepare()
 
   /** Tag and author filters with their sizes (capped at RARE_MEMBERSHIP); undefined when a tag does not exist. */
   function memberships (p: ArticleListParams): Membership[] | undefined {
@@ -193,13 +175,8 @@ export function articleListing (db: Db) {
       }
       if (s.more !== undefined && rows.length <= p.limit) rows.push(...s.more(p.limit + 1 - rows.length).all() as unknown as ListedRow[])
       const total = s.total === undefined ? undefined : (s.total.get() as unknown as { n: number }).n
-      const snippets = new Map<number, string>()
       const shown = rows.slice(0, p.limit).map((r) => r.id)
-      if (s.fts !== undefined && shown.length > 0) {
-        const found = db.select({ id: articleSearch.rowid, snippet: sql<string | null>`snippet(${articleSearch}, -1, ${OPEN}, ${CLOSE}, '…', 32)` })
-          .from(articleSearch).where(and(sql`${articleSearch} MATCH ${s.fts}`, inArray(articleSearch.rowid, shown))).all()
-        for (const f of found) snippets.set(f.id, markSnippet(f.snippet ?? ''))
-      }
+      const snippets = s.fts !== undefined && shown.length > 0 ? snippetsOf(db, s.fts, shown) : new Map<number, string>()
       return { rows, total, snippets }
     },
 
@@ -213,11 +190,16 @@ export function articleListing (db: Db) {
         ['rows of the ranked page', s.relevance ? s.load().where(inArray(articles.id, [1, 2])) : undefined],
         ['total', s.total]
       ] as const
-      return named.filter(([, q]) => q !== undefined).map(([name, q]) => {
-        const { sql: text, params } = q!.toSQL()
-        const plan = db.$client.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...params as unknown[]) as { detail: string }[]
+      const explained = (name: string, text: string, params: unknown[]) => {
+        const plan = db.$client.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...params) as { detail: string }[]
         return { name, sql: text, plan: plan.map((r) => r.detail) }
+      }
+      const out = named.filter(([, q]) => q !== undefined).map(([name, q]) => {
+        const { sql: text, params } = q!.toSQL()
+        return explained(name, text, params)
       })
+      if (s.relevance && p.after !== undefined) out.splice(1, 0, explained('rank of the cursor article', rankOfQuery.toSQL().sql, [s.fts, p.after[1]]))
+      return out
     }
   }
 }

@@ -159,3 +159,24 @@ t.test('the index follows every change: edits, tags, renamed tags, deletes', asy
   t.same(slugsOf(await search(a, 'q=headline')), ['old-headline'])
   integrity(a)
 })
+
+t.test('a search sorted by date pages by date, with the cursor bound to q and sort', async (t) => {
+  const a = await build(t)
+  for (let i = 0; i < 7; i++) {
+    a.clock.advance(1000)
+    await createArticle(a, { title: `Tide report ${i}`, body: i % 2 === 0 ? 'tide' : 'calm', status: 'published' })
+    await createArticle(a, { title: `Weather ${i}`, status: 'published' })
+  }
+  const seen: string[] = []
+  let cursor: string | null = null
+  do {
+    const res = await search(a, `q=tide&sort=-publishedAt&limit=3${cursor ? `&cursor=${cursor}` : ''}`)
+    t.equal(res.statusCode, 200)
+    seen.push(...slugsOf(res))
+    cursor = res.json().page.nextCursor
+  } while (cursor !== null)
+  t.same(seen, [6, 5, 4, 3, 2, 1, 0].map((i) => `tide-report-${i}`), 'newest first, each once')
+  const first = (await search(a, 'q=tide&sort=-publishedAt&limit=3')).json().page.nextCursor as string
+  assertProblem(t, await search(a, `q=tide&sort=relevance&cursor=${first}`), 422, 'validation')
+  assertProblem(t, await search(a, `q=tides&sort=-publishedAt&cursor=${first}`), 422, 'validation')
+})
