@@ -99,6 +99,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     // the limit (414), and, where If-Match is accepted, a stale validator (412).
     const headers = schema.headers as { properties?: Record<string, unknown> } | undefined
     const extra = headers?.properties?.['if-match'] !== undefined ? [400, 412, 414] : [400, 414]
+    // Fastify reads a body on these methods, whether or not the route wants one: 413 and 415 apply.
+    const methods = ([] as string[]).concat(route.method)
+    if (methods.some((m) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(m))) extra.push(413, 415)
     schema.response = { ...problems(...extra), ...(schema.response as object) }
     // A response that is a bare $ref gets a description naming what it is, not "Default Response".
     for (const [status, response] of Object.entries((schema.response ?? {}) as Record<string, Record<string, unknown>>)) {

@@ -63,7 +63,7 @@ export interface paths {
         };
         /**
          * List articles
-         * @description Published articles, newest first, for everyone; editors may list other statuses. Keyset-paginated: follow `page.nextCursor` (or the `Link: rel="next"` header) to the end to see every matching article exactly once.
+         * @description Published articles, newest first, for everyone; editors may list other statuses. With `q`, a full-text search ranked by relevance, each item with a `snippet` (matched terms in `<mark>`, everything else HTML-escaped); filters and the other sorts still apply. Keyset-paginated: follow `page.nextCursor` (or the `Link: rel="next"` header) to the end to see every matching article exactly once. A cursor is bound to the query (filters, `q` and `sort`) that made it.
          */
         get: operations["listArticles"];
         put?: never;
@@ -1165,6 +1165,8 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
+                /** @description Full-text search over title, summary, tag names and body, accents folded and English words stemmed (`docked` finds "dock"). Words must all match; `"a phrase"` matches the words in order; `word*` matches words starting with it. Anything else (operators, parentheses, a lone `*`) is ignored. Ranked by relevance, the title weighing most, then summary and tags, then body. Input with no word to search for is a 422. For example `pacific fleet` or `"pacific fleet" vladivo*`. (No `examples` on purpose: Swagger UI would pre-fill them.) */
+                q?: string;
                 /** @description Tag slug; repeat for several, all must match. */
                 tag?: string[];
                 section?: string;
@@ -1175,8 +1177,8 @@ export interface operations {
                 publishedBefore?: string;
                 /** @description Editors only (a public caller may ask only for `published`). Editors see every status by default. */
                 status?: ("draft" | "published" | "archived") | "any";
-                /** @description Default `-publishedAt`: newest first. */
-                sort?: "-publishedAt" | "publishedAt" | "-updatedAt";
+                /** @description Default `-publishedAt` (newest first), or `relevance` (best match first) when `q` is given. `relevance` needs `q`. */
+                sort?: "-publishedAt" | "publishedAt" | "-updatedAt" | "relevance";
                 /** @description Add `page.total`, the count of all matching items. */
                 include?: "total";
             };
@@ -1588,8 +1590,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request target (URL) is longer than the limit. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2185,8 +2205,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request target (URL) is longer than the limit. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2679,8 +2717,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request target (URL) is longer than the limit. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3170,8 +3226,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request target (URL) is longer than the limit. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,16 +1,16 @@
 // The articles' SQL: reads with visibility, writes in one transaction each (article, tags, authors,
 // slug history together).
-import { and, count, eq, gte, lte, sql, type SQL } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
-import { articleAuthors, articles, articleSlugHistory, articleTags, tags } from '../db/schema.js'
-import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
-import type { CursorKey } from '../http/pagination.js'
+import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
 import { ensureTagIds, setArticleTags, tagSlugsOfNames, tagsOfArticles } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
 import type { Article, ArticleSummary } from './schemas.js'
+import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing.js'
 
-export type ArticleRow = typeof articles.$inferSelect
+export type { ArticleListParams, ArticleRow, ArticleSort } from './listing.js'
+
 export type ArticleStatus = ArticleRow['status']
 
 /** What the caller may see: `now` for the public (published and due), `null` for editors (everything). */
@@ -32,23 +32,7 @@ export interface ArticleWrite {
   commentsOpen: boolean
 }
 
-export type ArticleSort = '-publishedAt' | 'publishedAt' | '-updatedAt'
-
-export interface ArticleListParams {
-  limit: number
-  after: CursorKey | undefined
-  visibility: Visibility
-  status: ArticleStatus | undefined
-  tags: string[]
-  section: string | undefined
-  author: string | undefined
-  publishedAfter: number | undefined
-  publishedBefore: number | undefined
-  sort: ArticleSort
-  withTotal: boolean
-}
-
-function summaryOf (row: ArticleRow, tagRefs: TagRef[]): ArticleSummary {
+function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
   return {
     id: row.id,
     slug: row.slug,
@@ -69,18 +53,12 @@ function summaryOf (row: ArticleRow, tagRefs: TagRef[]): ArticleSummary {
   }
 }
 
-const visibleWhere = (at: number): SQL => sql`${articles.status} = 'published' AND ${articles.publishedAt} <= ${at}`
-
-export function sortOrder (sort: ArticleSort, publishedOnly: boolean): KeysetOrder {
-  if (sort === '-updatedAt') return { column: articles.updatedAt, tie: articles.id, descending: true, nullable: false }
-  return { column: articles.publishedAt, tie: articles.id, descending: sort === '-publishedAt', nullable: !publishedOnly }
-}
-
 export function articleRepository (db: Db) {
   const bySlug = db.select().from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
   const byHistory = db.select({ slug: articles.slug, status: articles.status, publishedAt: articles.publishedAt })
     .from(articleSlugHistory).innerJoin(articles, eq(articles.id, articleSlugHistory.articleId))
     .where(eq(articleSlugHistory.slug, sql.placeholder('slug'))).prepare()
+  const listing = articleListing(db)
   const slugTaken = db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
 
   const isVisible = (row: { status: ArticleStatus, publishedAt: number | null }, v: Visibility): boolean =>
@@ -160,28 +138,22 @@ export function articleRepository (db: Db) {
       db.delete(articles).where(eq(articles.id, id)).run()
     },
 
-    async list (p: ArticleListParams): Promise<{ rows: ArticleRow[], total?: number, toSummary: (row: ArticleRow) => ArticleSummary }> {
-      const filters: (SQL | undefined)[] = []
-      if (p.visibility !== null) filters.push(visibleWhere(p.visibility.visibleAt))
-      if (p.status !== undefined) filters.push(eq(articles.status, p.status))
-      if (p.section !== undefined) filters.push(eq(articles.section, p.section))
-      if (p.author !== undefined) {
-        filters.push(sql`EXISTS (SELECT 1 FROM ${articleAuthors} WHERE ${articleAuthors.articleId} = ${articles.id} AND ${articleAuthors.name} = ${p.author})`)
-      }
-      for (const slug of p.tags) {
-        filters.push(sql`EXISTS (SELECT 1 FROM ${articleTags} JOIN ${tags} ON ${tags.id} = ${articleTags.tagId}
-          WHERE ${articleTags.articleId} = ${articles.id} AND ${tags.slug} = ${slug})`)
-      }
-      if (p.publishedAfter !== undefined) filters.push(gte(articles.publishedAt, p.publishedAfter))
-      if (p.publishedBefore !== undefined) filters.push(lte(articles.publishedAt, p.publishedBefore))
-      const where = and(...filters)
-      const order = sortOrder(p.sort, p.visibility !== null || p.status === 'published')
-      const paged = p.after ? and(where, after(order, p.after[0] ?? null, p.after[1] ?? null)) : where
-      const rows = db.select().from(articles).where(paged).orderBy(orderBy(order)).limit(p.limit + 1).all()
+    /** One page of the article list; `snippet` is set on each item when the list is a search. */
+    async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, toSummary: (row: ListedRow) => ArticleSummary }> {
+      const { rows, total, snippets } = await listing.list(p)
       const tagMap = tagsOfArticles(db, rows.slice(0, p.limit).map((r) => r.id))
-      const total = p.withTotal ? db.select({ n: count() }).from(articles).where(where).get()?.n ?? 0 : undefined
-      return { rows, total, toSummary: (row) => summaryOf(row, tagMap.get(row.id) ?? []) }
-    }
+      return {
+        rows,
+        total,
+        toSummary: (row) => {
+          const summary = summaryOf(row, tagMap.get(row.id) ?? [])
+          const snippet = snippets.get(row.id)
+          return snippet === undefined ? summary : { ...summary, snippet }
+        }
+      }
+    },
+
+    explainList: listing.explain
   }
 }
 

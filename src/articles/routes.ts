@@ -1,13 +1,27 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { hasRole } from '../plugins/auth.js'
-import { NotFound, Unauthorized } from '../http/errors.js'
+import { invalid, NotFound, Unauthorized } from '../http/errors.js'
 import { checkIfMatch, etagOf, sendTagged } from '../http/etag.js'
-import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { decodeCursor, queryFingerprint, toPage, type CursorKey } from '../http/pagination.js'
 import { Empty, NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { fromIso } from '../http/time.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
-import type { Visibility } from './repository.js'
+import type { ArticleSort, Visibility } from './repository.js'
+import { parseSearch } from './search.js'
 import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
+
+/**
+ * A decoded cursor's key checked against the sort it pages: [date or null, id], or for relevance
+ * [rank as a decimal string, id] (ranks are fractional and cursors carry integers or strings).
+ */
+function cursorKey (key: CursorKey, sort: ArticleSort): CursorKey {
+  const [value, id] = key
+  const valid = typeof id === 'number' && (sort === 'relevance'
+    ? typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))
+    : value === null || typeof value === 'number')
+  if (!valid) throw invalid('query', '/cursor', 'is not a cursor this API made')
+  return key
+}
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const visibility = (request: Parameters<typeof hasRole>[0]): Visibility =>
@@ -25,7 +39,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['articles'],
       operationId: 'listArticles',
       summary: 'List articles',
-      description: 'Published articles, newest first, for everyone; editors may list other statuses. Keyset-paginated: follow `page.nextCursor` (or the `Link: rel="next"` header) to the end to see every matching article exactly once.',
+      description: 'Published articles, newest first, for everyone; editors may list other statuses. With `q`, a full-text search ranked by relevance, each item with a `snippet` (matched terms in `<mark>`, everything else HTML-escaped); filters and the other sorts still apply. Keyset-paginated: follow `page.nextCursor` (or the `Link: rel="next"` header) to the end to see every matching article exactly once. A cursor is bound to the query (filters, `q` and `sort`) that made it.',
       querystring: ArticleListQuery,
       headers: ConditionalHeaders,
       response: { 200: ref(ArticleList), 304: NotModified, ...problems(401, 412, 422) }
@@ -38,8 +52,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint('articles', { ...q, editor })
-    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 2)
-    const sort = q.sort ?? '-publishedAt'
+    const search = q.q === undefined ? undefined : parseSearch(q.q)
+    if (search !== undefined && search.length === 0) throw invalid('query', '/q', 'has no word to search for')
+    const sort = q.sort ?? (search !== undefined ? 'relevance' : '-publishedAt')
+    if (sort === 'relevance' && search === undefined) throw invalid('query', '/sort', 'relevance needs a search (q)')
+    const cursor = q.cursor === undefined ? undefined : cursorKey(decodeCursor(q.cursor, fingerprint, 2), sort)
     const { rows, total, toSummary } = await app.articles.list({
       limit,
       after: cursor,
@@ -50,6 +67,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       author: q.author,
       publishedAfter: q.publishedAfter === undefined ? undefined : fromIso(q.publishedAfter),
       publishedBefore: q.publishedBefore === undefined ? undefined : fromIso(q.publishedBefore),
+      search,
       sort,
       withTotal: q.include === 'total'
     })
@@ -57,7 +75,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       limit,
       fingerprint,
       total,
-      keyOf: (row) => [sort === '-updatedAt' ? row.updatedAt : row.publishedAt, row.id],
+      keyOf: (row) => [sort === 'relevance' ? String(row.rank) : sort === '-updatedAt' ? row.updatedAt : row.publishedAt, row.id],
       map: toSummary
     }))
   })

@@ -149,12 +149,21 @@ export type UpdateArticleInput = Static<typeof UpdateArticleBody>
 export const SlugParams = Type.Object({ slug: Slug }, { additionalProperties: false })
 
 export const ArticleSort = Type.Union([
-  Type.Literal('-publishedAt'), Type.Literal('publishedAt'), Type.Literal('-updatedAt')
-], { description: 'Default `-publishedAt`: newest first.' })
+  Type.Literal('-publishedAt'), Type.Literal('publishedAt'), Type.Literal('-updatedAt'), Type.Literal('relevance')
+], { description: 'Default `-publishedAt` (newest first), or `relevance` (best match first) when `q` is given. `relevance` needs `q`.' })
 
 export const ArticleListQuery = Type.Object({
   limit: Type.Optional(Limit),
   cursor: Type.Optional(Cursor),
+  q: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 200,
+    description: 'Full-text search over title, summary, tag names and body, accents folded and English words stemmed ' +
+      '(`docked` finds "dock"). Words must all match; `"a phrase"` matches the words in order; `word*` matches words ' +
+      'starting with it. Anything else (operators, parentheses, a lone `*`) is ignored. Ranked by relevance, the title ' +
+      'weighing most, then summary and tags, then body. Input with no word to search for is a 422. ' +
+      'For example `pacific fleet` or `"pacific fleet" vladivo*`. (No `examples` on purpose: Swagger UI would pre-fill them.)'
+  })),
   tag: Type.Optional(Type.Array(Slug, { maxItems: 10, description: 'Tag slug; repeat for several, all must match.' })),
   section: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   author: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),

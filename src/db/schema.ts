@@ -39,6 +39,7 @@ export const articles = sqliteTable('articles', {
   index('articles_status_published_idx').on(t.status, t.publishedAt, t.id),
   index('articles_published_idx').on(t.publishedAt, t.id),
   index('articles_updated_idx').on(t.updatedAt, t.id),
+  index('articles_status_updated_idx').on(t.status, t.updatedAt, t.id),
   index('articles_section_idx').on(t.section, t.publishedAt, t.id)
 ])
 

@@ -1,0 +1,41 @@
+// The search migration indexes the articles that existed before it: a database migrated only to
+// 0000_init, with articles and tags in it, is then opened by the app (which runs every migration).
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import Database from 'better-sqlite3'
+import { drizzle } from 'drizzle-orm/better-sqlite3'
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
+import { migrationsFolder } from '../../src/db/connection.js'
+import { build } from '../helper.js'
+
+t.test('existing articles and their tag names are searchable after the migration', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gazette-migration-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  // A copy of the migrations that stops at the first one.
+  const initOnly = join(dir, 'migrations')
+  cpSync(migrationsFolder, initOnly, { recursive: true })
+  const journalPath = join(initOnly, 'meta', '_journal.json')
+  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] }
+  writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.filter((e) => e.tag === '0000_init') }))
+
+  const path = join(dir, 'old.db')
+  const sqlite = new Database(path)
+  migrate(drizzle(sqlite), { migrationsFolder: initOnly })
+  const at = Date.parse('2026-07-01T00:00:00.000Z')
+  sqlite.prepare(`INSERT INTO articles (id, slug, title, summary, body, status, published_at, created_at, updated_at)
+    VALUES (1, 'old-news', 'Old news', 'From before search', 'Written <before> the index existed.', 'published', ?, ?, ?)`).run(at, at, at)
+  sqlite.prepare("INSERT INTO tags (id, slug, name, created_at, updated_at) VALUES (1, 'archive', 'Archive', 0, 0)").run()
+  sqlite.prepare('INSERT INTO article_tags (article_id, tag_id, position) VALUES (1, 1, 0)').run()
+  t.throws(() => sqlite.prepare('SELECT * FROM article_search').all(), /no such table/, 'no index before the migration')
+  sqlite.close()
+
+  const a = await build(t, { databasePath: path })
+  for (const q of ['before', 'archive', 'old']) {
+    const res = await a.inject({ method: 'GET', url: `/v1/articles?q=${q}` })
+    t.same(res.json().data.map((x: { slug: string }) => x.slug), ['old-news'], `q=${q}`)
+  }
+  t.match((await a.inject({ method: 'GET', url: '/v1/articles?q=before' })).json().data[0].snippet, /<mark>before<\/mark>/)
+  a.app.db.$client.prepare("INSERT INTO article_search (article_search, rank) VALUES ('integrity-check', 1)").run()
+})
