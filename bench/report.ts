@@ -68,9 +68,9 @@ export function svgChart (results: ScenarioResult[], title: string): string {
   }
   const rows = measured.map((r, i) => {
     const y = 60 + i * rowH
-    const ratio = r.ratio === undefined ? '' : `  ${r.ratio.toFixed(2)}×`
+    const ratio = r.ratio === undefined ? '' : `, ratio ${r.ratio.toFixed(2)}×`
     return `<text x="${left - 10}" y="${y + 14}" font-size="13" text-anchor="end">${escape(r.label)}</text>` +
-      bar(y, r.real!.rps, '#2b6cb0', `${r.real!.rps.toFixed(0)} req/s, p99 ${r.real!.p99.toFixed(1)} ms${ratio}`) +
+      bar(y, r.real!.rps, '#2b6cb0', `${r.real!.rps.toFixed(0)} req/s, p99 ${r.real!.p99.toFixed(0)} ms${ratio}`) +
       (r.baseline ? bar(y + 20, r.baseline.rps, '#a0aec0', `${r.baseline.rps.toFixed(0)} req/s baseline`) : '')
   }).join('\n')
   const skipped = results.filter((r) => r.status === 'skipped').map((r) => r.label).join(', ')
