@@ -93,6 +93,8 @@ try {
   const real = `http://127.0.0.1:${serverPort}`
   await waitFor(`${real}/health`, server)
   const fixtures = findFixtures(dbPath, Date.now())
+  const unknown = opts.only?.filter((id) => !scenarios(fixtures, adminToken).some((s) => s.id === id)) ?? []
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; the ids are in bench/README.md`)
   const all = scenarios(fixtures, adminToken).filter((s) => opts.only === undefined || opts.only.includes(s.id))
 
   // 3. Probe each route once: a route this build does not have is skipped, and the report says so.
