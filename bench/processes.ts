@@ -1,0 +1,84 @@
+// Child processes of a bench run: the real server and the baseline, each on its own loopback port.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+
+export async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    }).on('error', reject)
+  })
+}
+
+/** The parent's environment without test-runner hooks (coverage loaders would slow the server down). */
+export function cleanEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name === 'NODE_V8_COVERAGE' || name === 'NODE_OPTIONS' || name.startsWith('_TAPJS') || name.startsWith('TAP')) continue
+    env[name] = value
+  }
+  return { ...env, ...extra }
+}
+
+export interface Child {
+  process: ChildProcess
+  pid: number
+  output: () => string
+  /** SIGTERM, then wait for the exit (a CPU profile is written on exit). */
+  stop: () => Promise<number | null>
+}
+
+export function startChild (args: string[], env: Record<string, string>): Child {
+  const child = spawn(process.execPath, args, { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout?.on('data', (d: Buffer) => { output += d.toString() })
+  child.stderr?.on('data', (d: Buffer) => { output += d.toString() })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return {
+    process: child,
+    pid: child.pid ?? -1,
+    output: () => output,
+    async stop () {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      return exited
+    }
+  }
+}
+
+export async function waitFor (url: string, child: Child, seconds = 60): Promise<void> {
+  const until = Date.now() + seconds * 1000
+  while (Date.now() < until) {
+    if (child.process.exitCode !== null) throw new Error(`process exited before answering ${url}:\n${child.output()}`)
+    try {
+      if ((await fetch(url)).ok) return
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${url} never answered:\n${child.output()}`)
+}
+
+/** Resident memory of a process in MB from /proc (Linux); undefined elsewhere or once it has exited. */
+export function rssMb (pid: number): number | undefined {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kb === undefined ? undefined : Number(kb) / 1024
+  } catch {
+    return undefined
+  }
+}
+
+/** Samples a process's RSS every `ms` while running; `max` is the highest seen. */
+export function rssSampler (pid: number, ms = 200) {
+  let max: number | undefined
+  let timer: NodeJS.Timeout | undefined
+  const sample = (): void => {
+    const v = rssMb(pid)
+    if (v !== undefined && (max === undefined || v > max)) max = v
+  }
+  return {
+    start () { max = undefined; sample(); timer = setInterval(sample, ms); timer.unref() },
+    stop (): number | undefined { if (timer) clearInterval(timer); sample(); return max }
+  }
+}

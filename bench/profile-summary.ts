@@ -1,0 +1,68 @@
+// Summarises a V8 CPU profile (from `npm run bench -- --cpu-prof DIR`): where the server's time went,
+// by function (self time) and by package or source file.
+//
+//   node --import tsx bench/profile-summary.ts bench/results/profiles/CPU.*.cpuprofile [--top 30]
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+
+interface Node {
+  id: number
+  callFrame: { functionName: string, url: string, lineNumber: number }
+  children?: number[]
+}
+interface Profile { nodes: Node[], samples: number[], timeDeltas: number[] }
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '30' } } })
+const top = Number(values.top)
+
+/** "fastify", "drizzle-orm", "src/articles/repository.ts", "node:internal"… */
+function owner (url: string): string {
+  if (url === '') return '(native / V8)'
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
+  if (pkg) return pkg[1]!
+  const own = /\/((?:src|dist|bench)\/.+)$/.exec(url)
+  if (own) return own[1]!
+  return url.startsWith('node:') ? 'node:internal' : url
+}
+
+for (const file of positionals) {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const self = new Map<number, number>()
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  const total = [...self.values()].reduce((a, b) => a + b, 0)
+  const idle = [...self].filter(([id]) => ['(idle)', '(program)'].includes(byId.get(id)!.callFrame.functionName))
+    .reduce((a, [, t]) => a + t, 0)
+  const fn = new Map<string, number>()
+  const mod = new Map<string, number>()
+  for (const [id, t] of self) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame
+    if (['(idle)', '(program)'].includes(functionName)) continue
+    const key = `${functionName || '(anonymous)'}  ${owner(url)}${url ? `:${lineNumber + 1}` : ''}`
+    fn.set(key, (fn.get(key) ?? 0) + t)
+    mod.set(owner(url), (mod.get(owner(url)) ?? 0) + t)
+  }
+  // Inclusive time: each sample counts once for every distinct function on its stack.
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const inclusive = new Map<string, number>()
+  profile.samples.forEach((leaf, i) => {
+    const seen = new Set<string>()
+    for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) {
+      const { functionName, url, lineNumber } = byId.get(id)!.callFrame
+      if (!/\/(src|dist)\//.test(url) || url.includes('node_modules')) continue
+      seen.add(`${functionName || '(anonymous)'}  ${owner(url)}:${lineNumber + 1}`)
+    }
+    for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0))
+  })
+  const busy = total - idle
+  const pct = (t: number): string => `${((t / busy) * 100).toFixed(1).padStart(5)}%`
+  console.log(`${file}\n  ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (percentages are of busy time)\n`)
+  console.log('  by package or file (self time):')
+  for (const [k, t] of [...mod].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${pct(t)}  ${k}`)
+  console.log(`\n  top ${top} functions (self time):`)
+  for (const [k, t] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(t)}  ${k}`)
+  console.log('\n  Gazette\'s own functions, inclusive time (with everything they call):')
+  for (const [k, t] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${pct(t)}  ${k}`)
+  console.log()
+}
