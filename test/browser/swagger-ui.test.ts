@@ -43,5 +43,18 @@ t.test('Swagger UI works in a browser', { skip: existsSync(executablePath) ? fal
   t.equal(shownStatus, '200', 'Swagger UI shows the status')
   t.match(await list.locator('.live-responses-table .microlight').first().textContent(), /seen-from-swagger-ui/)
 
+  // Try it out: POST a comment on that article, as a reader would.
+  const post = page.locator('#operations-comments-createComment')
+  await post.locator('.opblock-summary').click()
+  await post.locator('button.try-out__btn').click()
+  await post.locator('input[placeholder="slug"]').fill('seen-from-swagger-ui')
+  await post.locator('textarea.body-param__text').fill(JSON.stringify({ authorName: 'Browser', authorEmail: 'browser@example.org', body: 'Posted from Swagger UI.' }))
+  const postedPromise = page.waitForResponse((r) => r.url().endsWith('/v1/articles/seen-from-swagger-ui/comments') && r.request().method() === 'POST')
+  await post.locator('button.execute').click()
+  const posted = await postedPromise
+  t.equal(posted.status(), 201, 'posting a comment from Swagger UI is a 201')
+  const stored = await a.as('moderator', { method: 'GET', url: '/v1/comments?status=any' })
+  t.match(stored.json().data, [{ authorName: 'Browser', body: 'Posted from Swagger UI.' }], 'and the comment is stored')
+
   t.same(consoleErrors, [], 'no console errors')
 })
