@@ -1,6 +1,6 @@
 // Every shape of article-list query worth a plan: who asks (public or editor), each sort, each filter,
 // first page and a later page (a cursor), and search. test/articles/query-plan.test.ts checks their plans;
-// bench/query-plans.ts prints them into docs/query-plans.md.
+// bench/query-plans.ts prints them into bench/query-plans.md.
 import type { ArticleListParams } from '../src/articles/repository.js'
 import { parseSearch } from '../src/articles/search.js'
 

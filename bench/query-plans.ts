@@ -1,5 +1,5 @@
 // Prints the EXPLAIN QUERY PLAN of every article-list query shape (bench/list-cases.ts) as Markdown,
-// on a database built by bench/seed.ts: `node --import tsx bench/query-plans.ts [articles] > docs/query-plans.md`.
+// on a database built by bench/seed.ts: `node --import tsx bench/query-plans.ts [articles] > bench/query-plans.md`.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,7 +21,7 @@ try {
     '',
     `EXPLAIN QUERY PLAN of each statement \`GET /v1/articles\` issues, per query shape, on a ${seeded.articles.toLocaleString('en')}-article`,
     'database from bench/seed.ts (no ANALYZE statistics, as a fresh Gazette database has none). Regenerate with',
-    '`node --import tsx bench/query-plans.ts > docs/query-plans.md`; test/articles/query-plan.test.ts fails when a',
+    '`node --import tsx bench/query-plans.ts > bench/query-plans.md`; test/articles/query-plan.test.ts fails when a',
     'list query scans the articles table without an index or sorts a date-ordered list in a temporary B-tree.',
     '',
     'Reading them: `SEARCH … USING INDEX x (a=? AND b<?)` is an index range (cost grows with the page, not',

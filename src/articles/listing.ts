@@ -1,5 +1,5 @@
 // The article list's SQL: filters, sorts, keyset pages and full-text search, written so that every
-// page is an index range however deep it is (docs/query-plans.md shows each plan; a test guards them).
+// page is an index range however deep it is (bench/query-plans.md shows each plan; a test guards them).
 //
 // Two planner hints matter:
 // - A unary `+` on a bound of the sort column (`+published_at <= now`) keeps SQLite from using that bound

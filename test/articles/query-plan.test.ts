@@ -1,7 +1,7 @@
 // The plans of the SQL the article list really issues (app.articles.explainList builds the same statements
 // that list() runs), for every query shape in bench/list-cases.ts: none may scan the articles table without
 // an index, and a date-ordered page may not sort in a temporary B-tree unless a rare tag or author (or a
-// search) bounds the rows to sort. docs/query-plans.md lists the plans.
+// search) bounds the rows to sort. bench/query-plans.md lists the plans.
 import t from 'tap'
 import { listCases } from '../../bench/list-cases.js'
 import { RARE_MEMBERSHIP } from '../../src/articles/listing.js'
