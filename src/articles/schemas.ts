@@ -94,8 +94,8 @@ const writable = {
   commentsOpen: Type.Boolean()
 }
 
-export const CreateArticleBody = Type.Object({
-  title: Title,
+// Every writable field but the title, optional on create and on update alike.
+const optionalFields = {
   slug: Type.Optional(writable.slug),
   summary: Type.Optional(writable.summary),
   body: Type.Optional(writable.body),
@@ -107,6 +107,11 @@ export const CreateArticleBody = Type.Object({
   status: Type.Optional(writable.status),
   publishedAt: Type.Optional(writable.publishedAt),
   commentsOpen: Type.Optional(writable.commentsOpen)
+}
+
+export const CreateArticleBody = Type.Object({
+  title: Title,
+  ...optionalFields
 }, {
   $id: 'CreateArticle',
   title: 'CreateArticle',
@@ -126,17 +131,7 @@ export type CreateArticleInput = Static<typeof CreateArticleBody>
 
 export const UpdateArticleBody = Type.Object({
   title: Type.Optional(Title),
-  slug: Type.Optional(writable.slug),
-  summary: Type.Optional(writable.summary),
-  body: Type.Optional(writable.body),
-  section: Type.Optional(writable.section),
-  dateline: Type.Optional(writable.dateline),
-  source: Type.Optional(writable.source),
-  authors: Type.Optional(writable.authors),
-  tags: Type.Optional(writable.tags),
-  status: Type.Optional(writable.status),
-  publishedAt: Type.Optional(writable.publishedAt),
-  commentsOpen: Type.Optional(writable.commentsOpen)
+  ...optionalFields
 }, {
   $id: 'UpdateArticle',
   title: 'UpdateArticle',
