@@ -1,0 +1,39 @@
+// Idempotency-Key on the one public POST: keys are scoped to the client, so one reader's key can never
+// replay another reader's response.
+import t from 'tap'
+import { build, countComments, createArticle } from '../helper.js'
+
+t.test('public comment retries replay for the same client only', async (t) => {
+  const a = await build(t, { commentModeration: 'none' })
+  await createArticle(a, { title: 'Retries', status: 'published' })
+  const payload = { authorName: 'Ann', authorEmail: 'ann@example.org', body: 'Once only.' }
+  const send = (remoteAddress: string) => a.inject({
+    method: 'POST', url: '/v1/articles/retries/comments', payload, remoteAddress, headers: { 'idempotency-key': 'reply-1' }
+  })
+
+  const first = await send('203.0.113.7')
+  t.equal(first.statusCode, 201)
+  const again = await send('203.0.113.7')
+  t.equal(again.statusCode, 201)
+  t.equal(again.headers['idempotent-replayed'], 'true')
+  t.equal(again.body, first.body, 'the same body')
+  t.equal(again.headers.location, first.headers.location)
+  t.equal(await countComments(a), 1, 'no second write')
+
+  const other = await send('198.51.100.9')
+  t.equal(other.statusCode, 201)
+  t.not(other.headers['idempotent-replayed'], 'true', 'another client with the same key is a new request')
+  t.not(other.json().id, first.json().id)
+  t.equal(await countComments(a), 2)
+
+  const changed = await a.inject({
+    method: 'POST',
+    url: '/v1/articles/retries/comments',
+    remoteAddress: '203.0.113.7',
+    headers: { 'idempotency-key': 'reply-1' },
+    payload: { ...payload, body: 'Something else.' }
+  })
+  t.equal(changed.statusCode, 422)
+  t.equal(changed.json().type, '/problems/idempotency-key-reused')
+  t.equal(await countComments(a), 2, 'nothing written')
+})
