@@ -4,7 +4,7 @@ import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
-import { ensureTagIds, setArticleTags, tagSlugsOfNames, tagsOfArticles } from '../tags/store.js'
+import { ensureTagIds, setArticleTags, tagReader, tagSlugsOfNames } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
 import type { Article, ArticleSummary } from './schemas.js'
 import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing.js'
@@ -59,13 +59,14 @@ export function articleRepository (db: Db) {
     .from(articleSlugHistory).innerJoin(articles, eq(articles.id, articleSlugHistory.articleId))
     .where(eq(articleSlugHistory.slug, sql.placeholder('slug'))).prepare()
   const listing = articleListing(db)
+  const tagsOfArticles = tagReader(db)
   const slugTaken = db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
 
   const isVisible = (row: { status: ArticleStatus, publishedAt: number | null }, v: Visibility): boolean =>
     v === null || (row.status === 'published' && row.publishedAt !== null && row.publishedAt <= v.visibleAt)
 
   function toArticle (row: ArticleRow): Article {
-    const tagRefs = tagsOfArticles(db, [row.id]).get(row.id) ?? []
+    const tagRefs = tagsOfArticles([row.id]).get(row.id) ?? []
     return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
   }
 
@@ -126,7 +127,7 @@ export function articleRepository (db: Db) {
     },
 
     async tagSlugs (articleId: number): Promise<string[]> {
-      return (tagsOfArticles(db, [articleId]).get(articleId) ?? []).map((t) => t.slug)
+      return (tagsOfArticles([articleId]).get(articleId) ?? []).map((t) => t.slug)
     },
 
     /** The slugs these tag names resolve to (existing tags by slug or name, else the name's slug). */
@@ -141,7 +142,7 @@ export function articleRepository (db: Db) {
     /** One page of the article list; `snippet` is set on each item when the list is a search. */
     async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, toSummary: (row: ListedRow) => ArticleSummary }> {
       const { rows, total, snippets } = await listing.list(p)
-      const tagMap = tagsOfArticles(db, rows.slice(0, p.limit).map((r) => r.id))
+      const tagMap = tagsOfArticles(rows.slice(0, p.limit).map((r) => r.id))
       return {
         rows,
         total,

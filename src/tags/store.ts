@@ -61,3 +61,23 @@ export function tagsOfArticles (tx: Tx, articleIds: number[]): Map<number, TagRe
   for (const row of rows) out.get(row.articleId)?.push({ slug: row.slug, name: row.name })
   return out
 }
+
+interface TagRow { articleId: number, slug: string, name: string }
+
+/**
+ * tagsOfArticles with its two statements (one article; a page of them) prepared once, for the hot
+ * reads: building and compiling the query per request was a fifth of a GET's CPU time.
+ */
+export function tagReader (db: Pick<Db, '$client'>): (articleIds: number[]) => Map<number, TagRef[]> {
+  const select = 'SELECT at.article_id AS articleId, t.slug AS slug, t.name AS name FROM article_tags at JOIN tags t ON t.id = at.tag_id'
+  const one = db.$client.prepare<[number], TagRow>(`${select} WHERE at.article_id = ? ORDER BY at.position`)
+  const many = db.$client.prepare<[string], TagRow>(
+    `${select} WHERE at.article_id IN (SELECT value FROM json_each(?)) ORDER BY at.article_id, at.position`)
+  return (articleIds) => {
+    const out = new Map<number, TagRef[]>(articleIds.map((id) => [id, []]))
+    if (articleIds.length === 0) return out
+    const rows = articleIds.length === 1 ? one.all(articleIds[0]!) : many.all(JSON.stringify(articleIds))
+    for (const row of rows) out.get(row.articleId)?.push({ slug: row.slug, name: row.name })
+    return out
+  }
+}
