@@ -1,26 +1,9 @@
 // Child processes of a bench run: the real server and the baseline, each on its own loopback port.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { cleanEnv, freePort } from '../scripts/harness.js'
 
-export async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}
-
-/** The parent's environment without test-runner hooks (coverage loaders would slow the server down). */
-export function cleanEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [name, value] of Object.entries(process.env)) {
-    if (name === 'NODE_V8_COVERAGE' || name === 'NODE_OPTIONS' || name.startsWith('_TAPJS') || name.startsWith('TAP')) continue
-    env[name] = value
-  }
-  return { ...env, ...extra }
-}
+export { cleanEnv, freePort }
 
 export interface Child {
   process: ChildProcess

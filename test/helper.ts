@@ -63,19 +63,6 @@ export async function createArticle (a: TestApp, payload: Record<string, unknown
   return res.json()
 }
 
-/**
- * The environment for a child process of a test (the server, the CLI): without tap's coverage hooks,
- * whose source maps for code loaded by tsx would garble the parent's coverage report.
- */
-export function childEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [name, value] of Object.entries(process.env)) {
-    if (name === 'NODE_V8_COVERAGE' || name === 'NODE_OPTIONS' || name.startsWith('_TAPJS') || name.startsWith('TAP')) continue
-    env[name] = value
-  }
-  return { ...env, ...extra }
-}
-
 /** Posts a comment as the public (no token); returns the raw response. */
 export function postComment (a: TestApp, slug: string, payload: Record<string, unknown>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
   return a.inject({ method: 'POST', url: `/v1/articles/${slug}/comments`, payload, headers })

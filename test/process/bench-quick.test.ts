@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { childEnv } from '../helper.js'
+import { cleanEnv } from '../../scripts/harness.js'
 
 interface Result {
   id: string
@@ -21,7 +21,7 @@ interface Result {
 t.test('npm run bench:quick measures every route this build has', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'gazette-bench-'))
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
-    env: childEnv({}), stdio: ['ignore', 'pipe', 'pipe']
+    env: cleanEnv({}), stdio: ['ignore', 'pipe', 'pipe']
   })
   let stdout = ''
   let stderr = ''

@@ -3,27 +3,17 @@
 // response never interleave with other requests; across processes they can.
 import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { childEnv } from '../helper.js'
+import { cleanEnv, freePort } from '../../scripts/harness.js'
 
 const ADMIN = 'gz_test-admin-secret-0123456789abcdef'
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 async function startServer (t: Test, databasePath: string): Promise<string> {
   const port = await freePort()
   const env = { PORT: String(port), DATABASE_PATH: databasePath, ADMIN_TOKEN: ADMIN, SEED_DEMO: 'false', LOG_LEVEL: 'error' }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: childEnv(env), stdio: 'ignore' })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: cleanEnv(env), stdio: 'ignore' })
   const exited = new Promise((resolve) => child.on('exit', resolve))
   t.teardown(async () => {
     child.kill('SIGTERM')

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { childEnv } from '../helper.js'
+import { cleanEnv } from '../../scripts/harness.js'
 import { buildApp } from '../../src/app.js'
 import { defaultConfig } from '../../src/config.js'
 
@@ -13,7 +13,7 @@ t.test('the token CLI creates a working token without a server', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gazette-'))
   const databasePath = join(dir, 'cli.db')
   const run = promisify(execFile)
-  const env = childEnv({ DATABASE_PATH: databasePath })
+  const env = cleanEnv({ DATABASE_PATH: databasePath })
   const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/token.ts', '--role', 'editor', '--name', 'newsdesk'], { env })
   const secret = stdout.trim()
   t.match(secret, /^gz_/)
