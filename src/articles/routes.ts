@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { hasRole } from '../plugins/auth.js'
 import { invalid, NotFound, Unauthorized } from '../http/errors.js'
-import { checkIfMatch, etagOf, sendTagged } from '../http/etag.js'
+import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
 import { decodeCursor, queryFingerprint, toPage, type CursorKey } from '../http/pagination.js'
 import { Empty, NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { fromIso } from '../http/time.js'
@@ -136,7 +136,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const current = await load(request, request.params.slug)
-    checkIfMatch(request, etagOf(app.articles.toArticle(current)))
+    checkIfMatch(request, etagAs(reply, 'Article', app.articles.toArticle(current)))
     const article = await app.articleService.update(current, request.body)
     return sendTagged(request, reply, article)
   })
@@ -154,7 +154,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const current = await load(request, request.params.slug)
-    checkIfMatch(request, etagOf(app.articles.toArticle(current)))
+    checkIfMatch(request, etagAs(reply, 'Article', app.articles.toArticle(current)))
     await app.articles.delete(current.id)
     return reply.code(204).send()
   })

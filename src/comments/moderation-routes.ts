@@ -1,7 +1,7 @@
 // Moderation: the queue across articles, status changes and edits, deletes (tombstones). Moderators
 // and above only; the article's commentCount follows every change in the same transaction.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { checkIfMatch, etagOf, sendTagged } from '../http/etag.js'
+import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
@@ -55,7 +55,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const current = await loadComment(app, request, request.params.id)
-    checkIfMatch(request, etagOf(toModeratedComment(current)))
+    checkIfMatch(request, etagAs(reply, 'ModeratedComment', toModeratedComment(current)))
     const updated = await app.commentService.update(current, request.body)
     return view(request, reply).sendOne(updated)
   })
@@ -73,7 +73,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const current = await loadComment(app, request, request.params.id)
-    checkIfMatch(request, etagOf(toModeratedComment(current)))
+    checkIfMatch(request, etagAs(reply, 'ModeratedComment', toModeratedComment(current)))
     await app.commentService.delete(current)
     return reply.code(204).send()
   })

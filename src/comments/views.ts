@@ -4,17 +4,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { NotFound } from '../http/errors.js'
-import { sendTagged } from '../http/etag.js'
+import { etagOf, sendRepresentation, serialiseAs } from '../http/etag.js'
 import type { Page } from '../http/pagination.js'
 import { ref } from '../http/schemas.js'
 import { hasRole } from '../plugins/auth.js'
 import { toComment, toModeratedComment, type CommentRecord } from './repository.js'
 import { Comment, ModeratedComment } from './schemas.js'
 
-// The schemas replies are serialised with. Module constants so that Fastify compiles each once per route.
+// The schemas replies are serialised with.
 const shapes = {
-  public: { one: { $ref: 'Comment' }, list: { $ref: 'CommentList' } },
-  moderator: { one: { $ref: 'ModeratedComment' }, list: { $ref: 'ModeratedCommentList' } }
+  public: { one: 'Comment', list: 'CommentList' },
+  moderator: { one: 'ModeratedComment', list: 'ModeratedCommentList' }
 }
 
 /** The documented response of a route that answers either shape. */
@@ -26,13 +26,9 @@ export function view (request: FastifyRequest, reply: FastifyReply) {
   const shape = moderator ? shapes.moderator : shapes.public
   // Different callers get different representations at the same URL.
   reply.header('vary', 'Authorization')
-  /** Serialises before anything is sent, so a body that does not fit its schema fails as a clean 500. */
-  function send (body: object, schema: { [key: string]: unknown }, status: number) {
-    const json = reply.compileSerializationSchema(schema)(body as { [key: string]: unknown })
-    // Only this body uses the precomputed JSON: an error raised after this point (a malformed
-    // If-Match, say) must be serialised as its own problem, never replaced by the comment.
-    reply.type('application/json; charset=utf-8').serializer((payload) => payload === body ? json : JSON.stringify(payload))
-    return sendTagged(request, reply, body, status)
+  function send (body: object, component: string, status: number) {
+    const json = serialiseAs(reply, component, body)
+    return sendRepresentation(request, reply, json, etagOf(json), status)
   }
   return {
     moderator,

@@ -1,6 +1,10 @@
 // Strong ETags computed from the representation itself, so any change to what a client would receive
 // (a renamed tag, a new approved comment) changes the validator, and nothing else does.
 //
+// A representation is serialised once, by the schema-compiled serialiser its route documents, and the
+// ETag is the hash of those very bytes. A write checks If-Match against the ETag of the current
+// representation serialised the same way (`etagAs`), so the two can never drift apart.
+//
 // Conditional requests follow RFC 9110 section 13:
 // - If-Match uses the strong comparison (a weak tag never matches) and `*` matches any current
 //   representation; it is evaluated first, on every method, and a false condition is a 412.
@@ -15,9 +19,26 @@ import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { invalid, PreconditionFailed } from './errors.js'
 
-export function etagOf (representation: unknown): string {
-  return `"${createHash('sha256').update(JSON.stringify(representation)).digest('base64url').slice(0, 27)}"`
+/** The strong ETag of a serialised representation. */
+export function etagOf (payload: string | Buffer): string {
+  return `"${createHash('sha256').update(payload).digest('base64url').slice(0, 27)}"`
 }
+
+export const JSON_TYPE = 'application/json; charset=utf-8'
+
+// One schema object per component, so Fastify compiles each serialiser once per route.
+const shapes = new Map<string, { $ref: string }>()
+
+/** `body` serialised as the named component schema (`Article`, `Tag`…), as a route answering with it sends it. */
+export function serialiseAs (reply: FastifyReply, component: string, body: unknown): string {
+  let shape = shapes.get(component)
+  if (shape === undefined) shapes.set(component, shape = { $ref: component })
+  return reply.compileSerializationSchema(shape)(body as Record<string, unknown>)
+}
+
+/** The ETag a read of this resource carries: for the If-Match check of a write. */
+export const etagAs = (reply: FastifyReply, component: string, body: unknown): string =>
+  etagOf(serialiseAs(reply, component, body))
 
 /** The content codings the server applies, as ETag suffixes (`"tag+gzip"`). */
 export const CODING_SUFFIX = /\+(?:gzip|br|deflate)"$/
@@ -86,12 +107,10 @@ export function notModified (request: FastifyRequest, etag: string): boolean {
 }
 
 /**
- * Sends a representation with its ETag, or 304 with no body when the client already has it.
- * On a GET or HEAD, a stale If-Match is a 412 (RFC 9110 13.2.2). Use as
- * `return sendTagged(request, reply, body)` from a handler, for single resources and list pages alike.
+ * Sends a serialised representation with its ETag, or 304 with no body when the client already has
+ * it. On a GET or HEAD, a stale If-Match is a 412 (RFC 9110 13.2.2). The content type defaults to JSON.
  */
-export function sendTagged<T> (request: FastifyRequest, reply: FastifyReply, body: T, status = 200): FastifyReply {
-  const etag = etagOf(body)
+export function sendRepresentation (request: FastifyRequest, reply: FastifyReply, payload: string | Buffer, etag: string, status = 200): FastifyReply {
   if (status === 200 && (request.method === 'GET' || request.method === 'HEAD')) {
     checkIfMatchHeader(request, etag)
     if (notModified(request, etag)) {
@@ -101,5 +120,16 @@ export function sendTagged<T> (request: FastifyRequest, reply: FastifyReply, bod
       return reply.code(304).header('etag', held ?? etag).send()
     }
   }
-  return reply.code(status).header('etag', etag).send(body)
+  if (!reply.hasHeader('content-type')) reply.header('content-type', JSON_TYPE)
+  return reply.code(status).header('etag', etag).send(payload)
+}
+
+/**
+ * Serialises `body` with the route's response schema for `status` (a string is sent as it is) and
+ * sends it with its ETag, or 304. Use as `return sendTagged(request, reply, body)` from a handler, for
+ * single resources and list pages alike.
+ */
+export function sendTagged<T> (request: FastifyRequest, reply: FastifyReply, body: T, status = 200): FastifyReply {
+  const payload = typeof body === 'string' ? body : reply.code(status).serialize(body) as string
+  return sendRepresentation(request, reply, payload, etagOf(payload), status)
 }

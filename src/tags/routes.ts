@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Visibility } from '../articles/repository.js'
 import { invalid, NotFound } from '../http/errors.js'
-import { checkIfMatch, etagOf, sendTagged } from '../http/etag.js'
+import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
@@ -97,7 +97,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const current = await load(request, request.params.slug)
-    checkIfMatch(request, etagOf(app.tags.toTag(current)))
+    checkIfMatch(request, etagAs(reply, 'Tag', app.tags.toTag(current)))
     const tag = await app.tagService.update(current, request.body, visibility(request))
     return sendTagged(request, reply, app.tags.toTag(tag))
   })
@@ -115,7 +115,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const current = await load(request, request.params.slug)
-    checkIfMatch(request, etagOf(app.tags.toTag(current)))
+    checkIfMatch(request, etagAs(reply, 'Tag', app.tags.toTag(current)))
     await app.tags.delete(current.id)
     return reply.code(204).send()
   })

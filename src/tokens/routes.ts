@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NotFound } from '../http/errors.js'
-import { checkIfMatch, etagOf, sendTagged } from '../http/etag.js'
+import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
@@ -22,7 +22,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // The ETag names the token as it stands from now on (as listed and checked by DELETE's If-Match),
     // not this one-off body with its secret.
     const { token: _secret, ...stored } = token
-    return reply.code(201).header('location', `/v1/tokens/${token.id}`).header('etag', etagOf(stored)).send(token)
+    return reply.code(201).header('location', `/v1/tokens/${token.id}`).header('etag', etagAs(reply, 'Token', stored)).send(token)
   })
 
   app.get('/tokens', {
@@ -60,7 +60,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const row = await app.tokens.findById(request.params.id)
     if (!row) throw new NotFound(`No token ${request.params.id}.`)
-    checkIfMatch(request, etagOf(app.tokens.toToken(row)))
+    checkIfMatch(request, etagAs(reply, 'Token', app.tokens.toToken(row)))
     await app.tokens.delete(row.id)
     return reply.code(204).send()
   })
