@@ -13,6 +13,7 @@ import { HttpProblem } from './http/errors.js'
 import { Problem, PageInfo, problems } from './http/schemas.js'
 import authPlugin from './plugins/auth.js'
 import cachingPlugin from './http/caching.js'
+import responseCachePlugin from './http/response-cache.js'
 import compressionPlugin from './plugins/compression.js'
 import corsPlugin from './plugins/cors.js'
 import idempotencyPlugin from './http/idempotency.js'
@@ -126,6 +127,8 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   await app.register(dbPlugin, { databasePath: config.databasePath })
   await app.register(repositories)
   await app.register(authPlugin)
+  // After authentication (its hook tells a public request from a token's), before the routes.
+  await app.register(responseCachePlugin)
   await app.register(idempotencyPlugin)
   await app.register(cachingPlugin)
 

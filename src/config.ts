@@ -27,6 +27,8 @@ export interface Config {
   maxEventLoopUtilization: number
   /** How often the load is sampled, in ms. */
   loadSampleInterval: number
+  /** Memory for the public response cache, in MB; 0 turns it off. */
+  responseCacheMb: number
 }
 
 export const defaultConfig: Config = {
@@ -47,7 +49,8 @@ export const defaultConfig: Config = {
   maxJsonDepth: 32,
   maxEventLoopDelay: 1000,
   maxEventLoopUtilization: 0,
-  loadSampleInterval: 1000
+  loadSampleInterval: 1000,
+  responseCacheMb: 32
 }
 
 export class ConfigError extends Error {}
@@ -117,6 +120,7 @@ export function loadConfig (env: Env): Config {
     maxJsonDepth: integer(env, 'MAX_JSON_DEPTH', defaultConfig.maxJsonDepth, 2, 1000),
     maxEventLoopDelay: integer(env, 'MAX_EVENT_LOOP_DELAY', defaultConfig.maxEventLoopDelay, 0, 60_000),
     maxEventLoopUtilization: fraction(env, 'MAX_EVENT_LOOP_UTILIZATION', defaultConfig.maxEventLoopUtilization),
-    loadSampleInterval: integer(env, 'LOAD_SAMPLE_INTERVAL', defaultConfig.loadSampleInterval, 10, 60_000)
+    loadSampleInterval: integer(env, 'LOAD_SAMPLE_INTERVAL', defaultConfig.loadSampleInterval, 10, 60_000),
+    responseCacheMb: integer(env, 'RESPONSE_CACHE_MB', defaultConfig.responseCacheMb, 0, 64 * 1024)
   }
 }

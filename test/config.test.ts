@@ -24,7 +24,8 @@ t.test('every setting read from the environment', async (t) => {
     MAX_JSON_DEPTH: '16',
     MAX_EVENT_LOOP_DELAY: '0',
     MAX_EVENT_LOOP_UTILIZATION: '0.95',
-    LOAD_SAMPLE_INTERVAL: '500'
+    LOAD_SAMPLE_INTERVAL: '500',
+    RESPONSE_CACHE_MB: '0'
   }), {
     host: '0.0.0.0',
     port: 8080,
@@ -43,7 +44,8 @@ t.test('every setting read from the environment', async (t) => {
     maxJsonDepth: 16,
     maxEventLoopDelay: 0,
     maxEventLoopUtilization: 0.95,
-    loadSampleInterval: 500
+    loadSampleInterval: 500,
+    responseCacheMb: 0
   })
   t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, '10.0.0.0/8')
   t.equal(loadConfig({ SEED_DEMO: '1' }).seedDemo, true)
@@ -59,7 +61,8 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ MAX_EVENT_LOOP_UTILIZATION: '1.5' }, /MAX_EVENT_LOOP_UTILIZATION must be a number from 0 to 1/],
     [{ MAX_EVENT_LOOP_UTILIZATION: 'high' }, /MAX_EVENT_LOOP_UTILIZATION/],
-    [{ MAX_JSON_DEPTH: '1' }, /MAX_JSON_DEPTH must be an integer from 2/]
+    [{ MAX_JSON_DEPTH: '1' }, /MAX_JSON_DEPTH must be an integer from 2/],
+    [{ RESPONSE_CACHE_MB: '-1' }, /RESPONSE_CACHE_MB must be an integer from 0/]
   ]
   for (const [env, message] of bad) {
     try {

@@ -1,0 +1,191 @@
+// The public response cache: what a GET without a token was answered (200, with its content ETag) is
+// kept in memory, keyed by the request target, and served again without touching the routes, for as
+// long as it is provably what the route would answer.
+//
+// What a public read answers depends on three things only: the request target (path and query), the
+// database, and the time (an article scheduled for later becomes visible at its publishedAt, with no
+// write that anything could notice). So every entry belongs to an *epoch* during which none of the
+// three changes, and an epoch ends, dropping every entry, when:
+// - this process changed the database: SQLite's total_changes() counter for the connection moved
+//   (read before every lookup; it costs a tenth of a microsecond and misses no code path);
+// - another process changed it (a second server on the same file, a script): PRAGMA data_version
+//   moved. Reading it takes a lock (about 5 µs), so it is read at most every VERSION_POLL_MS: such a
+//   write is seen within that time, as if it had been committed that much later;
+// - the clock reached the next scheduled publication (min(published_at) after the epoch began, read
+//   once per epoch), or went backwards.
+// Coarse on purpose: any write empties the cache. Finer dependencies (which pages show which article,
+// which articles carry a renamed tag or a new comment count) would be a second copy of every query's
+// logic, and one missed case would serve stale pages.
+//
+// Requests with Authorization are never served from it nor stored (editors see drafts; moderators see
+// emails), nor are HEAD requests, requests with If-Match, or anything but a 200 GET sent through
+// sendRepresentation. Entries hold the uncompressed body and the headers the route set (content type,
+// ETag, Link); everything else (security, CORS, caching headers, request id, compression, 304 for a
+// matching If-None-Match) is added by the same hooks and the same code as for any other response.
+// Memory is bounded (RESPONSE_CACHE_MB); the least recently used entries go first.
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import { sendRepresentation } from './etag.js'
+
+/** How often PRAGMA data_version is read for writes made by other processes, in ms of real time. */
+export const VERSION_POLL_MS = 100
+
+interface Entry {
+  payload: Buffer
+  etag: string
+  contentType: string
+  link: string | undefined
+  bytes: number
+}
+
+export interface CacheStats { entries: number, bytes: number, hits: number, misses: number, stores: number, clears: number }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    responseCache: { stats: () => CacheStats }
+  }
+}
+
+/** Per-request state: the epoch a cacheable request began in (a miss that may be stored), or null. */
+const kEpoch = Symbol('response-cache epoch')
+type Tracked = FastifyRequest & { [kEpoch]?: number | null }
+
+// Rough per-entry overhead beyond the body (key, object, headers), so many tiny entries still count.
+const ENTRY_OVERHEAD = 512
+
+export default fp(async (app) => {
+  const maxBytes = app.config.responseCacheMb * 1024 * 1024
+  const sqlite = app.db.$client
+  const totalChanges = sqlite.prepare('SELECT total_changes()').pluck()
+  const dataVersion = sqlite.prepare('PRAGMA data_version').pluck()
+  const nextPublication = sqlite.prepare(
+    "SELECT min(published_at) FROM articles WHERE status = 'published' AND published_at > ?"
+  ).pluck()
+
+  const entries = new Map<string, Entry>()
+  const stats = { hits: 0, misses: 0, stores: 0, clears: 0 }
+  let bytes = 0
+  let epoch = 0
+  let changes = totalChanges.get() as number
+  let version = dataVersion.get() as number
+  let versionReadAt = Date.now()
+  /** When the current epoch began (app clock), and the next publication after it (null: not read yet). */
+  let epochStart = app.clock()
+  let horizon: number | null = null
+
+  function newEpoch (now: number): void {
+    if (entries.size > 0) stats.clears++
+    entries.clear()
+    bytes = 0
+    epoch++
+    epochStart = now
+    horizon = null
+  }
+
+  /**
+   * Ends the epoch if the database or the time moved on since it began. False when the database cannot
+   * say (closed, failing): the cache is emptied and stays out of the way, so the route reports the error.
+   */
+  function sync (now: number): boolean {
+    try {
+      check(now)
+      return true
+    } catch {
+      newEpoch(now)
+      return false
+    }
+  }
+
+  function check (now: number): void {
+    const c = totalChanges.get() as number
+    if (c !== changes) {
+      changes = c
+      newEpoch(now)
+    }
+    const real = Date.now()
+    if (real - versionReadAt >= VERSION_POLL_MS || real < versionReadAt) {
+      versionReadAt = real
+      const v = dataVersion.get() as number
+      if (v !== version) {
+        version = v
+        newEpoch(now)
+      }
+    }
+    if (now < epochStart || (horizon !== null && now >= horizon)) newEpoch(now)
+  }
+
+  /** The first publication due after the epoch began (Infinity: none is scheduled). */
+  function publicationHorizon (): number {
+    horizon ??= (nextPublication.get(epochStart) as number | null) ?? Infinity
+    return horizon
+  }
+
+  app.decorate('responseCache', { stats: () => ({ entries: entries.size, bytes, ...stats }) })
+  if (maxBytes === 0) return
+
+  app.addHook('onRequest', (request: Tracked, reply, done) => {
+    if (request.method !== 'GET' || request.headers.authorization !== undefined || request.headers['if-match'] !== undefined) {
+      done()
+      return
+    }
+    if (!sync(app.clock())) {
+      done()
+      return
+    }
+    const entry = entries.get(request.url)
+    if (entry === undefined) {
+      stats.misses++
+      request[kEpoch] = epoch
+      done()
+      return
+    }
+    stats.hits++
+    // Most recently used last: eviction takes from the front.
+    entries.delete(request.url)
+    entries.set(request.url, entry)
+    reply.header('content-type', entry.contentType)
+    if (entry.link !== undefined) reply.header('link', entry.link)
+    try {
+      sendRepresentation(request, reply, entry.payload, entry.etag)
+    } catch (err) {
+      done(err as Error)
+    }
+  })
+
+  // Stores a public 200 made by sendRepresentation (a string body with a strong ETag), if the epoch it
+  // was computed in is still the current one. Registered before compression's route-level hooks run,
+  // so the body is the uncompressed one.
+  app.addHook('onSend', (request: Tracked, reply, payload, done) => {
+    const began = request[kEpoch]
+    const etag = reply.getHeader('etag')
+    if (began === undefined || began === null || reply.statusCode !== 200 || typeof payload !== 'string' ||
+        typeof etag !== 'string' || !etag.startsWith('"')) {
+      done(null, payload)
+      return
+    }
+    request[kEpoch] = null
+    const now = app.clock()
+    const size = Buffer.byteLength(payload) + ENTRY_OVERHEAD
+    if (sync(now) && began === epoch && size <= maxBytes / 4 && now < publicationHorizon()) {
+      const link = reply.getHeader('link')
+      const entry: Entry = {
+        payload: Buffer.from(payload),
+        etag,
+        contentType: String(reply.getHeader('content-type')),
+        link: typeof link === 'string' ? link : undefined,
+        bytes: size
+      }
+      const old = entries.get(request.url)
+      if (old !== undefined) { bytes -= old.bytes; entries.delete(request.url) }
+      entries.set(request.url, entry)
+      bytes += size
+      stats.stores++
+      for (const [key, e] of entries) {
+        if (bytes <= maxBytes) break
+        entries.delete(key)
+        bytes -= e.bytes
+      }
+    }
+    done(null, payload)
+  })
+}, { name: 'response-cache', dependencies: ['db', 'auth'] })
