@@ -70,7 +70,7 @@ export default fp(async (app) => {
     response[409] ??= problems(409)[409]
   })
 
-  app.addHook('preHandler', async (request, reply) => {
+  async function claimKey (request: FastifyRequest, reply: FastifyReply) {
     const key = request.headers['idempotency-key']
     if (request.method !== 'POST' || typeof key !== 'string') return
     // Routes with a schema validate the header already; this covers any POST registered without one.
@@ -90,9 +90,9 @@ export default fp(async (app) => {
         throw new HttpProblem(409, 'idempotency-key-in-use', 'Conflict',
           'A request with this Idempotency-Key is still being processed; retry shortly.', undefined, { 'retry-after': '1' })
     }
-  })
+  }
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  async function storeResponse (request: FastifyRequest, reply: FastifyReply, payload: unknown) {
     const claim = request.idempotencyClaim
     if (!claim) return payload
     request.idempotencyClaim = null
@@ -107,13 +107,24 @@ export default fp(async (app) => {
       const value = reply.getHeader(name)
       if (value !== undefined) headers[name] = String(value)
     }
-    await app.idempotencyKeys.complete(claim.scope, claim.key, { statusCode: status, headers, body: payload ?? '' })
+    await app.idempotencyKeys.complete(claim.scope, claim.key, { statusCode: status, headers, body: (payload as string | null | undefined) ?? '' })
     return payload
-  })
+  }
 
   // A response that never reached onSend (the client went away first) must not leave its key blocked.
-  app.addHook('onResponse', async (request) => {
+  async function releaseKey (request: FastifyRequest) {
     const claim = request.idempotencyClaim
     if (claim) await app.idempotencyKeys.release(claim.scope, claim.key)
+  }
+
+  // Only POST routes take the key, so only they carry these hooks (reads pay nothing). Each goes first
+  // among the route's own hooks: the claim before rate limiting, and the stored body before compression.
+  const first = <H>(hook: H, existing: H | H[] | undefined): H[] =>
+    [hook, ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing])]
+  app.addHook('onRoute', (route) => {
+    if (!([] as string[]).concat(route.method).includes('POST')) return
+    route.preHandler = first(claimKey, route.preHandler as never)
+    route.onSend = first(storeResponse, route.onSend as never)
+    route.onResponse = first(releaseKey, route.onResponse as never)
   })
 }, { name: 'idempotency', dependencies: ['repositories', 'auth'] })
