@@ -87,8 +87,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   // A body must be JSON: drop Fastify's text/plain parser so anything else is a 415.
   app.removeContentTypeParser('text/plain')
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
 
   // A documented route with no query parameters still refuses unknown ones (422), like every other.

@@ -37,9 +37,12 @@ export function mergeVary (reply: FastifyReply, ...names: string[]): void {
 }
 
 export default fp(async (app) => {
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     // Preflight answers are cached by the browser per Access-Control-Max-Age, not by HTTP caches.
-    if (request.method === 'OPTIONS') return payload
+    if (request.method === 'OPTIONS') {
+      done(null, payload)
+      return
+    }
     const status = reply.statusCode
     if (request.headers.authorization !== undefined) {
       reply.header('cache-control', 'private, no-store')
@@ -48,7 +51,8 @@ export default fp(async (app) => {
     } else {
       reply.header('cache-control', 'no-store')
     }
-    mergeVary(reply, 'Authorization', 'Accept-Encoding')
-    return payload
+    if (reply.hasHeader('vary')) mergeVary(reply, 'Authorization', 'Accept-Encoding')
+    else reply.header('vary', 'Authorization, Accept-Encoding')
+    done(null, payload)
   })
 }, { name: 'caching' })

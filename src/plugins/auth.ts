@@ -49,20 +49,28 @@ export default fp(async (app) => {
     schema.description = schema.description ? `${String(schema.description)}\n\n${needs}` : needs
   })
 
-  app.addHook('onRequest', async (request) => {
+  /** 401 or 403 when the caller's role is below what the route needs. */
+  function checkRole (request: FastifyRequest): Error | undefined {
+    const needed = request.routeOptions.config?.role
+    if (!needed || hasRole(request, needed)) return undefined
+    if (request.caller.role === 'public') return new Unauthorized()
+    return new Forbidden(`This needs the ${needed} role; your token is ${request.caller.role}.`)
+  }
+
+  // A callback hook, not an async one: most requests carry no token and need no promise.
+  app.addHook('onRequest', (request, _reply, done) => {
     const header = request.headers.authorization
     if (header === undefined) {
       request.caller = PUBLIC
-    } else {
-      const match = /^Bearer ([\x21-\x7e]{1,200})$/i.exec(header)
-      const token = match?.[1] ? await app.tokens.findBySecret(match[1]) : undefined
-      if (!token) throw new Unauthorized('The bearer token is missing, malformed, unknown or revoked.')
+      done(checkRole(request))
+      return
+    }
+    const match = /^Bearer ([\x21-\x7e]{1,200})$/i.exec(header)
+    const lookup = match?.[1] ? app.tokens.findBySecret(match[1]) : Promise.resolve(undefined)
+    lookup.then((token) => {
+      if (!token) return new Unauthorized('The bearer token is missing, malformed, unknown or revoked.')
       request.caller = { role: token.role, tokenId: token.id }
-    }
-    const needed = request.routeOptions.config?.role
-    if (needed && !hasRole(request, needed)) {
-      if (request.caller.role === 'public') throw new Unauthorized()
-      throw new Forbidden(`This needs the ${needed} role; your token is ${request.caller.role}.`)
-    }
+      return checkRole(request)
+    }).then((err) => done(err), (err: Error) => done(err))
   })
 }, { name: 'auth', dependencies: ['repositories'] })

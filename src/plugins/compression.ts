@@ -10,16 +10,17 @@ import { mergeVary } from '../http/caching.js'
  * the ETag of a compressed response gets the coding as a suffix (`"abc+gzip"`). src/http/etag.ts
  * ignores the suffix when comparing, so either validator works for If-Match and If-None-Match.
  */
-async function tagCoding (_request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+function tagCoding (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) {
   const coding = reply.getHeader('content-encoding')
-  const etag = reply.getHeader('etag')
-  if (typeof coding === 'string' && coding !== 'identity' && typeof etag === 'string' && etag.endsWith('"') &&
-      !etag.startsWith('W/') && !etag.endsWith(`+${coding}"`)) {
-    reply.header('etag', `${etag.slice(0, -1)}+${coding}"`)
+  if (typeof coding === 'string' && coding !== 'identity') {
+    const etag = reply.getHeader('etag')
+    if (typeof etag === 'string' && etag.endsWith('"') && !etag.startsWith('W/') && !etag.endsWith(`+${coding}"`)) {
+      reply.header('etag', `${etag.slice(0, -1)}+${coding}"`)
+    }
+    // @fastify/compress appended a lower-case `accept-encoding`; keep one spelling of each name.
+    if (reply.hasHeader('vary')) mergeVary(reply)
   }
-  // @fastify/compress appends a lower-case `accept-encoding`; keep one spelling of each name.
-  if (reply.hasHeader('vary')) mergeVary(reply)
-  return payload
+  done(null, payload)
 }
 
 export default fp(async (app) => {

@@ -66,12 +66,13 @@ export default fp(async (app) => {
   let closing = false
   app.addHook('preClose', async () => { closing = true })
 
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  app.addHook('onRequest', (request: FastifyRequest, _reply, done) => {
     if (closing) {
-      throw new HttpProblem(503, 'shutting-down', 'Service Unavailable', 'The server is shutting down; retry on a new connection.', undefined, { connection: 'close', 'retry-after': '1' })
-    }
-    if (request.url.length > config.maxUrlLength) {
-      throw new HttpProblem(414, 'uri-too-long', 'URI Too Long', `The request target is longer than ${config.maxUrlLength} characters.`)
+      done(new HttpProblem(503, 'shutting-down', 'Service Unavailable', 'The server is shutting down; retry on a new connection.', undefined, { connection: 'close', 'retry-after': '1' }))
+    } else if (request.url.length > config.maxUrlLength) {
+      done(new HttpProblem(414, 'uri-too-long', 'URI Too Long', `The request target is longer than ${config.maxUrlLength} characters.`))
+    } else {
+      done()
     }
   })
 
