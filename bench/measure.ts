@@ -1,5 +1,6 @@
 // One autocannon round and the numbers a bench report keeps from it.
 import autocannon from 'autocannon'
+import { cpuSeconds } from './processes.js'
 
 export interface Load {
   method: 'GET' | 'POST' | 'PATCH'
@@ -18,11 +19,14 @@ export interface Round {
   requests: number
   non2xx: number
   errors: number
+  /** CPU the server spent per request, in µs (Linux only). */
+  cpuUs?: number
 }
 
 let sequence = 0
 
-export async function round (base: string, load: Load, connections: number, seconds: number): Promise<Round> {
+export async function round (base: string, load: Load, connections: number, seconds: number, pid?: number): Promise<Round> {
+  const cpuBefore = pid === undefined ? undefined : cpuSeconds(pid)
   const varied = load.body !== undefined || load.perRequestHeaders !== undefined
   const result = await autocannon({
     url: base + load.path,
@@ -46,7 +50,11 @@ export async function round (base: string, load: Load, connections: number, seco
         }
       : { method: load.method, headers: load.headers })
   })
+  const cpuAfter = pid === undefined ? undefined : cpuSeconds(pid)
   return {
+    ...(cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
+      ? { cpuUs: (cpuAfter - cpuBefore) * 1e6 / result.requests.total }
+      : {}),
     rps: result.requests.total / Math.max(result.duration, 0.001),
     p50: result.latency.p50,
     p99: result.latency.p99,

@@ -1,7 +1,7 @@
 // Summarises a V8 CPU profile (from `npm run bench -- --cpu-prof DIR`): where the server's time went,
 // by function (self time) and by package or source file.
 //
-//   node --import tsx bench/profile-summary.ts bench/results/profiles/CPU.*.cpuprofile [--top 30]
+//   node --import tsx bench/profile-summary.ts bench/results/profiles/CPU.*.cpuprofile [--top 30] [--from SECONDS]
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
@@ -12,8 +12,10 @@ interface Node {
 }
 interface Profile { nodes: Node[], samples: number[], timeDeltas: number[] }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '30' } } })
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '30' }, from: { type: 'string', default: '0' } } })
 const top = Number(values.top)
+/** Seconds of the profile to skip: start-up (schema compilation, module loading) is not the hot path. */
+const from = Number(values.from) * 1e6
 
 /** "fastify", "drizzle-orm", "src/articles/repository.ts", "node:internal"… */
 function owner (url: string): string {
@@ -27,6 +29,12 @@ function owner (url: string): string {
 
 for (const file of positionals) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+  if (from > 0) {
+    let at = 0
+    const keep = profile.timeDeltas.map((d) => (at += d) >= from)
+    profile.samples = profile.samples.filter((_, i) => keep[i])
+    profile.timeDeltas = profile.timeDeltas.filter((_, i) => keep[i])
+  }
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const self = new Map<number, number>()
   profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))

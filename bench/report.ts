@@ -6,6 +6,8 @@ export interface Summary {
   rps: number
   p50: number
   p99: number
+  /** Median server CPU per request, µs. */
+  cpuUs?: number
   rounds: Round[]
 }
 
@@ -20,6 +22,8 @@ export interface ScenarioResult {
   baseline?: Summary
   /** Median of the per-round ratios real/baseline req/s (each pair ran back to back). */
   ratio?: number
+  /** Baseline CPU per request ÷ Gazette's: the req/s ratio the two would have with a CPU each to themselves. */
+  cpuRatio?: number
   target?: Target & { met: boolean | null }
   rssMaxMb?: number
   /** Requests that did not get the expected 2xx, or failed, over all rounds. */
@@ -35,18 +39,19 @@ export function targetMet (t: Target | undefined, real: Summary | undefined, rat
 const num = (v: number | undefined, digits = 0): string => v === undefined ? '—' : v.toFixed(digits)
 
 export function table (results: ScenarioResult[]): string {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'baseline req/s', 'ratio', 'target', '']
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'baseline req/s', 'ratio', 'µs/req', 'baseline µs/req', 'CPU ratio', 'target', '']
+  const times = (v: number | undefined) => v === undefined ? '—' : `${v.toFixed(2)}×`
   const rows = results.map((r) => r.status === 'skipped'
-    ? [r.label, 'skipped', '', '', '', '', r.target?.text ?? '', r.skipReason ?? '']
+    ? [r.label, 'skipped', '', '', '', '', '', '', '', r.target?.text ?? '', r.skipReason ?? '']
     : [
         r.label, num(r.real?.rps), num(r.real?.p50), num(r.real?.p99), num(r.baseline?.rps),
-        r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`,
+        times(r.ratio), num(r.real?.cpuUs), num(r.baseline?.cpuUs), times(r.cpuRatio),
         r.target?.text ?? '',
         (r.target?.met === true ? 'met' : r.target?.met === false ? 'MISSED' : '') +
           (r.failures ? ` (${r.failures} failed requests)` : '')
       ])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
-  const line = (cells: string[]): string => cells.map((c, i) => i === 0 || i >= 6 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  ').trimEnd()
+  const line = (cells: string[]): string => cells.map((c, i) => i === 0 || i >= 9 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  ').trimEnd()
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 

@@ -2,6 +2,7 @@
 //
 //   npm run bench                        10,000 articles, 10 connections, 3 alternating rounds of 5 s
 //   npm run bench -- --db path.db        reuse a generated database (bench/generate.ts)
+//   npm run bench -- --cache-mb 0        without the response cache: every read goes to the database
 //   npm run bench:quick                  300 articles, 1 connection, 1 s rounds: a smoke run (npm test runs it)
 //
 // See bench/README.md for what each number means.
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     server: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'cache-mb': { type: 'string' },
     out: { type: 'string', default: 'bench/results' }
   }
 })
@@ -83,7 +85,9 @@ const server = startChild([...nodeFlags, ...(opts.server === 'dist' ? ['dist/ser
   ADMIN_TOKEN: adminToken,
   COMMENT_RATE_LIMIT: '100000',
   // As behind a reverse proxy on the same host: the client address comes from X-Forwarded-For.
-  TRUST_PROXY: '127.0.0.1'
+  TRUST_PROXY: '127.0.0.1',
+  // The server's default unless given: `--cache-mb 0` measures every read against the database.
+  ...(args['cache-mb'] === undefined ? {} : { RESPONSE_CACHE_MB: args['cache-mb'] })
 })
 const children: Child[] = [server]
 const stopAll = async (): Promise<void> => { await Promise.all(children.map((c) => c.stop())) }
@@ -144,6 +148,7 @@ try {
   let rssMax = 0
   const summarise = (rounds: Round[]): Summary => ({
     rps: median(rounds.map((r) => r.rps)),
+    ...(rounds.every((r) => r.cpuUs !== undefined) ? { cpuUs: median(rounds.map((r) => r.cpuUs!)) } : {}),
     p50: median(rounds.map((r) => r.p50)),
     p99: median(rounds.map((r) => r.p99)),
     rounds
@@ -159,15 +164,16 @@ try {
     for (let i = 0; i < opts.rounds; i++) {
       // ABBA order, so a drift in machine load does not always favour the same side.
       const baselineFirst = s.read && i % 2 === 1
-      if (baselineFirst) bareRounds.push(await round(bare, s, opts.connections, opts.duration))
-      realRounds.push(await round(real, s, opts.connections, opts.duration))
-      if (s.read && !baselineFirst) bareRounds.push(await round(bare, s, opts.connections, opts.duration))
+      if (baselineFirst) bareRounds.push(await round(bare, s, opts.connections, opts.duration, baseline.pid))
+      realRounds.push(await round(real, s, opts.connections, opts.duration, server.pid))
+      if (s.read && !baselineFirst) bareRounds.push(await round(bare, s, opts.connections, opts.duration, baseline.pid))
     }
     const rssMb = rss.stop()
     result.real = summarise(realRounds)
     if (s.read) {
       result.baseline = summarise(bareRounds)
       result.ratio = median(realRounds.map((r, i) => r.rps / Math.max(bareRounds[i]!.rps, 0.001)))
+      if (result.real.cpuUs !== undefined && result.baseline.cpuUs !== undefined) result.cpuRatio = result.baseline.cpuUs / result.real.cpuUs
     }
     result.failures = realRounds.reduce((n, r) => n + r.non2xx + r.errors, 0)
     if (rssMb !== undefined) { result.rssMaxMb = rssMb; rssMax = Math.max(rssMax, rssMb) }
