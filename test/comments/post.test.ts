@@ -262,3 +262,18 @@ t.test('an editor posting where the public may not is told why (409), an unknown
   assertProblem(t, await a.as('editor', { method: 'POST', url: '/v1/articles/no-such-article/comments', payload: reader }), 404, 'not-found')
   t.equal(await countComments(a), 0, 'nothing stored')
 })
+
+t.test('a posted body renders and counts links as a moderator edit of the same Markdown renders it', async (t) => {
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
+  await createArticle(a, { title: 'Rendering', status: 'published' })
+  const body = 'See [the report][r] and https://bare.example, *not* <b>html</b>.\n\n> quoted\n\n[r]: https://ref.example "Ref"'
+  const posted = (await postComment(a, 'rendering', { ...reader, body })).json()
+  t.equal(posted.status, 'approved', 'two links (a reference link and a bare URL): within the default limit')
+  t.match(posted.bodyHtml, /<a href="https:\/\/ref\.example" title="Ref" rel="nofollow ugc[^"]*">the report<\/a>/, 'reference links resolve')
+  t.match(posted.bodyHtml, /<a href="https:\/\/bare\.example" rel="nofollow ugc[^"]*">/, 'bare URLs are linked')
+  const other = (await postComment(a, 'rendering', { ...reader, body: 'placeholder' })).json()
+  const edited = (await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${other.id}`, payload: { body } })).json()
+  t.equal(edited.bodyHtml, posted.bodyHtml, 'one renderer for both paths')
+  const third = (await postComment(a, 'rendering', { ...reader, body: `${body}\n\nand https://third.example` })).json()
+  t.equal(third.status, 'pending', 'a third link (counted from the same parse) holds the comment')
+})
