@@ -2,10 +2,9 @@
 // hash, the Markdown.
 import { createHmac } from 'node:crypto'
 import type { CommentModeration } from '../config.js'
-import type { ArticleRow } from '../articles/repository.js'
 import { Conflict, invalid } from '../http/errors.js'
-import { countLinks, renderCommentMarkdown } from '../lib/markdown.js'
-import type { CommentRecord, CommentRepository } from './repository.js'
+import { renderCommentMarkdown, renderCommentWithLinks } from '../lib/markdown.js'
+import type { CommentRecord, CommentRepository, CommentTarget } from './repository.js'
 import type { CommentStatus, CreateCommentInput, UpdateCommentInput } from './schemas.js'
 
 export interface CommentServiceOptions {
@@ -28,8 +27,9 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
   const avatarHash = (email: string): string =>
     createHmac('sha256', opts.avatarKey).update(normaliseEmail(email)).digest('hex')
 
-  async function initialStatus (input: CreateCommentInput): Promise<CommentStatus> {
-    if (countLinks(input.body) > opts.maxLinks) return 'pending'
+  /** `links`: how many links the body renders. */
+  async function initialStatus (input: CreateCommentInput, links: number): Promise<CommentStatus> {
+    if (links > opts.maxLinks) return 'pending'
     if (opts.moderation === 'none') return 'approved'
     if (opts.moderation === 'all') return 'pending'
     return await repo.hasApprovedComment(normaliseEmail(input.authorEmail)) ? 'approved' : 'pending'
@@ -42,7 +42,7 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
      * Adds a comment to an article the caller has already been allowed to see. `status` overrides
      * moderation (the welcome comment on a new database).
      */
-    async create (article: ArticleRow, input: CreateCommentInput, origin: CommentOrigin, status?: CommentStatus): Promise<CommentRecord> {
+    async create (article: CommentTarget, input: CreateCommentInput, origin: CommentOrigin, status?: CommentStatus): Promise<CommentRecord> {
       if (!article.commentsOpen) throw new Conflict(`Comments on "${article.slug}" are closed.`, 'comments-closed', 'Comments Closed')
       if (input.parentId !== undefined) {
         const parent = await repo.findById(input.parentId)
@@ -53,7 +53,8 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
       if (input.authorUrl !== undefined && !isWebUrl(input.authorUrl)) {
         throw invalid('body', '/authorUrl', 'must be an http or https URL with a host')
       }
-      return repo.create({
+      const rendered = renderCommentWithLinks(input.body)
+      return repo.create(article, {
         articleId: article.id,
         parentId: input.parentId ?? null,
         authorName: input.authorName,
@@ -61,8 +62,8 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
         authorUrl: input.authorUrl ?? null,
         avatarHash: avatarHash(input.authorEmail),
         body: input.body,
-        bodyHtml: renderCommentMarkdown(input.body),
-        status: status ?? await initialStatus(input),
+        bodyHtml: rendered.html,
+        status: status ?? await initialStatus(input, rendered.links),
         ip: origin.ip,
         userAgent: origin.userAgent
       }, opts.now())

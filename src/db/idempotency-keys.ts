@@ -1,8 +1,6 @@
 // Stored responses of POSTs made with an Idempotency-Key (see src/http/idempotency.ts). A row is first a
 // claim (status_code NULL) made before the handler runs, then the response once it is sent.
-import { and, eq, sql } from 'drizzle-orm'
 import type { Db } from './connection.js'
-import { idempotencyKeys } from './schema.js'
 
 /** How long a key is remembered. */
 export const KEY_TTL_MS = 24 * 60 * 60 * 1000
@@ -27,13 +25,36 @@ export type Claim =
   | { outcome: 'reused' }
 
 export function idempotencyKeyRepository (db: Db, now: () => number) {
-  const find = db.select().from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.scope, sql.placeholder('scope')), eq(idempotencyKeys.key, sql.placeholder('key'))))
-    .prepare()
-  const purge = db.$client.prepare(
+  // Every statement is prepared once: a POST with a key claims and completes it, so these run twice
+  // per request and must not build and compile their SQL each time.
+  const find = db.$client.prepare<[string, string], { requestHash: string, statusCode: number | null, headers: string | null, body: string | null, createdAt: number }>(
+    'SELECT request_hash AS requestHash, status_code AS statusCode, headers, body, created_at AS createdAt FROM idempotency_keys WHERE scope = ? AND key = ?')
+  const purge = db.$client.prepare<[number, number]>(
     'DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at < ? LIMIT ?)'
   )
-  const where = (scope: string, key: string) => and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key))
+  const upsertClaim = db.$client.prepare<[string, string, string, number]>(
+    `INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, status_code = NULL, headers = NULL, body = NULL, created_at = excluded.created_at`)
+  const store = db.$client.prepare<[number, string, string, string, string]>(
+    'UPDATE idempotency_keys SET status_code = ?, headers = ?, body = ? WHERE scope = ? AND key = ?')
+  const forget = db.$client.prepare<[string, string]>(
+    'DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status_code IS NULL')
+
+  const claimKey = db.$client.transaction((scope: string, key: string, requestHash: string): Claim => {
+    const at = now()
+    purge.run(at - KEY_TTL_MS, PURGE_BATCH)
+    const row = find.get(scope, key)
+    if (row !== undefined && row.createdAt >= at - KEY_TTL_MS) {
+      if (row.requestHash !== requestHash) return { outcome: 'reused' }
+      if (row.statusCode !== null) {
+        const response = { statusCode: row.statusCode, headers: JSON.parse(row.headers ?? '{}') as Record<string, string>, body: row.body ?? '' }
+        return { outcome: 'replay', response }
+      }
+      if (row.createdAt >= at - ABANDONED_CLAIM_MS) return { outcome: 'in-flight' }
+    }
+    upsertClaim.run(scope, key, requestHash, at)
+    return { outcome: 'claimed' }
+  })
 
   return {
     /**
@@ -42,37 +63,17 @@ export function idempotencyKeyRepository (db: Db, now: () => number) {
      * processes on one database cannot both claim a key.
      */
     async claim (scope: string, key: string, requestHash: string): Promise<Claim> {
-      return db.transaction((tx) => {
-        const at = now()
-        purge.run(at - KEY_TTL_MS, PURGE_BATCH)
-        const row = find.get({ scope, key })
-        if (row !== undefined && row.createdAt >= at - KEY_TTL_MS) {
-          if (row.requestHash !== requestHash) return { outcome: 'reused' as const }
-          if (row.statusCode !== null) {
-            const response = { statusCode: row.statusCode, headers: JSON.parse(row.headers ?? '{}'), body: row.body ?? '' }
-            return { outcome: 'replay' as const, response }
-          }
-          if (row.createdAt >= at - ABANDONED_CLAIM_MS) return { outcome: 'in-flight' as const }
-        }
-        tx.insert(idempotencyKeys).values({ scope, key, requestHash, createdAt: at })
-          .onConflictDoUpdate({
-            target: [idempotencyKeys.scope, idempotencyKeys.key],
-            set: { requestHash, statusCode: null, headers: null, body: null, createdAt: at }
-          }).run()
-        return { outcome: 'claimed' as const }
-      }, { behavior: 'immediate' })
+      return claimKey.immediate(scope, key, requestHash)
     },
 
     /** Stores the response of a claimed key, to be replayed to retries. */
     async complete (scope: string, key: string, response: StoredResponse): Promise<void> {
-      db.update(idempotencyKeys)
-        .set({ statusCode: response.statusCode, headers: JSON.stringify(response.headers), body: response.body })
-        .where(where(scope, key)).run()
+      store.run(response.statusCode, JSON.stringify(response.headers), response.body, scope, key)
     },
 
     /** Forgets a claim whose request failed on our side, so that a retry can succeed. */
     async release (scope: string, key: string): Promise<void> {
-      db.delete(idempotencyKeys).where(and(where(scope, key), sql`${idempotencyKeys.statusCode} IS NULL`)).run()
+      forget.run(scope, key)
     }
   }
 }

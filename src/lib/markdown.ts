@@ -15,11 +15,26 @@ comments.renderer.rules.link_open = (tokens, idx, options, env, self) => {
 export const renderArticleMarkdown = (source: string): string => articles.render(source)
 export const renderCommentMarkdown = (source: string): string => comments.render(source)
 
-/** How many links the Markdown would render (explicit links and bare URLs that linkify turns into links). */
-export function countLinks (source: string): number {
+type Tokens = ReturnType<typeof comments.parse>
+
+function linksIn (tokens: Tokens): number {
   let n = 0
-  for (const block of comments.parse(source, {})) {
+  for (const block of tokens) {
     for (const token of block.children ?? []) if (token.type === 'link_open') n++
   }
   return n
+}
+
+/** How many links the Markdown would render (explicit links and bare URLs that linkify turns into links). */
+export const countLinks = (source: string): number => linksIn(comments.parse(source, {}))
+
+/**
+ * A new comment's HTML and link count from a single parse: what renderCommentMarkdown and countLinks
+ * give, without parsing the Markdown twice (markdown-it's render is parse then render, with one env).
+ */
+export function renderCommentWithLinks (source: string): { html: string, links: number } {
+  const env = {}
+  const tokens = comments.parse(source, env)
+  const links = linksIn(tokens)
+  return { html: comments.renderer.render(tokens, comments.options, env), links }
 }

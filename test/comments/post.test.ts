@@ -218,3 +218,62 @@ t.test('bad input: clear 4xx problems and nothing stored', async (t) => {
   t.equal(limits.statusCode, 201, 'values at the limits are accepted')
   t.equal(await countComments(a), 1)
 })
+
+t.test('a new comment adds to commentCount only when it is approved, and its 201 is what is stored', async (t) => {
+  const a = await build(t, { commentRateLimit: 1000 })
+  await createArticle(a, { title: 'Tally', status: 'published' })
+  const count = async () => (await a.inject({ method: 'GET', url: '/v1/articles/tally' })).json().commentCount
+  const first = (await postComment(a, 'tally', reader)).json()
+  t.equal(first.status, 'pending')
+  t.equal(await count(), 0, 'a pending comment is not counted')
+  await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${first.id}`, payload: { status: 'approved' } })
+  t.equal(await count(), 1, 'approving it counts it')
+  t.equal((await postComment(a, 'tally', reader)).json().status, 'approved', 'the email is now trusted')
+  t.equal(await count(), 2, 'an approved new comment adds one')
+  t.equal((await postComment(a, 'tally', { ...reader, body: 'http://a.example http://b.example http://c.example' })).json().status, 'pending')
+  t.equal(await count(), 2, 'a held one (too many links) does not')
+  t.equal((await postComment(a, 'tally', { ...reader, authorEmail: 'new@example.com' })).json().status, 'pending')
+  t.equal(await count(), 2, 'nor one from a new email')
+  const listed = (await a.inject({ method: 'GET', url: '/v1/articles/tally/comments?include=total' })).json()
+  t.equal(listed.page.total, 2, 'the count is the approved comments')
+
+  // The 201 is built from what was written; it must be exactly what a later GET reads back, in both shapes.
+  const byModerator = await a.as('moderator', {
+    method: 'POST',
+    url: '/v1/articles/tally/comments',
+    payload: { ...reader, authorUrl: 'https://ivan.example', parentId: first.id, body: 'A *reply*.' },
+    headers: { 'user-agent': 'ModAgent/2' }
+  })
+  t.equal(byModerator.statusCode, 201)
+  const stored = await a.as('moderator', { method: 'GET', url: byModerator.headers.location as string })
+  t.same(stored.json(), byModerator.json(), 'the moderated shape (email, ip, user agent) matches the stored comment')
+  t.equal(stored.headers.etag, byModerator.headers.etag)
+  t.match(byModerator.json(), { authorEmail: 'ivan@example.com', ip: '127.0.0.1', userAgent: 'ModAgent/2', parentId: first.id, articleSlug: 'tally', bodyHtml: '<p>A <em>reply</em>.</p>\n' })
+  t.equal(await count(), 3)
+})
+
+t.test('an editor posting where the public may not is told why (409), an unknown slug stays 404', async (t) => {
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
+  await createArticle(a, { title: 'Later', status: 'published', publishedAt: '2026-07-09T09:00:00.000Z' })
+  await createArticle(a, { title: 'Archived', status: 'archived' })
+  for (const slug of ['later', 'archived']) {
+    assertProblem(t, await a.as('editor', { method: 'POST', url: `/v1/articles/${slug}/comments`, payload: reader }), 409, 'comments-closed')
+  }
+  assertProblem(t, await a.as('editor', { method: 'POST', url: '/v1/articles/no-such-article/comments', payload: reader }), 404, 'not-found')
+  t.equal(await countComments(a), 0, 'nothing stored')
+})
+
+t.test('a posted body renders and counts links as a moderator edit of the same Markdown renders it', async (t) => {
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
+  await createArticle(a, { title: 'Rendering', status: 'published' })
+  const body = 'See [the report][r] and https://bare.example, *not* <b>html</b>.\n\n> quoted\n\n[r]: https://ref.example "Ref"'
+  const posted = (await postComment(a, 'rendering', { ...reader, body })).json()
+  t.equal(posted.status, 'approved', 'two links (a reference link and a bare URL): within the default limit')
+  t.match(posted.bodyHtml, /<a href="https:\/\/ref\.example" title="Ref" rel="nofollow ugc[^"]*">the report<\/a>/, 'reference links resolve')
+  t.match(posted.bodyHtml, /<a href="https:\/\/bare\.example" rel="nofollow ugc[^"]*">/, 'bare URLs are linked')
+  const other = (await postComment(a, 'rendering', { ...reader, body: 'placeholder' })).json()
+  const edited = (await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${other.id}`, payload: { body } })).json()
+  t.equal(edited.bodyHtml, posted.bodyHtml, 'one renderer for both paths')
+  const third = (await postComment(a, 'rendering', { ...reader, body: `${body}\n\nand https://third.example` })).json()
+  t.equal(third.status, 'pending', 'a third link (counted from the same parse) holds the comment')
+})
