@@ -25,12 +25,9 @@ function linksIn (tokens: Tokens): number {
   return n
 }
 
-/** How many links the Markdown would render (explicit links and bare URLs that linkify turns into links). */
-export const countLinks = (source: string): number => linksIn(comments.parse(source, {}))
-
 /**
- * A new comment's HTML and link count from a single parse: what renderCommentMarkdown and countLinks
- * give, without parsing the Markdown twice (markdown-it's render is parse then render, with one env).
+ * A new comment's HTML and how many links it renders (explicit links and bare URLs that linkify turns
+ * into links), from a single parse (markdown-it's render is parse then render, with one env).
  */
 export function renderCommentWithLinks (source: string): { html: string, links: number } {
   const env = {}
