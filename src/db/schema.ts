@@ -40,7 +40,11 @@ export const articles = sqliteTable('articles', {
   index('articles_published_idx').on(t.publishedAt, t.id),
   index('articles_updated_idx').on(t.updatedAt, t.id),
   index('articles_status_updated_idx').on(t.status, t.updatedAt, t.id),
-  index('articles_section_idx').on(t.section, t.publishedAt, t.id)
+  index('articles_section_idx').on(t.section, t.publishedAt, t.id),
+  // A search ranked by relevance checks each match's visibility (and section) by id. In the row those
+  // columns come after the 2–8 KB body and its HTML, in overflow pages: this small copy keyed by id
+  // answers the check without reading them (at a million articles, 47 ms → a few ms for 8,000 matches).
+  index('articles_visibility_idx').on(t.id, t.status, t.publishedAt, t.section)
 ])
 
 // Slugs an article used to have: GET on one answers 301 to the current URL.

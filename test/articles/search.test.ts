@@ -1,4 +1,5 @@
 import t from 'tap'
+import { RANKED_CANDIDATES } from '../../src/articles/listing.js'
 import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
 
 const search = async (a: TestApp, query: string, role?: 'editor') => {
@@ -179,4 +180,45 @@ t.test('a search sorted by date pages by date, with the cursor bound to q and so
   const first = (await search(a, 'q=tide&sort=-publishedAt&limit=3')).json().page.nextCursor as string
   assertProblem(t, await search(a, `q=tide&sort=relevance&cursor=${first}`), 422, 'validation')
   assertProblem(t, await search(a, `q=tides&sort=-publishedAt&cursor=${first}`), 422, 'validation')
+})
+
+t.test('a ranked page is exact when the best-ranked matches are hidden from the caller', async (t) => {
+  // The page is first computed from the best RANKED_CANDIDATES matches; here all of them are drafts,
+  // so the public's page must come from the second, exhaustive try, and still walk every visible match once.
+  const a = await build(t)
+  const hidden = RANKED_CANDIDATES(20) + 30
+  const sqlite = a.app.db.$client
+  sqlite.transaction(() => {
+    const insert = sqlite.prepare(`INSERT INTO articles (slug, title, body, status, published_at, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    const at = a.clock.now - 86_400_000
+    // Drafts with the word in the title rank far better than the published articles with it in the body.
+    for (let i = 0; i < hidden; i++) insert.run(`draft-${i}`, `Lighthouse lighthouse ${i}`, 'lighthouse', 'draft', null, at, at)
+    for (let i = 0; i < 27; i++) insert.run(`visible-${i}`, `Coast ${i}`, `A long body that mentions the lighthouse once. ${'words '.repeat(i)}`, 'published', at - i, at, at)
+  })()
+  const walk = async (query: string, role?: 'editor') => {
+    const seen: string[] = []
+    let next: string | null = ''
+    let total: number | undefined
+    while (next !== null) {
+      const res = await search(a, `${query}&limit=20&include=total${next === '' ? '' : `&cursor=${next}`}`, role)
+      t.equal(res.statusCode, 200)
+      total ??= res.json().page.total
+      seen.push(...slugsOf(res))
+      next = res.json().page.nextCursor
+    }
+    return { seen, total }
+  }
+  const pub = await walk('q=lighthouse')
+  t.equal(pub.total, 27)
+  t.same(pub.seen, Array.from({ length: 27 }, (_, i) => `visible-${i}`), 'every visible match once, shortest body (best rank) first')
+  const first = await search(a, 'q=lighthouse&limit=20')
+  t.equal(slugsOf(first).length, 20, 'the first page is full')
+  t.type(first.json().page.nextCursor, 'string')
+  const editor = await walk('q=lighthouse', 'editor')
+  t.equal(editor.total, hidden + 27)
+  t.equal(editor.seen.length, hidden + 27)
+  t.ok(editor.seen.slice(0, hidden).every((s) => s.startsWith('draft-')), 'editors see the better-ranked drafts first')
+  t.same(editor.seen.slice(hidden), pub.seen)
+  t.same(slugsOf(await search(a, 'q=lighthouse&section=Nowhere')), [], 'a filter nothing passes: an empty page')
 })
