@@ -199,7 +199,7 @@ export interface paths {
          *
          *     Needs a token with role `admin`.
          *
-         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409. `token` is a secret shown once and never stored: in a replay it is `null`.
          */
         post: operations["createToken"];
         delete?: never;
@@ -407,6 +407,7 @@ export interface components {
         };
         /**
          * CreatedToken
+         * @description A new API token with its secret `token`, shown in this response only. A replay of the create (same `Idempotency-Key`) has `token: null`: the secret was never stored, not even for replays.
          * @example {
          *       "id": 2,
          *       "name": "newsdesk",
@@ -426,8 +427,8 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
-            /** @description The secret. Shown this once; only its hash is stored. */
-            token: string;
+            /** @description The secret, shown this once: only its hash is stored. `null` in a replay of the create (same `Idempotency-Key`). */
+            token: string | null;
         };
         /** TokenList */
         TokenList: {

@@ -8,6 +8,10 @@
 // - The same key with another request → 422 idempotency-key-reused; while the first request is still
 //   running → 409 idempotency-key-in-use with Retry-After. Never a second write.
 // - 5xx and 429 responses are not stored: the claim is released so that a retry can succeed.
+// - A secret shown once (an API token, a webhook secret, a comment's edit token) is never stored: a route
+//   names such top-level body fields in `config: { shownOnce: ['token'] }`, the stored body has them set
+//   to null, and a replay answers the same status, headers and body with the secret null. The route's
+//   ETag must name the resource without its secret (as a later GET would), so that it stays true.
 import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -16,6 +20,10 @@ import { HttpProblem, invalid } from './errors.js'
 import { problems } from './schemas.js'
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Top-level response body fields holding a secret shown once: stored as null, so a replay shows null. */
+    shownOnce?: readonly string[]
+  }
   interface FastifyRequest {
     /** The idempotency key this request claimed, until its response is stored. */
     idempotencyClaim: { scope: string, key: string } | null
@@ -44,6 +52,26 @@ const scopeOf = (request: FastifyRequest) =>
 const hashOf = (request: FastifyRequest) =>
   createHash('sha256').update(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`).digest('base64url')
 
+/**
+ * The body to store for a response: `payload` with the shown-once fields nulled. A body serialised by the
+ * route's schema survives JSON.parse and JSON.stringify byte for byte (both write no whitespace and escape
+ * strings alike), so only those fields change.
+ */
+export function withoutSecrets (payload: string, fields: readonly string[] | undefined): string {
+  if (fields === undefined || fields.length === 0 || !payload.startsWith('{')) return payload
+  let body: unknown
+  try {
+    body = JSON.parse(payload)
+  } catch {
+    return payload
+  }
+  const record = body as Record<string, unknown>
+  const present = fields.filter((field) => Object.hasOwn(record, field) && record[field] !== null)
+  if (present.length === 0) return payload
+  for (const field of present) record[field] = null
+  return JSON.stringify(record)
+}
+
 function replay (reply: FastifyReply, response: { statusCode: number, headers: Record<string, string>, body: string }) {
   return reply.code(response.statusCode).headers(response.headers).header('idempotent-replayed', 'true')
     .send(response.body === '' ? undefined : response.body)
@@ -59,7 +87,11 @@ export default fp(async (app) => {
     const schema = route.schema as Record<string, any>
     const headers = schema.headers ?? { type: 'object' }
     schema.headers = { ...headers, properties: { ...headers.properties, 'idempotency-key': IdempotencyKey } }
-    const note = 'Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.'
+    const secrets = route.config?.shownOnce ?? []
+    const shown = secrets.length === 0
+      ? ''
+      : ` ${secrets.map((f) => `\`${f}\``).join(', ')} ${secrets.length === 1 ? 'is a secret' : 'are secrets'} shown once and never stored: in a replay ${secrets.length === 1 ? 'it is' : 'they are'} \`null\`.`
+    const note = `Idempotent with an \`Idempotency-Key\` header: a retry with the same key and body within 24 h replays the first response (\`Idempotent-Replayed: true\`); the same key with another body is a 422, and while the first request is still running a 409.${shown}`
     schema.description = schema.description ? `${String(schema.description)}\n\n${note}` : note
     const response = (schema.response ??= {}) as Record<string, any>
     for (const [status, declared] of Object.entries(response)) {
@@ -107,7 +139,8 @@ export default fp(async (app) => {
       const value = reply.getHeader(name)
       if (value !== undefined) headers[name] = String(value)
     }
-    await app.idempotencyKeys.complete(claim.scope, claim.key, { statusCode: status, headers, body: (payload as string | null | undefined) ?? '' })
+    const body = withoutSecrets((payload as string | null | undefined) ?? '', request.routeOptions.config.shownOnce)
+    await app.idempotencyKeys.complete(claim.scope, claim.key, { statusCode: status, headers, body })
     return payload
   }
 

@@ -8,7 +8,7 @@ import { CreatedToken, CreateTokenBody, TokenIdParams, TokenList, TokenListQuery
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/tokens', {
-    config: { role: 'admin' },
+    config: { role: 'admin', shownOnce: ['token'] },
     schema: {
       tags: ['tokens'],
       operationId: 'createToken',

@@ -25,10 +25,13 @@ export const CreatedToken = Type.Object({
   name: Type.String(),
   role: Role,
   createdAt: Timestamp,
-  token: Type.String({ description: 'The secret. Shown this once; only its hash is stored.' })
+  token: Type.Union([Type.String(), Type.Null()], {
+    description: 'The secret, shown this once: only its hash is stored. `null` in a replay of the create (same `Idempotency-Key`).'
+  })
 }, {
   $id: 'CreatedToken',
   title: 'CreatedToken',
+  description: 'A new API token with its secret `token`, shown in this response only. A replay of the create (same `Idempotency-Key`) has `token: null`: the secret was never stored, not even for replays.',
   additionalProperties: false,
   examples: [{ id: 2, name: 'newsdesk', role: 'editor', createdAt: '2026-07-08T09:15:00.000Z', token: 'gz_3q2-7wqPcM1m0v4xk7rY8nXl1H2QmZsA8bVx0cT9uEo' }]
 })

@@ -15,8 +15,8 @@ t.test('a day at the newsdesk, through the generated client', async (t) => {
   const editorToken = await admin.POST('/v1/tokens', { body: { name: 'newsdesk', role: 'editor' } })
   t.equal(editorToken.response.status, 201)
   const moderatorToken = await admin.POST('/v1/tokens', { body: { name: 'comments desk', role: 'moderator' } })
-  const editor = createGazetteClient(base, editorToken.data!.token)
-  const moderator = createGazetteClient(base, moderatorToken.data!.token)
+  const editor = createGazetteClient(base, editorToken.data!.token!)
+  const moderator = createGazetteClient(base, moderatorToken.data!.token!)
 
   // The desk publishes a few tagged stories, one retried with an Idempotency-Key.
   const first = await editor.POST('/v1/articles', {
