@@ -31,6 +31,12 @@ import commentRoutes from './comments/routes.js'
 import { Comment, CommentList, CreateCommentBody, ModeratedComment, ModeratedCommentList, UpdateCommentBody } from './comments/schemas.js'
 import tokenRoutes from './tokens/routes.js'
 import { CreatedToken, Token, TokenList } from './tokens/schemas.js'
+import eventLogPlugin, { type SchedulerOptions } from './events/plugin.js'
+import eventRoutes from './events/routes.js'
+import { eventComponents } from './events/schemas.js'
+import webhooksPlugin, { type WebhookOptions } from './webhooks/plugin.js'
+import webhookRoutes from './webhooks/routes.js'
+import { webhookComponents } from './webhooks/schemas.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,6 +50,8 @@ export interface AppOptions {
   config: Config
   clock?: () => number
   logger?: FastifyServerOptions['logger']
+  /** Background work: the publication scheduler and the webhook dispatcher (tests shorten their intervals and backoff). */
+  workers?: Partial<SchedulerOptions> & WebhookOptions
 }
 
 const REQUEST_ID = /^[\w.:@-]{1,128}$/
@@ -53,7 +61,8 @@ const sharedSchemas = [
   Problem, PageInfo, TagRef, Token, CreatedToken, TokenList,
   Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
   Tag, TagList, CreateTagBody, UpdateTagBody,
-  Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody
+  Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody,
+  ...eventComponents, ...webhookComponents
 ]
 
 export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
@@ -132,6 +141,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   await app.register(responseCachePlugin)
   await app.register(idempotencyPlugin)
   await app.register(cachingPlugin)
+  // Background work, after the repositories: scheduled publications, retention, webhook deliveries.
+  await app.register(eventLogPlugin, { pollMs: opts.workers?.pollMs ?? 1000 })
+  await app.register(webhooksPlugin, opts.workers ?? {})
 
   app.get('/health', {
     schema: {
@@ -159,6 +171,8 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     await v1.register(tagRoutes)
     await v1.register(tokenRoutes)
     await v1.register(commentRoutes)
+    await v1.register(eventRoutes)
+    await v1.register(webhookRoutes)
   }, { prefix: '/v1' })
 
   return app

@@ -29,6 +29,14 @@ export interface Config {
   loadSampleInterval: number
   /** Memory for the public response cache, in MB; 0 turns it off. */
   responseCacheMb: number
+  /** Days events and webhook deliveries are kept. */
+  eventRetentionDays: number
+  /** Let webhooks target loopback, private and other non-public addresses (tests, a trusted network). */
+  webhookAllowPrivate: boolean
+  /** 32 bytes (64 hex digits or base64) that encrypt webhook secrets; unset: a key kept in the database. */
+  webhookEncryptionKey: string | undefined
+  /** How long a receiver may take to answer a delivery, in ms. */
+  webhookTimeoutMs: number
 }
 
 export const defaultConfig: Config = {
@@ -50,7 +58,11 @@ export const defaultConfig: Config = {
   maxEventLoopDelay: 1000,
   maxEventLoopUtilization: 0,
   loadSampleInterval: 1000,
-  responseCacheMb: 32
+  responseCacheMb: 32,
+  eventRetentionDays: 30,
+  webhookAllowPrivate: false,
+  webhookEncryptionKey: undefined,
+  webhookTimeoutMs: 10_000
 }
 
 export class ConfigError extends Error {}
@@ -90,11 +102,23 @@ function oneOf<T extends string> (env: Env, name: string, fallback: T, allowed: 
   return raw as T
 }
 
+/** The 32-byte key in a WEBHOOK_ENCRYPTION_KEY (64 hex digits, or base64/base64url of 32 bytes), or undefined when it is not one. */
+export function decodeEncryptionKey (raw: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex')
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(raw)) return undefined
+  const key = Buffer.from(raw, raw.includes('-') || raw.includes('_') ? 'base64url' : 'base64')
+  return key.length === 32 ? key : undefined
+}
+
 /** Reads and checks the environment; throws ConfigError with a message fit for a person. */
 export function loadConfig (env: Env): Config {
   const adminToken = env.ADMIN_TOKEN === '' ? undefined : env.ADMIN_TOKEN
   if (adminToken !== undefined && adminToken.length < 22) {
     throw new ConfigError('ADMIN_TOKEN must be at least 22 characters (128 bits of randomness)')
+  }
+  const encryptionKey = env.WEBHOOK_ENCRYPTION_KEY === '' ? undefined : env.WEBHOOK_ENCRYPTION_KEY
+  if (encryptionKey !== undefined && decodeEncryptionKey(encryptionKey) === undefined) {
+    throw new ConfigError('WEBHOOK_ENCRYPTION_KEY must be 32 random bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)')
   }
   const origins = env.CORS_ORIGINS
   const trustProxy = env.TRUST_PROXY
@@ -121,6 +145,10 @@ export function loadConfig (env: Env): Config {
     maxEventLoopDelay: integer(env, 'MAX_EVENT_LOOP_DELAY', defaultConfig.maxEventLoopDelay, 0, 60_000),
     maxEventLoopUtilization: fraction(env, 'MAX_EVENT_LOOP_UTILIZATION', defaultConfig.maxEventLoopUtilization),
     loadSampleInterval: integer(env, 'LOAD_SAMPLE_INTERVAL', defaultConfig.loadSampleInterval, 10, 60_000),
-    responseCacheMb: integer(env, 'RESPONSE_CACHE_MB', defaultConfig.responseCacheMb, 0, 64 * 1024)
+    responseCacheMb: integer(env, 'RESPONSE_CACHE_MB', defaultConfig.responseCacheMb, 0, 64 * 1024),
+    eventRetentionDays: integer(env, 'EVENT_RETENTION_DAYS', defaultConfig.eventRetentionDays, 1, 3650),
+    webhookAllowPrivate: boolean(env, 'WEBHOOK_ALLOW_PRIVATE', defaultConfig.webhookAllowPrivate),
+    webhookEncryptionKey: encryptionKey,
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', defaultConfig.webhookTimeoutMs, 100, 60_000)
   }
 }

@@ -2,7 +2,7 @@
 // file (or one test), and closes it in teardown.
 import type { Test } from 'tap'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { buildApp } from '../src/app.js'
+import { buildApp, type AppOptions } from '../src/app.js'
 import { defaultConfig, type Config } from '../src/config.js'
 import { contractChecker } from './contract.js'
 
@@ -17,13 +17,14 @@ export interface TestApp {
   as: (role: 'admin' | 'editor' | 'moderator', opts: InjectOptions) => Promise<LightMyRequestResponse>
 }
 
-export async function build (t: Test, config: Partial<Config> = {}): Promise<TestApp> {
+export async function build (t: Test, config: Partial<Config> = {}, options: Pick<AppOptions, 'workers'> = {}): Promise<TestApp> {
   const clock = { now: Date.parse('2026-07-08T09:00:00.000Z'), advance (ms: number) { clock.now += ms } }
   const app = await buildApp({
     // No load shedding unless a test asks: inject() runs a test's requests without handing the event loop
     // back, which the monitor would read as a stalled loop and answer with 503s.
     config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0, ...config },
-    clock: () => clock.now
+    clock: () => clock.now,
+    ...options
   })
   t.teardown(() => app.close())
   await app.ready()

@@ -318,8 +318,403 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the event log
+         * @description Every change the public could see, oldest first, as webhooks receive them: each event was recorded in the same transaction as its change, so none is missing after a crash and none exists for a change that did not happen. Filter by `type` (repeatable). Keyset-paginated: follow `page.nextCursor` to the end. To poll for what is new, keep the id of the last event you read and ask with `after`.
+         *
+         *     Events are kept `EVENT_RETENTION_DAYS` (30 here). Webhook pings are not in the log.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Needs a token with role `admin`.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhooks
+         * @description Oldest first, without secrets.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Needs a token with role `admin`.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook
+         * @description Events of the chosen types recorded from now on are delivered to `url`. The response carries the signing `secret`, shown this once (Gazette stores it encrypted: it must sign with it).
+         *
+         *     Deliveries are POSTed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp` and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes), so any Standard Webhooks library verifies them.
+         *
+         *     The URL must be http(s) without credentials, on a public address: a loopback, private, link-local or otherwise non-public address, or a host name resolving to one, is a 422 unless the server runs with `WEBHOOK_ALLOW_PRIVATE=true`; the address actually connected to is checked again at every delivery.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook
+         * @description Without its secret. `enabled: false` with a `disabledReason` after 24 hours of failed deliveries; `PATCH {"enabled": true}` re-enables it.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Needs a token with role `admin`.
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook
+         * @description With its delivery log; nothing more is sent to it. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
+         *
+         *     Needs a token with role `admin`.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change, disable or re-enable a webhook
+         * @description Merge semantics. `{"enabled": true}` re-enables a disabled webhook: its failure count starts again and the deliveries waiting for it go out at once, oldest first (events recorded while it was disabled included, as long as they are kept). A new `url` is checked like on registration. With `If-Match`, a stale ETag is a 412 and nothing changes.
+         *
+         *     Needs a token with role `admin`.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook's signing secret
+         * @description A new secret, shown in this response only. For 24 hours deliveries carry two signatures (`v1,<new> v1,<old>`), so a receiver can switch to the new secret without rejecting anything; then only the new one signs. With `If-Match`, a stale ETag is a 412 and nothing changes.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Queues a `webhook.ping` event for this webhook only (it is not in the event log) and answers at once: follow the returned delivery in the delivery log. A ping does not wait behind undelivered events, and is sent to a disabled webhook too (once, without retries), to test it before re-enabling.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["pingWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A webhook's delivery log
+         * @description Newest first: each delivery's status, attempts, last response code or error, and next try. Filter by `status`. Kept as long as their events (`EVENT_RETENTION_DAYS`).
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Needs a token with role `admin`.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries/{deliveryId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a delivery now
+         * @description A pending delivery is tried now, keeping its place in the order. A finished one (succeeded or failed) is sent again, once more with retries, without waiting behind newer deliveries. 409 when the webhook is disabled and the delivery is pending (re-enable the webhook instead).
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "article.published": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `article.published`
+         * @description An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive. `data` is the article.
+         */
+        post: operations["onArticlePublishedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "article.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `article.updated`
+         * @description A visible article changed and stays visible (content, metadata, slug: the old slug now redirects). `data` is the article. Renaming or deleting one of its tags sends `tag.updated`/`tag.deleted` instead, and new comments send comment events.
+         */
+        post: operations["onArticleUpdatedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "article.unpublished": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `article.unpublished`
+         * @description A visible article left public view: back to draft, archived, rescheduled to a later time, or deleted. Its comments leave with it. `data.slug` is the slug the public knew.
+         */
+        post: operations["onArticleUnpublishedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "comment.submitted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `comment.submitted`
+         * @description Any new comment, approved or waiting for moderation: for moderation tools. Only the id, the article and the status; read the comment with a moderator token.
+         */
+        post: operations["onCommentSubmittedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "comment.approved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `comment.approved`
+         * @description A comment became visible: approved at creation or by a moderator, on an article the public can see. `data` is the public comment (never an email, IP or user agent).
+         */
+        post: operations["onCommentApprovedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "comment.edited": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `comment.edited`
+         * @description The body of a visible comment changed. `data` is the public comment.
+         */
+        post: operations["onCommentEditedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "comment.removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `comment.removed`
+         * @description A visible comment left public view: moderated to another status, deleted (a comment with replies stays as a tombstone), or erased.
+         */
+        post: operations["onCommentRemovedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "tag.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `tag.updated`
+         * @description A public tag was created (`POST /v1/tags`), renamed or re-described; `data` is the tag as the public sees it. A new slug sends `tag.deleted` for the old slug first. Tags that only drafts or scheduled articles carry send nothing.
+         */
+        post: operations["onTagUpdatedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "tag.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `tag.deleted`
+         * @description A public tag is gone: deleted (it left every article), or re-slugged (followed by `tag.updated` with the new slug).
+         */
+        post: operations["onTagDeletedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `webhook.ping`
+         * @description A test event sent to one webhook by `POST /v1/webhooks/{id}/ping`; never in the event log.
+         */
+        post: operations["onWebhookPingEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -876,6 +1271,679 @@ export interface components {
             status?: "pending" | "approved" | "spam" | "trash";
             /** @description Markdown; re-rendered to `bodyHtml`. */
             body?: string;
+        };
+        /**
+         * EventType
+         * @description What changed, as the public sees it. `webhook.ping` (sent by `POST /v1/webhooks/{id}/ping`) is not subscribed to: a ping always goes to its webhook.
+         * @enum {string}
+         */
+        EventType: "article.published" | "article.updated" | "article.unpublished" | "comment.submitted" | "comment.approved" | "comment.edited" | "comment.removed" | "tag.updated" | "tag.deleted";
+        /**
+         * ArticlePublishedEvent
+         * @description An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive. `data` is the article.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "article.published",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 42,
+         *         "slug": "pacific-fleet-returns-to-vladivostok",
+         *         "title": "Pacific Fleet returns to Vladivostok",
+         *         "summary": "Three frigates docked after a month of exercises.",
+         *         "body": "The ships **docked** at dawn.",
+         *         "bodyHtml": "<p>The ships <strong>docked</strong> at dawn.</p>\n",
+         *         "section": "Politics & Diplomacy",
+         *         "dateline": "VLADIVOSTOK",
+         *         "source": "Staff reporter",
+         *         "authors": [
+         *           "Anna Petrova"
+         *         ],
+         *         "tags": [
+         *           {
+         *             "slug": "russia",
+         *             "name": "Russia"
+         *           },
+         *           {
+         *             "slug": "navy",
+         *             "name": "Navy"
+         *           }
+         *         ],
+         *         "status": "published",
+         *         "publishedAt": "2026-07-08T09:15:00.000Z",
+         *         "createdAt": "2026-07-08T08:00:00.000Z",
+         *         "updatedAt": "2026-07-08T09:15:00.000Z",
+         *         "commentsOpen": true,
+         *         "commentCount": 3,
+         *         "revision": 2
+         *       }
+         *     }
+         */
+        ArticlePublishedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `article.published`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "article.published";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: components["schemas"]["Article"];
+        };
+        /**
+         * ArticleUpdatedEvent
+         * @description A visible article changed and stays visible (content, metadata, slug: the old slug now redirects). `data` is the article. Renaming or deleting one of its tags sends `tag.updated`/`tag.deleted` instead, and new comments send comment events.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "article.updated",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 42,
+         *         "slug": "pacific-fleet-returns-to-vladivostok",
+         *         "title": "Pacific Fleet returns to Vladivostok",
+         *         "summary": "Three frigates docked after a month of exercises.",
+         *         "body": "The ships **docked** at dawn.",
+         *         "bodyHtml": "<p>The ships <strong>docked</strong> at dawn.</p>\n",
+         *         "section": "Politics & Diplomacy",
+         *         "dateline": "VLADIVOSTOK",
+         *         "source": "Staff reporter",
+         *         "authors": [
+         *           "Anna Petrova"
+         *         ],
+         *         "tags": [
+         *           {
+         *             "slug": "russia",
+         *             "name": "Russia"
+         *           },
+         *           {
+         *             "slug": "navy",
+         *             "name": "Navy"
+         *           }
+         *         ],
+         *         "status": "published",
+         *         "publishedAt": "2026-07-08T09:15:00.000Z",
+         *         "createdAt": "2026-07-08T08:00:00.000Z",
+         *         "updatedAt": "2026-07-08T09:15:00.000Z",
+         *         "commentsOpen": true,
+         *         "commentCount": 3,
+         *         "revision": 2
+         *       }
+         *     }
+         */
+        ArticleUpdatedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `article.updated`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "article.updated";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: components["schemas"]["Article"];
+        };
+        /**
+         * ArticleUnpublishedEvent
+         * @description A visible article left public view: back to draft, archived, rescheduled to a later time, or deleted. Its comments leave with it. `data.slug` is the slug the public knew.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "article.unpublished",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "slug": "pacific-fleet-returns-to-vladivostok"
+         *       }
+         *     }
+         */
+        ArticleUnpublishedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `article.unpublished`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "article.unpublished";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+            };
+        };
+        /**
+         * CommentSubmittedEvent
+         * @description Any new comment, approved or waiting for moderation: for moderation tools. Only the id, the article and the status; read the comment with a moderator token.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "comment.submitted",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 7,
+         *         "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *         "status": "pending"
+         *       }
+         *     }
+         */
+        CommentSubmittedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `comment.submitted`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "comment.submitted";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: {
+                id: number;
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                articleSlug: string;
+                /** @enum {string} */
+                status: "pending" | "approved";
+            };
+        };
+        /**
+         * CommentApprovedEvent
+         * @description A comment became visible: approved at creation or by a moderator, on an article the public can see. `data` is the public comment (never an email, IP or user agent).
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "comment.approved",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 7,
+         *         "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *         "parentId": null,
+         *         "authorName": "Ivan",
+         *         "authorUrl": "https://ivan.example",
+         *         "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *         "body": "Good to see them **home**.",
+         *         "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *         "status": "approved",
+         *         "createdAt": "2026-07-08T10:02:00.000Z",
+         *         "updatedAt": "2026-07-08T10:02:00.000Z"
+         *       }
+         *     }
+         */
+        CommentApprovedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `comment.approved`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "comment.approved";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: components["schemas"]["Comment"];
+        };
+        /**
+         * CommentEditedEvent
+         * @description The body of a visible comment changed. `data` is the public comment.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "comment.edited",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 7,
+         *         "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *         "parentId": null,
+         *         "authorName": "Ivan",
+         *         "authorUrl": "https://ivan.example",
+         *         "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *         "body": "Good to see them **home**.",
+         *         "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *         "status": "approved",
+         *         "createdAt": "2026-07-08T10:02:00.000Z",
+         *         "updatedAt": "2026-07-08T10:02:00.000Z"
+         *       }
+         *     }
+         */
+        CommentEditedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `comment.edited`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "comment.edited";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: components["schemas"]["Comment"];
+        };
+        /**
+         * CommentRemovedEvent
+         * @description A visible comment left public view: moderated to another status, deleted (a comment with replies stays as a tombstone), or erased.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "comment.removed",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 7,
+         *         "articleSlug": "pacific-fleet-returns-to-vladivostok"
+         *       }
+         *     }
+         */
+        CommentRemovedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `comment.removed`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "comment.removed";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: {
+                id: number;
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                articleSlug: string;
+            };
+        };
+        /**
+         * TagUpdatedEvent
+         * @description A public tag was created (`POST /v1/tags`), renamed or re-described; `data` is the tag as the public sees it. A new slug sends `tag.deleted` for the old slug first. Tags that only drafts or scheduled articles carry send nothing.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "tag.updated",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "slug": "japan",
+         *         "name": "Japan",
+         *         "description": "News from and about Japan.",
+         *         "articleCount": 12
+         *       }
+         *     }
+         */
+        TagUpdatedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `tag.updated`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "tag.updated";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: components["schemas"]["Tag"];
+        };
+        /**
+         * TagDeletedEvent
+         * @description A public tag is gone: deleted (it left every article), or re-slugged (followed by `tag.updated` with the new slug).
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "tag.deleted",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "slug": "japan"
+         *       }
+         *     }
+         */
+        TagDeletedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `tag.deleted`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "tag.deleted";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example japan
+                 */
+                slug: string;
+            };
+        };
+        /**
+         * WebhookPingEvent
+         * @description A test event sent to one webhook by `POST /v1/webhooks/{id}/ping`; never in the event log.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "webhook.ping",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "webhookId": 3
+         *       }
+         *     }
+         */
+        WebhookPingEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `webhook.ping`.
+             * @enum {string}
+             */
+            type: "webhook.ping";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: {
+                webhookId: number;
+            };
+        };
+        /**
+         * Event
+         * @description An event of the log: one of the event types, told apart by `type`.
+         */
+        Event: components["schemas"]["ArticlePublishedEvent"] | components["schemas"]["ArticleUpdatedEvent"] | components["schemas"]["ArticleUnpublishedEvent"] | components["schemas"]["CommentSubmittedEvent"] | components["schemas"]["CommentApprovedEvent"] | components["schemas"]["CommentEditedEvent"] | components["schemas"]["CommentRemovedEvent"] | components["schemas"]["TagUpdatedEvent"] | components["schemas"]["TagDeletedEvent"];
+        /** EventList */
+        EventList: {
+            data: components["schemas"]["Event"][];
+            page: components["schemas"]["PageInfo"];
+        };
+        /**
+         * Webhook
+         * @description An endpoint that receives events, signed per Standard Webhooks. The secret is never shown again after creation (or rotation).
+         * @example {
+         *       "id": 3,
+         *       "url": "https://hooks.news.example/gazette",
+         *       "events": [
+         *         "article.published",
+         *         "article.updated",
+         *         "article.unpublished"
+         *       ],
+         *       "description": "Purge the CDN",
+         *       "enabled": true,
+         *       "disabledAt": null,
+         *       "disabledReason": null,
+         *       "failingSince": null,
+         *       "createdAt": "2026-07-08T09:15:00.000Z",
+         *       "updatedAt": "2026-07-08T09:15:00.000Z"
+         *     }
+         */
+        Webhook: {
+            /** @example 3 */
+            id: number;
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed: an http or https URL on a public address (loopback, private, link-local and other non-public addresses are refused unless the server runs with `WEBHOOK_ALLOW_PRIVATE=true`). Redirects are not followed.
+             * @example https://hooks.news.example/gazette
+             */
+            url: string;
+            /**
+             * @description The event types to deliver.
+             * @example [
+             *       "article.published",
+             *       "article.updated",
+             *       "article.unpublished"
+             *     ]
+             */
+            events: components["schemas"]["EventType"][];
+            description: string | null;
+            /** @description Disabled endpoints receive nothing; new events wait and are delivered when it is enabled again (within the retention). */
+            enabled: boolean;
+            disabledAt: string | null;
+            disabledReason: string | null;
+            failingSince: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            updatedAt: string;
+        };
+        /**
+         * WebhookWithSecret
+         * @description A webhook with its new signing secret, shown once.
+         * @example {
+         *       "id": 3,
+         *       "url": "https://hooks.news.example/gazette",
+         *       "events": [
+         *         "article.published",
+         *         "article.updated",
+         *         "article.unpublished"
+         *       ],
+         *       "description": "Purge the CDN",
+         *       "enabled": true,
+         *       "disabledAt": null,
+         *       "disabledReason": null,
+         *       "failingSince": null,
+         *       "createdAt": "2026-07-08T09:15:00.000Z",
+         *       "updatedAt": "2026-07-08T09:15:00.000Z",
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0="
+         *     }
+         */
+        WebhookWithSecret: {
+            /** @example 3 */
+            id: number;
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed: an http or https URL on a public address (loopback, private, link-local and other non-public addresses are refused unless the server runs with `WEBHOOK_ALLOW_PRIVATE=true`). Redirects are not followed.
+             * @example https://hooks.news.example/gazette
+             */
+            url: string;
+            /**
+             * @description The event types to deliver.
+             * @example [
+             *       "article.published",
+             *       "article.updated",
+             *       "article.unpublished"
+             *     ]
+             */
+            events: components["schemas"]["EventType"][];
+            description: string | null;
+            /** @description Disabled endpoints receive nothing; new events wait and are delivered when it is enabled again (within the retention). */
+            enabled: boolean;
+            disabledAt: string | null;
+            disabledReason: string | null;
+            failingSince: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            updatedAt: string;
+            secret: string | null;
+        };
+        /** WebhookList */
+        WebhookList: {
+            data: components["schemas"]["Webhook"][];
+            page: components["schemas"]["PageInfo"];
+        };
+        /**
+         * CreateWebhook
+         * @example {
+         *       "url": "https://hooks.news.example/gazette",
+         *       "events": [
+         *         "article.published",
+         *         "article.updated",
+         *         "article.unpublished"
+         *       ],
+         *       "description": "Purge the CDN"
+         *     }
+         */
+        CreateWebhook: {
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed: an http or https URL on a public address (loopback, private, link-local and other non-public addresses are refused unless the server runs with `WEBHOOK_ALLOW_PRIVATE=true`). Redirects are not followed.
+             * @example https://hooks.news.example/gazette
+             */
+            url: string;
+            /**
+             * @description The event types to deliver.
+             * @example [
+             *       "article.published",
+             *       "article.updated",
+             *       "article.unpublished"
+             *     ]
+             */
+            events: components["schemas"]["EventType"][];
+            description?: string | null;
+        };
+        /**
+         * UpdateWebhook
+         * @description Any subset of the fields. A new `events` list applies to events recorded from now on.
+         * @example {
+         *       "enabled": true
+         *     }
+         */
+        UpdateWebhook: {
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed: an http or https URL on a public address (loopback, private, link-local and other non-public addresses are refused unless the server runs with `WEBHOOK_ALLOW_PRIVATE=true`). Redirects are not followed.
+             * @example https://hooks.news.example/gazette
+             */
+            url?: string;
+            /**
+             * @description The event types to deliver.
+             * @example [
+             *       "article.published",
+             *       "article.updated",
+             *       "article.unpublished"
+             *     ]
+             */
+            events?: components["schemas"]["EventType"][];
+            description?: string | null;
+            /** @description `true` re-enables a disabled webhook (its failure count starts again and waiting deliveries go out at once); `false` disables it. */
+            enabled?: boolean;
+        };
+        /**
+         * DeliveryStatus
+         * @description `pending`: not delivered yet (waiting for its turn, its next try, or the webhook to be enabled again). `succeeded`: the receiver answered 2xx. `failed`: given up after 24 hours of failures.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
+        /**
+         * Delivery
+         * @description One event on its way to one webhook. Retried with exponential backoff and jitter (the first retry within 10 s, then doubling to an hour apart) until the receiver answers 2xx or the webhook has failed for 24 hours. Deliveries to a webhook go out one at a time in the order of the events; pings and manual retries of finished deliveries do not wait their turn.
+         * @example {
+         *       "id": 981,
+         *       "webhookId": 3,
+         *       "eventId": "evt_2v8QfJxv0m1XcR7t",
+         *       "eventType": "article.updated",
+         *       "status": "pending",
+         *       "attempts": 2,
+         *       "lastAttemptAt": "2026-07-08T09:15:06.000Z",
+         *       "lastResponseCode": 503,
+         *       "lastError": "answered 503",
+         *       "nextAttemptAt": "2026-07-08T09:15:16.000Z",
+         *       "createdAt": "2026-07-08T09:15:00.000Z"
+         *     }
+         */
+        Delivery: {
+            /** @example 981 */
+            id: number;
+            /** @example 3 */
+            webhookId: number;
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            eventId: string;
+            /**
+             * @description The type of the event delivered.
+             * @enum {string}
+             */
+            eventType: "article.published" | "article.updated" | "article.unpublished" | "comment.submitted" | "comment.approved" | "comment.edited" | "comment.removed" | "tag.updated" | "tag.deleted" | "webhook.ping";
+            status: components["schemas"]["DeliveryStatus"];
+            /** @description Attempts made so far. */
+            attempts: number;
+            lastAttemptAt: string | null;
+            lastResponseCode: number | null;
+            lastError: string | null;
+            nextAttemptAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            createdAt: string;
+        };
+        /** DeliveryList */
+        DeliveryList: {
+            data: components["schemas"]["Delivery"][];
+            page: components["schemas"]["PageInfo"];
         };
     };
     responses: never;
@@ -3542,6 +4610,1613 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's `nextCursor`. */
+                cursor?: string;
+                /** @description Only events recorded after this one (the id of the last event you read): how to poll for new events. Not with `cursor`. */
+                after?: string;
+                /** @description Only events of these types; repeat for several. */
+                type?: components["schemas"]["EventType"][];
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description EventList. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's `nextCursor`. */
+                cursor?: string;
+                /** @description Add `page.total`, the count of all matching items. */
+                include?: "total";
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description WebhookList. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Created: the new WebhookWithSecret. */
+            201: {
+                headers: {
+                    /** @description The webhook's URL. */
+                    location?: string;
+                    /** @description The ETag of the webhook (without its secret). */
+                    etag?: string;
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                "if-none-match"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                "if-none-match"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                "if-none-match"?: string;
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description WebhookWithSecret. */
+            200: {
+                headers: {
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pingWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the ping's delivery, pending. */
+            202: {
+                headers: {
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's `nextCursor`. */
+                cursor?: string;
+                status?: components["schemas"]["DeliveryStatus"];
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description DeliveryList. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
+                id: number;
+                /** @description The delivery id. */
+                deliveryId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the delivery, due now. */
+            202: {
+                headers: {
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    onArticlePublishedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArticlePublishedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onArticleUpdatedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArticleUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onArticleUnpublishedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArticleUnpublishedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCommentSubmittedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentSubmittedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCommentApprovedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentApprovedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCommentEditedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentEditedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCommentRemovedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentRemovedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTagUpdatedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTagDeletedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWebhookPingEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPingEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

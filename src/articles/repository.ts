@@ -1,12 +1,14 @@
 // The articles' SQL: reads with visibility, writes in one transaction each (article, tags, authors,
-// slug history together).
+// slug history and the article's event together; see announcements.ts for which event).
 import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
 import { ensureTagIds, setArticleTags, tagReader, tagSlugsOfNames } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
+import type { Outbox } from '../events/outbox.js'
 import type { Article, ArticleSummary } from './schemas.js'
+import { articleAnnouncements } from './announcements.js'
 import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing.js'
 
 export type { ArticleListParams, ArticleRow, ArticleSort } from './listing.js'
@@ -53,7 +55,7 @@ function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[
   }
 }
 
-export function articleRepository (db: Db) {
+export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   const bySlug = db.select().from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
   const byHistory = db.select({ slug: articles.slug, status: articles.status, publishedAt: articles.publishedAt })
     .from(articleSlugHistory).innerJoin(articles, eq(articles.id, articleSlugHistory.articleId))
@@ -70,6 +72,8 @@ export function articleRepository (db: Db) {
     return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
   }
 
+  const announcements = articleAnnouncements(db, outbox, toArticle)
+
   function writeRelations (tx: Parameters<Parameters<Db['transaction']>[0]>[0], id: number, input: { tags?: string[], authors?: string[] }, now: number): void {
     if (input.tags !== undefined) setArticleTags(tx, id, ensureTagIds(tx, input.tags, now))
     if (input.authors !== undefined) {
@@ -81,6 +85,20 @@ export function articleRepository (db: Db) {
   return {
     toArticle,
     isVisible,
+    announcements,
+
+    /**
+     * Announces the scheduled publications that have come due (article.published, exactly once each);
+     * the scheduler calls it on its timer and at start. Returns how many were looked at.
+     */
+    async announceDuePublications (at: number): Promise<number> {
+      return db.transaction(() => announcements.announceDue(at), { behavior: 'immediate' })
+    },
+
+    /** When the next scheduled publication is due (possibly already), or null when none is waiting. */
+    async nextScheduledPublication (): Promise<number | null> {
+      return announcements.nextDue()
+    },
 
     async findRowBySlug (slug: string, visibility: Visibility): Promise<ArticleRow | undefined> {
       const row = bySlug.get({ slug })
@@ -99,31 +117,39 @@ export function articleRepository (db: Db) {
     },
 
     async create (write: ArticleWrite, tagNames: string[], now: number): Promise<Article> {
-      const row = db.transaction((tx) => {
+      return db.transaction((tx) => {
+        announcements.announceDue(now)
+        const visible = isVisible(write, { visibleAt: now })
         const inserted = tx.insert(articles).values({
-          ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1
+          ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1, announced: visible
         }).returning().get()
         tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
         writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
-        return inserted
-      })
-      return toArticle(row)
+        const article = toArticle(inserted)
+        announcements.recordChange(undefined, { article, visible }, now)
+        return article
+      }, { behavior: 'immediate' })
     },
 
     /** Applies a change; bumps revision and updatedAt. The old slug, when it changes, keeps redirecting. */
     async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number): Promise<Article> {
-      const row = db.transaction((tx) => {
+      return db.transaction((tx) => {
+        announcements.announceDue(now)
+        const before = announcements.state(current.id)
+        const visible = isVisible(write, { visibleAt: now })
         if (write.slug !== current.slug) {
           tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
           tx.insert(articleSlugHistory).values({ slug: current.slug, articleId: current.id })
             .onConflictDoUpdate({ target: articleSlugHistory.slug, set: { articleId: current.id } }).run()
         }
         writeRelations(tx, current.id, { tags: tagNames, authors: write.authors }, now)
-        return tx.update(articles)
-          .set({ ...write, authors: JSON.stringify(write.authors), updatedAt: now, revision: current.revision + 1 })
+        const row = tx.update(articles)
+          .set({ ...write, authors: JSON.stringify(write.authors), updatedAt: now, revision: current.revision + 1, announced: visible })
           .where(eq(articles.id, current.id)).returning().get()
-      })
-      return toArticle(row!)
+        const article = toArticle(row!)
+        announcements.recordChange(before, { article, visible }, now)
+        return article
+      }, { behavior: 'immediate' })
     },
 
     async tagSlugs (articleId: number): Promise<string[]> {
@@ -136,7 +162,13 @@ export function articleRepository (db: Db) {
     },
 
     async delete (id: number): Promise<void> {
-      db.delete(articles).where(eq(articles.id, id)).run()
+      const at = now()
+      db.transaction((tx) => {
+        announcements.announceDue(at)
+        const before = announcements.state(id)
+        tx.delete(articles).where(eq(articles.id, id)).run()
+        announcements.recordChange(before, null, at)
+      }, { behavior: 'immediate' })
     },
 
     /** One page of the article list; `snippet` is set on each item when the list is a search. */

@@ -2,6 +2,9 @@
 // articles.comment_count in the same transaction, so the count cannot drift from the comments: a new
 // comment adds one when it is approved (and changes nothing when it is not), moderation and deletion
 // recount. The article's revision and updatedAt stay as they are: a comment is not an edit of the article.
+// Each write records its events (comment.submitted, .approved, .edited, .removed) in the same transaction;
+// comment events describe what the public sees, so only comments of articles the public can see (the
+// article is announced) produce the public ones.
 //
 // Posting a comment is the hot write, so its statements are prepared once on the raw client (no Drizzle
 // query building or SQL compilation per request) and run in one better-sqlite3 transaction made once.
@@ -11,6 +14,7 @@ import { articles, comments } from '../db/schema.js'
 import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toIso } from '../http/time.js'
+import type { WriteEvents } from '../events/outbox.js'
 import type { Comment, CommentStatus, ModeratedComment } from './schemas.js'
 
 type CommentRow = typeof comments.$inferSelect
@@ -90,7 +94,10 @@ const columns = {
 
 const order = (descending: boolean): KeysetOrder => ({ column: comments.createdAt, tie: comments.id, descending, nullable: false })
 
-export function commentRepository (db: Db) {
+/** Whether a comment is part of the public thread as an approved comment, given whether its article is public. */
+const publiclyApproved = (status: CommentStatus, articlePublic: boolean): boolean => articlePublic && status === 'approved'
+
+export function commentRepository (db: Db, { outbox, announceDue }: WriteEvents) {
   const select = () => db.select(columns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
   const byId = select().where(eq(comments.id, sql.placeholder('id'))).prepare()
   // Matches the expression index comments_email_status_idx.
@@ -106,13 +113,37 @@ export function commentRepository (db: Db) {
     `INSERT INTO comments (article_id, parent_id, author_name, author_email, author_url, avatar_hash, body, body_html, status, ip, user_agent, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const countOneMore = db.$client.prepare<[number]>('UPDATE articles SET comment_count = comment_count + 1 WHERE id = ?')
-  const insertComment = db.$client.transaction((w: CommentWrite, now: number): number => {
+  const articlePublic = db.$client.prepare<[number], number>('SELECT announced FROM articles WHERE id = ?').pluck()
+  const isArticlePublic = (articleId: number): boolean => articlePublic.get(articleId) === 1
+  const commentState = db.$client.prepare<[number], { status: CommentStatus, body: string }>('SELECT status, body FROM comments WHERE id = ?')
+  const insertComment = db.$client.transaction((article: CommentTarget, w: CommentWrite, now: number): CommentRecord => {
+    announceDue(now)
     const { lastInsertRowid } = insert.run(w.articleId, w.parentId, w.authorName, w.authorEmail, w.authorUrl, w.avatarHash,
       w.body, w.bodyHtml, w.status, w.ip, w.userAgent, now, now)
     // Only an approved comment is counted; the count was right before, so one more keeps it right.
     if (w.status === 'approved') countOneMore.run(w.articleId)
-    return Number(lastInsertRowid)
+    const record: CommentRecord = {
+      id: Number(lastInsertRowid),
+      ...w,
+      createdAt: now,
+      updatedAt: now,
+      articleSlug: article.slug,
+      articleStatus: article.status,
+      articlePublishedAt: article.publishedAt
+    }
+    outbox.record('comment.submitted', { id: record.id, articleSlug: article.slug, status: w.status === 'approved' ? 'approved' : 'pending' }, now)
+    if (publiclyApproved(w.status, isArticlePublic(w.articleId))) outbox.record('comment.approved', toComment(record), now)
+    return record
   })
+
+  /** The public events of a change from `before` to `after` (undefined: the comment is gone). */
+  function recordChange (before: { status: CommentStatus, body: string }, after: CommentRecord | undefined, id: number, articleSlug: string, articlePublic: boolean, now: number): void {
+    const was = publiclyApproved(before.status, articlePublic)
+    const is = after !== undefined && publiclyApproved(after.status, articlePublic)
+    if (is && !was) outbox.record('comment.approved', toComment(after), now)
+    else if (is && was && after.body !== before.body) outbox.record('comment.edited', toComment(after), now)
+    else if (was && !is) outbox.record('comment.removed', { id, articleSlug }, now)
+  }
 
   const recount = (articleId: number): void => { recountStatement.run(articleId, articleId) }
   const reload = (id: number): CommentRecord => byId.get({ id })!
@@ -150,24 +181,21 @@ export function commentRepository (db: Db) {
      * given, none has a default or a trigger), not read back.
      */
     async create (article: CommentTarget, write: CommentWrite, now: number): Promise<CommentRecord> {
-      const id = insertComment(write, now)
-      return {
-        id,
-        ...write,
-        createdAt: now,
-        updatedAt: now,
-        articleSlug: article.slug,
-        articleStatus: article.status,
-        articlePublishedAt: article.publishedAt
-      }
+      // Immediate: the transaction reads (due publications, the article's state) before it writes, and a
+      // deferred one could not upgrade to a writer after another process wrote in between.
+      return insertComment.immediate(article, write, now)
     },
 
     async update (current: CommentRecord, set: { status?: CommentStatus, body?: string, bodyHtml?: string }, now: number): Promise<CommentRecord> {
-      db.transaction((tx) => {
+      return db.transaction((tx) => {
+        announceDue(now)
+        const before = commentState.get(current.id) ?? current
         tx.update(comments).set({ ...set, updatedAt: now }).where(eq(comments.id, current.id)).run()
         recount(current.articleId)
-      })
-      return reload(current.id)
+        const after = reload(current.id)
+        recordChange(before, after, current.id, after.articleSlug, isArticlePublic(current.articleId), now)
+        return after
+      }, { behavior: 'immediate' })
     },
 
     /**
@@ -176,6 +204,9 @@ export function commentRepository (db: Db) {
      */
     async delete (current: CommentRecord, now: number): Promise<void> {
       db.transaction((tx) => {
+        announceDue(now)
+        const before = commentState.get(current.id) ?? current
+        recordChange(before, undefined, current.id, current.articleSlug, isArticlePublic(current.articleId), now)
         if (childCount.get(current.id)!.n > 0) {
           tx.update(comments).set({
             status: 'deleted', body: '', bodyHtml: '', authorName: '', authorEmail: '', authorUrl: null, avatarHash: '', ip: null, userAgent: null, updatedAt: now
@@ -184,7 +215,7 @@ export function commentRepository (db: Db) {
           removeUpwards(tx, current)
         }
         recount(current.articleId)
-      })
+      }, { behavior: 'immediate' })
     },
 
     async list (p: CommentListParams): Promise<{ rows: CommentRecord[], total?: number }> {

@@ -33,7 +33,11 @@ export const articles = sqliteTable('articles', {
   updatedAt: integer('updated_at').notNull(),
   commentsOpen: integer('comments_open', { mode: 'boolean' }).notNull().default(true),
   commentCount: integer('comment_count').notNull().default(0),
-  revision: integer('revision').notNull().default(1)
+  revision: integer('revision').notNull().default(1),
+  // Whether the event log last told consumers this article is visible (article.published) rather than
+  // not (article.unpublished, or never announced). A scheduled article is not announced until its time
+  // comes: src/articles/announcements.ts emits article.published then, exactly once, and sets this.
+  announced: integer('announced', { mode: 'boolean' }).notNull().default(false)
 }, (t) => [
   uniqueIndex('articles_slug_unique').on(t.slug),
   index('articles_status_published_idx').on(t.status, t.publishedAt, t.id),
@@ -44,7 +48,10 @@ export const articles = sqliteTable('articles', {
   // A search ranked by relevance checks each match's visibility (and section) by id. In the row those
   // columns come after the 2–8 KB body and its HTML, in overflow pages: this small copy keyed by id
   // answers the check without reading them (at a million articles, 47 ms → a few ms for 8,000 matches).
-  index('articles_visibility_idx').on(t.id, t.status, t.publishedAt, t.section)
+  index('articles_visibility_idx').on(t.id, t.status, t.publishedAt, t.section),
+  // Scheduled publications still to announce: a few rows, whatever the size of the archive, so finding
+  // the due ones (on every write and by the scheduler's timer) is one short index range.
+  index('articles_unannounced_idx').on(t.publishedAt, t.id).where(sql`status = 'published' AND announced = 0`)
 ])
 
 // Slugs an article used to have: GET on one answers 301 to the current URL.
@@ -125,3 +132,68 @@ export const settings = sqliteTable('settings', {
   key: text('key').primaryKey(),
   value: text('value').notNull()
 })
+
+// The event log (outbox): one row per change a consumer could care about, written in the same transaction
+// as the change. `seq` orders the log; `id` is the public event id (the webhook-id of its deliveries).
+export const events = sqliteTable('events', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  id: text('id').notNull(),
+  type: text('type').notNull(),
+  occurredAt: integer('occurred_at').notNull(),
+  // The event's `data` as JSON text: only what the public may see.
+  data: text('data').notNull(),
+  // Set on a webhook.ping: meant for that webhook only, so neither listed nor fanned out.
+  webhookId: integer('webhook_id').references((): AnySQLiteColumn => webhooks.id, { onDelete: 'cascade' })
+}, (t) => [
+  uniqueIndex('events_id_unique').on(t.id),
+  index('events_type_idx').on(t.type, t.seq),
+  index('events_occurred_idx').on(t.occurredAt),
+  index('events_webhook_idx').on(t.webhookId)
+])
+
+export const webhooks = sqliteTable('webhooks', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  url: text('url').notNull(),
+  // JSON array of the event types delivered.
+  events: text('events').notNull(),
+  description: text('description'),
+  // The signing secret, AES-256-GCM encrypted (src/webhooks/secrets.ts); never stored in clear.
+  secret: text('secret').notNull(),
+  // After a rotation, the old secret still signs (beside the new one) until this time.
+  previousSecret: text('previous_secret'),
+  previousSecretExpiresAt: integer('previous_secret_expires_at'),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+  disabledAt: integer('disabled_at'),
+  disabledReason: text('disabled_reason'),
+  // When the current run of failed attempts began; null while deliveries succeed.
+  failingSince: integer('failing_since'),
+  // The last event (seq) turned into deliveries for this webhook.
+  cursor: integer('cursor').notNull().default(0),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull()
+})
+
+export const webhookDeliveries = sqliteTable('webhook_deliveries', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  webhookId: integer('webhook_id').notNull().references(() => webhooks.id, { onDelete: 'cascade' }),
+  eventSeq: integer('event_seq').notNull().references(() => events.seq, { onDelete: 'cascade' }),
+  // Ordered deliveries go out one at a time, oldest first; pings and manual retries of finished ones do not wait.
+  ordered: integer('ordered', { mode: 'boolean' }).notNull().default(true),
+  status: text('status', { enum: ['pending', 'succeeded', 'failed'] }).notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: integer('next_attempt_at'),
+  // A process sending it holds it until then; another may take it over after (its sender died).
+  leaseUntil: integer('lease_until'),
+  leaseOwner: text('lease_owner'),
+  lastAttemptAt: integer('last_attempt_at'),
+  lastResponseCode: integer('last_response_code'),
+  lastError: text('last_error'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull()
+}, (t) => [
+  // The head of each webhook's queue (the oldest pending ordered delivery), and its pending pings.
+  index('webhook_deliveries_queue_idx').on(t.webhookId, t.status, t.ordered, t.id),
+  // A webhook's delivery log, newest first.
+  index('webhook_deliveries_log_idx').on(t.webhookId, t.id),
+  index('webhook_deliveries_event_idx').on(t.eventSeq)
+])

@@ -97,3 +97,10 @@ export const Empty = (description: string) => Type.Unsafe<undefined>({ descripti
 export const NoContent = Empty('No content.')
 
 export const NotModified = Empty('Not modified: the `If-None-Match` ETag is still current.')
+
+/**
+ * A string enum as code generators read it best, `{ type: 'string', enum: [...] }`, typed as the union of
+ * its values. Give it an `$id` (and register it) to make it a named component.
+ */
+export const StringEnum = <const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })

@@ -6,6 +6,7 @@ import { Type } from 'typebox'
 import { sendTagged } from '../http/etag.js'
 import { ConditionalHeaders } from '../http/headers.js'
 import { NotModified, problems } from '../http/schemas.js'
+import { webhookOperations } from '../webhooks/openapi.js'
 
 export const openapiInfo = {
   title: 'Gazette API',
@@ -31,11 +32,14 @@ export default fp(async (app) => {
         { name: 'tags', description: 'Tags: the topics articles are filed under. Counts follow what the caller may see.' },
         { name: 'comments', description: 'Reader comments: posting, threads, moderation. Authors\' emails, IPs and user agents are shown to moderators only.' },
         { name: 'tokens', description: 'API tokens (admins only).' },
+        { name: 'webhooks', description: 'The event log and signed webhooks (admins only): every public change as an event, delivered to your endpoints per Standard Webhooks, at least once and in order. The payloads are under `webhooks` in this document.' },
         { name: 'meta', description: 'Health and the API description.' }
       ],
       // Public routes take a token too: editors see drafts through them. Routes that need a role
       // replace this with a required bearerAuth (src/plugins/auth.ts).
       security: [{}, { bearerAuth: [] }],
+      // What Gazette POSTs to webhook receivers: one operation per event type.
+      webhooks: webhookOperations(),
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token from `POST /v1/tokens` or `npm run token`.' }

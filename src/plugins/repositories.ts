@@ -10,10 +10,17 @@ import { settingsRepository, type SettingsRepository } from '../db/settings.js'
 import { tagRepository, type TagRepository } from '../tags/repository.js'
 import { tagService, type TagService } from '../tags/service.js'
 import { tokenRepository, type TokenRepository } from '../tokens/repository.js'
+import { outbox as eventOutbox, type Outbox } from '../events/outbox.js'
+import { eventRepository, type EventRepository } from '../events/repository.js'
+import { webhookRepository, type WebhookRepository } from '../webhooks/repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     settings: SettingsRepository
+    /** Where writes record their events (src/events/outbox.ts). */
+    outbox: Outbox
+    events: EventRepository
+    webhooks: WebhookRepository
     idempotencyKeys: IdempotencyKeyRepository
     tokens: TokenRepository
     articles: ArticleRepository
@@ -27,18 +34,23 @@ declare module 'fastify' {
 
 export default fp(async (app) => {
   const now = app.clock
-  const articles = articleRepository(app.db)
+  const outbox = eventOutbox(app.db)
+  app.decorate('outbox', outbox)
+  app.decorate('events', eventRepository(app.db))
+  app.decorate('webhooks', webhookRepository(app.db))
+  const articles = articleRepository(app.db, outbox, now)
+  const writeEvents = { outbox, announceDue: articles.announcements.announceDue }
   const settings = settingsRepository(app.db)
   app.decorate('settings', settings)
   app.decorate('tokens', tokenRepository(app.db, now))
   app.decorate('articles', articles)
   app.decorate('articleService', articleService(articles, now))
   app.decorate('idempotencyKeys', idempotencyKeyRepository(app.db, now))
-  const tags = tagRepository(app.db)
+  const tags = tagRepository(app.db, writeEvents, now)
   app.decorate('tags', tags)
   app.decorate('tagService', tagService(tags, now))
 
-  const comments = commentRepository(app.db)
+  const comments = commentRepository(app.db, writeEvents)
   // Generated once per database and kept there, so avatar hashes stay the same across restarts.
   const avatarKey = await settings.getOrCreate('avatar_hmac_key', () => randomBytes(32).toString('base64url'))
   app.decorate('comments', comments)

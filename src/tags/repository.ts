@@ -1,5 +1,6 @@
 // The tags' SQL. Article counts are computed per page with one grouped query over article_tags (its
 // (tag_id, article_id) index), joined to articles only when the caller sees published articles alone.
+// Writes to a public tag record tag.updated / tag.deleted in their transaction.
 import { and, asc, count, desc, eq, getTableColumns, inArray, ne, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
 import { articles, articleTags, tags } from '../db/schema.js'
@@ -7,6 +8,7 @@ import { Conflict } from '../http/errors.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toSlug } from '../lib/slug.js'
 import type { Visibility } from '../articles/repository.js'
+import type { WriteEvents } from '../events/outbox.js'
 import type { Tag, TagSort } from './schemas.js'
 
 export type TagRow = typeof tags.$inferSelect
@@ -41,8 +43,13 @@ const namePrefix = (prefix: string): SQL =>
   sql`${tags.name} LIKE ${`${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'
     AND ${nameNocase} >= ${prefix} AND ${nameNocase} < ${`${prefix}\u{10FFFF}`}`
 
-export function tagRepository (db: Db) {
+export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, now: () => number) {
   const bySlug = db.select().from(tags).where(eq(tags.slug, sql.placeholder('slug'))).prepare()
+  // Whether the public can see the tag, for its events: it is on an article the public can see, or it is on
+  // none (made with POST /v1/tags). Inside a write transaction, after announceDue, `announced` is visibility.
+  const isPublic = db.$client.prepare<[number, number], number>(`SELECT EXISTS (SELECT 1 FROM article_tags at JOIN articles a ON a.id = at.article_id
+    WHERE at.tag_id = ? AND a.announced = 1) OR NOT EXISTS (SELECT 1 FROM article_tags WHERE tag_id = ?)`).pluck()
+  const publicTag = (id: number): boolean => isPublic.get(id, id) === 1
 
   /** Per tag id: (tag_id, count) of the articles the caller may see, for those ids only. */
   function countsFor (ids: number[], v: Visibility): Map<number, number> {
@@ -97,22 +104,35 @@ export function tagRepository (db: Db) {
       return db.transaction((tx) => {
         assertFree(tx, write, null)
         const row = tx.insert(tags).values({ ...write, createdAt: now, updatedAt: now }).returning().get()
-        return { ...row, articleCount: 0 }
-      })
+        const created = { ...row, articleCount: 0 }
+        outbox.record('tag.updated', toTag(created), now)
+        return created
+      }, { behavior: 'immediate' })
     },
 
     /** Renames, re-slugs or re-describes a tag. Articles keep their revision: only the tag row changes. */
     async update (current: TagRow, write: TagWrite, now: number, v: Visibility): Promise<CountedTagRow> {
       const row = db.transaction((tx) => {
         assertFree(tx, write, current.id)
-        return tx.update(tags).set({ ...write, updatedAt: now }).where(eq(tags.id, current.id)).returning().get()
-      })
+        announceDue(now)
+        const updated = tx.update(tags).set({ ...write, updatedAt: now }).where(eq(tags.id, current.id)).returning().get()
+        if (updated && publicTag(current.id)) {
+          if (updated.slug !== current.slug) outbox.record('tag.deleted', { slug: current.slug }, now)
+          outbox.record('tag.updated', toTag(withCount(updated, { visibleAt: now })), now)
+        }
+        return updated
+      }, { behavior: 'immediate' })
       return withCount(row!, v)
     },
 
     /** Deletes the tag; article_tags rows go with it (ON DELETE CASCADE). */
-    async delete (id: number): Promise<void> {
-      db.delete(tags).where(eq(tags.id, id)).run()
+    async delete (current: TagRow): Promise<void> {
+      const at = now()
+      db.transaction((tx) => {
+        announceDue(at)
+        if (publicTag(current.id)) outbox.record('tag.deleted', { slug: current.slug }, at)
+        tx.delete(tags).where(eq(tags.id, current.id)).run()
+      }, { behavior: 'immediate' })
     },
 
     async list (p: TagListParams): Promise<{ rows: CountedTagRow[], total?: number }> {

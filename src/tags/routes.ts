@@ -116,7 +116,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const current = await load(request, request.params.slug)
     checkIfMatch(request, etagAs(reply, 'Tag', app.tags.toTag(current)))
-    await app.tags.delete(current.id)
+    await app.tags.delete(current)
     return reply.code(204).send()
   })
 }

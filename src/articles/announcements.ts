@@ -1,0 +1,79 @@
+// What the event log has told consumers about each article, and the events that change it.
+//
+// `articles.announced` records whether the last article event said "visible" (article.published or
+// article.updated) or not (article.unpublished, or nothing yet). Every article write compares it with
+// whether the article is visible after the write, at the write's time:
+//   announced, visible after      → article.updated
+//   not announced, visible after  → article.published
+//   announced, not visible after  → article.unpublished (deleted, drafted, archived, rescheduled)
+//   neither                       → nothing: a draft or a scheduled article changed, which the public cannot see.
+// A scheduled article becomes visible with no write at all: `announceDue` finds the published articles
+// whose time has come and are not announced yet (a handful, in the partial index articles_unannounced_idx),
+// flips the flag and records article.published in one transaction. The flag is the claim: of two processes
+// on one database, the one whose UPDATE changes the row records the event, so it is recorded exactly once.
+// Every article, comment and tag write calls announceDue first, inside its own transaction, so the log never
+// shows an update or a comment of an article before its article.published.
+import { and, asc, eq, lte, sql } from 'drizzle-orm'
+import type { Db } from '../db/connection.js'
+import { articles } from '../db/schema.js'
+import type { Outbox } from '../events/outbox.js'
+import type { ArticleRow } from './listing.js'
+import type { Article } from './schemas.js'
+
+/** Due publications announced per call; the scheduler calls again until none is left. */
+const DUE_BATCH = 100
+
+/** What consumers were last told about an article, read inside the write transaction. */
+export interface Announced {
+  announced: boolean
+  slug: string
+}
+
+export function articleAnnouncements (db: Db, outbox: Outbox, toArticle: (row: ArticleRow) => Article) {
+  // The literal conditions (not parameters) are what lets SQLite use the partial index.
+  const unannounced = sql`${articles.status} = 'published' AND ${articles.announced} = 0`
+  const due = db.select().from(articles)
+    .where(and(unannounced, lte(articles.publishedAt, sql.placeholder('now'))))
+    .orderBy(asc(articles.publishedAt), asc(articles.id)).limit(DUE_BATCH).prepare()
+  const nextDue = db.select({ at: sql<number | null>`min(${articles.publishedAt})` }).from(articles).where(unannounced).prepare()
+  const claim = db.$client.prepare<[number, number]>('UPDATE articles SET announced = 1 WHERE id = ? AND announced = 0 AND published_at = ?')
+  const announcedState = db.select({ announced: articles.announced, slug: articles.slug }).from(articles)
+    .where(eq(articles.id, sql.placeholder('id'))).prepare()
+
+  return {
+    /**
+     * Records article.published for each scheduled article that has come due and is not announced yet;
+     * returns how many it looked at (DUE_BATCH means: call again). Runs inside the caller's transaction.
+     */
+    announceDue (at: number): number {
+      const rows = due.all({ now: at })
+      for (const row of rows) {
+        if (claim.run(row.id, row.publishedAt!).changes === 1) outbox.record('article.published', toArticle({ ...row, announced: true }), at)
+      }
+      return rows.length
+    },
+
+    /** The earliest publication time not announced yet (possibly already due), or null. */
+    nextDue (): number | null {
+      return nextDue.get()?.at ?? null
+    },
+
+    /** The article's announced state, inside a write transaction, before the write. */
+    state (id: number): Announced | undefined {
+      return announcedState.get({ id })
+    },
+
+    /**
+     * Records the event for a write that took an article from `before` (undefined: it is new) to `after`
+     * (null: deleted). The caller stores `after.visible` as the article's new `announced`.
+     */
+    recordChange (before: Announced | undefined, after: { article: Article, visible: boolean } | null, at: number): void {
+      const was = before?.announced ?? false
+      const is = after?.visible ?? false
+      if (is && after) outbox.record(was ? 'article.updated' : 'article.published', after.article, at)
+      else if (was && before) outbox.record('article.unpublished', { slug: before.slug }, at)
+    }
+  }
+}
+
+export type ArticleAnnouncements = ReturnType<typeof articleAnnouncements>
