@@ -92,7 +92,7 @@ t.test('an existing database upgrades: visible articles count as announced, sche
   const sqlite = new Database(path)
   migrate(drizzle(sqlite), { migrationsFolder: before })
   const now = Date.now()
-  const insert = sqlite.prepare(`INSERT INTO articles (slug, title, body, status, published_at, created_at, updated_at) VALUES (?, ?, '', ?, ?, ?, ?)`)
+  const insert = sqlite.prepare('INSERT INTO articles (slug, title, body, status, published_at, created_at, updated_at) VALUES (?, ?, \'\', ?, ?, ?, ?)')
   insert.run('visible', 'Visible', 'published', now - DAY, now - DAY, now - DAY)
   insert.run('scheduled', 'Scheduled', 'published', now + 30 * DAY, now, now)
   insert.run('draft', 'Draft', 'draft', null, now, now)
