@@ -15,13 +15,23 @@ try {
   throw err
 }
 
-const app = await buildApp({
-  config,
-  logger: {
-    level: config.logLevel,
-    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
+let app: Awaited<ReturnType<typeof buildApp>>
+try {
+  app = await buildApp({
+    config,
+    logger: {
+      level: config.logLevel,
+      ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
+    }
+  })
+} catch (err) {
+  // A setting that only the database can prove wrong (a webhook encryption key that does not match).
+  if (err instanceof ConfigError) {
+    console.error(`gazette: configuration error: ${err.message}`)
+    process.exit(1)
   }
-})
+  throw err
+}
 
 // On SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit 0.
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

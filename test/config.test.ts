@@ -25,7 +25,11 @@ t.test('every setting read from the environment', async (t) => {
     MAX_EVENT_LOOP_DELAY: '0',
     MAX_EVENT_LOOP_UTILIZATION: '0.95',
     LOAD_SAMPLE_INTERVAL: '500',
-    RESPONSE_CACHE_MB: '0'
+    RESPONSE_CACHE_MB: '0',
+    EVENT_RETENTION_DAYS: '7',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_ENCRYPTION_KEY: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0=',
+    WEBHOOK_TIMEOUT_MS: '5000'
   }), {
     host: '0.0.0.0',
     port: 8080,
@@ -45,10 +49,16 @@ t.test('every setting read from the environment', async (t) => {
     maxEventLoopDelay: 0,
     maxEventLoopUtilization: 0.95,
     loadSampleInterval: 500,
-    responseCacheMb: 0
+    responseCacheMb: 0,
+    eventRetentionDays: 7,
+    webhookAllowPrivate: true,
+    webhookEncryptionKey: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0=',
+    webhookTimeoutMs: 5000
   })
   t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, '10.0.0.0/8')
   t.equal(loadConfig({ SEED_DEMO: '1' }).seedDemo, true)
+  t.equal(loadConfig({ WEBHOOK_ENCRYPTION_KEY: 'ab'.repeat(32) }).webhookEncryptionKey, 'ab'.repeat(32), 'a key in hex')
+  t.ok(loadConfig({ WEBHOOK_ENCRYPTION_KEY: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0' }).webhookEncryptionKey, 'base64 without padding')
 })
 
 t.test('bad values stop with a clear message', async (t) => {
@@ -62,7 +72,12 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ MAX_EVENT_LOOP_UTILIZATION: '1.5' }, /MAX_EVENT_LOOP_UTILIZATION must be a number from 0 to 1/],
     [{ MAX_EVENT_LOOP_UTILIZATION: 'high' }, /MAX_EVENT_LOOP_UTILIZATION/],
     [{ MAX_JSON_DEPTH: '1' }, /MAX_JSON_DEPTH must be an integer from 2/],
-    [{ RESPONSE_CACHE_MB: '-1' }, /RESPONSE_CACHE_MB must be an integer from 0/]
+    [{ RESPONSE_CACHE_MB: '-1' }, /RESPONSE_CACHE_MB must be an integer from 0/],
+    [{ EVENT_RETENTION_DAYS: '0' }, /EVENT_RETENTION_DAYS must be an integer from 1/],
+    [{ WEBHOOK_ALLOW_PRIVATE: 'sometimes' }, /WEBHOOK_ALLOW_PRIVATE must be true or false/],
+    [{ WEBHOOK_ENCRYPTION_KEY: 'too-short' }, /WEBHOOK_ENCRYPTION_KEY must be 32 random bytes/],
+    [{ WEBHOOK_ENCRYPTION_KEY: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpu=' }, /WEBHOOK_ENCRYPTION_KEY/],
+    [{ WEBHOOK_TIMEOUT_MS: '10' }, /WEBHOOK_TIMEOUT_MS must be an integer from 100/]
   ]
   for (const [env, message] of bad) {
     try {

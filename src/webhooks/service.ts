@@ -1,7 +1,7 @@
 // Webhook rules that are not SQL: which URLs may be registered, secrets (made, encrypted, rotated, turned
 // back into signing keys), and the key that encrypts them.
 import { randomBytes } from 'node:crypto'
-import { decodeEncryptionKey } from '../config.js'
+import { ConfigError, decodeEncryptionKey } from '../config.js'
 import type { SettingsRepository } from '../db/settings.js'
 import { invalid } from '../http/errors.js'
 import { refusalOf, type Resolver } from './address.js'
@@ -14,7 +14,8 @@ export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000
 
 const STORED_KEY = 'webhook_encryption_key'
 
-export class WebhookKeyError extends Error {}
+/** The key that encrypted the stored secrets is not configured: a start-up error, like a bad setting. */
+export class WebhookKeyError extends ConfigError {}
 
 /**
  * The key that encrypts webhook secrets: WEBHOOK_ENCRYPTION_KEY when set, else one generated once and kept in
