@@ -4,7 +4,7 @@
 import t from 'tap'
 import { createHmac } from 'node:crypto'
 import { build, createArticle, postComment, type TestApp } from '../helper.js'
-import { startReceiver, type Receiver } from './receiver.js'
+import { startReceiver, type Receiver } from '../../scripts/webhook-receiver.js'
 import { defaultBackoff } from '../../src/webhooks/dispatcher.js'
 
 const ALL = ['article.published', 'article.updated', 'article.unpublished', 'comment.submitted', 'comment.approved',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { build, createArticle, postComment } from '../helper.js'
-import { startReceiver } from './receiver.js'
+import { startReceiver } from '../../scripts/webhook-receiver.js'
 
 const fast = { pollMs: 10, minIntervalMs: 0, backoff: () => 1000 }
 

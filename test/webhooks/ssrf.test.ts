@@ -4,7 +4,7 @@ import type { LookupAddress } from 'node:dns'
 import t from 'tap'
 import { build, createArticle } from '../helper.js'
 import { isPublicAddress, type Resolver } from '../../src/webhooks/address.js'
-import { startReceiver } from './receiver.js'
+import { startReceiver } from '../../scripts/webhook-receiver.js'
 
 t.test('which addresses are public', async (t) => {
   const refused = ['127.0.0.1', '127.1.2.3', '10.0.0.1', '172.16.5.4', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1',

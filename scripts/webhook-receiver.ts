@@ -1,5 +1,5 @@
-// A real webhook receiver on a local port for the tests: it records every request and verifies its
-// signature with the `standardwebhooks` package (an implementation independent of Gazette's own signing).
+// A real webhook receiver on a local port, for the tests and the crash test: it records every request and
+// verifies its signature with the `standardwebhooks` package (independent of Gazette's own signing).
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Webhook } from 'standardwebhooks'
