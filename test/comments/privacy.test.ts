@@ -5,6 +5,7 @@
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
+import { startReceiver } from '../../scripts/webhook-receiver.js'
 
 const authors = [
   { email: 'Probe-Alpha-7f3@Privacy-Test.example', ip: '198.51.100.23', ua: 'PrivacyProbe/9.9 (ua-token-4711)' },
@@ -112,6 +113,26 @@ t.test('no email, IP or user agent reaches anyone below moderator', async (t) =>
     t.equal(res.statusCode, 401)
     t.same(leaks(res), [])
   }
+})
+
+t.test('no email, IP or user agent in any event, in the log or delivered to a webhook', async (t) => {
+  const receiver = await startReceiver()
+  t.teardown(() => receiver.close())
+  const a = await build(t, { trustProxy: true, commentModeration: 'none', commentRateLimit: 1000, webhookAllowPrivate: true },
+    { workers: { pollMs: 10, minIntervalMs: 0 } })
+  const doc = (await a.inject({ method: 'GET', url: '/openapi.json' })).json() as { components: { schemas: { EventType: { enum: string[] } } } }
+  const hook = await a.as('admin', { method: 'POST', url: '/v1/webhooks', payload: { url: receiver.url, events: doc.components.schemas.EventType.enum } })
+  t.equal(hook.statusCode, 201)
+  await seed(a)
+  const log = await a.as('admin', { method: 'GET', url: '/v1/events?limit=100' })
+  const events = log.json().data as { id: string, type: string }[]
+  t.ok(events.length > 15, `${events.length} events, of types ${[...new Set(events.map((e) => e.type))].join(', ')}`)
+  t.same(leaks(log), [], 'nothing private in the event log')
+  await receiver.waitUntil(() => receiver.received.length >= events.length)
+  const delivered = receiver.received.map((r) => `${JSON.stringify(r.headers)}\n${r.body}`.toLowerCase())
+  t.same(secrets.filter((s) => delivered.some((d) => d.includes(s.toLowerCase()))), [], 'nothing private in any delivery')
+  const deliveries = await a.as('admin', { method: 'GET', url: `/v1/webhooks/${hook.json().id}/deliveries?limit=100` })
+  t.same(leaks(deliveries), [], 'nor in the delivery log')
 })
 
 t.test('an error raised after a comment is prepared is its own problem, not the comment', async (t) => {
