@@ -13,7 +13,7 @@
 // on one database, the one whose UPDATE changes the row records the event, so it is recorded exactly once.
 // Every article, comment and tag write calls announceDue first, inside its own transaction, so the log never
 // shows an update or a comment of an article before its article.published.
-import { and, asc, eq, lte, sql } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
 import { articles } from '../db/schema.js'
 import type { Outbox } from '../events/outbox.js'
@@ -29,13 +29,18 @@ export interface Announced {
   slug: string
 }
 
+// INDEXED BY: the planner would rather take articles_status_published_idx and read every published article's
+// row to check `announced` (every visible article, at each write); the partial index holds only the few
+// scheduled ones.
+export const DUE_SQL = `SELECT id FROM articles INDEXED BY articles_unannounced_idx
+  WHERE status = 'published' AND announced = 0 AND published_at <= ? ORDER BY published_at, id LIMIT ${DUE_BATCH}`
+export const NEXT_DUE_SQL = `SELECT min(published_at) FROM articles INDEXED BY articles_unannounced_idx
+  WHERE status = 'published' AND announced = 0`
+
 export function articleAnnouncements (db: Db, outbox: Outbox, toArticle: (row: ArticleRow) => Article) {
-  // The literal conditions (not parameters) are what lets SQLite use the partial index.
-  const unannounced = sql`${articles.status} = 'published' AND ${articles.announced} = 0`
-  const due = db.select().from(articles)
-    .where(and(unannounced, lte(articles.publishedAt, sql.placeholder('now'))))
-    .orderBy(asc(articles.publishedAt), asc(articles.id)).limit(DUE_BATCH).prepare()
-  const nextDue = db.select({ at: sql<number | null>`min(${articles.publishedAt})` }).from(articles).where(unannounced).prepare()
+  const due = db.$client.prepare<[number], number>(DUE_SQL).pluck()
+  const nextDue = db.$client.prepare<[], number | null>(NEXT_DUE_SQL).pluck()
+  const byId = db.select().from(articles).where(eq(articles.id, sql.placeholder('id'))).prepare()
   const claim = db.$client.prepare<[number, number]>('UPDATE articles SET announced = 1 WHERE id = ? AND announced = 0 AND published_at = ?')
   const announcedState = db.select({ announced: articles.announced, slug: articles.slug }).from(articles)
     .where(eq(articles.id, sql.placeholder('id'))).prepare()
@@ -46,16 +51,17 @@ export function articleAnnouncements (db: Db, outbox: Outbox, toArticle: (row: A
      * returns how many it looked at (DUE_BATCH means: call again). Runs inside the caller's transaction.
      */
     announceDue (at: number): number {
-      const rows = due.all({ now: at })
-      for (const row of rows) {
+      const ids = due.all(at)
+      for (const id of ids) {
+        const row = byId.get({ id })!
         if (claim.run(row.id, row.publishedAt!).changes === 1) outbox.record('article.published', toArticle({ ...row, announced: true }), at)
       }
-      return rows.length
+      return ids.length
     },
 
     /** The earliest publication time not announced yet (possibly already due), or null. */
     nextDue (): number | null {
-      return nextDue.get()?.at ?? null
+      return nextDue.get() ?? null
     },
 
     /** The article's announced state, inside a write transaction, before the write. */
