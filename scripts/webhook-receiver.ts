@@ -39,7 +39,7 @@ export async function startReceiver (respond: Responder = () => 200): Promise<Re
     delivered: () => receiver.received.filter((r) => r.status >= 200 && r.status < 300),
     secret: undefined,
     respond,
-    async waitUntil (predicate, ms = 10_000) {
+    async waitUntil (predicate, ms = 30_000) {
       const until = Date.now() + ms
       while (!predicate()) {
         if (Date.now() > until) throw new Error(`receiver: condition not met within ${ms} ms (${receiver.received.length} requests so far)`)

@@ -110,13 +110,17 @@ export function startDispatcher (app: FastifyInstance, sender: WebhookSender, op
       }
       sending.delete(d.id)
       if (abort.signal.aborted) return // shutting down: stop() gives the lease back
+      if (!result.ok) app.log.warn({ webhook: d.webhookId, delivery: d.id, event: d.event.id, error: result.error }, 'webhook delivery failed')
+      let next: ClaimedDelivery | undefined
       try {
-        await app.webhooks.complete(d, result, owner, app.clock(), opts)
+        next = await app.webhooks.complete(d, result, owner, app.clock(), opts)
       } catch (err) {
         app.log.error({ err, delivery: d.id }, 'recording a webhook delivery failed; its lease will run out and it will be sent again')
       }
-      if (!result.ok) app.log.warn({ webhook: d.webhookId, delivery: d.id, event: d.event.id, error: result.error }, 'webhook delivery failed')
-      kick()
+      // The queue's next delivery was leased with this outcome: straight on with it.
+      if (next !== undefined && !closing) send(next)
+      else if (next !== undefined) await app.webhooks.release([next.id], owner)
+      else kick()
     })()
     sending.set(d.id, { webhookId: d.webhookId, ordered: d.ordered, abort, done })
   }

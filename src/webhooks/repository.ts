@@ -110,6 +110,8 @@ export function webhookRepository (db: Db) {
      SELECT ?, seq, 1, 'pending', 0, ?, ?, ? FROM events
      WHERE seq > ? AND seq <= ? AND webhook_id IS NULL AND type IN (SELECT value FROM json_each(?)) ORDER BY seq`)
   const moveCursor = c.prepare<[number, number, number]>('UPDATE webhooks SET cursor = ? WHERE id = ? AND cursor = ?')
+  // Read before taking the write lock: most rounds have nothing to fan out.
+  const anyBehind = c.prepare<[], number>('SELECT EXISTS (SELECT 1 FROM webhooks WHERE enabled = 1 AND cursor < (SELECT coalesce(max(seq), 0) FROM events))').pluck()
   const fanOut = c.transaction((now: number): number => {
     const last = maxSeq.get() ?? 0
     let made = 0
@@ -134,31 +136,38 @@ export function webhookRepository (db: Db) {
     `SELECT d.id, d.webhook_id AS webhookId, d.ordered, d.attempts, w.url, w.secret, w.previous_secret AS previousSecret,
      w.previous_secret_expires_at AS previousSecretExpiresAt, e.seq, e.id AS eventId, e.type, e.occurred_at AS occurredAt, e.data
      FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.seq = d.event_seq WHERE d.id = ?`)
-  const claim = c.transaction((now: number, owner: string, leaseUntil: number, busy: ReadonlySet<number>): ClaimedDelivery[] => {
+  /** The head of a webhook's queue, if it may be leased now. */
+  const claimableHead = (webhookId: number, now: number): number | undefined => {
+    const head = headOf.get(webhookId)
+    return head && head.nextAttemptAt <= now && (head.leaseUntil === null || head.leaseUntil <= now) ? head.id : undefined
+  }
+  /** What may be leased now: each enabled, not busy webhook's head, and due unordered deliveries. */
+  const claimable = (now: number, busy: ReadonlySet<number>): number[] => {
     const ids: number[] = []
     for (const hook of allHooks.all()) {
-      if (hook.enabled === 1 && !busy.has(hook.id)) {
-        const head = headOf.get(hook.id)
-        if (head && head.nextAttemptAt <= now && (head.leaseUntil === null || head.leaseUntil <= now)) ids.push(head.id)
-      }
+      const head = hook.enabled === 1 && !busy.has(hook.id) ? claimableHead(hook.id, now) : undefined
+      if (head !== undefined) ids.push(head)
       for (const row of unorderedDue.all(hook.id, now, now, UNORDERED_BATCH)) ids.push(row.id)
     }
-    return ids.map((id) => {
-      lease.run(leaseUntil, owner, id)
-      const r = claimedView.get(id)!
-      return {
-        id: r.id,
-        webhookId: r.webhookId,
-        ordered: r.ordered === 1,
-        attempts: r.attempts,
-        url: r.url,
-        secret: r.secret,
-        previousSecret: r.previousSecret,
-        previousSecretExpiresAt: r.previousSecretExpiresAt,
-        event: { seq: r.seq, id: r.eventId, type: r.type, occurredAt: r.occurredAt, data: r.data }
-      }
-    })
-  })
+    return ids
+  }
+  const leaseOne = (id: number, owner: string, leaseUntil: number): ClaimedDelivery => {
+    lease.run(leaseUntil, owner, id)
+    const r = claimedView.get(id)!
+    return {
+      id: r.id,
+      webhookId: r.webhookId,
+      ordered: r.ordered === 1,
+      attempts: r.attempts,
+      url: r.url,
+      secret: r.secret,
+      previousSecret: r.previousSecret,
+      previousSecretExpiresAt: r.previousSecretExpiresAt,
+      event: { seq: r.seq, id: r.eventId, type: r.type, occurredAt: r.occurredAt, data: r.data }
+    }
+  }
+  const claim = c.transaction((now: number, owner: string, leaseUntil: number, busy: ReadonlySet<number>): ClaimedDelivery[] =>
+    claimable(now, busy).map((id) => leaseOne(id, owner, leaseUntil)))
 
   // Outcomes.
   const succeeded = c.prepare<[number, number, number, number, string]>(
@@ -173,10 +182,15 @@ export function webhookRepository (db: Db) {
   const failing = c.prepare<[number, number]>('UPDATE webhooks SET failing_since = ? WHERE id = ? AND failing_since IS NULL')
   const disable = c.prepare<[number, string, number, number]>(
     'UPDATE webhooks SET enabled = 0, disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1')
-  const complete = c.transaction((d: ClaimedDelivery, result: AttemptResult, owner: string, now: number, policy: RetryPolicy): void => {
+  const enabledHook = c.prepare<[number], number>('SELECT enabled FROM webhooks WHERE id = ?').pluck()
+  const complete = c.transaction((d: ClaimedDelivery, result: AttemptResult, owner: string, now: number, policy: RetryPolicy, leaseUntil: number): ClaimedDelivery | undefined => {
     if (result.ok) {
-      if (succeeded.run(now, result.statusCode ?? 0, now, d.id, owner).changes === 1) notFailing.run(d.webhookId)
-      return
+      if (succeeded.run(now, result.statusCode ?? 0, now, d.id, owner).changes === 0) return undefined
+      notFailing.run(d.webhookId)
+      // The next delivery of this webhook, leased in the same transaction: a queue drains with one
+      // transaction per delivery.
+      const next = d.ordered && enabledHook.get(d.webhookId) === 1 ? claimableHead(d.webhookId, now) : undefined
+      return next === undefined ? undefined : leaseOne(next, owner, leaseUntil)
     }
     const hook = hookState.get(d.webhookId)
     if (hook === undefined) return
@@ -185,10 +199,11 @@ export function webhookRepository (db: Db) {
     // has been failing for disableAfterMs, and then disabled.
     const giveUp = hook.enabled !== 1 || now - since >= policy.disableAfterMs
     const next = giveUp ? null : now + policy.backoff(d.attempts + 1)
-    if (failed.run(giveUp ? 'failed' : 'pending', now, result.statusCode, result.error, next, now, d.id, owner).changes === 0) return
-    if (hook.enabled !== 1) return
+    if (failed.run(giveUp ? 'failed' : 'pending', now, result.statusCode, result.error, next, now, d.id, owner).changes === 0) return undefined
+    if (hook.enabled !== 1) return undefined
     failing.run(now, d.webhookId)
     if (giveUp) disable.run(now, `failing since ${toIso(since)}; last error: ${result.error ?? 'unknown'}`, now, d.webhookId)
+    return undefined
   })
   const release = c.prepare<[number, string]>('UPDATE webhook_deliveries SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?')
 
@@ -283,15 +298,17 @@ export function webhookRepository (db: Db) {
     },
 
     /**
-     * Makes a delivery due now. A pending one keeps its place in the queue; a finished one (succeeded, or
-     * failed) is sent again out of turn, as it is no longer in order with the events after it anyway.
+     * Sends a delivery again now. A pending one is made due now, keeping its place in the queue (one being
+     * attempted at this moment is left to finish). A finished one (succeeded, or failed) is sent again as a
+     * new delivery of the same event, out of turn: the log keeps the first one as it ended.
      */
     async retryDelivery (d: DeliveryView, now: number): Promise<DeliveryView> {
-      const set = d.status === 'pending'
-        ? { nextAttemptAt: now, updatedAt: now }
-        : { status: 'pending' as const, ordered: false, nextAttemptAt: now, updatedAt: now }
-      db.update(webhookDeliveries).set(set).where(eq(webhookDeliveries.id, d.id)).run()
-      return (await this.findDelivery(d.webhookId, d.id))!
+      if (d.status === 'pending') {
+        db.update(webhookDeliveries).set({ nextAttemptAt: now, updatedAt: now }).where(eq(webhookDeliveries.id, d.id)).run()
+        return (await this.findDelivery(d.webhookId, d.id))!
+      }
+      const id = Number(insertDelivery.run(d.webhookId, d.eventSeq, 0, now, now, now).lastInsertRowid)
+      return (await this.findDelivery(d.webhookId, id))!
     },
 
     /** A webhook.ping event for this webhook only, and its delivery, due now and out of turn. */
@@ -308,7 +325,7 @@ export function webhookRepository (db: Db) {
 
     /** Turns new events into deliveries for the webhooks subscribed to them; returns how many were made. */
     async fanOut (now: number): Promise<number> {
-      return fanOut.immediate(now)
+      return anyBehind.get() === 1 ? fanOut.immediate(now) : 0
     },
 
     /**
@@ -316,12 +333,16 @@ export function webhookRepository (db: Db) {
      * is already sending one of its deliveries: `busy`), and due pings and out-of-turn retries.
      */
     async claim (now: number, owner: string, leaseMs: number, busy: ReadonlySet<number>): Promise<ClaimedDelivery[]> {
-      return claim.immediate(now, owner, now + leaseMs, busy)
+      // Looked for without the write lock first: an idle round takes no lock.
+      return claimable(now, busy).length === 0 ? [] : claim.immediate(now, owner, now + leaseMs, busy)
     },
 
-    /** Records an attempt: done, or scheduled again with backoff, or given up (and the endpoint disabled). */
-    async complete (d: ClaimedDelivery, result: AttemptResult, owner: string, now: number, policy: RetryPolicy): Promise<void> {
-      complete.immediate(d, result, owner, now, policy)
+    /**
+     * Records an attempt: done, or scheduled again with backoff, or given up (and the endpoint disabled).
+     * After a success, leases and returns the webhook's next delivery if it may go now.
+     */
+    async complete (d: ClaimedDelivery, result: AttemptResult, owner: string, now: number, policy: RetryPolicy & { leaseMs: number }): Promise<ClaimedDelivery | undefined> {
+      return complete.immediate(d, result, owner, now, policy, now + policy.leaseMs)
     },
 
     /** Gives leased deliveries back unsent (shutting down): the next start, or another process, sends them. */

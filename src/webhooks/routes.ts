@@ -195,9 +195,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['webhooks'],
       operationId: 'retryWebhookDelivery',
       summary: 'Retry a delivery now',
-      description: 'A pending delivery is tried now, keeping its place in the order. A finished one (succeeded or failed) is sent again, once more with retries, without waiting behind newer deliveries. 409 when the webhook is disabled and the delivery is pending (re-enable the webhook instead).',
+      description: 'A pending delivery is tried now, keeping its place in the order (one being attempted at this moment is left to finish). A finished one (succeeded or failed) is sent again as a new delivery of the same event (same `webhook-id`), returned here, retried like any other but without waiting behind newer deliveries; the log keeps the first one as it ended. 409 when the webhook is disabled and the delivery is waiting in its queue (re-enable the webhook instead).',
       params: DeliveryParams,
-      response: { 202: { ...ref(Delivery), description: 'Accepted: the delivery, due now.' }, ...problems(404, 409, 422) }
+      response: { 202: { ...ref(Delivery), description: 'Accepted: the delivery that will carry the retry, due now.' }, ...problems(404, 409, 422) }
     }
   }, async (request, reply) => {
     const webhook = await load(request.params.id)

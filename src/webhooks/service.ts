@@ -53,6 +53,18 @@ export interface WebhookServiceOptions {
 }
 
 export function webhookService (repo: WebhookRepository, opts: WebhookServiceOptions) {
+  // Signing keys by stored ciphertext: each encryption has its own IV, so a rotated or re-encrypted secret
+  // is a new entry and never meets a stale one. Bounded: a handful of webhooks, two secrets each.
+  const keys = new Map<string, Buffer>()
+  function keyOf (stored: string): Buffer {
+    let key = keys.get(stored)
+    if (key === undefined) {
+      if (keys.size >= 256) keys.clear()
+      keys.set(stored, key = signingKey(opts.box.decrypt(stored)))
+    }
+    return key
+  }
+
   async function checkUrl (url: string): Promise<string> {
     const refusal = await refusalOf(url, { allowPrivate: opts.allowPrivate, resolver: opts.resolver })
     if (refusal !== undefined) throw invalid('body', '/url', refusal)
@@ -93,11 +105,10 @@ export function webhookService (repo: WebhookRepository, opts: WebhookServiceOpt
 
     /** The HMAC keys a delivery is signed with at `now`: the secret's, and the previous one's while it overlaps. */
     signingKeys (d: Pick<ClaimedDelivery, 'secret' | 'previousSecret' | 'previousSecretExpiresAt'>, now: number): Buffer[] {
-      const keys = [signingKey(opts.box.decrypt(d.secret))]
-      if (d.previousSecret !== null && d.previousSecretExpiresAt !== null && now < d.previousSecretExpiresAt) {
-        keys.push(signingKey(opts.box.decrypt(d.previousSecret)))
-      }
-      return keys
+      const current = keyOf(d.secret)
+      return d.previousSecret !== null && d.previousSecretExpiresAt !== null && now < d.previousSecretExpiresAt
+        ? [current, keyOf(d.previousSecret)]
+        : [current]
     }
   }
 }

@@ -41,7 +41,7 @@ async function deliveries (a: TestApp, id: number, query = ''): Promise<any[]> {
 
 /** Waits until the newest delivery of the webhook has recorded `attempts` attempts. */
 async function attempted (a: TestApp, id: number, attempts: number, which = 0): Promise<any> {
-  const until = Date.now() + 10_000
+  const until = Date.now() + 30_000
   for (;;) {
     const d = (await deliveries(a, id))[which]
     if (d !== undefined && d.attempts >= attempts) return d
@@ -187,9 +187,13 @@ t.test('an endpoint failing for 24 hours is disabled; re-enabled, it gets what w
   // The given-up delivery can be retried by hand.
   const res = await a.as('admin', { method: 'POST', url: `/v1/webhooks/${hook.id}/deliveries/${given.id}/retry` })
   t.equal(res.statusCode, 202)
-  t.match(res.json(), { id: given.id, status: 'pending', nextAttemptAt: new Date(a.clock.now).toISOString() })
+  t.match(res.json(), { eventId: given.eventId, status: 'pending', attempts: 0, nextAttemptAt: new Date(a.clock.now).toISOString() })
+  t.not(res.json().id, given.id, 'a new delivery of the same event')
   await receiver.waitUntil(() => receiver.delivered().length >= 3)
   t.equal(receiver.delivered()[2]!.id, given.eventId, 'the same event, the same webhook-id')
+  const log = await deliveries(a, hook.id)
+  t.match(log.find((d) => d.id === given.id), { status: 'failed', attempts: 25 }, 'the log keeps the given-up delivery as it ended')
+  t.match(log.find((d) => d.id === res.json().id), { status: 'succeeded', attempts: 1 })
 })
 
 t.test('ping, manual retry and rotation', async (t) => {
@@ -200,7 +204,7 @@ t.test('ping, manual retry and rotation', async (t) => {
   const ping = await a.as('admin', { method: 'POST', url: `/v1/webhooks/${hook.id}/ping` })
   t.equal(ping.statusCode, 202)
   t.match(ping.json(), { webhookId: hook.id, eventType: 'webhook.ping', status: 'pending', attempts: 0 })
-  await receiver.waitUntil(() => receiver.received.length >= 1)
+  await attempted(a, hook.id, 1)
   t.match(receiver.received[0]!.event, { type: 'webhook.ping', data: { webhookId: hook.id } })
   t.equal(receiver.received[0]!.verified, true)
   t.same(await allEvents(a), [], 'a ping is not in the event log')
