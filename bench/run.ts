@@ -3,10 +3,12 @@
 //   npm run bench                        10,000 articles, 10 connections, 3 alternating rounds of 5 s
 //   npm run bench -- --db path.db        reuse a generated database (bench/generate.ts)
 //   npm run bench -- --cache-mb 0        without the response cache: every read goes to the database
+//   npm run bench -- --webhooks 3        with 3 webhooks (every event type) delivering to a local receiver
 //   npm run bench:quick                  300 articles, 1 connection, 1 s rounds: a smoke run (npm test runs it)
 //
 // See bench/README.md for what each number means.
 import { spawnSync } from 'node:child_process'
+import Database from 'better-sqlite3'
 import { randomBytes } from 'node:crypto'
 import { cpus, loadavg } from 'node:os'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -32,6 +34,7 @@ const { values: args } = parseArgs({
     server: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'cache-mb': { type: 'string' },
+    webhooks: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results' }
   }
 })
@@ -73,6 +76,9 @@ if (opts.server === 'dist') {
   if (build.status !== 0) throw new Error('npm run build failed')
 }
 const adminToken = `gz_bench_${randomBytes(24).toString('base64url')}`
+const webhooks = Number(args.webhooks)
+const receiverPort = await freePort()
+const receiver = webhooks > 0 ? startChild(['--import', 'tsx', 'bench/receiver.ts', '--port', String(receiverPort)], {}) : undefined
 const serverPort = await freePort()
 const nodeFlags = args['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof'])}`]
 const server = startChild([...nodeFlags, ...(opts.server === 'dist' ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])], {
@@ -87,15 +93,20 @@ const server = startChild([...nodeFlags, ...(opts.server === 'dist' ? ['dist/ser
   // As behind a reverse proxy on the same host: the client address comes from X-Forwarded-For.
   TRUST_PROXY: '127.0.0.1',
   // The server's default unless given: `--cache-mb 0` measures every read against the database.
-  ...(args['cache-mb'] === undefined ? {} : { RESPONSE_CACHE_MB: args['cache-mb'] })
+  ...(args['cache-mb'] === undefined ? {} : { RESPONSE_CACHE_MB: args['cache-mb'] }),
+  // `--webhooks N`: the receiver is on loopback.
+  ...(webhooks > 0 ? { WEBHOOK_ALLOW_PRIVATE: 'true' } : {})
 })
-const children: Child[] = [server]
+const children: Child[] = receiver === undefined ? [server] : [server, receiver]
 const stopAll = async (): Promise<void> => { await Promise.all(children.map((c) => c.stop())) }
 process.on('SIGINT', () => { stopAll().finally(() => process.exit(130)) })
 
 try {
   const real = `http://127.0.0.1:${serverPort}`
   await waitFor(`${real}/health`, server)
+  const receiverUrl = `http://127.0.0.1:${receiverPort}`
+  const eventsBefore = eventCount(dbPath)
+  if (receiver !== undefined) await registerWebhooks(real, receiverUrl, receiver, webhooks)
   const fixtures = findFixtures(dbPath, Date.now())
   const unknown = opts.only?.filter((id) => !scenarios(fixtures, adminToken).some((s) => s.id === id)) ?? []
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; the ids are in bench/README.md`)
@@ -180,6 +191,18 @@ try {
     if (result.target) result.target.met = targetMet(result.target, result.real, result.ratio)
   }
 
+  // The deliveries made while measuring, and how long the rest took to go out.
+  let delivered: { duringRun: number, drainSeconds: number, total: number } | undefined
+  if (receiver !== undefined) {
+    const count = async (): Promise<number> => ((await (await fetch(`${receiverUrl}/count`)).json()) as { received: number }).received
+    const duringRun = await count()
+    const recorded = eventCount(dbPath) - eventsBefore
+    const drainStart = Date.now()
+    while (await count() < recorded * webhooks && Date.now() - drainStart < 120_000) await new Promise((resolve) => setTimeout(resolve, 100))
+    delivered = { duringRun, drainSeconds: (Date.now() - drainStart) / 1000, total: await count() }
+    log(`webhooks: ${webhooks} × ${recorded} events; ${duringRun} deliveries made during the measurement, ${delivered.total} in all after ${delivered.drainSeconds.toFixed(1)} s more`)
+  }
+
   // 6. Report.
   const startedAt = new Date().toISOString()
   const report = {
@@ -189,6 +212,7 @@ try {
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavg: loadavg() },
     database: { path: dbPath, articles: opts.articles, generated },
     server: { mode: opts.server, rssMaxMb: rssMax || undefined },
+    webhooks: { endpoints: webhooks, delivered },
     fixtures,
     scenarios: results
   }
@@ -202,4 +226,31 @@ try {
   console.log(`report: ${jsonPath}\nchart:  ${svgPath}`)
 } finally {
   await stopAll()
+}
+
+/** Registers `n` webhooks for every event type, all pointing at the bench's receiver. */
+async function registerWebhooks (base: string, receiverUrl: string, receiverChild: Child, n: number): Promise<void> {
+  await waitFor(`${receiverUrl}/count`, receiverChild)
+  const doc = await (await fetch(`${base}/openapi.json`)).json() as { components: { schemas: { EventType?: { enum: string[] } } } }
+  const events = doc.components.schemas.EventType?.enum
+  if (events === undefined) throw new Error('--webhooks: this build has no webhooks')
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${base}/v1/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${receiverUrl}/hook-${i}`, events, description: `bench receiver ${i}` })
+    })
+    if (res.status !== 201) throw new Error(`registering a webhook: ${res.status} ${await res.text()}`)
+  }
+  log(`registered ${n} webhooks for every event type`)
+}
+
+/** How many events the log holds (read from the file: the server is the one writing). */
+function eventCount (path: string): number {
+  const db = new Database(path, { readonly: true, fileMustExist: true })
+  try {
+    return db.prepare('SELECT count(*) FROM events WHERE webhook_id IS NULL').pluck().get() as number
+  } finally {
+    db.close()
+  }
 }
