@@ -371,7 +371,7 @@ export interface paths {
          *
          *     Needs a token with role `admin`.
          *
-         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409. `secret` is a secret shown once and never stored: in a replay it is `null`.
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -431,7 +431,7 @@ export interface paths {
          *
          *     Needs a token with role `admin`.
          *
-         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409. `secret` is a secret shown once and never stored: in a replay it is `null`.
          */
         post: operations["rotateWebhookSecret"];
         delete?: never;
@@ -499,7 +499,7 @@ export interface paths {
         put?: never;
         /**
          * Retry a delivery now
-         * @description A pending delivery is tried now, keeping its place in the order. A finished one (succeeded or failed) is sent again, once more with retries, without waiting behind newer deliveries. 409 when the webhook is disabled and the delivery is pending (re-enable the webhook instead).
+         * @description A pending delivery is tried now, keeping its place in the order (one being attempted at this moment is left to finish). A finished one (succeeded or failed) is sent again as a new delivery of the same event (same `webhook-id`), returned here, retried like any other but without waiting behind newer deliveries; the log keeps the first one as it ended. 409 when the webhook is disabled and the delivery is waiting in its queue (re-enable the webhook instead).
          *
          *     Needs a token with role `admin`.
          *
@@ -5748,7 +5748,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accepted: the delivery, due now. */
+            /** @description Accepted: the delivery that will carry the retry, due now. */
             202: {
                 headers: {
                     /** @description Present on a response replayed for a repeated `Idempotency-Key`. */

@@ -12,16 +12,6 @@ import {
   WebhookIdParams, WebhookList, WebhookListQuery, WebhookWithSecret
 } from './schemas.js'
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /**
-     * Top-level response fields that are secrets shown once: an idempotent replay of the response shows
-     * them as null (the mechanism is src/http/idempotency.ts's, issue 13).
-     */
-    shownOnce?: string[]
-  }
-}
-
 const SIGNING = 'Deliveries are POSTed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp` and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the secret\'s bytes), so any Standard Webhooks library verifies them.'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {

@@ -319,6 +319,12 @@ t.test('a replayed POST shows the secret as null', async (t) => {
   t.equal(again.headers['idempotent-replayed'], 'true')
   t.equal(again.json().id, first.json().id, 'no second webhook')
   t.equal(again.json().secret, null, 'the secret is not replayed (nor stored in the idempotency record)')
+  const rotate = () => a.as('admin', { method: 'POST', url: `/v1/webhooks/${first.json().id}/rotate-secret`, headers: { 'idempotency-key': 'rotate-1' } })
+  const rotated = await rotate()
+  t.match(rotated.json().secret, /^whsec_/)
+  const rotatedAgain = await rotate()
+  t.equal(rotatedAgain.headers['idempotent-replayed'], 'true', 'no second rotation')
+  t.equal(rotatedAgain.json().secret, null)
   const records = a.app.db.$client.prepare('SELECT body FROM idempotency_keys').pluck().all() as string[]
-  t.notOk(records.some((b) => b.includes(first.json().secret)), 'the idempotency record does not hold the secret')
+  t.notOk(records.some((b) => b.includes(first.json().secret) || b.includes(rotated.json().secret)), 'no idempotency record holds a secret')
 })
