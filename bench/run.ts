@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util'
 import type { Capture } from './baseline.js'
 import { generate } from './generate.js'
 import { median, round, type Round } from './measure.js'
-import { freePort, rssSampler, startChild, waitFor, type Child } from './processes.js'
+import { cpuSeconds, freePort, rssSampler, startChild, waitFor, type Child } from './processes.js'
 import { svgChart, table, targetMet, type ScenarioResult, type Summary } from './report.js'
 import { findFixtures, scenarios, type Scenario } from './scenarios.js'
 
@@ -192,15 +192,19 @@ try {
   }
 
   // The deliveries made while measuring, and how long the rest took to go out.
-  let delivered: { duringRun: number, drainSeconds: number, total: number } | undefined
+  let delivered: { duringRun: number, drainSeconds: number, total: number, drainCpuSeconds: number | undefined } | undefined
   if (receiver !== undefined) {
     const count = async (): Promise<number> => ((await (await fetch(`${receiverUrl}/count`)).json()) as { received: number }).received
     const duringRun = await count()
     const recorded = eventCount(dbPath) - eventsBefore
     const drainStart = Date.now()
+    const cpuBefore = cpuSeconds(server.pid)
     while (await count() < recorded * webhooks && Date.now() - drainStart < 120_000) await new Promise((resolve) => setTimeout(resolve, 100))
-    delivered = { duringRun, drainSeconds: (Date.now() - drainStart) / 1000, total: await count() }
-    log(`webhooks: ${webhooks} × ${recorded} events; ${duringRun} deliveries made during the measurement, ${delivered.total} in all after ${delivered.drainSeconds.toFixed(1)} s more`)
+    const cpuAfter = cpuSeconds(server.pid)
+    const drainCpuSeconds = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore
+    delivered = { duringRun, drainSeconds: (Date.now() - drainStart) / 1000, total: await count(), drainCpuSeconds }
+    log(`webhooks: ${webhooks} × ${recorded} events; ${duringRun} deliveries made during the measurement, ${delivered.total} in all after ${delivered.drainSeconds.toFixed(1)} s more` +
+      (drainCpuSeconds === undefined ? '' : ` (${drainCpuSeconds.toFixed(2)} s of server CPU, ${(drainCpuSeconds * 1e6 / Math.max(1, delivered.total - duringRun)).toFixed(0)} µs a delivery)`))
   }
 
   // 6. Report.

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3'
 import { drizzle } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import { migrationsFolder } from '../../src/db/connection.js'
+import { DUE_SQL, NEXT_DUE_SQL } from '../../src/articles/announcements.js'
 import { build, createArticle, type TestApp } from '../helper.js'
 
 const HOUR = 3600_000
@@ -104,4 +105,12 @@ t.test('an existing database upgrades: visible articles count as announced, sche
   t.same(await types(a), [], 'no flood of events for the archive')
   await a.app.articles.announceDuePublications(now + 31 * DAY)
   t.same(await types(a), ['article.published scheduled'])
+})
+
+t.test('every write looks for due publications in the partial index of scheduled articles only', async (t) => {
+  const a = await build(t)
+  for (const [name, statement] of [['due', DUE_SQL], ['next due', NEXT_DUE_SQL]] as const) {
+    const plan = a.app.db.$client.prepare(`EXPLAIN QUERY PLAN ${statement}`).all(...(statement.includes('?') ? [0] : [])) as { detail: string }[]
+    t.match(plan.map((p) => p.detail).join(' | '), /^SEARCH articles USING COVERING INDEX articles_unannounced_idx/, `${name}: ${plan.map((p) => p.detail).join(' | ')}`)
+  }
 })
