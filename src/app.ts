@@ -25,6 +25,8 @@ import repositories from './plugins/repositories.js'
 import rateLimit from '@fastify/rate-limit'
 import articleRoutes from './articles/routes.js'
 import { Article, ArticleList, ArticleSummary, CreateArticleBody, UpdateArticleBody } from './articles/schemas.js'
+import revisionRoutes from './revisions/routes.js'
+import { revisionSchemas } from './revisions/schemas.js'
 import tagRoutes from './tags/routes.js'
 import { CreateTagBody, Tag, TagList, TagRef, UpdateTagBody } from './tags/schemas.js'
 import commentRoutes from './comments/routes.js'
@@ -51,7 +53,7 @@ const REQUEST_ID = /^[\w.:@-]{1,128}$/
 // Schemas named in the OpenAPI document as components, in dependency order.
 const sharedSchemas = [
   Problem, PageInfo, TagRef, Token, CreatedToken, TokenList,
-  Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
+  Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody, ...revisionSchemas,
   Tag, TagList, CreateTagBody, UpdateTagBody,
   Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody
 ]
@@ -156,6 +158,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(async (v1) => {
     await v1.register(articleRoutes)
+    await v1.register(revisionRoutes)
     await v1.register(tagRoutes)
     await v1.register(tokenRoutes)
     await v1.register(commentRoutes)

@@ -1,9 +1,12 @@
 // The articles' SQL: reads with visibility, writes in one transaction each (article, tags, authors,
-// slug history together).
+// slug history and the revision that keeps the previous state, together).
 import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
+import { Conflict, NotFound } from '../http/errors.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
+import { changedFields, stateOf } from '../revisions/fields.js'
+import { recordChange, recordCreated, type RevisionMeta } from '../revisions/store.js'
 import { ensureTagIds, setArticleTags, tagReader, tagSlugsOfNames } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
 import type { Article, ArticleSummary } from './schemas.js'
@@ -30,6 +33,23 @@ export interface ArticleWrite {
   status: ArticleStatus
   publishedAt: number | null
   commentsOpen: boolean
+}
+
+/** What a write records beside the change itself. */
+export interface WriteMeta extends RevisionMeta {
+  /**
+   * Checked against the article as it is inside the write's transaction, under the write lock, before
+   * anything is written: throwing refuses the write (a stale If-Match), atomically across processes.
+   */
+  precondition?: (current: ArticleRow) => void
+}
+
+/** A write that would break the unique slug index lost a race for the slug: a 409, like the check before it. */
+function slugConflict (err: unknown, slug: string): unknown {
+  const e = err as { code?: string, message?: string }
+  return e.code === 'SQLITE_CONSTRAINT_UNIQUE' && e.message?.includes('articles.slug') === true
+    ? new Conflict(`The slug "${slug}" is taken by another article.`)
+    : err
 }
 
 function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
@@ -98,32 +118,56 @@ export function articleRepository (db: Db) {
       return row !== undefined && row.id !== exceptId
     },
 
-    async create (write: ArticleWrite, tagNames: string[], now: number): Promise<Article> {
-      const row = db.transaction((tx) => {
-        const inserted = tx.insert(articles).values({
-          ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1
-        }).returning().get()
-        tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
-        writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
-        return inserted
-      })
-      return toArticle(row)
+    async create (write: ArticleWrite, tagNames: string[], now: number, meta: WriteMeta): Promise<Article> {
+      try {
+        const row = db.transaction((tx) => {
+          const inserted = tx.insert(articles).values({
+            ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1
+          }).returning().get()
+          tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
+          writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
+          recordCreated(tx, inserted.id, inserted.revision, now, meta)
+          return inserted
+        })
+        return toArticle(row)
+      } catch (err) {
+        throw slugConflict(err, write.slug)
+      }
     },
 
-    /** Applies a change; bumps revision and updatedAt. The old slug, when it changes, keeps redirecting. */
-    async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number): Promise<Article> {
-      const row = db.transaction((tx) => {
-        if (write.slug !== current.slug) {
+    /**
+     * Applies a change to the article as it is inside the transaction (re-read under the write lock):
+     * bumps revision and updatedAt and keeps the previous state as a revision. The old slug, when it
+     * changes, keeps redirecting. A change that changes nothing writes nothing and returns the article.
+     */
+    async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number, meta: WriteMeta): Promise<Article> {
+      const transaction = () => db.transaction((tx) => {
+        const fresh = tx.select().from(articles).where(eq(articles.id, current.id)).get()
+        if (fresh === undefined) throw new NotFound(`No article at "${current.slug}".`)
+        meta.precondition?.(fresh)
+        const before = stateOf(fresh, tagsOfArticles([fresh.id]).get(fresh.id) ?? [])
+        if (write.slug !== fresh.slug) {
           tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
-          tx.insert(articleSlugHistory).values({ slug: current.slug, articleId: current.id })
-            .onConflictDoUpdate({ target: articleSlugHistory.slug, set: { articleId: current.id } }).run()
+          tx.insert(articleSlugHistory).values({ slug: fresh.slug, articleId: fresh.id })
+            .onConflictDoUpdate({ target: articleSlugHistory.slug, set: { articleId: fresh.id } }).run()
         }
-        writeRelations(tx, current.id, { tags: tagNames, authors: write.authors }, now)
-        return tx.update(articles)
-          .set({ ...write, authors: JSON.stringify(write.authors), updatedAt: now, revision: current.revision + 1 })
-          .where(eq(articles.id, current.id)).returning().get()
-      })
-      return toArticle(row!)
+        writeRelations(tx, fresh.id, { tags: tagNames, authors: write.authors }, now)
+        const next = { ...fresh, ...write, authors: JSON.stringify(write.authors) }
+        const after = stateOf(next, tagsOfArticles([fresh.id]).get(fresh.id) ?? [])
+        const changed = changedFields(before, after)
+        if (changed.length === 0) return fresh
+        const updated = tx.update(articles).set({ ...write, authors: next.authors, updatedAt: now, revision: fresh.revision + 1 })
+          .where(eq(articles.id, fresh.id)).returning().get()!
+        recordChange(tx, fresh.id,
+          { revision: fresh.revision, at: fresh.updatedAt, state: before },
+          { revision: updated.revision, at: now, state: after }, changed, meta)
+        return updated
+      }, { behavior: 'immediate' })
+      try {
+        return toArticle(transaction())
+      } catch (err) {
+        throw slugConflict(err, write.slug)
+      }
     },
 
     async tagSlugs (articleId: number): Promise<string[]> {

@@ -8,6 +8,7 @@ import { fromIso } from '../http/time.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import type { ArticleSort, Visibility } from './repository.js'
 import { parseSearch } from './search.js'
+import { revisionMeta } from '../revisions/author.js'
 import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
 
 /**
@@ -91,7 +92,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: ref(Article), ...problems(400, 409, 413, 415, 422) }
     }
   }, async (request, reply) => {
-    const article = await app.articleService.create(request.body)
+    const article = await app.articleService.create(request.body, await revisionMeta(app, request))
     reply.header('location', `/v1/articles/${article.slug}`)
     return sendTagged(request, reply, article, 201)
   })
@@ -137,7 +138,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const current = await load(request, request.params.slug)
     checkIfMatch(request, etagAs(reply, 'Article', app.articles.toArticle(current)))
-    const article = await app.articleService.update(current, request.body)
+    const article = await app.articleService.update(current, request.body, await revisionMeta(app, request))
     return sendTagged(request, reply, article)
   })
 

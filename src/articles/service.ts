@@ -3,7 +3,7 @@ import { Conflict } from '../http/errors.js'
 import { fromIso } from '../http/time.js'
 import { renderArticleMarkdown } from '../lib/markdown.js'
 import { MAX_SLUG, toSlug } from '../lib/slug.js'
-import type { ArticleRepository, ArticleRow, ArticleWrite } from './repository.js'
+import type { ArticleRepository, ArticleRow, ArticleWrite, WriteMeta } from './repository.js'
 import type { Article, CreateArticleInput, UpdateArticleInput } from './schemas.js'
 
 const clean = (names: string[]): string[] => names.map((n) => n.trim())
@@ -31,7 +31,7 @@ export function articleService (repo: ArticleRepository, now: () => number) {
   }
 
   return {
-    async create (input: CreateArticleInput): Promise<Article> {
+    async create (input: CreateArticleInput, meta: WriteMeta): Promise<Article> {
       const at = now()
       const status = input.status ?? 'draft'
       const body = input.body ?? ''
@@ -49,11 +49,14 @@ export function articleService (repo: ArticleRepository, now: () => number) {
         publishedAt: publication(status, input.publishedAt ? fromIso(input.publishedAt) : null, at),
         commentsOpen: input.commentsOpen ?? true
       }
-      return repo.create(write, input.tags ?? [], at)
+      return repo.create(write, input.tags ?? [], at, meta)
     },
 
-    /** Merges the patch; returns the article unchanged (same revision) when the patch changes nothing. */
-    async update (current: ArticleRow, patch: UpdateArticleInput): Promise<Article> {
+    /**
+     * Merges the patch; returns the article unchanged (same revision) when the patch changes nothing.
+     * With a precondition, the repository decides that inside its transaction, after checking it.
+     */
+    async update (current: ArticleRow, patch: UpdateArticleInput, meta: WriteMeta): Promise<Article> {
       const at = now()
       const status = patch.status ?? current.status
       const publishedAt = patch.publishedAt === undefined
@@ -79,8 +82,8 @@ export function articleService (repo: ArticleRepository, now: () => number) {
         JSON.stringify(await repo.resolveTagSlugs(patch.tags)) !== JSON.stringify(currentTags)
       const fieldsChanged = (Object.keys(write) as (keyof ArticleWrite)[]).some((k) =>
         k === 'authors' ? JSON.stringify(write.authors) !== current.authors : write[k] !== current[k])
-      if (!fieldsChanged && !tagsChanged) return repo.toArticle(current)
-      return repo.update(current, write, tagsChanged ? patch.tags : undefined, at)
+      if (!fieldsChanged && !tagsChanged && meta.precondition === undefined) return repo.toArticle(current)
+      return repo.update(current, write, tagsChanged || meta.precondition !== undefined ? patch.tags : undefined, at, meta)
     }
   }
 }
