@@ -53,9 +53,10 @@ const REQUEST_ID = /^[\w.:@-]{1,128}$/
 // Schemas named in the OpenAPI document as components, in dependency order.
 const sharedSchemas = [
   Problem, PageInfo, TagRef, Token, CreatedToken, TokenList,
-  Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody, ...revisionSchemas,
+  Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
   Tag, TagList, CreateTagBody, UpdateTagBody,
-  Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody
+  Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody,
+  ...revisionSchemas
 ]
 
 export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
