@@ -126,7 +126,7 @@ export function articleRepository (db: Db) {
           }).returning().get()
           tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
           writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
-          recordCreated(tx, inserted.id, inserted.revision, now, meta)
+          recordCreated(tx, inserted.id, { revision: inserted.revision, at: now, state: stateOf(inserted, tagsOfArticles([inserted.id]).get(inserted.id) ?? []) }, meta)
           return inserted
         })
         return toArticle(row)

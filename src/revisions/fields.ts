@@ -19,7 +19,6 @@ export interface ArticleState {
   dateline: string | null
   source: string | null
   authors: string[]
-  /** As the tags were named when the revision was made. */
   tags: TagRef[]
   status: ArticleRow['status']
   publishedAt: number | null

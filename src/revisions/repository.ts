@@ -8,7 +8,7 @@ import type { TagRef } from '../tags/schemas.js'
 import { tagReader } from '../tags/store.js'
 import { decodeDelta, decompressBody, KEYFRAME_EVERY } from './body-delta.js'
 import { completeState, stateOf, type ArticleState, type StoredState, type VersionedField } from './fields.js'
-import { UNKNOWN_AUTHOR } from './store.js'
+import { tagsWritten, UNKNOWN_AUTHOR } from './store.js'
 
 export interface RevisionInfo {
   revision: number
@@ -76,26 +76,25 @@ export function revisionRepository (db: Db) {
           .where(and(eq(articleRevisions.articleId, articleId), gte(articleRevisions.revision, revision),
             lte(articleRevisions.revision, Math.min(article.revision, revision + KEYFRAME_EVERY))))
           .orderBy(asc(articleRevisions.revision)).all()
-        const current = () => stateOf(article, tagsOf([article.id]).get(article.id) ?? [])
+        const live = stateOf(article, tagsOf([article.id]).get(article.id) ?? [])
         if (revision === article.revision) {
-          return { info: rows[0] === undefined ? unrecorded(article) : infoOf(rows[0]), state: current() }
+          return { info: rows[0] === undefined ? unrecorded(article) : infoOf(rows[0]), state: live }
         }
         if (rows[0]?.revision !== revision) return undefined
-        return { info: infoOf(rows[0]), state: reconstruct(article, rows, current) }
+        // Older revisions were stored relative to the current one as it was written (its tags then).
+        const written = tagsWritten(rows.find((r) => r.revision === article.revision))
+        const state = reconstruct(article, rows, written === undefined ? live : { ...live, tags: written })
+        return { info: infoOf(rows[0]), state: { ...state, tags: namedNow(tx, state.tags) } }
       })
-    },
-
-    /**
-     * Tag names that give back these tags (an article's tags are written by name): a tag that still
-     * exists under the slug by its name now, one deleted since by its name then.
-     */
-    async tagNames (refs: TagRef[]): Promise<string[]> {
-      const slugs = refs.map((t) => t.slug)
-      const now = new Map(slugs.length === 0
-        ? []
-        : db.select({ slug: tags.slug, name: tags.name }).from(tags).where(inArray(tags.slug, slugs)).all().map((t) => [t.slug, t.name]))
-      return refs.map((t) => now.get(t.slug) ?? t.name)
     }
+  }
+
+  /** Tags under their current names (a tag is its slug): a tag deleted since keeps the name it had. */
+  function namedNow (tx: Pick<Db, 'select'>, refs: TagRef[]): TagRef[] {
+    if (refs.length === 0) return refs
+    const names = new Map(tx.select({ slug: tags.slug, name: tags.name }).from(tags)
+      .where(inArray(tags.slug, refs.map((t) => t.slug))).all().map((t) => [t.slug, t.name]))
+    return refs.map((t) => ({ slug: t.slug, name: names.get(t.slug) ?? t.name }))
   }
 
   function hasRow (tx: Pick<Db, 'select'>, articleId: number, revision: number): boolean {
@@ -108,14 +107,14 @@ export function revisionRepository (db: Db) {
  * The state of rows[0]: from the first row above it that holds every field (or the current article),
  * each delta applied in turn going down. Rows are consecutive revisions, ascending.
  */
-function reconstruct (article: ArticleRow, rows: RevisionRow[], current: () => ArticleState): ArticleState {
+function reconstruct (article: ArticleRow, rows: RevisionRow[], current: ArticleState): ArticleState {
   let top = rows.findIndex((r) => r.kind !== 'delta')
   if (top === -1 || rows.some((r, i) => r.revision !== rows[0]!.revision + i)) {
     throw new BrokenHistory(`The history of article ${article.id} has no full state above revision ${rows[0]!.revision}.`)
   }
   const anchor = rows[top]!
   let state: ArticleState = anchor.kind === 'current'
-    ? current()
+    ? current
     : { ...completeState(JSON.parse(anchor.state!) as Partial<StoredState>), body: decompressBody(anchor.body!) }
   while (top > 0) {
     const row = rows[--top]!

@@ -123,7 +123,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['revisions'],
       operationId: 'restoreArticleRevision',
       summary: 'Restore a revision',
-      description: 'Makes the article\'s state as of that revision the current one, as a new revision (its `restoredFrom` names the one restored). Every versioned field comes back, `status`, `publishedAt` and `slug` included: compare first with `GET …/diff?against={current}`. Restoring an older slug makes it the article\'s URL again (the current slug then redirects); a slug now used by another article is a 409 and nothing changes. Tags come back by slug (under their current names; a tag deleted since is created again). With `If-Match`, checked in the same transaction as the write, a stale ETag is a 412 and nothing changes. A restore that changes nothing (the state is already current) makes no revision.',
+      description: 'Makes the article\'s state as of that revision the current one, as a new revision (its `restoredFrom` names the one restored). Every versioned field comes back, `status`, `publishedAt` and `slug` included: compare first with `GET …/diff?against={current}`. Restoring an older slug makes it the article\'s URL again (the current slug then redirects); a slug now used by another article is a 409 and nothing changes. Tags come back (a tag deleted since is created again). With `If-Match`, checked in the same transaction as the write, a stale ETag is a 412 and nothing changes. A restore that changes nothing (the state is already current) makes no revision.',
       params: RevisionParams,
       headers: WriteHeaders,
       response: { 200: ref(Article), ...problems(404, 409, 412, 422) }
@@ -144,7 +144,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       dateline: state.dateline,
       source: state.source,
       authors: state.authors,
-      tags: await app.revisions.tagNames(state.tags),
+      tags: state.tags.map((t) => t.name),
       status: state.status,
       publishedAt: toIsoOrNull(state.publishedAt),
       commentsOpen: state.commentsOpen

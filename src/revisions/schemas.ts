@@ -68,7 +68,7 @@ export const ArticleVersion = Type.Object({
   dateline: Nullable(Type.String()),
   source: Nullable(Type.String()),
   authors: Type.Array(Type.String()),
-  tags: Type.Array(ref(TagRef), { description: 'As the tags were named then (the current revision shows their names now).' }),
+  tags: Type.Array(ref(TagRef), { description: 'The tags the article had, under their current names (a tag is its slug; one deleted since shows the name it had).' }),
   status: ArticleStatus,
   publishedAt: Nullable(Timestamp),
   commentsOpen: Type.Boolean()
