@@ -41,7 +41,7 @@ function pushEdit (out: Delta, at: number, removed: string, inserted: string): v
 }
 
 /** The edits turning `newer` into `older`, or undefined when they cannot be found in time. */
-export function reverseDelta (newer: string, older: string): Delta | undefined {
+export function reverseDelta (newer: string, older: string, timeoutMs = DIFF_TIMEOUT_MS): Delta | undefined {
   const head = commonPrefix(newer, older)
   const tail = commonSuffix(newer, older, Math.min(newer.length, older.length) - head)
   const a = newer.slice(head, newer.length - tail)
@@ -51,7 +51,7 @@ export function reverseDelta (newer: string, older: string): Delta | undefined {
     pushEdit(out, head, a, b)
     return out
   }
-  const changes = diffLines(a, b, { timeout: DIFF_TIMEOUT_MS })
+  const changes = diffLines(a, b, { timeout: timeoutMs })
   if (changes === undefined) return undefined
   let at = head
   let removed = ''
