@@ -6,7 +6,7 @@ import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
 import { Conflict, NotFound } from '../http/errors.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
 import { changedFields, stateOf } from '../revisions/fields.js'
-import { recordChange, recordCreated, type RevisionMeta } from '../revisions/store.js'
+import { revisionWriter, type RevisionMeta } from '../revisions/store.js'
 import { ensureTagIds, setArticleTags, tagReader, tagSlugsOfNames } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
 import type { Article, ArticleSummary } from './schemas.js'
@@ -75,6 +75,8 @@ function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[
 
 export function articleRepository (db: Db) {
   const bySlug = db.select().from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
+  const byId = db.select().from(articles).where(eq(articles.id, sql.placeholder('id'))).prepare()
+  const history = revisionWriter(db)
   const byHistory = db.select({ slug: articles.slug, status: articles.status, publishedAt: articles.publishedAt })
     .from(articleSlugHistory).innerJoin(articles, eq(articles.id, articleSlugHistory.articleId))
     .where(eq(articleSlugHistory.slug, sql.placeholder('slug'))).prepare()
@@ -126,7 +128,7 @@ export function articleRepository (db: Db) {
           }).returning().get()
           tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
           writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
-          recordCreated(tx, inserted.id, { revision: inserted.revision, at: now, state: stateOf(inserted, tagsOfArticles([inserted.id]).get(inserted.id) ?? []) }, meta)
+          history.created(inserted.id, { revision: inserted.revision, at: now, state: stateOf(inserted, tagsOfArticles([inserted.id]).get(inserted.id) ?? []) }, meta)
           return inserted
         })
         return toArticle(row)
@@ -142,7 +144,7 @@ export function articleRepository (db: Db) {
      */
     async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number, meta: WriteMeta): Promise<Article> {
       const transaction = () => db.transaction((tx) => {
-        const fresh = tx.select().from(articles).where(eq(articles.id, current.id)).get()
+        const fresh = byId.get({ id: current.id })
         if (fresh === undefined) throw new NotFound(`No article at "${current.slug}".`)
         meta.precondition?.(fresh)
         const before = stateOf(fresh, tagsOfArticles([fresh.id]).get(fresh.id) ?? [])
@@ -158,7 +160,7 @@ export function articleRepository (db: Db) {
         if (changed.length === 0) return fresh
         const updated = tx.update(articles).set({ ...write, authors: next.authors, updatedAt: now, revision: fresh.revision + 1 })
           .where(eq(articles.id, fresh.id)).returning().get()!
-        recordChange(tx, fresh.id,
+        history.changed(fresh.id,
           { revision: fresh.revision, at: fresh.updatedAt, state: before },
           { revision: updated.revision, at: now, state: after }, changed, meta)
         return updated

@@ -56,7 +56,9 @@ export function completeState (stored: Partial<StoredState>): StoredState {
   return { ...DEFAULTS, ...stored } as StoredState
 }
 
-const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b)
+/** Equal values; lists compared by their JSON (a body is compared as a string, never serialised). */
+const same = (a: unknown, b: unknown): boolean =>
+  a === b || (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && JSON.stringify(a) === JSON.stringify(b))
 
 /** Tags compare by slug: a tag renamed since is the same tag. */
 const comparable = (state: ArticleState, field: VersionedField): unknown =>
