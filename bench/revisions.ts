@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import { brotliCompressSync, constants } from 'node:zlib'
+import { createPatch } from 'diff'
 import { buildApp } from '../src/app.js'
 import { defaultConfig } from '../src/config.js'
 import { articleBody, pick, seededRandom, sentence, words, type Rng } from './content.js'
@@ -37,6 +38,8 @@ export interface RevisionBenchResult {
   rows: { full: number, delta: number, current: number }
   fullCopyBytes: number
   brotliCopyBytes: number
+  /** Unified line diffs from each body back to the one before it, without context. */
+  linePatchBytes: number
   patchMs: { median: number, p95: number }
   /** Median of 20: GET the oldest revision over HTTP, and the repository's load of its state alone. */
   readOldestMs: number
@@ -98,6 +101,7 @@ export async function measureRevisions (opts: RevisionBenchOptions): Promise<Rev
     const patchTimes: number[] = []
     let fullCopyBytes = 0
     let brotliCopyBytes = 0
+    let linePatchBytes = 0
     for (let n = 1; n <= opts.edits; n++) {
       const title = n % 10 === 0 ? `A long story, update ${n / 10}` : history[history.length - 1]!.title
       const next = smallEdit(rng, history[history.length - 1]!.body)
@@ -108,6 +112,7 @@ export async function measureRevisions (opts: RevisionBenchOptions): Promise<Rev
       const previous = history[history.length - 1]!
       fullCopyBytes += Buffer.byteLength(previous.body)
       brotliCopyBytes += brotliCompressSync(previous.body, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } }).length
+      linePatchBytes += Buffer.byteLength(createPatch('body', next, previous.body, undefined, undefined, { context: 0 }))
       history.push({ title, body: next })
     }
     const sqlite = app.db.$client
@@ -148,6 +153,7 @@ export async function measureRevisions (opts: RevisionBenchOptions): Promise<Rev
       rows: { full: kinds.full ?? 0, delta: kinds.delta ?? 0, current: kinds.current ?? 0 },
       fullCopyBytes,
       brotliCopyBytes,
+      linePatchBytes,
       patchMs: { median: percentile(sorted, 0.5), p95: percentile(sorted, 0.95) },
       readOldestMs,
       loadOldestMs,
@@ -179,6 +185,7 @@ async function main (): Promise<void> {
   console.log(`| its columns' own bytes | ${per(r.payloadBytes)} | ${r.payloadBytes.toLocaleString('en')} |`)
   console.log(`| full copies of the old bodies | ${Math.round(r.fullCopyBytes / stored).toLocaleString('en')} | ${r.fullCopyBytes.toLocaleString('en')} |`)
   console.log(`| brotli (q5) copies of the old bodies | ${Math.round(r.brotliCopyBytes / stored).toLocaleString('en')} | ${r.brotliCopyBytes.toLocaleString('en')} |`)
+  console.log(`| unified line diffs back to the old bodies (no context) | ${Math.round(r.linePatchBytes / stored).toLocaleString('en')} | ${r.linePatchBytes.toLocaleString('en')} |`)
   console.log(`PATCH (in-process, inject) median ${r.patchMs.median.toFixed(2)} ms, p95 ${r.patchMs.p95.toFixed(2)} ms; ` +
     `GET the oldest revision ${r.readOldestMs.toFixed(2)} ms (its state alone ${r.loadOldestMs.toFixed(2)} ms)`)
   if (r.mismatches.length > 0) {
