@@ -197,7 +197,7 @@ export interface paths {
         put?: never;
         /**
          * Restore a revision
-         * @description Makes the article's state as of that revision the current one, as a new revision (its `restoredFrom` names the one restored). Every versioned field comes back, `status`, `publishedAt` and `slug` included: compare first with `GET …/diff?against={current}`. Restoring an older slug makes it the article's URL again (the current slug then redirects); a slug now used by another article is a 409 and nothing changes. Tags come back by slug (under their current names; a tag deleted since is created again). With `If-Match`, checked in the same transaction as the write, a stale ETag is a 412 and nothing changes. A restore that changes nothing (the state is already current) makes no revision.
+         * @description Makes the article's state as of that revision the current one, as a new revision (its `restoredFrom` names the one restored). Every versioned field comes back, `status`, `publishedAt` and `slug` included: compare first with `GET …/diff?against={current}`. Restoring an older slug makes it the article's URL again (the current slug then redirects); a slug now used by another article is a 409 and nothing changes. Tags come back (a tag deleted since is created again). With `If-Match` (the article's ETag, from `GET /v1/articles/{slug}` or the last write), checked in the same transaction as the write, a stale ETag is a 412 and nothing changes. A restore that changes nothing (the state is already current) makes no revision.
          *
          *     Needs a token with role `editor` or above.
          *
@@ -1056,7 +1056,7 @@ export interface components {
             dateline: string | null;
             source: string | null;
             authors: string[];
-            /** @description As the tags were named then (the current revision shows their names now). */
+            /** @description The tags the article had, under their current names (a tag is its slug; one deleted since shows the name it had). */
             tags: components["schemas"]["TagRef"][];
             /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
             status: "draft" | "published" | "archived";
@@ -2223,6 +2223,10 @@ export interface operations {
             /** @description RevisionList. */
             200: {
                 headers: {
+                    /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
+                    ETag?: string;
+                    /** @description `<…>; rel="next"`: the next page's URL, when there is one. */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2232,6 +2236,8 @@ export interface operations {
             /** @description The article moved: the same request at its current slug is in `Location`. */
             301: {
                 headers: {
+                    /** @description The same URL at the article's current slug. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2345,7 +2351,10 @@ export interface operations {
                  * @example pacific-fleet-returns-to-vladivostok
                  */
                 slug: string;
-                /** @description A revision number, as `GET …/revisions` lists them. */
+                /**
+                 * @description A revision number, as `GET …/revisions` lists them.
+                 * @example 1
+                 */
                 revision: number;
             };
             cookie?: never;
@@ -2355,6 +2364,8 @@ export interface operations {
             /** @description Revision. */
             200: {
                 headers: {
+                    /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2364,6 +2375,8 @@ export interface operations {
             /** @description The article moved: the same request at its current slug is in `Location`. */
             301: {
                 headers: {
+                    /** @description The same URL at the article's current slug. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2465,7 +2478,10 @@ export interface operations {
     diffArticleRevisions: {
         parameters: {
             query?: {
-                /** @description The revision to compare with (older or newer). Default: the revision just before `{revision}`. */
+                /**
+                 * @description The revision to compare with (older or newer). Default: the revision just before `{revision}`.
+                 * @example 1
+                 */
                 against?: number;
             };
             header?: {
@@ -2480,7 +2496,10 @@ export interface operations {
                  * @example pacific-fleet-returns-to-vladivostok
                  */
                 slug: string;
-                /** @description A revision number, as `GET …/revisions` lists them. */
+                /**
+                 * @description A revision number, as `GET …/revisions` lists them.
+                 * @example 1
+                 */
                 revision: number;
             };
             cookie?: never;
@@ -2490,6 +2509,8 @@ export interface operations {
             /** @description RevisionDiff. */
             200: {
                 headers: {
+                    /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2499,6 +2520,8 @@ export interface operations {
             /** @description The article moved: the same request at its current slug is in `Location`. */
             301: {
                 headers: {
+                    /** @description The same URL at the article's current slug. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2614,7 +2637,10 @@ export interface operations {
                  * @example pacific-fleet-returns-to-vladivostok
                  */
                 slug: string;
-                /** @description A revision number, as `GET …/revisions` lists them. */
+                /**
+                 * @description A revision number, as `GET …/revisions` lists them.
+                 * @example 1
+                 */
                 revision: number;
             };
             cookie?: never;
@@ -2624,6 +2650,8 @@ export interface operations {
             /** @description Article. */
             200: {
                 headers: {
+                    /** @description The article's new ETag, as `GET /v1/articles/{slug}` gives it. */
+                    ETag?: string;
                     /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
                     "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;

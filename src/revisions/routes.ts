@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, type TSchema } from 'typebox'
 import { invalid, NotFound } from '../http/errors.js'
 import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
@@ -27,7 +28,12 @@ const toRevision = (info: RevisionInfo, state: ArticleState): Revision => ({
   article: { ...state, bodyHtml: renderArticleMarkdown(state.body), publishedAt: toIsoOrNull(state.publishedAt) }
 })
 
-const moved = Empty('The article moved: the same request at its current slug is in `Location`.')
+const ETag = Type.String({ description: 'The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds).' })
+/** A 200 response of `schema`, with the headers it carries. */
+const ok = <T extends TSchema>(schema: T, headers: Record<string, TSchema> = { ETag }) =>
+  ({ ...ref(schema), headers }) as unknown as ReturnType<typeof ref<T>>
+const moved = { ...Empty('The article moved: the same request at its current slug is in `Location`.'), headers: { Location: Type.String({ description: 'The same URL at the article\'s current slug.' }) } }
+const Link = Type.String({ description: '`<…>; rel="next"`: the next page\'s URL, when there is one.' })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   /**
@@ -59,7 +65,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: SlugParams,
       querystring: RevisionListQuery,
       headers: ConditionalHeaders,
-      response: { 200: ref(RevisionList), 301: moved, 304: NotModified, ...problems(404, 412, 422) }
+      response: { 200: ok(RevisionList, { ETag, Link }), 301: moved, 304: NotModified, ...problems(404, 412, 422) }
     }
   }, async (request, reply) => {
     const article = await find(request, reply, request.params.slug)
@@ -85,7 +91,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'The article\'s versioned fields as of that revision (the body also rendered to HTML), with who made the revision, when, and what it changed.',
       params: RevisionParams,
       headers: ConditionalHeaders,
-      response: { 200: ref(Revision), 301: moved, 304: NotModified, ...problems(404, 412, 422) }
+      response: { 200: ok(Revision), 301: moved, 304: NotModified, ...problems(404, 412, 422) }
     }
   }, async (request, reply) => {
     const article = await find(request, reply, request.params.slug)
@@ -104,7 +110,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: RevisionParams,
       querystring: RevisionDiffQuery,
       headers: ConditionalHeaders,
-      response: { 200: ref(RevisionDiff), 301: moved, 304: NotModified, ...problems(404, 412, 422) }
+      response: { 200: ok(RevisionDiff), 301: moved, 304: NotModified, ...problems(404, 412, 422) }
     }
   }, async (request, reply) => {
     const article = await find(request, reply, request.params.slug)
@@ -123,10 +129,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['revisions'],
       operationId: 'restoreArticleRevision',
       summary: 'Restore a revision',
-      description: 'Makes the article\'s state as of that revision the current one, as a new revision (its `restoredFrom` names the one restored). Every versioned field comes back, `status`, `publishedAt` and `slug` included: compare first with `GET …/diff?against={current}`. Restoring an older slug makes it the article\'s URL again (the current slug then redirects); a slug now used by another article is a 409 and nothing changes. Tags come back (a tag deleted since is created again). With `If-Match`, checked in the same transaction as the write, a stale ETag is a 412 and nothing changes. A restore that changes nothing (the state is already current) makes no revision.',
+      description: 'Makes the article\'s state as of that revision the current one, as a new revision (its `restoredFrom` names the one restored). Every versioned field comes back, `status`, `publishedAt` and `slug` included: compare first with `GET …/diff?against={current}`. Restoring an older slug makes it the article\'s URL again (the current slug then redirects); a slug now used by another article is a 409 and nothing changes. Tags come back (a tag deleted since is created again). With `If-Match` (the article\'s ETag, from `GET /v1/articles/{slug}` or the last write), checked in the same transaction as the write, a stale ETag is a 412 and nothing changes. A restore that changes nothing (the state is already current) makes no revision.',
       params: RevisionParams,
       headers: WriteHeaders,
-      response: { 200: ref(Article), ...problems(404, 409, 412, 422) }
+      response: { 200: ok(Article, { ETag: Type.String({ description: 'The article\'s new ETag, as `GET /v1/articles/{slug}` gives it.' }) }), ...problems(404, 409, 412, 422) }
     }
   }, async (request, reply) => {
     const article = await find(request, reply, request.params.slug)

@@ -181,7 +181,7 @@ export type RevisionDiff = Static<typeof RevisionDiff>
 
 export const RevisionParams = Type.Object({
   slug: Slug,
-  revision: Type.Integer({ minimum: 1, description: 'A revision number, as `GET …/revisions` lists them.' })
+  revision: Type.Integer({ minimum: 1, description: 'A revision number, as `GET …/revisions` lists them.', examples: [1] })
 }, { additionalProperties: false })
 
 export const RevisionListQuery = Type.Object({
@@ -193,7 +193,8 @@ export const RevisionListQuery = Type.Object({
 export const RevisionDiffQuery = Type.Object({
   against: Type.Optional(Type.Integer({
     minimum: 1,
-    description: 'The revision to compare with (older or newer). Default: the revision just before `{revision}`.'
+    description: 'The revision to compare with (older or newer). Default: the revision just before `{revision}`.',
+    examples: [1]
   }))
 }, { additionalProperties: false })
 
