@@ -1033,6 +1033,10 @@ export interface components {
          *         {
          *           "slug": "russia",
          *           "name": "Russia"
+         *         },
+         *         {
+         *           "slug": "navy",
+         *           "name": "Navy"
          *         }
          *       ],
          *       "status": "published",
@@ -1091,6 +1095,10 @@ export interface components {
          *           {
          *             "slug": "russia",
          *             "name": "Russia"
+         *           },
+         *           {
+         *             "slug": "navy",
+         *             "name": "Navy"
          *           }
          *         ],
          *         "status": "published",

@@ -6,7 +6,7 @@ export const ArticleStatus = Type.Union([Type.Literal('draft'), Type.Literal('pu
   description: '`draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due.'
 })
 
-const articleExample = {
+export const articleExample = {
   id: 42,
   slug: 'pacific-fleet-returns-to-vladivostok',
   title: 'Pacific Fleet returns to Vladivostok',

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { ArticleStatus } from '../articles/schemas.js'
+import { ArticleStatus, articleExample } from '../articles/schemas.js'
 import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, Slug, Timestamp, ref } from '../http/schemas.js'
 import { TagRef } from '../tags/schemas.js'
 import { VERSIONED_FIELDS, type VersionedField as FieldName } from './fields.js'
@@ -42,21 +42,8 @@ export const RevisionSummary = Type.Object(summaryFields, {
 })
 export type RevisionSummary = Static<typeof RevisionSummary>
 
-const versionExample = {
-  slug: 'pacific-fleet-returns-to-vladivostok',
-  title: 'Pacific Fleet returns to Vladivostok',
-  summary: 'Three frigates docked after a month of exercises.',
-  body: 'The ships **docked** at dawn.',
-  bodyHtml: '<p>The ships <strong>docked</strong> at dawn.</p>\n',
-  section: 'Politics & Diplomacy',
-  dateline: 'VLADIVOSTOK',
-  source: 'Staff reporter',
-  authors: ['Anna Petrova'],
-  tags: [{ slug: 'russia', name: 'Russia' }],
-  status: 'published',
-  publishedAt: '2026-07-08T09:15:00.000Z',
-  commentsOpen: true
-}
+// The article example's versioned fields.
+const { id: _id, createdAt: _createdAt, updatedAt: _updatedAt, commentCount: _commentCount, revision: _revision, ...versionExample } = articleExample
 
 export const ArticleVersion = Type.Object({
   slug: Slug,
