@@ -30,10 +30,11 @@ const infoOf = (row: RevisionRow): RevisionInfo => ({
 })
 
 /** The current revision of an article that has no row for it (written before history was kept, or outside the API). */
-const unrecorded = (article: ArticleRow): RevisionInfo =>
+const unrecorded = (article: Pick<ArticleRow, 'revision' | 'updatedAt'>): RevisionInfo =>
   ({ revision: article.revision, createdAt: article.updatedAt, author: UNKNOWN_AUTHOR, changed: [], restoredFrom: null })
 
-export class BrokenHistory extends Error {}
+/** A history that cannot be read back (a defect): a 500, logged with the article's id. */
+class BrokenHistory extends Error {}
 
 export function revisionRepository (db: Db) {
   const tagsOf = tagReader(db)
@@ -46,7 +47,7 @@ export function revisionRepository (db: Db) {
      */
     async list (articleId: number, p: { limit: number, before?: number, withTotal: boolean }): Promise<{ items: RevisionInfo[], total?: number } | undefined> {
       return db.transaction((tx) => {
-        const article = articleById(tx, articleId)
+        const article = tx.select({ revision: articles.revision, updatedAt: articles.updatedAt }).from(articles).where(eq(articles.id, articleId)).get()
         if (article === undefined) return undefined
         const rows = tx.select().from(articleRevisions)
           .where(and(eq(articleRevisions.articleId, articleId), p.before === undefined ? undefined : lt(articleRevisions.revision, p.before)))

@@ -102,5 +102,3 @@ export function revisionWriter (db: Pick<Db, 'insert' | 'select'>) {
     }
   }
 }
-
-export type RevisionWriter = ReturnType<typeof revisionWriter>
