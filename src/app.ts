@@ -24,13 +24,16 @@ import openapiPlugin from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
 import rateLimit from '@fastify/rate-limit'
 import articleRoutes from './articles/routes.js'
-import { Article, ArticleList, ArticleSummary, CreateArticleBody, UpdateArticleBody } from './articles/schemas.js'
+import { Article, ArticleImage, ArticleList, ArticleSummary, CreateArticleBody, UpdateArticleBody } from './articles/schemas.js'
 import tagRoutes from './tags/routes.js'
 import { CreateTagBody, Tag, TagList, TagRef, UpdateTagBody } from './tags/schemas.js'
 import commentRoutes from './comments/routes.js'
 import { Comment, CommentList, CreateCommentBody, ModeratedComment, ModeratedCommentList, UpdateCommentBody } from './comments/schemas.js'
 import tokenRoutes from './tokens/routes.js'
 import { CreatedToken, Token, TokenList } from './tokens/schemas.js'
+import feedRoutes from './feeds/routes.js'
+import { JsonFeed, JsonFeedAuthor, JsonFeedItem } from './feeds/schemas.js'
+import sitemapRoutes from './sitemaps/routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -51,9 +54,10 @@ const REQUEST_ID = /^[\w.:@-]{1,128}$/
 // Schemas named in the OpenAPI document as components, in dependency order.
 const sharedSchemas = [
   Problem, PageInfo, TagRef, Token, CreatedToken, TokenList,
-  Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
+  ArticleImage, Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
   Tag, TagList, CreateTagBody, UpdateTagBody,
-  Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody
+  Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody,
+  JsonFeedAuthor, JsonFeedItem, JsonFeed
 ]
 
 export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
@@ -160,6 +164,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     await v1.register(tokenRoutes)
     await v1.register(commentRoutes)
   }, { prefix: '/v1' })
+  // Syndication lives outside /v1, where feed readers and crawlers expect it (API.md section 8).
+  await app.register(feedRoutes)
+  await app.register(sitemapRoutes)
 
   return app
 }

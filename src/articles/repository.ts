@@ -6,7 +6,7 @@ import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
 import { ensureTagIds, setArticleTags, tagReader, tagSlugsOfNames } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
-import type { Article, ArticleSummary } from './schemas.js'
+import type { Article, ArticleImage, ArticleSummary } from './schemas.js'
 import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing.js'
 
 export type { ArticleListParams, ArticleRow, ArticleSort } from './listing.js'
@@ -30,6 +30,32 @@ export interface ArticleWrite {
   status: ArticleStatus
   publishedAt: number | null
   commentsOpen: boolean
+  imageUrl: string | null
+  imageAlt: string | null
+  imageCaption: string | null
+  imageCredit: string | null
+  canonicalUrl: string | null
+}
+
+type ImageColumns = Pick<ArticleWrite, 'imageUrl' | 'imageAlt' | 'imageCaption' | 'imageCredit'>
+
+/** The lead image as stored: four columns, all null when there is none. */
+export function imageColumns (image: ArticleImage | null): ImageColumns {
+  return {
+    imageUrl: image?.url ?? null,
+    imageAlt: image === null ? null : image.alt,
+    imageCaption: image?.caption ?? null,
+    imageCredit: image?.credit ?? null
+  }
+}
+
+/** The lead image of a stored row, or null. */
+export function imageOf (row: ImageColumns): ArticleImage | null {
+  if (row.imageUrl === null) return null
+  const image: ArticleImage = { url: row.imageUrl, alt: row.imageAlt ?? '' }
+  if (row.imageCaption !== null) image.caption = row.imageCaption
+  if (row.imageCredit !== null) image.credit = row.imageCredit
+  return image
 }
 
 function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
@@ -49,7 +75,9 @@ function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[
     updatedAt: toIso(row.updatedAt),
     commentsOpen: row.commentsOpen,
     commentCount: row.commentCount,
-    revision: row.revision
+    revision: row.revision,
+    image: imageOf(row),
+    canonicalUrl: row.canonicalUrl
   }
 }
 

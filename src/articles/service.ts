@@ -3,7 +3,7 @@ import { Conflict } from '../http/errors.js'
 import { fromIso } from '../http/time.js'
 import { renderArticleMarkdown } from '../lib/markdown.js'
 import { MAX_SLUG, toSlug } from '../lib/slug.js'
-import type { ArticleRepository, ArticleRow, ArticleWrite } from './repository.js'
+import { imageColumns, imageOf, type ArticleRepository, type ArticleRow, type ArticleWrite } from './repository.js'
 import type { Article, CreateArticleInput, UpdateArticleInput } from './schemas.js'
 
 const clean = (names: string[]): string[] => names.map((n) => n.trim())
@@ -47,7 +47,9 @@ export function articleService (repo: ArticleRepository, now: () => number) {
         authors: clean(input.authors ?? []),
         status,
         publishedAt: publication(status, input.publishedAt ? fromIso(input.publishedAt) : null, at),
-        commentsOpen: input.commentsOpen ?? true
+        commentsOpen: input.commentsOpen ?? true,
+        ...imageColumns(input.image ?? null),
+        canonicalUrl: input.canonicalUrl ?? null
       }
       return repo.create(write, input.tags ?? [], at)
     },
@@ -72,7 +74,10 @@ export function articleService (repo: ArticleRepository, now: () => number) {
         authors: patch.authors === undefined ? JSON.parse(current.authors) as string[] : clean(patch.authors),
         status,
         publishedAt: publication(status, publishedAt, at),
-        commentsOpen: patch.commentsOpen ?? current.commentsOpen
+        commentsOpen: patch.commentsOpen ?? current.commentsOpen,
+        // An image in a patch replaces the whole image (caption and credit left out are cleared).
+        ...imageColumns(patch.image === undefined ? imageOf(current) : patch.image),
+        canonicalUrl: patch.canonicalUrl === undefined ? current.canonicalUrl : patch.canonicalUrl
       }
       const currentTags = await repo.tagSlugs(current.id)
       const tagsChanged = patch.tags !== undefined &&

@@ -24,6 +24,15 @@ export const Timestamp = Type.String({
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
+/** An absolute http or https URL (any other scheme is refused). */
+export const HttpUrl = (description: string, examples?: string[]) => Type.String({
+  format: 'uri',
+  maxLength: 2000,
+  pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]',
+  description,
+  ...(examples === undefined ? {} : { examples })
+})
+
 export const FieldErrorSchema = Type.Object({
   in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path'), Type.Literal('header')]),
   pointer: Type.String({ description: 'JSON Pointer to the offending value within its part of the request.' }),
