@@ -1,4 +1,6 @@
 // The one typed configuration object. server.ts builds it from process.env; tests build it directly.
+import { checkArticleUrlTemplate, DEFAULT_ARTICLE_URL_TEMPLATE } from './syndication/links.js'
+
 export type CommentModeration = 'all' | 'first' | 'none'
 
 export interface Config {
@@ -29,6 +31,17 @@ export interface Config {
   loadSampleInterval: number
   /** Memory for the public response cache, in MB; 0 turns it off. */
   responseCacheMb: number
+  /**
+   * The API's public origin (`https://api.news.example`, optionally with a path prefix), without a
+   * trailing slash. Feeds and sitemaps build absolute URLs from it; unset, from the request's origin.
+   */
+  publicUrl: string | undefined
+  /** The reader-facing page of an article; see src/syndication/links.ts for the placeholders. */
+  articleUrlTemplate: string
+  /** The publication's name in feeds and the Google News sitemap. */
+  publicName: string
+  /** The publication's language (BCP 47, e.g. `en`, `pt-br`) in feeds and the Google News sitemap. */
+  publicLanguage: string
 }
 
 export const defaultConfig: Config = {
@@ -50,7 +63,11 @@ export const defaultConfig: Config = {
   maxEventLoopDelay: 1000,
   maxEventLoopUtilization: 0,
   loadSampleInterval: 1000,
-  responseCacheMb: 32
+  responseCacheMb: 32,
+  publicUrl: undefined,
+  articleUrlTemplate: DEFAULT_ARTICLE_URL_TEMPLATE,
+  publicName: 'Gazette',
+  publicLanguage: 'en'
 }
 
 export class ConfigError extends Error {}
@@ -90,6 +107,29 @@ function oneOf<T extends string> (env: Env, name: string, fallback: T, allowed: 
   return raw as T
 }
 
+/** An absolute http(s) URL with no query, fragment or credentials; returned without a trailing slash. */
+function publicUrl (env: Env): string | undefined {
+  const raw = env.PUBLIC_URL
+  if (raw === undefined || raw === '') return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an absolute http(s) URL such as https://api.news.example, got "${raw}"`)
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '' || raw.includes('?') || raw.includes('#')) {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) URL without query, fragment or credentials, got "${raw}"`)
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '')
+}
+
+function text (env: Env, name: string, fallback: string, pattern: RegExp, what: string): string {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!pattern.test(raw)) throw new ConfigError(`${name} must be ${what}, got "${raw}"`)
+  return raw
+}
+
 /** Reads and checks the environment; throws ConfigError with a message fit for a person. */
 export function loadConfig (env: Env): Config {
   const adminToken = env.ADMIN_TOKEN === '' ? undefined : env.ADMIN_TOKEN
@@ -121,6 +161,20 @@ export function loadConfig (env: Env): Config {
     maxEventLoopDelay: integer(env, 'MAX_EVENT_LOOP_DELAY', defaultConfig.maxEventLoopDelay, 0, 60_000),
     maxEventLoopUtilization: fraction(env, 'MAX_EVENT_LOOP_UTILIZATION', defaultConfig.maxEventLoopUtilization),
     loadSampleInterval: integer(env, 'LOAD_SAMPLE_INTERVAL', defaultConfig.loadSampleInterval, 10, 60_000),
-    responseCacheMb: integer(env, 'RESPONSE_CACHE_MB', defaultConfig.responseCacheMb, 0, 64 * 1024)
+    responseCacheMb: integer(env, 'RESPONSE_CACHE_MB', defaultConfig.responseCacheMb, 0, 64 * 1024),
+    publicUrl: publicUrl(env),
+    articleUrlTemplate: articleUrlTemplate(env),
+    // Printable text, no control characters: it goes into XML and HTTP-visible documents as it is.
+    publicName: text(env, 'PUBLIC_NAME', defaultConfig.publicName, /^(?=.*\S)[^\p{Cc}]{1,100}$/u, '1 to 100 printable characters').trim(),
+    // ISO 639 language, optionally with a region or script (Google News accepts `zh-cn` and `zh-tw`).
+    publicLanguage: text(env, 'PUBLIC_LANGUAGE', defaultConfig.publicLanguage, /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i, 'a language tag such as en, fr or pt-br').toLowerCase()
   }
+}
+
+function articleUrlTemplate (env: Env): string {
+  const raw = env.ARTICLE_URL_TEMPLATE
+  if (raw === undefined || raw === '') return defaultConfig.articleUrlTemplate
+  const problem = checkArticleUrlTemplate(raw)
+  if (problem !== undefined) throw new ConfigError(`ARTICLE_URL_TEMPLATE ${problem}, got "${raw}"`)
+  return raw
 }
