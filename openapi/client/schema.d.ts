@@ -318,6 +318,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/feeds/rss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * RSS 2.0 feed
+         * @description The newest articles the public may see, newest first: the whole site, or only those with a `tag`, in a `section` or by an `author` (these combine). With `comments={slug}`, that article's approved comments instead. Entries carry a stable id (a tag URI that no new title or slug changes), the reader-facing link (`ARTICLE_URL_TEMPLATE`), published and updated times, authors, tags as categories, the summary, the full `bodyHtml` and the lead image. A scheduled article appears when it is due; drafts never do. Absolute URLs use `PUBLIC_URL`, or the origin of the request when it is unset. An unknown tag, section, author or article (or one the public cannot see) is a 404; an article's old slug answers 301.
+         */
+        get: operations["getRssFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/atom": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Atom 1.0 feed
+         * @description The newest articles the public may see, newest first: the whole site, or only those with a `tag`, in a `section` or by an `author` (these combine). With `comments={slug}`, that article's approved comments instead. Entries carry a stable id (a tag URI that no new title or slug changes), the reader-facing link (`ARTICLE_URL_TEMPLATE`), published and updated times, authors, tags as categories, the summary, the full `bodyHtml` and the lead image. A scheduled article appears when it is due; drafts never do. Absolute URLs use `PUBLIC_URL`, or the origin of the request when it is unset. An unknown tag, section, author or article (or one the public cannot see) is a 404; an article's old slug answers 301.
+         */
+        get: operations["getAtomFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * JSON Feed 1.1 feed
+         * @description The newest articles the public may see, newest first: the whole site, or only those with a `tag`, in a `section` or by an `author` (these combine). With `comments={slug}`, that article's approved comments instead. Entries carry a stable id (a tag URI that no new title or slug changes), the reader-facing link (`ARTICLE_URL_TEMPLATE`), published and updated times, authors, tags as categories, the summary, the full `bodyHtml` and the lead image. A scheduled article appears when it is due; drafts never do. Absolute URLs use `PUBLIC_URL`, or the origin of the request when it is unset. An unknown tag, section, author or article (or one the public cannot see) is a 404; an article's old slug answers 301.
+         */
+        get: operations["getJsonFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sitemap.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sitemap index
+         * @description A sitemaps.org sitemap index: one `/sitemaps/articles-{n}.xml` per block of 10,000 article ids that has a published article, with the latest `lastmod` of its URLs, and `/sitemaps/news.xml` while it lists anything. Empty when nothing is published.
+         */
+        get: operations["getSitemapIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sitemaps/articles-{page}.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sitemap of a block of articles
+         * @description The published articles with ids from (page − 1) × 10,000 + 1 to page × 10,000, most recently changed first: each one's reader-facing URL (`ARTICLE_URL_TEMPLATE`) and `lastmod` (its last update or publication). A page with no published article is a 404; `/sitemap.xml` lists the others.
+         */
+        get: operations["getArticleSitemap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sitemaps/news.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Google News sitemap
+         * @description The articles published in the last 48 hours, newest first (at most 1000), with `news:publication` (`PUBLIC_NAME`, `PUBLIC_LANGUAGE`), `news:publication_date` and `news:title`. Empty when nothing was published in that time.
+         */
+        get: operations["getNewsSitemap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -436,6 +556,33 @@ export interface components {
             page: components["schemas"]["PageInfo"];
         };
         /**
+         * ArticleImage
+         * @description An article's lead image. Feeds carry it as an enclosure, `media:content` and JSON Feed `image`.
+         * @example {
+         *       "url": "https://images.news.example/2026/07/frigates.jpg",
+         *       "alt": "Three grey frigates moored at a pier",
+         *       "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *       "credit": "Photo: Ivan Sokolov / Staff"
+         *     }
+         */
+        ArticleImage: {
+            /**
+             * Format: uri
+             * @description The image file: an http or https URL.
+             * @example https://images.news.example/2026/07/frigates.jpg
+             */
+            url: string;
+            /**
+             * @description What the image shows, for readers who cannot see it; empty for a purely decorative image.
+             * @example Three grey frigates moored at a pier
+             */
+            alt: string;
+            /** @example The frigates at the Golden Horn pier on Tuesday. */
+            caption?: string;
+            /** @example Photo: Ivan Sokolov / Staff */
+            credit?: string;
+        };
+        /**
          * Article
          * @example {
          *       "id": 42,
@@ -466,7 +613,14 @@ export interface components {
          *       "updatedAt": "2026-07-08T09:15:00.000Z",
          *       "commentsOpen": true,
          *       "commentCount": 3,
-         *       "revision": 2
+         *       "revision": 2,
+         *       "image": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier",
+         *         "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *         "credit": "Photo: Ivan Sokolov / Staff"
+         *       },
+         *       "canonicalUrl": null
          *     }
          */
         Article: {
@@ -506,6 +660,8 @@ export interface components {
             commentCount: number;
             /** @description Starts at 1 and grows by one with each change. */
             revision: number;
+            image: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl: string | null;
             /** @description Markdown. */
             body: string;
             /** @description The body rendered to HTML. Raw HTML in the Markdown is escaped and unsafe links are dropped. */
@@ -541,7 +697,14 @@ export interface components {
          *       "updatedAt": "2026-07-08T09:15:00.000Z",
          *       "commentsOpen": true,
          *       "commentCount": 3,
-         *       "revision": 2
+         *       "revision": 2,
+         *       "image": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier",
+         *         "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *         "credit": "Photo: Ivan Sokolov / Staff"
+         *       },
+         *       "canonicalUrl": null
          *     }
          */
         ArticleSummary: {
@@ -581,6 +744,8 @@ export interface components {
             commentCount: number;
             /** @description Starts at 1 and grows by one with each change. */
             revision: number;
+            image: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl: string | null;
             /** @description With `q` only: an excerpt with the matched terms in `<mark>…</mark>`; everything else is HTML-escaped. */
             snippet?: string;
         };
@@ -626,6 +791,8 @@ export interface components {
             status?: "draft" | "published" | "archived";
             publishedAt?: string | null;
             commentsOpen?: boolean;
+            image?: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl?: string | null;
         };
         /**
          * UpdateArticle
@@ -657,6 +824,8 @@ export interface components {
             status?: "draft" | "published" | "archived";
             publishedAt?: string | null;
             commentsOpen?: boolean;
+            image?: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl?: string | null;
         };
         /**
          * Tag
@@ -876,6 +1045,98 @@ export interface components {
             status?: "pending" | "approved" | "spam" | "trash";
             /** @description Markdown; re-rendered to `bodyHtml`. */
             body?: string;
+        };
+        /** JsonFeedAuthor */
+        JsonFeedAuthor: {
+            name: string;
+            /** Format: uri */
+            url?: string;
+        };
+        /** JsonFeedItem */
+        JsonFeedItem: {
+            /**
+             * @description Stable: a tag URI made of the item's id, never changed by a new title or slug.
+             * @example tag:news.example,2026-07-08:article/42
+             */
+            id: string;
+            /**
+             * Format: uri
+             * @description The reader-facing page (`ARTICLE_URL_TEMPLATE`); for a comment, with `#comment-{id}`.
+             */
+            url: string;
+            /**
+             * Format: uri
+             * @description The original of republished copy (`canonicalUrl`).
+             */
+            external_url?: string;
+            title: string;
+            /** @description The full `bodyHtml`. */
+            content_html: string;
+            summary?: string;
+            /**
+             * Format: uri
+             * @description The lead image.
+             */
+            image?: string;
+            /** Format: date-time */
+            date_published: string;
+            /** Format: date-time */
+            date_modified: string;
+            authors?: components["schemas"]["JsonFeedAuthor"][];
+            /** @description Tag names. */
+            tags?: string[];
+        };
+        /**
+         * JsonFeed
+         * @description A JSON Feed 1.1 document, newest item first.
+         * @example {
+         *       "version": "https://jsonfeed.org/version/1.1",
+         *       "title": "Gazette",
+         *       "home_page_url": "https://news.example/",
+         *       "feed_url": "https://api.news.example/feeds/json",
+         *       "description": "The latest articles from Gazette.",
+         *       "language": "en",
+         *       "authors": [
+         *         {
+         *           "name": "Gazette",
+         *           "url": "https://news.example/"
+         *         }
+         *       ],
+         *       "items": [
+         *         {
+         *           "id": "tag:news.example,2026-07-08:article/42",
+         *           "url": "https://news.example/politics-diplomacy/pacific-fleet-returns-to-vladivostok",
+         *           "title": "Pacific Fleet returns to Vladivostok",
+         *           "content_html": "<p>The ships <strong>docked</strong> at dawn.</p>",
+         *           "summary": "Three frigates docked after a month of exercises.",
+         *           "image": "https://images.news.example/2026/07/frigates.jpg",
+         *           "date_published": "2026-07-08T09:15:00.000Z",
+         *           "date_modified": "2026-07-08T09:15:00.000Z",
+         *           "authors": [
+         *             {
+         *               "name": "Anna Petrova"
+         *             }
+         *           ],
+         *           "tags": [
+         *             "Russia",
+         *             "Navy"
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        JsonFeed: {
+            /** @enum {string} */
+            version: "https://jsonfeed.org/version/1.1";
+            title: string;
+            /** Format: uri */
+            home_page_url: string;
+            /** Format: uri */
+            feed_url: string;
+            description: string;
+            language: string;
+            authors: components["schemas"]["JsonFeedAuthor"][];
+            items: components["schemas"]["JsonFeedItem"][];
         };
     };
     responses: never;
@@ -3491,6 +3752,738 @@ export interface operations {
             };
             /** @description The token's role does not allow this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRssFeed: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Only articles with this tag (its slug). */
+                tag?: string;
+                /** @description Only articles in this section, e.g. `Politics & Diplomacy`. */
+                section?: string;
+                /** @description Only articles by this author. */
+                author?: string;
+                /** @description The approved comments of the article with this slug, instead of articles; not combined with `tag`, `section` or `author`. */
+                comments?: string;
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The RSS 2.0 feed (`application/rss+xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/rss+xml": string;
+                };
+            };
+            /** @description The article of `comments` has a new slug: the feed moved to the URL in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same feed under the article's current slug. */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAtomFeed: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Only articles with this tag (its slug). */
+                tag?: string;
+                /** @description Only articles in this section, e.g. `Politics & Diplomacy`. */
+                section?: string;
+                /** @description Only articles by this author. */
+                author?: string;
+                /** @description The approved comments of the article with this slug, instead of articles; not combined with `tag`, `section` or `author`. */
+                comments?: string;
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Atom 1.0 feed (`application/atom+xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": string;
+                };
+            };
+            /** @description The article of `comments` has a new slug: the feed moved to the URL in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same feed under the article's current slug. */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJsonFeed: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Only articles with this tag (its slug). */
+                tag?: string;
+                /** @description Only articles in this section, e.g. `Politics & Diplomacy`. */
+                section?: string;
+                /** @description Only articles by this author. */
+                author?: string;
+                /** @description The approved comments of the article with this slug, instead of articles; not combined with `tag`, `section` or `author`. */
+                comments?: string;
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The JSON Feed 1.1 feed (`application/feed+json`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/feed+json": components["schemas"]["JsonFeed"];
+                };
+            };
+            /** @description The article of `comments` has a new slug: the feed moved to the URL in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same feed under the article's current slug. */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSitemapIndex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A sitemap index (`application/xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getArticleSitemap: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The page number, from 1, in plain decimal.
+                 * @example 1
+                 */
+                page: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A sitemap (`application/xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getNewsSitemap: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A Google News sitemap (`application/xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

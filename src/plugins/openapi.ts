@@ -25,12 +25,19 @@ export default fp(async (app) => {
     openapi: {
       openapi: '3.1.0',
       info: openapiInfo,
-      servers: [{ url: '/' }],
+      // The served document names PUBLIC_URL first when it is set; the committed copy (generated
+      // without it) and any server without it keep the origin the document was fetched from.
+      servers: [
+        ...(app.config.publicUrl === undefined ? [] : [{ url: app.config.publicUrl, description: 'This API\'s public URL (`PUBLIC_URL`).' }]),
+        { url: '/' }
+      ],
       tags: [
         { name: 'articles', description: 'Articles: drafts, publication, scheduling.' },
         { name: 'tags', description: 'Tags: the topics articles are filed under. Counts follow what the caller may see.' },
         { name: 'comments', description: 'Reader comments: posting, threads, moderation. Authors\' emails, IPs and user agents are shown to moderators only.' },
         { name: 'tokens', description: 'API tokens (admins only).' },
+        { name: 'feeds', description: 'RSS 2.0, Atom 1.0 and JSON Feed 1.1 feeds of what the public may see: the site, a tag, a section, an author, an article\'s comments.' },
+        { name: 'sitemaps', description: 'Sitemaps for search engines (sitemaps.org protocol) and a Google News sitemap.' },
         { name: 'meta', description: 'Health and the API description.' }
       ],
       // Public routes take a token too: editors see drafts through them. Routes that need a role
