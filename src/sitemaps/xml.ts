@@ -9,7 +9,7 @@ const NEWS_NS = 'http://www.google.com/schemas/sitemap-news/0.9'
 const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 /** W3C Datetime (the sitemaps' date format), to the second, in UTC. */
-export const w3cDate = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+export const w3cDate = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`
 
 export interface SitemapUrl {
   loc: string
