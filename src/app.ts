@@ -105,8 +105,10 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     // the limit (414), and, where If-Match is accepted, a stale validator (412).
     const headers = schema.headers as { properties?: Record<string, unknown> } | undefined
     const extra = headers?.properties?.['if-match'] !== undefined ? [400, 412, 414] : [400, 414]
-    // Fastify reads a body on these methods, whether or not the route wants one: 413 and 415 apply.
     const methods = ([] as string[]).concat(route.method)
+    // A conditional write that keeps meeting concurrent changes gives up with a 409 (src/http/etag.ts).
+    if (extra.includes(412) && methods.some((m) => ['PATCH', 'PUT', 'DELETE'].includes(m))) extra.push(409)
+    // Fastify reads a body on these methods, whether or not the route wants one: 413 and 415 apply.
     if (methods.some((m) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(m))) extra.push(413, 415)
     schema.response = { ...problems(...extra), ...(schema.response as object) }
     // A response that is a bare $ref gets a description naming what it is, not "Default Response".

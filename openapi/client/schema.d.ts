@@ -1592,7 +1592,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1843,6 +1843,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -1977,7 +1986,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2216,7 +2225,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2458,6 +2467,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -2592,7 +2610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2843,7 +2861,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2963,6 +2981,15 @@ export interface operations {
             };
             /** @description No such resource, or the caller may not see it. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3226,7 +3253,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3479,6 +3506,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -3610,7 +3646,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;

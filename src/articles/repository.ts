@@ -1,8 +1,9 @@
 // The articles' SQL: reads with visibility, writes in one transaction each (article, tags, authors,
 // slug history together).
 import { eq, sql } from 'drizzle-orm'
-import type { Db } from '../db/connection.js'
+import { IMMEDIATE, type Db } from '../db/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
+import { Conflict, StaleRead } from '../http/errors.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
 import { ensureTagIds, setArticleTags, tagReader, tagSlugsOfNames } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
@@ -58,6 +59,13 @@ export function imageOf (row: ImageColumns): ArticleImage | null {
   return image
 }
 
+/** A slug another article has: a 409 for a slug the editor chose; a derived one is derived again. */
+export class SlugTaken extends Conflict {
+  constructor (slug: string) {
+    super(`The slug "${slug}" is taken by another article.`)
+  }
+}
+
 function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
   return {
     id: row.id,
@@ -83,6 +91,7 @@ function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[
 
 export function articleRepository (db: Db) {
   const bySlug = db.select().from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
+  const byId = db.select().from(articles).where(eq(articles.id, sql.placeholder('id'))).prepare()
   const byHistory = db.select({ slug: articles.slug, status: articles.status, publishedAt: articles.publishedAt })
     .from(articleSlugHistory).innerJoin(articles, eq(articles.id, articleSlugHistory.articleId))
     .where(eq(articleSlugHistory.slug, sql.placeholder('slug'))).prepare()
@@ -96,6 +105,18 @@ export function articleRepository (db: Db) {
   function toArticle (row: ArticleRow): Article {
     const tagRefs = tagsOfArticles([row.id]).get(row.id) ?? []
     return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
+  }
+
+  /** Inside a write's transaction: the row as it stands now, unless it changed since it was read (StaleRead). */
+  function stillCurrent (id: number, unchanged: (fresh: ArticleRow) => boolean): ArticleRow {
+    const fresh = byId.get({ id })
+    if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
+    return fresh
+  }
+
+  function assertSlugFree (slug: string, selfId: number | null): void {
+    const owner = slugTaken.get({ slug })
+    if (owner !== undefined && owner.id !== selfId) throw new SlugTaken(slug)
   }
 
   function writeRelations (tx: Parameters<Parameters<Db['transaction']>[0]>[0], id: number, input: { tags?: string[], authors?: string[] }, now: number): void {
@@ -126,22 +147,30 @@ export function articleRepository (db: Db) {
       return row !== undefined && row.id !== exceptId
     },
 
+    /** Creates an article; SlugTaken when its slug was taken meanwhile (checked in the same transaction). */
     async create (write: ArticleWrite, tagNames: string[], now: number): Promise<Article> {
       const row = db.transaction((tx) => {
+        assertSlugFree(write.slug, null)
         const inserted = tx.insert(articles).values({
           ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1
         }).returning().get()
         tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
         writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
         return inserted
-      })
+      }, IMMEDIATE)
       return toArticle(row)
     },
 
-    /** Applies a change; bumps revision and updatedAt. The old slug, when it changes, keeps redirecting. */
-    async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number): Promise<Article> {
+    /**
+     * Applies a change computed from `current`; bumps revision and updatedAt. The old slug, when it
+     * changes, keeps redirecting. StaleRead when `unchanged` says the article changed since `current` was
+     * read; SlugTaken when the new slug was taken meanwhile.
+     */
+    async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number, unchanged: (fresh: ArticleRow) => boolean): Promise<Article> {
       const row = db.transaction((tx) => {
+        stillCurrent(current.id, unchanged)
         if (write.slug !== current.slug) {
+          assertSlugFree(write.slug, current.id)
           tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
           tx.insert(articleSlugHistory).values({ slug: current.slug, articleId: current.id })
             .onConflictDoUpdate({ target: articleSlugHistory.slug, set: { articleId: current.id } }).run()
@@ -150,7 +179,7 @@ export function articleRepository (db: Db) {
         return tx.update(articles)
           .set({ ...write, authors: JSON.stringify(write.authors), updatedAt: now, revision: current.revision + 1 })
           .where(eq(articles.id, current.id)).returning().get()
-      })
+      }, IMMEDIATE)
       return toArticle(row!)
     },
 
@@ -163,8 +192,12 @@ export function articleRepository (db: Db) {
       return tagSlugsOfNames(db, names)
     },
 
-    async delete (id: number): Promise<void> {
-      db.delete(articles).where(eq(articles.id, id)).run()
+    /** Deletes the article read as `current` (with its comments); StaleRead when it changed since. */
+    async delete (current: ArticleRow, unchanged: (fresh: ArticleRow) => boolean): Promise<void> {
+      db.transaction((tx) => {
+        stillCurrent(current.id, unchanged)
+        tx.delete(articles).where(eq(articles.id, current.id)).run()
+      }, IMMEDIATE)
     },
 
     /** One page of the article list; `snippet` is set on each item when the list is a search. */

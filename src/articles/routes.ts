@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { hasRole } from '../plugins/auth.js'
 import { invalid, NotFound, Unauthorized } from '../http/errors.js'
-import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
+import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { decodeCursor, queryFingerprint, toPage, type CursorKey } from '../http/pagination.js'
 import { Empty, NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { fromIso } from '../http/time.js'
@@ -135,9 +135,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ref(Article), ...problems(400, 404, 409, 412, 413, 415, 422) }
     }
   }, async (request, reply) => {
-    const current = await load(request, request.params.slug)
-    checkIfMatch(request, etagAs(reply, 'Article', app.articles.toArticle(current)))
-    const article = await app.articleService.update(current, request.body)
+    const article = await writeIfMatch(request, {
+      load: () => load(request, request.params.slug),
+      etag: (row) => etagAs(reply, 'Article', app.articles.toArticle(row)),
+      write: (current, unchanged) => app.articleService.update(current, request.body, unchanged)
+    })
     return sendTagged(request, reply, article)
   })
 
@@ -153,9 +155,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...problems(404, 412, 422) }
     }
   }, async (request, reply) => {
-    const current = await load(request, request.params.slug)
-    checkIfMatch(request, etagAs(reply, 'Article', app.articles.toArticle(current)))
-    await app.articles.delete(current.id)
+    await writeIfMatch(request, {
+      load: () => load(request, request.params.slug),
+      etag: (row) => etagAs(reply, 'Article', app.articles.toArticle(row)),
+      write: (current, unchanged) => app.articles.delete(current, unchanged)
+    })
     return reply.code(204).send()
   })
 }

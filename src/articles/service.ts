@@ -1,9 +1,9 @@
 // Article rules that are not SQL: slugs, publication, Markdown, what counts as a change.
-import { Conflict } from '../http/errors.js'
+import { Conflict, retryStale, StaleRead } from '../http/errors.js'
 import { fromIso } from '../http/time.js'
 import { renderArticleMarkdown } from '../lib/markdown.js'
 import { MAX_SLUG, toSlug } from '../lib/slug.js'
-import { imageColumns, imageOf, type ArticleRepository, type ArticleRow, type ArticleWrite } from './repository.js'
+import { imageColumns, imageOf, SlugTaken, type ArticleRepository, type ArticleRow, type ArticleWrite } from './repository.js'
 import type { Article, CreateArticleInput, UpdateArticleInput } from './schemas.js'
 
 const clean = (names: string[]): string[] => names.map((n) => n.trim())
@@ -36,7 +36,7 @@ export function articleService (repo: ArticleRepository, now: () => number) {
       const status = input.status ?? 'draft'
       const body = input.body ?? ''
       const write: ArticleWrite = {
-        slug: input.slug !== undefined ? await claimSlug(input.slug) : await deriveSlug(input.title),
+        slug: input.slug !== undefined ? await claimSlug(input.slug) : '',
         title: input.title,
         summary: input.summary ?? null,
         body,
@@ -51,11 +51,23 @@ export function articleService (repo: ArticleRepository, now: () => number) {
         ...imageColumns(input.image ?? null),
         canonicalUrl: input.canonicalUrl ?? null
       }
-      return repo.create(write, input.tags ?? [], at)
+      if (input.slug !== undefined) return repo.create(write, input.tags ?? [], at)
+      // A derived slug that another request takes between the check and the insert is derived again.
+      return retryStale(async () => {
+        const slug = await deriveSlug(input.title)
+        try {
+          return await repo.create({ ...write, slug }, input.tags ?? [], at)
+        } catch (err) {
+          throw err instanceof SlugTaken ? new StaleRead() : err
+        }
+      })
     },
 
-    /** Merges the patch; returns the article unchanged (same revision) when the patch changes nothing. */
-    async update (current: ArticleRow, patch: UpdateArticleInput): Promise<Article> {
+    /**
+     * Merges the patch into `current`; returns the article unchanged (same revision) when the patch changes
+     * nothing. `unchanged` guards the write (see writeIfMatch in src/http/etag.ts).
+     */
+    async update (current: ArticleRow, patch: UpdateArticleInput, unchanged: (fresh: ArticleRow) => boolean): Promise<Article> {
       const at = now()
       const status = patch.status ?? current.status
       const publishedAt = patch.publishedAt === undefined
@@ -85,7 +97,7 @@ export function articleService (repo: ArticleRepository, now: () => number) {
       const fieldsChanged = (Object.keys(write) as (keyof ArticleWrite)[]).some((k) =>
         k === 'authors' ? JSON.stringify(write.authors) !== current.authors : write[k] !== current[k])
       if (!fieldsChanged && !tagsChanged) return repo.toArticle(current)
-      return repo.update(current, write, tagsChanged ? patch.tags : undefined, at)
+      return repo.update(current, write, tagsChanged ? patch.tags : undefined, at, unchanged)
     }
   }
 }

@@ -1,7 +1,7 @@
 // Moderation: the queue across articles, status changes and edits, deletes (tombstones). Moderators
 // and above only; the article's commentCount follows every change in the same transaction.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
+import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
@@ -54,9 +54,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ref(ModeratedComment), ...problems(400, 404, 409, 412, 413, 415, 422) }
     }
   }, async (request, reply) => {
-    const current = await loadComment(app, request, request.params.id)
-    checkIfMatch(request, etagAs(reply, 'ModeratedComment', toModeratedComment(current)))
-    const updated = await app.commentService.update(current, request.body)
+    const updated = await writeIfMatch(request, {
+      load: () => loadComment(app, request, request.params.id),
+      etag: (record) => etagAs(reply, 'ModeratedComment', toModeratedComment(record)),
+      write: (current, unchanged) => app.commentService.update(current, request.body, unchanged)
+    })
     return view(request, reply).sendOne(updated)
   })
 
@@ -72,9 +74,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...problems(404, 412, 422) }
     }
   }, async (request, reply) => {
-    const current = await loadComment(app, request, request.params.id)
-    checkIfMatch(request, etagAs(reply, 'ModeratedComment', toModeratedComment(current)))
-    await app.commentService.delete(current)
+    await writeIfMatch(request, {
+      load: () => loadComment(app, request, request.params.id),
+      etag: (record) => etagAs(reply, 'ModeratedComment', toModeratedComment(record)),
+      write: (current, unchanged) => app.commentService.delete(current, unchanged)
+    })
     return reply.code(204).send()
   })
 }

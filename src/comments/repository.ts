@@ -6,7 +6,8 @@
 // Posting a comment is the hot write, so its statements are prepared once on the raw client (no Drizzle
 // query building or SQL compilation per request) and run in one better-sqlite3 transaction made once.
 import { and, count, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm'
-import type { Db } from '../db/connection.js'
+import { IMMEDIATE, type Db } from '../db/connection.js'
+import { StaleRead } from '../http/errors.js'
 import { articles, comments } from '../db/schema.js'
 import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
 import type { CursorKey } from '../http/pagination.js'
@@ -117,6 +118,12 @@ export function commentRepository (db: Db) {
   const recount = (articleId: number): void => { recountStatement.run(articleId, articleId) }
   const reload = (id: number): CommentRecord => byId.get({ id })!
 
+  /** Inside a write's transaction: StaleRead when the comment changed since it was read (writeIfMatch). */
+  function assertUnchanged (id: number, unchanged: (fresh: CommentRecord) => boolean): void {
+    const fresh = byId.get({ id })
+    if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
+  }
+
   /** Removes a comment and then each tombstone above it that no longer has replies. */
   function removeUpwards (tx: Tx, row: CommentRow): void {
     tx.delete(comments).where(eq(comments.id, row.id)).run()
@@ -162,20 +169,24 @@ export function commentRepository (db: Db) {
       }
     },
 
-    async update (current: CommentRecord, set: { status?: CommentStatus, body?: string, bodyHtml?: string }, now: number): Promise<CommentRecord> {
+    /** StaleRead when `unchanged` says the comment changed since `current` was read. */
+    async update (current: CommentRecord, set: { status?: CommentStatus, body?: string, bodyHtml?: string }, now: number, unchanged: (fresh: CommentRecord) => boolean): Promise<CommentRecord> {
       db.transaction((tx) => {
+        assertUnchanged(current.id, unchanged)
         tx.update(comments).set({ ...set, updatedAt: now }).where(eq(comments.id, current.id)).run()
         recount(current.articleId)
-      })
+      }, IMMEDIATE)
       return reload(current.id)
     },
 
     /**
      * Deletes a comment. One with replies stays as a tombstone, its author's data erased, so the
      * thread keeps its shape; one without is removed, with any tombstones left without replies.
+     * StaleRead as for update.
      */
-    async delete (current: CommentRecord, now: number): Promise<void> {
+    async delete (current: CommentRecord, now: number, unchanged: (fresh: CommentRecord) => boolean): Promise<void> {
       db.transaction((tx) => {
+        assertUnchanged(current.id, unchanged)
         if (childCount.get(current.id)!.n > 0) {
           tx.update(comments).set({
             status: 'deleted', body: '', bodyHtml: '', authorName: '', authorEmail: '', authorUrl: null, avatarHash: '', ip: null, userAgent: null, updatedAt: now
@@ -184,7 +195,7 @@ export function commentRepository (db: Db) {
           removeUpwards(tx, current)
         }
         recount(current.articleId)
-      })
+      }, IMMEDIATE)
     },
 
     async list (p: CommentListParams): Promise<{ rows: CommentRecord[], total?: number }> {

@@ -68,7 +68,7 @@ const problemDescriptions: Record<number, string> = {
   401: 'No valid bearer token (`WWW-Authenticate: Bearer`).',
   403: 'The token\'s role does not allow this.',
   404: 'No such resource, or the caller may not see it.',
-  409: 'Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use).',
+  409: 'Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied).',
   412: 'If-Match does not match the current ETag.',
   413: 'Body larger than the limit.',
   415: 'Body is not application/json.',

@@ -1,5 +1,6 @@
-import { and, asc, count, eq, gt, sql } from 'drizzle-orm'
-import type { Db } from '../db/connection.js'
+import { asc, count, eq, gt, sql } from 'drizzle-orm'
+import { IMMEDIATE, type Db } from '../db/connection.js'
+import { StaleRead } from '../http/errors.js'
 import { tokens } from '../db/schema.js'
 import { toIso } from '../http/time.js'
 import { generateSecret, hashSecret } from './secret.js'
@@ -46,8 +47,16 @@ export function tokenRepository (db: Db, now: () => number) {
       return db.select().from(tokens).where(eq(tokens.id, id)).get()
     },
 
-    async delete (id: number): Promise<boolean> {
-      return db.delete(tokens).where(and(eq(tokens.id, id))).run().changes > 0
+    /**
+     * Revokes the token read as `current`. StaleRead when it is gone or changed since (a token never
+     * changes, so: when another request revoked it first).
+     */
+    async delete (current: TokenRow, unchanged: (fresh: TokenRow) => boolean): Promise<void> {
+      db.transaction((tx) => {
+        const fresh = tx.select().from(tokens).where(eq(tokens.id, current.id)).get()
+        if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
+        tx.delete(tokens).where(eq(tokens.id, current.id)).run()
+      }, IMMEDIATE)
     }
   }
 }
