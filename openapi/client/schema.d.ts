@@ -520,7 +520,7 @@ export interface components {
             role: "admin" | "editor" | "moderator";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
@@ -543,7 +543,7 @@ export interface components {
             role: "admin" | "editor" | "moderator";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
@@ -645,13 +645,13 @@ export interface components {
             publishedAt: string | null;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -729,13 +729,13 @@ export interface components {
             publishedAt: string | null;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -933,13 +933,13 @@ export interface components {
             status: "pending" | "approved" | "spam" | "trash" | "deleted";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -984,13 +984,13 @@ export interface components {
             status: "pending" | "approved" | "spam" | "trash" | "deleted";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -1433,9 +1433,9 @@ export interface operations {
                 tag?: string[];
                 section?: string;
                 author?: string;
-                /** @description Only articles published at or after this RFC 3339 time. */
+                /** @description Only articles published at or after this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422). */
                 publishedAfter?: string;
-                /** @description Only articles published at or before this RFC 3339 time. */
+                /** @description Only articles published at or before this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422). */
                 publishedBefore?: string;
                 /** @description Editors only (a public caller may ask only for `published`). Editors see every status by default. */
                 status?: ("draft" | "published" | "archived") | "any";

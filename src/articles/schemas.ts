@@ -197,8 +197,8 @@ export const ArticleListQuery = Type.Object({
   tag: Type.Optional(Type.Array(Slug, { maxItems: 10, description: 'Tag slug; repeat for several, all must match.' })),
   section: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   author: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-  publishedAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or after this RFC 3339 time.' })),
-  publishedBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or before this RFC 3339 time.' })),
+  publishedAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or after this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422).' })),
+  publishedBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or before this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422).' })),
   status: Type.Optional(Type.Union([ArticleStatus, Type.Literal('any')], {
     description: 'Editors only (a public caller may ask only for `published`). Editors see every status by default.'
   })),

@@ -4,6 +4,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem, type FieldError } from './errors.js'
 import type { ProblemBody } from './schemas.js'
+import { TIMESTAMP_RULE } from './time.js'
 
 const contexts: Record<string, FieldError['in']> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' }
 
@@ -28,6 +29,8 @@ function fieldErrors (error: FastifyError): FieldError[] {
     if (e.keyword === 'required') {
       pointer += `/${escapePointer(String(e.params.missingProperty))}`
       message = 'is required'
+    } else if (e.keyword === 'format' && e.params.format === 'date-time') {
+      message = TIMESTAMP_RULE
     } else if (e.keyword === 'additionalProperties') {
       pointer += `/${escapePointer(String(e.params.additionalProperty))}`
       message = where === 'query' ? 'is not a known query parameter' : 'is not a known field'

@@ -18,7 +18,7 @@ export const Slug = Type.String({
 
 export const Timestamp = Type.String({
   format: 'date-time',
-  description: 'RFC 3339 timestamp, UTC, with milliseconds.',
+  description: 'RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).',
   examples: ['2026-07-08T09:15:00.000Z']
 })
 

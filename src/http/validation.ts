@@ -1,8 +1,10 @@
 // Request validation. Bodies are validated strictly (a string is never coerced into a number), while
 // the query string, path and headers, which arrive as text, are coerced to their declared types.
 // Nothing is ever stripped: unknown fields fail validation (additionalProperties: false everywhere).
+// `date-time` is stricter than RFC 3339's grammar: only timestamps the server stores exactly (src/http/time.ts).
 import { Ajv, type Options, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import { parseTimestamp } from './time.js'
 
 function makeAjv (coerceTypes: Options['coerceTypes']): Ajv {
   const ajv = new Ajv({
@@ -13,6 +15,7 @@ function makeAjv (coerceTypes: Options['coerceTypes']): Ajv {
     strict: false
   })
   addFormats.default(ajv)
+  ajv.addFormat('date-time', { type: 'string', validate: (value: string) => parseTimestamp(value) !== undefined })
   return ajv
 }
 
