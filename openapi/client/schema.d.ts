@@ -784,6 +784,7 @@ export interface components {
             section?: string | null;
             dateline?: string | null;
             source?: string | null;
+            /** @description Names, in byline order; duplicates after trimming are merged (the first stays). */
             authors?: string[];
             /** @description Tag names; matched to existing tags by slug, unknown ones are created. */
             tags?: string[];
@@ -817,6 +818,7 @@ export interface components {
             section?: string | null;
             dateline?: string | null;
             source?: string | null;
+            /** @description Names, in byline order; duplicates after trimming are merged (the first stays). */
             authors?: string[];
             /** @description Tag names; matched to existing tags by slug, unknown ones are created. */
             tags?: string[];

@@ -109,7 +109,7 @@ export const ArticleList = Type.Object({
 const Title = Type.String({ minLength: 1, maxLength: 300, pattern: '\\S' })
 const ShortText = Type.String({ maxLength: 100 })
 const TagName = Type.String({ minLength: 1, maxLength: 64 })
-const AuthorName = Type.String({ minLength: 1, maxLength: 100 })
+const AuthorName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'Trimmed; a blank name is a 422.' })
 
 const writable = {
   slug: Slug,
@@ -118,7 +118,7 @@ const writable = {
   section: Nullable(ShortText),
   dateline: Nullable(ShortText),
   source: Nullable(ShortText),
-  authors: Type.Array(AuthorName, { maxItems: 20, uniqueItems: true }),
+  authors: Type.Array(AuthorName, { maxItems: 20, description: 'Names, in byline order; duplicates after trimming are merged (the first stays).' }),
   tags: Type.Array(TagName, { maxItems: 50, description: 'Tag names; matched to existing tags by slug, unknown ones are created.' }),
   status: ArticleStatus,
   publishedAt: Nullable(Timestamp),

@@ -6,7 +6,8 @@ import { MAX_SLUG, toSlug } from '../lib/slug.js'
 import { imageColumns, imageOf, SlugTaken, type ArticleRepository, type ArticleRow, type ArticleWrite } from './repository.js'
 import type { Article, CreateArticleInput, UpdateArticleInput } from './schemas.js'
 
-const clean = (names: string[]): string[] => names.map((n) => n.trim())
+/** Author names trimmed, duplicates merged (the first stays). The schema has refused blank ones. */
+const clean = (names: string[]): string[] => [...new Set(names.map((n) => n.trim()))]
 
 export function articleService (repo: ArticleRepository, now: () => number) {
   /** The title's slug, or with -2, -3… when taken. */
