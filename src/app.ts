@@ -84,6 +84,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   }
   const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>()
 
+  if (config.trustProxy === true) {
+    app.log.warn('TRUST_PROXY=true believes any client\'s X-Forwarded-For: anyone can choose the address that flood control counts and moderators see. Set TRUST_PROXY to your proxies\' addresses or CIDRs instead.')
+  }
   app.decorate('config', config)
   app.decorate('clock', opts.clock ?? Date.now)
   for (const schema of sharedSchemas) app.addSchema(schema)

@@ -1,4 +1,5 @@
 // The one typed configuration object. server.ts builds it from process.env; tests build it directly.
+import { isIP } from 'node:net'
 import { checkArticleUrlTemplate, DEFAULT_ARTICLE_URL_TEMPLATE } from './syndication/links.js'
 
 export type CommentModeration = 'all' | 'first' | 'none'
@@ -12,7 +13,13 @@ export interface Config {
   seedDemo: boolean
   logLevel: string
   corsOrigins: string[] | '*'
-  trustProxy: boolean | string
+  /**
+   * Whose X-Forwarded-For to believe for the client address (flood control, the `ip` moderators see):
+   * false (nobody: the peer is the client), the proxies' addresses or CIDRs (the right-most address that
+   * is not one of them is the client), or true (anyone: unsafe, warned at start). No hop count: it cannot
+   * tell a proxy from a client that connects directly (Fastify refuses to trust one).
+   */
+  trustProxy: boolean | string[]
   bodyLimit: number
   commentModeration: CommentModeration
   commentMaxLinks: number
@@ -130,6 +137,30 @@ function text (env: Env, name: string, fallback: string, pattern: RegExp, what: 
   return raw
 }
 
+/** proxy-addr's names for address ranges, accepted in TRUST_PROXY beside addresses and CIDRs. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal']
+
+function proxyEntry (entry: string): boolean {
+  if (PROXY_RANGES.includes(entry) || isIP(entry) !== 0) return true
+  const [address = '', bits, extra] = entry.split('/')
+  const family = isIP(address)
+  return family !== 0 && extra === undefined && bits !== undefined && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
+}
+
+function trustProxyOf (raw: string | undefined): Config['trustProxy'] {
+  if (raw === undefined || raw === '' || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) {
+    throw new ConfigError(`TRUST_PROXY cannot be a number of hops ("${raw}"): a client connecting directly could pass for a proxy. List the proxies' addresses or CIDRs.`)
+  }
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean)
+  const wrong = entries.filter((e) => !proxyEntry(e))
+  if (entries.length === 0 || wrong.length > 0) {
+    throw new ConfigError(`TRUST_PROXY must be false, the proxies' addresses or CIDRs (comma-separated; or loopback, linklocal, uniquelocal), or true; "${wrong.join(', ') || raw}" is none of these`)
+  }
+  return entries
+}
+
 /** Reads and checks the environment; throws ConfigError with a message fit for a person. */
 export function loadConfig (env: Env): Config {
   const adminToken = env.ADMIN_TOKEN === '' ? undefined : env.ADMIN_TOKEN
@@ -137,7 +168,6 @@ export function loadConfig (env: Env): Config {
     throw new ConfigError('ADMIN_TOKEN must be at least 22 characters (128 bits of randomness)')
   }
   const origins = env.CORS_ORIGINS
-  const trustProxy = env.TRUST_PROXY
   return {
     host: env.HOST || defaultConfig.host,
     port: integer(env, 'PORT', defaultConfig.port, 0, 65535),
@@ -148,9 +178,7 @@ export function loadConfig (env: Env): Config {
     corsOrigins: origins === undefined || origins === '' || origins === '*'
       ? '*'
       : origins.split(',').map((o) => o.trim()).filter(Boolean),
-    trustProxy: trustProxy === undefined || trustProxy === ''
-      ? false
-      : ['true', 'false'].includes(trustProxy) ? trustProxy === 'true' : trustProxy,
+    trustProxy: trustProxyOf(env.TRUST_PROXY),
     bodyLimit: integer(env, 'BODY_LIMIT', defaultConfig.bodyLimit, 1024, 64 * 1024 * 1024),
     commentModeration: oneOf(env, 'COMMENT_MODERATION', defaultConfig.commentModeration, ['all', 'first', 'none']),
     commentMaxLinks: integer(env, 'COMMENT_MAX_LINKS', defaultConfig.commentMaxLinks, 0, 1000),

@@ -57,7 +57,10 @@ t.test('every setting read from the environment', async (t) => {
   })
   t.equal(loadConfig({ PUBLIC_URL: 'http://127.0.0.1:3000' }).publicUrl, 'http://127.0.0.1:3000')
   t.equal(loadConfig({ ARTICLE_URL_TEMPLATE: '{PUBLIC_URL}/read/{id}' }).articleUrlTemplate, '{PUBLIC_URL}/read/{id}')
-  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, '10.0.0.0/8')
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, ['10.0.0.0/8'])
+  t.same(loadConfig({ TRUST_PROXY: ' 127.0.0.1, 10.0.0.0/8,::1, fd00::/8 ,uniquelocal' }).trustProxy,
+    ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'uniquelocal'], 'addresses, CIDRs and named ranges')
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
   t.equal(loadConfig({ SEED_DEMO: '1' }).seedDemo, true)
 })
 
@@ -86,7 +89,14 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ ARTICLE_URL_TEMPLATE: 'https://news.example/a b/{slug}' }, /must not contain spaces/],
     [{ PUBLIC_NAME: '   ' }, /PUBLIC_NAME must be 1 to 100 printable characters/],
     [{ PUBLIC_NAME: 'Bell\u0007' }, /PUBLIC_NAME/],
-    [{ PUBLIC_LANGUAGE: 'english' }, /PUBLIC_LANGUAGE must be a language tag/]
+    [{ PUBLIC_LANGUAGE: 'english' }, /PUBLIC_LANGUAGE must be a language tag/],
+    // Passed on as they were, these stopped the server with proxy-addr's TypeError, or were a hop count
+    // that Fastify silently treats as "trust nobody".
+    [{ TRUST_PROXY: 'yes' }, /TRUST_PROXY must be false, the proxies' addresses or CIDRs .*"yes"/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY .*"10.0.0.0\/33"/],
+    [{ TRUST_PROXY: '10.0.0.1, proxy.internal' }, /"proxy.internal"/],
+    [{ TRUST_PROXY: ',' }, /TRUST_PROXY must be/],
+    [{ TRUST_PROXY: '1' }, /TRUST_PROXY cannot be a number of hops/]
   ]
   for (const [env, message] of bad) {
     try {
