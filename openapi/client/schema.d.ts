@@ -239,7 +239,7 @@ export interface paths {
         };
         /**
          * List an article's comments
-         * @description Approved comments and tombstones (deleted comments kept because they have replies), oldest first, flat: rebuild threads from `parentId`. Keyset-paginated. Moderators (and above) get `ModeratedComment`s and may filter by `status` (`any` for all); the public may only ask for `approved`. 404 when the caller may not see the article.
+         * @description Approved comments and tombstones (deleted comments kept because they have replies), oldest first, flat: rebuild threads from `parentId`. Keyset-paginated. Moderators (and above) get `ModeratedComment`s and may filter by `status` (`any` for all); the public may only ask for `approved`. 404 when the caller may not see the article (moderators included: a draft's or a scheduled article's thread is 404 to them, as the article is; editors see every article).
          */
         get: operations["listArticleComments"];
         put?: never;
@@ -271,14 +271,14 @@ export interface paths {
         };
         /**
          * Get a comment
-         * @description The public sees approved comments on published articles only (anything else is 404); moderators and above see every comment, as a `ModeratedComment`.
+         * @description The public sees approved comments on published articles only (anything else is 404); moderators and above see every status, as a `ModeratedComment`. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          */
         get: operations["getComment"];
         put?: never;
         post?: never;
         /**
          * Delete a comment
-         * @description A comment with replies stays as a tombstone (`status: "deleted"`, empty body, author fields null and erased from storage) so the thread keeps its shape; one without replies is removed, together with any tombstone above it left without replies. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
+         * @description A comment with replies stays as a tombstone (`status: "deleted"`, empty body, author fields null and erased from storage) so the thread keeps its shape; one without replies is removed, together with any tombstone above it left without replies. With `If-Match`, a stale ETag is a 412 and nothing is deleted. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          *
          *     Needs a token with role `moderator` or above.
          */
@@ -287,7 +287,7 @@ export interface paths {
         head?: never;
         /**
          * Moderate or edit a comment
-         * @description Set `status` to approve, unapprove (`pending`), or mark as `spam` or `trash`; edit `body`. The article's `commentCount` follows at once. A tombstone cannot be changed (409). With `If-Match`, a stale ETag is a 412 and nothing changes.
+         * @description Set `status` to approve, unapprove (`pending`), or mark as `spam` or `trash`; edit `body`. The article's `commentCount` follows at once. A tombstone cannot be changed (409). With `If-Match`, a stale ETag is a 412 and nothing changes. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          *
          *     Needs a token with role `moderator` or above.
          */
@@ -303,7 +303,7 @@ export interface paths {
         };
         /**
          * The moderation queue
-         * @description Comments across all articles, newest first by default. Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated.
+         * @description Comments across all articles, newest first by default. Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated. Only comments of the articles the caller can see: a moderator's queue leaves out the comments of drafts and of scheduled or archived articles (an editor's has them all); `article` naming one of those lists nothing.
          *
          *     Needs a token with role `moderator` or above.
          *

@@ -1,6 +1,6 @@
 // The articles' SQL: reads with visibility, writes in one transaction each (article, tags, authors,
 // slug history together).
-import { eq, sql } from 'drizzle-orm'
+import { eq, sql, type SQL } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
@@ -65,6 +65,10 @@ export class SlugTaken extends Conflict {
     super(`The slug "${slug}" is taken by another article.`)
   }
 }
+
+/** The public's rule in SQL, for queries over other tables joined to articles: published and due at `visibleAt`. */
+export const visibleToPublic = (visibleAt: number): SQL =>
+  sql`(${articles.status} = 'published' AND ${articles.publishedAt} <= ${visibleAt})`
 
 function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
   return {

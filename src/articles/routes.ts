@@ -8,6 +8,7 @@ import { fromIso } from '../http/time.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import type { ArticleSort, Visibility } from './repository.js'
 import { parseSearch } from './search.js'
+import { visibilityOf } from './visibility.js'
 import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
 
 /**
@@ -24,8 +25,7 @@ function cursorKey (key: CursorKey, sort: ArticleSort): CursorKey {
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const visibility = (request: Parameters<typeof hasRole>[0]): Visibility =>
-    hasRole(request, 'editor') ? null : { visibleAt: app.clock() }
+  const visibility = (request: Parameters<typeof hasRole>[0]): Visibility => visibilityOf(request, app.clock())
 
   /** The article at `slug` as the caller may see it, or 404. */
   async function load (request: Parameters<typeof hasRole>[0], slug: string) {

@@ -12,6 +12,7 @@ import { articles, comments } from '../db/schema.js'
 import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toIso } from '../http/time.js'
+import { visibleToPublic, type Visibility } from '../articles/repository.js'
 import type { Comment, CommentStatus, ModeratedComment } from './schemas.js'
 
 type CommentRow = typeof comments.$inferSelect
@@ -50,6 +51,8 @@ export interface CommentWrite {
 
 export interface CommentListParams {
   articleId: number | undefined
+  /** Only comments of articles the caller may see (src/articles/visibility.ts); null: every article. */
+  visibility: Visibility
   /** undefined: every status. */
   statuses: CommentStatus[] | undefined
   descending: boolean
@@ -103,11 +106,24 @@ export function commentRepository (db: Db) {
 
   const targetBySlug = db.$client.prepare<[string], Omit<CommentTarget, 'commentsOpen'> & { commentsOpen: number }>(
     'SELECT id, slug, status, published_at AS publishedAt, comments_open AS commentsOpen FROM articles WHERE slug = ?')
+  const targetById = db.$client.prepare<[number], Omit<CommentTarget, 'commentsOpen'> & { commentsOpen: number }>(
+    'SELECT id, slug, status, published_at AS publishedAt, comments_open AS commentsOpen FROM articles WHERE id = ?')
+  const parentOf = db.$client.prepare<[number], { articleId: number, status: CommentStatus }>(
+    'SELECT article_id AS articleId, status FROM comments WHERE id = ?')
   const insert = db.$client.prepare<[number, number | null, string, string, string | null, string, string, string, CommentStatus, string | null, string | null, number, number]>(
     `INSERT INTO comments (article_id, parent_id, author_name, author_email, author_url, avatar_hash, body, body_html, status, ip, user_agent, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const countOneMore = db.$client.prepare<[number]>('UPDATE articles SET comment_count = comment_count + 1 WHERE id = ?')
-  const insertComment = db.$client.transaction((w: CommentWrite, now: number): number => {
+  // The article and the parent were checked before (visible, open, an approved parent on it); inside the
+  // transaction they must still be as they were read, or the caller checks again (StaleRead).
+  const insertComment = db.$client.transaction((article: CommentTarget, w: CommentWrite, now: number): number => {
+    const fresh = targetById.get(article.id)
+    if (fresh === undefined || fresh.slug !== article.slug || fresh.status !== article.status ||
+        fresh.publishedAt !== article.publishedAt || (fresh.commentsOpen !== 0) !== article.commentsOpen) throw new StaleRead()
+    if (w.parentId !== null) {
+      const parent = parentOf.get(w.parentId)
+      if (parent === undefined || parent.articleId !== article.id || parent.status !== 'approved') throw new StaleRead()
+    }
     const { lastInsertRowid } = insert.run(w.articleId, w.parentId, w.authorName, w.authorEmail, w.authorUrl, w.avatarHash,
       w.body, w.bodyHtml, w.status, w.ip, w.userAgent, now, now)
     // Only an approved comment is counted; the count was right before, so one more keeps it right.
@@ -153,11 +169,12 @@ export function commentRepository (db: Db) {
     },
 
     /**
-     * Stores a new comment on `article`. The record is built from what was written (every column is
-     * given, none has a default or a trigger), not read back.
+     * Stores a new comment on `article`, as it was read; StaleRead when the article or the parent has
+     * changed since. The record is built from what was written (every column is given, none has a
+     * default or a trigger), not read back.
      */
     async create (article: CommentTarget, write: CommentWrite, now: number): Promise<CommentRecord> {
-      const id = insertComment(write, now)
+      const id = insertComment.immediate(article, write, now)
       return {
         id,
         ...write,
@@ -201,12 +218,17 @@ export function commentRepository (db: Db) {
     async list (p: CommentListParams): Promise<{ rows: CommentRecord[], total?: number }> {
       const filters: (SQL | undefined)[] = []
       if (p.articleId !== undefined) filters.push(eq(comments.articleId, p.articleId))
+      if (p.visibility !== null) filters.push(visibleToPublic(p.visibility.visibleAt))
       if (p.statuses !== undefined) filters.push(inArray(comments.status, p.statuses))
       const where = and(...filters)
       const o = order(p.descending)
       const paged = p.after ? and(where, after(o, p.after[0] ?? null, p.after[1] ?? null)) : where
       const rows = select().where(paged).orderBy(orderBy(o)).limit(p.limit + 1).all()
-      const total = p.withTotal ? db.select({ n: count() }).from(comments).where(where).get()?.n ?? 0 : undefined
+      const total = !p.withTotal
+        ? undefined
+        : p.visibility === null
+          ? db.select({ n: count() }).from(comments).where(where).get()?.n ?? 0
+          : db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(where).get()?.n ?? 0
       return { rows, total }
     }
   }
