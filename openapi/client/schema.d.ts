@@ -220,7 +220,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API token
-         * @description The next request made with the token is a 401. An admin may revoke the token it is using.
+         * @description The next request made with the token is a 401. An admin may revoke the token it is using. A revoked secret stays revoked: not even `ADMIN_TOKEN` registers it again at the next start (the server logs that it is revoked).
          *
          *     Needs a token with role `admin`.
          */

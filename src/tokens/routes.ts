@@ -52,7 +52,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['tokens'],
       operationId: 'deleteToken',
       summary: 'Revoke an API token',
-      description: 'The next request made with the token is a 401. An admin may revoke the token it is using.',
+      description: 'The next request made with the token is a 401. An admin may revoke the token it is using. A revoked secret stays revoked: not even `ADMIN_TOKEN` registers it again at the next start (the server logs that it is revoked).',
       params: TokenIdParams,
       headers: WriteHeaders,
       response: { 204: NoContent, ...problems(404, 412, 422) }
