@@ -1183,7 +1183,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1280,7 +1280,7 @@ export interface operations {
                     "application/yaml": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1366,7 +1366,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1475,7 +1475,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1544,6 +1544,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -1567,7 +1569,7 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1603,7 +1605,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1621,7 +1623,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1706,7 +1708,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1809,7 +1811,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1863,7 +1865,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1881,7 +1883,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1927,6 +1929,8 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
             };
             path: {
                 /**
@@ -1952,7 +1956,7 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2006,7 +2010,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2024,7 +2028,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2108,7 +2112,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2177,6 +2181,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -2200,7 +2206,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tag"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2236,7 +2242,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2254,7 +2260,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2330,7 +2336,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2433,7 +2439,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2487,7 +2493,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2505,7 +2511,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2551,6 +2557,8 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
             };
             path: {
                 /**
@@ -2576,7 +2584,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tag"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2630,7 +2638,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2648,7 +2656,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2725,7 +2733,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2803,6 +2811,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -2836,7 +2846,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedToken"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2872,7 +2882,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2890,7 +2900,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2938,7 +2948,7 @@ export interface operations {
                 "if-none-match"?: string;
             };
             path: {
-                /** @description The token id. */
+                /** @description The token id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -2954,7 +2964,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3008,7 +3018,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3026,7 +3036,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3111,7 +3121,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3189,6 +3199,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -3228,7 +3240,7 @@ export interface operations {
                     "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3264,7 +3276,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3282,7 +3294,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3347,7 +3359,7 @@ export interface operations {
                 "if-match"?: string;
             };
             path: {
-                /** @description The comment id. */
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
                 id: number;
             };
             cookie?: never;
@@ -3372,7 +3384,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3456,7 +3468,7 @@ export interface operations {
                 "if-none-match"?: string;
             };
             path: {
-                /** @description The comment id. */
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
                 id: number;
             };
             cookie?: never;
@@ -3472,7 +3484,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3526,7 +3538,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3544,7 +3556,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3590,9 +3602,11 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
             };
             path: {
-                /** @description The comment id. */
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
                 id: number;
             };
             cookie?: never;
@@ -3612,7 +3626,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModeratedComment"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3666,7 +3680,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3684,7 +3698,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3770,7 +3784,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -115,7 +115,7 @@ export const UpdateCommentBody = Type.Object({
 export type UpdateCommentInput = Static<typeof UpdateCommentBody>
 
 export const CommentIdParams = Type.Object({
-  id: Type.Integer({ minimum: 1, description: 'The comment id.' })
+  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422).' })
 }, { additionalProperties: false })
 
 export const StatusFilter = Type.Union([

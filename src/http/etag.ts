@@ -120,6 +120,10 @@ export function sendRepresentation (request: FastifyRequest, reply: FastifyReply
       // A 304 carries the validator the client holds (it may name a compressed representation).
       const held = (request.headers['if-none-match'] ?? '').split(',').map((t) => t.trim().replace(/^W\//, ''))
         .find((t) => bare(t) === etag)
+      // Like any 304 (RFC 9110 15.4.5), no representation metadata: the route (or the response cache) may
+      // have set the 200's Content-Type and Link already.
+      reply.removeHeader('content-type')
+      reply.removeHeader('link')
       return reply.code(304).header('etag', held ?? etag).send()
     }
   }

@@ -50,7 +50,10 @@ const frameworkProblems: Record<string, [number, string, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'payload-too-large', 'Payload Too Large'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'malformed-request', 'Malformed Request'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'malformed-request', 'Malformed Request'],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'malformed-request', 'Malformed Request']
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'malformed-request', 'Malformed Request'],
+  // @fastify/compress, decoding a request body (src/plugins/compression.ts).
+  FST_CP_ERR_INVALID_CONTENT_ENCODING: [415, 'unsupported-media-type', 'Unsupported Media Type'],
+  FST_CP_ERR_INVALID_CONTENT: [400, 'malformed-request', 'Malformed Request']
 }
 
 export default fp(async (app) => {
@@ -77,7 +80,7 @@ export default fp(async (app) => {
     return allowed
   }
 
-  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+  function unmatched (request: FastifyRequest, reply: FastifyReply) {
     const allowed = allowedMethods(request.url)
     if (allowed.length > 0) {
       return send(reply, {
@@ -95,7 +98,17 @@ export default fp(async (app) => {
       detail: `No route ${request.method} ${request.url.split('?')[0]}.`,
       instance: request.url.split('?')[0]
     })
+  }
+
+  // A request no route takes is answered before its body is read (after authentication and the limits
+  // on the request line): its body cannot change the answer into a 400 (QUERY without Content-Type,
+  // refused by Fastify while reading it), 413 or 415. A preParsing hook runs for the not-found
+  // handler too; for a matched route it only passes the body on.
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    if (request.is404) unmatched(request, reply)
+    else done(null, payload)
   })
+  app.setNotFoundHandler(unmatched)
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const instance = request.url.split('?')[0]

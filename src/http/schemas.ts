@@ -63,15 +63,15 @@ export const Problem = Type.Object({
 export type ProblemBody = Static<typeof Problem>
 
 const problemDescriptions: Record<number, string> = {
-  400: 'Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape.',
+  400: 'Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape.',
   414: 'The request target (URL) is longer than the limit.',
   401: 'No valid bearer token (`WWW-Authenticate: Bearer`).',
   403: 'The token\'s role does not allow this.',
   404: 'No such resource, or the caller may not see it.',
   409: 'Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied).',
   412: 'If-Match does not match the current ETag.',
-  413: 'Body larger than the limit.',
-  415: 'Body is not application/json.',
+  413: 'Body larger than the limit (counted after decoding its Content-Encoding).',
+  415: 'Body is not application/json, or its Content-Encoding is not gzip, deflate or br.',
   422: 'Validation failed, or an Idempotency-Key reused with another request.',
   429: 'Too many requests (`Retry-After`).',
   503: 'Overloaded or the database does not answer; sends `Retry-After` when shedding load.',

@@ -19,6 +19,41 @@ function makeAjv (coerceTypes: Options['coerceTypes']): Ajv {
   return ajv
 }
 
+/** How an integer may be spelt in a path or query string: digits, no sign, no leading zero. */
+const DECIMAL = /^(?:0|[1-9][0-9]*)$/
+
+/**
+ * The path and the query string are text, coerced to their schema's types by Ajv, which reads any
+ * spelling Number() does: `0x1`, ` 1`, `01`, `1e0` and `+1` would all name id 1. An integer there is
+ * plain decimal (contract section 0); anything else fails validation before coercion (422).
+ */
+function plainDecimalIntegers (validate: ValidateFunction, schema: unknown): ValidateFunction {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {}
+  const integers = Object.keys(properties).filter((name) => properties[name]?.type === 'integer')
+  if (integers.length === 0) return validate
+  const checked = function (this: unknown, data: unknown, context?: unknown) {
+    const values = data as Record<string, unknown> | null
+    const errors = values === null || typeof values !== 'object'
+      ? []
+      : integers.filter((name) => typeof values[name] === 'string' && !DECIMAL.test(values[name] as string)).map((name) => ({
+        instancePath: `/${name}`,
+        schemaPath: `#/properties/${name}/type`,
+        keyword: 'type',
+        params: { type: 'integer' },
+        message: 'must be an integer in plain decimal digits'
+      }))
+    if (errors.length > 0) {
+      checked.errors = errors
+      return false
+    }
+    const valid = (validate as (this: unknown, data: unknown, context?: unknown) => boolean).call(this, data, context)
+    checked.errors = validate.errors
+    return valid
+  } as ValidateFunction
+  // Fastify passes the parent object (to let Ajv coerce the root) when the validator has a schemaEnv.
+  return Object.assign(checked, { schema: validate.schema, schemaEnv: validate.schemaEnv })
+}
+
 /** Fastify's compilersFactory.buildValidator: one compiler over the schemas shared by addSchema. */
 export function buildValidator (externalSchemas: unknown): (route: { schema: unknown, httpPart?: string }) => ValidateFunction {
   const strict = makeAjv(false)
@@ -30,6 +65,7 @@ export function buildValidator (externalSchemas: unknown): (route: { schema: unk
   return ({ schema, httpPart }) => {
     const ajv = httpPart === 'body' ? strict : coercing
     const id = (schema as { $id?: string }).$id
-    return (id !== undefined && ajv.getSchema(id)) || ajv.compile(schema as object)
+    const validate = (id !== undefined && ajv.getSchema(id)) || ajv.compile(schema as object)
+    return httpPart === 'params' || httpPart === 'querystring' ? plainDecimalIntegers(validate, schema) : validate
   }
 }
