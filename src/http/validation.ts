@@ -54,6 +54,49 @@ function plainDecimalIntegers (validate: ValidateFunction, schema: unknown): Val
   return Object.assign(checked, { schema: validate.schema, schemaEnv: validate.schemaEnv })
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/** JSON Pointers (RFC 6901) to the strings, keys included, in a parsed body that hold a lone surrogate. */
+function illFormedStrings (value: unknown, pointer = '', found: string[] = []): string[] {
+  if (typeof value === 'string') {
+    if (LONE_SURROGATE.test(value)) found.push(pointer)
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => illFormedStrings(item, `${pointer}/${i}`, found))
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
+      if (LONE_SURROGATE.test(key)) found.push(at)
+      illFormedStrings(item, at, found)
+    }
+  }
+  return found
+}
+
+/**
+ * JSON may escape half a UTF-16 surrogate pair (`"\ud800"`); no UTF-8 text can hold it, so SQLite would
+ * store replacement characters instead, and the body would not come back as it was sent. Such a string
+ * fails validation (422, with its pointer) before the schema is checked.
+ */
+function wellFormedStrings (validate: ValidateFunction): ValidateFunction {
+  const checked = function (this: unknown, data: unknown, context?: unknown) {
+    const found = illFormedStrings(data)
+    if (found.length > 0) {
+      checked.errors = found.map((pointer) => ({
+        instancePath: pointer,
+        schemaPath: '#',
+        keyword: 'wellFormed',
+        params: {},
+        message: 'must be well-formed Unicode (it holds half of a surrogate pair)'
+      }))
+      return false
+    }
+    const valid = (validate as (this: unknown, data: unknown, context?: unknown) => boolean).call(this, data, context)
+    checked.errors = validate.errors
+    return valid
+  } as ValidateFunction
+  return Object.assign(checked, { schema: validate.schema, schemaEnv: validate.schemaEnv })
+}
+
 /** Fastify's compilersFactory.buildValidator: one compiler over the schemas shared by addSchema. */
 export function buildValidator (externalSchemas: unknown): (route: { schema: unknown, httpPart?: string }) => ValidateFunction {
   const strict = makeAjv(false)
@@ -66,6 +109,7 @@ export function buildValidator (externalSchemas: unknown): (route: { schema: unk
     const ajv = httpPart === 'body' ? strict : coercing
     const id = (schema as { $id?: string }).$id
     const validate = (id !== undefined && ajv.getSchema(id)) || ajv.compile(schema as object)
-    return httpPart === 'params' || httpPart === 'querystring' ? plainDecimalIntegers(validate, schema) : validate
+    if (httpPart === 'params' || httpPart === 'querystring') return plainDecimalIntegers(validate, schema)
+    return httpPart === 'body' ? wellFormedStrings(validate) : validate
   }
 }
