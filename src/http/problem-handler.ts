@@ -102,13 +102,12 @@ export default fp(async (app) => {
 
   // A request no route takes is answered before its body is read (after authentication and the limits
   // on the request line): its body cannot change the answer into a 400 (QUERY without Content-Type,
-  // refused by Fastify while reading it), 413 or 415. A preParsing hook runs for the not-found
-  // handler too; for a matched route it only passes the body on.
-  app.addHook('preParsing', (request, reply, payload, done) => {
-    if (request.is404) unmatched(request, reply)
-    else done(null, payload)
+  // refused by Fastify while reading it), 413 or 415. The not-found handler is set in a context of its
+  // own, so that this preParsing hook runs for it alone, not for every matched route.
+  await app.register(async (notFound) => {
+    notFound.addHook('preParsing', (request, reply) => { unmatched(request, reply) })
+    notFound.setNotFoundHandler(unmatched)
   })
-  app.setNotFoundHandler(unmatched)
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const instance = request.url.split('?')[0]
