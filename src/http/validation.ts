@@ -19,6 +19,27 @@ function makeAjv (coerceTypes: Options['coerceTypes']): Ajv {
   return ajv
 }
 
+type FieldError = { instancePath: string, message: string, keyword: string }
+
+/**
+ * `validate` preceded by `check`, a rule Ajv cannot express on the raw input: when it finds errors, they
+ * are the validation's errors (422 with their pointers) and the schema is not checked.
+ */
+function checkedFirst (validate: ValidateFunction, check: (data: unknown) => FieldError[]): ValidateFunction {
+  const checked = function (this: unknown, data: unknown, context?: unknown) {
+    const errors = check(data)
+    if (errors.length > 0) {
+      checked.errors = errors.map((e) => ({ ...e, schemaPath: '#', params: {} }))
+      return false
+    }
+    const valid = (validate as (this: unknown, data: unknown, context?: unknown) => boolean).call(this, data, context)
+    checked.errors = validate.errors
+    return valid
+  } as ValidateFunction
+  // Fastify passes the parent object (to let Ajv coerce the root) when the validator has a schemaEnv.
+  return Object.assign(checked, { schema: validate.schema, schemaEnv: validate.schemaEnv })
+}
+
 /** How an integer may be spelt in a path or query string: digits, no sign, no leading zero. */
 const DECIMAL = /^(?:0|[1-9][0-9]*)$/
 
@@ -31,27 +52,12 @@ function plainDecimalIntegers (validate: ValidateFunction, schema: unknown): Val
   const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {}
   const integers = Object.keys(properties).filter((name) => properties[name]?.type === 'integer')
   if (integers.length === 0) return validate
-  const checked = function (this: unknown, data: unknown, context?: unknown) {
+  return checkedFirst(validate, (data) => {
     const values = data as Record<string, unknown> | null
-    const errors = values === null || typeof values !== 'object'
-      ? []
-      : integers.filter((name) => typeof values[name] === 'string' && !DECIMAL.test(values[name] as string)).map((name) => ({
-        instancePath: `/${name}`,
-        schemaPath: `#/properties/${name}/type`,
-        keyword: 'type',
-        params: { type: 'integer' },
-        message: 'must be an integer in plain decimal digits'
-      }))
-    if (errors.length > 0) {
-      checked.errors = errors
-      return false
-    }
-    const valid = (validate as (this: unknown, data: unknown, context?: unknown) => boolean).call(this, data, context)
-    checked.errors = validate.errors
-    return valid
-  } as ValidateFunction
-  // Fastify passes the parent object (to let Ajv coerce the root) when the validator has a schemaEnv.
-  return Object.assign(checked, { schema: validate.schema, schemaEnv: validate.schemaEnv })
+    if (values === null || typeof values !== 'object') return []
+    return integers.filter((name) => typeof values[name] === 'string' && !DECIMAL.test(values[name] as string))
+      .map((name) => ({ instancePath: `/${name}`, keyword: 'type', message: 'must be an integer in plain decimal digits' }))
+  })
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
@@ -77,25 +83,8 @@ function illFormedStrings (value: unknown, pointer = '', found: string[] = []): 
  * store replacement characters instead, and the body would not come back as it was sent. Such a string
  * fails validation (422, with its pointer) before the schema is checked.
  */
-function wellFormedStrings (validate: ValidateFunction): ValidateFunction {
-  const checked = function (this: unknown, data: unknown, context?: unknown) {
-    const found = illFormedStrings(data)
-    if (found.length > 0) {
-      checked.errors = found.map((pointer) => ({
-        instancePath: pointer,
-        schemaPath: '#',
-        keyword: 'wellFormed',
-        params: {},
-        message: 'must be well-formed Unicode (it holds half of a surrogate pair)'
-      }))
-      return false
-    }
-    const valid = (validate as (this: unknown, data: unknown, context?: unknown) => boolean).call(this, data, context)
-    checked.errors = validate.errors
-    return valid
-  } as ValidateFunction
-  return Object.assign(checked, { schema: validate.schema, schemaEnv: validate.schemaEnv })
-}
+const wellFormedStrings = (validate: ValidateFunction): ValidateFunction => checkedFirst(validate, (data) =>
+  illFormedStrings(data).map((pointer) => ({ instancePath: pointer, keyword: 'wellFormed', message: 'must be well-formed Unicode (it holds half of a surrogate pair)' })))
 
 /** Fastify's compilersFactory.buildValidator: one compiler over the schemas shared by addSchema. */
 export function buildValidator (externalSchemas: unknown): (route: { schema: unknown, httpPart?: string }) => ValidateFunction {
