@@ -8,7 +8,7 @@ import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { visibilityOf } from '../articles/visibility.js'
 import { toModeratedComment } from './repository.js'
 import { CommentIdParams, CommentQueueQuery, ModeratedComment, ModeratedCommentList, UpdateCommentBody } from './schemas.js'
-import { loadComment, view } from './views.js'
+import { commentVisible, loadComment, view } from './views.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/comments', {
@@ -61,7 +61,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const updated = await writeIfMatch(request, {
       load: () => loadComment(app, request, request.params.id),
       etag: (record) => etagAs(reply, 'ModeratedComment', toModeratedComment(record)),
-      write: (current, unchanged) => app.commentService.update(current, request.body, unchanged)
+      write: (current, unchanged) => app.commentService.update(current, request.body, unchanged),
+      // A moderator loses sight of a comment when its article is unpublished, which its ETag does not show.
+      visible: (record) => commentVisible(app, request, record)
     })
     return view(request, reply).sendOne(updated)
   })
@@ -81,7 +83,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     await writeIfMatch(request, {
       load: () => loadComment(app, request, request.params.id),
       etag: (record) => etagAs(reply, 'ModeratedComment', toModeratedComment(record)),
-      write: (current, unchanged) => app.commentService.delete(current, unchanged)
+      write: (current, unchanged) => app.commentService.delete(current, unchanged),
+      // A moderator loses sight of a comment when its article is unpublished, which its ETag does not show.
+      visible: (record) => commentVisible(app, request, record)
     })
     return reply.code(204).send()
   })

@@ -46,9 +46,11 @@ export function view (request: FastifyRequest, reply: FastifyReply) {
  */
 export async function loadComment (app: FastifyInstance, request: FastifyRequest, id: number): Promise<CommentRecord> {
   const record = await app.comments.findById(id)
-  const visible = record !== undefined &&
-    app.articles.isVisible({ status: record.articleStatus, publishedAt: record.articlePublishedAt }, visibilityOf(request, app.clock())) &&
-    (hasRole(request, 'moderator') || record.status === 'approved')
-  if (!visible) throw new NotFound(`No comment ${id}.`)
+  if (record === undefined || !commentVisible(app, request, record)) throw new NotFound(`No comment ${id}.`)
   return record
 }
+
+/** Whether the caller may see this comment: see loadComment. */
+export const commentVisible = (app: FastifyInstance, request: FastifyRequest, record: CommentRecord): boolean =>
+  app.articles.isVisible({ status: record.articleStatus, publishedAt: record.articlePublishedAt }, visibilityOf(request, app.clock())) &&
+  (hasRole(request, 'moderator') || record.status === 'approved')

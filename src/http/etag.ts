@@ -152,12 +152,18 @@ export function sendTagged<T> (request: FastifyRequest, reply: FastifyReply, bod
  */
 export async function writeIfMatch<Row, Result> (
   request: FastifyRequest,
-  steps: { load: () => Promise<Row>, etag: (row: Row) => string, write: (current: Row, unchanged: (fresh: Row) => boolean) => Promise<Result> }
+  steps: {
+    load: () => Promise<Row>
+    etag: (row: Row) => string
+    write: (current: Row, unchanged: (fresh: Row) => boolean) => Promise<Result>
+    /** Whether the caller may still see the row (as `load` decides), when that can change without its ETag. */
+    visible?: (row: Row) => boolean
+  }
 ): Promise<Result> {
   return retryStale(async () => {
     const current = await steps.load()
     const checked = steps.etag(current)
     checkIfMatch(request, checked)
-    return steps.write(current, (fresh) => steps.etag(fresh) === checked)
+    return steps.write(current, (fresh) => (steps.visible?.(fresh) ?? true) && steps.etag(fresh) === checked)
   })
 }

@@ -99,3 +99,24 @@ t.test('a post checks its article and parent again if they change before the ins
   const reply = await postComment(a, 'thread', { ...reader, parentId: parent.id })
   t.match(assertProblem(t, reply, 422, 'validation').errors, [{ pointer: '/parentId' }], 'no reply to a comment that became spam')
 })
+
+t.test('a moderation that loses sight of its article on the way is a 404 and changes nothing', async (t) => {
+  const a = await build(t, { commentModeration: 'none' })
+  await createArticle(a, { title: 'Pulled', status: 'published' })
+  const comment = (await postComment(a, 'pulled', reader)).json()
+  const findById = a.app.comments.findById
+  t.teardown(() => { a.app.comments.findById = findById })
+  for (const [method, payload] of [['PATCH', { status: 'spam' }], ['DELETE', undefined]] as const) {
+    let pending = true
+    a.app.comments.findById = async (id) => {
+      const record = await findById(id)
+      // The editor unpublishes the article between the moderator's read and write.
+      if (pending) { pending = false; a.app.db.$client.prepare("UPDATE articles SET status = 'draft' WHERE slug = 'pulled'").run() }
+      return record
+    }
+    assertProblem(t, await a.as('moderator', { method, url: `/v1/comments/${comment.id as number}`, payload }), 404, 'not-found')
+    a.app.db.$client.prepare("UPDATE articles SET status = 'published' WHERE slug = 'pulled'").run()
+  }
+  a.app.comments.findById = findById
+  t.equal((await a.inject({ method: 'GET', url: `/v1/comments/${comment.id as number}` })).json().status, 'approved', 'neither write happened')
+})
