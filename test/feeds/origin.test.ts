@@ -45,7 +45,7 @@ t.test('forwarded headers count only from a trusted proxy', async (t) => {
   await createArticle(untrusted, { title: 'Story', body: 'Text', status: 'published' })
   t.equal((await feed(untrusted, forwarded)).json().items[0].url, 'http://internal:3000/v1/articles/story', 'TRUST_PROXY unset: ignored')
 
-  const proxied = await build(t, { trustProxy: '10.0.0.1' })
+  const proxied = await build(t, { trustProxy: ['10.0.0.1'] })
   await createArticle(proxied, { title: 'Story', body: 'Text', status: 'published' })
   t.equal((await feed(proxied, forwarded, '/feeds/json', '10.0.0.1')).json().items[0].url, 'https://news.example/v1/articles/story', 'from the proxy: honoured')
   t.equal((await feed(proxied, forwarded, '/feeds/json', '192.0.2.7')).json().items[0].url, 'http://internal:3000/v1/articles/story', 'from anyone else: ignored')
