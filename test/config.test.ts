@@ -25,7 +25,11 @@ t.test('every setting read from the environment', async (t) => {
     MAX_EVENT_LOOP_DELAY: '0',
     MAX_EVENT_LOOP_UTILIZATION: '0.95',
     LOAD_SAMPLE_INTERVAL: '500',
-    RESPONSE_CACHE_MB: '0'
+    RESPONSE_CACHE_MB: '0',
+    PUBLIC_URL: 'https://API.news.example:443/gazette/',
+    ARTICLE_URL_TEMPLATE: 'https://news.example/{section}/{year}/{month}/{day}/{slug}-{id}.html',
+    PUBLIC_NAME: ' The Daily Example ',
+    PUBLIC_LANGUAGE: 'pt-BR'
   }), {
     host: '0.0.0.0',
     port: 8080,
@@ -45,9 +49,18 @@ t.test('every setting read from the environment', async (t) => {
     maxEventLoopDelay: 0,
     maxEventLoopUtilization: 0.95,
     loadSampleInterval: 500,
-    responseCacheMb: 0
+    responseCacheMb: 0,
+    publicUrl: 'https://api.news.example/gazette',
+    articleUrlTemplate: 'https://news.example/{section}/{year}/{month}/{day}/{slug}-{id}.html',
+    publicName: 'The Daily Example',
+    publicLanguage: 'pt-br'
   })
-  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, '10.0.0.0/8')
+  t.equal(loadConfig({ PUBLIC_URL: 'http://127.0.0.1:3000' }).publicUrl, 'http://127.0.0.1:3000')
+  t.equal(loadConfig({ ARTICLE_URL_TEMPLATE: '{PUBLIC_URL}/read/{id}' }).articleUrlTemplate, '{PUBLIC_URL}/read/{id}')
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, ['10.0.0.0/8'])
+  t.same(loadConfig({ TRUST_PROXY: ' 127.0.0.1, 10.0.0.0/8,::1, fd00::/8 ,uniquelocal' }).trustProxy,
+    ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'uniquelocal'], 'addresses, CIDRs and named ranges')
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
   t.equal(loadConfig({ SEED_DEMO: '1' }).seedDemo, true)
 })
 
@@ -62,7 +75,28 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ MAX_EVENT_LOOP_UTILIZATION: '1.5' }, /MAX_EVENT_LOOP_UTILIZATION must be a number from 0 to 1/],
     [{ MAX_EVENT_LOOP_UTILIZATION: 'high' }, /MAX_EVENT_LOOP_UTILIZATION/],
     [{ MAX_JSON_DEPTH: '1' }, /MAX_JSON_DEPTH must be an integer from 2/],
-    [{ RESPONSE_CACHE_MB: '-1' }, /RESPONSE_CACHE_MB must be an integer from 0/]
+    [{ RESPONSE_CACHE_MB: '-1' }, /RESPONSE_CACHE_MB must be an integer from 0/],
+    [{ PUBLIC_URL: 'api.news.example' }, /PUBLIC_URL must be an absolute http\(s\) URL/],
+    [{ PUBLIC_URL: 'ftp://api.news.example' }, /PUBLIC_URL must be an http\(s\) URL without query/],
+    [{ PUBLIC_URL: 'https://api.news.example/?a=1' }, /without query, fragment or credentials/],
+    [{ PUBLIC_URL: 'https://user:pw@api.news.example' }, /without query, fragment or credentials/],
+    [{ ARTICLE_URL_TEMPLATE: 'https://news.example/{title}' }, /ARTICLE_URL_TEMPLATE has an unknown placeholder \{title\}/],
+    [{ ARTICLE_URL_TEMPLATE: 'https://news.example/{section}' }, /must contain \{slug\} or \{id\}/],
+    [{ ARTICLE_URL_TEMPLATE: '/articles/{slug}' }, /must make absolute URLs/],
+    [{ ARTICLE_URL_TEMPLATE: 'mailto:{slug}@news.example' }, /must make http or https URLs/],
+    [{ ARTICLE_URL_TEMPLATE: 'https://{slug}.news.example/' }, /placeholders out of the scheme and host/],
+    [{ ARTICLE_URL_TEMPLATE: 'https://news.example/{slug' }, /unmatched/],
+    [{ ARTICLE_URL_TEMPLATE: 'https://news.example/a b/{slug}' }, /must not contain spaces/],
+    [{ PUBLIC_NAME: '   ' }, /PUBLIC_NAME must be 1 to 100 printable characters/],
+    [{ PUBLIC_NAME: 'Bell\u0007' }, /PUBLIC_NAME/],
+    [{ PUBLIC_LANGUAGE: 'english' }, /PUBLIC_LANGUAGE must be a language tag/],
+    // Passed on as they were, these stopped the server with proxy-addr's TypeError, or were a hop count
+    // that Fastify silently treats as "trust nobody".
+    [{ TRUST_PROXY: 'yes' }, /TRUST_PROXY must be false, the proxies' addresses or CIDRs .*"yes"/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY .*"10.0.0.0\/33"/],
+    [{ TRUST_PROXY: '10.0.0.1, proxy.internal' }, /"proxy.internal"/],
+    [{ TRUST_PROXY: ',' }, /TRUST_PROXY must be/],
+    [{ TRUST_PROXY: '1' }, /TRUST_PROXY cannot be a number of hops/]
   ]
   for (const [env, message] of bad) {
     try {

@@ -316,7 +316,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API token
-         * @description The next request made with the token is a 401. An admin may revoke the token it is using.
+         * @description The next request made with the token is a 401. An admin may revoke the token it is using. A revoked secret stays revoked: not even `ADMIN_TOKEN` registers it again at the next start (the server logs that it is revoked).
          *
          *     Needs a token with role `admin`.
          */
@@ -335,7 +335,7 @@ export interface paths {
         };
         /**
          * List an article's comments
-         * @description Approved comments and tombstones (deleted comments kept because they have replies), oldest first, flat: rebuild threads from `parentId`. Keyset-paginated. Moderators (and above) get `ModeratedComment`s and may filter by `status` (`any` for all); the public may only ask for `approved`. 404 when the caller may not see the article.
+         * @description Approved comments and tombstones (deleted comments kept because they have replies), oldest first, flat: rebuild threads from `parentId`. Keyset-paginated. Moderators (and above) get `ModeratedComment`s and may filter by `status` (`any` for all); the public may only ask for `approved`. 404 when the caller may not see the article (moderators included: a draft's or a scheduled article's thread is 404 to them, as the article is; editors see every article).
          */
         get: operations["listArticleComments"];
         put?: never;
@@ -343,7 +343,7 @@ export interface paths {
          * Leave a comment
          * @description Open to everyone. The email is never published: it gives the comment its `avatarHash`, and moderators see it.
          *
-         *     The comment is `approved` or `pending` depending on the server's moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.
+         *     The comment is `approved` or `pending` depending on the server's moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` (bare URLs and images count: an image is shown as a link) is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.
          *
          *     Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
          *
@@ -367,14 +367,14 @@ export interface paths {
         };
         /**
          * Get a comment
-         * @description The public sees approved comments on published articles only (anything else is 404); moderators and above see every comment, as a `ModeratedComment`.
+         * @description The public sees approved comments on published articles only (anything else is 404); moderators and above see every status, as a `ModeratedComment`. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          */
         get: operations["getComment"];
         put?: never;
         post?: never;
         /**
          * Delete a comment
-         * @description A comment with replies stays as a tombstone (`status: "deleted"`, empty body, author fields null and erased from storage) so the thread keeps its shape; one without replies is removed, together with any tombstone above it left without replies. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
+         * @description A comment with replies stays as a tombstone (`status: "deleted"`, empty body, author fields null and erased from storage) so the thread keeps its shape; one without replies is removed, together with any tombstone above it left without replies. With `If-Match`, a stale ETag is a 412 and nothing is deleted. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          *
          *     Needs a token with role `moderator` or above.
          */
@@ -383,7 +383,7 @@ export interface paths {
         head?: never;
         /**
          * Moderate or edit a comment
-         * @description Set `status` to approve, unapprove (`pending`), or mark as `spam` or `trash`; edit `body`. The article's `commentCount` follows at once. A tombstone cannot be changed (409). With `If-Match`, a stale ETag is a 412 and nothing changes.
+         * @description Set `status` to approve, unapprove (`pending`), or mark as `spam` or `trash`; edit `body`. The article's `commentCount` follows at once. A tombstone cannot be changed (409). With `If-Match`, a stale ETag is a 412 and nothing changes. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          *
          *     Needs a token with role `moderator` or above.
          */
@@ -399,13 +399,133 @@ export interface paths {
         };
         /**
          * The moderation queue
-         * @description Comments across all articles, newest first by default. Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated.
+         * @description Comments across all articles, newest first by default. Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated. Only comments of the articles the caller can see: a moderator's queue leaves out the comments of drafts and of scheduled or archived articles (an editor's has them all); `article` naming one of those lists nothing.
          *
          *     Needs a token with role `moderator` or above.
          *
          *     Needs a token with role `moderator` or above.
          */
         get: operations["listComments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/rss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * RSS 2.0 feed
+         * @description The newest articles the public may see, newest first: the whole site, or only those with a `tag`, in a `section` or by an `author` (these combine). With `comments={slug}`, that article's approved comments instead. Entries carry a stable id (a tag URI that no new title or slug changes), the reader-facing link (`ARTICLE_URL_TEMPLATE`), published and updated times, authors, tags as categories, the summary, the full `bodyHtml` and the lead image. A scheduled article appears when it is due; drafts never do. Absolute URLs use `PUBLIC_URL`, or the origin of the request when it is unset. An unknown tag, section, author or article (or one the public cannot see) is a 404; an article's old slug answers 301.
+         */
+        get: operations["getRssFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/atom": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Atom 1.0 feed
+         * @description The newest articles the public may see, newest first: the whole site, or only those with a `tag`, in a `section` or by an `author` (these combine). With `comments={slug}`, that article's approved comments instead. Entries carry a stable id (a tag URI that no new title or slug changes), the reader-facing link (`ARTICLE_URL_TEMPLATE`), published and updated times, authors, tags as categories, the summary, the full `bodyHtml` and the lead image. A scheduled article appears when it is due; drafts never do. Absolute URLs use `PUBLIC_URL`, or the origin of the request when it is unset. An unknown tag, section, author or article (or one the public cannot see) is a 404; an article's old slug answers 301.
+         */
+        get: operations["getAtomFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * JSON Feed 1.1 feed
+         * @description The newest articles the public may see, newest first: the whole site, or only those with a `tag`, in a `section` or by an `author` (these combine). With `comments={slug}`, that article's approved comments instead. Entries carry a stable id (a tag URI that no new title or slug changes), the reader-facing link (`ARTICLE_URL_TEMPLATE`), published and updated times, authors, tags as categories, the summary, the full `bodyHtml` and the lead image. A scheduled article appears when it is due; drafts never do. Absolute URLs use `PUBLIC_URL`, or the origin of the request when it is unset. An unknown tag, section, author or article (or one the public cannot see) is a 404; an article's old slug answers 301.
+         */
+        get: operations["getJsonFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sitemap.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sitemap index
+         * @description A sitemaps.org sitemap index: one `/sitemaps/articles-{n}.xml` per block of 10,000 article ids that has a published article, with the latest `lastmod` of its URLs, and `/sitemaps/news.xml` while it lists anything. Empty when nothing is published.
+         */
+        get: operations["getSitemapIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sitemaps/articles-{page}.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sitemap of a block of articles
+         * @description The published articles with ids from (page − 1) × 10,000 + 1 to page × 10,000, most recently changed first: each one's reader-facing URL (`ARTICLE_URL_TEMPLATE`) and `lastmod` (its last update or publication). A page with no published article is a 404; `/sitemap.xml` lists the others.
+         */
+        get: operations["getArticleSitemap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sitemaps/news.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Google News sitemap
+         * @description The articles published in the last 48 hours, newest first (at most 1000), with `news:publication` (`PUBLIC_NAME`, `PUBLIC_LANGUAGE`), `news:publication_date` and `news:title`. Empty when nothing was published in that time.
+         */
+        get: operations["getNewsSitemap"];
         put?: never;
         post?: never;
         delete?: never;
@@ -496,7 +616,7 @@ export interface components {
             role: "admin" | "editor" | "moderator";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
@@ -519,7 +639,7 @@ export interface components {
             role: "admin" | "editor" | "moderator";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
@@ -530,6 +650,33 @@ export interface components {
         TokenList: {
             data: components["schemas"]["Token"][];
             page: components["schemas"]["PageInfo"];
+        };
+        /**
+         * ArticleImage
+         * @description An article's lead image. Feeds carry it as an enclosure, `media:content` and JSON Feed `image`.
+         * @example {
+         *       "url": "https://images.news.example/2026/07/frigates.jpg",
+         *       "alt": "Three grey frigates moored at a pier",
+         *       "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *       "credit": "Photo: Ivan Sokolov / Staff"
+         *     }
+         */
+        ArticleImage: {
+            /**
+             * Format: uri
+             * @description The image file: an http or https URL.
+             * @example https://images.news.example/2026/07/frigates.jpg
+             */
+            url: string;
+            /**
+             * @description What the image shows, for readers who cannot see it; empty for a purely decorative image.
+             * @example Three grey frigates moored at a pier
+             */
+            alt: string;
+            /** @example The frigates at the Golden Horn pier on Tuesday. */
+            caption?: string;
+            /** @example Photo: Ivan Sokolov / Staff */
+            credit?: string;
         };
         /**
          * Article
@@ -562,7 +709,14 @@ export interface components {
          *       "updatedAt": "2026-07-08T09:15:00.000Z",
          *       "commentsOpen": true,
          *       "commentCount": 3,
-         *       "revision": 2
+         *       "revision": 2,
+         *       "image": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier",
+         *         "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *         "credit": "Photo: Ivan Sokolov / Staff"
+         *       },
+         *       "canonicalUrl": null
          *     }
          */
         Article: {
@@ -587,13 +741,13 @@ export interface components {
             publishedAt: string | null;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -602,6 +756,8 @@ export interface components {
             commentCount: number;
             /** @description Starts at 1 and grows by one with each change. */
             revision: number;
+            image: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl: string | null;
             /** @description Markdown. */
             body: string;
             /** @description The body rendered to HTML. Raw HTML in the Markdown is escaped and unsafe links are dropped. */
@@ -637,7 +793,14 @@ export interface components {
          *       "updatedAt": "2026-07-08T09:15:00.000Z",
          *       "commentsOpen": true,
          *       "commentCount": 3,
-         *       "revision": 2
+         *       "revision": 2,
+         *       "image": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier",
+         *         "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *         "credit": "Photo: Ivan Sokolov / Staff"
+         *       },
+         *       "canonicalUrl": null
          *     }
          */
         ArticleSummary: {
@@ -662,13 +825,13 @@ export interface components {
             publishedAt: string | null;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -677,6 +840,8 @@ export interface components {
             commentCount: number;
             /** @description Starts at 1 and grows by one with each change. */
             revision: number;
+            image: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl: string | null;
             /** @description With `q` only: an excerpt with the matched terms in `<mark>…</mark>`; everything else is HTML-escaped. */
             snippet?: string;
         };
@@ -715,6 +880,7 @@ export interface components {
             section?: string | null;
             dateline?: string | null;
             source?: string | null;
+            /** @description Names, in byline order; duplicates after trimming are merged (the first stays). */
             authors?: string[];
             /** @description Tag names; matched to existing tags by slug, unknown ones are created. */
             tags?: string[];
@@ -722,6 +888,8 @@ export interface components {
             status?: "draft" | "published" | "archived";
             publishedAt?: string | null;
             commentsOpen?: boolean;
+            image?: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl?: string | null;
         };
         /**
          * UpdateArticle
@@ -746,6 +914,7 @@ export interface components {
             section?: string | null;
             dateline?: string | null;
             source?: string | null;
+            /** @description Names, in byline order; duplicates after trimming are merged (the first stays). */
             authors?: string[];
             /** @description Tag names; matched to existing tags by slug, unknown ones are created. */
             tags?: string[];
@@ -753,6 +922,8 @@ export interface components {
             status?: "draft" | "published" | "archived";
             publishedAt?: string | null;
             commentsOpen?: boolean;
+            image?: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl?: string | null;
         };
         /**
          * Tag
@@ -854,19 +1025,19 @@ export interface components {
             avatarHash: string | null;
             /** @description Markdown; empty on a tombstone. */
             body: string;
-            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. */
+            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
             bodyHtml: string;
             /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
             status: "pending" | "approved" | "spam" | "trash" | "deleted";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -905,19 +1076,19 @@ export interface components {
             avatarHash: string | null;
             /** @description Markdown; empty on a tombstone. */
             body: string;
-            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. */
+            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
             bodyHtml: string;
             /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
             status: "pending" | "approved" | "spam" | "trash" | "deleted";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -973,12 +1144,104 @@ export interface components {
             /** @description Markdown; re-rendered to `bodyHtml`. */
             body?: string;
         };
+        /** JsonFeedAuthor */
+        JsonFeedAuthor: {
+            name: string;
+            /** Format: uri */
+            url?: string;
+        };
+        /** JsonFeedItem */
+        JsonFeedItem: {
+            /**
+             * @description Stable: a tag URI made of the item's id, never changed by a new title or slug.
+             * @example tag:news.example,2026-07-08:article/42
+             */
+            id: string;
+            /**
+             * Format: uri
+             * @description The reader-facing page (`ARTICLE_URL_TEMPLATE`); for a comment, with `#comment-{id}`.
+             */
+            url: string;
+            /**
+             * Format: uri
+             * @description The original of republished copy (`canonicalUrl`).
+             */
+            external_url?: string;
+            title: string;
+            /** @description The full `bodyHtml`. */
+            content_html: string;
+            summary?: string;
+            /**
+             * Format: uri
+             * @description The lead image.
+             */
+            image?: string;
+            /** Format: date-time */
+            date_published: string;
+            /** Format: date-time */
+            date_modified: string;
+            authors?: components["schemas"]["JsonFeedAuthor"][];
+            /** @description Tag names. */
+            tags?: string[];
+        };
+        /**
+         * JsonFeed
+         * @description A JSON Feed 1.1 document, newest item first.
+         * @example {
+         *       "version": "https://jsonfeed.org/version/1.1",
+         *       "title": "Gazette",
+         *       "home_page_url": "https://news.example/",
+         *       "feed_url": "https://api.news.example/feeds/json",
+         *       "description": "The latest articles from Gazette.",
+         *       "language": "en",
+         *       "authors": [
+         *         {
+         *           "name": "Gazette",
+         *           "url": "https://news.example/"
+         *         }
+         *       ],
+         *       "items": [
+         *         {
+         *           "id": "tag:news.example,2026-07-08:article/42",
+         *           "url": "https://news.example/politics-diplomacy/pacific-fleet-returns-to-vladivostok",
+         *           "title": "Pacific Fleet returns to Vladivostok",
+         *           "content_html": "<p>The ships <strong>docked</strong> at dawn.</p>",
+         *           "summary": "Three frigates docked after a month of exercises.",
+         *           "image": "https://images.news.example/2026/07/frigates.jpg",
+         *           "date_published": "2026-07-08T09:15:00.000Z",
+         *           "date_modified": "2026-07-08T09:15:00.000Z",
+         *           "authors": [
+         *             {
+         *               "name": "Anna Petrova"
+         *             }
+         *           ],
+         *           "tags": [
+         *             "Russia",
+         *             "Navy"
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        JsonFeed: {
+            /** @enum {string} */
+            version: "https://jsonfeed.org/version/1.1";
+            title: string;
+            /** Format: uri */
+            home_page_url: string;
+            /** Format: uri */
+            feed_url: string;
+            description: string;
+            language: string;
+            authors: components["schemas"]["JsonFeedAuthor"][];
+            items: components["schemas"]["JsonFeedItem"][];
+        };
         /**
          * VersionedField
          * @description An article field that revisions keep: every field a PATCH can change.
          * @enum {string}
          */
-        VersionedField: "slug" | "title" | "summary" | "body" | "section" | "dateline" | "source" | "authors" | "tags" | "status" | "publishedAt" | "commentsOpen";
+        VersionedField: "slug" | "title" | "summary" | "body" | "section" | "dateline" | "source" | "authors" | "tags" | "status" | "publishedAt" | "commentsOpen" | "image" | "canonicalUrl";
         /**
          * RevisionSummary
          * @description One revision in an article's history, without its content.
@@ -1041,7 +1304,14 @@ export interface components {
          *       ],
          *       "status": "published",
          *       "publishedAt": "2026-07-08T09:15:00.000Z",
-         *       "commentsOpen": true
+         *       "commentsOpen": true,
+         *       "image": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier",
+         *         "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *         "credit": "Photo: Ivan Sokolov / Staff"
+         *       },
+         *       "canonicalUrl": null
          *     }
          */
         ArticleVersion: {
@@ -1066,6 +1336,8 @@ export interface components {
             status: "draft" | "published" | "archived";
             publishedAt: string | null;
             commentsOpen: boolean;
+            image: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl: string | null;
         };
         /**
          * Revision
@@ -1103,7 +1375,14 @@ export interface components {
          *         ],
          *         "status": "published",
          *         "publishedAt": "2026-07-08T09:15:00.000Z",
-         *         "commentsOpen": true
+         *         "commentsOpen": true,
+         *         "image": {
+         *           "url": "https://images.news.example/2026/07/frigates.jpg",
+         *           "alt": "Three grey frigates moored at a pier",
+         *           "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *           "credit": "Photo: Ivan Sokolov / Staff"
+         *         },
+         *         "canonicalUrl": null
          *       }
          *     }
          */
@@ -1157,6 +1436,21 @@ export interface components {
         FlagChange: {
             from: boolean;
             to: boolean;
+        };
+        /**
+         * ImageChange
+         * @description The lead image: its value in `against` (`from`) and in `revision` (`to`); null when there was none.
+         * @example {
+         *       "from": null,
+         *       "to": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier"
+         *       }
+         *     }
+         */
+        ImageChange: {
+            from: components["schemas"]["ArticleImage"] | null;
+            to: components["schemas"]["ArticleImage"] | null;
         };
         /**
          * NameListChange
@@ -1249,6 +1543,8 @@ export interface components {
             status?: components["schemas"]["TextChange"];
             publishedAt?: components["schemas"]["TextChange"];
             commentsOpen?: components["schemas"]["FlagChange"];
+            image?: components["schemas"]["ImageChange"];
+            canonicalUrl?: components["schemas"]["TextChange"];
         };
         /**
          * RevisionDiff
@@ -1331,7 +1627,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1428,7 +1724,7 @@ export interface operations {
                     "application/yaml": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1514,7 +1810,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1583,9 +1879,9 @@ export interface operations {
                 tag?: string[];
                 section?: string;
                 author?: string;
-                /** @description Only articles published at or after this RFC 3339 time. */
+                /** @description Only articles published at or after this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422). */
                 publishedAfter?: string;
-                /** @description Only articles published at or before this RFC 3339 time. */
+                /** @description Only articles published at or before this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422). */
                 publishedBefore?: string;
                 /** @description Editors only (a public caller may ask only for `published`). Editors see every status by default. */
                 status?: ("draft" | "published" | "archived") | "any";
@@ -1623,7 +1919,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1692,6 +1988,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -1715,7 +2013,7 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1742,7 +2040,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1751,7 +2049,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1769,7 +2067,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1854,7 +2152,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1957,7 +2255,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1993,6 +2291,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -2002,7 +2309,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2020,7 +2327,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2066,6 +2373,8 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
             };
             path: {
                 /**
@@ -2091,7 +2400,7 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2127,7 +2436,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2145,7 +2454,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2163,7 +2472,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2261,7 +2570,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2400,7 +2709,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2545,7 +2854,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2668,7 +2977,7 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2704,7 +3013,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2722,7 +3031,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2740,7 +3049,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2824,7 +3133,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2893,6 +3202,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -2916,7 +3227,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tag"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2943,7 +3254,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2952,7 +3263,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2970,7 +3281,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3046,7 +3357,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3149,7 +3460,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3185,6 +3496,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -3194,7 +3514,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3212,7 +3532,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3258,6 +3578,8 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
             };
             path: {
                 /**
@@ -3283,7 +3605,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tag"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3319,7 +3641,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3337,7 +3659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3355,7 +3677,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3432,7 +3754,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3510,6 +3832,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -3543,7 +3867,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedToken"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3570,7 +3894,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3579,7 +3903,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3597,7 +3921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3645,7 +3969,7 @@ export interface operations {
                 "if-none-match"?: string;
             };
             path: {
-                /** @description The token id. */
+                /** @description The token id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -3661,7 +3985,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3697,6 +4021,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -3706,7 +4039,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3724,7 +4057,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3809,7 +4142,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3887,6 +4220,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -3926,7 +4261,7 @@ export interface operations {
                     "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3953,7 +4288,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3962,7 +4297,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3980,7 +4315,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4045,7 +4380,7 @@ export interface operations {
                 "if-match"?: string;
             };
             path: {
-                /** @description The comment id. */
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
                 id: number;
             };
             cookie?: never;
@@ -4070,7 +4405,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4154,7 +4489,7 @@ export interface operations {
                 "if-none-match"?: string;
             };
             path: {
-                /** @description The comment id. */
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
                 id: number;
             };
             cookie?: never;
@@ -4170,7 +4505,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4206,6 +4541,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -4215,7 +4559,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4233,7 +4577,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4279,9 +4623,11 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
             };
             path: {
-                /** @description The comment id. */
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
                 id: number;
             };
             cookie?: never;
@@ -4301,7 +4647,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModeratedComment"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4337,7 +4683,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4355,7 +4701,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4373,7 +4719,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4459,7 +4805,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4479,6 +4825,738 @@ export interface operations {
             };
             /** @description The token's role does not allow this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRssFeed: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Only articles with this tag (its slug). */
+                tag?: string;
+                /** @description Only articles in this section, e.g. `Politics & Diplomacy`. */
+                section?: string;
+                /** @description Only articles by this author. */
+                author?: string;
+                /** @description The approved comments of the article with this slug, instead of articles; not combined with `tag`, `section` or `author`. */
+                comments?: string;
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The RSS 2.0 feed (`application/rss+xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/rss+xml": string;
+                };
+            };
+            /** @description The article of `comments` has a new slug: the feed moved to the URL in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same feed under the article's current slug. */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAtomFeed: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Only articles with this tag (its slug). */
+                tag?: string;
+                /** @description Only articles in this section, e.g. `Politics & Diplomacy`. */
+                section?: string;
+                /** @description Only articles by this author. */
+                author?: string;
+                /** @description The approved comments of the article with this slug, instead of articles; not combined with `tag`, `section` or `author`. */
+                comments?: string;
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Atom 1.0 feed (`application/atom+xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": string;
+                };
+            };
+            /** @description The article of `comments` has a new slug: the feed moved to the URL in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same feed under the article's current slug. */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJsonFeed: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Only articles with this tag (its slug). */
+                tag?: string;
+                /** @description Only articles in this section, e.g. `Politics & Diplomacy`. */
+                section?: string;
+                /** @description Only articles by this author. */
+                author?: string;
+                /** @description The approved comments of the article with this slug, instead of articles; not combined with `tag`, `section` or `author`. */
+                comments?: string;
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The JSON Feed 1.1 feed (`application/feed+json`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/feed+json": components["schemas"]["JsonFeed"];
+                };
+            };
+            /** @description The article of `comments` has a new slug: the feed moved to the URL in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same feed under the article's current slug. */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSitemapIndex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A sitemap index (`application/xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getArticleSitemap: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The page number, from 1, in plain decimal.
+                 * @example 1
+                 */
+                page: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A sitemap (`application/xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getNewsSitemap: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A Google News sitemap (`application/xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,15 +1,15 @@
 // The articles' SQL: reads with visibility, writes in one transaction each (article, tags, authors,
 // slug history and the revision that keeps the previous state, together).
-import { eq, sql } from 'drizzle-orm'
-import type { Db } from '../db/connection.js'
+import { eq, sql, type SQL } from 'drizzle-orm'
+import { IMMEDIATE, type Db } from '../db/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
-import { Conflict, NotFound } from '../http/errors.js'
+import { Conflict, StaleRead } from '../http/errors.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
 import { changedFields, stateOf } from '../revisions/fields.js'
 import { revisionWriter, type RevisionMeta } from '../revisions/store.js'
 import { ensureTagIds, setArticleTags, tagReader, tagSlugsOfNames } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
-import type { Article, ArticleSummary } from './schemas.js'
+import type { Article, ArticleImage, ArticleSummary } from './schemas.js'
 import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing.js'
 
 export type { ArticleListParams, ArticleRow, ArticleSort } from './listing.js'
@@ -33,24 +33,47 @@ export interface ArticleWrite {
   status: ArticleStatus
   publishedAt: number | null
   commentsOpen: boolean
+  imageUrl: string | null
+  imageAlt: string | null
+  imageCaption: string | null
+  imageCredit: string | null
+  canonicalUrl: string | null
 }
 
-/** What a write records beside the change itself. */
-export interface WriteMeta extends RevisionMeta {
-  /**
-   * Checked against the article as it is inside the write's transaction, under the write lock, before
-   * anything is written: throwing refuses the write (a stale If-Match), atomically across processes.
-   */
-  precondition?: (current: ArticleRow) => void
+/** What a write records beside the change itself (the revision's author, what it restores). */
+export type WriteMeta = RevisionMeta
+
+type ImageColumns = Pick<ArticleWrite, 'imageUrl' | 'imageAlt' | 'imageCaption' | 'imageCredit'>
+
+/** The lead image as stored: four columns, all null when there is none. */
+export function imageColumns (image: ArticleImage | null): ImageColumns {
+  return {
+    imageUrl: image?.url ?? null,
+    imageAlt: image === null ? null : image.alt,
+    imageCaption: image?.caption ?? null,
+    imageCredit: image?.credit ?? null
+  }
 }
 
-/** A write that would break the unique slug index lost a race for the slug: a 409, like the check before it. */
-function slugConflict (err: unknown, slug: string): unknown {
-  const e = err as { code?: string, message?: string }
-  return e.code === 'SQLITE_CONSTRAINT_UNIQUE' && e.message?.includes('articles.slug') === true
-    ? new Conflict(`The slug "${slug}" is taken by another article.`)
-    : err
+/** The lead image of a stored row, or null. */
+export function imageOf (row: ImageColumns): ArticleImage | null {
+  if (row.imageUrl === null) return null
+  const image: ArticleImage = { url: row.imageUrl, alt: row.imageAlt ?? '' }
+  if (row.imageCaption !== null) image.caption = row.imageCaption
+  if (row.imageCredit !== null) image.credit = row.imageCredit
+  return image
 }
+
+/** A slug another article has: a 409 for a slug the editor chose; a derived one is derived again. */
+export class SlugTaken extends Conflict {
+  constructor (slug: string) {
+    super(`The slug "${slug}" is taken by another article.`)
+  }
+}
+
+/** The public's rule in SQL, for queries over other tables joined to articles: published and due at `visibleAt`. */
+export const visibleToPublic = (visibleAt: number): SQL =>
+  sql`(${articles.status} = 'published' AND ${articles.publishedAt} <= ${visibleAt})`
 
 function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
   return {
@@ -69,7 +92,9 @@ function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[
     updatedAt: toIso(row.updatedAt),
     commentsOpen: row.commentsOpen,
     commentCount: row.commentCount,
-    revision: row.revision
+    revision: row.revision,
+    image: imageOf(row),
+    canonicalUrl: row.canonicalUrl
   }
 }
 
@@ -90,6 +115,18 @@ export function articleRepository (db: Db) {
   function toArticle (row: ArticleRow): Article {
     const tagRefs = tagsOfArticles([row.id]).get(row.id) ?? []
     return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
+  }
+
+  /** Inside a write's transaction: the row as it stands now, unless it changed since it was read (StaleRead). */
+  function stillCurrent (id: number, unchanged: (fresh: ArticleRow) => boolean): ArticleRow {
+    const fresh = byId.get({ id })
+    if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
+    return fresh
+  }
+
+  function assertSlugFree (slug: string, selfId: number | null): void {
+    const owner = slugTaken.get({ slug })
+    if (owner !== undefined && owner.id !== selfId) throw new SlugTaken(slug)
   }
 
   function writeRelations (tx: Parameters<Parameters<Db['transaction']>[0]>[0], id: number, input: { tags?: string[], authors?: string[] }, now: number): void {
@@ -120,35 +157,33 @@ export function articleRepository (db: Db) {
       return row !== undefined && row.id !== exceptId
     },
 
+    /** Creates an article; SlugTaken when its slug was taken meanwhile (checked in the same transaction). */
     async create (write: ArticleWrite, tagNames: string[], now: number, meta: WriteMeta): Promise<Article> {
-      try {
-        const row = db.transaction((tx) => {
-          const inserted = tx.insert(articles).values({
-            ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1
-          }).returning().get()
-          tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
-          writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
-          history.created(inserted.id, { revision: inserted.revision, at: now, state: stateOf(inserted, tagsOfArticles([inserted.id]).get(inserted.id) ?? []) }, meta)
-          return inserted
-        })
-        return toArticle(row)
-      } catch (err) {
-        throw slugConflict(err, write.slug)
-      }
+      const row = db.transaction((tx) => {
+        assertSlugFree(write.slug, null)
+        const inserted = tx.insert(articles).values({
+          ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1
+        }).returning().get()
+        tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
+        writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
+        history.created(inserted.id, { revision: inserted.revision, at: now, state: stateOf(inserted, tagsOfArticles([inserted.id]).get(inserted.id) ?? []) }, meta)
+        return inserted
+      }, IMMEDIATE)
+      return toArticle(row)
     },
 
     /**
-     * Applies a change to the article as it is inside the transaction (re-read under the write lock):
-     * bumps revision and updatedAt and keeps the previous state as a revision. The old slug, when it
-     * changes, keeps redirecting. A change that changes nothing writes nothing and returns the article.
+     * Applies a change computed from `current`; bumps revision and updatedAt and keeps the previous state as
+     * a revision, in the same transaction. The old slug, when it changes, keeps redirecting. StaleRead when
+     * `unchanged` says the article changed since `current` was read; SlugTaken when the new slug was taken
+     * meanwhile. A change that changes nothing writes nothing and returns the article.
      */
-    async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number, meta: WriteMeta): Promise<Article> {
-      const transaction = () => db.transaction((tx) => {
-        const fresh = byId.get({ id: current.id })
-        if (fresh === undefined) throw new NotFound(`No article at "${current.slug}".`)
-        meta.precondition?.(fresh)
+    async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number, unchanged: (fresh: ArticleRow) => boolean, meta: WriteMeta): Promise<Article> {
+      const row = db.transaction((tx) => {
+        const fresh = stillCurrent(current.id, unchanged)
         const before = stateOf(fresh, tagsOfArticles([fresh.id]).get(fresh.id) ?? [])
         if (write.slug !== fresh.slug) {
+          assertSlugFree(write.slug, fresh.id)
           tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
           tx.insert(articleSlugHistory).values({ slug: fresh.slug, articleId: fresh.id })
             .onConflictDoUpdate({ target: articleSlugHistory.slug, set: { articleId: fresh.id } }).run()
@@ -164,12 +199,8 @@ export function articleRepository (db: Db) {
           { revision: fresh.revision, at: fresh.updatedAt, state: before },
           { revision: updated.revision, at: now, state: after }, changed, meta)
         return updated
-      }, { behavior: 'immediate' })
-      try {
-        return toArticle(transaction())
-      } catch (err) {
-        throw slugConflict(err, write.slug)
-      }
+      }, IMMEDIATE)
+      return toArticle(row)
     },
 
     async tagSlugs (articleId: number): Promise<string[]> {
@@ -181,8 +212,12 @@ export function articleRepository (db: Db) {
       return tagSlugsOfNames(db, names)
     },
 
-    async delete (id: number): Promise<void> {
-      db.delete(articles).where(eq(articles.id, id)).run()
+    /** Deletes the article read as `current` (with its comments); StaleRead when it changed since. */
+    async delete (current: ArticleRow, unchanged: (fresh: ArticleRow) => boolean): Promise<void> {
+      db.transaction((tx) => {
+        stillCurrent(current.id, unchanged)
+        tx.delete(articles).where(eq(articles.id, current.id)).run()
+      }, IMMEDIATE)
     },
 
     /** One page of the article list; `snippet` is set on each item when the list is a search. */

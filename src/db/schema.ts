@@ -33,7 +33,14 @@ export const articles = sqliteTable('articles', {
   updatedAt: integer('updated_at').notNull(),
   commentsOpen: integer('comments_open', { mode: 'boolean' }).notNull().default(true),
   commentCount: integer('comment_count').notNull().default(0),
-  revision: integer('revision').notNull().default(1)
+  revision: integer('revision').notNull().default(1),
+  // The lead image: all four null when there is none (image_url decides).
+  imageUrl: text('image_url'),
+  imageAlt: text('image_alt'),
+  imageCaption: text('image_caption'),
+  imageCredit: text('image_credit'),
+  // The original of republished copy (a wire story), for search engines and feeds.
+  canonicalUrl: text('canonical_url')
 }, (t) => [
   uniqueIndex('articles_slug_unique').on(t.slug),
   index('articles_status_published_idx').on(t.status, t.publishedAt, t.id),
@@ -44,7 +51,13 @@ export const articles = sqliteTable('articles', {
   // A search ranked by relevance checks each match's visibility (and section) by id. In the row those
   // columns come after the 2–8 KB body and its HTML, in overflow pages: this small copy keyed by id
   // answers the check without reading them (at a million articles, 47 ms → a few ms for 8,000 matches).
-  index('articles_visibility_idx').on(t.id, t.status, t.publishedAt, t.section)
+  index('articles_visibility_idx').on(t.id, t.status, t.publishedAt, t.section),
+  // Sitemap pages are blocks of 10,000 ids (src/syndication/repository.ts, whose queries repeat these
+  // expressions): keyed by block and then lastmod, this covers what a page lists of each published
+  // article (URL parts and lastmod), so a page is one range of a small index, and a block's latest
+  // lastmod (for the sitemap index) is one seek, never a scan of the articles and their bodies.
+  index('articles_sitemap_idx').on(sql`(id - 1) / 10000`, sql`CASE WHEN updated_at > published_at THEN updated_at ELSE published_at END`, t.id, t.publishedAt, t.updatedAt, t.slug, t.section)
+    .where(sql`status = 'published'`)
 ])
 
 // Slugs an article used to have: GET on one answers 301 to the current URL.
@@ -142,6 +155,14 @@ export const idempotencyKeys = sqliteTable('idempotency_keys', {
   primaryKey({ columns: [t.scope, t.key] }),
   index('idempotency_keys_created_idx').on(t.createdAt)
 ])
+
+// One row: when public content last changed in a way the rows a feed or sitemap shows cannot tell (an
+// article edited, hidden, moved or deleted, a tag renamed, a comment withdrawn). Kept by triggers
+// (migrations/0006_public_changes.sql); feeds and sitemaps use it for an honest Last-Modified.
+export const publicChanges = sqliteTable('public_changes', {
+  id: integer('id').primaryKey(),
+  changedAt: integer('changed_at').notNull()
+})
 
 // Server-wide secrets and settings that must survive restarts (the avatar HMAC key).
 export const settings = sqliteTable('settings', {

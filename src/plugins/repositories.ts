@@ -11,6 +11,7 @@ import { settingsRepository, type SettingsRepository } from '../db/settings.js'
 import { tagRepository, type TagRepository } from '../tags/repository.js'
 import { tagService, type TagService } from '../tags/service.js'
 import { tokenRepository, type TokenRepository } from '../tokens/repository.js'
+import { syndicationRepository, type SyndicationRepository } from '../syndication/repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +25,7 @@ declare module 'fastify' {
     tagService: TagService
     comments: CommentRepository
     commentService: CommentService
+    syndication: SyndicationRepository
   }
 }
 
@@ -40,6 +42,8 @@ export default fp(async (app) => {
   const tags = tagRepository(app.db)
   app.decorate('tags', tags)
   app.decorate('tagService', tagService(tags, now))
+
+  app.decorate('syndication', syndicationRepository(app.db))
 
   const comments = commentRepository(app.db)
   // Generated once per database and kept there, so avatar hashes stay the same across restarts.

@@ -70,6 +70,9 @@ export function diffRevisions (revision: number, against: number, to: ArticleSta
       case 'commentsOpen':
         fields.commentsOpen = { from: from.commentsOpen, to: to.commentsOpen }
         break
+      case 'image':
+        fields.image = { from: from.image, to: to.image }
+        break
       case 'publishedAt':
         fields.publishedAt = { from: toIsoOrNull(from.publishedAt), to: toIsoOrNull(to.publishedAt) }
         break

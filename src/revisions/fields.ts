@@ -1,11 +1,13 @@
 // What a revision keeps: every article field a PATCH can change, and nothing else (comment counts,
 // ids and timestamps are not content). The one list of versioned fields, used to record, compare,
 // read and restore revisions.
-import type { ArticleRow } from '../articles/repository.js'
+import { imageOf, type ArticleRow } from '../articles/repository.js'
+import type { ArticleImage } from '../articles/schemas.js'
 import type { TagRef } from '../tags/schemas.js'
 
 export const VERSIONED_FIELDS = [
-  'slug', 'title', 'summary', 'body', 'section', 'dateline', 'source', 'authors', 'tags', 'status', 'publishedAt', 'commentsOpen'
+  'slug', 'title', 'summary', 'body', 'section', 'dateline', 'source', 'authors', 'tags', 'status', 'publishedAt', 'commentsOpen',
+  'image', 'canonicalUrl'
 ] as const
 export type VersionedField = typeof VERSIONED_FIELDS[number]
 
@@ -23,6 +25,8 @@ export interface ArticleState {
   status: ArticleRow['status']
   publishedAt: number | null
   commentsOpen: boolean
+  image: ArticleImage | null
+  canonicalUrl: string | null
 }
 
 /** The fields but the body, as stored in JSON. */
@@ -32,7 +36,7 @@ export type StoredState = Omit<ArticleState, 'body'>
  * Values for fields missing from a stored state: a field added to VERSIONED_FIELDS later did not exist
  * when older revisions were stored, and reads as its default there (so old rows never need rewriting).
  */
-const DEFAULTS: Partial<StoredState> = {}
+const DEFAULTS: Partial<StoredState> = { image: null, canonicalUrl: null }
 
 export function stateOf (row: ArticleRow, tags: TagRef[]): ArticleState {
   return {
@@ -47,7 +51,9 @@ export function stateOf (row: ArticleRow, tags: TagRef[]): ArticleState {
     tags: tags.map((t) => ({ slug: t.slug, name: t.name })),
     status: row.status,
     publishedAt: row.publishedAt,
-    commentsOpen: row.commentsOpen
+    commentsOpen: row.commentsOpen,
+    image: imageOf(row),
+    canonicalUrl: row.canonicalUrl
   }
 }
 

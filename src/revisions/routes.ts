@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type TSchema } from 'typebox'
 import { invalid, NotFound } from '../http/errors.js'
-import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
+import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { Empty, NotModified, problems, ref } from '../http/schemas.js'
@@ -135,29 +135,35 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ok(Article, { ETag: Type.String({ description: 'The article\'s new ETag, as `GET /v1/articles/{slug}` gives it.' }) }), ...problems(404, 409, 412, 422) }
     }
   }, async (request, reply) => {
-    const article = await find(request, reply, request.params.slug)
-    if (article === undefined) return reply
-    const etagOf = (row: typeof article) => etagAs(reply, 'Article', app.articles.toArticle(row))
-    // Refused before anything else when already stale; checked again under the write lock.
-    checkIfMatch(request, etagOf(article))
-    const { state } = await loadRevision(article.id, request.params.slug, request.params.revision)
-    const restored = await app.articleService.update(article, {
-      slug: state.slug,
-      title: state.title,
-      summary: state.summary,
-      body: state.body,
-      section: state.section,
-      dateline: state.dateline,
-      source: state.source,
-      authors: state.authors,
-      tags: state.tags.map((t) => t.name),
-      status: state.status,
-      publishedAt: toIsoOrNull(state.publishedAt),
-      commentsOpen: state.commentsOpen
-    }, {
-      ...await revisionMeta(app, request),
-      restoredFrom: request.params.revision,
-      precondition: (current) => checkIfMatch(request, etagOf(current))
+    const { slug, revision } = request.params
+    const meta = { ...await revisionMeta(app, request), restoredFrom: revision }
+    // If-Match and the write are one step (writeIfMatch): a stale ETag is a 412 and nothing changes.
+    const restored = await writeIfMatch(request, {
+      load: async () => {
+        const row = await find(request, reply, slug)
+        if (row === undefined) throw new NotFound(`No article at "${slug}".`) // a POST is never redirected
+        return row
+      },
+      etag: (row) => etagAs(reply, 'Article', app.articles.toArticle(row)),
+      write: async (current, unchanged) => {
+        const { state } = await loadRevision(current.id, slug, revision)
+        return app.articleService.update(current, {
+          slug: state.slug,
+          title: state.title,
+          summary: state.summary,
+          body: state.body,
+          section: state.section,
+          dateline: state.dateline,
+          source: state.source,
+          authors: state.authors,
+          tags: state.tags.map((t) => t.name),
+          status: state.status,
+          publishedAt: toIsoOrNull(state.publishedAt),
+          commentsOpen: state.commentsOpen,
+          image: state.image,
+          canonicalUrl: state.canonicalUrl
+        }, unchanged, meta)
+      }
     })
     return sendTagged(request, reply, restored)
   })

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { ArticleStatus, articleExample } from '../articles/schemas.js'
+import { ArticleImage, ArticleStatus, articleExample } from '../articles/schemas.js'
 import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, Slug, Timestamp, ref } from '../http/schemas.js'
 import { TagRef } from '../tags/schemas.js'
 import { VERSIONED_FIELDS, type VersionedField as FieldName } from './fields.js'
@@ -58,7 +58,9 @@ export const ArticleVersion = Type.Object({
   tags: Type.Array(ref(TagRef), { description: 'The tags the article had, under their current names (a tag is its slug; one deleted since shows the name it had).' }),
   status: ArticleStatus,
   publishedAt: Nullable(Timestamp),
-  commentsOpen: Type.Boolean()
+  commentsOpen: Type.Boolean(),
+  image: Nullable(ref(ArticleImage)),
+  canonicalUrl: Nullable(Type.String({ format: 'uri' }))
 }, {
   $id: 'ArticleVersion',
   title: 'ArticleVersion',
@@ -121,6 +123,11 @@ export const BodyChange = change('BodyChange', 'The body as a unified diff from 
   deletions: 1
 })
 
+export const ImageChange = change('ImageChange', 'The lead image: its value in `against` (`from`) and in `revision` (`to`); null when there was none.', {
+  from: Nullable(ref(ArticleImage)),
+  to: Nullable(ref(ArticleImage))
+}, { from: null, to: { url: 'https://images.news.example/2026/07/frigates.jpg', alt: 'Three grey frigates moored at a pier' } })
+
 const textChange = Type.Optional(ref(TextChange))
 
 export const FieldChanges = Type.Object({
@@ -135,7 +142,9 @@ export const FieldChanges = Type.Object({
   tags: Type.Optional(ref(TagListChange)),
   status: textChange,
   publishedAt: textChange,
-  commentsOpen: Type.Optional(ref(FlagChange))
+  commentsOpen: Type.Optional(ref(FlagChange)),
+  image: Type.Optional(ref(ImageChange)),
+  canonicalUrl: textChange
 }, {
   $id: 'FieldChanges',
   title: 'FieldChanges',
@@ -188,5 +197,5 @@ export const RevisionDiffQuery = Type.Object({
 /** Components, in dependency order, for the app to register. */
 export const revisionSchemas = [
   VersionedField, RevisionSummary, ArticleVersion, Revision, RevisionList,
-  TextChange, FlagChange, NameListChange, TagListChange, BodyChange, FieldChanges, RevisionDiff
+  TextChange, FlagChange, ImageChange, NameListChange, TagListChange, BodyChange, FieldChanges, RevisionDiff
 ]

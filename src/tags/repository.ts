@@ -1,9 +1,9 @@
 // The tags' SQL. Article counts are computed per page with one grouped query over article_tags (its
 // (tag_id, article_id) index), joined to articles only when the caller sees published articles alone.
 import { and, asc, count, desc, eq, getTableColumns, inArray, ne, sql, type SQL } from 'drizzle-orm'
-import type { Db } from '../db/connection.js'
+import { IMMEDIATE, type Db } from '../db/connection.js'
 import { articles, articleTags, tags } from '../db/schema.js'
-import { Conflict } from '../http/errors.js'
+import { Conflict, StaleRead } from '../http/errors.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toSlug } from '../lib/slug.js'
 import type { Visibility } from '../articles/repository.js'
@@ -43,6 +43,7 @@ const namePrefix = (prefix: string): SQL =>
 
 export function tagRepository (db: Db) {
   const bySlug = db.select().from(tags).where(eq(tags.slug, sql.placeholder('slug'))).prepare()
+  const byId = db.select().from(tags).where(eq(tags.id, sql.placeholder('id'))).prepare()
 
   /** Per tag id: (tag_id, count) of the articles the caller may see, for those ids only. */
   function countsFor (ids: number[], v: Visibility): Map<number, number> {
@@ -71,6 +72,12 @@ export function tagRepository (db: Db) {
   const withCount = (row: TagRow, v: Visibility): CountedTagRow =>
     ({ ...row, articleCount: countsFor([row.id], v).get(row.id) ?? 0 })
 
+  /** Inside a write's transaction: StaleRead when the tag changed since it was read (src/http/etag.ts, writeIfMatch). */
+  function assertUnchanged (id: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): void {
+    const fresh = byId.get({ id })
+    if (fresh === undefined || !unchanged(withCount(fresh, v))) throw new StaleRead()
+  }
+
   /** 409 unless the slug and the name are free: no other tag has the slug, owns the name's slug, or the name. */
   function assertFree (tx: Pick<Db, 'select'>, write: TagWrite, selfId: number | null): void {
     const others = selfId === null ? undefined : ne(tags.id, selfId)
@@ -98,21 +105,26 @@ export function tagRepository (db: Db) {
         assertFree(tx, write, null)
         const row = tx.insert(tags).values({ ...write, createdAt: now, updatedAt: now }).returning().get()
         return { ...row, articleCount: 0 }
-      })
+      }, IMMEDIATE)
     },
 
     /** Renames, re-slugs or re-describes a tag. Articles keep their revision: only the tag row changes. */
-    async update (current: TagRow, write: TagWrite, now: number, v: Visibility): Promise<CountedTagRow> {
+    /** StaleRead when `unchanged` says the tag changed since `current` was read. */
+    async update (current: TagRow, write: TagWrite, now: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<CountedTagRow> {
       const row = db.transaction((tx) => {
+        assertUnchanged(current.id, v, unchanged)
         assertFree(tx, write, current.id)
         return tx.update(tags).set({ ...write, updatedAt: now }).where(eq(tags.id, current.id)).returning().get()
-      })
+      }, IMMEDIATE)
       return withCount(row!, v)
     },
 
-    /** Deletes the tag; article_tags rows go with it (ON DELETE CASCADE). */
-    async delete (id: number): Promise<void> {
-      db.delete(tags).where(eq(tags.id, id)).run()
+    /** Deletes the tag; article_tags rows go with it (ON DELETE CASCADE). StaleRead as for update. */
+    async delete (current: TagRow, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<void> {
+      db.transaction((tx) => {
+        assertUnchanged(current.id, v, unchanged)
+        tx.delete(tags).where(eq(tags.id, current.id)).run()
+      }, IMMEDIATE)
     },
 
     async list (p: TagListParams): Promise<{ rows: CountedTagRow[], total?: number }> {

@@ -43,7 +43,7 @@ t.test('each change makes a revision by the token that made it, naming the field
         revision: 1,
         createdAt: '2026-07-08T09:00:00.000Z',
         author: 'test editor',
-        changed: ['slug', 'title', 'summary', 'body', 'section', 'dateline', 'source', 'authors', 'tags', 'status', 'publishedAt', 'commentsOpen'],
+        changed: ['slug', 'title', 'summary', 'body', 'section', 'dateline', 'source', 'authors', 'tags', 'status', 'publishedAt', 'commentsOpen', 'image', 'canonicalUrl'],
         restoredFrom: null
       }
     ],

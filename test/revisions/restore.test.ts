@@ -145,9 +145,9 @@ t.test('slugs: an old slug comes back, a slug another article holds is a 409', a
 
   // A slug lost to a race between the check and the write (the unique index) is a 409 too, not a 500.
   const row = (await a.app.articles.findRowBySlug('floods', null))!
-  const { title, summary, body, bodyHtml, section, dateline, source, status, publishedAt, commentsOpen } = row
-  const write = { slug: 'river-floods', title, summary, body, bodyHtml, section, dateline, source, authors: [], status, publishedAt, commentsOpen }
-  const raced = a.app.articles.update(row, write, undefined, a.clock.now, { author: 'test' })
+  const { title, summary, body, bodyHtml, section, dateline, source, status, publishedAt, commentsOpen, imageUrl, imageAlt, imageCaption, imageCredit, canonicalUrl } = row
+  const write = { slug: 'river-floods', title, summary, body, bodyHtml, section, dateline, source, authors: [], status, publishedAt, commentsOpen, imageUrl, imageAlt, imageCaption, imageCredit, canonicalUrl }
+  const raced = a.app.articles.update(row, write, undefined, a.clock.now, () => true, { author: 'test' })
   const err = await raced.then(() => undefined, (e: unknown) => e as { status?: number, problem?: string })
   t.match(err, { status: 409, problem: 'conflict' })
   t.equal((await get(a, 'floods')).json().revision, 4)
@@ -186,4 +186,20 @@ t.test('a restore is idempotent with an Idempotency-Key, and refused at an old s
   t.equal(again.headers['idempotent-replayed'], 'true')
   t.equal(again.json().revision, 3, 'the first response again')
   t.equal((await get(a, 'mayor')).json().body, 'C', 'no second restore')
+})
+
+t.test('the lead image and canonical URL are versioned: diffed and restored like every field', async (t) => {
+  const a = await build(t)
+  const image = { url: 'https://images.news.example/dam.jpg', alt: 'The dam at dawn', credit: 'Photo: Staff' }
+  const art = await createArticle(a, { title: 'Dam opens', body: 'First.\n', status: 'published', image, canonicalUrl: 'https://wire.example/dam' })
+  await patch(a, art.slug, { image: null, canonicalUrl: null })
+  const diff = await a.as('editor', { method: 'GET', url: `/v1/articles/${art.slug}/revisions/2/diff?against=1` })
+  t.equal(diff.statusCode, 200)
+  t.same(diff.json().changed, ['image', 'canonicalUrl'])
+  t.same(diff.json().fields, { image: { from: image, to: null }, canonicalUrl: { from: 'https://wire.example/dam', to: null } })
+  const old = await a.as('editor', { method: 'GET', url: `/v1/articles/${art.slug}/revisions/1` })
+  t.match(old.json().article, { image, canonicalUrl: 'https://wire.example/dam' })
+  const restored = await restore(a, art.slug, 1)
+  t.equal(restored.statusCode, 200)
+  t.match(restored.json(), { revision: 3, image, canonicalUrl: 'https://wire.example/dam' })
 })
