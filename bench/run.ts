@@ -19,6 +19,7 @@ import { generate } from './generate.js'
 import { median, round, type Round } from './measure.js'
 import { cpuSeconds, freePort, rssSampler, startChild, waitFor, type Child } from './processes.js'
 import { svgChart, table, targetMet, type ScenarioResult, type Summary } from './report.js'
+import { publishRecent } from './news.js'
 import { findFixtures, scenarios, type Scenario } from './scenarios.js'
 
 const { values: args } = parseArgs({
@@ -104,6 +105,9 @@ process.on('SIGINT', () => { stopAll().finally(() => process.exit(130)) })
 try {
   const real = `http://127.0.0.1:${serverPort}`
   await waitFor(`${real}/health`, server)
+  // Two days of news for the news sitemap and the feeds (a generated archive ends in the past).
+  const published = await publishRecent(real, adminToken, dbPath, quick ? 30 : 500)
+  if (published > 0) log(`published ${published} articles dated in the last 48 hours (the news sitemap's window)`)
   const receiverUrl = `http://127.0.0.1:${receiverPort}`
   const eventsBefore = eventCount(dbPath)
   if (receiver !== undefined) await registerWebhooks(real, receiverUrl, receiver, webhooks)

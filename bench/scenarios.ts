@@ -36,6 +36,8 @@ export interface Fixtures {
   busyComments: number
   commentSlug: string
   patchSlug: string
+  /** A sitemap page from the middle of the archive: a full block of 10,000 ids. */
+  sitemapPage: number
 }
 
 /** Picks the rows the scenarios use from the database, as the server sees it at `now`. */
@@ -59,6 +61,8 @@ export function findFixtures (path: string, now: number): Fixtures {
       .get({ now }) as { slug: string, n: number } | undefined
     // Writes go to the oldest articles, far from the pages the reads fetch, so captured reads stay valid.
     const oldest = db.prepare(`SELECT slug FROM articles WHERE ${visible} ORDER BY published_at LIMIT 2`).all({ now }) as { slug: string }[]
+    // The middle article's block of ids: one of the archive's full sitemap pages.
+    const sitemapPage = Math.floor((Math.max(1, Math.ceil(maxId / 2)) - 1) / 10_000) + 1
     if (!article || !tag || !busy || oldest.length < 2) throw new Error(`${path} has too few published articles for a bench run`)
     return {
       articleSlug: article.slug,
@@ -68,7 +72,8 @@ export function findFixtures (path: string, now: number): Fixtures {
       busySlug: busy.slug,
       busyComments: busy.n,
       commentSlug: oldest[0]!.slug,
-      patchSlug: oldest[1]!.slug
+      patchSlug: oldest[1]!.slug,
+      sitemapPage
     }
   } finally {
     db.close()
@@ -135,6 +140,36 @@ export function scenarios (f: Fixtures, adminToken: string): Scenario[] {
       read: true,
       method: 'GET',
       path: `/v1/articles/${f.busySlug}/comments?limit=100`,
+      headers: {},
+      expect: 200
+    },
+    {
+      id: 'feed',
+      route: 'GET /feeds/atom',
+      label: 'GET Atom feed (20)',
+      read: true,
+      method: 'GET',
+      path: '/feeds/atom',
+      headers: {},
+      expect: 200
+    },
+    {
+      id: 'news-sitemap',
+      route: 'GET /sitemaps/news.xml',
+      label: 'GET news sitemap',
+      read: true,
+      method: 'GET',
+      path: '/sitemaps/news.xml',
+      headers: {},
+      expect: 200
+    },
+    {
+      id: 'sitemap-page',
+      route: 'GET /sitemaps/articles-{n}.xml',
+      label: 'GET sitemap page',
+      read: true,
+      method: 'GET',
+      path: `/sitemaps/articles-${f.sitemapPage}.xml`,
       headers: {},
       expect: 200
     },

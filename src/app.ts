@@ -24,7 +24,9 @@ import openapiPlugin from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
 import rateLimit from '@fastify/rate-limit'
 import articleRoutes from './articles/routes.js'
-import { Article, ArticleList, ArticleSummary, CreateArticleBody, UpdateArticleBody } from './articles/schemas.js'
+import { Article, ArticleImage, ArticleList, ArticleSummary, CreateArticleBody, UpdateArticleBody } from './articles/schemas.js'
+import revisionRoutes from './revisions/routes.js'
+import { revisionSchemas } from './revisions/schemas.js'
 import tagRoutes from './tags/routes.js'
 import { CreateTagBody, Tag, TagList, TagRef, UpdateTagBody } from './tags/schemas.js'
 import commentRoutes from './comments/routes.js'
@@ -37,6 +39,9 @@ import { eventComponents } from './events/schemas.js'
 import webhooksPlugin, { type WebhookOptions } from './webhooks/plugin.js'
 import webhookRoutes from './webhooks/routes.js'
 import { webhookComponents } from './webhooks/schemas.js'
+import feedRoutes from './feeds/routes.js'
+import { JsonFeed, JsonFeedAuthor, JsonFeedItem } from './feeds/schemas.js'
+import sitemapRoutes from './sitemaps/routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -59,9 +64,11 @@ const REQUEST_ID = /^[\w.:@-]{1,128}$/
 // Schemas named in the OpenAPI document as components, in dependency order.
 const sharedSchemas = [
   Problem, PageInfo, TagRef, Token, CreatedToken, TokenList,
-  Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
+  ArticleImage, Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
   Tag, TagList, CreateTagBody, UpdateTagBody,
   Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody,
+  JsonFeedAuthor, JsonFeedItem, JsonFeed,
+  ...revisionSchemas,
   ...eventComponents, ...webhookComponents
 ]
 
@@ -89,6 +96,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   }
   const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>()
 
+  if (config.trustProxy === true) {
+    app.log.warn('TRUST_PROXY=true believes any client\'s X-Forwarded-For: anyone can choose the address that flood control counts and moderators see. Set TRUST_PROXY to your proxies\' addresses or CIDRs instead.')
+  }
   app.decorate('config', config)
   app.decorate('clock', opts.clock ?? Date.now)
   for (const schema of sharedSchemas) app.addSchema(schema)
@@ -110,8 +120,10 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     // the limit (414), and, where If-Match is accepted, a stale validator (412).
     const headers = schema.headers as { properties?: Record<string, unknown> } | undefined
     const extra = headers?.properties?.['if-match'] !== undefined ? [400, 412, 414] : [400, 414]
-    // Fastify reads a body on these methods, whether or not the route wants one: 413 and 415 apply.
     const methods = ([] as string[]).concat(route.method)
+    // A conditional write that keeps meeting concurrent changes gives up with a 409 (src/http/etag.ts).
+    if (extra.includes(412) && methods.some((m) => ['PATCH', 'PUT', 'DELETE'].includes(m))) extra.push(409)
+    // Fastify reads a body on these methods, whether or not the route wants one: 413 and 415 apply.
     if (methods.some((m) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(m))) extra.push(413, 415)
     schema.response = { ...problems(...extra), ...(schema.response as object) }
     // A response that is a bare $ref gets a description naming what it is, not "Default Response".
@@ -168,12 +180,16 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(async (v1) => {
     await v1.register(articleRoutes)
+    await v1.register(revisionRoutes)
     await v1.register(tagRoutes)
     await v1.register(tokenRoutes)
     await v1.register(commentRoutes)
     await v1.register(eventRoutes)
     await v1.register(webhookRoutes)
   }, { prefix: '/v1' })
+  // Syndication lives outside /v1, where feed readers and crawlers expect it (API.md section 8).
+  await app.register(feedRoutes)
+  await app.register(sitemapRoutes)
 
   return app
 }

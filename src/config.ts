@@ -1,4 +1,7 @@
 // The one typed configuration object. server.ts builds it from process.env; tests build it directly.
+import { isIP } from 'node:net'
+import { checkArticleUrlTemplate, DEFAULT_ARTICLE_URL_TEMPLATE } from './syndication/links.js'
+
 export type CommentModeration = 'all' | 'first' | 'none'
 
 export interface Config {
@@ -10,7 +13,13 @@ export interface Config {
   seedDemo: boolean
   logLevel: string
   corsOrigins: string[] | '*'
-  trustProxy: boolean | string
+  /**
+   * Whose X-Forwarded-For to believe for the client address (flood control, the `ip` moderators see):
+   * false (nobody: the peer is the client), the proxies' addresses or CIDRs (the right-most address that
+   * is not one of them is the client), or true (anyone: unsafe, warned at start). No hop count: it cannot
+   * tell a proxy from a client that connects directly (Fastify refuses to trust one).
+   */
+  trustProxy: boolean | string[]
   bodyLimit: number
   commentModeration: CommentModeration
   commentMaxLinks: number
@@ -29,6 +38,17 @@ export interface Config {
   loadSampleInterval: number
   /** Memory for the public response cache, in MB; 0 turns it off. */
   responseCacheMb: number
+  /**
+   * The API's public origin (`https://api.news.example`, optionally with a path prefix), without a
+   * trailing slash. Feeds and sitemaps build absolute URLs from it; unset, from the request's origin.
+   */
+  publicUrl: string | undefined
+  /** The reader-facing page of an article; see src/syndication/links.ts for the placeholders. */
+  articleUrlTemplate: string
+  /** The publication's name in feeds and the Google News sitemap. */
+  publicName: string
+  /** The publication's language (BCP 47, e.g. `en`, `pt-br`) in feeds and the Google News sitemap. */
+  publicLanguage: string
   /** Days events and webhook deliveries are kept. */
   eventRetentionDays: number
   /** Let webhooks target loopback, private and other non-public addresses (tests, a trusted network). */
@@ -59,6 +79,10 @@ export const defaultConfig: Config = {
   maxEventLoopUtilization: 0,
   loadSampleInterval: 1000,
   responseCacheMb: 32,
+  publicUrl: undefined,
+  articleUrlTemplate: DEFAULT_ARTICLE_URL_TEMPLATE,
+  publicName: 'Gazette',
+  publicLanguage: 'en',
   eventRetentionDays: 30,
   webhookAllowPrivate: false,
   webhookEncryptionKey: undefined,
@@ -110,6 +134,53 @@ export function decodeEncryptionKey (raw: string): Buffer | undefined {
   return key.length === 32 ? key : undefined
 }
 
+/** An absolute http(s) URL with no query, fragment or credentials; returned without a trailing slash. */
+function publicUrl (env: Env): string | undefined {
+  const raw = env.PUBLIC_URL
+  if (raw === undefined || raw === '') return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an absolute http(s) URL such as https://api.news.example, got "${raw}"`)
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '' || raw.includes('?') || raw.includes('#')) {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) URL without query, fragment or credentials, got "${raw}"`)
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '')
+}
+
+function text (env: Env, name: string, fallback: string, pattern: RegExp, what: string): string {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!pattern.test(raw)) throw new ConfigError(`${name} must be ${what}, got "${raw}"`)
+  return raw
+}
+
+/** proxy-addr's names for address ranges, accepted in TRUST_PROXY beside addresses and CIDRs. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal']
+
+function proxyEntry (entry: string): boolean {
+  if (PROXY_RANGES.includes(entry) || isIP(entry) !== 0) return true
+  const [address = '', bits, extra] = entry.split('/')
+  const family = isIP(address)
+  return family !== 0 && extra === undefined && bits !== undefined && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
+}
+
+function trustProxyOf (raw: string | undefined): Config['trustProxy'] {
+  if (raw === undefined || raw === '' || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) {
+    throw new ConfigError(`TRUST_PROXY cannot be a number of hops ("${raw}"): a client connecting directly could pass for a proxy. List the proxies' addresses or CIDRs.`)
+  }
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean)
+  const wrong = entries.filter((e) => !proxyEntry(e))
+  if (entries.length === 0 || wrong.length > 0) {
+    throw new ConfigError(`TRUST_PROXY must be false, the proxies' addresses or CIDRs (comma-separated; or loopback, linklocal, uniquelocal), or true; "${wrong.join(', ') || raw}" is none of these`)
+  }
+  return entries
+}
+
 /** Reads and checks the environment; throws ConfigError with a message fit for a person. */
 export function loadConfig (env: Env): Config {
   const adminToken = env.ADMIN_TOKEN === '' ? undefined : env.ADMIN_TOKEN
@@ -121,7 +192,6 @@ export function loadConfig (env: Env): Config {
     throw new ConfigError('WEBHOOK_ENCRYPTION_KEY must be 32 random bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)')
   }
   const origins = env.CORS_ORIGINS
-  const trustProxy = env.TRUST_PROXY
   return {
     host: env.HOST || defaultConfig.host,
     port: integer(env, 'PORT', defaultConfig.port, 0, 65535),
@@ -132,9 +202,7 @@ export function loadConfig (env: Env): Config {
     corsOrigins: origins === undefined || origins === '' || origins === '*'
       ? '*'
       : origins.split(',').map((o) => o.trim()).filter(Boolean),
-    trustProxy: trustProxy === undefined || trustProxy === ''
-      ? false
-      : ['true', 'false'].includes(trustProxy) ? trustProxy === 'true' : trustProxy,
+    trustProxy: trustProxyOf(env.TRUST_PROXY),
     bodyLimit: integer(env, 'BODY_LIMIT', defaultConfig.bodyLimit, 1024, 64 * 1024 * 1024),
     commentModeration: oneOf(env, 'COMMENT_MODERATION', defaultConfig.commentModeration, ['all', 'first', 'none']),
     commentMaxLinks: integer(env, 'COMMENT_MAX_LINKS', defaultConfig.commentMaxLinks, 0, 1000),
@@ -146,9 +214,23 @@ export function loadConfig (env: Env): Config {
     maxEventLoopUtilization: fraction(env, 'MAX_EVENT_LOOP_UTILIZATION', defaultConfig.maxEventLoopUtilization),
     loadSampleInterval: integer(env, 'LOAD_SAMPLE_INTERVAL', defaultConfig.loadSampleInterval, 10, 60_000),
     responseCacheMb: integer(env, 'RESPONSE_CACHE_MB', defaultConfig.responseCacheMb, 0, 64 * 1024),
+    publicUrl: publicUrl(env),
+    articleUrlTemplate: articleUrlTemplate(env),
+    // Printable text, no control characters: it goes into XML and HTTP-visible documents as it is.
+    publicName: text(env, 'PUBLIC_NAME', defaultConfig.publicName, /^(?=.*\S)[^\p{Cc}]{1,100}$/u, '1 to 100 printable characters').trim(),
+    // ISO 639 language, optionally with a region or script (Google News accepts `zh-cn` and `zh-tw`).
+    publicLanguage: text(env, 'PUBLIC_LANGUAGE', defaultConfig.publicLanguage, /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i, 'a language tag such as en, fr or pt-br').toLowerCase(),
     eventRetentionDays: integer(env, 'EVENT_RETENTION_DAYS', defaultConfig.eventRetentionDays, 1, 3650),
     webhookAllowPrivate: boolean(env, 'WEBHOOK_ALLOW_PRIVATE', defaultConfig.webhookAllowPrivate),
     webhookEncryptionKey: encryptionKey,
     webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', defaultConfig.webhookTimeoutMs, 100, 60_000)
   }
+}
+
+function articleUrlTemplate (env: Env): string {
+  const raw = env.ARTICLE_URL_TEMPLATE
+  if (raw === undefined || raw === '') return defaultConfig.articleUrlTemplate
+  const problem = checkArticleUrlTemplate(raw)
+  if (problem !== undefined) throw new ConfigError(`ARTICLE_URL_TEMPLATE ${problem}, got "${raw}"`)
+  return raw
 }

@@ -26,6 +26,10 @@ t.test('every setting read from the environment', async (t) => {
     MAX_EVENT_LOOP_UTILIZATION: '0.95',
     LOAD_SAMPLE_INTERVAL: '500',
     RESPONSE_CACHE_MB: '0',
+    PUBLIC_URL: 'https://API.news.example:443/gazette/',
+    ARTICLE_URL_TEMPLATE: 'https://news.example/{section}/{year}/{month}/{day}/{slug}-{id}.html',
+    PUBLIC_NAME: ' The Daily Example ',
+    PUBLIC_LANGUAGE: 'pt-BR',
     EVENT_RETENTION_DAYS: '7',
     WEBHOOK_ALLOW_PRIVATE: 'true',
     WEBHOOK_ENCRYPTION_KEY: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0=',
@@ -50,12 +54,21 @@ t.test('every setting read from the environment', async (t) => {
     maxEventLoopUtilization: 0.95,
     loadSampleInterval: 500,
     responseCacheMb: 0,
+    publicUrl: 'https://api.news.example/gazette',
+    articleUrlTemplate: 'https://news.example/{section}/{year}/{month}/{day}/{slug}-{id}.html',
+    publicName: 'The Daily Example',
+    publicLanguage: 'pt-br',
     eventRetentionDays: 7,
     webhookAllowPrivate: true,
     webhookEncryptionKey: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0=',
     webhookTimeoutMs: 5000
   })
-  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, '10.0.0.0/8')
+  t.equal(loadConfig({ PUBLIC_URL: 'http://127.0.0.1:3000' }).publicUrl, 'http://127.0.0.1:3000')
+  t.equal(loadConfig({ ARTICLE_URL_TEMPLATE: '{PUBLIC_URL}/read/{id}' }).articleUrlTemplate, '{PUBLIC_URL}/read/{id}')
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, ['10.0.0.0/8'])
+  t.same(loadConfig({ TRUST_PROXY: ' 127.0.0.1, 10.0.0.0/8,::1, fd00::/8 ,uniquelocal' }).trustProxy,
+    ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'uniquelocal'], 'addresses, CIDRs and named ranges')
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
   t.equal(loadConfig({ SEED_DEMO: '1' }).seedDemo, true)
   t.equal(loadConfig({ WEBHOOK_ENCRYPTION_KEY: 'ab'.repeat(32) }).webhookEncryptionKey, 'ab'.repeat(32), 'a key in hex')
   t.ok(loadConfig({ WEBHOOK_ENCRYPTION_KEY: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0' }).webhookEncryptionKey, 'base64 without padding')
@@ -77,6 +90,27 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ WEBHOOK_ALLOW_PRIVATE: 'sometimes' }, /WEBHOOK_ALLOW_PRIVATE must be true or false/],
     [{ WEBHOOK_ENCRYPTION_KEY: 'too-short' }, /WEBHOOK_ENCRYPTION_KEY must be 32 random bytes/],
     [{ WEBHOOK_ENCRYPTION_KEY: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpu=' }, /WEBHOOK_ENCRYPTION_KEY/],
+    [{ PUBLIC_URL: 'api.news.example' }, /PUBLIC_URL must be an absolute http\(s\) URL/],
+    [{ PUBLIC_URL: 'ftp://api.news.example' }, /PUBLIC_URL must be an http\(s\) URL without query/],
+    [{ PUBLIC_URL: 'https://api.news.example/?a=1' }, /without query, fragment or credentials/],
+    [{ PUBLIC_URL: 'https://user:pw@api.news.example' }, /without query, fragment or credentials/],
+    [{ ARTICLE_URL_TEMPLATE: 'https://news.example/{title}' }, /ARTICLE_URL_TEMPLATE has an unknown placeholder \{title\}/],
+    [{ ARTICLE_URL_TEMPLATE: 'https://news.example/{section}' }, /must contain \{slug\} or \{id\}/],
+    [{ ARTICLE_URL_TEMPLATE: '/articles/{slug}' }, /must make absolute URLs/],
+    [{ ARTICLE_URL_TEMPLATE: 'mailto:{slug}@news.example' }, /must make http or https URLs/],
+    [{ ARTICLE_URL_TEMPLATE: 'https://{slug}.news.example/' }, /placeholders out of the scheme and host/],
+    [{ ARTICLE_URL_TEMPLATE: 'https://news.example/{slug' }, /unmatched/],
+    [{ ARTICLE_URL_TEMPLATE: 'https://news.example/a b/{slug}' }, /must not contain spaces/],
+    [{ PUBLIC_NAME: '   ' }, /PUBLIC_NAME must be 1 to 100 printable characters/],
+    [{ PUBLIC_NAME: 'Bell\u0007' }, /PUBLIC_NAME/],
+    [{ PUBLIC_LANGUAGE: 'english' }, /PUBLIC_LANGUAGE must be a language tag/],
+    // Passed on as they were, these stopped the server with proxy-addr's TypeError, or were a hop count
+    // that Fastify silently treats as "trust nobody".
+    [{ TRUST_PROXY: 'yes' }, /TRUST_PROXY must be false, the proxies' addresses or CIDRs .*"yes"/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY .*"10.0.0.0\/33"/],
+    [{ TRUST_PROXY: '10.0.0.1, proxy.internal' }, /"proxy.internal"/],
+    [{ TRUST_PROXY: ',' }, /TRUST_PROXY must be/],
+    [{ TRUST_PROXY: '1' }, /TRUST_PROXY cannot be a number of hops/],
     [{ WEBHOOK_TIMEOUT_MS: '10' }, /WEBHOOK_TIMEOUT_MS must be an integer from 100/]
   ]
   for (const [env, message] of bad) {

@@ -114,6 +114,102 @@ export interface paths {
         patch: operations["updateArticle"];
         trace?: never;
     };
+    "/v1/articles/{slug}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an article's revisions
+         * @description Every revision of the article, newest first, the current one included: who made it, when, and which fields it changed. Keyset-paginated like every list (`page.nextCursor`, `Link: rel="next"`). An article from before Gazette kept history starts with its revision at that time, by `unknown`.
+         *
+         *     Needs a token with role `editor` or above.
+         *
+         *     Needs a token with role `editor` or above.
+         */
+        get: operations["listArticleRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/articles/{slug}/revisions/{revision}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an article as it was
+         * @description The article's versioned fields as of that revision (the body also rendered to HTML), with who made the revision, when, and what it changed.
+         *
+         *     Needs a token with role `editor` or above.
+         *
+         *     Needs a token with role `editor` or above.
+         */
+        get: operations["getArticleRevision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/articles/{slug}/revisions/{revision}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare two revisions
+         * @description What differs from revision `against` to `{revision}`, field by field: each field that differs, with its value in both (lists also with what was added and removed; tags compare by slug), and the body as a unified diff.
+         *
+         *     Needs a token with role `editor` or above.
+         *
+         *     Needs a token with role `editor` or above.
+         */
+        get: operations["diffArticleRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/articles/{slug}/revisions/{revision}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a revision
+         * @description Makes the article's state as of that revision the current one, as a new revision (its `restoredFrom` names the one restored). Every versioned field comes back, `status`, `publishedAt` and `slug` included: compare first with `GET …/diff?against={current}`. Restoring an older slug makes it the article's URL again (the current slug then redirects); a slug now used by another article is a 409 and nothing changes. Tags come back (a tag deleted since is created again). With `If-Match` (the article's ETag, from `GET /v1/articles/{slug}` or the last write), checked in the same transaction as the write, a stale ETag is a 412 and nothing changes. A restore that changes nothing (the state is already current) makes no revision.
+         *
+         *     Needs a token with role `editor` or above.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["restoreArticleRevision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tags": {
         parameters: {
             query?: never;
@@ -220,7 +316,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API token
-         * @description The next request made with the token is a 401. An admin may revoke the token it is using.
+         * @description The next request made with the token is a 401. An admin may revoke the token it is using. A revoked secret stays revoked: not even `ADMIN_TOKEN` registers it again at the next start (the server logs that it is revoked).
          *
          *     Needs a token with role `admin`.
          */
@@ -239,7 +335,7 @@ export interface paths {
         };
         /**
          * List an article's comments
-         * @description Approved comments and tombstones (deleted comments kept because they have replies), oldest first, flat: rebuild threads from `parentId`. Keyset-paginated. Moderators (and above) get `ModeratedComment`s and may filter by `status` (`any` for all); the public may only ask for `approved`. 404 when the caller may not see the article.
+         * @description Approved comments and tombstones (deleted comments kept because they have replies), oldest first, flat: rebuild threads from `parentId`. Keyset-paginated. Moderators (and above) get `ModeratedComment`s and may filter by `status` (`any` for all); the public may only ask for `approved`. 404 when the caller may not see the article (moderators included: a draft's or a scheduled article's thread is 404 to them, as the article is; editors see every article).
          */
         get: operations["listArticleComments"];
         put?: never;
@@ -247,7 +343,7 @@ export interface paths {
          * Leave a comment
          * @description Open to everyone. The email is never published: it gives the comment its `avatarHash`, and moderators see it.
          *
-         *     The comment is `approved` or `pending` depending on the server's moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.
+         *     The comment is `approved` or `pending` depending on the server's moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` (bare URLs and images count: an image is shown as a link) is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.
          *
          *     Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
          *
@@ -271,14 +367,14 @@ export interface paths {
         };
         /**
          * Get a comment
-         * @description The public sees approved comments on published articles only (anything else is 404); moderators and above see every comment, as a `ModeratedComment`.
+         * @description The public sees approved comments on published articles only (anything else is 404); moderators and above see every status, as a `ModeratedComment`. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          */
         get: operations["getComment"];
         put?: never;
         post?: never;
         /**
          * Delete a comment
-         * @description A comment with replies stays as a tombstone (`status: "deleted"`, empty body, author fields null and erased from storage) so the thread keeps its shape; one without replies is removed, together with any tombstone above it left without replies. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
+         * @description A comment with replies stays as a tombstone (`status: "deleted"`, empty body, author fields null and erased from storage) so the thread keeps its shape; one without replies is removed, together with any tombstone above it left without replies. With `If-Match`, a stale ETag is a 412 and nothing is deleted. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          *
          *     Needs a token with role `moderator` or above.
          */
@@ -287,7 +383,7 @@ export interface paths {
         head?: never;
         /**
          * Moderate or edit a comment
-         * @description Set `status` to approve, unapprove (`pending`), or mark as `spam` or `trash`; edit `body`. The article's `commentCount` follows at once. A tombstone cannot be changed (409). With `If-Match`, a stale ETag is a 412 and nothing changes.
+         * @description Set `status` to approve, unapprove (`pending`), or mark as `spam` or `trash`; edit `body`. The article's `commentCount` follows at once. A tombstone cannot be changed (409). With `If-Match`, a stale ETag is a 412 and nothing changes. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          *
          *     Needs a token with role `moderator` or above.
          */
@@ -303,7 +399,7 @@ export interface paths {
         };
         /**
          * The moderation queue
-         * @description Comments across all articles, newest first by default. Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated.
+         * @description Comments across all articles, newest first by default. Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated. Only comments of the articles the caller can see: a moderator's queue leaves out the comments of drafts and of scheduled or archived articles (an editor's has them all); `article` naming one of those lists nothing.
          *
          *     Needs a token with role `moderator` or above.
          *
@@ -506,6 +602,126 @@ export interface paths {
          *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
          */
         post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/rss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * RSS 2.0 feed
+         * @description The newest articles the public may see, newest first: the whole site, or only those with a `tag`, in a `section` or by an `author` (these combine). With `comments={slug}`, that article's approved comments instead. Entries carry a stable id (a tag URI that no new title or slug changes), the reader-facing link (`ARTICLE_URL_TEMPLATE`), published and updated times, authors, tags as categories, the summary, the full `bodyHtml` and the lead image. A scheduled article appears when it is due; drafts never do. Absolute URLs use `PUBLIC_URL`, or the origin of the request when it is unset. An unknown tag, section, author or article (or one the public cannot see) is a 404; an article's old slug answers 301.
+         */
+        get: operations["getRssFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/atom": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Atom 1.0 feed
+         * @description The newest articles the public may see, newest first: the whole site, or only those with a `tag`, in a `section` or by an `author` (these combine). With `comments={slug}`, that article's approved comments instead. Entries carry a stable id (a tag URI that no new title or slug changes), the reader-facing link (`ARTICLE_URL_TEMPLATE`), published and updated times, authors, tags as categories, the summary, the full `bodyHtml` and the lead image. A scheduled article appears when it is due; drafts never do. Absolute URLs use `PUBLIC_URL`, or the origin of the request when it is unset. An unknown tag, section, author or article (or one the public cannot see) is a 404; an article's old slug answers 301.
+         */
+        get: operations["getAtomFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * JSON Feed 1.1 feed
+         * @description The newest articles the public may see, newest first: the whole site, or only those with a `tag`, in a `section` or by an `author` (these combine). With `comments={slug}`, that article's approved comments instead. Entries carry a stable id (a tag URI that no new title or slug changes), the reader-facing link (`ARTICLE_URL_TEMPLATE`), published and updated times, authors, tags as categories, the summary, the full `bodyHtml` and the lead image. A scheduled article appears when it is due; drafts never do. Absolute URLs use `PUBLIC_URL`, or the origin of the request when it is unset. An unknown tag, section, author or article (or one the public cannot see) is a 404; an article's old slug answers 301.
+         */
+        get: operations["getJsonFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sitemap.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sitemap index
+         * @description A sitemaps.org sitemap index: one `/sitemaps/articles-{n}.xml` per block of 10,000 article ids that has a published article, with the latest `lastmod` of its URLs, and `/sitemaps/news.xml` while it lists anything. Empty when nothing is published.
+         */
+        get: operations["getSitemapIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sitemaps/articles-{page}.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sitemap of a block of articles
+         * @description The published articles with ids from (page − 1) × 10,000 + 1 to page × 10,000, most recently changed first: each one's reader-facing URL (`ARTICLE_URL_TEMPLATE`) and `lastmod` (its last update or publication). A page with no published article is a 404; `/sitemap.xml` lists the others.
+         */
+        get: operations["getArticleSitemap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sitemaps/news.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Google News sitemap
+         * @description The articles published in the last 48 hours, newest first (at most 1000), with `news:publication` (`PUBLIC_NAME`, `PUBLIC_LANGUAGE`), `news:publication_date` and `news:title`. Empty when nothing was published in that time.
+         */
+        get: operations["getNewsSitemap"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -795,7 +1011,7 @@ export interface components {
             role: "admin" | "editor" | "moderator";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
@@ -818,7 +1034,7 @@ export interface components {
             role: "admin" | "editor" | "moderator";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
@@ -829,6 +1045,33 @@ export interface components {
         TokenList: {
             data: components["schemas"]["Token"][];
             page: components["schemas"]["PageInfo"];
+        };
+        /**
+         * ArticleImage
+         * @description An article's lead image. Feeds carry it as an enclosure, `media:content` and JSON Feed `image`.
+         * @example {
+         *       "url": "https://images.news.example/2026/07/frigates.jpg",
+         *       "alt": "Three grey frigates moored at a pier",
+         *       "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *       "credit": "Photo: Ivan Sokolov / Staff"
+         *     }
+         */
+        ArticleImage: {
+            /**
+             * Format: uri
+             * @description The image file: an http or https URL.
+             * @example https://images.news.example/2026/07/frigates.jpg
+             */
+            url: string;
+            /**
+             * @description What the image shows, for readers who cannot see it; empty for a purely decorative image.
+             * @example Three grey frigates moored at a pier
+             */
+            alt: string;
+            /** @example The frigates at the Golden Horn pier on Tuesday. */
+            caption?: string;
+            /** @example Photo: Ivan Sokolov / Staff */
+            credit?: string;
         };
         /**
          * Article
@@ -861,7 +1104,14 @@ export interface components {
          *       "updatedAt": "2026-07-08T09:15:00.000Z",
          *       "commentsOpen": true,
          *       "commentCount": 3,
-         *       "revision": 2
+         *       "revision": 2,
+         *       "image": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier",
+         *         "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *         "credit": "Photo: Ivan Sokolov / Staff"
+         *       },
+         *       "canonicalUrl": null
          *     }
          */
         Article: {
@@ -886,13 +1136,13 @@ export interface components {
             publishedAt: string | null;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -901,6 +1151,8 @@ export interface components {
             commentCount: number;
             /** @description Starts at 1 and grows by one with each change. */
             revision: number;
+            image: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl: string | null;
             /** @description Markdown. */
             body: string;
             /** @description The body rendered to HTML. Raw HTML in the Markdown is escaped and unsafe links are dropped. */
@@ -936,7 +1188,14 @@ export interface components {
          *       "updatedAt": "2026-07-08T09:15:00.000Z",
          *       "commentsOpen": true,
          *       "commentCount": 3,
-         *       "revision": 2
+         *       "revision": 2,
+         *       "image": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier",
+         *         "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *         "credit": "Photo: Ivan Sokolov / Staff"
+         *       },
+         *       "canonicalUrl": null
          *     }
          */
         ArticleSummary: {
@@ -961,13 +1220,13 @@ export interface components {
             publishedAt: string | null;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -976,6 +1235,8 @@ export interface components {
             commentCount: number;
             /** @description Starts at 1 and grows by one with each change. */
             revision: number;
+            image: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl: string | null;
             /** @description With `q` only: an excerpt with the matched terms in `<mark>…</mark>`; everything else is HTML-escaped. */
             snippet?: string;
         };
@@ -1014,6 +1275,7 @@ export interface components {
             section?: string | null;
             dateline?: string | null;
             source?: string | null;
+            /** @description Names, in byline order; duplicates after trimming are merged (the first stays). */
             authors?: string[];
             /** @description Tag names; matched to existing tags by slug, unknown ones are created. */
             tags?: string[];
@@ -1021,6 +1283,8 @@ export interface components {
             status?: "draft" | "published" | "archived";
             publishedAt?: string | null;
             commentsOpen?: boolean;
+            image?: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl?: string | null;
         };
         /**
          * UpdateArticle
@@ -1045,6 +1309,7 @@ export interface components {
             section?: string | null;
             dateline?: string | null;
             source?: string | null;
+            /** @description Names, in byline order; duplicates after trimming are merged (the first stays). */
             authors?: string[];
             /** @description Tag names; matched to existing tags by slug, unknown ones are created. */
             tags?: string[];
@@ -1052,6 +1317,8 @@ export interface components {
             status?: "draft" | "published" | "archived";
             publishedAt?: string | null;
             commentsOpen?: boolean;
+            image?: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl?: string | null;
         };
         /**
          * Tag
@@ -1153,19 +1420,19 @@ export interface components {
             avatarHash: string | null;
             /** @description Markdown; empty on a tombstone. */
             body: string;
-            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. */
+            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
             bodyHtml: string;
             /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
             status: "pending" | "approved" | "spam" | "trash" | "deleted";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -1204,19 +1471,19 @@ export interface components {
             avatarHash: string | null;
             /** @description Markdown; empty on a tombstone. */
             body: string;
-            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. */
+            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
             bodyHtml: string;
             /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
             status: "pending" | "approved" | "spam" | "trash" | "deleted";
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -1272,6 +1539,446 @@ export interface components {
             /** @description Markdown; re-rendered to `bodyHtml`. */
             body?: string;
         };
+        /** JsonFeedAuthor */
+        JsonFeedAuthor: {
+            name: string;
+            /** Format: uri */
+            url?: string;
+        };
+        /** JsonFeedItem */
+        JsonFeedItem: {
+            /**
+             * @description Stable: a tag URI made of the item's id, never changed by a new title or slug.
+             * @example tag:news.example,2026-07-08:article/42
+             */
+            id: string;
+            /**
+             * Format: uri
+             * @description The reader-facing page (`ARTICLE_URL_TEMPLATE`); for a comment, with `#comment-{id}`.
+             */
+            url: string;
+            /**
+             * Format: uri
+             * @description The original of republished copy (`canonicalUrl`).
+             */
+            external_url?: string;
+            title: string;
+            /** @description The full `bodyHtml`. */
+            content_html: string;
+            summary?: string;
+            /**
+             * Format: uri
+             * @description The lead image.
+             */
+            image?: string;
+            /** Format: date-time */
+            date_published: string;
+            /** Format: date-time */
+            date_modified: string;
+            authors?: components["schemas"]["JsonFeedAuthor"][];
+            /** @description Tag names. */
+            tags?: string[];
+        };
+        /**
+         * JsonFeed
+         * @description A JSON Feed 1.1 document, newest item first.
+         * @example {
+         *       "version": "https://jsonfeed.org/version/1.1",
+         *       "title": "Gazette",
+         *       "home_page_url": "https://news.example/",
+         *       "feed_url": "https://api.news.example/feeds/json",
+         *       "description": "The latest articles from Gazette.",
+         *       "language": "en",
+         *       "authors": [
+         *         {
+         *           "name": "Gazette",
+         *           "url": "https://news.example/"
+         *         }
+         *       ],
+         *       "items": [
+         *         {
+         *           "id": "tag:news.example,2026-07-08:article/42",
+         *           "url": "https://news.example/politics-diplomacy/pacific-fleet-returns-to-vladivostok",
+         *           "title": "Pacific Fleet returns to Vladivostok",
+         *           "content_html": "<p>The ships <strong>docked</strong> at dawn.</p>",
+         *           "summary": "Three frigates docked after a month of exercises.",
+         *           "image": "https://images.news.example/2026/07/frigates.jpg",
+         *           "date_published": "2026-07-08T09:15:00.000Z",
+         *           "date_modified": "2026-07-08T09:15:00.000Z",
+         *           "authors": [
+         *             {
+         *               "name": "Anna Petrova"
+         *             }
+         *           ],
+         *           "tags": [
+         *             "Russia",
+         *             "Navy"
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        JsonFeed: {
+            /** @enum {string} */
+            version: "https://jsonfeed.org/version/1.1";
+            title: string;
+            /** Format: uri */
+            home_page_url: string;
+            /** Format: uri */
+            feed_url: string;
+            description: string;
+            language: string;
+            authors: components["schemas"]["JsonFeedAuthor"][];
+            items: components["schemas"]["JsonFeedItem"][];
+        };
+        /**
+         * VersionedField
+         * @description An article field that revisions keep: every field a PATCH can change.
+         * @enum {string}
+         */
+        VersionedField: "slug" | "title" | "summary" | "body" | "section" | "dateline" | "source" | "authors" | "tags" | "status" | "publishedAt" | "commentsOpen" | "image" | "canonicalUrl";
+        /**
+         * RevisionSummary
+         * @description One revision in an article's history, without its content.
+         * @example {
+         *       "revision": 3,
+         *       "createdAt": "2026-07-08T10:20:00.000Z",
+         *       "author": "newsdesk",
+         *       "changed": [
+         *         "title",
+         *         "body"
+         *       ],
+         *       "restoredFrom": null
+         *     }
+         */
+        RevisionSummary: {
+            /**
+             * @description The article's `revision` when this state was current.
+             * @example 3
+             */
+            revision: number;
+            /**
+             * Format: date-time
+             * @description When this revision was made (the article's `updatedAt` while it was current). RFC 3339, UTC, with milliseconds.
+             * @example 2026-07-08T10:20:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description The name of the token that made the change, as it was then; `unknown` for a revision made before Gazette kept history (or written outside the API).
+             * @example newsdesk
+             */
+            author: string;
+            /** @description The fields this revision changed from the one before it: every field for the first revision; empty when not known (author `unknown`). */
+            changed: components["schemas"]["VersionedField"][];
+            restoredFrom: number | null;
+        };
+        /**
+         * ArticleVersion
+         * @description An article's versioned fields as of one revision.
+         * @example {
+         *       "slug": "pacific-fleet-returns-to-vladivostok",
+         *       "title": "Pacific Fleet returns to Vladivostok",
+         *       "summary": "Three frigates docked after a month of exercises.",
+         *       "body": "The ships **docked** at dawn.",
+         *       "bodyHtml": "<p>The ships <strong>docked</strong> at dawn.</p>\n",
+         *       "section": "Politics & Diplomacy",
+         *       "dateline": "VLADIVOSTOK",
+         *       "source": "Staff reporter",
+         *       "authors": [
+         *         "Anna Petrova"
+         *       ],
+         *       "tags": [
+         *         {
+         *           "slug": "russia",
+         *           "name": "Russia"
+         *         },
+         *         {
+         *           "slug": "navy",
+         *           "name": "Navy"
+         *         }
+         *       ],
+         *       "status": "published",
+         *       "publishedAt": "2026-07-08T09:15:00.000Z",
+         *       "commentsOpen": true,
+         *       "image": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier",
+         *         "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *         "credit": "Photo: Ivan Sokolov / Staff"
+         *       },
+         *       "canonicalUrl": null
+         *     }
+         */
+        ArticleVersion: {
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            slug: string;
+            title: string;
+            summary: string | null;
+            /** @description Markdown. */
+            body: string;
+            /** @description The body rendered to HTML, as the article would show it. */
+            bodyHtml: string;
+            section: string | null;
+            dateline: string | null;
+            source: string | null;
+            authors: string[];
+            /** @description The tags the article had, under their current names (a tag is its slug; one deleted since shows the name it had). */
+            tags: components["schemas"]["TagRef"][];
+            /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
+            status: "draft" | "published" | "archived";
+            publishedAt: string | null;
+            commentsOpen: boolean;
+            image: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl: string | null;
+        };
+        /**
+         * Revision
+         * @description One revision of an article: who made it, when, what it changed, and the article as it was.
+         * @example {
+         *       "revision": 3,
+         *       "createdAt": "2026-07-08T10:20:00.000Z",
+         *       "author": "newsdesk",
+         *       "changed": [
+         *         "title",
+         *         "body"
+         *       ],
+         *       "restoredFrom": null,
+         *       "article": {
+         *         "slug": "pacific-fleet-returns-to-vladivostok",
+         *         "title": "Pacific Fleet returns to Vladivostok",
+         *         "summary": "Three frigates docked after a month of exercises.",
+         *         "body": "The ships **docked** at dawn.",
+         *         "bodyHtml": "<p>The ships <strong>docked</strong> at dawn.</p>\n",
+         *         "section": "Politics & Diplomacy",
+         *         "dateline": "VLADIVOSTOK",
+         *         "source": "Staff reporter",
+         *         "authors": [
+         *           "Anna Petrova"
+         *         ],
+         *         "tags": [
+         *           {
+         *             "slug": "russia",
+         *             "name": "Russia"
+         *           },
+         *           {
+         *             "slug": "navy",
+         *             "name": "Navy"
+         *           }
+         *         ],
+         *         "status": "published",
+         *         "publishedAt": "2026-07-08T09:15:00.000Z",
+         *         "commentsOpen": true,
+         *         "image": {
+         *           "url": "https://images.news.example/2026/07/frigates.jpg",
+         *           "alt": "Three grey frigates moored at a pier",
+         *           "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *           "credit": "Photo: Ivan Sokolov / Staff"
+         *         },
+         *         "canonicalUrl": null
+         *       }
+         *     }
+         */
+        Revision: {
+            /**
+             * @description The article's `revision` when this state was current.
+             * @example 3
+             */
+            revision: number;
+            /**
+             * Format: date-time
+             * @description When this revision was made (the article's `updatedAt` while it was current). RFC 3339, UTC, with milliseconds.
+             * @example 2026-07-08T10:20:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description The name of the token that made the change, as it was then; `unknown` for a revision made before Gazette kept history (or written outside the API).
+             * @example newsdesk
+             */
+            author: string;
+            /** @description The fields this revision changed from the one before it: every field for the first revision; empty when not known (author `unknown`). */
+            changed: components["schemas"]["VersionedField"][];
+            restoredFrom: number | null;
+            article: components["schemas"]["ArticleVersion"];
+        };
+        /** RevisionList */
+        RevisionList: {
+            data: components["schemas"]["RevisionSummary"][];
+            page: components["schemas"]["PageInfo"];
+        };
+        /**
+         * TextChange
+         * @description A text, date or status field: its value in `against` (`from`) and in `revision` (`to`).
+         * @example {
+         *       "from": "Pacific Fleet returns to Vladivostok",
+         *       "to": "Pacific Fleet back in Vladivostok"
+         *     }
+         */
+        TextChange: {
+            from: string | null;
+            to: string | null;
+        };
+        /**
+         * FlagChange
+         * @description A boolean field: its value in `against` (`from`) and in `revision` (`to`).
+         * @example {
+         *       "from": true,
+         *       "to": false
+         *     }
+         */
+        FlagChange: {
+            from: boolean;
+            to: boolean;
+        };
+        /**
+         * ImageChange
+         * @description The lead image: its value in `against` (`from`) and in `revision` (`to`); null when there was none.
+         * @example {
+         *       "from": null,
+         *       "to": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier"
+         *       }
+         *     }
+         */
+        ImageChange: {
+            from: components["schemas"]["ArticleImage"] | null;
+            to: components["schemas"]["ArticleImage"] | null;
+        };
+        /**
+         * NameListChange
+         * @description The authors: both lists, and which names were added and removed (the same names in another order add and remove none).
+         * @example {
+         *       "from": [
+         *         "Anna Petrova"
+         *       ],
+         *       "to": [
+         *         "Anna Petrova",
+         *         "Boris Okafor"
+         *       ],
+         *       "added": [
+         *         "Boris Okafor"
+         *       ],
+         *       "removed": []
+         *     }
+         */
+        NameListChange: {
+            from: string[];
+            to: string[];
+            added: string[];
+            removed: string[];
+        };
+        /**
+         * TagListChange
+         * @description The tags: both lists, and which tags (by slug) were added and removed.
+         * @example {
+         *       "from": [
+         *         {
+         *           "slug": "russia",
+         *           "name": "Russia"
+         *         }
+         *       ],
+         *       "to": [
+         *         {
+         *           "slug": "navy",
+         *           "name": "Navy"
+         *         }
+         *       ],
+         *       "added": [
+         *         {
+         *           "slug": "navy",
+         *           "name": "Navy"
+         *         }
+         *       ],
+         *       "removed": [
+         *         {
+         *           "slug": "russia",
+         *           "name": "Russia"
+         *         }
+         *       ]
+         *     }
+         */
+        TagListChange: {
+            from: components["schemas"]["TagRef"][];
+            to: components["schemas"]["TagRef"][];
+            added: components["schemas"]["TagRef"][];
+            removed: components["schemas"]["TagRef"][];
+        };
+        /**
+         * BodyChange
+         * @description The body as a unified diff from `against` to `revision`, with its count of added and removed lines.
+         * @example {
+         *       "patch": "--- body@2\n+++ body@3\n@@ -1,1 +1,1 @@\n-The ships docked at dawn.\n+The ships **docked** at dawn.\n",
+         *       "additions": 1,
+         *       "deletions": 1
+         *     }
+         */
+        BodyChange: {
+            /** @description A unified diff (`---`/`+++` headers naming the two revisions, `@@` hunks with 3 lines of context). */
+            patch: string;
+            additions: number;
+            deletions: number;
+        };
+        /**
+         * FieldChanges
+         * @description One entry per field that differs, named as the field; fields that are the same are absent.
+         */
+        FieldChanges: {
+            slug?: components["schemas"]["TextChange"];
+            title?: components["schemas"]["TextChange"];
+            summary?: components["schemas"]["TextChange"];
+            body?: components["schemas"]["BodyChange"];
+            section?: components["schemas"]["TextChange"];
+            dateline?: components["schemas"]["TextChange"];
+            source?: components["schemas"]["TextChange"];
+            authors?: components["schemas"]["NameListChange"];
+            tags?: components["schemas"]["TagListChange"];
+            status?: components["schemas"]["TextChange"];
+            publishedAt?: components["schemas"]["TextChange"];
+            commentsOpen?: components["schemas"]["FlagChange"];
+            image?: components["schemas"]["ImageChange"];
+            canonicalUrl?: components["schemas"]["TextChange"];
+        };
+        /**
+         * RevisionDiff
+         * @description What differs between two revisions of an article, field by field: from `against` to `revision`.
+         * @example {
+         *       "revision": 3,
+         *       "against": 2,
+         *       "changed": [
+         *         "title",
+         *         "body"
+         *       ],
+         *       "fields": {
+         *         "title": {
+         *           "from": "Pacific Fleet returns to Vladivostok",
+         *           "to": "Pacific Fleet back in Vladivostok"
+         *         },
+         *         "body": {
+         *           "patch": "--- body@2\n+++ body@3\n@@ -1,1 +1,1 @@\n-The ships docked at dawn.\n+The ships **docked** at dawn.\n",
+         *           "additions": 1,
+         *           "deletions": 1
+         *         }
+         *       }
+         *     }
+         */
+        RevisionDiff: {
+            /**
+             * @description The article's `revision` when this state was current.
+             * @example 3
+             */
+            revision: number;
+            /**
+             * @description The revision compared with: `from` values are its own.
+             * @example 2
+             */
+            against: number;
+            /** @description The fields that differ, in the order of `fields`. */
+            changed: components["schemas"]["VersionedField"][];
+            fields: components["schemas"]["FieldChanges"];
+        };
         /**
          * EventType
          * @description What changed, as the public sees it. `webhook.ping` (sent by `POST /v1/webhooks/{id}/ping`) is not subscribed to: a ping always goes to its webhook.
@@ -1314,7 +2021,14 @@ export interface components {
          *         "updatedAt": "2026-07-08T09:15:00.000Z",
          *         "commentsOpen": true,
          *         "commentCount": 3,
-         *         "revision": 2
+         *         "revision": 2,
+         *         "image": {
+         *           "url": "https://images.news.example/2026/07/frigates.jpg",
+         *           "alt": "Three grey frigates moored at a pier",
+         *           "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *           "credit": "Photo: Ivan Sokolov / Staff"
+         *         },
+         *         "canonicalUrl": null
          *       }
          *     }
          */
@@ -1373,7 +2087,14 @@ export interface components {
          *         "updatedAt": "2026-07-08T09:15:00.000Z",
          *         "commentsOpen": true,
          *         "commentCount": 3,
-         *         "revision": 2
+         *         "revision": 2,
+         *         "image": {
+         *           "url": "https://images.news.example/2026/07/frigates.jpg",
+         *           "alt": "Three grey frigates moored at a pier",
+         *           "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *           "credit": "Photo: Ivan Sokolov / Staff"
+         *         },
+         *         "canonicalUrl": null
          *       }
          *     }
          */
@@ -1756,13 +2477,13 @@ export interface components {
             failingSince: string | null;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -1814,13 +2535,13 @@ export interface components {
             failingSince: string | null;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
@@ -1935,7 +2656,7 @@ export interface components {
             nextAttemptAt: string | null;
             /**
              * Format: date-time
-             * @description RFC 3339 timestamp, UTC, with milliseconds.
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
              * @example 2026-07-08T09:15:00.000Z
              */
             createdAt: string;
@@ -1988,7 +2709,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2085,7 +2806,7 @@ export interface operations {
                     "application/yaml": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2171,7 +2892,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2240,9 +2961,9 @@ export interface operations {
                 tag?: string[];
                 section?: string;
                 author?: string;
-                /** @description Only articles published at or after this RFC 3339 time. */
+                /** @description Only articles published at or after this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422). */
                 publishedAfter?: string;
-                /** @description Only articles published at or before this RFC 3339 time. */
+                /** @description Only articles published at or before this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422). */
                 publishedBefore?: string;
                 /** @description Editors only (a public caller may ask only for `published`). Editors see every status by default. */
                 status?: ("draft" | "published" | "archived") | "any";
@@ -2280,7 +3001,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2349,6 +3070,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -2372,7 +3095,7 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2399,7 +3122,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2408,7 +3131,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2426,7 +3149,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2511,7 +3234,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2614,7 +3337,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2650,6 +3373,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -2659,7 +3391,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2677,7 +3409,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2723,6 +3455,8 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
             };
             path: {
                 /**
@@ -2748,7 +3482,7 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2784,7 +3518,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2802,7 +3536,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2820,7 +3554,584 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listArticleRevisions: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's `nextCursor`. */
+                cursor?: string;
+                /** @description Add `page.total`, the count of all matching items. */
+                include?: "total";
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description RevisionList. */
+            200: {
+                headers: {
+                    /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
+                    ETag?: string;
+                    /** @description `<…>; rel="next"`: the next page's URL, when there is one. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionList"];
+                };
+            };
+            /** @description The article moved: the same request at its current slug is in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same URL at the article's current slug. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getArticleRevision: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+                /**
+                 * @description A revision number, as `GET …/revisions` lists them.
+                 * @example 1
+                 */
+                revision: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revision. */
+            200: {
+                headers: {
+                    /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revision"];
+                };
+            };
+            /** @description The article moved: the same request at its current slug is in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same URL at the article's current slug. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    diffArticleRevisions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The revision to compare with (older or newer). Default: the revision just before `{revision}`.
+                 * @example 1
+                 */
+                against?: number;
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+                /**
+                 * @description A revision number, as `GET …/revisions` lists them.
+                 * @example 1
+                 */
+                revision: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description RevisionDiff. */
+            200: {
+                headers: {
+                    /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionDiff"];
+                };
+            };
+            /** @description The article moved: the same request at its current slug is in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same URL at the article's current slug. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restoreArticleRevision: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                "if-none-match"?: string;
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+                /**
+                 * @description A revision number, as `GET …/revisions` lists them.
+                 * @example 1
+                 */
+                revision: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Article. */
+            200: {
+                headers: {
+                    /** @description The article's new ETag, as `GET /v1/articles/{slug}` gives it. */
+                    ETag?: string;
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Article"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2904,7 +4215,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2973,6 +4284,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -2996,7 +4309,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tag"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3023,7 +4336,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3032,7 +4345,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3050,7 +4363,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3126,7 +4439,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3229,7 +4542,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3265,6 +4578,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -3274,7 +4596,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3292,7 +4614,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3338,6 +4660,8 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
             };
             path: {
                 /**
@@ -3363,7 +4687,7 @@ export interface operations {
                     "application/json": components["schemas"]["Tag"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3399,7 +4723,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3417,7 +4741,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3435,7 +4759,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3512,7 +4836,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3590,6 +4914,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -3623,7 +4949,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedToken"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3650,7 +4976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3659,7 +4985,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3677,7 +5003,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3725,7 +5051,7 @@ export interface operations {
                 "if-none-match"?: string;
             };
             path: {
-                /** @description The token id. */
+                /** @description The token id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -3741,7 +5067,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3777,6 +5103,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -3786,7 +5121,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3804,7 +5139,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3889,7 +5224,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3967,6 +5302,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -4006,7 +5343,7 @@ export interface operations {
                     "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4033,7 +5370,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4042,7 +5379,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4060,7 +5397,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4125,7 +5462,7 @@ export interface operations {
                 "if-match"?: string;
             };
             path: {
-                /** @description The comment id. */
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
                 id: number;
             };
             cookie?: never;
@@ -4150,7 +5487,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4234,7 +5571,7 @@ export interface operations {
                 "if-none-match"?: string;
             };
             path: {
-                /** @description The comment id. */
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
                 id: number;
             };
             cookie?: never;
@@ -4250,7 +5587,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4286,6 +5623,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -4295,7 +5641,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4313,7 +5659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4359,9 +5705,11 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
             };
             path: {
-                /** @description The comment id. */
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
                 id: number;
             };
             cookie?: never;
@@ -4381,7 +5729,7 @@ export interface operations {
                     "application/json": components["schemas"]["ModeratedComment"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4417,7 +5765,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4435,7 +5783,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4453,7 +5801,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4539,7 +5887,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4654,7 +6002,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4767,7 +6115,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4845,6 +6193,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -4872,7 +6222,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookWithSecret"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4899,7 +6249,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4908,7 +6258,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4926,7 +6276,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4999,7 +6349,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5108,7 +6458,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5144,6 +6494,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -5153,7 +6512,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5171,7 +6530,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5217,6 +6576,8 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
             };
             path: {
                 /** @description The webhook id. */
@@ -5239,7 +6600,7 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5275,6 +6636,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -5284,7 +6654,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5302,7 +6672,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5370,7 +6740,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookWithSecret"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5406,7 +6776,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5424,7 +6794,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5442,7 +6812,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5506,7 +6876,7 @@ export interface operations {
                     "application/json": components["schemas"]["Delivery"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5542,7 +6912,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5551,7 +6921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5569,7 +6939,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5648,7 +7018,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5759,7 +7129,7 @@ export interface operations {
                     "application/json": components["schemas"]["Delivery"];
                 };
             };
-            /** @description Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape. */
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5795,7 +7165,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use). */
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5804,7 +7174,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body larger than the limit. */
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5822,8 +7192,740 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body is not application/json. */
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRssFeed: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Only articles with this tag (its slug). */
+                tag?: string;
+                /** @description Only articles in this section, e.g. `Politics & Diplomacy`. */
+                section?: string;
+                /** @description Only articles by this author. */
+                author?: string;
+                /** @description The approved comments of the article with this slug, instead of articles; not combined with `tag`, `section` or `author`. */
+                comments?: string;
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The RSS 2.0 feed (`application/rss+xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/rss+xml": string;
+                };
+            };
+            /** @description The article of `comments` has a new slug: the feed moved to the URL in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same feed under the article's current slug. */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAtomFeed: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Only articles with this tag (its slug). */
+                tag?: string;
+                /** @description Only articles in this section, e.g. `Politics & Diplomacy`. */
+                section?: string;
+                /** @description Only articles by this author. */
+                author?: string;
+                /** @description The approved comments of the article with this slug, instead of articles; not combined with `tag`, `section` or `author`. */
+                comments?: string;
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Atom 1.0 feed (`application/atom+xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": string;
+                };
+            };
+            /** @description The article of `comments` has a new slug: the feed moved to the URL in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same feed under the article's current slug. */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJsonFeed: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Only articles with this tag (its slug). */
+                tag?: string;
+                /** @description Only articles in this section, e.g. `Politics & Diplomacy`. */
+                section?: string;
+                /** @description Only articles by this author. */
+                author?: string;
+                /** @description The approved comments of the article with this slug, instead of articles; not combined with `tag`, `section` or `author`. */
+                comments?: string;
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The JSON Feed 1.1 feed (`application/feed+json`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/feed+json": components["schemas"]["JsonFeed"];
+                };
+            };
+            /** @description The article of `comments` has a new slug: the feed moved to the URL in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same feed under the article's current slug. */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSitemapIndex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A sitemap index (`application/xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getArticleSitemap: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The page number, from 1, in plain decimal.
+                 * @example 1
+                 */
+                page: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A sitemap (`application/xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getNewsSitemap: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                "if-none-match"?: string;
+                /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
+                "if-modified-since"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A Google News sitemap (`application/xml`). */
+            200: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description Not modified: the client's `If-None-Match` (or, without one, `If-Modified-Since`) shows it has the current document. */
+            304: {
+                headers: {
+                    /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
+                    etag?: string;
+                    /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
+                    "last-modified"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -23,7 +23,7 @@ import type { Article } from './schemas.js'
 /** Due publications announced per call; the scheduler calls again until none is left. */
 const DUE_BATCH = 100
 
-/** What consumers were last told about an article, read inside the write transaction. */
+/** What consumers were last told about an article: its row as read inside the write transaction (after announceDue). */
 export interface Announced {
   announced: boolean
   slug: string
@@ -42,8 +42,6 @@ export function articleAnnouncements (db: Db, outbox: Outbox, toArticle: (row: A
   const nextDue = db.$client.prepare<[], number | null>(NEXT_DUE_SQL).pluck()
   const byId = db.select().from(articles).where(eq(articles.id, sql.placeholder('id'))).prepare()
   const claim = db.$client.prepare<[number, number]>('UPDATE articles SET announced = 1 WHERE id = ? AND announced = 0 AND published_at = ?')
-  const announcedState = db.select({ announced: articles.announced, slug: articles.slug }).from(articles)
-    .where(eq(articles.id, sql.placeholder('id'))).prepare()
 
   return {
     /**
@@ -62,11 +60,6 @@ export function articleAnnouncements (db: Db, outbox: Outbox, toArticle: (row: A
     /** The earliest publication time not announced yet (possibly already due), or null. */
     nextDue (): number | null {
       return nextDue.get() ?? null
-    },
-
-    /** The article's announced state, inside a write transaction, before the write. */
-    state (id: number): Announced | undefined {
-      return announcedState.get({ id })
     },
 
     /**

@@ -1,13 +1,17 @@
 // The articles' SQL: reads with visibility, writes in one transaction each (article, tags, authors,
-// slug history and the article's event together; see announcements.ts for which event).
-import { eq, sql } from 'drizzle-orm'
-import type { Db } from '../db/connection.js'
+// slug history, the revision that keeps the previous state and the article's event, together; see
+// announcements.ts for which event).
+import { eq, sql, type SQL } from 'drizzle-orm'
+import { IMMEDIATE, type Db } from '../db/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
+import { Conflict, StaleRead } from '../http/errors.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
+import { changedFields, stateOf } from '../revisions/fields.js'
+import { revisionWriter, type RevisionMeta } from '../revisions/store.js'
 import { ensureTagIds, setArticleTags, tagReader, tagSlugsOfNames } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
 import type { Outbox } from '../events/outbox.js'
-import type { Article, ArticleSummary } from './schemas.js'
+import type { Article, ArticleImage, ArticleSummary } from './schemas.js'
 import { articleAnnouncements } from './announcements.js'
 import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing.js'
 
@@ -32,7 +36,47 @@ export interface ArticleWrite {
   status: ArticleStatus
   publishedAt: number | null
   commentsOpen: boolean
+  imageUrl: string | null
+  imageAlt: string | null
+  imageCaption: string | null
+  imageCredit: string | null
+  canonicalUrl: string | null
 }
+
+/** What a write records beside the change itself (the revision's author, what it restores). */
+export type WriteMeta = RevisionMeta
+
+type ImageColumns = Pick<ArticleWrite, 'imageUrl' | 'imageAlt' | 'imageCaption' | 'imageCredit'>
+
+/** The lead image as stored: four columns, all null when there is none. */
+export function imageColumns (image: ArticleImage | null): ImageColumns {
+  return {
+    imageUrl: image?.url ?? null,
+    imageAlt: image === null ? null : image.alt,
+    imageCaption: image?.caption ?? null,
+    imageCredit: image?.credit ?? null
+  }
+}
+
+/** The lead image of a stored row, or null. */
+export function imageOf (row: ImageColumns): ArticleImage | null {
+  if (row.imageUrl === null) return null
+  const image: ArticleImage = { url: row.imageUrl, alt: row.imageAlt ?? '' }
+  if (row.imageCaption !== null) image.caption = row.imageCaption
+  if (row.imageCredit !== null) image.credit = row.imageCredit
+  return image
+}
+
+/** A slug another article has: a 409 for a slug the editor chose; a derived one is derived again. */
+export class SlugTaken extends Conflict {
+  constructor (slug: string) {
+    super(`The slug "${slug}" is taken by another article.`)
+  }
+}
+
+/** The public's rule in SQL, for queries over other tables joined to articles: published and due at `visibleAt`. */
+export const visibleToPublic = (visibleAt: number): SQL =>
+  sql`(${articles.status} = 'published' AND ${articles.publishedAt} <= ${visibleAt})`
 
 function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
   return {
@@ -51,12 +95,16 @@ function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[
     updatedAt: toIso(row.updatedAt),
     commentsOpen: row.commentsOpen,
     commentCount: row.commentCount,
-    revision: row.revision
+    revision: row.revision,
+    image: imageOf(row),
+    canonicalUrl: row.canonicalUrl
   }
 }
 
 export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   const bySlug = db.select().from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
+  const byId = db.select().from(articles).where(eq(articles.id, sql.placeholder('id'))).prepare()
+  const history = revisionWriter(db)
   const byHistory = db.select({ slug: articles.slug, status: articles.status, publishedAt: articles.publishedAt })
     .from(articleSlugHistory).innerJoin(articles, eq(articles.id, articleSlugHistory.articleId))
     .where(eq(articleSlugHistory.slug, sql.placeholder('slug'))).prepare()
@@ -72,7 +120,19 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
     return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
   }
 
+  /** Inside a write's transaction: the row as it stands now, unless it changed since it was read (StaleRead). */
+  function stillCurrent (id: number, unchanged: (fresh: ArticleRow) => boolean): ArticleRow {
+    const fresh = byId.get({ id })
+    if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
+    return fresh
+  }
+
   const announcements = articleAnnouncements(db, outbox, toArticle)
+
+  function assertSlugFree (slug: string, selfId: number | null): void {
+    const owner = slugTaken.get({ slug })
+    if (owner !== undefined && owner.id !== selfId) throw new SlugTaken(slug)
+  }
 
   function writeRelations (tx: Parameters<Parameters<Db['transaction']>[0]>[0], id: number, input: { tags?: string[], authors?: string[] }, now: number): void {
     if (input.tags !== undefined) setArticleTags(tx, id, ensureTagIds(tx, input.tags, now))
@@ -92,7 +152,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
      * the scheduler calls it on its timer and at start. Returns how many were looked at.
      */
     async announceDuePublications (at: number): Promise<number> {
-      return db.transaction(() => announcements.announceDue(at), { behavior: 'immediate' })
+      return db.transaction(() => announcements.announceDue(at), IMMEDIATE)
     },
 
     /** When the next scheduled publication is due (possibly already), or null when none is waiting. */
@@ -116,40 +176,57 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
       return row !== undefined && row.id !== exceptId
     },
 
-    async create (write: ArticleWrite, tagNames: string[], now: number): Promise<Article> {
+    /** Creates an article; SlugTaken when its slug was taken meanwhile (checked in the same transaction). */
+    async create (write: ArticleWrite, tagNames: string[], now: number, meta: WriteMeta): Promise<Article> {
       return db.transaction((tx) => {
         announcements.announceDue(now)
+        assertSlugFree(write.slug, null)
         const visible = isVisible(write, { visibleAt: now })
         const inserted = tx.insert(articles).values({
           ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1, announced: visible
         }).returning().get()
         tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
         writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
+        history.created(inserted.id, { revision: inserted.revision, at: now, state: stateOf(inserted, tagsOfArticles([inserted.id]).get(inserted.id) ?? []) }, meta)
         const article = toArticle(inserted)
         announcements.recordChange(undefined, { article, visible }, now)
         return article
-      }, { behavior: 'immediate' })
+      }, IMMEDIATE)
     },
 
-    /** Applies a change; bumps revision and updatedAt. The old slug, when it changes, keeps redirecting. */
-    async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number): Promise<Article> {
+    /**
+     * Applies a change computed from `current`; bumps revision and updatedAt and keeps the previous state as
+     * a revision, in the same transaction. The old slug, when it changes, keeps redirecting. StaleRead when
+     * `unchanged` says the article changed since `current` was read; SlugTaken when the new slug was taken
+     * meanwhile. A change that changes nothing writes nothing and returns the article.
+     */
+    async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number, unchanged: (fresh: ArticleRow) => boolean, meta: WriteMeta): Promise<Article> {
       return db.transaction((tx) => {
+        // First, so that the log shows a scheduled article's publication before this change to it.
         announcements.announceDue(now)
-        const before = announcements.state(current.id)
-        const visible = isVisible(write, { visibleAt: now })
-        if (write.slug !== current.slug) {
+        const fresh = stillCurrent(current.id, unchanged)
+        const before = stateOf(fresh, tagsOfArticles([fresh.id]).get(fresh.id) ?? [])
+        if (write.slug !== fresh.slug) {
+          assertSlugFree(write.slug, fresh.id)
           tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
-          tx.insert(articleSlugHistory).values({ slug: current.slug, articleId: current.id })
-            .onConflictDoUpdate({ target: articleSlugHistory.slug, set: { articleId: current.id } }).run()
+          tx.insert(articleSlugHistory).values({ slug: fresh.slug, articleId: fresh.id })
+            .onConflictDoUpdate({ target: articleSlugHistory.slug, set: { articleId: fresh.id } }).run()
         }
-        writeRelations(tx, current.id, { tags: tagNames, authors: write.authors }, now)
-        const row = tx.update(articles)
-          .set({ ...write, authors: JSON.stringify(write.authors), updatedAt: now, revision: current.revision + 1, announced: visible })
-          .where(eq(articles.id, current.id)).returning().get()
-        const article = toArticle(row!)
-        announcements.recordChange(before, { article, visible }, now)
+        writeRelations(tx, fresh.id, { tags: tagNames, authors: write.authors }, now)
+        const next = { ...fresh, ...write, authors: JSON.stringify(write.authors) }
+        const after = stateOf(next, tagsOfArticles([fresh.id]).get(fresh.id) ?? [])
+        const changed = changedFields(before, after)
+        if (changed.length === 0) return toArticle(fresh)
+        const visible = isVisible(write, { visibleAt: now })
+        const updated = tx.update(articles).set({ ...write, authors: next.authors, updatedAt: now, revision: fresh.revision + 1, announced: visible })
+          .where(eq(articles.id, fresh.id)).returning().get()!
+        history.changed(fresh.id,
+          { revision: fresh.revision, at: fresh.updatedAt, state: before },
+          { revision: updated.revision, at: now, state: after }, changed, meta)
+        const article = toArticle(updated)
+        announcements.recordChange(fresh, { article, visible }, now)
         return article
-      }, { behavior: 'immediate' })
+      }, IMMEDIATE)
     },
 
     async tagSlugs (articleId: number): Promise<string[]> {
@@ -161,14 +238,15 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
       return tagSlugsOfNames(db, names)
     },
 
-    async delete (id: number): Promise<void> {
+    /** Deletes the article read as `current` (with its comments); StaleRead when it changed since. */
+    async delete (current: ArticleRow, unchanged: (fresh: ArticleRow) => boolean): Promise<void> {
       const at = now()
       db.transaction((tx) => {
         announcements.announceDue(at)
-        const before = announcements.state(id)
-        tx.delete(articles).where(eq(articles.id, id)).run()
-        announcements.recordChange(before, null, at)
-      }, { behavior: 'immediate' })
+        const fresh = stillCurrent(current.id, unchanged)
+        tx.delete(articles).where(eq(articles.id, current.id)).run()
+        announcements.recordChange(fresh, null, at)
+      }, IMMEDIATE)
     },
 
     /** One page of the article list; `snippet` is set on each item when the list is a search. */

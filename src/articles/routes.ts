@@ -1,13 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { hasRole } from '../plugins/auth.js'
 import { invalid, NotFound, Unauthorized } from '../http/errors.js'
-import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
+import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { decodeCursor, queryFingerprint, toPage, type CursorKey } from '../http/pagination.js'
 import { Empty, NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { fromIso } from '../http/time.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import type { ArticleSort, Visibility } from './repository.js'
 import { parseSearch } from './search.js'
+import { revisionMeta } from '../revisions/author.js'
+import { visibilityOf } from './visibility.js'
 import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
 
 /**
@@ -24,8 +26,7 @@ function cursorKey (key: CursorKey, sort: ArticleSort): CursorKey {
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const visibility = (request: Parameters<typeof hasRole>[0]): Visibility =>
-    hasRole(request, 'editor') ? null : { visibleAt: app.clock() }
+  const visibility = (request: Parameters<typeof hasRole>[0]): Visibility => visibilityOf(request, app.clock())
 
   /** The article at `slug` as the caller may see it, or 404. */
   async function load (request: Parameters<typeof hasRole>[0], slug: string) {
@@ -91,7 +92,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: ref(Article), ...problems(400, 409, 413, 415, 422) }
     }
   }, async (request, reply) => {
-    const article = await app.articleService.create(request.body)
+    const article = await app.articleService.create(request.body, await revisionMeta(app, request))
     reply.header('location', `/v1/articles/${article.slug}`)
     return sendTagged(request, reply, article, 201)
   })
@@ -135,9 +136,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ref(Article), ...problems(400, 404, 409, 412, 413, 415, 422) }
     }
   }, async (request, reply) => {
-    const current = await load(request, request.params.slug)
-    checkIfMatch(request, etagAs(reply, 'Article', app.articles.toArticle(current)))
-    const article = await app.articleService.update(current, request.body)
+    const meta = await revisionMeta(app, request)
+    const article = await writeIfMatch(request, {
+      load: () => load(request, request.params.slug),
+      etag: (row) => etagAs(reply, 'Article', app.articles.toArticle(row)),
+      write: (current, unchanged) => app.articleService.update(current, request.body, unchanged, meta)
+    })
     return sendTagged(request, reply, article)
   })
 
@@ -153,9 +157,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...problems(404, 412, 422) }
     }
   }, async (request, reply) => {
-    const current = await load(request, request.params.slug)
-    checkIfMatch(request, etagAs(reply, 'Article', app.articles.toArticle(current)))
-    await app.articles.delete(current.id)
+    await writeIfMatch(request, {
+      load: () => load(request, request.params.slug),
+      etag: (row) => etagAs(reply, 'Article', app.articles.toArticle(row)),
+      write: (current, unchanged) => app.articles.delete(current, unchanged)
+    })
     return reply.code(204).send()
   })
 }

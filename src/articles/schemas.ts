@@ -1,12 +1,34 @@
 import { Type, type Static } from 'typebox'
-import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, Slug, Timestamp, ref } from '../http/schemas.js'
+import { Cursor, HttpUrl, IncludeTotal, Limit, Nullable, PageInfo, Slug, Timestamp, ref } from '../http/schemas.js'
 import { TagRef } from '../tags/schemas.js'
 
 export const ArticleStatus = Type.Union([Type.Literal('draft'), Type.Literal('published'), Type.Literal('archived')], {
   description: '`draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due.'
 })
 
-const articleExample = {
+export const ArticleImage = Type.Object({
+  url: HttpUrl('The image file: an http or https URL.', ['https://images.news.example/2026/07/frigates.jpg']),
+  alt: Type.String({ maxLength: 300, description: 'What the image shows, for readers who cannot see it; empty for a purely decorative image.', examples: ['Three grey frigates moored at a pier'] }),
+  caption: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, examples: ['The frigates at the Golden Horn pier on Tuesday.'] })),
+  credit: Type.Optional(Type.String({ minLength: 1, maxLength: 300, examples: ['Photo: Ivan Sokolov / Staff'] }))
+}, {
+  $id: 'ArticleImage',
+  title: 'ArticleImage',
+  description: 'An article\'s lead image. Feeds carry it as an enclosure, `media:content` and JSON Feed `image`.',
+  additionalProperties: false,
+  examples: [{
+    url: 'https://images.news.example/2026/07/frigates.jpg',
+    alt: 'Three grey frigates moored at a pier',
+    caption: 'The frigates at the Golden Horn pier on Tuesday.',
+    credit: 'Photo: Ivan Sokolov / Staff'
+  }]
+})
+export type ArticleImage = Static<typeof ArticleImage>
+
+const CanonicalUrl = HttpUrl('The original of republished copy (a wire story): where search engines should send readers. Null for original reporting.',
+  ['https://tass.com/politics/1234567'])
+
+export const articleExample = {
   id: 42,
   slug: 'pacific-fleet-returns-to-vladivostok',
   title: 'Pacific Fleet returns to Vladivostok',
@@ -24,7 +46,14 @@ const articleExample = {
   updatedAt: '2026-07-08T09:15:00.000Z',
   commentsOpen: true,
   commentCount: 3,
-  revision: 2
+  revision: 2,
+  image: {
+    url: 'https://images.news.example/2026/07/frigates.jpg',
+    alt: 'Three grey frigates moored at a pier',
+    caption: 'The frigates at the Golden Horn pier on Tuesday.',
+    credit: 'Photo: Ivan Sokolov / Staff'
+  },
+  canonicalUrl: null
 }
 
 const articleFields = {
@@ -45,7 +74,9 @@ const articleFields = {
   updatedAt: Timestamp,
   commentsOpen: Type.Boolean(),
   commentCount: Type.Integer({ minimum: 0, description: 'Approved comments.' }),
-  revision: Type.Integer({ minimum: 1, description: 'Starts at 1 and grows by one with each change.' })
+  revision: Type.Integer({ minimum: 1, description: 'Starts at 1 and grows by one with each change.' }),
+  image: Nullable(ref(ArticleImage)),
+  canonicalUrl: Nullable(CanonicalUrl)
 }
 
 export const Article = Type.Object({
@@ -78,7 +109,7 @@ export const ArticleList = Type.Object({
 const Title = Type.String({ minLength: 1, maxLength: 300, pattern: '\\S' })
 const ShortText = Type.String({ maxLength: 100 })
 const TagName = Type.String({ minLength: 1, maxLength: 64 })
-const AuthorName = Type.String({ minLength: 1, maxLength: 100 })
+const AuthorName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'Trimmed; a blank name is a 422.' })
 
 const writable = {
   slug: Slug,
@@ -87,11 +118,13 @@ const writable = {
   section: Nullable(ShortText),
   dateline: Nullable(ShortText),
   source: Nullable(ShortText),
-  authors: Type.Array(AuthorName, { maxItems: 20, uniqueItems: true }),
+  authors: Type.Array(AuthorName, { maxItems: 20, description: 'Names, in byline order; duplicates after trimming are merged (the first stays).' }),
   tags: Type.Array(TagName, { maxItems: 50, description: 'Tag names; matched to existing tags by slug, unknown ones are created.' }),
   status: ArticleStatus,
   publishedAt: Nullable(Timestamp),
-  commentsOpen: Type.Boolean()
+  commentsOpen: Type.Boolean(),
+  image: Nullable(ref(ArticleImage)),
+  canonicalUrl: Nullable(CanonicalUrl)
 }
 
 // Every writable field but the title, optional on create and on update alike.
@@ -106,7 +139,9 @@ const optionalFields = {
   tags: Type.Optional(writable.tags),
   status: Type.Optional(writable.status),
   publishedAt: Type.Optional(writable.publishedAt),
-  commentsOpen: Type.Optional(writable.commentsOpen)
+  commentsOpen: Type.Optional(writable.commentsOpen),
+  image: Type.Optional(writable.image),
+  canonicalUrl: Type.Optional(writable.canonicalUrl)
 }
 
 export const CreateArticleBody = Type.Object({
@@ -162,8 +197,8 @@ export const ArticleListQuery = Type.Object({
   tag: Type.Optional(Type.Array(Slug, { maxItems: 10, description: 'Tag slug; repeat for several, all must match.' })),
   section: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   author: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-  publishedAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or after this RFC 3339 time.' })),
-  publishedBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or before this RFC 3339 time.' })),
+  publishedAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or after this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422).' })),
+  publishedBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or before this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422).' })),
   status: Type.Optional(Type.Union([ArticleStatus, Type.Literal('any')], {
     description: 'Editors only (a public caller may ask only for `published`). Editors see every status by default.'
   })),

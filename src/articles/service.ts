@@ -1,12 +1,13 @@
 // Article rules that are not SQL: slugs, publication, Markdown, what counts as a change.
-import { Conflict } from '../http/errors.js'
+import { Conflict, retryStale, StaleRead } from '../http/errors.js'
 import { fromIso } from '../http/time.js'
 import { renderArticleMarkdown } from '../lib/markdown.js'
 import { MAX_SLUG, toSlug } from '../lib/slug.js'
-import type { ArticleRepository, ArticleRow, ArticleWrite } from './repository.js'
+import { imageColumns, imageOf, SlugTaken, type ArticleRepository, type ArticleRow, type ArticleWrite, type WriteMeta } from './repository.js'
 import type { Article, CreateArticleInput, UpdateArticleInput } from './schemas.js'
 
-const clean = (names: string[]): string[] => names.map((n) => n.trim())
+/** Author names trimmed, duplicates merged (the first stays). The schema has refused blank ones. */
+const clean = (names: string[]): string[] => [...new Set(names.map((n) => n.trim()))]
 
 export function articleService (repo: ArticleRepository, now: () => number) {
   /** The title's slug, or with -2, -3… when taken. */
@@ -31,12 +32,12 @@ export function articleService (repo: ArticleRepository, now: () => number) {
   }
 
   return {
-    async create (input: CreateArticleInput): Promise<Article> {
+    async create (input: CreateArticleInput, meta: WriteMeta): Promise<Article> {
       const at = now()
       const status = input.status ?? 'draft'
       const body = input.body ?? ''
       const write: ArticleWrite = {
-        slug: input.slug !== undefined ? await claimSlug(input.slug) : await deriveSlug(input.title),
+        slug: input.slug !== undefined ? await claimSlug(input.slug) : '',
         title: input.title,
         summary: input.summary ?? null,
         body,
@@ -47,13 +48,27 @@ export function articleService (repo: ArticleRepository, now: () => number) {
         authors: clean(input.authors ?? []),
         status,
         publishedAt: publication(status, input.publishedAt ? fromIso(input.publishedAt) : null, at),
-        commentsOpen: input.commentsOpen ?? true
+        commentsOpen: input.commentsOpen ?? true,
+        ...imageColumns(input.image ?? null),
+        canonicalUrl: input.canonicalUrl ?? null
       }
-      return repo.create(write, input.tags ?? [], at)
+      if (input.slug !== undefined) return repo.create(write, input.tags ?? [], at, meta)
+      // A derived slug that another request takes between the check and the insert is derived again.
+      return retryStale(async () => {
+        const slug = await deriveSlug(input.title)
+        try {
+          return await repo.create({ ...write, slug }, input.tags ?? [], at, meta)
+        } catch (err) {
+          throw err instanceof SlugTaken ? new StaleRead() : err
+        }
+      })
     },
 
-    /** Merges the patch; returns the article unchanged (same revision) when the patch changes nothing. */
-    async update (current: ArticleRow, patch: UpdateArticleInput): Promise<Article> {
+    /**
+     * Merges the patch into `current`; returns the article unchanged (same revision) when the patch changes
+     * nothing. `unchanged` guards the write (see writeIfMatch in src/http/etag.ts).
+     */
+    async update (current: ArticleRow, patch: UpdateArticleInput, unchanged: (fresh: ArticleRow) => boolean, meta: WriteMeta): Promise<Article> {
       const at = now()
       const status = patch.status ?? current.status
       const publishedAt = patch.publishedAt === undefined
@@ -72,7 +87,10 @@ export function articleService (repo: ArticleRepository, now: () => number) {
         authors: patch.authors === undefined ? JSON.parse(current.authors) as string[] : clean(patch.authors),
         status,
         publishedAt: publication(status, publishedAt, at),
-        commentsOpen: patch.commentsOpen ?? current.commentsOpen
+        commentsOpen: patch.commentsOpen ?? current.commentsOpen,
+        // An image in a patch replaces the whole image (caption and credit left out are cleared).
+        ...imageColumns(patch.image === undefined ? imageOf(current) : patch.image),
+        canonicalUrl: patch.canonicalUrl === undefined ? current.canonicalUrl : patch.canonicalUrl
       }
       const currentTags = await repo.tagSlugs(current.id)
       const tagsChanged = patch.tags !== undefined &&
@@ -80,7 +98,7 @@ export function articleService (repo: ArticleRepository, now: () => number) {
       const fieldsChanged = (Object.keys(write) as (keyof ArticleWrite)[]).some((k) =>
         k === 'authors' ? JSON.stringify(write.authors) !== current.authors : write[k] !== current[k])
       if (!fieldsChanged && !tagsChanged) return repo.toArticle(current)
-      return repo.update(current, write, tagsChanged ? patch.tags : undefined, at)
+      return repo.update(current, write, tagsChanged ? patch.tags : undefined, at, unchanged, meta)
     }
   }
 }

@@ -4,16 +4,18 @@
 // recount. The article's revision and updatedAt stay as they are: a comment is not an edit of the article.
 // Each write records its events (comment.submitted, .approved, .edited, .removed) in the same transaction;
 // comment events describe what the public sees, so only comments of articles the public can see (the
-// article is announced) produce the public ones.
+// article is announced) produce them.
 //
 // Posting a comment is the hot write, so its statements are prepared once on the raw client (no Drizzle
 // query building or SQL compilation per request) and run in one better-sqlite3 transaction made once.
 import { and, count, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm'
-import type { Db } from '../db/connection.js'
+import { IMMEDIATE, type Db } from '../db/connection.js'
+import { StaleRead } from '../http/errors.js'
 import { articles, comments } from '../db/schema.js'
 import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toIso } from '../http/time.js'
+import { visibleToPublic, type Visibility } from '../articles/repository.js'
 import type { WriteEvents } from '../events/outbox.js'
 import type { Comment, CommentStatus, ModeratedComment } from './schemas.js'
 
@@ -53,6 +55,8 @@ export interface CommentWrite {
 
 export interface CommentListParams {
   articleId: number | undefined
+  /** Only comments of articles the caller may see (src/articles/visibility.ts); null: every article. */
+  visibility: Visibility
   /** undefined: every status. */
   statuses: CommentStatus[] | undefined
   descending: boolean
@@ -109,15 +113,29 @@ export function commentRepository (db: Db, { outbox, announceDue }: WriteEvents)
 
   const targetBySlug = db.$client.prepare<[string], Omit<CommentTarget, 'commentsOpen'> & { commentsOpen: number }>(
     'SELECT id, slug, status, published_at AS publishedAt, comments_open AS commentsOpen FROM articles WHERE slug = ?')
+  const targetById = db.$client.prepare<[number], Omit<CommentTarget, 'commentsOpen'> & { commentsOpen: number }>(
+    'SELECT id, slug, status, published_at AS publishedAt, comments_open AS commentsOpen FROM articles WHERE id = ?')
+  const parentOf = db.$client.prepare<[number], { articleId: number, status: CommentStatus }>(
+    'SELECT article_id AS articleId, status FROM comments WHERE id = ?')
   const insert = db.$client.prepare<[number, number | null, string, string, string | null, string, string, string, CommentStatus, string | null, string | null, number, number]>(
     `INSERT INTO comments (article_id, parent_id, author_name, author_email, author_url, avatar_hash, body, body_html, status, ip, user_agent, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const countOneMore = db.$client.prepare<[number]>('UPDATE articles SET comment_count = comment_count + 1 WHERE id = ?')
+  // Inside a write transaction, after announceDue, `announced` is whether the public sees the article.
   const articlePublic = db.$client.prepare<[number], number>('SELECT announced FROM articles WHERE id = ?').pluck()
   const isArticlePublic = (articleId: number): boolean => articlePublic.get(articleId) === 1
-  const commentState = db.$client.prepare<[number], { status: CommentStatus, body: string }>('SELECT status, body FROM comments WHERE id = ?')
+  // The article and the parent were checked before (visible, open, an approved parent on it); inside the
+  // transaction they must still be as they were read, or the caller checks again (StaleRead).
   const insertComment = db.$client.transaction((article: CommentTarget, w: CommentWrite, now: number): CommentRecord => {
+    // First, so that the log shows the article's publication before a comment on it.
     announceDue(now)
+    const fresh = targetById.get(article.id)
+    if (fresh === undefined || fresh.slug !== article.slug || fresh.status !== article.status ||
+        fresh.publishedAt !== article.publishedAt || (fresh.commentsOpen !== 0) !== article.commentsOpen) throw new StaleRead()
+    if (w.parentId !== null) {
+      const parent = parentOf.get(w.parentId)
+      if (parent === undefined || parent.articleId !== article.id || parent.status !== 'approved') throw new StaleRead()
+    }
     const { lastInsertRowid } = insert.run(w.articleId, w.parentId, w.authorName, w.authorEmail, w.authorUrl, w.avatarHash,
       w.body, w.bodyHtml, w.status, w.ip, w.userAgent, now, now)
     // Only an approved comment is counted; the count was right before, so one more keeps it right.
@@ -137,16 +155,24 @@ export function commentRepository (db: Db, { outbox, announceDue }: WriteEvents)
   })
 
   /** The public events of a change from `before` to `after` (undefined: the comment is gone). */
-  function recordChange (before: { status: CommentStatus, body: string }, after: CommentRecord | undefined, id: number, articleSlug: string, articlePublic: boolean, now: number): void {
+  function recordChange (before: CommentRecord, after: CommentRecord | undefined, now: number): void {
+    const articlePublic = isArticlePublic(before.articleId)
     const was = publiclyApproved(before.status, articlePublic)
     const is = after !== undefined && publiclyApproved(after.status, articlePublic)
     if (is && !was) outbox.record('comment.approved', toComment(after), now)
     else if (is && was && after.body !== before.body) outbox.record('comment.edited', toComment(after), now)
-    else if (was && !is) outbox.record('comment.removed', { id, articleSlug }, now)
+    else if (was && !is) outbox.record('comment.removed', { id: before.id, articleSlug: before.articleSlug }, now)
   }
 
   const recount = (articleId: number): void => { recountStatement.run(articleId, articleId) }
   const reload = (id: number): CommentRecord => byId.get({ id })!
+
+  /** Inside a write's transaction: the comment as it stands; StaleRead when it changed since it was read (writeIfMatch). */
+  function stillCurrent (id: number, unchanged: (fresh: CommentRecord) => boolean): CommentRecord {
+    const fresh = byId.get({ id })
+    if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
+    return fresh
+  }
 
   /** Removes a comment and then each tombstone above it that no longer has replies. */
   function removeUpwards (tx: Tx, row: CommentRow): void {
@@ -177,36 +203,37 @@ export function commentRepository (db: Db, { outbox, announceDue }: WriteEvents)
     },
 
     /**
-     * Stores a new comment on `article`. The record is built from what was written (every column is
-     * given, none has a default or a trigger), not read back.
+     * Stores a new comment on `article`, as it was read; StaleRead when the article or the parent has
+     * changed since. The record is built from what was written (every column is given, none has a
+     * default or a trigger), not read back.
      */
     async create (article: CommentTarget, write: CommentWrite, now: number): Promise<CommentRecord> {
-      // Immediate: the transaction reads (due publications, the article's state) before it writes, and a
-      // deferred one could not upgrade to a writer after another process wrote in between.
       return insertComment.immediate(article, write, now)
     },
 
-    async update (current: CommentRecord, set: { status?: CommentStatus, body?: string, bodyHtml?: string }, now: number): Promise<CommentRecord> {
+    /** StaleRead when `unchanged` says the comment changed since `current` was read. */
+    async update (current: CommentRecord, set: { status?: CommentStatus, body?: string, bodyHtml?: string }, now: number, unchanged: (fresh: CommentRecord) => boolean): Promise<CommentRecord> {
       return db.transaction((tx) => {
         announceDue(now)
-        const before = commentState.get(current.id) ?? current
+        const before = stillCurrent(current.id, unchanged)
         tx.update(comments).set({ ...set, updatedAt: now }).where(eq(comments.id, current.id)).run()
         recount(current.articleId)
         const after = reload(current.id)
-        recordChange(before, after, current.id, after.articleSlug, isArticlePublic(current.articleId), now)
+        recordChange(before, after, now)
         return after
-      }, { behavior: 'immediate' })
+      }, IMMEDIATE)
     },
 
     /**
      * Deletes a comment. One with replies stays as a tombstone, its author's data erased, so the
      * thread keeps its shape; one without is removed, with any tombstones left without replies.
+     * StaleRead as for update.
      */
-    async delete (current: CommentRecord, now: number): Promise<void> {
+    async delete (current: CommentRecord, now: number, unchanged: (fresh: CommentRecord) => boolean): Promise<void> {
       db.transaction((tx) => {
         announceDue(now)
-        const before = commentState.get(current.id) ?? current
-        recordChange(before, undefined, current.id, current.articleSlug, isArticlePublic(current.articleId), now)
+        const before = stillCurrent(current.id, unchanged)
+        recordChange(before, undefined, now)
         if (childCount.get(current.id)!.n > 0) {
           tx.update(comments).set({
             status: 'deleted', body: '', bodyHtml: '', authorName: '', authorEmail: '', authorUrl: null, avatarHash: '', ip: null, userAgent: null, updatedAt: now
@@ -215,18 +242,23 @@ export function commentRepository (db: Db, { outbox, announceDue }: WriteEvents)
           removeUpwards(tx, current)
         }
         recount(current.articleId)
-      }, { behavior: 'immediate' })
+      }, IMMEDIATE)
     },
 
     async list (p: CommentListParams): Promise<{ rows: CommentRecord[], total?: number }> {
       const filters: (SQL | undefined)[] = []
       if (p.articleId !== undefined) filters.push(eq(comments.articleId, p.articleId))
+      if (p.visibility !== null) filters.push(visibleToPublic(p.visibility.visibleAt))
       if (p.statuses !== undefined) filters.push(inArray(comments.status, p.statuses))
       const where = and(...filters)
       const o = order(p.descending)
       const paged = p.after ? and(where, after(o, p.after[0] ?? null, p.after[1] ?? null)) : where
       const rows = select().where(paged).orderBy(orderBy(o)).limit(p.limit + 1).all()
-      const total = p.withTotal ? db.select({ n: count() }).from(comments).where(where).get()?.n ?? 0 : undefined
+      const total = !p.withTotal
+        ? undefined
+        : p.visibility === null
+          ? db.select({ n: count() }).from(comments).where(where).get()?.n ?? 0
+          : db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(where).get()?.n ?? 0
       return { rows, total }
     }
   }

@@ -1,12 +1,12 @@
 // Comments as readers use them: post, read a thread, read one comment. Moderation is in moderation-routes.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { hasRole } from '../plugins/auth.js'
-import { Conflict, NotFound, Unauthorized } from '../http/errors.js'
+import { Conflict, NotFound, retryStale, Unauthorized } from '../http/errors.js'
 import { ConditionalHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { NotModified, problems, ref } from '../http/schemas.js'
 import { SlugParams } from '../articles/schemas.js'
+import { visibilityOf } from '../articles/visibility.js'
 import moderationRoutes from './moderation-routes.js'
 import { commentRateLimit, rateLimitedResponse, rateLimitHeaders } from './rate-limit.js'
 import { ArticleCommentsQuery, CommentIdParams, CommentList, CreateCommentBody, ModeratedCommentList, type CommentStatus } from './schemas.js'
@@ -32,7 +32,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Leave a comment',
       description: [
         'Open to everyone. The email is never published: it gives the comment its `avatarHash`, and moderators see it.',
-        'The comment is `approved` or `pending` depending on the server\'s moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.',
+        'The comment is `approved` or `pending` depending on the server\'s moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` (bare URLs and images count: an image is shown as a link) is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.',
         'Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.',
         'An article that is not published is 404 (409 `comments-closed` for an editor who can see it); `commentsOpen: false` is 409 `comments-closed`. `parentId` must be an approved comment of the same article (422).'
       ].join('\n\n'),
@@ -41,18 +41,19 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: created, ...problems(400, 404, 409, 413, 415, 422), ...rateLimitedResponse }
     }
   }, async (request, reply) => {
-    // Only the columns a comment needs (findTarget), not the article's body: the visibility rules
-    // stay app.articles.isVisible's. The public gets 404 for an article it may not see.
-    const article = await app.comments.findTarget(request.params.slug)
-    const visible = article !== undefined && app.articles.isVisible(article, { visibleAt: app.clock() })
-    if (!article || (!visible && !hasRole(request, 'editor'))) throw new NotFound(`No article at "${request.params.slug}".`)
-    if (!visible) {
-      throw new Conflict(`"${article.slug}" is not published: only published articles take comments.`, 'comments-closed', 'Comments Closed')
-    }
+    // Only the columns a comment needs (findTarget), not the article's body. A caller that may not see
+    // the article gets 404; an editor who can see an unpublished one, 409. Should the article or the
+    // parent change before the insert, all of it is checked again (StaleRead).
     const ua = request.headers['user-agent']
-    const record = await app.commentService.create(article, request.body, {
-      ip: request.ip,
-      userAgent: typeof ua === 'string' && ua !== '' ? ua.slice(0, 512) : null
+    const origin = { ip: request.ip, userAgent: typeof ua === 'string' && ua !== '' ? ua.slice(0, 512) : null }
+    const record = await retryStale(async () => {
+      const now = app.clock()
+      const article = await app.comments.findTarget(request.params.slug)
+      if (!article || !app.articles.isVisible(article, visibilityOf(request, now))) throw new NotFound(`No article at "${request.params.slug}".`)
+      if (!app.articles.isVisible(article, { visibleAt: now })) {
+        throw new Conflict(`"${article.slug}" is not published: only published articles take comments.`, 'comments-closed', 'Comments Closed')
+      }
+      return app.commentService.create(article, request.body, origin)
     })
     reply.header('location', `/v1/comments/${record.id}`)
     return view(request, reply).sendOne(record, 201)
@@ -63,7 +64,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['comments'],
       operationId: 'listArticleComments',
       summary: 'List an article\'s comments',
-      description: 'Approved comments and tombstones (deleted comments kept because they have replies), oldest first, flat: rebuild threads from `parentId`. Keyset-paginated. Moderators (and above) get `ModeratedComment`s and may filter by `status` (`any` for all); the public may only ask for `approved`. 404 when the caller may not see the article.',
+      description: 'Approved comments and tombstones (deleted comments kept because they have replies), oldest first, flat: rebuild threads from `parentId`. Keyset-paginated. Moderators (and above) get `ModeratedComment`s and may filter by `status` (`any` for all); the public may only ask for `approved`. 404 when the caller may not see the article (moderators included: a draft\'s or a scheduled article\'s thread is 404 to them, as the article is; editors see every article).',
       params: SlugParams,
       querystring: ArticleCommentsQuery,
       headers: ConditionalHeaders,
@@ -79,13 +80,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!v.moderator && q.status !== undefined && q.status !== 'approved') {
       throw new Unauthorized('Only moderators may list comments that are not approved.')
     }
-    const article = await app.articles.findRowBySlug(request.params.slug, v.moderator ? null : { visibleAt: app.clock() })
+    const article = await app.articles.findRowBySlug(request.params.slug, visibilityOf(request, app.clock()))
     if (!article) throw new NotFound(`No article at "${request.params.slug}".`)
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint(`articles/${article.id}/comments`, { ...q, moderator: v.moderator })
     const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 2)
     const { rows, total } = await app.comments.list({
       articleId: article.id,
+      visibility: null, // the article's visibility was checked above
       statuses: q.status === undefined ? PUBLIC_THREAD : q.status === 'any' ? undefined : [q.status],
       descending: false,
       after: cursor,
@@ -100,7 +102,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['comments'],
       operationId: 'getComment',
       summary: 'Get a comment',
-      description: 'The public sees approved comments on published articles only (anything else is 404); moderators and above see every comment, as a `ModeratedComment`.',
+      description: 'The public sees approved comments on published articles only (anything else is 404); moderators and above see every status, as a `ModeratedComment`. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.',
       params: CommentIdParams,
       headers: ConditionalHeaders,
       response: { 200: eitherShape('`ModeratedComment` (with `authorEmail`, `ip`, `userAgent`) for moderators and above, `Comment` for everyone else.'), 304: NotModified, ...problems(404, 422) }

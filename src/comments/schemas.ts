@@ -41,7 +41,7 @@ const publicFields = {
     description: 'HMAC-SHA256 of the lower-cased, trimmed email under a server secret, hex: the same author gets the same hash, and it cannot be reversed or checked against a guessed email. null on tombstones.'
   })),
   body: Type.String({ description: 'Markdown; empty on a tombstone.' }),
-  bodyHtml: Type.String({ description: 'The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`.' }),
+  bodyHtml: Type.String({ description: 'The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader\'s address to its host): an http(s) image is a link to it, any other its alt text.' }),
   status: CommentStatus,
   createdAt: Timestamp,
   updatedAt: Timestamp
@@ -115,7 +115,7 @@ export const UpdateCommentBody = Type.Object({
 export type UpdateCommentInput = Static<typeof UpdateCommentBody>
 
 export const CommentIdParams = Type.Object({
-  id: Type.Integer({ minimum: 1, description: 'The comment id.' })
+  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422).' })
 }, { additionalProperties: false })
 
 export const StatusFilter = Type.Union([

@@ -69,8 +69,8 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
       }, opts.now())
     },
 
-    /** Applies a moderator's change; the same record back when it changes nothing. */
-    async update (current: CommentRecord, patch: UpdateCommentInput): Promise<CommentRecord> {
+    /** Applies a moderator's change; the same record back when it changes nothing. `unchanged` guards the write (writeIfMatch). */
+    async update (current: CommentRecord, patch: UpdateCommentInput, unchanged: (fresh: CommentRecord) => boolean): Promise<CommentRecord> {
       if (current.status === 'deleted') {
         throw new Conflict('This comment was deleted and only remains as a tombstone for its replies; it cannot be edited.')
       }
@@ -81,11 +81,11 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
         set.bodyHtml = renderCommentMarkdown(patch.body)
       }
       if (Object.keys(set).length === 0) return current
-      return repo.update(current, set, opts.now())
+      return repo.update(current, set, opts.now(), unchanged)
     },
 
-    async delete (current: CommentRecord): Promise<void> {
-      await repo.delete(current, opts.now())
+    async delete (current: CommentRecord, unchanged: (fresh: CommentRecord) => boolean): Promise<void> {
+      await repo.delete(current, opts.now(), unchanged)
     }
   }
 }

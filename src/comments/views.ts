@@ -8,6 +8,7 @@ import { etagOf, sendRepresentation, serialiseAs } from '../http/etag.js'
 import type { Page } from '../http/pagination.js'
 import { ref } from '../http/schemas.js'
 import { hasRole } from '../plugins/auth.js'
+import { visibilityOf } from '../articles/visibility.js'
 import { toComment, toModeratedComment, type CommentRecord } from './repository.js'
 import { Comment, ModeratedComment } from './schemas.js'
 
@@ -39,11 +40,17 @@ export function view (request: FastifyRequest, reply: FastifyReply) {
   }
 }
 
-/** A comment the caller may see, or 404: the public sees approved comments on visible articles only. */
+/**
+ * A comment the caller may see, or 404. Its article first: a comment is seen only by a caller who can see
+ * its article (moderators too). Then its status: moderators see every comment, the public approved ones.
+ */
 export async function loadComment (app: FastifyInstance, request: FastifyRequest, id: number): Promise<CommentRecord> {
   const record = await app.comments.findById(id)
-  const visible = record !== undefined && (hasRole(request, 'moderator') || (record.status === 'approved' &&
-    app.articles.isVisible({ status: record.articleStatus, publishedAt: record.articlePublishedAt }, { visibleAt: app.clock() })))
-  if (!visible) throw new NotFound(`No comment ${id}.`)
+  if (record === undefined || !commentVisible(app, request, record)) throw new NotFound(`No comment ${id}.`)
   return record
 }
+
+/** Whether the caller may see this comment: see loadComment. */
+export const commentVisible = (app: FastifyInstance, request: FastifyRequest, record: CommentRecord): boolean =>
+  app.articles.isVisible({ status: record.articleStatus, publishedAt: record.articlePublishedAt }, visibilityOf(request, app.clock())) &&
+  (hasRole(request, 'moderator') || record.status === 'approved')

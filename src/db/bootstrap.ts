@@ -1,5 +1,6 @@
-// First-start chores: the operator's ADMIN_TOKEN, a first admin token when there is none, and the
-// welcome content on a brand-new database. Idempotent: safe on every start.
+// First-start chores: the operator's ADMIN_TOKEN (unless it was revoked through the API: then it stays
+// revoked, and the log says so), a first admin token when there is none, and the welcome content on a
+// brand-new database. Idempotent: safe on every start, and on two processes starting at once.
 import type { FastifyInstance } from 'fastify'
 
 const SEEDED = 'demo_seeded'
@@ -27,12 +28,16 @@ export async function bootstrap (app: FastifyInstance): Promise<BootstrapResult>
   const result: BootstrapResult = {}
   const { config } = app
   if (config.adminToken !== undefined) {
-    await app.tokens.ensure(config.adminToken, 'admin (ADMIN_TOKEN)', 'admin')
-  } else if (await app.tokens.count() === 0) {
-    result.createdAdminSecret = (await app.tokens.create('first admin', 'admin')).token
+    const outcome = await app.tokens.ensure(config.adminToken, 'admin (ADMIN_TOKEN)', 'admin')
+    if (outcome === 'revoked') {
+      app.log.warn('ADMIN_TOKEN is revoked: it was revoked through the API (DELETE /v1/tokens/{id}) and stays revoked, so it was not registered again and requests made with it are refused (401). Set ADMIN_TOKEN to a new secret, or make a token with `npm run token`.')
+    }
+  } else {
+    result.createdAdminSecret = (await app.tokens.createIfNone('first admin', 'admin'))?.token
   }
 
-  if (config.seedDemo && await app.settings.get(SEEDED) === undefined) {
+  // Claimed before seeding, so that of two processes starting on a new database only one seeds.
+  if (config.seedDemo && await app.settings.claim(SEEDED, new Date(app.clock()).toISOString())) {
     const welcome = await app.articleService.create({
       title: 'Welcome to Gazette',
       summary: 'Your new article API is up and running.',
@@ -41,7 +46,7 @@ export async function bootstrap (app: FastifyInstance): Promise<BootstrapResult>
       authors: ['The Gazette team'],
       tags: ['Gazette'],
       status: 'published'
-    })
+    }, { author: 'Gazette' })
     const article = await app.articles.findRowBySlug(welcome.slug, null)
     if (article) {
       // Approved from the start, like WordPress's first comment, so the thread is not empty. Its email
@@ -53,7 +58,6 @@ export async function bootstrap (app: FastifyInstance): Promise<BootstrapResult>
         body: 'Hi, this is a comment. Moderators can approve, edit or delete comments with `PATCH` and `DELETE /v1/comments/{id}`; readers only ever see the approved ones.'
       }, { ip: null, userAgent: null }, 'approved')
     }
-    await app.settings.getOrCreate(SEEDED, () => new Date(app.clock()).toISOString())
   }
   return result
 }

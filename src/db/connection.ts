@@ -8,6 +8,14 @@ import * as schema from './schema.js'
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database }
 
+/**
+ * The option of every write transaction (drizzle's `db.transaction(fn, IMMEDIATE)`; better-sqlite3's
+ * `.immediate()`): BEGIN IMMEDIATE takes the write lock before the first read, so what a transaction reads
+ * (a precondition, a slug's availability) cannot change before it writes, even from another process, and a
+ * second writer waits (busy_timeout) instead of failing with SQLITE_BUSY when a deferred read turns into a write.
+ */
+export const IMMEDIATE = { behavior: 'immediate' } as const
+
 // src/db and dist/db sit at the same depth, so this resolves in development and in the build.
 export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations')
 

@@ -1,7 +1,7 @@
 // Drizzle tables: the one description of Gazette's storage. drizzle-kit turns changes here into SQL
 // migrations in migrations/. Timestamps are integer milliseconds since the epoch (UTC): they sort and
 // compare as numbers, and the API renders them as RFC 3339 strings.
-import { sqliteTable, integer, text, index, uniqueIndex, primaryKey, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
+import { sqliteTable, integer, text, blob, index, uniqueIndex, primaryKey, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { sql } from 'drizzle-orm'
 
 export const tokens = sqliteTable('tokens', {
@@ -34,6 +34,13 @@ export const articles = sqliteTable('articles', {
   commentsOpen: integer('comments_open', { mode: 'boolean' }).notNull().default(true),
   commentCount: integer('comment_count').notNull().default(0),
   revision: integer('revision').notNull().default(1),
+  // The lead image: all four null when there is none (image_url decides).
+  imageUrl: text('image_url'),
+  imageAlt: text('image_alt'),
+  imageCaption: text('image_caption'),
+  imageCredit: text('image_credit'),
+  // The original of republished copy (a wire story), for search engines and feeds.
+  canonicalUrl: text('canonical_url'),
   // Whether the event log last told consumers this article is visible (article.published) rather than
   // not (article.unpublished, or never announced). A scheduled article is not announced until its time
   // comes: src/articles/announcements.ts emits article.published then, exactly once, and sets this.
@@ -49,6 +56,12 @@ export const articles = sqliteTable('articles', {
   // columns come after the 2–8 KB body and its HTML, in overflow pages: this small copy keyed by id
   // answers the check without reading them (at a million articles, 47 ms → a few ms for 8,000 matches).
   index('articles_visibility_idx').on(t.id, t.status, t.publishedAt, t.section),
+  // Sitemap pages are blocks of 10,000 ids (src/syndication/repository.ts, whose queries repeat these
+  // expressions): keyed by block and then lastmod, this covers what a page lists of each published
+  // article (URL parts and lastmod), so a page is one range of a small index, and a block's latest
+  // lastmod (for the sitemap index) is one seek, never a scan of the articles and their bodies.
+  index('articles_sitemap_idx').on(sql`(id - 1) / 10000`, sql`CASE WHEN updated_at > published_at THEN updated_at ELSE published_at END`, t.id, t.publishedAt, t.updatedAt, t.slug, t.section)
+    .where(sql`status = 'published'`),
   // Scheduled publications still to announce: a few rows, whatever the size of the archive, so finding
   // the due ones (on every write and by the scheduler's timer) is one short index range.
   index('articles_unannounced_idx').on(t.publishedAt, t.id).where(sql`status = 'published' AND announced = 0`)
@@ -59,6 +72,29 @@ export const articleSlugHistory = sqliteTable('article_slug_history', {
   slug: text('slug').primaryKey(),
   articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' })
 }, (t) => [index('article_slug_history_article_idx').on(t.articleId)])
+
+// An article's history (src/revisions/): one row per revision, the current one included. The current
+// revision's content is the articles row itself (kind `current`, no state or body here); an older one
+// keeps the fields that differ from the revision after it and its body as a reverse delta (`delta`), or
+// every field and the whole body compressed (`full`): every KEYFRAME_EVERY revisions, and whenever that
+// is smaller. An article whose current revision has no row (written before this table existed, or by a
+// bulk load) reads as that revision by author "unknown". Rows go with their article.
+export const articleRevisions = sqliteTable('article_revisions', {
+  articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  revision: integer('revision').notNull(),
+  createdAt: integer('created_at').notNull(),
+  // The name of the token that made the change, as it was then ("unknown" when not recorded).
+  author: text('author').notNull(),
+  // JSON array of the versioned fields this revision changed.
+  changed: text('changed').notNull().default('[]'),
+  restoredFrom: integer('restored_from'),
+  kind: text('kind', { enum: ['current', 'delta', 'full'] }).notNull(),
+  // JSON object: the versioned fields but the body (`full`), or those that differ from the next revision (`delta`).
+  state: text('state'),
+  // `full`: the body, brotli-compressed; `delta`: a JSON reverse delta from the next revision's body, or
+  // NULL when the body did not change.
+  body: blob('body', { mode: 'buffer' })
+}, (t) => [primaryKey({ columns: [t.articleId, t.revision] })])
 
 export const articleAuthors = sqliteTable('article_authors', {
   articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
@@ -126,6 +162,14 @@ export const idempotencyKeys = sqliteTable('idempotency_keys', {
   primaryKey({ columns: [t.scope, t.key] }),
   index('idempotency_keys_created_idx').on(t.createdAt)
 ])
+
+// One row: when public content last changed in a way the rows a feed or sitemap shows cannot tell (an
+// article edited, hidden, moved or deleted, a tag renamed, a comment withdrawn). Kept by triggers
+// (migrations/0006_public_changes.sql); feeds and sitemaps use it for an honest Last-Modified.
+export const publicChanges = sqliteTable('public_changes', {
+  id: integer('id').primaryKey(),
+  changedAt: integer('changed_at').notNull()
+})
 
 // Server-wide secrets and settings that must survive restarts (the avatar HMAC key).
 export const settings = sqliteTable('settings', {

@@ -9,6 +9,10 @@ export function settingsRepository (db: Db) {
     async get (key: string): Promise<string | undefined> {
       return byKey.get({ key })?.value
     },
+    /** Stores `value` under `key` unless one is there already: true when this call stored it. */
+    async claim (key: string, value: string): Promise<boolean> {
+      return db.insert(settings).values({ key, value }).onConflictDoNothing().run().changes > 0
+    },
     /** Stores `value` under `key` unless one is there already; returns the stored value. */
     async getOrCreate (key: string, make: () => string): Promise<string> {
       db.insert(settings).values({ key, value: make() }).onConflictDoNothing().run()

@@ -59,3 +59,26 @@ export class ValidationFailed extends HttpProblem {
 export function invalid (where: FieldError['in'], pointer: string, message: string): ValidationFailed {
   return new ValidationFailed([{ in: where, pointer, message }], message)
 }
+
+/**
+ * Thrown by a repository write, inside its transaction, when the row it was computed from has changed
+ * since it was read (another request, maybe in another process, wrote in between): the transaction rolls
+ * back, and the caller reads again and retries (`retryStale`). Should the row keep changing, this 409 is
+ * what the client gets.
+ */
+export class StaleRead extends HttpProblem {
+  constructor () {
+    super(409, 'conflict', 'Conflict', 'The resource kept changing while this request was being applied; send it again.')
+  }
+}
+
+/** Runs `attempt` again while it fails with StaleRead, `times` times at most. */
+export async function retryStale<T> (attempt: () => Promise<T>, times = 5): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (!(err instanceof StaleRead) || n >= times) throw err
+    }
+  }
+}

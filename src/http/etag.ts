@@ -12,12 +12,15 @@
 //   and any other method 412.
 // - A header that is not `*` nor a list of entity tags is a client bug that would otherwise silently
 //   disable the condition (and lose an update), so it is refused: 422 validation, `in: "header"`.
+// - A write's precondition and the write are one atomic step, across processes too (`writeIfMatch`): the
+//   repository re-reads the row inside the write's immediate transaction, and when its ETag is no longer the
+//   one checked, rolls back; the request then starts again from a fresh read, where a stale If-Match is a 412.
 // - When compression applies, the ETag names the coded representation (`"abc+gzip"`, see
 //   src/plugins/compression.ts); comparisons ignore that suffix, so a validator obtained with either
 //   coding works in If-Match and If-None-Match.
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { invalid, PreconditionFailed } from './errors.js'
+import { invalid, PreconditionFailed, retryStale } from './errors.js'
 
 /** The strong ETag of a serialised representation. */
 export function etagOf (payload: string | Buffer): string {
@@ -117,6 +120,10 @@ export function sendRepresentation (request: FastifyRequest, reply: FastifyReply
       // A 304 carries the validator the client holds (it may name a compressed representation).
       const held = (request.headers['if-none-match'] ?? '').split(',').map((t) => t.trim().replace(/^W\//, ''))
         .find((t) => bare(t) === etag)
+      // Like any 304 (RFC 9110 15.4.5), no representation metadata: the route (or the response cache) may
+      // have set the 200's Content-Type and Link already.
+      reply.removeHeader('content-type')
+      reply.removeHeader('link')
       return reply.code(304).header('etag', held ?? etag).send()
     }
   }
@@ -132,4 +139,31 @@ export function sendRepresentation (request: FastifyRequest, reply: FastifyReply
 export function sendTagged<T> (request: FastifyRequest, reply: FastifyReply, body: T, status = 200): FastifyReply {
   const payload = typeof body === 'string' ? body : reply.code(status).serialize(body) as string
   return sendRepresentation(request, reply, payload, etagOf(payload), status)
+}
+
+/**
+ * A write (PATCH, DELETE) under its preconditions, atomic with them. `load` reads the resource as the caller
+ * may see it (404 when it cannot), `etag` is the ETag a read of it carries. If-Match and If-None-Match are
+ * checked against it; `write` then applies the change computed from `current` and hands `unchanged` to the
+ * repository, which calls it inside the write's immediate transaction on the row as it stands there and
+ * throws StaleRead when it is false (someone wrote in between). The whole step then runs again from a fresh
+ * read, so the second of two writes sent with the same If-Match gets a 412 (or a 404 when the first deleted
+ * the resource), and a write without If-Match is merged onto the latest state instead of overwriting it.
+ */
+export async function writeIfMatch<Row, Result> (
+  request: FastifyRequest,
+  steps: {
+    load: () => Promise<Row>
+    etag: (row: Row) => string
+    write: (current: Row, unchanged: (fresh: Row) => boolean) => Promise<Result>
+    /** Whether the caller may still see the row (as `load` decides), when that can change without its ETag. */
+    visible?: (row: Row) => boolean
+  }
+): Promise<Result> {
+  return retryStale(async () => {
+    const current = await steps.load()
+    const checked = steps.etag(current)
+    checkIfMatch(request, checked)
+    return steps.write(current, (fresh) => (steps.visible?.(fresh) ?? true) && steps.etag(fresh) === checked)
+  })
 }

@@ -4,6 +4,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem, type FieldError } from './errors.js'
 import type { ProblemBody } from './schemas.js'
+import { TIMESTAMP_RULE } from './time.js'
 
 const contexts: Record<string, FieldError['in']> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' }
 
@@ -28,6 +29,8 @@ function fieldErrors (error: FastifyError): FieldError[] {
     if (e.keyword === 'required') {
       pointer += `/${escapePointer(String(e.params.missingProperty))}`
       message = 'is required'
+    } else if (e.keyword === 'format' && e.params.format === 'date-time') {
+      message = TIMESTAMP_RULE
     } else if (e.keyword === 'additionalProperties') {
       pointer += `/${escapePointer(String(e.params.additionalProperty))}`
       message = where === 'query' ? 'is not a known query parameter' : 'is not a known field'
@@ -47,7 +50,10 @@ const frameworkProblems: Record<string, [number, string, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'payload-too-large', 'Payload Too Large'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'malformed-request', 'Malformed Request'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'malformed-request', 'Malformed Request'],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'malformed-request', 'Malformed Request']
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'malformed-request', 'Malformed Request'],
+  // @fastify/compress, decoding a request body (src/plugins/compression.ts).
+  FST_CP_ERR_INVALID_CONTENT_ENCODING: [415, 'unsupported-media-type', 'Unsupported Media Type'],
+  FST_CP_ERR_INVALID_CONTENT: [400, 'malformed-request', 'Malformed Request']
 }
 
 export default fp(async (app) => {
@@ -74,7 +80,7 @@ export default fp(async (app) => {
     return allowed
   }
 
-  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+  function unmatched (request: FastifyRequest, reply: FastifyReply) {
     const allowed = allowedMethods(request.url)
     if (allowed.length > 0) {
       return send(reply, {
@@ -92,6 +98,15 @@ export default fp(async (app) => {
       detail: `No route ${request.method} ${request.url.split('?')[0]}.`,
       instance: request.url.split('?')[0]
     })
+  }
+
+  // A request no route takes is answered before its body is read (after authentication and the limits
+  // on the request line): its body cannot change the answer into a 400 (QUERY without Content-Type,
+  // refused by Fastify while reading it), 413 or 415. The not-found handler is set in a context of its
+  // own, so that this preParsing hook runs for it alone, not for every matched route.
+  await app.register(async (notFound) => {
+    notFound.addHook('preParsing', (request, reply) => { unmatched(request, reply) })
+    notFound.setNotFoundHandler(unmatched)
   })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -23,9 +23,17 @@
 // ETag, Link); everything else (security, CORS, caching headers, request id, compression, 304 for a
 // matching If-None-Match) is added by the same hooks and the same code as for any other response.
 // Memory is bounded (RESPONSE_CACHE_MB); the least recently used entries go first.
+//
+// Two kinds of routes need more than the request target (src/feeds, src/sitemaps):
+// - A route whose body holds absolute URLs built from the request's origin (config.publicOrigin, when
+//   PUBLIC_URL is unset) is keyed by that origin too, so one client's Host never shapes another's answer.
+// - A route whose answer changes with time in another way than a scheduled publication (the news
+//   sitemap's 48-hour window, a Last-Modified held back until its second is over) says until when its
+//   answer holds with cacheUntil(); the entry is dropped then.
 import fp from 'fastify-plugin'
-import type { FastifyRequest } from 'fastify'
-import { sendRepresentation } from './etag.js'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { sendWithLastModified } from './last-modified.js'
+import { requestOrigin } from './origin.js'
 
 /** How often PRAGMA data_version is read for writes made by other processes, in ms of real time. */
 export const VERSION_POLL_MS = 100
@@ -35,6 +43,9 @@ interface Entry {
   etag: string
   contentType: string
   link: string | undefined
+  lastModified: string | undefined
+  /** App-clock time from which the entry no longer holds (Infinity: until the epoch ends). */
+  expires: number
   bytes: number
 }
 
@@ -46,9 +57,18 @@ declare module 'fastify' {
   }
 }
 
-/** Per-request state: the epoch a cacheable request began in (a miss that may be stored), or null. */
+/** Per-request state: the epoch a cacheable request began in (a miss that may be stored), or null; its key. */
 const kEpoch = Symbol('response-cache epoch')
-type Tracked = FastifyRequest & { [kEpoch]?: number | null }
+const kKey = Symbol('response-cache key')
+type Tracked = FastifyRequest & { [kEpoch]?: number | null, [kKey]?: string }
+const kExpires = Symbol('response-cache expiry')
+type Expiring = FastifyReply & { [kExpires]?: number }
+
+/** Says that this reply's answer holds only until `at` (app clock, ms): a cached copy is dropped then. */
+export function cacheUntil (reply: FastifyReply, at: number): void {
+  const r = reply as Expiring
+  r[kExpires] = Math.min(r[kExpires] ?? Infinity, at)
+}
 
 // Rough per-entry overhead beyond the body (key, object, headers), so many tiny entries still count.
 const ENTRY_OVERHEAD = 512
@@ -123,30 +143,45 @@ export default fp(async (app) => {
   app.decorate('responseCache', { stats: () => ({ entries: entries.size, bytes, ...stats }) })
   if (maxBytes === 0) return
 
+  /** The request target, with the origin in front for a route whose body depends on it; undefined: do not cache. */
+  function keyOf (request: FastifyRequest): string | undefined {
+    if (request.routeOptions.config?.publicOrigin !== true || app.config.publicUrl !== undefined) return request.url
+    const origin = requestOrigin(request)
+    return origin === undefined ? undefined : `${origin} ${request.url}`
+  }
+
   app.addHook('onRequest', (request: Tracked, reply, done) => {
     if (request.method !== 'GET' || request.headers.authorization !== undefined || request.headers['if-match'] !== undefined) {
       done()
       return
     }
-    if (!sync(app.clock())) {
+    const now = app.clock()
+    const key = keyOf(request)
+    if (key === undefined || !sync(now)) {
       done()
       return
     }
-    const entry = entries.get(request.url)
+    let entry = entries.get(key)
+    if (entry !== undefined && now >= entry.expires) {
+      entries.delete(key)
+      bytes -= entry.bytes
+      entry = undefined
+    }
     if (entry === undefined) {
       stats.misses++
       request[kEpoch] = epoch
+      request[kKey] = key
       done()
       return
     }
     stats.hits++
     // Most recently used last: eviction takes from the front.
-    entries.delete(request.url)
-    entries.set(request.url, entry)
+    entries.delete(key)
+    entries.set(key, entry)
     reply.header('content-type', entry.contentType)
     if (entry.link !== undefined) reply.header('link', entry.link)
     try {
-      sendRepresentation(request, reply, entry.payload, entry.etag)
+      sendWithLastModified(request, reply, entry.payload, entry.etag, entry.lastModified)
     } catch (err) {
       done(err as Error)
     }
@@ -155,10 +190,11 @@ export default fp(async (app) => {
   // Stores a public 200 made by sendRepresentation (a string body with a strong ETag), if the epoch it
   // was computed in is still the current one. Registered before compression's route-level hooks run,
   // so the body is the uncompressed one.
-  app.addHook('onSend', (request: Tracked, reply, payload, done) => {
+  app.addHook('onSend', (request: Tracked, reply: Expiring, payload, done) => {
     const began = request[kEpoch]
+    const key = request[kKey]
     const etag = reply.getHeader('etag')
-    if (began === undefined || began === null || reply.statusCode !== 200 || typeof payload !== 'string' ||
+    if (began === undefined || began === null || key === undefined || reply.statusCode !== 200 || typeof payload !== 'string' ||
         typeof etag !== 'string' || !etag.startsWith('"')) {
       done(null, payload)
       return
@@ -166,18 +202,22 @@ export default fp(async (app) => {
     request[kEpoch] = null
     const now = app.clock()
     const size = Buffer.byteLength(payload) + ENTRY_OVERHEAD
-    if (sync(now) && began === epoch && size <= maxBytes / 4 && now < publicationHorizon()) {
+    const expires = reply[kExpires] ?? Infinity
+    if (sync(now) && began === epoch && size <= maxBytes / 4 && now < publicationHorizon() && now < expires) {
       const link = reply.getHeader('link')
+      const lastModified = reply.getHeader('last-modified')
       const entry: Entry = {
         payload: Buffer.from(payload),
         etag,
         contentType: String(reply.getHeader('content-type')),
         link: typeof link === 'string' ? link : undefined,
+        lastModified: typeof lastModified === 'string' ? lastModified : undefined,
+        expires,
         bytes: size
       }
-      const old = entries.get(request.url)
-      if (old !== undefined) { bytes -= old.bytes; entries.delete(request.url) }
-      entries.set(request.url, entry)
+      const old = entries.get(key)
+      if (old !== undefined) { bytes -= old.bytes; entries.delete(key) }
+      entries.set(key, entry)
       bytes += size
       stats.stores++
       for (const [key, e] of entries) {

@@ -18,11 +18,20 @@ export const Slug = Type.String({
 
 export const Timestamp = Type.String({
   format: 'date-time',
-  description: 'RFC 3339 timestamp, UTC, with milliseconds.',
+  description: 'RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).',
   examples: ['2026-07-08T09:15:00.000Z']
 })
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+/** An absolute http or https URL (any other scheme is refused). */
+export const HttpUrl = (description: string, examples?: string[]) => Type.String({
+  format: 'uri',
+  maxLength: 2000,
+  pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]',
+  description,
+  ...(examples === undefined ? {} : { examples })
+})
 
 export const FieldErrorSchema = Type.Object({
   in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path'), Type.Literal('header')]),
@@ -54,15 +63,15 @@ export const Problem = Type.Object({
 export type ProblemBody = Static<typeof Problem>
 
 const problemDescriptions: Record<number, string> = {
-  400: 'Malformed request: the body is not parseable JSON (or nested too deep), or the URL has a broken escape.',
+  400: 'Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape.',
   414: 'The request target (URL) is longer than the limit.',
   401: 'No valid bearer token (`WWW-Authenticate: Bearer`).',
   403: 'The token\'s role does not allow this.',
   404: 'No such resource, or the caller may not see it.',
-  409: 'Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use).',
+  409: 'Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied).',
   412: 'If-Match does not match the current ETag.',
-  413: 'Body larger than the limit.',
-  415: 'Body is not application/json.',
+  413: 'Body larger than the limit (counted after decoding its Content-Encoding).',
+  415: 'Body is not application/json, or its Content-Encoding is not gzip, deflate or br.',
   422: 'Validation failed, or an Idempotency-Key reused with another request.',
   429: 'Too many requests (`Retry-After`).',
   503: 'Overloaded or the database does not answer; sends `Retry-After` when shedding load.',

@@ -23,8 +23,27 @@ function tagCoding (_request: FastifyRequest, reply: FastifyReply, payload: unkn
   done(null, payload)
 }
 
+/** The content codings a request body may be sent with. */
+export const REQUEST_ENCODINGS = ['gzip', 'deflate', 'br', 'identity'] as const
+
+const ContentEncoding = {
+  type: 'string',
+  enum: [...REQUEST_ENCODINGS],
+  description: 'The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent.'
+}
+
 export default fp(async (app) => {
-  await app.register(compress, { global: true, threshold: 1024, encodings: ['br', 'gzip'] })
+  // Request bodies may come compressed too (gzip, deflate or br; anything else is a 415). The body limit
+  // (413) counts the decoded bytes, so a small compressed bomb is refused as soon as its output passes it.
+  // The list is explicit so that a newer Node (zstd) does not silently accept what the document omits.
+  await app.register(compress, { global: true, threshold: 1024, encodings: ['br', 'gzip'], requestEncodings: [...REQUEST_ENCODINGS] })
+  // Every operation that takes a body documents the header.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as Record<string, any> | undefined
+    if (schema?.body === undefined) return
+    const headers = schema.headers ?? { type: 'object' }
+    schema.headers = { ...headers, properties: { ...headers.properties, 'content-encoding': ContentEncoding } }
+  })
   // Compression runs as a route-level onSend hook added by the plugin's onRoute hook; this one is
   // added after it, so it sees the Content-Encoding that was chosen.
   app.addHook('onRoute', (route) => {

@@ -16,7 +16,7 @@ export const openapiInfo = {
     '',
     'Errors are RFC 9457 problem details (`application/problem+json`). Writes need a bearer token whose role allows them. Single resources carry strong ETags: send `If-None-Match` to revalidate and `If-Match` to avoid overwriting someone else\'s change. Lists are keyset-paginated with opaque cursors.',
     '',
-    '**HTTP semantics.** Single resources and list pages carry strong ETags; `If-None-Match` (weak comparison) answers 304 to GET and HEAD, `If-Match` (strong comparison) a 412 when stale, and a malformed validator is a 422. A compressed response\'s ETag carries the coding (`"…+gzip"`); either form works as a validator. Every POST accepts an `Idempotency-Key`: the first response is replayed for 24 h to a retry of the same request by the same caller (`Idempotent-Replayed: true`). Public reads are `Cache-Control: public, max-age=0, must-revalidate`; anything sent with a token is `private, no-store`; responses `Vary` on `Authorization` and `Accept-Encoding`. HEAD works wherever GET does, and a known path with the wrong method is a 405 with `Allow`. CORS (preflights answered), gzip/brotli above 1 KiB, and security headers apply to every route.'
+    '**HTTP semantics.** Single resources and list pages carry strong ETags; `If-None-Match` (weak comparison) answers 304 to GET and HEAD, `If-Match` (strong comparison) a 412 when stale, and a malformed validator is a 422. A compressed response\'s ETag carries the coding (`"…+gzip"`); either form works as a validator. Every POST accepts an `Idempotency-Key`: the first response is replayed for 24 h to a retry of the same request by the same caller (`Idempotent-Replayed: true`). Public reads are `Cache-Control: public, max-age=0, must-revalidate`; anything sent with a token is `private, no-store`; responses `Vary` on `Authorization` and `Accept-Encoding`. HEAD works wherever GET does, and a known path with the wrong method (any method, `QUERY` included) is a 405 with `Allow`. Request bodies may be sent with `Content-Encoding: gzip`, `deflate` or `br` (else 415); the body limit applies to the decoded body. Integer ids in paths (and integers in query strings) are plain decimal digits: `0x1`, `01`, ` 1` or `1e0` are a 422. Timestamps are accepted only when stored exactly: no leap second, at most millisecond precision, years 0001–9999. CORS (preflights answered), gzip/brotli above 1 KiB, and security headers apply to every route.'
   ].join('\n'),
   license: { name: 'MIT', identifier: 'MIT' }
 }
@@ -26,13 +26,21 @@ export default fp(async (app) => {
     openapi: {
       openapi: '3.1.0',
       info: openapiInfo,
-      servers: [{ url: '/' }],
+      // The served document names PUBLIC_URL first when it is set; the committed copy (generated
+      // without it) and any server without it keep the origin the document was fetched from.
+      servers: [
+        ...(app.config.publicUrl === undefined ? [] : [{ url: app.config.publicUrl, description: 'This API\'s public URL (`PUBLIC_URL`).' }]),
+        { url: '/' }
+      ],
       tags: [
         { name: 'articles', description: 'Articles: drafts, publication, scheduling.' },
+        { name: 'revisions', description: 'An article\'s history (editors only): every change kept as a revision, compared field by field, restored as a new one.' },
         { name: 'tags', description: 'Tags: the topics articles are filed under. Counts follow what the caller may see.' },
         { name: 'comments', description: 'Reader comments: posting, threads, moderation. Authors\' emails, IPs and user agents are shown to moderators only.' },
         { name: 'tokens', description: 'API tokens (admins only).' },
         { name: 'webhooks', description: 'The event log and signed webhooks (admins only): every public change as an event, delivered to your endpoints per Standard Webhooks, at least once and in order. The payloads are under `webhooks` in this document.' },
+        { name: 'feeds', description: 'RSS 2.0, Atom 1.0 and JSON Feed 1.1 feeds of what the public may see: the site, a tag, a section, an author, an article\'s comments.' },
+        { name: 'sitemaps', description: 'Sitemaps for search engines (sitemaps.org protocol) and a Google News sitemap.' },
         { name: 'meta', description: 'Health and the API description.' }
       ],
       // Public routes take a token too: editors see drafts through them. Routes that need a role

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { articleRepository, type ArticleRepository } from '../articles/repository.js'
 import { articleService, type ArticleService } from '../articles/service.js'
+import { revisionRepository, type RevisionRepository } from '../revisions/repository.js'
 import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../db/idempotency-keys.js'
 import { commentRepository, type CommentRepository } from '../comments/repository.js'
 import { commentService, type CommentService } from '../comments/service.js'
@@ -13,6 +14,7 @@ import { tokenRepository, type TokenRepository } from '../tokens/repository.js'
 import { outbox as eventOutbox, type Outbox } from '../events/outbox.js'
 import { eventRepository, type EventRepository } from '../events/repository.js'
 import { webhookRepository, type WebhookRepository } from '../webhooks/repository.js'
+import { syndicationRepository, type SyndicationRepository } from '../syndication/repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,10 +27,12 @@ declare module 'fastify' {
     tokens: TokenRepository
     articles: ArticleRepository
     articleService: ArticleService
+    revisions: RevisionRepository
     tags: TagRepository
     tagService: TagService
     comments: CommentRepository
     commentService: CommentService
+    syndication: SyndicationRepository
   }
 }
 
@@ -45,10 +49,13 @@ export default fp(async (app) => {
   app.decorate('tokens', tokenRepository(app.db, now))
   app.decorate('articles', articles)
   app.decorate('articleService', articleService(articles, now))
+  app.decorate('revisions', revisionRepository(app.db))
   app.decorate('idempotencyKeys', idempotencyKeyRepository(app.db, now))
   const tags = tagRepository(app.db, writeEvents, now)
   app.decorate('tags', tags)
   app.decorate('tagService', tagService(tags, now))
+
+  app.decorate('syndication', syndicationRepository(app.db))
 
   const comments = commentRepository(app.db, writeEvents)
   // Generated once per database and kept there, so avatar hashes stay the same across restarts.

@@ -2,9 +2,9 @@
 // (tag_id, article_id) index), joined to articles only when the caller sees published articles alone.
 // Writes to a public tag record tag.updated / tag.deleted in their transaction.
 import { and, asc, count, desc, eq, getTableColumns, inArray, ne, sql, type SQL } from 'drizzle-orm'
-import type { Db } from '../db/connection.js'
+import { IMMEDIATE, type Db } from '../db/connection.js'
 import { articles, articleTags, tags } from '../db/schema.js'
-import { Conflict } from '../http/errors.js'
+import { Conflict, StaleRead } from '../http/errors.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toSlug } from '../lib/slug.js'
 import type { Visibility } from '../articles/repository.js'
@@ -50,6 +50,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, now
   const isPublic = db.$client.prepare<[number, number], number>(`SELECT EXISTS (SELECT 1 FROM article_tags at JOIN articles a ON a.id = at.article_id
     WHERE at.tag_id = ? AND a.announced = 1) OR NOT EXISTS (SELECT 1 FROM article_tags WHERE tag_id = ?)`).pluck()
   const publicTag = (id: number): boolean => isPublic.get(id, id) === 1
+  const byId = db.select().from(tags).where(eq(tags.id, sql.placeholder('id'))).prepare()
 
   /** Per tag id: (tag_id, count) of the articles the caller may see, for those ids only. */
   function countsFor (ids: number[], v: Visibility): Map<number, number> {
@@ -77,6 +78,12 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, now
 
   const withCount = (row: TagRow, v: Visibility): CountedTagRow =>
     ({ ...row, articleCount: countsFor([row.id], v).get(row.id) ?? 0 })
+
+  /** Inside a write's transaction: StaleRead when the tag changed since it was read (src/http/etag.ts, writeIfMatch). */
+  function assertUnchanged (id: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): void {
+    const fresh = byId.get({ id })
+    if (fresh === undefined || !unchanged(withCount(fresh, v))) throw new StaleRead()
+  }
 
   /** 409 unless the slug and the name are free: no other tag has the slug, owns the name's slug, or the name. */
   function assertFree (tx: Pick<Db, 'select'>, write: TagWrite, selfId: number | null): void {
@@ -107,32 +114,35 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, now
         const created = { ...row, articleCount: 0 }
         outbox.record('tag.updated', toTag(created), now)
         return created
-      }, { behavior: 'immediate' })
+      }, IMMEDIATE)
     },
 
     /** Renames, re-slugs or re-describes a tag. Articles keep their revision: only the tag row changes. */
-    async update (current: TagRow, write: TagWrite, now: number, v: Visibility): Promise<CountedTagRow> {
+    /** StaleRead when `unchanged` says the tag changed since `current` was read. */
+    async update (current: TagRow, write: TagWrite, now: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<CountedTagRow> {
       const row = db.transaction((tx) => {
-        assertFree(tx, write, current.id)
         announceDue(now)
+        assertUnchanged(current.id, v, unchanged)
+        assertFree(tx, write, current.id)
         const updated = tx.update(tags).set({ ...write, updatedAt: now }).where(eq(tags.id, current.id)).returning().get()
         if (updated && publicTag(current.id)) {
           if (updated.slug !== current.slug) outbox.record('tag.deleted', { slug: current.slug }, now)
           outbox.record('tag.updated', toTag(withCount(updated, { visibleAt: now })), now)
         }
         return updated
-      }, { behavior: 'immediate' })
+      }, IMMEDIATE)
       return withCount(row!, v)
     },
 
-    /** Deletes the tag; article_tags rows go with it (ON DELETE CASCADE). */
-    async delete (current: TagRow): Promise<void> {
+    /** Deletes the tag; article_tags rows go with it (ON DELETE CASCADE). StaleRead as for update. */
+    async delete (current: TagRow, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<void> {
       const at = now()
       db.transaction((tx) => {
         announceDue(at)
+        assertUnchanged(current.id, v, unchanged)
         if (publicTag(current.id)) outbox.record('tag.deleted', { slug: current.slug }, at)
         tx.delete(tags).where(eq(tags.id, current.id)).run()
-      }, { behavior: 'immediate' })
+      }, IMMEDIATE)
     },
 
     async list (p: TagListParams): Promise<{ rows: CountedTagRow[], total?: number }> {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import type { Visibility } from '../articles/repository.js'
 import { invalid, NotFound } from '../http/errors.js'
-import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
+import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
@@ -96,9 +96,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ref(Tag), ...problems(400, 404, 409, 412, 413, 415, 422) }
     }
   }, async (request, reply) => {
-    const current = await load(request, request.params.slug)
-    checkIfMatch(request, etagAs(reply, 'Tag', app.tags.toTag(current)))
-    const tag = await app.tagService.update(current, request.body, visibility(request))
+    const tag = await writeIfMatch(request, {
+      load: () => load(request, request.params.slug),
+      etag: (row) => etagAs(reply, 'Tag', app.tags.toTag(row)),
+      write: (current, unchanged) => app.tagService.update(current, request.body, visibility(request), unchanged)
+    })
     return sendTagged(request, reply, app.tags.toTag(tag))
   })
 
@@ -114,9 +116,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...problems(404, 412, 422) }
     }
   }, async (request, reply) => {
-    const current = await load(request, request.params.slug)
-    checkIfMatch(request, etagAs(reply, 'Tag', app.tags.toTag(current)))
-    await app.tags.delete(current)
+    await writeIfMatch(request, {
+      load: () => load(request, request.params.slug),
+      etag: (row) => etagAs(reply, 'Tag', app.tags.toTag(row)),
+      write: (current, unchanged) => app.tags.delete(current, visibility(request), unchanged)
+    })
     return reply.code(204).send()
   })
 }

@@ -20,16 +20,16 @@ export function tagService (repo: TagRepository, now: () => number) {
       return repo.create(write, now())
     },
 
-    /** Merges the patch; a patch that changes nothing writes nothing. */
-    async update (current: CountedTagRow, patch: UpdateTagInput, visibility: Visibility): Promise<CountedTagRow> {
+    /** Merges the patch; a patch that changes nothing writes nothing. `unchanged` guards the write (writeIfMatch). */
+    async update (current: CountedTagRow, patch: UpdateTagInput, visibility: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<CountedTagRow> {
       const write: TagWrite = {
         name: patch.name === undefined ? current.name : cleanName(patch.name),
         slug: patch.slug ?? current.slug,
         description: patch.description === undefined ? current.description : patch.description
       }
-      const unchanged = write.name === current.name && write.slug === current.slug && write.description === current.description
-      if (unchanged) return current
-      return repo.update(current, write, now(), visibility)
+      const same = write.name === current.name && write.slug === current.slug && write.description === current.description
+      if (same) return current
+      return repo.update(current, write, now(), visibility, unchanged)
     }
   }
 }

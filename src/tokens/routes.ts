@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NotFound } from '../http/errors.js'
-import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
+import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
@@ -52,16 +52,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['tokens'],
       operationId: 'deleteToken',
       summary: 'Revoke an API token',
-      description: 'The next request made with the token is a 401. An admin may revoke the token it is using.',
+      description: 'The next request made with the token is a 401. An admin may revoke the token it is using. A revoked secret stays revoked: not even `ADMIN_TOKEN` registers it again at the next start (the server logs that it is revoked).',
       params: TokenIdParams,
       headers: WriteHeaders,
       response: { 204: NoContent, ...problems(404, 412, 422) }
     }
   }, async (request, reply) => {
-    const row = await app.tokens.findById(request.params.id)
-    if (!row) throw new NotFound(`No token ${request.params.id}.`)
-    checkIfMatch(request, etagAs(reply, 'Token', app.tokens.toToken(row)))
-    await app.tokens.delete(row.id)
+    await writeIfMatch(request, {
+      load: async () => {
+        const row = await app.tokens.findById(request.params.id)
+        if (!row) throw new NotFound(`No token ${request.params.id}.`)
+        return row
+      },
+      etag: (row) => etagAs(reply, 'Token', app.tokens.toToken(row)),
+      write: (current, unchanged) => app.tokens.delete(current, unchanged)
+    })
     return reply.code(204).send()
   })
 }

@@ -42,7 +42,7 @@ export const CreateTokenBody = Type.Object({
 }, { additionalProperties: false, examples: [{ name: 'newsdesk', role: 'editor' }] })
 
 export const TokenIdParams = Type.Object({
-  id: Type.Integer({ minimum: 1, description: 'The token id.' })
+  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The token id, in plain decimal digits.' })
 }, { additionalProperties: false })
 
 export const TokenListQuery = Type.Object({

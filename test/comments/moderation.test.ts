@@ -216,14 +216,16 @@ t.test('lists: an article\'s thread, oldest first, paginated; status filters by 
 
   assertProblem(t, await a.inject({ method: 'GET', url: '/v1/articles/hidden/comments' }), 404, 'not-found')
   assertProblem(t, await a.inject({ method: 'GET', url: '/v1/articles/nothing-here/comments' }), 404, 'not-found')
-  t.equal((await a.as('moderator', { method: 'GET', url: '/v1/articles/hidden/comments' })).statusCode, 200, 'moderators see threads of unpublished articles')
+  assertProblem(t, await a.as('moderator', { method: 'GET', url: '/v1/articles/hidden/comments' }), 404, 'not-found')
+  t.equal((await a.as('editor', { method: 'GET', url: '/v1/articles/hidden/comments' })).statusCode, 200, 'the thread of an unpublished article is seen by those who see the article: editors')
 
   const quiet = (await a.inject({ method: 'GET', url: '/v1/articles/quiet/comments' })).json().data[0]
   t.equal((await a.inject({ method: 'GET', url: `/v1/comments/${quiet.id}` })).statusCode, 200)
   await a.as('editor', { method: 'PATCH', url: '/v1/articles/quiet', payload: { status: 'archived' } })
   assertProblem(t, await a.inject({ method: 'GET', url: `/v1/comments/${quiet.id}` }), 404, 'not-found')
   assertProblem(t, await a.inject({ method: 'GET', url: '/v1/articles/quiet/comments' }), 404, 'not-found')
-  t.equal((await a.as('moderator', { method: 'GET', url: `/v1/comments/${quiet.id}` })).statusCode, 200, 'an approved comment on an unpublished article is hidden from the public only')
+  assertProblem(t, await a.as('moderator', { method: 'GET', url: `/v1/comments/${quiet.id}` }), 404, 'not-found')
+  t.equal((await a.as('editor', { method: 'GET', url: `/v1/comments/${quiet.id}` })).statusCode, 200, 'a comment on an unpublished article is seen by editors only')
 })
 
 t.test('the moderation queue across articles', async (t) => {

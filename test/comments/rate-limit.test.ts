@@ -1,4 +1,7 @@
+import { Writable } from 'node:stream'
 import t from 'tap'
+import { buildApp } from '../../src/app.js'
+import { defaultConfig } from '../../src/config.js'
 import { assertProblem, build, countComments, createArticle, postComment } from '../helper.js'
 
 const reader = { authorName: 'Ivan', authorEmail: 'ivan@example.com', body: 'Hello.' }
@@ -38,23 +41,51 @@ t.test('requests refused for their shape are not counted', async (t) => {
 })
 
 t.test('behind a trusted proxy the real client is limited, and recorded', async (t) => {
-  const a = await build(t, { commentRateLimit: 2, trustProxy: true, commentModeration: 'none' })
+  // app.inject connects from 127.0.0.1: here, the proxy.
+  const a = await build(t, { commentRateLimit: 2, trustProxy: ['127.0.0.1'], commentModeration: 'none' })
   await createArticle(a, { title: 'Proxy', status: 'published' })
   const first = { 'x-forwarded-for': '203.0.113.1' }
-  const second = { 'x-forwarded-for': '203.0.113.2, 10.0.0.1' }
+  const second = { 'x-forwarded-for': '203.0.113.2' }
   t.equal((await postComment(a, 'proxy', reader, first)).statusCode, 201)
   t.equal((await postComment(a, 'proxy', reader, first)).statusCode, 201)
   assertProblem(t, await postComment(a, 'proxy', reader, first), 429, 'rate-limited')
   const other = await postComment(a, 'proxy', reader, second)
   t.equal(other.statusCode, 201, 'another client behind the same proxy is not limited')
   const seen = (await a.as('moderator', { method: 'GET', url: other.headers.location as string })).json()
-  t.equal(seen.ip, '203.0.113.2', 'with TRUST_PROXY=true, the first X-Forwarded-For address is the client')
+  t.equal(seen.ip, '203.0.113.2')
   const one = (await a.as('moderator', { method: 'GET', url: '/v1/comments?sort=createdAt&limit=1' })).json()
   t.equal(one.data[0].ip, '203.0.113.1')
 })
 
+t.test('a client cannot forge its address through X-Forwarded-For to skip flood control', async (t) => {
+  const a = await build(t, { commentRateLimit: 2, trustProxy: ['10.0.0.0/8', '127.0.0.1'], commentModeration: 'none' })
+  await createArticle(a, { title: 'Forged', status: 'published' })
+  // What the proxy sends on: whatever the client wrote, then the address it saw (203.0.113.9), then
+  // another trusted proxy of ours. The right-most untrusted address is the client.
+  const statuses: number[] = []
+  for (let i = 0; i < 4; i++) {
+    const res = await postComment(a, 'forged', reader, { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.9, 10.1.2.3` })
+    statuses.push(res.statusCode)
+    if (i === 0) t.equal((await a.as('moderator', { method: 'GET', url: res.headers.location as string })).json().ip, '203.0.113.9', 'moderators see the real client')
+  }
+  t.same(statuses, [201, 201, 429, 429], 'a rotated left-most address changes nothing')
+})
+
+t.test('TRUST_PROXY=true believes anyone, and the server says so at start', async (t) => {
+  const lines: string[] = []
+  const stream = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
+  for (const trustProxy of [true, ['127.0.0.1'], false]) {
+    lines.length = 0
+    const app = await buildApp({ config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, trustProxy }, logger: { level: 'info', stream } })
+    await app.ready()
+    await app.close()
+    const warned = lines.some((l) => JSON.parse(l).level === 40 && /TRUST_PROXY=true/.test(l))
+    t.equal(warned, trustProxy === true, `a warning for ${JSON.stringify(trustProxy)}: ${warned}`)
+  }
+})
+
 t.test('a proxy trusted by address: only its X-Forwarded-For counts', async (t) => {
-  const a = await build(t, { commentRateLimit: 1, trustProxy: '127.0.0.1', commentModeration: 'none' })
+  const a = await build(t, { commentRateLimit: 1, trustProxy: ['127.0.0.1'], commentModeration: 'none' })
   await createArticle(a, { title: 'Hops', status: 'published' })
   const res = await postComment(a, 'hops', reader, { 'x-forwarded-for': '198.51.100.7' })
   t.equal(res.statusCode, 201)

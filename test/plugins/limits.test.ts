@@ -36,7 +36,7 @@ t.test('a request target longer than the limit is a 414 problem', async (t) => {
   const long = assertProblem(t, await a.inject({ method: 'GET', url: `/v1/articles?q=${'a'.repeat(300)}` }), 414, 'uri-too-long')
   t.match(long.detail, /300/)
   assertProblem(t, await a.as('editor', { method: 'POST', url: `/v1/articles/${'a'.repeat(300)}`, payload: { title: 'x' } }), 414, 'uri-too-long')
-  t.equal((await a.inject({ method: 'GET', url: `/v1/articles?limit=${'0'.repeat(200)}1` })).statusCode, 200, 'below the limit it is served')
+  t.equal((await a.inject({ method: 'GET', url: `/v1/articles?section=${'s'.repeat(100)}&author=${'a'.repeat(100)}` })).statusCode, 200, 'below the limit it is served')
 })
 
 /** Sends raw bytes to a listening server and returns what it answers before closing. */

@@ -34,7 +34,7 @@ t.test('npm run bench:quick measures every route this build has', async (t) => {
   t.ok(reportPath, 'prints where the JSON report is')
   const report = JSON.parse(readFileSync(reportPath!, 'utf8')) as { scenarios: Result[], server: { rssMaxMb?: number } }
   const byId = new Map(report.scenarios.map((s) => [s.id, s]))
-  t.same([...byId.keys()].sort(), ['comments', 'get-article', 'list', 'list-tag', 'patch-article', 'post-comment', 'search'])
+  t.same([...byId.keys()].sort(), ['comments', 'feed', 'get-article', 'list', 'list-tag', 'news-sitemap', 'patch-article', 'post-comment', 'search', 'sitemap-page'])
 
   // These routes exist on every build since the first one.
   for (const id of ['get-article', 'list', 'list-tag', 'patch-article']) t.equal(byId.get(id)?.status, 'measured', `${id} measured`)

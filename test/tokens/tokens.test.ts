@@ -74,3 +74,65 @@ t.test('ADMIN_TOKEN is registered on start, once; a first admin token is made wh
   t.equal(articles.json().data.length, 0, 'SEED_DEMO=false seeds nothing')
   await fresh.close()
 })
+
+// Issue 13, item 11 (contract section 2): ADMIN_TOKEN is registered on every start, which used to bring
+// back a secret revoked through the API. A revoked secret now stays revoked across restarts, the server
+// says so at start, and a different secret works.
+t.test('a revoked ADMIN_TOKEN stays revoked across restarts, and the log says so', async (t) => {
+  const databasePath = join(mkdtempSync(join(tmpdir(), 'gazette-')), 'revoked.db')
+  const { bootstrap } = await import('../../src/db/bootstrap.js')
+  const { Writable } = await import('node:stream')
+  const secret = 'operator-chosen-secret-0123456789'
+  async function start (adminToken: string) {
+    const logs: string[] = []
+    const stream = new Writable({ write (chunk, _enc, done) { logs.push(String(chunk)); done() } })
+    const app = await buildApp({ config: { ...defaultConfig, databasePath, adminToken, seedDemo: false }, logger: { level: 'info', stream } })
+    await app.ready()
+    const result = await bootstrap(app)
+    const warned = logs.some((l) => JSON.parse(l).level === 40 && /ADMIN_TOKEN is revoked/.test(l))
+    const get = (token: string) => app.inject({ method: 'GET', url: '/v1/tokens', headers: { authorization: `Bearer ${token}` } })
+    return { app, result, warned, logs, get }
+  }
+
+  const first = await start(secret)
+  t.notOk(first.warned)
+  const list = await first.get(secret)
+  t.equal(list.statusCode, 200)
+  const id = list.json().data[0].id as number
+  t.equal((await first.app.inject({ method: 'DELETE', url: `/v1/tokens/${id}`, headers: { authorization: `Bearer ${secret}` } })).statusCode, 204, 'the admin revokes its own token')
+  assertProblem(t, await first.get(secret), 401, 'unauthorized')
+  const stored = JSON.stringify(first.app.db.$client.prepare('SELECT * FROM settings').all())
+  t.notMatch(stored, secret, 'the secret itself is not stored')
+  await first.app.close()
+
+  for (let restart = 0; restart < 2; restart++) {
+    const again = await start(secret)
+    t.ok(again.warned, `restart ${restart + 1}: the log says ADMIN_TOKEN is revoked`)
+    t.notMatch(again.logs.join('\n'), secret, 'without printing the secret')
+    t.equal(again.result.createdAdminSecret, undefined)
+    assertProblem(t, await again.get(secret), 401, 'unauthorized')
+    await again.app.close()
+  }
+
+  const other = 'another-operator-secret-9876543210'
+  const changed = await start(other)
+  t.notOk(changed.warned)
+  t.equal((await changed.get(other)).statusCode, 200, 'a different secret works')
+  assertProblem(t, await changed.get(secret), 401, 'unauthorized')
+  await changed.app.close()
+})
+
+t.test('two processes starting on a new database make one first admin and one welcome article', async (t) => {
+  const databasePath = join(mkdtempSync(join(tmpdir(), 'gazette-')), 'twice.db')
+  const { bootstrap } = await import('../../src/db/bootstrap.js')
+  const apps = await Promise.all([1, 2].map(async () => {
+    const app = await buildApp({ config: { ...defaultConfig, databasePath, seedDemo: true } })
+    await app.ready()
+    return app
+  }))
+  const results = await Promise.all(apps.map((app) => bootstrap(app)))
+  t.equal(results.filter((r) => r.createdAdminSecret !== undefined).length, 1, 'one first admin token')
+  const articles = await apps[0]!.inject({ method: 'GET', url: '/v1/articles' })
+  t.same(articles.json().data.map((a: { slug: string }) => a.slug), ['welcome-to-gazette'], 'one welcome article')
+  for (const app of apps) await app.close()
+})

@@ -1,0 +1,18 @@
+// A write's precondition and the write are one step (issue 13, item 2), raced across two processes in
+// test/process/race.test.ts. Here: what a write does when the resource keeps changing under it.
+import t from 'tap'
+import { assertProblem, build, createArticle } from '../helper.js'
+
+t.test('a write that keeps meeting changes gives up with a 409 and changes nothing', async (t) => {
+  const a = await build(t)
+  await createArticle(a, { title: 'Restless' })
+  // Every read of the article looks different from the one before, as if another process wrote each time.
+  const toArticle = a.app.articles.toArticle
+  let reads = 0
+  a.app.articles.toArticle = (row) => ({ ...toArticle(row), commentCount: reads++ })
+  t.teardown(() => { a.app.articles.toArticle = toArticle })
+  const res = await a.as('editor', { method: 'PATCH', url: '/v1/articles/restless', payload: { title: 'Calm' } })
+  assertProblem(t, res, 409, 'conflict')
+  a.app.articles.toArticle = toArticle
+  t.equal((await a.as('editor', { method: 'GET', url: '/v1/articles/restless' })).json().title, 'Restless')
+})
