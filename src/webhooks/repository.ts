@@ -9,12 +9,13 @@
 // transaction; of two processes only one can lease it, and if its sender dies the lease runs out and
 // another (or the restarted one) sends it again: at least once. An endpoint's ordered deliveries go one at
 // a time: only the oldest pending one (the head) may be leased, so they arrive in the order of the events.
-import { and, asc, count, eq, gt } from 'drizzle-orm'
-import type { Db } from '../db/connection.js'
+import { and, asc, count, eq, gt, sql } from 'drizzle-orm'
+import { IMMEDIATE, type Db } from '../db/connection.js'
 import { webhookDeliveries, webhooks } from '../db/schema.js'
 import { newEventId } from '../events/outbox.js'
 import type { EventRow } from '../events/repository.js'
 import { PING } from '../events/schemas.js'
+import { StaleRead } from '../http/errors.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
 import type { AttemptResult } from './sender.js'
 import type { Delivery, Webhook } from './schemas.js'
@@ -83,6 +84,14 @@ export interface WebhookWrite {
 
 export function webhookRepository (db: Db) {
   const c = db.$client
+  const byId = db.select().from(webhooks).where(eq(webhooks.id, sql.placeholder('id'))).prepare()
+
+  /** Inside a write's transaction: the webhook as it stands; StaleRead when it changed since it was read (writeIfMatch). */
+  function stillCurrent (id: number, unchanged: (fresh: WebhookRow) => boolean): WebhookRow {
+    const fresh = byId.get({ id })
+    if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
+    return fresh
+  }
   const viewSql = `SELECT d.id, d.webhook_id AS webhookId, d.event_seq AS eventSeq, d.ordered, d.status, d.attempts,
     d.next_attempt_at AS nextAttemptAt, d.lease_until AS leaseUntil, d.lease_owner AS leaseOwner, d.last_attempt_at AS lastAttemptAt,
     d.last_response_code AS lastResponseCode, d.last_error AS lastError, d.created_at AS createdAt, d.updated_at AS updatedAt,
@@ -229,7 +238,7 @@ export function webhookRepository (db: Db) {
     },
 
     async findById (id: number): Promise<WebhookRow | undefined> {
-      return db.select().from(webhooks).where(eq(webhooks.id, id)).get()
+      return byId.get({ id })
     },
 
     async list (p: { afterId: number | undefined, limit: number }): Promise<WebhookRow[]> {
@@ -243,10 +252,11 @@ export function webhookRepository (db: Db) {
 
     /**
      * Changes a webhook. Enabling a disabled one clears its failures and makes its waiting deliveries due
-     * now; disabling one records when and why.
+     * now; disabling one records when and why. StaleRead when `unchanged` says it changed since `current` was read.
      */
-    async update (current: WebhookRow, write: WebhookWrite & { enabled: boolean }, now: number): Promise<WebhookRow> {
+    async update (current: WebhookRow, write: WebhookWrite & { enabled: boolean }, now: number, unchanged: (fresh: WebhookRow) => boolean): Promise<WebhookRow> {
       return db.transaction((tx) => {
+        stillCurrent(current.id, unchanged)
         const set: Partial<typeof webhooks.$inferInsert> = {
           url: write.url, events: JSON.stringify(write.events), description: write.description, enabled: write.enabled, updatedAt: now
         }
@@ -258,17 +268,27 @@ export function webhookRepository (db: Db) {
           Object.assign(set, { disabledAt: now, disabledReason: 'disabled by an admin' })
         }
         return tx.update(webhooks).set(set).where(eq(webhooks.id, current.id)).returning().get()!
-      }, { behavior: 'immediate' })
+      }, IMMEDIATE)
     },
 
-    async delete (id: number): Promise<void> {
-      db.delete(webhooks).where(eq(webhooks.id, id)).run()
+    /** Deletes the webhook with its deliveries; StaleRead as for update. */
+    async delete (current: WebhookRow, unchanged: (fresh: WebhookRow) => boolean): Promise<void> {
+      db.transaction((tx) => {
+        stillCurrent(current.id, unchanged)
+        tx.delete(webhooks).where(eq(webhooks.id, current.id)).run()
+      }, IMMEDIATE)
     },
 
-    /** A new secret; the previous one keeps signing beside it until `previousExpiresAt`. */
-    async rotateSecret (id: number, encryptedSecret: string, previous: string, previousExpiresAt: number, now: number): Promise<WebhookRow> {
-      return db.update(webhooks).set({ secret: encryptedSecret, previousSecret: previous, previousSecretExpiresAt: previousExpiresAt, updatedAt: now })
-        .where(eq(webhooks.id, id)).returning().get()!
+    /**
+     * A new secret; the one it replaces (as it stands in the transaction) keeps signing beside it until
+     * `previousExpiresAt`. StaleRead as for update.
+     */
+    async rotateSecret (current: WebhookRow, encryptedSecret: string, previousExpiresAt: number, now: number, unchanged: (fresh: WebhookRow) => boolean): Promise<WebhookRow> {
+      return db.transaction((tx) => {
+        const fresh = stillCurrent(current.id, unchanged)
+        return tx.update(webhooks).set({ secret: encryptedSecret, previousSecret: fresh.secret, previousSecretExpiresAt: previousExpiresAt, updatedAt: now })
+          .where(eq(webhooks.id, current.id)).returning().get()!
+      }, IMMEDIATE)
     },
 
     /** Every stored secret, for re-encryption under a new key at start. */

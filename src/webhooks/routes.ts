@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Conflict, NotFound } from '../http/errors.js'
-import { checkIfMatch, etagAs, sendTagged } from '../http/etag.js'
+import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
@@ -20,6 +20,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!row) throw new NotFound(`No webhook ${id}.`)
     return row
   }
+
+  /** The If-Match steps of a write to the webhook `id` (src/http/etag.ts, writeIfMatch): its ETag is the Webhook's. */
+  const guarded = (reply: FastifyReply, id: number) => ({
+    load: () => load(id),
+    etag: (row: WebhookRow) => etagAs(reply, 'Webhook', toWebhook(row))
+  })
 
   /** A webhook with its new secret; the ETag names the webhook as it is read from now on. */
   function sendWithSecret (reply: FastifyReply, row: WebhookRow, secret: string, status: number) {
@@ -94,13 +100,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: WebhookIdParams,
       headers: WriteHeaders,
       body: ref(UpdateWebhookBody),
-      response: { 200: ref(Webhook), ...problems(400, 404, 412, 413, 415, 422) }
+      response: { 200: ref(Webhook), ...problems(400, 404, 409, 412, 413, 415, 422) }
     }
   }, async (request, reply) => {
-    const current = await load(request.params.id)
-    checkIfMatch(request, etagAs(reply, 'Webhook', toWebhook(current)))
-    const row = await app.webhookService.update(current, request.body)
-    if (row.enabled && !current.enabled) app.webhookDispatcher.kick()
+    const { before, row } = await writeIfMatch(request, {
+      ...guarded(reply, request.params.id),
+      write: async (current, unchanged) => ({ before: current, row: await app.webhookService.update(current, request.body, unchanged) })
+    })
+    if (row.enabled && !before.enabled) app.webhookDispatcher.kick()
     return sendTagged(request, reply, toWebhook(row))
   })
 
@@ -116,9 +123,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: NoContent, ...problems(404, 412, 422) }
     }
   }, async (request, reply) => {
-    const current = await load(request.params.id)
-    checkIfMatch(request, etagAs(reply, 'Webhook', toWebhook(current)))
-    await app.webhooks.delete(current.id)
+    await writeIfMatch(request, {
+      ...guarded(reply, request.params.id),
+      write: (current, unchanged) => app.webhooks.delete(current, unchanged)
+    })
     return reply.code(204).send()
   })
 
@@ -131,12 +139,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'A new secret, shown in this response only. For 24 hours deliveries carry two signatures (`v1,<new> v1,<old>`), so a receiver can switch to the new secret without rejecting anything; then only the new one signs. With `If-Match`, a stale ETag is a 412 and nothing changes.',
       params: WebhookIdParams,
       headers: WriteHeaders,
-      response: { 200: ref(WebhookWithSecret), ...problems(404, 412, 422) }
+      response: { 200: ref(WebhookWithSecret), ...problems(404, 409, 412, 422) }
     }
   }, async (request, reply) => {
-    const current = await load(request.params.id)
-    checkIfMatch(request, etagAs(reply, 'Webhook', toWebhook(current)))
-    const { row, secret } = await app.webhookService.rotateSecret(current)
+    const { row, secret } = await writeIfMatch(request, {
+      ...guarded(reply, request.params.id),
+      write: (current, unchanged) => app.webhookService.rotateSecret(current, unchanged)
+    })
     return sendWithSecret(reply, row, secret, 200)
   })
 

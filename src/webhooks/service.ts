@@ -80,8 +80,8 @@ export function webhookService (repo: WebhookRepository, opts: WebhookServiceOpt
       return { row, secret }
     },
 
-    /** Merges the patch; the same row when nothing changes. */
-    async update (current: WebhookRow, patch: UpdateWebhookInput): Promise<WebhookRow> {
+    /** Merges the patch; the same row when nothing changes. `unchanged` guards the write (writeIfMatch). */
+    async update (current: WebhookRow, patch: UpdateWebhookInput, unchanged: (fresh: WebhookRow) => boolean): Promise<WebhookRow> {
       const write = {
         url: patch.url ?? current.url,
         events: patch.events ?? JSON.parse(current.events) as string[],
@@ -89,17 +89,17 @@ export function webhookService (repo: WebhookRepository, opts: WebhookServiceOpt
         enabled: patch.enabled ?? current.enabled
       }
       if (write.url !== current.url) await checkUrl(write.url)
-      const unchanged = write.url === current.url && JSON.stringify(write.events) === current.events &&
+      const same = write.url === current.url && JSON.stringify(write.events) === current.events &&
         write.description === current.description && write.enabled === current.enabled
-      if (unchanged) return current
-      return repo.update(current, write, opts.now())
+      if (same) return current
+      return repo.update(current, write, opts.now(), unchanged)
     },
 
-    /** A new secret, returned this once; the old one still signs for ROTATION_OVERLAP_MS. */
-    async rotateSecret (current: WebhookRow): Promise<{ row: WebhookRow, secret: string }> {
+    /** A new secret, returned this once; the old one still signs for ROTATION_OVERLAP_MS. `unchanged` as for update. */
+    async rotateSecret (current: WebhookRow, unchanged: (fresh: WebhookRow) => boolean): Promise<{ row: WebhookRow, secret: string }> {
       const secret = generateWebhookSecret()
       const now = opts.now()
-      const row = await repo.rotateSecret(current.id, opts.box.encrypt(secret), current.secret, now + ROTATION_OVERLAP_MS, now)
+      const row = await repo.rotateSecret(current, opts.box.encrypt(secret), now + ROTATION_OVERLAP_MS, now, unchanged)
       return { row, secret }
     },
 
