@@ -75,6 +75,40 @@ t.test('articles: published, updated, unpublished, and nothing for what the publ
   t.equal(new Set(all.map((e) => e.id)).size, all.length, 'ids are unique')
 })
 
+t.test('a restore is an article update: the events a PATCH would send, none for a stale If-Match', async (t) => {
+  const a = await build(t)
+  const next = tracker(a)
+  const image = { url: 'https://images.news.example/harbour.jpg', alt: 'The harbour at dawn', credit: 'Photo: Desk' }
+  const art = await createArticle(a, { title: 'Harbour', body: 'First words.', status: 'published', image, canonicalUrl: 'https://wire.example/harbour' })
+  const [[type, published]] = await next() as [[string, any]]
+  t.equal(type, 'article.published')
+  t.same({ image: published.image, canonicalUrl: published.canonicalUrl }, { image, canonicalUrl: 'https://wire.example/harbour' },
+    'the article as the public sees it, lead image and canonical URL included')
+
+  await patch(a, art.slug, { body: 'Second words.', image: null })
+  await next()
+  const restore = (n: number, headers: Record<string, string> = {}) =>
+    a.as('editor', { method: 'POST', url: `/v1/articles/${art.slug}/revisions/${n}/restore`, headers })
+  const restored = await restore(1)
+  t.equal(restored.statusCode, 200)
+  t.same(await next(), [['article.updated', restored.json()]], 'restoring a visible article: article.updated with what it now is')
+  t.same(restored.json().image, image)
+
+  const etag = String((await a.as('editor', { method: 'GET', url: `/v1/articles/${art.slug}` })).headers.etag)
+  await patch(a, art.slug, { title: 'Harbour at dawn' })
+  await next()
+  assertProblem(t, await restore(1, { 'if-match': etag }), 412, 'precondition-failed')
+  t.same(await next(), [], 'a restore refused for a stale If-Match records nothing')
+
+  // Revision 4 (the new title) is visible; taking it back to draft through a restore hides it.
+  await patch(a, art.slug, { status: 'draft' })
+  t.same(await next(), [['article.unpublished', { slug: art.slug }]])
+  const republished = await restore(4)
+  t.same(await next(), [['article.published', republished.json()]], 'restoring a published revision of a draft publishes it')
+  await restore(5)
+  t.same(await next(), [['article.unpublished', { slug: art.slug }]], 'restoring a draft revision unpublishes it')
+})
+
 t.test('a scheduled article is announced when its time comes, once, by the scheduler', async (t) => {
   const a = await build(t, {}, { workers: { pollMs: 20 } })
   const next = tracker(a)
