@@ -1,18 +1,18 @@
-// Hostile text in every field a feed carries: `]]>`, `&`, markup, control characters XML cannot carry,
-// a lone surrogate. Every feed stays well-formed, shows the text as text, and runs no markup.
+// Hostile text in every field a feed carries: `]]>`, `&`, markup, control characters XML cannot carry.
+// Every feed stays well-formed, shows the text as text, and runs no markup. (A lone surrogate never gets
+// this far: the API refuses it as input, 422, see test/http/unicode.test.ts.)
 import t from 'tap'
 import { parseFeed } from '@rowanmanning/feed-parser'
 import { build, createArticle, postComment } from '../helper.js'
 import { counts, notWellFormed, skipWithoutXmllint, xpaths } from '../xml.js'
 import { get } from './fixtures.js'
 
-const NASTY = ' ]]> & &amp; <script>alert(1)</script> \u0001\u0008\u000b\u000c\u001f\uFFFE\uD800 "q" \'a\' '
-// Control characters XML 1.0 cannot carry, U+FFFE and U+FFFF; and what survives into XML (lone
-// surrogates dropped too).
+const NASTY = ' ]]> & &amp; <script>alert(1)</script> \u0001\u0008\u000b\u000c\u001f\uFFFE "q" \'a\' '
+// Control characters XML 1.0 cannot carry, U+FFFE and U+FFFF; and what survives into XML.
 // eslint-disable-next-line no-control-regex
 const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/
 // eslint-disable-next-line no-control-regex
-const xmlSafe = (text: string): string => text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\ud800-\udfff]/g, '')
+const xmlSafe = (text: string): string => text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
 /** What the independent parser reports for a text: like most readers it decodes entities even in plain text. */
 const asParsed = (text: string): string => xmlSafe(text).replace(/&amp;/g, '&').trim()
 
@@ -22,9 +22,8 @@ t.test('hostile titles, bodies, names and captions stay well-formed and inert', 
     title: `Title${NASTY}end`,
     summary: `Summary <b>bold</b>${NASTY}`,
     body: `# Heading${NASTY}\n\n<img src=x onerror=alert(1)> [link](javascript:alert(1)) <![CDATA[ x ]]>`,
-    // (A lone surrogate cannot be put in a URL, so the names used in feed URLs go without it.)
-    section: `Politics <i>&</i>${NASTY.replace('\uD800', '')}`,
-    authors: [`Anna <script>${NASTY.replace('\uD800', '')}`],
+    section: `Politics <i>&</i>${NASTY}`,
+    authors: [`Anna <script>${NASTY}`],
     tags: ['<b>Tag</b> & "x"'],
     status: 'published',
     image: { url: 'https://img.example/a.png?x=1&y=2', alt: `Alt${NASTY}`, caption: `Caption${NASTY}`, credit: `Credit${NASTY}` },
