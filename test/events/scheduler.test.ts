@@ -92,11 +92,21 @@ t.test('an existing database upgrades: visible articles count as announced, sche
   const path = join(dir, 'old.db')
   const sqlite = new Database(path)
   migrate(drizzle(sqlite), { migrationsFolder: before })
+  // What the migrations before made: a lead image and canonical URL (0005), a tag, an approved comment, a
+  // revision (0007). Past for the server's clock and the migration's (the database's real time) alike.
   const now = Date.now()
-  const insert = sqlite.prepare('INSERT INTO articles (slug, title, body, status, published_at, created_at, updated_at) VALUES (?, ?, \'\', ?, ?, ?, ?)')
-  insert.run('visible', 'Visible', 'published', now - DAY, now - DAY, now - DAY)
-  insert.run('scheduled', 'Scheduled', 'published', now + 30 * DAY, now, now)
-  insert.run('draft', 'Draft', 'draft', null, now, now)
+  const past = Date.parse('2026-07-01T12:00:00.000Z')
+  const insert = sqlite.prepare(`INSERT INTO articles (slug, title, body, status, published_at, created_at, updated_at, revision, image_url, image_alt, canonical_url)
+    VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?)`)
+  insert.run('visible', 'Visible', 'published', past, past, past, 2, 'https://images.news.example/v.jpg', 'A view', 'https://wire.example/visible')
+  insert.run('scheduled', 'Scheduled', 'published', now + 30 * DAY, now, now, 1, null, null, null)
+  insert.run('draft', 'Draft', 'draft', null, now, now, 1, null, null, null)
+  sqlite.prepare("INSERT INTO tags (id, slug, name, created_at, updated_at) VALUES (1, 'harbour', 'Harbour', 0, 0)").run()
+  sqlite.prepare('INSERT INTO article_tags (article_id, tag_id, position) VALUES (1, 1, 0)').run()
+  sqlite.prepare(`INSERT INTO comments (id, article_id, author_name, author_email, avatar_hash, body, body_html, status, created_at, updated_at)
+    VALUES (1, 1, 'Ann', 'ann@example.org', ?, 'Before events.', '<p>Before events.</p>', 'approved', ?, ?)`).run('ab'.repeat(32), past, past)
+  sqlite.prepare(`INSERT INTO article_revisions (article_id, revision, created_at, author, changed, kind, state)
+    VALUES (1, 2, ?, 'desk', '["title"]', 'current', '{"tags":[{"slug":"harbour","name":"Harbour"}]}')`).run(past)
   sqlite.close()
 
   const a = await build(t, { databasePath: path }, { workers: { pollMs: 60_000 } })
@@ -105,6 +115,21 @@ t.test('an existing database upgrades: visible articles count as announced, sche
   t.same(await types(a), [], 'no flood of events for the archive')
   await a.app.articles.announceDuePublications(now + 31 * DAY)
   t.same(await types(a), ['article.published scheduled'])
+
+  // The rows written before the event log existed change like any other, with their events.
+  const edited = await a.as('editor', { method: 'PATCH', url: '/v1/articles/visible', payload: { title: 'Visible, edited' } })
+  t.equal(edited.statusCode, 200)
+  t.equal(edited.json().revision, 3)
+  const history = (await a.as('editor', { method: 'GET', url: '/v1/articles/visible/revisions' })).json().data as { revision: number, author: string }[]
+  t.same(history.map((r) => [r.revision, r.author]), [[3, 'test editor'], [2, 'desk']], 'history goes on from the revision kept before')
+  const spam = await a.as('moderator', { method: 'PATCH', url: '/v1/comments/1', payload: { status: 'spam' } })
+  t.equal(spam.statusCode, 200, spam.body)
+  await a.as('editor', { method: 'PATCH', url: '/v1/tags/harbour', payload: { name: 'Harbours' } })
+  const log = (await a.as('admin', { method: 'GET', url: '/v1/events?limit=100' })).json().data.slice(1) as { type: string, data: any }[]
+  t.same(log.map((e) => e.type), ['article.updated', 'comment.removed', 'tag.updated'])
+  t.match(log[0]!.data, { slug: 'visible', title: 'Visible, edited', image: { url: 'https://images.news.example/v.jpg', alt: 'A view' }, canonicalUrl: 'https://wire.example/visible', tags: [{ slug: 'harbour' }] })
+  t.same(log[1]!.data, { id: 1, articleSlug: 'visible' })
+  t.same(log[2]!.data, { slug: 'harbour', name: 'Harbours', description: null, articleCount: 1 })
 })
 
 t.test('every write looks for due publications in the partial index of scheduled articles only', async (t) => {
