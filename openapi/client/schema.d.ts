@@ -741,7 +741,7 @@ export interface webhooks {
         put?: never;
         /**
          * `article.published`
-         * @description An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive. `data` is the article.
+         * @description An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive (by a PATCH or a restore). `data` is the article.
          */
         post: operations["onArticlePublishedEvent"];
         delete?: never;
@@ -761,7 +761,7 @@ export interface webhooks {
         put?: never;
         /**
          * `article.updated`
-         * @description A visible article changed and stays visible (content, metadata, slug: the old slug now redirects). `data` is the article. Renaming or deleting one of its tags sends `tag.updated`/`tag.deleted` instead, and new comments send comment events.
+         * @description A visible article changed and stays visible (content, metadata, slug: the old slug now redirects), by a PATCH or by restoring an earlier revision. `data` is the article. Renaming or deleting one of its tags sends `tag.updated`/`tag.deleted` instead, and new comments send comment events.
          */
         post: operations["onArticleUpdatedEvent"];
         delete?: never;
@@ -1987,7 +1987,7 @@ export interface components {
         EventType: "article.published" | "article.updated" | "article.unpublished" | "comment.submitted" | "comment.approved" | "comment.edited" | "comment.removed" | "tag.updated" | "tag.deleted";
         /**
          * ArticlePublishedEvent
-         * @description An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive. `data` is the article.
+         * @description An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive (by a PATCH or a restore). `data` is the article.
          * @example {
          *       "id": "evt_2v8QfJxv0m1XcR7t",
          *       "type": "article.published",
@@ -2053,7 +2053,7 @@ export interface components {
         };
         /**
          * ArticleUpdatedEvent
-         * @description A visible article changed and stays visible (content, metadata, slug: the old slug now redirects). `data` is the article. Renaming or deleting one of its tags sends `tag.updated`/`tag.deleted` instead, and new comments send comment events.
+         * @description A visible article changed and stays visible (content, metadata, slug: the old slug now redirects), by a PATCH or by restoring an earlier revision. `data` is the article. Renaming or deleting one of its tags sends `tag.updated`/`tag.deleted` instead, and new comments send comment events.
          * @example {
          *       "id": "evt_2v8QfJxv0m1XcR7t",
          *       "type": "article.updated",

@@ -62,7 +62,7 @@ const tagExample = example(Tag) as { slug: string }
 export const ArticlePublishedEvent = eventSchema({
   type: 'article.published',
   name: 'ArticlePublishedEvent',
-  description: 'An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive. `data` is the article.',
+  description: 'An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive (by a PATCH or a restore). `data` is the article.',
   data: ref(Article),
   dataExample: articleExample
 })
@@ -70,7 +70,7 @@ export const ArticlePublishedEvent = eventSchema({
 export const ArticleUpdatedEvent = eventSchema({
   type: 'article.updated',
   name: 'ArticleUpdatedEvent',
-  description: 'A visible article changed and stays visible (content, metadata, slug: the old slug now redirects). `data` is the article. Renaming or deleting one of its tags sends `tag.updated`/`tag.deleted` instead, and new comments send comment events.',
+  description: 'A visible article changed and stays visible (content, metadata, slug: the old slug now redirects), by a PATCH or by restoring an earlier revision. `data` is the article. Renaming or deleting one of its tags sends `tag.updated`/`tag.deleted` instead, and new comments send comment events.',
   data: ref(Article),
   dataExample: articleExample
 })
