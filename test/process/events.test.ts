@@ -1,34 +1,25 @@
 // Two server processes on one database, in real time: when scheduled articles come due, both schedulers
 // wake at the same moment and race to announce them; each article.published is recorded once. Both
 // dispatchers race for the deliveries too; the receiver gets each event once, in order.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { cleanEnv, freePort } from '../../scripts/harness.js'
+import { cleanEnv, freePort, startServer as start } from '../../scripts/harness.js'
 import { startReceiver } from '../../scripts/webhook-receiver.js'
 
 const ADMIN = 'gz_test-admin-secret-0123456789abcdef'
 const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }
 
 async function startServer (t: Test, databasePath: string): Promise<string> {
-  const port = await freePort()
-  const env = { PORT: String(port), DATABASE_PATH: databasePath, ADMIN_TOKEN: ADMIN, SEED_DEMO: 'false', LOG_LEVEL: 'error', WEBHOOK_ALLOW_PRIVATE: 'true' }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: cleanEnv(env), stdio: 'ignore' })
-  const exited = new Promise((resolve) => child.on('exit', resolve))
+  const server = await start(cleanEnv({
+    PORT: String(await freePort()), DATABASE_PATH: databasePath, ADMIN_TOKEN: ADMIN, SEED_DEMO: 'false', LOG_LEVEL: 'error', WEBHOOK_ALLOW_PRIVATE: 'true'
+  }))
   t.teardown(async () => {
-    child.kill('SIGTERM')
-    await exited
+    server.child.kill('SIGTERM')
+    await server.exited
   })
-  const base = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return base
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error('the server never answered')
+  return server.base
 }
 
 t.test('two processes announce each scheduled publication once, and deliver each event once', async (t) => {
