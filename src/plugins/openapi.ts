@@ -36,6 +36,7 @@ export default fp(async (app) => {
         { name: 'revisions', description: 'An article\'s history (editors only): every change kept as a revision, compared field by field, restored as a new one.' },
         { name: 'tags', description: 'Tags: the topics articles are filed under. Counts follow what the caller may see.' },
         { name: 'comments', description: 'Reader comments: posting, threads, moderation. Authors\' emails, IPs and user agents are shown to moderators only.' },
+        { name: 'privacy', description: 'Readers\' rights: export and erase everything held about a commenter\'s email address (admins only). Authors\' edits within the edit window and readers\' reports are under `comments`.' },
         { name: 'tokens', description: 'API tokens (admins only).' },
         { name: 'feeds', description: 'RSS 2.0, Atom 1.0 and JSON Feed 1.1 feeds of what the public may see: the site, a tag, a section, an author, an article\'s comments.' },
         { name: 'sitemaps', description: 'Sitemaps for search engines (sitemaps.org protocol) and a Google News sitemap.' },

@@ -7,6 +7,8 @@ import { revisionRepository, type RevisionRepository } from '../revisions/reposi
 import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../db/idempotency-keys.js'
 import { commentRepository, type CommentRepository } from '../comments/repository.js'
 import { commentService, type CommentService } from '../comments/service.js'
+import { reportRepository, reportService, type ReportService } from '../comments/reports.js'
+import { privacyRepository, type PrivacyRepository } from '../privacy/repository.js'
 import { settingsRepository, type SettingsRepository } from '../db/settings.js'
 import { tagRepository, type TagRepository } from '../tags/repository.js'
 import { tagService, type TagService } from '../tags/service.js'
@@ -26,6 +28,8 @@ declare module 'fastify' {
     comments: CommentRepository
     commentService: CommentService
     syndication: SyndicationRepository
+    reports: ReportService
+    privacy: PrivacyRepository
   }
 }
 
@@ -53,6 +57,15 @@ export default fp(async (app) => {
     moderation: app.config.commentModeration,
     maxLinks: app.config.commentMaxLinks,
     avatarKey,
+    editMinutes: app.config.commentEditMinutes,
     now
   }))
+  // The key of reporters' identity hashes: also kept in the database, so a repeat is known after a restart.
+  const reports = reportService(reportRepository(app.db), {
+    key: await settings.getOrCreate('reporter_hmac_key', () => randomBytes(32).toString('base64url')),
+    threshold: app.config.commentReportThreshold,
+    now
+  })
+  app.decorate('reports', reports)
+  app.decorate('privacy', privacyRepository(app.db, { reporterOf: reports.reporterOf }))
 }, { name: 'repositories', dependencies: ['db'] })
