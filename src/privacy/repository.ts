@@ -49,7 +49,8 @@ export function privacyRepository (db: Db, opts: PrivacyRepositoryOptions) {
     SELECT rowid FROM comment_reports WHERE created_at < ? LIMIT ?)`)
 
   function withSecureDelete<T> (work: () => T): T {
-    const previous = sqlite.pragma('secure_delete', { simple: true }) as number
+    // The pragma reads 0, 1 or 2 but is set by name (`= 2` would mean ON).
+    const previous = ['OFF', 'ON', 'FAST'][sqlite.pragma('secure_delete', { simple: true }) as number] ?? 'OFF'
     sqlite.pragma('secure_delete = ON')
     try {
       return work()
