@@ -12,8 +12,10 @@ import { loadComment } from './views.js'
 
 type Limiter = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
-// Bodiless: the same answer whether or not the report counted, so it tells nothing about others' reports.
+// Bodiless (`type: 'null'` keeps @fastify/swagger from inventing a content), and the same answer whether
+// or not the report counted, so it tells nothing about others' reports.
 const accepted = Type.Unsafe<undefined>({
+  type: 'null',
   description: 'Accepted: the report is recorded, or this client had already reported the comment and nothing changed.',
   headers: rateLimitHeaders(REPORTS)
 })

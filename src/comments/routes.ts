@@ -29,6 +29,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const limits = readerLimits(app, app.config.commentRateLimit)
 
   app.post('/articles/:slug/comments', {
+    // The edit token is stored only as a hash: a replay of this 201 shows it as null.
+    config: { shownOnce: ['editToken'] },
     preHandler: limits.commentWrites,
     schema: {
       tags: ['comments'],

@@ -36,7 +36,7 @@ t.test('comments from before the migration are kept, and work with edits, report
   comment.run(2, 1, 'other@example.org', 'A reply', 'approved', '203.0.113.2', at, at)
   comment.run(3, null, 'OLD@example.org', 'Pending before', 'pending', '203.0.113.1', at, at)
   comment.run(4, null, 'ancient@example.org', 'From last year', 'approved', '203.0.113.4', at - 365 * 86400000, at - 365 * 86400000)
-  sqlite.prepare("UPDATE articles SET comment_count = 3 WHERE id = 1").run()
+  sqlite.prepare('UPDATE articles SET comment_count = 3 WHERE id = 1').run()
   sqlite.close()
 
   const a = await build(t, { databasePath: path, commentModeration: 'none', commentRateLimit: 1000 })
