@@ -5,9 +5,9 @@
 import { createHmac } from 'node:crypto'
 import type { Db } from '../db/connection.js'
 import { recountComments } from './repository.js'
-import type { CommentStatus } from './schemas.js'
+import type { CommentStatus, REPORT_REASONS } from './schemas.js'
 
-export type ReportReason = 'spam' | 'abuse' | 'off-topic' | 'other'
+export type ReportReason = typeof REPORT_REASONS[number]
 
 export interface ReportOutcome {
   /** False for a repeat by the same client: nothing changed. */

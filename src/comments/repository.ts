@@ -13,7 +13,7 @@ import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toIso } from '../http/time.js'
 import { visibleToPublic, type Visibility } from '../articles/repository.js'
-import type { Comment, CommentStatus, ModeratedComment } from './schemas.js'
+import type { Comment, COMMENT_QUEUE_SORTS, CommentStatus, ModeratedComment } from './schemas.js'
 
 export type CommentRow = typeof comments.$inferSelect
 type ArticleStatus = 'draft' | 'published' | 'archived'
@@ -60,7 +60,7 @@ export interface CommentChange {
   edited?: boolean
 }
 
-export type CommentQueueSort = '-createdAt' | 'createdAt' | '-reportCount'
+export type CommentQueueSort = typeof COMMENT_QUEUE_SORTS[number]
 
 export interface CommentListParams {
   articleId: number | undefined

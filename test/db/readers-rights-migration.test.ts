@@ -1,31 +1,13 @@
 // The readers' rights migration upgrades a database with data made by the migrations before it: comments
 // of every kind get `edited: false`, no reports and no edit token (their authors never received one), and
 // every new route works on them.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
-import Database from 'better-sqlite3'
-import { drizzle } from 'drizzle-orm/better-sqlite3'
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
-import { migrationsFolder } from '../../src/db/connection.js'
+import { databaseMigratedTo } from './migrated.js'
 import { assertProblem, build } from '../helper.js'
 
 t.test('comments from before the migration are kept, and work with edits, reports, export and erasure', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'gazette-migration-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  // A copy of the migrations that stops just before this one.
-  const previous = join(dir, 'migrations')
-  cpSync(migrationsFolder, previous, { recursive: true })
-  const journalPath = join(previous, 'meta', '_journal.json')
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { idx: number, tag: string }[] }
-  const mine = journal.entries.find((e) => e.tag.endsWith('_readers_rights'))!
-  t.ok(mine, 'the migration is in the journal')
-  writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.filter((e) => e.idx < mine.idx) }))
-
-  const path = join(dir, 'old.db')
-  const sqlite = new Database(path)
-  migrate(drizzle(sqlite), { migrationsFolder: previous })
+  // Migrated up to the migration just before this one.
+  const { path, sqlite } = databaseMigratedTo(t, (e, all) => e.idx < all.find((x) => x.tag.endsWith('_readers_rights'))!.idx)
   t.throws(() => sqlite.prepare('SELECT edited FROM comments').all(), /no such column/, 'the columns are new')
   const at = Date.parse('2026-07-08T08:00:00.000Z')
   sqlite.prepare(`INSERT INTO articles (id, slug, title, status, published_at, created_at, updated_at, comment_count)
