@@ -12,7 +12,7 @@ import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { visibilityOf } from '../articles/visibility.js'
 import { hasRole } from '../plugins/auth.js'
 import { COMMENT_WRITES, rateLimitedResponse } from './rate-limit.js'
-import { keyOfSort, toComment, toModeratedComment, type CommentRecord } from './repository.js'
+import { keyArity, keyOfSort, toComment, toModeratedComment, type CommentRecord } from './repository.js'
 import { CommentIdParams, CommentQueueQuery, CommentWriteHeaders, ModeratedCommentList, UpdateCommentBody } from './schemas.js'
 import { authorReaches, commentVisible, eitherShape, loadComment, loadForAuthor, view } from './views.js'
 
@@ -73,7 +73,7 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
     const limit = q.limit ?? 20
     const sort = q.sort ?? '-createdAt'
     const fingerprint = queryFingerprint('comments', q)
-    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 2)
+    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, keyArity(sort))
     // Only comments of articles the caller can see: a moderator does not see a draft, nor its comments.
     const visibility = visibilityOf(request, app.clock())
     const article = q.article === undefined ? undefined : await app.articles.findRowBySlug(q.article, visibility)

@@ -105,9 +105,10 @@ export function toModeratedComment (row: CommentRecord): ModeratedComment {
   }
 }
 
-/** The cursor key of a comment in a list sorted by `sort`. */
+/** The cursor key of a comment in a list sorted by `sort`, and how many parts it has. */
 export const keyOfSort = (sort: CommentQueueSort) => (row: CommentRow): CursorKey =>
-  sort === '-reportCount' ? [row.reportCount, row.id] : [row.createdAt, row.id]
+  sort === '-reportCount' ? [row.reportCount, row.createdAt, row.id] : [row.createdAt, row.id]
+export const keyArity = (sort: CommentQueueSort): number => sort === '-reportCount' ? 3 : 2
 
 const columns = {
   ...getTableColumns(comments),
@@ -117,9 +118,8 @@ const columns = {
   articleCommentsOpen: articles.commentsOpen
 }
 
-const order = (sort: CommentQueueSort): KeysetOrder => sort === '-reportCount'
-  ? { column: comments.reportCount, tie: comments.id, descending: true, nullable: false }
-  : { column: comments.createdAt, tie: comments.id, descending: sort === '-createdAt', nullable: false }
+const order = (sort: 'createdAt' | '-createdAt'): KeysetOrder =>
+  ({ column: comments.createdAt, tie: comments.id, descending: sort === '-createdAt', nullable: false })
 
 /** Sets an article's commentCount to its approved comments, inside the caller's transaction. */
 export function recountComments (db: Db | Tx, articleId: number): void {
@@ -208,6 +208,28 @@ export function commentRepository (db: Db) {
     if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
   }
 
+  /**
+   * The queue by reports: reported comments first, most reported first, through the partial indexes of
+   * reported comments; then the unreported ones, through the date indexes. Both newest first within a
+   * count. `limit + 1` rows after the cursor key [reportCount, createdAt, id].
+   */
+  function mostReported (where: SQL | undefined, cursor: CursorKey | undefined, limit: number): CommentRecord[] {
+    const [reports, createdAt, id] = cursor ?? []
+    const newest = [sql`${comments.createdAt} DESC`, sql`${comments.id} DESC`]
+    const rows: CommentRecord[] = []
+    if (cursor === undefined || Number(reports) > 0) {
+      const bound = cursor && sql`(${comments.reportCount}, ${comments.createdAt}, ${comments.id}) < (${reports}, ${createdAt}, ${id})`
+      rows.push(...select().where(and(where, sql`${comments.reportCount} > 0`, bound))
+        .orderBy(sql`${comments.reportCount} DESC`, ...newest).limit(limit + 1).all())
+    }
+    if (rows.length <= limit) {
+      const bound = cursor && Number(reports) === 0 ? sql`(${comments.createdAt}, ${comments.id}) < (${createdAt}, ${id})` : undefined
+      rows.push(...select().where(and(where, sql`${comments.reportCount} = 0`, bound))
+        .orderBy(...newest).limit(limit + 1 - rows.length).all())
+    }
+    return rows
+  }
+
   return {
     /** The article a comment is posted to, by its current slug, whoever may see it (the caller decides). */
     async findTarget (slug: string): Promise<CommentTarget | undefined> {
@@ -285,15 +307,15 @@ export function commentRepository (db: Db) {
       if (p.visibility !== null) filters.push(visibleToPublic(p.visibility.visibleAt))
       if (p.statuses !== undefined) filters.push(inArray(comments.status, p.statuses))
       const where = and(...filters)
-      const o = order(p.sort)
-      const paged = p.after ? and(where, after(o, p.after[0] ?? null, p.after[1] ?? null)) : where
-      const rows = select().where(paged).orderBy(orderBy(o)).limit(p.limit + 1).all()
       const total = !p.withTotal
         ? undefined
         : p.visibility === null
           ? db.select({ n: count() }).from(comments).where(where).get()?.n ?? 0
           : db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(where).get()?.n ?? 0
-      return { rows, total }
+      if (p.sort === '-reportCount') return { rows: mostReported(where, p.after, p.limit), total }
+      const o = order(p.sort)
+      const paged = p.after ? and(where, after(o, p.after[0] ?? null, p.after[1] ?? null)) : where
+      return { rows: select().where(paged).orderBy(orderBy(o)).limit(p.limit + 1).all(), total }
     }
   }
 }

@@ -148,9 +148,11 @@ export const comments = sqliteTable('comments', {
   index('comments_created_idx').on(t.createdAt, t.id),
   index('comments_parent_idx').on(t.parentId),
   index('comments_email_status_idx').on(sql`lower(${t.authorEmail})`, t.status),
-  // The moderation queue sorted by reports, with and without a status filter.
-  index('comments_reports_idx').on(t.reportCount, t.id),
-  index('comments_status_reports_idx').on(t.status, t.reportCount, t.id),
+  // The moderation queue sorted by reports (then newest), with and without a status filter. Partial:
+  // only reported comments are in them, so posting a comment (report_count 0) writes neither; the
+  // unreported rest of the queue is read through the date indexes above.
+  index('comments_reported_idx').on(t.reportCount, t.createdAt, t.id).where(sql`report_count > 0`),
+  index('comments_status_reported_idx').on(t.status, t.reportCount, t.createdAt, t.id).where(sql`report_count > 0`),
   // The retention job's work list: only comments that still hold an IP or user agent, so each run reads
   // the last COMMENT_PRIVATE_DAYS of comments at most, not the whole table.
   index('comments_private_created_idx').on(t.createdAt).where(sql`ip IS NOT NULL OR user_agent IS NOT NULL`)
