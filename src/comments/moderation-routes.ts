@@ -18,6 +18,9 @@ import { authorReaches, commentVisible, eitherShape, loadComment, loadForAuthor,
 
 type Limiter = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
+/** Either credential: a moderator's bearer token, or the comment's edit token (its author). */
+const EITHER_CREDENTIAL: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { commentToken: [] }]
+
 const AUTHOR_ACCESS = 'Moderators and above send their bearer token. A comment\'s author may instead send the `editToken` of its 201 as `Comment-Token`, for `COMMENT_EDIT_MINUTES` after posting (default 15): neither → 401; a wrong token, a closed window or a comment moderated to `spam` or `trash` → 403; a tombstone, or a comment of an article the public cannot see → 404. Authors\' requests count against the same `COMMENT_RATE_LIMIT` allowance as posts (429).'
 
 /** 401 before anything else when the request carries neither a bearer token nor a Comment-Token. */
@@ -107,6 +110,7 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
       ].join('\n\n'),
       params: CommentIdParams,
       headers: CommentWriteHeaders,
+      security: EITHER_CREDENTIAL,
       body: ref(UpdateCommentBody),
       response: {
         200: eitherShape('The comment as the caller sees it: `ModeratedComment` for moderators and above, `Comment` for its author.'),
@@ -139,6 +143,7 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
       ].join('\n\n'),
       params: CommentIdParams,
       headers: CommentWriteHeaders,
+      security: EITHER_CREDENTIAL,
       response: { 204: NoContent, ...problems(403, 404, 412, 422), ...rateLimitedResponse(COMMENT_WRITES) }
     }
   }, async (request, reply) => {

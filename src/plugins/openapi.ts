@@ -47,7 +47,14 @@ export default fp(async (app) => {
       security: [{}, { bearerAuth: [] }],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token from `POST /v1/tokens` or `npm run token`.' }
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token from `POST /v1/tokens` or `npm run token`.' },
+          // A comment's author, within the edit window: PATCH and DELETE of /v1/comments/{id} take either.
+          commentToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Comment-Token',
+            description: 'The `editToken` of a comment\'s 201: lets its author edit or delete that comment for `COMMENT_EDIT_MINUTES` after posting.'
+          }
         }
       }
     },
