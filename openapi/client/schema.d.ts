@@ -1478,11 +1478,8 @@ export interface components {
              * @example ivan@example.com
              */
             email: string;
-            /**
-             * @description Items per page.
-             * @default 20
-             */
-            limit: number;
+            /** @description Comments per page: 1–100, 20 when absent. */
+            limit?: number;
             /** @description The `page.nextCursor` of the previous page, sent with the same `email`. */
             cursor?: string;
         };

@@ -1,7 +1,6 @@
 // Bodies of the data-subject requests. The email travels in the body, never in the URL, so it never
 // reaches an access log.
 import { Type, type Static } from 'typebox'
-import { Limit } from '../http/schemas.js'
 
 const Email = Type.String({
   minLength: 3,
@@ -13,7 +12,9 @@ const Email = Type.String({
 
 export const PrivacyExportRequest = Type.Object({
   email: Email,
-  limit: Type.Optional(Limit),
+  // Like the query's `limit`, but without a `default`: generated clients read a default as "always
+  // present" and would make `limit` required in the request body.
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Comments per page: 1–100, 20 when absent.' })),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'The `page.nextCursor` of the previous page, sent with the same `email`.' }))
 }, {
   $id: 'PrivacyExportRequest',
