@@ -3,7 +3,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { mock } from 'node:test'
 import t from 'tap'
+import { RETENTION_INTERVAL_MS } from '../../src/privacy/retention.js'
 import { build, createArticle, postComment, type TestApp } from '../helper.js'
 
 const DAY = 24 * 60 * 60 * 1000
@@ -69,4 +71,22 @@ t.test('the job runs when the server starts, and the cleared values leave the fi
   const lingering = Array.from({ length: 20 }, (_, i) => `RetainedAgent/${i}.0`).filter((ua) => text.includes(ua))
   t.same(lingering, [], 'the cleared user agents are overwritten in the file')
   t.ok(text.includes('RetainedAgent/39.0'), 'while the kept ones are there')
+})
+
+t.test('the job runs again every hour while the server runs', async (t) => {
+  // Node's mock timers, for setInterval only: the hour passes at once, everything else keeps real time.
+  mock.timers.enable({ apis: ['setInterval'] })
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000, trustProxy: true })
+  await createArticle(a, { title: 'Hourly', status: 'published' })
+  const c = (await postComment(a, 'hourly', { authorName: 'R', authorEmail: 'r@example.org', body: 'Hi' }, { 'x-forwarded-for': '203.0.113.50', 'user-agent': 'HourlyAgent' })).json()
+  a.clock.advance(90 * DAY + 1)
+  t.match(await seen(a, c.id), { ip: '203.0.113.50' }, 'past COMMENT_PRIVATE_DAYS (default 90), until the job runs')
+  mock.timers.tick(RETENTION_INTERVAL_MS - 1)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.match(await seen(a, c.id), { ip: '203.0.113.50', userAgent: 'HourlyAgent' }, 'not before the hour is up')
+  mock.timers.tick(1)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.match(await seen(a, c.id), { ip: null, userAgent: null }, 'cleared by the hourly run')
+  await a.app.close()
+  mock.timers.reset()
 })
