@@ -43,7 +43,7 @@ t.test('the author fixes a typo and deletes within the window; the public sees e
 })
 
 t.test('401 without credentials, 403 for a wrong token, a closed window or a moderated comment', async (t) => {
-  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000, commentEditMinutes: 15 })
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 }) // COMMENT_EDIT_MINUTES: the default, 15
   await createArticle(a, { title: 'Rules', status: 'published' })
   const mine = await post(a, 'rules')
   const other = await post(a, 'rules', { ...reader, authorEmail: 'ivan@example.com' })

@@ -62,7 +62,7 @@ t.test('bad reports are 4xx and change nothing; hidden comments are 404', async 
 })
 
 t.test('at the threshold an approved comment returns to pending, once', async (t) => {
-  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000, commentReportThreshold: 3 })
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 }) // COMMENT_REPORT_THRESHOLD: the default, 3
   await createArticle(a, { title: 'Threshold', status: 'published' })
   const c = (await postComment(a, 'threshold', reader)).json()
   await postComment(a, 'threshold', { ...reader, body: 'Another' })
