@@ -21,7 +21,7 @@ type Limiter = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 /** Either credential: a moderator's bearer token, or the comment's edit token (its author). */
 const EITHER_CREDENTIAL: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { commentToken: [] }]
 
-const AUTHOR_ACCESS = 'Moderators and above send their bearer token. A comment\'s author may instead send the `editToken` of its 201 as `Comment-Token`, for `COMMENT_EDIT_MINUTES` after posting (default 15): neither → 401; a wrong token, a closed window or a comment moderated to `spam` or `trash` → 403; a tombstone, or a comment of an article the public cannot see → 404. Authors\' requests count against the same `COMMENT_RATE_LIMIT` allowance as posts (429).'
+const AUTHOR_ACCESS = 'Moderators and above send their bearer token. A comment\'s author may instead send the `editToken` of its 201 as `Comment-Token`, for `COMMENT_EDIT_MINUTES` after posting (default 15): neither → 401; a wrong token, a closed window or a comment moderated to `spam` or `trash` → 403; a tombstone, or a comment of an article the public cannot see → 404. Authors\' requests count against the same `COMMENT_RATE_LIMIT` allowance as posts (429). An author\'s checks and write are one atomic step: should the comment change in between (a moderator\'s decision, another edit), the request is checked again against the comment as it now stands, and a comment that keeps changing is a 409 `conflict` that changed nothing.'
 
 /** 401 before anything else when the request carries neither a bearer token nor a Comment-Token. */
 async function requireCredentials (request: FastifyRequest): Promise<void> {
@@ -144,7 +144,7 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
       params: CommentIdParams,
       headers: CommentWriteHeaders,
       security: EITHER_CREDENTIAL,
-      response: { 204: NoContent, ...problems(403, 404, 412, 422), ...rateLimitedResponse(COMMENT_WRITES) }
+      response: { 204: NoContent, ...problems(403, 404, 409, 412, 422), ...rateLimitedResponse(COMMENT_WRITES) }
     }
   }, async (request, reply) => {
     await writeIfMatch(request, {

@@ -110,3 +110,58 @@ t.test('a browser on another origin may send Comment-Token (CORS)', async (t) =>
     t.ok(String(res.headers['access-control-allow-headers']).split(', ').includes('Comment-Token'), `${method}: Comment-Token is allowed`)
   }
 })
+
+t.test('a moderator\'s decision made between the author\'s read and write stands', async (t) => {
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
+  await createArticle(a, { title: 'Raced', status: 'published' })
+  // Another process marks the comment as spam just after this one has read it for the author.
+  const findById = a.app.comments.findById
+  t.teardown(() => { a.app.comments.findById = findById })
+  const raced = (status: string) => {
+    let pending = true
+    a.app.comments.findById = async (id) => {
+      const record = await findById(id)
+      if (pending) {
+        pending = false
+        a.app.db.$client.prepare('UPDATE comments SET status = ?, updated_at = updated_at + 1 WHERE id = ?').run(status, id)
+      }
+      return record
+    }
+  }
+  const edited = await post(a, 'raced')
+  raced('spam')
+  assertProblem(t, await authorEdit(a, edited.id, edited.editToken, { body: 'Buy now' }), 403, 'forbidden')
+  t.match(stored(a, edited.id), { status: 'spam', body: reader.body }, 'the edit neither lands nor approves the spam again')
+
+  const deleted = await post(a, 'raced')
+  raced('trash')
+  assertProblem(t, await authorDelete(a, deleted.id, deleted.editToken), 403, 'forbidden')
+  t.match(stored(a, deleted.id), { status: 'trash' }, 'the comment a moderator trashed is not deleted by its author')
+
+  // An editor closes the thread just after the read: the edit is refused as on a closed thread.
+  const closing = await post(a, 'raced')
+  let close = true
+  a.app.comments.findById = async (id) => {
+    const record = await findById(id)
+    if (close) {
+      close = false
+      a.app.db.$client.prepare("UPDATE articles SET comments_open = 0 WHERE slug = 'raced'").run()
+    }
+    return record
+  }
+  assertProblem(t, await authorEdit(a, closing.id, closing.editToken, { body: 'Sneaked in' }), 409, 'comments-closed')
+  t.equal(stored(a, closing.id).body, reader.body)
+  a.app.db.$client.prepare("UPDATE articles SET comments_open = 1 WHERE slug = 'raced'").run()
+
+  // Another process edits it after every read: the author's write gives up with a 409, writing nothing.
+  const restless = await post(a, 'raced')
+  a.app.comments.findById = async (id) => {
+    const record = await findById(id)
+    a.app.db.$client.prepare('UPDATE comments SET body = body || \'!\', updated_at = updated_at + 1 WHERE id = ?').run(id)
+    return record
+  }
+  assertProblem(t, await authorEdit(a, restless.id, restless.editToken, { body: 'Mine' }), 409, 'conflict')
+  t.notOk(String(stored(a, restless.id).body).includes('Mine'))
+  assertProblem(t, await authorDelete(a, restless.id, restless.editToken), 409, 'conflict')
+  t.ok(stored(a, restless.id), 'and deletes nothing')
+})
