@@ -30,7 +30,13 @@ import { revisionSchemas } from './revisions/schemas.js'
 import tagRoutes from './tags/routes.js'
 import { CreateTagBody, Tag, TagList, TagRef, UpdateTagBody } from './tags/schemas.js'
 import commentRoutes from './comments/routes.js'
-import { Comment, CommentList, CreateCommentBody, ModeratedComment, ModeratedCommentList, UpdateCommentBody } from './comments/schemas.js'
+import {
+  Comment, CommentList, CreateCommentBody, CreatedComment, CreatedModeratedComment, CreateReportBody, ModeratedComment,
+  ModeratedCommentList, ReportReason, UpdateCommentBody
+} from './comments/schemas.js'
+import privacyRoutes from './privacy/routes.js'
+import retentionPlugin from './privacy/retention.js'
+import { ErasureResult, PrivacyEraseRequest, PrivacyExportRequest } from './privacy/schemas.js'
 import tokenRoutes from './tokens/routes.js'
 import { CreatedToken, Token, TokenList } from './tokens/schemas.js'
 import eventLogPlugin, { type SchedulerOptions } from './events/plugin.js'
@@ -68,6 +74,8 @@ const sharedSchemas = [
   Tag, TagList, CreateTagBody, UpdateTagBody,
   Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody,
   JsonFeedAuthor, JsonFeedItem, JsonFeed,
+  CreatedComment, CreatedModeratedComment, ReportReason, CreateReportBody,
+  PrivacyExportRequest, PrivacyEraseRequest, ErasureResult,
   ...revisionSchemas,
   ...eventComponents, ...webhookComponents
 ]
@@ -148,6 +156,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   await app.register(rateLimit, { global: false, enableDraftSpec: true })
   await app.register(dbPlugin, { databasePath: config.databasePath })
   await app.register(repositories)
+  await app.register(retentionPlugin)
   await app.register(authPlugin)
   // After authentication (its hook tells a public request from a token's), before the routes.
   await app.register(responseCachePlugin)
@@ -184,6 +193,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     await v1.register(tagRoutes)
     await v1.register(tokenRoutes)
     await v1.register(commentRoutes)
+    await v1.register(privacyRoutes)
     await v1.register(eventRoutes)
     await v1.register(webhookRoutes)
   }, { prefix: '/v1' })

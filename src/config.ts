@@ -24,6 +24,12 @@ export interface Config {
   commentModeration: CommentModeration
   commentMaxLinks: number
   commentRateLimit: number
+  /** Minutes after posting during which a comment's author may edit or delete it with its edit token; 0: never. */
+  commentEditMinutes: number
+  /** Days after which a comment's IP and user agent are cleared. */
+  commentPrivateDays: number
+  /** Reports (from distinct clients) that send an approved comment back to pending. */
+  commentReportThreshold: number
   /** Largest request line plus headers in bytes (431 above it). */
   maxHeaderSize: number
   /** Longest request target (path and query) in characters (414 above it). */
@@ -72,6 +78,9 @@ export const defaultConfig: Config = {
   commentModeration: 'first',
   commentMaxLinks: 2,
   commentRateLimit: 5,
+  commentEditMinutes: 15,
+  commentPrivateDays: 90,
+  commentReportThreshold: 3,
   maxHeaderSize: 16 * 1024,
   maxUrlLength: 8 * 1024,
   maxJsonDepth: 32,
@@ -207,6 +216,9 @@ export function loadConfig (env: Env): Config {
     commentModeration: oneOf(env, 'COMMENT_MODERATION', defaultConfig.commentModeration, ['all', 'first', 'none']),
     commentMaxLinks: integer(env, 'COMMENT_MAX_LINKS', defaultConfig.commentMaxLinks, 0, 1000),
     commentRateLimit: integer(env, 'COMMENT_RATE_LIMIT', defaultConfig.commentRateLimit, 1, 100000),
+    commentEditMinutes: integer(env, 'COMMENT_EDIT_MINUTES', defaultConfig.commentEditMinutes, 0, 7 * 24 * 60),
+    commentPrivateDays: integer(env, 'COMMENT_PRIVATE_DAYS', defaultConfig.commentPrivateDays, 1, 36500),
+    commentReportThreshold: integer(env, 'COMMENT_REPORT_THRESHOLD', defaultConfig.commentReportThreshold, 1, 100000),
     maxHeaderSize: integer(env, 'MAX_HEADER_SIZE', defaultConfig.maxHeaderSize, 1024, 1024 * 1024),
     maxUrlLength: integer(env, 'MAX_URL_LENGTH', defaultConfig.maxUrlLength, 256, 1024 * 1024),
     maxJsonDepth: integer(env, 'MAX_JSON_DEPTH', defaultConfig.maxJsonDepth, 2, 1000),

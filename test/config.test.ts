@@ -19,6 +19,9 @@ t.test('every setting read from the environment', async (t) => {
     COMMENT_MODERATION: 'none',
     COMMENT_MAX_LINKS: '0',
     COMMENT_RATE_LIMIT: '10',
+    COMMENT_EDIT_MINUTES: '0',
+    COMMENT_PRIVATE_DAYS: '30',
+    COMMENT_REPORT_THRESHOLD: '5',
     MAX_HEADER_SIZE: '8192',
     MAX_URL_LENGTH: '4096',
     MAX_JSON_DEPTH: '16',
@@ -47,6 +50,9 @@ t.test('every setting read from the environment', async (t) => {
     commentModeration: 'none',
     commentMaxLinks: 0,
     commentRateLimit: 10,
+    commentEditMinutes: 0,
+    commentPrivateDays: 30,
+    commentReportThreshold: 5,
     maxHeaderSize: 8192,
     maxUrlLength: 4096,
     maxJsonDepth: 16,
@@ -111,7 +117,10 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ TRUST_PROXY: '10.0.0.1, proxy.internal' }, /"proxy.internal"/],
     [{ TRUST_PROXY: ',' }, /TRUST_PROXY must be/],
     [{ TRUST_PROXY: '1' }, /TRUST_PROXY cannot be a number of hops/],
-    [{ WEBHOOK_TIMEOUT_MS: '10' }, /WEBHOOK_TIMEOUT_MS must be an integer from 100/]
+    [{ WEBHOOK_TIMEOUT_MS: '10' }, /WEBHOOK_TIMEOUT_MS must be an integer from 100/],
+    [{ COMMENT_EDIT_MINUTES: '15m' }, /COMMENT_EDIT_MINUTES must be an integer from 0 to 10080/],
+    [{ COMMENT_PRIVATE_DAYS: '0' }, /COMMENT_PRIVATE_DAYS must be an integer from 1/],
+    [{ COMMENT_REPORT_THRESHOLD: '0' }, /COMMENT_REPORT_THRESHOLD must be an integer from 1/]
   ]
   for (const [env, message] of bad) {
     try {

@@ -69,6 +69,25 @@ export function postComment (a: TestApp, slug: string, payload: Record<string, u
   return a.inject({ method: 'POST', url: `/v1/articles/${slug}/comments`, payload, headers })
 }
 
+/** Posts a comment as the public; returns its id and edit token (shown once, in the 201), or throws. */
+export async function postWithToken (a: TestApp, slug: string, payload: Record<string, unknown>): Promise<{ id: number, editToken: string, res: LightMyRequestResponse }> {
+  const res = await postComment(a, slug, payload)
+  if (res.statusCode !== 201) throw new Error(`postWithToken: ${res.statusCode} ${res.body}`)
+  return { id: res.json().id, editToken: res.json().editToken, res }
+}
+
+/** A comment's author acting with its edit token as Comment-Token (no credentials at all when undefined). */
+const asAuthor = (a: TestApp, token: string | undefined, opts: InjectOptions): Promise<LightMyRequestResponse> =>
+  a.inject({ ...opts, headers: { ...opts.headers as Record<string, string>, ...(token === undefined ? {} : { 'comment-token': token }) } })
+
+/** PATCH /v1/comments/{id} as its author. */
+export const authorEdit = (a: TestApp, id: number, token: string | undefined, payload: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  asAuthor(a, token, { method: 'PATCH', url: `/v1/comments/${id}`, payload, headers })
+
+/** DELETE /v1/comments/{id} as its author. */
+export const authorDelete = (a: TestApp, id: number, token: string | undefined, headers: Record<string, string> = {}) =>
+  asAuthor(a, token, { method: 'DELETE', url: `/v1/comments/${id}`, headers })
+
 /** How many comments exist (every status, every article), asked through the moderation queue. */
 export async function countComments (a: TestApp, query = ''): Promise<number> {
   const res = await a.as('moderator', { method: 'GET', url: `/v1/comments?include=total&limit=1${query}` })

@@ -345,11 +345,13 @@ export interface paths {
          *
          *     The comment is `approved` or `pending` depending on the server's moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` (bare URLs and images count: an image is shown as a link) is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.
          *
-         *     Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+         *     The answer carries an `editToken`, shown this once: with it as `Comment-Token`, the author may edit or delete the comment for `COMMENT_EDIT_MINUTES` (see `PATCH /v1/comments/{id}`).
+         *
+         *     Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address, authors' edits and deletes included (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
          *
          *     An article that is not published is 404 (409 `comments-closed` for an editor who can see it); `commentsOpen: false` is 409 `comments-closed`. `parentId` must be an approved comment of the same article (422).
          *
-         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409. `editToken` is a secret shown once and never stored: in a replay it is `null`.
          */
         post: operations["createComment"];
         delete?: never;
@@ -374,18 +376,24 @@ export interface paths {
         post?: never;
         /**
          * Delete a comment
-         * @description A comment with replies stays as a tombstone (`status: "deleted"`, empty body, author fields null and erased from storage) so the thread keeps its shape; one without replies is removed, together with any tombstone above it left without replies. With `If-Match`, a stale ETag is a 412 and nothing is deleted. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
+         * @description A comment with replies stays as a tombstone (`status: "deleted"`, empty body, author fields null and erased from storage) so the thread keeps its shape; one without replies is removed, together with any tombstone above it left without replies. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          *
-         *     Needs a token with role `moderator` or above.
+         *     Moderators and above send their bearer token. A comment's author may instead send the `editToken` of its 201 as `Comment-Token`, for `COMMENT_EDIT_MINUTES` after posting (default 15): neither → 401; a wrong token, a closed window or a comment moderated to `spam` or `trash` → 403; a tombstone, or a comment of an article the public cannot see → 404. Authors' requests count against the same `COMMENT_RATE_LIMIT` allowance as posts (429). An author's checks and write are one atomic step: should the comment change in between (a moderator's decision, another edit), the request is checked again against the comment as it now stands, and a comment that keeps changing is a 409 `conflict` that changed nothing.
+         *
+         *     With `If-Match`, a stale ETag is a 412 and nothing is deleted.
          */
         delete: operations["deleteComment"];
         options?: never;
         head?: never;
         /**
          * Moderate or edit a comment
-         * @description Set `status` to approve, unapprove (`pending`), or mark as `spam` or `trash`; edit `body`. The article's `commentCount` follows at once. A tombstone cannot be changed (409). With `If-Match`, a stale ETag is a 412 and nothing changes. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
+         * @description Moderators set `status` to approve, unapprove (`pending`), or mark as `spam` or `trash`, and may edit `body`. The article's `commentCount` follows at once. A tombstone cannot be changed (409). A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          *
-         *     Needs a token with role `moderator` or above.
+         *     The comment's author may edit `body` only (`status` → 403). A changed body sets `edited: true` and `updatedAt`; an edit of an approved comment goes through moderation again, as a new comment would (`COMMENT_MODERATION`, `COMMENT_MAX_LINKS`; in `first` mode the comment itself does not count as its author's earlier approval), so it may return to `pending`. A pending comment stays pending. On an article whose comments are closed, authors cannot edit (409 `comments-closed`).
+         *
+         *     Moderators and above send their bearer token. A comment's author may instead send the `editToken` of its 201 as `Comment-Token`, for `COMMENT_EDIT_MINUTES` after posting (default 15): neither → 401; a wrong token, a closed window or a comment moderated to `spam` or `trash` → 403; a tombstone, or a comment of an article the public cannot see → 404. Authors' requests count against the same `COMMENT_RATE_LIMIT` allowance as posts (429). An author's checks and write are one atomic step: should the comment change in between (a moderator's decision, another edit), the request is checked again against the comment as it now stands, and a comment that keeps changing is a 409 `conflict` that changed nothing.
+         *
+         *     With `If-Match` (the ETag of the representation the caller sees), a stale ETag is a 412 and nothing changes.
          */
         patch: operations["updateComment"];
         trace?: never;
@@ -399,7 +407,7 @@ export interface paths {
         };
         /**
          * The moderation queue
-         * @description Comments across all articles, newest first by default. Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated. Only comments of the articles the caller can see: a moderator's queue leaves out the comments of drafts and of scheduled or archived articles (an editor's has them all); `article` naming one of those lists nothing.
+         * @description Comments across all articles, newest first by default, or the most reported first (`sort=-reportCount`). Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated. Only comments of the articles the caller can see: a moderator's queue leaves out the comments of drafts and of scheduled or archived articles (an editor's has them all); `article` naming one of those lists nothing.
          *
          *     Needs a token with role `moderator` or above.
          *
@@ -408,6 +416,86 @@ export interface paths {
         get: operations["listComments"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/comments/{id}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a comment
+         * @description Open to everyone who can see the comment (anything else is 404, as for `GET /v1/comments/{id}`). One report per client and comment counts: a repeat, with whatever reason, is a 202 that changes nothing. The client is remembered by a keyed hash of its address (or of its token), never the address itself.
+         *
+         *     Moderators see each comment's `reportCount` and can sort the queue by it (`GET /v1/comments?sort=-reportCount`). When an approved comment's count reaches `COMMENT_REPORT_THRESHOLD` (default 3), it goes back to `pending` until a moderator decides.
+         *
+         *     At most `COMMENT_RATE_LIMIT` reports a minute per client address (429 with `Retry-After`), counted apart from comments.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["reportComment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export a commenter's data
+         * @description Every comment by the address, matched case-insensitively, in every status, oldest first, with the private fields (`authorEmail`, `ip`, `userAgent`) and the article each belongs to: the answer to a data-subject access request. Tombstones hold nothing of their author and are not included.
+         *
+         *     Paginated like every list, with `limit` (1–100, default 20) and `cursor` in the body instead of the query string: send `page.nextCursor` back with the same `email` until it is null. No `Link` header, since the next page has no URL.
+         *
+         *     The address is never in the URL, so it never reaches access logs. A stored response to an `Idempotency-Key` holds these data for a day; erasing the address deletes it too.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["exportPersonalData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a commenter's data
+         * @description Every comment by the address (matched case-insensitively) becomes a tombstone if it has replies (`status: "deleted"`, no body, no author fields) and disappears otherwise, with any tombstone above it left without replies; articles' `commentCount`s follow. The address, and the IPs and user agents its comments came from, leave every table that held them: comments, reports (which keep counting but no longer name a client), and the stored responses of `Idempotency-Key` requests. Deleted data are overwritten in the database file, not left in free space.
+         *
+         *     Idempotent: a repeat finds nothing left and answers `{ "erased": 0 }`. The address is never in the URL, so it never reaches access logs; the log records only how many comments were erased.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["erasePersonalData"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1402,6 +1490,7 @@ export interface components {
          *       "body": "Good to see them **home**.",
          *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
          *       "status": "approved",
+         *       "edited": false,
          *       "createdAt": "2026-07-08T10:02:00.000Z",
          *       "updatedAt": "2026-07-08T10:02:00.000Z"
          *     }
@@ -1424,6 +1513,8 @@ export interface components {
             bodyHtml: string;
             /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
             status: "pending" | "approved" | "spam" | "trash" | "deleted";
+            /** @description The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when. */
+            edited: boolean;
             /**
              * Format: date-time
              * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
@@ -1439,7 +1530,7 @@ export interface components {
         };
         /**
          * ModeratedComment
-         * @description A comment as moderators, editors and admins see it: with the author's email, IP and user agent, which no other caller ever receives.
+         * @description A comment as moderators, editors and admins see it: with the author's email, IP and user agent, which no other caller ever receives, and its report count.
          * @example {
          *       "id": 7,
          *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
@@ -1450,11 +1541,13 @@ export interface components {
          *       "body": "Good to see them **home**.",
          *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
          *       "status": "approved",
+         *       "edited": false,
          *       "createdAt": "2026-07-08T10:02:00.000Z",
          *       "updatedAt": "2026-07-08T10:02:00.000Z",
          *       "authorEmail": "ivan@example.com",
          *       "ip": "203.0.113.7",
-         *       "userAgent": "Mozilla/5.0"
+         *       "userAgent": "Mozilla/5.0",
+         *       "reportCount": 0
          *     }
          */
         ModeratedComment: {
@@ -1475,6 +1568,8 @@ export interface components {
             bodyHtml: string;
             /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
             status: "pending" | "approved" | "spam" | "trash" | "deleted";
+            /** @description The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when. */
+            edited: boolean;
             /**
              * Format: date-time
              * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
@@ -1490,6 +1585,8 @@ export interface components {
             authorEmail: string | null;
             ip: string | null;
             userAgent: string | null;
+            /** @description How many distinct clients reported the comment (`POST /v1/comments/{id}/reports`). Sort the queue by it with `sort=-reportCount`. */
+            reportCount: number;
         };
         /** CommentList */
         CommentList: {
@@ -1529,14 +1626,14 @@ export interface components {
         };
         /**
          * UpdateComment
-         * @description Moderation: change the status (approve, unapprove, mark as spam or trash), edit the body, or both.
+         * @description Moderation: change the status (approve, unapprove, mark as spam or trash), edit the body, or both. The comment's author (with `Comment-Token`) may send `body` only.
          * @example {
          *       "status": "approved"
          *     }
          */
         UpdateComment: {
             status?: "pending" | "approved" | "spam" | "trash";
-            /** @description Markdown; re-rendered to `bodyHtml`. */
+            /** @description Markdown; re-rendered to `bodyHtml`. A changed body sets `edited`. */
             body?: string;
         };
         /** JsonFeedAuthor */
@@ -1630,6 +1727,181 @@ export interface components {
             language: string;
             authors: components["schemas"]["JsonFeedAuthor"][];
             items: components["schemas"]["JsonFeedItem"][];
+        };
+        /**
+         * CreatedComment
+         * @description The answer to a new comment: the public `Comment` and, once, its `editToken`.
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *       "parentId": null,
+         *       "authorName": "Ivan",
+         *       "authorUrl": "https://ivan.example",
+         *       "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *       "body": "Good to see them **home**.",
+         *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *       "status": "approved",
+         *       "edited": false,
+         *       "createdAt": "2026-07-08T10:02:00.000Z",
+         *       "updatedAt": "2026-07-08T10:02:00.000Z",
+         *       "editToken": "gzc_Jm4vQ0b8m7yYp2kq3Xc9WZl1H5tR6sA0eN8uVdK2fGo"
+         *     }
+         */
+        CreatedComment: {
+            /** @example 7 */
+            id: number;
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            articleSlug: string;
+            parentId: number | null;
+            authorName: string | null;
+            authorUrl: string | null;
+            avatarHash: string | null;
+            /** @description Markdown; empty on a tombstone. */
+            body: string;
+            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
+            bodyHtml: string;
+            /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
+            status: "pending" | "approved" | "spam" | "trash" | "deleted";
+            /** @description The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when. */
+            edited: boolean;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            updatedAt: string;
+            editToken: string | null;
+        };
+        /**
+         * CreatedModeratedComment
+         * @description The answer to a comment posted with a token: the `ModeratedComment` and, once, its `editToken`.
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *       "parentId": null,
+         *       "authorName": "Ivan",
+         *       "authorUrl": "https://ivan.example",
+         *       "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *       "body": "Good to see them **home**.",
+         *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *       "status": "approved",
+         *       "edited": false,
+         *       "createdAt": "2026-07-08T10:02:00.000Z",
+         *       "updatedAt": "2026-07-08T10:02:00.000Z",
+         *       "authorEmail": "ivan@example.com",
+         *       "ip": "203.0.113.7",
+         *       "userAgent": "Mozilla/5.0",
+         *       "reportCount": 0,
+         *       "editToken": "gzc_Jm4vQ0b8m7yYp2kq3Xc9WZl1H5tR6sA0eN8uVdK2fGo"
+         *     }
+         */
+        CreatedModeratedComment: {
+            /** @example 7 */
+            id: number;
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            articleSlug: string;
+            parentId: number | null;
+            authorName: string | null;
+            authorUrl: string | null;
+            avatarHash: string | null;
+            /** @description Markdown; empty on a tombstone. */
+            body: string;
+            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
+            bodyHtml: string;
+            /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
+            status: "pending" | "approved" | "spam" | "trash" | "deleted";
+            /** @description The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when. */
+            edited: boolean;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            updatedAt: string;
+            authorEmail: string | null;
+            ip: string | null;
+            userAgent: string | null;
+            /** @description How many distinct clients reported the comment (`POST /v1/comments/{id}/reports`). Sort the queue by it with `sort=-reportCount`. */
+            reportCount: number;
+            editToken: string | null;
+        };
+        /**
+         * ReportReason
+         * @description Why a reader reports a comment.
+         * @enum {string}
+         */
+        ReportReason: "spam" | "abuse" | "off-topic" | "other";
+        /**
+         * CreateReport
+         * @description A reader's report of a comment.
+         * @example {
+         *       "reason": "spam"
+         *     }
+         */
+        CreateReport: {
+            reason: components["schemas"]["ReportReason"];
+        };
+        /**
+         * PrivacyExportRequest
+         * @description Which address to export, and which page.
+         * @example {
+         *       "email": "ivan@example.com",
+         *       "limit": 50
+         *     }
+         */
+        PrivacyExportRequest: {
+            /**
+             * @description The commenter's address, matched case-insensitively against every comment (as moderation compares them).
+             * @example ivan@example.com
+             */
+            email: string;
+            /** @description Comments per page: 1–100, 20 when absent. */
+            limit?: number;
+            /** @description The `page.nextCursor` of the previous page, sent with the same `email`. */
+            cursor?: string;
+        };
+        /**
+         * PrivacyEraseRequest
+         * @description Whose data to erase.
+         * @example {
+         *       "email": "ivan@example.com"
+         *     }
+         */
+        PrivacyEraseRequest: {
+            /**
+             * @description The commenter's address, matched case-insensitively against every comment (as moderation compares them).
+             * @example ivan@example.com
+             */
+            email: string;
+        };
+        /**
+         * ErasureResult
+         * @description What an erasure changed.
+         * @example {
+         *       "erased": 3
+         *     }
+         */
+        ErasureResult: {
+            /** @description Comments by the address that were turned into tombstones or removed by this request; 0 when there were none left (a repeat). */
+            erased: number;
         };
         /**
          * VersionedField
@@ -2213,6 +2485,7 @@ export interface components {
          *         "body": "Good to see them **home**.",
          *         "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
          *         "status": "approved",
+         *         "edited": false,
          *         "createdAt": "2026-07-08T10:02:00.000Z",
          *         "updatedAt": "2026-07-08T10:02:00.000Z"
          *       }
@@ -2254,6 +2527,7 @@ export interface components {
          *         "body": "Good to see them **home**.",
          *         "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
          *         "status": "approved",
+         *         "edited": false,
          *         "createdAt": "2026-07-08T10:02:00.000Z",
          *         "updatedAt": "2026-07-08T10:02:00.000Z"
          *       }
@@ -5322,16 +5596,16 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The new comment: a `ModeratedComment` for moderators and above, a `Comment` for everyone else (the author's own email is not echoed). */
+            /** @description The new comment with its `editToken`, shown this once: a `CreatedModeratedComment` for moderators and above, a `CreatedComment` for everyone else (the author's own email is not echoed). */
             201: {
                 headers: {
                     /** @description The comment's URL, `/v1/comments/{id}`. */
                     location?: string;
-                    /** @description Strong ETag of this representation. */
+                    /** @description Strong ETag of the comment as `GET` shows it to this caller (without `editToken`): use it in `If-Match`. */
                     etag?: string;
-                    /** @description Comments allowed per window (one minute) from this client address. */
+                    /** @description Comment writes allowed per window (one minute) from this client address. */
                     "ratelimit-limit"?: number;
-                    /** @description Comments left in the current window. */
+                    /** @description Comment writes left in the current window. */
                     "ratelimit-remaining"?: number;
                     /** @description Seconds until the window resets. */
                     "ratelimit-reset"?: number;
@@ -5340,7 +5614,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
+                    "application/json": components["schemas"]["CreatedComment"] | components["schemas"]["CreatedModeratedComment"];
                 };
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
@@ -5415,14 +5689,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many comments from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
+            /** @description Too many comment writes from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds to wait before commenting again. */
+                    /** @description Seconds to wait before trying again. */
                     "retry-after"?: number;
-                    /** @description Comments allowed per window (one minute) from this client address. */
+                    /** @description Comment writes allowed per window (one minute) from this client address. */
                     "ratelimit-limit"?: number;
-                    /** @description Comments left in the current window. */
+                    /** @description Comment writes left in the current window. */
                     "ratelimit-remaining"?: number;
                     /** @description Seconds until the window resets. */
                     "ratelimit-reset"?: number;
@@ -5569,6 +5843,8 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The `editToken` from the 201 that created this comment: lets its author act on it without a bearer token, for `COMMENT_EDIT_MINUTES` after posting. */
+                "comment-token"?: string;
             };
             path: {
                 /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
@@ -5677,6 +5953,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many comment writes from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    /** @description Comment writes allowed per window (one minute) from this client address. */
+                    "ratelimit-limit"?: number;
+                    /** @description Comment writes left in the current window. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
@@ -5705,6 +5998,8 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
                 "if-none-match"?: string;
+                /** @description The `editToken` from the 201 that created this comment: lets its author act on it without a bearer token, for `COMMENT_EDIT_MINUTES` after posting. */
+                "comment-token"?: string;
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
                 "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
             };
@@ -5720,13 +6015,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description ModeratedComment. */
+            /** @description The comment as the caller sees it: `ModeratedComment` for moderators and above, `Comment` for its author. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModeratedComment"];
+                    "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
                 };
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
@@ -5819,6 +6114,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many comment writes from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    /** @description Comment writes allowed per window (one minute) from this client address. */
+                    "ratelimit-limit"?: number;
+                    /** @description Comment writes left in the current window. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
@@ -5853,8 +6165,8 @@ export interface operations {
                  * @example pacific-fleet-returns-to-vladivostok
                  */
                 article?: string;
-                /** @description Default `-createdAt`: newest first. */
-                sort?: "-createdAt" | "createdAt";
+                /** @description Default `-createdAt`: newest first. `-reportCount`: the most reported first (then newest). */
+                sort?: "-createdAt" | "createdAt" | "-reportCount";
                 /** @description Add `page.total`, the count of all matching items. */
                 include?: "total";
             };
@@ -5925,6 +6237,393 @@ export interface operations {
             };
             /** @description The request target (URL) is longer than the limit. */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reportComment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateReport"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the report is recorded, or this client had already reported the comment and nothing changed. */
+            202: {
+                headers: {
+                    /** @description Reports allowed per window (one minute) from this client address. */
+                    "ratelimit-limit"?: number;
+                    /** @description Reports left in the current window. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "ratelimit-reset"?: number;
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many reports from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    /** @description Reports allowed per window (one minute) from this client address. */
+                    "ratelimit-limit"?: number;
+                    /** @description Reports left in the current window. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportPersonalData: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrivacyExportRequest"];
+            };
+        };
+        responses: {
+            /** @description ModeratedCommentList. */
+            200: {
+                headers: {
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModeratedCommentList"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    erasePersonalData: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrivacyEraseRequest"];
+            };
+        };
+        responses: {
+            /** @description ErasureResult. */
+            200: {
+                headers: {
+                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureResult"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,15 +8,17 @@ import { NotModified, problems, ref } from '../http/schemas.js'
 import { SlugParams } from '../articles/schemas.js'
 import { visibilityOf } from '../articles/visibility.js'
 import moderationRoutes from './moderation-routes.js'
-import { commentRateLimit, rateLimitedResponse, rateLimitHeaders } from './rate-limit.js'
-import { ArticleCommentsQuery, CommentIdParams, CommentList, CreateCommentBody, ModeratedCommentList, type CommentStatus } from './schemas.js'
+import { COMMENT_WRITES, rateLimitedResponse, rateLimitHeaders, readerLimits } from './rate-limit.js'
+import reportRoutes from './report-routes.js'
+import { ArticleCommentsQuery, CommentIdParams, CommentList, CreateCommentBody, CreatedComment, CreatedModeratedComment, ModeratedCommentList, type CommentStatus } from './schemas.js'
 import { eitherShape, loadComment, view } from './views.js'
 
-const created = eitherShape('The new comment: a `ModeratedComment` for moderators and above, a `Comment` for everyone else (the author\'s own email is not echoed).', {
+const created = Type.Union([ref(CreatedComment), ref(CreatedModeratedComment)], {
+  description: 'The new comment with its `editToken`, shown this once: a `CreatedModeratedComment` for moderators and above, a `CreatedComment` for everyone else (the author\'s own email is not echoed).',
   headers: {
     location: { type: 'string', description: 'The comment\'s URL, `/v1/comments/{id}`.' },
-    etag: { type: 'string', description: 'Strong ETag of this representation.' },
-    ...rateLimitHeaders
+    etag: { type: 'string', description: 'Strong ETag of the comment as `GET` shows it to this caller (without `editToken`): use it in `If-Match`.' },
+    ...rateLimitHeaders(COMMENT_WRITES)
   }
 })
 
@@ -24,8 +26,12 @@ const created = eitherShape('The new comment: a `ModeratedComment` for moderator
 const PUBLIC_THREAD: CommentStatus[] = ['approved', 'deleted']
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const limits = readerLimits(app, app.config.commentRateLimit)
+
   app.post('/articles/:slug/comments', {
-    config: { rateLimit: commentRateLimit(app.config.commentRateLimit) },
+    // The edit token is stored only as a hash: a replay of this 201 shows it as null.
+    config: { shownOnce: ['editToken'] },
+    preHandler: limits.commentWrites,
     schema: {
       tags: ['comments'],
       operationId: 'createComment',
@@ -33,12 +39,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: [
         'Open to everyone. The email is never published: it gives the comment its `avatarHash`, and moderators see it.',
         'The comment is `approved` or `pending` depending on the server\'s moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` (bare URLs and images count: an image is shown as a link) is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.',
-        'Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.',
+        'The answer carries an `editToken`, shown this once: with it as `Comment-Token`, the author may edit or delete the comment for `COMMENT_EDIT_MINUTES` (see `PATCH /v1/comments/{id}`).',
+        'Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address, authors\' edits and deletes included (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.',
         'An article that is not published is 404 (409 `comments-closed` for an editor who can see it); `commentsOpen: false` is 409 `comments-closed`. `parentId` must be an approved comment of the same article (422).'
       ].join('\n\n'),
       params: SlugParams,
       body: ref(CreateCommentBody),
-      response: { 201: created, ...problems(400, 404, 409, 413, 415, 422), ...rateLimitedResponse }
+      response: { 201: created, ...problems(400, 404, 409, 413, 415, 422), ...rateLimitedResponse(COMMENT_WRITES) }
     }
   }, async (request, reply) => {
     // Only the columns a comment needs (findTarget), not the article's body. A caller that may not see
@@ -46,7 +53,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // parent change before the insert, all of it is checked again (StaleRead).
     const ua = request.headers['user-agent']
     const origin = { ip: request.ip, userAgent: typeof ua === 'string' && ua !== '' ? ua.slice(0, 512) : null }
-    const record = await retryStale(async () => {
+    const { record, editToken } = await retryStale(async () => {
       const now = app.clock()
       const article = await app.comments.findTarget(request.params.slug)
       if (!article || !app.articles.isVisible(article, visibilityOf(request, now))) throw new NotFound(`No article at "${request.params.slug}".`)
@@ -56,7 +63,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       return app.commentService.create(article, request.body, origin)
     })
     reply.header('location', `/v1/comments/${record.id}`)
-    return view(request, reply).sendOne(record, 201)
+    return view(request, reply).sendCreated(record, editToken)
   })
 
   app.get('/articles/:slug/comments', {
@@ -89,7 +96,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       articleId: article.id,
       visibility: null, // the article's visibility was checked above
       statuses: q.status === undefined ? PUBLIC_THREAD : q.status === 'any' ? undefined : [q.status],
-      descending: false,
+      sort: 'createdAt',
       after: cursor,
       limit,
       withTotal: q.include === 'total'
@@ -112,7 +119,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return view(request, reply).sendOne(record)
   })
 
-  await app.register(moderationRoutes)
+  await app.register(moderationRoutes, { commentWrites: limits.commentWrites })
+  await app.register(reportRoutes, { reports: limits.reports })
 }
 
 export default routes

@@ -2,7 +2,8 @@
 // author's email, IP and user agent, and is sent to moderators and above only. Routes pick the shape by
 // role and serialise with that shape's own schema, so the private fields cannot reach anyone else.
 import { Type, type Static } from 'typebox'
-import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, Slug, Timestamp, ref } from '../http/schemas.js'
+import { WriteHeaders } from '../http/headers.js'
+import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, Slug, StringEnum, Timestamp, ref } from '../http/schemas.js'
 
 export const CommentStatus = Type.Union([
   Type.Literal('pending'), Type.Literal('approved'), Type.Literal('spam'), Type.Literal('trash'), Type.Literal('deleted')
@@ -26,9 +27,13 @@ const commentExample = {
   body: 'Good to see them **home**.',
   bodyHtml: '<p>Good to see them <strong>home</strong>.</p>\n',
   status: 'approved',
+  edited: false,
   createdAt: '2026-07-08T10:02:00.000Z',
   updatedAt: '2026-07-08T10:02:00.000Z'
 }
+
+const moderatedExtras = { authorEmail: 'ivan@example.com', ip: '203.0.113.7', userAgent: 'Mozilla/5.0', reportCount: 0 }
+const editTokenExample = 'gzc_Jm4vQ0b8m7yYp2kq3Xc9WZl1H5tR6sA0eN8uVdK2fGo'
 
 const publicFields = {
   id: Type.Integer({ examples: [7] }),
@@ -43,6 +48,7 @@ const publicFields = {
   body: Type.String({ description: 'Markdown; empty on a tombstone.' }),
   bodyHtml: Type.String({ description: 'The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader\'s address to its host): an http(s) image is a link to it, any other its alt text.' }),
   status: CommentStatus,
+  edited: Type.Boolean({ description: 'The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when.' }),
   createdAt: Timestamp,
   updatedAt: Timestamp
 }
@@ -56,19 +62,41 @@ export const Comment = Type.Object(publicFields, {
 })
 export type Comment = Static<typeof Comment>
 
-export const ModeratedComment = Type.Object({
-  ...publicFields,
+const moderatorFields = {
   authorEmail: Nullable(Type.String({ description: 'As the author gave it. null on tombstones: deleting erases it.' })),
-  ip: Nullable(Type.String({ description: 'The client address the comment came from (the proxy\'s client when TRUST_PROXY is set).' })),
-  userAgent: Nullable(Type.String())
-}, {
+  ip: Nullable(Type.String({ description: 'The client address the comment came from (the proxy\'s client when TRUST_PROXY is set). null once cleared, `COMMENT_PRIVATE_DAYS` after posting, and on tombstones.' })),
+  userAgent: Nullable(Type.String({ description: 'As the client sent it (at most 512 characters). Cleared like `ip`.' })),
+  reportCount: Type.Integer({ minimum: 0, description: 'How many distinct clients reported the comment (`POST /v1/comments/{id}/reports`). Sort the queue by it with `sort=-reportCount`.' })
+}
+
+export const ModeratedComment = Type.Object({ ...publicFields, ...moderatorFields }, {
   $id: 'ModeratedComment',
   title: 'ModeratedComment',
-  description: 'A comment as moderators, editors and admins see it: with the author\'s email, IP and user agent, which no other caller ever receives.',
+  description: 'A comment as moderators, editors and admins see it: with the author\'s email, IP and user agent, which no other caller ever receives, and its report count.',
   additionalProperties: false,
-  examples: [{ ...commentExample, authorEmail: 'ivan@example.com', ip: '203.0.113.7', userAgent: 'Mozilla/5.0' }]
+  examples: [{ ...commentExample, ...moderatedExtras }]
 })
 export type ModeratedComment = Static<typeof ModeratedComment>
+
+const editToken = Nullable(Type.String({
+  description: 'The secret that lets the comment\'s author edit (`PATCH`) or delete it for `COMMENT_EDIT_MINUTES` after posting: send it as the `Comment-Token` header. Shown this once and stored only as a hash, so a replay of this response (same `Idempotency-Key`) has `null` here, as has every comment when the server allows no edits (`COMMENT_EDIT_MINUTES=0`). Keep it where the author\'s browser keeps its drafts, not in a URL.'
+}))
+
+export const CreatedComment = Type.Object({ ...publicFields, editToken }, {
+  $id: 'CreatedComment',
+  title: 'CreatedComment',
+  description: 'The answer to a new comment: the public `Comment` and, once, its `editToken`.',
+  additionalProperties: false,
+  examples: [{ ...commentExample, editToken: editTokenExample }]
+})
+
+export const CreatedModeratedComment = Type.Object({ ...publicFields, ...moderatorFields, editToken }, {
+  $id: 'CreatedModeratedComment',
+  title: 'CreatedModeratedComment',
+  description: 'The answer to a comment posted with a token: the `ModeratedComment` and, once, its `editToken`.',
+  additionalProperties: false,
+  examples: [{ ...commentExample, ...moderatedExtras, editToken: editTokenExample }]
+})
 
 export const CommentList = Type.Object({
   data: Type.Array(ref(Comment)),
@@ -104,11 +132,11 @@ export type CreateCommentInput = Static<typeof CreateCommentBody>
 
 export const UpdateCommentBody = Type.Object({
   status: Type.Optional(ModerationStatus),
-  body: Type.Optional(NonBlank(1, 10000, 'Markdown; re-rendered to `bodyHtml`.'))
+  body: Type.Optional(NonBlank(1, 10000, 'Markdown; re-rendered to `bodyHtml`. A changed body sets `edited`.'))
 }, {
   $id: 'UpdateComment',
   title: 'UpdateComment',
-  description: 'Moderation: change the status (approve, unapprove, mark as spam or trash), edit the body, or both.',
+  description: 'Moderation: change the status (approve, unapprove, mark as spam or trash), edit the body, or both. The comment\'s author (with `Comment-Token`) may send `body` only.',
   additionalProperties: false,
   examples: [{ status: 'approved' }]
 })
@@ -132,14 +160,45 @@ export const ArticleCommentsQuery = Type.Object({
 }, { additionalProperties: false })
 export type ArticleCommentsQuery = Static<typeof ArticleCommentsQuery>
 
+export const COMMENT_QUEUE_SORTS = ['-createdAt', 'createdAt', '-reportCount'] as const
+
 export const CommentQueueQuery = Type.Object({
   limit: Type.Optional(Limit),
   cursor: Type.Optional(Cursor),
   status: Type.Optional(StatusFilter),
   article: Type.Optional(Slug),
-  sort: Type.Optional(Type.Union([Type.Literal('-createdAt'), Type.Literal('createdAt')], {
-    description: 'Default `-createdAt`: newest first.'
+  sort: Type.Optional(StringEnum(COMMENT_QUEUE_SORTS, {
+    description: 'Default `-createdAt`: newest first. `-reportCount`: the most reported first (then newest).'
   })),
   include: Type.Optional(IncludeTotal)
 }, { additionalProperties: false })
 export type CommentQueueQuery = Static<typeof CommentQueueQuery>
+
+export const REPORT_REASONS = ['spam', 'abuse', 'off-topic', 'other'] as const
+
+export const ReportReason = StringEnum(REPORT_REASONS, {
+  $id: 'ReportReason',
+  title: 'ReportReason',
+  description: 'Why a reader reports a comment.'
+})
+
+export const CreateReportBody = Type.Object({
+  reason: ref(ReportReason)
+}, {
+  $id: 'CreateReport',
+  title: 'CreateReport',
+  description: 'A reader\'s report of a comment.',
+  additionalProperties: false,
+  examples: [{ reason: 'spam' }]
+})
+export type CreateReportInput = Static<typeof CreateReportBody>
+
+/** PATCH and DELETE of a comment: the preconditions, and the author's edit token. */
+export const CommentWriteHeaders = Type.Object({
+  ...WriteHeaders.properties,
+  'comment-token': Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 200,
+    description: 'The `editToken` from the 201 that created this comment: lets its author act on it without a bearer token, for `COMMENT_EDIT_MINUTES` after posting.'
+  }))
+})

@@ -14,8 +14,8 @@ import { Comment, ModeratedComment } from './schemas.js'
 
 // The schemas replies are serialised with.
 const shapes = {
-  public: { one: 'Comment', list: 'CommentList' },
-  moderator: { one: 'ModeratedComment', list: 'ModeratedCommentList' }
+  public: { one: 'Comment', list: 'CommentList', created: 'CreatedComment' },
+  moderator: { one: 'ModeratedComment', list: 'ModeratedCommentList', created: 'CreatedModeratedComment' }
 }
 
 /** The documented response of a route that answers either shape. */
@@ -36,6 +36,15 @@ export function view (request: FastifyRequest, reply: FastifyReply) {
     map: moderator ? toModeratedComment : toComment,
     sendOne: (record: CommentRecord, status = 200) =>
       send(moderator ? toModeratedComment(record) : toComment(record), shape.one, status),
+    /**
+     * The 201 of a new comment, with its edit token. The ETag names the comment as a GET shows it (and
+     * as If-Match is checked against), not this one-off body with its secret.
+     */
+    sendCreated: (record: CommentRecord, editToken: string | null) => {
+      const body = moderator ? toModeratedComment(record) : toComment(record)
+      const json = serialiseAs(reply, shape.created, { ...body, editToken })
+      return sendRepresentation(request, reply, json, etagOf(serialiseAs(reply, shape.one, body)), 201)
+    },
     sendList: (page: Page<Comment | ModeratedComment>) => send(page, shape.list, 200)
   }
 }
@@ -54,3 +63,23 @@ export async function loadComment (app: FastifyInstance, request: FastifyRequest
 export const commentVisible = (app: FastifyInstance, request: FastifyRequest, record: CommentRecord): boolean =>
   app.articles.isVisible({ status: record.articleStatus, publishedAt: record.articlePublishedAt }, visibilityOf(request, app.clock())) &&
   (hasRole(request, 'moderator') || record.status === 'approved')
+
+/**
+ * Whether a comment's author (who acts as the public does) may still reach it: not a tombstone, and on an
+ * article the public can see. See loadForAuthor.
+ */
+export const authorReaches = (app: FastifyInstance, record: CommentRecord): boolean =>
+  record.status !== 'deleted' && app.articles.isVisible({ status: record.articleStatus, publishedAt: record.articlePublishedAt }, { visibleAt: app.clock() })
+
+/**
+ * A comment its author may act on with `token`: 404 when it does not exist, is a tombstone or its
+ * article is hidden from the public (as for every public caller); 403 for a wrong token, a closed
+ * window or a comment moderated away (spam, trash), whatever its status otherwise (a pending comment
+ * is its author's to fix).
+ */
+export async function loadForAuthor (app: FastifyInstance, id: number, token: string): Promise<CommentRecord> {
+  const record = await app.comments.findById(id)
+  if (record === undefined || !authorReaches(app, record)) throw new NotFound(`No comment ${id}.`)
+  app.commentService.checkAuthor(record, token)
+  return record
+}

@@ -137,8 +137,16 @@ export const comments = sqliteTable('comments', {
   body: text('body').notNull(),
   bodyHtml: text('body_html').notNull(),
   status: text('status', { enum: ['pending', 'approved', 'spam', 'trash', 'deleted'] }).notNull(),
+  // Cleared after COMMENT_PRIVATE_DAYS (src/privacy/retention.ts), on tombstones and by erasure.
   ip: text('ip'),
   userAgent: text('user_agent'),
+  // SHA-256 (hex) of the author's edit token, shown once in the 201; null when none was issued (comments
+  // from before the edit window existed) and once the comment is a tombstone.
+  editTokenHash: text('edit_token_hash'),
+  // The body changed after posting (by its author or a moderator): shown publicly as `edited`.
+  edited: integer('edited', { mode: 'boolean' }).notNull().default(false),
+  // Distinct clients that reported the comment (comment_reports), kept here to sort the queue by it.
+  reportCount: integer('report_count').notNull().default(0),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull()
 }, (t) => [
@@ -146,7 +154,29 @@ export const comments = sqliteTable('comments', {
   index('comments_status_created_idx').on(t.status, t.createdAt, t.id),
   index('comments_created_idx').on(t.createdAt, t.id),
   index('comments_parent_idx').on(t.parentId),
-  index('comments_email_status_idx').on(sql`lower(${t.authorEmail})`, t.status)
+  index('comments_email_status_idx').on(sql`lower(${t.authorEmail})`, t.status),
+  // The moderation queue sorted by reports (then newest), with and without a status filter. Partial:
+  // only reported comments are in them, so posting a comment (report_count 0) writes neither; the
+  // unreported rest of the queue is read through the date indexes above.
+  index('comments_reported_idx').on(t.reportCount, t.createdAt, t.id).where(sql`report_count > 0`),
+  index('comments_status_reported_idx').on(t.status, t.reportCount, t.createdAt, t.id).where(sql`report_count > 0`),
+  // The retention job's work list: only comments that still hold an IP or user agent, so each run reads
+  // the last COMMENT_PRIVATE_DAYS of comments at most, not the whole table.
+  index('comments_private_created_idx').on(t.createdAt).where(sql`ip IS NOT NULL OR user_agent IS NOT NULL`)
+])
+
+// Readers' reports of a comment, one per client: `reporter` is a keyed hash (HMAC under a server secret)
+// of the client's identity (its IP, or its token), never the address itself, so a repeat is recognised
+// without storing who sent it. Rows older than COMMENT_PRIVATE_DAYS are deleted by the retention job
+// (the comment keeps its report_count).
+export const commentReports = sqliteTable('comment_reports', {
+  commentId: integer('comment_id').notNull().references(() => comments.id, { onDelete: 'cascade' }),
+  reporter: text('reporter').notNull(),
+  reason: text('reason', { enum: ['spam', 'abuse', 'off-topic', 'other'] }).notNull(),
+  createdAt: integer('created_at').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.commentId, t.reporter] }),
+  index('comment_reports_created_idx').on(t.createdAt)
 ])
 
 // Stored first responses of POSTs that carried an Idempotency-Key, replayed on retry for 24 hours.

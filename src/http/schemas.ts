@@ -33,6 +33,14 @@ export const HttpUrl = (description: string, examples?: string[]) => Type.String
   ...(examples === undefined ? {} : { examples })
 })
 
+/**
+ * A string enum as generators read it best, `{ type: 'string', enum: [...] }` (a union of literals
+ * renders as anyOf of consts), keeping the union of the values as its static type. Give it an `$id`
+ * (and register it) to make it a named component.
+ */
+export const StringEnum = <const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
+
 export const FieldErrorSchema = Type.Object({
   in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path'), Type.Literal('header')]),
   pointer: Type.String({ description: 'JSON Pointer to the offending value within its part of the request.' }),
@@ -106,10 +114,3 @@ export const Empty = (description: string) => Type.Unsafe<undefined>({ descripti
 export const NoContent = Empty('No content.')
 
 export const NotModified = Empty('Not modified: the `If-None-Match` ETag is still current.')
-
-/**
- * A string enum as code generators read it best, `{ type: 'string', enum: [...] }`, typed as the union of
- * its values. Give it an `$id` (and register it) to make it a named component.
- */
-export const StringEnum = <const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })

@@ -7,6 +7,9 @@ import { revisionRepository, type RevisionRepository } from '../revisions/reposi
 import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../db/idempotency-keys.js'
 import { commentRepository, type CommentRepository } from '../comments/repository.js'
 import { commentService, type CommentService } from '../comments/service.js'
+import { commentEvents } from '../comments/events.js'
+import { reportRepository, reportService, type ReportService } from '../comments/reports.js'
+import { privacyRepository, type PrivacyRepository } from '../privacy/repository.js'
 import { settingsRepository, type SettingsRepository } from '../db/settings.js'
 import { tagRepository, type TagRepository } from '../tags/repository.js'
 import { tagService, type TagService } from '../tags/service.js'
@@ -33,6 +36,8 @@ declare module 'fastify' {
     comments: CommentRepository
     commentService: CommentService
     syndication: SyndicationRepository
+    reports: ReportService
+    privacy: PrivacyRepository
   }
 }
 
@@ -57,7 +62,8 @@ export default fp(async (app) => {
 
   app.decorate('syndication', syndicationRepository(app.db))
 
-  const comments = commentRepository(app.db, writeEvents)
+  const events = commentEvents(app.db, writeEvents)
+  const comments = commentRepository(app.db, events)
   // Generated once per database and kept there, so avatar hashes stay the same across restarts.
   const avatarKey = await settings.getOrCreate('avatar_hmac_key', () => randomBytes(32).toString('base64url'))
   app.decorate('comments', comments)
@@ -65,6 +71,15 @@ export default fp(async (app) => {
     moderation: app.config.commentModeration,
     maxLinks: app.config.commentMaxLinks,
     avatarKey,
+    editMinutes: app.config.commentEditMinutes,
     now
   }))
+  // The key of reporters' identity hashes: also kept in the database, so a repeat is known after a restart.
+  const reports = reportService(reportRepository(app.db), {
+    key: await settings.getOrCreate('reporter_hmac_key', () => randomBytes(32).toString('base64url')),
+    threshold: app.config.commentReportThreshold,
+    now
+  })
+  app.decorate('reports', reports)
+  app.decorate('privacy', privacyRepository(app.db, { reporterOf: reports.reporterOf }))
 }, { name: 'repositories', dependencies: ['db'] })

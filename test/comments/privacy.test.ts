@@ -1,7 +1,8 @@
 // The issue's privacy test: after seeding comments of every kind, walk every public route (every GET
 // path in the OpenAPI document, so routes added later are walked too, with every seeded value for each
 // path parameter and the query variants that could widen a view) and fail if an author's email, IP or
-// user agent appears in any response, body or headers.
+// user agent appears in any response, body or headers, and that no edit token appears anywhere, to anyone.
+import { createHash } from 'node:crypto'
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
@@ -13,6 +14,8 @@ const authors = [
   { email: 'probe-gamma-9d0@privacy-test.example', ip: '192.0.2.200', ua: 'ThirdProbe/3.3 (ua-token-2024)' }
 ]
 const secrets = [...new Set(authors.flatMap((x) => [x.email, x.email.toLowerCase(), x.email.split('@')[0]!, x.ip, x.ua]))]
+/** Edit tokens of the seeded comments (and their hashes, as stored): shown once in the 201, then never. */
+const editTokens: string[] = []
 
 async function seed (a: TestApp) {
   await createArticle(a, { title: 'Open thread', status: 'published', tags: ['Privacy'] })
@@ -24,6 +27,7 @@ async function seed (a: TestApp) {
       { 'x-forwarded-for': x.ip, 'user-agent': x.ua })
     if (res.statusCode !== 201) throw new Error(res.body)
     ids.push(res.json().id)
+    editTokens.push(res.json().editToken, createHash('sha256').update(res.json().editToken).digest('hex'))
     return res
   }
   const root = (await post('open-thread', 0)).json()
@@ -40,9 +44,9 @@ async function seed (a: TestApp) {
   return ids
 }
 
-function leaks (res: LightMyRequestResponse): string[] {
+function leaks (res: LightMyRequestResponse, among = secrets): string[] {
   const text = `${JSON.stringify(res.headers)}\n${res.body}`.toLowerCase()
-  return secrets.filter((s) => text.includes(s.toLowerCase()))
+  return among.filter((s) => text.includes(s.toLowerCase()))
 }
 
 async function walk (a: TestApp, ids: number[], send: (url: string, method: 'GET' | 'HEAD') => Promise<LightMyRequestResponse>) {
@@ -76,6 +80,8 @@ t.test('no email, IP or user agent reaches anyone below moderator', async (t) =>
   const asModerator = await walk(a, ids, (url, method) => a.as('moderator', { method, url }))
   const found = new Set(asModerator.flatMap((r) => leaks(r.res)))
   t.same([...found].sort(), [...secrets].sort(), 'the probe values are stored and would be detected (moderators see them all)')
+  t.equal(editTokens.length, 16)
+  t.same(asModerator.flatMap((r) => leaks(r.res, editTokens).map((s) => `${r.method} ${r.url}: ${s}`)), [], 'edit tokens reach nobody, moderators included')
 
   const callers: [string, Record<string, string>][] = [
     ['the public', {}],
@@ -89,7 +95,7 @@ t.test('no email, IP or user agent reaches anyone below moderator', async (t) =>
       t.ok(results.some((r) => r.url.startsWith('/v1/comments/') && r.res.statusCode === 200), `${who}: some comments were shown`)
       t.ok(results.some((r) => r.url.startsWith('/v1/articles/open-thread/comments') && r.res.statusCode === 200), `${who}: threads were shown`)
     }
-    const leaked = results.flatMap((r) => leaks(r.res).map((s) => `${r.method} ${r.url} → ${r.res.statusCode}: ${s}`))
+    const leaked = results.flatMap((r) => leaks(r.res, [...secrets, ...editTokens]).map((s) => `${r.method} ${r.url} → ${r.res.statusCode}: ${s}`))
     t.same(leaked, [], `${who}: nothing private in any response`)
   }
 
@@ -113,6 +119,17 @@ t.test('no email, IP or user agent reaches anyone below moderator', async (t) =>
     t.equal(res.statusCode, 401)
     t.same(leaks(res), [])
   }
+  // The author's own edit is answered with the public shape; a wrong token's 403 says nothing either.
+  const mine = posted.json() as { id: number, editToken: string }
+  const edited = await a.inject({ method: 'PATCH', url: `/v1/comments/${mine.id}`, payload: { body: 'Edited once' }, headers: { 'comment-token': mine.editToken, 'x-forwarded-for': x.ip, 'user-agent': x.ua } })
+  t.equal(edited.statusCode, 200)
+  t.same(leaks(edited, [...secrets, ...editTokens, mine.editToken]), [], 'the author\'s edit echoes nothing private, not even its token')
+  const wrong = await a.inject({ method: 'PATCH', url: `/v1/comments/${mine.id}`, payload: { body: 'x' }, headers: { 'comment-token': editTokens[0]! } })
+  t.equal(wrong.statusCode, 403)
+  t.same(leaks(wrong, [...secrets, ...editTokens]), [])
+  const report = await a.inject({ method: 'POST', url: `/v1/comments/${mine.id}/reports`, payload: { reason: 'spam' }, headers: { 'x-forwarded-for': x.ip } })
+  t.equal(report.statusCode, 202)
+  t.same(leaks(report), [])
 })
 
 t.test('no email, IP or user agent in any event, in the log or delivered to a webhook', async (t) => {

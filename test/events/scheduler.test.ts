@@ -1,14 +1,13 @@
 // Scheduled publications announced after downtime, once; retention; an old database upgraded.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import Database from 'better-sqlite3'
-import { drizzle } from 'drizzle-orm/better-sqlite3'
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
-import { migrationsFolder } from '../../src/db/connection.js'
 import { DUE_SQL, NEXT_DUE_SQL } from '../../src/articles/announcements.js'
-import { build, createArticle, type TestApp } from '../helper.js'
+import { authorEdit, build, createArticle, type TestApp } from '../helper.js'
+import { databaseMigratedTo } from '../db/migrated.js'
 
 const HOUR = 3600_000
 const DAY = 24 * HOUR
@@ -80,20 +79,10 @@ t.test('events and their deliveries expire after EVENT_RETENTION_DAYS', async (t
 })
 
 t.test('an existing database upgrades: visible articles count as announced, scheduled ones are announced when due', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'gazette-migration-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  const before = join(dir, 'migrations')
-  cpSync(migrationsFolder, before, { recursive: true })
-  const journalPath = join(before, 'meta', '_journal.json')
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] }
-  const upto = journal.entries.findIndex((e) => e.tag.endsWith('_events_and_webhooks'))
-  writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, upto) }))
-
-  const path = join(dir, 'old.db')
-  const sqlite = new Database(path)
-  migrate(drizzle(sqlite), { migrationsFolder: before })
+  const { path, sqlite } = databaseMigratedTo(t, (e, all) => e.idx < all.find((x) => x.tag.endsWith('_events_and_webhooks'))!.idx)
   // What the migrations before made: a lead image and canonical URL (0005), a tag, an approved comment, a
-  // revision (0007). Past for the server's clock and the migration's (the database's real time) alike.
+  // revision (0007), a comment in its author's edit window with two reports (readers' rights). Past for the
+  // server's clock and the migration's (the database's real time) alike.
   const now = Date.now()
   const past = Date.parse('2026-07-01T12:00:00.000Z')
   const insert = sqlite.prepare(`INSERT INTO articles (slug, title, body, status, published_at, created_at, updated_at, revision, image_url, image_alt, canonical_url)
@@ -105,11 +94,17 @@ t.test('an existing database upgrades: visible articles count as announced, sche
   sqlite.prepare('INSERT INTO article_tags (article_id, tag_id, position) VALUES (1, 1, 0)').run()
   sqlite.prepare(`INSERT INTO comments (id, article_id, author_name, author_email, avatar_hash, body, body_html, status, created_at, updated_at)
     VALUES (1, 1, 'Ann', 'ann@example.org', ?, 'Before events.', '<p>Before events.</p>', 'approved', ?, ?)`).run('ab'.repeat(32), past, past)
+  const editToken = 'gzc_from-before-the-event-log'
+  sqlite.prepare(`INSERT INTO comments (id, article_id, author_name, author_email, avatar_hash, body, body_html, status, edit_token_hash, report_count, created_at, updated_at)
+    VALUES (2, 1, 'Bo', 'bo@example.org', ?, 'Typo hree.', '<p>Typo hree.</p>', 'approved', ?, 2, ?, ?)`)
+    .run('cd'.repeat(32), createHash('sha256').update(editToken).digest('hex'), Date.parse('2026-07-08T08:55:00.000Z'), Date.parse('2026-07-08T08:55:00.000Z'))
+  const report = sqlite.prepare("INSERT INTO comment_reports (comment_id, reporter, reason, created_at) VALUES (2, ?, 'spam', ?)")
+  for (const reporter of ['a1', 'b2']) report.run(reporter.repeat(32), past)
   sqlite.prepare(`INSERT INTO article_revisions (article_id, revision, created_at, author, changed, kind, state)
     VALUES (1, 2, ?, 'desk', '["title"]', 'current', '{"tags":[{"slug":"harbour","name":"Harbour"}]}')`).run(past)
   sqlite.close()
 
-  const a = await build(t, { databasePath: path }, { workers: { pollMs: 60_000 } })
+  const a = await build(t, { databasePath: path, commentModeration: 'none' }, { workers: { pollMs: 60_000 } })
   const flags = a.app.db.$client.prepare('SELECT slug, announced FROM articles ORDER BY id').all()
   t.same(flags, [{ slug: 'visible', announced: 1 }, { slug: 'scheduled', announced: 0 }, { slug: 'draft', announced: 0 }])
   t.same(await types(a), [], 'no flood of events for the archive')
@@ -125,11 +120,13 @@ t.test('an existing database upgrades: visible articles count as announced, sche
   const spam = await a.as('moderator', { method: 'PATCH', url: '/v1/comments/1', payload: { status: 'spam' } })
   t.equal(spam.statusCode, 200, spam.body)
   await a.as('editor', { method: 'PATCH', url: '/v1/tags/harbour', payload: { name: 'Harbours' } })
+  t.equal((await authorEdit(a, 2, editToken, { body: 'Typo here.' })).statusCode, 200, 'its author edits within the window')
   const log = (await a.as('admin', { method: 'GET', url: '/v1/events?limit=100' })).json().data.slice(1) as { type: string, data: any }[]
-  t.same(log.map((e) => e.type), ['article.updated', 'comment.removed', 'tag.updated'])
+  t.same(log.map((e) => e.type), ['article.updated', 'comment.removed', 'tag.updated', 'comment.edited'])
   t.match(log[0]!.data, { slug: 'visible', title: 'Visible, edited', image: { url: 'https://images.news.example/v.jpg', alt: 'A view' }, canonicalUrl: 'https://wire.example/visible', tags: [{ slug: 'harbour' }] })
   t.same(log[1]!.data, { id: 1, articleSlug: 'visible' })
   t.same(log[2]!.data, { slug: 'harbour', name: 'Harbours', description: null, articleCount: 1 })
+  t.match(log[3]!.data, { id: 2, body: 'Typo here.', edited: true })
 })
 
 t.test('every write looks for due publications in the partial index of scheduled articles only', async (t) => {
