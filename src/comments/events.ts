@@ -1,13 +1,13 @@
 // The public events of comment writes (API.md section 10), recorded in the outbox inside the write's own
 // transaction. Every write that can change what the public sees of a comment goes through here: posting,
-// moderation, an author's edit or delete (the edit window).
+// moderation, an author's edit or delete (the edit window), a report that reaches the threshold.
 // A comment is public when it is approved on an article the public can see (the article is announced:
 // call announceDue first in the transaction, so `announced` is current and the log shows the article's
 // publication before anything on it).
 //   not public → public     comment.approved (the public comment)
 //   public, body changed    comment.edited (the public comment)
 //   public → not public     comment.removed ({ id, articleSlug }): moderated away, sent back to pending by
-//                           re-moderation, deleted
+//                           re-moderation or by reports, deleted
 import type { Db } from '../db/connection.js'
 import type { WriteEvents } from '../events/outbox.js'
 import { toComment, type CommentRecord } from './repository.js'
@@ -42,7 +42,7 @@ export function commentEvents (db: Db, { outbox, announceDue }: WriteEvents) {
       else if (was && !is) removed(before, now)
     },
 
-    /** The comment no longer shows in the thread as itself: deleted. */
+    /** The comment no longer shows in the thread as itself: deleted, or sent back to pending by reports. */
     left (before: Omit<CommentBefore, 'body'>, now: number): void {
       if (isPublic(before.status, before.articleId)) removed(before, now)
     }

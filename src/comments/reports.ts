@@ -4,6 +4,7 @@
 // checked against a guessed address, and an IPv4 address could otherwise be found by trying them all.
 import { createHmac } from 'node:crypto'
 import type { Db } from '../db/connection.js'
+import type { CommentEvents } from './events.js'
 import { recountComments } from './repository.js'
 import type { CommentStatus, REPORT_REASONS } from './schemas.js'
 
@@ -16,11 +17,12 @@ export interface ReportOutcome {
   requeued: boolean
 }
 
-export function reportRepository (db: Db) {
+export function reportRepository (db: Db, events: CommentEvents) {
   const insert = db.$client.prepare<[number, string, ReportReason, number]>(
     'INSERT INTO comment_reports (comment_id, reporter, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
   const countOne = db.$client.prepare<[number], { reportCount: number, status: CommentStatus, articleId: number }>(
     'UPDATE comments SET report_count = report_count + 1 WHERE id = ? RETURNING report_count AS reportCount, status, article_id AS articleId')
+  const slugOf = db.$client.prepare<[number], string>('SELECT slug FROM articles WHERE id = ?').pluck()
   const requeue = db.$client.prepare<[number, number]>("UPDATE comments SET status = 'pending', updated_at = ? WHERE id = ?")
 
   // The insert takes the write lock first, so the count read back is this transaction's own.
@@ -30,6 +32,10 @@ export function reportRepository (db: Db) {
     // Only when the count reaches the threshold: an approved comment that a moderator approved again
     // after reviewing its reports is not sent back by each further one.
     if (row === undefined || row.status !== 'approved' || row.reportCount !== threshold) return { counted: true, requeued: false }
+    // The comment leaves public view: comment.removed, if the public saw it (after due publications are
+    // announced, so that the article's visibility is current).
+    events.announceDue(now)
+    events.left({ id: commentId, articleId: row.articleId, articleSlug: slugOf.get(row.articleId)!, status: row.status }, now)
     requeue.run(now, commentId)
     recountComments(db, row.articleId)
     return { counted: true, requeued: true }

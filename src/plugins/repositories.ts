@@ -75,7 +75,7 @@ export default fp(async (app) => {
     now
   }))
   // The key of reporters' identity hashes: also kept in the database, so a repeat is known after a restart.
-  const reports = reportService(reportRepository(app.db), {
+  const reports = reportService(reportRepository(app.db, events), {
     key: await settings.getOrCreate('reporter_hmac_key', () => randomBytes(32).toString('base64url')),
     threshold: app.config.commentReportThreshold,
     now

@@ -1,5 +1,6 @@
 // Readers' rights meet the event log (API.md sections 10 and 11): an author's edit or delete through the
-// edit window tells consumers what the public saw change, in the transaction of the change.
+// edit window and a report that reaches the threshold tell consumers what the public saw change, in the
+// transaction of the change.
 import t from 'tap'
 import { authorDelete, authorEdit, build, createArticle, postWithToken, type TestApp } from '../helper.js'
 
@@ -92,4 +93,23 @@ t.test('an author\'s delete of a visible comment is comment.removed; of a pendin
   t.same(await next(), [['comment.removed', { id: withReply.id, articleSlug: 'regrets' }]], 'a tombstone for its reply: removed all the same')
   t.equal((await authorDelete(a, held.id, held.editToken)).statusCode, 204)
   t.same(await next(), [], 'a pending comment the public never saw')
+})
+
+t.test('a comment that reports send back to pending is comment.removed', async (t) => {
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
+  await createArticle(a, { title: 'Flagged', status: 'published' })
+  const c = await postWithToken(a, 'flagged', reader)
+  const next = tracker(a)
+  await next()
+  const report = (from: string) => a.inject({ method: 'POST', url: `/v1/comments/${c.id}/reports`, payload: { reason: 'abuse' }, remoteAddress: from })
+
+  for (const from of ['203.0.113.1', '203.0.113.2', '203.0.113.2']) t.equal((await report(from)).statusCode, 202)
+  t.same(await next(), [], 'below the threshold (3), and a repeat: nothing')
+  t.equal((await report('203.0.113.3')).statusCode, 202)
+  t.equal((await a.as('moderator', { method: 'GET', url: `/v1/comments/${c.id}` })).json().status, 'pending')
+  t.same(await next(), [['comment.removed', { id: c.id, articleSlug: 'flagged' }]], 'the third report: back to pending, out of view')
+  await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${c.id}`, payload: { status: 'approved' } })
+  t.same((await next()).map(([type]) => type), ['comment.approved'], 'a moderator puts it back')
+  t.equal((await report('203.0.113.4')).statusCode, 202)
+  t.same(await next(), [], 'a report past the threshold does not send it back again')
 })

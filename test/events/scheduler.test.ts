@@ -121,12 +121,14 @@ t.test('an existing database upgrades: visible articles count as announced, sche
   t.equal(spam.statusCode, 200, spam.body)
   await a.as('editor', { method: 'PATCH', url: '/v1/tags/harbour', payload: { name: 'Harbours' } })
   t.equal((await authorEdit(a, 2, editToken, { body: 'Typo here.' })).statusCode, 200, 'its author edits within the window')
+  t.equal((await a.inject({ method: 'POST', url: '/v1/comments/2/reports', payload: { reason: 'abuse' } })).statusCode, 202)
   const log = (await a.as('admin', { method: 'GET', url: '/v1/events?limit=100' })).json().data.slice(1) as { type: string, data: any }[]
-  t.same(log.map((e) => e.type), ['article.updated', 'comment.removed', 'tag.updated', 'comment.edited'])
+  t.same(log.map((e) => e.type), ['article.updated', 'comment.removed', 'tag.updated', 'comment.edited', 'comment.removed'])
   t.match(log[0]!.data, { slug: 'visible', title: 'Visible, edited', image: { url: 'https://images.news.example/v.jpg', alt: 'A view' }, canonicalUrl: 'https://wire.example/visible', tags: [{ slug: 'harbour' }] })
   t.same(log[1]!.data, { id: 1, articleSlug: 'visible' })
   t.same(log[2]!.data, { slug: 'harbour', name: 'Harbours', description: null, articleCount: 1 })
   t.match(log[3]!.data, { id: 2, body: 'Typo here.', edited: true })
+  t.same(log[4]!.data, { id: 2, articleSlug: 'visible' }, 'the third report, counted on the two from before, sends it back to pending')
 })
 
 t.test('every write looks for due publications in the partial index of scheduled articles only', async (t) => {
