@@ -132,7 +132,7 @@ t.test('no email, IP or user agent reaches anyone below moderator', async (t) =>
   t.same(leaks(report), [])
 })
 
-t.test('no email, IP or user agent in any event, in the log or delivered to a webhook', async (t) => {
+t.test('no email, IP, user agent or edit token in any event, in the log or delivered to a webhook', async (t) => {
   const receiver = await startReceiver()
   t.teardown(() => receiver.close())
   const a = await build(t, { trustProxy: true, commentModeration: 'none', commentRateLimit: 1000, webhookAllowPrivate: true },
@@ -141,15 +141,30 @@ t.test('no email, IP or user agent in any event, in the log or delivered to a we
   const hook = await a.as('admin', { method: 'POST', url: '/v1/webhooks', payload: { url: receiver.url, events: doc.components.schemas.EventType.enum } })
   t.equal(hook.statusCode, 201)
   await seed(a)
+  // Authors at work in their edit window, readers reporting: events of comments that carry edit tokens.
+  const x = authors[1]!
+  const origin = { 'x-forwarded-for': x.ip, 'user-agent': x.ua }
+  const mine = (await postComment(a, 'open-thread', { authorName: 'Editor of mine', authorEmail: x.email, body: 'Typo hree' }, origin)).json()
+  const regret = (await postComment(a, 'open-thread', { authorName: 'Regretful', authorEmail: x.email, body: 'Hasty words' }, origin)).json()
+  const reported = (await postComment(a, 'open-thread', { authorName: 'Reported', authorEmail: x.email, body: 'Hot take' }, origin)).json()
+  for (const c of [mine, regret, reported]) editTokens.push(c.editToken, createHash('sha256').update(c.editToken).digest('hex'))
+  t.equal((await a.inject({ method: 'PATCH', url: `/v1/comments/${mine.id}`, payload: { body: 'Typo here' }, headers: { 'comment-token': mine.editToken, ...origin } })).statusCode, 200)
+  t.equal((await a.inject({ method: 'DELETE', url: `/v1/comments/${regret.id}`, headers: { 'comment-token': regret.editToken, ...origin } })).statusCode, 204)
+  for (const from of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) {
+    t.equal((await a.inject({ method: 'POST', url: `/v1/comments/${reported.id}/reports`, payload: { reason: 'abuse' }, headers: { 'x-forwarded-for': from } })).statusCode, 202)
+  }
   const log = await a.as('admin', { method: 'GET', url: '/v1/events?limit=100' })
   const events = log.json().data as { id: string, type: string }[]
-  t.ok(events.length > 15, `${events.length} events, of types ${[...new Set(events.map((e) => e.type))].join(', ')}`)
-  t.same(leaks(log), [], 'nothing private in the event log')
+  const types = new Set(events.map((e) => e.type))
+  t.ok(events.length > 15, `${events.length} events, of types ${[...types].join(', ')}`)
+  t.ok(['comment.submitted', 'comment.approved', 'comment.edited', 'comment.removed'].every((type) => types.has(type)), 'every kind of comment event')
+  const confidential = [...secrets, ...editTokens]
+  t.same(leaks(log, confidential), [], 'nothing private in the event log')
   await receiver.waitUntil(() => receiver.received.length >= events.length)
   const delivered = receiver.received.map((r) => `${JSON.stringify(r.headers)}\n${r.body}`.toLowerCase())
-  t.same(secrets.filter((s) => delivered.some((d) => d.includes(s.toLowerCase()))), [], 'nothing private in any delivery')
+  t.same(confidential.filter((s) => delivered.some((d) => d.includes(s.toLowerCase()))), [], 'nothing private in any delivery')
   const deliveries = await a.as('admin', { method: 'GET', url: `/v1/webhooks/${hook.json().id}/deliveries?limit=100` })
-  t.same(leaks(deliveries), [], 'nor in the delivery log')
+  t.same(leaks(deliveries, confidential), [], 'nor in the delivery log')
 })
 
 t.test('an error raised after a comment is prepared is its own problem, not the comment', async (t) => {
