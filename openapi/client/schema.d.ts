@@ -489,6 +489,8 @@ export interface paths {
          * Erase a commenter's data
          * @description Every comment by the address (matched case-insensitively) becomes a tombstone if it has replies (`status: "deleted"`, no body, no author fields) and disappears otherwise, with any tombstone above it left without replies; articles' `commentCount`s follow. The address, and the IPs and user agents its comments came from, leave every table that held them: comments, reports (which keep counting but no longer name a client), and the stored responses of `Idempotency-Key` requests. Deleted data are overwritten in the database file, not left in free space.
          *
+         *     The event log follows, in the same transaction: each erased comment the public could see gets a `comment.removed` event, and the `comment.approved` and `comment.edited` events that carried an erased comment's author name and words show it as a tombstone instead (the log keeps its ids and order); their webhook deliveries not yet made are dropped, those made stay in the delivery log, which holds no comment data.
+         *
          *     Idempotent: a repeat finds nothing left and answers `{ "erased": 0 }`. The address is never in the URL, so it never reaches access logs; the log records only how many comments were erased.
          *
          *     Needs a token with role `admin`.
@@ -513,7 +515,7 @@ export interface paths {
          * Read the event log
          * @description Every change the public could see, oldest first, as webhooks receive them: each event was recorded in the same transaction as its change, so none is missing after a crash and none exists for a change that did not happen. Filter by `type` (repeatable). Keyset-paginated: follow `page.nextCursor` to the end. To poll for what is new, keep the id of the last event you read and ask with `after`.
          *
-         *     Events are kept `EVENT_RETENTION_DAYS` (30 here). Webhook pings are not in the log.
+         *     Events are kept `EVENT_RETENTION_DAYS` (30 here). Webhook pings are not in the log. Erasing a commenter's data (`POST /v1/privacy/erase`) rewrites the events that showed their comments to show tombstones, in place: ids and order stay.
          *
          *     Needs a token with role `admin`.
          *
@@ -909,7 +911,7 @@ export interface webhooks {
         put?: never;
         /**
          * `comment.approved`
-         * @description A comment became visible: approved at creation or by a moderator, on an article the public can see. `data` is the public comment (never an email, IP or user agent).
+         * @description A comment became visible: approved at creation or by a moderator, on an article the public can see. `data` is the public comment (never an email, IP, user agent or edit token). Once its author's data are erased (`POST /v1/privacy/erase`), the event in the log shows the comment as a tombstone (`status: "deleted"`, empty body, null author fields).
          */
         post: operations["onCommentApprovedEvent"];
         delete?: never;
@@ -929,7 +931,7 @@ export interface webhooks {
         put?: never;
         /**
          * `comment.edited`
-         * @description The body of a visible comment changed. `data` is the public comment.
+         * @description The body of a visible comment changed and it stays visible: edited by its author within the edit window (`Comment-Token`) or by a moderator. `data` is the public comment, with `edited: true`. After an erasure the event shows a tombstone, as for `comment.approved`.
          */
         post: operations["onCommentEditedEvent"];
         delete?: never;
@@ -949,7 +951,7 @@ export interface webhooks {
         put?: never;
         /**
          * `comment.removed`
-         * @description A visible comment left public view: moderated to another status, deleted (a comment with replies stays as a tombstone), or erased.
+         * @description A visible comment left public view: moderated to another status; deleted by a moderator or by its author (a comment with replies stays as a tombstone); sent back to `pending`, by an author's edit that the moderation rules hold or by `COMMENT_REPORT_THRESHOLD` reports; or erased (`POST /v1/privacy/erase`).
          */
         post: operations["onCommentRemovedEvent"];
         delete?: never;
@@ -2470,7 +2472,7 @@ export interface components {
         };
         /**
          * CommentApprovedEvent
-         * @description A comment became visible: approved at creation or by a moderator, on an article the public can see. `data` is the public comment (never an email, IP or user agent).
+         * @description A comment became visible: approved at creation or by a moderator, on an article the public can see. `data` is the public comment (never an email, IP, user agent or edit token). Once its author's data are erased (`POST /v1/privacy/erase`), the event in the log shows the comment as a tombstone (`status: "deleted"`, empty body, null author fields).
          * @example {
          *       "id": "evt_2v8QfJxv0m1XcR7t",
          *       "type": "comment.approved",
@@ -2512,7 +2514,7 @@ export interface components {
         };
         /**
          * CommentEditedEvent
-         * @description The body of a visible comment changed. `data` is the public comment.
+         * @description The body of a visible comment changed and it stays visible: edited by its author within the edit window (`Comment-Token`) or by a moderator. `data` is the public comment, with `edited: true`. After an erasure the event shows a tombstone, as for `comment.approved`.
          * @example {
          *       "id": "evt_2v8QfJxv0m1XcR7t",
          *       "type": "comment.edited",
@@ -2554,7 +2556,7 @@ export interface components {
         };
         /**
          * CommentRemovedEvent
-         * @description A visible comment left public view: moderated to another status, deleted (a comment with replies stays as a tombstone), or erased.
+         * @description A visible comment left public view: moderated to another status; deleted by a moderator or by its author (a comment with replies stays as a tombstone); sent back to `pending`, by an author's edit that the moderation rules hold or by `COMMENT_REPORT_THRESHOLD` reports; or erased (`POST /v1/privacy/erase`).
          * @example {
          *       "id": "evt_2v8QfJxv0m1XcR7t",
          *       "type": "comment.removed",

@@ -1,13 +1,13 @@
 // The public events of comment writes (API.md section 10), recorded in the outbox inside the write's own
 // transaction. Every write that can change what the public sees of a comment goes through here: posting,
-// moderation, an author's edit or delete (the edit window), a report that reaches the threshold.
+// moderation, an author's edit or delete (the edit window), a report that reaches the threshold, erasure.
 // A comment is public when it is approved on an article the public can see (the article is announced:
 // call announceDue first in the transaction, so `announced` is current and the log shows the article's
 // publication before anything on it).
 //   not public → public     comment.approved (the public comment)
 //   public, body changed    comment.edited (the public comment)
 //   public → not public     comment.removed ({ id, articleSlug }): moderated away, sent back to pending by
-//                           re-moderation or by reports, deleted
+//                           re-moderation or by reports, deleted, erased
 import type { Db } from '../db/connection.js'
 import type { WriteEvents } from '../events/outbox.js'
 import { toComment, type CommentRecord } from './repository.js'
@@ -42,9 +42,21 @@ export function commentEvents (db: Db, { outbox, announceDue }: WriteEvents) {
       else if (was && !is) removed(before, now)
     },
 
-    /** The comment no longer shows in the thread as itself: deleted, or sent back to pending by reports. */
+    /** The comment no longer shows in the thread as itself: deleted, erased, or sent back to pending by reports. */
     left (before: Omit<CommentBefore, 'body'>, now: number): void {
       if (isPublic(before.status, before.articleId)) removed(before, now)
+    },
+
+    /**
+     * Erasure: the events that showed these comments (comment.approved, comment.edited: the author's name,
+     * URL, avatar hash and words) now show each as a tombstone, the shape the API gives a deleted comment,
+     * and their webhook deliveries still waiting are dropped. comment.submitted and comment.removed hold
+     * only the id and the article, and stay as they are.
+     */
+    erased (ids: readonly number[]): void {
+      outbox.redact(['comment.approved', 'comment.edited'], ids, (c) => ({
+        ...c, authorName: null, authorUrl: null, avatarHash: null, body: '', bodyHtml: '', status: 'deleted', edited: false
+      }))
     }
   }
 }

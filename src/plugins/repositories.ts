@@ -81,5 +81,5 @@ export default fp(async (app) => {
     now
   })
   app.decorate('reports', reports)
-  app.decorate('privacy', privacyRepository(app.db, { reporterOf: reports.reporterOf }))
+  app.decorate('privacy', privacyRepository(app.db, events, { reporterOf: reports.reporterOf }))
 }, { name: 'repositories', dependencies: ['db'] })

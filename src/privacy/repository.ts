@@ -1,15 +1,16 @@
-// The SQL of readers' rights that spans tables: erasing everything an email address left behind, and
-// clearing comments' IPs and user agents after COMMENT_PRIVATE_DAYS.
+// The SQL of readers' rights that spans tables: erasing everything an email address left behind (the
+// event log included), and clearing comments' IPs and user agents after COMMENT_PRIVATE_DAYS.
 //
 // Both run with SQLite's secure_delete on, so that the erased values are overwritten with zeros in the
 // database file rather than left in free space, and erasure then checkpoints the WAL with TRUNCATE, so
 // that older page images holding them leave the WAL file too (best effort: a reader holding an old
 // snapshot can keep the checkpoint from finishing; the next one completes it).
 import { randomBytes } from 'node:crypto'
-import { desc, sql } from 'drizzle-orm'
+import { desc, eq, getTableColumns, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
-import { comments } from '../db/schema.js'
-import { deleteComment, recountComments, type CommentRow } from '../comments/repository.js'
+import { articles, comments } from '../db/schema.js'
+import type { CommentEvents } from '../comments/events.js'
+import { deleteComment, recountComments } from '../comments/repository.js'
 
 export interface PrivacyRepositoryOptions {
   /** The stored identity of a reporting client (src/comments/reports.ts), to unlink its reports. */
@@ -26,7 +27,7 @@ export interface Erasure {
 /** Rows changed per statement by the retention job, so that a backlog never holds the write lock long. */
 const RETENTION_BATCH = 500
 
-export function privacyRepository (db: Db, opts: PrivacyRepositoryOptions) {
+export function privacyRepository (db: Db, events: CommentEvents, opts: PrivacyRepositoryOptions) {
   const sqlite = db.$client
 
   // Idempotency records remember a POST's response for a day. Those of an erased author go: the stored
@@ -60,20 +61,26 @@ export function privacyRepository (db: Db, opts: PrivacyRepositoryOptions) {
   }
 
   const eraseAll = sqlite.transaction((email: string, now: number): number => {
+    events.announceDue(now)
     // Replies before the comments they answer (ids grow), so a parent whose only replies were its own
     // author's is removed rather than left as a tombstone.
-    const rows: CommentRow[] = db.select().from(comments)
+    const rows = db.select({ ...getTableColumns(comments), articleSlug: articles.slug }).from(comments)
+      .innerJoin(articles, eq(articles.id, comments.articleId))
       .where(sql`lower(${comments.authorEmail}) = lower(${email})`).orderBy(desc(comments.id)).all()
-    const articles = new Set<number>()
+    const articleIds = new Set<number>()
     const origins = new Set<string>()
     for (const row of rows) {
+      // A visible comment leaves public view: comment.removed, in this transaction.
+      events.left(row, now)
       deleteComment(db, row, now)
-      articles.add(row.articleId)
+      articleIds.add(row.articleId)
       if (row.ip !== null) origins.add(row.ip)
       if (row.userAgent !== null) origins.add(row.userAgent)
       forgetByLocation.run(`/v1/comments/${row.id}`)
     }
-    for (const articleId of articles) recountComments(db, articleId)
+    for (const articleId of articleIds) recountComments(db, articleId)
+    // The events that showed these comments (author name, body) keep only a tombstone of them.
+    events.erased(rows.map((row) => row.id))
     forgetByEmail.run(email, email)
     for (const row of rows) {
       if (row.ip === null) continue
@@ -88,7 +95,9 @@ export function privacyRepository (db: Db, opts: PrivacyRepositoryOptions) {
     /**
      * Erases what `email` (compared case-insensitively) left: each of its comments becomes a tombstone
      * when it has replies and is removed otherwise, articles' comment counts follow, and the address,
-     * its IPs and user agents leave the idempotency records and the reports. One transaction.
+     * its IPs and user agents leave the idempotency records and the reports. Each comment the public saw
+     * gets a comment.removed event, and the events that carried the comments' author name and body show
+     * them as tombstones (src/comments/events.ts). One transaction.
      */
     async erase (email: string, now: number): Promise<Erasure> {
       const erased = withSecureDelete(() => eraseAll.immediate(email, now))

@@ -41,6 +41,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Erase a commenter\'s data',
       description: [
         'Every comment by the address (matched case-insensitively) becomes a tombstone if it has replies (`status: "deleted"`, no body, no author fields) and disappears otherwise, with any tombstone above it left without replies; articles\' `commentCount`s follow. The address, and the IPs and user agents its comments came from, leave every table that held them: comments, reports (which keep counting but no longer name a client), and the stored responses of `Idempotency-Key` requests. Deleted data are overwritten in the database file, not left in free space.',
+        'The event log follows, in the same transaction: each erased comment the public could see gets a `comment.removed` event, and the `comment.approved` and `comment.edited` events that carried an erased comment\'s author name and words show it as a tombstone instead (the log keeps its ids and order); their webhook deliveries not yet made are dropped, those made stay in the delivery log, which holds no comment data.',
         'Idempotent: a repeat finds nothing left and answers `{ "erased": 0 }`. The address is never in the URL, so it never reaches access logs; the log records only how many comments were erased.'
       ].join('\n\n'),
       body: ref(PrivacyEraseRequest),

@@ -1,15 +1,20 @@
 // Erasure (API.md section 11): POST /v1/privacy/erase {email} → {erased: n}. Afterwards every table of the
-// database file is searched for the erased address, IPs and user agents, and then the file's bytes.
+// database file is searched for the erased address, IPs and user agents, and then the file's bytes; and,
+// since the event log and webhook deliveries carry the public comment, for the erased comments' author
+// name and words too.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import Database from 'better-sqlite3'
 import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
+import { startReceiver } from '../../scripts/webhook-receiver.js'
 
-const erased = { email: 'Erase.Me-4417@Example.org', ip: '198.51.100.77', ua: 'EraseAgent/1.0 (probe-7391)' }
-const kept = { email: 'keep-me-2288@example.net', ip: '192.0.2.55', ua: 'KeepAgent/2.0 (probe-5510)' }
+const erased = { email: 'Erase.Me-4417@Example.org', ip: '198.51.100.77', ua: 'EraseAgent/1.0 (probe-7391)', name: 'Erin Erasable-6613', body: 'Words to erase 8841.' }
+const kept = { email: 'keep-me-2288@example.net', ip: '192.0.2.55', ua: 'KeepAgent/2.0 (probe-5510)', name: 'Kim Kept-2275', body: 'A comment.' }
 const probes = (who: typeof erased) => [who.email.toLowerCase(), who.ip, who.ua.toLowerCase()]
+/** What the public saw of the erased comments (events carry it): the author's name and words. */
+const publicProbes = [erased.name.toLowerCase(), erased.body.toLowerCase(), 'phoned in', 'posted for a reader', 'edited by a moderator']
 
 /** Every row of every table (FTS shadow tables and all), as lower-cased text. */
 function dumpTables (sqlite: Database.Database): Map<string, string> {
@@ -23,7 +28,7 @@ const found = (dump: Map<string, string>, needles: string[]) =>
   [...dump].flatMap(([table, text]) => needles.filter((n) => text.includes(n)).map((n) => `${table}: ${n}`))
 
 async function post (a: TestApp, slug: string, who: typeof erased, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-  const res = await postComment(a, slug, { authorName: 'Someone', authorEmail: who.email, body: 'A comment.', ...extra },
+  const res = await postComment(a, slug, { authorName: who.name, authorEmail: who.email, body: who.body, ...extra },
     { 'x-forwarded-for': who.ip, 'user-agent': who.ua, ...headers })
   if (res.statusCode !== 201) throw new Error(res.body)
   return res.json() as { id: number, editToken: string }
@@ -43,7 +48,14 @@ t.test('erasure leaves nothing of the address, its IPs and user agents in any ta
   const dir = mkdtempSync(join(tmpdir(), 'gazette-erase-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const path = join(dir, 'erase.db')
-  const a = await build(t, { databasePath: path, trustProxy: true, commentModeration: 'none', commentRateLimit: 1000 })
+  // A webhook whose receiver fails, retried an hour later (the test's clock stands still): at the erasure
+  // its deliveries of the erased comments' events are still waiting.
+  const receiver = await startReceiver(() => 503)
+  t.teardown(() => receiver.close())
+  const a = await build(t, { databasePath: path, trustProxy: true, commentModeration: 'none', commentRateLimit: 1000, webhookAllowPrivate: true },
+    { workers: { pollMs: 20, minIntervalMs: 0, backoff: () => 60 * 60 * 1000 } })
+  const events = (await a.inject({ method: 'GET', url: '/openapi.json' })).json().components.schemas.EventType.enum as string[]
+  t.equal((await a.as('admin', { method: 'POST', url: '/v1/webhooks', payload: { url: receiver.url, events } })).statusCode, 201)
   await createArticle(a, { title: 'First', status: 'published' })
   await createArticle(a, { title: 'Second', status: 'published' })
   await createArticle(a, { title: 'Closed', status: 'published', commentsOpen: false })
@@ -77,7 +89,16 @@ t.test('erasure leaves nothing of the address, its IPs and user agents in any ta
   }
 
   const sqlite = a.app.db.$client
-  t.same(found(dumpTables(sqlite), probes(erased)).length > 0, true, 'the probe values are there before')
+  const queued = sqlite.prepare('SELECT count(*) FROM events WHERE webhook_id IS NULL').pluck()
+  const deliveries = sqlite.prepare("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'").pluck()
+  for (let i = 0; deliveries.get() !== queued.get(); i++) {
+    if (i > 1500) throw new Error('the webhook\'s deliveries were never queued')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const beforeDump = dumpTables(sqlite)
+  t.same(found(beforeDump, probes(erased)).length > 0, true, 'the probe values are there before')
+  t.same(found(new Map([['events', beforeDump.get('events')!]]), publicProbes), publicProbes.map((p) => `events: ${p}`),
+    'the events hold the erased comments\' author name and words before, for deliveries still waiting')
   const before = await counts(a)
 
   const res = await a.as('admin', { method: 'POST', url: '/v1/privacy/erase', payload: { email: erased.email.toLowerCase() } })
@@ -87,6 +108,9 @@ t.test('erasure leaves nothing of the address, its IPs and user agents in any ta
 
   const dump = dumpTables(sqlite)
   t.same(found(dump, probes(erased)), [], 'no table holds the address, its IP or its user agent')
+  t.same(found(dump, publicProbes), [], 'nor the erased comments\' name and words: not the comments, the events, their deliveries')
+  t.ok(dump.get('events')!.includes(kept.name.toLowerCase()), 'the other reader\'s events stay')
+  t.ok(Number(deliveries.get()) > 0, 'and so do the deliveries still waiting for them')
   t.same(found(new Map([['comments', dump.get('comments')!]]), probes(kept)).length, 3, 'the other reader\'s data stay')
   t.ok(dump.get('idempotency_keys')!.includes(`client:${kept.ip}`), 'and so do the records of its requests')
 
@@ -108,7 +132,7 @@ t.test('erasure leaves nothing of the address, its IPs and user agents in any ta
   await a.app.close()
   const bytes = Buffer.concat([readFileSync(path), ...['-wal', '-journal'].map((x) => { try { return readFileSync(path + x) } catch { return Buffer.alloc(0) } })])
   const text = bytes.toString('latin1').toLowerCase()
-  t.same(probes(erased).filter((p) => text.includes(p)), [], 'the database file holds none of them')
+  t.same([...probes(erased), ...publicProbes].filter((p) => text.includes(p)), [], 'the database file holds none of them')
   t.ok(text.includes(kept.email), 'while the other reader\'s address is there to be found')
 })
 
