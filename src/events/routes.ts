@@ -16,7 +16,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Read the event log',
       description: [
         'Every change the public could see, oldest first, as webhooks receive them: each event was recorded in the same transaction as its change, so none is missing after a crash and none exists for a change that did not happen. Filter by `type` (repeatable). Keyset-paginated: follow `page.nextCursor` to the end. To poll for what is new, keep the id of the last event you read and ask with `after`.',
-        `Events are kept \`EVENT_RETENTION_DAYS\` (${app.config.eventRetentionDays} here). Webhook pings are not in the log.`
+        `Events are kept \`EVENT_RETENTION_DAYS\` (${app.config.eventRetentionDays} here). Webhook pings are not in the log. Erasing a commenter's data (\`POST /v1/privacy/erase\`) rewrites the events that showed their comments to show tombstones, in place: ids and order stay.`
       ].join('\n\n'),
       querystring: EventListQuery,
       headers: ConditionalHeaders,

@@ -98,7 +98,7 @@ export const CommentSubmittedEvent = eventSchema({
 export const CommentApprovedEvent = eventSchema({
   type: 'comment.approved',
   name: 'CommentApprovedEvent',
-  description: 'A comment became visible: approved at creation or by a moderator, on an article the public can see. `data` is the public comment (never an email, IP or user agent).',
+  description: 'A comment became visible: approved at creation or by a moderator, on an article the public can see. `data` is the public comment (never an email, IP, user agent or edit token). Once its author\'s data are erased (`POST /v1/privacy/erase`), the event in the log shows the comment as a tombstone (`status: "deleted"`, empty body, null author fields).',
   data: ref(Comment),
   dataExample: commentExample
 })
@@ -106,7 +106,7 @@ export const CommentApprovedEvent = eventSchema({
 export const CommentEditedEvent = eventSchema({
   type: 'comment.edited',
   name: 'CommentEditedEvent',
-  description: 'The body of a visible comment changed. `data` is the public comment.',
+  description: 'The body of a visible comment changed and it stays visible: edited by its author within the edit window (`Comment-Token`) or by a moderator. `data` is the public comment, with `edited: true`. After an erasure the event shows a tombstone, as for `comment.approved`.',
   data: ref(Comment),
   dataExample: commentExample
 })
@@ -114,7 +114,7 @@ export const CommentEditedEvent = eventSchema({
 export const CommentRemovedEvent = eventSchema({
   type: 'comment.removed',
   name: 'CommentRemovedEvent',
-  description: 'A visible comment left public view: moderated to another status, deleted (a comment with replies stays as a tombstone), or erased.',
+  description: 'A visible comment left public view: moderated to another status; deleted by a moderator or by its author (a comment with replies stays as a tombstone); sent back to `pending`, by an author\'s edit that the moderation rules hold or by `COMMENT_REPORT_THRESHOLD` reports; or erased (`POST /v1/privacy/erase`).',
   data: Type.Object({ id: Type.Integer(), articleSlug: Slug }, { additionalProperties: false }),
   dataExample: { id: commentExample.id, articleSlug: commentExample.articleSlug }
 })
