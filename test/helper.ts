@@ -94,3 +94,29 @@ export async function countComments (a: TestApp, query = ''): Promise<number> {
   if (res.statusCode !== 200) throw new Error(`countComments: ${res.statusCode} ${res.body}`)
   return res.json().page.total
 }
+
+export interface LoggedEvent { id: string, type: string, occurredAt: string, data: any }
+
+/** The whole event log (GET /v1/events, every page), oldest first; `query` adds filters (`&type=…`). */
+export async function eventLog (a: TestApp, query = ''): Promise<LoggedEvent[]> {
+  const out: LoggedEvent[] = []
+  let cursor: string | null = null
+  do {
+    const res = await a.as('admin', { method: 'GET', url: `/v1/events?limit=100${query}${cursor ? `&cursor=${cursor}` : ''}` })
+    if (res.statusCode !== 200) throw new Error(`eventLog: ${res.statusCode} ${res.body}`)
+    out.push(...res.json().data)
+    cursor = res.json().page.nextCursor
+  } while (cursor !== null)
+  return out
+}
+
+/** A function that returns the events recorded since its last call, as [type, data] pairs. */
+export function eventTracker (a: TestApp): () => Promise<[string, any][]> {
+  let seen = 0
+  return async () => {
+    const all = await eventLog(a)
+    const fresh = all.slice(seen)
+    seen = all.length
+    return fresh.map((e) => [e.type, e.data])
+  }
+}

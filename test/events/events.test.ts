@@ -1,31 +1,7 @@
 // The event log: which change records which event (what the public can see change, and nothing else),
 // and GET /v1/events.
 import t from 'tap'
-import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
-
-/** The whole log, oldest first. */
-async function log (a: TestApp, query = ''): Promise<{ id: string, type: string, occurredAt: string, data: any }[]> {
-  const out = []
-  let cursor: string | null = null
-  do {
-    const res = await a.as('admin', { method: 'GET', url: `/v1/events?limit=100${query}${cursor ? `&cursor=${cursor}` : ''}` })
-    if (res.statusCode !== 200) throw new Error(res.body)
-    out.push(...res.json().data)
-    cursor = res.json().page.nextCursor
-  } while (cursor !== null)
-  return out
-}
-
-/** The events recorded since the last call, as [type, data] pairs. */
-function tracker (a: TestApp) {
-  let seen = 0
-  return async () => {
-    const all = await log(a)
-    const fresh = all.slice(seen)
-    seen = all.length
-    return fresh.map((e) => [e.type, e.data] as [string, any])
-  }
-}
+import { assertProblem, build, createArticle, eventLog as log, eventTracker as tracker, postComment, type TestApp } from '../helper.js'
 
 const patch = (a: TestApp, slug: string, payload: Record<string, unknown>) =>
   a.as('editor', { method: 'PATCH', url: `/v1/articles/${slug}`, payload })

@@ -3,33 +3,8 @@
 // change, in the transaction of the change; an erasure also takes the erased comments' name and body out
 // of the log (those events now show a tombstone) and drops the deliveries of them still waiting.
 import t from 'tap'
-import { authorDelete, authorEdit, build, createArticle, postWithToken, type TestApp } from '../helper.js'
+import { authorDelete, authorEdit, build, createArticle, eventLog as log, eventTracker as tracker, postWithToken, type TestApp } from '../helper.js'
 import { startReceiver, type Receiver } from '../../scripts/webhook-receiver.js'
-
-interface LoggedEvent { id: string, type: string, data: any }
-
-async function log (a: TestApp): Promise<LoggedEvent[]> {
-  const out: LoggedEvent[] = []
-  let cursor: string | null = null
-  do {
-    const res = await a.as('admin', { method: 'GET', url: `/v1/events?limit=100${cursor ? `&cursor=${cursor}` : ''}` })
-    if (res.statusCode !== 200) throw new Error(res.body)
-    out.push(...res.json().data)
-    cursor = res.json().page.nextCursor
-  } while (cursor !== null)
-  return out
-}
-
-/** The events recorded since the last call, as [type, data] pairs. */
-function tracker (a: TestApp) {
-  let seen = 0
-  return async () => {
-    const all = await log(a)
-    const fresh = all.slice(seen)
-    seen = all.length
-    return fresh.map((e) => [e.type, e.data] as [string, any])
-  }
-}
 
 const reader = { authorName: 'Olga', authorEmail: 'olga@example.org', body: 'Welcome hmoe, sailors.' }
 const publicView = async (a: TestApp, id: number) => (await a.inject({ method: 'GET', url: `/v1/comments/${id}` })).json()

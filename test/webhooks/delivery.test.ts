@@ -3,7 +3,7 @@
 // same webhook-id; an endpoint failing for a day is disabled and can be re-enabled.
 import t from 'tap'
 import { createHmac } from 'node:crypto'
-import { build, createArticle, postComment, type TestApp } from '../helper.js'
+import { build, createArticle, eventLog, postComment, type TestApp } from '../helper.js'
 import { startReceiver, type Receiver } from '../../scripts/webhook-receiver.js'
 import { defaultBackoff } from '../../src/webhooks/dispatcher.js'
 
@@ -18,19 +18,6 @@ async function register (a: TestApp, receiver: Receiver, events = ALL): Promise<
   const body = res.json()
   receiver.secret = body.secret
   return body
-}
-
-async function allEvents (a: TestApp, query = ''): Promise<{ id: string, type: string, data: any }[]> {
-  const out = []
-  let cursor: string | null = null
-  do {
-    const res = await a.as('admin', { method: 'GET', url: `/v1/events?limit=100${query}${cursor ? `&cursor=${cursor}` : ''}` })
-    if (res.statusCode !== 200) throw new Error(res.body)
-    const body = res.json()
-    out.push(...body.data)
-    cursor = body.page.nextCursor
-  } while (cursor !== null)
-  return out
 }
 
 async function deliveries (a: TestApp, id: number, query = ''): Promise<any[]> {
@@ -67,7 +54,7 @@ t.test('every event reaches the receiver exactly once, in order, with a valid si
   await a.as('editor', { method: 'PATCH', url: '/v1/tags/ports', payload: { name: 'Harbours' } })
   await a.as('editor', { method: 'DELETE', url: `/v1/articles/${story.slug}` })
 
-  const log = await allEvents(a)
+  const log = await eventLog(a)
   t.same(log.map((e) => e.type), [
     'article.published', 'article.updated', 'comment.submitted', 'comment.approved', 'comment.edited', 'comment.removed',
     'tag.updated', 'article.unpublished'
@@ -207,7 +194,7 @@ t.test('ping, manual retry and rotation', async (t) => {
   await attempted(a, hook.id, 1)
   t.match(receiver.received[0]!.event, { type: 'webhook.ping', data: { webhookId: hook.id } })
   t.equal(receiver.received[0]!.verified, true)
-  t.same(await allEvents(a), [], 'a ping is not in the event log')
+  t.same(await eventLog(a), [], 'a ping is not in the event log')
 
   const retry = await a.as('admin', { method: 'POST', url: `/v1/webhooks/${hook.id}/deliveries/${ping.json().id}/retry` })
   t.equal(retry.statusCode, 202)
