@@ -9,7 +9,6 @@ import type { Config } from './config.js'
 import dbPlugin from './db/plugin.js'
 import { buildValidator } from './http/validation.js'
 import problemHandler from './http/problem-handler.js'
-import { HttpProblem } from './http/errors.js'
 import { Problem, PageInfo, problems } from './http/schemas.js'
 import authPlugin from './plugins/auth.js'
 import cachingPlugin from './http/caching.js'
@@ -36,6 +35,10 @@ import { CreatedToken, Token, TokenList } from './tokens/schemas.js'
 import feedRoutes from './feeds/routes.js'
 import { JsonFeed, JsonFeedAuthor, JsonFeedItem } from './feeds/schemas.js'
 import sitemapRoutes from './sitemaps/routes.js'
+import healthPlugin from './observability/health.js'
+import requestLogPlugin, { OneLinePerRequest } from './observability/logging.js'
+import metricsPlugin from './observability/metrics.js'
+import tracingPlugin, { beginTrace, createRequestTracer, tracesUrl } from './observability/tracing.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,8 +68,26 @@ const sharedSchemas = [
 
 export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   const { config } = opts
+  // Every request gets a trace id (the caller's traceparent, or a new one) when something uses it: the
+  // logs, or exported spans. Bound to the request's logger before any hook runs (src/observability/tracing.ts).
+  const tracer = createRequestTracer()
+  const logs = opts.logger !== undefined && opts.logger !== false &&
+    (typeof opts.logger !== 'object' || (opts.logger as { level?: string }).level !== 'silent')
+  const traced = logs || tracesUrl(config.otlpEndpoint, config.otlpTracesEndpoint) !== undefined
   const serverOptions: FastifyHttpOptions<Server> = {
     logger: opts.logger ?? false,
+    // One line per request, written by src/observability/logging.ts, instead of Fastify's two.
+    logController: new OneLinePerRequest(),
+    ...(traced
+      ? {
+          childLoggerFactory: (logger, bindings, childOptions, raw) => {
+            const trace = beginTrace(tracer, raw)
+            const withTrace: Record<string, unknown> = { ...bindings, trace_id: trace.traceId }
+            if (trace.spanId !== undefined) withTrace.span_id = trace.spanId
+            return logger.child(withTrace, childOptions)
+          }
+        }
+      : {}),
     bodyLimit: config.bodyLimit,
     http: { maxHeaderSize: config.maxHeaderSize },
     clientErrorHandler,
@@ -92,6 +113,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   }
   app.decorate('config', config)
   app.decorate('clock', opts.clock ?? Date.now)
+  app.decorate('operationProbes', [])
   for (const schema of sharedSchemas) app.addSchema(schema)
 
   // A body must be JSON: drop Fastify's text/plain parser so anything else is a 415.
@@ -128,12 +150,17 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   // External plugins → database → repositories → cross-cutting hooks → routes. Hooks of one kind run
   // in this order: CORS answers preflights before authentication; compression (a route-level hook)
   // runs after every onSend hook here, so idempotency stores and replays the uncompressed body.
+  // Tracing first: its hooks put the request's span in context for every later hook.
+  await app.register(tracingPlugin, { tracer })
+  await app.register(requestLogPlugin)
   await app.register(securityHeadersPlugin)
   await app.register(corsPlugin)
   await app.register(compressionPlugin)
   await app.register(problemHandler)
   await app.register(limitsPlugin)
   await app.register(openapiPlugin)
+  // Before authentication: a METRICS_TOKEN is checked here and is not an API token.
+  await app.register(metricsPlugin)
   // Off by default: routes opt in with config.rateLimit (posting comments). Uses the IETF draft's
   // RateLimit-* header names; the key is request.ip, which honours TRUST_PROXY.
   await app.register(rateLimit, { global: false, enableDraftSpec: true })
@@ -145,26 +172,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   await app.register(idempotencyPlugin)
   await app.register(cachingPlugin)
 
-  app.get('/health', {
-    schema: {
-      tags: ['meta'],
-      operationId: 'getHealth',
-      summary: 'Health check',
-      description: '200 when the database answers, 503 otherwise.',
-      response: {
-        200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false, description: 'The database answers.' }),
-        ...problems(422, 503)
-      }
-    }
-  }, async (request) => {
-    try {
-      app.db.$client.prepare('SELECT 1').get()
-      return { status: 'ok' as const }
-    } catch (err) {
-      request.log.error({ err }, 'health check failed')
-      throw new HttpProblem(503, 'unavailable', 'Service Unavailable', 'The database does not answer.')
-    }
-  })
+  await app.register(healthPlugin)
 
   await app.register(async (v1) => {
     await v1.register(articleRoutes)

@@ -74,3 +74,25 @@ export async function countComments (a: TestApp, query = ''): Promise<number> {
   if (res.statusCode !== 200) throw new Error(`countComments: ${res.statusCode} ${res.body}`)
   return res.json().page.total
 }
+
+export interface Sample { name: string, labels: Record<string, string>, value: number }
+
+/** Parses the Prometheus text format into samples (comments skipped). */
+export function parseMetrics (text: string): Sample[] {
+  const samples: Sample[] = []
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (m === null) throw new Error(`not a sample line: ${line}`)
+    const labels: Record<string, string> = {}
+    for (const [, key, value] of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key!] = value!.replace(/\\(.)/g, (_, c: string) => c === 'n' ? '\n' : c)
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) })
+  }
+  return samples
+}
+
+/** The value of one sample (0 when absent): `name` with labels including `labels`, summed when several match. */
+export function metric (samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0)
+}
