@@ -18,11 +18,7 @@ const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
 
 t.test('a whole session at LOG_LEVEL=trace: one line per request, no secret, token, email or comment body', async (t) => {
   const port = await freePort()
-  const server = await startServer(cleanEnv({
-    HOST: '127.0.0.1', PORT: String(port), DATABASE_PATH: join(dir, 'session.db'), SEED_DEMO: 'true',
-    LOG_LEVEL: 'trace', LOG_FORMAT: 'json', ADMIN_TOKEN: adminToken, METRICS: 'true', METRICS_TOKEN: metricsToken,
-    COMMENT_MODERATION: 'all', MAX_EVENT_LOOP_DELAY: '0'
-  }))
+  const server = await startServer(cleanEnv({ HOST: '127.0.0.1', PORT: String(port), DATABASE_PATH: join(dir, 'session.db'), SEED_DEMO: 'true', LOG_LEVEL: 'trace', LOG_FORMAT: 'json', ADMIN_TOKEN: adminToken, METRICS: 'true', METRICS_TOKEN: metricsToken, COMMENT_MODERATION: 'all', MAX_EVENT_LOOP_DELAY: '0' }))
   t.teardown(() => { server.child.kill('SIGKILL') })
   const call = async (method: string, path: string, opts: { token?: string, json?: unknown, headers?: Record<string, string> } = {}) => {
     const res = await fetch(server.base + path, {
