@@ -45,7 +45,9 @@ export class OneLinePerRequest extends LogController {
 const QUIET = /^\/(health|metrics)(\/|$)/
 
 export default fp(async (app) => {
-  if (app.log.level === 'silent') return
+  // No logger (tests, the bench's LOG_LEVEL=silent): no hook.
+  const level: string | undefined = app.log.level
+  if (level === undefined || level === 'silent') return
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url
     const status = reply.statusCode

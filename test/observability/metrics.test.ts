@@ -1,5 +1,6 @@
 // GET /metrics (src/observability/metrics.ts, prometheus.ts): off by default, protected by METRICS_TOKEN,
 // and what each family counts, checked against requests this test makes.
+import { createRequire } from 'node:module'
 import t from 'tap'
 import { assertProblem, build, createArticle, metric, parseMetrics, postComment, type TestApp } from '../helper.js'
 
@@ -11,10 +12,15 @@ async function scrape (a: TestApp, headers: Record<string, string> = {}) {
 
 const reader = { authorName: 'Ivan', authorEmail: 'ivan@example.com', body: 'Hello.' }
 
-t.test('off unless METRICS=true: 404, and no hook, probe or prom-client at all', async (t) => {
+// First in this file, before any test loads prom-client.
+t.test('off unless METRICS=true: 404, and no hook, probe, prom-client or OpenTelemetry at all', async (t) => {
   const a = await build(t)
+  await a.inject({ method: 'GET', url: '/v1/articles' })
   assertProblem(t, await a.inject({ method: 'GET', url: '/metrics' }), 404, 'not-found')
   t.equal(a.app.operationProbes.length, 0, 'repositories are not wrapped')
+  const loaded = Object.keys(createRequire(import.meta.url).cache)
+  t.ok(loaded.some((file) => file.includes('/node_modules/fastify/')), 'the module cache is where CommonJS packages show')
+  t.notOk(loaded.some((file) => /\/node_modules\/(prom-client|@opentelemetry)\//.test(file)), 'neither prom-client nor OpenTelemetry was loaded')
 })
 
 t.test('requests by route template, method and status class, with a latency histogram', async (t) => {
