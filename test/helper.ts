@@ -96,3 +96,10 @@ export function metric (samples: Sample[], name: string, labels: Record<string, 
   return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0)
 }
+
+/** GET /metrics (200 expected), parsed. */
+export async function scrape (a: TestApp, headers: Record<string, string> = {}): Promise<Sample[]> {
+  const res = await a.inject({ method: 'GET', url: '/metrics', headers })
+  if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}: ${res.body}`)
+  return parseMetrics(res.body)
+}

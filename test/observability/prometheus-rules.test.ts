@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parse } from 'yaml'
-import { build, createArticle, parseMetrics } from '../helper.js'
+import { build, createArticle, scrape } from '../helper.js'
 
 const folder = fileURLToPath(new URL('../../scripts/prometheus/', import.meta.url))
 const read = (file: string) => readFileSync(join(folder, file), 'utf8')
@@ -30,7 +30,7 @@ t.test('the rules: an error-rate and a p99-latency alert, on metrics the server 
   await createArticle(a, { title: 'Scraped', status: 'published' })
   await a.inject({ method: 'GET', url: '/v1/articles/scraped' })
   await a.inject({ method: 'GET', url: '/v1/articles/not-there' })
-  const exposed = new Set(parseMetrics((await a.inject({ method: 'GET', url: '/metrics' })).body).map((s) => s.name))
+  const exposed = new Set((await scrape(a)).map((s) => s.name))
   const used = new Set(rules.flatMap((r) => [r.expr, r.annotations.description ?? '']).flatMap((text) => text.match(/\bgazette_\w+/g) ?? []))
   t.ok(used.size >= 3)
   for (const name of used) t.ok(exposed.has(name), `${name} is exposed by /metrics`)

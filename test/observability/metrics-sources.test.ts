@@ -1,0 +1,70 @@
+// What the metric families fed by other parts of the server count (src/observability/prometheus.ts):
+// database operations, comment moderation, rate limits, the response cache. metrics.test.ts has the rest.
+import t from 'tap'
+import { assertProblem, build, createArticle, metric, postComment, scrape } from '../helper.js'
+
+const reader = { authorName: 'Ivan', authorEmail: 'ivan@example.com', body: 'Hello.' }
+
+t.test('database time by repository operation, for every repository method', async (t) => {
+  const a = await build(t, { metrics: true })
+  await createArticle(a, { title: 'Timed', status: 'published', tags: ['News'] })
+  await a.inject({ method: 'GET', url: '/v1/articles/timed' })
+  await a.inject({ method: 'GET', url: '/v1/tags/news' })
+  await a.inject({ method: 'GET', url: '/v1/articles?limit=5' })
+  const m = await scrape(a)
+  const ops = new Set(m.filter((s) => s.name === 'gazette_db_operation_duration_seconds_count').map((s) => s.labels.operation))
+  for (const op of ['tokens.findBySecret', 'articles.create', 'articles.findRowBySlug', 'articles.list', 'tags.findBySlug']) {
+    t.ok(ops.has(op), `${op} is timed`)
+  }
+  t.ok([...ops].every((op) => /^[a-zA-Z]+\.[a-zA-Z]+$/.test(op!)), `labels are <repository>.<method>: ${[...ops].join(', ')}`)
+  t.ok(metric(m, 'gazette_db_operation_duration_seconds_sum', { operation: 'articles.create' }) > 0)
+  // The services call the same (wrapped) objects: a slug check made by the article service is counted.
+  t.ok(metric(m, 'gazette_db_operation_duration_seconds_count', { operation: 'articles.slugTaken' }) >= 1)
+})
+
+t.test('comment moderation outcomes and rate-limit refusals', async (t) => {
+  const a = await build(t, { metrics: true, commentModeration: 'first', commentRateLimit: 3 })
+  await createArticle(a, { title: 'Talk', status: 'published' })
+  const first = (await postComment(a, 'talk', reader)).json()
+  await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${first.id}`, payload: { status: 'approved' } })
+  const second = (await postComment(a, 'talk', reader)).json()
+  t.equal(second.status, 'approved', 'the known author is approved at once')
+  const third = (await postComment(a, 'talk', { ...reader, authorEmail: 'new@example.com' })).json()
+  await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${third.id}`, payload: { status: 'spam' } })
+  await a.as('moderator', { method: 'DELETE', url: `/v1/comments/${second.id}` })
+  assertProblem(t, await postComment(a, 'talk', reader), 429, 'rate-limited')
+  assertProblem(t, await postComment(a, 'talk', reader), 429, 'rate-limited')
+
+  const m = await scrape(a)
+  const moderation = (labels: Record<string, string>) => metric(m, 'gazette_comment_moderation_total', labels)
+  t.equal(moderation({ by: 'auto', status: 'pending' }), 2)
+  t.equal(moderation({ by: 'auto', status: 'approved' }), 1)
+  t.equal(moderation({ by: 'moderator', status: 'approved' }), 1)
+  t.equal(moderation({ by: 'moderator', status: 'spam' }), 1)
+  t.equal(moderation({ by: 'moderator', status: 'deleted' }), 1)
+  t.equal(metric(m, 'gazette_rate_limited_total', { route: '/v1/articles/:slug/comments' }), 2)
+  t.equal(metric(m, 'gazette_http_problems_total', { type: 'rate-limited' }), 2)
+})
+
+t.test('the response cache: hits, misses, stores, evictions, invalidations, entries, bytes', async (t) => {
+  const a = await build(t, { metrics: true, responseCacheMb: 1 })
+  // Six articles of ~200 KB (body and bodyHtml): their pages do not all fit in 1 MB, so the oldest are evicted.
+  for (let i = 0; i < 6; i++) await createArticle(a, { title: `Big ${i}`, body: `${'word '.repeat(20_000)}`, status: 'published' })
+  for (let i = 0; i < 6; i++) await a.inject({ method: 'GET', url: `/v1/articles/big-${i}` })
+  await a.inject({ method: 'GET', url: '/v1/articles/big-5' })
+  const m = await scrape(a)
+  const stats = a.app.responseCache.stats()
+  t.equal(metric(m, 'gazette_response_cache_requests_total', { result: 'hit' }), 1)
+  t.equal(metric(m, 'gazette_response_cache_requests_total', { result: 'miss' }), stats.misses)
+  t.ok(stats.misses >= 6)
+  t.equal(metric(m, 'gazette_response_cache_stores_total'), 6)
+  t.ok(metric(m, 'gazette_response_cache_evictions_total') >= 1, 'entries were evicted to stay within 1 MB')
+  t.equal(metric(m, 'gazette_response_cache_evictions_total'), stats.evictions)
+  t.equal(metric(m, 'gazette_response_cache_entries'), stats.entries)
+  t.equal(metric(m, 'gazette_response_cache_bytes'), stats.bytes)
+  t.ok(stats.bytes <= 1024 * 1024)
+  t.equal(metric(m, 'gazette_response_cache_max_bytes'), 1024 * 1024)
+  await createArticle(a, { title: 'A write', status: 'published' })
+  await a.inject({ method: 'GET', url: '/v1/articles/big-5' })
+  t.ok(metric(await scrape(a), 'gazette_response_cache_invalidations_total') > metric(m, 'gazette_response_cache_invalidations_total'), 'a write empties it')
+})
