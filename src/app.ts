@@ -37,7 +37,7 @@ import { JsonFeed, JsonFeedAuthor, JsonFeedItem } from './feeds/schemas.js'
 import sitemapRoutes from './sitemaps/routes.js'
 import healthPlugin from './observability/health.js'
 import requestLogPlugin, { OneLinePerRequest } from './observability/logging.js'
-import metricsPlugin from './observability/metrics.js'
+import metricsPlugin, { metricsRoute } from './observability/metrics.js'
 import tracingPlugin, { beginTrace, createRequestTracer, tracesUrl } from './observability/tracing.js'
 
 declare module 'fastify' {
@@ -153,14 +153,15 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   // Tracing first: its hooks put the request's span in context for every later hook.
   await app.register(tracingPlugin, { tracer })
   await app.register(requestLogPlugin)
+  // Before any route (each gets its metrics hook) and before authentication (the METRICS_TOKEN check).
+  await app.register(metricsPlugin)
   await app.register(securityHeadersPlugin)
   await app.register(corsPlugin)
   await app.register(compressionPlugin)
   await app.register(problemHandler)
   await app.register(limitsPlugin)
   await app.register(openapiPlugin)
-  // Before authentication: a METRICS_TOKEN is checked here and is not an API token.
-  await app.register(metricsPlugin)
+  await app.register(metricsRoute)
   // Off by default: routes opt in with config.rateLimit (posting comments). Uses the IETF draft's
   // RateLimit-* header names; the key is request.ip, which honours TRUST_PROXY.
   await app.register(rateLimit, { global: false, enableDraftSpec: true })

@@ -2,17 +2,30 @@
 // hooks of src/observability/prometheus.ts are added; otherwise neither, and /metrics is a 404). With
 // METRICS_TOKEN set, a scrape must send `Authorization: Bearer <METRICS_TOKEN>`. That token is not an API
 // token: it is checked here, before the API's authentication, which then does not see it.
+//
+// Two plugins: the default one is registered before every other route and hook (src/app.ts), so that each
+// route gets its metrics hook and the token is checked before authentication; `metricsRoute` adds the
+// route itself once the OpenAPI plugin is there to document it.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
+import type { Registry } from 'prom-client'
 import { Type } from 'typebox'
 import { NotFound, Unauthorized } from '../http/errors.js'
 import { problems } from '../http/schemas.js'
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** prom-client's registry when METRICS=true. */
+    metricsRegistry: Registry | undefined
+  }
+}
+
 export default fp(async (app) => {
   const { metrics, metricsToken } = app.config
   const registry = metrics ? (await import('./prometheus.js')).installMetrics(app) : undefined
+  app.decorate('metricsRegistry', registry)
 
   if (registry !== undefined && metricsToken !== undefined) {
     const expected = sha256(metricsToken)
@@ -30,7 +43,10 @@ export default fp(async (app) => {
       done()
     })
   }
+}, { name: 'metrics' })
 
+export const metricsRoute = fp(async (app) => {
+  const registry = app.metricsRegistry
   app.get('/metrics', {
     // A scrape during overload is when the numbers matter most: never shed.
     config: { shedding: false },
@@ -62,4 +78,4 @@ export default fp(async (app) => {
     reply.header('content-type', registry.contentType).header('cache-control', 'no-store')
     return await registry.metrics()
   })
-}, { name: 'metrics' })
+}, { name: 'metrics-route', dependencies: ['metrics'] })
