@@ -12,13 +12,12 @@ export interface CommentModerationMessage {
 export const commentModeration = channel('gazette:comment-moderation')
 
 /**
- * A webhook delivery attempt ended. For the webhook dispatcher to publish (issue 20): `outcome` is
- * `delivered` (2xx), `failed` (another answer or a network error; it will be retried), `gave-up` (retries
- * exhausted or the endpoint disabled); `seconds` is how long the attempt took.
+ * A webhook delivery attempt ended. For the webhook dispatcher to publish (issue 20), counted as
+ * gazette_webhook_deliveries_total{outcome}: `delivered` (2xx), `failed` (another answer or a network
+ * error; it will be retried), `gave-up` (retries exhausted or the endpoint disabled).
  */
 export interface WebhookDeliveryMessage {
   outcome: 'delivered' | 'failed' | 'gave-up'
-  seconds?: number
 }
 export const webhookDelivery = channel('gazette:webhook-delivery')
 

@@ -6,6 +6,11 @@
 // Two plugins: the default one is registered before every other route and hook (src/app.ts), so that each
 // route gets its metrics hook and the token is checked before authentication; `metricsRoute` adds the
 // route itself once the OpenAPI plugin is there to document it.
+//
+// Other parts of the server add metrics without importing prom-client (which stays unloaded when metrics
+// are off): events are published on node:diagnostics_channel (src/observability/channels.ts) and counted
+// by prometheus.ts; a state read at scrape time (a queue's depth, the outbox's oldest entry) is a gauge
+// given to `app.addMetricGauge`, which does nothing when metrics are off.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { Registry } from 'prom-client'
@@ -15,17 +20,35 @@ import { problems } from '../http/schemas.js'
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()
 
+/** One value of a labelled gauge. */
+export interface GaugeValue { labels: Record<string, string>, value: number }
+
+/** A gauge read at each scrape (never per request). */
+export interface GaugeSource {
+  /** `gazette_<what>_<unit>`, e.g. `gazette_outbox_oldest_age_seconds`; listed in the README's Operations section. */
+  name: string
+  help: string
+  /** When read() returns labelled values: their names. Label values must come from a small fixed set. */
+  labelNames?: string[]
+  /** The value now, or one per label set. A read that throws is logged and leaves the gauge out of that scrape. */
+  read: () => number | GaugeValue[] | Promise<number | GaugeValue[]>
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** prom-client's registry when METRICS=true. */
     metricsRegistry: Registry | undefined
+    /** Exposes a gauge at /metrics when METRICS=true; does nothing otherwise (see GaugeSource). */
+    addMetricGauge: (source: GaugeSource) => void
   }
 }
 
 export default fp(async (app) => {
   const { metrics, metricsToken } = app.config
-  const registry = metrics ? (await import('./prometheus.js')).installMetrics(app) : undefined
+  const installed = metrics ? (await import('./prometheus.js')).installMetrics(app) : undefined
+  const registry = installed?.registry
   app.decorate('metricsRegistry', registry)
+  app.decorate('addMetricGauge', installed?.addGauge ?? (() => {}))
 
   if (registry !== undefined && metricsToken !== undefined) {
     const expected = sha256(metricsToken)

@@ -10,6 +10,7 @@ import type { FastifyInstance, onResponseHookHandler } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client'
 import { commentModeration, webhookDelivery, type CommentModerationMessage, type WebhookDeliveryMessage } from './channels.js'
 import type { OperationProbe } from './instrument.js'
+import type { GaugeSource } from './metrics.js'
 
 /** The route label of a request that matched no route (a 404 or 405). */
 export const UNMATCHED = 'unmatched'
@@ -88,7 +89,7 @@ export class FastHistogram {
   }
 }
 
-export function installMetrics (app: FastifyInstance): Registry {
+export function installMetrics (app: FastifyInstance): { registry: Registry, addGauge: (source: GaugeSource) => void } {
   const registry = new Registry()
   const registers = [registry]
   // process_* and nodejs_*: CPU, memory, heap, GC, handles, and event-loop lag (nodejs_eventloop_lag_*).
@@ -257,5 +258,37 @@ export function installMetrics (app: FastifyInstance): Registry {
     unsubscribe(webhookDelivery.name, onDelivery)
   })
 
-  return registry
+  /**
+   * A gauge of another part of the server, read at scrape time (app.addMetricGauge). Not prom-client's
+   * Gauge, which reports 0 for an unlabelled gauge it has no value for: a gauge that could not be read
+   * (say, the outbox's age) must be absent from the scrape, not 0, which would read as "all is well".
+   */
+  function addGauge (source: GaugeSource): void {
+    const labelNames = source.labelNames ?? []
+    for (const name of [source.name, ...labelNames]) {
+      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw new Error(`not a Prometheus name: ${name}`)
+    }
+    const gauge = {
+      name: source.name,
+      help: source.help,
+      type: 'gauge',
+      aggregator: 'sum',
+      labelNames,
+      reset () {},
+      async get () {
+        let value: number | Array<{ labels: Record<string, string>, value: number }>
+        try {
+          value = await source.read()
+        } catch (err) {
+          app.log.warn({ err, metric: source.name }, 'a gauge could not be read; it is left out of this scrape')
+          value = []
+        }
+        const values = typeof value === 'number' ? [{ labels: {}, value }] : value
+        return { name: source.name, help: source.help, type: 'gauge', aggregator: 'sum', values }
+      }
+    }
+    registry.registerMetric(gauge as unknown as Metric)
+  }
+
+  return { registry, addGauge }
 }

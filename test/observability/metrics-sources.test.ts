@@ -1,7 +1,9 @@
 // What the metric families fed by other parts of the server count (src/observability/prometheus.ts):
-// database operations, comment moderation, rate limits, the response cache. metrics.test.ts has the rest.
+// database operations, comment moderation, rate limits, the response cache, webhook deliveries and the
+// gauges other parts add (app.addMetricGauge). metrics.test.ts has the rest.
 import t from 'tap'
-import { assertProblem, build, createArticle, metric, postComment, scrape } from '../helper.js'
+import { publish, webhookDelivery, type WebhookDeliveryMessage } from '../../src/observability/channels.js'
+import { assertProblem, build, createArticle, metric, parseMetrics, postComment, scrape } from '../helper.js'
 
 const reader = { authorName: 'Ivan', authorEmail: 'ivan@example.com', body: 'Hello.' }
 
@@ -67,4 +69,50 @@ t.test('the response cache: hits, misses, stores, evictions, invalidations, entr
   await createArticle(a, { title: 'A write', status: 'published' })
   await a.inject({ method: 'GET', url: '/v1/articles/big-5' })
   t.ok(metric(await scrape(a), 'gazette_response_cache_invalidations_total') > metric(m, 'gazette_response_cache_invalidations_total'), 'a write empties it')
+})
+
+t.test('webhook delivery outcomes, published on their channel by whoever delivers', async (t) => {
+  const a = await build(t, { metrics: true })
+  for (const outcome of ['delivered', 'delivered', 'failed', 'gave-up'] as const) publish<WebhookDeliveryMessage>(webhookDelivery, { outcome })
+  const m = await scrape(a)
+  t.equal(metric(m, 'gazette_webhook_deliveries_total', { outcome: 'delivered' }), 2)
+  t.equal(metric(m, 'gazette_webhook_deliveries_total', { outcome: 'failed' }), 1)
+  t.equal(metric(m, 'gazette_webhook_deliveries_total', { outcome: 'gave-up' }), 1)
+  await a.app.close()
+  publish<WebhookDeliveryMessage>(webhookDelivery, { outcome: 'delivered' })
+  t.equal(metric(parseMetrics(await a.app.metricsRegistry!.metrics()), 'gazette_webhook_deliveries_total', { outcome: 'delivered' }), 2, 'a closed app no longer listens')
+})
+
+t.test('gauges of other parts (app.addMetricGauge): read at each scrape, labelled or not; one that fails is left out', async (t) => {
+  const a = await build(t, { metrics: true })
+  let oldest = 12.5
+  let reads = 0
+  a.app.addMetricGauge({ name: 'gazette_test_oldest_age_seconds', help: 'Age of the oldest entry.', read: async () => { reads++; return oldest } })
+  a.app.addMetricGauge({
+    name: 'gazette_test_queue_depth',
+    help: 'Entries waiting, by queue.',
+    labelNames: ['queue'],
+    read: () => [{ labels: { queue: 'a' }, value: 3 }, { labels: { queue: 'b' }, value: 0 }]
+  })
+  a.app.addMetricGauge({ name: 'gazette_test_broken', help: 'Cannot be read.', read: () => { throw new Error('the table is gone') } })
+  t.throws(() => a.app.addMetricGauge({ name: 'gazette_test_queue_depth', help: 'Again.', read: () => 1 }), /already been registered/, 'a name is taken once')
+  t.throws(() => a.app.addMetricGauge({ name: 'gazette-outbox', help: 'Bad.', read: () => 1 }), /not a Prometheus name/)
+  t.throws(() => a.app.addMetricGauge({ name: 'gazette_outbox', help: 'Bad.', labelNames: ['a b'], read: () => 1 }), /not a Prometheus name/)
+  await a.inject({ method: 'GET', url: '/v1/articles' })
+  t.equal(reads, 0, 'not read per request')
+
+  let m = await scrape(a)
+  t.equal(metric(m, 'gazette_test_oldest_age_seconds'), 12.5)
+  t.equal(metric(m, 'gazette_test_queue_depth', { queue: 'a' }), 3)
+  t.equal(metric(m, 'gazette_test_queue_depth', { queue: 'b' }), 0)
+  t.notOk(m.some((s) => s.name === 'gazette_test_broken'), 'the failing gauge is left out, the scrape still answers')
+  oldest = 0.25
+  m = await scrape(a)
+  t.equal(metric(m, 'gazette_test_oldest_age_seconds'), 0.25, 'read again at the next scrape')
+  t.equal(reads, 2)
+
+  const off = await build(t)
+  off.app.addMetricGauge({ name: 'gazette_test_oldest_age_seconds', help: 'Age.', read: () => { reads++; return 1 } })
+  assertProblem(t, await off.inject({ method: 'GET', url: '/metrics' }), 404, 'not-found')
+  t.equal(reads, 2, 'metrics off: accepted and never read')
 })
