@@ -48,11 +48,15 @@ function combine (probes: OperationProbe[]): OperationProbe {
   }
 }
 
+/** The repositories wrapped so far (test/observability/metrics-sources.test.ts checks none is left out). */
+export const instrumented = new WeakSet<object>()
+
 /** Wraps every function-valued property of each named repository, labelled `<name>.<property>`. */
 export function instrumentRepositories (app: FastifyInstance, repositories: Record<string, object>): void {
   if (app.operationProbes.length === 0) return
   const probe = combine(app.operationProbes)
   for (const [name, repository] of Object.entries(repositories)) {
+    instrumented.add(repository)
     const methods = repository as Record<string, unknown>
     for (const key of Object.keys(methods)) {
       const value = methods[key]

@@ -59,12 +59,13 @@ export default fp(async (app) => {
   }))
 
   // With metrics or tracing on, every method of these is timed as `<name>.<method>` (in place, so the
-  // services above are measured too). A new repository goes in this list.
+  // services above are measured too). A new repository goes in this list (a test fails otherwise).
   instrumentRepositories(app, {
     settings,
     idempotencyKeys: app.idempotencyKeys,
     tokens: app.tokens,
     articles,
+    revisions: app.revisions,
     tags,
     comments,
     syndication

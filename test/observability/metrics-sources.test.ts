@@ -3,6 +3,7 @@
 // gauges other parts add (app.addMetricGauge). metrics.test.ts has the rest.
 import t from 'tap'
 import { publish, webhookDelivery, type WebhookDeliveryMessage } from '../../src/observability/channels.js'
+import { instrumented } from '../../src/observability/instrument.js'
 import { assertProblem, build, createArticle, metric, parseMetrics, postComment, scrape } from '../helper.js'
 
 const reader = { authorName: 'Ivan', authorEmail: 'ivan@example.com', body: 'Hello.' }
@@ -22,6 +23,22 @@ t.test('database time by repository operation, for every repository method', asy
   t.ok(metric(m, 'gazette_db_operation_duration_seconds_sum', { operation: 'articles.create' }) > 0)
   // The services call the same (wrapped) objects: a slug check made by the article service is counted.
   t.ok(metric(m, 'gazette_db_operation_duration_seconds_count', { operation: 'articles.slugTaken' }) >= 1)
+})
+
+t.test('every repository the app is decorated with is timed: a new one cannot be forgotten', async (t) => {
+  const a = await build(t, { metrics: true })
+  // Repositories and services are plain objects of functions; services call repositories (timed there),
+  // and the response cache is not the database.
+  const objectsOfFunctions = Object.keys(a.app).filter((key) => {
+    const value = (a.app as unknown as Record<string, unknown>)[key]
+    return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype &&
+      Object.values(value).length > 0 && Object.values(value).every((v) => typeof v === 'function')
+  })
+  const repositories = objectsOfFunctions.filter((key) => !key.endsWith('Service') && key !== 'responseCache')
+  t.ok(repositories.includes('articles') && repositories.includes('comments'), `found: ${repositories.join(', ')}`)
+  for (const key of repositories) {
+    t.ok(instrumented.has((a.app as unknown as Record<string, object>)[key]!), `app.${key} is in the list of src/plugins/repositories.ts`)
+  }
 })
 
 t.test('comment moderation outcomes and rate-limit refusals', async (t) => {
