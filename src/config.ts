@@ -49,6 +49,10 @@ export interface Config {
   publicName: string
   /** The publication's language (BCP 47, e.g. `en`, `pt-br`) in feeds and the Google News sitemap. */
   publicLanguage: string
+  /** Longest a request may run statements on the database before they are interrupted, in ms; 0 turns it off. */
+  queryBudgetMs: number
+  /** Searches (GET /v1/articles with `q`) per minute per client address. */
+  searchRateLimit: number
 }
 
 export const defaultConfig: Config = {
@@ -74,7 +78,9 @@ export const defaultConfig: Config = {
   publicUrl: undefined,
   articleUrlTemplate: DEFAULT_ARTICLE_URL_TEMPLATE,
   publicName: 'Gazette',
-  publicLanguage: 'en'
+  publicLanguage: 'en',
+  queryBudgetMs: 250,
+  searchRateLimit: 120
 }
 
 export class ConfigError extends Error {}
@@ -195,7 +201,9 @@ export function loadConfig (env: Env): Config {
     // Printable text, no control characters: it goes into XML and HTTP-visible documents as it is.
     publicName: text(env, 'PUBLIC_NAME', defaultConfig.publicName, /^(?=.*\S)[^\p{Cc}]{1,100}$/u, '1 to 100 printable characters').trim(),
     // ISO 639 language, optionally with a region or script (Google News accepts `zh-cn` and `zh-tw`).
-    publicLanguage: text(env, 'PUBLIC_LANGUAGE', defaultConfig.publicLanguage, /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i, 'a language tag such as en, fr or pt-br').toLowerCase()
+    publicLanguage: text(env, 'PUBLIC_LANGUAGE', defaultConfig.publicLanguage, /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i, 'a language tag such as en, fr or pt-br').toLowerCase(),
+    queryBudgetMs: integer(env, 'QUERY_BUDGET_MS', defaultConfig.queryBudgetMs, 0, 600_000),
+    searchRateLimit: integer(env, 'SEARCH_RATE_LIMIT', defaultConfig.searchRateLimit, 1, 1_000_000)
   }
 }
 

@@ -64,6 +64,10 @@ export interface paths {
         /**
          * List articles
          * @description Published articles, newest first, for everyone; editors may list other statuses. With `q`, a full-text search ranked by relevance, each item with a `snippet` (matched terms in `<mark>`, everything else HTML-escaped); filters and the other sorts still apply. Keyset-paginated: follow `page.nextCursor` (or the `Link: rel="next"` header) to the end to see every matching article exactly once. A cursor is bound to the query (filters, `q` and `sort`) that made it.
+         *
+         *     Searches are limited to `SEARCH_RATE_LIMIT` a minute per client address (429 with `Retry-After`); their responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+         *
+         *     Every request is bounded in cost, and refused with a 422 naming the parameter when it would not be: a search that would rank more than 50,000 matches by relevance (sort by date instead, or add a word), a phrase made only of words found in more than 200,000 articles, a prefix that starts more than 64 different words found in many articles, and `include=total` beyond 20,000 articles unless the list is all articles, one tag, one section or one author (those totals are kept as articles change).
          */
         get: operations["listArticles"];
         put?: never;
@@ -219,13 +223,13 @@ export interface paths {
         };
         /**
          * List tags
-         * @description Every tag, by name (case-insensitively) or by `-articleCount`. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. Keyset-paginated like the articles, and each page has an ETag (`If-None-Match` → 304); under `-articleCount` a count that changes while paging can move a tag across pages.
+         * @description Tags by name (case-insensitively) or by `-articleCount`. The public sees a tag while it has a visible article (published and due) or when an editor made it through `POST /v1/tags`; a tag that only drafts or scheduled articles carry is not listed (nor found by `q`, nor by slug) until one of them is published. Editors see every tag. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. The counts are kept as articles change, never recounted per request. Keyset-paginated like the articles, and each page has an ETag (`If-None-Match` → 304); under `-articleCount` a count that changes while paging can move a tag across pages.
          */
         get: operations["listTags"];
         put?: never;
         /**
          * Create a tag
-         * @description The slug is derived from the name unless given. A slug that is taken, or a name that already means another tag (its slug is that tag's, or it is that tag's name in any case), is a 409. Tags are also created implicitly by articles that name them.
+         * @description The slug is derived from the name unless given. A slug that is taken, or a name that already means another tag (its slug is that tag's, or it is that tag's name in any case), is a 409. A tag made here is public at once, before any article has it. Tags are also created implicitly by articles that name them; those are public only while a visible article has them.
          *
          *     Needs a token with role `editor` or above.
          *
@@ -247,14 +251,14 @@ export interface paths {
         };
         /**
          * Get a tag
-         * @description `articleCount` counts the articles the caller may see (published and due for the public, all for editors).
+         * @description `articleCount` counts the articles the caller may see (published and due for the public, all for editors). A tag that only drafts or scheduled articles carry is 404 to the public, unless it was made through `POST /v1/tags`.
          */
         get: operations["getTag"];
         put?: never;
         post?: never;
         /**
          * Delete a tag
-         * @description The tag leaves every article that had it; those articles' `tags`, and so their ETags, change, but not their `revision` or `updatedAt`. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
+         * @description The tag leaves every article that had it, at once for every reader; those articles' `tags`, and so their ETags, change, but not their `revision` or `updatedAt`. The server removes the stored links in the background, in small slices, so deleting a tag on many articles costs no more than deleting any other; its slug and name are free again at once. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
          *
          *     Needs a token with role `editor` or above.
          */
@@ -265,7 +269,7 @@ export interface paths {
          * Rename, re-slug or describe a tag
          * @description Merge semantics: absent fields stay, `null` clears the description. A rename keeps the slug unless a new `slug` is given; the old slug then answers 404. A slug that is taken, or a name that already means another tag, is a 409. With `If-Match`, a stale ETag is a 412 and nothing changes.
          *
-         *     Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change.
+         *     Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change. A rename costs the same however many articles have the tag: searches find them by the new name at once.
          *
          *     Needs a token with role `editor` or above.
          */
@@ -1681,7 +1685,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1778,7 +1782,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1855,7 +1859,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1964,6 +1968,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many searches (requests with `q`) from this client address: `SEARCH_RATE_LIMIT` a minute. Wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before searching again. */
+                    "retry-after"?: number;
+                    /** @description Searches allowed per window (one minute) from this client address. */
+                    "ratelimit-limit"?: number;
+                    /** @description Searches left in the current window. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
@@ -1973,7 +1994,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2094,7 +2115,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2215,7 +2236,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2354,7 +2375,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3076,7 +3097,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3187,7 +3208,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3308,7 +3329,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3420,7 +3441,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3559,7 +3580,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3704,7 +3725,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3817,7 +3838,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3948,7 +3969,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4084,7 +4105,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4205,7 +4226,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4359,7 +4380,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4468,7 +4489,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4604,7 +4625,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4746,7 +4767,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4868,7 +4889,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
