@@ -7,6 +7,7 @@
 //   npm run bench:shapes -- --db … --only 'q=|tags'            shapes whose URL matches a regular expression
 //   npm run bench:shapes -- --db … --editor                    also the GET routes that need a token, as an admin
 //   npm run bench:shapes -- --db … --url '/v1/tags?limit=100'  just these URLs (repeatable)
+//   npm run bench:shapes -- --db … --server-dir /tmp/before    another build's server (its dist/), e.g. the code before a change
 //
 // The server runs as production does (`node dist/server.js` after `npm run build`, or `--server tsx`) with the
 // response cache off (every request queries the database), load shedding off (a slow shape must not turn the
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     url: { type: 'string', multiple: true },
     editor: { type: 'boolean', default: false },
     server: { type: 'string', default: 'dist' },
+    'server-dir': { type: 'string' },
     'budget-ms': { type: 'string' },
     'max-seconds': { type: 'string', default: '3' },
     out: { type: 'string', default: 'bench/results' }
@@ -42,14 +44,17 @@ const top = Number(args.top)
 const maxSeconds = Number(args['max-seconds'])
 const log = (message: string): void => { process.stderr.write(`${message}\n`) }
 
-if (args.server === 'dist') {
+if (args.server === 'dist' && args['server-dir'] === undefined) {
   log('building (npm run build)')
   if (spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0) throw new Error('npm run build failed')
 }
 const adminToken = `gz_bench_${randomBytes(24).toString('base64url')}`
 const port = await freePort()
 const started = performance.now()
-const server = startChild(args.server === 'dist' ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'], {
+const serverArgs = args['server-dir'] !== undefined
+  ? [join(resolve(args['server-dir']), 'dist', 'server.js')]
+  : args.server === 'dist' ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts']
+const server = startChild(serverArgs, {
   NODE_ENV: 'production',
   HOST: '127.0.0.1',
   PORT: String(port),
