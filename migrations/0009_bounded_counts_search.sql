@@ -289,3 +289,14 @@ SELECT term, docs FROM (
 	FROM temp.article_search_vocab v) WHERE docs > 0;
 --> statement-breakpoint
 DROP TABLE temp.`article_search_vocab`;
+--> statement-breakpoint
+-- A deleted tag leaves its articles at once for every reader (they skip tags with deleted_at), while its
+-- article_tags rows go only afterwards, in slices (src/tags/sweeper.ts): public content changes at the
+-- mark, so the public change clock (0006_public_changes.sql) moves then, as it does for a rename.
+CREATE TRIGGER `public_changes_tag_deleted` AFTER UPDATE OF deleted_at ON tags
+WHEN old.deleted_at IS NULL AND new.deleted_at IS NOT NULL AND EXISTS (
+	SELECT 1 FROM article_tags at JOIN articles a ON a.id = at.article_id
+	WHERE at.tag_id = old.id AND a.status = 'published' AND a.published_at <= CAST(unixepoch('subsec') * 1000 AS INTEGER))
+BEGIN
+	UPDATE public_changes SET changed_at = max(changed_at, CAST(unixepoch('subsec') * 1000 AS INTEGER)) WHERE id = 1;
+END;

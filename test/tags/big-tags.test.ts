@@ -67,8 +67,12 @@ t.test('deleting a tag on many articles: gone at once for every reader, its rows
   const id = await tagged(a, 'Budget')
   const rows = a.app.db.$client.prepare('SELECT count(*) FROM article_tags WHERE tag_id = ?').pluck()
   const otherBefore = (await a.inject({ method: 'GET', url: '/v1/tags/other' })).json().articleCount
+  const changedAt = a.app.db.$client.prepare('SELECT changed_at FROM public_changes WHERE id = 1').pluck()
+  a.app.db.$client.prepare('UPDATE public_changes SET changed_at = 0').run()
   t.equal((await a.as('editor', { method: 'DELETE', url: '/v1/tags/budget' })).statusCode, 204)
   t.ok((rows.get(id) as number) > 0, 'its article rows are still there, going in the background')
+  // Its articles changed for the public at the mark: feeds' and sitemaps' Last-Modified must move then.
+  t.ok((changedAt.get() as number) > 0, 'the public change clock moved with the mark, before any row went')
 
   // Nobody sees it any more, though its rows are not all gone yet.
   assertProblem(t, await a.inject({ method: 'GET', url: '/v1/tags/budget' }), 404, 'not-found')
