@@ -4,6 +4,7 @@
 // route, parameter or enum value is measured by bench/shapes.ts without touching this file; a path or
 // query parameter it cannot fill is reported as skipped, never silently dropped.
 import Database from 'better-sqlite3'
+import { SITEMAP_PAGE_SIZE } from '../src/syndication/repository.js'
 import { findFixtures } from './scenarios.js'
 
 export interface ShapeFixtures {
@@ -21,6 +22,8 @@ export interface ShapeFixtures {
   dates: { recent: string, old: string }
   /** Search strings: rare and common words, phrases, prefixes of every length. */
   searches: string[]
+  /** Sitemap pages (blocks of 10,000 article ids): the first, one in the middle, the last. */
+  sitemapPages: string[]
 }
 
 export interface Shape {
@@ -57,6 +60,7 @@ function pathValues (template: string, name: string, schema: Schema | undefined,
   if (template.startsWith('/v1/tags/') && name === 'slug') return [f.tags.popular, f.tags.rare]
   if (template.startsWith('/v1/articles/') && name === 'slug') return template.endsWith('/comments') ? [f.busySlug] : [f.articleSlug]
   if (template.startsWith('/v1/comments/') && name === 'id') return [String(f.commentId)]
+  if (template.startsWith('/sitemaps/articles-') && name === 'page') return f.sitemapPages
   if (schema?.type === 'integer') return ['1']
   return undefined
 }
@@ -66,7 +70,13 @@ function queryValues (template: string, p: Parameter, doc: OpenApiDocument, f: S
   if (p.name === 'cursor') return [] // page two of each list shape, measured by following its nextCursor
   if (p.name === 'limit') return [['100']]
   if (p.name === 'q') return template === '/v1/tags' ? f.tagPrefixes.map((x) => [x]) : f.searches.map((x) => [x])
-  if (p.name === 'tag') return [[f.tags.popular], [f.tags.median], [f.tags.rare], [f.tags.popular, f.tags.median]]
+  // A feed of an article's comments: the article with the most.
+  if (p.name === 'comments') return [[f.busySlug]]
+  if (p.name === 'tag') {
+    const one = [[f.tags.popular], [f.tags.median], [f.tags.rare]]
+    // Two tags together where the parameter repeats (the article list); the feeds take one.
+    return p.schema?.type === 'array' ? [...one, [f.tags.popular, f.tags.median]] : one
+  }
   if (p.name === 'section') return [[f.section]]
   if (p.name === 'author') return [[f.author]]
   if (p.name === 'publishedAfter') return [[f.dates.recent], [f.dates.old]]
@@ -182,7 +192,8 @@ export function findShapeFixtures (path: string, now: number): ShapeFixtures {
       section: section.section,
       author: author.name,
       dates: { recent: new Date(newest.at - year).toISOString(), old: new Date(newest.at - 5 * year).toISOString() },
-      searches: searchStrings('minister', base.searchTerm)
+      searches: searchStrings('minister', base.searchTerm),
+      sitemapPages: [...new Set([1, Math.ceil(maxId / SITEMAP_PAGE_SIZE / 2), Math.ceil(maxId / SITEMAP_PAGE_SIZE)].map((n) => String(Math.max(1, n))))]
     }
   } finally {
     db.close()

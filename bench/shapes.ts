@@ -13,10 +13,14 @@
 // response cache off (every request queries the database), load shedding off (a slow shape must not turn the
 // next ones into 503s) and the search rate limit lifted. It opens the database as it is: on a database made
 // before this build's migrations, the server migrates it first (the time is printed).
+//
+// Besides wall times it prints the CPU time the server's main thread (the event loop, where every SQLite
+// statement runs) spent per request, from /proc/<pid>/schedstat (Linux): on a shared machine, wall times
+// include waiting for a core, and the CPU time is what the request itself costs.
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { freePort, startChild, waitFor } from './processes.js'
@@ -69,8 +73,12 @@ const server = startChild(serverArgs, {
 })
 process.on('SIGINT', () => { server.stop().finally(() => process.exit(130)) })
 
-interface Sample { ms: number, status: number }
-interface Measured { shape: Shape, samples: Sample[], p50: number, p99: number, max: number, statuses: string }
+interface Sample { ms: number, cpuMs: number | null, status: number }
+interface Measured { shape: Shape, samples: Sample[], p50: number, p99: number, max: number, cpuP50: number | null, statuses: string }
+
+/** Nanoseconds the server's main thread has run on a CPU (the first field of schedstat), or null off Linux. */
+const schedstat = `/proc/${server.pid}/schedstat`
+const cpuNs = (): number | null => existsSync(schedstat) ? Number(readFileSync(schedstat, 'utf8').split(' ')[0]) : null
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
 
@@ -87,26 +95,30 @@ try {
   for (const s of skipped) log(`skipped: ${s}`)
   log(`${shapes.length} shapes, up to ${repeat} requests each (at most ${maxSeconds} s per shape), one at a time`)
 
-  const get = async (url: string): Promise<{ ms: number, status: number, next: string | null }> => {
+  const get = async (url: string): Promise<{ ms: number, cpuMs: number | null, status: number, next: string | null }> => {
+    const cpu0 = cpuNs()
     const t0 = performance.now()
     const res = await fetch(origin + url, { headers })
     const body = await res.text()
     const ms = performance.now() - t0
+    const cpu1 = cpuNs()
+    const cpuMs = cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / 1e6
     let next: string | null = null
     if (res.status === 200 && res.headers.get('content-type')?.includes('json') === true) {
       next = (JSON.parse(body) as { page?: { nextCursor?: string | null } }).page?.nextCursor ?? null
     }
-    return { ms, status: res.status, next }
+    return { ms, cpuMs, status: res.status, next }
   }
   const measure = async (shape: Shape): Promise<{ measured: Measured, next: string | null }> => {
     const first = await get(shape.url) // warm-up, not counted: it also gives the next page's cursor
     const samples: Sample[] = []
     const until = performance.now() + maxSeconds * 1000
     while (samples.length < repeat && (samples.length < 3 || performance.now() < until)) {
-      const { ms, status } = await get(shape.url)
-      samples.push({ ms, status })
+      const { ms, cpuMs, status } = await get(shape.url)
+      samples.push({ ms, cpuMs, status })
     }
     const sorted = samples.map((s) => s.ms).sort((a, b) => a - b)
+    const cpu = samples.every((s) => s.cpuMs !== null) ? samples.map((s) => s.cpuMs!).sort((a, b) => a - b) : undefined
     const counts = new Map<number, number>()
     for (const s of samples) counts.set(s.status, (counts.get(s.status) ?? 0) + 1)
     return {
@@ -116,6 +128,7 @@ try {
         p50: percentile(sorted, 0.5),
         p99: percentile(sorted, 0.99),
         max: sorted[sorted.length - 1]!,
+        cpuP50: cpu === undefined ? null : percentile(cpu, 0.5),
         statuses: [...counts].map(([status, n]) => n === samples.length ? String(status) : `${status}×${n}`).join(' ')
       },
       next: first.next
@@ -133,18 +146,26 @@ try {
     if ((i + 1) % 25 === 0) log(`${i + 1}/${shapes.length} shapes`)
   }
 
-  results.sort((a, b) => b.p99 - a.p99)
   const failures = results.filter((r) => r.samples.some((s) => s.status >= 500))
-  const rows = results.slice(0, top).map((r) => `| \`${r.shape.url}\` | ${r.statuses} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.samples.length} |`)
-  console.log(`\nSlowest ${Math.min(top, results.length)} of ${results.length} shapes (${shapes.length} generated, page two of each list included), ms:\n`)
-  console.log('| request | status | p50 | p99 | max | n |\n| --- | --- | ---: | ---: | ---: | ---: |')
-  console.log(rows.join('\n'))
+  const ms = (n: number | null): string => n === null ? '–' : n.toFixed(1)
+  const table = (title: string, rows: Measured[]): void => {
+    console.log(`\n${title}, ms:\n`)
+    console.log('| request | status | p50 | p99 | max | CPU p50 | n |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |')
+    console.log(rows.map((r) => `| \`${r.shape.url}\` | ${r.statuses} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${ms(r.cpuP50)} | ${r.samples.length} |`).join('\n'))
+  }
+  const count = `${results.length} shapes (${shapes.length} generated, page two of each list included)`
+  table(`Slowest ${Math.min(top, results.length)} of ${count} by p99`, results.slice().sort((a, b) => b.p99 - a.p99).slice(0, top))
+  if (results.every((r) => r.cpuP50 !== null)) {
+    table(`The ${Math.min(top, results.length)} that cost the most CPU (the server's main thread, median per request)`,
+      results.slice().sort((a, b) => b.cpuP50! - a.cpuP50!).slice(0, top))
+  }
   const over = results.filter((r) => r.p99 > 100)
-  console.log(`\n${over.length} shapes with p99 over 100 ms; ${failures.length} with a 5xx${failures.length > 0 ? `: ${failures.map((f) => f.shape.url).join(', ')}` : ''}`)
+  const cpuOver = results.filter((r) => r.cpuP50 !== null && r.cpuP50 > 100)
+  console.log(`\n${over.length} shapes with p99 over 100 ms, ${cpuOver.length} with a median over 100 ms of CPU; ${failures.length} with a 5xx${failures.length > 0 ? `: ${failures.map((f) => f.shape.url).join(', ')}` : ''}`)
   console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
   mkdirSync(resolve(args.out), { recursive: true })
   const file = join(resolve(args.out), `shapes-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  writeFileSync(file, JSON.stringify({ db: dbPath, fixtures, skipped, loadavg: loadavg(), results }, null, 2) + '\n')
+  writeFileSync(file, JSON.stringify({ db: dbPath, fixtures, skipped, loadavg: loadavg(), results: results.sort((a, b) => b.p99 - a.p99) }, null, 2) + '\n')
   console.log(`report: ${file}`)
 } finally {
   await server.stop()
