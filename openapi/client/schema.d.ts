@@ -67,7 +67,7 @@ export interface paths {
          *
          *     Searches are limited to `SEARCH_RATE_LIMIT` a minute per client address (429 with `Retry-After`); their responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
          *
-         *     Every request is bounded in cost, and refused with a 422 naming the parameter when it would not be: a search that would rank more than 50,000 matches by relevance (sort by date instead, or add a word), a phrase made only of words found in more than 200,000 articles, a prefix that starts more than 64 different words found in many articles, and `include=total` beyond 20,000 articles unless the list is all articles, one tag, one section or one author (those totals are kept as articles change).
+         *     Every request is bounded in cost, and refused with a 422 naming the parameter when it would not be: a search that would rank more than 20,000 matches by relevance (sort by date instead, or add a word), a phrase made only of words found in more than 200,000 articles, a prefix that starts more than 64 different words found in many articles, and `include=total` that would count more than 20,000 articles, or go through more than 20,000 articles of a tag, an author or a search, unless the list is all articles, one tag, one section or one author (those totals are kept as articles change).
          */
         get: operations["listArticles"];
         put?: never;
