@@ -2520,7 +2520,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2663,7 +2663,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2802,7 +2802,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2947,7 +2947,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
