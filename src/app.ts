@@ -140,7 +140,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   // Off by default: routes opt in with config.rateLimit (posting comments). Uses the IETF draft's
   // RateLimit-* header names; the key is request.ip, which honours TRUST_PROXY.
   await app.register(rateLimit, { global: false, enableDraftSpec: true })
-  await app.register(dbPlugin, { databasePath: config.databasePath })
+  await app.register(dbPlugin, { databasePath: config.databasePath, cacheMb: config.sqliteCacheMb })
   await app.register(queryBudgetPlugin)
   await app.register(repositories)
   await app.register(upkeepPlugin)

@@ -51,6 +51,8 @@ export interface Config {
   publicLanguage: string
   /** Longest a request may run statements on the database before they are interrupted, in ms; 0 turns it off. */
   queryBudgetMs: number
+  /** SQLite's page cache for the connection, in MB (kept across requests: the indexes that seeks read). */
+  sqliteCacheMb: number
   /** Searches (GET /v1/articles with `q`) per minute per client address. */
   searchRateLimit: number
 }
@@ -80,6 +82,7 @@ export const defaultConfig: Config = {
   publicName: 'Gazette',
   publicLanguage: 'en',
   queryBudgetMs: 250,
+  sqliteCacheMb: 64,
   searchRateLimit: 120
 }
 
@@ -203,6 +206,7 @@ export function loadConfig (env: Env): Config {
     // ISO 639 language, optionally with a region or script (Google News accepts `zh-cn` and `zh-tw`).
     publicLanguage: text(env, 'PUBLIC_LANGUAGE', defaultConfig.publicLanguage, /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i, 'a language tag such as en, fr or pt-br').toLowerCase(),
     queryBudgetMs: integer(env, 'QUERY_BUDGET_MS', defaultConfig.queryBudgetMs, 0, 600_000),
+    sqliteCacheMb: integer(env, 'SQLITE_CACHE_MB', defaultConfig.sqliteCacheMb, 1, 64 * 1024),
     searchRateLimit: integer(env, 'SEARCH_RATE_LIMIT', defaultConfig.searchRateLimit, 1, 1_000_000)
   }
 }
