@@ -218,10 +218,12 @@ CREATE TRIGGER `article_search_tags_ai` AFTER INSERT ON article_tags
 	SELECT id, title, summary, tags, body FROM article_search_source WHERE id = new.article_id;
 END;
 --> statement-breakpoint
+-- (The deleted tag first: SQLite stops at the first false condition, and the sweeper removes a deleted
+-- tag's rows by the hundred, whose articles it need not look up.)
 CREATE TRIGGER `article_search_tags_ad` AFTER DELETE ON article_tags
-	WHEN NOT EXISTS (SELECT 1 FROM search_reindex_deferred WHERE article_id = old.article_id)
-		AND EXISTS (SELECT 1 FROM articles WHERE id = old.article_id)
-		AND EXISTS (SELECT 1 FROM tags WHERE id = old.tag_id AND deleted_at IS NULL) BEGIN
+	WHEN EXISTS (SELECT 1 FROM tags WHERE id = old.tag_id AND deleted_at IS NULL)
+		AND NOT EXISTS (SELECT 1 FROM search_reindex_deferred WHERE article_id = old.article_id)
+		AND EXISTS (SELECT 1 FROM articles WHERE id = old.article_id) BEGIN
 	INSERT INTO article_search (article_search, rowid, title, summary, tags, body)
 	SELECT 'delete', id, title, summary, tags, body FROM article_search_source WHERE id = old.article_id;
 	DELETE FROM article_search_tags WHERE article_id = old.article_id;

@@ -7,9 +7,11 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import fp from 'fastify-plugin'
 import { articleCounts } from '../articles/counts.js'
 import { isInterrupted } from '../db/native.js'
-import { tagSweeper } from '../tags/sweeper.js'
+import { SLICE, tagSweeper } from '../tags/sweeper.js'
 
 export const UPKEEP_INTERVAL_MS = 30_000
+/** The fewest rows a sweep slice shrinks to when the query budget interrupts it. */
+const MIN_SLICE = 50
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,11 +52,25 @@ export default fp(async (app) => {
     await bounded(owner, async () => counts.settle(app.clock()), false)
   }
 
+  // A slice the budget interrupts (a busy machine, pages not cached) is rolled back and tried again at once
+  // with half the rows, down to MIN_SLICE; a slice that passes lets the next one grow back to SLICE.
   const sweep = (): Promise<void> => {
     sweeping ??= (async () => {
       const owner = {}
+      let rows = SLICE
       try {
-        while (!state.closing && await bounded(owner, () => sweeper.step(), false)) await yieldToLoop()
+        while (!state.closing) {
+          const done = await bounded(owner, async () => ({ more: await sweeper.step(rows) }), undefined)
+          if (done === undefined) {
+            if (rows === MIN_SLICE) break
+            rows = Math.max(MIN_SLICE, Math.floor(rows / 2))
+          } else if (!done.more) {
+            break
+          } else {
+            rows = Math.min(SLICE, rows * 2)
+          }
+          await yieldToLoop()
+        }
       } finally {
         sweeping = undefined
       }
