@@ -3,7 +3,7 @@
 // a reader adds small), and removes deleted tags from their articles (src/tags/sweeper.ts). Both run at
 // start (a previous process may have stopped half way) and every UPKEEP_INTERVAL_MS; a tag delete wakes
 // the sweeper at once.
-import { setImmediate as yieldToLoop } from 'node:timers/promises'
+import { setTimeout as rest } from 'node:timers/promises'
 import fp from 'fastify-plugin'
 import { articleCounts } from '../articles/counts.js'
 import { isInterrupted } from '../db/native.js'
@@ -53,13 +53,16 @@ export default fp(async (app) => {
   }
 
   // A slice the budget interrupts (a busy machine, pages not cached) is rolled back and tried again at once
-  // with half the rows, down to MIN_SLICE; a slice that passes lets the next one grow back to SLICE.
+  // with half the rows, down to MIN_SLICE; a slice that passes lets the next one grow back to SLICE. After
+  // each slice the sweeper rests as long as the slice took, so requests get at least half of the event
+  // loop while it runs (a request that needs several turns of the loop would otherwise meet a slice at each).
   const sweep = (): Promise<void> => {
     sweeping ??= (async () => {
       const owner = {}
       let rows = SLICE
       try {
         while (!state.closing) {
+          const started = performance.now()
           const done = await bounded(owner, async () => ({ more: await sweeper.step(rows) }), undefined)
           if (done === undefined) {
             if (rows === MIN_SLICE) break
@@ -69,7 +72,7 @@ export default fp(async (app) => {
           } else {
             rows = Math.min(SLICE, rows * 2)
           }
-          await yieldToLoop()
+          await rest(Math.max(1, performance.now() - started))
         }
       } finally {
         sweeping = undefined
