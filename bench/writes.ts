@@ -140,6 +140,11 @@ async function sweep (): Promise<void> {
     const res = await fetch(`${origin}/v1/tags/${f.rename.slug}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminToken}` } })
     const answered = performance.now() - t0
     const during = latencies.length
+    if (!res.ok) {
+      reader.reading = false
+      await reading
+      throw new Error(`DELETE /v1/tags/${f.rename.slug} answered ${res.status}: ${await res.text()}`)
+    }
     while ((rows.get(tagId) as number) > 0) await new Promise((resolve) => setTimeout(resolve, 50))
     const swept = performance.now() - t0
     reader.reading = false
