@@ -21,6 +21,9 @@ import limitsPlugin from './plugins/limits.js'
 import { clientErrorHandler, frameworkErrors } from './http/client-errors.js'
 import openapiPlugin from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
+import queryBudgetPlugin from './plugins/query-budget.js'
+import upkeepPlugin from './plugins/upkeep.js'
+import searchRateLimitPlugin from './articles/search-rate-limit.js'
 import rateLimit from '@fastify/rate-limit'
 import articleRoutes from './articles/routes.js'
 import { Article, ArticleImage, ArticleList, ArticleSummary, CreateArticleBody, UpdateArticleBody } from './articles/schemas.js'
@@ -165,9 +168,13 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   // Off by default: routes opt in with config.rateLimit (posting comments). Uses the IETF draft's
   // RateLimit-* header names; the key is request.ip, which honours TRUST_PROXY.
   await app.register(rateLimit, { global: false, enableDraftSpec: true })
-  await app.register(dbPlugin, { databasePath: config.databasePath })
+  await app.register(dbPlugin, { databasePath: config.databasePath, cacheMb: config.sqliteCacheMb })
+  await app.register(queryBudgetPlugin)
   await app.register(repositories)
+  await app.register(upkeepPlugin)
   await app.register(authPlugin)
+  // Before the response cache: a search answered from memory still counts against its client's allowance.
+  await app.register(searchRateLimitPlugin)
   // After authentication (its hook tells a public request from a token's), before the routes.
   await app.register(responseCachePlugin)
   await app.register(idempotencyPlugin)

@@ -63,6 +63,12 @@ export interface Config {
   serviceName: string
   /** On SIGTERM, how long /health/ready answers 503 while requests are still served, before the listener closes. */
   shutdownDelay: number
+  /** Longest a request may run statements on the database before they are interrupted, in ms; 0 turns it off. */
+  queryBudgetMs: number
+  /** SQLite's page cache for the connection, in MB (kept across requests: the indexes that seeks read). */
+  sqliteCacheMb: number
+  /** Searches (GET /v1/articles with `q`) per minute per client address. */
+  searchRateLimit: number
 }
 
 export const defaultConfig: Config = {
@@ -95,7 +101,10 @@ export const defaultConfig: Config = {
   otlpEndpoint: undefined,
   otlpTracesEndpoint: undefined,
   serviceName: 'gazette',
-  shutdownDelay: 0
+  shutdownDelay: 0,
+  queryBudgetMs: 250,
+  sqliteCacheMb: 64,
+  searchRateLimit: 120
 }
 
 export class ConfigError extends Error {}
@@ -237,7 +246,10 @@ export function loadConfig (env: Env): Config {
     otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
     otlpTracesEndpoint: url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
     serviceName: env.OTEL_SERVICE_NAME || defaultConfig.serviceName,
-    shutdownDelay: integer(env, 'SHUTDOWN_DELAY', defaultConfig.shutdownDelay, 0, 300_000)
+    shutdownDelay: integer(env, 'SHUTDOWN_DELAY', defaultConfig.shutdownDelay, 0, 300_000),
+    queryBudgetMs: integer(env, 'QUERY_BUDGET_MS', defaultConfig.queryBudgetMs, 0, 600_000),
+    sqliteCacheMb: integer(env, 'SQLITE_CACHE_MB', defaultConfig.sqliteCacheMb, 1, 64 * 1024),
+    searchRateLimit: integer(env, 'SEARCH_RATE_LIMIT', defaultConfig.searchRateLimit, 1, 1_000_000)
   }
 }
 

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { ConfigError, defaultConfig, loadConfig } from '../src/config.js'
+import { build } from './helper.js'
 
 t.test('defaults', async (t) => {
   t.same(loadConfig({}), defaultConfig)
@@ -36,7 +37,10 @@ t.test('every setting read from the environment', async (t) => {
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/v1/traces',
     OTEL_SERVICE_NAME: 'gazette-eu',
-    SHUTDOWN_DELAY: '5000'
+    SHUTDOWN_DELAY: '5000',
+    QUERY_BUDGET_MS: '100',
+    SEARCH_RATE_LIMIT: '30',
+    SQLITE_CACHE_MB: '256'
   }), {
     host: '0.0.0.0',
     port: 8080,
@@ -67,7 +71,10 @@ t.test('every setting read from the environment', async (t) => {
     otlpEndpoint: 'http://collector:4318',
     otlpTracesEndpoint: 'https://traces.example/v1/traces',
     serviceName: 'gazette-eu',
-    shutdownDelay: 5000
+    shutdownDelay: 5000,
+    queryBudgetMs: 100,
+    searchRateLimit: 30,
+    sqliteCacheMb: 256
   })
   t.equal(loadConfig({ LOG_FORMAT: 'json' }).logFormat, 'json')
   t.equal(loadConfig({ METRICS_TOKEN: '' }).metricsToken, undefined)
@@ -78,6 +85,12 @@ t.test('every setting read from the environment', async (t) => {
     ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'uniquelocal'], 'addresses, CIDRs and named ranges')
   t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
   t.equal(loadConfig({ SEED_DEMO: '1' }).seedDemo, true)
+})
+
+t.test('SQLITE_CACHE_MB sizes the connection\'s page cache', async (t) => {
+  t.equal(loadConfig({}).sqliteCacheMb, 64, 'by default')
+  const a = await build(t, { sqliteCacheMb: 8 })
+  t.equal(a.app.db.$client.pragma('cache_size', { simple: true }), -8 * 1024, 'in KiB, negative as SQLite takes it')
 })
 
 t.test('bad values stop with a clear message', async (t) => {
@@ -92,6 +105,9 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ MAX_EVENT_LOOP_UTILIZATION: 'high' }, /MAX_EVENT_LOOP_UTILIZATION/],
     [{ MAX_JSON_DEPTH: '1' }, /MAX_JSON_DEPTH must be an integer from 2/],
     [{ RESPONSE_CACHE_MB: '-1' }, /RESPONSE_CACHE_MB must be an integer from 0/],
+    [{ SQLITE_CACHE_MB: '0' }, /SQLITE_CACHE_MB must be an integer from 1/],
+    [{ QUERY_BUDGET_MS: '-1' }, /QUERY_BUDGET_MS must be an integer from 0/],
+    [{ SEARCH_RATE_LIMIT: '0' }, /SEARCH_RATE_LIMIT must be an integer from 1/],
     [{ PUBLIC_URL: 'api.news.example' }, /PUBLIC_URL must be an absolute http\(s\) URL/],
     [{ PUBLIC_URL: 'ftp://api.news.example' }, /PUBLIC_URL must be an http\(s\) URL without query/],
     [{ PUBLIC_URL: 'https://api.news.example/?a=1' }, /without query, fragment or credentials/],

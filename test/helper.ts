@@ -21,8 +21,10 @@ export async function build (t: Test, config: Partial<Config> = {}): Promise<Tes
   const clock = { now: Date.parse('2026-07-08T09:00:00.000Z'), advance (ms: number) { clock.now += ms } }
   const app = await buildApp({
     // No load shedding unless a test asks: inject() runs a test's requests without handing the event loop
-    // back, which the monitor would read as a stalled loop and answer with 503s.
-    config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0, ...config },
+    // back, which the monitor would read as a stalled loop and answer with 503s. A query budget far above
+    // the production default: on a busy shared machine an ordinary write can take 250 ms of wall time, and
+    // the tests of the budget itself set their own (test/plugins/query-budget.test.ts).
+    config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0, queryBudgetMs: 10_000, ...config },
     clock: () => clock.now
   })
   t.teardown(() => app.close())

@@ -126,6 +126,10 @@ export interface paths {
         /**
          * List articles
          * @description Published articles, newest first, for everyone; editors may list other statuses. With `q`, a full-text search ranked by relevance, each item with a `snippet` (matched terms in `<mark>`, everything else HTML-escaped); filters and the other sorts still apply. Keyset-paginated: follow `page.nextCursor` (or the `Link: rel="next"` header) to the end to see every matching article exactly once. A cursor is bound to the query (filters, `q` and `sort`) that made it.
+         *
+         *     Searches are limited to `SEARCH_RATE_LIMIT` a minute per client address (429 with `Retry-After`); their responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+         *
+         *     Every request is bounded in cost, and refused with a 422 naming the parameter when it would not be: a search that would rank more than 20,000 matches by relevance (sort by date instead, or add a word), a phrase made only of words found in more than 200,000 articles, a prefix that starts more than 64 different words found in many articles, and `include=total` that would count more than 20,000 articles, or go through more than 20,000 articles of a tag, an author or a search, unless the list is all articles, one tag, one section or one author (those totals are kept as articles change).
          */
         get: operations["listArticles"];
         put?: never;
@@ -281,13 +285,13 @@ export interface paths {
         };
         /**
          * List tags
-         * @description Every tag, by name (case-insensitively) or by `-articleCount`. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. Keyset-paginated like the articles, and each page has an ETag (`If-None-Match` → 304); under `-articleCount` a count that changes while paging can move a tag across pages.
+         * @description Tags by name (case-insensitively) or by `-articleCount`. The public sees a tag while it has a visible article (published and due) or when an editor made it through `POST /v1/tags`; a tag that only drafts or scheduled articles carry is not listed (nor found by `q`, nor by slug) until one of them is published. Editors see every tag. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. The counts are kept as articles change, never recounted per request. Keyset-paginated like the articles, and each page has an ETag (`If-None-Match` → 304); under `-articleCount` a count that changes while paging can move a tag across pages.
          */
         get: operations["listTags"];
         put?: never;
         /**
          * Create a tag
-         * @description The slug is derived from the name unless given. A slug that is taken, or a name that already means another tag (its slug is that tag's, or it is that tag's name in any case), is a 409. Tags are also created implicitly by articles that name them.
+         * @description The slug is derived from the name unless given. A slug that is taken, or a name that already means another tag (its slug is that tag's, or it is that tag's name in any case), is a 409. A tag made here is public at once, before any article has it. Tags are also created implicitly by articles that name them; those are public only while a visible article has them.
          *
          *     Needs a token with role `editor` or above.
          *
@@ -309,14 +313,14 @@ export interface paths {
         };
         /**
          * Get a tag
-         * @description `articleCount` counts the articles the caller may see (published and due for the public, all for editors).
+         * @description `articleCount` counts the articles the caller may see (published and due for the public, all for editors). A tag that only drafts or scheduled articles carry is 404 to the public, unless it was made through `POST /v1/tags`.
          */
         get: operations["getTag"];
         put?: never;
         post?: never;
         /**
          * Delete a tag
-         * @description The tag leaves every article that had it; those articles' `tags`, and so their ETags, change, but not their `revision` or `updatedAt`. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
+         * @description The tag leaves every article that had it, at once for every reader; those articles' `tags`, and so their ETags, change, but not their `revision` or `updatedAt`. The server removes the stored links in the background, in small slices, so deleting a tag on many articles costs no more than deleting any other; its slug and name are free again at once. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
          *
          *     Needs a token with role `editor` or above.
          */
@@ -327,7 +331,7 @@ export interface paths {
          * Rename, re-slug or describe a tag
          * @description Merge semantics: absent fields stay, `null` clears the description. A rename keeps the slug unless a new `slug` is given; the old slug then answers 404. A slug that is taken, or a name that already means another tag, is a 409. With `If-Match`, a stale ETag is a 412 and nothing changes.
          *
-         *     Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change.
+         *     Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change. A rename costs the same however many articles have the tag: searches find them by the new name at once.
          *
          *     Needs a token with role `editor` or above.
          */
@@ -1792,7 +1796,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1889,7 +1893,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1972,7 +1976,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2046,7 +2050,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2120,7 +2124,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2305,6 +2309,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many searches (requests with `q`) from this client address: `SEARCH_RATE_LIMIT` a minute. Wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before searching again. */
+                    "retry-after"?: number;
+                    /** @description Searches allowed per window (one minute) from this client address. */
+                    "ratelimit-limit"?: number;
+                    /** @description Searches left in the current window. */
+                    "ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "ratelimit-reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
@@ -2314,7 +2335,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2435,7 +2456,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2556,7 +2577,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2695,7 +2716,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2840,7 +2861,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2983,7 +3004,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3122,7 +3143,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3267,7 +3288,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3417,7 +3438,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3528,7 +3549,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3649,7 +3670,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3761,7 +3782,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3900,7 +3921,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4045,7 +4066,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4158,7 +4179,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4289,7 +4310,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4425,7 +4446,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4546,7 +4567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4700,7 +4721,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4809,7 +4830,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4945,7 +4966,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5087,7 +5108,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5209,7 +5230,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5343,7 +5364,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5477,7 +5498,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5611,7 +5632,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5716,7 +5737,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5836,7 +5857,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5941,7 +5962,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     [name: string]: unknown;
