@@ -35,12 +35,14 @@ export function queryBudget (sqlite: Database.Database) {
   return {
     arm (owner: object, ms: number): void {
       current = owner
-      set.run(ms)
+      // A closed connection has nothing to interrupt: the request's own statements then fail as they
+      // would without a budget (so /health answers its 503, not a 500 from this hook).
+      if (sqlite.open) set.run(ms)
     },
     release (owner: object): void {
       if (current !== owner) return
       current = undefined
-      set.run(0)
+      if (sqlite.open) set.run(0)
     },
     /** Statements interrupted on this connection so far. */
     interrupts: (): number => count.get() as number
