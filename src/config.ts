@@ -63,6 +63,26 @@ export interface Config {
   webhookEncryptionKey: string | undefined
   /** How long a receiver may take to answer a delivery, in ms. */
   webhookTimeoutMs: number
+  /** `pretty` (pino-pretty, for a terminal) or `json`; undefined: pretty when stdout is a terminal. */
+  logFormat: 'json' | 'pretty' | undefined
+  /** Prometheus metrics at GET /metrics. */
+  metrics: boolean
+  /** A bearer token /metrics then requires; undefined: open (protect it at the network instead). */
+  metricsToken: string | undefined
+  /** OTLP/HTTP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT); undefined: no spans, and no OpenTelemetry code loaded. */
+  otlpEndpoint: string | undefined
+  /** OTLP/HTTP URL for traces when given on its own (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, used as is). */
+  otlpTracesEndpoint: string | undefined
+  /** service.name of the spans (OTEL_SERVICE_NAME). */
+  serviceName: string
+  /** On SIGTERM, how long /health/ready answers 503 while requests are still served, before the listener closes. */
+  shutdownDelay: number
+  /** Longest a request may run statements on the database before they are interrupted, in ms; 0 turns it off. */
+  queryBudgetMs: number
+  /** SQLite's page cache for the connection, in MB (kept across requests: the indexes that seeks read). */
+  sqliteCacheMb: number
+  /** Searches (GET /v1/articles with `q`) per minute per client address. */
+  searchRateLimit: number
 }
 
 export const defaultConfig: Config = {
@@ -95,7 +115,17 @@ export const defaultConfig: Config = {
   eventRetentionDays: 30,
   webhookAllowPrivate: false,
   webhookEncryptionKey: undefined,
-  webhookTimeoutMs: 10_000
+  webhookTimeoutMs: 10_000,
+  logFormat: undefined,
+  metrics: false,
+  metricsToken: undefined,
+  otlpEndpoint: undefined,
+  otlpTracesEndpoint: undefined,
+  serviceName: 'gazette',
+  shutdownDelay: 0,
+  queryBudgetMs: 250,
+  sqliteCacheMb: 64,
+  searchRateLimit: 120
 }
 
 export class ConfigError extends Error {}
@@ -116,6 +146,16 @@ function fraction (env: Env, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback
   if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(raw)) throw new ConfigError(`${name} must be a number from 0 to 1, got "${raw}"`)
   return Number(raw)
+}
+
+function url (env: Env, name: string): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  try {
+    const parsed = new URL(raw)
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return raw
+  } catch {}
+  throw new ConfigError(`${name} must be an http or https URL, got "${raw}"`)
 }
 
 function boolean (env: Env, name: string, fallback: boolean): boolean {
@@ -200,6 +240,10 @@ export function loadConfig (env: Env): Config {
   if (encryptionKey !== undefined && decodeEncryptionKey(encryptionKey) === undefined) {
     throw new ConfigError('WEBHOOK_ENCRYPTION_KEY must be 32 random bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)')
   }
+  const metricsToken = env.METRICS_TOKEN === '' ? undefined : env.METRICS_TOKEN
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,200}$/.test(metricsToken)) {
+    throw new ConfigError('METRICS_TOKEN must be 16 to 200 printable ASCII characters without spaces')
+  }
   const origins = env.CORS_ORIGINS
   return {
     host: env.HOST || defaultConfig.host,
@@ -235,7 +279,17 @@ export function loadConfig (env: Env): Config {
     eventRetentionDays: integer(env, 'EVENT_RETENTION_DAYS', defaultConfig.eventRetentionDays, 1, 3650),
     webhookAllowPrivate: boolean(env, 'WEBHOOK_ALLOW_PRIVATE', defaultConfig.webhookAllowPrivate),
     webhookEncryptionKey: encryptionKey,
-    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', defaultConfig.webhookTimeoutMs, 100, 60_000)
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', defaultConfig.webhookTimeoutMs, 100, 60_000),
+    logFormat: env.LOG_FORMAT === undefined || env.LOG_FORMAT === '' ? undefined : oneOf<'json' | 'pretty'>(env, 'LOG_FORMAT', 'json', ['json', 'pretty']),
+    metrics: boolean(env, 'METRICS', defaultConfig.metrics),
+    metricsToken,
+    otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
+    otlpTracesEndpoint: url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
+    serviceName: env.OTEL_SERVICE_NAME || defaultConfig.serviceName,
+    shutdownDelay: integer(env, 'SHUTDOWN_DELAY', defaultConfig.shutdownDelay, 0, 300_000),
+    queryBudgetMs: integer(env, 'QUERY_BUDGET_MS', defaultConfig.queryBudgetMs, 0, 600_000),
+    sqliteCacheMb: integer(env, 'SQLITE_CACHE_MB', defaultConfig.sqliteCacheMb, 1, 64 * 1024),
+    searchRateLimit: integer(env, 'SEARCH_RATE_LIMIT', defaultConfig.searchRateLimit, 1, 1_000_000)
   }
 }
 

@@ -54,7 +54,7 @@ export function commentEvents (db: Db, { outbox, announceDue }: WriteEvents) {
      * only the id and the article, and stay as they are.
      */
     erased (ids: readonly number[]): void {
-      outbox.redact(['comment.approved', 'comment.edited'], ids, (c) => ({
+      outbox.redactComments(ids, (c) => ({
         ...c, authorName: null, authorUrl: null, avatarHash: null, body: '', bodyHtml: '', status: 'deleted', edited: false
       }))
     }

@@ -40,7 +40,7 @@ const routes: FastifyPluginAsyncTypebox<{ reports: Limiter }> = async (app, opts
     const record = await loadComment(app, request, request.params.id)
     if (record.status === 'deleted') throw new NotFound(`No comment ${record.id}.`)
     const identity = request.caller.tokenId !== null ? `token:${request.caller.tokenId}` : `client:${request.ip}`
-    await app.reports.report(record.id, identity, request.body.reason)
+    await app.reportService.report(record.id, identity, request.body.reason)
     return reply.code(202).send()
   })
 }

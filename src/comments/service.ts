@@ -5,6 +5,7 @@ import type { CommentModeration } from '../config.js'
 import { Conflict, Forbidden, invalid } from '../http/errors.js'
 import { renderCommentMarkdown, renderCommentWithLinks } from '../lib/markdown.js'
 import { checkAuthorAccess, generateEditToken } from './edit-window.js'
+import { commentModeration, publish, type CommentModerationMessage } from '../observability/channels.js'
 import type { CommentChange, CommentRecord, CommentRepository, CommentTarget } from './repository.js'
 import type { CommentStatus, CreateCommentInput, UpdateCommentInput } from './schemas.js'
 
@@ -75,6 +76,7 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
         userAgent: origin.userAgent,
         editTokenHash: edit?.hash ?? null
       }, opts.now())
+      publish<CommentModerationMessage>(commentModeration, { by: 'auto', status: record.status })
       return { record, editToken: edit?.token ?? null }
     },
 
@@ -91,7 +93,9 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
         set.edited = true
       }
       if (Object.keys(set).length === 0) return current
-      return repo.update(current, set, opts.now(), unchanged)
+      const updated = await repo.update(current, set, opts.now(), unchanged)
+      if (set.status !== undefined) publish<CommentModerationMessage>(commentModeration, { by: 'moderator', status: set.status })
+      return updated
     },
 
     /**
@@ -120,6 +124,7 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
 
     async delete (current: CommentRecord, unchanged: (fresh: CommentRecord) => boolean): Promise<void> {
       await repo.delete(current, opts.now(), unchanged)
+      publish<CommentModerationMessage>(commentModeration, { by: 'moderator', status: 'deleted' })
     }
   }
 }

@@ -42,7 +42,7 @@ export default fp(async (app) => {
         { name: 'webhooks', description: 'The event log and signed webhooks (admins only): every public change as an event, delivered to your endpoints per Standard Webhooks, at least once and in order. The payloads are under `webhooks` in this document.' },
         { name: 'feeds', description: 'RSS 2.0, Atom 1.0 and JSON Feed 1.1 feeds of what the public may see: the site, a tag, a section, an author, an article\'s comments.' },
         { name: 'sitemaps', description: 'Sitemaps for search engines (sitemaps.org protocol) and a Google News sitemap.' },
-        { name: 'meta', description: 'Health and the API description.' }
+        { name: 'meta', description: 'Health probes, metrics and the API description.' }
       ],
       // Public routes take a token too: editors see drafts through them. Routes that need a role
       // replace this with a required bearerAuth (src/plugins/auth.ts).
@@ -58,7 +58,8 @@ export default fp(async (app) => {
             in: 'header',
             name: 'Comment-Token',
             description: 'The `editToken` of a comment\'s 201: lets its author edit or delete that comment for `COMMENT_EDIT_MINUTES` after posting.'
-          }
+          },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'The server\'s `METRICS_TOKEN`, for `GET /metrics` only (not an API token).' }
         }
       }
     },

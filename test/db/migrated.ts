@@ -8,6 +8,7 @@ import Database from 'better-sqlite3'
 import { drizzle } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import { migrationsFolder } from '../../src/db/connection.js'
+import { loadNative } from '../../src/db/native.js'
 
 interface JournalEntry { idx: number, tag: string }
 
@@ -25,6 +26,7 @@ export function databaseMigratedTo (t: Test, keep: (entry: JournalEntry, all: Jo
   writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.filter((e) => keep(e, journal.entries)) }))
   const path = join(dir, 'old.db')
   const sqlite = new Database(path)
+  loadNative(sqlite) // the triggers call Gazette's SQLite functions, as in any process that writes
   migrate(drizzle(sqlite), { migrationsFolder: folder })
   return { path, sqlite }
 }

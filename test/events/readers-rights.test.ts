@@ -5,6 +5,7 @@
 import t from 'tap'
 import { authorDelete, authorEdit, build, createArticle, eventLog as log, eventTracker as tracker, postWithToken, type TestApp } from '../helper.js'
 import { startReceiver, type Receiver } from '../../scripts/webhook-receiver.js'
+import { COMMENT_EVENTS_SQL } from '../../src/events/outbox.js'
 
 const reader = { authorName: 'Olga', authorEmail: 'olga@example.org', body: 'Welcome hmoe, sailors.' }
 const publicView = async (a: TestApp, id: number) => (await a.inject({ method: 'GET', url: `/v1/comments/${id}` })).json()
@@ -203,4 +204,10 @@ t.test('an erasure that fails records no event: they are in its transaction', as
     ['comment.approved', 'deleted'], ['comment.approved', 'deleted'], ['comment.approved', 'deleted'],
     ['comment.removed', null], ['comment.removed', null], ['comment.removed', null]
   ], 'then the removals, and the events that showed the comments show tombstones')
+})
+
+t.test('an erasure finds the events of each erased comment with one index seek, not a scan of the log', async (t) => {
+  const a = await build(t)
+  const plan = (a.app.db.$client.prepare(`EXPLAIN QUERY PLAN ${COMMENT_EVENTS_SQL}`).all(1) as { detail: string }[]).map((p) => p.detail)
+  t.match(plan.join(' | '), /^SEARCH events USING INDEX events_comment_idx \(<expr>=\?\)$/, plan.join(' | '))
 })

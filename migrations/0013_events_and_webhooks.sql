@@ -12,6 +12,7 @@ CREATE UNIQUE INDEX `events_id_unique` ON `events` (`id`);--> statement-breakpoi
 CREATE INDEX `events_type_idx` ON `events` (`type`,`seq`);--> statement-breakpoint
 CREATE INDEX `events_occurred_idx` ON `events` (`occurred_at`);--> statement-breakpoint
 CREATE INDEX `events_webhook_idx` ON `events` (`webhook_id`);--> statement-breakpoint
+CREATE INDEX `events_comment_idx` ON `events` ("data" ->> '$.id') WHERE type IN ('comment.approved', 'comment.edited');--> statement-breakpoint
 CREATE TABLE `webhook_deliveries` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`webhook_id` integer NOT NULL,
