@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import { eventJson } from '../events/repository.js'
+import { publish, webhookDelivery, type WebhookDeliveryMessage } from '../observability/channels.js'
 import type { Resolver } from './address.js'
 import type { ClaimedDelivery, RetryPolicy } from './repository.js'
 import type { AttemptResult, WebhookSender } from './sender.js'
@@ -113,7 +114,10 @@ export function startDispatcher (app: FastifyInstance, sender: WebhookSender, op
       if (!result.ok) app.log.warn({ webhook: d.webhookId, delivery: d.id, event: d.event.id, error: result.error }, 'webhook delivery failed')
       let next: ClaimedDelivery | undefined
       try {
-        next = await app.webhooks.complete(d, result, owner, app.clock(), opts)
+        const recorded = await app.webhooks.complete(d, result, owner, app.clock(), opts)
+        next = recorded.next
+        // For gazette_webhook_deliveries_total (src/observability/prometheus.ts).
+        if (recorded.outcome !== undefined) publish<WebhookDeliveryMessage>(webhookDelivery, { outcome: recorded.outcome })
       } catch (err) {
         app.log.error({ err, delivery: d.id }, 'recording a webhook delivery failed; its lease will run out and it will be sent again')
       }

@@ -35,6 +35,20 @@ export default fp<WebhookOptions>(async (app, given) => {
   const dispatcher = startDispatcher(app, sender, opts)
   app.decorate('webhookDispatcher', dispatcher)
   app.outbox.onRecorded(dispatcher.kick)
+  // Read at each scrape when METRICS=true (nothing otherwise).
+  app.addMetricGauge({
+    name: 'gazette_webhook_backlog_deliveries',
+    help: 'Webhook deliveries waiting to be sent (enabled webhooks: new, or failed and waiting for a retry).',
+    read: async () => (await app.webhooks.backlog()).pending
+  })
+  app.addMetricGauge({
+    name: 'gazette_webhook_backlog_oldest_age_seconds',
+    help: 'How long the oldest waiting webhook delivery has waited, in seconds (0 when none waits).',
+    read: async () => {
+      const { oldest } = await app.webhooks.backlog()
+      return oldest === null ? 0 : Math.max(0, app.clock() - oldest) / 1000
+    }
+  })
   app.addHook('onReady', async () => { dispatcher.kick() })
   app.addHook('preClose', async () => { await dispatcher.stop() })
-}, { name: 'webhooks', dependencies: ['repositories'] })
+}, { name: 'webhooks', dependencies: ['repositories', 'metrics'] })

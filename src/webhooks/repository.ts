@@ -64,6 +64,9 @@ export interface ClaimedDelivery {
   event: EventRow
 }
 
+/** How an attempt ended, as recorded: `undefined` when it could not be (the lease was lost, or an erasure dropped the delivery). */
+export type AttemptOutcome = 'delivered' | 'failed' | 'gave-up' | undefined
+
 export interface RetryPolicy {
   /** The wait before the next attempt after `failures` failed attempts (jitter included). */
   backoff: (failures: number) => number
@@ -192,28 +195,33 @@ export function webhookRepository (db: Db) {
   const disable = c.prepare<[number, string, number, number]>(
     'UPDATE webhooks SET enabled = 0, disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1')
   const enabledHook = c.prepare<[number], number>('SELECT enabled FROM webhooks WHERE id = ?').pluck()
-  const complete = c.transaction((d: ClaimedDelivery, result: AttemptResult, owner: string, now: number, policy: RetryPolicy, leaseUntil: number): ClaimedDelivery | undefined => {
+  const complete = c.transaction((d: ClaimedDelivery, result: AttemptResult, owner: string, now: number, policy: RetryPolicy, leaseUntil: number): { outcome: AttemptOutcome, next?: ClaimedDelivery } => {
     if (result.ok) {
-      if (succeeded.run(now, result.statusCode ?? 0, now, d.id, owner).changes === 0) return undefined
+      if (succeeded.run(now, result.statusCode ?? 0, now, d.id, owner).changes === 0) return { outcome: undefined }
       notFailing.run(d.webhookId)
       // The next delivery of this webhook, leased in the same transaction: a queue drains with one
       // transaction per delivery.
       const next = d.ordered && enabledHook.get(d.webhookId) === 1 ? claimableHead(d.webhookId, now) : undefined
-      return next === undefined ? undefined : leaseOne(next, owner, leaseUntil)
+      return { outcome: 'delivered', next: next === undefined ? undefined : leaseOne(next, owner, leaseUntil) }
     }
     const hook = hookState.get(d.webhookId)
-    if (hook === undefined) return
+    if (hook === undefined) return { outcome: undefined }
     const since = hook.failingSince ?? now
     // A ping or manual retry to a disabled endpoint is tried once; an enabled endpoint is retried until it
     // has been failing for disableAfterMs, and then disabled.
     const giveUp = hook.enabled !== 1 || now - since >= policy.disableAfterMs
     const next = giveUp ? null : now + policy.backoff(d.attempts + 1)
-    if (failed.run(giveUp ? 'failed' : 'pending', now, result.statusCode, result.error, next, now, d.id, owner).changes === 0) return undefined
-    if (hook.enabled !== 1) return undefined
+    if (failed.run(giveUp ? 'failed' : 'pending', now, result.statusCode, result.error, next, now, d.id, owner).changes === 0) return { outcome: undefined }
+    const outcome = giveUp ? 'gave-up' : 'failed'
+    if (hook.enabled !== 1) return { outcome }
     failing.run(now, d.webhookId)
     if (giveUp) disable.run(now, `failing since ${toIso(since)}; last error: ${result.error ?? 'unknown'}`, now, d.webhookId)
-    return undefined
+    return { outcome }
   })
+  // Deliveries waiting for enabled webhooks: per webhook, a range of webhook_deliveries_queue_idx.
+  const waiting = c.prepare<[], { pending: number, oldest: number | null }>(
+    `SELECT count(*) AS pending, min(d.created_at) AS oldest FROM webhooks w
+     JOIN webhook_deliveries d ON d.webhook_id = w.id AND d.status = 'pending' WHERE w.enabled = 1`)
   const release = c.prepare<[number, string]>('UPDATE webhook_deliveries SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?')
 
   const ping = c.transaction((webhookId: number, now: number): number => {
@@ -361,8 +369,13 @@ export function webhookRepository (db: Db) {
      * Records an attempt: done, or scheduled again with backoff, or given up (and the endpoint disabled).
      * After a success, leases and returns the webhook's next delivery if it may go now.
      */
-    async complete (d: ClaimedDelivery, result: AttemptResult, owner: string, now: number, policy: RetryPolicy & { leaseMs: number }): Promise<ClaimedDelivery | undefined> {
+    async complete (d: ClaimedDelivery, result: AttemptResult, owner: string, now: number, policy: RetryPolicy & { leaseMs: number }): Promise<{ outcome: AttemptOutcome, next?: ClaimedDelivery }> {
       return complete.immediate(d, result, owner, now, policy, now + policy.leaseMs)
+    },
+
+    /** The backlog, for the metrics: deliveries waiting for enabled webhooks, and when the oldest was queued. */
+    async backlog (): Promise<{ pending: number, oldest: number | null }> {
+      return waiting.get()!
     },
 
     /** Gives leased deliveries back unsent (shutting down): the next start, or another process, sends them. */
