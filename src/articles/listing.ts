@@ -25,6 +25,7 @@
 //   an author, or of a search's matches.
 import { and, count, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
+import type { Static } from 'typebox'
 import type { Db } from '../db/connection.js'
 import { isInterrupted } from '../db/native.js'
 import { articleAuthors, articles, articleTags } from '../db/schema.js'
@@ -33,11 +34,13 @@ import { invalid } from '../http/errors.js'
 import type { CursorKey } from '../http/pagination.js'
 import { tagReader } from '../tags/store.js'
 import { articleCounts, type CountKind } from './counts.js'
+import type { ArticleSort as ArticleSortSchema } from './schemas.js'
 import type { SearchTerm } from './search.js'
+import type { ArticleStatus } from './status.js'
 import { articleSearch, RANK, RANK_LIMIT, searchPlanner, snippetsOf, SearchRefused, type SearchPlan } from './search-index.js'
 
 export type ArticleRow = typeof articles.$inferSelect
-export type ArticleSort = '-publishedAt' | 'publishedAt' | '-updatedAt' | 'relevance'
+export type ArticleSort = Static<typeof ArticleSortSchema>
 /** A listed article: every column but the body (lists show summaries), with its rank when searched by relevance. */
 export type ListedRow = Omit<ArticleRow, 'body' | 'bodyHtml'> & { rank: number | null }
 
@@ -46,7 +49,7 @@ export interface ArticleListParams {
   after: CursorKey | undefined
   /** `visibleAt` for the public (published and due), null for editors. */
   visibility: { visibleAt: number } | null
-  status: ArticleRow['status'] | undefined
+  status: ArticleStatus | undefined
   tags: string[]
   section: string | undefined
   author: string | undefined

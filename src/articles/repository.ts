@@ -8,16 +8,15 @@ import { Conflict, StaleRead } from '../http/errors.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
 import { changedFields, stateOf } from '../revisions/fields.js'
 import { revisionWriter, type RevisionMeta } from '../revisions/store.js'
-import { ensureTagIds, setArticleTags, tagReader, tagSlugsOfNames } from '../tags/store.js'
+import { articleTagNames, setArticleTags, tagReader } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
 import type { Outbox } from '../events/outbox.js'
 import type { Article, ArticleImage, ArticleSummary } from './schemas.js'
 import { articleAnnouncements } from './announcements.js'
 import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing.js'
+import type { ArticleStatus } from './status.js'
 
 export type { ArticleListParams, ArticleRow, ArticleSort } from './listing.js'
-
-export type ArticleStatus = ArticleRow['status']
 
 /** What the caller may see: `now` for the public (published and due), `null` for editors (everything). */
 export type Visibility = { visibleAt: number } | null
@@ -110,6 +109,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
     .where(eq(articleSlugHistory.slug, sql.placeholder('slug'))).prepare()
   const listing = articleListing(db)
   const tagsOfArticles = tagReader(db)
+  const tagNames = articleTagNames(db)
   const slugTaken = db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
 
   const isVisible = (row: { status: ArticleStatus, publishedAt: number | null }, v: Visibility): boolean =>
@@ -135,7 +135,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   }
 
   function writeRelations (tx: Parameters<Parameters<Db['transaction']>[0]>[0], id: number, input: { tags?: string[], authors?: string[] }, now: number): void {
-    if (input.tags !== undefined) setArticleTags(tx, id, ensureTagIds(tx, input.tags, now))
+    if (input.tags !== undefined) setArticleTags(tx, id, tagNames.ensureIds(tx, input.tags, now))
     if (input.authors !== undefined) {
       tx.delete(articleAuthors).where(eq(articleAuthors.articleId, id)).run()
       if (input.authors.length > 0) tx.insert(articleAuthors).values(input.authors.map((name) => ({ articleId: id, name }))).run()
@@ -235,7 +235,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
 
     /** The slugs these tag names resolve to (existing tags by slug or name, else the name's slug). */
     async resolveTagSlugs (names: string[]): Promise<string[]> {
-      return tagSlugsOfNames(db, names)
+      return tagNames.slugsOf(names)
     },
 
     /** Deletes the article read as `current` (with its comments); StaleRead when it changed since. */

@@ -16,11 +16,11 @@ import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toIso } from '../http/time.js'
 import { visibleToPublic, type Visibility } from '../articles/repository.js'
+import type { ArticleStatus } from '../articles/status.js'
 import type { CommentEvents } from './events.js'
 import type { Comment, COMMENT_QUEUE_SORTS, CommentStatus, ModeratedComment } from './schemas.js'
 
 export type CommentRow = typeof comments.$inferSelect
-type ArticleStatus = 'draft' | 'published' | 'archived'
 
 /** What posting a comment needs to know about its article: no body, no other columns. */
 export interface CommentTarget {

@@ -15,6 +15,12 @@ export const tokens = sqliteTable('tokens', {
   uniqueIndex('tokens_token_hash_unique').on(t.tokenHash)
 ])
 
+/**
+ * An article's status, the one list of them (src/articles/status.ts names the type). Declared here, not
+ * imported: drizzle-kit cannot resolve the `.js` imports of TypeScript files in this one (drizzle-orm#1561).
+ */
+export const ARTICLE_STATUSES = ['draft', 'published', 'archived'] as const
+
 export const articles = sqliteTable('articles', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   slug: text('slug').notNull(),
@@ -27,7 +33,7 @@ export const articles = sqliteTable('articles', {
   source: text('source'),
   // JSON array of author names, in the order the editor gave.
   authors: text('authors').notNull().default('[]'),
-  status: text('status', { enum: ['draft', 'published', 'archived'] }).notNull().default('draft'),
+  status: text('status', { enum: ARTICLE_STATUSES }).notNull().default('draft'),
   publishedAt: integer('published_at'),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),

@@ -14,11 +14,11 @@ import type { Db } from '../db/connection.js'
 import { tags } from '../db/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
 import type { CursorKey } from '../http/pagination.js'
-import { toSlug } from '../lib/slug.js'
 import { articleCounts, type ArticleCounts, type Deltas } from '../articles/counts.js'
 import type { Visibility } from '../articles/repository.js'
 import type { WriteEvents } from '../events/outbox.js'
 import type { Tag, TagSort } from './schemas.js'
+import { tagNameKey, tagNameOwner } from './store.js'
 
 export type TagRow = typeof tags.$inferSelect
 /** A tag with the count of articles the caller may see. */
@@ -68,6 +68,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
   const sqlite = db.$client
   const bySlug = sqlite.prepare<[string], RawTag>(`SELECT ${COLUMN_LIST}, 0 AS articleCount FROM tags WHERE slug = ? AND deleted_at IS NULL`)
   const byId = sqlite.prepare<[number], RawTag>(`SELECT ${COLUMN_LIST}, 0 AS articleCount FROM tags WHERE id = ?`)
+  const ownerOfName = tagNameOwner(db)
   const all = <T>(q: SQL): T[] => { const { sql: text, params } = dialect.sqlToQuery(q); return sqlite.prepare(text).all(...params) as T[] }
 
   /** The count the caller sees, or undefined when the caller may not see the tag at all. */
@@ -101,8 +102,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
     const others = selfId === null ? '' : 'AND id <> @self'
     const slugOwner = sqlite.prepare(`SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL ${others}`).get({ slug: write.slug, self: selfId })
     if (slugOwner) throw new Conflict(`The slug "${write.slug}" is taken by another tag.`)
-    const nameOwner = sqlite.prepare(`SELECT slug FROM tags WHERE (slug = @nameSlug OR name = @name COLLATE NOCASE) AND deleted_at IS NULL ${others}`)
-      .get({ nameSlug: toSlug(write.name, 64), name: write.name, self: selfId }) as { slug: string } | undefined
+    const nameOwner = ownerOfName(tagNameKey(write.name), selfId ?? undefined)
     if (nameOwner) {
       throw new Conflict(`The name "${write.name}" already means the tag "${nameOwner.slug}": articles naming it are filed there.`)
     }

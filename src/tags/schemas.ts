@@ -37,7 +37,7 @@ export const TagList = Type.Object({
 
 const TagName = Type.String({
   minLength: 1,
-  maxLength: 64,
+  maxLength: TAG_SLUG_MAX,
   pattern: '\\S',
   description: 'Trimmed. Must contain a letter or digit (it gives the slug).',
   examples: ['Japan']

@@ -1,47 +1,68 @@
 // Tag rows as articles use them. Synchronous on purpose: these run inside an article's write
 // transaction (better-sqlite3 transactions take synchronous callbacks).
-import { and, asc, eq, isNull, sql } from 'drizzle-orm'
+import { eq } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
 import { articleTags, searchReindexDeferred, tags } from '../db/schema.js'
 import { reindexArticle } from '../articles/search-index.js'
 import { invalid } from '../http/errors.js'
 import { toSlug } from '../lib/slug.js'
-import type { TagRef } from './schemas.js'
+import { TAG_SLUG_MAX, type TagRef } from './schemas.js'
 
 type Tx = Pick<Db, 'select' | 'insert' | 'update' | 'delete' | 'run'>
 
+/** A tag name as tags are matched by it: trimmed, with its slug ('' when nothing in it can make one). */
+export interface TagNameKey { name: string, slug: string }
+
+/** The one rule for what a tag name is: the trimmed name and the slug derived from it. */
+export function tagNameKey (raw: string): TagNameKey {
+  const name = raw.trim()
+  return { name, slug: toSlug(name, TAG_SLUG_MAX) }
+}
+
+/** tagNameOwner's statement (exported for its query-plan test). */
+export function tagNameOwnerSql (self: boolean): string {
+  const others = self ? ' AND id <> @self' : ''
+  return `SELECT id, slug FROM (SELECT id, slug, 0 AS o FROM tags WHERE slug = @slug AND deleted_at IS NULL${others}
+      UNION ALL SELECT * FROM (SELECT id, slug, 1 AS o FROM tags WHERE name = @name COLLATE NOCASE AND deleted_at IS NULL${others} ORDER BY id LIMIT 1))
+    ORDER BY o LIMIT 1`
+}
+
 /**
- * The existing tag a name means: the one whose slug is the name's slug, else (for a tag renamed or
- * given its own slug) the one with that name, compared case-insensitively. A deleted tag means nothing.
+ * Which existing tag a name means: the one whose slug is the name's slug, else (for a tag renamed or given
+ * its own slug) the oldest with that name, compared case-insensitively. A deleted tag means nothing. With
+ * `self`, that tag is left out (is a tag's new name free?). Prepared once; the statements run on the
+ * connection, so inside a write's transaction too. Two seeks joined by UNION ALL, not `slug = ? OR name = ?`:
+ * SQLite cannot serve that OR from the partial slug index and the name index, and scans every tag.
  */
-function findByName (tx: Pick<Tx, 'select'>, name: string, slug: string): { id: number, slug: string } | undefined {
-  return tx.select({ id: tags.id, slug: tags.slug }).from(tags).where(and(eq(tags.slug, slug), isNull(tags.deletedAt))).get() ??
-    tx.select({ id: tags.id, slug: tags.slug }).from(tags)
-      .where(and(sql`${tags.name} = ${name} COLLATE NOCASE`, isNull(tags.deletedAt))).orderBy(asc(tags.id)).get()
+export function tagNameOwner (db: Pick<Db, '$client'>): (key: TagNameKey, self?: number) => { id: number, slug: string } | undefined {
+  const owner = (self: boolean) => db.$client.prepare<[{ slug: string, name: string, self?: number }], { id: number, slug: string }>(tagNameOwnerSql(self))
+  const any = owner(false)
+  const other = owner(true)
+  return (key, self) => self === undefined ? any.get({ slug: key.slug, name: key.name }) : other.get({ slug: key.slug, name: key.name, self })
 }
 
-/** Tag ids for names, in the given order: matched by slug or name, created when unknown. Duplicates collapse. */
-export function ensureTagIds (tx: Tx, names: string[], now: number, pointer = '/tags'): number[] {
-  const ids: number[] = []
-  names.forEach((raw, i) => {
-    const name = raw.trim()
-    const slug = toSlug(name, 64)
-    if (slug === '') throw invalid('body', `${pointer}/${i}`, 'must contain a letter or digit')
-    const id = findByName(tx, name, slug)?.id ??
-      tx.insert(tags).values({ slug, name, createdAt: now, updatedAt: now }).returning({ id: tags.id }).get().id
-    if (!ids.includes(id)) ids.push(id)
-  })
-  return ids
-}
+/** What articles do with tag names, with the statements prepared once for `db`. */
+export function articleTagNames (db: Pick<Db, '$client'>) {
+  const ownerOf = tagNameOwner(db)
+  return {
+    /** Tag ids for names, in the given order: matched by slug or name, created when unknown. Duplicates collapse. */
+    ensureIds (tx: Tx, names: string[], now: number, pointer = '/tags'): number[] {
+      const ids: number[] = []
+      names.forEach((raw, i) => {
+        const key = tagNameKey(raw)
+        if (key.slug === '') throw invalid('body', `${pointer}/${i}`, 'must contain a letter or digit')
+        const id = ownerOf(key)?.id ??
+          tx.insert(tags).values({ slug: key.slug, name: key.name, createdAt: now, updatedAt: now }).returning({ id: tags.id }).get().id
+        if (!ids.includes(id)) ids.push(id)
+      })
+      return ids
+    },
 
-/** The slugs that ensureTagIds would give these names, without creating anything. Duplicates collapse. */
-export function tagSlugsOfNames (tx: Pick<Tx, 'select'>, names: string[]): string[] {
-  const slugs = names.map((raw) => {
-    const name = raw.trim()
-    const slug = toSlug(name, 64)
-    return findByName(tx, name, slug)?.slug ?? slug
-  })
-  return [...new Set(slugs)]
+    /** The slugs that ensureIds would give these names, without creating anything. Duplicates collapse. */
+    slugsOf (names: string[]): string[] {
+      return [...new Set(names.map((raw) => { const key = tagNameKey(raw); return ownerOf(key)?.slug ?? key.slug }))]
+    }
+  }
 }
 
 /**
