@@ -29,6 +29,7 @@ export interface Announced {
   slug: string
 }
 
+// Published and due (src/articles/visibility.ts), spelled with `announced = 0`, the condition of the partial index.
 // INDEXED BY: the planner would rather take articles_status_published_idx and read every published article's
 // row to check `announced` (every visible article, at each write); the partial index holds only the few
 // scheduled ones.

@@ -10,6 +10,7 @@
 // `settle` (a timer, src/plugins/upkeep.ts) folds those articles into the stored numbers and moves S to now
 // in one transaction, so the range stays small; nothing depends on when it runs.
 import type { Db } from '../db/connection.js'
+import { publicAtText } from './visibility.js'
 
 export type CountKind = 'all' | 'section' | 'author'
 
@@ -26,7 +27,8 @@ const keyOf = (kind: CountKind, key: string): string => `${kind}\u0000${key}`
 export function articleCounts (db: Db) {
   const sqlite = db.$client
   const settledAt = sqlite.prepare('SELECT at FROM counts_settled WHERE id = 1').pluck()
-  // The published articles in (lo, hi], through articles_status_published_idx (status, published_at, id).
+  // The published articles in (lo, hi], through articles_status_published_idx (status, published_at, id): the
+  // ones that became public between two times (the rule itself is src/articles/visibility.ts).
   const due = "FROM articles a INDEXED BY articles_status_published_idx WHERE a.status = 'published' AND a.published_at > @lo AND a.published_at <= @hi"
   const anyDue = sqlite.prepare(`SELECT 1 ${due} LIMIT 1`).pluck()
   const tagDeltas = sqlite.prepare<{ lo: number, hi: number }, { id: number, n: number }>(
@@ -114,19 +116,19 @@ export function recountArticleCounts (db: Pick<Db, '$client'>, now: number): voi
     sqlite.prepare('UPDATE counts_settled SET at = ? WHERE id = 1').run(now)
     sqlite.prepare(`WITH c AS (
         SELECT at.tag_id AS id, count(*) AS n, sum(a.status = 'published') AS p,
-          sum(a.status = 'published' AND a.published_at <= @now) AS v
+          sum(${publicAtText('a.', '@now')}) AS v
         FROM article_tags at JOIN articles a INDEXED BY articles_visibility_idx ON a.id = at.article_id GROUP BY at.tag_id)
       UPDATE tags SET article_count = coalesce(c.n, 0), published_count = coalesce(c.p, 0), visible_count = coalesce(c.v, 0)
       FROM (SELECT tags.id AS tag_id, c.n, c.p, c.v FROM tags LEFT JOIN c ON c.id = tags.id) AS c WHERE c.tag_id = tags.id`).run({ now })
     sqlite.prepare('DELETE FROM article_counts').run()
     sqlite.prepare(`INSERT INTO article_counts (kind, key, total, published, visible)
-      SELECT 'all', '', count(*), coalesce(sum(status = 'published'), 0), coalesce(sum(status = 'published' AND published_at <= @now), 0)
+      SELECT 'all', '', count(*), coalesce(sum(status = 'published'), 0), coalesce(sum(${publicAtText('', '@now')}), 0)
       FROM articles INDEXED BY articles_visibility_idx
       UNION ALL
-      SELECT 'section', section, count(*), sum(status = 'published'), sum(status = 'published' AND published_at <= @now)
+      SELECT 'section', section, count(*), sum(status = 'published'), sum(${publicAtText('', '@now')})
       FROM articles INDEXED BY articles_visibility_idx WHERE section IS NOT NULL GROUP BY section
       UNION ALL
-      SELECT 'author', aa.name, count(*), sum(a.status = 'published'), sum(a.status = 'published' AND a.published_at <= @now)
+      SELECT 'author', aa.name, count(*), sum(a.status = 'published'), sum(${publicAtText('a.', '@now')})
       FROM article_authors aa JOIN articles a INDEXED BY articles_visibility_idx ON a.id = aa.article_id GROUP BY aa.name`).run({ now })
   })()
 }

@@ -37,6 +37,7 @@ import { articleCounts, type CountKind } from './counts.js'
 import type { ArticleSort as ArticleSortSchema } from './schemas.js'
 import type { SearchTerm } from './search.js'
 import type { ArticleStatus } from './status.js'
+import { publicAtTerms } from './visibility.js'
 import { articleSearch, RANK, RANK_LIMIT, searchPlanner, snippetsOf, SearchRefused, type SearchPlan } from './search-index.js'
 
 export type ArticleRow = typeof articles.$inferSelect
@@ -214,10 +215,9 @@ export function articleListing (db: Db) {
     const filtersFor = (h: { upper: boolean, lower: boolean, status: boolean }, drives: Membership | undefined): SQL | undefined => {
       const bound = (op: '<=' | '>=', value: number, hint: boolean): SQL =>
         sql`${sql.raw(hint ? '+' : '')}${articles.publishedAt} ${sql.raw(op)} ${value}`
-      const status = p.visibility !== null ? 'published' : p.status
       const filters: (SQL | undefined)[] = []
-      if (status !== undefined) filters.push(sql`${sql.raw(h.status ? '+' : '')}${articles.status} = ${status}`)
-      if (p.visibility !== null) filters.push(bound('<=', p.visibility.visibleAt, h.upper))
+      if (p.visibility !== null) filters.push(...publicAtTerms(p.visibility.visibleAt, { status: h.status, due: h.upper }))
+      else if (p.status !== undefined) filters.push(sql`${sql.raw(h.status ? '+' : '')}${articles.status} = ${p.status}`)
       if (p.section !== undefined) filters.push(eq(articles.section, p.section))
       if (p.publishedAfter !== undefined) filters.push(bound('>=', p.publishedAfter, h.lower))
       if (p.publishedBefore !== undefined) filters.push(bound('<=', p.publishedBefore, h.upper))

@@ -1,7 +1,7 @@
 // The articles' SQL: reads with visibility, writes in one transaction each (article, tags, authors,
 // slug history, the revision that keeps the previous state and the article's event, together; see
 // announcements.ts for which event).
-import { eq, sql, type SQL } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
@@ -15,11 +15,9 @@ import type { Article, ArticleImage, ArticleSummary } from './schemas.js'
 import { articleAnnouncements } from './announcements.js'
 import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing.js'
 import type { ArticleStatus } from './status.js'
+import { isPublicAt, isVisible, type Visibility } from './visibility.js'
 
 export type { ArticleListParams, ArticleRow, ArticleSort } from './listing.js'
-
-/** What the caller may see: `now` for the public (published and due), `null` for editors (everything). */
-export type Visibility = { visibleAt: number } | null
 
 /** The stored fields a write sets; the service has already derived slug, HTML and timestamps. */
 export interface ArticleWrite {
@@ -73,10 +71,6 @@ export class SlugTaken extends Conflict {
   }
 }
 
-/** The public's rule in SQL, for queries over other tables joined to articles: published and due at `visibleAt`. */
-export const visibleToPublic = (visibleAt: number): SQL =>
-  sql`(${articles.status} = 'published' AND ${articles.publishedAt} <= ${visibleAt})`
-
 function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
   return {
     id: row.id,
@@ -112,9 +106,6 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   const tagNames = articleTagNames(db)
   const slugTaken = db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
 
-  const isVisible = (row: { status: ArticleStatus, publishedAt: number | null }, v: Visibility): boolean =>
-    v === null || (row.status === 'published' && row.publishedAt !== null && row.publishedAt <= v.visibleAt)
-
   function toArticle (row: ArticleRow): Article {
     const tagRefs = tagsOfArticles([row.id]).get(row.id) ?? []
     return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
@@ -144,7 +135,6 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
 
   return {
     toArticle,
-    isVisible,
     announcements,
 
     /**
@@ -181,7 +171,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
       return db.transaction((tx) => {
         announcements.announceDue(now)
         assertSlugFree(write.slug, null)
-        const visible = isVisible(write, { visibleAt: now })
+        const visible = isPublicAt(write, now)
         const inserted = tx.insert(articles).values({
           ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1, announced: visible
         }).returning().get()
@@ -217,7 +207,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
         const after = stateOf(next, tagsOfArticles([fresh.id]).get(fresh.id) ?? [])
         const changed = changedFields(before, after)
         if (changed.length === 0) return toArticle(fresh)
-        const visible = isVisible(write, { visibleAt: now })
+        const visible = isPublicAt(write, now)
         const updated = tx.update(articles).set({ ...write, authors: next.authors, updatedAt: now, revision: fresh.revision + 1, announced: visible })
           .where(eq(articles.id, fresh.id)).returning().get()!
         history.changed(fresh.id,

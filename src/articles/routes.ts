@@ -1,15 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { hasRole } from '../plugins/auth.js'
+import type { FastifyRequest } from 'fastify'
 import { invalid, NotFound, Unauthorized } from '../http/errors.js'
 import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { decodeCursor, queryFingerprint, toPage, type CursorKey } from '../http/pagination.js'
 import { Empty, NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { fromIso } from '../http/time.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
-import type { ArticleSort, Visibility } from './repository.js'
+import type { ArticleSort } from './repository.js'
 import { parseSearch } from './search.js'
 import { revisionMeta } from '../revisions/author.js'
-import { visibilityOf } from './visibility.js'
+import { viewOf } from './visibility.js'
 import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
 import { searchRateLimited } from './search-rate-limit.js'
 import { TOTAL_LIMIT } from './listing.js'
@@ -31,11 +31,9 @@ function cursorKey (key: CursorKey, sort: ArticleSort): CursorKey {
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const visibility = (request: Parameters<typeof hasRole>[0]): Visibility => visibilityOf(request, app.clock())
-
   /** The article at `slug` as the caller may see it, or 404. */
-  async function load (request: Parameters<typeof hasRole>[0], slug: string) {
-    const row = await app.articles.findRowBySlug(slug, visibility(request))
+  async function load (request: FastifyRequest, slug: string) {
+    const row = await app.articles.findRowBySlug(slug, viewOf(request, app.clock()).articles)
     if (!row) throw new NotFound(`No article at "${slug}".`)
     return row
   }
@@ -56,7 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const q = request.query
-    const editor = hasRole(request, 'editor')
+    const { editor, articles: visibility } = viewOf(request, app.clock())
     if (!editor && q.status !== undefined && q.status !== 'published') {
       throw new Unauthorized('Only editors may list articles that are not published.')
     }
@@ -70,7 +68,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { rows, total, toSummary } = await app.articles.list({
       limit,
       after: cursor,
-      visibility: editor ? null : { visibleAt: app.clock() },
+      visibility,
       status: q.status === 'any' || q.status === undefined ? (editor ? undefined : 'published') : q.status,
       tags: q.tag ?? [],
       section: q.section,
@@ -122,7 +120,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const v = visibility(request)
+    const v = viewOf(request, app.clock()).articles
     const row = await app.articles.findRowBySlug(request.params.slug, v)
     if (!row) {
       const moved = await app.articles.findRenamed(request.params.slug, v)

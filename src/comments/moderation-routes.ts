@@ -9,7 +9,7 @@ import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
-import { visibilityOf } from '../articles/visibility.js'
+import { viewOf } from '../articles/visibility.js'
 import { hasRole } from '../plugins/auth.js'
 import { COMMENT_WRITES, rateLimitedResponse } from './rate-limit.js'
 import { keyArity, keyOfSort, toComment, toModeratedComment, type CommentRecord } from './repository.js'
@@ -78,7 +78,7 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
     const fingerprint = queryFingerprint('comments', q)
     const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, keyArity(sort))
     // Only comments of articles the caller can see: a moderator does not see a draft, nor its comments.
-    const visibility = visibilityOf(request, app.clock())
+    const visibility = viewOf(request, app.clock()).articles
     const article = q.article === undefined ? undefined : await app.articles.findRowBySlug(q.article, visibility)
     const { rows, total } = q.article !== undefined && article === undefined
       ? { rows: [], total: q.include === 'total' ? 0 : undefined }

@@ -15,7 +15,7 @@ import { articles, commentReports, comments } from '../db/schema.js'
 import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toIso } from '../http/time.js'
-import { visibleToPublic, type Visibility } from '../articles/repository.js'
+import { publicAtSql, type Visibility } from '../articles/visibility.js'
 import type { ArticleStatus } from '../articles/status.js'
 import type { CommentEvents } from './events.js'
 import type { Comment, COMMENT_QUEUE_SORTS, CommentStatus, ModeratedComment } from './schemas.js'
@@ -317,7 +317,7 @@ export function commentRepository (db: Db, events: CommentEvents) {
     async list (p: CommentListParams): Promise<{ rows: CommentRecord[], total?: number }> {
       const filters: (SQL | undefined)[] = []
       if (p.articleId !== undefined) filters.push(eq(comments.articleId, p.articleId))
-      if (p.visibility !== null) filters.push(visibleToPublic(p.visibility.visibleAt))
+      if (p.visibility !== null) filters.push(publicAtSql(p.visibility.visibleAt))
       if (p.statuses !== undefined) filters.push(inArray(comments.status, p.statuses))
       const where = and(...filters)
       const total = !p.withTotal

@@ -6,11 +6,11 @@ import { ConditionalHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { NotModified, problems, ref } from '../http/schemas.js'
 import { SlugParams } from '../articles/schemas.js'
-import { visibilityOf } from '../articles/visibility.js'
+import { isPublicAt, isVisible, threadStatuses, viewOf } from '../articles/visibility.js'
 import moderationRoutes from './moderation-routes.js'
 import { COMMENT_WRITES, rateLimitedResponse, rateLimitHeaders, readerLimits } from './rate-limit.js'
 import reportRoutes from './report-routes.js'
-import { ArticleCommentsQuery, CommentIdParams, CommentList, CreateCommentBody, CreatedComment, CreatedModeratedComment, ModeratedCommentList, type CommentStatus } from './schemas.js'
+import { ArticleCommentsQuery, CommentIdParams, CommentList, CreateCommentBody, CreatedComment, CreatedModeratedComment, ModeratedCommentList } from './schemas.js'
 import { eitherShape, loadComment, view } from './views.js'
 
 const created = Type.Union([ref(CreatedComment), ref(CreatedModeratedComment)], {
@@ -21,9 +21,6 @@ const created = Type.Union([ref(CreatedComment), ref(CreatedModeratedComment)], 
     ...rateLimitHeaders(COMMENT_WRITES)
   }
 })
-
-/** What everyone sees of a thread: approved comments and the tombstones that hold replies together. */
-const PUBLIC_THREAD: CommentStatus[] = ['approved', 'deleted']
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const limits = readerLimits(app, app.config.commentRateLimit)
@@ -56,8 +53,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { record, editToken } = await retryStale(async () => {
       const now = app.clock()
       const article = await app.comments.findTarget(request.params.slug)
-      if (!article || !app.articles.isVisible(article, visibilityOf(request, now))) throw new NotFound(`No article at "${request.params.slug}".`)
-      if (!app.articles.isVisible(article, { visibleAt: now })) {
+      if (!article || !isVisible(article, viewOf(request, now).articles)) throw new NotFound(`No article at "${request.params.slug}".`)
+      if (!isPublicAt(article, now)) {
         throw new Conflict(`"${article.slug}" is not published: only published articles take comments.`, 'comments-closed', 'Comments Closed')
       }
       return app.commentService.create(article, request.body, origin)
@@ -87,7 +84,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!v.moderator && q.status !== undefined && q.status !== 'approved') {
       throw new Unauthorized('Only moderators may list comments that are not approved.')
     }
-    const article = await app.articles.findRowBySlug(request.params.slug, visibilityOf(request, app.clock()))
+    const article = await app.articles.findRowBySlug(request.params.slug, viewOf(request, app.clock()).articles)
     if (!article) throw new NotFound(`No article at "${request.params.slug}".`)
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint(`articles/${article.id}/comments`, { ...q, moderator: v.moderator })
@@ -95,7 +92,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { rows, total } = await app.comments.list({
       articleId: article.id,
       visibility: null, // the article's visibility was checked above
-      statuses: q.status === undefined ? PUBLIC_THREAD : q.status === 'any' ? undefined : [q.status],
+      statuses: threadStatuses(q.status),
       sort: 'createdAt',
       after: cursor,
       limit,

@@ -7,8 +7,7 @@ import { NotFound } from '../http/errors.js'
 import { etagOf, sendRepresentation, serialiseAs } from '../http/etag.js'
 import type { Page } from '../http/pagination.js'
 import { ref } from '../http/schemas.js'
-import { hasRole } from '../plugins/auth.js'
-import { visibilityOf } from '../articles/visibility.js'
+import { authorReaches as reachedByAuthor, commentVisible as visibleIn, viewOf } from '../articles/visibility.js'
 import { toComment, toModeratedComment, type CommentRecord } from './repository.js'
 import { Comment, ModeratedComment } from './schemas.js'
 
@@ -23,7 +22,7 @@ export const eitherShape = (description: string, extra: Record<string, unknown> 
   Type.Union([ref(Comment), ref(ModeratedComment)], { description, ...extra })
 
 export function view (request: FastifyRequest, reply: FastifyReply) {
-  const moderator = hasRole(request, 'moderator')
+  const { moderator } = viewOf(request, request.server.clock())
   const shape = moderator ? shapes.moderator : shapes.public
   // Different callers get different representations at the same URL.
   reply.header('vary', 'Authorization')
@@ -61,15 +60,13 @@ export async function loadComment (app: FastifyInstance, request: FastifyRequest
 
 /** Whether the caller may see this comment: see loadComment. */
 export const commentVisible = (app: FastifyInstance, request: FastifyRequest, record: CommentRecord): boolean =>
-  app.articles.isVisible({ status: record.articleStatus, publishedAt: record.articlePublishedAt }, visibilityOf(request, app.clock())) &&
-  (hasRole(request, 'moderator') || record.status === 'approved')
+  visibleIn(viewOf(request, app.clock()), record)
 
 /**
  * Whether a comment's author (who acts as the public does) may still reach it: not a tombstone, and on an
  * article the public can see. See loadForAuthor.
  */
-export const authorReaches = (app: FastifyInstance, record: CommentRecord): boolean =>
-  record.status !== 'deleted' && app.articles.isVisible({ status: record.articleStatus, publishedAt: record.articlePublishedAt }, { visibleAt: app.clock() })
+export const authorReaches = (app: FastifyInstance, record: CommentRecord): boolean => reachedByAuthor(record, app.clock())
 
 /**
  * A comment its author may act on with `token`: 404 when it does not exist, is a tombstone or its

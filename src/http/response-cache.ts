@@ -32,6 +32,7 @@
 //   answer holds with cacheUntil(); the entry is dropped then.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { scheduledAfterText } from '../articles/visibility.js'
 import { sendWithLastModified } from './last-modified.js'
 import { requestOrigin } from './origin.js'
 
@@ -79,7 +80,7 @@ export default fp(async (app) => {
   const totalChanges = sqlite.prepare('SELECT total_changes()').pluck()
   const dataVersion = sqlite.prepare('PRAGMA data_version').pluck()
   const nextPublication = sqlite.prepare(
-    "SELECT min(published_at) FROM articles WHERE status = 'published' AND published_at > ?"
+    `SELECT min(published_at) FROM articles WHERE ${scheduledAfterText()}`
   ).pluck()
 
   const entries = new Map<string, Entry>()

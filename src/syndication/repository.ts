@@ -5,9 +5,10 @@
 // of it (the same cost whichever page, never the articles' rows and bodies), and a block's latest lastmod
 // one seek. BLOCK and LASTMOD below must stay the index's own expressions, or SQLite cannot use it.
 //
-// "Visible to the public" is `status = 'published' AND published_at <= now`, as everywhere; the literal
-// `status = 'published'` is also what lets SQLite use the partial index.
+// "Visible to the public" is publicAtText (src/articles/visibility.ts); the literal `status = 'published'`
+// is also what lets SQLite use the partial index (whose condition fromIndex repeats).
 import type { Db } from '../db/connection.js'
+import { publicAtText } from '../articles/visibility.js'
 
 /** What a sitemap lists of an article. */
 export interface SitemapRow {
@@ -41,19 +42,21 @@ export function syndicationRepository (db: Db) {
   const bodies = sqlite.prepare<[string], { id: number, bodyHtml: string }>(
     'SELECT id, body_html AS bodyHtml FROM articles WHERE id IN (SELECT value FROM json_each(?))')
   const changedAt = sqlite.prepare<[], number>('SELECT changed_at FROM public_changes WHERE id = 1').pluck()
-  const fromIndex = `FROM articles INDEXED BY articles_sitemap_idx WHERE status = 'published' AND ${BLOCK}`
+  const fromIndex = 'FROM articles INDEXED BY articles_sitemap_idx WHERE'
+  /** A block's articles visible at the second parameter. */
+  const visibleInBlock = `${fromIndex} ${BLOCK} = ? AND ${publicAtText()}`
   const page = sqlite.prepare<[number, number], SitemapRow>(
     `SELECT id, slug, section, published_at AS publishedAt, updated_at AS updatedAt
-     ${fromIndex} = ? AND published_at <= ? ORDER BY ${LASTMOD} DESC, id DESC`)
+     ${visibleInBlock} ORDER BY ${LASTMOD} DESC, id DESC`)
   const blockLastmod = sqlite.prepare<[number, number], number>(
-    `SELECT ${LASTMOD} ${fromIndex} = ? AND published_at <= ? ORDER BY ${LASTMOD} DESC LIMIT 1`).pluck()
-  const nextBlock = sqlite.prepare<[number], number>(`SELECT ${BLOCK} ${fromIndex} > ? ORDER BY ${BLOCK} LIMIT 1`).pluck()
+    `SELECT ${LASTMOD} ${visibleInBlock} ORDER BY ${LASTMOD} DESC LIMIT 1`).pluck()
+  const nextBlock = sqlite.prepare<[number], number>(`SELECT ${BLOCK} ${fromIndex} status = 'published' AND ${BLOCK} > ? ORDER BY ${BLOCK} LIMIT 1`).pluck()
   const news = sqlite.prepare<[number, number, number], NewsRow>(
     `SELECT id, slug, section, title, published_at AS publishedAt, updated_at AS updatedAt
-     FROM articles WHERE status = 'published' AND published_at > ? AND published_at <= ?
+     FROM articles WHERE published_at > ? AND ${publicAtText()}
      ORDER BY published_at DESC, id DESC LIMIT ?`)
   const lastPublishedBefore = sqlite.prepare<[number], number | null>(
-    "SELECT max(published_at) FROM articles WHERE status = 'published' AND published_at <= ?").pluck()
+    `SELECT max(published_at) FROM articles WHERE ${publicAtText()}`).pluck()
 
   return {
     /** The rendered bodies of these articles, by id. */

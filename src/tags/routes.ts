@@ -1,19 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import type { Visibility } from '../articles/repository.js'
+import { viewOf, type Visibility } from '../articles/visibility.js'
 import { invalid, NotFound } from '../http/errors.js'
 import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
-import { hasRole } from '../plugins/auth.js'
 import { CreateTagBody, Tag, TagList, TagListQuery, TagSlugParams, UpdateTagBody } from './schemas.js'
 
 const RENAME_NOTE = 'Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles\' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change. A rename costs the same however many articles have the tag: searches find them by the new name at once.'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const visibility = (request: FastifyRequest): Visibility =>
-    hasRole(request, 'editor') ? null : { visibleAt: app.clock() }
+  const visibility = (request: FastifyRequest): Visibility => viewOf(request, app.clock()).articles
 
   /** The tag with its article count as the caller sees it, or 404. */
   async function load (request: FastifyRequest, slug: string) {
@@ -34,7 +32,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const q = request.query
-    const editor = hasRole(request, 'editor')
+    const { editor, articles: visibility } = viewOf(request, app.clock())
     const limit = q.limit ?? 20
     const sort = q.sort ?? 'name'
     const fingerprint = queryFingerprint('tags', { ...q, sort, editor })
@@ -43,7 +41,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (after && (!keyOk(after[0]) || typeof after[1] !== 'number')) {
       throw invalid('query', '/cursor', 'is not a cursor this API made')
     }
-    const { rows, total } = await app.tags.list({ limit, after, q: q.q, sort, visibility: visibility(request), withTotal: q.include === 'total' })
+    const { rows, total } = await app.tags.list({ limit, after, q: q.q, sort, visibility, withTotal: q.include === 'total' })
     return sendTagged(request, reply, toPage(request, reply, rows, {
       limit,
       fingerprint,

@@ -1,5 +1,5 @@
 // Tag rules that are not SQL: trimmed names, slugs derived from names, what counts as a change.
-import type { Visibility } from '../articles/repository.js'
+import type { Visibility } from '../articles/visibility.js'
 import { invalid } from '../http/errors.js'
 import type { CreateTagInput, UpdateTagInput } from './schemas.js'
 import { tagNameKey, type TagNameKey } from './store.js'
