@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { invalid, NotFound, Unauthorized } from '../http/errors.js'
 import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
-import { decodeCursor, queryFingerprint, toPage, type CursorKey } from '../http/pagination.js'
+import { cursorKey } from '../http/cursor.js'
+import { queryFingerprint, toPage } from '../http/pagination.js'
 import { Empty, NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { fromIso } from '../http/time.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
-import type { ArticleSort } from './repository.js'
 import { parseSearch } from './search.js'
 import { revisionMeta } from '../revisions/author.js'
 import { viewOf } from './visibility.js'
@@ -16,19 +16,6 @@ import { TOTAL_LIMIT } from './listing.js'
 import { PHRASE_LIMIT, PREFIX_WORDS, RANK_LIMIT } from './search-index.js'
 
 const n = (x: number): string => x.toLocaleString('en')
-
-/**
- * A decoded cursor's key checked against the sort it pages: [date or null, id], or for relevance
- * [rank as a decimal string, id] (ranks are fractional and cursors carry integers or strings).
- */
-function cursorKey (key: CursorKey, sort: ArticleSort): CursorKey {
-  const [value, id] = key
-  const valid = typeof id === 'number' && (sort === 'relevance'
-    ? typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))
-    : value === null || typeof value === 'number')
-  if (!valid) throw invalid('query', '/cursor', 'is not a cursor this API made')
-  return key
-}
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   /** The article at `slug` as the caller may see it, or 404. */
@@ -64,7 +51,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (search !== undefined && search.length === 0) throw invalid('query', '/q', 'has no word to search for')
     const sort = q.sort ?? (search !== undefined ? 'relevance' : '-publishedAt')
     if (sort === 'relevance' && search === undefined) throw invalid('query', '/sort', 'relevance needs a search (q)')
-    const cursor = q.cursor === undefined ? undefined : cursorKey(decodeCursor(q.cursor, fingerprint, 2), sort)
+    // [rank as a decimal string, id] by relevance (ranks are fractional; cursors carry integers or strings), else [date or null, id].
+    const cursor = sort === 'relevance' ? cursorKey(q.cursor, fingerprint, ['decimal', 'int']) : cursorKey(q.cursor, fingerprint, ['int?', 'int'])
     const { rows, total, toSummary } = await app.articles.list({
       limit,
       after: cursor,

@@ -7,12 +7,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Unauthorized } from '../http/errors.js'
 import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders } from '../http/headers.js'
-import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { cursorKey } from '../http/cursor.js'
+import { queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { viewOf } from '../articles/visibility.js'
 import { hasRole } from '../plugins/auth.js'
 import { COMMENT_WRITES, rateLimitedResponse } from './rate-limit.js'
-import { keyArity, keyOfSort, toComment, toModeratedComment, type CommentRecord } from './repository.js'
+import { keyOfSort, toComment, toModeratedComment, type CommentRecord } from './repository.js'
 import { CommentIdParams, CommentQueueQuery, CommentWriteHeaders, ModeratedCommentList, UpdateCommentBody } from './schemas.js'
 import { authorReaches, commentVisible, eitherShape, loadComment, loadForAuthor, view } from './views.js'
 
@@ -76,7 +77,7 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
     const limit = q.limit ?? 20
     const sort = q.sort ?? '-createdAt'
     const fingerprint = queryFingerprint('comments', q)
-    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, keyArity(sort))
+    const cursor = sort === '-reportCount' ? cursorKey(q.cursor, fingerprint, ['int', 'int', 'int']) : cursorKey(q.cursor, fingerprint, ['int', 'int'])
     // Only comments of articles the caller can see: a moderator does not see a draft, nor its comments.
     const visibility = viewOf(request, app.clock()).articles
     const article = q.article === undefined ? undefined : await app.articles.findRowBySlug(q.article, visibility)

@@ -112,7 +112,6 @@ export function toModeratedComment (row: CommentRecord): ModeratedComment {
 /** The cursor key of a comment in a list sorted by `sort`, and how many parts it has. */
 export const keyOfSort = (sort: CommentQueueSort) => (row: CommentRow): CursorKey =>
   sort === '-reportCount' ? [row.reportCount, row.createdAt, row.id] : [row.createdAt, row.id]
-export const keyArity = (sort: CommentQueueSort): number => sort === '-reportCount' ? 3 : 2
 
 const columns = {
   ...getTableColumns(comments),

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Conflict, NotFound, retryStale, Unauthorized } from '../http/errors.js'
 import { ConditionalHeaders } from '../http/headers.js'
-import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { cursorKey } from '../http/cursor.js'
+import { queryFingerprint, toPage } from '../http/pagination.js'
 import { NotModified, problems, ref } from '../http/schemas.js'
 import { SlugParams } from '../articles/schemas.js'
 import { isPublicAt, isVisible, threadStatuses, viewOf } from '../articles/visibility.js'
@@ -88,7 +89,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!article) throw new NotFound(`No article at "${request.params.slug}".`)
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint(`articles/${article.id}/comments`, { ...q, moderator: v.moderator })
-    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 2)
+    const cursor = cursorKey(q.cursor, fingerprint, ['int', 'int'])
     const { rows, total } = await app.comments.list({
       articleId: article.id,
       visibility: null, // the article's visibility was checked above

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { invalid } from '../http/errors.js'
 import { sendTagged } from '../http/etag.js'
 import { ConditionalHeaders } from '../http/headers.js'
-import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { cursorKey } from '../http/cursor.js'
+import { queryFingerprint, toPage } from '../http/pagination.js'
 import { NotModified, problems, ref } from '../http/schemas.js'
 import { eventJson } from './repository.js'
 import { EventList, EventListQuery } from './schemas.js'
@@ -27,10 +28,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const limit = q.limit ?? 20
     const types = [...new Set(q.type ?? [])]
     const fingerprint = queryFingerprint('events', { type: types })
-    const key = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 1)
-    if (key !== undefined && typeof key[0] !== 'number') throw invalid('query', '/cursor', 'is not a cursor this API made')
+    const key = cursorKey(q.cursor, fingerprint, ['int'])
     if (key !== undefined && q.after !== undefined) throw invalid('query', '/after', 'cannot be combined with cursor')
-    let afterSeq = (key?.[0] as number | undefined) ?? 0
+    let afterSeq = key?.[0] ?? 0
     if (q.after !== undefined) {
       const seq = await app.events.seqOf(q.after)
       if (seq === undefined) throw invalid('query', '/after', 'is not the id of an event in the log (it may have expired)')

@@ -1,12 +1,10 @@
-// Keyset pagination. A cursor is the sort key of the last item on a page plus a fingerprint of the
-// query that made it, so a cursor reused with other filters or another sort is refused (422) instead of
-// silently yielding a wrong page. Cursors are opaque to clients: base64url of a small JSON array.
+// Keyset pagination: the fingerprint of a list's query and the page with its next cursor. A cursor is the
+// sort key of the last item on a page plus that fingerprint (src/http/cursor.ts reads them back).
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { invalid } from './errors.js'
+import { encodeCursor, type CursorKey } from './cursor.js'
 
-export type KeyPart = string | number | null
-export type CursorKey = KeyPart[]
+export type { CursorKey, KeyPart } from './cursor.js'
 
 const PAGE_PARAMS = new Set(['cursor', 'limit', 'include'])
 
@@ -17,31 +15,6 @@ export function queryFingerprint (route: string, query: object): string {
     .map(([name, value]) => [name, Array.isArray(value) ? [...value].map(String).sort() : String(value)])
     .sort(([a], [b]) => String(a).localeCompare(String(b)))
   return createHash('sha256').update(JSON.stringify([route, entries])).digest('base64url').slice(0, 12)
-}
-
-export function encodeCursor (fingerprint: string, key: CursorKey): string {
-  return Buffer.from(JSON.stringify([fingerprint, ...key])).toString('base64url')
-}
-
-/**
- * The key a cursor carries; 422 when it is malformed or was made for another query. `where` is the part
- * of the request it came in: the query string, or the body of a POST that pages (privacy export).
- */
-export function decodeCursor (cursor: string, fingerprint: string, arity: number, where: 'query' | 'body' = 'query'): CursorKey {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-  } catch {
-    throw invalid(where, '/cursor', 'is not a cursor this API made')
-  }
-  if (!Array.isArray(parsed) || parsed.length !== arity + 1 ||
-      !parsed.every((p) => p === null || typeof p === 'string' || (typeof p === 'number' && Number.isSafeInteger(p)))) {
-    throw invalid(where, '/cursor', 'is not a cursor this API made')
-  }
-  if (parsed[0] !== fingerprint) {
-    throw invalid(where, '/cursor', 'was made for another query: keep the same filters and sort while paging')
-  }
-  return parsed.slice(1) as CursorKey
 }
 
 export interface Page<T> {

@@ -1,7 +1,8 @@
 // Data-subject requests (GDPR articles 15 and 17), for admins: export everything Gazette holds about a
 // commenter's address, and erase it. POST with the address in the body: never in a URL or a log line.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { cursorKey } from '../http/cursor.js'
+import { queryFingerprint, toPage } from '../http/pagination.js'
 import { problems, ref } from '../http/schemas.js'
 import { toModeratedComment } from '../comments/repository.js'
 import { ModeratedCommentList } from '../comments/schemas.js'
@@ -27,8 +28,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { email, cursor } = request.body
     const limit = request.body.limit ?? 20
     const fingerprint = queryFingerprint('privacy/export', { email: normaliseEmail(email) })
-    const key = cursor === undefined ? undefined : decodeCursor(cursor, fingerprint, 1, 'body')
-    const afterId = typeof key?.[0] === 'number' ? key[0] : 0
+    const afterId = cursorKey(cursor, fingerprint, ['int'], 'body')?.[0] ?? 0
     const rows = await app.comments.listByEmail(email, afterId, limit)
     return reply.send(toPage(request, reply, rows, { limit, fingerprint, keyOf: (r) => [r.id], map: toModeratedComment, link: false }))
   })

@@ -4,7 +4,8 @@ import { Type, type TSchema } from 'typebox'
 import { invalid, NotFound } from '../http/errors.js'
 import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
-import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { cursorKey } from '../http/cursor.js'
+import { queryFingerprint, toPage } from '../http/pagination.js'
 import { Empty, NotModified, problems, ref } from '../http/schemas.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
 import { renderArticleMarkdown } from '../lib/markdown.js'
@@ -73,8 +74,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const q = request.query
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint(`revisions:${article.id}`, {})
-    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 1)[0]
-    if (before !== undefined && typeof before !== 'number') throw invalid('query', '/cursor', 'is not a cursor this API made')
+    const before = cursorKey(q.cursor, fingerprint, ['int'])?.[0]
     const page = await app.revisions.list(article.id, { limit, before, withTotal: q.include === 'total' })
     if (page === undefined) throw new NotFound(`No article at "${request.params.slug}".`)
     return sendTagged(request, reply, toPage(request, reply, page.items, {

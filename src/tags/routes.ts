@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { viewOf, type Visibility } from '../articles/visibility.js'
-import { invalid, NotFound } from '../http/errors.js'
+import { NotFound } from '../http/errors.js'
 import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
-import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { cursorKey } from '../http/cursor.js'
+import { queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { CreateTagBody, Tag, TagList, TagListQuery, TagSlugParams, UpdateTagBody } from './schemas.js'
 
@@ -36,11 +37,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const limit = q.limit ?? 20
     const sort = q.sort ?? 'name'
     const fingerprint = queryFingerprint('tags', { ...q, sort, editor })
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 2)
-    const keyOk = (key: unknown) => sort === 'name' ? typeof key === 'string' : typeof key === 'number'
-    if (after && (!keyOk(after[0]) || typeof after[1] !== 'number')) {
-      throw invalid('query', '/cursor', 'is not a cursor this API made')
-    }
+    const after = sort === 'name' ? cursorKey(q.cursor, fingerprint, ['text', 'int']) : cursorKey(q.cursor, fingerprint, ['int', 'int'])
     const { rows, total } = await app.tags.list({ limit, after, q: q.q, sort, visibility, withTotal: q.include === 'total' })
     return sendTagged(request, reply, toPage(request, reply, rows, {
       limit,

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NotFound } from '../http/errors.js'
 import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
-import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { cursorKey } from '../http/cursor.js'
+import { queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { CreatedToken, CreateTokenBody, TokenIdParams, TokenList, TokenListQuery } from './schemas.js'
 
@@ -39,8 +40,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const limit = request.query.limit ?? 20
     const fingerprint = queryFingerprint('tokens', request.query)
-    const key = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor, fingerprint, 1)
-    const afterId = typeof key?.[0] === 'number' ? key[0] : undefined
+    const afterId = cursorKey(request.query.cursor, fingerprint, ['int'])?.[0]
     const rows = await app.tokens.list({ limit, afterId })
     const total = request.query.include === 'total' ? await app.tokens.count() : undefined
     return sendTagged(request, reply, toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (row) => [row.id], map: app.tokens.toToken }))

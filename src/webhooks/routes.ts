@@ -4,7 +4,8 @@ import type { FastifyReply } from 'fastify'
 import { Conflict, NotFound } from '../http/errors.js'
 import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
-import { decodeCursor, queryFingerprint, toPage } from '../http/pagination.js'
+import { cursorKey } from '../http/cursor.js'
+import { queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { toDelivery, toWebhook, type WebhookRow } from './repository.js'
 import {
@@ -71,8 +72,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const q = request.query
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint('webhooks', q)
-    const key = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 1)
-    const rows = await app.webhooks.list({ afterId: typeof key?.[0] === 'number' ? key[0] : undefined, limit })
+    const key = cursorKey(q.cursor, fingerprint, ['int'])
+    const rows = await app.webhooks.list({ afterId: key?.[0], limit })
     const total = q.include === 'total' ? await app.webhooks.count() : undefined
     return sendTagged(request, reply, toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (row) => [row.id], map: toWebhook }))
   })
@@ -183,8 +184,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const q = request.query
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint(`webhooks/${webhook.id}/deliveries`, q)
-    const key = q.cursor === undefined ? undefined : decodeCursor(q.cursor, fingerprint, 1)
-    const rows = await app.webhooks.deliveries(webhook.id, { beforeId: typeof key?.[0] === 'number' ? key[0] : undefined, limit, status: q.status })
+    const key = cursorKey(q.cursor, fingerprint, ['int'])
+    const rows = await app.webhooks.deliveries(webhook.id, { beforeId: key?.[0], limit, status: q.status })
     return sendTagged(request, reply, toPage(request, reply, rows, { limit, fingerprint, keyOf: (row) => [row.id], map: toDelivery }))
   })
 
