@@ -17,7 +17,7 @@ import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
 import { articles } from '../db/schema.js'
 import type { Outbox } from '../events/outbox.js'
-import type { ArticleRow } from './listing.js'
+import type { ArticleRow } from './listing/index.js'
 import type { Article } from './schemas.js'
 
 /** Due publications announced per call; the scheduler calls again until none is left. */

@@ -13,11 +13,11 @@ import type { TagRef } from '../tags/schemas.js'
 import type { Outbox } from '../events/outbox.js'
 import type { Article, ArticleImage, ArticleSummary } from './schemas.js'
 import { articleAnnouncements } from './announcements.js'
-import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing.js'
+import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing/index.js'
 import type { ArticleStatus } from './status.js'
 import { isPublicAt, isVisible, type Visibility } from './visibility.js'
 
-export type { ArticleListParams, ArticleRow, ArticleSort } from './listing.js'
+export type { ArticleListParams, ArticleRow, ArticleSort } from './listing/index.js'
 
 /** The stored fields a write sets; the service has already derived slug, HTML and timestamps. */
 export interface ArticleWrite {

@@ -12,7 +12,7 @@ import { revisionMeta } from '../revisions/author.js'
 import { viewOf } from './visibility.js'
 import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
 import { searchRateLimited } from './search-rate-limit.js'
-import { TOTAL_LIMIT } from './listing.js'
+import { TOTAL_LIMIT } from './listing/index.js'
 import { PHRASE_LIMIT, PREFIX_WORDS, RANK_LIMIT } from './search-index.js'
 
 const n = (x: number): string => x.toLocaleString('en')

@@ -40,7 +40,7 @@ export const publicAtSql = (at: number): SQL =>
 /**
  * The rule as the article list's two filters, to be and()-ed with its others: the status bound as a
  * parameter, as the list binds an editor's status filter (its plans are tested in query-plan.test.ts), and
- * planner hints (a unary `+`, see src/articles/listing.ts) on either term.
+ * planner hints (a unary `+`, see src/articles/listing/index.ts) on either term.
  */
 export const publicAtTerms = (at: number, hint: { status: boolean, due: boolean }): [SQL, SQL] => [
   sql`${sql.raw(hint.status ? '+' : '')}${articles.status} = ${PUBLISHED}`,

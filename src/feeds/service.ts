@@ -1,6 +1,6 @@
 // What each feed holds: the newest articles the public may see (all, or a tag's, a section's, an
 // author's), or one visible article's approved comments, as a FeedDocument that src/feeds/formats.ts
-// writes in any format. Articles are chosen by the article list itself (src/articles/listing.ts), so a
+// writes in any format. Articles are chosen by the article list itself (src/articles/listing/), so a
 // feed shows exactly what `GET /v1/articles` shows with the same filters, and its visibility rule.
 import type { FastifyInstance } from 'fastify'
 import type { ArticleListParams } from '../articles/repository.js'

@@ -1,5 +1,5 @@
 // The SQL of feeds and sitemaps. Feeds choose their articles through the article list
-// (src/articles/listing.ts) and only read bodies here. Sitemaps read articles_sitemap_idx
+// (src/articles/listing/) and only read bodies here. Sitemaps read articles_sitemap_idx
 // (migrations/0005_article_image_sitemap.sql): a partial index of published articles keyed by their block
 // of SITEMAP_PAGE_SIZE ids and then their lastmod, holding everything a sitemap lists. A page is one range
 // of it (the same cost whichever page, never the articles' rows and bodies), and a block's latest lastmod

@@ -4,7 +4,7 @@
 // search) bounds the rows to sort. bench/query-plans.md lists the plans.
 import t from 'tap'
 import { listCases } from '../../bench/list-cases.js'
-import { RARE_MEMBERSHIP } from '../../src/articles/listing.js'
+import { RARE_MEMBERSHIP } from '../../src/articles/listing/index.js'
 import { build, createArticle } from '../helper.js'
 
 t.test('every list query uses an index, at any page depth', async (t) => {

@@ -1,10 +1,10 @@
 // What bounds a search's cost before it runs (src/articles/search-index.ts) and a list's total
-// (src/articles/listing.ts): prefixes expanded into whole words, phrases of very common words and prefixes of
+// (src/articles/listing/): prefixes expanded into whole words, phrases of very common words and prefixes of
 // very many words refused with a 422 on `q`, `include=total` beyond what may be counted refused on `include`.
 // The word counts the planner prices a search with (search_terms) are what a large archive would have, set
 // here directly: a million articles do not fit in a test.
 import t from 'tap'
-import { TOTAL_LIMIT } from '../../src/articles/listing.js'
+import { TOTAL_LIMIT } from '../../src/articles/listing/index.js'
 import { PHRASE_LIMIT, PREFIX_WORDS, RANK_LIMIT } from '../../src/articles/search-index.js'
 import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
 

@@ -6,7 +6,7 @@
 // are a list the walk along the date index checks; more are checked article by article in the full-text
 // index along the date index. Every walk is in the index's order, unsorted.
 import t from 'tap'
-import { LISTED_MATCHES } from '../../src/articles/listing.js'
+import { LISTED_MATCHES } from '../../src/articles/listing/index.js'
 import type { ArticleListParams } from '../../src/articles/repository.js'
 import { parseSearch } from '../../src/articles/search.js'
 import { searchPlanner } from '../../src/articles/search-index.js'

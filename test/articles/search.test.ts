@@ -1,5 +1,5 @@
 import t from 'tap'
-import { RANKED_CANDIDATES } from '../../src/articles/listing.js'
+import { RANKED_CANDIDATES } from '../../src/articles/listing/index.js'
 import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
 
 const search = async (a: TestApp, query: string, role?: 'editor') => {

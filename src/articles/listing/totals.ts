@@ -1,0 +1,62 @@
+// `include=total`: from the stored counts when the list is one they hold, else counted, within bounds.
+import { and, count, eq, sql } from 'drizzle-orm'
+import type { Db } from '../../db/connection.js'
+import { articles } from '../../db/schema.js'
+import { invalid } from '../../http/errors.js'
+import type { ArticleCounts, CountKind } from '../counts.js'
+import { allMatches } from './ranked.js'
+import type { Source } from './drivers.js'
+import { HINT_STATUS, type Filters, type Membership } from './filters.js'
+import type { ArticleListParams } from './index.js'
+
+/** Most articles `include=total` counts when no stored count answers it (at most about 30 ms of seeks). */
+export const TOTAL_LIMIT = 20_000
+/** A tag or author larger than this cannot drive a count of its intersection with other filters. */
+const COUNT_DRIVER_LIMIT = TOTAL_LIMIT
+
+/** 422 for `include=total` when no stored count answers and more than TOTAL_LIMIT articles match. */
+export const tooManyToCount = () => invalid('query', '/include',
+  `counts at most ${TOTAL_LIMIT.toLocaleString('en')} articles for this combination of filters (any number for all articles, one tag, one section or one author); narrow the filters, or leave out include=total`)
+
+/** `include=total` from the stored counts, when the list is one they hold. */
+export function storedTotals (db: Db, counts: ArticleCounts) {
+  const tagCounts = db.$client.prepare<[string], { id: number, total: number, published: number, visible: number }>(
+    'SELECT id, article_count AS total, published_count AS published, visible_count AS visible FROM tags WHERE slug = ? AND deleted_at IS NULL')
+  return async (p: ArticleListParams): Promise<number | undefined> => {
+    const dims = p.tags.length + (p.section === undefined ? 0 : 1) + (p.author === undefined ? 0 : 1)
+    if (p.search !== undefined || p.publishedAfter !== undefined || p.publishedBefore !== undefined || dims > 1 || p.tags.length > 1) return undefined
+    const column = p.visibility !== null ? 'visible' : p.status === undefined ? 'total' : p.status === 'published' ? 'published' : undefined
+    if (column === undefined) return undefined
+    const [kind, key]: [CountKind | 'tag', string] = p.tags.length === 1
+      ? ['tag', p.tags[0]!]
+      : p.section !== undefined ? ['section', p.section] : p.author !== undefined ? ['author', p.author] : ['all', '']
+    const deltas = column === 'visible' ? await counts.deltas(p.visibility!.visibleAt) : undefined
+    if (kind === 'tag') {
+      const row = tagCounts.get(key)
+      return row === undefined ? 0 : row[column] + (deltas?.tags.get(row.id) ?? 0)
+    }
+    const stored = await counts.stored(kind, key)
+    return stored[column] + (deltas === undefined ? 0 : counts.keyDelta(deltas, kind, key))
+  }
+}
+
+/**
+ * The count, when no stored count answers (unexecuted; undefined without `withTotal`), and whether it may
+ * run. A search's: every visible match (at most TOTAL_LIMIT, else refused). Otherwise driven by the
+ * smallest tag or author, or an index of articles, and capped at TOTAL_LIMIT + 1 (refused beyond), so it
+ * stops early however many articles pass. The count has no order and no cursor, so it takes no hints
+ * (but those of the driving membership).
+ */
+export function countedTotal (db: Db, p: ArticleListParams, search: { fts: string, matches: number } | undefined,
+  from: Source, filtersFor: Filters, smallest: Membership | undefined) {
+  const counted = (q: { as: (alias: string) => unknown }) => db.select({ n: count() }).from(q.as('counted') as never)
+  const total = !p.withTotal
+    ? undefined
+    : search !== undefined
+      ? (() => { const all = allMatches(db, search.fts); return from({ n: count() }, all).where(and(eq(articles.id, all.id), filtersFor({ upper: true, lower: true, status: HINT_STATUS }, undefined))) })()
+      // Without a tag or author to drive it, the count walks the index range of the dates asked for.
+      : counted(from({ one: sql`1` }, undefined, smallest, true)
+        .where(filtersFor({ upper: smallest !== undefined, lower: smallest !== undefined, status: HINT_STATUS }, smallest)).limit(TOTAL_LIMIT + 1))
+  const countable = search !== undefined ? search.matches <= TOTAL_LIMIT : smallest === undefined || smallest.size <= COUNT_DRIVER_LIMIT
+  return { total, countable }
+}
