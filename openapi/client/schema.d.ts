@@ -1144,7 +1144,22 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description This request's id: the client's own `X-Request-Id` when it sent a usable one (1–128 letters, digits or `_.:@-`), else a new UUID. The server's log lines carry it, and a 500's problem names it. */
+        "X-Request-Id": string;
+        /** @description The strong validator of this representation. A compressed body's ETag carries the coding inside the quotes (`"…+gzip"`, `"…+br"`); either form works as a validator. Send it in `If-None-Match` to revalidate (304), or in `If-Match` to write only if nobody changed the resource since (else 412). */
+        ETag: string;
+        /** @description The URL (a path on this API) of the new resource (201), or where the resource now lives (301). */
+        Location: string;
+        /** @description The next page, while there is one: `<{url}>; rel="next"`, the URL relative to this API. The same cursor is in `page.nextCursor`. */
+        Link: string;
+        /** @description Seconds to wait before trying again. */
+        "Retry-After": number;
+        /** @description Present on the stored answer to an earlier request with the same `Idempotency-Key`, replayed instead of acting twice. */
+        "Idempotent-Replayed": "true";
+        /** @description The authentication scheme to use: `Bearer realm="gazette"`. */
+        "WWW-Authenticate": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1166,6 +1181,8 @@ export interface operations {
             /** @description An OpenAPI 3.1 document. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1177,15 +1194,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1195,6 +1213,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1204,6 +1224,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1213,6 +1234,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1222,6 +1244,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1231,6 +1254,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1240,6 +1264,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1265,6 +1291,8 @@ export interface operations {
             /** @description An OpenAPI 3.1 document. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1274,15 +1302,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/yaml": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1292,6 +1321,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1301,6 +1332,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1310,6 +1342,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1319,6 +1352,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1328,6 +1362,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1337,6 +1372,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1357,6 +1394,7 @@ export interface operations {
             /** @description The database answers. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1369,6 +1407,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1378,6 +1417,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1387,6 +1428,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1396,6 +1438,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1405,6 +1448,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1414,6 +1458,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1460,6 +1506,9 @@ export interface operations {
             /** @description ArticleList. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1469,15 +1518,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1487,6 +1537,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1496,6 +1548,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1505,6 +1558,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1514,6 +1568,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1523,6 +1578,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1532,6 +1588,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1561,8 +1619,10 @@ export interface operations {
             /** @description Created: the new Article. */
             201: {
                 headers: {
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1572,6 +1632,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1581,6 +1642,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1590,6 +1653,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1599,6 +1663,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1608,6 +1675,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1617,6 +1685,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1626,6 +1695,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1635,6 +1705,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1644,6 +1716,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1653,6 +1726,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1684,6 +1759,8 @@ export interface operations {
             /** @description Article. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1693,24 +1770,25 @@ export interface operations {
             /** @description The article moved to the URL in `Location`. */
             301: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1720,6 +1798,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1729,6 +1809,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1738,6 +1819,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1747,6 +1829,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1756,6 +1839,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1765,6 +1849,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1774,6 +1859,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1805,15 +1892,15 @@ export interface operations {
             /** @description No content. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1823,6 +1910,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1832,6 +1921,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1841,6 +1931,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1850,6 +1941,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1859,6 +1951,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1868,6 +1961,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1877,6 +1971,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1886,6 +1981,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1895,6 +1991,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1904,6 +2001,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1913,6 +2011,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1950,6 +2050,8 @@ export interface operations {
             /** @description Article. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1959,6 +2061,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1968,6 +2071,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1977,6 +2082,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1986,6 +2092,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1995,6 +2102,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2004,6 +2112,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2013,6 +2122,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2022,6 +2132,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2031,6 +2142,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2040,6 +2152,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2049,6 +2162,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2058,6 +2172,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2097,6 +2213,9 @@ export interface operations {
             /** @description TagList. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2106,15 +2225,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2124,6 +2244,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2133,6 +2255,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2142,6 +2265,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2151,6 +2275,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2160,6 +2285,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2169,6 +2295,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2198,8 +2326,10 @@ export interface operations {
             /** @description Created: the new Tag. */
             201: {
                 headers: {
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2209,6 +2339,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2218,6 +2349,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2227,6 +2360,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2236,6 +2370,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2245,6 +2382,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2254,6 +2392,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2263,6 +2402,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2272,6 +2412,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2281,6 +2423,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2290,6 +2433,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2321,6 +2466,8 @@ export interface operations {
             /** @description Tag. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2330,15 +2477,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2348,6 +2496,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2357,6 +2507,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2366,6 +2517,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2375,6 +2527,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2384,6 +2537,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2393,6 +2547,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2402,6 +2557,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2433,15 +2590,15 @@ export interface operations {
             /** @description No content. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2451,6 +2608,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2460,6 +2619,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2469,6 +2629,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2478,6 +2639,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2487,6 +2649,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2496,6 +2659,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2505,6 +2669,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2514,6 +2679,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2523,6 +2689,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2532,6 +2699,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2541,6 +2709,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2578,6 +2748,8 @@ export interface operations {
             /** @description Tag. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2587,6 +2759,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2596,6 +2769,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2605,6 +2780,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2614,6 +2790,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2623,6 +2800,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2632,6 +2810,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2641,6 +2820,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2650,6 +2830,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2659,6 +2840,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2668,6 +2850,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2677,6 +2860,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2686,6 +2870,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2718,6 +2904,9 @@ export interface operations {
             /** @description TokenList. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2727,15 +2916,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2745,6 +2935,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2754,6 +2946,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2763,6 +2956,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2772,6 +2966,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2781,6 +2976,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2790,6 +2986,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2799,6 +2996,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2838,8 +3037,10 @@ export interface operations {
             /** @description Created: the new CreatedToken. */
             201: {
                 headers: {
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2849,6 +3050,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2858,6 +3060,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2867,6 +3071,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2876,6 +3081,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2885,6 +3093,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2894,6 +3103,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2903,6 +3113,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2912,6 +3123,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2921,6 +3134,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2930,6 +3144,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2958,15 +3174,15 @@ export interface operations {
             /** @description No content. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2976,6 +3192,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2985,6 +3203,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2994,6 +3213,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3003,6 +3223,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3012,6 +3233,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3021,6 +3243,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3030,6 +3253,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3039,6 +3263,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3048,6 +3273,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3057,6 +3283,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3066,6 +3293,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3106,6 +3335,9 @@ export interface operations {
             /** @description `ModeratedCommentList` for moderators and above. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3115,15 +3347,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3133,6 +3366,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3142,6 +3377,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3151,6 +3387,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3160,6 +3397,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3169,6 +3407,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3178,6 +3417,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3187,6 +3427,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3223,17 +3465,17 @@ export interface operations {
             201: {
                 headers: {
                     /** @description The comment's URL, `/v1/comments/{id}`. */
-                    location?: string;
+                    Location: components["headers"]["Location"];
                     /** @description Strong ETag of this representation. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description Comments allowed per window (one minute) from this client address. */
-                    "ratelimit-limit"?: number;
+                    "RateLimit-Limit"?: number;
                     /** @description Comments left in the current window. */
-                    "ratelimit-remaining"?: number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets. */
-                    "ratelimit-reset"?: number;
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3243,6 +3485,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3252,6 +3495,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3261,6 +3506,8 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3270,6 +3517,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3279,6 +3529,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3288,6 +3539,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3297,6 +3549,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3306,6 +3559,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3316,13 +3571,14 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before commenting again. */
-                    "retry-after"?: number;
+                    "Retry-After": components["headers"]["Retry-After"];
                     /** @description Comments allowed per window (one minute) from this client address. */
-                    "ratelimit-limit"?: number;
+                    "RateLimit-Limit"?: number;
                     /** @description Comments left in the current window. */
-                    "ratelimit-remaining"?: number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets. */
-                    "ratelimit-reset"?: number;
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3332,6 +3588,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3341,6 +3598,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3369,6 +3628,8 @@ export interface operations {
             /** @description `ModeratedComment` (with `authorEmail`, `ip`, `userAgent`) for moderators and above, `Comment` for everyone else. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3378,15 +3639,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3396,6 +3658,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3405,6 +3669,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3414,6 +3679,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3423,6 +3689,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3432,6 +3699,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3441,6 +3709,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3450,6 +3719,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3478,15 +3749,15 @@ export interface operations {
             /** @description No content. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3496,6 +3767,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3505,6 +3778,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3514,6 +3788,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3523,6 +3798,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3532,6 +3808,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3541,6 +3818,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3550,6 +3828,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3559,6 +3838,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3568,6 +3848,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3577,6 +3858,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3586,6 +3868,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3620,6 +3904,8 @@ export interface operations {
             /** @description ModeratedComment. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3629,6 +3915,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3638,6 +3925,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3647,6 +3936,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3656,6 +3946,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3665,6 +3956,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3674,6 +3966,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3683,6 +3976,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3692,6 +3986,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3701,6 +3996,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3710,6 +4006,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3719,6 +4016,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3728,6 +4026,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3769,6 +4069,9 @@ export interface operations {
             /** @description ModeratedCommentList. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3778,15 +4081,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3796,6 +4100,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3805,6 +4111,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3814,6 +4121,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3823,6 +4131,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3832,6 +4141,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3841,6 +4151,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3850,6 +4161,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3889,9 +4202,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3902,7 +4216,8 @@ export interface operations {
             301: {
                 headers: {
                     /** @description The same feed under the article's current slug. */
-                    location?: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3911,9 +4226,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3921,6 +4237,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3930,6 +4247,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3939,6 +4258,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3948,6 +4268,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3957,6 +4278,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3966,6 +4288,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3975,6 +4298,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3984,6 +4308,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4023,9 +4349,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4036,7 +4363,8 @@ export interface operations {
             301: {
                 headers: {
                     /** @description The same feed under the article's current slug. */
-                    location?: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4045,9 +4373,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4055,6 +4384,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4064,6 +4394,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4073,6 +4405,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4082,6 +4415,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4091,6 +4425,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4100,6 +4435,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4109,6 +4445,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4118,6 +4455,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4157,9 +4496,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4170,7 +4510,8 @@ export interface operations {
             301: {
                 headers: {
                     /** @description The same feed under the article's current slug. */
-                    location?: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4179,9 +4520,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4189,6 +4531,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4198,6 +4541,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4207,6 +4552,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4216,6 +4562,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4225,6 +4572,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4234,6 +4582,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4243,6 +4592,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4252,6 +4602,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4280,9 +4632,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4293,9 +4646,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4303,6 +4657,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4312,6 +4667,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4321,6 +4678,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4330,6 +4688,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4339,6 +4698,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4348,6 +4708,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4357,6 +4718,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4391,9 +4754,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4404,9 +4768,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4414,6 +4779,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4423,6 +4789,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4432,6 +4800,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4441,6 +4810,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4450,6 +4820,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4459,6 +4830,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4468,6 +4840,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4477,6 +4850,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4505,9 +4880,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4518,9 +4894,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4528,6 +4905,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4537,6 +4915,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4546,6 +4926,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4555,6 +4936,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4564,6 +4946,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4573,6 +4956,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4582,6 +4966,8 @@ export interface operations {
             /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -39,7 +39,13 @@ function fieldErrors (error: FastifyError): FieldError[] {
   }).filter((e) => !seen.has(e.pointer) && seen.add(e.pointer))
 }
 
+/** What a route may have set for the representation it meant to send, before the error replaced it. */
+const REPRESENTATION_HEADERS = ['etag', 'last-modified', 'link', 'location']
+
 function send (reply: FastifyReply, body: ProblemBody, headers?: Record<string, string>): FastifyReply {
+  // A problem describes the error, not the resource: no validator, page link or location of it (a list
+  // page's Link, a feed's Last-Modified, set before a stale If-Match was found, would otherwise stay).
+  for (const name of REPRESENTATION_HEADERS) reply.removeHeader(name)
   if (headers) reply.headers(headers)
   return reply.code(body.status).type('application/problem+json').send(body)
 }

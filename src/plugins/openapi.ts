@@ -6,6 +6,7 @@ import { Type } from 'typebox'
 import { sendTagged } from '../http/etag.js'
 import { ConditionalHeaders } from '../http/headers.js'
 import { NotModified, problems } from '../http/schemas.js'
+import { documentHttp } from '../http/documenter.js'
 
 export const openapiInfo = {
   title: 'Gazette API',
@@ -49,6 +50,9 @@ export default fp(async (app) => {
         }
       }
     },
+    // What every operation gets, whoever registers it: bodiless responses without content, the response
+    // headers the server sends, parameter descriptions (src/http/documenter.ts).
+    transformObject: (document) => documentHttp('openapiObject' in document ? document.openapiObject : document.swaggerObject),
     // Registered schemas keep their $id as the component name instead of def-0, def-1…
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`)
