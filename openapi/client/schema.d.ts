@@ -450,7 +450,7 @@ export interface components {
          *       "title": "Validation Failed",
          *       "status": 422,
          *       "detail": "body/title must NOT have fewer than 1 characters",
-         *       "instance": "req-1",
+         *       "instance": "/v1/articles",
          *       "errors": [
          *         {
          *           "in": "body",
@@ -472,9 +472,16 @@ export interface components {
             status: number;
             /** @example body/title must NOT have fewer than 1 characters */
             detail?: string;
-            /** @description The request id of the failing request. */
+            /**
+             * @description The path of the failing request, without its query string. (A 500's `detail` names the request id, as the `X-Request-Id` header of every response does.)
+             * @example /v1/articles/no-such-story
+             */
             instance?: string;
             errors?: {
+                /**
+                 * @description The part of the request the value is in.
+                 * @enum {string}
+                 */
                 in: "body" | "query" | "path" | "header";
                 /** @description JSON Pointer to the offending value within its part of the request. */
                 pointer: string;
@@ -487,6 +494,47 @@ export interface components {
             nextCursor: string | null;
             /** @description All matching items; only with `include=total`. */
             total?: number;
+        };
+        /**
+         * IncludeTotal
+         * @description `total` adds `page.total`, the count of all matching items.
+         * @enum {string}
+         */
+        IncludeTotal: "total";
+        /**
+         * ContentEncoding
+         * @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent.
+         * @enum {string}
+         */
+        ContentEncoding: "gzip" | "deflate" | "br" | "identity";
+        /**
+         * OpenApiDocument
+         * @description This API's OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0), as served: the committed copy in `openapi/` with `servers` naming `PUBLIC_URL`.
+         */
+        OpenApiDocument: {
+            /** @example 3.1.0 */
+            openapi: string;
+            info: {
+                title: string;
+                version: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description `PUBLIC_URL` first when the server has one, then `/`, the origin the document was fetched from. */
+            servers: ({
+                url: string;
+                description?: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            paths: {
+                [key: string]: unknown;
+            };
+            components: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
         };
         /**
          * TagRef
@@ -502,6 +550,12 @@ export interface components {
             name: string;
         };
         /**
+         * Role
+         * @description `moderator`: comments. `editor`: articles, tags and comments. `admin`: everything, plus tokens.
+         * @enum {string}
+         */
+        Role: "admin" | "editor" | "moderator";
+        /**
          * Token
          * @description An API token, without its secret.
          * @example {
@@ -516,8 +570,7 @@ export interface components {
             id: number;
             /** @example newsdesk */
             name: string;
-            /** @description `moderator`: comments. `editor`: articles, tags and comments. `admin`: everything, plus tokens. */
-            role: "admin" | "editor" | "moderator";
+            role: components["schemas"]["Role"];
             /**
              * Format: date-time
              * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
@@ -539,8 +592,7 @@ export interface components {
         CreatedToken: {
             id: number;
             name: string;
-            /** @description `moderator`: comments. `editor`: articles, tags and comments. `admin`: everything, plus tokens. */
-            role: "admin" | "editor" | "moderator";
+            role: components["schemas"]["Role"];
             /**
              * Format: date-time
              * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
@@ -555,6 +607,36 @@ export interface components {
             data: components["schemas"]["Token"][];
             page: components["schemas"]["PageInfo"];
         };
+        /**
+         * CreateToken
+         * @example {
+         *       "name": "newsdesk",
+         *       "role": "editor"
+         *     }
+         */
+        CreateToken: {
+            /** @description What the token is for, to recognise it in the list. */
+            name: string;
+            role: components["schemas"]["Role"];
+        };
+        /**
+         * ArticleStatus
+         * @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due.
+         * @enum {string}
+         */
+        ArticleStatus: "draft" | "published" | "archived";
+        /**
+         * ArticleStatusFilter
+         * @description The articles of one status, or `any` for every status. Editors only: a public caller may ask only for `published`. Editors see every status by default.
+         * @enum {string}
+         */
+        ArticleStatusFilter: "draft" | "published" | "archived" | "any";
+        /**
+         * ArticleSort
+         * @description Default `-publishedAt` (newest first), or `relevance` (best match first) when `q` is given. `relevance` needs `q`.
+         * @enum {string}
+         */
+        ArticleSort: "-publishedAt" | "publishedAt" | "-updatedAt" | "relevance";
         /**
          * ArticleImage
          * @description An article's lead image. Feeds carry it as an enclosure, `media:content` and JSON Feed `image`.
@@ -640,8 +722,7 @@ export interface components {
             authors: string[];
             /** @description In the order the editor gave them. Renaming, re-slugging or deleting a tag changes this list, and so the article's ETag, but not its `revision` or `updatedAt`. */
             tags: components["schemas"]["TagRef"][];
-            /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
-            status: "draft" | "published" | "archived";
+            status: components["schemas"]["ArticleStatus"];
             publishedAt: string | null;
             /**
              * Format: date-time
@@ -724,8 +805,7 @@ export interface components {
             authors: string[];
             /** @description In the order the editor gave them. Renaming, re-slugging or deleting a tag changes this list, and so the article's ETag, but not its `revision` or `updatedAt`. */
             tags: components["schemas"]["TagRef"][];
-            /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
-            status: "draft" | "published" | "archived";
+            status: components["schemas"]["ArticleStatus"];
             publishedAt: string | null;
             /**
              * Format: date-time
@@ -788,8 +868,7 @@ export interface components {
             authors?: string[];
             /** @description Tag names; matched to existing tags by slug, unknown ones are created. */
             tags?: string[];
-            /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
-            status?: "draft" | "published" | "archived";
+            status?: components["schemas"]["ArticleStatus"];
             publishedAt?: string | null;
             commentsOpen?: boolean;
             image?: components["schemas"]["ArticleImage"] | null;
@@ -822,8 +901,7 @@ export interface components {
             authors?: string[];
             /** @description Tag names; matched to existing tags by slug, unknown ones are created. */
             tags?: string[];
-            /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
-            status?: "draft" | "published" | "archived";
+            status?: components["schemas"]["ArticleStatus"];
             publishedAt?: string | null;
             commentsOpen?: boolean;
             image?: components["schemas"]["ArticleImage"] | null;
@@ -856,6 +934,12 @@ export interface components {
             data: components["schemas"]["Tag"][];
             page: components["schemas"]["PageInfo"];
         };
+        /**
+         * TagSort
+         * @description `name` (default): by name, ignoring the case of ASCII letters (other characters sort by code point), then by id. `-articleCount`: most articles first (counted as the caller sees them); ties in creation order.
+         * @enum {string}
+         */
+        TagSort: "name" | "-articleCount";
         /**
          * CreateTag
          * @description The slug is derived from the name unless given.
@@ -899,8 +983,32 @@ export interface components {
             description?: string | null;
         };
         /**
+         * CommentStatus
+         * @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH.
+         * @enum {string}
+         */
+        CommentStatus: "pending" | "approved" | "spam" | "trash" | "deleted";
+        /**
+         * ModerationStatus
+         * @description A status a moderator may give a comment: approve it, put it back in the queue (`pending`), or mark it as `spam` or `trash`.
+         * @enum {string}
+         */
+        ModerationStatus: "pending" | "approved" | "spam" | "trash";
+        /**
+         * CommentStatusFilter
+         * @description The comments of one status, or `any` for every status. Moderators only, except `approved`.
+         * @enum {string}
+         */
+        CommentStatusFilter: "pending" | "approved" | "spam" | "trash" | "deleted" | "any";
+        /**
+         * CommentQueueSort
+         * @description The order of the moderation queue: `-createdAt` (the default) newest first, `createdAt` oldest first.
+         * @enum {string}
+         */
+        CommentQueueSort: "-createdAt" | "createdAt";
+        /**
          * Comment
-         * @description A reader comment as everyone may see it. A tombstone (a deleted comment kept because it has replies) has `status: "deleted"`, an empty body and null author fields.
+         * @description A reader comment. Moderators, editors and admins also get the author's `authorEmail`, `ip` and `userAgent`, which no other caller ever receives, from any route. A tombstone (a deleted comment kept because it has replies) has `status: "deleted"`, an empty body and null author fields.
          * @example {
          *       "id": 7,
          *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
@@ -913,6 +1021,22 @@ export interface components {
          *       "status": "approved",
          *       "createdAt": "2026-07-08T10:02:00.000Z",
          *       "updatedAt": "2026-07-08T10:02:00.000Z"
+         *     }
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *       "parentId": null,
+         *       "authorName": "Ivan",
+         *       "authorUrl": "https://ivan.example",
+         *       "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *       "body": "Good to see them **home**.",
+         *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *       "status": "approved",
+         *       "createdAt": "2026-07-08T10:02:00.000Z",
+         *       "updatedAt": "2026-07-08T10:02:00.000Z",
+         *       "authorEmail": "ivan@example.com",
+         *       "ip": "203.0.113.7",
+         *       "userAgent": "Mozilla/5.0"
          *     }
          */
         Comment: {
@@ -931,8 +1055,7 @@ export interface components {
             body: string;
             /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
             bodyHtml: string;
-            /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
-            status: "pending" | "approved" | "spam" | "trash" | "deleted";
+            status: components["schemas"]["CommentStatus"];
             /**
              * Format: date-time
              * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
@@ -945,10 +1068,13 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
+            authorEmail?: string | null;
+            ip?: string | null;
+            userAgent?: string | null;
         };
         /**
          * ModeratedComment
-         * @description A comment as moderators, editors and admins see it: with the author's email, IP and user agent, which no other caller ever receives.
+         * @description A comment as moderators, editors and admins see it, from the routes only they may use: with the author's email, IP and user agent, which no other caller ever receives.
          * @example {
          *       "id": 7,
          *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
@@ -982,8 +1108,7 @@ export interface components {
             body: string;
             /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
             bodyHtml: string;
-            /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
-            status: "pending" | "approved" | "spam" | "trash" | "deleted";
+            status: components["schemas"]["CommentStatus"];
             /**
              * Format: date-time
              * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
@@ -1023,7 +1148,8 @@ export interface components {
             authorName: string;
             /**
              * Format: email
-             * @description Never published: moderators only see it.
+             * @description Never published: moderators only see it. An address such as `ivan@example.com`: dot-separated words of letters, digits and ``!#$%&'*+/=?^_`{|}~-``, `@`, and a domain name with at least one dot; at most 254 characters. A bare host (`ivan@localhost`), an IP literal, a quoted local part or a non-ASCII address is a 422.
+             * @example ivan@example.com
              */
             authorEmail: string;
             /**
@@ -1044,7 +1170,7 @@ export interface components {
          *     }
          */
         UpdateComment: {
-            status?: "pending" | "approved" | "spam" | "trash";
+            status?: components["schemas"]["ModerationStatus"];
             /** @description Markdown; re-rendered to `bodyHtml`. */
             body?: string;
         };
@@ -1168,9 +1294,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -1178,7 +1304,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An OpenAPI 3.1 document. */
+            /** @description OpenApiDocument. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1186,9 +1312,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
@@ -1278,9 +1402,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -1288,7 +1412,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An OpenAPI 3.1 document. */
+            /** @description The same OpenAPI 3.1 document as `GET /openapi.json`, as YAML text. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1485,17 +1609,17 @@ export interface operations {
                 publishedAfter?: string;
                 /** @description Only articles published at or before this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422). */
                 publishedBefore?: string;
-                /** @description Editors only (a public caller may ask only for `published`). Editors see every status by default. */
-                status?: ("draft" | "published" | "archived") | "any";
+                /** @description The articles of one status, or `any` for every status. Editors only: a public caller may ask only for `published`. Editors see every status by default. */
+                status?: components["schemas"]["ArticleStatusFilter"];
                 /** @description Default `-publishedAt` (newest first), or `relevance` (best match first) when `q` is given. `relevance` needs `q`. */
-                sort?: "-publishedAt" | "publishedAt" | "-updatedAt" | "relevance";
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                sort?: components["schemas"]["ArticleSort"];
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -1603,7 +1727,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -1740,9 +1864,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -1873,9 +1997,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
             };
             path: {
@@ -2025,12 +2149,12 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
             };
             path: {
                 /**
@@ -2195,14 +2319,14 @@ export interface operations {
                  */
                 q?: string;
                 /** @description `name` (default): by name, ignoring the case of ASCII letters (other characters sort by code point), then by id. `-articleCount`: most articles first (counted as the caller sees them); ties in creation order. */
-                sort?: "name" | "-articleCount";
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                sort?: components["schemas"]["TagSort"];
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -2310,7 +2434,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -2447,9 +2571,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -2571,9 +2695,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
             };
             path: {
@@ -2723,12 +2847,12 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
             };
             path: {
                 /**
@@ -2887,13 +3011,13 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -3011,7 +3135,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -3020,17 +3144,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "name": "newsdesk",
-                 *       "role": "editor"
-                 *     }
-                 */
-                "application/json": {
-                    name: string;
-                    /** @description `moderator`: comments. `editor`: articles, tags and comments. `admin`: everything, plus tokens. */
-                    role: "admin" | "editor" | "moderator";
-                };
+                "application/json": components["schemas"]["CreateToken"];
             };
         };
         responses: {
@@ -3158,9 +3272,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
             };
             path: {
@@ -3310,15 +3424,15 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
-                /** @description Moderators only, except `approved`. `any` lists every status. */
-                status?: "pending" | "approved" | "spam" | "trash" | "deleted" | "any";
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                /** @description The comments of one status, or `any` for every status. Moderators only, except `approved`. */
+                status?: components["schemas"]["CommentStatusFilter"];
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -3332,7 +3446,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `ModeratedCommentList` for moderators and above. */
+            /** @description A page of the thread; its comments carry `authorEmail`, `ip` and `userAgent` for moderators and above only. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3341,7 +3455,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CommentList"] | components["schemas"]["ModeratedCommentList"];
+                    "application/json": components["schemas"]["CommentList"];
                 };
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
@@ -3442,7 +3556,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -3461,7 +3575,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The new comment: a `ModeratedComment` for moderators and above, a `Comment` for everyone else (the author's own email is not echoed). */
+            /** @description The new comment, with `authorEmail`, `ip` and `userAgent` for moderators and above only (a reader's own email is not echoed). */
             201: {
                 headers: {
                     /** @description The comment's URL, `/v1/comments/{id}`. */
@@ -3479,7 +3593,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
+                    "application/json": components["schemas"]["Comment"];
                 };
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
@@ -3612,9 +3726,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -3625,7 +3739,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `ModeratedComment` (with `authorEmail`, `ip`, `userAgent`) for moderators and above, `Comment` for everyone else. */
+            /** @description The comment, with `authorEmail`, `ip` and `userAgent` for moderators and above only. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3633,7 +3747,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
+                    "application/json": components["schemas"]["Comment"];
                 };
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
@@ -3733,9 +3847,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
             };
             path: {
@@ -3882,12 +3996,12 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
             };
             path: {
                 /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
@@ -4043,22 +4157,22 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
-                /** @description Moderators only, except `approved`. `any` lists every status. */
-                status?: "pending" | "approved" | "spam" | "trash" | "deleted" | "any";
+                /** @description The comments of one status, or `any` for every status. Moderators only, except `approved`. */
+                status?: components["schemas"]["CommentStatusFilter"];
                 /**
                  * @description Lowercase ASCII words joined by hyphens.
                  * @example pacific-fleet-returns-to-vladivostok
                  */
                 article?: string;
-                /** @description Default `-createdAt`: newest first. */
-                sort?: "-createdAt" | "createdAt";
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                /** @description The order of the moderation queue: `-createdAt` (the default) newest first, `createdAt` oldest first. */
+                sort?: components["schemas"]["CommentQueueSort"];
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -4186,11 +4300,11 @@ export interface operations {
                 comments?: string;
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -4333,11 +4447,11 @@ export interface operations {
                 comments?: string;
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -4480,11 +4594,11 @@ export interface operations {
                 comments?: string;
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -4616,11 +4730,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -4732,11 +4846,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -4864,11 +4978,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;

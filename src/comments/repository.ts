@@ -13,7 +13,7 @@ import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toIso } from '../http/time.js'
 import { visibleToPublic, type Visibility } from '../articles/repository.js'
-import type { Comment, CommentStatus, ModeratedComment } from './schemas.js'
+import type { CommentStatus, ModeratedComment, PublicComment } from './schemas.js'
 
 type CommentRow = typeof comments.$inferSelect
 type ArticleStatus = 'draft' | 'published' | 'archived'
@@ -64,7 +64,7 @@ export interface CommentListParams {
 const isTombstone = (row: CommentRow): boolean => row.status === 'deleted'
 
 /** The public shape, field by field: nothing private can slip in through a spread. */
-export function toComment (row: CommentRecord): Comment {
+export function toComment (row: CommentRecord): PublicComment {
   const tomb = isTombstone(row)
   return {
     id: row.id,

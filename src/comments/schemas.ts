@@ -1,20 +1,26 @@
-// Reader comments. Two shapes on purpose: `Comment` is what anyone may see; `ModeratedComment` adds the
-// author's email, IP and user agent, and is sent to moderators and above only. Routes pick the shape by
-// role and serialise with that shape's own schema, so the private fields cannot reach anyone else.
+// Reader comments. Moderators and above also see the author's email, IP and user agent; no one else ever
+// does. One documented model per route: `Comment` (those fields optional: present for moderators) where
+// any caller may ask, `ModeratedComment` (always present) where only moderators may. Replies to callers
+// below moderator are serialised with `PublicComment`, which has no private fields at all, so they cannot
+// reach anyone else even if a mapping went wrong (src/comments/views.ts).
 import { Type, type Static } from 'typebox'
-import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, Slug, Timestamp, ref } from '../http/schemas.js'
+import { Cursor, EmailAddress, IncludeTotal, Limit, Nullable, PageInfo, Slug, StringEnum, Timestamp, ref } from '../http/schemas.js'
 
-export const CommentStatus = Type.Union([
-  Type.Literal('pending'), Type.Literal('approved'), Type.Literal('spam'), Type.Literal('trash'), Type.Literal('deleted')
-], {
+/** The statuses a moderator may set with PATCH; `deleted` is DELETE's. */
+const MODERATION_STATUSES = ['pending', 'approved', 'spam', 'trash'] as const
+
+export const CommentStatus = StringEnum([...MODERATION_STATUSES, 'deleted'], {
+  $id: 'CommentStatus',
+  title: 'CommentStatus',
   description: 'Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH.'
 })
 export type CommentStatus = Static<typeof CommentStatus>
 
-/** The statuses a moderator may set with PATCH. */
-export const ModerationStatus = Type.Union([
-  Type.Literal('pending'), Type.Literal('approved'), Type.Literal('spam'), Type.Literal('trash')
-])
+export const ModerationStatus = StringEnum(MODERATION_STATUSES, {
+  $id: 'ModerationStatus',
+  title: 'ModerationStatus',
+  description: 'A status a moderator may give a comment: approve it, put it back in the queue (`pending`), or mark it as `spam` or `trash`.'
+})
 
 const commentExample = {
   id: 7,
@@ -42,29 +48,44 @@ const publicFields = {
   })),
   body: Type.String({ description: 'Markdown; empty on a tombstone.' }),
   bodyHtml: Type.String({ description: 'The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader\'s address to its host): an http(s) image is a link to it, any other its alt text.' }),
-  status: CommentStatus,
+  status: ref(CommentStatus),
   createdAt: Timestamp,
   updatedAt: Timestamp
 }
 
-export const Comment = Type.Object(publicFields, {
+/** What everyone may see of a comment: what replies to callers below moderator are serialised with. */
+export const PublicComment = Type.Object(publicFields, { additionalProperties: false })
+export type PublicComment = Static<typeof PublicComment>
+
+const EMAIL = 'As the author gave it. null on tombstones: deleting erases it.'
+const IP = 'The client address the comment came from (the proxy\'s client when TRUST_PROXY is set).'
+const USER_AGENT = 'The client\'s User-Agent.'
+const privateFields = {
+  authorEmail: Nullable(Type.String({ description: EMAIL })),
+  ip: Nullable(Type.String({ description: IP })),
+  userAgent: Nullable(Type.String({ description: USER_AGENT }))
+}
+
+const MODERATORS_ONLY = 'Moderators, editors and admins only: absent for every other caller.'
+
+export const Comment = Type.Object({
+  ...publicFields,
+  authorEmail: Type.Optional(Nullable(Type.String({ description: `${EMAIL} ${MODERATORS_ONLY}` }))),
+  ip: Type.Optional(Nullable(Type.String({ description: `${IP} ${MODERATORS_ONLY}` }))),
+  userAgent: Type.Optional(Nullable(Type.String({ description: `${USER_AGENT} ${MODERATORS_ONLY}` })))
+}, {
   $id: 'Comment',
   title: 'Comment',
-  description: 'A reader comment as everyone may see it. A tombstone (a deleted comment kept because it has replies) has `status: "deleted"`, an empty body and null author fields.',
+  description: 'A reader comment. Moderators, editors and admins also get the author\'s `authorEmail`, `ip` and `userAgent`, which no other caller ever receives, from any route. A tombstone (a deleted comment kept because it has replies) has `status: "deleted"`, an empty body and null author fields.',
   additionalProperties: false,
-  examples: [commentExample]
+  examples: [commentExample, { ...commentExample, authorEmail: 'ivan@example.com', ip: '203.0.113.7', userAgent: 'Mozilla/5.0' }]
 })
 export type Comment = Static<typeof Comment>
 
-export const ModeratedComment = Type.Object({
-  ...publicFields,
-  authorEmail: Nullable(Type.String({ description: 'As the author gave it. null on tombstones: deleting erases it.' })),
-  ip: Nullable(Type.String({ description: 'The client address the comment came from (the proxy\'s client when TRUST_PROXY is set).' })),
-  userAgent: Nullable(Type.String())
-}, {
+export const ModeratedComment = Type.Object({ ...publicFields, ...privateFields }, {
   $id: 'ModeratedComment',
   title: 'ModeratedComment',
-  description: 'A comment as moderators, editors and admins see it: with the author\'s email, IP and user agent, which no other caller ever receives.',
+  description: 'A comment as moderators, editors and admins see it, from the routes only they may use: with the author\'s email, IP and user agent, which no other caller ever receives.',
   additionalProperties: false,
   examples: [{ ...commentExample, authorEmail: 'ivan@example.com', ip: '203.0.113.7', userAgent: 'Mozilla/5.0' }]
 })
@@ -74,6 +95,12 @@ export const CommentList = Type.Object({
   data: Type.Array(ref(Comment)),
   page: ref(PageInfo)
 }, { $id: 'CommentList', title: 'CommentList', additionalProperties: false })
+
+/** A page of comments as callers below moderator get it (serialisation only, like PublicComment). */
+export const PublicCommentList = Type.Object({
+  data: Type.Array(PublicComment),
+  page: ref(PageInfo)
+}, { additionalProperties: false })
 
 export const ModeratedCommentList = Type.Object({
   data: Type.Array(ref(ModeratedComment)),
@@ -85,7 +112,7 @@ const NonBlank = (min: number, max: number, description?: string) =>
 
 export const CreateCommentBody = Type.Object({
   authorName: NonBlank(1, 100),
-  authorEmail: Type.String({ format: 'email', maxLength: 254, description: 'Never published: moderators only see it.' }),
+  authorEmail: EmailAddress('Never published: moderators only see it.'),
   authorUrl: Type.Optional(Type.String({
     format: 'uri',
     maxLength: 2000,
@@ -103,7 +130,7 @@ export const CreateCommentBody = Type.Object({
 export type CreateCommentInput = Static<typeof CreateCommentBody>
 
 export const UpdateCommentBody = Type.Object({
-  status: Type.Optional(ModerationStatus),
+  status: Type.Optional(ref(ModerationStatus)),
   body: Type.Optional(NonBlank(1, 10000, 'Markdown; re-rendered to `bodyHtml`.'))
 }, {
   $id: 'UpdateComment',
@@ -118,28 +145,32 @@ export const CommentIdParams = Type.Object({
   id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422).' })
 }, { additionalProperties: false })
 
-export const StatusFilter = Type.Union([
-  Type.Literal('pending'), Type.Literal('approved'), Type.Literal('spam'), Type.Literal('trash'), Type.Literal('deleted'), Type.Literal('any')
-], {
-  description: 'Moderators only, except `approved`. `any` lists every status.'
+export const CommentStatusFilter = StringEnum([...MODERATION_STATUSES, 'deleted', 'any'], {
+  $id: 'CommentStatusFilter',
+  title: 'CommentStatusFilter',
+  description: 'The comments of one status, or `any` for every status. Moderators only, except `approved`.'
 })
 
 export const ArticleCommentsQuery = Type.Object({
   limit: Type.Optional(Limit),
   cursor: Type.Optional(Cursor),
-  status: Type.Optional(StatusFilter),
-  include: Type.Optional(IncludeTotal)
+  status: Type.Optional(ref(CommentStatusFilter)),
+  include: Type.Optional(ref(IncludeTotal))
 }, { additionalProperties: false })
 export type ArticleCommentsQuery = Static<typeof ArticleCommentsQuery>
+
+export const CommentQueueSort = StringEnum(['-createdAt', 'createdAt'], {
+  $id: 'CommentQueueSort',
+  title: 'CommentQueueSort',
+  description: 'The order of the moderation queue: `-createdAt` (the default) newest first, `createdAt` oldest first.'
+})
 
 export const CommentQueueQuery = Type.Object({
   limit: Type.Optional(Limit),
   cursor: Type.Optional(Cursor),
-  status: Type.Optional(StatusFilter),
+  status: Type.Optional(ref(CommentStatusFilter)),
   article: Type.Optional(Slug),
-  sort: Type.Optional(Type.Union([Type.Literal('-createdAt'), Type.Literal('createdAt')], {
-    description: 'Default `-createdAt`: newest first.'
-  })),
-  include: Type.Optional(IncludeTotal)
+  sort: Type.Optional(ref(CommentQueueSort)),
+  include: Type.Optional(ref(IncludeTotal))
 }, { additionalProperties: false })
 export type CommentQueueQuery = Static<typeof CommentQueueQuery>

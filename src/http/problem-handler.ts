@@ -3,7 +3,8 @@ import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem, type FieldError } from './errors.js'
-import type { ProblemBody } from './schemas.js'
+import { EMAIL_PATTERN, EMAIL_RULE, type ProblemBody } from './schemas.js'
+import { HEADER_RULES } from './headers.js'
 import { TIMESTAMP_RULE } from './time.js'
 
 const contexts: Record<string, FieldError['in']> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' }
@@ -31,6 +32,10 @@ function fieldErrors (error: FastifyError): FieldError[] {
       message = 'is required'
     } else if (e.keyword === 'format' && e.params.format === 'date-time') {
       message = TIMESTAMP_RULE
+    } else if ((e.keyword === 'pattern' && e.params.pattern === EMAIL_PATTERN) || (e.keyword === 'format' && e.params.format === 'email')) {
+      message = EMAIL_RULE
+    } else if (e.keyword === 'pattern' && HEADER_RULES[String(e.params.pattern)] !== undefined) {
+      message = HEADER_RULES[String(e.params.pattern)]!
     } else if (e.keyword === 'additionalProperties') {
       pointer += `/${escapePointer(String(e.params.additionalProperty))}`
       message = where === 'query' ? 'is not a known query parameter' : 'is not a known field'
