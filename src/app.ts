@@ -27,6 +27,8 @@ import articleRoutes from './articles/routes.js'
 import {
   Article, ArticleImage, ArticleList, ArticleSort, ArticleStatus, ArticleStatusFilter, ArticleSummary, CreateArticleBody, UpdateArticleBody
 } from './articles/schemas.js'
+import revisionRoutes from './revisions/routes.js'
+import { revisionSchemas } from './revisions/schemas.js'
 import tagRoutes from './tags/routes.js'
 import { CreateTagBody, Tag, TagList, TagRef, TagSort, UpdateTagBody } from './tags/schemas.js'
 import commentRoutes from './comments/routes.js'
@@ -63,7 +65,8 @@ const sharedSchemas = [
   Tag, TagList, TagSort, CreateTagBody, UpdateTagBody,
   CommentStatus, ModerationStatus, CommentStatusFilter, CommentQueueSort,
   Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody,
-  JsonFeedAuthor, JsonFeedItem, JsonFeed
+  JsonFeedAuthor, JsonFeedItem, JsonFeed,
+  ...revisionSchemas
 ]
 
 export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
@@ -171,6 +174,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(async (v1) => {
     await v1.register(articleRoutes)
+    await v1.register(revisionRoutes)
     await v1.register(tagRoutes)
     await v1.register(tokenRoutes)
     await v1.register(commentRoutes)

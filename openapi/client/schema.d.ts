@@ -114,6 +114,102 @@ export interface paths {
         patch: operations["updateArticle"];
         trace?: never;
     };
+    "/v1/articles/{slug}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an article's revisions
+         * @description Every revision of the article, newest first, the current one included: who made it, when, and which fields it changed. Keyset-paginated like every list (`page.nextCursor`, `Link: rel="next"`). An article from before Gazette kept history starts with its revision at that time, by `unknown`.
+         *
+         *     Needs a token with role `editor` or above.
+         *
+         *     Needs a token with role `editor` or above.
+         */
+        get: operations["listArticleRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/articles/{slug}/revisions/{revision}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an article as it was
+         * @description The article's versioned fields as of that revision (the body also rendered to HTML), with who made the revision, when, and what it changed.
+         *
+         *     Needs a token with role `editor` or above.
+         *
+         *     Needs a token with role `editor` or above.
+         */
+        get: operations["getArticleRevision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/articles/{slug}/revisions/{revision}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare two revisions
+         * @description What differs from revision `against` to `{revision}`, field by field: each field that differs, with its value in both (lists also with what was added and removed; tags compare by slug), and the body as a unified diff.
+         *
+         *     Needs a token with role `editor` or above.
+         *
+         *     Needs a token with role `editor` or above.
+         */
+        get: operations["diffArticleRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/articles/{slug}/revisions/{revision}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a revision
+         * @description Makes the article's state as of that revision the current one, as a new revision (its `restoredFrom` names the one restored). Every versioned field comes back, `status`, `publishedAt` and `slug` included: compare first with `GET …/diff?against={current}`. Restoring an older slug makes it the article's URL again (the current slug then redirects); a slug now used by another article is a 409 and nothing changes. Tags come back (a tag deleted since is created again). With `If-Match` (the article's ETag, from `GET /v1/articles/{slug}` or the last write), checked in the same transaction as the write, a stale ETag is a 412 and nothing changes. A restore that changes nothing (the state is already current) makes no revision.
+         *
+         *     Needs a token with role `editor` or above.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["restoreArticleRevision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tags": {
         parameters: {
             query?: never;
@@ -1266,6 +1362,353 @@ export interface components {
             authors: components["schemas"]["JsonFeedAuthor"][];
             items: components["schemas"]["JsonFeedItem"][];
         };
+        /**
+         * VersionedField
+         * @description An article field that revisions keep: every field a PATCH can change.
+         * @enum {string}
+         */
+        VersionedField: "slug" | "title" | "summary" | "body" | "section" | "dateline" | "source" | "authors" | "tags" | "status" | "publishedAt" | "commentsOpen" | "image" | "canonicalUrl";
+        /**
+         * RevisionSummary
+         * @description One revision in an article's history, without its content.
+         * @example {
+         *       "revision": 3,
+         *       "createdAt": "2026-07-08T10:20:00.000Z",
+         *       "author": "newsdesk",
+         *       "changed": [
+         *         "title",
+         *         "body"
+         *       ],
+         *       "restoredFrom": null
+         *     }
+         */
+        RevisionSummary: {
+            /**
+             * @description The article's `revision` when this state was current.
+             * @example 3
+             */
+            revision: number;
+            /**
+             * Format: date-time
+             * @description When this revision was made (the article's `updatedAt` while it was current). RFC 3339, UTC, with milliseconds.
+             * @example 2026-07-08T10:20:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description The name of the token that made the change, as it was then; `unknown` for a revision made before Gazette kept history (or written outside the API).
+             * @example newsdesk
+             */
+            author: string;
+            /** @description The fields this revision changed from the one before it: every field for the first revision; empty when not known (author `unknown`). */
+            changed: components["schemas"]["VersionedField"][];
+            restoredFrom: number | null;
+        };
+        /**
+         * ArticleVersion
+         * @description An article's versioned fields as of one revision.
+         * @example {
+         *       "slug": "pacific-fleet-returns-to-vladivostok",
+         *       "title": "Pacific Fleet returns to Vladivostok",
+         *       "summary": "Three frigates docked after a month of exercises.",
+         *       "body": "The ships **docked** at dawn.",
+         *       "bodyHtml": "<p>The ships <strong>docked</strong> at dawn.</p>\n",
+         *       "section": "Politics & Diplomacy",
+         *       "dateline": "VLADIVOSTOK",
+         *       "source": "Staff reporter",
+         *       "authors": [
+         *         "Anna Petrova"
+         *       ],
+         *       "tags": [
+         *         {
+         *           "slug": "russia",
+         *           "name": "Russia"
+         *         },
+         *         {
+         *           "slug": "navy",
+         *           "name": "Navy"
+         *         }
+         *       ],
+         *       "status": "published",
+         *       "publishedAt": "2026-07-08T09:15:00.000Z",
+         *       "commentsOpen": true,
+         *       "image": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier",
+         *         "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *         "credit": "Photo: Ivan Sokolov / Staff"
+         *       },
+         *       "canonicalUrl": null
+         *     }
+         */
+        ArticleVersion: {
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            slug: string;
+            title: string;
+            summary: string | null;
+            /** @description Markdown. */
+            body: string;
+            /** @description The body rendered to HTML, as the article would show it. */
+            bodyHtml: string;
+            section: string | null;
+            dateline: string | null;
+            source: string | null;
+            authors: string[];
+            /** @description The tags the article had, under their current names (a tag is its slug; one deleted since shows the name it had). */
+            tags: components["schemas"]["TagRef"][];
+            status: components["schemas"]["ArticleStatus"];
+            publishedAt: string | null;
+            commentsOpen: boolean;
+            image: components["schemas"]["ArticleImage"] | null;
+            canonicalUrl: string | null;
+        };
+        /**
+         * Revision
+         * @description One revision of an article: who made it, when, what it changed, and the article as it was.
+         * @example {
+         *       "revision": 3,
+         *       "createdAt": "2026-07-08T10:20:00.000Z",
+         *       "author": "newsdesk",
+         *       "changed": [
+         *         "title",
+         *         "body"
+         *       ],
+         *       "restoredFrom": null,
+         *       "article": {
+         *         "slug": "pacific-fleet-returns-to-vladivostok",
+         *         "title": "Pacific Fleet returns to Vladivostok",
+         *         "summary": "Three frigates docked after a month of exercises.",
+         *         "body": "The ships **docked** at dawn.",
+         *         "bodyHtml": "<p>The ships <strong>docked</strong> at dawn.</p>\n",
+         *         "section": "Politics & Diplomacy",
+         *         "dateline": "VLADIVOSTOK",
+         *         "source": "Staff reporter",
+         *         "authors": [
+         *           "Anna Petrova"
+         *         ],
+         *         "tags": [
+         *           {
+         *             "slug": "russia",
+         *             "name": "Russia"
+         *           },
+         *           {
+         *             "slug": "navy",
+         *             "name": "Navy"
+         *           }
+         *         ],
+         *         "status": "published",
+         *         "publishedAt": "2026-07-08T09:15:00.000Z",
+         *         "commentsOpen": true,
+         *         "image": {
+         *           "url": "https://images.news.example/2026/07/frigates.jpg",
+         *           "alt": "Three grey frigates moored at a pier",
+         *           "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *           "credit": "Photo: Ivan Sokolov / Staff"
+         *         },
+         *         "canonicalUrl": null
+         *       }
+         *     }
+         */
+        Revision: {
+            /**
+             * @description The article's `revision` when this state was current.
+             * @example 3
+             */
+            revision: number;
+            /**
+             * Format: date-time
+             * @description When this revision was made (the article's `updatedAt` while it was current). RFC 3339, UTC, with milliseconds.
+             * @example 2026-07-08T10:20:00.000Z
+             */
+            createdAt: string;
+            /**
+             * @description The name of the token that made the change, as it was then; `unknown` for a revision made before Gazette kept history (or written outside the API).
+             * @example newsdesk
+             */
+            author: string;
+            /** @description The fields this revision changed from the one before it: every field for the first revision; empty when not known (author `unknown`). */
+            changed: components["schemas"]["VersionedField"][];
+            restoredFrom: number | null;
+            article: components["schemas"]["ArticleVersion"];
+        };
+        /** RevisionList */
+        RevisionList: {
+            data: components["schemas"]["RevisionSummary"][];
+            page: components["schemas"]["PageInfo"];
+        };
+        /**
+         * TextChange
+         * @description A text, date or status field: its value in `against` (`from`) and in `revision` (`to`).
+         * @example {
+         *       "from": "Pacific Fleet returns to Vladivostok",
+         *       "to": "Pacific Fleet back in Vladivostok"
+         *     }
+         */
+        TextChange: {
+            from: string | null;
+            to: string | null;
+        };
+        /**
+         * FlagChange
+         * @description A boolean field: its value in `against` (`from`) and in `revision` (`to`).
+         * @example {
+         *       "from": true,
+         *       "to": false
+         *     }
+         */
+        FlagChange: {
+            from: boolean;
+            to: boolean;
+        };
+        /**
+         * ImageChange
+         * @description The lead image: its value in `against` (`from`) and in `revision` (`to`); null when there was none.
+         * @example {
+         *       "from": null,
+         *       "to": {
+         *         "url": "https://images.news.example/2026/07/frigates.jpg",
+         *         "alt": "Three grey frigates moored at a pier"
+         *       }
+         *     }
+         */
+        ImageChange: {
+            from: components["schemas"]["ArticleImage"] | null;
+            to: components["schemas"]["ArticleImage"] | null;
+        };
+        /**
+         * NameListChange
+         * @description The authors: both lists, and which names were added and removed (the same names in another order add and remove none).
+         * @example {
+         *       "from": [
+         *         "Anna Petrova"
+         *       ],
+         *       "to": [
+         *         "Anna Petrova",
+         *         "Boris Okafor"
+         *       ],
+         *       "added": [
+         *         "Boris Okafor"
+         *       ],
+         *       "removed": []
+         *     }
+         */
+        NameListChange: {
+            from: string[];
+            to: string[];
+            added: string[];
+            removed: string[];
+        };
+        /**
+         * TagListChange
+         * @description The tags: both lists, and which tags (by slug) were added and removed.
+         * @example {
+         *       "from": [
+         *         {
+         *           "slug": "russia",
+         *           "name": "Russia"
+         *         }
+         *       ],
+         *       "to": [
+         *         {
+         *           "slug": "navy",
+         *           "name": "Navy"
+         *         }
+         *       ],
+         *       "added": [
+         *         {
+         *           "slug": "navy",
+         *           "name": "Navy"
+         *         }
+         *       ],
+         *       "removed": [
+         *         {
+         *           "slug": "russia",
+         *           "name": "Russia"
+         *         }
+         *       ]
+         *     }
+         */
+        TagListChange: {
+            from: components["schemas"]["TagRef"][];
+            to: components["schemas"]["TagRef"][];
+            added: components["schemas"]["TagRef"][];
+            removed: components["schemas"]["TagRef"][];
+        };
+        /**
+         * BodyChange
+         * @description The body as a unified diff from `against` to `revision`, with its count of added and removed lines.
+         * @example {
+         *       "patch": "--- body@2\n+++ body@3\n@@ -1,1 +1,1 @@\n-The ships docked at dawn.\n+The ships **docked** at dawn.\n",
+         *       "additions": 1,
+         *       "deletions": 1
+         *     }
+         */
+        BodyChange: {
+            /** @description A unified diff (`---`/`+++` headers naming the two revisions, `@@` hunks with 3 lines of context). */
+            patch: string;
+            additions: number;
+            deletions: number;
+        };
+        /**
+         * FieldChanges
+         * @description One entry per field that differs, named as the field; fields that are the same are absent.
+         */
+        FieldChanges: {
+            slug?: components["schemas"]["TextChange"];
+            title?: components["schemas"]["TextChange"];
+            summary?: components["schemas"]["TextChange"];
+            body?: components["schemas"]["BodyChange"];
+            section?: components["schemas"]["TextChange"];
+            dateline?: components["schemas"]["TextChange"];
+            source?: components["schemas"]["TextChange"];
+            authors?: components["schemas"]["NameListChange"];
+            tags?: components["schemas"]["TagListChange"];
+            status?: components["schemas"]["TextChange"];
+            publishedAt?: components["schemas"]["TextChange"];
+            commentsOpen?: components["schemas"]["FlagChange"];
+            image?: components["schemas"]["ImageChange"];
+            canonicalUrl?: components["schemas"]["TextChange"];
+        };
+        /**
+         * RevisionDiff
+         * @description What differs between two revisions of an article, field by field: from `against` to `revision`.
+         * @example {
+         *       "revision": 3,
+         *       "against": 2,
+         *       "changed": [
+         *         "title",
+         *         "body"
+         *       ],
+         *       "fields": {
+         *         "title": {
+         *           "from": "Pacific Fleet returns to Vladivostok",
+         *           "to": "Pacific Fleet back in Vladivostok"
+         *         },
+         *         "body": {
+         *           "patch": "--- body@2\n+++ body@3\n@@ -1,1 +1,1 @@\n-The ships docked at dawn.\n+The ships **docked** at dawn.\n",
+         *           "additions": 1,
+         *           "deletions": 1
+         *         }
+         *       }
+         *     }
+         */
+        RevisionDiff: {
+            /**
+             * @description The article's `revision` when this state was current.
+             * @example 3
+             */
+            revision: number;
+            /**
+             * @description The revision compared with: `from` values are its own.
+             * @example 2
+             */
+            against: number;
+            /** @description The fields that differ, in the order of `fields`. */
+            changed: components["schemas"]["VersionedField"][];
+            fields: components["schemas"]["FieldChanges"];
+        };
     };
     responses: never;
     parameters: never;
@@ -2277,6 +2720,635 @@ export interface operations {
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listArticleRevisions: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's `nextCursor`. */
+                cursor?: string;
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description RevisionList. */
+            200: {
+                headers: {
+                    /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
+                    ETag: components["headers"]["ETag"];
+                    /** @description `<…>; rel="next"`: the next page's URL, when there is one. */
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionList"];
+                };
+            };
+            /** @description The article moved: the same request at its current slug is in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same URL at the article's current slug. */
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getArticleRevision: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+                /**
+                 * @description A revision number, as `GET …/revisions` lists them.
+                 * @example 1
+                 */
+                revision: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revision. */
+            200: {
+                headers: {
+                    /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revision"];
+                };
+            };
+            /** @description The article moved: the same request at its current slug is in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same URL at the article's current slug. */
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    diffArticleRevisions: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The revision to compare with (older or newer). Default: the revision just before `{revision}`.
+                 * @example 1
+                 */
+                against?: number;
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+                /**
+                 * @description A revision number, as `GET …/revisions` lists them.
+                 * @example 1
+                 */
+                revision: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description RevisionDiff. */
+            200: {
+                headers: {
+                    /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionDiff"];
+                };
+            };
+            /** @description The article moved: the same request at its current slug is in `Location`. */
+            301: {
+                headers: {
+                    /** @description The same URL at the article's current slug. */
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    restoreArticleRevision: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
+                "if-none-match"?: string;
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+                /**
+                 * @description A revision number, as `GET …/revisions` lists them.
+                 * @example 1
+                 */
+                revision: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Article. */
+            200: {
+                headers: {
+                    /** @description The article's new ETag, as `GET /v1/articles/{slug}` gives it. */
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Article"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {

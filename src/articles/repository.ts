@@ -1,10 +1,12 @@
 // The articles' SQL: reads with visibility, writes in one transaction each (article, tags, authors,
-// slug history together).
+// slug history and the revision that keeps the previous state, together).
 import { eq, sql, type SQL } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
+import { changedFields, stateOf } from '../revisions/fields.js'
+import { revisionWriter, type RevisionMeta } from '../revisions/store.js'
 import { ensureTagIds, setArticleTags, tagReader, tagSlugsOfNames } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
 import type { Article, ArticleImage, ArticleSummary } from './schemas.js'
@@ -37,6 +39,9 @@ export interface ArticleWrite {
   imageCredit: string | null
   canonicalUrl: string | null
 }
+
+/** What a write records beside the change itself (the revision's author, what it restores). */
+export type WriteMeta = RevisionMeta
 
 type ImageColumns = Pick<ArticleWrite, 'imageUrl' | 'imageAlt' | 'imageCaption' | 'imageCredit'>
 
@@ -96,6 +101,7 @@ function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[
 export function articleRepository (db: Db) {
   const bySlug = db.select().from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
   const byId = db.select().from(articles).where(eq(articles.id, sql.placeholder('id'))).prepare()
+  const history = revisionWriter(db)
   const byHistory = db.select({ slug: articles.slug, status: articles.status, publishedAt: articles.publishedAt })
     .from(articleSlugHistory).innerJoin(articles, eq(articles.id, articleSlugHistory.articleId))
     .where(eq(articleSlugHistory.slug, sql.placeholder('slug'))).prepare()
@@ -152,7 +158,7 @@ export function articleRepository (db: Db) {
     },
 
     /** Creates an article; SlugTaken when its slug was taken meanwhile (checked in the same transaction). */
-    async create (write: ArticleWrite, tagNames: string[], now: number): Promise<Article> {
+    async create (write: ArticleWrite, tagNames: string[], now: number, meta: WriteMeta): Promise<Article> {
       const row = db.transaction((tx) => {
         assertSlugFree(write.slug, null)
         const inserted = tx.insert(articles).values({
@@ -160,31 +166,41 @@ export function articleRepository (db: Db) {
         }).returning().get()
         tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
         writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
+        history.created(inserted.id, { revision: inserted.revision, at: now, state: stateOf(inserted, tagsOfArticles([inserted.id]).get(inserted.id) ?? []) }, meta)
         return inserted
       }, IMMEDIATE)
       return toArticle(row)
     },
 
     /**
-     * Applies a change computed from `current`; bumps revision and updatedAt. The old slug, when it
-     * changes, keeps redirecting. StaleRead when `unchanged` says the article changed since `current` was
-     * read; SlugTaken when the new slug was taken meanwhile.
+     * Applies a change computed from `current`; bumps revision and updatedAt and keeps the previous state as
+     * a revision, in the same transaction. The old slug, when it changes, keeps redirecting. StaleRead when
+     * `unchanged` says the article changed since `current` was read; SlugTaken when the new slug was taken
+     * meanwhile. A change that changes nothing writes nothing and returns the article.
      */
-    async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number, unchanged: (fresh: ArticleRow) => boolean): Promise<Article> {
+    async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number, unchanged: (fresh: ArticleRow) => boolean, meta: WriteMeta): Promise<Article> {
       const row = db.transaction((tx) => {
-        stillCurrent(current.id, unchanged)
-        if (write.slug !== current.slug) {
-          assertSlugFree(write.slug, current.id)
+        const fresh = stillCurrent(current.id, unchanged)
+        const before = stateOf(fresh, tagsOfArticles([fresh.id]).get(fresh.id) ?? [])
+        if (write.slug !== fresh.slug) {
+          assertSlugFree(write.slug, fresh.id)
           tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
-          tx.insert(articleSlugHistory).values({ slug: current.slug, articleId: current.id })
-            .onConflictDoUpdate({ target: articleSlugHistory.slug, set: { articleId: current.id } }).run()
+          tx.insert(articleSlugHistory).values({ slug: fresh.slug, articleId: fresh.id })
+            .onConflictDoUpdate({ target: articleSlugHistory.slug, set: { articleId: fresh.id } }).run()
         }
-        writeRelations(tx, current.id, { tags: tagNames, authors: write.authors }, now)
-        return tx.update(articles)
-          .set({ ...write, authors: JSON.stringify(write.authors), updatedAt: now, revision: current.revision + 1 })
-          .where(eq(articles.id, current.id)).returning().get()
+        writeRelations(tx, fresh.id, { tags: tagNames, authors: write.authors }, now)
+        const next = { ...fresh, ...write, authors: JSON.stringify(write.authors) }
+        const after = stateOf(next, tagsOfArticles([fresh.id]).get(fresh.id) ?? [])
+        const changed = changedFields(before, after)
+        if (changed.length === 0) return fresh
+        const updated = tx.update(articles).set({ ...write, authors: next.authors, updatedAt: now, revision: fresh.revision + 1 })
+          .where(eq(articles.id, fresh.id)).returning().get()!
+        history.changed(fresh.id,
+          { revision: fresh.revision, at: fresh.updatedAt, state: before },
+          { revision: updated.revision, at: now, state: after }, changed, meta)
+        return updated
       }, IMMEDIATE)
-      return toArticle(row!)
+      return toArticle(row)
     },
 
     async tagSlugs (articleId: number): Promise<string[]> {

@@ -8,6 +8,7 @@ import { fromIso } from '../http/time.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import type { ArticleSort, Visibility } from './repository.js'
 import { parseSearch } from './search.js'
+import { revisionMeta } from '../revisions/author.js'
 import { visibilityOf } from './visibility.js'
 import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
 
@@ -91,7 +92,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: ref(Article), ...problems(400, 409, 413, 415, 422) }
     }
   }, async (request, reply) => {
-    const article = await app.articleService.create(request.body)
+    const article = await app.articleService.create(request.body, await revisionMeta(app, request))
     reply.header('location', `/v1/articles/${article.slug}`)
     return sendTagged(request, reply, article, 201)
   })
@@ -135,10 +136,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ref(Article), ...problems(400, 404, 409, 412, 413, 415, 422) }
     }
   }, async (request, reply) => {
+    const meta = await revisionMeta(app, request)
     const article = await writeIfMatch(request, {
       load: () => load(request, request.params.slug),
       etag: (row) => etagAs(reply, 'Article', app.articles.toArticle(row)),
-      write: (current, unchanged) => app.articleService.update(current, request.body, unchanged)
+      write: (current, unchanged) => app.articleService.update(current, request.body, unchanged, meta)
     })
     return sendTagged(request, reply, article)
   })

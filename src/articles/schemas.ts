@@ -32,7 +32,7 @@ export type ArticleImage = Static<typeof ArticleImage>
 const CanonicalUrl = HttpUrl('The original of republished copy (a wire story): where search engines should send readers. Null for original reporting.',
   ['https://tass.com/politics/1234567'])
 
-const articleExample = {
+export const articleExample = {
   id: 42,
   slug: 'pacific-fleet-returns-to-vladivostok',
   title: 'Pacific Fleet returns to Vladivostok',

@@ -3,7 +3,7 @@ import { Conflict, retryStale, StaleRead } from '../http/errors.js'
 import { fromIso } from '../http/time.js'
 import { renderArticleMarkdown } from '../lib/markdown.js'
 import { MAX_SLUG, toSlug } from '../lib/slug.js'
-import { imageColumns, imageOf, SlugTaken, type ArticleRepository, type ArticleRow, type ArticleWrite } from './repository.js'
+import { imageColumns, imageOf, SlugTaken, type ArticleRepository, type ArticleRow, type ArticleWrite, type WriteMeta } from './repository.js'
 import type { Article, CreateArticleInput, UpdateArticleInput } from './schemas.js'
 
 /** Author names trimmed, duplicates merged (the first stays). The schema has refused blank ones. */
@@ -32,7 +32,7 @@ export function articleService (repo: ArticleRepository, now: () => number) {
   }
 
   return {
-    async create (input: CreateArticleInput): Promise<Article> {
+    async create (input: CreateArticleInput, meta: WriteMeta): Promise<Article> {
       const at = now()
       const status = input.status ?? 'draft'
       const body = input.body ?? ''
@@ -52,12 +52,12 @@ export function articleService (repo: ArticleRepository, now: () => number) {
         ...imageColumns(input.image ?? null),
         canonicalUrl: input.canonicalUrl ?? null
       }
-      if (input.slug !== undefined) return repo.create(write, input.tags ?? [], at)
+      if (input.slug !== undefined) return repo.create(write, input.tags ?? [], at, meta)
       // A derived slug that another request takes between the check and the insert is derived again.
       return retryStale(async () => {
         const slug = await deriveSlug(input.title)
         try {
-          return await repo.create({ ...write, slug }, input.tags ?? [], at)
+          return await repo.create({ ...write, slug }, input.tags ?? [], at, meta)
         } catch (err) {
           throw err instanceof SlugTaken ? new StaleRead() : err
         }
@@ -68,7 +68,7 @@ export function articleService (repo: ArticleRepository, now: () => number) {
      * Merges the patch into `current`; returns the article unchanged (same revision) when the patch changes
      * nothing. `unchanged` guards the write (see writeIfMatch in src/http/etag.ts).
      */
-    async update (current: ArticleRow, patch: UpdateArticleInput, unchanged: (fresh: ArticleRow) => boolean): Promise<Article> {
+    async update (current: ArticleRow, patch: UpdateArticleInput, unchanged: (fresh: ArticleRow) => boolean, meta: WriteMeta): Promise<Article> {
       const at = now()
       const status = patch.status ?? current.status
       const publishedAt = patch.publishedAt === undefined
@@ -98,7 +98,7 @@ export function articleService (repo: ArticleRepository, now: () => number) {
       const fieldsChanged = (Object.keys(write) as (keyof ArticleWrite)[]).some((k) =>
         k === 'authors' ? JSON.stringify(write.authors) !== current.authors : write[k] !== current[k])
       if (!fieldsChanged && !tagsChanged) return repo.toArticle(current)
-      return repo.update(current, write, tagsChanged ? patch.tags : undefined, at, unchanged)
+      return repo.update(current, write, tagsChanged ? patch.tags : undefined, at, unchanged, meta)
     }
   }
 }

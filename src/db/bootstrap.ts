@@ -46,7 +46,7 @@ export async function bootstrap (app: FastifyInstance): Promise<BootstrapResult>
       authors: ['The Gazette team'],
       tags: ['Gazette'],
       status: 'published'
-    })
+    }, { author: 'Gazette' })
     const article = await app.articles.findRowBySlug(welcome.slug, null)
     if (article) {
       // Approved from the start, like WordPress's first comment, so the thread is not empty. Its email

@@ -1,7 +1,7 @@
 // Drizzle tables: the one description of Gazette's storage. drizzle-kit turns changes here into SQL
 // migrations in migrations/. Timestamps are integer milliseconds since the epoch (UTC): they sort and
 // compare as numbers, and the API renders them as RFC 3339 strings.
-import { sqliteTable, integer, text, index, uniqueIndex, primaryKey, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
+import { sqliteTable, integer, text, blob, index, uniqueIndex, primaryKey, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { sql } from 'drizzle-orm'
 
 export const tokens = sqliteTable('tokens', {
@@ -65,6 +65,29 @@ export const articleSlugHistory = sqliteTable('article_slug_history', {
   slug: text('slug').primaryKey(),
   articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' })
 }, (t) => [index('article_slug_history_article_idx').on(t.articleId)])
+
+// An article's history (src/revisions/): one row per revision, the current one included. The current
+// revision's content is the articles row itself (kind `current`, no state or body here); an older one
+// keeps the fields that differ from the revision after it and its body as a reverse delta (`delta`), or
+// every field and the whole body compressed (`full`): every KEYFRAME_EVERY revisions, and whenever that
+// is smaller. An article whose current revision has no row (written before this table existed, or by a
+// bulk load) reads as that revision by author "unknown". Rows go with their article.
+export const articleRevisions = sqliteTable('article_revisions', {
+  articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  revision: integer('revision').notNull(),
+  createdAt: integer('created_at').notNull(),
+  // The name of the token that made the change, as it was then ("unknown" when not recorded).
+  author: text('author').notNull(),
+  // JSON array of the versioned fields this revision changed.
+  changed: text('changed').notNull().default('[]'),
+  restoredFrom: integer('restored_from'),
+  kind: text('kind', { enum: ['current', 'delta', 'full'] }).notNull(),
+  // JSON object: the versioned fields but the body (`full`), or those that differ from the next revision (`delta`).
+  state: text('state'),
+  // `full`: the body, brotli-compressed; `delta`: a JSON reverse delta from the next revision's body, or
+  // NULL when the body did not change.
+  body: blob('body', { mode: 'buffer' })
+}, (t) => [primaryKey({ columns: [t.articleId, t.revision] })])
 
 export const articleAuthors = sqliteTable('article_authors', {
   articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),

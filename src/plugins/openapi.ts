@@ -50,6 +50,7 @@ export default fp(async (app) => {
       ],
       tags: [
         { name: 'articles', description: 'Articles: drafts, publication, scheduling.' },
+        { name: 'revisions', description: 'An article\'s history (editors only): every change kept as a revision, compared field by field, restored as a new one.' },
         { name: 'tags', description: 'Tags: the topics articles are filed under. Counts follow what the caller may see.' },
         { name: 'comments', description: 'Reader comments: posting, threads, moderation. Authors\' emails, IPs and user agents are shown to moderators only.' },
         { name: 'tokens', description: 'API tokens (admins only).' },

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { articleRepository, type ArticleRepository } from '../articles/repository.js'
 import { articleService, type ArticleService } from '../articles/service.js'
+import { revisionRepository, type RevisionRepository } from '../revisions/repository.js'
 import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../db/idempotency-keys.js'
 import { commentRepository, type CommentRepository } from '../comments/repository.js'
 import { commentService, type CommentService } from '../comments/service.js'
@@ -19,6 +20,7 @@ declare module 'fastify' {
     tokens: TokenRepository
     articles: ArticleRepository
     articleService: ArticleService
+    revisions: RevisionRepository
     tags: TagRepository
     tagService: TagService
     comments: CommentRepository
@@ -35,6 +37,7 @@ export default fp(async (app) => {
   app.decorate('tokens', tokenRepository(app.db, now))
   app.decorate('articles', articles)
   app.decorate('articleService', articleService(articles, now))
+  app.decorate('revisions', revisionRepository(app.db))
   app.decorate('idempotencyKeys', idempotencyKeyRepository(app.db, now))
   const tags = tagRepository(app.db)
   app.decorate('tags', tags)
