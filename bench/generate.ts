@@ -7,16 +7,19 @@
 // in through prepared statements in large transactions, with the journal and fsync off (the file is
 // written under a temporary name and renamed only when complete, so a crash leaves no half database);
 // secondary indexes are dropped first and built once at the end, which is far cheaper than keeping them
-// up to date row by row. The search index's triggers (migrations/0001_search.sql) are lifted for the load:
-// they re-index an article once for itself and again for each of its tags (delete, then add the whole
-// body), which made the rows 4.5x slower. The generator writes the tag-name snapshot they would have
-// written (article_search_tags) itself, rebuilds the FTS5 index from the view once at the end, and puts the
-// triggers back; test/bench/generate.test.ts checks that searches answer the same as with the triggers.
-// Other triggers that later migrations add stay and fire.
+// up to date row by row. The search index's and the counts' triggers (migrations/0001_search.sql,
+// 0009_bounded_counts_search.sql) are lifted for the load: they re-index an article once for itself and
+// again for each of its tags (delete, then add the whole body), which made the rows 4.5x slower, and count
+// every row one by one. The generator writes the tag snapshot they would have written (article_search_tags)
+// itself, rebuilds the FTS5 index from the view once at the end, counts the tokens and the articles once,
+// and puts the triggers back; test/bench/generate.test.ts checks that the database is the one the triggers
+// make. Other triggers that later migrations add stay and fire.
 import { existsSync, renameSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
+import { recountArticleCounts } from '../src/articles/counts.js'
+import { recountSearchTerms } from '../src/articles/search-index.js'
 import { openDatabase } from '../src/db/connection.js'
 import { renderArticleMarkdown, renderCommentMarkdown } from '../src/lib/markdown.js'
 import { toSlug } from '../src/lib/slug.js'
@@ -85,11 +88,15 @@ export function generate (opts: GenerateOptions): GenerateResult {
     AND tbl_name IN (${bulkTables.map(() => '?').join(',')})`).all(...bulkTables) as { name: string, sql: string }[]
   for (const index of indexes) sqlite.exec(`DROP INDEX "${index.name}"`)
   const rebuildSearch = (opts.searchIndex ?? 'rebuild') === 'rebuild'
+  // Counts are settled at the end of the archive, whichever way the database is made (the scheduled articles
+  // are long after it): the triggers count against it during the load, or the recount at the end does.
+  sqlite.prepare('UPDATE counts_settled SET at = ? WHERE id = 1').run(ARCHIVE_END)
   const searchTriggers = rebuildSearch
-    ? sqlite.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'article_search%'").all() as { name: string, sql: string }[]
+    ? sqlite.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger'
+      AND (name LIKE 'article_search%' OR name LIKE '%_counts_%')`).all() as { name: string, sql: string }[]
     : []
   for (const trigger of searchTriggers) sqlite.exec(`DROP TRIGGER "${trigger.name}"`)
-  // The snapshot of each article's tag names that the triggers keep: group_concat(name, ' ' ORDER BY position).
+  // The snapshot of each article's tag tokens that the triggers keep: group_concat('t' || tag_id, ' ' ORDER BY position).
   const insertSearchTags = sqlite.prepare('INSERT INTO article_search_tags (article_id, names) VALUES (?, ?)')
 
   // Fixed pools, rendered once: bodies of 2–8 KB and short comments.
@@ -170,7 +177,7 @@ export function generate (opts: GenerateOptions): GenerateResult {
     let position = 0
     for (const tagId of tagIds) insertArticleTag.run(id, tagId, position++)
     for (const name of authors) insertAuthor.run(id, name)
-    if (rebuildSearch) insertSearchTags.run(id, Array.from(tagIds, (tagId) => tagNames[tagId - 1]!).join(' '))
+    if (rebuildSearch) insertSearchTags.run(id, Array.from(tagIds, (tagId) => `t${tagId}`).join(' '))
   }
 
   for (let from = 1; from <= n; from += BATCH) {
@@ -182,19 +189,15 @@ export function generate (opts: GenerateOptions): GenerateResult {
 
   if (rebuildSearch) {
     const searchBar = progressBar('search', 1, opts.progress ?? true)
-    // A 64 MB in-memory buffer instead of FTS5's 1 MB: fewer, larger segments to merge (a third faster). The
-    // setting is stored in the index's config table, so it is removed again (a shadow table, writable only
-    // outside better-sqlite3's defensive mode): the server keeps the default.
+    // A 64 MB in-memory buffer instead of FTS5's 1 MB: fewer, larger segments to merge (a third faster). Set
+    // back to FTS5's default afterwards, as migrations/0009_bounded_counts_search.sql does after its rebuild.
     sqlite.exec(`INSERT INTO article_search (article_search, rank) VALUES ('hashsize', ${64 * 1024 * 1024});
-      INSERT INTO article_search (article_search) VALUES ('rebuild');`)
-    sqlite.unsafeMode(true)
-    sqlite.exec("DELETE FROM article_search_config WHERE k = 'hashsize'")
-    sqlite.unsafeMode(false)
+      INSERT INTO article_search (article_search) VALUES ('rebuild');
+      INSERT INTO article_search (article_search, rank) VALUES ('hashsize', ${1024 * 1024});`)
     // The rebuild leaves a dozen large segments on the same levels; the first writes after it (a PATCH, a new
     // article) would then pay, bit by bit, for FTS5's automerge of the whole index (PATCH at a million
     // articles: 29 req/s, p99 243 ms). Merged into one segment once here (40 s at a million): 330 req/s, p99 16 ms.
     sqlite.exec("INSERT INTO article_search (article_search) VALUES ('optimize')")
-    for (const trigger of searchTriggers) sqlite.exec(trigger.sql)
     searchBar.update(1)
     searchBar.done()
   }
@@ -202,6 +205,16 @@ export function generate (opts: GenerateOptions): GenerateResult {
   const indexBar = progressBar('indexes', indexes.length, opts.progress ?? true)
   indexes.forEach((index, i) => { sqlite.exec(index.sql); indexBar.update(i + 1) })
   indexBar.done()
+
+  if (rebuildSearch) {
+    // The counts the lifted triggers would have kept (with the indexes back, the recount reads them).
+    const countBar = progressBar('counts', 1, opts.progress ?? true)
+    recountSearchTerms(db)
+    recountArticleCounts(db, ARCHIVE_END)
+    for (const trigger of searchTriggers) sqlite.exec(trigger.sql)
+    countBar.update(1)
+    countBar.done()
+  }
 
   sqlite.pragma('journal_mode = WAL')
   sqlite.close()

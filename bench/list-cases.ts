@@ -50,11 +50,13 @@ export function listCases (now: number, names: { rareTag: string, commonTag: str
   add('public, common tag', { tags: [names.commonTag] })
   add('public, rare tag (drives the query)', { tags: [names.rareTag] }, true)
   add('public, common and rare tag', { tags: [names.commonTag, names.rareTag] }, true)
+  add('public, rare tag, sort=-updatedAt (drives the query)', { tags: [names.rareTag], sort: '-updatedAt' }, true)
   add('public, common tag, sort=-updatedAt', { tags: [names.commonTag], sort: '-updatedAt' })
   add('public, common author', { author: names.commonAuthor })
   add('public, rare author (drives the query)', { author: names.rareAuthor }, true)
   add('public, search, sort=relevance', { search: parseSearch('harbour "pacific fleet" vladi*'), sort: 'relevance', withTotal: true }, true)
-  add('public, search, sort=-publishedAt', { search: parseSearch('harbour'), sort: '-publishedAt' })
+  // Few matches (a small archive): they drive the page and are sorted; many are walked in date order.
+  add('public, search, sort=-publishedAt', { search: parseSearch('harbour'), sort: '-publishedAt' }, true)
   add('editor, search and tag, sort=relevance', { ...editor, search: parseSearch('harbour'), tags: [names.commonTag], sort: 'relevance' }, true)
   return cases
 }

@@ -40,7 +40,7 @@ try {
   }
   // Without the response cache: every request of the walk and of the rounds must query the database,
   // or page 1,000 would be as cheap as page 1 whatever the SQL did.
-  const app = await buildApp({ config: { ...defaultConfig, databasePath, seedDemo: false, logLevel: 'silent', responseCacheMb: 0 }, logger: false })
+  const app = await buildApp({ config: { ...defaultConfig, databasePath, seedDemo: false, logLevel: 'silent', responseCacheMb: 0, searchRateLimit: 1_000_000 }, logger: false })
   const origin = await app.listen({ host: '127.0.0.1', port: 0 })
   try {
     const firstPath = `/v1/articles?limit=${limit}${args.query === '' ? '' : `&${args.query}`}`

@@ -22,23 +22,30 @@ export interface ServerProcess {
   output: () => string
 }
 
-/** Starts `src/server.ts` with the given environment (complete: nothing is inherited) and waits for /health. */
-export async function startServer (env: NodeJS.ProcessEnv): Promise<ServerProcess> {
+/** Starts `src/server.ts` with the given environment (complete: nothing is inherited), without waiting. */
+export function spawnServer (env: NodeJS.ProcessEnv): ServerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (d: Buffer) => { output += d.toString() })
   child.stderr.on('data', (d: Buffer) => { output += d.toString() })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const base = `http://${env.HOST ?? '127.0.0.1'}:${env.PORT ?? '3000'}`
+  return { child, base, exited, output: () => output }
+}
+
+/** Starts `src/server.ts` with the given environment (complete: nothing is inherited) and waits for /health. */
+export async function startServer (env: NodeJS.ProcessEnv): Promise<ServerProcess> {
+  const server = spawnServer(env)
+  const { child, base, output } = server
   for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output}`)
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output()}`)
     try {
-      if ((await fetch(`${base}/health`)).ok) return { child, base, exited, output: () => output }
+      if ((await fetch(`${base}/health`)).ok) return server
     } catch {}
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   child.kill('SIGKILL')
-  throw new Error(`the server never answered on ${base}:\n${output}`)
+  throw new Error(`the server never answered on ${base}:\n${output()}`)
 }
 
 /** The environment of a child process: this one's, less coverage and test-runner hooks, plus `extra`. */

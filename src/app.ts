@@ -9,7 +9,6 @@ import type { Config } from './config.js'
 import dbPlugin from './db/plugin.js'
 import { buildValidator } from './http/validation.js'
 import problemHandler from './http/problem-handler.js'
-import { HttpProblem } from './http/errors.js'
 import { IncludeTotal, Problem, PageInfo, problems } from './http/schemas.js'
 import authPlugin from './plugins/auth.js'
 import cachingPlugin from './http/caching.js'
@@ -22,6 +21,9 @@ import limitsPlugin from './plugins/limits.js'
 import { clientErrorHandler, frameworkErrors } from './http/client-errors.js'
 import openapiPlugin, { OpenApiDocument } from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
+import queryBudgetPlugin from './plugins/query-budget.js'
+import upkeepPlugin from './plugins/upkeep.js'
+import searchRateLimitPlugin from './articles/search-rate-limit.js'
 import rateLimit from '@fastify/rate-limit'
 import articleRoutes from './articles/routes.js'
 import {
@@ -41,6 +43,10 @@ import { CreatedToken, CreateTokenBody, Role, Token, TokenList } from './tokens/
 import feedRoutes from './feeds/routes.js'
 import { JsonFeed, JsonFeedAuthor, JsonFeedItem } from './feeds/schemas.js'
 import sitemapRoutes from './sitemaps/routes.js'
+import healthPlugin from './observability/health.js'
+import requestLogPlugin, { OneLinePerRequest } from './observability/logging.js'
+import metricsPlugin, { metricsRoute } from './observability/metrics.js'
+import tracingPlugin, { beginTrace, createRequestTracer, tracesUrl } from './observability/tracing.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -71,8 +77,26 @@ const sharedSchemas = [
 
 export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   const { config } = opts
+  // Every request gets a trace id (the caller's traceparent, or a new one) when something uses it: the
+  // logs, or exported spans. Bound to the request's logger before any hook runs (src/observability/tracing.ts).
+  const tracer = createRequestTracer()
+  const logs = opts.logger !== undefined && opts.logger !== false &&
+    (typeof opts.logger !== 'object' || (opts.logger as { level?: string }).level !== 'silent')
+  const traced = logs || tracesUrl(config.otlpEndpoint, config.otlpTracesEndpoint) !== undefined
   const serverOptions: FastifyHttpOptions<Server> = {
     logger: opts.logger ?? false,
+    // One line per request, written by src/observability/logging.ts, instead of Fastify's two.
+    logController: new OneLinePerRequest(),
+    ...(traced
+      ? {
+          childLoggerFactory: (logger, bindings, childOptions, raw) => {
+            const trace = beginTrace(tracer, raw)
+            const withTrace: Record<string, unknown> = { ...bindings, trace_id: trace.traceId }
+            if (trace.spanId !== undefined) withTrace.span_id = trace.spanId
+            return logger.child(withTrace, childOptions)
+          }
+        }
+      : {}),
     bodyLimit: config.bodyLimit,
     http: { maxHeaderSize: config.maxHeaderSize },
     clientErrorHandler,
@@ -98,6 +122,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   }
   app.decorate('config', config)
   app.decorate('clock', opts.clock ?? Date.now)
+  app.decorate('operationProbes', [])
   for (const schema of sharedSchemas) app.addSchema(schema)
 
   // A body must be JSON: drop Fastify's text/plain parser so anything else is a 415.
@@ -134,43 +159,34 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   // External plugins → database → repositories → cross-cutting hooks → routes. Hooks of one kind run
   // in this order: CORS answers preflights before authentication; compression (a route-level hook)
   // runs after every onSend hook here, so idempotency stores and replays the uncompressed body.
+  // Tracing first: its hooks put the request's span in context for every later hook.
+  await app.register(tracingPlugin, { tracer })
+  await app.register(requestLogPlugin)
+  // Before any route (each gets its metrics hook) and before authentication (the METRICS_TOKEN check).
+  await app.register(metricsPlugin)
   await app.register(securityHeadersPlugin)
   await app.register(corsPlugin)
   await app.register(compressionPlugin)
   await app.register(problemHandler)
   await app.register(limitsPlugin)
   await app.register(openapiPlugin)
+  await app.register(metricsRoute)
   // Off by default: routes opt in with config.rateLimit (posting comments). Uses the IETF draft's
   // RateLimit-* header names; the key is request.ip, which honours TRUST_PROXY.
   await app.register(rateLimit, { global: false, enableDraftSpec: true })
-  await app.register(dbPlugin, { databasePath: config.databasePath })
+  await app.register(dbPlugin, { databasePath: config.databasePath, cacheMb: config.sqliteCacheMb })
+  await app.register(queryBudgetPlugin)
   await app.register(repositories)
+  await app.register(upkeepPlugin)
   await app.register(authPlugin)
+  // Before the response cache: a search answered from memory still counts against its client's allowance.
+  await app.register(searchRateLimitPlugin)
   // After authentication (its hook tells a public request from a token's), before the routes.
   await app.register(responseCachePlugin)
   await app.register(idempotencyPlugin)
   await app.register(cachingPlugin)
 
-  app.get('/health', {
-    schema: {
-      tags: ['meta'],
-      operationId: 'getHealth',
-      summary: 'Health check',
-      description: '200 when the database answers, 503 otherwise.',
-      response: {
-        200: Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false, description: 'The database answers.' }),
-        ...problems(422, 503)
-      }
-    }
-  }, async (request) => {
-    try {
-      app.db.$client.prepare('SELECT 1').get()
-      return { status: 'ok' as const }
-    } catch (err) {
-      request.log.error({ err }, 'health check failed')
-      throw new HttpProblem(503, 'unavailable', 'Service Unavailable', 'The database does not answer.')
-    }
-  })
+  await app.register(healthPlugin)
 
   await app.register(async (v1) => {
     await v1.register(articleRoutes)

@@ -49,6 +49,26 @@ export interface Config {
   publicName: string
   /** The publication's language (BCP 47, e.g. `en`, `pt-br`) in feeds and the Google News sitemap. */
   publicLanguage: string
+  /** `pretty` (pino-pretty, for a terminal) or `json`; undefined: pretty when stdout is a terminal. */
+  logFormat: 'json' | 'pretty' | undefined
+  /** Prometheus metrics at GET /metrics. */
+  metrics: boolean
+  /** A bearer token /metrics then requires; undefined: open (protect it at the network instead). */
+  metricsToken: string | undefined
+  /** OTLP/HTTP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT); undefined: no spans, and no OpenTelemetry code loaded. */
+  otlpEndpoint: string | undefined
+  /** OTLP/HTTP URL for traces when given on its own (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, used as is). */
+  otlpTracesEndpoint: string | undefined
+  /** service.name of the spans (OTEL_SERVICE_NAME). */
+  serviceName: string
+  /** On SIGTERM, how long /health/ready answers 503 while requests are still served, before the listener closes. */
+  shutdownDelay: number
+  /** Longest a request may run statements on the database before they are interrupted, in ms; 0 turns it off. */
+  queryBudgetMs: number
+  /** SQLite's page cache for the connection, in MB (kept across requests: the indexes that seeks read). */
+  sqliteCacheMb: number
+  /** Searches (GET /v1/articles with `q`) per minute per client address. */
+  searchRateLimit: number
 }
 
 export const defaultConfig: Config = {
@@ -74,7 +94,17 @@ export const defaultConfig: Config = {
   publicUrl: undefined,
   articleUrlTemplate: DEFAULT_ARTICLE_URL_TEMPLATE,
   publicName: 'Gazette',
-  publicLanguage: 'en'
+  publicLanguage: 'en',
+  logFormat: undefined,
+  metrics: false,
+  metricsToken: undefined,
+  otlpEndpoint: undefined,
+  otlpTracesEndpoint: undefined,
+  serviceName: 'gazette',
+  shutdownDelay: 0,
+  queryBudgetMs: 250,
+  sqliteCacheMb: 64,
+  searchRateLimit: 120
 }
 
 export class ConfigError extends Error {}
@@ -95,6 +125,16 @@ function fraction (env: Env, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback
   if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(raw)) throw new ConfigError(`${name} must be a number from 0 to 1, got "${raw}"`)
   return Number(raw)
+}
+
+function url (env: Env, name: string): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  try {
+    const parsed = new URL(raw)
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return raw
+  } catch {}
+  throw new ConfigError(`${name} must be an http or https URL, got "${raw}"`)
 }
 
 function boolean (env: Env, name: string, fallback: boolean): boolean {
@@ -167,6 +207,10 @@ export function loadConfig (env: Env): Config {
   if (adminToken !== undefined && adminToken.length < 22) {
     throw new ConfigError('ADMIN_TOKEN must be at least 22 characters (128 bits of randomness)')
   }
+  const metricsToken = env.METRICS_TOKEN === '' ? undefined : env.METRICS_TOKEN
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,200}$/.test(metricsToken)) {
+    throw new ConfigError('METRICS_TOKEN must be 16 to 200 printable ASCII characters without spaces')
+  }
   const origins = env.CORS_ORIGINS
   return {
     host: env.HOST || defaultConfig.host,
@@ -195,7 +239,17 @@ export function loadConfig (env: Env): Config {
     // Printable text, no control characters: it goes into XML and HTTP-visible documents as it is.
     publicName: text(env, 'PUBLIC_NAME', defaultConfig.publicName, /^(?=.*\S)[^\p{Cc}]{1,100}$/u, '1 to 100 printable characters').trim(),
     // ISO 639 language, optionally with a region or script (Google News accepts `zh-cn` and `zh-tw`).
-    publicLanguage: text(env, 'PUBLIC_LANGUAGE', defaultConfig.publicLanguage, /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i, 'a language tag such as en, fr or pt-br').toLowerCase()
+    publicLanguage: text(env, 'PUBLIC_LANGUAGE', defaultConfig.publicLanguage, /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i, 'a language tag such as en, fr or pt-br').toLowerCase(),
+    logFormat: env.LOG_FORMAT === undefined || env.LOG_FORMAT === '' ? undefined : oneOf<'json' | 'pretty'>(env, 'LOG_FORMAT', 'json', ['json', 'pretty']),
+    metrics: boolean(env, 'METRICS', defaultConfig.metrics),
+    metricsToken,
+    otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
+    otlpTracesEndpoint: url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'),
+    serviceName: env.OTEL_SERVICE_NAME || defaultConfig.serviceName,
+    shutdownDelay: integer(env, 'SHUTDOWN_DELAY', defaultConfig.shutdownDelay, 0, 300_000),
+    queryBudgetMs: integer(env, 'QUERY_BUDGET_MS', defaultConfig.queryBudgetMs, 0, 600_000),
+    sqliteCacheMb: integer(env, 'SQLITE_CACHE_MB', defaultConfig.sqliteCacheMb, 1, 64 * 1024),
+    searchRateLimit: integer(env, 'SEARCH_RATE_LIMIT', defaultConfig.searchRateLimit, 1, 1_000_000)
   }
 }
 

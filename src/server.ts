@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { bootstrap } from './db/bootstrap.js'
+import { loggerOptions } from './observability/logging.js'
 
 let config: Config
 try {
@@ -15,18 +16,19 @@ try {
   throw err
 }
 
-const app = await buildApp({
-  config,
-  logger: {
-    level: config.logLevel,
-    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
-  }
-})
+const app = await buildApp({ config, logger: loggerOptions(config, process.stdout.isTTY === true) })
 
-// On SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit 0.
-closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-  if (err) app.log.error({ err }, 'shutting down after an error')
-  else app.log.info({ signal }, 'shutting down')
+// On SIGTERM/SIGINT: readiness goes false at once; requests are still served for SHUTDOWN_DELAY, the
+// time a load balancer or Kubernetes needs to stop sending new ones; then stop accepting, let in-flight
+// requests finish (up to 10 s), close the database, exit 0.
+closeWithGrace({ delay: config.shutdownDelay + 10_000 }, async ({ signal, err }) => {
+  app.beginShutdown()
+  if (err) {
+    app.log.error({ err }, 'shutting down after an error')
+  } else {
+    app.log.info({ signal, delayMs: config.shutdownDelay }, 'shutting down: /health/ready now answers 503')
+    if (config.shutdownDelay > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelay))
+  }
   await app.close()
 })
 

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { ConfigError, defaultConfig, loadConfig } from '../src/config.js'
+import { build } from './helper.js'
 
 t.test('defaults', async (t) => {
   t.same(loadConfig({}), defaultConfig)
@@ -29,7 +30,17 @@ t.test('every setting read from the environment', async (t) => {
     PUBLIC_URL: 'https://API.news.example:443/gazette/',
     ARTICLE_URL_TEMPLATE: 'https://news.example/{section}/{year}/{month}/{day}/{slug}-{id}.html',
     PUBLIC_NAME: ' The Daily Example ',
-    PUBLIC_LANGUAGE: 'pt-BR'
+    PUBLIC_LANGUAGE: 'pt-BR',
+    LOG_FORMAT: 'pretty',
+    METRICS: 'true',
+    METRICS_TOKEN: 'a-metrics-token-0123',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/v1/traces',
+    OTEL_SERVICE_NAME: 'gazette-eu',
+    SHUTDOWN_DELAY: '5000',
+    QUERY_BUDGET_MS: '100',
+    SEARCH_RATE_LIMIT: '30',
+    SQLITE_CACHE_MB: '256'
   }), {
     host: '0.0.0.0',
     port: 8080,
@@ -53,8 +64,20 @@ t.test('every setting read from the environment', async (t) => {
     publicUrl: 'https://api.news.example/gazette',
     articleUrlTemplate: 'https://news.example/{section}/{year}/{month}/{day}/{slug}-{id}.html',
     publicName: 'The Daily Example',
-    publicLanguage: 'pt-br'
+    publicLanguage: 'pt-br',
+    logFormat: 'pretty',
+    metrics: true,
+    metricsToken: 'a-metrics-token-0123',
+    otlpEndpoint: 'http://collector:4318',
+    otlpTracesEndpoint: 'https://traces.example/v1/traces',
+    serviceName: 'gazette-eu',
+    shutdownDelay: 5000,
+    queryBudgetMs: 100,
+    searchRateLimit: 30,
+    sqliteCacheMb: 256
   })
+  t.equal(loadConfig({ LOG_FORMAT: 'json' }).logFormat, 'json')
+  t.equal(loadConfig({ METRICS_TOKEN: '' }).metricsToken, undefined)
   t.equal(loadConfig({ PUBLIC_URL: 'http://127.0.0.1:3000' }).publicUrl, 'http://127.0.0.1:3000')
   t.equal(loadConfig({ ARTICLE_URL_TEMPLATE: '{PUBLIC_URL}/read/{id}' }).articleUrlTemplate, '{PUBLIC_URL}/read/{id}')
   t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy, ['10.0.0.0/8'])
@@ -62,6 +85,12 @@ t.test('every setting read from the environment', async (t) => {
     ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'uniquelocal'], 'addresses, CIDRs and named ranges')
   t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
   t.equal(loadConfig({ SEED_DEMO: '1' }).seedDemo, true)
+})
+
+t.test('SQLITE_CACHE_MB sizes the connection\'s page cache', async (t) => {
+  t.equal(loadConfig({}).sqliteCacheMb, 64, 'by default')
+  const a = await build(t, { sqliteCacheMb: 8 })
+  t.equal(a.app.db.$client.pragma('cache_size', { simple: true }), -8 * 1024, 'in KiB, negative as SQLite takes it')
 })
 
 t.test('bad values stop with a clear message', async (t) => {
@@ -76,6 +105,9 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ MAX_EVENT_LOOP_UTILIZATION: 'high' }, /MAX_EVENT_LOOP_UTILIZATION/],
     [{ MAX_JSON_DEPTH: '1' }, /MAX_JSON_DEPTH must be an integer from 2/],
     [{ RESPONSE_CACHE_MB: '-1' }, /RESPONSE_CACHE_MB must be an integer from 0/],
+    [{ SQLITE_CACHE_MB: '0' }, /SQLITE_CACHE_MB must be an integer from 1/],
+    [{ QUERY_BUDGET_MS: '-1' }, /QUERY_BUDGET_MS must be an integer from 0/],
+    [{ SEARCH_RATE_LIMIT: '0' }, /SEARCH_RATE_LIMIT must be an integer from 1/],
     [{ PUBLIC_URL: 'api.news.example' }, /PUBLIC_URL must be an absolute http\(s\) URL/],
     [{ PUBLIC_URL: 'ftp://api.news.example' }, /PUBLIC_URL must be an http\(s\) URL without query/],
     [{ PUBLIC_URL: 'https://api.news.example/?a=1' }, /without query, fragment or credentials/],
@@ -96,7 +128,14 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY .*"10.0.0.0\/33"/],
     [{ TRUST_PROXY: '10.0.0.1, proxy.internal' }, /"proxy.internal"/],
     [{ TRUST_PROXY: ',' }, /TRUST_PROXY must be/],
-    [{ TRUST_PROXY: '1' }, /TRUST_PROXY cannot be a number of hops/]
+    [{ TRUST_PROXY: '1' }, /TRUST_PROXY cannot be a number of hops/],
+    [{ LOG_FORMAT: 'xml' }, /LOG_FORMAT must be one of json, pretty/],
+    [{ METRICS: 'maybe' }, /METRICS must be true or false/],
+    [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN must be 16 to 200 printable ASCII characters/],
+    [{ METRICS_TOKEN: 'has a space in it, sixteen+' }, /METRICS_TOKEN/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /OTEL_EXPORTER_OTLP_ENDPOINT must be an http or https URL/],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317' }, /OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http or https URL/],
+    [{ SHUTDOWN_DELAY: '-5' }, /SHUTDOWN_DELAY must be an integer from 0 to 300000/]
   ]
   for (const [env, message] of bad) {
     try {

@@ -21,8 +21,10 @@ export async function build (t: Test, config: Partial<Config> = {}): Promise<Tes
   const clock = { now: Date.parse('2026-07-08T09:00:00.000Z'), advance (ms: number) { clock.now += ms } }
   const app = await buildApp({
     // No load shedding unless a test asks: inject() runs a test's requests without handing the event loop
-    // back, which the monitor would read as a stalled loop and answer with 503s.
-    config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0, ...config },
+    // back, which the monitor would read as a stalled loop and answer with 503s. A query budget far above
+    // the production default: on a busy shared machine an ordinary write can take 250 ms of wall time, and
+    // the tests of the budget itself set their own (test/plugins/query-budget.test.ts).
+    config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0, queryBudgetMs: 10_000, ...config },
     clock: () => clock.now
   })
   t.teardown(() => app.close())
@@ -73,4 +75,33 @@ export async function countComments (a: TestApp, query = ''): Promise<number> {
   const res = await a.as('moderator', { method: 'GET', url: `/v1/comments?include=total&limit=1${query}` })
   if (res.statusCode !== 200) throw new Error(`countComments: ${res.statusCode} ${res.body}`)
   return res.json().page.total
+}
+
+export interface Sample { name: string, labels: Record<string, string>, value: number }
+
+/** Parses the Prometheus text format into samples (comments skipped). */
+export function parseMetrics (text: string): Sample[] {
+  const samples: Sample[] = []
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (m === null) throw new Error(`not a sample line: ${line}`)
+    const labels: Record<string, string> = {}
+    for (const [, key, value] of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key!] = value!.replace(/\\(.)/g, (_, c: string) => c === 'n' ? '\n' : c)
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) })
+  }
+  return samples
+}
+
+/** The value of one sample (0 when absent): `name` with labels including `labels`, summed when several match. */
+export function metric (samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0)
+}
+
+/** GET /metrics (200 expected), parsed. */
+export async function scrape (a: TestApp, headers: Record<string, string> = {}): Promise<Sample[]> {
+  const res = await a.inject({ method: 'GET', url: '/metrics', headers })
+  if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}: ${res.body}`)
+  return parseMetrics(res.body)
 }

@@ -34,6 +34,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description Metrics in the Prometheus text exposition format (`text/plain; version=0.0.4`): requests by route template, method and status class with a latency histogram, problems by type, the response cache, database time by repository operation, comment moderation outcomes, rate-limit refusals, event-loop delay and utilisation, load shedding, and the Node.js process. The README's Operations section lists every name.
+         *
+         *     Off unless the server runs with `METRICS=true` (404 otherwise). When `METRICS_TOKEN` is set, send it as `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise); it is not an API token, and API tokens do not open `/metrics`.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -43,9 +65,49 @@ export interface paths {
         };
         /**
          * Health check
-         * @description 200 when the database answers, 503 otherwise.
+         * @description 200 when the database answers, 503 otherwise (and, like every route, 503 `overloaded` while the server sheds load). For orchestrators, `/health/live` and `/health/ready` split the question.
          */
         get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness probe
+         * @description 200 whenever the process answers HTTP. Checks nothing else and is never shed: restart the process only when this fails (Kubernetes `livenessProbe`, systemd watchdogs).
+         */
+        get: operations["getLiveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness probe
+         * @description 200 when this instance should receive traffic: the database answers, every migration of this build is applied, the server is not shutting down and is not shedding load. Otherwise 503 `/problems/not-ready`, whose `detail` names every failed check. Goes 503 as soon as graceful shutdown begins, while requests are still served (`SHUTDOWN_DELAY`), so a load balancer stops sending traffic before the listener closes (Kubernetes `readinessProbe`).
+         */
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -64,6 +126,10 @@ export interface paths {
         /**
          * List articles
          * @description Published articles, newest first, for everyone; editors may list other statuses. With `q`, a full-text search ranked by relevance, each item with a `snippet` (matched terms in `<mark>`, everything else HTML-escaped); filters and the other sorts still apply. Keyset-paginated: follow `page.nextCursor` (or the `Link: rel="next"` header) to the end to see every matching article exactly once. A cursor is bound to the query (filters, `q` and `sort`) that made it.
+         *
+         *     Searches are limited to `SEARCH_RATE_LIMIT` a minute per client address (429 with `Retry-After`); their responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+         *
+         *     Every request is bounded in cost, and refused with a 422 naming the parameter when it would not be: a search that would rank more than 20,000 matches by relevance (sort by date instead, or add a word), a phrase made only of words found in more than 200,000 articles, a prefix that starts more than 64 different words found in many articles, and `include=total` that would count more than 20,000 articles, or go through more than 20,000 articles of a tag, an author or a search, unless the list is all articles, one tag, one section or one author (those totals are kept as articles change).
          */
         get: operations["listArticles"];
         put?: never;
@@ -219,13 +285,13 @@ export interface paths {
         };
         /**
          * List tags
-         * @description Every tag, by name (case-insensitively) or by `-articleCount`. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. Keyset-paginated like the articles, and each page has an ETag (`If-None-Match` → 304); under `-articleCount` a count that changes while paging can move a tag across pages.
+         * @description Tags by name (case-insensitively) or by `-articleCount`. The public sees a tag while it has a visible article (published and due) or when an editor made it through `POST /v1/tags`; a tag that only drafts or scheduled articles carry is not listed (nor found by `q`, nor by slug) until one of them is published. Editors see every tag. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. The counts are kept as articles change, never recounted per request. Keyset-paginated like the articles, and each page has an ETag (`If-None-Match` → 304); under `-articleCount` a count that changes while paging can move a tag across pages.
          */
         get: operations["listTags"];
         put?: never;
         /**
          * Create a tag
-         * @description The slug is derived from the name unless given. A slug that is taken, or a name that already means another tag (its slug is that tag's, or it is that tag's name in any case), is a 409. Tags are also created implicitly by articles that name them.
+         * @description The slug is derived from the name unless given. A slug that is taken, or a name that already means another tag (its slug is that tag's, or it is that tag's name in any case), is a 409. A tag made here is public at once, before any article has it. Tags are also created implicitly by articles that name them; those are public only while a visible article has them.
          *
          *     Needs a token with role `editor` or above.
          *
@@ -247,14 +313,14 @@ export interface paths {
         };
         /**
          * Get a tag
-         * @description `articleCount` counts the articles the caller may see (published and due for the public, all for editors).
+         * @description `articleCount` counts the articles the caller may see (published and due for the public, all for editors). A tag that only drafts or scheduled articles carry is 404 to the public, unless it was made through `POST /v1/tags`.
          */
         get: operations["getTag"];
         put?: never;
         post?: never;
         /**
          * Delete a tag
-         * @description The tag leaves every article that had it; those articles' `tags`, and so their ETags, change, but not their `revision` or `updatedAt`. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
+         * @description The tag leaves every article that had it, at once for every reader; those articles' `tags`, and so their ETags, change, but not their `revision` or `updatedAt`. The server removes the stored links in the background, in small slices, so deleting a tag on many articles costs no more than deleting any other; its slug and name are free again at once. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
          *
          *     Needs a token with role `editor` or above.
          */
@@ -265,7 +331,7 @@ export interface paths {
          * Rename, re-slug or describe a tag
          * @description Merge semantics: absent fields stay, `null` clears the description. A rename keeps the slug unless a new `slug` is given; the old slug then answers 404. A slug that is taken, or a name that already means another tag, is a 409. With `If-Match`, a stale ETag is a 412 and nothing changes.
          *
-         *     Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change.
+         *     Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change. A rename costs the same however many articles have the tag: searches find them by the new name at once.
          *
          *     Needs a token with role `editor` or above.
          */
@@ -1709,6 +1775,55 @@ export interface components {
             changed: components["schemas"]["VersionedField"][];
             fields: components["schemas"]["FieldChanges"];
         };
+        /**
+         * HealthStatus
+         * @example {
+         *       "status": "ok"
+         *     }
+         */
+        HealthStatus: {
+            /** @enum {string} */
+            status: "ok";
+        };
+        /**
+         * Readiness
+         * @description Ready for traffic: every check passed.
+         * @example {
+         *       "status": "ok",
+         *       "checks": {
+         *         "database": "ok",
+         *         "migrations": "ok",
+         *         "shutdown": "ok",
+         *         "load": "ok"
+         *       }
+         *     }
+         */
+        Readiness: {
+            /** @enum {string} */
+            status: "ok";
+            checks: {
+                /**
+                 * @description The database answers.
+                 * @enum {string}
+                 */
+                database: "ok";
+                /**
+                 * @description Every migration of this build is applied.
+                 * @enum {string}
+                 */
+                migrations: "ok";
+                /**
+                 * @description Not shutting down.
+                 * @enum {string}
+                 */
+                shutdown: "ok";
+                /**
+                 * @description Not shedding load.
+                 * @enum {string}
+                 */
+                load: "ok";
+            };
+        };
     };
     responses: never;
     parameters: never;
@@ -1828,7 +1943,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1936,7 +2051,100 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1965,10 +2173,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "ok";
-                    };
+                    "application/json": components["schemas"]["HealthStatus"];
                 };
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
@@ -2022,11 +2227,178 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process answers. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthStatus"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Readiness. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready (`/problems/not-ready`): `detail` names each failed check, e.g. "Not ready: shutting down; shedding load.". Also `/problems/shutting-down` for a request that arrives on an open connection once the listener is closing. */
+            503: {
+                headers: {
+                    /** @description Seconds before asking again. */
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2142,6 +2514,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many searches (requests with `q`) from this client address: `SEARCH_RATE_LIMIT` a minute. Wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before searching again. */
+                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Searches allowed per window (one minute) from this client address. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Searches left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
@@ -2152,7 +2542,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2290,7 +2680,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2423,7 +2813,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2575,7 +2965,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2736,7 +3126,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2890,7 +3280,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3040,7 +3430,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3196,7 +3586,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3365,7 +3755,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3488,7 +3878,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3626,7 +4016,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3750,7 +4140,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3902,7 +4292,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4063,7 +4453,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4189,7 +4579,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4327,7 +4717,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4476,7 +4866,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4610,7 +5000,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4781,7 +5171,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -4902,7 +5292,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5051,7 +5441,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5209,7 +5599,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5344,7 +5734,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5491,7 +5881,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5638,7 +6028,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5785,7 +6175,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5901,7 +6291,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6033,7 +6423,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6149,7 +6539,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded or the database does not answer; sends `Retry-After` when shedding load. */
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

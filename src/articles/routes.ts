@@ -11,6 +11,11 @@ import { parseSearch } from './search.js'
 import { revisionMeta } from '../revisions/author.js'
 import { visibilityOf } from './visibility.js'
 import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
+import { searchRateLimited } from './search-rate-limit.js'
+import { TOTAL_LIMIT } from './listing.js'
+import { PHRASE_LIMIT, PREFIX_WORDS, RANK_LIMIT } from './search-index.js'
+
+const n = (x: number): string => x.toLocaleString('en')
 
 /**
  * A decoded cursor's key checked against the sort it pages: [date or null, id], or for relevance
@@ -40,10 +45,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['articles'],
       operationId: 'listArticles',
       summary: 'List articles',
-      description: 'Published articles, newest first, for everyone; editors may list other statuses. With `q`, a full-text search ranked by relevance, each item with a `snippet` (matched terms in `<mark>`, everything else HTML-escaped); filters and the other sorts still apply. Keyset-paginated: follow `page.nextCursor` (or the `Link: rel="next"` header) to the end to see every matching article exactly once. A cursor is bound to the query (filters, `q` and `sort`) that made it.',
+      description: [
+        'Published articles, newest first, for everyone; editors may list other statuses. With `q`, a full-text search ranked by relevance, each item with a `snippet` (matched terms in `<mark>`, everything else HTML-escaped); filters and the other sorts still apply. Keyset-paginated: follow `page.nextCursor` (or the `Link: rel="next"` header) to the end to see every matching article exactly once. A cursor is bound to the query (filters, `q` and `sort`) that made it.',
+        'Searches are limited to `SEARCH_RATE_LIMIT` a minute per client address (429 with `Retry-After`); their responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.',
+        `Every request is bounded in cost, and refused with a 422 naming the parameter when it would not be: a search that would rank more than ${n(RANK_LIMIT)} matches by relevance (sort by date instead, or add a word), a phrase made only of words found in more than ${n(PHRASE_LIMIT)} articles, a prefix that starts more than ${PREFIX_WORDS} different words found in many articles, and \`include=total\` that would count more than ${n(TOTAL_LIMIT)} articles, or go through more than ${n(TOTAL_LIMIT)} articles of a tag, an author or a search, unless the list is all articles, one tag, one section or one author (those totals are kept as articles change).`
+      ].join('\n\n'),
       querystring: ArticleListQuery,
       headers: ConditionalHeaders,
-      response: { 200: ref(ArticleList), 304: NotModified, ...problems(401, 412, 422) }
+      response: { 200: ref(ArticleList), 304: NotModified, ...problems(401, 412, 422), ...searchRateLimited }
     }
   }, async (request, reply) => {
     const q = request.query

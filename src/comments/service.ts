@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto'
 import type { CommentModeration } from '../config.js'
 import { Conflict, invalid } from '../http/errors.js'
 import { renderCommentMarkdown, renderCommentWithLinks } from '../lib/markdown.js'
+import { commentModeration, publish, type CommentModerationMessage } from '../observability/channels.js'
 import type { CommentRecord, CommentRepository, CommentTarget } from './repository.js'
 import type { CommentStatus, CreateCommentInput, UpdateCommentInput } from './schemas.js'
 
@@ -54,7 +55,7 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
         throw invalid('body', '/authorUrl', 'must be an http or https URL with a host')
       }
       const rendered = renderCommentWithLinks(input.body)
-      return repo.create(article, {
+      const record = await repo.create(article, {
         articleId: article.id,
         parentId: input.parentId ?? null,
         authorName: input.authorName,
@@ -67,6 +68,8 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
         ip: origin.ip,
         userAgent: origin.userAgent
       }, opts.now())
+      publish<CommentModerationMessage>(commentModeration, { by: 'auto', status: record.status })
+      return record
     },
 
     /** Applies a moderator's change; the same record back when it changes nothing. `unchanged` guards the write (writeIfMatch). */
@@ -81,11 +84,14 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
         set.bodyHtml = renderCommentMarkdown(patch.body)
       }
       if (Object.keys(set).length === 0) return current
-      return repo.update(current, set, opts.now(), unchanged)
+      const updated = await repo.update(current, set, opts.now(), unchanged)
+      if (set.status !== undefined) publish<CommentModerationMessage>(commentModeration, { by: 'moderator', status: set.status })
+      return updated
     },
 
     async delete (current: CommentRecord, unchanged: (fresh: CommentRecord) => boolean): Promise<void> {
       await repo.delete(current, opts.now(), unchanged)
+      publish<CommentModerationMessage>(commentModeration, { by: 'moderator', status: 'deleted' })
     }
   }
 }

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
+import { defaultConfig } from '../config.js'
+import { loadNative } from './native.js'
 import * as schema from './schema.js'
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database }
@@ -29,13 +31,21 @@ export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)),
  * an fsync to every commit, which on ordinary disks cuts write throughput by one to two orders of
  * magnitude (scripts/sync-bench.ts), to guard only against power loss.
  */
-export function openDatabase (path: string): Db {
+export function openDatabase (path: string, opts: { cacheMb?: number } = {}): Db {
   if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(resolve(path)), { recursive: true })
   const sqlite = new Database(path)
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
+  // The page cache, kept across requests (better-sqlite3's default is 16 MB). The seeks a page makes (a tag's
+  // articles in the narrow index, a search's matches) read leaf pages spread over indexes of tens of MB at a
+  // million articles; each miss is a read from the OS cache. 64 MB holds those indexes: counting the
+  // visible matches of a word in 8,486 articles took 68 ms with 16 MB and 14 ms with 64 MB. SQLite takes
+  // the memory only as pages are read, so a small database uses little of it.
+  sqlite.pragma(`cache_size = ${-Math.round((opts.cacheMb ?? defaultConfig.sqliteCacheMb) * 1024)}`)
+  // Gazette's extension (native/gazette.c): triggers and searches use its functions.
+  loadNative(sqlite)
   const db = drizzle(sqlite, { schema })
   migrate(db, { migrationsFolder })
   return db

@@ -46,12 +46,17 @@ export const articles = sqliteTable('articles', {
   index('articles_status_published_idx').on(t.status, t.publishedAt, t.id),
   index('articles_published_idx').on(t.publishedAt, t.id),
   index('articles_updated_idx').on(t.updatedAt, t.id),
-  index('articles_status_updated_idx').on(t.status, t.updatedAt, t.id),
+  // published_at last: the public's pages by updatedAt check visibility in the index, not in the row (whose
+  // published_at lies behind the body, in overflow pages), so scheduled articles at the top cost nothing.
+  index('articles_status_updated_idx').on(t.status, t.updatedAt, t.id, t.publishedAt),
   index('articles_section_idx').on(t.section, t.publishedAt, t.id),
+  // The public's view of a section (published, by date): its pages and counts read this index alone.
+  index('articles_section_status_idx').on(t.section, t.status, t.publishedAt, t.id),
   // A search ranked by relevance checks each match's visibility (and section) by id. In the row those
   // columns come after the 2–8 KB body and its HTML, in overflow pages: this small copy keyed by id
   // answers the check without reading them (at a million articles, 47 ms → a few ms for 8,000 matches).
-  index('articles_visibility_idx').on(t.id, t.status, t.publishedAt, t.section),
+  // With updated_at, it also sorts the articles of a tag, an author or a search by either date.
+  index('articles_visibility_idx').on(t.id, t.status, t.publishedAt, t.section, t.updatedAt),
   // Sitemap pages are blocks of 10,000 ids (src/syndication/repository.ts, whose queries repeat these
   // expressions): keyed by block and then lastmod, this covers what a page lists of each published
   // article (URL parts and lastmod), so a page is one range of a small index, and a block's latest
@@ -103,10 +108,29 @@ export const tags = sqliteTable('tags', {
   name: text('name').notNull(),
   description: text('description'),
   createdAt: integer('created_at').notNull(),
-  updatedAt: integer('updated_at').notNull()
+  updatedAt: integer('updated_at').notNull(),
+  // Made through POST /v1/tags: the public sees it even before it has a visible article. A tag made
+  // implicitly by an article is public only while it has one (so a draft's tags never leak).
+  curated: integer('curated', { mode: 'boolean' }).notNull().default(false),
+  // How many articles carry the tag: all of them (what editors see), the published ones whatever their
+  // date, and the ones published by counts_settled.at. Kept by triggers (migrations/0009_bounded_counts_search.sql);
+  // src/articles/counts.ts adds what became due since, so no request counts articles.
+  totalArticles: integer('article_count').notNull().default(0),
+  publishedArticles: integer('published_count').notNull().default(0),
+  visibleArticles: integer('visible_count').notNull().default(0),
+  // DELETE /v1/tags/{slug} sets it: every reader stops seeing the tag at once, and its article_tags rows
+  // are removed afterwards in bounded slices (src/tags/sweeper.ts), so a tag on 200,000 articles does not
+  // hold the database for seconds.
+  deletedAt: integer('deleted_at')
 }, (t) => [
-  uniqueIndex('tags_slug_unique').on(t.slug),
-  index('tags_name_idx').on(sql`${t.name} COLLATE NOCASE`, t.id)
+  uniqueIndex('tags_slug_unique').on(t.slug).where(sql`deleted_at IS NULL`),
+  index('tags_name_idx').on(sql`${t.name} COLLATE NOCASE`, t.id),
+  // The public's lists walk only the tags it may see, by name or by count, however many hidden ones exist.
+  index('tags_public_name_idx').on(sql`${t.name} COLLATE NOCASE`, t.id)
+    .where(sql`deleted_at IS NULL AND (curated = 1 OR visible_count > 0)`),
+  index('tags_public_count_idx').on(sql`${t.visibleArticles} DESC`, t.id)
+    .where(sql`deleted_at IS NULL AND (curated = 1 OR visible_count > 0)`),
+  index('tags_count_idx').on(sql`${t.totalArticles} DESC`, t.id).where(sql`deleted_at IS NULL`)
 ])
 
 export const articleTags = sqliteTable('article_tags', {
@@ -168,4 +192,33 @@ export const publicChanges = sqliteTable('public_changes', {
 export const settings = sqliteTable('settings', {
   key: text('key').primaryKey(),
   value: text('value').notNull()
+})
+
+// Article counts per section, per author and in all ('all', ''), kept by triggers like the tags' counts
+// (same three columns), so `include=total` on those lists reads one row.
+export const articleCounts = sqliteTable('article_counts', {
+  kind: text('kind', { enum: ['all', 'section', 'author'] }).notNull(),
+  key: text('key').notNull(),
+  total: integer('total').notNull().default(0),
+  published: integer('published').notNull().default(0),
+  visible: integer('visible').notNull().default(0)
+}, (t) => [primaryKey({ columns: [t.kind, t.key] })])
+
+// One row: the time up to which the stored visible counts are settled (src/articles/counts.ts).
+export const countsSettled = sqliteTable('counts_settled', {
+  id: integer('id').primaryKey(),
+  at: integer('at').notNull()
+})
+
+// How many articles contain each token of the search index (title, summary, body), kept by triggers with
+// gazette_tokens() (native/gazette.c): a search prices its words and expands prefixes from it.
+export const searchTerms = sqliteTable('search_terms', {
+  term: text('term').primaryKey(),
+  docs: integer('docs').notNull()
+})
+
+// Articles whose tags are being replaced in the current transaction: the article_tags triggers leave
+// their search index entry alone, and the writer re-indexes each once at the end (src/tags/store.ts).
+export const searchReindexDeferred = sqliteTable('search_reindex_deferred', {
+  articleId: integer('article_id').primaryKey()
 })

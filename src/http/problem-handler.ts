@@ -2,6 +2,7 @@
 import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { isInterrupted } from '../db/native.js'
 import { HttpProblem, type FieldError } from './errors.js'
 import { EMAIL_PATTERN, EMAIL_RULE, type ProblemBody } from './schemas.js'
 import { HEADER_RULES } from './headers.js'
@@ -151,6 +152,18 @@ export default fp(async (app) => {
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return send(reply, { type: '/problems/bad-request', title: 'Bad Request', status: error.statusCode, detail: error.message, instance })
+    }
+    // A statement stopped by the query budget (src/plugins/query-budget.ts): the server is fine, this
+    // request took too long; routes whose input is the problem answer 422 themselves.
+    if (isInterrupted(error)) {
+      request.log.warn({ err: error }, 'query budget exceeded')
+      return send(reply, {
+        type: '/problems/query-timeout',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: `The request took longer than the server allows a request's queries to run (QUERY_BUDGET_MS). Retry in a moment; quote request id ${String(request.id)} if it persists.`,
+        instance
+      }, { 'retry-after': '1' })
     }
     request.log.error({ err: error }, 'unhandled error')
     return send(reply, {

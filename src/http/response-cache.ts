@@ -49,7 +49,7 @@ interface Entry {
   bytes: number
 }
 
-export interface CacheStats { entries: number, bytes: number, hits: number, misses: number, stores: number, clears: number }
+export interface CacheStats { entries: number, bytes: number, hits: number, misses: number, stores: number, evictions: number, clears: number }
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -83,7 +83,7 @@ export default fp(async (app) => {
   ).pluck()
 
   const entries = new Map<string, Entry>()
-  const stats = { hits: 0, misses: 0, stores: 0, clears: 0 }
+  const stats = { hits: 0, misses: 0, stores: 0, evictions: 0, clears: 0 }
   let bytes = 0
   let epoch = 0
   let changes = totalChanges.get() as number
@@ -224,6 +224,7 @@ export default fp(async (app) => {
         if (bytes <= maxBytes) break
         entries.delete(key)
         bytes -= e.bytes
+        stats.evictions++
       }
     }
     done(null, payload)

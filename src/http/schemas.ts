@@ -96,7 +96,7 @@ const problemDescriptions: Record<number, string> = {
   415: 'Body is not application/json, or its Content-Encoding is not gzip, deflate or br.',
   422: 'Validation failed, or an Idempotency-Key reused with another request.',
   429: 'Too many requests (`Retry-After`).',
-  503: 'Overloaded or the database does not answer; sends `Retry-After` when shedding load.',
+  503: 'Overloaded (`/problems/overloaded`), the request\'s queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget.',
   500: 'A defect on our side; the body names only the request id.'
 }
 

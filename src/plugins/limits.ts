@@ -5,12 +5,23 @@
 // src/http/client-errors.ts. Both are set where the server is made, in src/app.ts.
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem } from '../http/errors.js'
 import { problems } from '../http/schemas.js'
 
 /** Seconds a shed client is asked to wait. */
 export const RETRY_AFTER = 10
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: never shed this route (liveness, readiness and metrics must answer under load). */
+    shedding?: boolean
+  }
+  interface FastifyInstance {
+    /** Whether requests are being shed now (the load sample is over a limit). */
+    shedding: () => boolean
+  }
+}
 
 class Overloaded extends HttpProblem {
   constructor () {
@@ -44,15 +55,34 @@ export function jsonDepthExceeds (text: string, max: number): boolean {
 export default fp(async (app) => {
   const { config } = app
 
-  // /health goes through it too: an overloaded instance reports 503 so a load balancer steers away.
+  // The load is sampled every LOAD_SAMPLE_INTERVAL by @fastify/under-pressure, from the moment it is
+  // registered. Its first samples after start-up measure start-up itself (migrations, compiling every
+  // route's schemas, which block the event loop for a second or more), so a server that had just started
+  // answered 503 to everything, /health included, and readiness probes flapped (issue 13, item 10).
+  // Pressure is acted on only once a whole sample has been taken after the server was ready (and, when it
+  // listens, after it started listening): two intervals after that moment, the value in force is one
+  // measured entirely after it.
+  const interval = Math.max(10, config.loadSampleInterval)
+  let settledAt = Infinity
+  const settleFrom = () => { settledAt = Date.now() + 2 * interval }
+  app.addHook('onReady', async () => { settleFrom() })
+  app.addHook('onListen', async () => { settleFrom() })
+  const settled = () => Date.now() >= settledAt
+
+  // Called by under-pressure when a sample is over a limit; /health goes through it too, so an
+  // overloaded instance reports 503 and a load balancer steers away.
+  function pressureHandler (request: FastifyRequest, _reply: FastifyReply): Promise<void> | undefined {
+    if (!settled() || request.routeOptions.config.shedding === false) return undefined
+    return Promise.reject(new Overloaded())
+  }
   await app.register(underPressure, {
     maxEventLoopDelay: config.maxEventLoopDelay,
     maxEventLoopUtilization: config.maxEventLoopUtilization,
     eventLoopUtilizationMode: 'interval',
-    sampleInterval: config.loadSampleInterval,
-    retryAfter: RETRY_AFTER,
-    customError: Overloaded
+    sampleInterval: interval,
+    pressureHandler
   })
+  app.decorate('shedding', () => settled() && app.isUnderPressure())
 
   // Any route may be shed, so every documented route says so.
   app.addHook('onRoute', (route) => {

@@ -56,14 +56,15 @@ export default fp(async (app) => {
         { name: 'tokens', description: 'API tokens (admins only).' },
         { name: 'feeds', description: 'RSS 2.0, Atom 1.0 and JSON Feed 1.1 feeds of what the public may see: the site, a tag, a section, an author, an article\'s comments.' },
         { name: 'sitemaps', description: 'Sitemaps for search engines (sitemaps.org protocol) and a Google News sitemap.' },
-        { name: 'meta', description: 'Health and the API description.' }
+        { name: 'meta', description: 'Health probes, metrics and the API description.' }
       ],
       // Public routes take a token too: editors see drafts through them. Routes that need a role
       // replace this with a required bearerAuth (src/plugins/auth.ts).
       security: [{}, { bearerAuth: [] }],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token from `POST /v1/tokens` or `npm run token`.' }
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token from `POST /v1/tokens` or `npm run token`.' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'The server\'s `METRICS_TOKEN`, for `GET /metrics` only (not an API token).' }
         }
       }
     },

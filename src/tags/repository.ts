@@ -1,15 +1,24 @@
-// The tags' SQL. Article counts are computed per page with one grouped query over article_tags (its
-// (tag_id, article_id) index), joined to articles only when the caller sees published articles alone.
-import { and, asc, count, desc, eq, getTableColumns, inArray, ne, sql, type SQL } from 'drizzle-orm'
-import { IMMEDIATE, type Db } from '../db/connection.js'
-import { articles, articleTags, tags } from '../db/schema.js'
+// The tags' SQL. Article counts are stored on each tag and kept by triggers (src/articles/counts.ts), so no
+// request counts articles: a page of tags reads its rows from an index in the order it is shown, and the
+// public's counts add only the articles that fell due since the counts were last settled (the `deltas`).
+//
+// Who sees what (contract section 4): editors every tag, with every article counted; everyone else a tag
+// only while it has a visible article or was made on purpose through POST /v1/tags (`curated`), counting
+// visible articles only. A deleted tag (`deleted_at`) is gone for everyone at once; src/tags/sweeper.ts
+// removes its article_tags rows afterwards.
+import { sql, type SQL } from 'drizzle-orm'
+import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
+import type { Db } from '../db/connection.js'
+import { tags } from '../db/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toSlug } from '../lib/slug.js'
+import { articleCounts, type ArticleCounts, type Deltas } from '../articles/counts.js'
 import type { Visibility } from '../articles/repository.js'
 import type { Tag, TagSort } from './schemas.js'
 
 export type TagRow = typeof tags.$inferSelect
+/** A tag with the count of articles the caller may see. */
 export type CountedTagRow = TagRow & { articleCount: number }
 
 /** The stored fields a tag write sets; the service has trimmed the name and chosen the slug. */
@@ -31,121 +40,165 @@ export interface TagListParams {
 const toTag = (row: CountedTagRow): Tag =>
   ({ slug: row.slug, name: row.name, description: row.description, articleCount: row.articleCount })
 
-const nameNocase = sql`${tags.name} COLLATE NOCASE`
-
 /**
  * Names starting with `prefix`, case-insensitively: LIKE (its % and _ escaped) decides, and the range on
- * `name COLLATE NOCASE` lets SQLite seek in tags_name_idx instead of scanning it.
+ * `name COLLATE NOCASE` lets SQLite seek in the name index instead of scanning it.
  */
 const namePrefix = (prefix: string): SQL =>
-  sql`${tags.name} LIKE ${`${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'
-    AND ${nameNocase} >= ${prefix} AND ${nameNocase} < ${`${prefix}\u{10FFFF}`}`
+  sql`name LIKE ${`${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} ESCAPE '\\'
+    AND name COLLATE NOCASE >= ${prefix} AND name COLLATE NOCASE < ${`${prefix}\u{10FFFF}`}`
 
-export function tagRepository (db: Db) {
-  const bySlug = db.select().from(tags).where(eq(tags.slug, sql.placeholder('slug'))).prepare()
-  const byId = db.select().from(tags).where(eq(tags.id, sql.placeholder('id'))).prepare()
+// Verbatim the condition of the partial indexes tags_public_name_idx and tags_public_count_idx, so SQLite
+// uses them: the tags the public may see by their stored counts.
+const PUBLIC = sql.raw('deleted_at IS NULL AND (curated = 1 OR visible_count > 0)')
+const COLUMN_LIST = 'id, slug, name, description, created_at AS createdAt, updated_at AS updatedAt, curated, ' +
+  'article_count AS totalArticles, published_count AS publishedArticles, visible_count AS visibleArticles, deleted_at AS deletedAt'
+const COLUMNS = sql.raw(COLUMN_LIST)
 
-  /** Per tag id: (tag_id, count) of the articles the caller may see, for those ids only. */
-  function countsFor (ids: number[], v: Visibility): Map<number, number> {
-    if (ids.length === 0) return new Map()
-    const rows = v === null
-      ? db.select({ tagId: articleTags.tagId, n: count() }).from(articleTags)
-        .where(inArray(articleTags.tagId, ids)).groupBy(articleTags.tagId).all()
-      : db.select({ tagId: articleTags.tagId, n: count() }).from(articleTags)
-        .innerJoin(articles, eq(articles.id, articleTags.articleId))
-        .where(and(inArray(articleTags.tagId, ids), eq(articles.status, 'published'), sql`${articles.publishedAt} <= ${v.visibleAt}`))
-        .groupBy(articleTags.tagId).all()
-    return new Map(rows.map((r) => [r.tagId, r.n]))
+type RawTag = Omit<TagRow, 'curated'> & { curated: number, articleCount: number }
+const fromRaw = (r: RawTag): CountedTagRow => ({ ...r, curated: r.curated === 1 })
+const dialect = new SQLiteSyncDialect()
+/** The tags whose public count moved since the counts were settled, as a table `m (tag_id, moved)`. */
+const movedTable = (moved: string): SQL => sql`(SELECT value ->> 0 AS tag_id, value ->> 1 AS moved FROM json_each(${moved})) AS m`
+
+export function tagRepository (db: Db, counts: ArticleCounts = articleCounts(db)) {
+  const sqlite = db.$client
+  const bySlug = sqlite.prepare<[string], RawTag>(`SELECT ${COLUMN_LIST}, 0 AS articleCount FROM tags WHERE slug = ? AND deleted_at IS NULL`)
+  const byId = sqlite.prepare<[number], RawTag>(`SELECT ${COLUMN_LIST}, 0 AS articleCount FROM tags WHERE id = ?`)
+  const all = <T>(q: SQL): T[] => { const { sql: text, params } = dialect.sqlToQuery(q); return sqlite.prepare(text).all(...params) as T[] }
+
+  /** The count the caller sees, or undefined when the caller may not see the tag at all. */
+  function counted (row: TagRow, v: Visibility, d: Deltas | undefined): CountedTagRow | undefined {
+    if (v === null) return { ...row, articleCount: row.totalArticles }
+    const n = row.visibleArticles + (d?.tags.get(row.id) ?? 0)
+    return row.curated || n > 0 ? { ...row, articleCount: n } : undefined
   }
-
-  /** The visible count of every tag, as a subquery to sort by. */
-  function countsSubquery (v: Visibility) {
-    const base = db.select({ tagId: articleTags.tagId, n: count().as('n') }).from(articleTags)
-    const grouped = v === null
-      ? base.groupBy(articleTags.tagId)
-      : base.innerJoin(articles, eq(articles.id, articleTags.articleId))
-        .where(and(eq(articles.status, 'published'), sql`${articles.publishedAt} <= ${v.visibleAt}`))
-        .groupBy(articleTags.tagId)
-    return grouped.as('counts')
-  }
-
-  const withCount = (row: TagRow, v: Visibility): CountedTagRow =>
-    ({ ...row, articleCount: countsFor([row.id], v).get(row.id) ?? 0 })
+  const deltasFor = async (v: Visibility): Promise<Deltas | undefined> => v === null ? undefined : counts.deltas(v.visibleAt)
 
   /** Inside a write's transaction: StaleRead when the tag changed since it was read (src/http/etag.ts, writeIfMatch). */
   function assertUnchanged (id: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): void {
-    const fresh = byId.get({ id })
-    if (fresh === undefined || !unchanged(withCount(fresh, v))) throw new StaleRead()
+    const raw = byId.get(id)
+    const fresh = raw === undefined || raw.deletedAt !== null
+      ? undefined
+      : counted(fromRaw(raw), v, v === null ? undefined : counts.deltasNow(v.visibleAt))
+    if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
   }
 
   /** 409 unless the slug and the name are free: no other tag has the slug, owns the name's slug, or the name. */
-  function assertFree (tx: Pick<Db, 'select'>, write: TagWrite, selfId: number | null): void {
-    const others = selfId === null ? undefined : ne(tags.id, selfId)
-    const slugOwner = tx.select({ slug: tags.slug }).from(tags).where(and(eq(tags.slug, write.slug), others)).get()
+  function assertFree (write: TagWrite, selfId: number | null): void {
+    const others = selfId === null ? '' : 'AND id <> @self'
+    const slugOwner = sqlite.prepare(`SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL ${others}`).get({ slug: write.slug, self: selfId })
     if (slugOwner) throw new Conflict(`The slug "${write.slug}" is taken by another tag.`)
-    const nameSlug = toSlug(write.name, 64)
-    const nameOwner = tx.select({ slug: tags.slug }).from(tags)
-      .where(and(sql`(${tags.slug} = ${nameSlug} OR ${tags.name} = ${write.name} COLLATE NOCASE)`, others)).get()
+    const nameOwner = sqlite.prepare(`SELECT slug FROM tags WHERE (slug = @nameSlug OR name = @name COLLATE NOCASE) AND deleted_at IS NULL ${others}`)
+      .get({ nameSlug: toSlug(write.name, 64), name: write.name, self: selfId }) as { slug: string } | undefined
     if (nameOwner) {
       throw new Conflict(`The name "${write.name}" already means the tag "${nameOwner.slug}": articles naming it are filed there.`)
     }
   }
 
+  /** One page: the stored order from its index, and the few tags whose public count moved since (deltas) merged in. */
+  function page (p: TagListParams, d: Deltas | undefined) {
+    const byCount = p.sort === '-articleCount'
+    const prefix = p.q === undefined ? undefined : namePrefix(p.q)
+    const n = p.visibility === null ? sql.raw('article_count') : sql.raw('visible_count')
+    const order = byCount ? sql.raw('articleCount DESC, id') : sql.raw('name COLLATE NOCASE, id')
+    // The keyset: the first term is what lets SQLite seek in the index, the second finishes the comparison.
+    const after = (count: SQL) => p.after === undefined
+      ? undefined
+      : byCount
+        ? sql`${count} <= ${p.after[0]} AND (${count} < ${p.after[0]} OR id > ${p.after[1]})`
+        : sql`name COLLATE NOCASE >= ${p.after[0]} AND (name COLLATE NOCASE > ${p.after[0]} OR id > ${p.after[1]})`
+    const where = (...terms: (SQL | undefined)[]) => sql.join(terms.filter((t) => t !== undefined), sql` AND `)
+    const moved = d === undefined || d.tags.size === 0 ? undefined : JSON.stringify([...d.tags])
+    const visibleTo = p.visibility === null ? sql.raw('deleted_at IS NULL') : PUBLIC
+    // With a name prefix, the name index bounds the rows to those with the prefix, sorted then by count if
+    // asked; without one, the index of the sort is walked in order, as far as the page needs.
+    const index = prefix === undefined ? sql`` : sql.raw(p.visibility === null ? ' INDEXED BY tags_name_idx' : ' INDEXED BY tags_public_name_idx')
+    const stored = sql`SELECT ${COLUMNS}, ${n} AS articleCount FROM tags${index}
+      WHERE ${where(visibleTo, moved === undefined ? undefined : sql`id NOT IN (SELECT value ->> 0 FROM json_each(${moved}))`, prefix, after(n))}
+      ORDER BY ${byCount ? sql`${n} DESC, id` : order} LIMIT ${p.limit + 1}`
+    if (moved === undefined) return stored
+    const now = sql.raw('(visible_count + m.moved)')
+    return sql`SELECT * FROM (SELECT * FROM (${stored})
+      UNION ALL
+      SELECT ${COLUMNS}, ${now} AS articleCount FROM tags JOIN ${movedTable(moved)} ON tags.id = m.tag_id
+      WHERE ${where(sql`deleted_at IS NULL AND (curated = 1 OR ${now} > 0)`, prefix, after(now))})
+      ORDER BY ${order} LIMIT ${p.limit + 1}`
+  }
+
+  /** How many tags the caller may see (with the name prefix). */
+  function total (p: TagListParams, d: Deltas | undefined): number {
+    const prefix = p.q === undefined ? undefined : namePrefix(p.q)
+    const visibleTo = p.visibility === null ? sql.raw('deleted_at IS NULL') : PUBLIC
+    const stored = all<{ n: number }>(sql`SELECT count(*) AS n FROM tags WHERE ${prefix === undefined ? visibleTo : sql`${visibleTo} AND ${prefix}`}`)[0]!.n
+    if (d === undefined || d.tags.size === 0) return stored
+    // Tags whose visibility to the public changed since the counts were settled.
+    const moved = JSON.stringify([...d.tags])
+    const shift = all<{ n: number | null }>(sql`SELECT sum((curated = 1 OR visible_count + m.moved > 0) - (curated = 1 OR visible_count > 0)) AS n
+      FROM tags JOIN ${movedTable(moved)} ON tags.id = m.tag_id WHERE deleted_at IS NULL ${prefix === undefined ? sql`` : sql`AND ${prefix}`}`)[0]!.n
+    return stored + (shift ?? 0)
+  }
+
   return {
     toTag,
 
-    /** The tag with its count of the articles the caller may see. */
+    /** The tag with its count of the articles the caller may see; undefined when the caller may not see it. */
     async findBySlug (slug: string, v: Visibility): Promise<CountedTagRow | undefined> {
-      const row = bySlug.get({ slug })
-      return row && withCount(row, v)
+      const raw = bySlug.get(slug)
+      return raw && counted(fromRaw(raw), v, await deltasFor(v))
     },
 
+    /** A tag made on purpose: public even before it has an article. */
     async create (write: TagWrite, now: number): Promise<CountedTagRow> {
-      return db.transaction((tx) => {
-        assertFree(tx, write, null)
-        const row = tx.insert(tags).values({ ...write, createdAt: now, updatedAt: now }).returning().get()
-        return { ...row, articleCount: 0 }
-      }, IMMEDIATE)
+      return sqlite.transaction(() => {
+        assertFree(write, null)
+        const id = Number(sqlite.prepare('INSERT INTO tags (slug, name, description, created_at, updated_at, curated) VALUES (?, ?, ?, ?, ?, 1)')
+          .run(write.slug, write.name, write.description, now, now).lastInsertRowid)
+        return { ...fromRaw(byId.get(id)!), articleCount: 0 }
+      }).immediate()
     },
 
-    /** Renames, re-slugs or re-describes a tag. Articles keep their revision: only the tag row changes. */
-    /** StaleRead when `unchanged` says the tag changed since `current` was read. */
+    /**
+     * Renames, re-slugs or re-describes a tag: one row. Articles keep their revision, and their search
+     * index entries hold the tag's id, not its name, so none of them is rewritten. StaleRead when
+     * `unchanged` says the tag changed since `current` was read.
+     */
     async update (current: TagRow, write: TagWrite, now: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<CountedTagRow> {
-      const row = db.transaction((tx) => {
+      const row = sqlite.transaction(() => {
         assertUnchanged(current.id, v, unchanged)
-        assertFree(tx, write, current.id)
-        return tx.update(tags).set({ ...write, updatedAt: now }).where(eq(tags.id, current.id)).returning().get()
-      }, IMMEDIATE)
-      return withCount(row!, v)
+        assertFree(write, current.id)
+        sqlite.prepare('UPDATE tags SET slug = ?, name = ?, description = ?, updated_at = ? WHERE id = ?')
+          .run(write.slug, write.name, write.description, now, current.id)
+        return fromRaw(byId.get(current.id)!)
+      }).immediate()
+      return counted(row, v, await deltasFor(v)) ?? { ...row, articleCount: 0 }
     },
 
-    /** Deletes the tag; article_tags rows go with it (ON DELETE CASCADE). StaleRead as for update. */
-    async delete (current: TagRow, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<void> {
-      db.transaction((tx) => {
+    /**
+     * Deletes the tag for every reader at once; src/tags/sweeper.ts then removes it from its articles.
+     * StaleRead as for update.
+     */
+    async delete (current: TagRow, now: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<void> {
+      sqlite.transaction(() => {
         assertUnchanged(current.id, v, unchanged)
-        tx.delete(tags).where(eq(tags.id, current.id)).run()
-      }, IMMEDIATE)
+        sqlite.prepare('UPDATE tags SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL').run(now, current.id)
+      }).immediate()
     },
 
     async list (p: TagListParams): Promise<{ rows: CountedTagRow[], total?: number }> {
-      const where = p.q === undefined ? undefined : namePrefix(p.q)
-      const total = p.withTotal ? db.select({ n: count() }).from(tags).where(where).get()?.n ?? 0 : undefined
-      if (p.sort === 'name') {
-        // The first term is what lets SQLite seek in tags_name_idx; the second finishes the (name, id) comparison.
-        const after = p.after && sql`${nameNocase} >= ${p.after[0]} AND (${nameNocase} > ${p.after[0]} OR ${tags.id} > ${p.after[1]})`
-        const rows = db.select().from(tags).where(and(where, after))
-          .orderBy(nameNocase, asc(tags.id)).limit(p.limit + 1).all()
-        const counts = countsFor(rows.slice(0, p.limit).map((r) => r.id), p.visibility)
-        return { rows: rows.map((r) => ({ ...r, articleCount: counts.get(r.id) ?? 0 })), total }
+      const d = await deltasFor(p.visibility)
+      const rows = all<RawTag>(page(p, d)).map(fromRaw)
+      return { rows, total: p.withTotal ? total(p, d) : undefined }
+    },
+
+    /** EXPLAIN QUERY PLAN of the statements `list` runs, with these tags' public counts moved (for the query-plan test). */
+    async explainList (p: TagListParams, moved: Map<number, number> = new Map()): Promise<{ name: string, plan: string[] }[]> {
+      const d: Deltas | undefined = p.visibility === null ? undefined : { tags: moved, keys: new Map() }
+      const explain = (q: SQL): string[] => {
+        const { sql: text, params } = dialect.sqlToQuery(q)
+        return (sqlite.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...params) as { detail: string }[]).map((r) => r.detail)
       }
-      // Most articles first, ties by id: the count is computed for every tag, then sorted.
-      const counts = countsSubquery(p.visibility)
-      const n = sql<number>`coalesce(${counts.n}, 0)`
-      const after = p.after && sql`(${n} < ${p.after[0]} OR (${n} = ${p.after[0]} AND ${tags.id} > ${p.after[1]}))`
-      const rows = db.select({ ...getTableColumns(tags), articleCount: n }).from(tags)
-        .leftJoin(counts, eq(counts.tagId, tags.id)).where(and(where, after))
-        .orderBy(desc(n), asc(tags.id)).limit(p.limit + 1).all()
-      return { rows, total }
+      return [{ name: 'page', plan: explain(page(p, d)) }]
     }
   }
 }

@@ -9,7 +9,7 @@ import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { hasRole } from '../plugins/auth.js'
 import { CreateTagBody, Tag, TagList, TagListQuery, TagSlugParams, UpdateTagBody } from './schemas.js'
 
-const RENAME_NOTE = 'Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles\' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change.'
+const RENAME_NOTE = 'Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles\' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change. A rename costs the same however many articles have the tag: searches find them by the new name at once.'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const visibility = (request: FastifyRequest): Visibility =>
@@ -27,7 +27,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['tags'],
       operationId: 'listTags',
       summary: 'List tags',
-      description: 'Every tag, by name (case-insensitively) or by `-articleCount`. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. Keyset-paginated like the articles, and each page has an ETag (`If-None-Match` → 304); under `-articleCount` a count that changes while paging can move a tag across pages.',
+      description: 'Tags by name (case-insensitively) or by `-articleCount`. The public sees a tag while it has a visible article (published and due) or when an editor made it through `POST /v1/tags`; a tag that only drafts or scheduled articles carry is not listed (nor found by `q`, nor by slug) until one of them is published. Editors see every tag. `articleCount` counts the articles the caller may see: for the public only published articles that are due, so a draft or a scheduled article never raises it; editors count every article. The counts are kept as articles change, never recounted per request. Keyset-paginated like the articles, and each page has an ETag (`If-None-Match` → 304); under `-articleCount` a count that changes while paging can move a tag across pages.',
       querystring: TagListQuery,
       headers: ConditionalHeaders,
       response: { 200: ref(TagList), 304: NotModified, ...problems(422) }
@@ -58,7 +58,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['tags'],
       operationId: 'getTag',
       summary: 'Get a tag',
-      description: '`articleCount` counts the articles the caller may see (published and due for the public, all for editors).',
+      description: '`articleCount` counts the articles the caller may see (published and due for the public, all for editors). A tag that only drafts or scheduled articles carry is 404 to the public, unless it was made through `POST /v1/tags`.',
       params: TagSlugParams,
       headers: ConditionalHeaders,
       response: { 200: ref(Tag), 304: NotModified, ...problems(404, 422) }
@@ -73,7 +73,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['tags'],
       operationId: 'createTag',
       summary: 'Create a tag',
-      description: 'The slug is derived from the name unless given. A slug that is taken, or a name that already means another tag (its slug is that tag\'s, or it is that tag\'s name in any case), is a 409. Tags are also created implicitly by articles that name them.',
+      description: 'The slug is derived from the name unless given. A slug that is taken, or a name that already means another tag (its slug is that tag\'s, or it is that tag\'s name in any case), is a 409. A tag made here is public at once, before any article has it. Tags are also created implicitly by articles that name them; those are public only while a visible article has them.',
       body: ref(CreateTagBody),
       response: { 201: ref(Tag), ...problems(400, 409, 413, 415, 422) }
     }
@@ -110,7 +110,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['tags'],
       operationId: 'deleteTag',
       summary: 'Delete a tag',
-      description: 'The tag leaves every article that had it; those articles\' `tags`, and so their ETags, change, but not their `revision` or `updatedAt`. With `If-Match`, a stale ETag is a 412 and nothing is deleted.',
+      description: 'The tag leaves every article that had it, at once for every reader; those articles\' `tags`, and so their ETags, change, but not their `revision` or `updatedAt`. The server removes the stored links in the background, in small slices, so deleting a tag on many articles costs no more than deleting any other; its slug and name are free again at once. With `If-Match`, a stale ETag is a 412 and nothing is deleted.',
       params: TagSlugParams,
       headers: WriteHeaders,
       response: { 204: NoContent, ...problems(404, 412, 422) }
@@ -119,8 +119,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     await writeIfMatch(request, {
       load: () => load(request, request.params.slug),
       etag: (row) => etagAs(reply, 'Tag', app.tags.toTag(row)),
-      write: (current, unchanged) => app.tags.delete(current, visibility(request), unchanged)
+      write: (current, unchanged) => app.tags.delete(current, app.clock(), visibility(request), unchanged)
     })
+    app.upkeep.wake()
     return reply.code(204).send()
   })
 }

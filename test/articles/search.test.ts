@@ -222,3 +222,36 @@ t.test('a ranked page is exact when the best-ranked matches are hidden from the 
   t.same(editor.seen.slice(hidden), pub.seen)
   t.same(slugsOf(await search(a, 'q=lighthouse&section=Nowhere')), [], 'a filter nothing passes: an empty page')
 })
+
+t.test('hidden articles never move the public\'s search pages: bodies, cursors, Link and ETags', async (t) => {
+  // Issue 13 item 4: ranks were bm25 over the whole index, drafts included, so saving a draft with the word
+  // moved every public rank, and with it the cursors, Link headers and ETags the public received.
+  const a = await build(t, { responseCacheMb: 0 })
+  for (let i = 0; i < 12; i++) {
+    await createArticle(a, { title: `Lighthouse ${i}`, body: `${'keeper '.repeat(i * 3)}the lighthouse ${'lamp '.repeat(i)}`, status: 'published' })
+  }
+  const pages = async () => {
+    const out: { body: string, etag: unknown, link: unknown }[] = []
+    let url: string | undefined = '/v1/articles?q=lighthouse&limit=5'
+    while (url !== undefined) {
+      const res = await a.inject({ method: 'GET', url })
+      t.equal(res.statusCode, 200)
+      out.push({ body: res.body, etag: res.headers.etag, link: res.headers.link })
+      const next = res.json().page.nextCursor as string | null
+      url = next === null ? undefined : `/v1/articles?q=lighthouse&limit=5&cursor=${next}`
+    }
+    return out
+  }
+  const before = await pages()
+  t.equal(before.length, 3)
+  // Hidden rows change: drafts full of the word, a scheduled and an archived article, an edited draft.
+  await createArticle(a, { title: 'Lighthouse lighthouse', body: 'lighthouse '.repeat(40) })
+  await createArticle(a, { title: 'Lighthouse plans', body: 'A short one.', status: 'published', publishedAt: '2026-07-09T00:00:00.000Z' })
+  await createArticle(a, { title: 'Lighthouse history', body: 'lighthouse keeper '.repeat(200), status: 'archived', publishedAt: '2020-01-01T00:00:00.000Z' })
+  for (let i = 0; i < 20; i++) await createArticle(a, { title: `Unrelated draft ${i}`, body: 'words '.repeat(500) })
+  t.equal((await a.as('editor', { method: 'PATCH', url: '/v1/articles/lighthouse-lighthouse', payload: { body: 'lighthouse '.repeat(400) } })).statusCode, 200)
+  t.same(await pages(), before, 'every public page, its cursor, Link and ETag, as before')
+  // Editors see the drafts, ranked among the rest by the same rule.
+  const editor = await a.as('editor', { method: 'GET', url: '/v1/articles?q=lighthouse&limit=100&include=total' })
+  t.equal(editor.json().page.total, 15)
+})

@@ -146,6 +146,7 @@ t.test('memory is bounded, and RESPONSE_CACHE_MB=0 turns the cache off', async (
   const s = stats(a)
   t.ok(s.bytes <= 1024 * 1024, `at most 1 MB kept (${s.bytes})`)
   t.ok(s.entries < 30 && s.entries > 0, `the oldest went first (${s.entries} kept)`)
+  t.equal(s.evictions, s.stores - s.entries, 'every stored entry not kept was evicted, and counted')
   const hits = s.hits
   await get(a, '/v1/articles/long-29')
   t.equal(stats(a).hits, hits + 1, 'the newest is still there')
@@ -156,5 +157,5 @@ t.test('memory is bounded, and RESPONSE_CACHE_MB=0 turns the cache off', async (
   await createArticle(off, { title: 'Uncached', body: 'Text', status: 'published' })
   await get(off, '/v1/articles/uncached')
   await get(off, '/v1/articles/uncached')
-  t.same(stats(off), { entries: 0, bytes: 0, hits: 0, misses: 0, stores: 0, clears: 0 })
+  t.same(stats(off), { entries: 0, bytes: 0, hits: 0, misses: 0, stores: 0, evictions: 0, clears: 0 })
 })

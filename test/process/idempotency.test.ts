@@ -20,7 +20,8 @@ async function startServer (t: Test, databasePath: string): Promise<string> {
     await exited
   })
   const base = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 150; i++) {
+  // A deadline, not a count: on a busy machine tsx alone takes over 10 s to start the server.
+  for (const until = Date.now() + 60_000; Date.now() < until;) {
     try {
       if ((await fetch(`${base}/health`)).ok) return base
     } catch {}

@@ -16,7 +16,8 @@ function start (env: Record<string, string>) {
 }
 
 async function waitFor (url: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  // A deadline, not a count: on a busy machine tsx alone takes over 10 s to start the server.
+  for (const until = Date.now() + 60_000; Date.now() < until;) {
     try {
       if ((await fetch(url)).ok) return
     } catch {}

@@ -1,0 +1,57 @@
+// Gazette's SQLite extension (native/gazette.c): the query budget's watchdog and the search ranking.
+// Loaded into every connection by openDatabase; scripts/build-native.ts compiles it at `npm install`.
+import { existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type Database from 'better-sqlite3'
+
+/** The version native/gazette.c reports: a library built from older source is refused, not half used. */
+const NATIVE_VERSION = 1
+
+// src/db and dist/db sit at the same depth, so this resolves in development and in the build.
+export const nativeLibrary = resolve(dirname(fileURLToPath(import.meta.url)), '../../native/build',
+  process.platform === 'darwin' ? 'gazette.dylib' : 'gazette.so')
+
+export class NativeMissing extends Error {}
+
+/** Loads the extension into a connection; throws a message fit for a person when it is missing or stale. */
+export function loadNative (sqlite: Database.Database): void {
+  const rebuild = 'run `npm run build:native` (it needs a C compiler; Debian: apt-get install build-essential)'
+  if (!existsSync(nativeLibrary)) throw new NativeMissing(`${nativeLibrary} is missing: ${rebuild}`)
+  sqlite.loadExtension(nativeLibrary)
+  const version = sqlite.prepare('SELECT gazette_native_version()').pluck().get()
+  if (version !== NATIVE_VERSION) throw new NativeMissing(`${nativeLibrary} is version ${String(version)}, this code needs ${NATIVE_VERSION}: ${rebuild}`)
+}
+
+/**
+ * The connection's query budget. `arm(owner, ms)` interrupts whatever statement is running `ms` from now
+ * (it then fails with SQLITE_INTERRUPT); `release(owner)` disarms it unless another owner armed it since.
+ * Arming again moves the deadline: the last arm wins.
+ */
+export function queryBudget (sqlite: Database.Database) {
+  const set = sqlite.prepare('SELECT gazette_budget(?)')
+  const count = sqlite.prepare('SELECT gazette_interrupts()').pluck()
+  let current: object | undefined
+  return {
+    arm (owner: object, ms: number): void {
+      current = owner
+      // A closed connection has nothing to interrupt: the request's own statements then fail as they
+      // would without a budget (so /health answers its 503, not a 500 from this hook).
+      if (sqlite.open) set.run(ms)
+    },
+    release (owner: object): void {
+      if (current !== owner) return
+      current = undefined
+      if (sqlite.open) set.run(0)
+    },
+    /** Statements interrupted on this connection so far. */
+    interrupts: (): number => count.get() as number
+  }
+}
+
+export type QueryBudget = ReturnType<typeof queryBudget>
+
+/** Whether an error is a statement stopped by the budget. */
+export const isInterrupted = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null &&
+  ((err as { code?: unknown }).code === 'SQLITE_INTERRUPT' || isInterrupted((err as { cause?: unknown }).cause))
