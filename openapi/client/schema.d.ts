@@ -1776,14 +1776,19 @@ export interface components {
             fields: components["schemas"]["FieldChanges"];
         };
         /**
+         * CheckResult
+         * @description A check that passed. A failed check is not a value here: the answer is then a 503 problem naming it.
+         * @enum {string}
+         */
+        CheckResult: "ok";
+        /**
          * HealthStatus
          * @example {
          *       "status": "ok"
          *     }
          */
         HealthStatus: {
-            /** @enum {string} */
-            status: "ok";
+            status: components["schemas"]["CheckResult"];
         };
         /**
          * Readiness
@@ -1799,29 +1804,13 @@ export interface components {
          *     }
          */
         Readiness: {
-            /** @enum {string} */
-            status: "ok";
+            status: components["schemas"]["CheckResult"];
+            /** @description `database`: the database answers. `migrations`: every migration of this build is applied. `shutdown`: not shutting down. `load`: not shedding load. */
             checks: {
-                /**
-                 * @description The database answers.
-                 * @enum {string}
-                 */
-                database: "ok";
-                /**
-                 * @description Every migration of this build is applied.
-                 * @enum {string}
-                 */
-                migrations: "ok";
-                /**
-                 * @description Not shutting down.
-                 * @enum {string}
-                 */
-                shutdown: "ok";
-                /**
-                 * @description Not shedding load.
-                 * @enum {string}
-                 */
-                load: "ok";
+                database: components["schemas"]["CheckResult"];
+                migrations: components["schemas"]["CheckResult"];
+                shutdown: components["schemas"]["CheckResult"];
+                load: components["schemas"]["CheckResult"];
             };
         };
     };
@@ -2144,7 +2133,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            /** @description The server is shutting down (`/problems/shutting-down`): this request came on a connection that was open when the listener closed. Retry on a new connection (`Retry-After`). */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2310,7 +2299,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            /** @description The server is shutting down (`/problems/shutting-down`): this request came on a connection that was open when the listener closed. Retry on a new connection (`Retry-After`). */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2332,7 +2321,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Readiness. */
+            /** @description Every check passed: send traffic here. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2442,9 +2431,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description ArticleList. */
+            /** @description A page of articles. */
             200: {
                 headers: {
+                    /** @description Searches allowed per window (one minute) from this client address. Sent on searches (with `q`) only. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Searches left in the current window. Sent on searches (with `q`) only. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. Sent on searches (with `q`) only. */
+                    "RateLimit-Reset"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     Link: components["headers"]["Link"];
@@ -2519,11 +2514,11 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before searching again. */
                     "Retry-After": components["headers"]["Retry-After"];
-                    /** @description Searches allowed per window (one minute) from this client address. */
+                    /** @description Searches allowed per window (one minute) from this client address. Sent on searches (with `q`) only. */
                     "RateLimit-Limit"?: number;
-                    /** @description Searches left in the current window. */
+                    /** @description Searches left in the current window. Sent on searches (with `q`) only. */
                     "RateLimit-Remaining"?: number;
-                    /** @description Seconds until the window resets. */
+                    /** @description Seconds until the window resets. Sent on searches (with `q`) only. */
                     "RateLimit-Reset"?: number;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
