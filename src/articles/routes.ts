@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { hasRole } from '../plugins/auth.js'
 import { invalid, NotFound, Unauthorized } from '../http/errors.js'
 import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
@@ -11,7 +12,7 @@ import { parseSearch } from './search.js'
 import { revisionMeta } from '../revisions/author.js'
 import { visibilityOf } from './visibility.js'
 import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
-import { searchRateLimited } from './search-rate-limit.js'
+import { searchRateLimited, searchRateLimitHeaders } from './search-rate-limit.js'
 import { TOTAL_LIMIT } from './listing.js'
 import { PHRASE_LIMIT, PREFIX_WORDS, RANK_LIMIT } from './search-index.js'
 
@@ -52,7 +53,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       ].join('\n\n'),
       querystring: ArticleListQuery,
       headers: ConditionalHeaders,
-      response: { 200: ref(ArticleList), 304: NotModified, ...problems(401, 412, 422), ...searchRateLimited }
+      response: {
+        200: Type.Unsafe({ ...ref(ArticleList), description: 'A page of articles.', headers: searchRateLimitHeaders }),
+        304: NotModified,
+        ...problems(401, 412, 422),
+        ...searchRateLimited
+      }
     }
   }, async (request, reply) => {
     const q = request.query
