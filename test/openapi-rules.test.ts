@@ -13,8 +13,11 @@ type Json = Record<string, any>
 const doc: Json = JSON.parse((await generateOpenApi()).json)
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options']
 
-/** Every operation of the document, with where it is. */
-const operations = Object.entries(doc.paths as Record<string, Json>).flatMap(([path, item]) =>
+/** Every operation of the document, with where it is: the paths, and the requests Gazette sends (`webhooks`). */
+const operations = [
+  ...Object.entries(doc.paths as Record<string, Json>).map(([path, item]) => ({ path, item })),
+  ...Object.entries((doc.webhooks ?? {}) as Record<string, Json>).map(([name, item]) => ({ path: `webhook ${name}`, item }))
+].flatMap(({ path, item }) =>
   METHODS.filter((m) => item[m] !== undefined).map((method) => ({ where: `${method.toUpperCase()} ${path}`, method, op: item[method] as Json })))
 
 /** Every schema object in the document (components, parameters, bodies, responses, headers), with its JSON Pointer. */
@@ -90,6 +93,20 @@ t.test('no union of models a generator cannot tell apart', async (t) => {
   const comment = doc.components.schemas.Comment
   t.same(['authorEmail', 'ip', 'userAgent'].filter((f) => comment.properties[f] === undefined), [], 'Comment has the moderators\' fields')
   t.notOk(comment.required.includes('authorEmail'), '… optional, since only moderators get them')
+})
+
+t.test('every JSON body a response carries is a named component', async (t) => {
+  let bodies = 0
+  for (const { where, op } of operations) {
+    for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
+      for (const [type, media] of Object.entries((response.content ?? {}) as Record<string, Json>)) {
+        if (!/(^|[/+])json$/.test(type)) continue // feeds, sitemaps, YAML and metrics are text
+        t.match(media.schema?.$ref, /^#\/components\/schemas\/\w+$/, `${where} ${status} ${type} body is a $ref`)
+        bodies++
+      }
+    }
+  }
+  t.ok(bodies >= 100, `${bodies} JSON response bodies`)
 })
 
 t.test('every request body is a named component', async (t) => {
