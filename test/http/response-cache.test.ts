@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { LightMyRequestResponse } from 'fastify'
+import { loadNative } from '../../src/db/native.js'
 import { VERSION_POLL_MS } from '../../src/http/response-cache.js'
 import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
 
@@ -112,6 +113,7 @@ t.test('a write by another process is seen within the poll interval', async (t) 
 
   const other = new Database(path)
   t.teardown(() => other.close())
+  loadNative(other) // the search triggers call the extension's tokenizer
   other.prepare("UPDATE articles SET title = 'Changed elsewhere' WHERE slug = 'shared'").run()
   await new Promise((resolve) => setTimeout(resolve, VERSION_POLL_MS + 20))
   t.equal((await get(a, '/v1/articles/shared')).json().title, 'Changed elsewhere')
