@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { LightMyRequestResponse } from 'fastify'
-import { loadNative } from '../../src/db/native.js'
 import { VERSION_POLL_MS } from '../../src/http/response-cache.js'
 import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
+import { loadNative } from '../../src/db/native.js'
 
 const stats = (a: TestApp) => a.app.responseCache.stats()
 const get = (a: TestApp, url: string, headers: Record<string, string> = {}) => a.inject({ method: 'GET', url, headers })
@@ -112,8 +112,8 @@ t.test('a write by another process is seen within the poll interval', async (t) 
   t.equal((await get(a, '/v1/articles/shared')).json().title, 'Shared')
 
   const other = new Database(path)
+  loadNative(other) // the triggers call Gazette's SQLite functions, as in any process that writes
   t.teardown(() => other.close())
-  loadNative(other) // the search triggers call the extension's tokenizer
   other.prepare("UPDATE articles SET title = 'Changed elsewhere' WHERE slug = 'shared'").run()
   await new Promise((resolve) => setTimeout(resolve, VERSION_POLL_MS + 20))
   t.equal((await get(a, '/v1/articles/shared')).json().title, 'Changed elsewhere')

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
+import { loadNative } from '../../src/db/native.js'
 
 const restore = (a: TestApp, slug: string, n: number, headers: Record<string, string> = {}) =>
   a.as('editor', { method: 'POST', url: `/v1/articles/${slug}/revisions/${n}/restore`, headers })
@@ -93,6 +94,7 @@ t.test('If-Match is checked in the write\'s transaction: a change committed afte
   // Another process (a second connection to the same file) commits a change between the route's
   // first look at the article and the restore's write: the restore service reads the clock there.
   const other = new Database(path)
+  loadNative(other) // the triggers call Gazette's SQLite functions, as in any process that writes
   t.teardown(() => other.close())
   let armed = true
   let value = a.clock.now
