@@ -202,6 +202,10 @@ export function generate (opts: GenerateOptions): GenerateResult {
     searchBar.done()
   }
 
+  // What the public can already see counts as announced in the event log, as the migration does for an
+  // existing database: the server starts without an article.published for the whole archive.
+  sqlite.prepare("UPDATE articles SET announced = 1 WHERE status = 'published' AND published_at <= ?").run(Date.now())
+
   const indexBar = progressBar('indexes', indexes.length, opts.progress ?? true)
   indexes.forEach((index, i) => { sqlite.exec(index.sql); indexBar.update(i + 1) })
   indexBar.done()

@@ -3,10 +3,13 @@
 //   npm run bench                        10,000 articles, 10 connections, 3 alternating rounds of 5 s
 //   npm run bench -- --db path.db        reuse a generated database (bench/generate.ts)
 //   npm run bench -- --cache-mb 0        without the response cache: every read goes to the database
+//   npm run bench -- --webhooks 3        each write also with 3 webhooks (every event type) delivering to a
+//                                        local receiver, in rounds alternating with the same write without
 //   npm run bench:quick                  300 articles, 1 connection, 1 s rounds: a smoke run (npm test runs it)
 //
 // See bench/README.md for what each number means.
 import { spawnSync } from 'node:child_process'
+import Database from 'better-sqlite3'
 import { randomBytes } from 'node:crypto'
 import { cpus, loadavg } from 'node:os'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -15,7 +18,7 @@ import { parseArgs } from 'node:util'
 import type { Capture } from './baseline.js'
 import { generate } from './generate.js'
 import { median, round, type Round } from './measure.js'
-import { freePort, rssSampler, startChild, waitFor, type Child } from './processes.js'
+import { cpuSeconds, freePort, rssSampler, startChild, waitFor, type Child } from './processes.js'
 import { svgChart, table, targetMet, type ScenarioResult, type Summary } from './report.js'
 import { publishRecent } from './news.js'
 import { findFixtures, scenarios, type Scenario } from './scenarios.js'
@@ -33,6 +36,7 @@ const { values: args } = parseArgs({
     server: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'cache-mb': { type: 'string' },
+    webhooks: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results' }
   }
 })
@@ -74,6 +78,9 @@ if (opts.server === 'dist') {
   if (build.status !== 0) throw new Error('npm run build failed')
 }
 const adminToken = `gz_bench_${randomBytes(24).toString('base64url')}`
+const webhooks = Number(args.webhooks)
+const receiverPort = await freePort()
+const receiver = webhooks > 0 ? startChild(['--import', 'tsx', 'bench/receiver.ts', '--port', String(receiverPort)], {}) : undefined
 const serverPort = await freePort()
 const nodeFlags = args['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof'])}`]
 const server = startChild([...nodeFlags, ...(opts.server === 'dist' ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])], {
@@ -90,9 +97,11 @@ const server = startChild([...nodeFlags, ...(opts.server === 'dist' ? ['dist/ser
   // As behind a reverse proxy on the same host: the client address comes from X-Forwarded-For.
   TRUST_PROXY: '127.0.0.1',
   // The server's default unless given: `--cache-mb 0` measures every read against the database.
-  ...(args['cache-mb'] === undefined ? {} : { RESPONSE_CACHE_MB: args['cache-mb'] })
+  ...(args['cache-mb'] === undefined ? {} : { RESPONSE_CACHE_MB: args['cache-mb'] }),
+  // `--webhooks N`: the receiver is on loopback.
+  ...(webhooks > 0 ? { WEBHOOK_ALLOW_PRIVATE: 'true' } : {})
 })
-const children: Child[] = [server]
+const children: Child[] = receiver === undefined ? [server] : [server, receiver]
 const stopAll = async (): Promise<void> => { await Promise.all(children.map((c) => c.stop())) }
 process.on('SIGINT', () => { stopAll().finally(() => process.exit(130)) })
 
@@ -102,6 +111,7 @@ try {
   // Two days of news for the news sitemap and the feeds (a generated archive ends in the past).
   const published = await publishRecent(real, adminToken, dbPath, quick ? 30 : 500)
   if (published > 0) log(`published ${published} articles dated in the last 48 hours (the news sitemap's window)`)
+  const hooks = receiver === undefined ? undefined : await webhookBench(real, `http://127.0.0.1:${receiverPort}`, receiver, webhooks)
   const fixtures = findFixtures(dbPath, Date.now())
   const unknown = opts.only?.filter((id) => !scenarios(fixtures, adminToken).some((s) => s.id === id)) ?? []
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; the ids are in bench/README.md`)
@@ -109,6 +119,7 @@ try {
 
   // 3. Probe each route once: a route this build does not have is skipped, and the report says so.
   const results: ScenarioResult[] = []
+  const webhookResults: WebhookResult[] = []
   const live: Scenario[] = []
   const captures: Capture[] = []
   for (const s of all) {
@@ -164,16 +175,23 @@ try {
     log(`${s.label}: warm-up ${opts.warmup} s, ${opts.rounds} × ${opts.duration} s at ${opts.connections} connections`)
     await round(real, s, opts.connections, opts.warmup)
     if (s.read) await round(bare, s, opts.connections, opts.warmup)
+    // A write is also measured with the webhooks, in rounds alternating with the ones without.
+    const hooked = hooks !== undefined && !s.read
+    if (hooked) await hooks.round(s, opts.warmup)
     const realRounds: Round[] = []
     const bareRounds: Round[] = []
+    const hookedRounds: HookedRound[] = []
     rss.start()
     for (let i = 0; i < opts.rounds; i++) {
       // ABBA order, so a drift in machine load does not always favour the same side.
-      const baselineFirst = s.read && i % 2 === 1
-      if (baselineFirst) bareRounds.push(await round(bare, s, opts.connections, opts.duration, baseline.pid))
+      const otherFirst = i % 2 === 1
+      if (otherFirst && s.read) bareRounds.push(await round(bare, s, opts.connections, opts.duration, baseline.pid))
+      if (otherFirst && hooked) hookedRounds.push(await hooks.round(s, opts.duration))
       realRounds.push(await round(real, s, opts.connections, opts.duration, server.pid))
-      if (s.read && !baselineFirst) bareRounds.push(await round(bare, s, opts.connections, opts.duration, baseline.pid))
+      if (!otherFirst && s.read) bareRounds.push(await round(bare, s, opts.connections, opts.duration, baseline.pid))
+      if (!otherFirst && hooked) hookedRounds.push(await hooks.round(s, opts.duration))
     }
+    if (hooked) webhookResults.push(hooks.summary(s, hookedRounds, realRounds))
     const rssMb = rss.stop()
     result.real = summarise(realRounds)
     if (s.read) {
@@ -195,6 +213,7 @@ try {
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavg: loadavg() },
     database: { path: dbPath, articles: opts.articles, generated },
     server: { mode: opts.server, rssMaxMb: rssMax || undefined },
+    webhooks: { endpoints: webhooks, scenarios: webhookResults },
     fixtures,
     scenarios: results
   }
@@ -204,8 +223,142 @@ try {
   writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n')
   writeFileSync(svgPath, svgChart(results, `Gazette vs bare Fastify, ${opts.connections} connections, median of ${opts.rounds} × ${opts.duration} s`))
   console.log(table(results))
+  for (const w of webhookResults) console.log(`\n${webhookLine(w)}`)
   console.log(`\nserver RSS under load: max ${rssMax ? rssMax.toFixed(0) : '?'} MB; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`)
   console.log(`report: ${jsonPath}\nchart:  ${svgPath}`)
 } finally {
   await stopAll()
+}
+
+interface HookedRound extends Round {
+  /** Deliveries the round's writes caused (events × webhooks), made during the round, and in all. */
+  deliveries: number
+  deliveredDuring: number
+  delivered: number
+  /** From the end of the round until the receiver had them all. */
+  drainSeconds: number
+  /** Server CPU per request of the round plus the CPU the rest of its deliveries took after it, in µs. */
+  sustainedCpuUs?: number
+  /** Server CPU per delivery made after the round (the drain), in µs. */
+  drainCpuUsPerDelivery?: number
+}
+
+interface WebhookResult {
+  id: string
+  label: string
+  webhooks: number
+  without: Summary
+  with: Summary & {
+    sustainedCpuUs?: number
+    drainCpuUsPerDelivery?: number
+    deliveriesPerRequest: number
+    deliveredDuringShare: number
+    drainSeconds: number
+    /** Deliveries the receiver had not got when the drain gave up (5 minutes): 0 unless something is wrong. */
+    undelivered: number
+  }
+  /** Median of the per-pair ratios with/without req/s (each pair ran back to back). */
+  ratio: number
+}
+
+/**
+ * `--webhooks N`: a round of a write with N webhooks for every event type registered just before it
+ * (so they start at the end of the log, with no backlog) and deleted once the receiver has every delivery
+ * the round caused, so the rounds without webhooks that alternate with these carry none of their work.
+ */
+async function webhookBench (base: string, receiverUrl: string, receiverChild: Child, n: number) {
+  await waitFor(`${receiverUrl}/count`, receiverChild)
+  const doc = await (await fetch(`${base}/openapi.json`)).json() as { components: { schemas: { EventType?: { enum: string[] } } } }
+  const events = doc.components.schemas.EventType?.enum
+  if (events === undefined) throw new Error('--webhooks: this build has no webhooks')
+  const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }
+  const received = async (): Promise<number> => ((await (await fetch(`${receiverUrl}/count`)).json()) as { received: number }).received
+
+  async function hookedRound (s: Scenario, seconds: number): Promise<HookedRound> {
+    const ids: number[] = []
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${base}/v1/webhooks`, { method: 'POST', headers, body: JSON.stringify({ url: `${receiverUrl}/hook-${i}`, events, description: `bench receiver ${i}` }) })
+      if (res.status !== 201) throw new Error(`registering a webhook: ${res.status} ${await res.text()}`)
+      ids.push(((await res.json()) as { id: number }).id)
+    }
+    const eventsBefore = eventCount(dbPath)
+    const receivedBefore = await received()
+    const r = await round(base, s, opts.connections, seconds, server.pid)
+    const deliveries = (eventCount(dbPath) - eventsBefore) * n
+    const deliveredDuring = await received() - receivedBefore
+    const drainStart = Date.now()
+    const cpuBefore = cpuSeconds(server.pid)
+    while (await received() - receivedBefore < deliveries && Date.now() - drainStart < 300_000) await new Promise((resolve) => setTimeout(resolve, 50))
+    const cpuAfter = cpuSeconds(server.pid)
+    const drainSeconds = (Date.now() - drainStart) / 1000
+    const delivered = await received() - receivedBefore
+    for (const id of ids) {
+      const res = await fetch(`${base}/v1/webhooks/${id}`, { method: 'DELETE', headers: { authorization: headers.authorization } })
+      if (res.status !== 204) throw new Error(`deleting a webhook: ${res.status}`)
+    }
+    const drainCpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore
+    return {
+      ...r,
+      deliveries,
+      deliveredDuring,
+      delivered,
+      drainSeconds,
+      ...(drainCpu !== undefined && r.cpuUs !== undefined
+        ? { sustainedCpuUs: r.cpuUs + drainCpu * 1e6 / Math.max(1, r.requests), drainCpuUsPerDelivery: drainCpu * 1e6 / Math.max(1, delivered - deliveredDuring) }
+        : {})
+    }
+  }
+
+  return {
+    round: hookedRound,
+    summary (s: Scenario, hooked: HookedRound[], without: Round[]): WebhookResult {
+      const sum = (rounds: Round[]): Summary => ({
+        rps: median(rounds.map((r) => r.rps)),
+        ...(rounds.every((r) => r.cpuUs !== undefined) ? { cpuUs: median(rounds.map((r) => r.cpuUs!)) } : {}),
+        p50: median(rounds.map((r) => r.p50)),
+        p99: median(rounds.map((r) => r.p99)),
+        rounds
+      })
+      const total = (f: (r: HookedRound) => number) => hooked.reduce((a, r) => a + f(r), 0)
+      return {
+        id: s.id,
+        label: s.label,
+        webhooks: n,
+        without: sum(without),
+        with: {
+          ...sum(hooked),
+          ...(hooked.every((r) => r.sustainedCpuUs !== undefined)
+            ? { sustainedCpuUs: median(hooked.map((r) => r.sustainedCpuUs!)), drainCpuUsPerDelivery: median(hooked.map((r) => r.drainCpuUsPerDelivery!)) }
+            : {}),
+          deliveriesPerRequest: total((r) => r.deliveries) / Math.max(1, total((r) => r.requests)),
+          deliveredDuringShare: total((r) => r.deliveredDuring) / Math.max(1, total((r) => r.deliveries)),
+          drainSeconds: median(hooked.map((r) => r.drainSeconds)),
+          undelivered: total((r) => Math.max(0, r.deliveries - r.delivered))
+        },
+        ratio: median(hooked.map((r, i) => r.rps / Math.max(without[i]!.rps, 0.001)))
+      }
+    }
+  }
+}
+
+/** One paragraph of the report: a write with and without webhooks. */
+function webhookLine (w: WebhookResult): string {
+  const us = (v: number | undefined) => v === undefined ? '?' : v.toFixed(0)
+  return [
+    `${w.label} with ${w.webhooks} webhooks vs without, alternating rounds in this run:`,
+    `  without: ${w.without.rps.toFixed(0)} req/s, p50 ${w.without.p50} ms, p99 ${w.without.p99} ms, ${us(w.without.cpuUs)} µs CPU/req`,
+    `  with:    ${w.with.rps.toFixed(0)} req/s, p50 ${w.with.p50} ms, p99 ${w.with.p99} ms, ${us(w.with.cpuUs)} µs CPU/req during the round (ratio ${w.ratio.toFixed(2)})`,
+    `  ${w.with.deliveriesPerRequest.toFixed(1)} deliveries per request, ${(w.with.deliveredDuringShare * 100).toFixed(0)}% made during the round, the rest in ${w.with.drainSeconds.toFixed(1)} s after it` +
+      ` (${us(w.with.drainCpuUsPerDelivery)} µs CPU a delivery); all included, ${us(w.with.sustainedCpuUs)} µs CPU per request`
+  ].join('\n')
+}
+
+/** How many events the log holds (read from the file: the server is the one writing). */
+function eventCount (path: string): number {
+  const db = new Database(path, { readonly: true, fileMustExist: true })
+  try {
+    return db.prepare('SELECT count(*) FROM events WHERE webhook_id IS NULL').pluck().get() as number
+  } finally {
+    db.close()
+  }
 }

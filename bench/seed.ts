@@ -94,6 +94,8 @@ export function seedArticles (path: string, count: number, now = Date.now()): Se
       GROUP BY at.article_id;
       INSERT INTO article_search (article_search) VALUES ('rebuild');`)
     for (const t of triggers) sqlite.exec(t.sql)
+    // Visible articles count as announced in the event log (no article.published for the archive at start).
+    sqlite.prepare("UPDATE articles SET announced = 1 WHERE status = 'published' AND published_at <= ?").run(now)
   })()
   const articles = sqlite.prepare('SELECT count(*) FROM articles').pluck().get() as number
   sqlite.close()

@@ -2,6 +2,9 @@
 // Crash safety, measured: the real server on a temporary database takes a concurrent write load and is
 // killed with SIGKILL mid-load, then restarted on the same file. Every write it had answered 2xx must
 // still be there, and PRAGMA integrity_check must say ok. Repeats for several rounds on one database.
+// The event log and webhooks too: every write in the database (acknowledged or not) has exactly its events
+// and no event exists for a write that is not there (one rolled back by the kill), and a webhook receiver
+// running here gets every event, signed, in the order of the log, after the restarts.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,9 +13,38 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
 import { cleanEnv, freePort, startServer, writeLoad, type Ack } from './harness.js'
+import { startReceiver, type Receiver } from './webhook-receiver.js'
 
 export interface CrashOptions { rounds: number, writers: number, killAfterMs: number, log?: (line: string) => void }
-export interface CrashFigures { rounds: number, acknowledged: number, articles: number, comments: number, found: number, lost: number, integrity: string }
+export interface CrashFigures {
+  rounds: number
+  acknowledged: number
+  articles: number
+  comments: number
+  found: number
+  lost: number
+  integrity: string
+  events: EventFigures
+}
+
+export interface EventFigures {
+  /** Events in the log. */
+  recorded: number
+  /** Writes in the database without their event (article.published, comment.submitted). */
+  missing: number
+  /** Events for a write that is not in the database, or recorded twice. */
+  unexpected: number
+  /** Events the receiver got (each counted once), of `recorded`. */
+  delivered: number
+  /** Deliveries received again (at least once: an attempt in flight when the server was killed). */
+  redelivered: number
+  /** Events whose first arrival came before an earlier event's. */
+  outOfOrder: number
+  /** Deliveries whose signature did not verify. */
+  badSignatures: number
+  /** Seconds from the last restart until the receiver had every event. */
+  drainSeconds: number
+}
 
 export async function crashTest (opts: CrashOptions): Promise<CrashFigures> {
   const log = opts.log ?? (() => {})
@@ -28,11 +60,16 @@ export async function crashTest (opts: CrashOptions): Promise<CrashFigures> {
     LOG_LEVEL: 'warn',
     COMMENT_MODERATION: 'none',
     COMMENT_RATE_LIMIT: '100000',
-    MAX_EVENT_LOOP_DELAY: '0' // measure durability, not load shedding
+    MAX_EVENT_LOOP_DELAY: '0', // measure durability, not load shedding
+    // The receiver runs here, on loopback; a short timeout keeps the lease of an attempt cut by SIGKILL short.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_TIMEOUT_MS: '2000'
   })
   const acked: Ack[] = []
+  const receiver = await startReceiver()
   try {
     let server = await startServer(env)
+    await registerWebhook(server.base, token, receiver)
     const doc = await (await fetch(`${server.base}/openapi.json`)).json() as { paths: Record<string, Record<string, unknown>> }
     const comments = doc.paths['/v1/articles/{slug}/comments']?.post !== undefined
     log(`comments: ${comments ? 'written too' : 'no comment route yet, articles only'}`)
@@ -48,6 +85,11 @@ export async function crashTest (opts: CrashOptions): Promise<CrashFigures> {
       const missing = await missingOverHttp(server.base, token, acked, comments)
       if (missing.length > 0) throw new Error(`round ${round}: acknowledged writes missing after restart: ${JSON.stringify(missing.slice(0, 10))}`)
     }
+    const eventLog = await readLog(server.base, token)
+    const restarted = Date.now()
+    const everyId = new Set(eventLog.map((e) => e.id))
+    await receiver.waitUntil(() => new Set(receiver.received.map((r) => r.id)).size >= everyId.size, 180_000).catch(() => {})
+    const drainSeconds = (Date.now() - restarted) / 1000
     server.child.kill('SIGTERM')
     if (await server.exited !== 0) throw new Error(`the server did not stop cleanly:\n${server.output()}`)
 
@@ -58,12 +100,70 @@ export async function crashTest (opts: CrashOptions): Promise<CrashFigures> {
       const articleIds = acked.filter((a) => a.kind === 'article').map((a) => a.id)
       const commentIds = acked.filter((a) => a.kind === 'comment').map((a) => a.id)
       const found = has('articles', articleIds) + (commentIds.length > 0 ? has('comments', commentIds) : 0)
-      return { rounds: opts.rounds, acknowledged: acked.length, articles: articleIds.length, comments: commentIds.length, found, lost: acked.length - found, integrity }
+      const stored = {
+        articles: db.prepare('SELECT id FROM articles').pluck().all() as number[],
+        comments: db.prepare('SELECT id FROM comments').pluck().all() as number[]
+      }
+      const events = eventFigures(eventLog, stored, receiver, drainSeconds)
+      return { rounds: opts.rounds, acknowledged: acked.length, articles: articleIds.length, comments: commentIds.length, found, lost: acked.length - found, integrity, events }
     } finally {
       db.close()
     }
   } finally {
+    await receiver.close()
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+interface LoggedEvent { id: string, type: string, data: { id?: number } }
+
+async function registerWebhook (base: string, token: string, receiver: Receiver): Promise<void> {
+  const doc = await (await fetch(`${base}/openapi.json`)).json() as { components: { schemas: { EventType: { enum: string[] } } } }
+  const res = await fetch(`${base}/v1/webhooks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: receiver.url, events: doc.components.schemas.EventType.enum })
+  })
+  if (res.status !== 201) throw new Error(`registering the webhook: ${res.status} ${await res.text()}`)
+  receiver.secret = (await res.json() as { secret: string }).secret
+}
+
+async function readLog (base: string, token: string): Promise<LoggedEvent[]> {
+  const out: LoggedEvent[] = []
+  let cursor: string | null = null
+  do {
+    const res = await fetch(`${base}/v1/events?limit=100${cursor === null ? '' : `&cursor=${cursor}`}`, { headers: { authorization: `Bearer ${token}` } })
+    const page = await res.json() as { data: LoggedEvent[], page: { nextCursor: string | null } }
+    out.push(...page.data)
+    cursor = page.page.nextCursor
+  } while (cursor !== null)
+  return out
+}
+
+/** The log checked against the rows in the database, and against what the receiver got. */
+function eventFigures (log: LoggedEvent[], stored: { articles: number[], comments: number[] }, receiver: Receiver, drainSeconds: number): EventFigures {
+  const expected = [
+    ...stored.articles.map((id) => `article.published ${id}`),
+    ...stored.comments.flatMap((id) => [`comment.submitted ${id}`, `comment.approved ${id}`])
+  ]
+  const seen = new Map<string, number>()
+  for (const e of log) seen.set(`${e.type} ${e.data.id ?? ''}`, (seen.get(`${e.type} ${e.data.id ?? ''}`) ?? 0) + 1)
+  const want = new Set(expected)
+  const missing = expected.filter((key) => !seen.has(key)).length
+  const unexpected = [...seen].reduce((n, [key, count]) => n + (want.has(key) ? count - 1 : count), 0)
+  const firstArrival = new Map<string, number>()
+  receiver.received.forEach((r, i) => { if (!firstArrival.has(r.id)) firstArrival.set(r.id, i) })
+  const positions = log.map((e) => firstArrival.get(e.id)).filter((p): p is number => p !== undefined)
+  const outOfOrder = positions.filter((p, i) => i > 0 && p < positions[i - 1]!).length
+  return {
+    recorded: log.length,
+    missing,
+    unexpected,
+    delivered: log.filter((e) => firstArrival.has(e.id)).length,
+    redelivered: receiver.received.length - firstArrival.size,
+    outOfOrder,
+    badSignatures: receiver.received.filter((r) => r.verified !== true).length,
+    drainSeconds
   }
 }
 
@@ -91,5 +191,10 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(
   console.log(`found after restart: ${figures.found}`)
   console.log(`lost:                ${figures.lost}`)
   console.log(`integrity_check:     ${figures.integrity}`)
-  process.exitCode = figures.lost === 0 && figures.integrity === 'ok' ? 0 : 1
+  const e = figures.events
+  console.log(`events recorded:     ${e.recorded} (missing for a stored write: ${e.missing}; for no write, or twice: ${e.unexpected})`)
+  console.log(`webhook deliveries:  ${e.delivered} of ${e.recorded} events received, all in ${e.drainSeconds.toFixed(1)} s after the last restart; ` +
+    `${e.redelivered} received again, ${e.outOfOrder} out of order, ${e.badSignatures} bad signatures`)
+  const eventsOk = e.missing === 0 && e.unexpected === 0 && e.delivered === e.recorded && e.outOfOrder === 0 && e.badSignatures === 0
+  process.exitCode = figures.lost === 0 && figures.integrity === 'ok' && eventsOk ? 0 : 1
 }

@@ -35,11 +35,20 @@ import tagRoutes from './tags/routes.js'
 import { CreateTagBody, Tag, TagList, TagRef, TagSort, UpdateTagBody } from './tags/schemas.js'
 import commentRoutes from './comments/routes.js'
 import {
-  Comment, CommentList, CommentQueueSort, CommentStatus, CommentStatusFilter, CreateCommentBody, ModeratedComment, ModeratedCommentList,
-  ModerationStatus, UpdateCommentBody
+  Comment, CommentList, CommentQueueSort, CommentStatus, CommentStatusFilter, CreateCommentBody, CreatedComment, CreateReportBody,
+  ModeratedComment, ModeratedCommentList, ModerationStatus, ReportReason, UpdateCommentBody
 } from './comments/schemas.js'
+import privacyRoutes from './privacy/routes.js'
+import retentionPlugin from './privacy/retention.js'
+import { ErasureResult, PrivacyEraseRequest, PrivacyExportRequest } from './privacy/schemas.js'
 import tokenRoutes from './tokens/routes.js'
 import { CreatedToken, CreateTokenBody, Role, Token, TokenList } from './tokens/schemas.js'
+import eventLogPlugin, { type SchedulerOptions } from './events/plugin.js'
+import eventRoutes from './events/routes.js'
+import { eventComponents } from './events/schemas.js'
+import webhooksPlugin, { type WebhookOptions } from './webhooks/plugin.js'
+import webhookRoutes from './webhooks/routes.js'
+import { webhookComponents } from './webhooks/schemas.js'
 import feedRoutes from './feeds/routes.js'
 import { JsonFeed, JsonFeedAuthor, JsonFeedItem } from './feeds/schemas.js'
 import sitemapRoutes from './sitemaps/routes.js'
@@ -60,6 +69,8 @@ export interface AppOptions {
   config: Config
   clock?: () => number
   logger?: FastifyServerOptions['logger']
+  /** Background work: the publication scheduler and the webhook dispatcher (tests shorten their intervals and backoff). */
+  workers?: Partial<SchedulerOptions> & WebhookOptions
 }
 
 const REQUEST_ID = /^[\w.:@-]{1,128}$/
@@ -72,7 +83,10 @@ const sharedSchemas = [
   CommentStatus, ModerationStatus, CommentStatusFilter, CommentQueueSort,
   Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody,
   JsonFeedAuthor, JsonFeedItem, JsonFeed,
-  ...revisionSchemas
+  CreatedComment, ReportReason, CreateReportBody,
+  PrivacyExportRequest, PrivacyEraseRequest, ErasureResult,
+  ...revisionSchemas,
+  ...eventComponents, ...webhookComponents
 ]
 
 export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
@@ -177,6 +191,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   await app.register(dbPlugin, { databasePath: config.databasePath, cacheMb: config.sqliteCacheMb })
   await app.register(queryBudgetPlugin)
   await app.register(repositories)
+  await app.register(retentionPlugin)
   await app.register(upkeepPlugin)
   await app.register(authPlugin)
   // Before the response cache: a search answered from memory still counts against its client's allowance.
@@ -185,6 +200,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   await app.register(responseCachePlugin)
   await app.register(idempotencyPlugin)
   await app.register(cachingPlugin)
+  // Background work, after the repositories: scheduled publications, retention, webhook deliveries.
+  await app.register(eventLogPlugin, { pollMs: opts.workers?.pollMs ?? 1000 })
+  await app.register(webhooksPlugin, opts.workers ?? {})
 
   await app.register(healthPlugin)
 
@@ -194,6 +212,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     await v1.register(tagRoutes)
     await v1.register(tokenRoutes)
     await v1.register(commentRoutes)
+    await v1.register(privacyRoutes)
+    await v1.register(eventRoutes)
+    await v1.register(webhookRoutes)
   }, { prefix: '/v1' })
   // Syndication lives outside /v1, where feed readers and crawlers expect it (API.md section 8).
   await app.register(feedRoutes)

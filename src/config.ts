@@ -24,6 +24,12 @@ export interface Config {
   commentModeration: CommentModeration
   commentMaxLinks: number
   commentRateLimit: number
+  /** Minutes after posting during which a comment's author may edit or delete it with its edit token; 0: never. */
+  commentEditMinutes: number
+  /** Days after which a comment's IP and user agent are cleared. */
+  commentPrivateDays: number
+  /** Reports (from distinct clients) that send an approved comment back to pending. */
+  commentReportThreshold: number
   /** Largest request line plus headers in bytes (431 above it). */
   maxHeaderSize: number
   /** Longest request target (path and query) in characters (414 above it). */
@@ -49,6 +55,14 @@ export interface Config {
   publicName: string
   /** The publication's language (BCP 47, e.g. `en`, `pt-br`) in feeds and the Google News sitemap. */
   publicLanguage: string
+  /** Days events and webhook deliveries are kept. */
+  eventRetentionDays: number
+  /** Let webhooks target loopback, private and other non-public addresses (tests, a trusted network). */
+  webhookAllowPrivate: boolean
+  /** 32 bytes (64 hex digits or base64) that encrypt webhook secrets; unset: a key kept in the database. */
+  webhookEncryptionKey: string | undefined
+  /** How long a receiver may take to answer a delivery, in ms. */
+  webhookTimeoutMs: number
   /** `pretty` (pino-pretty, for a terminal) or `json`; undefined: pretty when stdout is a terminal. */
   logFormat: 'json' | 'pretty' | undefined
   /** Prometheus metrics at GET /metrics. */
@@ -84,6 +98,9 @@ export const defaultConfig: Config = {
   commentModeration: 'first',
   commentMaxLinks: 2,
   commentRateLimit: 5,
+  commentEditMinutes: 15,
+  commentPrivateDays: 90,
+  commentReportThreshold: 3,
   maxHeaderSize: 16 * 1024,
   maxUrlLength: 8 * 1024,
   maxJsonDepth: 32,
@@ -95,6 +112,10 @@ export const defaultConfig: Config = {
   articleUrlTemplate: DEFAULT_ARTICLE_URL_TEMPLATE,
   publicName: 'Gazette',
   publicLanguage: 'en',
+  eventRetentionDays: 30,
+  webhookAllowPrivate: false,
+  webhookEncryptionKey: undefined,
+  webhookTimeoutMs: 10_000,
   logFormat: undefined,
   metrics: false,
   metricsToken: undefined,
@@ -154,6 +175,14 @@ function oneOf<T extends string> (env: Env, name: string, fallback: T, allowed: 
   return raw as T
 }
 
+/** The 32-byte key in a WEBHOOK_ENCRYPTION_KEY (64 hex digits, or base64/base64url of 32 bytes), or undefined when it is not one. */
+export function decodeEncryptionKey (raw: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex')
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(raw)) return undefined
+  const key = Buffer.from(raw, raw.includes('-') || raw.includes('_') ? 'base64url' : 'base64')
+  return key.length === 32 ? key : undefined
+}
+
 /** An absolute http(s) URL with no query, fragment or credentials; returned without a trailing slash. */
 function publicUrl (env: Env): string | undefined {
   const raw = env.PUBLIC_URL
@@ -207,6 +236,10 @@ export function loadConfig (env: Env): Config {
   if (adminToken !== undefined && adminToken.length < 22) {
     throw new ConfigError('ADMIN_TOKEN must be at least 22 characters (128 bits of randomness)')
   }
+  const encryptionKey = env.WEBHOOK_ENCRYPTION_KEY === '' ? undefined : env.WEBHOOK_ENCRYPTION_KEY
+  if (encryptionKey !== undefined && decodeEncryptionKey(encryptionKey) === undefined) {
+    throw new ConfigError('WEBHOOK_ENCRYPTION_KEY must be 32 random bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)')
+  }
   const metricsToken = env.METRICS_TOKEN === '' ? undefined : env.METRICS_TOKEN
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,200}$/.test(metricsToken)) {
     throw new ConfigError('METRICS_TOKEN must be 16 to 200 printable ASCII characters without spaces')
@@ -227,6 +260,9 @@ export function loadConfig (env: Env): Config {
     commentModeration: oneOf(env, 'COMMENT_MODERATION', defaultConfig.commentModeration, ['all', 'first', 'none']),
     commentMaxLinks: integer(env, 'COMMENT_MAX_LINKS', defaultConfig.commentMaxLinks, 0, 1000),
     commentRateLimit: integer(env, 'COMMENT_RATE_LIMIT', defaultConfig.commentRateLimit, 1, 100000),
+    commentEditMinutes: integer(env, 'COMMENT_EDIT_MINUTES', defaultConfig.commentEditMinutes, 0, 7 * 24 * 60),
+    commentPrivateDays: integer(env, 'COMMENT_PRIVATE_DAYS', defaultConfig.commentPrivateDays, 1, 36500),
+    commentReportThreshold: integer(env, 'COMMENT_REPORT_THRESHOLD', defaultConfig.commentReportThreshold, 1, 100000),
     maxHeaderSize: integer(env, 'MAX_HEADER_SIZE', defaultConfig.maxHeaderSize, 1024, 1024 * 1024),
     maxUrlLength: integer(env, 'MAX_URL_LENGTH', defaultConfig.maxUrlLength, 256, 1024 * 1024),
     maxJsonDepth: integer(env, 'MAX_JSON_DEPTH', defaultConfig.maxJsonDepth, 2, 1000),
@@ -240,6 +276,10 @@ export function loadConfig (env: Env): Config {
     publicName: text(env, 'PUBLIC_NAME', defaultConfig.publicName, /^(?=.*\S)[^\p{Cc}]{1,100}$/u, '1 to 100 printable characters').trim(),
     // ISO 639 language, optionally with a region or script (Google News accepts `zh-cn` and `zh-tw`).
     publicLanguage: text(env, 'PUBLIC_LANGUAGE', defaultConfig.publicLanguage, /^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i, 'a language tag such as en, fr or pt-br').toLowerCase(),
+    eventRetentionDays: integer(env, 'EVENT_RETENTION_DAYS', defaultConfig.eventRetentionDays, 1, 3650),
+    webhookAllowPrivate: boolean(env, 'WEBHOOK_ALLOW_PRIVATE', defaultConfig.webhookAllowPrivate),
+    webhookEncryptionKey: encryptionKey,
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', defaultConfig.webhookTimeoutMs, 100, 60_000),
     logFormat: env.LOG_FORMAT === undefined || env.LOG_FORMAT === '' ? undefined : oneOf<'json' | 'pretty'>(env, 'LOG_FORMAT', 'json', ['json', 'pretty']),
     metrics: boolean(env, 'METRICS', defaultConfig.metrics),
     metricsToken,

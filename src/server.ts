@@ -16,7 +16,17 @@ try {
   throw err
 }
 
-const app = await buildApp({ config, logger: loggerOptions(config, process.stdout.isTTY === true) })
+let app: Awaited<ReturnType<typeof buildApp>>
+try {
+  app = await buildApp({ config, logger: loggerOptions(config, process.stdout.isTTY === true) })
+} catch (err) {
+  // A setting that only the database can prove wrong (a webhook encryption key that does not match).
+  if (err instanceof ConfigError) {
+    console.error(`gazette: configuration error: ${err.message}`)
+    process.exit(1)
+  }
+  throw err
+}
 
 // On SIGTERM/SIGINT: readiness goes false at once; requests are still served for SHUTDOWN_DELAY, the
 // time a load balancer or Kubernetes needs to stop sending new ones; then stop accepting, let in-flight

@@ -20,6 +20,9 @@ t.test('every setting read from the environment', async (t) => {
     COMMENT_MODERATION: 'none',
     COMMENT_MAX_LINKS: '0',
     COMMENT_RATE_LIMIT: '10',
+    COMMENT_EDIT_MINUTES: '0',
+    COMMENT_PRIVATE_DAYS: '30',
+    COMMENT_REPORT_THRESHOLD: '5',
     MAX_HEADER_SIZE: '8192',
     MAX_URL_LENGTH: '4096',
     MAX_JSON_DEPTH: '16',
@@ -31,6 +34,10 @@ t.test('every setting read from the environment', async (t) => {
     ARTICLE_URL_TEMPLATE: 'https://news.example/{section}/{year}/{month}/{day}/{slug}-{id}.html',
     PUBLIC_NAME: ' The Daily Example ',
     PUBLIC_LANGUAGE: 'pt-BR',
+    EVENT_RETENTION_DAYS: '7',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_ENCRYPTION_KEY: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0=',
+    WEBHOOK_TIMEOUT_MS: '5000',
     LOG_FORMAT: 'pretty',
     METRICS: 'true',
     METRICS_TOKEN: 'a-metrics-token-0123',
@@ -54,6 +61,9 @@ t.test('every setting read from the environment', async (t) => {
     commentModeration: 'none',
     commentMaxLinks: 0,
     commentRateLimit: 10,
+    commentEditMinutes: 0,
+    commentPrivateDays: 30,
+    commentReportThreshold: 5,
     maxHeaderSize: 8192,
     maxUrlLength: 4096,
     maxJsonDepth: 16,
@@ -65,6 +75,10 @@ t.test('every setting read from the environment', async (t) => {
     articleUrlTemplate: 'https://news.example/{section}/{year}/{month}/{day}/{slug}-{id}.html',
     publicName: 'The Daily Example',
     publicLanguage: 'pt-br',
+    eventRetentionDays: 7,
+    webhookAllowPrivate: true,
+    webhookEncryptionKey: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0=',
+    webhookTimeoutMs: 5000,
     logFormat: 'pretty',
     metrics: true,
     metricsToken: 'a-metrics-token-0123',
@@ -85,6 +99,8 @@ t.test('every setting read from the environment', async (t) => {
     ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'uniquelocal'], 'addresses, CIDRs and named ranges')
   t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
   t.equal(loadConfig({ SEED_DEMO: '1' }).seedDemo, true)
+  t.equal(loadConfig({ WEBHOOK_ENCRYPTION_KEY: 'ab'.repeat(32) }).webhookEncryptionKey, 'ab'.repeat(32), 'a key in hex')
+  t.ok(loadConfig({ WEBHOOK_ENCRYPTION_KEY: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0' }).webhookEncryptionKey, 'base64 without padding')
 })
 
 t.test('SQLITE_CACHE_MB sizes the connection\'s page cache', async (t) => {
@@ -105,6 +121,10 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ MAX_EVENT_LOOP_UTILIZATION: 'high' }, /MAX_EVENT_LOOP_UTILIZATION/],
     [{ MAX_JSON_DEPTH: '1' }, /MAX_JSON_DEPTH must be an integer from 2/],
     [{ RESPONSE_CACHE_MB: '-1' }, /RESPONSE_CACHE_MB must be an integer from 0/],
+    [{ EVENT_RETENTION_DAYS: '0' }, /EVENT_RETENTION_DAYS must be an integer from 1/],
+    [{ WEBHOOK_ALLOW_PRIVATE: 'sometimes' }, /WEBHOOK_ALLOW_PRIVATE must be true or false/],
+    [{ WEBHOOK_ENCRYPTION_KEY: 'too-short' }, /WEBHOOK_ENCRYPTION_KEY must be 32 random bytes/],
+    [{ WEBHOOK_ENCRYPTION_KEY: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpu=' }, /WEBHOOK_ENCRYPTION_KEY/],
     [{ SQLITE_CACHE_MB: '0' }, /SQLITE_CACHE_MB must be an integer from 1/],
     [{ QUERY_BUDGET_MS: '-1' }, /QUERY_BUDGET_MS must be an integer from 0/],
     [{ SEARCH_RATE_LIMIT: '0' }, /SEARCH_RATE_LIMIT must be an integer from 1/],
@@ -129,6 +149,10 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ TRUST_PROXY: '10.0.0.1, proxy.internal' }, /"proxy.internal"/],
     [{ TRUST_PROXY: ',' }, /TRUST_PROXY must be/],
     [{ TRUST_PROXY: '1' }, /TRUST_PROXY cannot be a number of hops/],
+    [{ WEBHOOK_TIMEOUT_MS: '10' }, /WEBHOOK_TIMEOUT_MS must be an integer from 100/],
+    [{ COMMENT_EDIT_MINUTES: '15m' }, /COMMENT_EDIT_MINUTES must be an integer from 0 to 10080/],
+    [{ COMMENT_PRIVATE_DAYS: '0' }, /COMMENT_PRIVATE_DAYS must be an integer from 1/],
+    [{ COMMENT_REPORT_THRESHOLD: '0' }, /COMMENT_REPORT_THRESHOLD must be an integer from 1/],
     [{ LOG_FORMAT: 'xml' }, /LOG_FORMAT must be one of json, pretty/],
     [{ METRICS: 'maybe' }, /METRICS must be true or false/],
     [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN must be 16 to 200 printable ASCII characters/],

@@ -2,7 +2,7 @@
 // file (or one test), and closes it in teardown.
 import type { Test } from 'tap'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { buildApp } from '../src/app.js'
+import { buildApp, type AppOptions } from '../src/app.js'
 import { defaultConfig, type Config } from '../src/config.js'
 import { contractChecker } from './contract.js'
 
@@ -17,7 +17,7 @@ export interface TestApp {
   as: (role: 'admin' | 'editor' | 'moderator', opts: InjectOptions) => Promise<LightMyRequestResponse>
 }
 
-export async function build (t: Test, config: Partial<Config> = {}): Promise<TestApp> {
+export async function build (t: Test, config: Partial<Config> = {}, options: Pick<AppOptions, 'workers'> = {}): Promise<TestApp> {
   const clock = { now: Date.parse('2026-07-08T09:00:00.000Z'), advance (ms: number) { clock.now += ms } }
   const app = await buildApp({
     // No load shedding unless a test asks: inject() runs a test's requests without handing the event loop
@@ -25,7 +25,8 @@ export async function build (t: Test, config: Partial<Config> = {}): Promise<Tes
     // the production default: on a busy shared machine an ordinary write can take 250 ms of wall time, and
     // the tests of the budget itself set their own (test/plugins/query-budget.test.ts).
     config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0, queryBudgetMs: 10_000, ...config },
-    clock: () => clock.now
+    clock: () => clock.now,
+    ...options
   })
   t.teardown(() => app.close())
   await app.ready()
@@ -70,11 +71,56 @@ export function postComment (a: TestApp, slug: string, payload: Record<string, u
   return a.inject({ method: 'POST', url: `/v1/articles/${slug}/comments`, payload, headers })
 }
 
+/** Posts a comment as the public; returns its id and edit token (shown once, in the 201), or throws. */
+export async function postWithToken (a: TestApp, slug: string, payload: Record<string, unknown>): Promise<{ id: number, editToken: string, res: LightMyRequestResponse }> {
+  const res = await postComment(a, slug, payload)
+  if (res.statusCode !== 201) throw new Error(`postWithToken: ${res.statusCode} ${res.body}`)
+  return { id: res.json().id, editToken: res.json().editToken, res }
+}
+
+/** A comment's author acting with its edit token as Comment-Token (no credentials at all when undefined). */
+const asAuthor = (a: TestApp, token: string | undefined, opts: InjectOptions): Promise<LightMyRequestResponse> =>
+  a.inject({ ...opts, headers: { ...opts.headers as Record<string, string>, ...(token === undefined ? {} : { 'comment-token': token }) } })
+
+/** PATCH /v1/comments/{id} as its author. */
+export const authorEdit = (a: TestApp, id: number, token: string | undefined, payload: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  asAuthor(a, token, { method: 'PATCH', url: `/v1/comments/${id}`, payload, headers })
+
+/** DELETE /v1/comments/{id} as its author. */
+export const authorDelete = (a: TestApp, id: number, token: string | undefined, headers: Record<string, string> = {}) =>
+  asAuthor(a, token, { method: 'DELETE', url: `/v1/comments/${id}`, headers })
+
 /** How many comments exist (every status, every article), asked through the moderation queue. */
 export async function countComments (a: TestApp, query = ''): Promise<number> {
   const res = await a.as('moderator', { method: 'GET', url: `/v1/comments?include=total&limit=1${query}` })
   if (res.statusCode !== 200) throw new Error(`countComments: ${res.statusCode} ${res.body}`)
   return res.json().page.total
+}
+
+export interface LoggedEvent { id: string, type: string, occurredAt: string, data: any }
+
+/** The whole event log (GET /v1/events, every page), oldest first; `query` adds filters (`&type=…`). */
+export async function eventLog (a: TestApp, query = ''): Promise<LoggedEvent[]> {
+  const out: LoggedEvent[] = []
+  let cursor: string | null = null
+  do {
+    const res = await a.as('admin', { method: 'GET', url: `/v1/events?limit=100${query}${cursor ? `&cursor=${cursor}` : ''}` })
+    if (res.statusCode !== 200) throw new Error(`eventLog: ${res.statusCode} ${res.body}`)
+    out.push(...res.json().data)
+    cursor = res.json().page.nextCursor
+  } while (cursor !== null)
+  return out
+}
+
+/** A function that returns the events recorded since its last call, as [type, data] pairs. */
+export function eventTracker (a: TestApp): () => Promise<[string, any][]> {
+  let seen = 0
+  return async () => {
+    const all = await eventLog(a)
+    const fresh = all.slice(seen)
+    seen = all.length
+    return fresh.map((e) => [e.type, e.data])
+  }
 }
 
 export interface Sample { name: string, labels: Record<string, string>, value: number }

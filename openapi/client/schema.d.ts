@@ -411,11 +411,13 @@ export interface paths {
          *
          *     The comment is `approved` or `pending` depending on the server's moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` (bare URLs and images count: an image is shown as a link) is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.
          *
-         *     Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+         *     The answer carries an `editToken`, shown this once: with it as `Comment-Token`, the author may edit or delete the comment for `COMMENT_EDIT_MINUTES` (see `PATCH /v1/comments/{id}`).
+         *
+         *     Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address, authors' edits and deletes included (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
          *
          *     An article that is not published is 404 (409 `comments-closed` for an editor who can see it); `commentsOpen: false` is 409 `comments-closed`. `parentId` must be an approved comment of the same article (422).
          *
-         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409. `editToken` is a secret shown once and never stored: in a replay it is `null`.
          */
         post: operations["createComment"];
         delete?: never;
@@ -440,18 +442,24 @@ export interface paths {
         post?: never;
         /**
          * Delete a comment
-         * @description A comment with replies stays as a tombstone (`status: "deleted"`, empty body, author fields null and erased from storage) so the thread keeps its shape; one without replies is removed, together with any tombstone above it left without replies. With `If-Match`, a stale ETag is a 412 and nothing is deleted. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
+         * @description A comment with replies stays as a tombstone (`status: "deleted"`, empty body, author fields null and erased from storage) so the thread keeps its shape; one without replies is removed, together with any tombstone above it left without replies. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          *
-         *     Needs a token with role `moderator` or above.
+         *     Moderators and above send their bearer token. A comment's author may instead send the `editToken` of its 201 as `Comment-Token`, for `COMMENT_EDIT_MINUTES` after posting (default 15): neither → 401; a wrong token, a closed window or a comment moderated to `spam` or `trash` → 403; a tombstone, or a comment of an article the public cannot see → 404. Authors' requests count against the same `COMMENT_RATE_LIMIT` allowance as posts (429). An author's checks and write are one atomic step: should the comment change in between (a moderator's decision, another edit), the request is checked again against the comment as it now stands, and a comment that keeps changing is a 409 `conflict` that changed nothing.
+         *
+         *     With `If-Match`, a stale ETag is a 412 and nothing is deleted.
          */
         delete: operations["deleteComment"];
         options?: never;
         head?: never;
         /**
          * Moderate or edit a comment
-         * @description Set `status` to approve, unapprove (`pending`), or mark as `spam` or `trash`; edit `body`. The article's `commentCount` follows at once. A tombstone cannot be changed (409). With `If-Match`, a stale ETag is a 412 and nothing changes. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
+         * @description Moderators set `status` to approve, unapprove (`pending`), or mark as `spam` or `trash`, and may edit `body`. The article's `commentCount` follows at once. A tombstone cannot be changed (409). A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.
          *
-         *     Needs a token with role `moderator` or above.
+         *     The comment's author may edit `body` only (`status` → 403). A changed body sets `edited: true` and `updatedAt`; an edit of an approved comment goes through moderation again, as a new comment would (`COMMENT_MODERATION`, `COMMENT_MAX_LINKS`; in `first` mode the comment itself does not count as its author's earlier approval), so it may return to `pending`. A pending comment stays pending. On an article whose comments are closed, authors cannot edit (409 `comments-closed`).
+         *
+         *     Moderators and above send their bearer token. A comment's author may instead send the `editToken` of its 201 as `Comment-Token`, for `COMMENT_EDIT_MINUTES` after posting (default 15): neither → 401; a wrong token, a closed window or a comment moderated to `spam` or `trash` → 403; a tombstone, or a comment of an article the public cannot see → 404. Authors' requests count against the same `COMMENT_RATE_LIMIT` allowance as posts (429). An author's checks and write are one atomic step: should the comment change in between (a moderator's decision, another edit), the request is checked again against the comment as it now stands, and a comment that keeps changing is a 409 `conflict` that changed nothing.
+         *
+         *     With `If-Match` (the ETag of the representation the caller sees), a stale ETag is a 412 and nothing changes.
          */
         patch: operations["updateComment"];
         trace?: never;
@@ -465,7 +473,7 @@ export interface paths {
         };
         /**
          * The moderation queue
-         * @description Comments across all articles, newest first by default. Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated. Only comments of the articles the caller can see: a moderator's queue leaves out the comments of drafts and of scheduled or archived articles (an editor's has them all); `article` naming one of those lists nothing.
+         * @description Comments across all articles, newest first by default, or the most reported first (`sort=-reportCount`). Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated. Only comments of the articles the caller can see: a moderator's queue leaves out the comments of drafts and of scheduled or archived articles (an editor's has them all); `article` naming one of those lists nothing.
          *
          *     Needs a token with role `moderator` or above.
          *
@@ -474,6 +482,282 @@ export interface paths {
         get: operations["listComments"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/comments/{id}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a comment
+         * @description Open to everyone who can see the comment (anything else is 404, as for `GET /v1/comments/{id}`). One report per client and comment counts: a repeat, with whatever reason, is a 202 that changes nothing. The client is remembered by a keyed hash of its address (or of its token), never the address itself.
+         *
+         *     Moderators see each comment's `reportCount` and can sort the queue by it (`GET /v1/comments?sort=-reportCount`). When an approved comment's count reaches `COMMENT_REPORT_THRESHOLD` (default 3), it goes back to `pending` until a moderator decides.
+         *
+         *     At most `COMMENT_RATE_LIMIT` reports a minute per client address (429 with `Retry-After`), counted apart from comments.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["reportComment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export a commenter's data
+         * @description Every comment by the address, matched case-insensitively, in every status, oldest first, with the private fields (`authorEmail`, `ip`, `userAgent`) and the article each belongs to: the answer to a data-subject access request. Tombstones hold nothing of their author and are not included.
+         *
+         *     Paginated like every list, with `limit` (1–100, default 20) and `cursor` in the body instead of the query string: send `page.nextCursor` back with the same `email` until it is null. No `Link` header, since the next page has no URL.
+         *
+         *     The address is never in the URL, so it never reaches access logs. A stored response to an `Idempotency-Key` holds these data for a day; erasing the address deletes it too.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["exportPersonalData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/privacy/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a commenter's data
+         * @description Every comment by the address (matched case-insensitively) becomes a tombstone if it has replies (`status: "deleted"`, no body, no author fields) and disappears otherwise, with any tombstone above it left without replies; articles' `commentCount`s follow. The address, and the IPs and user agents its comments came from, leave every table that held them: comments, reports (which keep counting but no longer name a client), and the stored responses of `Idempotency-Key` requests. Deleted data are overwritten in the database file, not left in free space.
+         *
+         *     The event log follows, in the same transaction: each erased comment the public could see gets a `comment.removed` event, and the `comment.approved` and `comment.edited` events that carried an erased comment's author name and words show it as a tombstone instead (the log keeps its ids and order); their webhook deliveries not yet made are dropped, those made stay in the delivery log, which holds no comment data.
+         *
+         *     Idempotent: a repeat finds nothing left and answers `{ "erased": 0 }`. The address is never in the URL, so it never reaches access logs; the log records only how many comments were erased.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["erasePersonalData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the event log
+         * @description Every change the public could see, oldest first, as webhooks receive them: each event was recorded in the same transaction as its change, so none is missing after a crash and none exists for a change that did not happen. Filter by `type` (repeatable). Keyset-paginated: follow `page.nextCursor` to the end. To poll for what is new, keep the id of the last event you read and ask with `after`.
+         *
+         *     Events are kept `EVENT_RETENTION_DAYS` (30 here). Webhook pings are not in the log. Erasing a commenter's data (`POST /v1/privacy/erase`) rewrites the events that showed their comments to show tombstones, in place: ids and order stay.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Needs a token with role `admin`.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhooks
+         * @description Oldest first, without secrets.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Needs a token with role `admin`.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook
+         * @description Events of the chosen types recorded from now on are delivered to `url`. The response carries the signing `secret`, shown this once (Gazette stores it encrypted: it must sign with it).
+         *
+         *     Deliveries are POSTed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp` and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the secret's bytes), so any Standard Webhooks library verifies them.
+         *
+         *     The URL must be http(s) without credentials, on a public address: a loopback, private, link-local or otherwise non-public address, or a host name resolving to one, is a 422 unless the server runs with `WEBHOOK_ALLOW_PRIVATE=true`; the address actually connected to is checked again at every delivery.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409. `secret` is a secret shown once and never stored: in a replay it is `null`.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook
+         * @description Without its secret. `enabled: false` with a `disabledReason` after 24 hours of failed deliveries; `PATCH {"enabled": true}` re-enables it.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Needs a token with role `admin`.
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook
+         * @description With its delivery log; nothing more is sent to it. With `If-Match`, a stale ETag is a 412 and nothing is deleted.
+         *
+         *     Needs a token with role `admin`.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change, disable or re-enable a webhook
+         * @description Merge semantics. `{"enabled": true}` re-enables a disabled webhook: its failure count starts again and the deliveries waiting for it go out at once, oldest first (events recorded while it was disabled included, as long as they are kept). A new `url` is checked like on registration. With `If-Match`, a stale ETag is a 412 and nothing changes.
+         *
+         *     Needs a token with role `admin`.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook's signing secret
+         * @description A new secret, shown in this response only. For 24 hours deliveries carry two signatures (`v1,<new> v1,<old>`), so a receiver can switch to the new secret without rejecting anything; then only the new one signs. With `If-Match`, a stale ETag is a 412 and nothing changes.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409. `secret` is a secret shown once and never stored: in a replay it is `null`.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Queues a `webhook.ping` event for this webhook only (it is not in the event log) and answers at once: follow the returned delivery in the delivery log. A ping does not wait behind undelivered events, and is sent to a disabled webhook too (once, without retries), to test it before re-enabling.
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["pingWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A webhook's delivery log
+         * @description Newest first: each delivery's status, attempts, last response code or error, and next try. Filter by `status`. Kept as long as their events (`EVENT_RETENTION_DAYS`).
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Needs a token with role `admin`.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries/{deliveryId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a delivery now
+         * @description A pending delivery is tried now, keeping its place in the order (one being attempted at this moment is left to finish). A finished one (succeeded or failed) is sent again as a new delivery of the same event (same `webhook-id`), returned here, retried like any other but without waiting behind newer deliveries; the log keeps the first one as it ended. 409 when the webhook is disabled and the delivery is waiting in its queue (re-enable the webhook instead).
+         *
+         *     Needs a token with role `admin`.
+         *
+         *     Idempotent with an `Idempotency-Key` header: a retry with the same key and body within 24 h replays the first response (`Idempotent-Replayed: true`); the same key with another body is a 422, and while the first request is still running a 409.
+         */
+        post: operations["retryWebhookDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -601,7 +885,208 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "article.published": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `article.published`
+         * @description An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive (by a PATCH or a restore). `data` is the article.
+         */
+        post: operations["onArticlePublishedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "article.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `article.updated`
+         * @description A visible article changed and stays visible (content, metadata, slug: the old slug now redirects), by a PATCH or by restoring an earlier revision. `data` is the article. Renaming or deleting one of its tags sends `tag.updated`/`tag.deleted` instead, and new comments send comment events.
+         */
+        post: operations["onArticleUpdatedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "article.unpublished": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `article.unpublished`
+         * @description A visible article left public view: back to draft, archived, rescheduled to a later time, or deleted. Its comments leave with it. `data.slug` is the slug the public knew.
+         */
+        post: operations["onArticleUnpublishedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "comment.submitted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `comment.submitted`
+         * @description Any new comment, approved or waiting for moderation: for moderation tools. Only the id, the article and the status; read the comment with a moderator token.
+         */
+        post: operations["onCommentSubmittedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "comment.approved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `comment.approved`
+         * @description A comment became visible: approved at creation or by a moderator, on an article the public can see. `data` is the public comment (never an email, IP, user agent or edit token). Once its author's data are erased (`POST /v1/privacy/erase`), the event in the log shows the comment as a tombstone (`status: "deleted"`, empty body, null author fields).
+         */
+        post: operations["onCommentApprovedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "comment.edited": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `comment.edited`
+         * @description The body of a visible comment changed and it stays visible: edited by its author within the edit window (`Comment-Token`) or by a moderator. `data` is the public comment, with `edited: true`. After an erasure the event shows a tombstone, as for `comment.approved`.
+         */
+        post: operations["onCommentEditedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "comment.removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `comment.removed`
+         * @description A visible comment left public view: moderated to another status; deleted by a moderator or by its author (a comment with replies stays as a tombstone); sent back to `pending`, by an author's edit that the moderation rules hold or by `COMMENT_REPORT_THRESHOLD` reports; or erased (`POST /v1/privacy/erase`).
+         */
+        post: operations["onCommentRemovedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "tag.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `tag.updated`
+         * @description A public tag was created (`POST /v1/tags`), renamed or re-described; `data` is the tag as the public sees it. A new slug sends `tag.deleted` for the old slug first. Tags that only drafts or scheduled articles carry send nothing.
+         */
+        post: operations["onTagUpdatedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "tag.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `tag.deleted`
+         * @description A public tag is gone: deleted (it left every article), or re-slugged (followed by `tag.updated` with the new slug).
+         */
+        post: operations["onTagDeletedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * `webhook.ping`
+         * @description A test event sent to one webhook by `POST /v1/webhooks/{id}/ping`; never in the event log.
+         */
+        post: operations["onWebhookPingEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -1164,13 +1649,13 @@ export interface components {
         CommentStatusFilter: "pending" | "approved" | "spam" | "trash" | "deleted" | "any";
         /**
          * CommentQueueSort
-         * @description The order of the moderation queue: `-createdAt` (the default) newest first, `createdAt` oldest first.
+         * @description The order of the moderation queue: `-createdAt` (the default) newest first, `createdAt` oldest first, `-reportCount` the most reported first (then newest).
          * @enum {string}
          */
-        CommentQueueSort: "-createdAt" | "createdAt";
+        CommentQueueSort: "-createdAt" | "createdAt" | "-reportCount";
         /**
          * Comment
-         * @description A reader comment. Moderators, editors and admins also get the author's `authorEmail`, `ip` and `userAgent`, which no other caller ever receives, from any route. A tombstone (a deleted comment kept because it has replies) has `status: "deleted"`, an empty body and null author fields.
+         * @description A reader comment. Moderators, editors and admins also get the author's `authorEmail`, `ip` and `userAgent`, which no other caller ever receives, from any route, and the comment's `reportCount`. A tombstone (a deleted comment kept because it has replies) has `status: "deleted"`, an empty body and null author fields.
          * @example {
          *       "id": 7,
          *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
@@ -1181,6 +1666,7 @@ export interface components {
          *       "body": "Good to see them **home**.",
          *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
          *       "status": "approved",
+         *       "edited": false,
          *       "createdAt": "2026-07-08T10:02:00.000Z",
          *       "updatedAt": "2026-07-08T10:02:00.000Z"
          *     }
@@ -1194,11 +1680,13 @@ export interface components {
          *       "body": "Good to see them **home**.",
          *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
          *       "status": "approved",
+         *       "edited": false,
          *       "createdAt": "2026-07-08T10:02:00.000Z",
          *       "updatedAt": "2026-07-08T10:02:00.000Z",
          *       "authorEmail": "ivan@example.com",
          *       "ip": "203.0.113.7",
-         *       "userAgent": "Mozilla/5.0"
+         *       "userAgent": "Mozilla/5.0",
+         *       "reportCount": 0
          *     }
          */
         Comment: {
@@ -1218,6 +1706,8 @@ export interface components {
             /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
             bodyHtml: string;
             status: components["schemas"]["CommentStatus"];
+            /** @description The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when. */
+            edited: boolean;
             /**
              * Format: date-time
              * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
@@ -1233,10 +1723,12 @@ export interface components {
             authorEmail?: string | null;
             ip?: string | null;
             userAgent?: string | null;
+            /** @description How many distinct clients reported the comment (`POST /v1/comments/{id}/reports`). Sort the queue by it with `sort=-reportCount`. Moderators, editors and admins only: absent for every other caller. */
+            reportCount?: number;
         };
         /**
          * ModeratedComment
-         * @description A comment as moderators, editors and admins see it, from the routes only they may use: with the author's email, IP and user agent, which no other caller ever receives.
+         * @description A comment as moderators, editors and admins see it, from the routes only they may use: with the author's email, IP and user agent, which no other caller ever receives, and its report count.
          * @example {
          *       "id": 7,
          *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
@@ -1247,11 +1739,13 @@ export interface components {
          *       "body": "Good to see them **home**.",
          *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
          *       "status": "approved",
+         *       "edited": false,
          *       "createdAt": "2026-07-08T10:02:00.000Z",
          *       "updatedAt": "2026-07-08T10:02:00.000Z",
          *       "authorEmail": "ivan@example.com",
          *       "ip": "203.0.113.7",
-         *       "userAgent": "Mozilla/5.0"
+         *       "userAgent": "Mozilla/5.0",
+         *       "reportCount": 0
          *     }
          */
         ModeratedComment: {
@@ -1271,6 +1765,8 @@ export interface components {
             /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
             bodyHtml: string;
             status: components["schemas"]["CommentStatus"];
+            /** @description The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when. */
+            edited: boolean;
             /**
              * Format: date-time
              * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
@@ -1286,6 +1782,8 @@ export interface components {
             authorEmail: string | null;
             ip: string | null;
             userAgent: string | null;
+            /** @description How many distinct clients reported the comment (`POST /v1/comments/{id}/reports`). Sort the queue by it with `sort=-reportCount`. */
+            reportCount: number;
         };
         /** CommentList */
         CommentList: {
@@ -1326,14 +1824,14 @@ export interface components {
         };
         /**
          * UpdateComment
-         * @description Moderation: change the status (approve, unapprove, mark as spam or trash), edit the body, or both.
+         * @description Moderation: change the status (approve, unapprove, mark as spam or trash), edit the body, or both. The comment's author (with `Comment-Token`) may send `body` only.
          * @example {
          *       "status": "approved"
          *     }
          */
         UpdateComment: {
             status?: components["schemas"]["ModerationStatus"];
-            /** @description Markdown; re-rendered to `bodyHtml`. */
+            /** @description Markdown; re-rendered to `bodyHtml`. A changed body sets `edited`. */
             body?: string;
         };
         /** JsonFeedAuthor */
@@ -1427,6 +1925,142 @@ export interface components {
             language: string;
             authors: components["schemas"]["JsonFeedAuthor"][];
             items: components["schemas"]["JsonFeedItem"][];
+        };
+        /**
+         * CreatedComment
+         * @description The answer to a new comment: the `Comment` (with the private fields for moderators and above only) and, once, its `editToken`.
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *       "parentId": null,
+         *       "authorName": "Ivan",
+         *       "authorUrl": "https://ivan.example",
+         *       "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *       "body": "Good to see them **home**.",
+         *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *       "status": "approved",
+         *       "edited": false,
+         *       "createdAt": "2026-07-08T10:02:00.000Z",
+         *       "updatedAt": "2026-07-08T10:02:00.000Z",
+         *       "editToken": "gzc_Jm4vQ0b8m7yYp2kq3Xc9WZl1H5tR6sA0eN8uVdK2fGo"
+         *     }
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *       "parentId": null,
+         *       "authorName": "Ivan",
+         *       "authorUrl": "https://ivan.example",
+         *       "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *       "body": "Good to see them **home**.",
+         *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *       "status": "approved",
+         *       "edited": false,
+         *       "createdAt": "2026-07-08T10:02:00.000Z",
+         *       "updatedAt": "2026-07-08T10:02:00.000Z",
+         *       "authorEmail": "ivan@example.com",
+         *       "ip": "203.0.113.7",
+         *       "userAgent": "Mozilla/5.0",
+         *       "reportCount": 0,
+         *       "editToken": "gzc_Jm4vQ0b8m7yYp2kq3Xc9WZl1H5tR6sA0eN8uVdK2fGo"
+         *     }
+         */
+        CreatedComment: {
+            /** @example 7 */
+            id: number;
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            articleSlug: string;
+            parentId: number | null;
+            authorName: string | null;
+            authorUrl: string | null;
+            avatarHash: string | null;
+            /** @description Markdown; empty on a tombstone. */
+            body: string;
+            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
+            bodyHtml: string;
+            status: components["schemas"]["CommentStatus"];
+            /** @description The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when. */
+            edited: boolean;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            updatedAt: string;
+            authorEmail?: string | null;
+            ip?: string | null;
+            userAgent?: string | null;
+            /** @description How many distinct clients reported the comment (`POST /v1/comments/{id}/reports`). Sort the queue by it with `sort=-reportCount`. Moderators, editors and admins only: absent for every other caller. */
+            reportCount?: number;
+            editToken: string | null;
+        };
+        /**
+         * ReportReason
+         * @description Why a reader reports a comment.
+         * @enum {string}
+         */
+        ReportReason: "spam" | "abuse" | "off-topic" | "other";
+        /**
+         * CreateReport
+         * @description A reader's report of a comment.
+         * @example {
+         *       "reason": "spam"
+         *     }
+         */
+        CreateReport: {
+            reason: components["schemas"]["ReportReason"];
+        };
+        /**
+         * PrivacyExportRequest
+         * @description Which address to export, and which page.
+         * @example {
+         *       "email": "ivan@example.com",
+         *       "limit": 50
+         *     }
+         */
+        PrivacyExportRequest: {
+            /**
+             * @description The commenter's address, matched case-insensitively against every comment (as moderation compares them).
+             * @example ivan@example.com
+             */
+            email: string;
+            /** @description Comments per page: 1–100, 20 when absent. */
+            limit?: number;
+            /** @description The `page.nextCursor` of the previous page, sent with the same `email`. */
+            cursor?: string;
+        };
+        /**
+         * PrivacyEraseRequest
+         * @description Whose data to erase.
+         * @example {
+         *       "email": "ivan@example.com"
+         *     }
+         */
+        PrivacyEraseRequest: {
+            /**
+             * @description The commenter's address, matched case-insensitively against every comment (as moderation compares them).
+             * @example ivan@example.com
+             */
+            email: string;
+        };
+        /**
+         * ErasureResult
+         * @description What an erasure changed.
+         * @example {
+         *       "erased": 3
+         *     }
+         */
+        ErasureResult: {
+            /** @description Comments by the address that were turned into tombstones or removed by this request; 0 when there were none left (a repeat). */
+            erased: number;
         };
         /**
          * VersionedField
@@ -1774,6 +2408,695 @@ export interface components {
             /** @description The fields that differ, in the order of `fields`. */
             changed: components["schemas"]["VersionedField"][];
             fields: components["schemas"]["FieldChanges"];
+        };
+        /**
+         * EventType
+         * @description What changed, as the public sees it. `webhook.ping` (sent by `POST /v1/webhooks/{id}/ping`) is not subscribed to: a ping always goes to its webhook.
+         * @enum {string}
+         */
+        EventType: "article.published" | "article.updated" | "article.unpublished" | "comment.submitted" | "comment.approved" | "comment.edited" | "comment.removed" | "tag.updated" | "tag.deleted";
+        /**
+         * ArticlePublishedEvent
+         * @description An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive (by a PATCH or a restore). `data` is the article.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "article.published",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 42,
+         *         "slug": "pacific-fleet-returns-to-vladivostok",
+         *         "title": "Pacific Fleet returns to Vladivostok",
+         *         "summary": "Three frigates docked after a month of exercises.",
+         *         "body": "The ships **docked** at dawn.",
+         *         "bodyHtml": "<p>The ships <strong>docked</strong> at dawn.</p>\n",
+         *         "section": "Politics & Diplomacy",
+         *         "dateline": "VLADIVOSTOK",
+         *         "source": "Staff reporter",
+         *         "authors": [
+         *           "Anna Petrova"
+         *         ],
+         *         "tags": [
+         *           {
+         *             "slug": "russia",
+         *             "name": "Russia"
+         *           },
+         *           {
+         *             "slug": "navy",
+         *             "name": "Navy"
+         *           }
+         *         ],
+         *         "status": "published",
+         *         "publishedAt": "2026-07-08T09:15:00.000Z",
+         *         "createdAt": "2026-07-08T08:00:00.000Z",
+         *         "updatedAt": "2026-07-08T09:15:00.000Z",
+         *         "commentsOpen": true,
+         *         "commentCount": 3,
+         *         "revision": 2,
+         *         "image": {
+         *           "url": "https://images.news.example/2026/07/frigates.jpg",
+         *           "alt": "Three grey frigates moored at a pier",
+         *           "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *           "credit": "Photo: Ivan Sokolov / Staff"
+         *         },
+         *         "canonicalUrl": null
+         *       }
+         *     }
+         */
+        ArticlePublishedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `article.published`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "article.published";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: components["schemas"]["Article"];
+        };
+        /**
+         * ArticleUpdatedEvent
+         * @description A visible article changed and stays visible (content, metadata, slug: the old slug now redirects), by a PATCH or by restoring an earlier revision. `data` is the article. Renaming or deleting one of its tags sends `tag.updated`/`tag.deleted` instead, and new comments send comment events.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "article.updated",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 42,
+         *         "slug": "pacific-fleet-returns-to-vladivostok",
+         *         "title": "Pacific Fleet returns to Vladivostok",
+         *         "summary": "Three frigates docked after a month of exercises.",
+         *         "body": "The ships **docked** at dawn.",
+         *         "bodyHtml": "<p>The ships <strong>docked</strong> at dawn.</p>\n",
+         *         "section": "Politics & Diplomacy",
+         *         "dateline": "VLADIVOSTOK",
+         *         "source": "Staff reporter",
+         *         "authors": [
+         *           "Anna Petrova"
+         *         ],
+         *         "tags": [
+         *           {
+         *             "slug": "russia",
+         *             "name": "Russia"
+         *           },
+         *           {
+         *             "slug": "navy",
+         *             "name": "Navy"
+         *           }
+         *         ],
+         *         "status": "published",
+         *         "publishedAt": "2026-07-08T09:15:00.000Z",
+         *         "createdAt": "2026-07-08T08:00:00.000Z",
+         *         "updatedAt": "2026-07-08T09:15:00.000Z",
+         *         "commentsOpen": true,
+         *         "commentCount": 3,
+         *         "revision": 2,
+         *         "image": {
+         *           "url": "https://images.news.example/2026/07/frigates.jpg",
+         *           "alt": "Three grey frigates moored at a pier",
+         *           "caption": "The frigates at the Golden Horn pier on Tuesday.",
+         *           "credit": "Photo: Ivan Sokolov / Staff"
+         *         },
+         *         "canonicalUrl": null
+         *       }
+         *     }
+         */
+        ArticleUpdatedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `article.updated`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "article.updated";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: components["schemas"]["Article"];
+        };
+        /**
+         * ArticleUnpublishedEvent
+         * @description A visible article left public view: back to draft, archived, rescheduled to a later time, or deleted. Its comments leave with it. `data.slug` is the slug the public knew.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "article.unpublished",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "slug": "pacific-fleet-returns-to-vladivostok"
+         *       }
+         *     }
+         */
+        ArticleUnpublishedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `article.unpublished`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "article.unpublished";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                slug: string;
+            };
+        };
+        /**
+         * CommentSubmittedEvent
+         * @description Any new comment, approved or waiting for moderation: for moderation tools. Only the id, the article and the status; read the comment with a moderator token.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "comment.submitted",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 7,
+         *         "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *         "status": "pending"
+         *       }
+         *     }
+         */
+        CommentSubmittedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `comment.submitted`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "comment.submitted";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: {
+                id: number;
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                articleSlug: string;
+                /** @enum {string} */
+                status: "pending" | "approved";
+            };
+        };
+        /**
+         * CommentApprovedEvent
+         * @description A comment became visible: approved at creation or by a moderator, on an article the public can see. `data` is the public comment (never an email, IP, user agent or edit token). Once its author's data are erased (`POST /v1/privacy/erase`), the event in the log shows the comment as a tombstone (`status: "deleted"`, empty body, null author fields).
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "comment.approved",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 7,
+         *         "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *         "parentId": null,
+         *         "authorName": "Ivan",
+         *         "authorUrl": "https://ivan.example",
+         *         "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *         "body": "Good to see them **home**.",
+         *         "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *         "status": "approved",
+         *         "edited": false,
+         *         "createdAt": "2026-07-08T10:02:00.000Z",
+         *         "updatedAt": "2026-07-08T10:02:00.000Z"
+         *       }
+         *     }
+         */
+        CommentApprovedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `comment.approved`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "comment.approved";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: components["schemas"]["Comment"];
+        };
+        /**
+         * CommentEditedEvent
+         * @description The body of a visible comment changed and it stays visible: edited by its author within the edit window (`Comment-Token`) or by a moderator. `data` is the public comment, with `edited: true`. After an erasure the event shows a tombstone, as for `comment.approved`.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "comment.edited",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 7,
+         *         "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *         "parentId": null,
+         *         "authorName": "Ivan",
+         *         "authorUrl": "https://ivan.example",
+         *         "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *         "body": "Good to see them **home**.",
+         *         "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *         "status": "approved",
+         *         "edited": false,
+         *         "createdAt": "2026-07-08T10:02:00.000Z",
+         *         "updatedAt": "2026-07-08T10:02:00.000Z"
+         *       }
+         *     }
+         */
+        CommentEditedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `comment.edited`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "comment.edited";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: components["schemas"]["Comment"];
+        };
+        /**
+         * CommentRemovedEvent
+         * @description A visible comment left public view: moderated to another status; deleted by a moderator or by its author (a comment with replies stays as a tombstone); sent back to `pending`, by an author's edit that the moderation rules hold or by `COMMENT_REPORT_THRESHOLD` reports; or erased (`POST /v1/privacy/erase`).
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "comment.removed",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "id": 7,
+         *         "articleSlug": "pacific-fleet-returns-to-vladivostok"
+         *       }
+         *     }
+         */
+        CommentRemovedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `comment.removed`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "comment.removed";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: {
+                id: number;
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                articleSlug: string;
+            };
+        };
+        /**
+         * TagUpdatedEvent
+         * @description A public tag was created (`POST /v1/tags`), renamed or re-described; `data` is the tag as the public sees it. A new slug sends `tag.deleted` for the old slug first. Tags that only drafts or scheduled articles carry send nothing.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "tag.updated",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "slug": "japan",
+         *         "name": "Japan",
+         *         "description": "News from and about Japan.",
+         *         "articleCount": 12
+         *       }
+         *     }
+         */
+        TagUpdatedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `tag.updated`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "tag.updated";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: components["schemas"]["Tag"];
+        };
+        /**
+         * TagDeletedEvent
+         * @description A public tag is gone: deleted (it left every article), or re-slugged (followed by `tag.updated` with the new slug).
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "tag.deleted",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "slug": "japan"
+         *       }
+         *     }
+         */
+        TagDeletedEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `tag.deleted`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "tag.deleted";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: {
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example japan
+                 */
+                slug: string;
+            };
+        };
+        /**
+         * WebhookPingEvent
+         * @description A test event sent to one webhook by `POST /v1/webhooks/{id}/ping`; never in the event log.
+         * @example {
+         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "type": "webhook.ping",
+         *       "occurredAt": "2026-07-08T09:15:00.000Z",
+         *       "data": {
+         *         "webhookId": 3
+         *       }
+         *     }
+         */
+        WebhookPingEvent: {
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            id: string;
+            /**
+             * @description Always `webhook.ping`.
+             * @enum {string}
+             */
+            type: "webhook.ping";
+            /**
+             * Format: date-time
+             * @description When Gazette recorded the change (for a scheduled publication, when it was announced).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            occurredAt: string;
+            data: {
+                webhookId: number;
+            };
+        };
+        /**
+         * Event
+         * @description An event of the log: one of the event types, told apart by `type`.
+         */
+        Event: components["schemas"]["ArticlePublishedEvent"] | components["schemas"]["ArticleUpdatedEvent"] | components["schemas"]["ArticleUnpublishedEvent"] | components["schemas"]["CommentSubmittedEvent"] | components["schemas"]["CommentApprovedEvent"] | components["schemas"]["CommentEditedEvent"] | components["schemas"]["CommentRemovedEvent"] | components["schemas"]["TagUpdatedEvent"] | components["schemas"]["TagDeletedEvent"];
+        /** EventList */
+        EventList: {
+            data: components["schemas"]["Event"][];
+            page: components["schemas"]["PageInfo"];
+        };
+        /**
+         * Webhook
+         * @description An endpoint that receives events, signed per Standard Webhooks. The secret is never shown again after creation (or rotation).
+         * @example {
+         *       "id": 3,
+         *       "url": "https://hooks.news.example/gazette",
+         *       "events": [
+         *         "article.published",
+         *         "article.updated",
+         *         "article.unpublished"
+         *       ],
+         *       "description": "Purge the CDN",
+         *       "enabled": true,
+         *       "disabledAt": null,
+         *       "disabledReason": null,
+         *       "failingSince": null,
+         *       "createdAt": "2026-07-08T09:15:00.000Z",
+         *       "updatedAt": "2026-07-08T09:15:00.000Z"
+         *     }
+         */
+        Webhook: {
+            /** @example 3 */
+            id: number;
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed: an http or https URL on a public address (loopback, private, link-local and other non-public addresses are refused unless the server runs with `WEBHOOK_ALLOW_PRIVATE=true`). Redirects are not followed.
+             * @example https://hooks.news.example/gazette
+             */
+            url: string;
+            /**
+             * @description The event types to deliver.
+             * @example [
+             *       "article.published",
+             *       "article.updated",
+             *       "article.unpublished"
+             *     ]
+             */
+            events: components["schemas"]["EventType"][];
+            description: string | null;
+            /** @description Disabled endpoints receive nothing; new events wait and are delivered when it is enabled again (within the retention). */
+            enabled: boolean;
+            disabledAt: string | null;
+            disabledReason: string | null;
+            failingSince: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            updatedAt: string;
+        };
+        /**
+         * WebhookWithSecret
+         * @description A webhook with its new signing secret, shown once.
+         * @example {
+         *       "id": 3,
+         *       "url": "https://hooks.news.example/gazette",
+         *       "events": [
+         *         "article.published",
+         *         "article.updated",
+         *         "article.unpublished"
+         *       ],
+         *       "description": "Purge the CDN",
+         *       "enabled": true,
+         *       "disabledAt": null,
+         *       "disabledReason": null,
+         *       "failingSince": null,
+         *       "createdAt": "2026-07-08T09:15:00.000Z",
+         *       "updatedAt": "2026-07-08T09:15:00.000Z",
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0="
+         *     }
+         */
+        WebhookWithSecret: {
+            /** @example 3 */
+            id: number;
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed: an http or https URL on a public address (loopback, private, link-local and other non-public addresses are refused unless the server runs with `WEBHOOK_ALLOW_PRIVATE=true`). Redirects are not followed.
+             * @example https://hooks.news.example/gazette
+             */
+            url: string;
+            /**
+             * @description The event types to deliver.
+             * @example [
+             *       "article.published",
+             *       "article.updated",
+             *       "article.unpublished"
+             *     ]
+             */
+            events: components["schemas"]["EventType"][];
+            description: string | null;
+            /** @description Disabled endpoints receive nothing; new events wait and are delivered when it is enabled again (within the retention). */
+            enabled: boolean;
+            disabledAt: string | null;
+            disabledReason: string | null;
+            failingSince: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            updatedAt: string;
+            secret: string | null;
+        };
+        /** WebhookList */
+        WebhookList: {
+            data: components["schemas"]["Webhook"][];
+            page: components["schemas"]["PageInfo"];
+        };
+        /**
+         * CreateWebhook
+         * @example {
+         *       "url": "https://hooks.news.example/gazette",
+         *       "events": [
+         *         "article.published",
+         *         "article.updated",
+         *         "article.unpublished"
+         *       ],
+         *       "description": "Purge the CDN"
+         *     }
+         */
+        CreateWebhook: {
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed: an http or https URL on a public address (loopback, private, link-local and other non-public addresses are refused unless the server runs with `WEBHOOK_ALLOW_PRIVATE=true`). Redirects are not followed.
+             * @example https://hooks.news.example/gazette
+             */
+            url: string;
+            /**
+             * @description The event types to deliver.
+             * @example [
+             *       "article.published",
+             *       "article.updated",
+             *       "article.unpublished"
+             *     ]
+             */
+            events: components["schemas"]["EventType"][];
+            description?: string | null;
+        };
+        /**
+         * UpdateWebhook
+         * @description Any subset of the fields. A new `events` list applies to events recorded from now on.
+         * @example {
+         *       "enabled": true
+         *     }
+         */
+        UpdateWebhook: {
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed: an http or https URL on a public address (loopback, private, link-local and other non-public addresses are refused unless the server runs with `WEBHOOK_ALLOW_PRIVATE=true`). Redirects are not followed.
+             * @example https://hooks.news.example/gazette
+             */
+            url?: string;
+            /**
+             * @description The event types to deliver.
+             * @example [
+             *       "article.published",
+             *       "article.updated",
+             *       "article.unpublished"
+             *     ]
+             */
+            events?: components["schemas"]["EventType"][];
+            description?: string | null;
+            /** @description `true` re-enables a disabled webhook (its failure count starts again and waiting deliveries go out at once); `false` disables it. */
+            enabled?: boolean;
+        };
+        /**
+         * DeliveryStatus
+         * @description `pending`: not delivered yet (waiting for its turn, its next try, or the webhook to be enabled again). `succeeded`: the receiver answered 2xx. `failed`: given up after 24 hours of failures.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
+        /**
+         * Delivery
+         * @description One event on its way to one webhook. Retried with exponential backoff and jitter (the first retry within 10 s, then doubling to an hour apart) until the receiver answers 2xx or the webhook has failed for 24 hours. Deliveries to a webhook go out one at a time in the order of the events; pings and manual retries of finished deliveries do not wait their turn.
+         * @example {
+         *       "id": 981,
+         *       "webhookId": 3,
+         *       "eventId": "evt_2v8QfJxv0m1XcR7t",
+         *       "eventType": "article.updated",
+         *       "status": "pending",
+         *       "attempts": 2,
+         *       "lastAttemptAt": "2026-07-08T09:15:06.000Z",
+         *       "lastResponseCode": 503,
+         *       "lastError": "answered 503",
+         *       "nextAttemptAt": "2026-07-08T09:15:16.000Z",
+         *       "createdAt": "2026-07-08T09:15:00.000Z"
+         *     }
+         */
+        Delivery: {
+            /** @example 981 */
+            id: number;
+            /** @example 3 */
+            webhookId: number;
+            /**
+             * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
+             * @example evt_2v8QfJxv0m1XcR7t
+             */
+            eventId: string;
+            /**
+             * @description The type of the event delivered.
+             * @enum {string}
+             */
+            eventType: "article.published" | "article.updated" | "article.unpublished" | "comment.submitted" | "comment.approved" | "comment.edited" | "comment.removed" | "tag.updated" | "tag.deleted" | "webhook.ping";
+            status: components["schemas"]["DeliveryStatus"];
+            /** @description Attempts made so far. */
+            attempts: number;
+            lastAttemptAt: string | null;
+            lastResponseCode: number | null;
+            lastError: string | null;
+            nextAttemptAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
+             * @example 2026-07-08T09:15:00.000Z
+             */
+            createdAt: string;
+        };
+        /** DeliveryList */
+        DeliveryList: {
+            data: components["schemas"]["Delivery"][];
+            page: components["schemas"]["PageInfo"];
         };
         /**
          * CheckResult
@@ -4903,7 +6226,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of the thread; its comments carry `authorEmail`, `ip` and `userAgent` for moderators and above only. */
+            /** @description A page of the thread; its comments carry `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5032,16 +6355,16 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The new comment, with `authorEmail`, `ip` and `userAgent` for moderators and above only (a reader's own email is not echoed). */
+            /** @description The new comment with its `editToken`, shown this once; with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only (a reader's own email is not echoed). */
             201: {
                 headers: {
                     /** @description The comment's URL, `/v1/comments/{id}`. */
                     Location: components["headers"]["Location"];
-                    /** @description Strong ETag of this representation. */
+                    /** @description Strong ETag of the comment as `GET` shows it to this caller (without `editToken`): use it in `If-Match`. */
                     ETag: components["headers"]["ETag"];
-                    /** @description Comments allowed per window (one minute) from this client address. */
+                    /** @description Comment writes allowed per window (one minute) from this client address. */
                     "RateLimit-Limit"?: number;
-                    /** @description Comments left in the current window. */
+                    /** @description Comment writes left in the current window. */
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets. */
                     "RateLimit-Reset"?: number;
@@ -5050,7 +6373,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Comment"];
+                    "application/json": components["schemas"]["CreatedComment"];
                 };
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
@@ -5138,14 +6461,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many comments from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
+            /** @description Too many comment writes from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds to wait before commenting again. */
                     "Retry-After": components["headers"]["Retry-After"];
-                    /** @description Comments allowed per window (one minute) from this client address. */
+                    /** @description Comment writes allowed per window (one minute) from this client address. */
                     "RateLimit-Limit"?: number;
-                    /** @description Comments left in the current window. */
+                    /** @description Comment writes left in the current window. */
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets. */
                     "RateLimit-Reset"?: number;
@@ -5196,7 +6518,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The comment, with `authorEmail`, `ip` and `userAgent` for moderators and above only. */
+            /** @description The comment, with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5308,9 +6630,1447 @@ export interface operations {
                 "if-match"?: string;
                 /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
+                /** @description The `editToken` from the 201 that created this comment: lets its author act on it without a bearer token, for `COMMENT_EDIT_MINUTES` after posting. */
+                "comment-token"?: string;
             };
             path: {
                 /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many comment writes from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Comment writes allowed per window (one minute) from this client address. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Comment writes left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateComment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
+                "if-none-match"?: string;
+                /** @description The `editToken` from the 201 that created this comment: lets its author act on it without a bearer token, for `COMMENT_EDIT_MINUTES` after posting. */
+                "comment-token"?: string;
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
+            };
+            path: {
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateComment"];
+            };
+        };
+        responses: {
+            /** @description The comment as the caller sees it: with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above, without them for its author. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comment"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many comment writes from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Comment writes allowed per window (one minute) from this client address. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Comment writes left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listComments: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's `nextCursor`. */
+                cursor?: string;
+                /** @description The comments of one status, or `any` for every status. Moderators only, except `approved`. */
+                status?: components["schemas"]["CommentStatusFilter"];
+                /**
+                 * @description Lowercase ASCII words joined by hyphens.
+                 * @example pacific-fleet-returns-to-vladivostok
+                 */
+                article?: string;
+                /** @description The order of the moderation queue: `-createdAt` (the default) newest first, `createdAt` oldest first, `-reportCount` the most reported first (then newest). */
+                sort?: components["schemas"]["CommentQueueSort"];
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ModeratedCommentList. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModeratedCommentList"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reportComment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateReport"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the report is recorded, or this client had already reported the comment and nothing changed. */
+            202: {
+                headers: {
+                    /** @description Reports allowed per window (one minute) from this client address. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Reports left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many reports from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Reports allowed per window (one minute) from this client address. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Reports left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportPersonalData: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrivacyExportRequest"];
+            };
+        };
+        responses: {
+            /** @description ModeratedCommentList. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModeratedCommentList"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    erasePersonalData: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrivacyEraseRequest"];
+            };
+        };
+        responses: {
+            /** @description ErasureResult. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureResult"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's `nextCursor`. */
+                cursor?: string;
+                /** @description Only events recorded after this one (the id of the last event you read): how to poll for new events. Not with `cursor`. */
+                after?: string;
+                /** @description Only events of these types; repeat for several. */
+                type?: components["schemas"]["EventType"][];
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description EventList. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's `nextCursor`. */
+                cursor?: string;
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: "total";
+            };
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description WebhookList. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Created: the new WebhookWithSecret. */
+            201: {
+                headers: {
+                    /** @description The webhook's URL. */
+                    Location: components["headers"]["Location"];
+                    /** @description The ETag of the webhook (without its secret). */
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-none-match"?: string;
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-match"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Webhook. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Not modified: the `If-None-Match` ETag is still current. */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
+                "if-none-match"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
                 id: number;
             };
             cookie?: never;
@@ -5449,7 +8209,7 @@ export interface operations {
             };
         };
     };
-    updateComment: {
+    updateWebhook: {
         parameters: {
             query?: never;
             header?: {
@@ -5461,18 +8221,18 @@ export interface operations {
                 "content-encoding"?: components["schemas"]["ContentEncoding"];
             };
             path: {
-                /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
+                /** @description The webhook id. */
                 id: number;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdateComment"];
+                "application/json": components["schemas"]["UpdateWebhook"];
             };
         };
         responses: {
-            /** @description ModeratedComment. */
+            /** @description Webhook. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5480,7 +8240,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModeratedComment"];
+                    "application/json": components["schemas"]["Webhook"];
                 };
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
@@ -5607,24 +8367,319 @@ export interface operations {
             };
         };
     };
-    listComments: {
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
+                "if-match"?: string;
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
+                "if-none-match"?: string;
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description WebhookWithSecret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecret"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current ETag. */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pingWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the ping's delivery, pending. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
         parameters: {
             query?: {
                 /** @description Items per page. */
                 limit?: number;
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
-                /** @description The comments of one status, or `any` for every status. Moderators only, except `approved`. */
-                status?: components["schemas"]["CommentStatusFilter"];
-                /**
-                 * @description Lowercase ASCII words joined by hyphens.
-                 * @example pacific-fleet-returns-to-vladivostok
-                 */
-                article?: string;
-                /** @description The order of the moderation queue: `-createdAt` (the default) newest first, `createdAt` oldest first. */
-                sort?: components["schemas"]["CommentQueueSort"];
-                /** @description `total` adds `page.total`, the count of all matching items. */
-                include?: components["schemas"]["IncludeTotal"];
+                /** @description `pending`: not delivered yet (waiting for its turn, its next try, or the webhook to be enabled again). `succeeded`: the receiver answered 2xx. `failed`: given up after 24 hours of failures. */
+                status?: components["schemas"]["DeliveryStatus"];
             };
             header?: {
                 /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
@@ -5632,12 +8687,15 @@ export interface operations {
                 /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
-            path?: never;
+            path: {
+                /** @description The webhook id. */
+                id: number;
+            };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description ModeratedCommentList. */
+            /** @description DeliveryList. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5646,7 +8704,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModeratedCommentList"];
+                    "application/json": components["schemas"]["DeliveryList"];
                 };
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
@@ -5689,6 +8747,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
@@ -5713,6 +8781,152 @@ export interface operations {
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A defect on our side; the body names only the request id. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /** @description The webhook id. */
+                id: number;
+                /** @description The delivery id. */
+                deliveryId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the delivery that will carry the retry, due now. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's role does not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request target (URL) is longer than the limit. */
+            414: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or an Idempotency-Key reused with another request. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6544,6 +9758,366 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    onArticlePublishedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArticlePublishedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onArticleUpdatedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArticleUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onArticleUnpublishedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ArticleUnpublishedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCommentSubmittedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentSubmittedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCommentApprovedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentApprovedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCommentEditedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentEditedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCommentRemovedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentRemovedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTagUpdatedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTagDeletedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagDeletedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWebhookPingEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id: the same on every retry of this event, so a receiver can ignore a duplicate. */
+                "webhook-id": string;
+                /** @description When this attempt was made, in seconds since the epoch. Reject deliveries too far from your clock (Standard Webhooks libraries allow 5 minutes) to stop replays. */
+                "webhook-timestamp": string;
+                /** @description `v1,` + base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes of the secret after `whsec_` (base64-decoded). Space-separated when several secrets sign (for 24 hours after a rotation): accept the delivery if any one matches. Any Standard Webhooks library checks it, e.g. `new Webhook(secret).verify(body, headers)`. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPingEvent"];
+            };
+        };
+        responses: {
+            /** @description Received: this delivery is done. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else, a redirect (never followed), or no answer within `WEBHOOK_TIMEOUT_MS`: the delivery is retried with exponential backoff for 24 hours, and the next events for this webhook wait. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -1,5 +1,6 @@
 // The articles' SQL: reads with visibility, writes in one transaction each (article, tags, authors,
-// slug history and the revision that keeps the previous state, together).
+// slug history, the revision that keeps the previous state and the article's event, together; see
+// announcements.ts for which event).
 import { eq, sql, type SQL } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
@@ -9,7 +10,9 @@ import { changedFields, stateOf } from '../revisions/fields.js'
 import { revisionWriter, type RevisionMeta } from '../revisions/store.js'
 import { ensureTagIds, setArticleTags, tagReader, tagSlugsOfNames } from '../tags/store.js'
 import type { TagRef } from '../tags/schemas.js'
+import type { Outbox } from '../events/outbox.js'
 import type { Article, ArticleImage, ArticleSummary } from './schemas.js'
+import { articleAnnouncements } from './announcements.js'
 import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing.js'
 
 export type { ArticleListParams, ArticleRow, ArticleSort } from './listing.js'
@@ -98,7 +101,7 @@ function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[
   }
 }
 
-export function articleRepository (db: Db) {
+export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   const bySlug = db.select().from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
   const byId = db.select().from(articles).where(eq(articles.id, sql.placeholder('id'))).prepare()
   const history = revisionWriter(db)
@@ -124,6 +127,8 @@ export function articleRepository (db: Db) {
     return fresh
   }
 
+  const announcements = articleAnnouncements(db, outbox, toArticle)
+
   function assertSlugFree (slug: string, selfId: number | null): void {
     const owner = slugTaken.get({ slug })
     if (owner !== undefined && owner.id !== selfId) throw new SlugTaken(slug)
@@ -140,6 +145,20 @@ export function articleRepository (db: Db) {
   return {
     toArticle,
     isVisible,
+    announcements,
+
+    /**
+     * Announces the scheduled publications that have come due (article.published, exactly once each);
+     * the scheduler calls it on its timer and at start. Returns how many were looked at.
+     */
+    async announceDuePublications (at: number): Promise<number> {
+      return db.transaction(() => announcements.announceDue(at), IMMEDIATE)
+    },
+
+    /** When the next scheduled publication is due (possibly already), or null when none is waiting. */
+    async nextScheduledPublication (): Promise<number | null> {
+      return announcements.nextDue()
+    },
 
     async findRowBySlug (slug: string, visibility: Visibility): Promise<ArticleRow | undefined> {
       const row = bySlug.get({ slug })
@@ -159,17 +178,20 @@ export function articleRepository (db: Db) {
 
     /** Creates an article; SlugTaken when its slug was taken meanwhile (checked in the same transaction). */
     async create (write: ArticleWrite, tagNames: string[], now: number, meta: WriteMeta): Promise<Article> {
-      const row = db.transaction((tx) => {
+      return db.transaction((tx) => {
+        announcements.announceDue(now)
         assertSlugFree(write.slug, null)
+        const visible = isVisible(write, { visibleAt: now })
         const inserted = tx.insert(articles).values({
-          ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1
+          ...write, authors: JSON.stringify(write.authors), createdAt: now, updatedAt: now, revision: 1, announced: visible
         }).returning().get()
         tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug)).run()
         writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
         history.created(inserted.id, { revision: inserted.revision, at: now, state: stateOf(inserted, tagsOfArticles([inserted.id]).get(inserted.id) ?? []) }, meta)
-        return inserted
+        const article = toArticle(inserted)
+        announcements.recordChange(undefined, { article, visible }, now)
+        return article
       }, IMMEDIATE)
-      return toArticle(row)
     },
 
     /**
@@ -179,7 +201,9 @@ export function articleRepository (db: Db) {
      * meanwhile. A change that changes nothing writes nothing and returns the article.
      */
     async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number, unchanged: (fresh: ArticleRow) => boolean, meta: WriteMeta): Promise<Article> {
-      const row = db.transaction((tx) => {
+      return db.transaction((tx) => {
+        // First, so that the log shows a scheduled article's publication before this change to it.
+        announcements.announceDue(now)
         const fresh = stillCurrent(current.id, unchanged)
         const before = stateOf(fresh, tagsOfArticles([fresh.id]).get(fresh.id) ?? [])
         if (write.slug !== fresh.slug) {
@@ -192,15 +216,17 @@ export function articleRepository (db: Db) {
         const next = { ...fresh, ...write, authors: JSON.stringify(write.authors) }
         const after = stateOf(next, tagsOfArticles([fresh.id]).get(fresh.id) ?? [])
         const changed = changedFields(before, after)
-        if (changed.length === 0) return fresh
-        const updated = tx.update(articles).set({ ...write, authors: next.authors, updatedAt: now, revision: fresh.revision + 1 })
+        if (changed.length === 0) return toArticle(fresh)
+        const visible = isVisible(write, { visibleAt: now })
+        const updated = tx.update(articles).set({ ...write, authors: next.authors, updatedAt: now, revision: fresh.revision + 1, announced: visible })
           .where(eq(articles.id, fresh.id)).returning().get()!
         history.changed(fresh.id,
           { revision: fresh.revision, at: fresh.updatedAt, state: before },
           { revision: updated.revision, at: now, state: after }, changed, meta)
-        return updated
+        const article = toArticle(updated)
+        announcements.recordChange(fresh, { article, visible }, now)
+        return article
       }, IMMEDIATE)
-      return toArticle(row)
     },
 
     async tagSlugs (articleId: number): Promise<string[]> {
@@ -214,9 +240,12 @@ export function articleRepository (db: Db) {
 
     /** Deletes the article read as `current` (with its comments); StaleRead when it changed since. */
     async delete (current: ArticleRow, unchanged: (fresh: ArticleRow) => boolean): Promise<void> {
+      const at = now()
       db.transaction((tx) => {
-        stillCurrent(current.id, unchanged)
+        announcements.announceDue(at)
+        const fresh = stillCurrent(current.id, unchanged)
         tx.delete(articles).where(eq(articles.id, current.id)).run()
+        announcements.recordChange(fresh, null, at)
       }, IMMEDIATE)
     },
 

@@ -2,20 +2,24 @@
 // articles.comment_count in the same transaction, so the count cannot drift from the comments: a new
 // comment adds one when it is approved (and changes nothing when it is not), moderation and deletion
 // recount. The article's revision and updatedAt stay as they are: a comment is not an edit of the article.
+// Each write records its events (comment.submitted, .approved, .edited, .removed) in the same transaction;
+// comment events describe what the public sees, so only comments of articles the public can see (the
+// article is announced) produce them.
 //
 // Posting a comment is the hot write, so its statements are prepared once on the raw client (no Drizzle
 // query building or SQL compilation per request) and run in one better-sqlite3 transaction made once.
-import { and, count, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm'
+import { and, asc, count, eq, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
 import { StaleRead } from '../http/errors.js'
-import { articles, comments } from '../db/schema.js'
+import { articles, commentReports, comments } from '../db/schema.js'
 import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
 import type { CursorKey } from '../http/pagination.js'
 import { toIso } from '../http/time.js'
 import { visibleToPublic, type Visibility } from '../articles/repository.js'
-import type { CommentStatus, ModeratedComment, PublicComment } from './schemas.js'
+import type { CommentEvents } from './events.js'
+import type { COMMENT_QUEUE_SORTS, CommentStatus, ModeratedComment, PublicComment } from './schemas.js'
 
-type CommentRow = typeof comments.$inferSelect
+export type CommentRow = typeof comments.$inferSelect
 type ArticleStatus = 'draft' | 'published' | 'archived'
 
 /** What posting a comment needs to know about its article: no body, no other columns. */
@@ -26,13 +30,14 @@ export interface CommentTarget {
   publishedAt: number | null
   commentsOpen: boolean
 }
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 
 /** A comment with what the routes need to know about its article. */
 export interface CommentRecord extends CommentRow {
   articleSlug: string
   articleStatus: ArticleStatus
   articlePublishedAt: number | null
+  articleCommentsOpen: boolean
 }
 
 export interface CommentWrite {
@@ -47,7 +52,19 @@ export interface CommentWrite {
   status: CommentStatus
   ip: string | null
   userAgent: string | null
+  /** SHA-256 of the author's edit token, or null when none was issued. */
+  editTokenHash: string | null
 }
+
+/** What a moderator's or an author's change sets. */
+export interface CommentChange {
+  status?: CommentStatus
+  body?: string
+  bodyHtml?: string
+  edited?: boolean
+}
+
+export type CommentQueueSort = typeof COMMENT_QUEUE_SORTS[number]
 
 export interface CommentListParams {
   articleId: number | undefined
@@ -55,7 +72,7 @@ export interface CommentListParams {
   visibility: Visibility
   /** undefined: every status. */
   statuses: CommentStatus[] | undefined
-  descending: boolean
+  sort: CommentQueueSort
   after: CursorKey | undefined
   limit: number
   withTotal: boolean
@@ -76,33 +93,89 @@ export function toComment (row: CommentRecord): PublicComment {
     body: row.body,
     bodyHtml: row.bodyHtml,
     status: row.status,
+    edited: row.edited,
     createdAt: toIso(row.createdAt),
     updatedAt: toIso(row.updatedAt)
   }
 }
 
 export function toModeratedComment (row: CommentRecord): ModeratedComment {
-  return { ...toComment(row), authorEmail: isTombstone(row) ? null : row.authorEmail, ip: row.ip, userAgent: row.userAgent }
+  return {
+    ...toComment(row),
+    authorEmail: isTombstone(row) ? null : row.authorEmail,
+    ip: row.ip,
+    userAgent: row.userAgent,
+    reportCount: row.reportCount
+  }
 }
+
+/** The cursor key of a comment in a list sorted by `sort`, and how many parts it has. */
+export const keyOfSort = (sort: CommentQueueSort) => (row: CommentRow): CursorKey =>
+  sort === '-reportCount' ? [row.reportCount, row.createdAt, row.id] : [row.createdAt, row.id]
+export const keyArity = (sort: CommentQueueSort): number => sort === '-reportCount' ? 3 : 2
 
 const columns = {
   ...getTableColumns(comments),
   articleSlug: articles.slug,
   articleStatus: articles.status,
-  articlePublishedAt: articles.publishedAt
+  articlePublishedAt: articles.publishedAt,
+  articleCommentsOpen: articles.commentsOpen
 }
 
-const order = (descending: boolean): KeysetOrder => ({ column: comments.createdAt, tie: comments.id, descending, nullable: false })
+const order = (sort: 'createdAt' | '-createdAt'): KeysetOrder =>
+  ({ column: comments.createdAt, tie: comments.id, descending: sort === '-createdAt', nullable: false })
 
-export function commentRepository (db: Db) {
+/** Sets an article's commentCount to its approved comments, inside the caller's transaction. */
+export function recountComments (db: Db | Tx, articleId: number): void {
+  db.run(sql`UPDATE articles SET comment_count = (SELECT count(*) FROM comments WHERE article_id = ${articleId} AND status = 'approved') WHERE id = ${articleId}`)
+}
+
+const hasReplies = (db: Db | Tx, id: number): boolean =>
+  db.select({ id: comments.id }).from(comments).where(eq(comments.parentId, id)).limit(1).get() !== undefined
+
+/**
+ * Deletes a comment inside the caller's transaction (the article's count is the caller's to recount).
+ * One with replies stays as a tombstone, everything its author gave erased, so the thread keeps its
+ * shape; one without is removed, with each tombstone above it left without replies.
+ */
+export function deleteComment (db: Db | Tx, row: CommentRow, now: number): 'tombstone' | 'removed' {
+  if (hasReplies(db, row.id)) {
+    db.update(comments).set({
+      status: 'deleted',
+      body: '',
+      bodyHtml: '',
+      authorName: '',
+      authorEmail: '',
+      authorUrl: null,
+      avatarHash: '',
+      ip: null,
+      userAgent: null,
+      editTokenHash: null,
+      edited: false,
+      reportCount: 0,
+      updatedAt: now
+    }).where(eq(comments.id, row.id)).run()
+    // Reports name a comment that is gone from public view; their reporters are other people.
+    db.delete(commentReports).where(eq(commentReports.commentId, row.id)).run()
+    return 'tombstone'
+  }
+  db.delete(comments).where(eq(comments.id, row.id)).run()
+  let parentId = row.parentId
+  while (parentId !== null) {
+    const parent = db.select().from(comments).where(eq(comments.id, parentId)).get()
+    if (!parent || parent.status !== 'deleted' || hasReplies(db, parent.id)) break
+    db.delete(comments).where(eq(comments.id, parent.id)).run()
+    parentId = parent.parentId
+  }
+  return 'removed'
+}
+
+export function commentRepository (db: Db, events: CommentEvents) {
   const select = () => db.select(columns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
   const byId = select().where(eq(comments.id, sql.placeholder('id'))).prepare()
-  // Matches the expression index comments_email_status_idx.
-  const approvedByEmail = db.$client.prepare<[string], { found: number }>(
-    "SELECT 1 AS found FROM comments WHERE lower(author_email) = lower(?) AND status = 'approved' LIMIT 1")
-  const recountStatement = db.$client.prepare<[number, number]>(
-    "UPDATE articles SET comment_count = (SELECT count(*) FROM comments WHERE article_id = ? AND status = 'approved') WHERE id = ?")
-  const childCount = db.$client.prepare<[number], { n: number }>('SELECT count(*) AS n FROM comments WHERE parent_id = ?')
+  // Matches the expression index comments_email_status_idx. Ids start at 1: `id <> 0` excludes nothing.
+  const approvedByEmail = db.$client.prepare<[string, number], { found: number }>(
+    "SELECT 1 AS found FROM comments WHERE lower(author_email) = lower(?) AND status = 'approved' AND id <> ? LIMIT 1")
 
   const targetBySlug = db.$client.prepare<[string], Omit<CommentTarget, 'commentsOpen'> & { commentsOpen: number }>(
     'SELECT id, slug, status, published_at AS publishedAt, comments_open AS commentsOpen FROM articles WHERE slug = ?')
@@ -110,13 +183,15 @@ export function commentRepository (db: Db) {
     'SELECT id, slug, status, published_at AS publishedAt, comments_open AS commentsOpen FROM articles WHERE id = ?')
   const parentOf = db.$client.prepare<[number], { articleId: number, status: CommentStatus }>(
     'SELECT article_id AS articleId, status FROM comments WHERE id = ?')
-  const insert = db.$client.prepare<[number, number | null, string, string, string | null, string, string, string, CommentStatus, string | null, string | null, number, number]>(
-    `INSERT INTO comments (article_id, parent_id, author_name, author_email, author_url, avatar_hash, body, body_html, status, ip, user_agent, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+  const insert = db.$client.prepare<[number, number | null, string, string, string | null, string, string, string, CommentStatus, string | null, string | null, string | null, number, number]>(
+    `INSERT INTO comments (article_id, parent_id, author_name, author_email, author_url, avatar_hash, body, body_html, status, ip, user_agent, edit_token_hash, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const countOneMore = db.$client.prepare<[number]>('UPDATE articles SET comment_count = comment_count + 1 WHERE id = ?')
   // The article and the parent were checked before (visible, open, an approved parent on it); inside the
   // transaction they must still be as they were read, or the caller checks again (StaleRead).
-  const insertComment = db.$client.transaction((article: CommentTarget, w: CommentWrite, now: number): number => {
+  const insertComment = db.$client.transaction((article: CommentTarget, w: CommentWrite, now: number): CommentRecord => {
+    // First, so that the log shows the article's publication before a comment on it.
+    events.announceDue(now)
     const fresh = targetById.get(article.id)
     if (fresh === undefined || fresh.slug !== article.slug || fresh.status !== article.status ||
         fresh.publishedAt !== article.publishedAt || (fresh.commentsOpen !== 0) !== article.commentsOpen) throw new StaleRead()
@@ -125,31 +200,54 @@ export function commentRepository (db: Db) {
       if (parent === undefined || parent.articleId !== article.id || parent.status !== 'approved') throw new StaleRead()
     }
     const { lastInsertRowid } = insert.run(w.articleId, w.parentId, w.authorName, w.authorEmail, w.authorUrl, w.avatarHash,
-      w.body, w.bodyHtml, w.status, w.ip, w.userAgent, now, now)
+      w.body, w.bodyHtml, w.status, w.ip, w.userAgent, w.editTokenHash, now, now)
     // Only an approved comment is counted; the count was right before, so one more keeps it right.
     if (w.status === 'approved') countOneMore.run(w.articleId)
-    return Number(lastInsertRowid)
+    const record: CommentRecord = {
+      id: Number(lastInsertRowid),
+      ...w,
+      edited: false,
+      reportCount: 0,
+      createdAt: now,
+      updatedAt: now,
+      articleSlug: article.slug,
+      articleStatus: article.status,
+      articlePublishedAt: article.publishedAt,
+      articleCommentsOpen: article.commentsOpen
+    }
+    events.created(record, now)
+    return record
   })
 
-  const recount = (articleId: number): void => { recountStatement.run(articleId, articleId) }
   const reload = (id: number): CommentRecord => byId.get({ id })!
 
-  /** Inside a write's transaction: StaleRead when the comment changed since it was read (writeIfMatch). */
-  function assertUnchanged (id: number, unchanged: (fresh: CommentRecord) => boolean): void {
+  /** Inside a write's transaction: the comment as it stands; StaleRead when it changed since it was read (writeIfMatch). */
+  function stillCurrent (id: number, unchanged: (fresh: CommentRecord) => boolean): CommentRecord {
     const fresh = byId.get({ id })
     if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
+    return fresh
   }
 
-  /** Removes a comment and then each tombstone above it that no longer has replies. */
-  function removeUpwards (tx: Tx, row: CommentRow): void {
-    tx.delete(comments).where(eq(comments.id, row.id)).run()
-    let parentId = row.parentId
-    while (parentId !== null) {
-      const parent = tx.select().from(comments).where(eq(comments.id, parentId)).get()
-      if (!parent || parent.status !== 'deleted' || childCount.get(parent.id)!.n > 0) return
-      tx.delete(comments).where(eq(comments.id, parent.id)).run()
-      parentId = parent.parentId
+  /**
+   * The queue by reports: reported comments first, most reported first, through the partial indexes of
+   * reported comments; then the unreported ones, through the date indexes. Both newest first within a
+   * count. `limit + 1` rows after the cursor key [reportCount, createdAt, id].
+   */
+  function mostReported (where: SQL | undefined, cursor: CursorKey | undefined, limit: number): CommentRecord[] {
+    const [reports, createdAt, id] = cursor ?? []
+    const newest = [sql`${comments.createdAt} DESC`, sql`${comments.id} DESC`]
+    const rows: CommentRecord[] = []
+    if (cursor === undefined || Number(reports) > 0) {
+      const bound = cursor && sql`(${comments.reportCount}, ${comments.createdAt}, ${comments.id}) < (${reports}, ${createdAt}, ${id})`
+      rows.push(...select().where(and(where, sql`${comments.reportCount} > 0`, bound))
+        .orderBy(sql`${comments.reportCount} DESC`, ...newest).limit(limit + 1).all())
     }
+    if (rows.length <= limit) {
+      const bound = cursor && Number(reports) === 0 ? sql`(${comments.createdAt}, ${comments.id}) < (${createdAt}, ${id})` : undefined
+      rows.push(...select().where(and(where, sql`${comments.reportCount} = 0`, bound))
+        .orderBy(...newest).limit(limit + 1 - rows.length).all())
+    }
+    return rows
   }
 
   return {
@@ -163,9 +261,12 @@ export function commentRepository (db: Db) {
       return byId.get({ id })
     },
 
-    /** Whether this email (compared case-insensitively) already has an approved comment. */
-    async hasApprovedComment (email: string): Promise<boolean> {
-      return approvedByEmail.get(email) !== undefined
+    /**
+     * Whether this email (compared case-insensitively) already has an approved comment, other than
+     * comment `except` (an edited comment is not its author's earlier approval).
+     */
+    async hasApprovedComment (email: string, except = 0): Promise<boolean> {
+      return approvedByEmail.get(email, except) !== undefined
     },
 
     /**
@@ -174,45 +275,43 @@ export function commentRepository (db: Db) {
      * default or a trigger), not read back.
      */
     async create (article: CommentTarget, write: CommentWrite, now: number): Promise<CommentRecord> {
-      const id = insertComment.immediate(article, write, now)
-      return {
-        id,
-        ...write,
-        createdAt: now,
-        updatedAt: now,
-        articleSlug: article.slug,
-        articleStatus: article.status,
-        articlePublishedAt: article.publishedAt
-      }
+      return insertComment.immediate(article, write, now)
     },
 
     /** StaleRead when `unchanged` says the comment changed since `current` was read. */
-    async update (current: CommentRecord, set: { status?: CommentStatus, body?: string, bodyHtml?: string }, now: number, unchanged: (fresh: CommentRecord) => boolean): Promise<CommentRecord> {
-      db.transaction((tx) => {
-        assertUnchanged(current.id, unchanged)
+    async update (current: CommentRecord, set: CommentChange, now: number, unchanged: (fresh: CommentRecord) => boolean): Promise<CommentRecord> {
+      return db.transaction((tx) => {
+        events.announceDue(now)
+        const before = stillCurrent(current.id, unchanged)
         tx.update(comments).set({ ...set, updatedAt: now }).where(eq(comments.id, current.id)).run()
-        recount(current.articleId)
+        recountComments(tx, current.articleId)
+        const after = reload(current.id)
+        events.changed(before, after, now)
+        return after
       }, IMMEDIATE)
-      return reload(current.id)
     },
 
     /**
-     * Deletes a comment. One with replies stays as a tombstone, its author's data erased, so the
-     * thread keeps its shape; one without is removed, with any tombstones left without replies.
+     * Deletes a comment (see deleteComment: a tombstone when it has replies) and recounts its article.
      * StaleRead as for update.
      */
     async delete (current: CommentRecord, now: number, unchanged: (fresh: CommentRecord) => boolean): Promise<void> {
       db.transaction((tx) => {
-        assertUnchanged(current.id, unchanged)
-        if (childCount.get(current.id)!.n > 0) {
-          tx.update(comments).set({
-            status: 'deleted', body: '', bodyHtml: '', authorName: '', authorEmail: '', authorUrl: null, avatarHash: '', ip: null, userAgent: null, updatedAt: now
-          }).where(eq(comments.id, current.id)).run()
-        } else {
-          removeUpwards(tx, current)
-        }
-        recount(current.articleId)
+        events.announceDue(now)
+        const before = stillCurrent(current.id, unchanged)
+        events.left(before, now)
+        deleteComment(tx, before, now)
+        recountComments(tx, current.articleId)
       }, IMMEDIATE)
+    },
+
+    /**
+     * Every comment by `email` (compared case-insensitively, through comments_email_status_idx), oldest
+     * first, `limit + 1` of them after id `afterId`: for a data-subject export.
+     */
+    async listByEmail (email: string, afterId: number, limit: number): Promise<CommentRecord[]> {
+      return select().where(and(sql`lower(${comments.authorEmail}) = lower(${email})`, gt(comments.id, afterId)))
+        .orderBy(asc(comments.id)).limit(limit + 1).all()
     },
 
     async list (p: CommentListParams): Promise<{ rows: CommentRecord[], total?: number }> {
@@ -221,15 +320,15 @@ export function commentRepository (db: Db) {
       if (p.visibility !== null) filters.push(visibleToPublic(p.visibility.visibleAt))
       if (p.statuses !== undefined) filters.push(inArray(comments.status, p.statuses))
       const where = and(...filters)
-      const o = order(p.descending)
-      const paged = p.after ? and(where, after(o, p.after[0] ?? null, p.after[1] ?? null)) : where
-      const rows = select().where(paged).orderBy(orderBy(o)).limit(p.limit + 1).all()
       const total = !p.withTotal
         ? undefined
         : p.visibility === null
           ? db.select({ n: count() }).from(comments).where(where).get()?.n ?? 0
           : db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(where).get()?.n ?? 0
-      return { rows, total }
+      if (p.sort === '-reportCount') return { rows: mostReported(where, p.after, p.limit), total }
+      const o = order(p.sort)
+      const paged = p.after ? and(where, after(o, p.after[0] ?? null, p.after[1] ?? null)) : where
+      return { rows: select().where(paged).orderBy(orderBy(o)).limit(p.limit + 1).all(), total }
     }
   }
 }

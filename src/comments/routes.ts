@@ -8,17 +8,18 @@ import { NotModified, problems, ref } from '../http/schemas.js'
 import { SlugParams } from '../articles/schemas.js'
 import { visibilityOf } from '../articles/visibility.js'
 import moderationRoutes from './moderation-routes.js'
-import { commentRateLimit, rateLimitedResponse, rateLimitHeaders } from './rate-limit.js'
-import { ArticleCommentsQuery, Comment, CommentIdParams, CommentList, CreateCommentBody, type CommentStatus } from './schemas.js'
+import { COMMENT_WRITES, rateLimitedResponse, rateLimitHeaders, readerLimits } from './rate-limit.js'
+import reportRoutes from './report-routes.js'
+import { ArticleCommentsQuery, Comment, CommentIdParams, CommentList, CreateCommentBody, CreatedComment, type CommentStatus } from './schemas.js'
 import { loadComment, view } from './views.js'
 
 const created = Type.Unsafe({
-  ...ref(Comment),
-  description: 'The new comment, with `authorEmail`, `ip` and `userAgent` for moderators and above only (a reader\'s own email is not echoed).',
+  ...ref(CreatedComment),
+  description: 'The new comment with its `editToken`, shown this once; with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only (a reader\'s own email is not echoed).',
   headers: {
     location: { type: 'string', description: 'The comment\'s URL, `/v1/comments/{id}`.' },
-    etag: { type: 'string', description: 'Strong ETag of this representation.' },
-    ...rateLimitHeaders
+    etag: { type: 'string', description: 'Strong ETag of the comment as `GET` shows it to this caller (without `editToken`): use it in `If-Match`.' },
+    ...rateLimitHeaders(COMMENT_WRITES)
   }
 })
 
@@ -26,8 +27,12 @@ const created = Type.Unsafe({
 const PUBLIC_THREAD: CommentStatus[] = ['approved', 'deleted']
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const limits = readerLimits(app, app.config.commentRateLimit)
+
   app.post('/articles/:slug/comments', {
-    config: { rateLimit: commentRateLimit(app.config.commentRateLimit) },
+    // The edit token is stored only as a hash: a replay of this 201 shows it as null.
+    config: { shownOnce: ['editToken'] },
+    preHandler: limits.commentWrites,
     schema: {
       tags: ['comments'],
       operationId: 'createComment',
@@ -35,12 +40,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: [
         'Open to everyone. The email is never published: it gives the comment its `avatarHash`, and moderators see it.',
         'The comment is `approved` or `pending` depending on the server\'s moderation mode (`COMMENT_MODERATION`: `all`, `first` — approved if the email already has an approved comment — or `none`); a comment with more links than `COMMENT_MAX_LINKS` (bare URLs and images count: an image is shown as a link) is always `pending`. A pending comment is not public: its `Location` answers 404 to the public until a moderator approves it.',
-        'Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.',
+        'The answer carries an `editToken`, shown this once: with it as `Comment-Token`, the author may edit or delete the comment for `COMMENT_EDIT_MINUTES` (see `PATCH /v1/comments/{id}`).',
+        'Flood control: at most `COMMENT_RATE_LIMIT` comments a minute per client address, authors\' edits and deletes included (429 with `Retry-After`); responses carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.',
         'An article that is not published is 404 (409 `comments-closed` for an editor who can see it); `commentsOpen: false` is 409 `comments-closed`. `parentId` must be an approved comment of the same article (422).'
       ].join('\n\n'),
       params: SlugParams,
       body: ref(CreateCommentBody),
-      response: { 201: created, ...problems(400, 404, 409, 413, 415, 422), ...rateLimitedResponse }
+      response: { 201: created, ...problems(400, 404, 409, 413, 415, 422), ...rateLimitedResponse(COMMENT_WRITES) }
     }
   }, async (request, reply) => {
     // Only the columns a comment needs (findTarget), not the article's body. A caller that may not see
@@ -48,7 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // parent change before the insert, all of it is checked again (StaleRead).
     const ua = request.headers['user-agent']
     const origin = { ip: request.ip, userAgent: typeof ua === 'string' && ua !== '' ? ua.slice(0, 512) : null }
-    const record = await retryStale(async () => {
+    const { record, editToken } = await retryStale(async () => {
       const now = app.clock()
       const article = await app.comments.findTarget(request.params.slug)
       if (!article || !app.articles.isVisible(article, visibilityOf(request, now))) throw new NotFound(`No article at "${request.params.slug}".`)
@@ -58,7 +64,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       return app.commentService.create(article, request.body, origin)
     })
     reply.header('location', `/v1/comments/${record.id}`)
-    return view(request, reply).sendOne(record, 201)
+    return view(request, reply).sendCreated(record, editToken)
   })
 
   app.get('/articles/:slug/comments', {
@@ -71,7 +77,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: ArticleCommentsQuery,
       headers: ConditionalHeaders,
       response: {
-        200: Type.Unsafe({ ...ref(CommentList), description: 'A page of the thread; its comments carry `authorEmail`, `ip` and `userAgent` for moderators and above only.' }),
+        200: Type.Unsafe({ ...ref(CommentList), description: 'A page of the thread; its comments carry `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only.' }),
         304: NotModified,
         ...problems(401, 404, 422)
       }
@@ -91,7 +97,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       articleId: article.id,
       visibility: null, // the article's visibility was checked above
       statuses: q.status === undefined ? PUBLIC_THREAD : q.status === 'any' ? undefined : [q.status],
-      descending: false,
+      sort: 'createdAt',
       after: cursor,
       limit,
       withTotal: q.include === 'total'
@@ -107,14 +113,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'The public sees approved comments on published articles only (anything else is 404); moderators and above see every status, as a `ModeratedComment`. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.',
       params: CommentIdParams,
       headers: ConditionalHeaders,
-      response: { 200: Type.Unsafe({ ...ref(Comment), description: 'The comment, with `authorEmail`, `ip` and `userAgent` for moderators and above only.' }), 304: NotModified, ...problems(404, 422) }
+      response: { 200: Type.Unsafe({ ...ref(Comment), description: 'The comment, with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only.' }), 304: NotModified, ...problems(404, 422) }
     }
   }, async (request, reply) => {
     const record = await loadComment(app, request, request.params.id)
     return view(request, reply).sendOne(record)
   })
 
-  await app.register(moderationRoutes)
+  await app.register(moderationRoutes, { commentWrites: limits.commentWrites })
+  await app.register(reportRoutes, { reports: limits.reports })
 }
 
 export default routes

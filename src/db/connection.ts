@@ -30,6 +30,8 @@ export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)),
  * WAL, in the OS's cache, before the response goes out (`npm run crash-test` checks it). FULL would add
  * an fsync to every commit, which on ordinary disks cuts write throughput by one to two orders of
  * magnitude (scripts/sync-bench.ts), to guard only against power loss.
+ *
+ * secure_delete=FAST: see below; test/privacy/erase.test.ts reads the file's bytes after an erasure.
  */
 export function openDatabase (path: string, opts: { cacheMb?: number } = {}): Db {
   if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(resolve(path)), { recursive: true })
@@ -38,6 +40,10 @@ export function openDatabase (path: string, opts: { cacheMb?: number } = {}): Db
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('foreign_keys = ON')
+  // Deleted and rewritten content is zeroed inside the pages SQLite writes anyway (no extra I/O), so an
+  // erased commenter's address does not linger in a page's free space, where a b-tree rebalance or an
+  // updated row leaves old bytes behind; erasure itself turns it fully on (src/privacy/repository.ts).
+  sqlite.pragma('secure_delete = FAST')
   // The page cache, kept across requests (better-sqlite3's default is 16 MB). The seeks a page makes (a tag's
   // articles in the narrow index, a search's matches) read leaf pages spread over indexes of tens of MB at a
   // million articles; each miss is a read from the OS cache. 64 MB holds those indexes: counting the

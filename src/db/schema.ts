@@ -40,7 +40,11 @@ export const articles = sqliteTable('articles', {
   imageCaption: text('image_caption'),
   imageCredit: text('image_credit'),
   // The original of republished copy (a wire story), for search engines and feeds.
-  canonicalUrl: text('canonical_url')
+  canonicalUrl: text('canonical_url'),
+  // Whether the event log last told consumers this article is visible (article.published) rather than
+  // not (article.unpublished, or never announced). A scheduled article is not announced until its time
+  // comes: src/articles/announcements.ts emits article.published then, exactly once, and sets this.
+  announced: integer('announced', { mode: 'boolean' }).notNull().default(false)
 }, (t) => [
   uniqueIndex('articles_slug_unique').on(t.slug),
   index('articles_status_published_idx').on(t.status, t.publishedAt, t.id),
@@ -62,7 +66,10 @@ export const articles = sqliteTable('articles', {
   // article (URL parts and lastmod), so a page is one range of a small index, and a block's latest
   // lastmod (for the sitemap index) is one seek, never a scan of the articles and their bodies.
   index('articles_sitemap_idx').on(sql`(id - 1) / 10000`, sql`CASE WHEN updated_at > published_at THEN updated_at ELSE published_at END`, t.id, t.publishedAt, t.updatedAt, t.slug, t.section)
-    .where(sql`status = 'published'`)
+    .where(sql`status = 'published'`),
+  // Scheduled publications still to announce: a few rows, whatever the size of the archive, so finding
+  // the due ones (on every write and by the scheduler's timer) is one short index range.
+  index('articles_unannounced_idx').on(t.publishedAt, t.id).where(sql`status = 'published' AND announced = 0`)
 ])
 
 // Slugs an article used to have: GET on one answers 301 to the current URL.
@@ -154,8 +161,16 @@ export const comments = sqliteTable('comments', {
   body: text('body').notNull(),
   bodyHtml: text('body_html').notNull(),
   status: text('status', { enum: ['pending', 'approved', 'spam', 'trash', 'deleted'] }).notNull(),
+  // Cleared after COMMENT_PRIVATE_DAYS (src/privacy/retention.ts), on tombstones and by erasure.
   ip: text('ip'),
   userAgent: text('user_agent'),
+  // SHA-256 (hex) of the author's edit token, shown once in the 201; null when none was issued (comments
+  // from before the edit window existed) and once the comment is a tombstone.
+  editTokenHash: text('edit_token_hash'),
+  // The body changed after posting (by its author or a moderator): shown publicly as `edited`.
+  edited: integer('edited', { mode: 'boolean' }).notNull().default(false),
+  // Distinct clients that reported the comment (comment_reports), kept here to sort the queue by it.
+  reportCount: integer('report_count').notNull().default(0),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull()
 }, (t) => [
@@ -163,7 +178,29 @@ export const comments = sqliteTable('comments', {
   index('comments_status_created_idx').on(t.status, t.createdAt, t.id),
   index('comments_created_idx').on(t.createdAt, t.id),
   index('comments_parent_idx').on(t.parentId),
-  index('comments_email_status_idx').on(sql`lower(${t.authorEmail})`, t.status)
+  index('comments_email_status_idx').on(sql`lower(${t.authorEmail})`, t.status),
+  // The moderation queue sorted by reports (then newest), with and without a status filter. Partial:
+  // only reported comments are in them, so posting a comment (report_count 0) writes neither; the
+  // unreported rest of the queue is read through the date indexes above.
+  index('comments_reported_idx').on(t.reportCount, t.createdAt, t.id).where(sql`report_count > 0`),
+  index('comments_status_reported_idx').on(t.status, t.reportCount, t.createdAt, t.id).where(sql`report_count > 0`),
+  // The retention job's work list: only comments that still hold an IP or user agent, so each run reads
+  // the last COMMENT_PRIVATE_DAYS of comments at most, not the whole table.
+  index('comments_private_created_idx').on(t.createdAt).where(sql`ip IS NOT NULL OR user_agent IS NOT NULL`)
+])
+
+// Readers' reports of a comment, one per client: `reporter` is a keyed hash (HMAC under a server secret)
+// of the client's identity (its IP, or its token), never the address itself, so a repeat is recognised
+// without storing who sent it. Rows older than COMMENT_PRIVATE_DAYS are deleted by the retention job
+// (the comment keeps its report_count).
+export const commentReports = sqliteTable('comment_reports', {
+  commentId: integer('comment_id').notNull().references(() => comments.id, { onDelete: 'cascade' }),
+  reporter: text('reporter').notNull(),
+  reason: text('reason', { enum: ['spam', 'abuse', 'off-topic', 'other'] }).notNull(),
+  createdAt: integer('created_at').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.commentId, t.reporter] }),
+  index('comment_reports_created_idx').on(t.createdAt)
 ])
 
 // Stored first responses of POSTs that carried an Idempotency-Key, replayed on retry for 24 hours.
@@ -222,3 +259,71 @@ export const searchTerms = sqliteTable('search_terms', {
 export const searchReindexDeferred = sqliteTable('search_reindex_deferred', {
   articleId: integer('article_id').primaryKey()
 })
+
+// The event log (outbox): one row per change a consumer could care about, written in the same transaction
+// as the change. `seq` orders the log; `id` is the public event id (the webhook-id of its deliveries).
+export const events = sqliteTable('events', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  id: text('id').notNull(),
+  type: text('type').notNull(),
+  occurredAt: integer('occurred_at').notNull(),
+  // The event's `data` as JSON text: only what the public may see.
+  data: text('data').notNull(),
+  // Set on a webhook.ping: meant for that webhook only, so neither listed nor fanned out.
+  webhookId: integer('webhook_id').references((): AnySQLiteColumn => webhooks.id, { onDelete: 'cascade' })
+}, (t) => [
+  uniqueIndex('events_id_unique').on(t.id),
+  index('events_type_idx').on(t.type, t.seq),
+  index('events_occurred_idx').on(t.occurredAt),
+  index('events_webhook_idx').on(t.webhookId),
+  // The events that show a comment (its author's name and words), by comment id: an erasure redacts them
+  // with one seek per erased comment, not a scan of the log (src/events/outbox.ts).
+  index('events_comment_idx').on(sql`${t.data} ->> '$.id'`).where(sql`type IN ('comment.approved', 'comment.edited')`)
+])
+
+export const webhooks = sqliteTable('webhooks', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  url: text('url').notNull(),
+  // JSON array of the event types delivered.
+  events: text('events').notNull(),
+  description: text('description'),
+  // The signing secret, AES-256-GCM encrypted (src/webhooks/secrets.ts); never stored in clear.
+  secret: text('secret').notNull(),
+  // After a rotation, the old secret still signs (beside the new one) until this time.
+  previousSecret: text('previous_secret'),
+  previousSecretExpiresAt: integer('previous_secret_expires_at'),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+  disabledAt: integer('disabled_at'),
+  disabledReason: text('disabled_reason'),
+  // When the current run of failed attempts began; null while deliveries succeed.
+  failingSince: integer('failing_since'),
+  // The last event (seq) turned into deliveries for this webhook.
+  cursor: integer('cursor').notNull().default(0),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull()
+})
+
+export const webhookDeliveries = sqliteTable('webhook_deliveries', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  webhookId: integer('webhook_id').notNull().references(() => webhooks.id, { onDelete: 'cascade' }),
+  eventSeq: integer('event_seq').notNull().references(() => events.seq, { onDelete: 'cascade' }),
+  // Ordered deliveries go out one at a time, oldest first; pings and manual retries of finished ones do not wait.
+  ordered: integer('ordered', { mode: 'boolean' }).notNull().default(true),
+  status: text('status', { enum: ['pending', 'succeeded', 'failed'] }).notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: integer('next_attempt_at'),
+  // A process sending it holds it until then; another may take it over after (its sender died).
+  leaseUntil: integer('lease_until'),
+  leaseOwner: text('lease_owner'),
+  lastAttemptAt: integer('last_attempt_at'),
+  lastResponseCode: integer('last_response_code'),
+  lastError: text('last_error'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull()
+}, (t) => [
+  // The head of each webhook's queue (the oldest pending ordered delivery), and its pending pings.
+  index('webhook_deliveries_queue_idx').on(t.webhookId, t.status, t.ordered, t.id),
+  // A webhook's delivery log, newest first.
+  index('webhook_deliveries_log_idx').on(t.webhookId, t.id),
+  index('webhook_deliveries_event_idx').on(t.eventSeq)
+])

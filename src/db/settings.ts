@@ -17,6 +17,9 @@ export function settingsRepository (db: Db) {
     async getOrCreate (key: string, make: () => string): Promise<string> {
       db.insert(settings).values({ key, value: make() }).onConflictDoNothing().run()
       return byKey.get({ key })!.value
+    },
+    async delete (key: string): Promise<void> {
+      db.delete(settings).where(eq(settings.key, key)).run()
     }
   }
 }

@@ -121,7 +121,7 @@ export function feedService (app: FastifyInstance) {
       throw new NotFound(`No article at "${slug}".`)
     }
     const limit = q.limit ?? DEFAULT_LIMIT
-    const { rows } = await app.comments.list({ articleId: article.id, statuses: ['approved'], visibility: visible, descending: true, after: undefined, limit, withTotal: false })
+    const { rows } = await app.comments.list({ articleId: article.id, statuses: ['approved'], visibility: visible, sort: '-createdAt', after: undefined, limit, withTotal: false })
     const articleUrl = links.article(article)
     // Field by field: a comment's email, IP and user agent never reach a feed.
     const entries: FeedEntry[] = rows.slice(0, limit).map((c) => ({

@@ -23,20 +23,23 @@ export function encodeCursor (fingerprint: string, key: CursorKey): string {
   return Buffer.from(JSON.stringify([fingerprint, ...key])).toString('base64url')
 }
 
-/** The key a cursor carries; 422 when it is malformed or was made for another query. */
-export function decodeCursor (cursor: string, fingerprint: string, arity: number): CursorKey {
+/**
+ * The key a cursor carries; 422 when it is malformed or was made for another query. `where` is the part
+ * of the request it came in: the query string, or the body of a POST that pages (privacy export).
+ */
+export function decodeCursor (cursor: string, fingerprint: string, arity: number, where: 'query' | 'body' = 'query'): CursorKey {
   let parsed: unknown
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
   } catch {
-    throw invalid('query', '/cursor', 'is not a cursor this API made')
+    throw invalid(where, '/cursor', 'is not a cursor this API made')
   }
   if (!Array.isArray(parsed) || parsed.length !== arity + 1 ||
       !parsed.every((p) => p === null || typeof p === 'string' || (typeof p === 'number' && Number.isSafeInteger(p)))) {
-    throw invalid('query', '/cursor', 'is not a cursor this API made')
+    throw invalid(where, '/cursor', 'is not a cursor this API made')
   }
   if (parsed[0] !== fingerprint) {
-    throw invalid('query', '/cursor', 'was made for another query: keep the same filters and sort while paging')
+    throw invalid(where, '/cursor', 'was made for another query: keep the same filters and sort while paging')
   }
   return parsed.slice(1) as CursorKey
 }
@@ -48,19 +51,20 @@ export interface Page<T> {
 
 /**
  * Builds a page from rows fetched with `limit + 1`: the extra row only tells that a next page exists.
- * Sets the `Link: <…>; rel="next"` header when it does.
+ * Sets the `Link: <…>; rel="next"` header when it does, unless `link` is false (a page asked for by a
+ * POST body has no URL to link to).
  */
 export function toPage<Row, T> (
   request: FastifyRequest,
   reply: FastifyReply,
   rows: Row[],
-  opts: { limit: number, fingerprint: string, keyOf: (row: Row) => CursorKey, map: (row: Row) => T, total?: number }
+  opts: { limit: number, fingerprint: string, keyOf: (row: Row) => CursorKey, map: (row: Row) => T, total?: number, link?: boolean }
 ): Page<T> {
   const more = rows.length > opts.limit
   const shown = more ? rows.slice(0, opts.limit) : rows
   const last = shown[shown.length - 1]
   const nextCursor = more && last !== undefined ? encodeCursor(opts.fingerprint, opts.keyOf(last)) : null
-  if (nextCursor !== null) reply.header('link', `<${nextUrl(request.url, nextCursor)}>; rel="next"`)
+  if (nextCursor !== null && opts.link !== false) reply.header('link', `<${nextUrl(request.url, nextCursor)}>; rel="next"`)
   const page: Page<T>['page'] = { limit: opts.limit, nextCursor }
   if (opts.total !== undefined) page.total = opts.total
   return { data: shown.map(opts.map), page }

@@ -12,7 +12,7 @@ export interface CommentModerationMessage {
 export const commentModeration = channel('gazette:comment-moderation')
 
 /**
- * A webhook delivery attempt ended. For the webhook dispatcher to publish (issue 20), counted as
+ * A webhook delivery attempt ended, as recorded. Published by the webhook dispatcher, counted as
  * gazette_webhook_deliveries_total{outcome}: `delivered` (2xx), `failed` (another answer or a network
  * error; it will be retried), `gave-up` (retries exhausted or the endpoint disabled).
  */

@@ -4,8 +4,9 @@
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 
+// Comment-Token: a reader's browser edits or deletes its own comment with the edit token (issue 21).
 export const CORS_ALLOWED_HEADERS = [
-  'Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'X-Request-Id'
+  'Authorization', 'Comment-Token', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'X-Request-Id'
 ]
 
 export const CORS_EXPOSED_HEADERS = [

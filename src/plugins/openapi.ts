@@ -7,6 +7,7 @@ import { sendTagged } from '../http/etag.js'
 import { ConditionalHeaders } from '../http/headers.js'
 import { NotModified, problems, ref } from '../http/schemas.js'
 import { documentHttp } from '../http/documenter.js'
+import { webhookOperations } from '../webhooks/openapi.js'
 
 export const openapiInfo = {
   title: 'Gazette API',
@@ -53,7 +54,9 @@ export default fp(async (app) => {
         { name: 'revisions', description: 'An article\'s history (editors only): every change kept as a revision, compared field by field, restored as a new one.' },
         { name: 'tags', description: 'Tags: the topics articles are filed under. Counts follow what the caller may see.' },
         { name: 'comments', description: 'Reader comments: posting, threads, moderation. Authors\' emails, IPs and user agents are shown to moderators only.' },
+        { name: 'privacy', description: 'Readers\' rights: export and erase everything held about a commenter\'s email address (admins only). Authors\' edits within the edit window and readers\' reports are under `comments`.' },
         { name: 'tokens', description: 'API tokens (admins only).' },
+        { name: 'webhooks', description: 'The event log and signed webhooks (admins only): every public change as an event, delivered to your endpoints per Standard Webhooks, at least once and in order. The payloads are under `webhooks` in this document.' },
         { name: 'feeds', description: 'RSS 2.0, Atom 1.0 and JSON Feed 1.1 feeds of what the public may see: the site, a tag, a section, an author, an article\'s comments.' },
         { name: 'sitemaps', description: 'Sitemaps for search engines (sitemaps.org protocol) and a Google News sitemap.' },
         { name: 'meta', description: 'Health probes, metrics and the API description.' }
@@ -61,9 +64,18 @@ export default fp(async (app) => {
       // Public routes take a token too: editors see drafts through them. Routes that need a role
       // replace this with a required bearerAuth (src/plugins/auth.ts).
       security: [{}, { bearerAuth: [] }],
+      // What Gazette POSTs to webhook receivers: one operation per event type.
+      webhooks: webhookOperations(),
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token from `POST /v1/tokens` or `npm run token`.' },
+          // A comment's author, within the edit window: PATCH and DELETE of /v1/comments/{id} take either.
+          commentToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Comment-Token',
+            description: 'The `editToken` of a comment\'s 201: lets its author edit or delete that comment for `COMMENT_EDIT_MINUTES` after posting.'
+          },
           metricsToken: { type: 'http', scheme: 'bearer', description: 'The server\'s `METRICS_TOKEN`, for `GET /metrics` only (not an API token).' }
         }
       }

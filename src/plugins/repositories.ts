@@ -7,16 +7,26 @@ import { revisionRepository, type RevisionRepository } from '../revisions/reposi
 import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../db/idempotency-keys.js'
 import { commentRepository, type CommentRepository } from '../comments/repository.js'
 import { commentService, type CommentService } from '../comments/service.js'
+import { commentEvents } from '../comments/events.js'
+import { reportRepository, reportService, type ReportService } from '../comments/reports.js'
+import { privacyRepository, type PrivacyRepository } from '../privacy/repository.js'
 import { settingsRepository, type SettingsRepository } from '../db/settings.js'
 import { tagRepository, type TagRepository } from '../tags/repository.js'
 import { tagService, type TagService } from '../tags/service.js'
 import { tokenRepository, type TokenRepository } from '../tokens/repository.js'
+import { outbox as eventOutbox, type Outbox } from '../events/outbox.js'
+import { eventRepository, type EventRepository } from '../events/repository.js'
+import { webhookRepository, type WebhookRepository } from '../webhooks/repository.js'
 import { syndicationRepository, type SyndicationRepository } from '../syndication/repository.js'
 import { instrumentRepositories } from '../observability/instrument.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     settings: SettingsRepository
+    /** Where writes record their events (src/events/outbox.ts). */
+    outbox: Outbox
+    events: EventRepository
+    webhooks: WebhookRepository
     idempotencyKeys: IdempotencyKeyRepository
     tokens: TokenRepository
     articles: ArticleRepository
@@ -27,12 +37,19 @@ declare module 'fastify' {
     comments: CommentRepository
     commentService: CommentService
     syndication: SyndicationRepository
+    reportService: ReportService
+    privacy: PrivacyRepository
   }
 }
 
 export default fp(async (app) => {
   const now = app.clock
-  const articles = articleRepository(app.db)
+  const outbox = eventOutbox(app.db)
+  app.decorate('outbox', outbox)
+  app.decorate('events', eventRepository(app.db))
+  app.decorate('webhooks', webhookRepository(app.db))
+  const articles = articleRepository(app.db, outbox, now)
+  const writeEvents = { outbox, announceDue: articles.announcements.announceDue }
   const settings = settingsRepository(app.db)
   app.decorate('settings', settings)
   app.decorate('tokens', tokenRepository(app.db, now))
@@ -40,14 +57,15 @@ export default fp(async (app) => {
   app.decorate('articleService', articleService(articles, now))
   app.decorate('revisions', revisionRepository(app.db))
   app.decorate('idempotencyKeys', idempotencyKeyRepository(app.db, now))
-  const tags = tagRepository(app.db)
+  const tags = tagRepository(app.db, writeEvents)
   app.decorate('tags', tags)
   app.decorate('tagService', tagService(tags, now))
 
   const syndication = syndicationRepository(app.db)
   app.decorate('syndication', syndication)
 
-  const comments = commentRepository(app.db)
+  const events = commentEvents(app.db, writeEvents)
+  const comments = commentRepository(app.db, events)
   // Generated once per database and kept there, so avatar hashes stay the same across restarts.
   const avatarKey = await settings.getOrCreate('avatar_hmac_key', () => randomBytes(32).toString('base64url'))
   app.decorate('comments', comments)
@@ -55,8 +73,19 @@ export default fp(async (app) => {
     moderation: app.config.commentModeration,
     maxLinks: app.config.commentMaxLinks,
     avatarKey,
+    editMinutes: app.config.commentEditMinutes,
     now
   }))
+  // The key of reporters' identity hashes: also kept in the database, so a repeat is known after a restart.
+  const reportRepo = reportRepository(app.db, events)
+  const reports = reportService(reportRepo, {
+    key: await settings.getOrCreate('reporter_hmac_key', () => randomBytes(32).toString('base64url')),
+    threshold: app.config.commentReportThreshold,
+    now
+  })
+  app.decorate('reportService', reports)
+  const privacy = privacyRepository(app.db, events, { reporterOf: reports.reporterOf })
+  app.decorate('privacy', privacy)
 
   // With metrics or tracing on, every method of these is timed as `<name>.<method>` (in place, so the
   // services above are measured too). A new repository goes in this list (a test fails otherwise).
@@ -68,6 +97,10 @@ export default fp(async (app) => {
     revisions: app.revisions,
     tags,
     comments,
-    syndication
+    syndication,
+    reports: reportRepo,
+    privacy,
+    events: app.events,
+    webhooks: app.webhooks
   })
 }, { name: 'repositories', dependencies: ['db'] })

@@ -6,6 +6,8 @@
 // only while it has a visible article or was made on purpose through POST /v1/tags (`curated`), counting
 // visible articles only. A deleted tag (`deleted_at`) is gone for everyone at once; src/tags/sweeper.ts
 // removes its article_tags rows afterwards.
+//
+// Writes to a tag the public sees record tag.updated / tag.deleted in their transaction (API.md section 10).
 import { sql, type SQL } from 'drizzle-orm'
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/connection.js'
@@ -15,6 +17,7 @@ import type { CursorKey } from '../http/pagination.js'
 import { toSlug } from '../lib/slug.js'
 import { articleCounts, type ArticleCounts, type Deltas } from '../articles/counts.js'
 import type { Visibility } from '../articles/repository.js'
+import type { WriteEvents } from '../events/outbox.js'
 import type { Tag, TagSort } from './schemas.js'
 
 export type TagRow = typeof tags.$inferSelect
@@ -61,7 +64,7 @@ const dialect = new SQLiteSyncDialect()
 /** The tags whose public count moved since the counts were settled, as a table `m (tag_id, moved)`. */
 const movedTable = (moved: string): SQL => sql`(SELECT value ->> 0 AS tag_id, value ->> 1 AS moved FROM json_each(${moved})) AS m`
 
-export function tagRepository (db: Db, counts: ArticleCounts = articleCounts(db)) {
+export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, counts: ArticleCounts = articleCounts(db)) {
   const sqlite = db.$client
   const bySlug = sqlite.prepare<[string], RawTag>(`SELECT ${COLUMN_LIST}, 0 AS articleCount FROM tags WHERE slug = ? AND deleted_at IS NULL`)
   const byId = sqlite.prepare<[number], RawTag>(`SELECT ${COLUMN_LIST}, 0 AS articleCount FROM tags WHERE id = ?`)
@@ -82,6 +85,15 @@ export function tagRepository (db: Db, counts: ArticleCounts = articleCounts(db)
       ? undefined
       : counted(fromRaw(raw), v, v === null ? undefined : counts.deltasNow(v.visibleAt))
     if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
+  }
+
+  /**
+   * Inside a write's transaction, after announceDue: the tag as the public sees it at `at`, or undefined
+   * when the public does not see it (the rule of `counted`), for its events.
+   */
+  function publicView (id: number, at: number): CountedTagRow | undefined {
+    const raw = byId.get(id)
+    return raw === undefined || raw.deletedAt !== null ? undefined : counted(fromRaw(raw), { visibleAt: at }, counts.deltasNow(at))
   }
 
   /** 409 unless the slug and the name are free: no other tag has the slug, owns the name's slug, or the name. */
@@ -154,7 +166,9 @@ export function tagRepository (db: Db, counts: ArticleCounts = articleCounts(db)
         assertFree(write, null)
         const id = Number(sqlite.prepare('INSERT INTO tags (slug, name, description, created_at, updated_at, curated) VALUES (?, ?, ?, ?, ?, 1)')
           .run(write.slug, write.name, write.description, now, now).lastInsertRowid)
-        return { ...fromRaw(byId.get(id)!), articleCount: 0 }
+        const created = { ...fromRaw(byId.get(id)!), articleCount: 0 }
+        outbox.record('tag.updated', toTag(created), now)
+        return created
       }).immediate()
     },
 
@@ -165,10 +179,17 @@ export function tagRepository (db: Db, counts: ArticleCounts = articleCounts(db)
      */
     async update (current: TagRow, write: TagWrite, now: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<CountedTagRow> {
       const row = sqlite.transaction(() => {
+        announceDue(now)
         assertUnchanged(current.id, v, unchanged)
         assertFree(write, current.id)
+        const before = publicView(current.id, now)
         sqlite.prepare('UPDATE tags SET slug = ?, name = ?, description = ?, updated_at = ? WHERE id = ?')
           .run(write.slug, write.name, write.description, now, current.id)
+        const after = publicView(current.id, now)
+        if (before !== undefined && after !== undefined) {
+          if (after.slug !== before.slug) outbox.record('tag.deleted', { slug: before.slug }, now)
+          outbox.record('tag.updated', toTag(after), now)
+        }
         return fromRaw(byId.get(current.id)!)
       }).immediate()
       return counted(row, v, await deltasFor(v)) ?? { ...row, articleCount: 0 }
@@ -180,7 +201,10 @@ export function tagRepository (db: Db, counts: ArticleCounts = articleCounts(db)
      */
     async delete (current: TagRow, now: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<void> {
       sqlite.transaction(() => {
+        announceDue(now)
         assertUnchanged(current.id, v, unchanged)
+        const seen = publicView(current.id, now)
+        if (seen !== undefined) outbox.record('tag.deleted', { slug: seen.slug }, now)
         sqlite.prepare('UPDATE tags SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL').run(now, current.id)
       }).immediate()
     },

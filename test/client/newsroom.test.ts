@@ -53,6 +53,14 @@ t.test('a day at the newsdesk, through the generated client', async (t) => {
   t.equal(comment.data?.status, 'pending')
   t.notOk(JSON.stringify(comment.data).includes('olga@example.org'), 'the reader never gets the email back')
 
+  // Within the edit window, she fixes a typo with the edit token of the 201 (API.md section 11).
+  const fixed = await reader.PATCH('/v1/comments/{id}', {
+    params: { path: { id: comment.data!.id }, header: { 'comment-token': comment.data!.editToken! } },
+    body: { body: 'Welcome home, sailors!' }
+  })
+  t.equal(fixed.response.status, 200)
+  t.match(fixed.data, { body: 'Welcome home, sailors!', edited: true, status: 'pending' })
+
   // The moderator works the queue and approves it.
   const queue = await moderator.GET('/v1/comments', { params: { query: { status: 'pending' } } })
   t.equal(queue.data?.data.length, 1)
@@ -62,6 +70,19 @@ t.test('a day at the newsdesk, through the generated client', async (t) => {
   t.same(thread.data?.data.map((c) => c.authorName), ['Olga'])
   const article = await reader.GET('/v1/articles/{slug}', { params: { path: { slug } } })
   t.equal(article.data?.commentCount, 1)
+
+  // A reader reports it; the moderator takes the most reported first.
+  const report = await reader.POST('/v1/comments/{id}/reports', { params: { path: { id: comment.data!.id } }, body: { reason: 'off-topic' } })
+  t.equal(report.response.status, 202)
+  const reported = await moderator.GET('/v1/comments', { params: { query: { sort: '-reportCount' } } })
+  t.match(reported.data?.data[0], { id: comment.data!.id, reportCount: 1 })
+
+  // Olga asks what is held about her, and then to be forgotten (the address travels in the body).
+  const exported = await admin.POST('/v1/privacy/export', { body: { email: 'OLGA@example.org' } })
+  t.same(exported.data?.data.map((c) => [c.id, c.authorEmail]), [[comment.data!.id, 'olga@example.org']])
+  const erased = await admin.POST('/v1/privacy/erase', { body: { email: 'olga@example.org' } })
+  t.same(erased.data, { erased: 1 })
+  t.equal((await reader.GET('/v1/articles/{slug}', { params: { path: { slug } } })).data?.commentCount, 0)
 
   // Readers search and browse by topic, page by page.
   const search = await reader.GET('/v1/articles', { params: { query: { q: 'docked frigates' } } })

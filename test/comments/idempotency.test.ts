@@ -16,8 +16,15 @@ t.test('public comment retries replay for the same client only', async (t) => {
   const again = await send('203.0.113.7')
   t.equal(again.statusCode, 201)
   t.equal(again.headers['idempotent-replayed'], 'true')
-  t.equal(again.body, first.body, 'the same body')
+  const editToken = first.json().editToken as string
+  t.match(editToken, /^gzc_/)
+  t.same(again.json(), { ...first.json(), editToken: null }, 'the same body, with the edit token (shown once) null')
   t.equal(again.headers.location, first.headers.location)
+  t.equal(again.headers.etag, first.headers.etag, 'the ETag names the comment, not the body with its secret')
+  const stored = JSON.stringify(a.app.db.$client.prepare('SELECT * FROM idempotency_keys').all())
+  t.notOk(stored.includes(editToken) || stored.includes(editToken.slice(4, 24)), 'the edit token is not in the idempotency record')
+  const edited = await a.inject({ method: 'PATCH', url: first.headers.location as string, payload: { body: 'Once, edited.' }, headers: { 'comment-token': editToken }, remoteAddress: '203.0.113.7' })
+  t.equal(edited.statusCode, 200, 'the token shown the first time still works')
   t.equal(await countComments(a), 1, 'no second write')
 
   const other = await send('198.51.100.9')

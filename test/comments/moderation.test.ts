@@ -142,6 +142,7 @@ t.test('tombstones keep a thread together and erase the author', async (t) => {
     body: '',
     bodyHtml: '',
     status: 'deleted',
+    edited: false,
     createdAt: root.createdAt,
     updatedAt: '2026-07-08T09:00:01.000Z'
   })

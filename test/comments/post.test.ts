@@ -17,8 +17,10 @@ t.test('a reader leaves a comment: 201, Location, ETag, safe HTML, public shape'
   const c = res.json()
   t.equal(res.headers.location, `/v1/comments/${c.id}`)
   t.match(res.headers.etag, /^"[\w-]+"$/)
-  t.same(Object.keys(c).sort(), ['articleSlug', 'authorName', 'authorUrl', 'avatarHash', 'body', 'bodyHtml', 'createdAt', 'id', 'parentId', 'status', 'updatedAt'],
-    'the public shape, without authorEmail, ip or userAgent')
+  t.same(Object.keys(c).sort(), ['articleSlug', 'authorName', 'authorUrl', 'avatarHash', 'body', 'bodyHtml', 'createdAt', 'editToken', 'edited', 'id', 'parentId', 'status', 'updatedAt'],
+    'the public shape and the edit token, without authorEmail, ip or userAgent')
+  t.match(c.editToken, /^gzc_[\w-]{43}$/, 'the edit token: 256 random bits')
+  t.equal(c.edited, false)
   t.match(c, {
     articleSlug: 'fleet-returns',
     parentId: null,
@@ -36,8 +38,9 @@ t.test('a reader leaves a comment: 201, Location, ETag, safe HTML, public shape'
 
   const got = await a.inject({ method: 'GET', url: res.headers.location as string })
   t.equal(got.statusCode, 200)
-  t.same(got.json(), c)
-  t.equal(got.headers.etag, res.headers.etag, 'the same representation has the same ETag')
+  const { editToken: _shownOnce, ...comment } = c
+  t.same(got.json(), comment, 'a GET shows the comment without its edit token')
+  t.equal(got.headers.etag, res.headers.etag, 'the 201\'s ETag names the comment as GET shows it')
   const again = await a.inject({ method: 'GET', url: res.headers.location as string, headers: { 'if-none-match': res.headers.etag as string } })
   t.equal(again.statusCode, 304)
   t.equal(again.body, '')
@@ -246,7 +249,9 @@ t.test('a new comment adds to commentCount only when it is approved, and its 201
   })
   t.equal(byModerator.statusCode, 201)
   const stored = await a.as('moderator', { method: 'GET', url: byModerator.headers.location as string })
-  t.same(stored.json(), byModerator.json(), 'the moderated shape (email, ip, user agent) matches the stored comment')
+  const { editToken, ...created } = byModerator.json()
+  t.match(editToken, /^gzc_/, 'a comment posted with a token has an edit token too')
+  t.same(stored.json(), created, 'the moderated shape (email, ip, user agent) matches the stored comment')
   t.equal(stored.headers.etag, byModerator.headers.etag)
   t.match(byModerator.json(), { authorEmail: 'ivan@example.com', ip: '127.0.0.1', userAgent: 'ModAgent/2', parentId: first.id, articleSlug: 'tally', bodyHtml: '<p>A <em>reply</em>.</p>\n' })
   t.equal(await count(), 3)

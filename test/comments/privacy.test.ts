@@ -1,10 +1,12 @@
 // The issue's privacy test: after seeding comments of every kind, walk every public route (every GET
 // path in the OpenAPI document, so routes added later are walked too, with every seeded value for each
 // path parameter and the query variants that could widen a view) and fail if an author's email, IP or
-// user agent appears in any response, body or headers.
+// user agent appears in any response, body or headers, and that no edit token appears anywhere, to anyone.
+import { createHash } from 'node:crypto'
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
+import { startReceiver } from '../../scripts/webhook-receiver.js'
 
 const authors = [
   { email: 'Probe-Alpha-7f3@Privacy-Test.example', ip: '198.51.100.23', ua: 'PrivacyProbe/9.9 (ua-token-4711)' },
@@ -12,6 +14,8 @@ const authors = [
   { email: 'probe-gamma-9d0@privacy-test.example', ip: '192.0.2.200', ua: 'ThirdProbe/3.3 (ua-token-2024)' }
 ]
 const secrets = [...new Set(authors.flatMap((x) => [x.email, x.email.toLowerCase(), x.email.split('@')[0]!, x.ip, x.ua]))]
+/** Edit tokens of the seeded comments (and their hashes, as stored): shown once in the 201, then never. */
+const editTokens: string[] = []
 
 async function seed (a: TestApp) {
   await createArticle(a, { title: 'Open thread', status: 'published', tags: ['Privacy'] })
@@ -23,6 +27,7 @@ async function seed (a: TestApp) {
       { 'x-forwarded-for': x.ip, 'user-agent': x.ua })
     if (res.statusCode !== 201) throw new Error(res.body)
     ids.push(res.json().id)
+    editTokens.push(res.json().editToken, createHash('sha256').update(res.json().editToken).digest('hex'))
     return res
   }
   const root = (await post('open-thread', 0)).json()
@@ -39,9 +44,9 @@ async function seed (a: TestApp) {
   return ids
 }
 
-function leaks (res: LightMyRequestResponse): string[] {
+function leaks (res: LightMyRequestResponse, among = secrets): string[] {
   const text = `${JSON.stringify(res.headers)}\n${res.body}`.toLowerCase()
-  return secrets.filter((s) => text.includes(s.toLowerCase()))
+  return among.filter((s) => text.includes(s.toLowerCase()))
 }
 
 async function walk (a: TestApp, ids: number[], send: (url: string, method: 'GET' | 'HEAD') => Promise<LightMyRequestResponse>) {
@@ -75,6 +80,8 @@ t.test('no email, IP or user agent reaches anyone below moderator', async (t) =>
   const asModerator = await walk(a, ids, (url, method) => a.as('moderator', { method, url }))
   const found = new Set(asModerator.flatMap((r) => leaks(r.res)))
   t.same([...found].sort(), [...secrets].sort(), 'the probe values are stored and would be detected (moderators see them all)')
+  t.equal(editTokens.length, 16)
+  t.same(asModerator.flatMap((r) => leaks(r.res, editTokens).map((s) => `${r.method} ${r.url}: ${s}`)), [], 'edit tokens reach nobody, moderators included')
 
   const callers: [string, Record<string, string>][] = [
     ['the public', {}],
@@ -88,7 +95,7 @@ t.test('no email, IP or user agent reaches anyone below moderator', async (t) =>
       t.ok(results.some((r) => r.url.startsWith('/v1/comments/') && r.res.statusCode === 200), `${who}: some comments were shown`)
       t.ok(results.some((r) => r.url.startsWith('/v1/articles/open-thread/comments') && r.res.statusCode === 200), `${who}: threads were shown`)
     }
-    const leaked = results.flatMap((r) => leaks(r.res).map((s) => `${r.method} ${r.url} → ${r.res.statusCode}: ${s}`))
+    const leaked = results.flatMap((r) => leaks(r.res, [...secrets, ...editTokens]).map((s) => `${r.method} ${r.url} → ${r.res.statusCode}: ${s}`))
     t.same(leaked, [], `${who}: nothing private in any response`)
   }
 
@@ -112,6 +119,52 @@ t.test('no email, IP or user agent reaches anyone below moderator', async (t) =>
     t.equal(res.statusCode, 401)
     t.same(leaks(res), [])
   }
+  // The author's own edit is answered with the public shape; a wrong token's 403 says nothing either.
+  const mine = posted.json() as { id: number, editToken: string }
+  const edited = await a.inject({ method: 'PATCH', url: `/v1/comments/${mine.id}`, payload: { body: 'Edited once' }, headers: { 'comment-token': mine.editToken, 'x-forwarded-for': x.ip, 'user-agent': x.ua } })
+  t.equal(edited.statusCode, 200)
+  t.same(leaks(edited, [...secrets, ...editTokens, mine.editToken]), [], 'the author\'s edit echoes nothing private, not even its token')
+  const wrong = await a.inject({ method: 'PATCH', url: `/v1/comments/${mine.id}`, payload: { body: 'x' }, headers: { 'comment-token': editTokens[0]! } })
+  t.equal(wrong.statusCode, 403)
+  t.same(leaks(wrong, [...secrets, ...editTokens]), [])
+  const report = await a.inject({ method: 'POST', url: `/v1/comments/${mine.id}/reports`, payload: { reason: 'spam' }, headers: { 'x-forwarded-for': x.ip } })
+  t.equal(report.statusCode, 202)
+  t.same(leaks(report), [])
+})
+
+t.test('no email, IP, user agent or edit token in any event, in the log or delivered to a webhook', async (t) => {
+  const receiver = await startReceiver()
+  t.teardown(() => receiver.close())
+  const a = await build(t, { trustProxy: true, commentModeration: 'none', commentRateLimit: 1000, webhookAllowPrivate: true },
+    { workers: { pollMs: 10, minIntervalMs: 0 } })
+  const doc = (await a.inject({ method: 'GET', url: '/openapi.json' })).json() as { components: { schemas: { EventType: { enum: string[] } } } }
+  const hook = await a.as('admin', { method: 'POST', url: '/v1/webhooks', payload: { url: receiver.url, events: doc.components.schemas.EventType.enum } })
+  t.equal(hook.statusCode, 201)
+  await seed(a)
+  // Authors at work in their edit window, readers reporting: events of comments that carry edit tokens.
+  const x = authors[1]!
+  const origin = { 'x-forwarded-for': x.ip, 'user-agent': x.ua }
+  const mine = (await postComment(a, 'open-thread', { authorName: 'Editor of mine', authorEmail: x.email, body: 'Typo hree' }, origin)).json()
+  const regret = (await postComment(a, 'open-thread', { authorName: 'Regretful', authorEmail: x.email, body: 'Hasty words' }, origin)).json()
+  const reported = (await postComment(a, 'open-thread', { authorName: 'Reported', authorEmail: x.email, body: 'Hot take' }, origin)).json()
+  for (const c of [mine, regret, reported]) editTokens.push(c.editToken, createHash('sha256').update(c.editToken).digest('hex'))
+  t.equal((await a.inject({ method: 'PATCH', url: `/v1/comments/${mine.id}`, payload: { body: 'Typo here' }, headers: { 'comment-token': mine.editToken, ...origin } })).statusCode, 200)
+  t.equal((await a.inject({ method: 'DELETE', url: `/v1/comments/${regret.id}`, headers: { 'comment-token': regret.editToken, ...origin } })).statusCode, 204)
+  for (const from of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) {
+    t.equal((await a.inject({ method: 'POST', url: `/v1/comments/${reported.id}/reports`, payload: { reason: 'abuse' }, headers: { 'x-forwarded-for': from } })).statusCode, 202)
+  }
+  const log = await a.as('admin', { method: 'GET', url: '/v1/events?limit=100' })
+  const events = log.json().data as { id: string, type: string }[]
+  const types = new Set(events.map((e) => e.type))
+  t.ok(events.length > 15, `${events.length} events, of types ${[...types].join(', ')}`)
+  t.ok(['comment.submitted', 'comment.approved', 'comment.edited', 'comment.removed'].every((type) => types.has(type)), 'every kind of comment event')
+  const confidential = [...secrets, ...editTokens]
+  t.same(leaks(log, confidential), [], 'nothing private in the event log')
+  await receiver.waitUntil(() => receiver.received.length >= events.length)
+  const delivered = receiver.received.map((r) => `${JSON.stringify(r.headers)}\n${r.body}`.toLowerCase())
+  t.same(confidential.filter((s) => delivered.some((d) => d.includes(s.toLowerCase()))), [], 'nothing private in any delivery')
+  const deliveries = await a.as('admin', { method: 'GET', url: `/v1/webhooks/${hook.json().id}/deliveries?limit=100` })
+  t.same(leaks(deliveries, confidential), [], 'nor in the delivery log')
 })
 
 t.test('an error raised after a comment is prepared is its own problem, not the comment', async (t) => {

@@ -1,28 +1,12 @@
 // The search migration indexes the articles that existed before it: a database migrated only to
 // 0000_init, with articles and tags in it, is then opened by the app (which runs every migration).
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
-import Database from 'better-sqlite3'
-import { drizzle } from 'drizzle-orm/better-sqlite3'
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
-import { migrationsFolder } from '../../src/db/connection.js'
+import { databaseMigratedTo } from './migrated.js'
 import { build } from '../helper.js'
 
 t.test('existing articles and their tag names are searchable after the migration', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'gazette-migration-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  // A copy of the migrations that stops at the first one.
-  const initOnly = join(dir, 'migrations')
-  cpSync(migrationsFolder, initOnly, { recursive: true })
-  const journalPath = join(initOnly, 'meta', '_journal.json')
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] }
-  writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.filter((e) => e.tag === '0000_init') }))
-
-  const path = join(dir, 'old.db')
-  const sqlite = new Database(path)
-  migrate(drizzle(sqlite), { migrationsFolder: initOnly })
+  // Migrated up to the first migration only.
+  const { path, sqlite } = databaseMigratedTo(t, (e) => e.tag === '0000_init')
   const at = Date.parse('2026-07-01T00:00:00.000Z')
   sqlite.prepare(`INSERT INTO articles (id, slug, title, summary, body, status, published_at, created_at, updated_at)
     VALUES (1, 'old-news', 'Old news', 'From before search', 'Written <before> the index existed.', 'published', ?, ?, ?)`).run(at, at, at)

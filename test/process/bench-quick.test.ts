@@ -18,9 +18,15 @@ interface Result {
   failures?: number
 }
 
-t.test('npm run bench:quick measures every route this build has', async (t) => {
+interface WebhookResult {
+  id: string
+  without: { rps: number }
+  with: { rps: number, deliveriesPerRequest: number, undelivered: number }
+}
+
+t.test('npm run bench:quick measures every route this build has, and the writes with a webhook too', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'gazette-bench-'))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--webhooks', '1', '--out', out], {
     env: cleanEnv({}), stdio: ['ignore', 'pipe', 'pipe']
   })
   let stdout = ''
@@ -32,7 +38,7 @@ t.test('npm run bench:quick measures every route this build has', async (t) => {
 
   const reportPath = /^report: (.+)$/m.exec(stdout)?.[1]
   t.ok(reportPath, 'prints where the JSON report is')
-  const report = JSON.parse(readFileSync(reportPath!, 'utf8')) as { scenarios: Result[], server: { rssMaxMb?: number } }
+  const report = JSON.parse(readFileSync(reportPath!, 'utf8')) as { scenarios: Result[], server: { rssMaxMb?: number }, webhooks: { scenarios: WebhookResult[] } }
   const byId = new Map(report.scenarios.map((s) => [s.id, s]))
   t.same([...byId.keys()].sort(), ['comments', 'feed', 'get-article', 'list', 'list-tag', 'news-sitemap', 'patch-article', 'post-comment', 'search', 'sitemap-page'])
 
@@ -53,5 +59,14 @@ t.test('npm run bench:quick measures every route this build has', async (t) => {
     }
   }
   t.ok(report.server.rssMaxMb! > 0, 'server RSS sampled')
+
+  // --webhooks: each write measured again with a webhook, every delivery it caused received.
+  t.same(report.webhooks.scenarios.map((w) => w.id).sort(), ['patch-article', 'post-comment'])
+  for (const w of report.webhooks.scenarios) {
+    t.ok(w.with.rps > 0 && w.without.rps > 0, `${w.id}: req/s with and without`)
+    t.ok(w.with.deliveriesPerRequest > 0, `${w.id}: its writes caused deliveries`)
+    t.equal(w.with.undelivered, 0, `${w.id}: the receiver got them all`)
+  }
+  t.match(stdout, /POST comment with 1 webhooks vs without/)
   t.match(readFileSync(reportPath!.replace(/\.json$/, '.svg'), 'utf8'), /^<svg /, 'writes an SVG chart')
 })

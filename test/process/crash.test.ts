@@ -1,4 +1,5 @@
-// A small run of `npm run crash-test`: SIGKILL under concurrent writes loses no acknowledged write.
+// A small run of `npm run crash-test`: SIGKILL under concurrent writes loses no acknowledged write, no
+// event, and makes no event up; the webhook receiver gets every event, in order, after the restart.
 import t from 'tap'
 import { crashTest } from '../../scripts/crash-test.js'
 
@@ -9,4 +10,11 @@ t.test('SIGKILL mid-load loses no acknowledged write and leaves the database int
   t.equal(figures.found, figures.acknowledged, 'every acknowledged write is there after the restart')
   t.equal(figures.lost, 0)
   t.equal(figures.integrity, 'ok')
+  const e = figures.events
+  t.ok(e.recorded >= figures.acknowledged, `${e.recorded} events for ${figures.acknowledged} acknowledged writes`)
+  t.equal(e.missing, 0, 'every write in the database has its events')
+  t.equal(e.unexpected, 0, 'no event for a write that is not there, none twice')
+  t.equal(e.delivered, e.recorded, 'the receiver got every event after the restart')
+  t.equal(e.outOfOrder, 0, 'in the order of the log')
+  t.equal(e.badSignatures, 0, 'each signature verifies')
 })

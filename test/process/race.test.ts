@@ -32,7 +32,9 @@ async function twoServers (t: Test): Promise<[string, string]> {
       COMMENT_MODERATION: 'none',
       COMMENT_RATE_LIMIT: '100000',
       MAX_EVENT_LOOP_DELAY: '0',
-      QUERY_BUDGET_MS: '10000'
+      QUERY_BUDGET_MS: '10000',
+      // The webhooks raced below point at a local port.
+      WEBHOOK_ALLOW_PRIVATE: 'true'
     }))
     t.teardown(async () => {
       server.child.kill('SIGTERM')
@@ -92,7 +94,7 @@ t.test('PATCH article vs PATCH article with one If-Match', async (t) => {
   t.equal(final.revision, ROUNDS + 1, 'one new revision per round: no write was lost')
 })
 
-t.test('DELETE vs PATCH article, tags, comments and tokens with one If-Match', async (t) => {
+t.test('DELETE vs PATCH article, tags, comments, tokens and webhooks with one If-Match', async (t) => {
   const [one, two] = await twoServers(t)
   const rounds = Math.max(5, Math.ceil(ROUNDS / 4))
 
@@ -147,4 +149,31 @@ t.test('DELETE vs PATCH article, tags, comments and tokens with one If-Match', a
     const etag = res.headers.get('etag')!
     return Promise.all([call(`${one}/v1/tokens/${token.id}`, 'DELETE', etag), call(`${two}/v1/tokens/${token.id}`, 'DELETE', etag)])
   }, oneWins([204], [404]))
+
+  // Subscribed to an event this test never causes, so no delivery failure changes the webhook meanwhile.
+  const hook = await (await fetch(`${one}/v1/webhooks`, {
+    method: 'POST', headers: auth, body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['tag.deleted'] })
+  })).json() as { id: number }
+  const hookUrl = (base: string) => `${base}/v1/webhooks/${hook.id}`
+  await race(t, 'webhooks PATCH vs PATCH', rounds, async (i) => {
+    const etag = await etagOf(hookUrl(one))
+    return Promise.all([
+      call(hookUrl(one), 'PATCH', etag, { description: `one ${i}` }),
+      call(hookUrl(two), 'PATCH', etag, { description: `two ${i}` })
+    ])
+  }, oneWins([200], [412]))
+  await race(t, 'webhooks rotate-secret vs PATCH', rounds, async (i) => {
+    const etag = await etagOf(hookUrl(one))
+    return Promise.all([
+      call(`${hookUrl(one)}/rotate-secret`, 'POST', etag),
+      call(hookUrl(two), 'PATCH', etag, { description: `rotated ${i}` })
+    ])
+  }, oneWins([200], [412]))
+  await race(t, 'webhooks DELETE vs PATCH', rounds, async (i) => {
+    const res = await fetch(`${one}/v1/webhooks`, { method: 'POST', headers: auth, body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['tag.deleted'] }) })
+    const created = await res.json() as { id: number }
+    const etag = res.headers.get('etag')!
+    const url = (base: string) => `${base}/v1/webhooks/${created.id}`
+    return Promise.all([call(url(one), 'DELETE', etag), call(url(two), 'PATCH', etag, { description: `saved ${i}` })])
+  }, oneWins([200, 204], [404, 412]))
 })

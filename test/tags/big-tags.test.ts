@@ -10,15 +10,18 @@ import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
 const MANY = 250
 const SLICE = 100
 
-/** MANY published articles tagged `slug` (and "Other"), inserted directly; the triggers index and count them. */
+/**
+ * MANY published articles tagged `slug` (and "Other"), inserted directly; the triggers index and count them.
+ * Announced, as the app leaves a visible article (the event log told consumers): not due publications.
+ */
 async function tagged (a: TestApp, name: string): Promise<number> {
   await createArticle(a, { title: 'Via the API', status: 'published', tags: [name, 'Other'] })
   const sqlite = a.app.db.$client
   const tagId = sqlite.prepare('SELECT id FROM tags WHERE name = ?').pluck().get(name) as number
   const other = sqlite.prepare("SELECT id FROM tags WHERE name = 'Other'").pluck().get() as number
   sqlite.transaction(() => {
-    const article = sqlite.prepare(`INSERT INTO articles (slug, title, body, status, published_at, created_at, updated_at)
-      VALUES (?, ?, 'A report.', 'published', ?, ?, ?)`)
+    const article = sqlite.prepare(`INSERT INTO articles (slug, title, body, status, published_at, created_at, updated_at, announced)
+      VALUES (?, ?, 'A report.', 'published', ?, ?, ?, 1)`)
     const link = sqlite.prepare('INSERT INTO article_tags (article_id, tag_id, position) VALUES (?, ?, ?)')
     for (let i = 1; i < MANY; i++) {
       const at = a.clock.now - i * 1000

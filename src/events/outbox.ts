@@ -1,0 +1,77 @@
+// The outbox: repositories record events here from inside the transaction of the change itself, so a
+// crash can neither lose an event nor leave one for a change that rolled back. Synchronous on purpose
+// (better-sqlite3 transactions take synchronous callbacks); its statements are prepared once, as posting
+// a comment records one or two events.
+import { randomBytes } from 'node:crypto'
+import type { Db } from '../db/connection.js'
+import type { EventData, EventType } from './schemas.js'
+
+/** A new event id: 96 random bits, URL- and header-safe. */
+export const newEventId = (): string => `evt_${randomBytes(12).toString('base64url')}`
+
+export interface Outbox {
+  /** Appends an event; call it inside the write transaction it describes. */
+  record: <T extends EventType>(type: T, data: EventData[T], at: number) => void
+  /** Called (once per turn of the event loop at most) after events were recorded: the webhook dispatcher wakes up. */
+  onRecorded: (listener: () => void) => void
+  /**
+   * Erasure, inside its transaction: rewrites the data of the logged events that show these comments
+   * (comment.approved, comment.edited) with `redacted`, in place, so the log keeps its order and its ids (a
+   * poller's `after` stays valid), and drops their webhook deliveries still waiting, which would only hand
+   * out the redacted copy (finished ones stay in the delivery log: they hold no data). One index seek per
+   * comment (events_comment_idx). Returns how many events.
+   */
+  redactComments: (ids: readonly number[], redacted: (comment: EventData['comment.approved']) => EventData['comment.approved']) => number
+}
+
+/** The events that show a comment: verbatim the expression and condition of events_comment_idx, so SQLite seeks in it. */
+export const COMMENT_EVENTS_SQL =
+  "SELECT seq, data FROM events WHERE type IN ('comment.approved', 'comment.edited') AND data ->> '$.id' = ? AND webhook_id IS NULL"
+
+export function outbox (db: Db): Outbox {
+  const insert = db.$client.prepare<[string, string, number, string]>(
+    'INSERT INTO events (id, type, occurred_at, data) VALUES (?, ?, ?, ?)')
+  const showing = db.$client.prepare<[number], { seq: number, data: string }>(COMMENT_EVENTS_SQL)
+  const rewrite = db.$client.prepare<[string, number]>('UPDATE events SET data = ? WHERE seq = ?')
+  const dropWaiting = db.$client.prepare<[number]>("DELETE FROM webhook_deliveries WHERE event_seq = ? AND status = 'pending'")
+  const listeners: (() => void)[] = []
+  let scheduled = false
+  // Runs after the current synchronous transaction has committed (or rolled back: then a listener finds
+  // nothing new, which is harmless).
+  const notify = (): void => {
+    scheduled = false
+    for (const listener of listeners) listener()
+  }
+  return {
+    record (type, data, at) {
+      insert.run(newEventId(), type, at, JSON.stringify(data))
+      if (!scheduled && listeners.length > 0) {
+        scheduled = true
+        setImmediate(notify)
+      }
+    },
+    onRecorded (listener) {
+      listeners.push(listener)
+    },
+    redactComments (ids, redacted) {
+      let n = 0
+      for (const id of ids) {
+        for (const row of showing.all(id)) {
+          rewrite.run(JSON.stringify(redacted(JSON.parse(row.data))), row.seq)
+          dropWaiting.run(row.seq)
+          n++
+        }
+      }
+      return n
+    }
+  }
+}
+
+/**
+ * What a repository other than the articles' needs to record its events: the outbox, and the articles'
+ * announcement of due publications, which every write runs first so that the log stays in order.
+ */
+export interface WriteEvents {
+  outbox: Outbox
+  announceDue: (at: number) => unknown
+}
