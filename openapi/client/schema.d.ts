@@ -2416,6 +2416,87 @@ export interface components {
          */
         EventType: "article.published" | "article.updated" | "article.unpublished" | "comment.submitted" | "comment.approved" | "comment.edited" | "comment.removed" | "tag.updated" | "tag.deleted";
         /**
+         * SubmittedCommentStatus
+         * @description `approved` when it was published at once, `pending` when it waits for a moderator.
+         * @enum {string}
+         */
+        SubmittedCommentStatus: "pending" | "approved";
+        /**
+         * UnpublishedArticle
+         * @description An article that left public view: the slug the public knew.
+         * @example {
+         *       "slug": "pacific-fleet-returns-to-vladivostok"
+         *     }
+         */
+        UnpublishedArticle: {
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            slug: string;
+        };
+        /**
+         * SubmittedComment
+         * @description A new comment, as moderation tools are told of it: its id, its article and its status, nothing its author wrote.
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *       "status": "pending"
+         *     }
+         */
+        SubmittedComment: {
+            /** @example 7 */
+            id: number;
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            articleSlug: string;
+            status: components["schemas"]["SubmittedCommentStatus"];
+        };
+        /**
+         * RemovedComment
+         * @description A comment that left public view: its id and its article.
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok"
+         *     }
+         */
+        RemovedComment: {
+            /** @example 7 */
+            id: number;
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            articleSlug: string;
+        };
+        /**
+         * DeletedTag
+         * @description A public tag that is gone: the slug the public knew.
+         * @example {
+         *       "slug": "japan"
+         *     }
+         */
+        DeletedTag: {
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example japan
+             */
+            slug: string;
+        };
+        /**
+         * WebhookPing
+         * @description A test event: the webhook it was sent to.
+         * @example {
+         *       "webhookId": 3
+         *     }
+         */
+        WebhookPing: {
+            /** @example 3 */
+            webhookId: number;
+        };
+        /**
          * ArticlePublishedEvent
          * @description An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive (by a PATCH or a restore). `data` is the article.
          * @example {
@@ -2576,13 +2657,7 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             occurredAt: string;
-            data: {
-                /**
-                 * @description Lowercase ASCII words joined by hyphens.
-                 * @example pacific-fleet-returns-to-vladivostok
-                 */
-                slug: string;
-            };
+            data: components["schemas"]["UnpublishedArticle"];
         };
         /**
          * CommentSubmittedEvent
@@ -2615,16 +2690,7 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             occurredAt: string;
-            data: {
-                id: number;
-                /**
-                 * @description Lowercase ASCII words joined by hyphens.
-                 * @example pacific-fleet-returns-to-vladivostok
-                 */
-                articleSlug: string;
-                /** @enum {string} */
-                status: "pending" | "approved";
-            };
+            data: components["schemas"]["SubmittedComment"];
         };
         /**
          * CommentApprovedEvent
@@ -2740,14 +2806,7 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             occurredAt: string;
-            data: {
-                id: number;
-                /**
-                 * @description Lowercase ASCII words joined by hyphens.
-                 * @example pacific-fleet-returns-to-vladivostok
-                 */
-                articleSlug: string;
-            };
+            data: components["schemas"]["RemovedComment"];
         };
         /**
          * TagUpdatedEvent
@@ -2812,13 +2871,7 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             occurredAt: string;
-            data: {
-                /**
-                 * @description Lowercase ASCII words joined by hyphens.
-                 * @example japan
-                 */
-                slug: string;
-            };
+            data: components["schemas"]["DeletedTag"];
         };
         /**
          * WebhookPingEvent
@@ -2849,9 +2902,7 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             occurredAt: string;
-            data: {
-                webhookId: number;
-            };
+            data: components["schemas"]["WebhookPing"];
         };
         /**
          * Event
@@ -2863,6 +2914,12 @@ export interface components {
             data: components["schemas"]["Event"][];
             page: components["schemas"]["PageInfo"];
         };
+        /**
+         * DeliveryEventType
+         * @description The type of an event delivered to a webhook: an `EventType`, or `webhook.ping` for a test event.
+         * @enum {string}
+         */
+        DeliveryEventType: "article.published" | "article.updated" | "article.unpublished" | "comment.submitted" | "comment.approved" | "comment.edited" | "comment.removed" | "tag.updated" | "tag.deleted" | "webhook.ping";
         /**
          * Webhook
          * @description An endpoint that receives events, signed per Standard Webhooks. The secret is never shown again after creation (or rotation).
@@ -3074,11 +3131,7 @@ export interface components {
              * @example evt_2v8QfJxv0m1XcR7t
              */
             eventId: string;
-            /**
-             * @description The type of the event delivered.
-             * @enum {string}
-             */
-            eventType: "article.published" | "article.updated" | "article.unpublished" | "comment.submitted" | "comment.approved" | "comment.edited" | "comment.removed" | "tag.updated" | "tag.deleted" | "webhook.ping";
+            eventType: components["schemas"]["DeliveryEventType"];
             status: components["schemas"]["DeliveryStatus"];
             /** @description Attempts made so far. */
             attempts: number;
@@ -7671,7 +7724,7 @@ export interface operations {
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
                 /** @description `total` adds `page.total`, the count of all matching items. */
-                include?: "total";
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
                 /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
@@ -7939,7 +7992,7 @@ export interface operations {
                 "if-match"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -8070,7 +8123,7 @@ export interface operations {
                 "if-none-match"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -8221,7 +8274,7 @@ export interface operations {
                 "content-encoding"?: components["schemas"]["ContentEncoding"];
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -8379,7 +8432,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -8535,7 +8588,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -8688,7 +8741,7 @@ export interface operations {
                 "if-match"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -8818,9 +8871,9 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
-                /** @description The delivery id. */
+                /** @description The delivery id, in plain decimal digits. */
                 deliveryId: number;
             };
             cookie?: never;
