@@ -5,10 +5,10 @@
 // SDK user's code would.
 import { createClient, createConfig, type Client } from './generated/client/index.js'
 import {
-  createArticle, createComment, createTag, createToken, deleteTag, getArticle, getComment, getOpenApiYaml,
-  listArticleComments, listArticles, listComments, updateArticle, updateComment
+  createArticle, createComment, createTag, createToken, createWebhook, deleteTag, erasePersonalData, exportPersonalData, getArticle,
+  getComment, getOpenApiYaml, listArticleComments, listArticles, listComments, listEvents, reportComment, updateArticle, updateComment
 } from './generated/sdk.gen.js'
-import type { Comment, ModeratedComment, Problem } from './generated/types.gen.js'
+import type { Comment, Event, ModeratedComment, Problem } from './generated/types.gen.js'
 
 /** The assertions the session makes (tap's `t` has them). */
 export interface Check {
@@ -88,6 +88,18 @@ export async function newsroom ({ baseUrl, adminToken, fetch, check }: Session):
   check.equal(posted.response.status, 201, 'comment posted')
   if (posted.data === undefined) throw new Error('no comment in the 201')
   check.equal(posted.data.authorEmail, undefined, 'the reader does not get an email back')
+  const editToken = posted.data.editToken
+  if (editToken == null) throw new Error('no edit token in the 201')
+
+  // Its author fixes it with the edit token, within the edit window.
+  const fixed = await updateComment({
+    client: reader,
+    path: { id: posted.data.id },
+    headers: { 'comment-token': editToken },
+    body: { body: 'Welcome home, sailors!' }
+  })
+  check.equal(fixed.response.status, 200, 'the author edited the comment')
+  check.equal(fixed.data?.edited, true, '… and it says so')
 
   // The moderator's queue and views carry the private fields, typed.
   const queue = await listComments({ client: moderator, query: { status: 'pending' } })
@@ -103,6 +115,31 @@ export async function newsroom ({ baseUrl, adminToken, fetch, check }: Session):
   check.equal(thread.data?.data[0]?.authorEmail, 'olga@example.org', 'a moderator\'s thread has the private fields')
   const publicThread = await listArticleComments({ client: reader, path: { slug: 'fleet-home' } })
   check.equal(publicThread.data?.data[0]?.authorEmail, undefined, 'the public thread does not')
+
+  // A reader reports it: 202 with no body.
+  const report = await reportComment({ client: reader, path: { id: posted.data.id }, body: { reason: 'off-topic' } })
+  check.equal(report.response.status, 202, 'report accepted')
+  check.equal(report.error, undefined, 'a bodiless 202 is not an error')
+  const reported = await getComment({ client: moderator, path: { id: posted.data.id } })
+  check.equal(reported.data?.reportCount, 1, 'moderators see the report count')
+
+  // The event log, one type of the union, told apart by `type`.
+  const events = await listEvents({ client: admin, query: { type: ['comment.approved'] } })
+  const event: Event | undefined = events.data?.data[0]
+  if (event?.type !== 'comment.approved') throw new Error(`no comment.approved event: ${events.response.status}`)
+  check.equal(event.data.id, posted.data.id, 'the approval is in the log, with the comment')
+  check.equal(event.data.authorEmail, undefined, 'and nothing private')
+
+  // A webhook's secret is in the 201 only.
+  const hook = await createWebhook({ client: admin, body: { url: 'http://127.0.0.1:9/gazette', events: ['tag.deleted'], description: 'CDN purge' } })
+  check.equal(hook.response.status, 201, 'webhook registered')
+  check.ok(hook.data?.secret?.startsWith('whsec_'), 'with its signing secret')
+
+  // A reader's data, exported and erased by the admin.
+  const exported = await exportPersonalData({ client: admin, body: { email: 'olga@example.org' } })
+  check.equal(exported.data?.data[0]?.authorEmail, 'olga@example.org', 'the export has the private fields')
+  const erased = await erasePersonalData({ client: admin, body: { email: 'olga@example.org' } })
+  check.equal(erased.data?.erased, 1, 'and erased: one comment')
 
   // A delete answers 204 with no body.
   const tag = await createTag({ client: editor, body: { name: 'Drafts desk' } })
