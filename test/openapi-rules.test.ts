@@ -77,7 +77,10 @@ t.test('enums are { type: string, enum }, never unions of single values, and nam
     t.notOk(named.has(values), `${values} at ${places.join(', ')} is the component ${named.get(values)}: use its $ref`)
     t.ok(places.length === 1, `${values} is written once (${places.join(', ')}); a shared enum is a named component`)
   }
-  for (const name of ['ArticleStatus', 'CommentStatus', 'Role', 'ArticleSort', 'TagSort', 'ModerationStatus']) {
+  for (const name of [
+    'ArticleStatus', 'CommentStatus', 'Role', 'ArticleSort', 'TagSort', 'ModerationStatus', 'CommentQueueSort', 'ReportReason',
+    'EventType', 'SubmittedCommentStatus', 'DeliveryEventType', 'DeliveryStatus'
+  ]) {
     t.equal(doc.components.schemas[name]?.type, 'string', `${name} is a named enum`)
   }
 })
@@ -91,8 +94,21 @@ t.test('no union of models a generator cannot tell apart', async (t) => {
   }
   // Moderators' fields are in the model every comment route returns, so generated types keep them.
   const comment = doc.components.schemas.Comment
-  t.same(['authorEmail', 'ip', 'userAgent'].filter((f) => comment.properties[f] === undefined), [], 'Comment has the moderators\' fields')
+  t.same(['authorEmail', 'ip', 'userAgent', 'reportCount'].filter((f) => comment.properties[f] === undefined), [], 'Comment has the moderators\' fields')
   t.notOk(comment.required.includes('authorEmail'), '… optional, since only moderators get them')
+  // One model for a new comment too: the Comment with its edit token, whoever posted it.
+  const created = doc.components.schemas.CreatedComment
+  t.same(Object.keys(created.properties).sort(), [...Object.keys(comment.properties), 'editToken'].sort(), 'CreatedComment is a Comment with its editToken')
+  t.same(created.required.filter((f: string) => !comment.required.includes(f)), ['editToken'], '… with the same optional fields')
+  t.same(Object.keys(doc.components.schemas).filter((name) => /^Created.*Comment$/.test(name)), ['CreatedComment'], 'no second model of a new comment')
+})
+
+t.test('every event\'s data is a named model', async (t) => {
+  const events = (doc.components.schemas.Event.oneOf as Json[]).map(resolve)
+  t.ok(events.length >= 9, `${events.length} event types`)
+  for (const event of [...events, doc.components.schemas.WebhookPingEvent]) {
+    t.match(event.properties.data.$ref, /^#\/components\/schemas\/\w+$/, `${event.title}'s data is a $ref`)
+  }
 })
 
 t.test('every JSON body a response carries is a named component', async (t) => {
