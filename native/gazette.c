@@ -4,15 +4,16 @@
 **
 ** 1. A query budget. better-sqlite3 runs statements on the event loop and has no way to stop one, and
 **    its SQLite is compiled with SQLITE_OMIT_PROGRESS_CALLBACK, so the progress handler is not there
-**    either. A watchdog thread per connection sleeps until the deadline armed by gazette_budget(ms) and
-**    then calls sqlite3_interrupt(), which SQLite documents as safe from another thread: the running
-**    statement stops at its next row or loop with SQLITE_INTERRUPT, and the event loop is free again.
-**    SQLite forgets an interrupt that arrives while no statement runs, so a statement that starts after
-**    the deadline is interrupted as it starts (a trace callback), until the budget is armed again or
-**    disarmed (the gazette_budget() statements themselves are let through).
+**    either. While a budget is set with gazette_budget(ms), every statement may run for ms milliseconds
+**    from the moment it starts (a trace callback notes the start, and its end). A watchdog thread per
+**    connection sleeps until the running statement's deadline and then calls sqlite3_interrupt(), which
+**    SQLite documents as safe from another thread: the statement stops at its next row or loop with
+**    SQLITE_INTERRUPT, and the event loop is free again. The clock is the statement's own: time spent
+**    between statements (the event loop serving other requests, a request waiting for something else)
+**    is not counted, so many requests in flight cannot use up each other's budget.
 **
-**      SELECT gazette_budget(250)   -- arm: interrupt whatever runs 250 ms from now
-**      SELECT gazette_budget(0)     -- disarm
+**      SELECT gazette_budget(250)   -- from now on, interrupt a statement that runs for 250 ms
+**      SELECT gazette_budget(0)     -- no limit
 **      SELECT gazette_interrupts()  -- how many statements the watchdog has interrupted
 **
 ** 2. gazette_rank(fts, avgdl, w0, w1, ...): an FTS5 ranking function that, unlike bm25(), uses no
@@ -39,7 +40,7 @@
 #include "sqlite3ext.h"
 SQLITE_EXTENSION_INIT1
 
-#define GAZETTE_NATIVE_VERSION 1
+#define GAZETTE_NATIVE_VERSION 2
 #define GAZETTE_TOKENIZER_ARGS { "unicode61", "remove_diacritics", "2" }
 
 typedef struct Watchdog {
@@ -47,11 +48,11 @@ typedef struct Watchdog {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   pthread_t thread;
-  struct timespec deadline;
-  int armed;
-  int fired;                /* the watchdog has interrupted this arm's running statement */
+  struct timespec deadline; /* when the running statement must have ended */
+  sqlite3_int64 limitMs;    /* the budget of a statement; 0: none */
+  void *running;            /* the statement the deadline is for; 0: none is timed */
   int stop;
-  unsigned long generation;
+  int idle;                 /* the thread sleeps until a budget is set (nothing to time before) */
   sqlite3_int64 interrupts;
 } Watchdog;
 
@@ -61,23 +62,43 @@ static int pastDeadline(const Watchdog *w){
   return now.tv_sec > w->deadline.tv_sec || (now.tv_sec == w->deadline.tv_sec && now.tv_nsec >= w->deadline.tv_nsec);
 }
 
+static void addMs(struct timespec *t, sqlite3_int64 ms){
+  t->tv_sec += (time_t)(ms / 1000);
+  t->tv_nsec += (long)(ms % 1000) * 1000000L;
+  if( t->tv_nsec>=1000000000L ){
+    t->tv_sec++;
+    t->tv_nsec -= 1000000000L;
+  }
+}
+
+/*
+** Statements start and end without waking this thread (a wake-up per statement cost a POST a third more
+** CPU), and a budget set again or taken away does not wake it either unless it sleeps. While a budget is set it sleeps until the running statement's deadline, or, with none running, for
+** one budget: a statement that starts meanwhile has a deadline no earlier than that, so it is never late.
+*/
 static void *watchdogMain(void *arg){
   Watchdog *w = (Watchdog*)arg;
   pthread_mutex_lock(&w->mu);
   while( !w->stop ){
-    unsigned long generation;
-    int rc;
-    if( !w->armed || w->fired ){
+    struct timespec until;
+    if( w->limitMs==0 ){
+      w->idle = 1;
       pthread_cond_wait(&w->cv, &w->mu);
+      w->idle = 0;
       continue;
     }
-    generation = w->generation;
-    rc = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline);
-    /* Re-armed, disarmed or stopped while waiting: start over with the new state. */
-    if( rc==ETIMEDOUT && w->armed && !w->stop && w->generation==generation ){
+    if( w->running!=0 ){
+      until = w->deadline;
+    }else{
+      clock_gettime(CLOCK_MONOTONIC, &until);
+      addMs(&until, w->limitMs);
+    }
+    pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    /* The deadline is always the running statement's: one that ended, or gave way to a newer, is not hit. */
+    if( !w->stop && w->limitMs>0 && w->running!=0 && pastDeadline(w) ){
       sqlite3_interrupt(w->db);
       w->interrupts++;
-      w->fired = 1;
+      w->running = 0;
     }
   }
   pthread_mutex_unlock(&w->mu);
@@ -96,51 +117,48 @@ static void watchdogDestroy(void *arg){
   sqlite3_free(w);
 }
 
-/* gazette_budget(ms): arm the watchdog ms milliseconds from now; 0 (or less) disarms it. */
+/* gazette_budget(ms): from the next statement on, each may run ms milliseconds; 0 (or less): no limit. */
 static void budgetFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   Watchdog *w = (Watchdog*)sqlite3_user_data(ctx);
   sqlite3_int64 ms = sqlite3_value_int64(argv[0]);
   (void)argc;
   pthread_mutex_lock(&w->mu);
-  w->generation++;
-  w->fired = 0;
-  if( ms>0 ){
-    clock_gettime(CLOCK_MONOTONIC, &w->deadline);
-    w->deadline.tv_sec += (time_t)(ms / 1000);
-    w->deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if( w->deadline.tv_nsec>=1000000000L ){
-      w->deadline.tv_sec++;
-      w->deadline.tv_nsec -= 1000000000L;
-    }
-    w->armed = 1;
-  }else{
-    w->armed = 0;
-  }
-  pthread_cond_signal(&w->cv);
+  w->limitMs = ms>0 ? ms : 0;
+  /* Only a sleeping thread needs waking; a polling one finds the new budget on its next turn. */
+  if( w->limitMs>0 && w->idle ) pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
   sqlite3_result_null(ctx);
 }
 
-
 /*
-** A statement starting after the deadline: interrupt it at once (SQLite cleared the flag as it started).
-** Except the budget's own statements, and ROLLBACK: a transaction whose statement was interrupted must
-** still be able to roll back.
+** A statement starts (SQLITE_TRACE_STMT) or ends (SQLITE_TRACE_PROFILE, once per run, errors included).
+** A start times the statement from now; its end stops the clock. Not timed: the budget's own statements,
+** a trigger's (SQLite reports them as starts whose text is a `--` comment; they are part of the statement
+** that fired them) and ROLLBACK (a transaction whose statement was interrupted must still roll back).
+** A statement started while another runs (one read row by row) takes the clock over: the watchdog keeps
+** one deadline, the latest.
 */
-static int traceCb(unsigned type, void *ctx, void *stmt, void *sql){
+static int traceCb(unsigned type, void *ctx, void *stmt, void *arg){
   Watchdog *w = (Watchdog*)ctx;
-  const char *z = (const char*)sql;
-  (void)stmt;
-  if( type!=SQLITE_TRACE_STMT || z==0 ) return 0;
-  while( *z==' ' || *z=='\t' || *z=='\n' ) z++;
-  if( strncmp(z, "SELECT gazette_budget(", 22)==0 || sqlite3_strnicmp(z, "ROLLBACK", 8)==0 ) return 0;
-  pthread_mutex_lock(&w->mu);
-  if( w->armed && pastDeadline(w) ){
-    sqlite3_interrupt(w->db);
-    w->interrupts++;
-    w->fired = 1;
+  if( type==SQLITE_TRACE_STMT ){
+    const char *z = (const char*)arg;
+    if( z==0 ) return 0;
+    while( *z==' ' || *z=='\t' || *z=='\n' ) z++;
+    if( strncmp(z, "--", 2)==0 || strncmp(z, "SELECT gazette_budget(", 22)==0 || sqlite3_strnicmp(z, "ROLLBACK", 8)==0 ) return 0;
+    pthread_mutex_lock(&w->mu);
+    if( w->limitMs>0 ){
+      clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+      addMs(&w->deadline, w->limitMs);
+      w->running = stmt;
+    }else{
+      w->running = 0;
+    }
+    pthread_mutex_unlock(&w->mu);
+  }else if( type==SQLITE_TRACE_PROFILE ){
+    pthread_mutex_lock(&w->mu);
+    if( w->running==stmt ) w->running = 0;
+    pthread_mutex_unlock(&w->mu);
   }
-  pthread_mutex_unlock(&w->mu);
   return 0;
 }
 
@@ -408,7 +426,7 @@ int sqlite3_gazette_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routine
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_function_v2(db, "gazette_interrupts", 0, SQLITE_UTF8 | SQLITE_DIRECTONLY, w, interruptsFunc, 0, 0, 0);
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_trace_v2(db, SQLITE_TRACE_STMT, traceCb, w);
+  if( rc==SQLITE_OK ) rc = sqlite3_trace_v2(db, SQLITE_TRACE_STMT | SQLITE_TRACE_PROFILE, traceCb, w);
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_function_v2(db, "gazette_native_version", 0, SQLITE_UTF8 | SQLITE_DETERMINISTIC, 0, versionFunc, 0, 0, 0);
   }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type Database from 'better-sqlite3'
 
 /** The version native/gazette.c reports: a library built from older source is refused, not half used. */
-const NATIVE_VERSION = 1
+const NATIVE_VERSION = 2
 
 // src/db and dist/db sit at the same depth, so this resolves in development and in the build.
 export const nativeLibrary = resolve(dirname(fileURLToPath(import.meta.url)), '../../native/build',
@@ -24,25 +24,31 @@ export function loadNative (sqlite: Database.Database): void {
 }
 
 /**
- * The connection's query budget. `arm(owner, ms)` interrupts whatever statement is running `ms` from now
- * (it then fails with SQLITE_INTERRUPT); `release(owner)` disarms it unless another owner armed it since.
- * Arming again moves the deadline: the last arm wins.
+ * The connection's query budget: while any owner holds it (`arm(owner, ms)` until `release(owner)`), every
+ * statement on the connection may run `ms` milliseconds from its own start, then it fails with
+ * SQLITE_INTERRUPT. Time between statements is not counted, so requests in flight together (each armed)
+ * do not spend each other's budget, and one that waits for something else loses nothing by waiting.
  */
 export function queryBudget (sqlite: Database.Database) {
   const set = sqlite.prepare('SELECT gazette_budget(?)')
   const count = sqlite.prepare('SELECT gazette_interrupts()').pluck()
-  let current: object | undefined
+  const owners = new Set<object>()
+  let limit = 0
+  // A closed connection has nothing to interrupt: the request's own statements then fail as they would
+  // without a budget (so /health answers its 503, not a 500 from this hook).
+  const apply = (ms: number): void => {
+    if (ms === limit) return
+    limit = ms
+    if (sqlite.open) set.run(ms)
+  }
   return {
     arm (owner: object, ms: number): void {
-      current = owner
-      // A closed connection has nothing to interrupt: the request's own statements then fail as they
-      // would without a budget (so /health answers its 503, not a 500 from this hook).
-      if (sqlite.open) set.run(ms)
+      owners.add(owner)
+      apply(ms)
     },
     release (owner: object): void {
-      if (current !== owner) return
-      current = undefined
-      if (sqlite.open) set.run(0)
+      if (!owners.delete(owner)) return
+      if (owners.size === 0) apply(0)
     },
     /** Statements interrupted on this connection so far. */
     interrupts: (): number => count.get() as number

@@ -161,7 +161,7 @@ export default fp(async (app) => {
         type: '/problems/query-timeout',
         title: 'Service Unavailable',
         status: 503,
-        detail: `The request took longer than the server allows a request's queries to run (QUERY_BUDGET_MS). Retry in a moment; quote request id ${String(request.id)} if it persists.`,
+        detail: `A query of this request ran longer than the server allows one to run (QUERY_BUDGET_MS). Retry in a moment; quote request id ${String(request.id)} if it persists.`,
         instance
       }, { 'retry-after': '1' })
     }

@@ -1,20 +1,19 @@
-// QUERY_BUDGET_MS: no request holds the event loop on the database for longer. better-sqlite3 runs every
-// statement on the event loop and cannot stop one; Gazette's SQLite extension (native/gazette.c) has a
-// watchdog thread per connection that interrupts whatever statement is running once the deadline armed
-// here passes. The statement then fails with SQLITE_INTERRUPT (a transaction it was in rolls back), the
-// error handler answers 503 with Retry-After (src/http/problem-handler.ts), or the route 422 when the
-// query itself is the problem (a search or a count, src/articles/listing.ts), and the server goes on
-// answering the others.
+// QUERY_BUDGET_MS: no statement holds the event loop for longer. better-sqlite3 runs every statement on
+// the event loop and cannot stop one; Gazette's SQLite extension (native/gazette.c) times each statement
+// from its own start while the budget is held, and a watchdog thread per connection interrupts one that runs
+// past it. The statement then fails with SQLITE_INTERRUPT (a transaction it was in rolls back), the error
+// handler answers 503 with Retry-After (src/http/problem-handler.ts), or the route 422 when the query
+// itself is the problem (a search or a count, src/articles/listing.ts), and the server goes on answering
+// the others. Time between statements is nobody's: requests in flight together do not spend each other's
+// budget, and a request waiting for something else loses nothing by waiting.
 //
-// | hook        | what                                                                               |
-// | ----------- | ---------------------------------------------------------------------------------- |
-// | preHandler  | arm the budget for this request (after the body has arrived and is valid)          |
-// | onSend      | disarm it, unless a later request armed it since (the last arm wins): the answer,  |
-// |             | an error included, is made; what follows (the idempotency record) is bookkeeping   |
-// | onResponse  | the same, for a response that skipped onSend                                       |
-//
-// Once the deadline has passed, every statement of the request is interrupted as it starts, not only the
-// one running at the deadline.
+// | hook           | what                                                                            |
+// | -------------- | ------------------------------------------------------------------------------- |
+// | preHandler     | hold the budget for this request (after the body has arrived and is valid)      |
+// | onSend         | let go of it: the answer, an error included, is made; what follows (the         |
+// |                | idempotency record) is bookkeeping. The budget is off once no request holds it. |
+// | onResponse     | the same, for a response that skipped onSend                                    |
+// | onRequestAbort | the same, for a client that went away                                           |
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { queryBudget, type QueryBudget } from '../db/native.js'
