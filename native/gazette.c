@@ -52,24 +52,50 @@ typedef struct Watchdog {
   sqlite3_int64 limitMs;    /* the budget of a statement; 0: none */
   void *running;            /* the statement the deadline is for; 0: none is timed */
   int stop;
-  unsigned long generation;
+  int idle;                 /* the thread sleeps until a budget is set (nothing to time before) */
   sqlite3_int64 interrupts;
 } Watchdog;
 
+static int pastDeadline(const Watchdog *w){
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec > w->deadline.tv_sec || (now.tv_sec == w->deadline.tv_sec && now.tv_nsec >= w->deadline.tv_nsec);
+}
+
+static void addMs(struct timespec *t, sqlite3_int64 ms){
+  t->tv_sec += (time_t)(ms / 1000);
+  t->tv_nsec += (long)(ms % 1000) * 1000000L;
+  if( t->tv_nsec>=1000000000L ){
+    t->tv_sec++;
+    t->tv_nsec -= 1000000000L;
+  }
+}
+
+/*
+** Statements start and end without waking this thread (a wake-up per statement cost a POST a third more
+** CPU), and a budget set again or taken away does not wake it either unless it sleeps. While a budget is set it sleeps until the running statement's deadline, or, with none running, for
+** one budget: a statement that starts meanwhile has a deadline no earlier than that, so it is never late.
+*/
 static void *watchdogMain(void *arg){
   Watchdog *w = (Watchdog*)arg;
   pthread_mutex_lock(&w->mu);
   while( !w->stop ){
-    unsigned long generation;
-    int rc;
-    if( w->running==0 ){
+    struct timespec until;
+    if( w->limitMs==0 ){
+      w->idle = 1;
       pthread_cond_wait(&w->cv, &w->mu);
+      w->idle = 0;
       continue;
     }
-    generation = w->generation;
-    rc = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline);
-    /* The same statement is still running past its deadline (a newer one has its own): stop it. */
-    if( rc==ETIMEDOUT && !w->stop && w->running!=0 && w->generation==generation ){
+    if( w->running!=0 ){
+      until = w->deadline;
+    }else{
+      clock_gettime(CLOCK_MONOTONIC, &until);
+      addMs(&until, w->limitMs);
+    }
+    pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    /* The deadline is always the running statement's: one that ended, or gave way to a newer, is not hit. */
+    if( !w->stop && w->limitMs>0 && w->running!=0 && pastDeadline(w) ){
       sqlite3_interrupt(w->db);
       w->interrupts++;
       w->running = 0;
@@ -98,6 +124,8 @@ static void budgetFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   (void)argc;
   pthread_mutex_lock(&w->mu);
   w->limitMs = ms>0 ? ms : 0;
+  /* Only a sleeping thread needs waking; a polling one finds the new budget on its next turn. */
+  if( w->limitMs>0 && w->idle ) pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
   sqlite3_result_null(ctx);
 }
@@ -119,19 +147,11 @@ static int traceCb(unsigned type, void *ctx, void *stmt, void *arg){
     if( strncmp(z, "--", 2)==0 || strncmp(z, "SELECT gazette_budget(", 22)==0 || sqlite3_strnicmp(z, "ROLLBACK", 8)==0 ) return 0;
     pthread_mutex_lock(&w->mu);
     if( w->limitMs>0 ){
-      sqlite3_int64 ms = w->limitMs;
-      int idle = w->running==0;
       clock_gettime(CLOCK_MONOTONIC, &w->deadline);
-      w->deadline.tv_sec += (time_t)(ms / 1000);
-      w->deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-      if( w->deadline.tv_nsec>=1000000000L ){
-        w->deadline.tv_sec++;
-        w->deadline.tv_nsec -= 1000000000L;
-      }
+      addMs(&w->deadline, w->limitMs);
       w->running = stmt;
-      w->generation++;
-      /* A watchdog waiting for an earlier deadline wakes then and waits again for this one. */
-      if( idle ) pthread_cond_signal(&w->cv);
+    }else{
+      w->running = 0;
     }
     pthread_mutex_unlock(&w->mu);
   }else if( type==SQLITE_TRACE_PROFILE ){

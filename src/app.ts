@@ -9,38 +9,40 @@ import type { Config } from './config.js'
 import dbPlugin from './db/plugin.js'
 import { buildValidator } from './http/validation.js'
 import problemHandler from './http/problem-handler.js'
-import { Problem, PageInfo, problems } from './http/schemas.js'
+import { IncludeTotal, Problem, PageInfo, problems } from './http/schemas.js'
 import authPlugin from './plugins/auth.js'
 import cachingPlugin from './http/caching.js'
 import responseCachePlugin from './http/response-cache.js'
-import compressionPlugin from './plugins/compression.js'
+import compressionPlugin, { ContentEncoding } from './plugins/compression.js'
 import corsPlugin from './plugins/cors.js'
 import idempotencyPlugin from './http/idempotency.js'
 import securityHeadersPlugin from './plugins/security-headers.js'
 import limitsPlugin from './plugins/limits.js'
 import { clientErrorHandler, frameworkErrors } from './http/client-errors.js'
-import openapiPlugin from './plugins/openapi.js'
+import openapiPlugin, { OpenApiDocument } from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
 import queryBudgetPlugin from './plugins/query-budget.js'
 import upkeepPlugin from './plugins/upkeep.js'
 import searchRateLimitPlugin from './articles/search-rate-limit.js'
 import rateLimit from '@fastify/rate-limit'
 import articleRoutes from './articles/routes.js'
-import { Article, ArticleImage, ArticleList, ArticleSummary, CreateArticleBody, UpdateArticleBody } from './articles/schemas.js'
+import {
+  Article, ArticleImage, ArticleList, ArticleSort, ArticleStatus, ArticleStatusFilter, ArticleSummary, CreateArticleBody, UpdateArticleBody
+} from './articles/schemas.js'
 import revisionRoutes from './revisions/routes.js'
 import { revisionSchemas } from './revisions/schemas.js'
 import tagRoutes from './tags/routes.js'
-import { CreateTagBody, Tag, TagList, TagRef, UpdateTagBody } from './tags/schemas.js'
+import { CreateTagBody, Tag, TagList, TagRef, TagSort, UpdateTagBody } from './tags/schemas.js'
 import commentRoutes from './comments/routes.js'
 import {
-  Comment, CommentList, CreateCommentBody, CreatedComment, CreatedModeratedComment, CreateReportBody, ModeratedComment,
-  ModeratedCommentList, ReportReason, UpdateCommentBody
+  Comment, CommentList, CommentQueueSort, CommentStatus, CommentStatusFilter, CreateCommentBody, CreatedComment, CreateReportBody,
+  ModeratedComment, ModeratedCommentList, ModerationStatus, ReportReason, UpdateCommentBody
 } from './comments/schemas.js'
 import privacyRoutes from './privacy/routes.js'
 import retentionPlugin from './privacy/retention.js'
 import { ErasureResult, PrivacyEraseRequest, PrivacyExportRequest } from './privacy/schemas.js'
 import tokenRoutes from './tokens/routes.js'
-import { CreatedToken, Token, TokenList } from './tokens/schemas.js'
+import { CreatedToken, CreateTokenBody, Role, Token, TokenList } from './tokens/schemas.js'
 import eventLogPlugin, { type SchedulerOptions } from './events/plugin.js'
 import eventRoutes from './events/routes.js'
 import { eventComponents } from './events/schemas.js'
@@ -75,12 +77,13 @@ const REQUEST_ID = /^[\w.:@-]{1,128}$/
 
 // Schemas named in the OpenAPI document as components, in dependency order.
 const sharedSchemas = [
-  Problem, PageInfo, TagRef, Token, CreatedToken, TokenList,
-  ArticleImage, Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
-  Tag, TagList, CreateTagBody, UpdateTagBody,
+  Problem, PageInfo, IncludeTotal, ContentEncoding, OpenApiDocument, TagRef, Role, Token, CreatedToken, TokenList, CreateTokenBody,
+  ArticleStatus, ArticleStatusFilter, ArticleSort, ArticleImage, Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
+  Tag, TagList, TagSort, CreateTagBody, UpdateTagBody,
+  CommentStatus, ModerationStatus, CommentStatusFilter, CommentQueueSort,
   Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody,
   JsonFeedAuthor, JsonFeedItem, JsonFeed,
-  CreatedComment, CreatedModeratedComment, ReportReason, CreateReportBody,
+  CreatedComment, ReportReason, CreateReportBody,
   PrivacyExportRequest, PrivacyEraseRequest, ErasureResult,
   ...revisionSchemas,
   ...eventComponents, ...webhookComponents

@@ -56,7 +56,7 @@ t.test('the response checker catches responses that break the document', async (
   t.match(checker.check('GET', '/health', forged(200, { status: 'fine' })), [/health 200/])
   t.match(checker.check('GET', '/health', forged(418, {})), [/418, which is not documented/])
   t.match(checker.check('GET', '/health', forged(200, { status: 'ok' }, 'text/html')), [/text\/html/])
-  t.match(checker.check('GET', '/v1/articles', forged(200, { data: [{ id: 'x' }], page: { limit: 1, nextCursor: null } })), [/data\/0/])
+  t.ok(checker.check('GET', '/v1/articles', forged(200, { data: [{ id: 'x' }], page: { limit: 1, nextCursor: null } })).some((p) => /data\/0/.test(p)))
   t.match(checker.check('GET', '/nowhere/at/all', forged(200, {})), [/no documented path/])
 })
 

@@ -1097,7 +1097,7 @@ export interface components {
          *       "title": "Validation Failed",
          *       "status": 422,
          *       "detail": "body/title must NOT have fewer than 1 characters",
-         *       "instance": "req-1",
+         *       "instance": "/v1/articles",
          *       "errors": [
          *         {
          *           "in": "body",
@@ -1119,9 +1119,16 @@ export interface components {
             status: number;
             /** @example body/title must NOT have fewer than 1 characters */
             detail?: string;
-            /** @description The request id of the failing request. */
+            /**
+             * @description The path of the failing request, without its query string. (A 500's `detail` names the request id, as the `X-Request-Id` header of every response does.)
+             * @example /v1/articles/no-such-story
+             */
             instance?: string;
             errors?: {
+                /**
+                 * @description The part of the request the value is in.
+                 * @enum {string}
+                 */
                 in: "body" | "query" | "path" | "header";
                 /** @description JSON Pointer to the offending value within its part of the request. */
                 pointer: string;
@@ -1134,6 +1141,47 @@ export interface components {
             nextCursor: string | null;
             /** @description All matching items; only with `include=total`. */
             total?: number;
+        };
+        /**
+         * IncludeTotal
+         * @description `total` adds `page.total`, the count of all matching items.
+         * @enum {string}
+         */
+        IncludeTotal: "total";
+        /**
+         * ContentEncoding
+         * @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent.
+         * @enum {string}
+         */
+        ContentEncoding: "gzip" | "deflate" | "br" | "identity";
+        /**
+         * OpenApiDocument
+         * @description This API's OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0), as served: the committed copy in `openapi/` with `servers` naming `PUBLIC_URL`.
+         */
+        OpenApiDocument: {
+            /** @example 3.1.0 */
+            openapi: string;
+            info: {
+                title: string;
+                version: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description `PUBLIC_URL` first when the server has one, then `/`, the origin the document was fetched from. */
+            servers: ({
+                url: string;
+                description?: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            paths: {
+                [key: string]: unknown;
+            };
+            components: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
         };
         /**
          * TagRef
@@ -1149,6 +1197,12 @@ export interface components {
             name: string;
         };
         /**
+         * Role
+         * @description `moderator`: comments. `editor`: articles, tags and comments. `admin`: everything, plus tokens.
+         * @enum {string}
+         */
+        Role: "admin" | "editor" | "moderator";
+        /**
          * Token
          * @description An API token, without its secret.
          * @example {
@@ -1163,8 +1217,7 @@ export interface components {
             id: number;
             /** @example newsdesk */
             name: string;
-            /** @description `moderator`: comments. `editor`: articles, tags and comments. `admin`: everything, plus tokens. */
-            role: "admin" | "editor" | "moderator";
+            role: components["schemas"]["Role"];
             /**
              * Format: date-time
              * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
@@ -1186,8 +1239,7 @@ export interface components {
         CreatedToken: {
             id: number;
             name: string;
-            /** @description `moderator`: comments. `editor`: articles, tags and comments. `admin`: everything, plus tokens. */
-            role: "admin" | "editor" | "moderator";
+            role: components["schemas"]["Role"];
             /**
              * Format: date-time
              * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
@@ -1202,6 +1254,36 @@ export interface components {
             data: components["schemas"]["Token"][];
             page: components["schemas"]["PageInfo"];
         };
+        /**
+         * CreateToken
+         * @example {
+         *       "name": "newsdesk",
+         *       "role": "editor"
+         *     }
+         */
+        CreateToken: {
+            /** @description What the token is for, to recognise it in the list. */
+            name: string;
+            role: components["schemas"]["Role"];
+        };
+        /**
+         * ArticleStatus
+         * @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due.
+         * @enum {string}
+         */
+        ArticleStatus: "draft" | "published" | "archived";
+        /**
+         * ArticleStatusFilter
+         * @description The articles of one status, or `any` for every status. Editors only: a public caller may ask only for `published`. Editors see every status by default.
+         * @enum {string}
+         */
+        ArticleStatusFilter: "draft" | "published" | "archived" | "any";
+        /**
+         * ArticleSort
+         * @description Default `-publishedAt` (newest first), or `relevance` (best match first) when `q` is given. `relevance` needs `q`.
+         * @enum {string}
+         */
+        ArticleSort: "-publishedAt" | "publishedAt" | "-updatedAt" | "relevance";
         /**
          * ArticleImage
          * @description An article's lead image. Feeds carry it as an enclosure, `media:content` and JSON Feed `image`.
@@ -1287,8 +1369,7 @@ export interface components {
             authors: string[];
             /** @description In the order the editor gave them. Renaming, re-slugging or deleting a tag changes this list, and so the article's ETag, but not its `revision` or `updatedAt`. */
             tags: components["schemas"]["TagRef"][];
-            /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
-            status: "draft" | "published" | "archived";
+            status: components["schemas"]["ArticleStatus"];
             publishedAt: string | null;
             /**
              * Format: date-time
@@ -1371,8 +1452,7 @@ export interface components {
             authors: string[];
             /** @description In the order the editor gave them. Renaming, re-slugging or deleting a tag changes this list, and so the article's ETag, but not its `revision` or `updatedAt`. */
             tags: components["schemas"]["TagRef"][];
-            /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
-            status: "draft" | "published" | "archived";
+            status: components["schemas"]["ArticleStatus"];
             publishedAt: string | null;
             /**
              * Format: date-time
@@ -1435,8 +1515,7 @@ export interface components {
             authors?: string[];
             /** @description Tag names; matched to existing tags by slug, unknown ones are created. */
             tags?: string[];
-            /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
-            status?: "draft" | "published" | "archived";
+            status?: components["schemas"]["ArticleStatus"];
             publishedAt?: string | null;
             commentsOpen?: boolean;
             image?: components["schemas"]["ArticleImage"] | null;
@@ -1469,8 +1548,7 @@ export interface components {
             authors?: string[];
             /** @description Tag names; matched to existing tags by slug, unknown ones are created. */
             tags?: string[];
-            /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
-            status?: "draft" | "published" | "archived";
+            status?: components["schemas"]["ArticleStatus"];
             publishedAt?: string | null;
             commentsOpen?: boolean;
             image?: components["schemas"]["ArticleImage"] | null;
@@ -1503,6 +1581,12 @@ export interface components {
             data: components["schemas"]["Tag"][];
             page: components["schemas"]["PageInfo"];
         };
+        /**
+         * TagSort
+         * @description `name` (default): by name, ignoring the case of ASCII letters (other characters sort by code point), then by id. `-articleCount`: most articles first (counted as the caller sees them); ties in creation order.
+         * @enum {string}
+         */
+        TagSort: "name" | "-articleCount";
         /**
          * CreateTag
          * @description The slug is derived from the name unless given.
@@ -1546,8 +1630,32 @@ export interface components {
             description?: string | null;
         };
         /**
+         * CommentStatus
+         * @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH.
+         * @enum {string}
+         */
+        CommentStatus: "pending" | "approved" | "spam" | "trash" | "deleted";
+        /**
+         * ModerationStatus
+         * @description A status a moderator may give a comment: approve it, put it back in the queue (`pending`), or mark it as `spam` or `trash`.
+         * @enum {string}
+         */
+        ModerationStatus: "pending" | "approved" | "spam" | "trash";
+        /**
+         * CommentStatusFilter
+         * @description The comments of one status, or `any` for every status. Moderators only, except `approved`.
+         * @enum {string}
+         */
+        CommentStatusFilter: "pending" | "approved" | "spam" | "trash" | "deleted" | "any";
+        /**
+         * CommentQueueSort
+         * @description The order of the moderation queue: `-createdAt` (the default) newest first, `createdAt` oldest first, `-reportCount` the most reported first (then newest).
+         * @enum {string}
+         */
+        CommentQueueSort: "-createdAt" | "createdAt" | "-reportCount";
+        /**
          * Comment
-         * @description A reader comment as everyone may see it. A tombstone (a deleted comment kept because it has replies) has `status: "deleted"`, an empty body and null author fields.
+         * @description A reader comment. Moderators, editors and admins also get the author's `authorEmail`, `ip` and `userAgent`, which no other caller ever receives, from any route, and the comment's `reportCount`. A tombstone (a deleted comment kept because it has replies) has `status: "deleted"`, an empty body and null author fields.
          * @example {
          *       "id": 7,
          *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
@@ -1561,6 +1669,24 @@ export interface components {
          *       "edited": false,
          *       "createdAt": "2026-07-08T10:02:00.000Z",
          *       "updatedAt": "2026-07-08T10:02:00.000Z"
+         *     }
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *       "parentId": null,
+         *       "authorName": "Ivan",
+         *       "authorUrl": "https://ivan.example",
+         *       "avatarHash": "5f2b6a0c3e0b8d9a41c7e7e3f0b3a3c1d6a1e2f0c9b8a7d6e5f4a3b2c1d0e9f8",
+         *       "body": "Good to see them **home**.",
+         *       "bodyHtml": "<p>Good to see them <strong>home</strong>.</p>\n",
+         *       "status": "approved",
+         *       "edited": false,
+         *       "createdAt": "2026-07-08T10:02:00.000Z",
+         *       "updatedAt": "2026-07-08T10:02:00.000Z",
+         *       "authorEmail": "ivan@example.com",
+         *       "ip": "203.0.113.7",
+         *       "userAgent": "Mozilla/5.0",
+         *       "reportCount": 0
          *     }
          */
         Comment: {
@@ -1579,8 +1705,7 @@ export interface components {
             body: string;
             /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
             bodyHtml: string;
-            /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
-            status: "pending" | "approved" | "spam" | "trash" | "deleted";
+            status: components["schemas"]["CommentStatus"];
             /** @description The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when. */
             edited: boolean;
             /**
@@ -1595,10 +1720,15 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
+            authorEmail?: string | null;
+            ip?: string | null;
+            userAgent?: string | null;
+            /** @description How many distinct clients reported the comment (`POST /v1/comments/{id}/reports`). Sort the queue by it with `sort=-reportCount`. Moderators, editors and admins only: absent for every other caller. */
+            reportCount?: number;
         };
         /**
          * ModeratedComment
-         * @description A comment as moderators, editors and admins see it: with the author's email, IP and user agent, which no other caller ever receives, and its report count.
+         * @description A comment as moderators, editors and admins see it, from the routes only they may use: with the author's email, IP and user agent, which no other caller ever receives, and its report count.
          * @example {
          *       "id": 7,
          *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
@@ -1634,8 +1764,7 @@ export interface components {
             body: string;
             /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
             bodyHtml: string;
-            /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
-            status: "pending" | "approved" | "spam" | "trash" | "deleted";
+            status: components["schemas"]["CommentStatus"];
             /** @description The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when. */
             edited: boolean;
             /**
@@ -1679,7 +1808,8 @@ export interface components {
             authorName: string;
             /**
              * Format: email
-             * @description Never published: moderators only see it.
+             * @description Never published: moderators only see it. An address such as `ivan@example.com`: dot-separated words of letters, digits and ``!#$%&'*+/=?^_`{|}~-``, `@`, and a domain name with at least one dot; at most 254 characters. A bare host (`ivan@localhost`), an IP literal, a quoted local part or a non-ASCII address is a 422.
+             * @example ivan@example.com
              */
             authorEmail: string;
             /**
@@ -1700,7 +1830,7 @@ export interface components {
          *     }
          */
         UpdateComment: {
-            status?: "pending" | "approved" | "spam" | "trash";
+            status?: components["schemas"]["ModerationStatus"];
             /** @description Markdown; re-rendered to `bodyHtml`. A changed body sets `edited`. */
             body?: string;
         };
@@ -1798,7 +1928,7 @@ export interface components {
         };
         /**
          * CreatedComment
-         * @description The answer to a new comment: the public `Comment` and, once, its `editToken`.
+         * @description The answer to a new comment: the `Comment` (with the private fields for moderators and above only) and, once, its `editToken`.
          * @example {
          *       "id": 7,
          *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
@@ -1814,44 +1944,6 @@ export interface components {
          *       "updatedAt": "2026-07-08T10:02:00.000Z",
          *       "editToken": "gzc_Jm4vQ0b8m7yYp2kq3Xc9WZl1H5tR6sA0eN8uVdK2fGo"
          *     }
-         */
-        CreatedComment: {
-            /** @example 7 */
-            id: number;
-            /**
-             * @description Lowercase ASCII words joined by hyphens.
-             * @example pacific-fleet-returns-to-vladivostok
-             */
-            articleSlug: string;
-            parentId: number | null;
-            authorName: string | null;
-            authorUrl: string | null;
-            avatarHash: string | null;
-            /** @description Markdown; empty on a tombstone. */
-            body: string;
-            /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
-            bodyHtml: string;
-            /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
-            status: "pending" | "approved" | "spam" | "trash" | "deleted";
-            /** @description The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when. */
-            edited: boolean;
-            /**
-             * Format: date-time
-             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
-             * @example 2026-07-08T09:15:00.000Z
-             */
-            createdAt: string;
-            /**
-             * Format: date-time
-             * @description RFC 3339 timestamp. Sent as UTC with milliseconds; accepted with an offset too, when it names an instant stored exactly: a year from 0001 to 9999 in UTC, no leap second (`:60`), at most millisecond precision (else 422).
-             * @example 2026-07-08T09:15:00.000Z
-             */
-            updatedAt: string;
-            editToken: string | null;
-        };
-        /**
-         * CreatedModeratedComment
-         * @description The answer to a comment posted with a token: the `ModeratedComment` and, once, its `editToken`.
          * @example {
          *       "id": 7,
          *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
@@ -1872,7 +1964,7 @@ export interface components {
          *       "editToken": "gzc_Jm4vQ0b8m7yYp2kq3Xc9WZl1H5tR6sA0eN8uVdK2fGo"
          *     }
          */
-        CreatedModeratedComment: {
+        CreatedComment: {
             /** @example 7 */
             id: number;
             /**
@@ -1888,8 +1980,7 @@ export interface components {
             body: string;
             /** @description The body rendered to HTML: raw HTML escaped, unsafe links dropped, links marked `rel="nofollow ugc"`. Images are never shown as `<img>` (a remote image would reveal every reader's address to its host): an http(s) image is a link to it, any other its alt text. */
             bodyHtml: string;
-            /** @description Only `approved` comments (and `deleted` tombstones that keep a thread together) are public. `deleted` is set by DELETE, never by PATCH. */
-            status: "pending" | "approved" | "spam" | "trash" | "deleted";
+            status: components["schemas"]["CommentStatus"];
             /** @description The body was changed after the comment was posted (by its author within the edit window, or by a moderator); `updatedAt` says when. */
             edited: boolean;
             /**
@@ -1904,11 +1995,11 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             updatedAt: string;
-            authorEmail: string | null;
-            ip: string | null;
-            userAgent: string | null;
-            /** @description How many distinct clients reported the comment (`POST /v1/comments/{id}/reports`). Sort the queue by it with `sort=-reportCount`. */
-            reportCount: number;
+            authorEmail?: string | null;
+            ip?: string | null;
+            userAgent?: string | null;
+            /** @description How many distinct clients reported the comment (`POST /v1/comments/{id}/reports`). Sort the queue by it with `sort=-reportCount`. Moderators, editors and admins only: absent for every other caller. */
+            reportCount?: number;
             editToken: string | null;
         };
         /**
@@ -2067,8 +2158,7 @@ export interface components {
             authors: string[];
             /** @description The tags the article had, under their current names (a tag is its slug; one deleted since shows the name it had). */
             tags: components["schemas"]["TagRef"][];
-            /** @description `draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due. */
-            status: "draft" | "published" | "archived";
+            status: components["schemas"]["ArticleStatus"];
             publishedAt: string | null;
             commentsOpen: boolean;
             image: components["schemas"]["ArticleImage"] | null;
@@ -2326,6 +2416,87 @@ export interface components {
          */
         EventType: "article.published" | "article.updated" | "article.unpublished" | "comment.submitted" | "comment.approved" | "comment.edited" | "comment.removed" | "tag.updated" | "tag.deleted";
         /**
+         * SubmittedCommentStatus
+         * @description `approved` when it was published at once, `pending` when it waits for a moderator.
+         * @enum {string}
+         */
+        SubmittedCommentStatus: "pending" | "approved";
+        /**
+         * UnpublishedArticle
+         * @description An article that left public view: the slug the public knew.
+         * @example {
+         *       "slug": "pacific-fleet-returns-to-vladivostok"
+         *     }
+         */
+        UnpublishedArticle: {
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            slug: string;
+        };
+        /**
+         * SubmittedComment
+         * @description A new comment, as moderation tools are told of it: its id, its article and its status, nothing its author wrote.
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok",
+         *       "status": "pending"
+         *     }
+         */
+        SubmittedComment: {
+            /** @example 7 */
+            id: number;
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            articleSlug: string;
+            status: components["schemas"]["SubmittedCommentStatus"];
+        };
+        /**
+         * RemovedComment
+         * @description A comment that left public view: its id and its article.
+         * @example {
+         *       "id": 7,
+         *       "articleSlug": "pacific-fleet-returns-to-vladivostok"
+         *     }
+         */
+        RemovedComment: {
+            /** @example 7 */
+            id: number;
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example pacific-fleet-returns-to-vladivostok
+             */
+            articleSlug: string;
+        };
+        /**
+         * DeletedTag
+         * @description A public tag that is gone: the slug the public knew.
+         * @example {
+         *       "slug": "japan"
+         *     }
+         */
+        DeletedTag: {
+            /**
+             * @description Lowercase ASCII words joined by hyphens.
+             * @example japan
+             */
+            slug: string;
+        };
+        /**
+         * WebhookPing
+         * @description A test event: the webhook it was sent to.
+         * @example {
+         *       "webhookId": 3
+         *     }
+         */
+        WebhookPing: {
+            /** @example 3 */
+            webhookId: number;
+        };
+        /**
          * ArticlePublishedEvent
          * @description An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive (by a PATCH or a restore). `data` is the article.
          * @example {
@@ -2486,13 +2657,7 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             occurredAt: string;
-            data: {
-                /**
-                 * @description Lowercase ASCII words joined by hyphens.
-                 * @example pacific-fleet-returns-to-vladivostok
-                 */
-                slug: string;
-            };
+            data: components["schemas"]["UnpublishedArticle"];
         };
         /**
          * CommentSubmittedEvent
@@ -2525,16 +2690,7 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             occurredAt: string;
-            data: {
-                id: number;
-                /**
-                 * @description Lowercase ASCII words joined by hyphens.
-                 * @example pacific-fleet-returns-to-vladivostok
-                 */
-                articleSlug: string;
-                /** @enum {string} */
-                status: "pending" | "approved";
-            };
+            data: components["schemas"]["SubmittedComment"];
         };
         /**
          * CommentApprovedEvent
@@ -2650,14 +2806,7 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             occurredAt: string;
-            data: {
-                id: number;
-                /**
-                 * @description Lowercase ASCII words joined by hyphens.
-                 * @example pacific-fleet-returns-to-vladivostok
-                 */
-                articleSlug: string;
-            };
+            data: components["schemas"]["RemovedComment"];
         };
         /**
          * TagUpdatedEvent
@@ -2722,13 +2871,7 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             occurredAt: string;
-            data: {
-                /**
-                 * @description Lowercase ASCII words joined by hyphens.
-                 * @example japan
-                 */
-                slug: string;
-            };
+            data: components["schemas"]["DeletedTag"];
         };
         /**
          * WebhookPingEvent
@@ -2759,9 +2902,7 @@ export interface components {
              * @example 2026-07-08T09:15:00.000Z
              */
             occurredAt: string;
-            data: {
-                webhookId: number;
-            };
+            data: components["schemas"]["WebhookPing"];
         };
         /**
          * Event
@@ -2773,6 +2914,12 @@ export interface components {
             data: components["schemas"]["Event"][];
             page: components["schemas"]["PageInfo"];
         };
+        /**
+         * DeliveryEventType
+         * @description The type of an event delivered to a webhook: an `EventType`, or `webhook.ping` for a test event.
+         * @enum {string}
+         */
+        DeliveryEventType: "article.published" | "article.updated" | "article.unpublished" | "comment.submitted" | "comment.approved" | "comment.edited" | "comment.removed" | "tag.updated" | "tag.deleted" | "webhook.ping";
         /**
          * Webhook
          * @description An endpoint that receives events, signed per Standard Webhooks. The secret is never shown again after creation (or rotation).
@@ -2984,11 +3131,7 @@ export interface components {
              * @example evt_2v8QfJxv0m1XcR7t
              */
             eventId: string;
-            /**
-             * @description The type of the event delivered.
-             * @enum {string}
-             */
-            eventType: "article.published" | "article.updated" | "article.unpublished" | "comment.submitted" | "comment.approved" | "comment.edited" | "comment.removed" | "tag.updated" | "tag.deleted" | "webhook.ping";
+            eventType: components["schemas"]["DeliveryEventType"];
             status: components["schemas"]["DeliveryStatus"];
             /** @description Attempts made so far. */
             attempts: number;
@@ -3009,14 +3152,19 @@ export interface components {
             page: components["schemas"]["PageInfo"];
         };
         /**
+         * CheckResult
+         * @description A check that passed. A failed check is not a value here: the answer is then a 503 problem naming it.
+         * @enum {string}
+         */
+        CheckResult: "ok";
+        /**
          * HealthStatus
          * @example {
          *       "status": "ok"
          *     }
          */
         HealthStatus: {
-            /** @enum {string} */
-            status: "ok";
+            status: components["schemas"]["CheckResult"];
         };
         /**
          * Readiness
@@ -3032,36 +3180,35 @@ export interface components {
          *     }
          */
         Readiness: {
-            /** @enum {string} */
-            status: "ok";
+            status: components["schemas"]["CheckResult"];
+            /** @description `database`: the database answers. `migrations`: every migration of this build is applied. `shutdown`: not shutting down. `load`: not shedding load. */
             checks: {
-                /**
-                 * @description The database answers.
-                 * @enum {string}
-                 */
-                database: "ok";
-                /**
-                 * @description Every migration of this build is applied.
-                 * @enum {string}
-                 */
-                migrations: "ok";
-                /**
-                 * @description Not shutting down.
-                 * @enum {string}
-                 */
-                shutdown: "ok";
-                /**
-                 * @description Not shedding load.
-                 * @enum {string}
-                 */
-                load: "ok";
+                database: components["schemas"]["CheckResult"];
+                migrations: components["schemas"]["CheckResult"];
+                shutdown: components["schemas"]["CheckResult"];
+                load: components["schemas"]["CheckResult"];
             };
         };
     };
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description This request's id: the client's own `X-Request-Id` when it sent a usable one (1–128 letters, digits or `_.:@-`), else a new UUID. The server's log lines carry it, and a 500's problem names it. */
+        "X-Request-Id": string;
+        /** @description The strong validator of this representation. A compressed body's ETag carries the coding inside the quotes (`"…+gzip"`, `"…+br"`); either form works as a validator. Send it in `If-None-Match` to revalidate (304), or in `If-Match` to write only if nobody changed the resource since (else 412). */
+        ETag: string;
+        /** @description The URL (a path on this API) of the new resource (201), or where the resource now lives (301). */
+        Location: string;
+        /** @description The next page, while there is one: `<{url}>; rel="next"`, the URL relative to this API. The same cursor is in `page.nextCursor`. */
+        Link: string;
+        /** @description Seconds to wait before trying again. */
+        "Retry-After": number;
+        /** @description Present on the stored answer to an earlier request with the same `Idempotency-Key`, replayed instead of acting twice. */
+        "Idempotent-Replayed": "true";
+        /** @description The authentication scheme to use: `Bearer realm="gazette"`. */
+        "WWW-Authenticate": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -3070,9 +3217,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -3080,29 +3227,30 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An OpenAPI 3.1 document. */
+            /** @description OpenApiDocument. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3112,6 +3260,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3121,6 +3271,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3130,6 +3281,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3139,6 +3291,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3148,6 +3301,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3157,6 +3311,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3169,9 +3325,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -3179,9 +3335,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An OpenAPI 3.1 document. */
+            /** @description The same OpenAPI 3.1 document as `GET /openapi.json`, as YAML text. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3191,15 +3349,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/yaml": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3209,6 +3368,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3218,6 +3379,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3227,6 +3389,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3236,6 +3399,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3245,6 +3409,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3254,6 +3419,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3274,6 +3441,7 @@ export interface operations {
             /** @description The metrics. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3283,6 +3451,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3292,6 +3461,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3301,6 +3472,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3310,6 +3482,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3319,6 +3492,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3328,15 +3502,18 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            /** @description The server is shutting down (`/problems/shutting-down`): this request came on a connection that was open when the listener closed. Retry on a new connection (`Retry-After`). */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3357,6 +3534,7 @@ export interface operations {
             /** @description The database answers. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3366,6 +3544,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3375,6 +3554,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3384,6 +3565,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3393,6 +3575,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3402,6 +3585,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3411,6 +3595,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3431,6 +3617,7 @@ export interface operations {
             /** @description The process answers. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3440,6 +3627,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3449,6 +3637,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3458,6 +3648,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3467,6 +3658,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3476,15 +3668,18 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
+            /** @description The server is shutting down (`/problems/shutting-down`): this request came on a connection that was open when the listener closed. Retry on a new connection (`Retry-After`). */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3502,9 +3697,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Readiness. */
+            /** @description Every check passed: send traffic here. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3514,6 +3710,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3523,6 +3720,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3532,6 +3731,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3541,6 +3741,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3550,6 +3751,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3560,7 +3762,8 @@ export interface operations {
             503: {
                 headers: {
                     /** @description Seconds before asking again. */
-                    "retry-after"?: number;
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3586,17 +3789,17 @@ export interface operations {
                 publishedAfter?: string;
                 /** @description Only articles published at or before this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422). */
                 publishedBefore?: string;
-                /** @description Editors only (a public caller may ask only for `published`). Editors see every status by default. */
-                status?: ("draft" | "published" | "archived") | "any";
+                /** @description The articles of one status, or `any` for every status. Editors only: a public caller may ask only for `published`. Editors see every status by default. */
+                status?: components["schemas"]["ArticleStatusFilter"];
                 /** @description Default `-publishedAt` (newest first), or `relevance` (best match first) when `q` is given. `relevance` needs `q`. */
-                sort?: "-publishedAt" | "publishedAt" | "-updatedAt" | "relevance";
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                sort?: components["schemas"]["ArticleSort"];
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -3604,9 +3807,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description ArticleList. */
+            /** @description A page of articles. */
             200: {
                 headers: {
+                    /** @description Searches allowed per window (one minute) from this client address. Sent on searches (with `q`) only. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Searches left in the current window. Sent on searches (with `q`) only. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. Sent on searches (with `q`) only. */
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3616,15 +3828,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3634,6 +3847,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3643,6 +3858,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3652,6 +3868,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3661,6 +3878,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3671,13 +3889,14 @@ export interface operations {
             429: {
                 headers: {
                     /** @description Seconds to wait before searching again. */
-                    "retry-after"?: number;
-                    /** @description Searches allowed per window (one minute) from this client address. */
-                    "ratelimit-limit"?: number;
-                    /** @description Searches left in the current window. */
-                    "ratelimit-remaining"?: number;
-                    /** @description Seconds until the window resets. */
-                    "ratelimit-reset"?: number;
+                    "Retry-After": components["headers"]["Retry-After"];
+                    /** @description Searches allowed per window (one minute) from this client address. Sent on searches (with `q`) only. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Searches left in the current window. Sent on searches (with `q`) only. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. Sent on searches (with `q`) only. */
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3687,6 +3906,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3696,6 +3916,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3709,7 +3931,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -3725,8 +3947,10 @@ export interface operations {
             /** @description Created: the new Article. */
             201: {
                 headers: {
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3736,6 +3960,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3745,6 +3970,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3754,6 +3981,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3763,6 +3991,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3772,6 +4003,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3781,6 +4013,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3790,6 +4023,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3799,6 +4033,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3808,6 +4044,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3817,6 +4054,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3829,9 +4068,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -3848,6 +4087,8 @@ export interface operations {
             /** @description Article. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3857,24 +4098,25 @@ export interface operations {
             /** @description The article moved to the URL in `Location`. */
             301: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3884,6 +4126,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3893,6 +4137,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3902,6 +4147,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3911,6 +4157,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3920,6 +4167,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3929,6 +4177,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3938,6 +4187,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3950,9 +4201,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
             };
             path: {
@@ -3969,15 +4220,15 @@ export interface operations {
             /** @description No content. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3987,6 +4238,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3996,6 +4249,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4005,6 +4259,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4014,6 +4269,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4023,6 +4279,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4032,6 +4289,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4041,6 +4299,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4050,6 +4309,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4059,6 +4319,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4068,6 +4329,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4077,6 +4339,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4089,12 +4353,12 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
             };
             path: {
                 /**
@@ -4114,6 +4378,8 @@ export interface operations {
             /** @description Article. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4123,6 +4389,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4132,6 +4399,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4141,6 +4410,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4150,6 +4420,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4159,6 +4430,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4168,6 +4440,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4177,6 +4450,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4186,6 +4460,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4195,6 +4470,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4204,6 +4480,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4213,6 +4490,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4222,6 +4500,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4237,13 +4517,13 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -4261,9 +4541,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
-                    ETag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description `<…>; rel="next"`: the next page's URL, when there is one. */
-                    Link?: string;
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4274,25 +4555,25 @@ export interface operations {
             301: {
                 headers: {
                     /** @description The same URL at the article's current slug. */
-                    Location?: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4302,6 +4583,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4311,6 +4594,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4320,6 +4604,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4329,6 +4614,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4338,6 +4624,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4347,6 +4634,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4356,6 +4644,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4365,6 +4654,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4377,9 +4668,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -4402,7 +4693,8 @@ export interface operations {
             200: {
                 headers: {
                     /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
-                    ETag?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4413,25 +4705,25 @@ export interface operations {
             301: {
                 headers: {
                     /** @description The same URL at the article's current slug. */
-                    Location?: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4441,6 +4733,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4450,6 +4744,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4459,6 +4754,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4468,6 +4764,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4477,6 +4774,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4486,6 +4784,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4495,6 +4794,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4504,6 +4804,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4522,9 +4824,9 @@ export interface operations {
                 against?: number;
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -4547,7 +4849,8 @@ export interface operations {
             200: {
                 headers: {
                     /** @description The strong ETag of this representation (`If-None-Match` with it answers 304 while it holds). */
-                    ETag?: string;
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4558,25 +4861,25 @@ export interface operations {
             301: {
                 headers: {
                     /** @description The same URL at the article's current slug. */
-                    Location?: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4586,6 +4889,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4595,6 +4900,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4604,6 +4910,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4613,6 +4920,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4622,6 +4930,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4631,6 +4940,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4640,6 +4950,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4649,6 +4960,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4661,9 +4974,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
@@ -4688,9 +5001,9 @@ export interface operations {
             200: {
                 headers: {
                     /** @description The article's new ETag, as `GET /v1/articles/{slug}` gives it. */
-                    ETag?: string;
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4700,6 +5013,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4709,6 +5023,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4718,6 +5034,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4727,6 +5044,8 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4736,6 +5055,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4745,6 +5067,8 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4754,6 +5078,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4763,6 +5088,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4772,6 +5098,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4781,6 +5108,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4790,6 +5119,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4799,6 +5129,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4820,14 +5152,14 @@ export interface operations {
                  */
                 q?: string;
                 /** @description `name` (default): by name, ignoring the case of ASCII letters (other characters sort by code point), then by id. `-articleCount`: most articles first (counted as the caller sees them); ties in creation order. */
-                sort?: "name" | "-articleCount";
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                sort?: components["schemas"]["TagSort"];
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -4838,6 +5170,9 @@ export interface operations {
             /** @description TagList. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4847,15 +5182,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4865,6 +5201,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4874,6 +5212,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4883,6 +5222,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4892,6 +5232,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4901,6 +5242,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4910,6 +5252,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4923,7 +5267,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -4939,8 +5283,10 @@ export interface operations {
             /** @description Created: the new Tag. */
             201: {
                 headers: {
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4950,6 +5296,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4959,6 +5306,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4968,6 +5317,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4977,6 +5327,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4986,6 +5339,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4995,6 +5349,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5004,6 +5359,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5013,6 +5369,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5022,6 +5380,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5031,6 +5390,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5043,9 +5404,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -5062,6 +5423,8 @@ export interface operations {
             /** @description Tag. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5071,15 +5434,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5089,6 +5453,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5098,6 +5464,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5107,6 +5474,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5116,6 +5484,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5125,6 +5494,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5134,6 +5504,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5143,6 +5514,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5155,9 +5528,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
             };
             path: {
@@ -5174,15 +5547,15 @@ export interface operations {
             /** @description No content. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5192,6 +5565,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5201,6 +5576,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5210,6 +5586,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5219,6 +5596,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5228,6 +5606,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5237,6 +5616,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5246,6 +5626,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5255,6 +5636,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5264,6 +5646,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5273,6 +5656,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5282,6 +5666,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5294,12 +5680,12 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
             };
             path: {
                 /**
@@ -5319,6 +5705,8 @@ export interface operations {
             /** @description Tag. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5328,6 +5716,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5337,6 +5726,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5346,6 +5737,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5355,6 +5747,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5364,6 +5757,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5373,6 +5767,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5382,6 +5777,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5391,6 +5787,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5400,6 +5797,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5409,6 +5807,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5418,6 +5817,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5427,6 +5827,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5442,13 +5844,13 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -5459,6 +5861,9 @@ export interface operations {
             /** @description TokenList. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5468,15 +5873,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5486,6 +5892,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5495,6 +5903,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5504,6 +5913,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5513,6 +5923,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5522,6 +5933,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5531,6 +5943,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5540,6 +5953,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5553,7 +5968,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -5562,25 +5977,17 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "name": "newsdesk",
-                 *       "role": "editor"
-                 *     }
-                 */
-                "application/json": {
-                    name: string;
-                    /** @description `moderator`: comments. `editor`: articles, tags and comments. `admin`: everything, plus tokens. */
-                    role: "admin" | "editor" | "moderator";
-                };
+                "application/json": components["schemas"]["CreateToken"];
             };
         };
         responses: {
             /** @description Created: the new CreatedToken. */
             201: {
                 headers: {
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5590,6 +5997,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5599,6 +6007,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5608,6 +6018,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5617,6 +6028,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5626,6 +6040,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5635,6 +6050,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5644,6 +6060,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5653,6 +6070,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5662,6 +6081,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5671,6 +6091,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5683,9 +6105,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
             };
             path: {
@@ -5699,15 +6121,15 @@ export interface operations {
             /** @description No content. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5717,6 +6139,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5726,6 +6150,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5735,6 +6160,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5744,6 +6170,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5753,6 +6180,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5762,6 +6190,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5771,6 +6200,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5780,6 +6210,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5789,6 +6220,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5798,6 +6230,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5807,6 +6240,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5822,15 +6257,15 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
-                /** @description Moderators only, except `approved`. `any` lists every status. */
-                status?: "pending" | "approved" | "spam" | "trash" | "deleted" | "any";
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                /** @description The comments of one status, or `any` for every status. Moderators only, except `approved`. */
+                status?: components["schemas"]["CommentStatusFilter"];
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -5844,27 +6279,31 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `ModeratedCommentList` for moderators and above. */
+            /** @description A page of the thread; its comments carry `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CommentList"] | components["schemas"]["ModeratedCommentList"];
+                    "application/json": components["schemas"]["CommentList"];
                 };
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5874,6 +6313,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5883,6 +6324,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5892,6 +6334,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5901,6 +6344,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5910,6 +6354,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5919,6 +6364,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5928,6 +6374,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5941,7 +6389,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -5960,30 +6408,31 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The new comment with its `editToken`, shown this once: a `CreatedModeratedComment` for moderators and above, a `CreatedComment` for everyone else (the author's own email is not echoed). */
+            /** @description The new comment with its `editToken`, shown this once; with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only (a reader's own email is not echoed). */
             201: {
                 headers: {
                     /** @description The comment's URL, `/v1/comments/{id}`. */
-                    location?: string;
+                    Location: components["headers"]["Location"];
                     /** @description Strong ETag of the comment as `GET` shows it to this caller (without `editToken`): use it in `If-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description Comment writes allowed per window (one minute) from this client address. */
-                    "ratelimit-limit"?: number;
+                    "RateLimit-Limit"?: number;
                     /** @description Comment writes left in the current window. */
-                    "ratelimit-remaining"?: number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets. */
-                    "ratelimit-reset"?: number;
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CreatedComment"] | components["schemas"]["CreatedModeratedComment"];
+                    "application/json": components["schemas"]["CreatedComment"];
                 };
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5993,6 +6442,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6002,6 +6453,8 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6011,6 +6464,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6020,6 +6476,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6029,6 +6486,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6038,6 +6496,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6047,6 +6506,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6056,14 +6517,14 @@ export interface operations {
             /** @description Too many comment writes from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "retry-after"?: number;
+                    "Retry-After": components["headers"]["Retry-After"];
                     /** @description Comment writes allowed per window (one minute) from this client address. */
-                    "ratelimit-limit"?: number;
+                    "RateLimit-Limit"?: number;
                     /** @description Comment writes left in the current window. */
-                    "ratelimit-remaining"?: number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets. */
-                    "ratelimit-reset"?: number;
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6073,6 +6534,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6082,6 +6544,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6094,9 +6558,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -6107,27 +6571,30 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `ModeratedComment` (with `authorEmail`, `ip`, `userAgent`) for moderators and above, `Comment` for everyone else. */
+            /** @description The comment, with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
+                    "application/json": components["schemas"]["Comment"];
                 };
             };
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6137,6 +6604,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6146,6 +6615,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6155,6 +6625,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6164,6 +6635,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6173,6 +6645,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6182,6 +6655,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6191,6 +6665,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6203,9 +6679,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description The `editToken` from the 201 that created this comment: lets its author act on it without a bearer token, for `COMMENT_EDIT_MINUTES` after posting. */
                 "comment-token"?: string;
@@ -6221,15 +6697,15 @@ export interface operations {
             /** @description No content. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6239,6 +6715,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6248,6 +6726,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6257,6 +6736,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6266,6 +6746,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6275,6 +6756,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6284,6 +6766,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6293,6 +6776,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6302,6 +6786,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6311,6 +6796,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6320,14 +6806,14 @@ export interface operations {
             /** @description Too many comment writes from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "retry-after"?: number;
+                    "Retry-After": components["headers"]["Retry-After"];
                     /** @description Comment writes allowed per window (one minute) from this client address. */
-                    "ratelimit-limit"?: number;
+                    "RateLimit-Limit"?: number;
                     /** @description Comment writes left in the current window. */
-                    "ratelimit-remaining"?: number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets. */
-                    "ratelimit-reset"?: number;
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6337,6 +6823,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6346,6 +6833,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6358,14 +6847,14 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description The `editToken` from the 201 that created this comment: lets its author act on it without a bearer token, for `COMMENT_EDIT_MINUTES` after posting. */
                 "comment-token"?: string;
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
             };
             path: {
                 /** @description The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422). */
@@ -6379,18 +6868,21 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The comment as the caller sees it: `ModeratedComment` for moderators and above, `Comment` for its author. */
+            /** @description The comment as the caller sees it: with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above, without them for its author. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Comment"] | components["schemas"]["ModeratedComment"];
+                    "application/json": components["schemas"]["Comment"];
                 };
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6400,6 +6892,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6409,6 +6903,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6418,6 +6913,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6427,6 +6923,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6436,6 +6933,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6445,6 +6943,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6454,6 +6953,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6463,6 +6963,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6472,6 +6973,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6481,14 +6983,14 @@ export interface operations {
             /** @description Too many comment writes from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "retry-after"?: number;
+                    "Retry-After": components["headers"]["Retry-After"];
                     /** @description Comment writes allowed per window (one minute) from this client address. */
-                    "ratelimit-limit"?: number;
+                    "RateLimit-Limit"?: number;
                     /** @description Comment writes left in the current window. */
-                    "ratelimit-remaining"?: number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets. */
-                    "ratelimit-reset"?: number;
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6498,6 +7000,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6507,6 +7010,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6522,22 +7027,22 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
-                /** @description Moderators only, except `approved`. `any` lists every status. */
-                status?: "pending" | "approved" | "spam" | "trash" | "deleted" | "any";
+                /** @description The comments of one status, or `any` for every status. Moderators only, except `approved`. */
+                status?: components["schemas"]["CommentStatusFilter"];
                 /**
                  * @description Lowercase ASCII words joined by hyphens.
                  * @example pacific-fleet-returns-to-vladivostok
                  */
                 article?: string;
-                /** @description Default `-createdAt`: newest first. `-reportCount`: the most reported first (then newest). */
-                sort?: "-createdAt" | "createdAt" | "-reportCount";
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                /** @description The order of the moderation queue: `-createdAt` (the default) newest first, `createdAt` oldest first, `-reportCount` the most reported first (then newest). */
+                sort?: components["schemas"]["CommentQueueSort"];
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -6548,6 +7053,9 @@ export interface operations {
             /** @description ModeratedCommentList. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6557,15 +7065,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6575,6 +7084,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6584,6 +7095,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6593,6 +7105,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6602,6 +7115,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6611,6 +7125,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6620,6 +7135,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6629,6 +7145,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6642,7 +7160,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -6662,13 +7180,13 @@ export interface operations {
             202: {
                 headers: {
                     /** @description Reports allowed per window (one minute) from this client address. */
-                    "ratelimit-limit"?: number;
+                    "RateLimit-Limit"?: number;
                     /** @description Reports left in the current window. */
-                    "ratelimit-remaining"?: number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets. */
-                    "ratelimit-reset"?: number;
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6676,6 +7194,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6685,6 +7204,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6694,6 +7215,8 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6703,6 +7226,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6712,6 +7238,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6721,6 +7248,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6730,6 +7258,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6739,6 +7268,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6748,14 +7279,14 @@ export interface operations {
             /** @description Too many reports from this client address (`COMMENT_RATE_LIMIT` a minute). Wait `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "retry-after"?: number;
+                    "Retry-After": components["headers"]["Retry-After"];
                     /** @description Reports allowed per window (one minute) from this client address. */
-                    "ratelimit-limit"?: number;
+                    "RateLimit-Limit"?: number;
                     /** @description Reports left in the current window. */
-                    "ratelimit-remaining"?: number;
+                    "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets. */
-                    "ratelimit-reset"?: number;
+                    "RateLimit-Reset"?: number;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6765,6 +7296,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6774,6 +7306,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6787,7 +7321,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -6803,8 +7337,8 @@ export interface operations {
             /** @description ModeratedCommentList. */
             200: {
                 headers: {
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6814,6 +7348,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6823,6 +7358,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6832,6 +7369,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6841,6 +7379,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6850,6 +7391,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6859,6 +7401,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6868,6 +7411,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6877,6 +7421,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6886,6 +7432,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6895,6 +7442,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6908,7 +7457,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -6924,8 +7473,8 @@ export interface operations {
             /** @description ErasureResult. */
             200: {
                 headers: {
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6935,6 +7484,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6944,6 +7494,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6953,6 +7505,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6962,6 +7515,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6971,6 +7527,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6980,6 +7537,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6989,6 +7547,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6998,6 +7557,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7007,6 +7568,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7016,6 +7578,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7037,9 +7601,9 @@ export interface operations {
                 type?: components["schemas"]["EventType"][];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -7050,6 +7614,9 @@ export interface operations {
             /** @description EventList. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7059,15 +7626,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7077,6 +7645,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7086,6 +7656,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7095,6 +7666,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7104,6 +7676,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7113,6 +7686,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7122,6 +7696,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7131,6 +7706,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7146,13 +7723,13 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
-                /** @description Add `page.total`, the count of all matching items. */
-                include?: "total";
+                /** @description `total` adds `page.total`, the count of all matching items. */
+                include?: components["schemas"]["IncludeTotal"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -7163,6 +7740,9 @@ export interface operations {
             /** @description WebhookList. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7172,15 +7752,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7190,6 +7771,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7199,6 +7782,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7208,6 +7792,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7217,6 +7802,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7226,6 +7812,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7235,6 +7822,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7244,6 +7832,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7257,7 +7847,7 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
@@ -7274,11 +7864,11 @@ export interface operations {
             201: {
                 headers: {
                     /** @description The webhook's URL. */
-                    location?: string;
+                    Location: components["headers"]["Location"];
                     /** @description The ETag of the webhook (without its secret). */
-                    etag?: string;
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7288,6 +7878,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7297,6 +7888,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7306,6 +7899,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7315,6 +7909,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7324,6 +7921,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7333,6 +7931,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7342,6 +7941,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7351,6 +7951,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7360,6 +7962,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7369,6 +7972,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7381,13 +7986,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -7397,6 +8002,8 @@ export interface operations {
             /** @description Webhook. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7406,15 +8013,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7424,6 +8032,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7433,6 +8043,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7442,6 +8053,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7451,6 +8063,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7460,6 +8073,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7469,6 +8083,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7478,6 +8093,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7487,6 +8103,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7499,13 +8117,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -7515,15 +8133,15 @@ export interface operations {
             /** @description No content. */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7533,6 +8151,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7542,6 +8162,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7551,6 +8172,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7560,6 +8182,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7569,6 +8192,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7578,6 +8202,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7587,6 +8212,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7596,6 +8222,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7605,6 +8232,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7614,6 +8242,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7623,6 +8252,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7635,15 +8266,15 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent. */
-                "content-encoding"?: "gzip" | "deflate" | "br" | "identity";
+                "content-encoding"?: components["schemas"]["ContentEncoding"];
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -7657,6 +8288,8 @@ export interface operations {
             /** @description Webhook. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7666,6 +8299,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7675,6 +8309,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7684,6 +8320,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7693,6 +8330,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7702,6 +8340,7 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7711,6 +8350,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7720,6 +8360,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7729,6 +8370,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7738,6 +8380,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7747,6 +8390,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7756,6 +8400,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7765,6 +8410,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7777,15 +8424,15 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
-                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. */
+                /** @description Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters. */
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -7795,8 +8442,9 @@ export interface operations {
             /** @description WebhookWithSecret. */
             200: {
                 headers: {
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7806,6 +8454,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7815,6 +8464,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7824,6 +8475,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7833,6 +8485,8 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7842,6 +8496,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7851,6 +8508,8 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7860,6 +8519,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7869,6 +8529,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7878,6 +8539,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7887,6 +8549,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7896,6 +8560,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7905,6 +8570,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7921,7 +8588,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -7931,8 +8598,8 @@ export interface operations {
             /** @description Accepted: the ping's delivery, pending. */
             202: {
                 headers: {
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7942,6 +8609,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7951,6 +8619,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7960,6 +8630,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7969,6 +8640,8 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7978,6 +8651,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7987,6 +8663,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7996,6 +8673,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8005,6 +8683,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8014,6 +8693,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8023,6 +8704,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8032,6 +8714,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8047,16 +8731,17 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque cursor from a previous page's `nextCursor`. */
                 cursor?: string;
+                /** @description `pending`: not delivered yet (waiting for its turn, its next try, or the webhook to be enabled again). `succeeded`: the receiver answered 2xx. `failed`: given up after 24 hours of failures. */
                 status?: components["schemas"]["DeliveryStatus"];
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
             };
             cookie?: never;
@@ -8066,6 +8751,9 @@ export interface operations {
             /** @description DeliveryList. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8075,15 +8763,16 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8093,6 +8782,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8102,6 +8793,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8111,6 +8803,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8120,6 +8813,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8129,6 +8823,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8138,6 +8833,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8147,6 +8843,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8156,6 +8853,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8172,9 +8871,9 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The webhook id. */
+                /** @description The webhook id, in plain decimal digits. */
                 id: number;
-                /** @description The delivery id. */
+                /** @description The delivery id, in plain decimal digits. */
                 deliveryId: number;
             };
             cookie?: never;
@@ -8184,8 +8883,8 @@ export interface operations {
             /** @description Accepted: the delivery that will carry the retry, due now. */
             202: {
                 headers: {
-                    /** @description Present on a response replayed for a repeated `Idempotency-Key`. */
-                    "Idempotent-Replayed"?: "true";
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8195,6 +8894,7 @@ export interface operations {
             /** @description Malformed request: the body is not parseable JSON (or nested too deep, or does not decode with its Content-Encoding), or the URL has a broken escape. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8204,6 +8904,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8213,6 +8915,7 @@ export interface operations {
             /** @description The token's role does not allow this. */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8222,6 +8925,8 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8231,6 +8936,9 @@ export interface operations {
             /** @description Conflict with the current state (a slug that is taken, comments closed, an Idempotency-Key still in use, a resource that kept changing while a write was applied). */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8240,6 +8948,7 @@ export interface operations {
             /** @description Body larger than the limit (counted after decoding its Content-Encoding). */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8249,6 +8958,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8258,6 +8968,7 @@ export interface operations {
             /** @description Body is not application/json, or its Content-Encoding is not gzip, deflate or br. */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8267,6 +8978,8 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8276,6 +8989,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8285,6 +8999,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8308,11 +9024,11 @@ export interface operations {
                 comments?: string;
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -8324,9 +9040,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8337,7 +9054,8 @@ export interface operations {
             301: {
                 headers: {
                     /** @description The same feed under the article's current slug. */
-                    location?: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8346,9 +9064,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8356,6 +9075,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8365,6 +9085,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8374,6 +9096,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8383,6 +9106,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8392,6 +9116,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8401,6 +9126,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8410,6 +9136,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8419,6 +9146,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8442,11 +9171,11 @@ export interface operations {
                 comments?: string;
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -8458,9 +9187,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8471,7 +9201,8 @@ export interface operations {
             301: {
                 headers: {
                     /** @description The same feed under the article's current slug. */
-                    location?: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8480,9 +9211,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8490,6 +9222,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8499,6 +9232,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8508,6 +9243,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8517,6 +9253,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8526,6 +9263,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8535,6 +9273,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8544,6 +9283,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8553,6 +9293,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8576,11 +9318,11 @@ export interface operations {
                 comments?: string;
             };
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -8592,9 +9334,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8605,7 +9348,8 @@ export interface operations {
             301: {
                 headers: {
                     /** @description The same feed under the article's current slug. */
-                    location?: string;
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8614,9 +9358,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8624,6 +9369,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8633,6 +9379,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8642,6 +9390,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8651,6 +9400,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8660,6 +9410,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8669,6 +9420,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8678,6 +9430,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8687,6 +9440,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8699,11 +9454,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -8715,9 +9470,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8728,9 +9484,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8738,6 +9495,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8747,6 +9505,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8756,6 +9516,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8765,6 +9526,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8774,6 +9536,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8783,6 +9546,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8792,6 +9556,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8804,11 +9570,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path: {
@@ -8826,9 +9592,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8839,9 +9606,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8849,6 +9617,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8858,6 +9627,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8867,6 +9638,7 @@ export interface operations {
             /** @description No such resource, or the caller may not see it. */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8876,6 +9648,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8885,6 +9658,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8894,6 +9668,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8903,6 +9678,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8912,6 +9688,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8924,11 +9702,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. */
+                /** @description Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-none-match"?: string;
                 /** @description An HTTP date: answer 304 if the document has not changed since. Ignored when `If-None-Match` is sent, or when it is not an HTTP date. */
                 "if-modified-since"?: string;
-                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. */
+                /** @description Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422. */
                 "if-match"?: string;
             };
             path?: never;
@@ -8940,9 +9718,10 @@ export interface operations {
             200: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8953,9 +9732,10 @@ export interface operations {
             304: {
                 headers: {
                     /** @description A strong validator: the hash of the body. Send it back in `If-None-Match`. */
-                    etag?: string;
+                    ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
-                    "last-modified"?: string;
+                    "Last-Modified"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -8963,6 +9743,7 @@ export interface operations {
             /** @description Malformed request: a broken URL escape, or, when `PUBLIC_URL` is unset, a `Host` (or trusted `X-Forwarded-Host`) that is not a host name. */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8972,6 +9753,8 @@ export interface operations {
             /** @description No valid bearer token (`WWW-Authenticate: Bearer`). */
             401: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8981,6 +9764,7 @@ export interface operations {
             /** @description If-Match does not match the current ETag. */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8990,6 +9774,7 @@ export interface operations {
             /** @description The request target (URL) is longer than the limit. */
             414: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8999,6 +9784,7 @@ export interface operations {
             /** @description Validation failed, or an Idempotency-Key reused with another request. */
             422: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9008,6 +9794,7 @@ export interface operations {
             /** @description A defect on our side; the body names only the request id. */
             500: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9017,6 +9804,8 @@ export interface operations {
             /** @description Overloaded (`/problems/overloaded`), the request's queries ran past `QUERY_BUDGET_MS` (`/problems/query-timeout`), or the database does not answer; sends `Retry-After` when shedding load or past the budget. */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
 import { invalid, NotFound, Unauthorized } from '../http/errors.js'
 import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { cursorKey } from '../http/cursor.js'
@@ -11,7 +12,7 @@ import { parseSearch } from './search.js'
 import { revisionMeta } from '../revisions/author.js'
 import { viewOf } from './visibility.js'
 import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
-import { searchRateLimited } from './search-rate-limit.js'
+import { searchRateLimited, searchRateLimitHeaders } from './search-rate-limit.js'
 import { TOTAL_LIMIT } from './listing/index.js'
 import { PHRASE_LIMIT, PREFIX_WORDS, RANK_LIMIT } from './search-index.js'
 
@@ -37,7 +38,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       ].join('\n\n'),
       querystring: ArticleListQuery,
       headers: ConditionalHeaders,
-      response: { 200: ref(ArticleList), 304: NotModified, ...problems(401, 412, 422), ...searchRateLimited }
+      response: {
+        200: Type.Unsafe({ ...ref(ArticleList), description: 'A page of articles.', headers: searchRateLimitHeaders }),
+        304: NotModified,
+        ...problems(401, 412, 422),
+        ...searchRateLimited
+      }
     }
   }, async (request, reply) => {
     const q = request.query

@@ -1,12 +1,13 @@
 import { Type, type Static } from 'typebox'
-import { Cursor, HttpUrl, IncludeTotal, Limit, Nullable, PageInfo, Slug, Timestamp, ref } from '../http/schemas.js'
+import { Cursor, HttpUrl, IncludeTotal, Limit, Nullable, PageInfo, Slug, StringEnum, Timestamp, ref } from '../http/schemas.js'
 import { TAG_SLUG_MAX, TagRef } from '../tags/schemas.js'
-import { ARTICLE_STATUSES, type ArticleStatus as Status } from './status.js'
+import { ARTICLE_STATUSES } from './status.js'
 
-// (Unsafe only types it: a union built from the list renders as the three literals it always did.)
-export const ArticleStatus = Type.Unsafe<Status>(Type.Union(ARTICLE_STATUSES.map((s) => Type.Literal(s)), {
+export const ArticleStatus = StringEnum(ARTICLE_STATUSES, {
+  $id: 'ArticleStatus',
+  title: 'ArticleStatus',
   description: '`draft` and `archived` are seen by editors only; `published` is public once `publishedAt` is due.'
-}))
+})
 
 export const ArticleImage = Type.Object({
   url: HttpUrl('The image file: an http or https URL.', ['https://images.news.example/2026/07/frigates.jpg']),
@@ -70,7 +71,7 @@ const articleFields = {
   tags: Type.Array(ref(TagRef), {
     description: 'In the order the editor gave them. Renaming, re-slugging or deleting a tag changes this list, and so the article\'s ETag, but not its `revision` or `updatedAt`.'
   }),
-  status: ArticleStatus,
+  status: ref(ArticleStatus),
   publishedAt: Nullable(Timestamp),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -122,7 +123,7 @@ const writable = {
   source: Nullable(ShortText),
   authors: Type.Array(AuthorName, { maxItems: 20, description: 'Names, in byline order; duplicates after trimming are merged (the first stays).' }),
   tags: Type.Array(TagName, { maxItems: 50, description: 'Tag names; matched to existing tags by slug, unknown ones are created.' }),
-  status: ArticleStatus,
+  status: ref(ArticleStatus),
   publishedAt: Nullable(Timestamp),
   commentsOpen: Type.Boolean(),
   image: Nullable(ref(ArticleImage)),
@@ -180,9 +181,17 @@ export type UpdateArticleInput = Static<typeof UpdateArticleBody>
 
 export const SlugParams = Type.Object({ slug: Slug }, { additionalProperties: false })
 
-export const ArticleSort = Type.Union([
-  Type.Literal('-publishedAt'), Type.Literal('publishedAt'), Type.Literal('-updatedAt'), Type.Literal('relevance')
-], { description: 'Default `-publishedAt` (newest first), or `relevance` (best match first) when `q` is given. `relevance` needs `q`.' })
+export const ArticleSort = StringEnum(['-publishedAt', 'publishedAt', '-updatedAt', 'relevance'], {
+  $id: 'ArticleSort',
+  title: 'ArticleSort',
+  description: 'Default `-publishedAt` (newest first), or `relevance` (best match first) when `q` is given. `relevance` needs `q`.'
+})
+
+export const ArticleStatusFilter = StringEnum([...ARTICLE_STATUSES, 'any'], {
+  $id: 'ArticleStatusFilter',
+  title: 'ArticleStatusFilter',
+  description: 'The articles of one status, or `any` for every status. Editors only: a public caller may ask only for `published`. Editors see every status by default.'
+})
 
 export const ArticleListQuery = Type.Object({
   limit: Type.Optional(Limit),
@@ -201,10 +210,8 @@ export const ArticleListQuery = Type.Object({
   author: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   publishedAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or after this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422).' })),
   publishedBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Only articles published at or before this time: RFC 3339, a year from 0001 to 9999, no leap second, at most millisecond precision (else 422).' })),
-  status: Type.Optional(Type.Union([ArticleStatus, Type.Literal('any')], {
-    description: 'Editors only (a public caller may ask only for `published`). Editors see every status by default.'
-  })),
-  sort: Type.Optional(ArticleSort),
-  include: Type.Optional(IncludeTotal)
+  status: Type.Optional(ref(ArticleStatusFilter)),
+  sort: Type.Optional(ref(ArticleSort)),
+  include: Type.Optional(ref(IncludeTotal))
 }, { additionalProperties: false })
 export type ArticleListQuery = Static<typeof ArticleListQuery>

@@ -4,6 +4,7 @@
 // commentCount follows every change in the same transaction.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
 import { Unauthorized } from '../http/errors.js'
 import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
 import { ConditionalHeaders } from '../http/headers.js'
@@ -13,9 +14,9 @@ import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
 import { viewOf } from '../articles/visibility.js'
 import { hasRole } from '../plugins/auth.js'
 import { COMMENT_WRITES, rateLimitedResponse } from './rate-limit.js'
-import { keyOfSort, toComment, toModeratedComment, type CommentRecord } from './repository.js'
-import { CommentIdParams, CommentQueueQuery, CommentWriteHeaders, ModeratedCommentList, UpdateCommentBody } from './schemas.js'
-import { authorReaches, commentVisible, eitherShape, loadComment, loadForAuthor, view } from './views.js'
+import { keyOfSort, toModeratedComment, type CommentRecord } from './repository.js'
+import { Comment, CommentIdParams, CommentQueueQuery, CommentWriteHeaders, ModeratedCommentList, UpdateCommentBody } from './schemas.js'
+import { authorReaches, commentVisible, loadComment, loadForAuthor, publicEtag, view } from './views.js'
 
 type Limiter = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
@@ -56,7 +57,7 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
     const token = String(request.headers['comment-token'])
     return {
       load: () => loadForAuthor(app, id, token),
-      etag: (record: CommentRecord) => etagAs(reply, 'Comment', toComment(record)),
+      etag: (record: CommentRecord) => publicEtag(reply, record),
       visible: (record: CommentRecord) => authorReaches(app, record)
     }
   }
@@ -114,7 +115,7 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
       security: EITHER_CREDENTIAL,
       body: ref(UpdateCommentBody),
       response: {
-        200: eitherShape('The comment as the caller sees it: `ModeratedComment` for moderators and above, `Comment` for its author.'),
+        200: Type.Unsafe({ ...ref(Comment), description: 'The comment as the caller sees it: with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above, without them for its author.' }),
         ...problems(400, 403, 404, 409, 412, 413, 415, 422),
         ...rateLimitedResponse(COMMENT_WRITES)
       }

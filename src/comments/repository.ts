@@ -18,7 +18,7 @@ import { toIso } from '../http/time.js'
 import { publicAtSql, type Visibility } from '../articles/visibility.js'
 import type { ArticleStatus } from '../articles/status.js'
 import type { CommentEvents } from './events.js'
-import type { Comment, COMMENT_QUEUE_SORTS, CommentStatus, ModeratedComment } from './schemas.js'
+import type { COMMENT_QUEUE_SORTS, CommentStatus, ModeratedComment, PublicComment } from './schemas.js'
 
 export type CommentRow = typeof comments.$inferSelect
 
@@ -81,7 +81,7 @@ export interface CommentListParams {
 const isTombstone = (row: CommentRow): boolean => row.status === 'deleted'
 
 /** The public shape, field by field: nothing private can slip in through a spread. */
-export function toComment (row: CommentRecord): Comment {
+export function toComment (row: CommentRecord): PublicComment {
   const tomb = isTombstone(row)
   return {
     id: row.id,

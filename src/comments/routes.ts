@@ -11,11 +11,12 @@ import { isPublicAt, isVisible, threadStatuses, viewOf } from '../articles/visib
 import moderationRoutes from './moderation-routes.js'
 import { COMMENT_WRITES, rateLimitedResponse, rateLimitHeaders, readerLimits } from './rate-limit.js'
 import reportRoutes from './report-routes.js'
-import { ArticleCommentsQuery, CommentIdParams, CommentList, CreateCommentBody, CreatedComment, CreatedModeratedComment, ModeratedCommentList } from './schemas.js'
-import { eitherShape, loadComment, view } from './views.js'
+import { ArticleCommentsQuery, Comment, CommentIdParams, CommentList, CreateCommentBody, CreatedComment } from './schemas.js'
+import { loadComment, view } from './views.js'
 
-const created = Type.Union([ref(CreatedComment), ref(CreatedModeratedComment)], {
-  description: 'The new comment with its `editToken`, shown this once: a `CreatedModeratedComment` for moderators and above, a `CreatedComment` for everyone else (the author\'s own email is not echoed).',
+const created = Type.Unsafe({
+  ...ref(CreatedComment),
+  description: 'The new comment with its `editToken`, shown this once; with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only (a reader\'s own email is not echoed).',
   headers: {
     location: { type: 'string', description: 'The comment\'s URL, `/v1/comments/{id}`.' },
     etag: { type: 'string', description: 'Strong ETag of the comment as `GET` shows it to this caller (without `editToken`): use it in `If-Match`.' },
@@ -74,7 +75,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: ArticleCommentsQuery,
       headers: ConditionalHeaders,
       response: {
-        200: Type.Union([ref(CommentList), ref(ModeratedCommentList)], { description: '`ModeratedCommentList` for moderators and above.' }),
+        200: Type.Unsafe({ ...ref(CommentList), description: 'A page of the thread; its comments carry `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only.' }),
         304: NotModified,
         ...problems(401, 404, 422)
       }
@@ -110,7 +111,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'The public sees approved comments on published articles only (anything else is 404); moderators and above see every status, as a `ModeratedComment`. A comment is seen exactly when its article is: a moderator, like the public, sees only published articles that are due (editors see every article); a comment on any other article is 404 to them.',
       params: CommentIdParams,
       headers: ConditionalHeaders,
-      response: { 200: eitherShape('`ModeratedComment` (with `authorEmail`, `ip`, `userAgent`) for moderators and above, `Comment` for everyone else.'), 304: NotModified, ...problems(404, 422) }
+      response: { 200: Type.Unsafe({ ...ref(Comment), description: 'The comment, with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only.' }), 304: NotModified, ...problems(404, 422) }
     }
   }, async (request, reply) => {
     const record = await loadComment(app, request, request.params.id)

@@ -1,33 +1,36 @@
-// How each caller sees comments. Moderators and above get ModeratedComment; everyone else gets Comment,
-// built field by field (toComment) AND serialised with the public schema, which has no private fields,
-// so an email, IP or user agent cannot reach a caller below moderator even if a mapping went wrong.
+// How each caller sees comments. Moderators and above get the private fields (ModeratedComment);
+// everyone else gets the public fields, built field by field (toComment) AND serialised with PublicComment,
+// which has no private fields, so an email, IP or user agent cannot reach a caller below moderator even
+// if a mapping went wrong. The document names one model per route (Comment, its private fields optional).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { Type } from 'typebox'
+import type { TSchema } from 'typebox'
 import { NotFound } from '../http/errors.js'
-import { etagOf, sendRepresentation, serialiseAs } from '../http/etag.js'
+import { etagOf, sendRepresentation } from '../http/etag.js'
 import type { Page } from '../http/pagination.js'
-import { ref } from '../http/schemas.js'
 import { authorReaches as reachedByAuthor, commentVisible as visibleIn, viewOf } from '../articles/visibility.js'
 import { toComment, toModeratedComment, type CommentRecord } from './repository.js'
-import { Comment, ModeratedComment } from './schemas.js'
+import { PublicComment, PublicCommentList, PublicCreatedComment, type ModeratedComment } from './schemas.js'
 
-// The schemas replies are serialised with.
+// The schemas replies are serialised with: the same objects every time, so each is compiled once per route.
 const shapes = {
-  public: { one: 'Comment', list: 'CommentList', created: 'CreatedComment' },
-  moderator: { one: 'ModeratedComment', list: 'ModeratedCommentList', created: 'CreatedModeratedComment' }
+  public: { one: PublicComment as TSchema, list: PublicCommentList as TSchema, created: PublicCreatedComment as TSchema },
+  moderator: { one: { $ref: 'ModeratedComment' } as TSchema, list: { $ref: 'ModeratedCommentList' } as TSchema, created: { $ref: 'CreatedComment' } as TSchema }
 }
 
-/** The documented response of a route that answers either shape. */
-export const eitherShape = (description: string, extra: Record<string, unknown> = {}) =>
-  Type.Union([ref(Comment), ref(ModeratedComment)], { description, ...extra })
+/** A comment as `schema` serialises it. */
+const serialise = (reply: FastifyReply, schema: TSchema, body: object): string =>
+  reply.compileSerializationSchema(schema as Record<string, unknown>)(body as Record<string, unknown>)
+
+/** The ETag of a comment as the public (and so its author) sees it: what an author's If-Match is checked against. */
+export const publicEtag = (reply: FastifyReply, record: CommentRecord): string => etagOf(serialise(reply, shapes.public.one, toComment(record)))
 
 export function view (request: FastifyRequest, reply: FastifyReply) {
   const { moderator } = viewOf(request, request.server.clock())
   const shape = moderator ? shapes.moderator : shapes.public
   // Different callers get different representations at the same URL.
   reply.header('vary', 'Authorization')
-  function send (body: object, component: string, status: number) {
-    const json = serialiseAs(reply, component, body)
+  function send (body: object, schema: TSchema, status: number) {
+    const json = serialise(reply, schema, body)
     return sendRepresentation(request, reply, json, etagOf(json), status)
   }
   return {
@@ -41,10 +44,10 @@ export function view (request: FastifyRequest, reply: FastifyReply) {
      */
     sendCreated: (record: CommentRecord, editToken: string | null) => {
       const body = moderator ? toModeratedComment(record) : toComment(record)
-      const json = serialiseAs(reply, shape.created, { ...body, editToken })
-      return sendRepresentation(request, reply, json, etagOf(serialiseAs(reply, shape.one, body)), 201)
+      const json = serialise(reply, shape.created, { ...body, editToken })
+      return sendRepresentation(request, reply, json, etagOf(serialise(reply, shape.one, body)), 201)
     },
-    sendList: (page: Page<Comment | ModeratedComment>) => send(page, shape.list, 200)
+    sendList: (page: Page<PublicComment | ModeratedComment>) => send(page, shape.list, 200)
   }
 }
 

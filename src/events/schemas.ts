@@ -22,7 +22,14 @@ export const EventTypeSchema = StringEnum(EVENT_TYPES, {
   description: 'What changed, as the public sees it. `webhook.ping` (sent by `POST /v1/webhooks/{id}/ping`) is not subscribed to: a ping always goes to its webhook.'
 })
 
-const EVENT_ID_PATTERN = '^evt_[A-Za-z0-9_-]{16,40}$'
+export const EVENT_ID_PATTERN = '^evt_[A-Za-z0-9_-]{16,40}$'
+
+/** The statuses a new comment can have, as `comment.submitted` says it. */
+export const SubmittedCommentStatus = StringEnum(['pending', 'approved'] as const, {
+  $id: 'SubmittedCommentStatus',
+  title: 'SubmittedCommentStatus',
+  description: '`approved` when it was published at once, `pending` when it waits for a moderator.'
+})
 
 export const EventId = Type.String({
   pattern: EVENT_ID_PATTERN,
@@ -59,6 +66,56 @@ const articleExample = example(Article) as { slug: string }
 const commentExample = example(Comment) as { id: number, articleSlug: string }
 const tagExample = example(Tag) as { slug: string }
 
+// The `data` of the events that carry less than a whole resource: named models, so that generated clients
+// get one class each with a name that says what it is.
+
+export const UnpublishedArticle = Type.Object({ slug: Slug }, {
+  $id: 'UnpublishedArticle',
+  title: 'UnpublishedArticle',
+  description: 'An article that left public view: the slug the public knew.',
+  additionalProperties: false,
+  examples: [{ slug: articleExample.slug }]
+})
+
+export const SubmittedComment = Type.Object({
+  id: Type.Integer({ examples: [commentExample.id] }),
+  articleSlug: Slug,
+  status: ref(SubmittedCommentStatus)
+}, {
+  $id: 'SubmittedComment',
+  title: 'SubmittedComment',
+  description: 'A new comment, as moderation tools are told of it: its id, its article and its status, nothing its author wrote.',
+  additionalProperties: false,
+  examples: [{ id: commentExample.id, articleSlug: commentExample.articleSlug, status: 'pending' }]
+})
+
+export const RemovedComment = Type.Object({
+  id: Type.Integer({ examples: [commentExample.id] }),
+  articleSlug: Slug
+}, {
+  $id: 'RemovedComment',
+  title: 'RemovedComment',
+  description: 'A comment that left public view: its id and its article.',
+  additionalProperties: false,
+  examples: [{ id: commentExample.id, articleSlug: commentExample.articleSlug }]
+})
+
+export const DeletedTag = Type.Object({ slug: Tag.properties.slug }, {
+  $id: 'DeletedTag',
+  title: 'DeletedTag',
+  description: 'A public tag that is gone: the slug the public knew.',
+  additionalProperties: false,
+  examples: [{ slug: tagExample.slug }]
+})
+
+export const WebhookPing = Type.Object({ webhookId: Type.Integer({ examples: [3] }) }, {
+  $id: 'WebhookPing',
+  title: 'WebhookPing',
+  description: 'A test event: the webhook it was sent to.',
+  additionalProperties: false,
+  examples: [{ webhookId: 3 }]
+})
+
 export const ArticlePublishedEvent = eventSchema({
   type: 'article.published',
   name: 'ArticlePublishedEvent',
@@ -79,7 +136,7 @@ export const ArticleUnpublishedEvent = eventSchema({
   type: 'article.unpublished',
   name: 'ArticleUnpublishedEvent',
   description: 'A visible article left public view: back to draft, archived, rescheduled to a later time, or deleted. Its comments leave with it. `data.slug` is the slug the public knew.',
-  data: Type.Object({ slug: Slug }, { additionalProperties: false }),
+  data: ref(UnpublishedArticle),
   dataExample: { slug: articleExample.slug }
 })
 
@@ -87,11 +144,7 @@ export const CommentSubmittedEvent = eventSchema({
   type: 'comment.submitted',
   name: 'CommentSubmittedEvent',
   description: 'Any new comment, approved or waiting for moderation: for moderation tools. Only the id, the article and the status; read the comment with a moderator token.',
-  data: Type.Object({
-    id: Type.Integer(),
-    articleSlug: Slug,
-    status: StringEnum(['pending', 'approved'] as const)
-  }, { additionalProperties: false }),
+  data: ref(SubmittedComment),
   dataExample: { id: commentExample.id, articleSlug: commentExample.articleSlug, status: 'pending' }
 })
 
@@ -115,7 +168,7 @@ export const CommentRemovedEvent = eventSchema({
   type: 'comment.removed',
   name: 'CommentRemovedEvent',
   description: 'A visible comment left public view: moderated to another status; deleted by a moderator or by its author (a comment with replies stays as a tombstone); sent back to `pending`, by an author\'s edit that the moderation rules hold or by `COMMENT_REPORT_THRESHOLD` reports; or erased (`POST /v1/privacy/erase`).',
-  data: Type.Object({ id: Type.Integer(), articleSlug: Slug }, { additionalProperties: false }),
+  data: ref(RemovedComment),
   dataExample: { id: commentExample.id, articleSlug: commentExample.articleSlug }
 })
 
@@ -131,7 +184,7 @@ export const TagDeletedEvent = eventSchema({
   type: 'tag.deleted',
   name: 'TagDeletedEvent',
   description: 'A public tag is gone: deleted (it left every article), or re-slugged (followed by `tag.updated` with the new slug).',
-  data: Type.Object({ slug: Tag.properties.slug }, { additionalProperties: false }),
+  data: ref(DeletedTag),
   dataExample: { slug: tagExample.slug }
 })
 
@@ -139,7 +192,7 @@ export const WebhookPingEvent = eventSchema({
   type: PING,
   name: 'WebhookPingEvent',
   description: 'A test event sent to one webhook by `POST /v1/webhooks/{id}/ping`; never in the event log.',
-  data: Type.Object({ webhookId: Type.Integer() }, { additionalProperties: false }),
+  data: ref(WebhookPing),
   dataExample: { webhookId: 3 }
 })
 
@@ -195,4 +248,7 @@ export const EventListQuery = Type.Object({
 }, { additionalProperties: false })
 
 /** The components this module adds to the OpenAPI document, in dependency order. */
-export const eventComponents = [EventTypeSchema, ...Object.values(eventSchemas), WebhookPingEvent, Event, EventList]
+export const eventComponents = [
+  EventTypeSchema, SubmittedCommentStatus, UnpublishedArticle, SubmittedComment, RemovedComment, DeletedTag, WebhookPing,
+  ...Object.values(eventSchemas), WebhookPingEvent, Event, EventList
+]

@@ -5,17 +5,28 @@
 // every try into a 412 or a replay.
 import { Type } from 'typebox'
 
-export const IfMatch = Type.String({
-  description: 'Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes.'
-})
+/** One entity tag (RFC 9110 8.8.3): an optional weak prefix and an opaque tag of etagc characters. */
+const ENTITY_TAG = '(?:W/)?"[\\x21\\x23-\\x7e\\x80-\\xff]*"'
 
-export const IfNoneMatch = Type.String({
-  description: 'Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`.'
-})
+/**
+ * `*`, or a comma-separated list of entity tags with at least one tag (empty members allowed), whitespace
+ * around each: exactly what src/http/etag.ts parses, so that a value the document allows is never a 422
+ * (test/http/entity-tag-pattern.test.ts compares the two).
+ */
+export const ENTITY_TAG_LIST = `^\\s*(?:\\*\\s*|(?:,\\s*)*${ENTITY_TAG}\\s*(?:,\\s*(?:${ENTITY_TAG}\\s*)?)*)$`
 
-const IfNoneMatchOnWrite = Type.String({
-  description: 'Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`.'
-})
+/** What a value that breaks a header pattern is told, instead of the pattern itself. */
+export const HEADER_RULES: Record<string, string> = {
+  [ENTITY_TAG_LIST]: 'must be * or a comma-separated list of quoted entity tags'
+}
+
+const EntityTags = (description: string) => Type.String({ pattern: ENTITY_TAG_LIST, description })
+
+export const IfMatch = EntityTags('Only act if the resource still has one of these ETags (strong comparison), or exists at all for `*`; otherwise 412 and nothing changes. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422.')
+
+export const IfNoneMatch = EntityTags('Answer 304 with no body if the representation still has one of these ETags (weak comparison), or for `*`. `*` or a comma-separated list of quoted entity tags (`"…"`, `W/"…"`); anything else is a 422.')
+
+const IfNoneMatchOnWrite = EntityTags('Refuse (412) if the resource currently has one of these ETags, or exists at all for `*`. `*` or a comma-separated list of quoted entity tags; anything else is a 422.')
 
 export const ConditionalHeaders = Type.Object({
   'if-none-match': Type.Optional(IfNoneMatch),

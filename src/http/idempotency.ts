@@ -37,10 +37,6 @@ export const IdempotencyKey = Type.String({
   description: 'A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters.'
 })
 
-export const IdempotentReplayed = Type.Literal('true', {
-  description: 'Present on a response replayed for a repeated `Idempotency-Key`.'
-})
-
 const KEY = /^[\x20-\x7e]{1,255}$/
 
 /** Response headers worth replaying; the others (dates, request id, caching) belong to each response. */
@@ -93,12 +89,8 @@ export default fp(async (app) => {
       : ` ${secrets.map((f) => `\`${f}\``).join(', ')} ${secrets.length === 1 ? 'is a secret' : 'are secrets'} shown once and never stored: in a replay ${secrets.length === 1 ? 'it is' : 'they are'} \`null\`.`
     const note = `Idempotent with an \`Idempotency-Key\` header: a retry with the same key and body within 24 h replays the first response (\`Idempotent-Replayed: true\`); the same key with another body is a 422, and while the first request is still running a 409.${shown}`
     schema.description = schema.description ? `${String(schema.description)}\n\n${note}` : note
+    // The responses' Idempotent-Replayed header is documented with the others (src/http/response-headers.ts).
     const response = (schema.response ??= {}) as Record<string, any>
-    for (const [status, declared] of Object.entries(response)) {
-      if (/^2\d\d$/.test(status) && typeof declared === 'object') {
-        response[status] = { ...declared, headers: { ...declared.headers, 'Idempotent-Replayed': IdempotentReplayed } }
-      }
-    }
     response[409] ??= problems(409)[409]
   })
 

@@ -4,7 +4,8 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isInterrupted } from '../db/native.js'
 import { HttpProblem, type FieldError } from './errors.js'
-import type { ProblemBody } from './schemas.js'
+import { EMAIL_PATTERN, EMAIL_RULE, type ProblemBody } from './schemas.js'
+import { HEADER_RULES } from './headers.js'
 import { TIMESTAMP_RULE } from './time.js'
 
 const contexts: Record<string, FieldError['in']> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' }
@@ -32,6 +33,10 @@ function fieldErrors (error: FastifyError): FieldError[] {
       message = 'is required'
     } else if (e.keyword === 'format' && e.params.format === 'date-time') {
       message = TIMESTAMP_RULE
+    } else if ((e.keyword === 'pattern' && e.params.pattern === EMAIL_PATTERN) || (e.keyword === 'format' && e.params.format === 'email')) {
+      message = EMAIL_RULE
+    } else if (e.keyword === 'pattern' && HEADER_RULES[String(e.params.pattern)] !== undefined) {
+      message = HEADER_RULES[String(e.params.pattern)]!
     } else if (e.keyword === 'additionalProperties') {
       pointer += `/${escapePointer(String(e.params.additionalProperty))}`
       message = where === 'query' ? 'is not a known query parameter' : 'is not a known field'
@@ -40,7 +45,13 @@ function fieldErrors (error: FastifyError): FieldError[] {
   }).filter((e) => !seen.has(e.pointer) && seen.add(e.pointer))
 }
 
+/** What a route may have set for the representation it meant to send, before the error replaced it. */
+const REPRESENTATION_HEADERS = ['etag', 'last-modified', 'link', 'location']
+
 function send (reply: FastifyReply, body: ProblemBody, headers?: Record<string, string>): FastifyReply {
+  // A problem describes the error, not the resource: no validator, page link or location of it (a list
+  // page's Link, a feed's Last-Modified, set before a stale If-Match was found, would otherwise stay).
+  for (const name of REPRESENTATION_HEADERS) reply.removeHeader(name)
   if (headers) reply.headers(headers)
   return reply.code(body.status).type('application/problem+json').send(body)
 }

@@ -2,7 +2,10 @@
 // so the OpenAPI document names them as components instead of inlining copies.
 import { Type, type Static, type TSchema } from 'typebox'
 
-/** A $ref to a registered schema that keeps the referenced type for inference. */
+/**
+ * A $ref to a registered schema that keeps the referenced type for inference. (@fastify/swagger drops
+ * anything beside a $ref: describe the referenced schema itself.)
+ */
 export const ref = <T extends TSchema>(schema: T) =>
   Type.Unsafe<Static<T>>(Type.Ref((schema as { $id?: string }).$id!))
 
@@ -34,15 +37,26 @@ export const HttpUrl = (description: string, examples?: string[]) => Type.String
 })
 
 /**
- * A string enum as generators read it best, `{ type: 'string', enum: [...] }` (a union of literals
- * renders as anyOf of consts), keeping the union of the values as its static type. Give it an `$id`
- * (and register it) to make it a named component.
+ * The email addresses Gazette accepts (it is the `email` format of the validator too, src/http/validation.ts):
+ * a dot-atom local part, `@`, and a domain name of two labels or more. An address at a bare host name
+ * (`ivan@localhost`), an IP literal, a quoted local part or a non-ASCII address is refused: a reader's
+ * address is one a mail system on the Internet could deliver to, and the rule catches `ivan@gmailcom`.
  */
-export const StringEnum = <const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
+export const EMAIL_PATTERN = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"
+
+export const EMAIL_RULE = 'must be an email address at a domain name with a dot, such as ivan@example.com'
+
+/** An email address as Gazette accepts it (`EMAIL_PATTERN`). */
+export const EmailAddress = (description: string) => Type.String({
+  format: 'email',
+  pattern: EMAIL_PATTERN,
+  maxLength: 254,
+  description: `${description} An address such as \`ivan@example.com\`: dot-separated words of letters, digits and \`\`!#$%&'*+/=?^_\`{|}~-\`\`, \`@\`, and a domain name with at least one dot; at most 254 characters. A bare host (\`ivan@localhost\`), an IP literal, a quoted local part or a non-ASCII address is a 422.`,
+  examples: ['ivan@example.com']
+})
 
 export const FieldErrorSchema = Type.Object({
-  in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path'), Type.Literal('header')]),
+  in: StringEnum(['body', 'query', 'path', 'header'], { description: 'The part of the request the value is in.' }),
   pointer: Type.String({ description: 'JSON Pointer to the offending value within its part of the request.' }),
   message: Type.String()
 }, { additionalProperties: false })
@@ -52,7 +66,7 @@ export const Problem = Type.Object({
   title: Type.String({ examples: ['Validation Failed'] }),
   status: Type.Integer({ minimum: 400, maximum: 599, examples: [422] }),
   detail: Type.Optional(Type.String({ examples: ['body/title must NOT have fewer than 1 characters'] })),
-  instance: Type.Optional(Type.String({ description: 'The request id of the failing request.' })),
+  instance: Type.Optional(Type.String({ description: 'The path of the failing request, without its query string. (A 500\'s `detail` names the request id, as the `X-Request-Id` header of every response does.)', examples: ['/v1/articles/no-such-story'] })),
   errors: Type.Optional(Type.Array(FieldErrorSchema))
 }, {
   $id: 'Problem',
@@ -64,7 +78,7 @@ export const Problem = Type.Object({
     title: 'Validation Failed',
     status: 422,
     detail: 'body/title must NOT have fewer than 1 characters',
-    instance: 'req-1',
+    instance: '/v1/articles',
     errors: [{ in: 'body', pointer: '/title', message: 'must NOT have fewer than 1 characters' }]
   }]
 })
@@ -106,7 +120,11 @@ export const PageInfo = Type.Object({
 
 export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Items per page.' })
 export const Cursor = Type.String({ minLength: 1, maxLength: 512, description: 'Opaque cursor from a previous page\'s `nextCursor`.' })
-export const IncludeTotal = Type.Literal('total', { description: 'Add `page.total`, the count of all matching items.' })
+export const IncludeTotal = StringEnum(['total'], {
+  $id: 'IncludeTotal',
+  title: 'IncludeTotal',
+  description: '`total` adds `page.total`, the count of all matching items.'
+})
 
 /** A response with no body (204, 301, 304). */
 export const Empty = (description: string) => Type.Unsafe<undefined>({ description })
@@ -114,3 +132,11 @@ export const Empty = (description: string) => Type.Unsafe<undefined>({ descripti
 export const NoContent = Empty('No content.')
 
 export const NotModified = Empty('Not modified: the `If-None-Match` ETag is still current.')
+
+/**
+ * A string enum as code generators read it best, `{ type: 'string', enum: [...] }`, typed as the union of
+ * its values. Give it an `$id` (and register it) to make it a named component.
+ */
+export function StringEnum<const T extends readonly string[]> (values: T, options: Record<string, unknown> = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
+}

@@ -1,9 +1,11 @@
 // Request validation. Bodies are validated strictly (a string is never coerced into a number), while
 // the query string, path and headers, which arrive as text, are coerced to their declared types.
 // Nothing is ever stripped: unknown fields fail validation (additionalProperties: false everywhere).
-// `date-time` is stricter than RFC 3339's grammar: only timestamps the server stores exactly (src/http/time.ts).
+// `date-time` is stricter than RFC 3339's grammar: only timestamps the server stores exactly (src/http/time.ts);
+// `email` is the rule the document states (EMAIL_PATTERN).
 import { Ajv, type Options, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import { EMAIL_PATTERN } from './schemas.js'
 import { parseTimestamp } from './time.js'
 
 function makeAjv (coerceTypes: Options['coerceTypes']): Ajv {
@@ -16,6 +18,8 @@ function makeAjv (coerceTypes: Options['coerceTypes']): Ajv {
   })
   addFormats.default(ajv)
   ajv.addFormat('date-time', { type: 'string', validate: (value: string) => parseTimestamp(value) !== undefined })
+  // The addresses Gazette accepts, as the document states them (src/http/schemas.ts).
+  ajv.addFormat('email', new RegExp(EMAIL_PATTERN, 'u'))
   return ajv
 }
 

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import compress from '@fastify/compress'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { mergeVary } from '../http/caching.js'
+import { StringEnum, ref } from '../http/schemas.js'
 
 /**
  * A strong ETag names one representation, and a compressed body is another one (RFC 9110 8.8.1), so
@@ -26,11 +27,11 @@ function tagCoding (_request: FastifyRequest, reply: FastifyReply, payload: unkn
 /** The content codings a request body may be sent with. */
 export const REQUEST_ENCODINGS = ['gzip', 'deflate', 'br', 'identity'] as const
 
-const ContentEncoding = {
-  type: 'string',
-  enum: [...REQUEST_ENCODINGS],
+export const ContentEncoding = StringEnum(REQUEST_ENCODINGS, {
+  $id: 'ContentEncoding',
+  title: 'ContentEncoding',
   description: 'The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent.'
-}
+})
 
 export default fp(async (app) => {
   // Request bodies may come compressed too (gzip, deflate or br; anything else is a 415). The body limit
@@ -42,7 +43,7 @@ export default fp(async (app) => {
     const schema = route.schema as Record<string, any> | undefined
     if (schema?.body === undefined) return
     const headers = schema.headers ?? { type: 'object' }
-    schema.headers = { ...headers, properties: { ...headers.properties, 'content-encoding': ContentEncoding } }
+    schema.headers = { ...headers, properties: { ...headers.properties, 'content-encoding': ref(ContentEncoding) } }
   })
   // Compression runs as a route-level onSend hook added by the plugin's onRoute hook; this one is
   // added after it, so it sees the Content-Encoding that was chosen.

@@ -5,7 +5,8 @@ import swaggerUi from '@fastify/swagger-ui'
 import { Type } from 'typebox'
 import { sendTagged } from '../http/etag.js'
 import { ConditionalHeaders } from '../http/headers.js'
-import { NotModified, problems } from '../http/schemas.js'
+import { NotModified, problems, ref } from '../http/schemas.js'
+import { documentHttp } from '../http/documenter.js'
 import { webhookOperations } from '../webhooks/openapi.js'
 
 export const openapiInfo = {
@@ -20,6 +21,22 @@ export const openapiInfo = {
   ].join('\n'),
   license: { name: 'MIT', identifier: 'MIT' }
 }
+
+/** The served description, as much of it as a client may rely on; the rest is OpenAPI 3.1's own schema. */
+export const OpenApiDocument = Type.Object({
+  openapi: Type.String({ pattern: '^3\\.1\\.\\d+$', examples: ['3.1.0'] }),
+  info: Type.Object({ title: Type.String(), version: Type.String() }, { additionalProperties: true }),
+  servers: Type.Array(Type.Object({ url: Type.String(), description: Type.Optional(Type.String()) }, { additionalProperties: true }), {
+    description: '`PUBLIC_URL` first when the server has one, then `/`, the origin the document was fetched from.'
+  }),
+  paths: Type.Object({}, { additionalProperties: true }),
+  components: Type.Object({}, { additionalProperties: true })
+}, {
+  $id: 'OpenApiDocument',
+  title: 'OpenApiDocument',
+  description: 'This API\'s OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0), as served: the committed copy in `openapi/` with `servers` naming `PUBLIC_URL`.',
+  additionalProperties: true
+})
 
 export default fp(async (app) => {
   await app.register(swagger, {
@@ -63,6 +80,9 @@ export default fp(async (app) => {
         }
       }
     },
+    // What every operation gets, whoever registers it: bodiless responses without content, the response
+    // headers the server sends, parameter descriptions (src/http/documenter.ts).
+    transformObject: (document) => documentHttp('openapiObject' in document ? document.openapiObject : document.swaggerObject),
     // Registered schemas keep their $id as the component name instead of def-0, def-1…
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`)
@@ -88,7 +108,7 @@ export default fp(async (app) => {
       summary: 'This API description, as JSON',
       headers: ConditionalHeaders,
       response: {
-        200: Type.Unsafe<object>({ type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document.' }),
+        200: ref(OpenApiDocument),
         304: NotModified,
         ...problems(401, 412, 422)
       }
@@ -104,8 +124,8 @@ export default fp(async (app) => {
       headers: ConditionalHeaders,
       response: {
         200: Type.Unsafe<string>({
-          description: 'An OpenAPI 3.1 document.',
-          content: { 'application/yaml': { schema: { type: 'string' } } }
+          description: 'The same OpenAPI 3.1 document as `GET /openapi.json`, as YAML text.',
+          content: { 'application/yaml': { schema: { type: 'string', contentMediaType: 'application/yaml', examples: ['openapi: 3.1.0\ninfo:\n  title: Gazette API\n…'] } } }
         }),
         304: NotModified,
         ...problems(401, 412, 422)

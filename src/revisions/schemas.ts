@@ -56,7 +56,7 @@ export const ArticleVersion = Type.Object({
   source: Nullable(Type.String()),
   authors: Type.Array(Type.String()),
   tags: Type.Array(ref(TagRef), { description: 'The tags the article had, under their current names (a tag is its slug; one deleted since shows the name it had).' }),
-  status: ArticleStatus,
+  status: ref(ArticleStatus),
   publishedAt: Nullable(Timestamp),
   commentsOpen: Type.Boolean(),
   image: Nullable(ref(ArticleImage)),
@@ -183,7 +183,7 @@ export const RevisionParams = Type.Object({
 export const RevisionListQuery = Type.Object({
   limit: Type.Optional(Limit),
   cursor: Type.Optional(Cursor),
-  include: Type.Optional(IncludeTotal)
+  include: Type.Optional(ref(IncludeTotal))
 }, { additionalProperties: false })
 
 export const RevisionDiffQuery = Type.Object({

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, SLUG_PATTERN, ref } from '../http/schemas.js'
+import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, SLUG_PATTERN, StringEnum, ref } from '../http/schemas.js'
 
 export const TAG_SLUG_MAX = 64
 
@@ -72,7 +72,9 @@ export type UpdateTagInput = Static<typeof UpdateTagBody>
 
 export const TagSlugParams = Type.Object({ slug: TagSlug }, { additionalProperties: false })
 
-export const TagSort = Type.Union([Type.Literal('name'), Type.Literal('-articleCount')], {
+export const TagSort = StringEnum(['name', '-articleCount'], {
+  $id: 'TagSort',
+  title: 'TagSort',
   description: '`name` (default): by name, ignoring the case of ASCII letters (other characters sort by code point), then by id. `-articleCount`: most articles first (counted as the caller sees them); ties in creation order.'
 })
 export type TagSort = Static<typeof TagSort>
@@ -81,7 +83,7 @@ export const TagListQuery = Type.Object({
   limit: Type.Optional(Limit),
   cursor: Type.Optional(Cursor),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Name prefix, case-insensitive (ASCII letters).', examples: ['jap'] })),
-  sort: Type.Optional(TagSort),
-  include: Type.Optional(IncludeTotal)
+  sort: Type.Optional(ref(TagSort)),
+  include: Type.Optional(ref(IncludeTotal))
 }, { additionalProperties: false })
 export type TagListQuery = Static<typeof TagListQuery>

@@ -15,7 +15,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'createToken',
       summary: 'Create an API token',
       description: 'The secret `token` is in this response only: Gazette stores just its hash.',
-      body: CreateTokenBody,
+      body: ref(CreateTokenBody),
       response: { 201: ref(CreatedToken), ...problems(400, 413, 415, 422) }
     }
   }, async (request, reply) => {

@@ -1,7 +1,9 @@
 import { Type, type Static } from 'typebox'
-import { Cursor, IncludeTotal, Limit, PageInfo, Timestamp, ref } from '../http/schemas.js'
+import { Cursor, IncludeTotal, Limit, PageInfo, StringEnum, Timestamp, ref } from '../http/schemas.js'
 
-export const Role = Type.Union([Type.Literal('admin'), Type.Literal('editor'), Type.Literal('moderator')], {
+export const Role = StringEnum(['admin', 'editor', 'moderator'], {
+  $id: 'Role',
+  title: 'Role',
   description: '`moderator`: comments. `editor`: articles, tags and comments. `admin`: everything, plus tokens.'
 })
 export type Role = Static<typeof Role>
@@ -9,7 +11,7 @@ export type Role = Static<typeof Role>
 export const Token = Type.Object({
   id: Type.Integer({ examples: [2] }),
   name: Type.String({ minLength: 1, maxLength: 100, examples: ['newsdesk'] }),
-  role: Role,
+  role: ref(Role),
   createdAt: Timestamp
 }, {
   $id: 'Token',
@@ -23,7 +25,7 @@ export type Token = Static<typeof Token>
 export const CreatedToken = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
-  role: Role,
+  role: ref(Role),
   createdAt: Timestamp,
   token: Type.Union([Type.String(), Type.Null()], {
     description: 'The secret, shown this once: only its hash is stored. `null` in a replay of the create (same `Idempotency-Key`).'
@@ -37,9 +39,14 @@ export const CreatedToken = Type.Object({
 })
 
 export const CreateTokenBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  role: Role
-}, { additionalProperties: false, examples: [{ name: 'newsdesk', role: 'editor' }] })
+  name: Type.String({ minLength: 1, maxLength: 100, description: 'What the token is for, to recognise it in the list.' }),
+  role: ref(Role)
+}, {
+  $id: 'CreateToken',
+  title: 'CreateToken',
+  additionalProperties: false,
+  examples: [{ name: 'newsdesk', role: 'editor' }]
+})
 
 export const TokenIdParams = Type.Object({
   id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The token id, in plain decimal digits.' })
@@ -48,7 +55,7 @@ export const TokenIdParams = Type.Object({
 export const TokenListQuery = Type.Object({
   limit: Type.Optional(Limit),
   cursor: Type.Optional(Cursor),
-  include: Type.Optional(IncludeTotal)
+  include: Type.Optional(ref(IncludeTotal))
 }, { additionalProperties: false })
 
 export const TokenList = Type.Object({

@@ -104,18 +104,18 @@ export const UpdateWebhookBody = Type.Object({
 export type UpdateWebhookInput = Static<typeof UpdateWebhookBody>
 
 export const WebhookIdParams = Type.Object({
-  id: Type.Integer({ minimum: 1, description: 'The webhook id.' })
+  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The webhook id, in plain decimal digits.' })
 }, { additionalProperties: false })
 
 export const DeliveryParams = Type.Object({
-  id: Type.Integer({ minimum: 1, description: 'The webhook id.' }),
-  deliveryId: Type.Integer({ minimum: 1, description: 'The delivery id.' })
+  id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The webhook id, in plain decimal digits.' }),
+  deliveryId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The delivery id, in plain decimal digits.' })
 }, { additionalProperties: false })
 
 export const WebhookListQuery = Type.Object({
   limit: Type.Optional(Limit),
   cursor: Type.Optional(Cursor),
-  include: Type.Optional(IncludeTotal)
+  include: Type.Optional(ref(IncludeTotal))
 }, { additionalProperties: false })
 
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const
@@ -125,11 +125,17 @@ export const DeliveryStatus = StringEnum(DELIVERY_STATUSES, {
   description: '`pending`: not delivered yet (waiting for its turn, its next try, or the webhook to be enabled again). `succeeded`: the receiver answered 2xx. `failed`: given up after 24 hours of failures.'
 })
 
+export const DeliveryEventType = StringEnum([...EVENT_TYPES, PING], {
+  $id: 'DeliveryEventType',
+  title: 'DeliveryEventType',
+  description: 'The type of an event delivered to a webhook: an `EventType`, or `webhook.ping` for a test event.'
+})
+
 export const Delivery = Type.Object({
   id: Type.Integer({ examples: [981] }),
   webhookId: Type.Integer({ examples: [3] }),
   eventId: EventId,
-  eventType: StringEnum([...EVENT_TYPES, PING], { description: 'The type of the event delivered.' }),
+  eventType: ref(DeliveryEventType),
   status: ref(DeliveryStatus),
   attempts: Type.Integer({ minimum: 0, description: 'Attempts made so far.' }),
   lastAttemptAt: Nullable(Timestamp),
@@ -169,4 +175,4 @@ export const DeliveryListQuery = Type.Object({
   status: Type.Optional(ref(DeliveryStatus))
 }, { additionalProperties: false })
 
-export const webhookComponents = [Webhook, WebhookWithSecret, WebhookList, CreateWebhookBody, UpdateWebhookBody, DeliveryStatus, Delivery, DeliveryList]
+export const webhookComponents = [DeliveryEventType, Webhook, WebhookWithSecret, WebhookList, CreateWebhookBody, UpdateWebhookBody, DeliveryStatus, Delivery, DeliveryList]
