@@ -4,12 +4,12 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Server } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import type { Config } from './config.js'
 import dbPlugin from './db/plugin.js'
 import { buildValidator } from './http/validation.js'
 import problemHandler from './http/problem-handler.js'
-import { IncludeTotal, Problem, PageInfo, problems } from './http/schemas.js'
+import { IncludeTotal, Problem, PageInfo } from './http/schemas.js'
+import { describeRoute } from './http/route-contract.js'
 import authPlugin from './plugins/auth.js'
 import cachingPlugin from './http/caching.js'
 import responseCachePlugin from './http/response-cache.js'
@@ -147,28 +147,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     done()
   })
 
-  // A documented route with no query parameters still refuses unknown ones (422), like every other.
-  app.addHook('onRoute', (route) => {
-    const schema = route.schema as Record<string, unknown> | undefined
-    if (schema?.operationId === undefined) return
-    if (schema.querystring === undefined) schema.querystring = Type.Object({}, { additionalProperties: false })
-    // Problems any route can meet before its handler: a broken URL escape (400), a request target over
-    // the limit (414), and, where If-Match is accepted, a stale validator (412).
-    const headers = schema.headers as { properties?: Record<string, unknown> } | undefined
-    const extra = headers?.properties?.['if-match'] !== undefined ? [400, 412, 414] : [400, 414]
-    const methods = ([] as string[]).concat(route.method)
-    // A conditional write that keeps meeting concurrent changes gives up with a 409 (src/http/etag.ts).
-    if (extra.includes(412) && methods.some((m) => ['PATCH', 'PUT', 'DELETE'].includes(m))) extra.push(409)
-    // Fastify reads a body on these methods, whether or not the route wants one: 413 and 415 apply.
-    if (methods.some((m) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(m))) extra.push(413, 415)
-    schema.response = { ...problems(...extra), ...(schema.response as object) }
-    // A response that is a bare $ref gets a description naming what it is, not "Default Response".
-    for (const [status, response] of Object.entries((schema.response ?? {}) as Record<string, Record<string, unknown>>)) {
-      if (typeof response.$ref === 'string' && response.description === undefined) {
-        response.description = `${status === '201' ? 'Created: the new ' : ''}${response.$ref.replace(/^.*\//, '')}.`
-      }
-    }
-  })
+  // The route contract (src/http/route-contract.ts): the one hook that documents every route from what it
+  // declares (problems, headers, security, notes). First, so that it sees every route registered after.
+  app.addHook('onRoute', describeRoute)
 
   // External plugins → database → repositories → cross-cutting hooks → routes. Hooks of one kind run
   // in this order: CORS answers preflights before authentication; compression (a route-level hook)

@@ -192,8 +192,6 @@ export interface paths {
          * @description Every revision of the article, newest first, the current one included: who made it, when, and which fields it changed. Keyset-paginated like every list (`page.nextCursor`, `Link: rel="next"`). An article from before Gazette kept history starts with its revision at that time, by `unknown`.
          *
          *     Needs a token with role `editor` or above.
-         *
-         *     Needs a token with role `editor` or above.
          */
         get: operations["listArticleRevisions"];
         put?: never;
@@ -216,8 +214,6 @@ export interface paths {
          * @description The article's versioned fields as of that revision (the body also rendered to HTML), with who made the revision, when, and what it changed.
          *
          *     Needs a token with role `editor` or above.
-         *
-         *     Needs a token with role `editor` or above.
          */
         get: operations["getArticleRevision"];
         put?: never;
@@ -238,8 +234,6 @@ export interface paths {
         /**
          * Compare two revisions
          * @description What differs from revision `against` to `{revision}`, field by field: each field that differs, with its value in both (lists also with what was added and removed; tags compare by slug), and the body as a unified diff.
-         *
-         *     Needs a token with role `editor` or above.
          *
          *     Needs a token with role `editor` or above.
          */
@@ -348,8 +342,6 @@ export interface paths {
         /**
          * List API tokens
          * @description Oldest first, without secrets.
-         *
-         *     Needs a token with role `admin`.
          *
          *     Needs a token with role `admin`.
          */
@@ -476,8 +468,6 @@ export interface paths {
          * @description Comments across all articles, newest first by default, or the most reported first (`sort=-reportCount`). Filter by `status` (`pending` for the comments waiting for a decision; every status by default) and by `article` (a slug; an unknown slug lists nothing). Keyset-paginated. Only comments of the articles the caller can see: a moderator's queue leaves out the comments of drafts and of scheduled or archived articles (an editor's has them all); `article` naming one of those lists nothing.
          *
          *     Needs a token with role `moderator` or above.
-         *
-         *     Needs a token with role `moderator` or above.
          */
         get: operations["listComments"];
         put?: never;
@@ -584,8 +574,6 @@ export interface paths {
          *     Events are kept `EVENT_RETENTION_DAYS` (30 here). Webhook pings are not in the log. Erasing a commenter's data (`POST /v1/privacy/erase`) rewrites the events that showed their comments to show tombstones, in place: ids and order stay.
          *
          *     Needs a token with role `admin`.
-         *
-         *     Needs a token with role `admin`.
          */
         get: operations["listEvents"];
         put?: never;
@@ -606,8 +594,6 @@ export interface paths {
         /**
          * List webhooks
          * @description Oldest first, without secrets.
-         *
-         *     Needs a token with role `admin`.
          *
          *     Needs a token with role `admin`.
          */
@@ -642,8 +628,6 @@ export interface paths {
         /**
          * Get a webhook
          * @description Without its secret. `enabled: false` with a `disabledReason` after 24 hours of failed deliveries; `PATCH {"enabled": true}` re-enables it.
-         *
-         *     Needs a token with role `admin`.
          *
          *     Needs a token with role `admin`.
          */
@@ -726,8 +710,6 @@ export interface paths {
         /**
          * A webhook's delivery log
          * @description Newest first: each delivery's status, attempts, last response code or error, and next try. Filter by `status`. Kept as long as their events (`EVENT_RETENTION_DAYS`).
-         *
-         *     Needs a token with role `admin`.
          *
          *     Needs a token with role `admin`.
          */

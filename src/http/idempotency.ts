@@ -17,11 +17,10 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { HttpProblem, invalid } from './errors.js'
-import { problems } from './schemas.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Top-level response body fields holding a secret shown once: stored as null, so a replay shows null. */
+    /** Top-level response body fields holding a secret shown once: stored as null, so a replay shows null (the route's note says so: src/http/route-contract.ts). */
     shownOnce?: readonly string[]
   }
   interface FastifyRequest {
@@ -75,24 +74,6 @@ function replay (reply: FastifyReply, response: { statusCode: number, headers: R
 
 export default fp(async (app) => {
   app.decorateRequest('idempotencyClaim', null)
-
-  // Document (and validate) the header on every POST, whoever registers the route.
-  app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method]
-    if (!methods.includes('POST') || route.schema === undefined) return
-    const schema = route.schema as Record<string, any>
-    const headers = schema.headers ?? { type: 'object' }
-    schema.headers = { ...headers, properties: { ...headers.properties, 'idempotency-key': IdempotencyKey } }
-    const secrets = route.config?.shownOnce ?? []
-    const shown = secrets.length === 0
-      ? ''
-      : ` ${secrets.map((f) => `\`${f}\``).join(', ')} ${secrets.length === 1 ? 'is a secret' : 'are secrets'} shown once and never stored: in a replay ${secrets.length === 1 ? 'it is' : 'they are'} \`null\`.`
-    const note = `Idempotent with an \`Idempotency-Key\` header: a retry with the same key and body within 24 h replays the first response (\`Idempotent-Replayed: true\`); the same key with another body is a 422, and while the first request is still running a 409.${shown}`
-    schema.description = schema.description ? `${String(schema.description)}\n\n${note}` : note
-    // The responses' Idempotent-Replayed header is documented with the others (src/http/response-headers.ts).
-    const response = (schema.response ??= {}) as Record<string, any>
-    response[409] ??= problems(409)[409]
-  })
 
   async function claimKey (request: FastifyRequest, reply: FastifyReply) {
     const key = request.headers['idempotency-key']

@@ -1,11 +1,10 @@
 // Bearer-token authentication and role checks. A route states the least role it needs in its config
-// (`config: { role: 'editor' }`); this plugin documents that in the route's OpenAPI security and checks it.
+// (`config: { role: 'editor' }`); this plugin checks it (src/http/route-contract.ts documents it).
 // A token that is presented but unknown is refused on every route, public ones included, so a client
 // with a revoked token learns it at once instead of silently seeing the public view.
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import { Forbidden, Unauthorized } from '../http/errors.js'
-import { problems } from '../http/schemas.js'
 import type { Role } from '../tokens/schemas.js'
 
 export type CallerRole = Role | 'public'
@@ -34,20 +33,6 @@ const PUBLIC: Caller = Object.freeze({ role: 'public', tokenId: null }) as Calle
 
 export default fp(async (app) => {
   app.decorateRequest('caller', null as unknown as Caller)
-
-  app.addHook('onRoute', (route) => {
-    const role = route.config?.role
-    const schema = (route.schema ??= {}) as Record<string, unknown>
-    if (!role) {
-      // Public routes accept a token too, and refuse an unknown or revoked one (401).
-      if (schema.operationId !== undefined) schema.response = { ...problems(401), ...(schema.response as object) }
-      return
-    }
-    schema.security = [{ bearerAuth: [] }]
-    schema.response = { ...problems(401, 403), ...(schema.response as object) }
-    const needs = `Needs a token with role \`${role}\`${role === 'admin' ? '' : ' or above'}.`
-    schema.description = schema.description ? `${String(schema.description)}\n\n${needs}` : needs
-  })
 
   /** 401 or 403 when the caller's role is below what the route needs. */
   function checkRole (request: FastifyRequest): Error | undefined {

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import compress from '@fastify/compress'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { mergeVary } from '../http/caching.js'
-import { StringEnum, ref } from '../http/schemas.js'
+import { StringEnum } from '../http/schemas.js'
 
 /**
  * A strong ETag names one representation, and a compressed body is another one (RFC 9110 8.8.1), so
@@ -38,13 +38,6 @@ export default fp(async (app) => {
   // (413) counts the decoded bytes, so a small compressed bomb is refused as soon as its output passes it.
   // The list is explicit so that a newer Node (zstd) does not silently accept what the document omits.
   await app.register(compress, { global: true, threshold: 1024, encodings: ['br', 'gzip'], requestEncodings: [...REQUEST_ENCODINGS] })
-  // Every operation that takes a body documents the header.
-  app.addHook('onRoute', (route) => {
-    const schema = route.schema as Record<string, any> | undefined
-    if (schema?.body === undefined) return
-    const headers = schema.headers ?? { type: 'object' }
-    schema.headers = { ...headers, properties: { ...headers.properties, 'content-encoding': ref(ContentEncoding) } }
-  })
   // Compression runs as a route-level onSend hook added by the plugin's onRoute hook; this one is
   // added after it, so it sees the Content-Encoding that was chosen.
   app.addHook('onRoute', (route) => {

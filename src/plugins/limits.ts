@@ -7,29 +7,19 @@ import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem } from '../http/errors.js'
-import { Type } from 'typebox'
-import { problems } from '../http/schemas.js'
 
 /** Seconds a shed client is asked to wait. */
 export const RETRY_AFTER = 10
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** false: never shed this route (liveness, readiness and metrics must answer under load). */
+    /** false: never shed this route (liveness, readiness and metrics must answer under load). Its 503 is documented by src/http/route-contract.ts. */
     shedding?: boolean
   }
   interface FastifyInstance {
     /** Whether requests are being shed now (the load sample is over a limit). */
     shedding: () => boolean
   }
-}
-
-/** The 503 of a route that is never shed. */
-const shuttingDownResponse = {
-  503: Type.Unsafe({
-    description: 'The server is shutting down (`/problems/shutting-down`): this request came on a connection that was open when the listener closed. Retry on a new connection (`Retry-After`).',
-    content: { 'application/problem+json': { schema: Type.Ref('Problem') } }
-  })
 }
 
 class Overloaded extends HttpProblem {
@@ -92,15 +82,6 @@ export default fp(async (app) => {
     pressureHandler
   })
   app.decorate('shedding', () => settled() && app.isUnderPressure())
-
-  // Any route may be shed, so every documented route says so; one that is never shed (probes, metrics)
-  // can still be refused while the server shuts down, and says only that.
-  app.addHook('onRoute', (route) => {
-    const schema = route.schema as Record<string, unknown> | undefined
-    if (schema?.operationId === undefined) return
-    const unavailable = route.config?.shedding === false ? shuttingDownResponse : problems(503)
-    schema.response = { ...unavailable, ...(schema.response as object) }
-  })
 
   // Once closing, a request that still arrives on an open connection (pipelined, or on a keep-alive
   // connection busy when the signal came) is refused as a problem; Fastify's return503OnClosing would
