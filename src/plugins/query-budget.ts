@@ -2,7 +2,7 @@
 // the event loop and cannot stop one; Gazette's SQLite extension (native/gazette.c) times each statement
 // from its own start while the budget is held, and a watchdog thread per connection interrupts one that runs
 // past it. The statement then fails with SQLITE_INTERRUPT (a transaction it was in rolls back), the error
-// handler answers 503 with Retry-After (src/http/problem-handler.ts), or the route 422 when the query
+// handler answers 503 with Retry-After (src/http/problem-rules.ts), or the route 422 when the query
 // itself is the problem (a search or a count, src/articles/listing/), and the server goes on answering
 // the others. Time between statements is nobody's: requests in flight together do not spend each other's
 // budget, and a request waiting for something else loses nothing by waiting.
