@@ -27,6 +27,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get('/articles', {
+    config: { publicCache: true },
     schema: {
       tags: ['articles'],
       operationId: 'listArticles',
@@ -99,6 +100,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/articles/:slug', {
+    config: { publicCache: true },
     schema: {
       tags: ['articles'],
       operationId: 'getArticle',

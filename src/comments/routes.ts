@@ -66,6 +66,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/articles/:slug/comments', {
+    config: { publicCache: true },
     schema: {
       tags: ['comments'],
       operationId: 'listArticleComments',
@@ -104,6 +105,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/comments/:id', {
+    config: { publicCache: true },
     schema: {
       tags: ['comments'],
       operationId: 'getComment',

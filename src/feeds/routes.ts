@@ -38,7 +38,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   for (const [format, f] of Object.entries(formats) as [FeedFormat, typeof formats[FeedFormat]][]) {
     app.get(`/feeds/${format}`, {
-      config: { publicOrigin: true },
+      config: { publicCache: true, publicOrigin: true },
       schema: {
         tags: ['feeds'],
         operationId: `get${format === 'json' ? 'Json' : format === 'rss' ? 'Rss' : 'Atom'}Feed`,

@@ -17,6 +17,8 @@
 // which articles carry a renamed tag or a new comment count) would be a second copy of every query's
 // logic, and one missed case would serve stale pages.
 //
+// Only routes that opt in with `config: { publicCache: true }` are cached: a new public GET is not kept
+// until its author has checked that its answer depends on nothing else.
 // Requests with Authorization are never served from it nor stored (editors see drafts; moderators see
 // emails), nor are HEAD requests, requests with If-Match, or anything but a 200 GET sent through
 // sendRepresentation. Entries hold the uncompressed body and the headers the route set (content type,
@@ -55,6 +57,14 @@ export interface CacheStats { entries: number, bytes: number, hits: number, miss
 declare module 'fastify' {
   interface FastifyInstance {
     responseCache: { stats: () => CacheStats }
+  }
+  interface FastifyContextConfig {
+    /**
+     * true: this public GET's 200s may be kept and served from memory (they depend only on the request
+     * target, the database and the time, as above). Absent or false: never. A public GET that declares a
+     * 304 must say which (the route contract refuses it otherwise, src/http/route-contract.ts).
+     */
+    publicCache?: boolean
   }
 }
 
@@ -152,7 +162,8 @@ export default fp(async (app) => {
   }
 
   app.addHook('onRequest', (request: Tracked, reply, done) => {
-    if (request.method !== 'GET' || request.headers.authorization !== undefined || request.headers['if-match'] !== undefined) {
+    if (request.routeOptions.config.publicCache !== true || request.method !== 'GET' || request.headers.authorization !== undefined ||
+        request.headers['if-match'] !== undefined) {
       done()
       return
     }

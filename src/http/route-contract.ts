@@ -146,6 +146,16 @@ export const ROUTE_RULES: readonly RouteRule[] = [
     }
   },
   {
+    name: 'public-cache-declared',
+    why: 'A public GET that answers 304 is one the public cache could keep (src/http/response-cache.ts): its author must say whether it may, with `config: { publicCache: true | false }`, so that none is cached, or left uncached, by accident.',
+    applies: (route) => hasMethod(route, ['GET']) && route.config?.role === undefined && schemaOf(route)?.response?.[304] !== undefined,
+    apply: (route) => {
+      if (typeof route.config?.publicCache !== 'boolean') {
+        throw new Error(`${methodsOf(route).join(',')} ${route.url} is a public GET that declares 304: set config.publicCache to true (its 200s may be served from memory, src/http/response-cache.ts) or false`)
+      }
+    }
+  },
+  {
     name: 'response-names',
     why: 'A response that is a bare $ref gets a description naming what it is, not "Default Response".',
     applies: documented,

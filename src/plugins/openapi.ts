@@ -102,6 +102,7 @@ export default fp(async (app) => {
   })
 
   app.get('/openapi.json', {
+    config: { publicCache: true },
     schema: {
       tags: ['meta'],
       operationId: 'getOpenApiJson',
@@ -116,6 +117,7 @@ export default fp(async (app) => {
   }, async (request, reply) => sendTagged(request, reply, app.swagger()))
 
   app.get('/openapi.yaml', {
+    config: { publicCache: true },
     schema: {
       tags: ['meta'],
       operationId: 'getOpenApiYaml',

@@ -41,7 +41,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get('/sitemap.xml', {
-    config: { publicOrigin: true },
+    config: { publicCache: true, publicOrigin: true },
     schema: {
       tags: ['sitemaps'],
       operationId: 'getSitemapIndex',
@@ -67,7 +67,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/sitemaps/articles-:page.xml', {
-    config: { publicOrigin: true },
+    config: { publicCache: true, publicOrigin: true },
     schema: {
       tags: ['sitemaps'],
       operationId: 'getArticleSitemap',
@@ -92,7 +92,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/sitemaps/news.xml', {
-    config: { publicOrigin: true },
+    config: { publicCache: true, publicOrigin: true },
     schema: {
       tags: ['sitemaps'],
       operationId: 'getNewsSitemap',

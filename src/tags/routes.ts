@@ -22,6 +22,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get('/tags', {
+    config: { publicCache: true },
     schema: {
       tags: ['tags'],
       operationId: 'listTags',
@@ -49,6 +50,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/tags/:slug', {
+    config: { publicCache: true },
     schema: {
       tags: ['tags'],
       operationId: 'getTag',

@@ -4,7 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import type { LightMyRequestResponse } from 'fastify'
+import type { FastifyReply, FastifyRequest, LightMyRequestResponse } from 'fastify'
+import { Type } from 'typebox'
+import { buildApp } from '../../src/app.js'
+import { defaultConfig } from '../../src/config.js'
+import { sendTagged } from '../../src/http/etag.js'
+import { NotModified } from '../../src/http/schemas.js'
 import { VERSION_POLL_MS } from '../../src/http/response-cache.js'
 import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
 import { loadNative } from '../../src/db/native.js'
@@ -160,4 +165,39 @@ t.test('memory is bounded, and RESPONSE_CACHE_MB=0 turns the cache off', async (
   await get(off, '/v1/articles/uncached')
   await get(off, '/v1/articles/uncached')
   t.same(stats(off), { entries: 0, bytes: 0, hits: 0, misses: 0, stores: 0, evictions: 0, clears: 0 })
+})
+
+t.test('only routes that opt in with config.publicCache are served from memory', async (t) => {
+  const app = await buildApp({ config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0 } })
+  t.teardown(() => app.close())
+  let count = 0
+  const counter = (publicCache: boolean | undefined) => ({
+    ...(publicCache === undefined ? {} : { config: { publicCache } }),
+    schema: { response: { 200: Type.Object({ n: Type.Integer() }), ...(publicCache === undefined ? {} : { 304: NotModified }) } },
+    handler: (request: FastifyRequest, reply: FastifyReply) => sendTagged(request, reply, { n: ++count })
+  })
+  app.get('/counter/undeclared', counter(undefined))
+  app.get('/counter/declined', counter(false))
+  app.get('/counter/cached', counter(true))
+  await app.ready()
+  const n = async (url: string) => (await app.inject({ method: 'GET', url })).json().n as number
+  for (const url of ['/counter/undeclared', '/counter/declined']) {
+    const first = await n(url)
+    t.equal(await n(url), first + 1, `${url}: answered by the route every time`)
+  }
+  const hits = app.responseCache.stats().hits
+  const first = await n('/counter/cached')
+  t.equal(await n('/counter/cached'), first, 'opted in: the second answer comes from memory')
+  t.equal(app.responseCache.stats().hits, hits + 1)
+})
+
+t.test('a public GET that declares 304 must say whether it may be cached', async (t) => {
+  const app = await buildApp({ config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0 } })
+  t.teardown(() => app.close())
+  await t.rejects(async () => {
+    await app.register(async (routes) => {
+      routes.get('/conditional', { schema: { response: { 200: Type.String(), 304: NotModified } } }, async () => 'x')
+    })
+    await app.ready()
+  }, /GET \/conditional is a public GET that declares 304: set config\.publicCache/)
 })

@@ -24,7 +24,7 @@ const createRoute = (): ContractRoute => ({
 t.test('the rules run in the order of the committed document', async (t) => {
   t.same(ROUTE_RULES.map((r) => r.name), [
     'closed-query', 'request-line', 'preconditions', 'body-limits', 'content-encoding', 'shedding', 'authentication', 'idempotency',
-    'response-names'
+    'public-cache-declared', 'response-names'
   ])
   for (const rule of ROUTE_RULES) t.ok(rule.why.length > 20, `${rule.name} says why`)
 })
@@ -119,4 +119,14 @@ t.test('the generated document says each note once', async (t) => {
     }
   }
   t.ok(roles >= 20, `${roles} operations need a role`)
+})
+
+t.test('a public GET that declares 304 must choose whether the public cache keeps it', async (t) => {
+  const conditional = (config?: ContractRoute['config']): ContractRoute =>
+    ({ method: 'GET', url: '/v1/things/:id', ...(config && { config }), schema: { operationId: 'getThing', response: { 200: Type.Ref('Thing'), 304: Type.Unsafe({}) } } })
+  t.throws(() => describeRoute(conditional()), /^GET \/v1\/things\/:id is a public GET that declares 304: set config\.publicCache to true/)
+  t.doesNotThrow(() => describeRoute(conditional({ publicCache: true })))
+  t.doesNotThrow(() => describeRoute(conditional({ publicCache: false })))
+  t.doesNotThrow(() => describeRoute(conditional({ role: 'editor' })), 'a role route is never cached')
+  t.doesNotThrow(() => describeRoute({ method: 'GET', url: '/plain', schema: { operationId: 'plain' } }), 'no 304: nothing to choose')
 })
