@@ -136,7 +136,8 @@ static void budgetFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 ** a trigger's (SQLite reports them as starts whose text is a `--` comment; they are part of the statement
 ** that fired them) and ROLLBACK (a transaction whose statement was interrupted must still roll back).
 ** A statement started while another runs (one read row by row) takes the clock over: the watchdog keeps
-** one deadline, the latest.
+** one deadline, the latest, and once that statement ends the other runs untimed. Gazette reads no
+** statement row by row (no .iterate()), so every statement it runs is timed.
 */
 static int traceCb(unsigned type, void *ctx, void *stmt, void *arg){
   Watchdog *w = (Watchdog*)ctx;
