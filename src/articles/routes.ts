@@ -11,8 +11,9 @@ import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { parseSearch } from './search.js'
 import { revisionMeta } from '../revisions/author.js'
 import { viewOf } from './visibility.js'
-import { Article, ArticleList, ArticleListQuery, CreateArticleBody, SlugParams, UpdateArticleBody } from './schemas.js'
-import { searchRateLimited, searchRateLimitHeaders } from './search-rate-limit.js'
+import {
+  Article, ArticleList, ArticleListQuery, CreateArticleBody, searchRateLimited, searchRateLimitHeaders, SlugParams, UpdateArticleBody
+} from './schemas.js'
 import { TOTAL_LIMIT } from './listing/index.js'
 import { PHRASE_LIMIT, PREFIX_WORDS, RANK_LIMIT } from './search-index.js'
 

@@ -215,3 +215,25 @@ export const ArticleListQuery = Type.Object({
   include: Type.Optional(ref(IncludeTotal))
 }, { additionalProperties: false })
 export type ArticleListQuery = Static<typeof ArticleListQuery>
+
+// SEARCH_RATE_LIMIT (src/plugins/search-rate-limit.ts), as GET /v1/articles documents it.
+const seconds = (description: string) => ({ type: 'integer', minimum: 0, description })
+
+/** The headers every answer to a search carries (IETF draft names), for the OpenAPI description. */
+export const searchRateLimitHeaders = {
+  'ratelimit-limit': seconds('Searches allowed per window (one minute) from this client address. Sent on searches (with `q`) only.'),
+  'ratelimit-remaining': seconds('Searches left in the current window. Sent on searches (with `q`) only.'),
+  'ratelimit-reset': seconds('Seconds until the window resets. Sent on searches (with `q`) only.')
+}
+
+/** The 429 of GET /v1/articles, for its OpenAPI description. */
+export const searchRateLimited = {
+  429: Type.Unsafe({
+    description: 'Too many searches (requests with `q`) from this client address: `SEARCH_RATE_LIMIT` a minute. Wait `Retry-After` seconds.',
+    headers: {
+      'retry-after': seconds('Seconds to wait before searching again.'),
+      ...searchRateLimitHeaders
+    },
+    content: { 'application/problem+json': { schema: Type.Ref('Problem') } }
+  })
+}

@@ -196,7 +196,7 @@ type Runner = Pick<Db, 'run'>
 /**
  * Re-indexes one article: removes it with the tag tokens it was indexed with (the snapshot in
  * article_search_tags), refreshes the snapshot from article_tags, adds it again. The article_tags triggers do
- * the same per row; src/tags/store.ts defers them and calls this once when it replaces an article's tags.
+ * the same per row; src/tags/article-tags.ts defers them and calls this once when it replaces an article's tags.
  */
 export function reindexArticle (tx: Runner, articleId: number): void {
   tx.run(sql`INSERT INTO article_search (article_search, rowid, title, summary, tags, body)

@@ -2,7 +2,11 @@
 // tie-breaker, both in the same direction. NULLs sort first ascending and last descending, as SQLite
 // orders them, so a nullable sort column pages correctly too.
 import { sql, type SQL, type SQLWrapper } from 'drizzle-orm'
-import type { KeyPart } from '../http/pagination.js'
+
+/** One part of a keyset cursor's key: a sort value or the tie-breaking id. */
+export type KeyPart = string | number | null
+/** The sort key of the last row of a page (src/http/cursor.ts encodes it in a cursor). */
+export type CursorKey = KeyPart[]
 
 export interface KeysetOrder {
   column: SQLWrapper

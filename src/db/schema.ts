@@ -261,7 +261,7 @@ export const searchTerms = sqliteTable('search_terms', {
 })
 
 // Articles whose tags are being replaced in the current transaction: the article_tags triggers leave
-// their search index entry alone, and the writer re-indexes each once at the end (src/tags/store.ts).
+// their search index entry alone, and the writer re-indexes each once at the end (src/tags/article-tags.ts).
 export const searchReindexDeferred = sqliteTable('search_reindex_deferred', {
   articleId: integer('article_id').primaryKey()
 })

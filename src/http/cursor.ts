@@ -7,8 +7,9 @@
 // it never reaches SQL, and it never silently starts the list again from the first page.
 import { invalid } from './errors.js'
 
-export type KeyPart = string | number | null
-export type CursorKey = KeyPart[]
+import type { CursorKey, KeyPart } from '../db/keyset.js'
+
+export type { CursorKey, KeyPart }
 
 /**
  * A key part's type: `int` a safe integer (ids, milliseconds, counts); `int?` one or null (a date that

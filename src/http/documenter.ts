@@ -75,7 +75,7 @@ interface Document {
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const
 
-/** Statuses a POST can be replayed with: anything answered after its key was claimed, below 500 (src/http/idempotency.ts). */
+/** Statuses a POST can be replayed with: anything answered after its key was claimed, below 500 (src/plugins/idempotency.ts). */
 const replayable = (status: number) => (status >= 200 && status < 400) || [404, 409, 412, 422].includes(status)
 
 /** The shared headers a response of `operation` (by `method`) with `status` carries, by the rules the code follows. */

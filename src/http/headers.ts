@@ -4,6 +4,7 @@
 // No examples on purpose: Swagger UI pre-fills "Try it out" from them, and a made-up ETag or key turns
 // every try into a 412 or a replay.
 import { Type } from 'typebox'
+import { StringEnum } from './schemas.js'
 
 /** One entity tag (RFC 9110 8.8.3): an optional weak prefix and an opaque tag of etagc characters. */
 const ENTITY_TAG = '(?:W/)?"[\\x21\\x23-\\x7e\\x80-\\xff]*"'
@@ -36,4 +37,21 @@ export const ConditionalHeaders = Type.Object({
 export const WriteHeaders = Type.Object({
   'if-match': Type.Optional(IfMatch),
   'if-none-match': Type.Optional(IfNoneMatchOnWrite)
+})
+
+/** Idempotency-Key on every POST (src/plugins/idempotency.ts; documented by src/http/route-contract.ts). */
+export const IdempotencyKey = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[\\x20-\\x7E]+$',
+  description: 'A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters.'
+})
+
+/** The content codings a request body may be sent with. */
+export const REQUEST_ENCODINGS = ['gzip', 'deflate', 'br', 'identity'] as const
+
+export const ContentEncoding = StringEnum(REQUEST_ENCODINGS, {
+  $id: 'ContentEncoding',
+  title: 'ContentEncoding',
+  description: 'The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent.'
 })

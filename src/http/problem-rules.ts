@@ -1,5 +1,5 @@
 // How an error becomes a problem (RFC 9457): ERROR_RULES, in order, first match wins; the last matches
-// everything. src/http/problem-handler.ts finds the rule, logs what it says, and sends the problem.
+// everything. src/plugins/problems.ts finds the rule, logs what it says, and sends the problem.
 // A new problem type is an HttpProblem (src/http/errors.ts, rule 1); a library's error that deserves its own
 // answer gets a row here.
 import type { FastifyError } from 'fastify'

@@ -15,9 +15,8 @@
 // routes and is idempotent besides.
 import type { FastifyContextConfig } from 'fastify'
 import { Type, type TSchema } from 'typebox'
-import { IdempotencyKey } from './idempotency.js'
+import { ContentEncoding, IdempotencyKey } from './headers.js'
 import { problems, ref } from './schemas.js'
-import { ContentEncoding } from '../plugins/compression.js'
 
 /** What the contract reads of a route: Fastify's route options, or a plain object in a test. */
 export interface ContractRoute {
@@ -134,7 +133,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   },
   {
     name: 'idempotency',
-    why: 'Every POST takes an Idempotency-Key (src/http/idempotency.ts): the header is documented and validated, a key still in use is a 409.',
+    why: 'Every POST takes an Idempotency-Key (src/plugins/idempotency.ts): the header is documented and validated, a key still in use is a 409.',
     applies: (route) => hasMethod(route, ['POST']) && route.schema !== undefined,
     apply: (route) => {
       const schema = schemaOf(route)!
@@ -147,11 +146,11 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   },
   {
     name: 'public-cache-declared',
-    why: 'A public GET that answers 304 is one the public cache could keep (src/http/response-cache.ts): its author must say whether it may, with `config: { publicCache: true | false }`, so that none is cached, or left uncached, by accident.',
+    why: 'A public GET that answers 304 is one the public cache could keep (src/plugins/public-cache.ts): its author must say whether it may, with `config: { publicCache: true | false }`, so that none is cached, or left uncached, by accident.',
     applies: (route) => hasMethod(route, ['GET']) && route.config?.role === undefined && schemaOf(route)?.response?.[304] !== undefined,
     apply: (route) => {
       if (typeof route.config?.publicCache !== 'boolean') {
-        throw new Error(`${methodsOf(route).join(',')} ${route.url} is a public GET that declares 304: set config.publicCache to true (its 200s may be served from memory, src/http/response-cache.ts) or false`)
+        throw new Error(`${methodsOf(route).join(',')} ${route.url} is a public GET that declares 304: set config.publicCache to true (its 200s may be served from memory, src/plugins/public-cache.ts) or false`)
       }
     }
   },

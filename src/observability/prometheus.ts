@@ -134,7 +134,7 @@ export function installMetrics (app: FastifyInstance): { registry: Registry, add
     registers
   })
 
-  // The response cache's own counters (src/http/response-cache.ts), read at scrape time.
+  // The response cache's own counters (src/plugins/public-cache.ts), read at scrape time.
   const cacheStats = () => app.responseCache?.stats()
   new Counter<'result'>({ // eslint-disable-line no-new
     name: 'gazette_response_cache_requests_total',

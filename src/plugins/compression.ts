@@ -3,8 +3,8 @@
 import fp from 'fastify-plugin'
 import compress from '@fastify/compress'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { mergeVary } from '../http/caching.js'
-import { StringEnum } from '../http/schemas.js'
+import { mergeVary } from '../http/vary.js'
+import { REQUEST_ENCODINGS } from '../http/headers.js'
 
 /**
  * A strong ETag names one representation, and a compressed body is another one (RFC 9110 8.8.1), so
@@ -23,15 +23,6 @@ function tagCoding (_request: FastifyRequest, reply: FastifyReply, payload: unkn
   }
   done(null, payload)
 }
-
-/** The content codings a request body may be sent with. */
-export const REQUEST_ENCODINGS = ['gzip', 'deflate', 'br', 'identity'] as const
-
-export const ContentEncoding = StringEnum(REQUEST_ENCODINGS, {
-  $id: 'ContentEncoding',
-  title: 'ContentEncoding',
-  description: 'The body may be sent compressed (`gzip`, `deflate` or `br`); any other coding is a 415. The body limit applies to the decoded body (413 as soon as it is passed), not to the bytes sent.'
-})
 
 export default fp(async (app) => {
   // Request bodies may come compressed too (gzip, deflate or br; anything else is a 415). The body limit

@@ -4,7 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { etagOf } from '../http/etag.js'
 import { lastModifiedHeader, sendWithLastModified } from '../http/last-modified.js'
-import { cacheUntil } from '../http/response-cache.js'
+import { cacheUntil } from '../plugins/public-cache.js'
 
 export function sendDocument (request: FastifyRequest, reply: FastifyReply, payload: string, contentType: string, changedAt: number, now: number): FastifyReply {
   const lastModified = lastModifiedHeader(changedAt, now)

@@ -13,12 +13,12 @@ import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/connection.js'
 import { tags } from '../db/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
-import type { CursorKey } from '../http/pagination.js'
+import type { CursorKey } from '../db/keyset.js'
 import { articleCounts, type ArticleCounts, type Deltas } from '../articles/counts.js'
 import type { Visibility } from '../articles/visibility.js'
 import type { WriteEvents } from '../events/outbox.js'
 import type { Tag, TagSort } from './schemas.js'
-import { tagNameKey, tagNameOwner } from './store.js'
+import { tagNameKey, tagNameOwner } from './article-tags.js'
 
 export type TagRow = typeof tags.$inferSelect
 /** A tag with the count of articles the caller may see. */

@@ -2,7 +2,7 @@
 import type { Visibility } from '../articles/visibility.js'
 import { invalid } from '../http/errors.js'
 import type { CreateTagInput, UpdateTagInput } from './schemas.js'
-import { tagNameKey, type TagNameKey } from './store.js'
+import { tagNameKey, type TagNameKey } from './article-tags.js'
 import type { CountedTagRow, TagRepository, TagWrite } from './repository.js'
 
 /** The trimmed name and its slug; 422 when it has nothing a slug can be made of. */

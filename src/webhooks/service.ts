@@ -2,7 +2,7 @@
 // back into signing keys), and the key that encrypts them.
 import { randomBytes } from 'node:crypto'
 import { ConfigError, decodeEncryptionKey } from '../config.js'
-import type { SettingsRepository } from '../db/settings.js'
+import type { SettingsRepository } from '../settings/repository.js'
 import { invalid } from '../http/errors.js'
 import { refusalOf, type Resolver } from './address.js'
 import type { ClaimedDelivery, WebhookRepository, WebhookRow } from './repository.js'

@@ -1,4 +1,4 @@
-// The public response cache (src/http/response-cache.ts): served only while provably current.
+// The public response cache (src/plugins/public-cache.ts): served only while provably current.
 import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,7 +10,7 @@ import { buildApp } from '../../src/app.js'
 import { defaultConfig } from '../../src/config.js'
 import { sendTagged } from '../../src/http/etag.js'
 import { NotModified } from '../../src/http/schemas.js'
-import { VERSION_POLL_MS } from '../../src/http/response-cache.js'
+import { VERSION_POLL_MS } from '../../src/plugins/public-cache.js'
 import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
 import { loadNative } from '../../src/db/native.js'
 

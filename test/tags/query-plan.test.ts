@@ -4,7 +4,7 @@
 // see), never the whole table, and sorts only a name prefix's tags or the few moved ones. At a million
 // articles the tag list used to count every article per request (16.5 s for a page of 100: issue 18).
 import t from 'tap'
-import { tagNameOwnerSql } from '../../src/tags/store.js'
+import { tagNameOwnerSql } from '../../src/tags/article-tags.js'
 import { build } from '../helper.js'
 
 t.test('every tag list query reads an index in its order', async (t) => {
@@ -37,7 +37,7 @@ t.test('every tag list query reads an index in its order', async (t) => {
   }
 })
 
-// Which tag a name means (src/tags/store.ts): two seeks, never a scan. Written as `slug = ? OR name = ?`
+// Which tag a name means (src/tags/article-tags.ts): two seeks, never a scan. Written as `slug = ? OR name = ?`
 // (as the 409 check of POST and PATCH /v1/tags was), SQLite scanned every tag: the slug's index is partial.
 t.test('the name owner lookup seeks by slug and by name', async (t) => {
   const a = await build(t)

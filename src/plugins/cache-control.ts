@@ -8,33 +8,9 @@
 // Vary names the request headers a response depends on: Authorization (an editor sees drafts),
 // Accept-Encoding (compression), and Origin when CORS echoes a listed origin (set by @fastify/cors).
 import fp from 'fastify-plugin'
-import type { FastifyReply } from 'fastify'
+import { mergeVary } from '../http/vary.js'
 
 export const PUBLIC_REVALIDATE = 'public, max-age=0, must-revalidate'
-
-const CANONICAL: Record<string, string> = {
-  authorization: 'Authorization',
-  'accept-encoding': 'Accept-Encoding',
-  origin: 'Origin',
-  'access-control-request-headers': 'Access-Control-Request-Headers'
-}
-
-/** Adds names to the Vary header, once each whatever their case, in their usual spelling. */
-export function mergeVary (reply: FastifyReply, ...names: string[]): void {
-  const current = reply.getHeader('vary')
-  const all = [...(current === undefined ? [] : String(current).split(',')), ...names]
-    .map((n) => n.trim()).filter(Boolean)
-  if (all.includes('*')) {
-    reply.header('vary', '*')
-    return
-  }
-  const seen = new Map<string, string>()
-  for (const name of all) {
-    const lower = name.toLowerCase()
-    if (!seen.has(lower)) seen.set(lower, CANONICAL[lower] ?? name)
-  }
-  if (seen.size > 0) reply.header('vary', [...seen.values()].join(', '))
-}
 
 export default fp(async (app) => {
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -55,4 +31,4 @@ export default fp(async (app) => {
     else reply.header('vary', 'Authorization, Accept-Encoding')
     done(null, payload)
   })
-}, { name: 'caching' })
+}, { name: 'cache-control' })

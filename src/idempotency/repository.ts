@@ -1,6 +1,6 @@
-// Stored responses of POSTs made with an Idempotency-Key (see src/http/idempotency.ts). A row is first a
+// Stored responses of POSTs made with an Idempotency-Key (see src/plugins/idempotency.ts). A row is first a
 // claim (status_code NULL) made before the handler runs, then the response once it is sent.
-import type { Db } from './connection.js'
+import type { Db } from '../db/connection.js'
 
 /** How long a key is remembered. */
 export const KEY_TTL_MS = 24 * 60 * 60 * 1000

@@ -15,8 +15,7 @@
 import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { Type } from 'typebox'
-import { HttpProblem, invalid } from './errors.js'
+import { HttpProblem, invalid } from '../http/errors.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -28,13 +27,6 @@ declare module 'fastify' {
     idempotencyClaim: { scope: string, key: string } | null
   }
 }
-
-export const IdempotencyKey = Type.String({
-  minLength: 1,
-  maxLength: 255,
-  pattern: '^[\\x20-\\x7E]+$',
-  description: 'A unique value (a UUID, say) per intended operation: a retry with the same key and the same request within 24 hours gets the first response again (with `Idempotent-Replayed: true`) instead of a second write. 1–255 printable ASCII characters.'
-})
 
 const KEY = /^[\x20-\x7e]{1,255}$/
 

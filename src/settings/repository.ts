@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm'
-import type { Db } from './connection.js'
-import { settings } from './schema.js'
+import type { Db } from '../db/connection.js'
+import { settings } from '../db/schema.js'
 
 /** Server-wide values that must survive restarts. */
 export function settingsRepository (db: Db) {

@@ -2,8 +2,8 @@
 import fp from 'fastify-plugin'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import type { ProblemBody } from './schemas.js'
-import { ruleFor } from './problem-rules.js'
+import type { ProblemBody } from '../http/schemas.js'
+import { ruleFor } from '../http/problem-rules.js'
 
 /** What a route may have set for the representation it meant to send, before the error replaced it. */
 const REPRESENTATION_HEADERS = ['etag', 'last-modified', 'link', 'location']

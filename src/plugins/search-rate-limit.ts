@@ -1,37 +1,15 @@
 // SEARCH_RATE_LIMIT: searches (GET /v1/articles with `q`) per minute per client address, 429 with
 // Retry-After beyond it (@fastify/rate-limit, with a store of its own). A search is the most expensive read
 // there is, and without this any visitor could repeat one without end. Counted in onRequest, before the
-// response cache answers (src/http/response-cache.ts), so a search served from memory counts too: what a
+// response cache answers (src/plugins/public-cache.ts), so a search served from memory counts too: what a
 // client may do does not depend on what other clients asked before. request.ip honours TRUST_PROXY.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { Type } from 'typebox'
 import { HttpProblem } from '../http/errors.js'
 
 const isSearch = (request: FastifyRequest): boolean =>
   (request.method === 'GET' || request.method === 'HEAD') && request.routeOptions.url === '/v1/articles' &&
   (request.query as { q?: unknown } | undefined)?.q !== undefined
-
-const seconds = (description: string) => ({ type: 'integer', minimum: 0, description })
-
-/** The headers every answer to a search carries (IETF draft names), for the OpenAPI description. */
-export const searchRateLimitHeaders = {
-  'ratelimit-limit': seconds('Searches allowed per window (one minute) from this client address. Sent on searches (with `q`) only.'),
-  'ratelimit-remaining': seconds('Searches left in the current window. Sent on searches (with `q`) only.'),
-  'ratelimit-reset': seconds('Seconds until the window resets. Sent on searches (with `q`) only.')
-}
-
-/** The 429 of GET /v1/articles, for its OpenAPI description. */
-export const searchRateLimited = {
-  429: Type.Unsafe({
-    description: 'Too many searches (requests with `q`) from this client address: `SEARCH_RATE_LIMIT` a minute. Wait `Retry-After` seconds.',
-    headers: {
-      'retry-after': seconds('Seconds to wait before searching again.'),
-      ...searchRateLimitHeaders
-    },
-    content: { 'application/problem+json': { schema: Type.Ref('Problem') } }
-  })
-}
 
 export default fp(async (app) => {
   const limit = app.rateLimit({

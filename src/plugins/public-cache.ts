@@ -35,8 +35,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { scheduledAfterText } from '../articles/visibility.js'
-import { sendWithLastModified } from './last-modified.js'
-import { requestOrigin } from './origin.js'
+import { sendWithLastModified } from '../http/last-modified.js'
+import { requestOrigin } from '../http/origin.js'
 
 /** How often PRAGMA data_version is read for writes made by other processes, in ms of real time. */
 export const VERSION_POLL_MS = 100
