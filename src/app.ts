@@ -12,6 +12,7 @@ import { IncludeTotal, Problem, PageInfo } from './http/schemas.js'
 import { describeRoute } from './http/route-contract.js'
 import authPlugin from './plugins/auth.js'
 import cachingPlugin from './plugins/cache-control.js'
+import representationPlugin from './plugins/representation.js'
 import responseCachePlugin from './plugins/public-cache.js'
 import compressionPlugin from './plugins/compression.js'
 import { ContentEncoding } from './http/headers.js'
@@ -182,6 +183,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   await app.register(responseCachePlugin)
   await app.register(idempotencyPlugin)
   await app.register(cachingPlugin)
+  await app.register(representationPlugin)
   // Background work, after the repositories: scheduled publications, retention, webhook deliveries.
   await app.register(eventLogPlugin, { pollMs: opts.workers?.pollMs ?? 1000 })
   await app.register(webhooksPlugin, opts.workers ?? {})

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { invalid, NotFound, Unauthorized } from '../http/errors.js'
-import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
+import { writeIfMatch } from '../http/conditional.js'
 import { cursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
 import { Empty, NoContent, NotModified, problems, ref } from '../http/schemas.js'
@@ -75,7 +75,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       sort,
       withTotal: q.include === 'total'
     })
-    return sendTagged(request, reply, toPage(request, reply, rows, {
+    return reply.represent(toPage(request, reply, rows, {
       limit,
       fingerprint,
       total,
@@ -97,7 +97,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const article = await app.articleService.create(request.body, await revisionMeta(app, request))
     reply.header('location', `/v1/articles/${article.slug}`)
-    return sendTagged(request, reply, article, 201)
+    return reply.represent(article, { status: 201 })
   })
 
   app.get('/articles/:slug', {
@@ -124,7 +124,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (moved === undefined) throw new NotFound(`No article at "${request.params.slug}".`)
       return reply.code(301).header('location', `/v1/articles/${moved}`).send(undefined)
     }
-    return sendTagged(request, reply, app.articles.toArticle(row))
+    return reply.represent(app.articles.toArticle(row))
   })
 
   app.patch('/articles/:slug', {
@@ -143,10 +143,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const meta = await revisionMeta(app, request)
     const article = await writeIfMatch(request, {
       load: () => load(request, request.params.slug),
-      etag: (row) => etagAs(reply, 'Article', app.articles.toArticle(row)),
+      etag: (row) => reply.etagOf(app.articles.toArticle(row), 'Article'),
       write: (current, unchanged) => app.articleService.update(current, request.body, unchanged, meta)
     })
-    return sendTagged(request, reply, article)
+    return reply.represent(article)
   })
 
   app.delete('/articles/:slug', {
@@ -163,7 +163,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     await writeIfMatch(request, {
       load: () => load(request, request.params.slug),
-      etag: (row) => etagAs(reply, 'Article', app.articles.toArticle(row)),
+      etag: (row) => reply.etagOf(app.articles.toArticle(row), 'Article'),
       write: (current, unchanged) => app.articles.delete(current, unchanged)
     })
     return reply.code(204).send()

@@ -66,7 +66,7 @@ export function articleService (repo: ArticleRepository, now: () => number) {
 
     /**
      * Merges the patch into `current`; returns the article unchanged (same revision) when the patch changes
-     * nothing. `unchanged` guards the write (see writeIfMatch in src/http/etag.ts).
+     * nothing. `unchanged` guards the write (see writeIfMatch in src/http/conditional.ts).
      */
     async update (current: ArticleRow, patch: UpdateArticleInput, unchanged: (fresh: ArticleRow) => boolean, meta: WriteMeta): Promise<Article> {
       const at = now()

@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { Unauthorized } from '../http/errors.js'
-import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
+import { writeIfMatch } from '../http/conditional.js'
 import { ConditionalHeaders } from '../http/headers.js'
 import { cursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
@@ -49,7 +49,7 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
     if (hasRole(request, 'moderator')) {
       return {
         load: () => loadComment(app, request, id),
-        etag: (record: CommentRecord) => etagAs(reply, 'ModeratedComment', toModeratedComment(record)),
+        etag: (record: CommentRecord) => reply.etagOf(toModeratedComment(record), 'ModeratedComment'),
         // A moderator loses sight of a comment when its article is unpublished, which its ETag does not show.
         visible: (record: CommentRecord) => commentVisible(app, request, record)
       }
@@ -94,7 +94,7 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
         withTotal: q.include === 'total'
       })
     const page = toPage(request, reply, rows, { limit, fingerprint, total, keyOf: keyOfSort(sort), map: toModeratedComment })
-    return sendTagged(request, reply, page)
+    return reply.represent(page)
   })
 
   app.patch('/comments/:id', {

@@ -5,7 +5,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TSchema } from 'typebox'
 import { NotFound } from '../http/errors.js'
-import { etagOf, sendRepresentation } from '../http/etag.js'
 import type { Page } from '../http/pagination.js'
 import { authorReaches as reachedByAuthor, commentVisible as visibleIn, viewOf } from '../articles/visibility.js'
 import { toComment, toModeratedComment, type CommentRecord } from './repository.js'
@@ -17,37 +16,28 @@ const shapes = {
   moderator: { one: { $ref: 'ModeratedComment' } as TSchema, list: { $ref: 'ModeratedCommentList' } as TSchema, created: { $ref: 'CreatedComment' } as TSchema }
 }
 
-/** A comment as `schema` serialises it. */
-const serialise = (reply: FastifyReply, schema: TSchema, body: object): string =>
-  reply.compileSerializationSchema(schema as Record<string, unknown>)(body as Record<string, unknown>)
-
 /** The ETag of a comment as the public (and so its author) sees it: what an author's If-Match is checked against. */
-export const publicEtag = (reply: FastifyReply, record: CommentRecord): string => etagOf(serialise(reply, shapes.public.one, toComment(record)))
+export const publicEtag = (reply: FastifyReply, record: CommentRecord): string => reply.etagOf(toComment(record), shapes.public.one)
 
 export function view (request: FastifyRequest, reply: FastifyReply) {
   const { moderator } = viewOf(request, request.server.clock())
   const shape = moderator ? shapes.moderator : shapes.public
   // Different callers get different representations at the same URL.
   reply.header('vary', 'Authorization')
-  function send (body: object, schema: TSchema, status: number) {
-    const json = serialise(reply, schema, body)
-    return sendRepresentation(request, reply, json, etagOf(json), status)
-  }
   return {
     moderator,
     map: moderator ? toModeratedComment : toComment,
     sendOne: (record: CommentRecord, status = 200) =>
-      send(moderator ? toModeratedComment(record) : toComment(record), shape.one, status),
+      reply.represent(moderator ? toModeratedComment(record) : toComment(record), { as: shape.one, status }),
     /**
      * The 201 of a new comment, with its edit token. The ETag names the comment as a GET shows it (and
      * as If-Match is checked against), not this one-off body with its secret.
      */
     sendCreated: (record: CommentRecord, editToken: string | null) => {
       const body = moderator ? toModeratedComment(record) : toComment(record)
-      const json = serialise(reply, shape.created, { ...body, editToken })
-      return sendRepresentation(request, reply, json, etagOf(serialise(reply, shape.one, body)), 201)
+      return reply.represent({ ...body, editToken }, { as: shape.created, status: 201, etagOf: { body, as: shape.one } })
     },
-    sendList: (page: Page<PublicComment | ModeratedComment>) => send(page, shape.list, 200)
+    sendList: (page: Page<PublicComment | ModeratedComment>) => reply.represent(page, { as: shape.list })
   }
 }
 

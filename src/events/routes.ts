@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { invalid } from '../http/errors.js'
-import { sendTagged } from '../http/etag.js'
 import { ConditionalHeaders } from '../http/headers.js'
 import { cursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
@@ -38,7 +37,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const rows = await app.events.list({ afterSeq, limit: limit + 1, types })
     const page = toPage(request, reply, rows, { limit, fingerprint, keyOf: (row) => [row.seq], map: eventJson })
-    return sendTagged(request, reply, `{"data":[${page.data.join(',')}],"page":${JSON.stringify(page.page)}}`)
+    return reply.represent(`{"data":[${page.data.join(',')}],"page":${JSON.stringify(page.page)}}`)
   })
 }
 

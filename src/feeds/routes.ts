@@ -3,12 +3,10 @@
 // Feed 1.1. Public: a token changes nothing (feeds never show drafts), but an unknown one is still a 401.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { serialiseAs } from '../http/etag.js'
 import { publicOrigin } from '../http/origin.js'
 import { problems, ref } from '../http/schemas.js'
 import { publicLinks } from '../syndication/links.js'
 import { DocumentHeaders, documentResponse, NotModifiedDocument, originProblems } from '../syndication/responses.js'
-import { sendDocument } from '../syndication/send.js'
 import { toAtom, toJsonFeed, toRss, type FeedDocument } from './formats.js'
 import { FeedQuery, JsonFeed } from './schemas.js'
 import { feedService, type FeedFormat } from './service.js'
@@ -20,11 +18,12 @@ const formats: Record<FeedFormat, {
   mediaType: string
   name: string
   schema: object
-  render: (reply: Parameters<typeof serialiseAs>[0], doc: FeedDocument) => string
+  /** The body, and the schema it is serialised with when it is not text yet. */
+  render: (doc: FeedDocument) => { body: unknown, as?: string }
 }> = {
-  rss: { mediaType: 'application/rss+xml', name: 'RSS 2.0', schema: { type: 'string', examples: [RSS_EXAMPLE] }, render: (_reply, doc) => toRss(doc) },
-  atom: { mediaType: 'application/atom+xml', name: 'Atom 1.0', schema: { type: 'string', examples: [ATOM_EXAMPLE] }, render: (_reply, doc) => toAtom(doc) },
-  json: { mediaType: 'application/feed+json', name: 'JSON Feed 1.1', schema: ref(JsonFeed), render: (reply, doc) => serialiseAs(reply, 'JsonFeed', toJsonFeed(doc)) }
+  rss: { mediaType: 'application/rss+xml', name: 'RSS 2.0', schema: { type: 'string', examples: [RSS_EXAMPLE] }, render: (doc) => ({ body: toRss(doc) }) },
+  atom: { mediaType: 'application/atom+xml', name: 'Atom 1.0', schema: { type: 'string', examples: [ATOM_EXAMPLE] }, render: (doc) => ({ body: toAtom(doc) }) },
+  json: { mediaType: 'application/feed+json', name: 'JSON Feed 1.1', schema: ref(JsonFeed), render: (doc) => ({ body: toJsonFeed(doc), as: 'JsonFeed' }) }
 }
 
 const DESCRIPTION = 'The newest articles the public may see, newest first: the whole site, or only those with a `tag`, in a `section` or by an `author` (these combine). ' +
@@ -68,8 +67,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         query.set('comments', result.movedTo)
         return reply.code(301).header('location', `/feeds/${format}?${query.toString()}`).send(undefined)
       }
-      const payload = f.render(reply, result.doc)
-      return sendDocument(request, reply, payload, `${f.mediaType}; charset=utf-8`, result.doc.updated, now)
+      const { body, as } = f.render(result.doc)
+      return reply.represent(body, { as, contentType: `${f.mediaType}; charset=utf-8`, modifiedAt: { at: result.doc.updated, now } })
     })
   }
 }

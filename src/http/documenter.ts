@@ -3,7 +3,7 @@
 // routes added later, without a line of its own:
 // - a response that never has a body (204, 304, a redirect) declares no content;
 // - the headers the server sends are declared where it sends them, by the rules of `headersOf`, which
-//   follow the code that sets them (src/http/etag.ts, pagination.ts, idempotency.ts, errors.ts,
+//   follow the code that sets them (src/http/conditional.ts, pagination.ts, errors.ts, src/plugins/idempotency.ts,
 //   src/plugins/limits.ts). The shared ones are components (`#/components/headers/ETag`); a route's own
 //   wording of one (the `Location` of a comment) stays as the description of its reference. Header
 //   names are spelt once, in their usual case;

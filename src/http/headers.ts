@@ -1,5 +1,5 @@
 // Request headers that routes document. Header objects allow other headers (a request has many).
-// Semantics (RFC 9110 section 13) are in src/http/etag.ts; a value that is neither `*` nor a list of
+// Semantics (RFC 9110 section 13) are in src/http/conditional.ts; a value that is neither `*` nor a list of
 // quoted entity tags is a 422 with `in: "header"`.
 // No examples on purpose: Swagger UI pre-fills "Try it out" from them, and a made-up ETag or key turns
 // every try into a 412 or a replay.
@@ -11,7 +11,7 @@ const ENTITY_TAG = '(?:W/)?"[\\x21\\x23-\\x7e\\x80-\\xff]*"'
 
 /**
  * `*`, or a comma-separated list of entity tags with at least one tag (empty members allowed), whitespace
- * around each: exactly what src/http/etag.ts parses, so that a value the document allows is never a 422
+ * around each: exactly what src/http/conditional.ts parses, so that a value the document allows is never a 422
  * (test/http/entity-tag-pattern.test.ts compares the two).
  */
 export const ENTITY_TAG_LIST = `^\\s*(?:\\*\\s*|(?:,\\s*)*${ENTITY_TAG}\\s*(?:,\\s*(?:${ENTITY_TAG}\\s*)?)*)$`

@@ -93,7 +93,7 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   },
   {
     name: 'preconditions',
-    why: 'Where If-Match is accepted, a stale validator is a 412; a conditional write that keeps meeting concurrent changes gives up with a 409 (src/http/etag.ts).',
+    why: 'Where If-Match is accepted, a stale validator is a 412; a conditional write that keeps meeting concurrent changes gives up with a 409 (src/http/conditional.ts).',
     applies: (route) => documented(route) && schemaOf(route)!.headers?.properties?.['if-match'] !== undefined,
     apply: (route) => addResponses(schemaOf(route)!, hasMethod(route, ['PATCH', 'PUT', 'DELETE']) ? problems(409, 412) : problems(412))
   },

@@ -8,7 +8,7 @@ import { REQUEST_ENCODINGS } from '../http/headers.js'
 
 /**
  * A strong ETag names one representation, and a compressed body is another one (RFC 9110 8.8.1), so
- * the ETag of a compressed response gets the coding as a suffix (`"abc+gzip"`). src/http/etag.ts
+ * the ETag of a compressed response gets the coding as a suffix (`"abc+gzip"`). src/http/conditional.ts
  * ignores the suffix when comparing, so either validator works for If-Match and If-None-Match.
  */
 function tagCoding (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) {

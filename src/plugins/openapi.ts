@@ -3,7 +3,6 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { Type } from 'typebox'
-import { sendTagged } from '../http/etag.js'
 import { ConditionalHeaders } from '../http/headers.js'
 import { NotModified, problems, ref } from '../http/schemas.js'
 import { documentHttp } from '../http/documenter.js'
@@ -114,7 +113,7 @@ export default fp(async (app) => {
         ...problems(401, 412, 422)
       }
     }
-  }, async (request, reply) => sendTagged(request, reply, app.swagger()))
+  }, async (request, reply) => reply.represent(app.swagger()))
 
   app.get('/openapi.yaml', {
     config: { publicCache: true },
@@ -133,5 +132,5 @@ export default fp(async (app) => {
         ...problems(401, 412, 422)
       }
     }
-  }, async (request, reply) => sendTagged(request, reply.type('application/yaml; charset=utf-8'), app.swagger({ yaml: true })))
+  }, async (request, reply) => reply.type('application/yaml; charset=utf-8').represent(app.swagger({ yaml: true })))
 }, { name: 'openapi' })

@@ -21,7 +21,7 @@
 // until its author has checked that its answer depends on nothing else.
 // Requests with Authorization are never served from it nor stored (editors see drafts; moderators see
 // emails), nor are HEAD requests, requests with If-Match, or anything but a 200 GET sent through
-// sendRepresentation. Entries hold the uncompressed body and the headers the route set (content type,
+// reply.represent. Entries hold the uncompressed body and the headers the route set (content type,
 // ETag, Link); everything else (security, CORS, caching headers, request id, compression, 304 for a
 // matching If-None-Match) is added by the same hooks and the same code as for any other response.
 // Memory is bounded (RESPONSE_CACHE_MB); the least recently used entries go first.
@@ -31,11 +31,11 @@
 //   PUBLIC_URL is unset) is keyed by that origin too, so one client's Host never shapes another's answer.
 // - A route whose answer changes with time in another way than a scheduled publication (the news
 //   sitemap's 48-hour window, a Last-Modified held back until its second is over) says until when its
-//   answer holds with cacheUntil(); the entry is dropped then.
+//   answer holds (reply.represent's `holdsUntil`, which calls cacheUntil()); the entry is dropped then.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { scheduledAfterText } from '../articles/visibility.js'
-import { sendWithLastModified } from '../http/last-modified.js'
+import { sendConditional } from '../http/conditional.js'
 import { requestOrigin } from '../http/origin.js'
 
 /** How often PRAGMA data_version is read for writes made by other processes, in ms of real time. */
@@ -193,13 +193,13 @@ export default fp(async (app) => {
     reply.header('content-type', entry.contentType)
     if (entry.link !== undefined) reply.header('link', entry.link)
     try {
-      sendWithLastModified(request, reply, entry.payload, entry.etag, entry.lastModified)
+      sendConditional(request, reply, entry.payload, entry.etag, { lastModified: entry.lastModified })
     } catch (err) {
       done(err as Error)
     }
   })
 
-  // Stores a public 200 made by sendRepresentation (a string body with a strong ETag), if the epoch it
+  // Stores a public 200 made by reply.represent (a string body with a strong ETag), if the epoch it
   // was computed in is still the current one. Registered before compression's route-level hooks run,
   // so the body is the uncompressed one.
   app.addHook('onSend', (request: Tracked, reply: Expiring, payload, done) => {

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type, type TSchema } from 'typebox'
 import { invalid, NotFound } from '../http/errors.js'
-import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
+import { writeIfMatch } from '../http/conditional.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { cursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
@@ -77,7 +77,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const before = cursorKey(q.cursor, fingerprint, ['int'])?.[0]
     const page = await app.revisions.list(article.id, { limit, before, withTotal: q.include === 'total' })
     if (page === undefined) throw new NotFound(`No article at "${request.params.slug}".`)
-    return sendTagged(request, reply, toPage(request, reply, page.items, {
+    return reply.represent(toPage(request, reply, page.items, {
       limit, fingerprint, total: page.total, keyOf: (r) => [r.revision], map: toSummary
     }))
   })
@@ -97,7 +97,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const article = await find(request, reply, request.params.slug)
     if (article === undefined) return reply
     const { info, state } = await loadRevision(article.id, request.params.slug, request.params.revision)
-    return sendTagged(request, reply, toRevision(info, state))
+    return reply.represent(toRevision(info, state))
   })
 
   app.get('/articles/:slug/revisions/:revision/diff', {
@@ -120,7 +120,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (against < 1) throw invalid('query', '/against', `is required: revision ${revision} is the first, with nothing before it`)
     const to = await loadRevision(article.id, slug, revision)
     const from = await loadRevision(article.id, slug, against)
-    return sendTagged(request, reply, diffRevisions(revision, against, to.state, from.state))
+    return reply.represent(diffRevisions(revision, against, to.state, from.state))
   })
 
   app.post('/articles/:slug/revisions/:revision/restore', {
@@ -144,7 +144,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         if (row === undefined) throw new NotFound(`No article at "${slug}".`) // a POST is never redirected
         return row
       },
-      etag: (row) => etagAs(reply, 'Article', app.articles.toArticle(row)),
+      etag: (row) => reply.etagOf(app.articles.toArticle(row), 'Article'),
       write: async (current, unchanged) => {
         const { state } = await loadRevision(current.id, slug, revision)
         return app.articleService.update(current, {
@@ -165,7 +165,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         }, unchanged, meta)
       }
     })
-    return sendTagged(request, reply, restored)
+    return reply.represent(restored)
   })
 }
 

@@ -7,12 +7,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NotFound } from '../http/errors.js'
 import { publicOrigin } from '../http/origin.js'
-import { cacheUntil } from '../plugins/public-cache.js'
 import { problems } from '../http/schemas.js'
 import { publicLinks } from '../syndication/links.js'
 import { SITEMAP_PAGE_SIZE } from '../syndication/repository.js'
 import { DocumentHeaders, documentResponse, NotModifiedDocument, originProblems } from '../syndication/responses.js'
-import { sendDocument } from '../syndication/send.js'
 import { newsUrlSet, sitemapIndex, urlSet } from './xml.js'
 
 /** How far back the Google News sitemap goes, and how many URLs it lists at most (Google's limits). */
@@ -57,13 +55,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const news = await newsWindow(now)
     const sitemaps = blocks.map((b) => ({ loc: links.api(`/sitemaps/articles-${b.block + 1}.xml`), lastmod: b.lastmod }))
     const newest = news.rows[0]
-    if (newest !== undefined) {
-      sitemaps.push({ loc: links.api('/sitemaps/news.xml'), lastmod: Math.max(...news.rows.map(lastmodOf)) })
-      // news.xml leaves the index when its newest article leaves the window.
-      cacheUntil(reply, newest.publishedAt + NEWS_WINDOW_MS)
-    }
+    if (newest !== undefined) sitemaps.push({ loc: links.api('/sitemaps/news.xml'), lastmod: Math.max(...news.rows.map(lastmodOf)) })
     const changedAt = Math.max(await repo.publicChangedAt(), news.droppedAt, ...sitemaps.map((s) => s.lastmod))
-    return sendDocument(request, reply, sitemapIndex(sitemaps), XML, changedAt, now)
+    return reply.represent(sitemapIndex(sitemaps), {
+      contentType: XML,
+      modifiedAt: { at: changedAt, now },
+      // news.xml leaves the index when its newest article leaves the window.
+      holdsUntil: newest === undefined ? undefined : newest.publishedAt + NEWS_WINDOW_MS
+    })
   })
 
   app.get('/sitemaps/articles-:page.xml', {
@@ -88,7 +87,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const urls = rows.map((row) => ({ loc: links.article(row), lastmod: lastmodOf(row) }))
     let changedAt = await repo.publicChangedAt()
     for (const u of urls) if (u.lastmod > changedAt) changedAt = u.lastmod
-    return sendDocument(request, reply, urlSet(urls), XML, changedAt, now)
+    return reply.represent(urlSet(urls), { contentType: XML, modifiedAt: { at: changedAt, now } })
   })
 
   app.get('/sitemaps/news.xml', {
@@ -110,11 +109,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const links = linksFor(request)
     const { rows, droppedAt } = await newsWindow(now)
     const oldest = rows[rows.length - 1]
-    if (oldest !== undefined) cacheUntil(reply, oldest.publishedAt + NEWS_WINDOW_MS)
     const xml = newsUrlSet({ name: app.config.publicName, language: app.config.publicLanguage },
       rows.map((row) => ({ loc: links.article(row), title: row.title, publishedAt: row.publishedAt })))
     const changedAt = Math.max(await repo.publicChangedAt(), droppedAt, ...rows.map(lastmodOf))
-    return sendDocument(request, reply, xml, XML, changedAt, now)
+    return reply.represent(xml, {
+      contentType: XML,
+      modifiedAt: { at: changedAt, now },
+      // The oldest article leaves the window then.
+      holdsUntil: oldest === undefined ? undefined : oldest.publishedAt + NEWS_WINDOW_MS
+    })
   })
 }
 

@@ -79,7 +79,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
   }
   const deltasFor = async (v: Visibility): Promise<Deltas | undefined> => v === null ? undefined : counts.deltas(v.visibleAt)
 
-  /** Inside a write's transaction: StaleRead when the tag changed since it was read (src/http/etag.ts, writeIfMatch). */
+  /** Inside a write's transaction: StaleRead when the tag changed since it was read (src/http/conditional.ts, writeIfMatch). */
   function assertUnchanged (id: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): void {
     const raw = byId.get(id)
     const fresh = raw === undefined || raw.deletedAt !== null

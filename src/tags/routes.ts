@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { viewOf, type Visibility } from '../articles/visibility.js'
 import { NotFound } from '../http/errors.js'
-import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
+import { writeIfMatch } from '../http/conditional.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { cursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
@@ -40,7 +40,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const fingerprint = queryFingerprint('tags', { ...q, sort, editor })
     const after = sort === 'name' ? cursorKey(q.cursor, fingerprint, ['text', 'int']) : cursorKey(q.cursor, fingerprint, ['int', 'int'])
     const { rows, total } = await app.tags.list({ limit, after, q: q.q, sort, visibility, withTotal: q.include === 'total' })
-    return sendTagged(request, reply, toPage(request, reply, rows, {
+    return reply.represent(toPage(request, reply, rows, {
       limit,
       fingerprint,
       total,
@@ -61,7 +61,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ref(Tag), 304: NotModified, ...problems(404, 422) }
     }
   }, async (request, reply) => {
-    return sendTagged(request, reply, app.tags.toTag(await load(request, request.params.slug)))
+    return reply.represent(app.tags.toTag(await load(request, request.params.slug)))
   })
 
   app.post('/tags', {
@@ -77,7 +77,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const tag = await app.tagService.create(request.body)
     reply.header('location', `/v1/tags/${tag.slug}`)
-    return sendTagged(request, reply, app.tags.toTag(tag), 201)
+    return reply.represent(app.tags.toTag(tag), { status: 201 })
   })
 
   app.patch('/tags/:slug', {
@@ -95,10 +95,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const tag = await writeIfMatch(request, {
       load: () => load(request, request.params.slug),
-      etag: (row) => etagAs(reply, 'Tag', app.tags.toTag(row)),
+      etag: (row) => reply.etagOf(app.tags.toTag(row), 'Tag'),
       write: (current, unchanged) => app.tagService.update(current, request.body, visibility(request), unchanged)
     })
-    return sendTagged(request, reply, app.tags.toTag(tag))
+    return reply.represent(app.tags.toTag(tag))
   })
 
   app.delete('/tags/:slug', {
@@ -115,7 +115,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     await writeIfMatch(request, {
       load: () => load(request, request.params.slug),
-      etag: (row) => etagAs(reply, 'Tag', app.tags.toTag(row)),
+      etag: (row) => reply.etagOf(app.tags.toTag(row), 'Tag'),
       write: (current, unchanged) => app.tags.delete(current, app.clock(), visibility(request), unchanged)
     })
     app.upkeep.wake()

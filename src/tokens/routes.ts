@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NotFound } from '../http/errors.js'
-import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
+import { writeIfMatch } from '../http/conditional.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { cursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
@@ -23,7 +23,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // The ETag names the token as it stands from now on (as listed and checked by DELETE's If-Match),
     // not this one-off body with its secret.
     const { token: _secret, ...stored } = token
-    return reply.code(201).header('location', `/v1/tokens/${token.id}`).header('etag', etagAs(reply, 'Token', stored)).send(token)
+    return reply.header('location', `/v1/tokens/${token.id}`).represent(token, { status: 201, etagOf: { body: stored, as: 'Token' } })
   })
 
   app.get('/tokens', {
@@ -43,7 +43,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const afterId = cursorKey(request.query.cursor, fingerprint, ['int'])?.[0]
     const rows = await app.tokens.list({ limit, afterId })
     const total = request.query.include === 'total' ? await app.tokens.count() : undefined
-    return sendTagged(request, reply, toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (row) => [row.id], map: app.tokens.toToken }))
+    return reply.represent(toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (row) => [row.id], map: app.tokens.toToken }))
   })
 
   app.delete('/tokens/:id', {
@@ -64,7 +64,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         if (!row) throw new NotFound(`No token ${request.params.id}.`)
         return row
       },
-      etag: (row) => etagAs(reply, 'Token', app.tokens.toToken(row)),
+      etag: (row) => reply.etagOf(app.tokens.toToken(row), 'Token'),
       write: (current, unchanged) => app.tokens.delete(current, unchanged)
     })
     return reply.code(204).send()

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Conflict, NotFound } from '../http/errors.js'
-import { etagAs, sendTagged, writeIfMatch } from '../http/etag.js'
+import { writeIfMatch } from '../http/conditional.js'
 import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { cursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
@@ -22,16 +22,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return row
   }
 
-  /** The If-Match steps of a write to the webhook `id` (src/http/etag.ts, writeIfMatch): its ETag is the Webhook's. */
+  /** The If-Match steps of a write to the webhook `id` (src/http/conditional.ts, writeIfMatch): its ETag is the Webhook's. */
   const guarded = (reply: FastifyReply, id: number) => ({
     load: () => load(id),
-    etag: (row: WebhookRow) => etagAs(reply, 'Webhook', toWebhook(row))
+    etag: (row: WebhookRow) => reply.etagOf(toWebhook(row), 'Webhook')
   })
 
   /** A webhook with its new secret; the ETag names the webhook as it is read from now on. */
   function sendWithSecret (reply: FastifyReply, row: WebhookRow, secret: string, status: number) {
     const webhook = toWebhook(row)
-    return reply.code(status).header('etag', etagAs(reply, 'Webhook', webhook)).send({ ...webhook, secret })
+    return reply.represent({ ...webhook, secret }, { status, etagOf: { body: webhook, as: 'Webhook' } })
   }
 
   app.post('/webhooks', {
@@ -75,7 +75,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const key = cursorKey(q.cursor, fingerprint, ['int'])
     const rows = await app.webhooks.list({ afterId: key?.[0], limit })
     const total = q.include === 'total' ? await app.webhooks.count() : undefined
-    return sendTagged(request, reply, toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (row) => [row.id], map: toWebhook }))
+    return reply.represent(toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (row) => [row.id], map: toWebhook }))
   })
 
   app.get('/webhooks/:id', {
@@ -89,7 +89,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       headers: ConditionalHeaders,
       response: { 200: ref(Webhook), 304: NotModified, ...problems(404, 412, 422) }
     }
-  }, async (request, reply) => sendTagged(request, reply, toWebhook(await load(request.params.id))))
+  }, async (request, reply) => reply.represent(toWebhook(await load(request.params.id))))
 
   app.patch('/webhooks/:id', {
     config: { role: 'admin' },
@@ -109,7 +109,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       write: async (current, unchanged) => ({ before: current, row: await app.webhookService.update(current, request.body, unchanged) })
     })
     if (row.enabled && !before.enabled) app.webhookDispatcher.kick()
-    return sendTagged(request, reply, toWebhook(row))
+    return reply.represent(toWebhook(row))
   })
 
   app.delete('/webhooks/:id', {
@@ -186,7 +186,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const fingerprint = queryFingerprint(`webhooks/${webhook.id}/deliveries`, q)
     const key = cursorKey(q.cursor, fingerprint, ['int'])
     const rows = await app.webhooks.deliveries(webhook.id, { beforeId: key?.[0], limit, status: q.status })
-    return sendTagged(request, reply, toPage(request, reply, rows, { limit, fingerprint, keyOf: (row) => [row.id], map: toDelivery }))
+    return reply.represent(toPage(request, reply, rows, { limit, fingerprint, keyOf: (row) => [row.id], map: toDelivery }))
   })
 
   app.post('/webhooks/:id/deliveries/:deliveryId/retry', {

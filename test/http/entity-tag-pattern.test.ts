@@ -1,10 +1,9 @@
 // The If-Match / If-None-Match pattern the document declares (src/http/headers.ts) is exactly the syntax
-// src/http/etag.ts parses: a value the document allows is never a 422, and one it forbids always is.
+// src/http/conditional.ts parses: a value the document allows is never a 422, and one it forbids always is.
 import t from 'tap'
 import fc from 'fast-check'
 import { buildApp } from '../../src/app.js'
 import { defaultConfig } from '../../src/config.js'
-import { sendTagged } from '../../src/http/etag.js'
 import { ENTITY_TAG_LIST } from '../../src/http/headers.js'
 import { assertProblem, build, createArticle } from '../helper.js'
 
@@ -20,10 +19,10 @@ const piece = fc.oneof(
 const headerValue = fc.array(piece, { maxLength: 8 }).map((pieces) => pieces.join(''))
 
 t.test('the pattern agrees with the parser on every value', async (t) => {
-  // A route without a header schema: only src/http/etag.ts judges the headers there.
+  // A route without a header schema: only src/http/conditional.ts judges the headers there.
   const app = await buildApp({ config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0 } })
   t.teardown(() => app.close())
-  app.get('/probe', async (request, reply) => sendTagged(request, reply, { probe: true }))
+  app.get('/probe', async (request, reply) => reply.represent({ probe: true }))
   await app.ready()
 
   const parses = async (name: 'if-match' | 'if-none-match', value: string) => {

@@ -8,7 +8,6 @@ import type { FastifyReply, FastifyRequest, LightMyRequestResponse } from 'fasti
 import { Type } from 'typebox'
 import { buildApp } from '../../src/app.js'
 import { defaultConfig } from '../../src/config.js'
-import { sendTagged } from '../../src/http/etag.js'
 import { NotModified } from '../../src/http/schemas.js'
 import { VERSION_POLL_MS } from '../../src/plugins/public-cache.js'
 import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
@@ -174,7 +173,7 @@ t.test('only routes that opt in with config.publicCache are served from memory',
   const counter = (publicCache: boolean | undefined) => ({
     ...(publicCache === undefined ? {} : { config: { publicCache } }),
     schema: { response: { 200: Type.Object({ n: Type.Integer() }), ...(publicCache === undefined ? {} : { 304: NotModified }) } },
-    handler: (request: FastifyRequest, reply: FastifyReply) => sendTagged(request, reply, { n: ++count })
+    handler: (request: FastifyRequest, reply: FastifyReply) => reply.represent({ n: ++count })
   })
   app.get('/counter/undeclared', counter(undefined))
   app.get('/counter/declined', counter(false))

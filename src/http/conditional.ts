@@ -2,8 +2,9 @@
 // (a renamed tag, a new approved comment) changes the validator, and nothing else does.
 //
 // A representation is serialised once, by the schema-compiled serialiser its route documents, and the
-// ETag is the hash of those very bytes. A write checks If-Match against the ETag of the current
-// representation serialised the same way (`etagAs`), so the two can never drift apart.
+// ETag is the hash of those very bytes (reply.represent, src/plugins/representation.ts). A write checks
+// If-Match against the ETag of the current representation serialised the same way (reply.etagOf), so the
+// two can never drift apart. This module is the pure part: validators, their comparison, and the send.
 //
 // Conditional requests follow RFC 9110 section 13:
 // - If-Match uses the strong comparison (a weak tag never matches) and `*` matches any current
@@ -18,6 +19,12 @@
 // - When compression applies, the ETag names the coded representation (`"abc+gzip"`, see
 //   src/plugins/compression.ts); comparisons ignore that suffix, so a validator obtained with either
 //   coding works in If-Match and If-None-Match.
+// - Last-Modified and If-Modified-Since (RFC 9110 8.8.2 and 13.1.3), for representations whose time of last
+//   change the server knows (feeds, sitemaps). Entity tags stay the primary validator: If-Modified-Since is
+//   read only when the request has no If-None-Match. HTTP dates have whole seconds: a representation changed
+//   at 10:00:00.400 and again at 10:00:00.700 would carry the same date, and a client holding the first
+//   would be told it is current; so the header is sent only once the second of the last change is over,
+//   and otherwise left out (the ETag still works).
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { invalid, PreconditionFailed, retryStale } from './errors.js'
@@ -28,20 +35,6 @@ export function etagOf (payload: string | Buffer): string {
 }
 
 export const JSON_TYPE = 'application/json; charset=utf-8'
-
-// One schema object per component, so Fastify compiles each serialiser once per route.
-const shapes = new Map<string, { $ref: string }>()
-
-/** `body` serialised as the named component schema (`Article`, `Tag`…), as a route answering with it sends it. */
-export function serialiseAs (reply: FastifyReply, component: string, body: unknown): string {
-  let shape = shapes.get(component)
-  if (shape === undefined) shapes.set(component, shape = { $ref: component })
-  return reply.compileSerializationSchema(shape)(body as Record<string, unknown>)
-}
-
-/** The ETag a read of this resource carries: for the If-Match check of a write. */
-export const etagAs = (reply: FastifyReply, component: string, body: unknown): string =>
-  etagOf(serialiseAs(reply, component, body))
 
 /** The content codings the server applies, as ETag suffixes (`"tag+gzip"`). */
 export const CODING_SUFFIX = /\+(?:gzip|br|deflate)"$/
@@ -109,18 +102,49 @@ export function notModified (request: FastifyRequest, etag: string): boolean {
   return matchIfNoneMatch(request, etag) !== undefined
 }
 
+/** The Last-Modified value for a representation last changed at `changedAt` (ms), as seen at `now`. */
+export function lastModifiedHeader (changedAt: number, now: number): string | undefined {
+  if (Math.floor(changedAt / 1000) >= Math.floor(now / 1000)) return undefined
+  return new Date(changedAt).toUTCString()
+}
+
+/** Whether If-Modified-Since says the client holds a representation at least as new as `lastModified`. */
+export function notModifiedSince (request: FastifyRequest, lastModified: string): boolean {
+  if ((request.method !== 'GET' && request.method !== 'HEAD') || request.headers['if-none-match'] !== undefined) return false
+  const since = request.headers['if-modified-since']
+  if (since === undefined) return false
+  const sinceMs = Date.parse(since)
+  // A value that is not an HTTP date is ignored, as RFC 9110 asks.
+  return Number.isFinite(sinceMs) && /GMT$/.test(since.trim()) && Date.parse(lastModified) <= sinceMs
+}
+
 /**
- * Sends a serialised representation with its ETag, or 304 with no body when the client already has
- * it. On a GET or HEAD, a stale If-Match is a 412 (RFC 9110 13.2.2). The content type defaults to JSON.
+ * Sends a serialised representation with its ETag (and its Last-Modified when known), or 304 with no body
+ * when the client's If-None-Match, or failing that its If-Modified-Since, shows it already has it. On a GET
+ * or HEAD 200, a stale If-Match is a 412 (RFC 9110 13.2.2). The content type defaults to JSON. Routes call
+ * reply.represent (src/plugins/representation.ts), which serialises and tags; the public cache's hits come
+ * here directly with the bytes they stored.
  */
-export function sendRepresentation (request: FastifyRequest, reply: FastifyReply, payload: string | Buffer, etag: string, status = 200): FastifyReply {
+export function sendConditional (
+  request: FastifyRequest, reply: FastifyReply, payload: string | Buffer, etag: string,
+  o: { status?: number, lastModified?: string } = {}
+): FastifyReply {
+  const status = o.status ?? 200
+  if (o.lastModified !== undefined) {
+    reply.header('last-modified', o.lastModified)
+    if (notModifiedSince(request, o.lastModified)) {
+      // If-Match is evaluated first (a stale one is a 412), as for any conditional GET.
+      checkIfMatch(request, etag)
+      return reply.code(304).header('etag', etag).send()
+    }
+  }
   if (status === 200 && (request.method === 'GET' || request.method === 'HEAD')) {
     checkIfMatchHeader(request, etag)
     if (notModified(request, etag)) {
       // A 304 carries the validator the client holds (it may name a compressed representation).
       const held = (request.headers['if-none-match'] ?? '').split(',').map((t) => t.trim().replace(/^W\//, ''))
         .find((t) => bare(t) === etag)
-      // Like any 304 (RFC 9110 15.4.5), no representation metadata: the route (or the response cache) may
+      // Like any 304 (RFC 9110 15.4.5), no representation metadata: the route (or the public cache) may
       // have set the 200's Content-Type and Link already.
       reply.removeHeader('content-type')
       reply.removeHeader('link')
@@ -129,16 +153,6 @@ export function sendRepresentation (request: FastifyRequest, reply: FastifyReply
   }
   if (!reply.hasHeader('content-type')) reply.header('content-type', JSON_TYPE)
   return reply.code(status).header('etag', etag).send(payload)
-}
-
-/**
- * Serialises `body` with the route's response schema for `status` (a string is sent as it is) and
- * sends it with its ETag, or 304. Use as `return sendTagged(request, reply, body)` from a handler, for
- * single resources and list pages alike.
- */
-export function sendTagged<T> (request: FastifyRequest, reply: FastifyReply, body: T, status = 200): FastifyReply {
-  const payload = typeof body === 'string' ? body : reply.code(status).serialize(body) as string
-  return sendRepresentation(request, reply, payload, etagOf(payload), status)
 }
 
 /**
