@@ -9,12 +9,11 @@ import dbPlugin from './db/plugin.js'
 import { buildValidator } from './http/validation.js'
 import problemHandler from './plugins/problems.js'
 import { IncludeTotal, Problem, PageInfo } from './http/schemas.js'
-import { describeRoute } from './http/route-contract.js'
+import routePipeline from './plugins/route-pipeline.js'
 import authPlugin from './plugins/auth.js'
 import cachingPlugin from './plugins/cache-control.js'
 import representationPlugin from './plugins/representation.js'
 import responseCachePlugin from './plugins/public-cache.js'
-import compressionPlugin from './plugins/compression.js'
 import { ContentEncoding } from './http/headers.js'
 import corsPlugin from './plugins/cors.js'
 import idempotencyPlugin from './plugins/idempotency.js'
@@ -26,7 +25,6 @@ import repositories from './plugins/repositories.js'
 import queryBudgetPlugin from './plugins/query-budget.js'
 import upkeepPlugin from './plugins/upkeep.js'
 import searchRateLimitPlugin from './plugins/search-rate-limit.js'
-import rateLimit from '@fastify/rate-limit'
 import articleRoutes from './articles/routes.js'
 import {
   Article, ArticleImage, ArticleList, ArticleSort, ArticleStatus, ArticleStatusFilter, ArticleSummary, CreateArticleBody, UpdateArticleBody
@@ -128,6 +126,8 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     // src/plugins/limits.ts answers requests that arrive while closing, as problems.
     return503OnClosing: false,
+    // GET routes serve HEAD themselves (src/plugins/route-pipeline.ts), with one hook chain for both.
+    exposeHeadRoutes: false,
     schemaController: { compilersFactory: { buildValidator } },
     ajv: { customOptions: { removeAdditional: false } }
   }
@@ -149,9 +149,9 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     done()
   })
 
-  // The route contract (src/http/route-contract.ts): the one hook that documents every route from what it
-  // declares (problems, headers, security, notes). First, so that it sees every route registered after.
-  app.addHook('onRoute', describeRoute)
+  // Before any route: the route contract (src/http/route-contract.ts), @fastify/compress and
+  // @fastify/rate-limit, and the route-level hooks composed in one table; GET routes serve HEAD.
+  await app.register(routePipeline)
 
   // External plugins → database → repositories → cross-cutting hooks → routes. Hooks of one kind run
   // in this order: CORS answers preflights before authentication; compression (a route-level hook)
@@ -163,14 +163,10 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsPlugin)
   await app.register(securityHeadersPlugin)
   await app.register(corsPlugin)
-  await app.register(compressionPlugin)
   await app.register(problemHandler)
   await app.register(limitsPlugin)
   await app.register(openapiPlugin)
   await app.register(metricsRoute)
-  // Off by default: routes opt in with config.rateLimit (posting comments). Uses the IETF draft's
-  // RateLimit-* header names; the key is request.ip, which honours TRUST_PROXY.
-  await app.register(rateLimit, { global: false, enableDraftSpec: true })
   await app.register(dbPlugin, { databasePath: config.databasePath, cacheMb: config.sqliteCacheMb })
   await app.register(queryBudgetPlugin)
   await app.register(repositories)

@@ -133,6 +133,9 @@ function describeParameter (parameter: Parameter, schemas: Record<string, { desc
 export function documentHttp<T extends object> (document: T): T {
   const doc = document as Document
   for (const item of Object.values(doc.paths ?? {})) {
+    // GET routes serve HEAD too (src/plugins/route-pipeline.ts); the document's info says so once,
+    // instead of a second operation per GET.
+    delete (item as Record<string, unknown>).head
     for (const method of METHODS) {
       const operation = item[method]
       if (operation === undefined) continue

@@ -169,8 +169,8 @@ export const ROUTE_RULES: readonly RouteRule[] = [
 ]
 
 /**
- * Applies ROUTE_RULES to a route's schema, in order. Idempotent; a HEAD route is left alone (Fastify's
- * HEAD twin of a GET shares the GET's schema, already described).
+ * Applies ROUTE_RULES to a route's schema, in order. Idempotent; a HEAD-only route is left alone (GET
+ * routes serve HEAD too, src/plugins/route-pipeline.ts, and are described once as GETs).
  */
 export function describeRoute (route: ContractRoute): void {
   const methods = methodsOf(route)

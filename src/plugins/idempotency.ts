@@ -14,7 +14,7 @@
 //   ETag must name the resource without its secret (as a later GET would), so that it stays true.
 import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem, invalid } from '../http/errors.js'
 
 declare module 'fastify' {
@@ -64,9 +64,12 @@ function replay (reply: FastifyReply, response: { statusCode: number, headers: R
     .send(response.body === '' ? undefined : response.body)
 }
 
-export default fp(async (app) => {
-  app.decorateRequest('idempotencyClaim', null)
-
+/**
+ * The three route-level hooks of a POST, composed by src/plugins/route-pipeline.ts (ROUTE_HOOKS): the claim
+ * goes first among the route's preHandlers (before rate limiting), the stored body first among its onSend
+ * hooks (before compression), the release first among its onResponse hooks.
+ */
+export function idempotencyStages (app: FastifyInstance) {
   async function claimKey (request: FastifyRequest, reply: FastifyReply) {
     const key = request.headers['idempotency-key']
     if (request.method !== 'POST' || typeof key !== 'string') return
@@ -115,14 +118,9 @@ export default fp(async (app) => {
     if (claim) await app.idempotencyKeys.release(claim.scope, claim.key)
   }
 
-  // Only POST routes take the key, so only they carry these hooks (reads pay nothing). Each goes first
-  // among the route's own hooks: the claim before rate limiting, and the stored body before compression.
-  const first = <H>(hook: H, existing: H | H[] | undefined): H[] =>
-    [hook, ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing])]
-  app.addHook('onRoute', (route) => {
-    if (!([] as string[]).concat(route.method).includes('POST')) return
-    route.preHandler = first(claimKey, route.preHandler as never)
-    route.onSend = first(storeResponse, route.onSend as never)
-    route.onResponse = first(releaseKey, route.onResponse as never)
-  })
+  return { claimKey, storeResponse, releaseKey }
+}
+
+export default fp(async (app) => {
+  app.decorateRequest('idempotencyClaim', null)
 }, { name: 'idempotency', dependencies: ['repositories', 'auth'] })
