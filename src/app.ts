@@ -1,61 +1,50 @@
 // Builds the Gazette application from options. It never listens: src/server.ts does, and tests use
 // app.inject() or listen on an ephemeral port themselves.
-import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+//
+// The application is a list: server options, decorations, then PIPELINE (every plugin that adds hooks or
+// decorators, in the order their hooks run), then the routes. src/http/README.md explains the order, row by
+// row; test/http/lifecycle.test.ts holds the two to each other.
+import Fastify, { type FastifyInstance, type FastifyHttpOptions, type FastifyPluginAsync, type FastifyPluginCallback, type FastifyServerOptions } from 'fastify'
 import type { Server } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { Config } from './config.js'
+import { configWarnings, type Config } from './config.js'
+import { sharedSchemas } from './components.js'
 import dbPlugin from './db/plugin.js'
 import { buildValidator } from './http/validation.js'
-import problemHandler from './plugins/problems.js'
-import { IncludeTotal, Problem, PageInfo } from './http/schemas.js'
-import routePipeline from './plugins/route-pipeline.js'
+import { clientErrorHandler, frameworkErrors } from './http/client-errors.js'
+import problemsPlugin from './plugins/problems.js'
 import authPlugin from './plugins/auth.js'
-import cachingPlugin from './plugins/cache-control.js'
+import cacheControlPlugin from './plugins/cache-control.js'
+import publicCachePlugin from './plugins/public-cache.js'
 import representationPlugin from './plugins/representation.js'
-import responseCachePlugin from './plugins/public-cache.js'
-import { ContentEncoding } from './http/headers.js'
 import corsPlugin from './plugins/cors.js'
 import idempotencyPlugin from './plugins/idempotency.js'
 import securityHeadersPlugin from './plugins/security-headers.js'
 import limitsPlugin from './plugins/limits.js'
-import { clientErrorHandler, frameworkErrors } from './http/client-errors.js'
-import openapiPlugin, { OpenApiDocument } from './plugins/openapi.js'
+import openapiPlugin from './plugins/openapi.js'
 import repositories from './plugins/repositories.js'
 import queryBudgetPlugin from './plugins/query-budget.js'
+import requestIdPlugin, { requestId } from './plugins/request-id.js'
+import routePipeline from './plugins/route-pipeline.js'
 import upkeepPlugin from './plugins/upkeep.js'
 import searchRateLimitPlugin from './plugins/search-rate-limit.js'
 import articleRoutes from './articles/routes.js'
-import {
-  Article, ArticleImage, ArticleList, ArticleSort, ArticleStatus, ArticleStatusFilter, ArticleSummary, CreateArticleBody, UpdateArticleBody
-} from './articles/schemas.js'
 import revisionRoutes from './revisions/routes.js'
-import { revisionSchemas } from './revisions/schemas.js'
 import tagRoutes from './tags/routes.js'
-import { CreateTagBody, Tag, TagList, TagRef, TagSort, UpdateTagBody } from './tags/schemas.js'
 import commentRoutes from './comments/routes.js'
-import {
-  Comment, CommentList, CommentQueueSort, CommentStatus, CommentStatusFilter, CreateCommentBody, CreatedComment, CreateReportBody,
-  ModeratedComment, ModeratedCommentList, ModerationStatus, ReportReason, UpdateCommentBody
-} from './comments/schemas.js'
 import privacyRoutes from './privacy/routes.js'
 import retentionPlugin from './privacy/retention.js'
-import { ErasureResult, PrivacyEraseRequest, PrivacyExportRequest } from './privacy/schemas.js'
 import tokenRoutes from './tokens/routes.js'
-import { CreatedToken, CreateTokenBody, Role, Token, TokenList } from './tokens/schemas.js'
 import eventLogPlugin, { type SchedulerOptions } from './events/plugin.js'
 import eventRoutes from './events/routes.js'
-import { eventComponents } from './events/schemas.js'
 import webhooksPlugin, { type WebhookOptions } from './webhooks/plugin.js'
 import webhookRoutes from './webhooks/routes.js'
-import { webhookComponents } from './webhooks/schemas.js'
 import feedRoutes from './feeds/routes.js'
-import { JsonFeed, JsonFeedAuthor, JsonFeedItem } from './feeds/schemas.js'
 import sitemapRoutes from './sitemaps/routes.js'
 import healthPlugin from './observability/health.js'
 import requestLogPlugin, { OneLinePerRequest } from './observability/logging.js'
 import metricsPlugin, { metricsRoute } from './observability/metrics.js'
-import tracingPlugin, { beginTrace, createRequestTracer, tracesUrl } from './observability/tracing.js'
+import tracingPlugin, { beginTrace, createRequestTracer, tracesUrl, type RequestTracer } from './observability/tracing.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -73,31 +62,59 @@ export interface AppOptions {
   workers?: Partial<SchedulerOptions> & WebhookOptions
 }
 
-const REQUEST_ID = /^[\w.:@-]{1,128}$/
+/** What a stage's options are made from. */
+interface Build { opts: AppOptions, tracer: RequestTracer }
 
-// Schemas named in the OpenAPI document as components, in dependency order.
-const sharedSchemas = [
-  Problem, PageInfo, IncludeTotal, ContentEncoding, OpenApiDocument, TagRef, Role, Token, CreatedToken, TokenList, CreateTokenBody,
-  ArticleStatus, ArticleStatusFilter, ArticleSort, ArticleImage, Article, ArticleSummary, ArticleList, CreateArticleBody, UpdateArticleBody,
-  Tag, TagList, TagSort, CreateTagBody, UpdateTagBody,
-  CommentStatus, ModerationStatus, CommentStatusFilter, CommentQueueSort,
-  Comment, ModeratedComment, CommentList, ModeratedCommentList, CreateCommentBody, UpdateCommentBody,
-  JsonFeedAuthor, JsonFeedItem, JsonFeed,
-  CreatedComment, ReportReason, CreateReportBody,
-  PrivacyExportRequest, PrivacyEraseRequest, ErasureResult,
-  ...revisionSchemas,
-  ...eventComponents, ...webhookComponents
+/** One registration of PIPELINE: a plugin, its options, and why it stands where it does. */
+export interface Stage {
+  name: string
+  // Plugins take differently shaped options; each stage passes what its own plugin declares.
+  plugin: FastifyPluginAsync<any> | FastifyPluginCallback<any>
+  options?: (b: Build) => object
+  why: string
+}
+
+/**
+ * Every plugin that adds hooks or decorators, in registration order. Hooks of one kind run in this order,
+ * and an onRoute hook sees only routes registered after it. src/http/README.md has this table with the
+ * hooks each stage adds.
+ */
+export const PIPELINE: readonly Stage[] = [
+  { name: 'request-id', plugin: requestIdPlugin, why: 'Every answer carries X-Request-Id, early 503s too.' },
+  { name: 'tracing', plugin: tracingPlugin, options: (b) => ({ tracer: b.tracer }), why: 'Its hooks put the request\'s span in context for every later hook.' },
+  { name: 'request-log', plugin: requestLogPlugin, why: 'One line per request, whatever answered it.' },
+  { name: 'metrics', plugin: metricsPlugin, why: 'Before auth: METRICS_TOKEN is no API token; before any route, so each gets its recorder.' },
+  { name: 'route-pipeline', plugin: routePipeline, why: 'Before any route is registered: the route contract, route-level hooks, GET+HEAD.' },
+  { name: 'security-headers', plugin: securityHeadersPlugin, why: 'On early answers too.' },
+  { name: 'cors', plugin: corsPlugin, why: 'Before auth: preflights carry no token.' },
+  { name: 'problems', plugin: problemsPlugin, why: 'Before anything can throw: every error becomes problem+json; 405s need every route.' },
+  { name: 'limits', plugin: limitsPlugin, why: 'Before auth: no token lookup when shedding, closing or refusing a long URL.' },
+  { name: 'openapi', plugin: openapiPlugin, why: 'Collects every route registered after it.' },
+  { name: 'metrics-route', plugin: metricsRoute, why: 'GET /metrics, checked by the metrics stage\'s token hook.' },
+  { name: 'db', plugin: dbPlugin, options: (b) => ({ databasePath: b.opts.config.databasePath, cacheMb: b.opts.config.sqliteCacheMb }), why: 'SQLite, migrated.' },
+  { name: 'query-budget', plugin: queryBudgetPlugin, why: 'Armed after validation: a statement deadline per request.' },
+  { name: 'repositories', plugin: repositories, why: 'Data access as decorators.' },
+  { name: 'retention', plugin: retentionPlugin, why: 'After repositories: erases what the retention period ends.' },
+  { name: 'upkeep', plugin: upkeepPlugin, why: 'After repositories: count settling and the sweeper.' },
+  { name: 'auth', plugin: authPlugin, why: 'After limits and cors: request.caller; 401/403.' },
+  { name: 'search-rate-limit', plugin: searchRateLimitPlugin, why: 'Before public-cache: a search answered from memory still counts.' },
+  { name: 'public-cache', plugin: publicCachePlugin, why: 'After auth (tells a public request from a token\'s); stores the uncompressed body.' },
+  { name: 'idempotency', plugin: idempotencyPlugin, why: 'Its stages are composed by route-pipeline: claim after validation.' },
+  { name: 'cache-control', plugin: cacheControlPlugin, why: 'The last global onSend: Cache-Control and Vary on every answer.' },
+  { name: 'representation', plugin: representationPlugin, why: 'reply.represent and reply.etagOf.' },
+  { name: 'event-log', plugin: eventLogPlugin, options: (b) => ({ pollMs: b.opts.workers?.pollMs ?? 1000 }), why: 'After repositories: the scheduler of due publications.' },
+  { name: 'webhooks', plugin: webhooksPlugin, options: (b) => b.opts.workers ?? {}, why: 'After repositories: the dispatcher.' },
+  { name: 'health', plugin: healthPlugin, why: 'After every onRoute hook: /health, /health/live, /health/ready.' }
 ]
 
-export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
+function serverOptions (opts: AppOptions, tracer: RequestTracer): FastifyHttpOptions<Server> {
   const { config } = opts
   // Every request gets a trace id (the caller's traceparent, or a new one) when something uses it: the
   // logs, or exported spans. Bound to the request's logger before any hook runs (src/observability/tracing.ts).
-  const tracer = createRequestTracer()
   const logs = opts.logger !== undefined && opts.logger !== false &&
     (typeof opts.logger !== 'object' || (opts.logger as { level?: string }).level !== 'silent')
   const traced = logs || tracesUrl(config.otlpEndpoint, config.otlpTracesEndpoint) !== undefined
-  const serverOptions: FastifyHttpOptions<Server> = {
+  return {
     logger: opts.logger ?? false,
     // One line per request, written by src/observability/logging.ts, instead of Fastify's two.
     logController: new OneLinePerRequest(),
@@ -118,11 +135,7 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     // Path parameters as long as the URL limit allows, so that a too-long slug is a 422 from its schema.
     routerOptions: { maxParamLength: config.maxUrlLength },
     trustProxy: config.trustProxy,
-    // Echo a client's X-Request-Id when it is sane, so logs on both sides share one id.
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
-    },
+    genReqId: requestId,
     requestIdHeader: false,
     // src/plugins/limits.ts answers requests that arrive while closing, as problems.
     return503OnClosing: false,
@@ -131,60 +144,23 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
     schemaController: { compilersFactory: { buildValidator } },
     ajv: { customOptions: { removeAdditional: false } }
   }
-  const app = Fastify(serverOptions).withTypeProvider<TypeBoxTypeProvider>()
+}
 
-  if (config.trustProxy === true) {
-    app.log.warn('TRUST_PROXY=true believes any client\'s X-Forwarded-For: anyone can choose the address that flood control counts and moderators see. Set TRUST_PROXY to your proxies\' addresses or CIDRs instead.')
-  }
-  app.decorate('config', config)
+function decorate (app: FastifyInstance, opts: AppOptions): void {
+  for (const warning of configWarnings(opts.config)) app.log.warn(warning)
+  app.decorate('config', opts.config)
   app.decorate('clock', opts.clock ?? Date.now)
   app.decorate('operationProbes', [])
   for (const schema of sharedSchemas) app.addSchema(schema)
-
   // A body must be JSON: drop Fastify's text/plain parser so anything else is a 415.
   app.removeContentTypeParser('text/plain')
+}
 
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id)
-    done()
-  })
-
-  // Before any route: the route contract (src/http/route-contract.ts), @fastify/compress and
-  // @fastify/rate-limit, and the route-level hooks composed in one table; GET routes serve HEAD.
-  await app.register(routePipeline)
-
-  // External plugins → database → repositories → cross-cutting hooks → routes. Hooks of one kind run
-  // in this order: CORS answers preflights before authentication; compression (a route-level hook)
-  // runs after every onSend hook here, so idempotency stores and replays the uncompressed body.
-  // Tracing first: its hooks put the request's span in context for every later hook.
-  await app.register(tracingPlugin, { tracer })
-  await app.register(requestLogPlugin)
-  // Before any route (each gets its metrics hook) and before authentication (the METRICS_TOKEN check).
-  await app.register(metricsPlugin)
-  await app.register(securityHeadersPlugin)
-  await app.register(corsPlugin)
-  await app.register(problemHandler)
-  await app.register(limitsPlugin)
-  await app.register(openapiPlugin)
-  await app.register(metricsRoute)
-  await app.register(dbPlugin, { databasePath: config.databasePath, cacheMb: config.sqliteCacheMb })
-  await app.register(queryBudgetPlugin)
-  await app.register(repositories)
-  await app.register(retentionPlugin)
-  await app.register(upkeepPlugin)
-  await app.register(authPlugin)
-  // Before the response cache: a search answered from memory still counts against its client's allowance.
-  await app.register(searchRateLimitPlugin)
-  // After authentication (its hook tells a public request from a token's), before the routes.
-  await app.register(responseCachePlugin)
-  await app.register(idempotencyPlugin)
-  await app.register(cachingPlugin)
-  await app.register(representationPlugin)
-  // Background work, after the repositories: scheduled publications, retention, webhook deliveries.
-  await app.register(eventLogPlugin, { pollMs: opts.workers?.pollMs ?? 1000 })
-  await app.register(webhooksPlugin, opts.workers ?? {})
-
-  await app.register(healthPlugin)
+export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
+  const b: Build = { opts, tracer: createRequestTracer() }
+  const app = Fastify(serverOptions(opts, b.tracer)).withTypeProvider<TypeBoxTypeProvider>()
+  decorate(app, opts)
+  for (const stage of PIPELINE) await app.register(stage.plugin, stage.options?.(b) ?? {})
 
   await app.register(async (v1) => {
     await v1.register(articleRoutes)
@@ -199,6 +175,5 @@ export async function buildApp (opts: AppOptions): Promise<FastifyInstance> {
   // Syndication lives outside /v1, where feed readers and crawlers expect it (API.md section 8).
   await app.register(feedRoutes)
   await app.register(sitemapRoutes)
-
   return app
 }

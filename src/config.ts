@@ -175,6 +175,15 @@ function oneOf<T extends string> (env: Env, name: string, fallback: T, allowed: 
   return raw as T
 }
 
+/** What a configuration allows but an operator should hear about at start (logged as warnings by src/app.ts). */
+export function configWarnings (config: Config): string[] {
+  const warnings: string[] = []
+  if (config.trustProxy === true) {
+    warnings.push('TRUST_PROXY=true believes any client\'s X-Forwarded-For: anyone can choose the address that flood control counts and moderators see. Set TRUST_PROXY to your proxies\' addresses or CIDRs instead.')
+  }
+  return warnings
+}
+
 /** The 32-byte key in a WEBHOOK_ENCRYPTION_KEY (64 hex digits, or base64/base64url of 32 bytes), or undefined when it is not one. */
 export function decodeEncryptionKey (raw: string): Buffer | undefined {
   if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex')

@@ -93,7 +93,7 @@ export const metricsRoute = fp(async (app) => {
             }
           }
         },
-        ...problems(401, 404, 422)
+        ...problems(404, 422)
       }
     }
   }, async (_request, reply) => {

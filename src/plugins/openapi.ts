@@ -110,7 +110,7 @@ export default fp(async (app) => {
       response: {
         200: ref(OpenApiDocument),
         304: NotModified,
-        ...problems(401, 412, 422)
+        ...problems(412, 422)
       }
     }
   }, async (request, reply) => reply.represent(app.swagger()))
@@ -129,7 +129,7 @@ export default fp(async (app) => {
           content: { 'application/yaml': { schema: { type: 'string', contentMediaType: 'application/yaml', examples: ['openapi: 3.1.0\ninfo:\n  title: Gazette API\n…'] } } }
         }),
         304: NotModified,
-        ...problems(401, 412, 422)
+        ...problems(412, 422)
       }
     }
   }, async (request, reply) => reply.type('application/yaml; charset=utf-8').represent(app.swagger({ yaml: true })))
