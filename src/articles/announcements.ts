@@ -13,6 +13,8 @@
 // on one database, the one whose UPDATE changes the row records the event, so it is recorded exactly once.
 // Every article, comment and tag write calls announceDue first, inside its own transaction, so the log never
 // shows an update or a comment of an article before its article.published.
+// Raw SQL on purpose (CONTRIBUTING.md, the data layer): these run inside every write and on every scheduler tick, and the due
+// rule's text must stay the triggers' (migrations 0009/0011).
 import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
 import { articles } from '../db/schema.js'

@@ -9,6 +9,7 @@
 // counts the moment it is due, with no write at that moment, and the answer is exact at every instant.
 // `settle` (a timer, src/plugins/upkeep.ts) folds those articles into the stored numbers and moves S to now
 // in one transaction, so the range stays small; nothing depends on when it runs.
+// Raw SQL on purpose (CONTRIBUTING.md, the data layer): set-based recounts and json_each deltas, read on every list.
 import type { Db } from '../db/connection.js'
 import { publicAtText } from './visibility.js'
 

@@ -15,7 +15,7 @@ import type { Article, ArticleImage, ArticleSummary } from './schemas.js'
 import { articleAnnouncements } from './announcements.js'
 import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing/index.js'
 import type { ArticleStatus } from './status.js'
-import { isPublicAt, isVisible, type Visibility } from './visibility.js'
+import { isPublicAt, isVisible, scheduledAfterText, type Visibility } from './visibility.js'
 
 export type { ArticleListParams, ArticleRow, ArticleSort } from './listing/index.js'
 
@@ -105,6 +105,9 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   const tagsOfArticles = tagReader(db)
   const tagNames = articleTagNames(db)
   const slugTaken = db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
+  // Raw on purpose: the visibility rule's text form (src/articles/visibility.ts), through the partial index
+  // of scheduled articles.
+  const nextPublication = db.$client.prepare<[number], number | null>(`SELECT min(published_at) FROM articles WHERE ${scheduledAfterText()}`).pluck()
 
   function toArticle (row: ArticleRow): Article {
     const tagRefs = tagsOfArticles([row.id]).get(row.id) ?? []
@@ -136,6 +139,14 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   return {
     toArticle,
     announcements,
+
+    /**
+     * The first scheduled publication due after `at` (ms), or null when none is scheduled. Synchronous: the
+     * public cache asks it inside a synchronous onSend hook, once per cache epoch.
+     */
+    nextPublicationAfter (at: number): number | null {
+      return nextPublication.get(at) ?? null
+    },
 
     /**
      * Announces the scheduled publications that have come due (article.published, exactly once each);

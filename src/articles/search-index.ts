@@ -9,6 +9,7 @@
 // rarest word costs, since FTS5 checks word positions in every article holding all its words, again without
 // a chance to interrupt. So a search that would hold the server is refused before it runs (422), and the
 // rest are bounded; the query budget (src/plugins/query-budget.ts) catches anything else.
+// Raw SQL on purpose (CONTRIBUTING.md, the data layer): FTS5 (MATCH, its rank function, the index itself) has no Drizzle form.
 import { randomBytes } from 'node:crypto'
 import { and, inArray, sql } from 'drizzle-orm'
 import { integer, sqliteTable } from 'drizzle-orm/sqlite-core'

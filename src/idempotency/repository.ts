@@ -1,5 +1,7 @@
 // Stored responses of POSTs made with an Idempotency-Key (see src/plugins/idempotency.ts). A row is first a
 // claim (status_code NULL) made before the handler runs, then the response once it is sent.
+// Raw SQL on purpose (CONTRIBUTING.md, the data layer): the claim is one INSERT … ON CONFLICT DO UPDATE on every keyed POST, and
+// the purge a bounded DELETE by rowid.
 import type { Db } from '../db/connection.js'
 
 /** How long a key is remembered. */

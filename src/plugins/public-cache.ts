@@ -6,7 +6,7 @@
 // database, and the time (an article scheduled for later becomes visible at its publishedAt, with no
 // write that anything could notice). So every entry belongs to an *epoch* during which none of the
 // three changes, and an epoch ends, dropping every entry, when:
-// - this process changed the database: SQLite's total_changes() counter for the connection moved
+// - this process changed the database (src/db/change-clock.ts): SQLite's total_changes() counter for the connection moved
 //   (read before every lookup; it costs a tenth of a microsecond and misses no code path);
 // - another process changed it (a second server on the same file, a script): PRAGMA data_version
 //   moved. Reading it takes a lock (about 5 µs), so it is read at most every VERSION_POLL_MS: such a
@@ -34,7 +34,7 @@
 //   answer holds (reply.represent's `holdsUntil`, which calls cacheUntil()); the entry is dropped then.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { scheduledAfterText } from '../articles/visibility.js'
+import { changeClock } from '../db/change-clock.js'
 import { sendConditional } from '../http/conditional.js'
 import { requestOrigin } from '../http/origin.js'
 
@@ -86,19 +86,14 @@ const ENTRY_OVERHEAD = 512
 
 export default fp(async (app) => {
   const maxBytes = app.config.responseCacheMb * 1024 * 1024
-  const sqlite = app.db.$client
-  const totalChanges = sqlite.prepare('SELECT total_changes()').pluck()
-  const dataVersion = sqlite.prepare('PRAGMA data_version').pluck()
-  const nextPublication = sqlite.prepare(
-    `SELECT min(published_at) FROM articles WHERE ${scheduledAfterText()}`
-  ).pluck()
+  const clock = changeClock(app.db)
 
   const entries = new Map<string, Entry>()
   const stats = { hits: 0, misses: 0, stores: 0, evictions: 0, clears: 0 }
   let bytes = 0
   let epoch = 0
-  let changes = totalChanges.get() as number
-  let version = dataVersion.get() as number
+  let changes = clock.localChanges()
+  let version = clock.dataVersion()
   let versionReadAt = Date.now()
   /** When the current epoch began (app clock), and the next publication after it (null: not read yet). */
   let epochStart = app.clock()
@@ -128,7 +123,7 @@ export default fp(async (app) => {
   }
 
   function check (now: number): void {
-    const c = totalChanges.get() as number
+    const c = clock.localChanges()
     if (c !== changes) {
       changes = c
       newEpoch(now)
@@ -136,7 +131,7 @@ export default fp(async (app) => {
     const real = Date.now()
     if (real - versionReadAt >= VERSION_POLL_MS || real < versionReadAt) {
       versionReadAt = real
-      const v = dataVersion.get() as number
+      const v = clock.dataVersion()
       if (v !== version) {
         version = v
         newEpoch(now)
@@ -147,7 +142,7 @@ export default fp(async (app) => {
 
   /** The first publication due after the epoch began (Infinity: none is scheduled). */
   function publicationHorizon (): number {
-    horizon ??= (nextPublication.get(epochStart) as number | null) ?? Infinity
+    horizon ??= app.articles.nextPublicationAfter(epochStart) ?? Infinity
     return horizon
   }
 
@@ -241,4 +236,4 @@ export default fp(async (app) => {
     }
     done(null, payload)
   })
-}, { name: 'response-cache', dependencies: ['db', 'auth'] })
+}, { name: 'response-cache', dependencies: ['db', 'repositories', 'auth'] })

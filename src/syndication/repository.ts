@@ -7,6 +7,8 @@
 //
 // "Visible to the public" is publicAtText (src/articles/visibility.ts); the literal `status = 'published'`
 // is also what lets SQLite use the partial index (whose condition fromIndex repeats).
+// Raw SQL on purpose (CONTRIBUTING.md, the data layer): the partial indexes need the visibility rule's literal text, and the
+// sitemap blocks are planner-shaped.
 import type { Db } from '../db/connection.js'
 import { publicAtText } from '../articles/visibility.js'
 

@@ -1,5 +1,7 @@
 // Tag rows as articles use them. Synchronous on purpose: these run inside an article's write
 // transaction (better-sqlite3 transactions take synchronous callbacks).
+// Raw SQL on purpose (CONTRIBUTING.md, the data layer): tagReader and the name owner are prepared once and run for every article
+// read and write (test/tags/query-plan.test.ts pins their plans).
 import { eq } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
 import { articleTags, searchReindexDeferred, tags } from '../db/schema.js'

@@ -9,7 +9,6 @@
 //
 // Writes to a tag the public sees record tag.updated / tag.deleted in their transaction (API.md section 10).
 import { sql, type SQL } from 'drizzle-orm'
-import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/connection.js'
 import { tags } from '../db/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
@@ -60,7 +59,6 @@ const COLUMNS = sql.raw(COLUMN_LIST)
 
 type RawTag = Omit<TagRow, 'curated'> & { curated: number, articleCount: number }
 const fromRaw = (r: RawTag): CountedTagRow => ({ ...r, curated: r.curated === 1 })
-const dialect = new SQLiteSyncDialect()
 /** The tags whose public count moved since the counts were settled, as a table `m (tag_id, moved)`. */
 const movedTable = (moved: string): SQL => sql`(SELECT value ->> 0 AS tag_id, value ->> 1 AS moved FROM json_each(${moved})) AS m`
 
@@ -69,7 +67,9 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
   const bySlug = sqlite.prepare<[string], RawTag>(`SELECT ${COLUMN_LIST}, 0 AS articleCount FROM tags WHERE slug = ? AND deleted_at IS NULL`)
   const byId = sqlite.prepare<[number], RawTag>(`SELECT ${COLUMN_LIST}, 0 AS articleCount FROM tags WHERE id = ?`)
   const ownerOfName = tagNameOwner(db)
-  const all = <T>(q: SQL): T[] => { const { sql: text, params } = dialect.sqlToQuery(q); return sqlite.prepare(text).all(...params) as T[] }
+  const all = <T>(q: SQL): T[] => db.all<T>(q)
+  const slugTaken = sqlite.prepare<{ slug: string }>('SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL')
+  const slugTakenByOther = sqlite.prepare<{ slug: string, self: number }>('SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL AND id <> @self')
 
   /** The count the caller sees, or undefined when the caller may not see the tag at all. */
   function counted (row: TagRow, v: Visibility, d: Deltas | undefined): CountedTagRow | undefined {
@@ -99,8 +99,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
 
   /** 409 unless the slug and the name are free: no other tag has the slug, owns the name's slug, or the name. */
   function assertFree (write: TagWrite, selfId: number | null): void {
-    const others = selfId === null ? '' : 'AND id <> @self'
-    const slugOwner = sqlite.prepare(`SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL ${others}`).get({ slug: write.slug, self: selfId })
+    const slugOwner = selfId === null ? slugTaken.get({ slug: write.slug }) : slugTakenByOther.get({ slug: write.slug, self: selfId })
     if (slugOwner) throw new Conflict(`The slug "${write.slug}" is taken by another tag.`)
     const nameOwner = ownerOfName(tagNameKey(write.name), selfId ?? undefined)
     if (nameOwner) {
@@ -218,10 +217,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
     /** EXPLAIN QUERY PLAN of the statements `list` runs, with these tags' public counts moved (for the query-plan test). */
     async explainList (p: TagListParams, moved: Map<number, number> = new Map()): Promise<{ name: string, plan: string[] }[]> {
       const d: Deltas | undefined = p.visibility === null ? undefined : { tags: moved, keys: new Map() }
-      const explain = (q: SQL): string[] => {
-        const { sql: text, params } = dialect.sqlToQuery(q)
-        return (sqlite.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...params) as { detail: string }[]).map((r) => r.detail)
-      }
+      const explain = (q: SQL): string[] => db.all<{ detail: string }>(sql`EXPLAIN QUERY PLAN ${q}`).map((r) => r.detail)
       return [{ name: 'page', plan: explain(page(p, d)) }]
     }
   }

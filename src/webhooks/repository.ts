@@ -9,6 +9,8 @@
 // transaction; of two processes only one can lease it, and if its sender dies the lease runs out and
 // another (or the restarted one) sends it again: at least once. An endpoint's ordered deliveries go one at
 // a time: only the oldest pending one (the head) may be leased, so they arrive in the order of the events.
+// Raw SQL on purpose (CONTRIBUTING.md, the data layer): the delivery queue's views and leases are joins and conditional UPDATEs
+// run by the dispatcher on every tick.
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
 import { webhookDeliveries, webhooks } from '../db/schema.js'

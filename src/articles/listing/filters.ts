@@ -1,9 +1,9 @@
 // The article list's filters: who sees what and the status, section, dates, tags and authors, and a
 // search's matches when they neither come from the statement's candidates nor drive the page.
-import { and, eq, sql, type SQL } from 'drizzle-orm'
+import { and, eq, isNull, sql, type SQL } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../../db/connection.js'
-import { articleAuthors, articles, articleTags } from '../../db/schema.js'
+import { articleAuthors, articles, articleTags, tags } from '../../db/schema.js'
 import type { ArticleCounts } from '../counts.js'
 import { articleSearch } from '../search-index.js'
 import { publicAtTerms } from '../visibility.js'
@@ -20,11 +20,12 @@ export type Membership = { sql: (id: SQL | SQLiteColumn) => SQL, size: number, d
 
 /** Tag and author filters with their sizes (every article, drafts included); undefined when a tag does not exist. */
 export function membershipsOf (db: Db, counts: ArticleCounts) {
-  const tagsBySlug = db.$client.prepare<[string], { id: number, n: number }>('SELECT id, article_count AS n FROM tags WHERE slug = ? AND deleted_at IS NULL')
+  const tagsBySlug = db.select({ id: tags.id, n: tags.totalArticles }).from(tags)
+    .where(and(eq(tags.slug, sql.placeholder('slug')), isNull(tags.deletedAt))).prepare()
   return async (p: ArticleListParams): Promise<Membership[] | undefined> => {
     const out: Membership[] = []
     for (const slug of new Set(p.tags)) {
-      const tag = tagsBySlug.get(slug)
+      const tag = tagsBySlug.get({ slug })
       if (tag === undefined) return undefined
       out.push({
         sql: (id) => sql`EXISTS (SELECT 1 FROM article_tags AS m INDEXED BY article_tags_tag_idx WHERE m.tag_id = ${tag.id} AND m.article_id = ${id})`,

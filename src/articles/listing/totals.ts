@@ -1,7 +1,7 @@
 // `include=total`: from the stored counts when the list is one they hold, else counted, within bounds.
-import { and, count, eq, sql } from 'drizzle-orm'
+import { and, count, eq, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/connection.js'
-import { articles } from '../../db/schema.js'
+import { articles, tags } from '../../db/schema.js'
 import { invalid } from '../../http/errors.js'
 import type { ArticleCounts, CountKind } from '../counts.js'
 import { allMatches } from './ranked.js'
@@ -20,8 +20,8 @@ export const tooManyToCount = () => invalid('query', '/include',
 
 /** `include=total` from the stored counts, when the list is one they hold. */
 export function storedTotals (db: Db, counts: ArticleCounts) {
-  const tagCounts = db.$client.prepare<[string], { id: number, total: number, published: number, visible: number }>(
-    'SELECT id, article_count AS total, published_count AS published, visible_count AS visible FROM tags WHERE slug = ? AND deleted_at IS NULL')
+  const tagCounts = db.select({ id: tags.id, total: tags.totalArticles, published: tags.publishedArticles, visible: tags.visibleArticles })
+    .from(tags).where(and(eq(tags.slug, sql.placeholder('slug')), isNull(tags.deletedAt))).prepare()
   return async (p: ArticleListParams): Promise<number | undefined> => {
     const dims = p.tags.length + (p.section === undefined ? 0 : 1) + (p.author === undefined ? 0 : 1)
     if (p.search !== undefined || p.publishedAfter !== undefined || p.publishedBefore !== undefined || dims > 1 || p.tags.length > 1) return undefined
@@ -32,7 +32,7 @@ export function storedTotals (db: Db, counts: ArticleCounts) {
       : p.section !== undefined ? ['section', p.section] : p.author !== undefined ? ['author', p.author] : ['all', '']
     const deltas = column === 'visible' ? await counts.deltas(p.visibility!.visibleAt) : undefined
     if (kind === 'tag') {
-      const row = tagCounts.get(key)
+      const row = tagCounts.get({ slug: key })
       return row === undefined ? 0 : row[column] + (deltas?.tags.get(row.id) ?? 0)
     }
     const stored = await counts.stored(kind, key)
