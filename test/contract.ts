@@ -1,6 +1,6 @@
 // Response validation for tests: every response the suite receives through test/helper.ts must match
 // what the OpenAPI document declares for its route and status: the status, the content type and body
-// (against its schema), and the headers the document manages (src/http/response-headers.ts): one that
+// (against its schema), and the headers the document manages (src/http/documenter.ts): one that
 // is sent must be declared, one declared as required must be sent, and its value must match its schema.
 // It runs in tests only; production serialises through the same schemas but does not validate.
 import { Ajv2020 } from 'ajv/dist/2020.js'
@@ -26,7 +26,7 @@ export interface ContractChecker {
   checkDecoded: (method: string, url: string, res: CheckedResponse) => string[]
 }
 
-/** Headers the document must declare wherever they are sent (src/http/response-headers.ts). */
+/** Headers the document must declare wherever they are sent (src/http/documenter.ts). */
 export const CHECKED_HEADERS = ['etag', 'location', 'link', 'retry-after', 'idempotent-replayed', 'x-request-id', 'www-authenticate', 'last-modified']
 
 /** The body as text, undoing gzip or brotli content coding. */

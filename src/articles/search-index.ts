@@ -31,8 +31,8 @@ const AVERAGE_TOKENS = 600
 export const RANK = sql<number>`gazette_rank(${articleSearch}, ${sql.raw(String(AVERAGE_TOKENS))}, 10.0, 4.0, 4.0, 1.0)`
 
 /**
- * Most matches a search ranks by relevance; a broader one is refused. Ranking costs 1–3 µs a match at a
- * million articles (more when a word is in most articles: each match is sought in its long list).
+ * Most matches a search ranks by relevance; a broader one is refused: ranking costs per match, more when a
+ * word is in most articles (each match is sought in its long list). Measured: bench/README.md#ranking-cost.
  */
 export const RANK_LIMIT = 20_000
 /** Most articles holding every word of a phrase: FTS5 checks positions in each, uninterruptibly. */

@@ -7,10 +7,8 @@
 // article is announced) produce them.
 //
 // Posting a comment is the hot write, so its statements are prepared once on the raw client and run in one
-// better-sqlite3 transaction made once: raw SQL on purpose. Drizzle's prepared statements doing the same job
-// (placeholders, the row mapping of the reads, the defaults of the INSERT) measured 40-90 µs more per comment
-// for the target read + INSERT + count UPDATE (raw 70-74 µs), in one process, alternating rounds of 2,000;
-// bench:writes could not resolve 3% of a comment POST on the shared machine, so the raw statements stay.
+// better-sqlite3 transaction made once: raw SQL on purpose, Drizzle's prepared statements doing the same job
+// cost more per comment (measured: bench/README.md#comment-insert).
 import { and, asc, count, eq, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
 import { StaleRead } from '../http/errors.js'

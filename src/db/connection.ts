@@ -46,9 +46,8 @@ export function openDatabase (path: string, opts: { cacheMb?: number } = {}): Db
   sqlite.pragma('secure_delete = FAST')
   // The page cache, kept across requests (better-sqlite3's default is 16 MB). The seeks a page makes (a tag's
   // articles in the narrow index, a search's matches) read leaf pages spread over indexes of tens of MB at a
-  // million articles; each miss is a read from the OS cache. 64 MB holds those indexes: counting the
-  // visible matches of a word in 8,486 articles took 68 ms with 16 MB and 14 ms with 64 MB. SQLite takes
-  // the memory only as pages are read, so a small database uses little of it.
+  // million articles; each miss is a read from the OS cache. 64 MB holds those indexes (measured:
+  // bench/README.md#page-cache). SQLite takes the memory only as pages are read, so a small database uses little of it.
   sqlite.pragma(`cache_size = ${-Math.round((opts.cacheMb ?? defaultConfig.sqliteCacheMb) * 1024)}`)
   // Gazette's extension (native/gazette.c): triggers and searches use its functions.
   loadNative(sqlite)

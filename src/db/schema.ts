@@ -64,7 +64,7 @@ export const articles = sqliteTable('articles', {
   index('articles_section_status_idx').on(t.section, t.status, t.publishedAt, t.id),
   // A search ranked by relevance checks each match's visibility (and section) by id. In the row those
   // columns come after the 2–8 KB body and its HTML, in overflow pages: this small copy keyed by id
-  // answers the check without reading them (at a million articles, 47 ms → a few ms for 8,000 matches).
+  // answers the check without reading them (measured: bench/README.md#visibility-index).
   // With updated_at, it also sorts the articles of a tag, an author or a search by either date.
   index('articles_visibility_idx').on(t.id, t.status, t.publishedAt, t.section, t.updatedAt),
   // Sitemap pages are blocks of 10,000 ids (src/syndication/repository.ts, whose queries repeat these

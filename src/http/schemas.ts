@@ -1,4 +1,4 @@
-// Shared schema pieces. Entity schemas carry an $id and are registered once (see src/http/registry.ts),
+// Shared schema pieces. Entity schemas carry an $id and are registered once (src/components.ts),
 // so the OpenAPI document names them as components instead of inlining copies.
 import { Type, type Static, type TSchema } from 'typebox'
 

@@ -7,9 +7,10 @@
 // write that anything could notice). So every entry belongs to an *epoch* during which none of the
 // three changes, and an epoch ends, dropping every entry, when:
 // - this process changed the database (src/db/change-clock.ts): SQLite's total_changes() counter for the connection moved
-//   (read before every lookup; it costs a tenth of a microsecond and misses no code path);
+//   (read before every lookup: it is nearly free and misses no code path);
 // - another process changed it (a second server on the same file, a script): PRAGMA data_version
-//   moved. Reading it takes a lock (about 5 µs), so it is read at most every VERSION_POLL_MS: such a
+//   moved. Reading it takes a lock, so it is read at most every VERSION_POLL_MS (measured:
+//   bench/README.md#change-counters): such a
 //   write is seen within that time, as if it had been committed that much later;
 // - the clock reached the next scheduled publication (min(published_at) after the epoch began, read
 //   once per epoch), or went backwards.

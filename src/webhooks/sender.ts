@@ -2,8 +2,8 @@
 //   webhook-id         the event id (the same on every retry, so receivers can ignore duplicates)
 //   webhook-timestamp  the attempt's time, in seconds (real time: receivers check it against their clock)
 //   webhook-signature  `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per valid secret, space-separated
-// Signed with node:crypto's HMAC (the `standardwebhooks` package's pure-JS SHA-256 blocked the event loop
-// for 7 ms on a 400 KB event; the tests verify every signature with that package instead).
+// Signed with node:crypto's HMAC (the `standardwebhooks` package's pure-JS SHA-256 blocks the event loop:
+// bench/README.md#webhook-signing; the tests verify every signature with that package instead).
 // Redirects are not followed (a 3xx is a failed attempt), a receiver gets `timeoutMs` for the whole
 // exchange, and connections go only to public addresses unless private ones are allowed (address.ts).
 import { createHmac } from 'node:crypto'

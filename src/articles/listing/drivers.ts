@@ -16,8 +16,8 @@ export const RARE_MEMBERSHIP = 1000
 export const LISTED_MATCHES = RANK_LIMIT
 /**
  * What driving a page from one match costs (a seek in the narrow index, then a place in the sort) in steps
- * of a walk along the date index that checks each article against the list of matches: 2.6 µs against about
- * 0.1 µs at a million articles.
+ * of a walk along the date index that checks each article against the list of matches (measured:
+ * bench/README.md#drive-to-walk).
  */
 const DRIVE_TO_WALK = 25
 /** Covers the filters a ranked search applies to each match (migrations/0004_search_visibility.sql). */

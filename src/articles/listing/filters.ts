@@ -12,10 +12,9 @@ import type { ArticleListParams } from './index.js'
 
 // A tag or author filter checks each article in the (tag, article) or (author, article) index, not in the
 // primary key (article, tag): the articles of one tag lie together there, so the pages a page's checks touch
-// stay in SQLite's cache (at a million articles, 9,481 checks against a tag on 212,188 articles: 56 ms
-// through the primary key, 3.5 ms through the tag's index). `sql(id)` checks the article whose id is `id`:
+// stay in SQLite's cache (measured: bench/README.md#tag-filter-index). `sql(id)` checks the article whose id is `id`:
 // when a tag or author drives the page, the others check its rows' article ids, so SQLite checks them
-// before it seeks each article (the 212,188-article tag then keeps 1,644 of the 9,481 ids of the other).
+// before it seeks each article.
 export type Membership = { sql: (id: SQL | SQLiteColumn) => SQL, size: number, drive: { table: typeof articleTags | typeof articleAuthors, id: SQLiteColumn, where: SQL } }
 
 /** Tag and author filters with their sizes (every article, drafts included); undefined when a tag does not exist. */
