@@ -10,9 +10,9 @@
 // then the idempotency note; request headers: `content-encoding`, then `idempotency-key`). Response keys
 // are integer-like, so they come out in numeric order whatever the insertion order.
 //
-// Fastify's HEAD twin of a GET route is a shallow copy of the GET's options, so it shares the GET's
-// `schema` object: describing it again appended the role note a second time. `describeRoute` skips HEAD
-// routes and is idempotent besides.
+// `describeRoute` is idempotent, and leaves HEAD-only routes alone. (Fastify's HEAD twins shared their GET's
+// `schema` object, so describing both appended the role note twice; the server now makes no twins: GET
+// routes serve HEAD themselves, src/plugins/route-pipeline.ts.)
 import type { FastifyContextConfig } from 'fastify'
 import { Type, type TSchema } from 'typebox'
 import { ContentEncoding, IdempotencyKey } from './headers.js'
