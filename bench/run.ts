@@ -15,10 +15,10 @@ import { cpus, loadavg } from 'node:os'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { Capture } from './baseline.js'
+import { replayedHeaders, type Capture } from './baseline.js'
 import { generate } from './generate.js'
 import { median, round, type Round } from './measure.js'
-import { cpuSeconds, freePort, rssSampler, startChild, waitFor, type Child } from './processes.js'
+import { cpuSeconds, freePort, plainGet, rssSampler, startChild, waitFor, type Child } from './processes.js'
 import { svgChart, table, targetMet, type ScenarioResult, type Summary } from './report.js'
 import { publishRecent } from './news.js'
 import { findFixtures, scenarios, type Scenario } from './scenarios.js'
@@ -123,23 +123,26 @@ try {
   const live: Scenario[] = []
   const captures: Capture[] = []
   for (const s of all) {
-    const res = await fetch(real + s.path, {
-      method: s.method,
-      headers: { ...s.headers, ...s.perRequestHeaders?.(0) },
-      ...(s.body ? { body: s.body(0) } : {})
-    })
-    const bytes = Buffer.from(await res.arrayBuffer())
+    // Reads are probed as autocannon asks (no Accept-Encoding), so the answer is the one to replay.
+    const res = s.read
+      ? await plainGet(real + s.path)
+      : await fetch(real + s.path, { method: s.method, headers: { ...s.headers, ...s.perRequestHeaders?.(0) }, ...(s.body ? { body: s.body(0) } : {}) })
+        .then(async (r) => ({ status: r.status, body: Buffer.from(await r.arrayBuffer()) }))
+    const text = res.body.toString('utf8')
     const missing = res.status === 404 || res.status === 405
       ? `${s.route} answered ${res.status}: not on this build`
-      : s.missing?.(res.status, bytes.toString('utf8'))
+      : s.missing?.(res.status, text)
     const base = { id: s.id, label: s.label, method: s.method, path: s.path, ...(s.target ? { target: { ...s.target, met: null } } : {}) }
     if (missing !== undefined) {
       results.push({ ...base, status: 'skipped', skipReason: missing })
       log(`skipping ${s.label}: ${missing}`)
       continue
     }
-    if (res.status !== s.expect) throw new Error(`${s.method} ${s.path} (${s.route}) answered ${res.status}, expected ${s.expect}: ${bytes.toString('utf8').slice(0, 500)}`)
-    if (s.read) captures.push({ url: s.path, contentType: res.headers.get('content-type') ?? 'application/json', body: bytes.toString('base64') })
+    if (res.status !== s.expect) throw new Error(`${s.method} ${s.path} (${s.route}) answered ${res.status}, expected ${s.expect}: ${text.slice(0, 500)}`)
+    if ('headers' in res) {
+      if (!Buffer.from(text, 'utf8').equals(res.body)) throw new Error(`${s.path} answered a body that is not UTF-8 text: the baseline replays text`)
+      captures.push({ url: s.path, headers: replayedHeaders(res.headers), body: text })
+    }
     live.push(s)
     results.push({ ...base, status: 'measured' })
   }
@@ -155,9 +158,11 @@ try {
   const bare = `http://127.0.0.1:${baselinePort}`
   if (captures.length > 0) await waitFor(bare + captures[0]!.url, baseline)
   for (const c of captures) {
-    const res = await fetch(bare + c.url)
-    const same = Buffer.from(await res.arrayBuffer()).equals(Buffer.from(c.body, 'base64')) && res.headers.get('content-type') === c.contentType
-    if (!same) throw new Error(`the baseline's answer to ${c.url} differs from the real server's`)
+    const res = await plainGet(bare + c.url)
+    if (!res.body.equals(Buffer.from(c.body, 'utf8'))) throw new Error(`the baseline's answer to ${c.url} differs from the real server's`)
+    const sent = replayedHeaders(res.headers)
+    const differ = [...new Set([...Object.keys(sent), ...Object.keys(c.headers)])].filter((h) => sent[h] !== c.headers[h])
+    if (differ.length > 0) throw new Error(`the baseline's headers for ${c.url} differ from the real server's: ${differ.join(', ')}`)
   }
 
   // 5. Measure: reads first (writes would change what was captured), alternating real and baseline.
