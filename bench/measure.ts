@@ -1,5 +1,6 @@
 // One autocannon round and the numbers a bench report keeps from it.
 import autocannon from 'autocannon'
+import { seededRandom } from './content.js'
 import { cpuSeconds } from './processes.js'
 
 export interface Load {
@@ -56,18 +57,6 @@ export interface Round {
 
 let sequence = 0
 
-/** A small seeded generator (mulberry32): the same sequence of paths for every round and side. */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** Starts sending `w`'s writes to `base` at its rate; `stop` waits for the answers still on their way. */
 export function startWriter (base: string, w: Writer): { stop: () => Promise<Writes> } {
   const started = Date.now()
@@ -111,7 +100,8 @@ export function startWriter (base: string, w: Writer): { stop: () => Promise<Wri
 export async function round (base: string, load: Load, connections: number, seconds: number, pid?: number): Promise<Round> {
   const cpuBefore = pid === undefined ? undefined : cpuSeconds(pid)
   const varied = load.body !== undefined || load.perRequestHeaders !== undefined || load.paths !== undefined
-  const pick = seeded(17)
+  // The same seeded sequence of paths for every round and side.
+  const pick = seededRandom(17)
   const paths = load.paths
   const writer = load.writer === undefined ? undefined : startWriter(base, load.writer)
   const result = await autocannon({
