@@ -146,6 +146,7 @@ export function scenarios (f: Fixtures, adminToken: string, opts: { cacheOff?: b
   const cacheOff = opts.cacheOff === true
   const ratio = (min: number | undefined): { target?: Target } => min === undefined ? {} : { target: { text: `≥ ${min}× baseline`, ratio: min } }
   const spreadPaths = f.spreadSlugs.map((slug) => `/v1/articles/${slug}`)
+  const writer = commentWriter(f)
   return [
     {
       id: 'get-article',
@@ -229,7 +230,7 @@ export function scenarios (f: Fixtures, adminToken: string, opts: { cacheOff?: b
       path: spreadPaths[0]!,
       paths: spreadPaths,
       headers: {},
-      writer: commentWriter(f),
+      writer,
       expect: 200,
       target: { text: '≥ 0.5× baseline', ratio: 0.5 },
       quick: false
@@ -242,7 +243,7 @@ export function scenarios (f: Fixtures, adminToken: string, opts: { cacheOff?: b
       method: 'GET',
       path: '/v1/articles?limit=20',
       headers: {},
-      writer: commentWriter(f),
+      writer,
       expect: 200,
       quick: false
     },
@@ -294,6 +295,22 @@ export function scenarios (f: Fixtures, adminToken: string, opts: { cacheOff?: b
       }),
       expect: 201,
       target: { text: '≥ 3000 req/s, p99 ≤ 20 ms', rps: 3000, p99: 20 }
+    },
+    {
+      id: 'post-comment-spread',
+      route: 'POST /v1/articles/{slug}/comments',
+      label: `POST comment to ${f.spreadSlugs.length} articles`,
+      read: false,
+      method: 'POST',
+      // The mixed scenarios' comments, alone and as fast as they go: each to one of the 2,000 articles
+      // (uniformly at random), so the write touches scattered pages, as comments on a live site do.
+      path: `/v1/articles/${f.spreadSlugs[0]!}/comments`,
+      paths: f.spreadSlugs.map((slug) => `/v1/articles/${slug}/comments`),
+      headers: json,
+      perRequestHeaders: clientAddress,
+      body: writer.body,
+      expect: 201,
+      quick: false
     },
     {
       id: 'patch-article',
