@@ -427,16 +427,11 @@ async function scrapeCache (base: string): Promise<CacheCounts> {
   }
 }
 
-function difference (after: CacheCounts, before: CacheCounts): CacheCounts {
-  return {
-    hits: after.hits - before.hits,
-    misses: after.misses - before.misses,
-    stores: after.stores - before.stores,
-    clears: after.clears - before.clears,
-    evictions: after.evictions - before.evictions
-  }
+/** a + sign × b, counter by counter (function declarations: the run above calls them before this line). */
+function combine (a: CacheCounts, b: CacheCounts, sign: 1 | -1): CacheCounts {
+  const keys = ['hits', 'misses', 'stores', 'clears', 'evictions'] as const
+  return Object.fromEntries(keys.map((k) => [k, a[k] + sign * b[k]])) as unknown as CacheCounts
 }
 
-function sumCounts (a: CacheCounts, b: CacheCounts): CacheCounts {
-  return { hits: a.hits + b.hits, misses: a.misses + b.misses, stores: a.stores + b.stores, clears: a.clears + b.clears, evictions: a.evictions + b.evictions }
-}
+function difference (after: CacheCounts, before: CacheCounts): CacheCounts { return combine(after, before, -1) }
+function sumCounts (a: CacheCounts, b: CacheCounts): CacheCounts { return combine(a, b, 1) }

@@ -37,9 +37,10 @@ export interface RouteRule {
 type Schema = Record<string, any>
 
 const schemaOf = (route: ContractRoute): Schema | undefined => route.schema as Schema | undefined
-const methodsOf = (route: ContractRoute): string[] => ([] as string[]).concat(route.method)
+/** The methods a route serves (Fastify takes one or a list). */
+export const methodsOf = (route: ContractRoute): string[] => ([] as string[]).concat(route.method)
 const documented = (route: ContractRoute): boolean => schemaOf(route)?.operationId !== undefined
-const hasMethod = (route: ContractRoute, methods: readonly string[]) => methodsOf(route).some((m) => methods.includes(m))
+export const hasMethod = (route: ContractRoute, methods: readonly string[]) => methodsOf(route).some((m) => methods.includes(m))
 
 /** Adds responses the route does not declare itself. */
 function addResponses (schema: Schema, responses: Record<number, TSchema>): void {

@@ -17,7 +17,7 @@ import fp from 'fastify-plugin'
 import compress from '@fastify/compress'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { describeRoute } from '../http/route-contract.js'
+import { describeRoute, hasMethod } from '../http/route-contract.js'
 import { COMPRESSION, tagCoding } from './compression.js'
 import { idempotencyStages } from './idempotency.js'
 
@@ -34,8 +34,7 @@ export interface RouteHook {
   why: string
 }
 
-const methodsOf = (route: RouteOptions): string[] => ([] as string[]).concat(route.method)
-const isPost = (route: RouteOptions) => methodsOf(route).includes('POST')
+const isPost = (route: RouteOptions) => hasMethod(route, ['POST'])
 
 /**
  * HEAD of a route that also serves GET: the Content-Length of GET's (possibly compressed) body, and no body.

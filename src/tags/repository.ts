@@ -67,7 +67,6 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
   const bySlug = sqlite.prepare<[string], RawTag>(`SELECT ${COLUMN_LIST}, 0 AS articleCount FROM tags WHERE slug = ? AND deleted_at IS NULL`)
   const byId = sqlite.prepare<[number], RawTag>(`SELECT ${COLUMN_LIST}, 0 AS articleCount FROM tags WHERE id = ?`)
   const ownerOfName = tagNameOwner(db)
-  const all = <T>(q: SQL): T[] => db.all<T>(q)
   const slugTaken = sqlite.prepare<{ slug: string }>('SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL')
   const slugTakenByOther = sqlite.prepare<{ slug: string, self: number }>('SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL AND id <> @self')
 
@@ -141,11 +140,11 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
   function total (p: TagListParams, d: Deltas | undefined): number {
     const prefix = p.q === undefined ? undefined : namePrefix(p.q)
     const visibleTo = p.visibility === null ? sql.raw('deleted_at IS NULL') : PUBLIC
-    const stored = all<{ n: number }>(sql`SELECT count(*) AS n FROM tags WHERE ${prefix === undefined ? visibleTo : sql`${visibleTo} AND ${prefix}`}`)[0]!.n
+    const stored = db.all<{ n: number }>(sql`SELECT count(*) AS n FROM tags WHERE ${prefix === undefined ? visibleTo : sql`${visibleTo} AND ${prefix}`}`)[0]!.n
     if (d === undefined || d.tags.size === 0) return stored
     // Tags whose visibility to the public changed since the counts were settled.
     const moved = JSON.stringify([...d.tags])
-    const shift = all<{ n: number | null }>(sql`SELECT sum((curated = 1 OR visible_count + m.moved > 0) - (curated = 1 OR visible_count > 0)) AS n
+    const shift = db.all<{ n: number | null }>(sql`SELECT sum((curated = 1 OR visible_count + m.moved > 0) - (curated = 1 OR visible_count > 0)) AS n
       FROM tags JOIN ${movedTable(moved)} ON tags.id = m.tag_id WHERE deleted_at IS NULL ${prefix === undefined ? sql`` : sql`AND ${prefix}`}`)[0]!.n
     return stored + (shift ?? 0)
   }
@@ -210,7 +209,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
 
     async list (p: TagListParams): Promise<{ rows: CountedTagRow[], total?: number }> {
       const d = await deltasFor(p.visibility)
-      const rows = all<RawTag>(page(p, d)).map(fromRaw)
+      const rows = db.all<RawTag>(page(p, d)).map(fromRaw)
       return { rows, total: p.withTotal ? total(p, d) : undefined }
     },
 
