@@ -1,5 +1,6 @@
 // Child processes of a bench run: the real server and the baseline, each on its own loopback port.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { cleanEnv, freePort } from '../scripts/harness.js'
 
@@ -80,4 +81,19 @@ export function rssSampler (pid: number, ms = 200) {
     start () { max = undefined; sample(); timer = setInterval(sample, ms); timer.unref() },
     stop (): number | undefined { if (timer) clearInterval(timer); sample(); return max }
   }
+}
+
+/**
+ * A GET as autocannon sends it: no Accept-Encoding (fetch would ask for gzip and hand back the decoded
+ * body beside the compressed answer's headers), so the answer captured is the one the rounds get.
+ */
+export async function plainGet (url: string): Promise<{ status: number, headers: IncomingHttpHeaders, body: Buffer }> {
+  return await new Promise((resolve, reject) => {
+    httpGet(url, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+      res.on('error', reject)
+    }).on('error', reject)
+  })
 }

@@ -1,5 +1,5 @@
 // How a bench run is shown: a table on stdout, a JSON report and an SVG bar chart.
-import type { Round } from './measure.js'
+import type { Round, Writes } from './measure.js'
 import type { Target } from './scenarios.js'
 
 export interface Summary {
@@ -28,6 +28,19 @@ export interface ScenarioResult {
   rssMaxMb?: number
   /** Requests that did not get the expected 2xx, or failed, over all rounds. */
   failures?: number
+  /** The mixed scenarios: what the writer sent beside the reads, over the real server's measured rounds. */
+  writes?: Writes
+  /** `--cache-stats`: the response cache's counters over the real server's measured rounds. */
+  cache?: CacheCounts
+}
+
+export interface CacheCounts {
+  hits: number
+  misses: number
+  stores: number
+  /** Times the cache was emptied (it held entries when the database or the clock moved on). */
+  clears: number
+  evictions: number
 }
 
 export function targetMet (t: Target | undefined, real: Summary | undefined, ratio: number | undefined): boolean | null {
@@ -39,20 +52,42 @@ export function targetMet (t: Target | undefined, real: Summary | undefined, rat
 const num = (v: number | undefined, digits = 0): string => v === undefined ? '—' : v.toFixed(digits)
 
 export function table (results: ScenarioResult[]): string {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'baseline req/s', 'ratio', 'µs/req', 'baseline µs/req', 'CPU ratio', 'target', '']
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'baseline req/s', 'ratio', 'µs/req', 'baseline µs/req', 'CPU ratio', 'writes', 'target', '']
   const times = (v: number | undefined) => v === undefined ? '—' : `${v.toFixed(2)}×`
   const rows = results.map((r) => r.status === 'skipped'
-    ? [r.label, 'skipped', '', '', '', '', '', '', '', r.target?.text ?? '', r.skipReason ?? '']
+    ? [r.label, 'skipped', '', '', '', '', '', '', '', '', r.target?.text ?? '', r.skipReason ?? '']
     : [
         r.label, num(r.real?.rps), num(r.real?.p50), num(r.real?.p99), num(r.baseline?.rps),
         times(r.ratio), num(r.real?.cpuUs), num(r.baseline?.cpuUs), times(r.cpuRatio),
+        r.writes === undefined ? '' : `${r.writes.ok} (${(r.writes.ok / Math.max(r.writes.seconds, 0.001)).toFixed(1)}/s)`,
         r.target?.text ?? '',
         (r.target?.met === true ? 'met' : r.target?.met === false ? 'MISSED' : '') +
           (r.failures ? ` (${r.failures} failed requests)` : '')
       ])
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
-  const line = (cells: string[]): string => cells.map((c, i) => i === 0 || i >= 9 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  ').trimEnd()
+  const line = (cells: string[]): string => cells.map((c, i) => i === 0 || i >= 10 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  ').trimEnd()
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
+}
+
+/** Below the table: what each mixed scenario's writer sent and got back (the table's "writes" are the ones that worked). */
+export function writesLines (results: ScenarioResult[]): string[] {
+  return results.filter((r) => r.writes !== undefined).map((r) => {
+    const w = r.writes!
+    const answers = Object.entries(w.statuses).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} × ${n}`).join(', ')
+    return `${r.label}: the writer sent ${w.sent} in ${w.seconds.toFixed(1)} s of measured rounds (${(w.sent / Math.max(w.seconds, 0.001)).toFixed(1)}/s), answered ${answers}; ` +
+      'the readers\' µs/req includes the writes\' CPU'
+  })
+}
+
+/** `--cache-stats`: per scenario, the response cache's hit rate and how often it was emptied. */
+export function cacheLines (results: ScenarioResult[]): string[] {
+  return results.filter((r) => r.cache !== undefined && r.cache.hits + r.cache.misses + r.cache.clears > 0).map((r) => {
+    const c = r.cache!
+    const lookups = c.hits + c.misses
+    const perWrite = r.writes === undefined || r.writes.ok === 0 ? '' : `, ${(c.clears / r.writes.ok).toFixed(2)} per write`
+    return `cache, ${r.label}: ${lookups} lookups, hit rate ${lookups === 0 ? '—' : `${((c.hits / lookups) * 100).toFixed(1)}%`}, ` +
+      `${c.stores} stored, emptied ${c.clears} times${perWrite}, ${c.evictions} evicted`
+  })
 }
 
 const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')

@@ -5,6 +5,8 @@
 //   npm run bench -- --cache-mb 0        without the response cache: every read goes to the database
 //   npm run bench -- --webhooks 3        each write also with 3 webhooks (every event type) delivering to a
 //                                        local receiver, in rounds alternating with the same write without
+//   npm run bench -- --cache-stats       the response cache's hits, misses and emptyings per scenario
+//                                        (the server runs with METRICS=true and is scraped around each round)
 //   npm run bench:quick                  300 articles, 1 connection, 1 s rounds: a smoke run (npm test runs it)
 //
 // See bench/README.md for what each number means.
@@ -15,11 +17,11 @@ import { cpus, loadavg } from 'node:os'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { Capture } from './baseline.js'
+import { replayedHeaders, type Capture } from './baseline.js'
 import { generate } from './generate.js'
-import { median, round, type Round } from './measure.js'
-import { cpuSeconds, freePort, rssSampler, startChild, waitFor, type Child } from './processes.js'
-import { svgChart, table, targetMet, type ScenarioResult, type Summary } from './report.js'
+import { median, round, type Load, type Round, type Writes } from './measure.js'
+import { cpuSeconds, freePort, plainGet, rssSampler, startChild, waitFor, type Child } from './processes.js'
+import { cacheLines, svgChart, table, targetMet, writesLines, type CacheCounts, type ScenarioResult, type Summary } from './report.js'
 import { publishRecent } from './news.js'
 import { findFixtures, scenarios, type Scenario } from './scenarios.js'
 
@@ -37,6 +39,8 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     'cache-mb': { type: 'string' },
     webhooks: { type: 'string', default: '0' },
+    'cache-stats': { type: 'boolean', default: false },
+    'skip-build': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results' }
   }
 })
@@ -72,7 +76,7 @@ if (args.db === undefined && (quick || !existsSync(dbPath))) {
 dbPath = resolve(dbPath)
 
 // 2. The real server, in production settings.
-if (opts.server === 'dist') {
+if (opts.server === 'dist' && args['skip-build'] !== true) {
   log('building (npm run build)')
   const build = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] })
   if (build.status !== 0) throw new Error('npm run build failed')
@@ -98,6 +102,8 @@ const server = startChild([...nodeFlags, ...(opts.server === 'dist' ? ['dist/ser
   TRUST_PROXY: '127.0.0.1',
   // The server's default unless given: `--cache-mb 0` measures every read against the database.
   ...(args['cache-mb'] === undefined ? {} : { RESPONSE_CACHE_MB: args['cache-mb'] }),
+  // `--cache-stats`: the cache's counters are read from /metrics around each round.
+  ...(args['cache-stats'] === true ? { METRICS: 'true' } : {}),
   // `--webhooks N`: the receiver is on loopback.
   ...(webhooks > 0 ? { WEBHOOK_ALLOW_PRIVATE: 'true' } : {})
 })
@@ -108,14 +114,16 @@ process.on('SIGINT', () => { stopAll().finally(() => process.exit(130)) })
 try {
   const real = `http://127.0.0.1:${serverPort}`
   await waitFor(`${real}/health`, server)
+  const cacheStats = args['cache-stats'] === true ? async () => await scrapeCache(real) : undefined
   // Two days of news for the news sitemap and the feeds (a generated archive ends in the past).
   const published = await publishRecent(real, adminToken, dbPath, quick ? 30 : 500)
   if (published > 0) log(`published ${published} articles dated in the last 48 hours (the news sitemap's window)`)
   const hooks = receiver === undefined ? undefined : await webhookBench(real, `http://127.0.0.1:${receiverPort}`, receiver, webhooks)
   const fixtures = findFixtures(dbPath, Date.now())
-  const unknown = opts.only?.filter((id) => !scenarios(fixtures, adminToken).some((s) => s.id === id)) ?? []
+  const defined = scenarios(fixtures, adminToken, { cacheOff: args['cache-mb'] !== undefined && Number(args['cache-mb']) === 0 })
+  const unknown = opts.only?.filter((id) => !defined.some((s) => s.id === id)) ?? []
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; the ids are in bench/README.md`)
-  const all = scenarios(fixtures, adminToken).filter((s) => opts.only === undefined || opts.only.includes(s.id))
+  const all = defined.filter((s) => opts.only === undefined ? !quick || s.quick !== false : opts.only.includes(s.id))
 
   // 3. Probe each route once: a route this build does not have is skipped, and the report says so.
   const results: ScenarioResult[] = []
@@ -123,23 +131,33 @@ try {
   const live: Scenario[] = []
   const captures: Capture[] = []
   for (const s of all) {
-    const res = await fetch(real + s.path, {
-      method: s.method,
-      headers: { ...s.headers, ...s.perRequestHeaders?.(0) },
-      ...(s.body ? { body: s.body(0) } : {})
-    })
-    const bytes = Buffer.from(await res.arrayBuffer())
+    // Reads are probed as autocannon asks (no Accept-Encoding), so the answer is the one to replay.
+    const res = s.read
+      ? await plainGet(real + s.path)
+      : await fetch(real + s.path, { method: s.method, headers: { ...s.headers, ...s.perRequestHeaders?.(0) }, ...(s.body ? { body: s.body(0) } : {}) })
+        .then(async (r) => ({ status: r.status, body: Buffer.from(await r.arrayBuffer()) }))
+    const text = res.body.toString('utf8')
     const missing = res.status === 404 || res.status === 405
       ? `${s.route} answered ${res.status}: not on this build`
-      : s.missing?.(res.status, bytes.toString('utf8'))
+      : s.missing?.(res.status, text)
     const base = { id: s.id, label: s.label, method: s.method, path: s.path, ...(s.target ? { target: { ...s.target, met: null } } : {}) }
     if (missing !== undefined) {
       results.push({ ...base, status: 'skipped', skipReason: missing })
       log(`skipping ${s.label}: ${missing}`)
       continue
     }
-    if (res.status !== s.expect) throw new Error(`${s.method} ${s.path} (${s.route}) answered ${res.status}, expected ${s.expect}: ${bytes.toString('utf8').slice(0, 500)}`)
-    if (s.read) captures.push({ url: s.path, contentType: res.headers.get('content-type') ?? 'application/json', body: bytes.toString('base64') })
+    if (res.status !== s.expect) throw new Error(`${s.method} ${s.path} (${s.route}) answered ${res.status}, expected ${s.expect}: ${text.slice(0, 500)}`)
+    if ('headers' in res) {
+      // A scenario spread over many URLs has each of them captured (once, if scenarios share them).
+      for (const url of s.paths ?? [s.path]) {
+        if (captures.some((c) => c.url === url)) continue
+        const answer = url === s.path ? res : await plainGet(real + url)
+        const body = answer.body.toString('utf8')
+        if (answer.status !== s.expect) throw new Error(`GET ${url} (${s.route}) answered ${answer.status}, expected ${s.expect}: ${body.slice(0, 500)}`)
+        if (!Buffer.from(body, 'utf8').equals(answer.body)) throw new Error(`${url} answered a body that is not UTF-8 text: the baseline replays text`)
+        captures.push({ url, headers: replayedHeaders(answer.headers), body })
+      }
+    }
     live.push(s)
     results.push({ ...base, status: 'measured' })
   }
@@ -155,9 +173,11 @@ try {
   const bare = `http://127.0.0.1:${baselinePort}`
   if (captures.length > 0) await waitFor(bare + captures[0]!.url, baseline)
   for (const c of captures) {
-    const res = await fetch(bare + c.url)
-    const same = Buffer.from(await res.arrayBuffer()).equals(Buffer.from(c.body, 'base64')) && res.headers.get('content-type') === c.contentType
-    if (!same) throw new Error(`the baseline's answer to ${c.url} differs from the real server's`)
+    const res = await plainGet(bare + c.url)
+    if (!res.body.equals(Buffer.from(c.body, 'utf8'))) throw new Error(`the baseline's answer to ${c.url} differs from the real server's`)
+    const sent = replayedHeaders(res.headers)
+    const differ = [...new Set([...Object.keys(sent), ...Object.keys(c.headers)])].filter((h) => sent[h] !== c.headers[h])
+    if (differ.length > 0) throw new Error(`the baseline's headers for ${c.url} differ from the real server's: ${differ.join(', ')}`)
   }
 
   // 5. Measure: reads first (writes would change what was captured), alternating real and baseline.
@@ -170,25 +190,35 @@ try {
     p99: median(rounds.map((r) => r.p99)),
     rounds
   })
-  for (const s of [...live.filter((x) => x.read), ...live.filter((x) => !x.read)]) {
+  // The mixed scenarios come after the other reads: their comments change the articles they read.
+  const order = [...live.filter((x) => x.read && !x.writer), ...live.filter((x) => x.read && x.writer), ...live.filter((x) => !x.read)]
+  for (const s of order) {
     const result = results.find((r) => r.id === s.id)!
     log(`${s.label}: warm-up ${opts.warmup} s, ${opts.rounds} × ${opts.duration} s at ${opts.connections} connections`)
-    await round(real, s, opts.connections, opts.warmup)
-    if (s.read) await round(bare, s, opts.connections, opts.warmup)
+    // The baseline is asked the same reads, without the writes (it has no route for them).
+    const bareLoad = readsOf(s)
+    const warm = await round(real, s, opts.connections, opts.warmup)
+    if (warm.writes !== undefined && warm.writes.ok === 0) {
+      throw new Error(`${s.label}: no write of the warm-up answered ${s.writer!.expect}: ${JSON.stringify(warm.writes.statuses)}`)
+    }
+    if (s.read) await round(bare, bareLoad, opts.connections, opts.warmup)
     // A write is also measured with the webhooks, in rounds alternating with the ones without.
     const hooked = hooks !== undefined && !s.read
     if (hooked) await hooks.round(s, opts.warmup)
     const realRounds: Round[] = []
     const bareRounds: Round[] = []
     const hookedRounds: HookedRound[] = []
+    const cacheRounds: CacheCounts[] = []
     rss.start()
     for (let i = 0; i < opts.rounds; i++) {
       // ABBA order, so a drift in machine load does not always favour the same side.
       const otherFirst = i % 2 === 1
-      if (otherFirst && s.read) bareRounds.push(await round(bare, s, opts.connections, opts.duration, baseline.pid))
+      if (otherFirst && s.read) bareRounds.push(await round(bare, bareLoad, opts.connections, opts.duration, baseline.pid))
       if (otherFirst && hooked) hookedRounds.push(await hooks.round(s, opts.duration))
+      const before = cacheStats === undefined ? undefined : await cacheStats()
       realRounds.push(await round(real, s, opts.connections, opts.duration, server.pid))
-      if (!otherFirst && s.read) bareRounds.push(await round(bare, s, opts.connections, opts.duration, baseline.pid))
+      if (before !== undefined) cacheRounds.push(difference(await cacheStats!(), before))
+      if (!otherFirst && s.read) bareRounds.push(await round(bare, bareLoad, opts.connections, opts.duration, baseline.pid))
       if (!otherFirst && hooked) hookedRounds.push(await hooks.round(s, opts.duration))
     }
     if (hooked) webhookResults.push(hooks.summary(s, hookedRounds, realRounds))
@@ -200,6 +230,9 @@ try {
       if (result.real.cpuUs !== undefined && result.baseline.cpuUs !== undefined) result.cpuRatio = result.baseline.cpuUs / result.real.cpuUs
     }
     result.failures = realRounds.reduce((n, r) => n + r.non2xx + r.errors, 0)
+    const writes = realRounds.flatMap((r) => r.writes === undefined ? [] : [r.writes])
+    if (writes.length > 0) result.writes = sumWrites(writes)
+    if (cacheRounds.length > 0) result.cache = cacheRounds.reduce((a, b) => sumCounts(a, b))
     if (rssMb !== undefined) { result.rssMaxMb = rssMb; rssMax = Math.max(rssMax, rssMb) }
     if (result.target) result.target.met = targetMet(result.target, result.real, result.ratio)
   }
@@ -223,6 +256,8 @@ try {
   writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n')
   writeFileSync(svgPath, svgChart(results, `Gazette vs bare Fastify, ${opts.connections} connections, median of ${opts.rounds} × ${opts.duration} s`))
   console.log(table(results))
+  for (const line of writesLines(results)) console.log(line)
+  for (const line of cacheLines(results)) console.log(line)
   for (const w of webhookResults) console.log(`\n${webhookLine(w)}`)
   console.log(`\nserver RSS under load: max ${rssMax ? rssMax.toFixed(0) : '?'} MB; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs`)
   console.log(`report: ${jsonPath}\nchart:  ${svgPath}`)
@@ -361,4 +396,47 @@ function eventCount (path: string): number {
   } finally {
     db.close()
   }
+}
+
+/** The reads of a scenario, without its writer. */
+function readsOf (s: Scenario): Load {
+  const { writer, ...reads } = s
+  return writer === undefined ? s : reads
+}
+
+function sumWrites (all: Writes[]): Writes {
+  const statuses: Record<string, number> = {}
+  for (const w of all) for (const [k, n] of Object.entries(w.statuses)) statuses[k] = (statuses[k] ?? 0) + n
+  return { sent: all.reduce((n, w) => n + w.sent, 0), ok: all.reduce((n, w) => n + w.ok, 0), seconds: all.reduce((n, w) => n + w.seconds, 0), statuses }
+}
+
+/** The response cache's counters from /metrics (METRICS=true), src/observability/prometheus.ts. */
+async function scrapeCache (base: string): Promise<CacheCounts> {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const value = (pattern: RegExp): number => {
+    const m = pattern.exec(text)
+    if (m === null) throw new Error(`--cache-stats: /metrics has no ${pattern.source}`)
+    return Number(m[1])
+  }
+  return {
+    hits: value(/^gazette_response_cache_requests_total\{result="hit"\} (\S+)$/m),
+    misses: value(/^gazette_response_cache_requests_total\{result="miss"\} (\S+)$/m),
+    stores: value(/^gazette_response_cache_stores_total (\S+)$/m),
+    clears: value(/^gazette_response_cache_invalidations_total (\S+)$/m),
+    evictions: value(/^gazette_response_cache_evictions_total (\S+)$/m)
+  }
+}
+
+function difference (after: CacheCounts, before: CacheCounts): CacheCounts {
+  return {
+    hits: after.hits - before.hits,
+    misses: after.misses - before.misses,
+    stores: after.stores - before.stores,
+    clears: after.clears - before.clears,
+    evictions: after.evictions - before.evictions
+  }
+}
+
+function sumCounts (a: CacheCounts, b: CacheCounts): CacheCounts {
+  return { hits: a.hits + b.hits, misses: a.misses + b.misses, stores: a.stores + b.stores, clears: a.clears + b.clears, evictions: a.evictions + b.evictions }
 }
