@@ -131,13 +131,19 @@ CREATE TRIGGER author_counts_ad AFTER DELETE ON article_authors FOR EACH ROW EXE
 -- 2. The search document and search_terms ----------------------------------------------------------------
 
 -- An article's document: title A, summary B, tags B (as `#<id>`), body C (src/db/pg/schema.ts says how
--- they are ranked).
+-- they are ranked). `||` numbers each part's words on from the last word of the part before it; a
+-- placeholder lexeme 100 positions on, deleted afterwards, leaves a gap between parts, so a phrase never
+-- matches across two of them (a title ending in "harbour" and a summary starting with "lights" do not make
+-- "harbour lights"), as FTS5 matches phrases within one column.
 CREATE FUNCTION gazette_search_vector(title text, summary text, tag_ids integer[], body text) RETURNS tsvector
 	LANGUAGE sql IMMUTABLE PARALLEL SAFE
-	RETURN setweight(to_tsvector('gazette'::regconfig, title), 'A')
-		|| setweight(to_tsvector('gazette'::regconfig, coalesce(summary, '')), 'B')
+	RETURN ts_delete(
+		setweight(to_tsvector('gazette'::regconfig, title), 'A') || '''#gap'':100'::tsvector
+		|| setweight(to_tsvector('gazette'::regconfig, coalesce(summary, '')), 'B') || '''#gap'':100'::tsvector
 		|| setweight(coalesce((SELECT string_agg(format('''#%s'':1', id), ' ')::tsvector FROM unnest(tag_ids) AS id), ''::tsvector), 'B')
-		|| setweight(to_tsvector('gazette'::regconfig, body), 'C');
+		|| '''#gap'':100'::tsvector
+		|| setweight(to_tsvector('gazette'::regconfig, body), 'C'),
+		'#gap');
 --> statement-breakpoint
 CREATE FUNCTION gazette_tag_ids(article integer) RETURNS integer[] LANGUAGE sql STABLE PARALLEL SAFE
 	RETURN (SELECT array_agg(tag_id ORDER BY position) FROM article_tags WHERE article_id = article);

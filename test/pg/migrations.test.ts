@@ -105,3 +105,101 @@ test('tags: in the document as #<id>, counted, and moving the public change cloc
   await db.execute(sql`UPDATE articles SET status = 'draft' WHERE id = ${published!.id}`)
   t.same(await rows(db, sql`SELECT total, published FROM article_counts WHERE kind = 'section'`), [{ total: 1, published: 0 }], 'unpublishing is counted')
 })
+
+test('a phrase matches within one part of the document, never across two', async (t) => {
+  const { db } = await testDatabase(t)
+  await db.insert(schema.articles).values([
+    article('across', { title: 'Out at the harbour', summary: 'Lights went on', body: 'Nothing else.' }),
+    article('within', { title: 'Harbour lights', body: 'Nothing else.' })
+  ])
+  const phrase = async (query: string) => (await rows<{ slug: string }>(db, sql`
+    SELECT slug FROM articles WHERE search @@ phraseto_tsquery('gazette', ${query}) ORDER BY id`)).map((r) => r.slug)
+  t.same(await phrase('harbour lights'), ['within'])
+  t.same(await phrase('on nothing'), [], 'nor from the summary into the body')
+})
+
+// Every trigger function and branch of migrations/pg/0002_triggers.sql runs here at least once: PL/pgSQL
+// plans a statement only when it first runs, so a wrong column name would otherwise wait for the adapter.
+test('every trigger keeps its counts through inserts, updates, moves and deletes', async (t) => {
+  const { db } = await testDatabase(t)
+  const past = Date.now() - 60_000
+  const future = Date.now() + 3_600_000
+  const [ports, ships] = await db.insert(schema.tags).values([
+    { slug: 'ports', name: 'Ports', createdAt: 1, updatedAt: 1 },
+    { slug: 'ships', name: 'Ships', createdAt: 1, updatedAt: 1 }
+  ]).returning()
+  const [a, b] = await db.insert(schema.articles).values([
+    article('a', { status: 'published', publishedAt: past, section: 'News' }),
+    article('b', { status: 'published', publishedAt: future, section: 'News' })
+  ]).returning()
+  await db.insert(schema.articleAuthors).values([{ articleId: a!.id, name: 'Ann' }, { articleId: b!.id, name: 'Ann' }])
+  await db.insert(schema.articleTags).values([{ articleId: a!.id, tagId: ports!.id, position: 0 }, { articleId: b!.id, tagId: ports!.id, position: 0 }])
+  const counts = async () => rows(db, sql`SELECT kind, key, total, published, visible FROM article_counts ORDER BY kind, key`)
+  const tagCounts = async () => rows(db, sql`SELECT slug, article_count, published_count, visible_count FROM tags ORDER BY slug`)
+  const clock = async () => (await rows<{ changed_at: number }>(db, sql`SELECT changed_at FROM public_changes`))[0]!.changed_at
+
+  // b is due later than the settled time: published, not yet visible in the stored counts.
+  t.same(await counts(), [
+    { kind: 'all', key: '', total: 2, published: 2, visible: 1 },
+    { kind: 'author', key: 'Ann', total: 2, published: 2, visible: 1 },
+    { kind: 'section', key: 'News', total: 2, published: 2, visible: 1 }
+  ])
+  t.same(await tagCounts(), [
+    { slug: 'ports', article_count: 2, published_count: 2, visible_count: 1 },
+    { slug: 'ships', article_count: 0, published_count: 0, visible_count: 0 }
+  ])
+
+  // An article_tags row moved to another tag (UPDATE): counts and documents follow.
+  await db.execute(sql`UPDATE article_tags SET tag_id = ${ships!.id} WHERE article_id = ${a!.id}`)
+  t.same(await tagCounts(), [
+    { slug: 'ports', article_count: 1, published_count: 1, visible_count: 0 },
+    { slug: 'ships', article_count: 1, published_count: 1, visible_count: 1 }
+  ], 'tag moved')
+  t.same(await rows(db, sql`SELECT slug FROM articles WHERE search @@ ${`'#${ships!.id}'`}::tsquery`), [{ slug: 'a' }], 'a re-indexed with its new tag')
+
+  // Renaming a tag the public sees moves the clock; one only a scheduled article carries does not.
+  await db.execute(sql`UPDATE tags SET name = 'Harbours' WHERE id = ${ports!.id}`)
+  t.equal(await clock(), 0, 'ports: only b, not yet due')
+  await db.execute(sql`UPDATE tags SET name = 'Boats' WHERE id = ${ships!.id}`)
+  const renamed = await clock()
+  t.ok(renamed > 0, 'ships: a visible article')
+
+  // Deleting a tag (the mark), then sweeping its rows: the clock moves at the mark; the counts of a
+  // deleted tag are left alone and its token stays in the document, never searched again.
+  await db.execute(sql`UPDATE tags SET deleted_at = 1 WHERE id = ${ships!.id}`)
+  t.ok(await clock() >= renamed, 'moved at the mark')
+  await db.execute(sql`DELETE FROM article_tags WHERE tag_id = ${ships!.id}`)
+  t.same((await tagCounts())[1], { slug: 'ships', article_count: 1, published_count: 1, visible_count: 1 }, 'deleted tag untouched')
+
+  // Authors leaving, an article moving section and status, comments withdrawn and deleted.
+  await db.execute(sql`DELETE FROM article_authors WHERE article_id = ${b!.id}`)
+  await db.execute(sql`UPDATE articles SET section = 'Sport', status = 'draft' WHERE id = ${b!.id}`)
+  t.same(await counts(), [
+    { kind: 'all', key: '', total: 2, published: 1, visible: 1 },
+    { kind: 'author', key: 'Ann', total: 1, published: 1, visible: 1 },
+    { kind: 'section', key: 'News', total: 1, published: 1, visible: 1 },
+    { kind: 'section', key: 'Sport', total: 1, published: 0, visible: 0 }
+  ])
+  const [c1, c2] = await db.insert(schema.comments).values([1, 2].map(() => ({
+    articleId: a!.id, authorName: 'R', authorEmail: 'r@example.com', avatarHash: 'x', body: 'Hi', bodyHtml: '<p>Hi</p>', status: 'approved' as const, createdAt: 1, updatedAt: 1
+  }))).returning()
+  await db.execute(sql`UPDATE public_changes SET changed_at = 0`)
+  await db.execute(sql`UPDATE comments SET status = 'trash' WHERE id = ${c1!.id}`)
+  t.ok(await clock() > 0, 'an approved comment withdrawn from a visible article')
+  await db.execute(sql`UPDATE public_changes SET changed_at = 0`)
+  await db.execute(sql`DELETE FROM comments WHERE id = ${c2!.id}`)
+  t.ok(await clock() > 0, 'an approved comment deleted')
+
+  // Deleting the articles uncounts them everywhere, and their cascades count nothing twice.
+  await db.execute(sql`UPDATE public_changes SET changed_at = 0`)
+  await db.execute(sql`DELETE FROM articles`)
+  t.ok(await clock() > 0, 'a visible article deleted')
+  t.same(await counts(), [
+    { kind: 'all', key: '', total: 0, published: 0, visible: 0 },
+    { kind: 'author', key: 'Ann', total: 0, published: 0, visible: 0 },
+    { kind: 'section', key: 'News', total: 0, published: 0, visible: 0 },
+    { kind: 'section', key: 'Sport', total: 0, published: 0, visible: 0 }
+  ])
+  t.same((await tagCounts())[0], { slug: 'ports', article_count: 0, published_count: 0, visible_count: 0 })
+  t.same(await rows(db, sql`SELECT count(*)::int AS n FROM search_terms WHERE docs <> 0`), [{ n: 0 }], 'no word counted any more')
+})
