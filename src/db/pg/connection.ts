@@ -37,6 +37,12 @@ export interface PgOptions {
   poolSize?: number
   /** Name the connections carry in pg_stat_activity. */
   applicationName?: string
+  /**
+   * Told when an idle pooled connection fails (the server restarted, a failover, an administrator ended
+   * it). The pool drops that connection and opens another on demand; without a listener, pg's 'error'
+   * event would end the process.
+   */
+  onIdleError?: (err: Error) => void
 }
 
 /** A pool on `url` and drizzle over it. Connections open on first use; close with `db.$client.end()`. */
@@ -46,6 +52,7 @@ export function openPgDatabase (url: string, opts: PgOptions = {}): PgDb {
     max: opts.poolSize ?? 10,
     application_name: opts.applicationName ?? 'gazette'
   })
+  pool.on('error', opts.onIdleError ?? (() => {}))
   return drizzle(pool, { schema }) as PgDb
 }
 
