@@ -211,12 +211,12 @@ CREATE INDEX "article_authors_name_idx" ON "article_authors" USING btree ("name"
 CREATE INDEX "article_slug_history_article_idx" ON "article_slug_history" USING btree ("article_id");--> statement-breakpoint
 CREATE INDEX "article_tags_tag_idx" ON "article_tags" USING btree ("tag_id","article_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "articles_slug_unique" ON "articles" USING btree ("slug");--> statement-breakpoint
-CREATE INDEX "articles_status_published_idx" ON "articles" USING btree ("status","published_at","id");--> statement-breakpoint
-CREATE INDEX "articles_published_idx" ON "articles" USING btree ("published_at","id");--> statement-breakpoint
+CREATE INDEX "articles_status_published_idx" ON "articles" USING btree ("status","published_at" NULLS FIRST,"id");--> statement-breakpoint
+CREATE INDEX "articles_published_idx" ON "articles" USING btree ("published_at" NULLS FIRST,"id");--> statement-breakpoint
 CREATE INDEX "articles_updated_idx" ON "articles" USING btree ("updated_at","id");--> statement-breakpoint
 CREATE INDEX "articles_status_updated_idx" ON "articles" USING btree ("status","updated_at","id","published_at");--> statement-breakpoint
-CREATE INDEX "articles_section_idx" ON "articles" USING btree ("section","published_at","id");--> statement-breakpoint
-CREATE INDEX "articles_section_status_idx" ON "articles" USING btree ("section","status","published_at","id");--> statement-breakpoint
+CREATE INDEX "articles_section_idx" ON "articles" USING btree ("section","published_at" NULLS FIRST,"id");--> statement-breakpoint
+CREATE INDEX "articles_section_status_idx" ON "articles" USING btree ("section","status","published_at" NULLS FIRST,"id");--> statement-breakpoint
 CREATE INDEX "articles_visibility_idx" ON "articles" USING btree ("id","status","published_at","section","updated_at");--> statement-breakpoint
 CREATE INDEX "articles_sitemap_idx" ON "articles" USING btree ((("id" - 1) / 10000),(greatest("updated_at", "published_at")),"id","published_at","updated_at","slug","section") WHERE status = 'published';--> statement-breakpoint
 CREATE INDEX "articles_unannounced_idx" ON "articles" USING btree ("published_at","id") WHERE status = 'published' AND NOT announced;--> statement-breakpoint

@@ -87,12 +87,15 @@ export const articles = pgTable('articles', {
   search: tsvector('search').notNull().default(sql`''::tsvector`)
 }, (t) => [
   uniqueIndex('articles_slug_unique').on(t.slug),
-  index('articles_status_published_idx').on(t.status, t.publishedAt, t.id),
-  index('articles_published_idx').on(t.publishedAt, t.id),
+  // published_at NULLS FIRST wherever it is a sort key: SQLite sorts NULLs first ascending (and last
+  // descending), src/db/pg/keyset.ts orders the same way, and a page is an index range only when the
+  // index holds the rows in that order (drafts have no published_at). Test: test/pg/keyset.test.ts.
+  index('articles_status_published_idx').on(t.status, t.publishedAt.asc().nullsFirst(), t.id),
+  index('articles_published_idx').on(t.publishedAt.asc().nullsFirst(), t.id),
   index('articles_updated_idx').on(t.updatedAt, t.id),
   index('articles_status_updated_idx').on(t.status, t.updatedAt, t.id, t.publishedAt),
-  index('articles_section_idx').on(t.section, t.publishedAt, t.id),
-  index('articles_section_status_idx').on(t.section, t.status, t.publishedAt, t.id),
+  index('articles_section_idx').on(t.section, t.publishedAt.asc().nullsFirst(), t.id),
+  index('articles_section_status_idx').on(t.section, t.status, t.publishedAt.asc().nullsFirst(), t.id),
   // The narrow copy SQLite needs because its rows keep these columns behind the body: PostgreSQL rows
   // keep a long body out of line (TOAST), but the index still answers visibility checks by id with an
   // index-only scan, and sorts a tag's or a search's articles by either date.
