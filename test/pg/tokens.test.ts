@@ -101,8 +101,11 @@ async function tokenStory (t: Test, engine: Engine): Promise<unknown[]> {
   t.equal((await a.as(operator, { method: 'GET', url: '/v1/tokens' })).statusCode, 200)
   seen.push(await a.app.tokens.createIfNone('first admin', 'admin'))
 
-  // Settings: a claim is won once.
+  // Settings: a claim is won once; a generated value is made once and kept; a deleted one is gone.
   seen.push(await a.app.settings.claim('demo_seeded', 'yes'), await a.app.settings.claim('demo_seeded', 'again'), await a.app.settings.get('demo_seeded'))
+  seen.push(await a.app.settings.getOrCreate('a_key', () => 'first'), await a.app.settings.getOrCreate('a_key', () => 'second'))
+  await a.app.settings.delete('a_key')
+  seen.push(await a.app.settings.get('a_key'), await a.app.settings.getOrCreate('a_key', () => 'third'))
 
   if (a.pg) {
     // Everything above went through PostgreSQL: the tokens and the revoked hash are rows there.
