@@ -8,7 +8,7 @@ import { test } from 'tap'
 import { sql } from 'drizzle-orm'
 import { getTableConfig } from 'drizzle-orm/pg-core'
 import * as schema from '../../src/db/pg/schema.js'
-import { migratePg, pgMigrationsFolder, type PgDb } from '../../src/db/pg/connection.js'
+import { migratePg, openPgDatabase, pgMigrationsFolder, QUERY_CANCELED, type PgDb } from '../../src/db/pg/connection.js'
 import { testDatabase } from './cluster.js'
 
 const rows = async <T>(db: PgDb, query: ReturnType<typeof sql>): Promise<T[]> => (await db.execute(query)).rows as T[]
@@ -202,4 +202,16 @@ test('every trigger keeps its counts through inserts, updates, moves and deletes
   ])
   t.same((await tagCounts())[0], { slug: 'ports', article_count: 0, published_count: 0, visible_count: 0 })
   t.same(await rows(db, sql`SELECT count(*)::int AS n FROM search_terms WHERE docs <> 0`), [{ n: 0 }], 'no word counted any more')
+})
+
+test('the query budget on PostgreSQL: a statement past statement_timeout is cancelled, 57014', async (t) => {
+  const { url } = await testDatabase(t)
+  const budgeted = openPgDatabase(url, { poolSize: 1, statementTimeoutMs: 200 })
+  t.teardown(() => budgeted.$client.end())
+  t.same((await budgeted.execute(sql`SELECT 1 AS n FROM pg_sleep(0.05)`)).rows, [{ n: 1 }], 'within the budget')
+  const started = performance.now()
+  const err = await budgeted.execute(sql`SELECT pg_sleep(5)`).then(() => undefined, (e: unknown) => e)
+  t.match(err, { cause: { code: QUERY_CANCELED } }, 'cancelled by the server')
+  t.ok(performance.now() - started < 2000, 'after about the budget, not the 5 s asked')
+  t.same((await budgeted.execute(sql`SELECT 1 AS n`)).rows, [{ n: 1 }], 'the connection serves the next statement')
 })

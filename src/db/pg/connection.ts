@@ -43,14 +43,25 @@ export interface PgOptions {
    * event would end the process.
    */
   onIdleError?: (err: Error) => void
+  /**
+   * QUERY_BUDGET_MS on PostgreSQL: the server cancels any statement of this pool that runs longer, from its
+   * own start, as the SQLite extension's watchdog does; the statement fails with SQLSTATE 57014
+   * (query_canceled) and a transaction it was in is aborted. 0 or unset: no limit (migrations, background
+   * work). Requests and background jobs use separate pools for that reason (PG-16.md section 3).
+   */
+  statementTimeoutMs?: number
 }
+
+/** SQLSTATE of a statement cancelled by statement_timeout: what SQLITE_INTERRUPT is to the SQLite budget. */
+export const QUERY_CANCELED = '57014'
 
 /** A pool on `url` and drizzle over it. Connections open on first use; close with `db.$client.end()`. */
 export function openPgDatabase (url: string, opts: PgOptions = {}): PgDb {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.poolSize ?? 10,
-    application_name: opts.applicationName ?? 'gazette'
+    application_name: opts.applicationName ?? 'gazette',
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {})
   })
   pool.on('error', opts.onIdleError ?? (() => {}))
   return drizzle(pool, { schema }) as PgDb
