@@ -1,7 +1,7 @@
 // The first repositories on both engines: the same HTTP assertions about tokens (create, authenticate,
 // list and page, revoke with If-Match, a revoked secret staying revoked, the first token made once) run
 // against the SQLite repositories and against their PostgreSQL adapters (src/tokens/repository.pg.ts,
-// src/db/settings.pg.ts) on a real PostgreSQL.
+// src/settings/repository.pg.ts) on a real PostgreSQL.
 //
 // Until the repositories plugin chooses adapters by DATABASE_URL (/work/notes/PG-16.md section 2), the
 // PostgreSQL case puts the two adapters in place itself, in the app built on SQLite, before it is ready:
@@ -12,7 +12,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { defaultConfig } from '../../src/config.js'
 import * as pgSchema from '../../src/db/pg/schema.js'
-import { settingsRepositoryPg } from '../../src/db/settings.pg.js'
+import { settingsRepositoryPg } from '../../src/settings/repository.pg.js'
 import { tokenRepositoryPg } from '../../src/tokens/repository.pg.js'
 import { contractChecker } from '../contract.js'
 import { assertProblem } from '../helper.js'

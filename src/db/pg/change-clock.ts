@@ -1,5 +1,5 @@
 // Writes by other processes, on PostgreSQL: what PRAGMA data_version is to the SQLite response cache
-// (src/http/response-cache.ts; ARCH-14 moves the SQLite side to src/db/change-clock.ts). Every write
+// (src/plugins/public-cache.ts; the SQLite side is src/db/change-clock.ts). Every write
 // statement notifies `gazette_changes` (migrations/pg/0003_change_notify.sql); this process listens on one
 // connection of its own and counts what arrives. `version()` is synchronous and costs nothing, so the cache
 // may read it on every lookup instead of every 100 ms: a commit elsewhere is seen as soon as its

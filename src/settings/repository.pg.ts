@@ -1,9 +1,9 @@
-// The settings repository (src/db/settings.ts) on PostgreSQL. Each method is one statement: a claim is
+// The settings repository (src/settings/repository.ts) on PostgreSQL. Each method is one statement: a claim is
 // decided by the primary key, whichever process asks first.
 import { eq, sql } from 'drizzle-orm'
-import type { PgDb } from './pg/connection.js'
-import { settings } from './pg/schema.js'
-import type { SettingsRepository } from './settings.js'
+import type { PgDb } from '../db/pg/connection.js'
+import { settings } from '../db/pg/schema.js'
+import type { SettingsRepository } from './repository.js'
 
 export function settingsRepositoryPg (db: PgDb): SettingsRepository {
   const byKey = db.select({ value: settings.value }).from(settings).where(eq(settings.key, sql.placeholder('key'))).prepare('settings_by_key')
