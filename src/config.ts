@@ -7,7 +7,13 @@ export type CommentModeration = 'all' | 'first' | 'none'
 export interface Config {
   host: string
   port: number
+  /** The SQLite file (DATABASE_PATH), used when `postgres` is undefined. */
   databasePath: string
+  /**
+   * PostgreSQL (DATABASE_URL, PG_POOL_SIZE), which wins over `databasePath` (API.md section 12).
+   * loadConfig leaves it undefined (it refuses DATABASE_URL) until POSTGRES_AVAILABLE; tests set it directly.
+   */
+  postgres: PostgresConfig | undefined
   /** An admin secret to register on start (idempotent). */
   adminToken: string | undefined
   seedDemo: boolean
@@ -89,6 +95,7 @@ export const defaultConfig: Config = {
   host: '127.0.0.1',
   port: 3000,
   databasePath: './data/gazette.db',
+  postgres: undefined,
   adminToken: undefined,
   seedDemo: true,
   logLevel: 'info',
@@ -290,7 +297,8 @@ export function loadConfig (env: Env): Config {
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,200}$/.test(metricsToken)) {
     throw new ConfigError('METRICS_TOKEN must be 16 to 200 printable ASCII characters without spaces')
   }
-  if (postgresConfig(env) !== undefined && !POSTGRES_AVAILABLE) {
+  const postgres = postgresConfig(env)
+  if (postgres !== undefined && !POSTGRES_AVAILABLE) {
     throw new ConfigError('DATABASE_URL is set, but this build of Gazette runs on SQLite only (PostgreSQL support is under construction). Unset DATABASE_URL to use DATABASE_PATH.')
   }
   const origins = env.CORS_ORIGINS
@@ -298,6 +306,7 @@ export function loadConfig (env: Env): Config {
     host: env.HOST || defaultConfig.host,
     port: integer(env, 'PORT', defaultConfig.port, 0, 65535),
     databasePath: env.DATABASE_PATH || defaultConfig.databasePath,
+    postgres,
     adminToken,
     seedDemo: boolean(env, 'SEED_DEMO', defaultConfig.seedDemo),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

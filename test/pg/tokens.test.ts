@@ -1,57 +1,25 @@
 // The first repositories on both engines: the same HTTP assertions about tokens (create, authenticate,
 // list and page, revoke with If-Match, a revoked secret staying revoked, the first token made once) run
-// against the SQLite repositories and against their PostgreSQL adapters (src/tokens/repository.pg.ts,
-// src/settings/repository.pg.ts) on a real PostgreSQL.
-//
-// Until the repositories plugin chooses adapters by DATABASE_URL (/work/notes/PG-16.md section 2), the
-// PostgreSQL case puts the two adapters in place itself, in the app built on SQLite, before it is ready:
-// every token and setting then lives in PostgreSQL (checked below), the rest of the app in SQLite.
+// on an app built on SQLite and on one built on PostgreSQL (DATABASE_URL: the repositories plugin then
+// chooses src/tokens/repository.pg.ts and src/settings/repository.pg.ts).
 import t, { type Test } from 'tap'
 import { count } from 'drizzle-orm'
-import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import { buildApp } from '../../src/app.js'
-import { defaultConfig } from '../../src/config.js'
+import type { InjectOptions } from 'fastify'
 import * as pgSchema from '../../src/db/pg/schema.js'
-import { settingsRepositoryPg } from '../../src/settings/repository.pg.js'
 import { tokenRepositoryPg } from '../../src/tokens/repository.pg.js'
-import { contractChecker } from '../contract.js'
-import { assertProblem } from '../helper.js'
+import { assertProblem, build, type Engine } from '../helper.js'
 import { openPgDatabase } from '../../src/db/pg/connection.js'
-import { testDatabase, type TestDatabase } from './cluster.js'
-
-type Engine = 'sqlite' | 'postgres'
-
-async function buildOn (t: Test, engine: Engine) {
-  const clock = { now: Date.parse('2026-07-08T09:00:00.000Z') }
-  const app = await buildApp({
-    config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0, queryBudgetMs: 10_000 },
-    clock: () => clock.now
-  })
-  t.teardown(() => app.close())
-  let pg: TestDatabase | undefined
-  if (engine === 'postgres') {
-    pg = await testDatabase(t)
-    Object.assign(app, { settings: settingsRepositoryPg(pg.db), tokens: tokenRepositoryPg(pg.db, () => clock.now) })
-  }
-  await app.ready()
-  const admin = (await app.tokens.create('test admin', 'admin')).token
-  const contract = contractChecker(app.swagger() as Parameters<typeof contractChecker>[0])
-  const inject = async (opts: InjectOptions): Promise<LightMyRequestResponse> => {
-    const res = await app.inject(opts)
-    const problems = contract.check(opts.method ?? 'GET', String(opts.url ?? '/'), res)
-    if (problems.length > 0) t.fail(`response does not match the OpenAPI document:\n${problems.join('\n')}`)
-    return res
-  }
-  const as = (secret: string, opts: InjectOptions) => inject({ ...opts, headers: { ...opts.headers, authorization: `Bearer ${secret}` } })
-  return { app, admin, clock, inject, as, pg }
-}
+import { testDatabase } from './cluster.js'
 
 /** What each engine answered, ids and timestamps aside: the two must be equal. */
 async function tokenStory (t: Test, engine: Engine): Promise<unknown[]> {
-  const a = await buildOn(t, engine)
+  const a = await build(t, {}, { engine })
+  t.equal(a.app.storage.engine, engine)
+  const admin = a.tokens.admin
+  const withSecret = (secret: string, opts: InjectOptions) => a.inject({ ...opts, headers: { ...opts.headers, authorization: `Bearer ${secret}` } })
   const seen: unknown[] = []
 
-  const created = await a.as(a.admin, { method: 'POST', url: '/v1/tokens', payload: { name: 'newsdesk', role: 'editor' } })
+  const created = await withSecret(admin, { method: 'POST', url: '/v1/tokens', payload: { name: 'newsdesk', role: 'editor' } })
   t.equal(created.statusCode, 201)
   const token = created.json()
   t.match(token, { id: Number, name: 'newsdesk', role: 'editor', createdAt: '2026-07-08T09:00:00.000Z', token: /^gz_[\w-]{43}$/ })
@@ -59,46 +27,46 @@ async function tokenStory (t: Test, engine: Engine): Promise<unknown[]> {
   seen.push(created.statusCode, { ...token, id: 'id', token: 'secret' })
 
   // The new secret authenticates (an editor may not list tokens: 403, not 401).
-  const asEditor = await a.as(token.token, { method: 'GET', url: '/v1/tokens' })
+  const asEditor = await withSecret(token.token, { method: 'GET', url: '/v1/tokens' })
   assertProblem(t, asEditor, 403, 'forbidden')
-  const unknown = await a.as('gz_' + 'x'.repeat(43), { method: 'GET', url: '/v1/tokens' })
+  const unknown = await withSecret('gz_' + 'x'.repeat(43), { method: 'GET', url: '/v1/tokens' })
   assertProblem(t, unknown, 401, 'unauthorized')
   seen.push(asEditor.statusCode, unknown.statusCode)
 
   for (const name of ['b', 'c', 'd']) {
-    a.clock.now += 1000
-    t.equal((await a.as(a.admin, { method: 'POST', url: '/v1/tokens', payload: { name, role: 'moderator' } })).statusCode, 201)
+    a.clock.advance(1000)
+    t.equal((await withSecret(admin, { method: 'POST', url: '/v1/tokens', payload: { name, role: 'moderator' } })).statusCode, 201)
   }
-  const list = await a.as(a.admin, { method: 'GET', url: '/v1/tokens?include=total&limit=3' })
+  const list = await withSecret(admin, { method: 'GET', url: '/v1/tokens?include=total&limit=4' })
   t.equal(list.statusCode, 200)
   t.notMatch(list.body, /gz_|tokenHash|token_hash/, 'no secrets, no hashes')
   const page1 = list.json()
-  const page2 = (await a.as(a.admin, { method: 'GET', url: `/v1/tokens?limit=3&cursor=${page1.page.nextCursor as string}` })).json()
+  const page2 = (await withSecret(admin, { method: 'GET', url: `/v1/tokens?limit=4&cursor=${page1.page.nextCursor as string}` })).json()
   const names = (page: { data: Array<{ name: string, createdAt: string }> }) => page.data.map((x) => `${x.name} ${x.createdAt}`)
   t.same([...names(page1), ...names(page2)], [
-    'test admin 2026-07-08T09:00:00.000Z', 'newsdesk 2026-07-08T09:00:00.000Z', 'b 2026-07-08T09:00:01.000Z',
-    'c 2026-07-08T09:00:02.000Z', 'd 2026-07-08T09:00:03.000Z'
+    'test admin 2026-07-08T09:00:00.000Z', 'test editor 2026-07-08T09:00:00.000Z', 'test moderator 2026-07-08T09:00:00.000Z',
+    'newsdesk 2026-07-08T09:00:00.000Z', 'b 2026-07-08T09:00:01.000Z', 'c 2026-07-08T09:00:02.000Z', 'd 2026-07-08T09:00:03.000Z'
   ], 'oldest first, in pages')
-  t.equal(page1.page.total, 5)
+  t.equal(page1.page.total, 7)
   t.equal(page2.page.nextCursor, null)
   seen.push(names(page1), names(page2), page1.page.total)
 
   // Revocation: a stale If-Match changes nothing; the right one revokes; the secret is then refused, and
   // stays revoked (ADMIN_TOKEN registered again at a start finds it revoked).
-  const stale = await a.as(a.admin, { method: 'DELETE', url: `/v1/tokens/${token.id as number}`, headers: { 'if-match': '"stale"' } })
+  const stale = await withSecret(admin, { method: 'DELETE', url: `/v1/tokens/${token.id as number}`, headers: { 'if-match': '"stale"' } })
   assertProblem(t, stale, 412, 'precondition-failed')
-  t.equal((await a.as(token.token, { method: 'POST', url: '/v1/articles', payload: { title: 'Still here' } })).statusCode, 201)
-  const revoked = await a.as(a.admin, { method: 'DELETE', url: `/v1/tokens/${token.id as number}`, headers: { 'if-match': created.headers.etag as string } })
+  t.equal((await withSecret(token.token, { method: 'POST', url: '/v1/articles', payload: { title: 'Still here' } })).statusCode, 201)
+  const revoked = await withSecret(admin, { method: 'DELETE', url: `/v1/tokens/${token.id as number}`, headers: { 'if-match': created.headers.etag as string } })
   t.equal(revoked.statusCode, 204)
-  assertProblem(t, await a.as(token.token, { method: 'POST', url: '/v1/articles', payload: { title: 'Gone' } }), 401, 'unauthorized')
-  assertProblem(t, await a.as(a.admin, { method: 'DELETE', url: `/v1/tokens/${token.id as number}` }), 404, 'not-found')
+  assertProblem(t, await withSecret(token.token, { method: 'POST', url: '/v1/articles', payload: { title: 'Gone' } }), 401, 'unauthorized')
+  assertProblem(t, await withSecret(admin, { method: 'DELETE', url: `/v1/tokens/${token.id as number}` }), 404, 'not-found')
   t.equal(await a.app.tokens.ensure(token.token, 'admin (ADMIN_TOKEN)', 'admin'), 'revoked')
   seen.push(stale.statusCode, revoked.statusCode, await a.app.tokens.ensure(token.token, 'x', 'admin'))
 
   // ADMIN_TOKEN: registered once, known after; the first token only on an empty table.
   const operator = 'an-operator-chosen-secret-0123'
   seen.push(await a.app.tokens.ensure(operator, 'ops', 'admin'), await a.app.tokens.ensure(operator, 'ops', 'admin'))
-  t.equal((await a.as(operator, { method: 'GET', url: '/v1/tokens' })).statusCode, 200)
+  t.equal((await withSecret(operator, { method: 'GET', url: '/v1/tokens' })).statusCode, 200)
   seen.push(await a.app.tokens.createIfNone('first admin', 'admin'))
 
   // Settings: a claim is won once; a generated value is made once and kept; a deleted one is gone.
@@ -108,11 +76,12 @@ async function tokenStory (t: Test, engine: Engine): Promise<unknown[]> {
   seen.push(await a.app.settings.get('a_key'), await a.app.settings.getOrCreate('a_key', () => 'third'))
 
   if (a.pg) {
-    // Everything above went through PostgreSQL: the tokens and the revoked hash are rows there.
+    // Everything above went through PostgreSQL: the tokens and the revoked hash are rows there, none in SQLite.
     const [tokens] = await a.pg.db.select({ n: count() }).from(pgSchema.tokens)
-    t.equal(tokens!.n, 5, 'five live tokens in PostgreSQL')
+    t.equal(tokens!.n, 7, 'seven live tokens in PostgreSQL')
     const stored = await a.pg.db.select({ key: pgSchema.settings.key }).from(pgSchema.settings)
     t.ok(stored.some((s) => s.key.startsWith('revoked_token:')), 'the revoked hash in PostgreSQL')
+    t.same(a.app.db.$client.prepare('SELECT count(*) AS n FROM tokens').get(), { n: 0 }, 'no token in SQLite')
   }
   return seen
 }
