@@ -5,6 +5,7 @@ import { articleRepository, type ArticleRepository } from '../articles/repositor
 import { articleService, type ArticleService } from '../articles/service.js'
 import { revisionRepository, type RevisionRepository } from '../revisions/repository.js'
 import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../idempotency/repository.js'
+import { idempotencyKeyRepositoryPg } from '../idempotency/repository.pg.js'
 import { commentRepository, type CommentRepository } from '../comments/repository.js'
 import { commentService, type CommentService } from '../comments/service.js'
 import { commentEvents } from '../comments/events.js'
@@ -50,6 +51,7 @@ declare module 'fastify' {
 interface Ported {
   settings: SettingsRepository
   tokens: TokenRepository
+  idempotencyKeys: IdempotencyKeyRepository
 }
 
 /**
@@ -59,8 +61,8 @@ interface Ported {
  * only tests do until the port is complete (src/db/plugin.ts).
  */
 const ADAPTERS: { sqlite: (db: Db, now: () => number) => Ported, postgres: (db: PgDb, now: () => number) => Ported } = {
-  sqlite: (db, now) => ({ settings: settingsRepository(db), tokens: tokenRepository(db, now) }),
-  postgres: (db, now) => ({ settings: settingsRepositoryPg(db), tokens: tokenRepositoryPg(db, now) })
+  sqlite: (db, now) => ({ settings: settingsRepository(db), tokens: tokenRepository(db, now), idempotencyKeys: idempotencyKeyRepository(db, now) }),
+  postgres: (db, now) => ({ settings: settingsRepositoryPg(db), tokens: tokenRepositoryPg(db, now), idempotencyKeys: idempotencyKeyRepositoryPg(db, now) })
 }
 
 export default fp(async (app) => {
@@ -79,7 +81,7 @@ export default fp(async (app) => {
   app.decorate('articles', articles)
   app.decorate('articleService', articleService(articles, now))
   app.decorate('revisions', revisionRepository(app.db))
-  app.decorate('idempotencyKeys', idempotencyKeyRepository(app.db, now))
+  app.decorate('idempotencyKeys', ported.idempotencyKeys)
   const tags = tagRepository(app.db, writeEvents)
   app.decorate('tags', tags)
   app.decorate('tagService', tagService(tags, now))

@@ -11,6 +11,9 @@ import { assertProblem, build, type Engine } from '../helper.js'
 import { openPgDatabase } from '../../src/db/pg/connection.js'
 import { testDatabase } from './cluster.js'
 
+/** Rounds of each race: a few in `npm test`; `npm run race:pg` runs hundreds (RACE_ROUNDS). */
+const ROUNDS = Number(process.env.RACE_ROUNDS ?? 5)
+
 /** What each engine answered, ids and timestamps aside: the two must be equal. */
 async function tokenStory (t: Test, engine: Engine): Promise<unknown[]> {
   const a = await build(t, {}, { engine })
@@ -101,7 +104,7 @@ t.test('two processes on one PostgreSQL: one first token, and a revoked secret n
   t.teardown(() => other.$client.end())
   const one = tokenRepositoryPg(db, Date.now)
   const two = tokenRepositoryPg(other, Date.now)
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     await db.delete(pgSchema.tokens)
     const made = await Promise.all([one.createIfNone('first admin', 'admin'), two.createIfNone('first admin', 'admin'), two.createIfNone('first admin', 'admin')])
     t.equal(made.filter(Boolean).length, 1, `round ${round}: one of three made it`)
@@ -109,7 +112,7 @@ t.test('two processes on one PostgreSQL: one first token, and a revoked secret n
   }
   // Revoking while ADMIN_TOKEN is registered again (a process starting): whichever goes first, the secret
   // ends revoked, never live.
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     const secret = `an-operator-chosen-secret-${round}-0123`
     t.equal(await one.ensure(secret, 'ops', 'admin'), 'registered')
     const row = (await one.findBySecret(secret))!
