@@ -8,6 +8,8 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator'
 import * as schema from './schema.js'
 
 export type PgDb = NodePgDatabase<typeof schema> & { $client: pg.Pool }
+/** A transaction of `db.transaction(async (tx) => …)`: what helpers that write inside another's transaction take. */
+export type PgTx = Parameters<Parameters<PgDb['transaction']>[0]>[0]
 
 // src/db/pg and dist/db/pg sit at the same depth, so this resolves in development and in the build.
 export const pgMigrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../../migrations/pg')
