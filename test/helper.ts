@@ -69,6 +69,18 @@ export async function build (t: Test, config: Partial<Config> = {}, options: Pic
   return { app, tokens, clock, inject, as, engine, pg }
 }
 
+/**
+ * Runs `story` on SQLite, then on PostgreSQL, each as a subtest, and requires both to have answered the same
+ * (the story records what it saw, ids and timestamps left out): API.md section 12's "the same responses".
+ * `steps` is how many answers the story records, so a story cut short cannot pass for equal.
+ */
+export async function sameOnBothEngines (t: Test, steps: number, story: (t: Test, engine: Engine) => Promise<unknown[]>): Promise<void> {
+  const seen: Partial<Record<Engine, unknown[]>> = {}
+  for (const engine of ['sqlite', 'postgres'] as const) await t.test(engine, async (t) => { seen[engine] = await story(t, engine) })
+  t.equal(seen.sqlite?.length, steps, 'the story ran to its end')
+  t.same(seen.postgres, seen.sqlite, 'the same answers on both engines')
+}
+
 /** Asserts a problem+json response of the given status and problem name; returns its body. */
 export function assertProblem (t: Test, res: LightMyRequestResponse, status: number, name: string): Record<string, unknown> {
   t.equal(res.statusCode, status, `status ${status} (${res.body.slice(0, 200)})`)

@@ -14,7 +14,7 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
 import type { PgTx } from '../db/pg/connection.js'
 import { events, webhookDeliveries } from '../db/pg/schema.js'
-import { newEventId } from './outbox.js'
+import { newEventId, recordedSignal } from './outbox.js'
 import type { EventData, EventType } from './schemas.js'
 
 /** Advisory lock of the event log's order ("evt"); any fixed number no other lock of Gazette uses. */
@@ -43,27 +43,17 @@ export async function lockEventOrder (tx: PgTx): Promise<void> {
 }
 
 export function outboxPg (): OutboxPg {
-  const listeners: (() => void)[] = []
-  let scheduled = false
-  // Runs on the next turn of the event loop: usually after the commit, when a listener finds the event; if
-  // the transaction is still running (or rolled back), it finds nothing new, which is harmless, and the
-  // dispatcher's own polling sees the event later.
-  const notify = (): void => {
-    scheduled = false
-    for (const listener of listeners) listener()
-  }
+  // Its listeners run on the next turn of the event loop: usually after the commit, when a listener finds
+  // the event; if the transaction is still running (or rolled back), it finds nothing new, which is
+  // harmless, and the dispatcher's own polling sees the event later.
+  const signal = recordedSignal()
   return {
     async record (tx, type, data, at) {
       await lockEventOrder(tx)
       await tx.insert(events).values({ id: newEventId(), type, occurredAt: at, data: JSON.stringify(data) })
-      if (!scheduled && listeners.length > 0) {
-        scheduled = true
-        setImmediate(notify)
-      }
+      signal.recorded()
     },
-    onRecorded (listener) {
-      listeners.push(listener)
-    },
+    onRecorded: signal.listen,
     async redactComments (tx, ids, redacted) {
       let n = 0
       for (const id of ids) {

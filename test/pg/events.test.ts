@@ -15,7 +15,7 @@ import { outboxPg } from '../../src/events/outbox.pg.js'
 import { eventRepositoryPg } from '../../src/events/repository.pg.js'
 import type { EventRepository } from '../../src/events/repository.js'
 import type { EventData, EventType } from '../../src/events/schemas.js'
-import { build, type Engine } from '../helper.js'
+import { build, sameOnBothEngines, type Engine } from '../helper.js'
 import { testDatabase } from './cluster.js'
 
 const ROUNDS = Number(process.env.RACE_ROUNDS ?? 20)
@@ -102,13 +102,7 @@ async function logStory (t: Test, engine: Engine): Promise<unknown[]> {
   return seen
 }
 
-t.test('the event log answers the same on SQLite and on PostgreSQL', async (t) => {
-  const seen: Partial<Record<Engine, unknown[]>> = {}
-  await t.test('sqlite', async (t) => { seen.sqlite = await logStory(t, 'sqlite') })
-  await t.test('postgres', async (t) => { seen.postgres = await logStory(t, 'postgres') })
-  t.equal(seen.sqlite?.length, 4, 'the story ran')
-  t.same(seen.postgres, seen.sqlite, 'the same log, ids aside')
-})
+t.test('the event log answers the same on SQLite and on PostgreSQL', (t) => sameOnBothEngines(t, 4, logStory))
 
 t.test('writers on two pools committing in any order: a poller never skips an event', async (t) => {
   const { db, url } = await testDatabase(t)

@@ -8,7 +8,7 @@ import { asc, eq } from 'drizzle-orm'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import * as pgSchema from '../../src/db/pg/schema.js'
 import { ABANDONED_CLAIM_MS } from '../../src/idempotency/repository.js'
-import { assertProblem, build, type Engine, type TestApp } from '../helper.js'
+import { assertProblem, build, sameOnBothEngines, type Engine, type TestApp } from '../helper.js'
 
 const ROUNDS = Number(process.env.RACE_ROUNDS ?? 20)
 const HOUR = 60 * 60 * 1000
@@ -120,13 +120,7 @@ async function keyStory (t: Test, engine: Engine): Promise<unknown[]> {
   return seen
 }
 
-t.test('Idempotency-Key answers the same on SQLite and on PostgreSQL', async (t) => {
-  const seen: Partial<Record<Engine, unknown[]>> = {}
-  await t.test('sqlite', async (t) => { seen.sqlite = await keyStory(t, 'sqlite') })
-  await t.test('postgres', async (t) => { seen.postgres = await keyStory(t, 'postgres') })
-  t.ok(seen.sqlite !== undefined && seen.sqlite.length > 15, 'the story ran')
-  t.same(seen.postgres, seen.sqlite, 'the same answers, ids aside')
-})
+t.test('Idempotency-Key answers the same on SQLite and on PostgreSQL', (t) => sameOnBothEngines(t, 18, keyStory))
 
 t.test('two processes on one PostgreSQL honour a key together', async (t) => {
   // Process A and process B: two apps, each with its own pool, on one database (B on A's URL).

@@ -7,7 +7,7 @@ import { count } from 'drizzle-orm'
 import type { InjectOptions } from 'fastify'
 import * as pgSchema from '../../src/db/pg/schema.js'
 import { tokenRepositoryPg } from '../../src/tokens/repository.pg.js'
-import { assertProblem, build, type Engine } from '../helper.js'
+import { assertProblem, build, sameOnBothEngines, type Engine } from '../helper.js'
 import { openPgDatabase } from '../../src/db/pg/connection.js'
 import { testDatabase } from './cluster.js'
 
@@ -89,13 +89,7 @@ async function tokenStory (t: Test, engine: Engine): Promise<unknown[]> {
   return seen
 }
 
-t.test('tokens answer the same on SQLite and on PostgreSQL', async (t) => {
-  const seen: Partial<Record<Engine, unknown[]>> = {}
-  await t.test('sqlite', async (t) => { seen.sqlite = await tokenStory(t, 'sqlite') })
-  await t.test('postgres', async (t) => { seen.postgres = await tokenStory(t, 'postgres') })
-  t.ok(seen.sqlite !== undefined && seen.sqlite.length > 15, 'the story ran')
-  t.same(seen.postgres, seen.sqlite, 'the same answers, ids aside')
-})
+t.test('tokens answer the same on SQLite and on PostgreSQL', (t) => sameOnBothEngines(t, 20, tokenStory))
 
 t.test('two processes on one PostgreSQL: one first token, and a revoked secret never comes back', async (t) => {
   const { db, url } = await testDatabase(t)
