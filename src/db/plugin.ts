@@ -27,7 +27,7 @@ export interface DbPluginOptions {
  *
  * With `postgres`, the repositories that have a PostgreSQL adapter run there (src/plugins/repositories.ts).
  * The port is not complete (issue 16, /work/notes/PG-16.md section 4): the other repositories, and the few
- * plugins that read `app.db` (health, query budget, upkeep, the public cache's clock), still run on the
+ * plugins that read `app.db` (query budget, upkeep, the public cache's clock), still run on the
  * SQLite database at `databasePath`. Only tests build such an app: loadConfig refuses DATABASE_URL until
  * POSTGRES_AVAILABLE. When the last adapter lands, SQLite is no longer opened on PostgreSQL.
  */
