@@ -7,7 +7,13 @@ export type CommentModeration = 'all' | 'first' | 'none'
 export interface Config {
   host: string
   port: number
+  /** The SQLite file (DATABASE_PATH), used when `postgres` is undefined. */
   databasePath: string
+  /**
+   * PostgreSQL (DATABASE_URL, PG_POOL_SIZE), which wins over `databasePath` (API.md section 12).
+   * loadConfig leaves it undefined (it refuses DATABASE_URL) until POSTGRES_AVAILABLE; tests set it directly.
+   */
+  postgres: PostgresConfig | undefined
   /** An admin secret to register on start (idempotent). */
   adminToken: string | undefined
   seedDemo: boolean
@@ -89,6 +95,7 @@ export const defaultConfig: Config = {
   host: '127.0.0.1',
   port: 3000,
   databasePath: './data/gazette.db',
+  postgres: undefined,
   adminToken: undefined,
   seedDemo: true,
   logLevel: 'info',
@@ -239,6 +246,43 @@ function trustProxyOf (raw: string | undefined): Config['trustProxy'] {
   return entries
 }
 
+/** Where PostgreSQL is, when DATABASE_URL names one (API.md section 12), and how many connections to open. */
+export interface PostgresConfig {
+  /** `postgres://user:password@host:port/database?sslmode=…`, as given (libpq's URL syntax). */
+  url: string
+  /** Most connections per process (PG_POOL_SIZE). */
+  poolSize: number
+}
+
+/**
+ * DATABASE_URL, when set: a `postgres://` or `postgresql://` URL with a host (or `?host=` a socket folder).
+ * It wins over DATABASE_PATH.
+ * A wrong one is refused with a message that never repeats the URL: it usually holds a password.
+ */
+export function postgresConfig (env: Env): PostgresConfig | undefined {
+  const raw = env.DATABASE_URL
+  if (raw === undefined || raw === '') return undefined
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(raw)
+  } catch {}
+  const expected = 'a PostgreSQL URL such as postgres://gazette:secret@db.internal:5432/gazette'
+  if (parsed === undefined) throw new ConfigError(`DATABASE_URL must be ${expected} (it is not a URL)`)
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must be ${expected}, not a ${parsed.protocol.replace(/:$/, '')}: URL (SQLite is DATABASE_PATH)`)
+  }
+  // A Unix socket is named by ?host=/var/run/postgresql, libpq's way.
+  if (parsed.hostname === '' && !parsed.searchParams.has('host')) throw new ConfigError(`DATABASE_URL must be ${expected} (it names no host)`)
+  return { url: raw, poolSize: integer(env, 'PG_POOL_SIZE', 10, 1, 1000) }
+}
+
+/**
+ * Whether this build can run on PostgreSQL. Until every repository has its PostgreSQL adapter (issue 16,
+ * /work/notes/PG-16.md), a DATABASE_URL is refused at start rather than ignored: an operator who set it
+ * must not find later that the data went into a SQLite file.
+ */
+export const POSTGRES_AVAILABLE = false
+
 /** Reads and checks the environment; throws ConfigError with a message fit for a person. */
 export function loadConfig (env: Env): Config {
   const adminToken = env.ADMIN_TOKEN === '' ? undefined : env.ADMIN_TOKEN
@@ -253,11 +297,16 @@ export function loadConfig (env: Env): Config {
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,200}$/.test(metricsToken)) {
     throw new ConfigError('METRICS_TOKEN must be 16 to 200 printable ASCII characters without spaces')
   }
+  const postgres = postgresConfig(env)
+  if (postgres !== undefined && !POSTGRES_AVAILABLE) {
+    throw new ConfigError('DATABASE_URL is set, but this build of Gazette runs on SQLite only (PostgreSQL support is under construction). Unset DATABASE_URL to use DATABASE_PATH.')
+  }
   const origins = env.CORS_ORIGINS
   return {
     host: env.HOST || defaultConfig.host,
     port: integer(env, 'PORT', defaultConfig.port, 0, 65535),
     databasePath: env.DATABASE_PATH || defaultConfig.databasePath,
+    postgres,
     adminToken,
     seedDemo: boolean(env, 'SEED_DEMO', defaultConfig.seedDemo),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

@@ -52,6 +52,7 @@ t.test('every setting read from the environment', async (t) => {
     host: '0.0.0.0',
     port: 8080,
     databasePath: '/var/lib/gazette.db',
+    postgres: undefined,
     adminToken: 'a-long-enough-secret-123',
     seedDemo: false,
     logLevel: 'warn',

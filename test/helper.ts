@@ -5,6 +5,12 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp, type AppOptions } from '../src/app.js'
 import { defaultConfig, type Config } from '../src/config.js'
 import { contractChecker } from './contract.js'
+import type { TestDatabase } from './pg/cluster.js'
+
+/** What a test app stores its data in (the repositories with a PostgreSQL adapter: src/plugins/repositories.ts). */
+export type Engine = 'sqlite' | 'postgres'
+/** The engine of `build` when a test names none: `TEST_ENGINE=postgres` runs a suite on PostgreSQL. */
+export const TEST_ENGINE: Engine = process.env.TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite'
 
 export interface TestApp {
   app: FastifyInstance
@@ -15,18 +21,33 @@ export interface TestApp {
   inject: (opts: InjectOptions) => Promise<LightMyRequestResponse>
   /** Shorthand for an authenticated request as the given role. */
   as: (role: 'admin' | 'editor' | 'moderator', opts: InjectOptions) => Promise<LightMyRequestResponse>
+  engine: Engine
+  /** On PostgreSQL: the test's own database (a pool of the test's, its URL), to look at rows directly. */
+  pg: TestDatabase | undefined
 }
 
-export async function build (t: Test, config: Partial<Config> = {}, options: Pick<AppOptions, 'workers'> = {}): Promise<TestApp> {
+export async function build (t: Test, config: Partial<Config> = {}, options: Pick<AppOptions, 'workers'> & { engine?: Engine } = {}): Promise<TestApp> {
+  const { engine = TEST_ENGINE, ...appOptions } = options
+  // On PostgreSQL, a fresh database of the run's cluster (test/pg/cluster.ts, loaded only then). tap runs
+  // teardowns last registered first: the app (below) closes its pool before the database is dropped.
+  const pg = engine === 'postgres' ? await (await import('./pg/cluster.js')).testDatabase(t) : undefined
   const clock = { now: Date.parse('2026-07-08T09:00:00.000Z'), advance (ms: number) { clock.now += ms } }
   const app = await buildApp({
     // No load shedding unless a test asks: inject() runs a test's requests without handing the event loop
     // back, which the monitor would read as a stalled loop and answer with 503s. A query budget far above
     // the production default: on a busy shared machine an ordinary write can take 250 ms of wall time, and
     // the tests of the budget itself set their own (test/plugins/query-budget.test.ts).
-    config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0, queryBudgetMs: 10_000, ...config },
+    config: {
+      ...defaultConfig,
+      databasePath: ':memory:',
+      seedDemo: false,
+      maxEventLoopDelay: 0,
+      queryBudgetMs: 10_000,
+      ...(pg === undefined ? {} : { postgres: { url: pg.url, poolSize: 4 } }),
+      ...config
+    },
     clock: () => clock.now,
-    ...options
+    ...appOptions
   })
   t.teardown(() => app.close())
   await app.ready()
@@ -45,7 +66,19 @@ export async function build (t: Test, config: Partial<Config> = {}, options: Pic
   }
   const as = (role: keyof typeof tokens, opts: InjectOptions) =>
     inject({ ...opts, headers: { ...opts.headers, authorization: `Bearer ${tokens[role]}` } })
-  return { app, tokens, clock, inject, as }
+  return { app, tokens, clock, inject, as, engine, pg }
+}
+
+/**
+ * Runs `story` on SQLite, then on PostgreSQL, each as a subtest, and requires both to have answered the same
+ * (the story records what it saw, ids and timestamps left out): API.md section 12's "the same responses".
+ * `steps` is how many answers the story records, so a story cut short cannot pass for equal.
+ */
+export async function sameOnBothEngines (t: Test, steps: number, story: (t: Test, engine: Engine) => Promise<unknown[]>): Promise<void> {
+  const seen: Partial<Record<Engine, unknown[]>> = {}
+  for (const engine of ['sqlite', 'postgres'] as const) await t.test(engine, async (t) => { seen[engine] = await story(t, engine) })
+  t.equal(seen.sqlite?.length, steps, 'the story ran to its end')
+  t.same(seen.postgres, seen.sqlite, 'the same answers on both engines')
 }
 
 /** Asserts a problem+json response of the given status and problem name; returns its body. */

@@ -1,8 +1,15 @@
 import fp from 'fastify-plugin'
+import type { PostgresConfig } from '../config.js'
 import { openDatabase, type Db } from './connection.js'
+import { migratePg, openPgDatabase, type PgDb } from './pg/connection.js'
+
+/** The engine the repositories run on, and its Drizzle database (read only by src/plugins/repositories.ts). */
+export type Storage = { engine: 'sqlite', db: Db } | { engine: 'postgres', db: PgDb }
 
 declare module 'fastify' {
   interface FastifyInstance {
+    storage: Storage
+    /** The SQLite database, for the SQLite adapters (and, until every repository is ported, see below). */
     db: Db
   }
 }
@@ -11,13 +18,37 @@ export interface DbPluginOptions {
   databasePath: string
   /** SQLite's page cache, in MB (SQLITE_CACHE_MB). */
   cacheMb?: number
+  /** PostgreSQL instead of SQLite (DATABASE_URL, PG_POOL_SIZE). */
+  postgres?: PostgresConfig | undefined
 }
 
-/** Opens and migrates the database before the server is ready; closes it when the app closes. */
+/**
+ * Opens and migrates the database before the server is ready; closes it when the app closes.
+ *
+ * With `postgres`, the repositories that have a PostgreSQL adapter run there (src/plugins/repositories.ts).
+ * The port is not complete (issue 16, /work/notes/PG-16.md section 4): the other repositories, and the few
+ * plugins that read `app.db` (query budget, upkeep, the public cache's clock), still run on the
+ * SQLite database at `databasePath`. Only tests build such an app: loadConfig refuses DATABASE_URL until
+ * POSTGRES_AVAILABLE. When the last adapter lands, SQLite is no longer opened on PostgreSQL.
+ */
 export default fp<DbPluginOptions>(async (app, opts) => {
   const db = openDatabase(opts.databasePath, { cacheMb: opts.cacheMb })
   app.decorate('db', db)
   app.addHook('onClose', async () => {
     db.$client.close()
   })
+  if (opts.postgres === undefined) {
+    app.decorate('storage', { engine: 'sqlite', db })
+    return
+  }
+  const pg = openPgDatabase(opts.postgres.url, {
+    poolSize: opts.postgres.poolSize,
+    // An idle connection lost (a restart, a failover) is replaced on the next query; say so, never crash.
+    onIdleError: (err) => app.log.warn({ err }, 'an idle PostgreSQL connection failed; the pool opens another when needed')
+  })
+  app.addHook('onClose', async () => {
+    await pg.$client.end()
+  })
+  await migratePg(pg)
+  app.decorate('storage', { engine: 'postgres', db: pg })
 }, { name: 'db' })

@@ -28,31 +28,42 @@ export interface Outbox {
 export const COMMENT_EVENTS_SQL =
   "SELECT seq, data FROM events WHERE type IN ('comment.approved', 'comment.edited') AND data ->> '$.id' = ? AND webhook_id IS NULL"
 
+/** Tells its listeners that events were recorded: on the next turn of the event loop, once however many were. */
+export function recordedSignal (): { listen: (listener: () => void) => void, recorded: () => void } {
+  const listeners: (() => void)[] = []
+  let scheduled = false
+  const notify = (): void => {
+    scheduled = false
+    for (const listener of listeners) listener()
+  }
+  return {
+    listen (listener) {
+      listeners.push(listener)
+    },
+    recorded () {
+      if (!scheduled && listeners.length > 0) {
+        scheduled = true
+        setImmediate(notify)
+      }
+    }
+  }
+}
+
 export function outbox (db: Db): Outbox {
   const insert = db.$client.prepare<[string, string, number, string]>(
     'INSERT INTO events (id, type, occurred_at, data) VALUES (?, ?, ?, ?)')
   const showing = db.$client.prepare<[number], { seq: number, data: string }>(COMMENT_EVENTS_SQL)
   const rewrite = db.$client.prepare<[string, number]>('UPDATE events SET data = ? WHERE seq = ?')
   const dropWaiting = db.$client.prepare<[number]>("DELETE FROM webhook_deliveries WHERE event_seq = ? AND status = 'pending'")
-  const listeners: (() => void)[] = []
-  let scheduled = false
-  // Runs after the current synchronous transaction has committed (or rolled back: then a listener finds
-  // nothing new, which is harmless).
-  const notify = (): void => {
-    scheduled = false
-    for (const listener of listeners) listener()
-  }
+  // Its listeners run after the current synchronous transaction has committed (or rolled back: then a
+  // listener finds nothing new, which is harmless).
+  const signal = recordedSignal()
   return {
     record (type, data, at) {
       insert.run(newEventId(), type, at, JSON.stringify(data))
-      if (!scheduled && listeners.length > 0) {
-        scheduled = true
-        setImmediate(notify)
-      }
+      signal.recorded()
     },
-    onRecorded (listener) {
-      listeners.push(listener)
-    },
+    onRecorded: signal.listen,
     redactComments (ids, redacted) {
       let n = 0
       for (const id of ids) {

@@ -12,7 +12,7 @@ export const KEY_TTL_MS = 24 * 60 * 60 * 1000
  */
 export const ABANDONED_CLAIM_MS = 60 * 1000
 /** Expired rows deleted per claim, so purging never makes one request slow. */
-const PURGE_BATCH = 100
+export const PURGE_BATCH = 100
 
 export interface StoredResponse {
   statusCode: number

@@ -9,6 +9,7 @@
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import { databaseHealth } from '../db/health.js'
+import { databaseHealthPg } from '../db/pg/health.js'
 import { HttpProblem } from '../http/errors.js'
 import { StringEnum, problems, ref } from '../http/schemas.js'
 
@@ -62,7 +63,7 @@ export default fp(async (app) => {
   app.addSchema(CheckResult)
   app.addSchema(HealthStatus)
   app.addSchema(Readiness)
-  const database = databaseHealth(app.db)
+  const database = app.storage.engine === 'postgres' ? databaseHealthPg(app.storage.db) : databaseHealth(app.db)
   let draining = false
   app.decorate('beginShutdown', () => { draining = true })
   app.addHook('preClose', async () => { draining = true })

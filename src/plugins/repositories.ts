@@ -5,20 +5,25 @@ import { articleRepository, type ArticleRepository } from '../articles/repositor
 import { articleService, type ArticleService } from '../articles/service.js'
 import { revisionRepository, type RevisionRepository } from '../revisions/repository.js'
 import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../idempotency/repository.js'
+import { idempotencyKeyRepositoryPg } from '../idempotency/repository.pg.js'
 import { commentRepository, type CommentRepository } from '../comments/repository.js'
 import { commentService, type CommentService } from '../comments/service.js'
 import { commentEvents } from '../comments/events.js'
 import { reportRepository, reportService, type ReportService } from '../comments/reports.js'
 import { privacyRepository, type PrivacyRepository } from '../privacy/repository.js'
 import { settingsRepository, type SettingsRepository } from '../settings/repository.js'
+import { settingsRepositoryPg } from '../settings/repository.pg.js'
 import { tagRepository, type TagRepository } from '../tags/repository.js'
 import { tagService, type TagService } from '../tags/service.js'
 import { tokenRepository, type TokenRepository } from '../tokens/repository.js'
+import { tokenRepositoryPg } from '../tokens/repository.pg.js'
 import { outbox as eventOutbox, type Outbox } from '../events/outbox.js'
 import { eventRepository, type EventRepository } from '../events/repository.js'
 import { webhookRepository, type WebhookRepository } from '../webhooks/repository.js'
 import { syndicationRepository, type SyndicationRepository } from '../syndication/repository.js'
 import { instrumentRepositories } from '../observability/instrument.js'
+import type { Db } from '../db/connection.js'
+import type { PgDb } from '../db/pg/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -42,21 +47,41 @@ declare module 'fastify' {
   }
 }
 
+/** The repositories that have a PostgreSQL adapter so far (issue 16, /work/notes/PG-16.md section 4). */
+interface Ported {
+  settings: SettingsRepository
+  tokens: TokenRepository
+  idempotencyKeys: IdempotencyKeyRepository
+}
+
+/**
+ * Each ported repository on each engine: the adapter is chosen by the engine the db plugin opened
+ * (DATABASE_URL: PostgreSQL). Both must make every port of `Ported`, so an adapter missing on one engine
+ * fails the type check. The repositories not in it yet run on SQLite (`app.db`) on either engine, which
+ * only tests do until the port is complete (src/db/plugin.ts).
+ */
+const ADAPTERS: { sqlite: (db: Db, now: () => number) => Ported, postgres: (db: PgDb, now: () => number) => Ported } = {
+  sqlite: (db, now) => ({ settings: settingsRepository(db), tokens: tokenRepository(db, now), idempotencyKeys: idempotencyKeyRepository(db, now) }),
+  postgres: (db, now) => ({ settings: settingsRepositoryPg(db), tokens: tokenRepositoryPg(db, now), idempotencyKeys: idempotencyKeyRepositoryPg(db, now) })
+}
+
 export default fp(async (app) => {
   const now = app.clock
+  const storage = app.storage
+  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now)
   const outbox = eventOutbox(app.db)
   app.decorate('outbox', outbox)
   app.decorate('events', eventRepository(app.db))
   app.decorate('webhooks', webhookRepository(app.db))
   const articles = articleRepository(app.db, outbox, now)
   const writeEvents = { outbox, announceDue: articles.announcements.announceDue }
-  const settings = settingsRepository(app.db)
+  const settings = ported.settings
   app.decorate('settings', settings)
-  app.decorate('tokens', tokenRepository(app.db, now))
+  app.decorate('tokens', ported.tokens)
   app.decorate('articles', articles)
   app.decorate('articleService', articleService(articles, now))
   app.decorate('revisions', revisionRepository(app.db))
-  app.decorate('idempotencyKeys', idempotencyKeyRepository(app.db, now))
+  app.decorate('idempotencyKeys', ported.idempotencyKeys)
   const tags = tagRepository(app.db, writeEvents)
   app.decorate('tags', tags)
   app.decorate('tagService', tagService(tags, now))

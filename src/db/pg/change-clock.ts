@@ -1,0 +1,87 @@
+// Writes by other processes, on PostgreSQL: what PRAGMA data_version is to the SQLite response cache
+// (src/plugins/public-cache.ts; the SQLite side is src/db/change-clock.ts). Every write
+// statement notifies `gazette_changes` (migrations/pg/0003_change_notify.sql); this process listens on one
+// connection of its own and counts what arrives. `version()` is synchronous and costs nothing, so the cache
+// may read it on every lookup instead of every 100 ms: a commit elsewhere is seen as soon as its
+// notification arrives (a few milliseconds; test/pg/change-clock.test.ts measures it).
+//
+// A notification sent while the connection is down is lost, so a lost connection counts as a change
+// (the cache empties: never stale, at worst a few needless misses), and so does each reconnection.
+// What this process writes itself is not its concern: the writer knows at once (like total_changes()).
+import pg from 'pg'
+
+export const CHANNEL = 'gazette_changes'
+
+export interface ChangeClock {
+  /** Moves (only up) whenever another process may have committed a write since it was last read. */
+  version: () => number
+  /** Whether the connection is up and listening: while it is not, every read of `version` may differ. */
+  listening: () => boolean
+  close: () => Promise<void>
+}
+
+export interface ChangeClockOptions {
+  /** First wait before reconnecting, in ms; doubled on each failure up to 5 s. */
+  retryMs?: number
+  onError?: (err: Error) => void
+}
+
+/** Starts listening on `url`; resolves once the first LISTEN is in place. */
+export async function listenForChanges (url: string, opts: ChangeClockOptions = {}): Promise<ChangeClock> {
+  const firstRetry = opts.retryMs ?? 100
+  let version = 0
+  let client: pg.Client | undefined
+  let closed = false
+  let retry = firstRetry
+  let timer: NodeJS.Timeout | undefined
+
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString: url, application_name: 'gazette-changes' })
+    next.on('notification', () => { version++ })
+    next.on('error', (err) => {
+      opts.onError?.(err)
+      lost(next)
+    })
+    next.on('end', () => lost(next))
+    await next.connect()
+    await next.query(`LISTEN ${CHANNEL}`)
+    if (closed) {
+      await next.end()
+      return
+    }
+    client = next
+    retry = firstRetry
+  }
+
+  const lost = (which: pg.Client): void => {
+    if (client !== which) return
+    client = undefined
+    version++
+    if (!closed) schedule()
+  }
+
+  const schedule = (): void => {
+    timer = setTimeout(() => {
+      connect().then(() => { version++ }, (err: Error) => {
+        opts.onError?.(err)
+        retry = Math.min(retry * 2, 5000)
+        if (!closed) schedule()
+      })
+    }, retry)
+    timer.unref()
+  }
+
+  await connect()
+  return {
+    // While disconnected every read is a new version: nothing cached then can outlive a missed write.
+    version: () => client === undefined ? ++version : version,
+    listening: () => client !== undefined,
+    async close () {
+      closed = true
+      clearTimeout(timer)
+      const last = client
+      client = undefined
+      await last?.end()
+    }
+  }
+}

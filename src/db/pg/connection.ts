@@ -1,0 +1,85 @@
+// The PostgreSQL connection: a pool, drizzle over it, and the migrations of migrations/pg applied once
+// however many processes start together.
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
+import { migrate } from 'drizzle-orm/node-postgres/migrator'
+import * as schema from './schema.js'
+
+export type PgDb = NodePgDatabase<typeof schema> & { $client: pg.Pool }
+/** A transaction of `db.transaction(async (tx) => …)`: what helpers that write inside another's transaction take. */
+export type PgTx = Parameters<Parameters<PgDb['transaction']>[0]>[0]
+
+// src/db/pg and dist/db/pg sit at the same depth, so this resolves in development and in the build.
+export const pgMigrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../../migrations/pg')
+
+/**
+ * Key of the advisory lock held while migrating: drizzle's migrator takes none, and two processes
+ * starting on one database would otherwise both apply the same migration (the second failing on
+ * "already exists"). Any fixed 64-bit number no other application on the database uses.
+ */
+const MIGRATION_LOCK = 0x6761_7a65_7474_65n // "gazette"
+
+/**
+ * bigint (int8) values arrive as JavaScript numbers, not strings: they are millisecond timestamps, ids and
+ * counts, all far below 2^53. drizzle maps its `bigint({ mode: 'number' })` columns itself; this is for raw
+ * `sql` results (count(*), sum(), a bigint column in db.execute). A value beyond 2^53 throws rather than
+ * rounding. Set on pg's global parsers, because drizzle hands each query its own `types` that fall back to
+ * those, overriding a pool's: every pool of this process reads int8 so.
+ */
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 ${value} does not fit a JavaScript number`)
+  return n
+})
+
+export interface PgOptions {
+  /** Most connections this process opens (PG_POOL_SIZE). */
+  poolSize?: number
+  /** Name the connections carry in pg_stat_activity. */
+  applicationName?: string
+  /**
+   * Told when an idle pooled connection fails (the server restarted, a failover, an administrator ended
+   * it). The pool drops that connection and opens another on demand; without a listener, pg's 'error'
+   * event would end the process.
+   */
+  onIdleError?: (err: Error) => void
+  /**
+   * QUERY_BUDGET_MS on PostgreSQL: the server cancels any statement of this pool that runs longer, from its
+   * own start, as the SQLite extension's watchdog does; the statement fails with SQLSTATE 57014
+   * (query_canceled) and a transaction it was in is aborted. 0 or unset: no limit (migrations, background
+   * work). Requests and background jobs use separate pools for that reason (PG-16.md section 3).
+   */
+  statementTimeoutMs?: number
+}
+
+/** SQLSTATE of a statement cancelled by statement_timeout: what SQLITE_INTERRUPT is to the SQLite budget. */
+export const QUERY_CANCELED = '57014'
+
+/** A pool on `url` and drizzle over it. Connections open on first use; close with `db.$client.end()`. */
+export function openPgDatabase (url: string, opts: PgOptions = {}): PgDb {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? 10,
+    application_name: opts.applicationName ?? 'gazette',
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {})
+  })
+  pool.on('error', opts.onIdleError ?? (() => {}))
+  return drizzle(pool, { schema }) as PgDb
+}
+
+/** Applies migrations/pg that the database lacks, holding an advisory lock so one process does it. */
+export async function migratePg (db: PgDb, migrationsFolder = pgMigrationsFolder): Promise<void> {
+  const client = await db.$client.connect()
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()])
+    try {
+      await migrate(drizzle(client, { schema }), { migrationsFolder })
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()])
+    }
+  } finally {
+    client.release()
+  }
+}

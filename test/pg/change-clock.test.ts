@@ -1,0 +1,72 @@
+// The change clock across processes on PostgreSQL (src/db/pg/change-clock.ts, migrations/pg/0003): a
+// commit on one connection pool (another process) moves the clock of a listener within 100 ms (API.md
+// section 12 asks that of caches too); a rollback or a read does not; a lost connection moves it and is
+// re-established.
+import { test } from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { sql } from 'drizzle-orm'
+import { listenForChanges, type ChangeClock } from '../../src/db/pg/change-clock.js'
+import { settings } from '../../src/db/pg/schema.js'
+import { testDatabase } from './cluster.js'
+
+/** Milliseconds until the clock moves past `from`, polled every millisecond; Infinity after `limit`. */
+async function movedWithin (clock: ChangeClock, from: number, limit: number): Promise<number> {
+  const start = performance.now()
+  while (performance.now() - start < limit) {
+    if (clock.version() !== from) return performance.now() - start
+    await sleep(1)
+  }
+  return Infinity
+}
+
+test('every table notifies its writes', async (t) => {
+  const { db } = await testDatabase(t)
+  const { rows } = await db.execute(sql`
+    SELECT t.tablename, EXISTS (SELECT 1 FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+      WHERE c.relname = t.tablename AND g.tgname = 'gazette_notify_change') AS notifies
+    FROM pg_tables t WHERE t.schemaname = 'public' ORDER BY 1`)
+  t.ok(rows.length > 15)
+  t.same(rows.filter((r) => r.notifies !== true), [], 'a table a migration adds needs the trigger too')
+})
+
+test('a commit elsewhere moves the clock within 100 ms; a rollback or a read does not', async (t) => {
+  const { db, url } = await testDatabase(t)
+  const clock = await listenForChanges(url)
+  t.teardown(() => clock.close())
+  t.ok(clock.listening())
+
+  const delays: number[] = []
+  for (let i = 0; i < 20; i++) {
+    const before = clock.version()
+    await db.insert(settings).values({ key: `k${i}`, value: 'v' })
+    delays.push(await movedWithin(clock, before, 1000))
+  }
+  delays.sort((a, b) => a - b)
+  t.comment(`commit to notification: median ${delays[10]!.toFixed(1)} ms, slowest ${delays[19]!.toFixed(1)} ms (20 writes)`)
+  t.ok(delays[19]! < 100, 'every write seen within 100 ms')
+
+  const before = clock.version()
+  await db.transaction(async (tx) => {
+    await tx.insert(settings).values({ key: 'rolled back', value: 'v' })
+    tx.rollback()
+  }).catch(() => {})
+  await db.select().from(settings)
+  await db.execute(sql`UPDATE settings SET value = value WHERE false`)
+  t.equal(await movedWithin(clock, before, 150), Infinity, 'nothing committed: the clock stays')
+})
+
+test('a lost connection moves the clock, and the listener comes back', async (t) => {
+  const { db, url, name } = await testDatabase(t)
+  const errors: Error[] = []
+  const clock = await listenForChanges(url, { retryMs: 20, onError: (err) => errors.push(err) })
+  t.teardown(() => clock.close())
+  const before = clock.version()
+  await db.execute(sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${name} AND application_name = 'gazette-changes'`)
+  t.not(await movedWithin(clock, before, 1000), Infinity, 'moved when the connection went')
+  for (let waited = 0; !clock.listening() && waited < 5000; waited += 10) await sleep(10)
+  t.ok(clock.listening(), 'listening again')
+  t.ok(errors.length > 0, 'the error was reported')
+  const now = clock.version()
+  await db.insert(settings).values({ key: 'after', value: 'v' })
+  t.not(await movedWithin(clock, now, 1000), Infinity, 'and sees writes again')
+})
