@@ -219,7 +219,7 @@ async function newsroom (t: Test): Promise<Newsroom> {
   const dir = mkdtempSync(join(tmpdir(), 'gazette-deps-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const databasePath = join(dir, 'gazette.db')
-  const config = { databasePath, commentModeration: 'first' as const, commentReportThreshold: 1 }
+  const config = { databasePath, commentModeration: 'first' as const, commentReportThreshold: 1, commentRateLimit: 100 }
   const a = await build(t, config)
   // The same database, the same clock, no cache: what a fresh answer is. It writes nothing.
   const fresh = await buildApp({
@@ -331,6 +331,11 @@ const CHAINS: Record<string, WriteKind[]> = {
     {
       name: 'a comment posted and approved at once',
       write: (n) => ok(postComment(n.a, 'alpha', { authorName: 'Ann', authorEmail: 'ann@example.com', body: 'Again' }), 201),
+      untouched: besideAlphasComments
+    },
+    {
+      name: 'a comment posted with an Idempotency-Key (the stored answer touches nothing public)',
+      write: (n) => ok(postComment(n.a, 'alpha', { authorName: 'Ann', authorEmail: 'ann@example.com', body: 'Once' }, { 'idempotency-key': 'a3f1c9e2-0000-4000-8000-000000000001' }), 201),
       untouched: besideAlphasComments
     },
     {
