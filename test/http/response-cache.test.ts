@@ -10,6 +10,7 @@ import { buildApp } from '../../src/app.js'
 import { defaultConfig } from '../../src/config.js'
 import { NotModified } from '../../src/http/schemas.js'
 import { VERSION_POLL_MS } from '../../src/plugins/public-cache.js'
+import { declareWrite } from '../../src/db/change-clock.js'
 import { assertProblem, authorEdit, build, createArticle, postComment, postWithToken, type TestApp } from '../helper.js'
 import { loadNative } from '../../src/db/native.js'
 
@@ -512,4 +513,36 @@ t.test('a public cached answer names its keys in Surrogate-Key, from memory too'
   t.match(front, /^list:articles( article:\d+){3}$/, 'a list: its membership, and each row')
   // Not for a token's answer: a CDN must not keep it.
   t.equal((await n.a.as('editor', { method: 'GET', url: '/v1/articles/alpha' })).headers['surrogate-key'], undefined)
+})
+
+t.test('a read that a write overtook is not stored when the write touched what it read', async (t) => {
+  const app = await buildApp({ config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0 } })
+  t.teardown(() => app.close())
+  let hold: Promise<void> | undefined
+  let count = 0
+  app.get('/slow/:key', {
+    config: { publicCache: true },
+    schema: { response: { 200: Type.Object({ n: Type.Integer() }), 304: NotModified } }
+  }, async (request, reply) => {
+    const n = ++count
+    await hold
+    return reply.represent({ n }, { keys: [`thing:${(request.params as { key: string }).key}`] })
+  })
+  await app.ready()
+  const write = (keys: string[]) => declareWrite(app.db, keys, () =>
+    app.db.$client.prepare("INSERT INTO settings (key, value) VALUES (?, 'x')").run(`test-${++count}`))
+  const n = async (url: string) => (await app.inject({ method: 'GET', url })).json().n as number
+
+  for (const [key, touched] of [['a', true], ['b', false]] as const) {
+    let release!: () => void
+    hold = new Promise((resolve) => { release = resolve })
+    const pending = app.inject({ method: 'GET', url: `/slow/${key}` })
+    await new Promise((resolve) => setTimeout(resolve, 50)) // the read has begun and waits
+    write([touched ? `thing:${key}` : 'thing:other'])
+    release()
+    hold = undefined
+    const first = (await pending).json().n as number
+    if (touched) t.not(await n(`/slow/${key}`), first, 'a write to what it read came first: not kept, read again')
+    else t.equal(await n(`/slow/${key}`), first, 'a write to something else: kept')
+  }
 })
