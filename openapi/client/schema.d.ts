@@ -3188,6 +3188,8 @@ export interface components {
         "Retry-After": number;
         /** @description Present on the stored answer to an earlier request with the same `Idempotency-Key`, replayed instead of acting twice. */
         "Idempotent-Replayed": "true";
+        /** @description What this public answer was read from, as space-separated dependency keys (`article:12`, `comments:12`, `tag:world`, `list:articles`, `list:tags`, `public-clock`, `openapi`), for a CDN that purges by key (Fastly surrogate keys, Varnish xkey). Gazette drops its own cached copy when a write touches one of them; a CDN purges the same keys after the same writes (README.md, "Behind a CDN", says which write touches which). Sent on the answers of cacheable public GETs to callers without a token. */
+        "Surrogate-Key": string;
         /** @description The authentication scheme to use: `Bearer realm="gazette"`. */
         "WWW-Authenticate": string;
     };
@@ -3212,6 +3214,7 @@ export interface operations {
             /** @description OpenApiDocument. */
             200: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -3223,6 +3226,7 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -3320,6 +3324,7 @@ export interface operations {
             /** @description The same OpenAPI 3.1 document as `GET /openapi.json`, as YAML text. */
             200: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -3331,6 +3336,7 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -3798,6 +3804,7 @@ export interface operations {
                     "RateLimit-Remaining"?: number;
                     /** @description Seconds until the window resets. Sent on searches (with `q`) only. */
                     "RateLimit-Reset"?: number;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     Link: components["headers"]["Link"];
@@ -3810,6 +3817,7 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -4069,6 +4077,7 @@ export interface operations {
             /** @description Article. */
             200: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -4089,6 +4098,7 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -5152,6 +5162,7 @@ export interface operations {
             /** @description TagList. */
             200: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     Link: components["headers"]["Link"];
@@ -5164,6 +5175,7 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -5405,6 +5417,7 @@ export interface operations {
             /** @description Tag. */
             200: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -5416,6 +5429,7 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -6264,6 +6278,7 @@ export interface operations {
             /** @description A page of the thread; its comments carry `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only. */
             200: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     Link: components["headers"]["Link"];
@@ -6276,6 +6291,7 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -6556,6 +6572,7 @@ export interface operations {
             /** @description The comment, with `authorEmail`, `ip`, `userAgent` and `reportCount` for moderators and above only. */
             200: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -6567,6 +6584,7 @@ export interface operations {
             /** @description Not modified: the `If-None-Match` ETag is still current. */
             304: {
                 headers: {
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -9025,6 +9043,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9049,6 +9068,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9172,6 +9192,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9196,6 +9217,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9319,6 +9341,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9343,6 +9366,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9455,6 +9479,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9469,6 +9494,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9577,6 +9603,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9591,6 +9618,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9703,6 +9731,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -9717,6 +9746,7 @@ export interface operations {
                     ETag: components["headers"]["ETag"];
                     /** @description When the document last changed (an HTTP date). Left out until that second is over; send it back in `If-Modified-Since`. */
                     "Last-Modified"?: string;
+                    "Surrogate-Key": components["headers"]["Surrogate-Key"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };

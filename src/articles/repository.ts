@@ -3,6 +3,7 @@
 // announcements.ts for which event).
 import { eq, sql } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
+import { articleWriteKeys, declareWrite } from '../db/change-clock.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
 import { toIso, toIsoOrNull } from '../http/time.js'
@@ -179,7 +180,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
 
     /** Creates an article; SlugTaken when its slug was taken meanwhile (checked in the same transaction). */
     async create (write: ArticleWrite, tagNames: string[], now: number, meta: WriteMeta): Promise<Article> {
-      return db.transaction((tx) => {
+      return declareWrite(db, (article) => articleWriteKeys(article.id), () => db.transaction((tx) => {
         announcements.announceDue(now)
         assertSlugFree(write.slug, null)
         const visible = isPublicAt(write, now)
@@ -192,7 +193,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
         const article = toArticle(inserted)
         announcements.recordChange(undefined, { article, visible }, now)
         return article
-      }, IMMEDIATE)
+      }, IMMEDIATE))
     },
 
     /**
@@ -202,7 +203,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
      * meanwhile. A change that changes nothing writes nothing and returns the article.
      */
     async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, now: number, unchanged: (fresh: ArticleRow) => boolean, meta: WriteMeta): Promise<Article> {
-      return db.transaction((tx) => {
+      return declareWrite(db, articleWriteKeys(current.id), () => db.transaction((tx) => {
         // First, so that the log shows a scheduled article's publication before this change to it.
         announcements.announceDue(now)
         const fresh = stillCurrent(current.id, unchanged)
@@ -227,7 +228,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
         const article = toArticle(updated)
         announcements.recordChange(fresh, { article, visible }, now)
         return article
-      }, IMMEDIATE)
+      }, IMMEDIATE))
     },
 
     async tagSlugs (articleId: number): Promise<string[]> {
@@ -242,12 +243,12 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
     /** Deletes the article read as `current` (with its comments); StaleRead when it changed since. */
     async delete (current: ArticleRow, unchanged: (fresh: ArticleRow) => boolean): Promise<void> {
       const at = now()
-      db.transaction((tx) => {
+      declareWrite(db, articleWriteKeys(current.id), () => db.transaction((tx) => {
         announcements.announceDue(at)
         const fresh = stillCurrent(current.id, unchanged)
         tx.delete(articles).where(eq(articles.id, current.id)).run()
         announcements.recordChange(fresh, null, at)
-      }, IMMEDIATE)
+      }, IMMEDIATE))
     },
 
     /** One page of the article list; `snippet` is set on each item when the list is a search. */

@@ -11,6 +11,7 @@ import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { parseSearch } from './search.js'
 import { revisionMeta } from '../revisions/author.js'
 import { viewOf } from './visibility.js'
+import { dependencyKeys as dk } from '../db/change-clock.js'
 import {
   Article, ArticleList, ArticleListQuery, CreateArticleBody, searchRateLimited, searchRateLimitHeaders, SlugParams, UpdateArticleBody
 } from './schemas.js'
@@ -75,13 +76,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       sort,
       withTotal: q.include === 'total'
     })
-    return reply.represent(toPage(request, reply, rows, {
+    const page = toPage(request, reply, rows, {
       limit,
       fingerprint,
       total,
       keyOf: (row) => [sort === 'relevance' ? String(row.rank) : sort === '-updatedAt' ? row.updatedAt : row.publishedAt, row.id],
       map: toSummary
-    }))
+    })
+    // The list's membership, order and totals (which a tag's rename touches too: its rows' tags, a tag
+    // filter), and each row's comment count, which changes without the list changing.
+    return reply.represent(page, { keys: [dk.articles, ...page.data.map((item) => dk.article(item.id))] })
   })
 
   app.post('/articles', {
@@ -124,7 +128,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (moved === undefined) throw new NotFound(`No article at "${request.params.slug}".`)
       return reply.code(301).header('location', `/v1/articles/${moved}`).send(undefined)
     }
-    return reply.represent(app.articles.toArticle(row))
+    const article = app.articles.toArticle(row)
+    return reply.represent(article, { keys: [dk.article(article.id), ...article.tags.map((t) => dk.tag(t.slug))] })
   })
 
   app.patch('/articles/:slug', {

@@ -4,6 +4,7 @@
 // checked against a guessed address, and an IPv4 address could otherwise be found by trying them all.
 import { createHmac } from 'node:crypto'
 import type { Db } from '../db/connection.js'
+import { commentWriteKeys, declareWrite } from '../db/change-clock.js'
 import type { CommentEvents } from './events.js'
 import { recountComments } from './repository.js'
 import type { CommentStatus, REPORT_REASONS } from './schemas.js'
@@ -22,6 +23,7 @@ export function reportRepository (db: Db, events: CommentEvents) {
     'INSERT INTO comment_reports (comment_id, reporter, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
   const countOne = db.$client.prepare<[number], { reportCount: number, status: CommentStatus, articleId: number }>(
     'UPDATE comments SET report_count = report_count + 1 WHERE id = ? RETURNING report_count AS reportCount, status, article_id AS articleId')
+  const articleOf = db.$client.prepare<[number], number>('SELECT article_id FROM comments WHERE id = ?').pluck()
   const slugOf = db.$client.prepare<[number], string>('SELECT slug FROM articles WHERE id = ?').pluck()
   const requeue = db.$client.prepare<[number, number]>("UPDATE comments SET status = 'pending', updated_at = ? WHERE id = ?")
 
@@ -44,7 +46,10 @@ export function reportRepository (db: Db, events: CommentEvents) {
   return {
     /** Records a report unless this reporter already reported the comment; the threshold rule applies. */
     async add (commentId: number, reporter: string, reason: ReportReason, now: number, threshold: number): Promise<ReportOutcome> {
-      return add.immediate(commentId, reporter, reason, now, threshold)
+      // A report that reaches the threshold takes the comment out of its article's thread and count.
+      const articleId = articleOf.get(commentId)
+      if (articleId === undefined) return add.immediate(commentId, reporter, reason, now, threshold)
+      return declareWrite(db, commentWriteKeys(articleId), () => add.immediate(commentId, reporter, reason, now, threshold))
     }
   }
 }

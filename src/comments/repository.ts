@@ -11,6 +11,7 @@
 // cost more per comment (measured: bench/README.md#comment-insert).
 import { and, asc, count, eq, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
+import { commentWriteKeys, declareWrite } from '../db/change-clock.js'
 import { StaleRead } from '../http/errors.js'
 import { articles, commentReports, comments } from '../db/schema.js'
 import { after, orderBy, type KeysetOrder } from '../db/keyset.js'
@@ -275,12 +276,14 @@ export function commentRepository (db: Db, events: CommentEvents) {
      * default or a trigger), not read back.
      */
     async create (article: CommentTarget, write: CommentWrite, now: number): Promise<CommentRecord> {
-      return insertComment.immediate(article, write, now)
+      // Pending or approved: one article's count and thread at most (a pending comment changes neither, but
+      // dropping them costs one article's entries and no reasoning about statuses).
+      return declareWrite(db, commentWriteKeys(article.id), () => insertComment.immediate(article, write, now))
     },
 
     /** StaleRead when `unchanged` says the comment changed since `current` was read. */
     async update (current: CommentRecord, set: CommentChange, now: number, unchanged: (fresh: CommentRecord) => boolean): Promise<CommentRecord> {
-      return db.transaction((tx) => {
+      return declareWrite(db, commentWriteKeys(current.articleId), () => db.transaction((tx) => {
         events.announceDue(now)
         const before = stillCurrent(current.id, unchanged)
         tx.update(comments).set({ ...set, updatedAt: now }).where(eq(comments.id, current.id)).run()
@@ -288,7 +291,7 @@ export function commentRepository (db: Db, events: CommentEvents) {
         const after = reload(current.id)
         events.changed(before, after, now)
         return after
-      }, IMMEDIATE)
+      }, IMMEDIATE))
     },
 
     /**
@@ -296,13 +299,13 @@ export function commentRepository (db: Db, events: CommentEvents) {
      * StaleRead as for update.
      */
     async delete (current: CommentRecord, now: number, unchanged: (fresh: CommentRecord) => boolean): Promise<void> {
-      db.transaction((tx) => {
+      declareWrite(db, commentWriteKeys(current.articleId), () => db.transaction((tx) => {
         events.announceDue(now)
         const before = stillCurrent(current.id, unchanged)
         events.left(before, now)
         deleteComment(tx, before, now)
         recountComments(tx, current.articleId)
-      }, IMMEDIATE)
+      }, IMMEDIATE))
     },
 
     /**

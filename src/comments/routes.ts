@@ -101,7 +101,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       limit,
       withTotal: q.include === 'total'
     })
-    return v.sendList(toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (r) => [r.createdAt, r.id], map: v.map }))
+    return v.sendList(toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (r) => [r.createdAt, r.id], map: v.map }), article.id)
   })
 
   app.get('/comments/:id', {

@@ -4,6 +4,7 @@
 // if a mapping went wrong. The document names one model per route (Comment, its private fields optional).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TSchema } from 'typebox'
+import { dependencyKeys as dk } from '../db/change-clock.js'
 import { NotFound } from '../http/errors.js'
 import type { Page } from '../http/pagination.js'
 import { authorReaches as reachedByAuthor, commentVisible as visibleIn, viewOf } from '../articles/visibility.js'
@@ -28,7 +29,7 @@ export function view (request: FastifyRequest, reply: FastifyReply) {
     moderator,
     map: moderator ? toModeratedComment : toComment,
     sendOne: (record: CommentRecord, status = 200) =>
-      reply.represent(moderator ? toModeratedComment(record) : toComment(record), { as: shape.one, status }),
+      reply.represent(moderator ? toModeratedComment(record) : toComment(record), { as: shape.one, status, keys: [dk.comments(record.articleId)] }),
     /**
      * The 201 of a new comment, with its edit token. The ETag names the comment as a GET shows it (and
      * as If-Match is checked against), not this one-off body with its secret.
@@ -37,7 +38,9 @@ export function view (request: FastifyRequest, reply: FastifyReply) {
       const body = moderator ? toModeratedComment(record) : toComment(record)
       return reply.represent({ ...body, editToken }, { as: shape.created, status: 201, etagOf: { body, as: shape.one } })
     },
-    sendList: (page: Page<PublicComment | ModeratedComment>) => reply.represent(page, { as: shape.list })
+    /** A page of the comments of article `articleId`. */
+    sendList: (page: Page<PublicComment | ModeratedComment>, articleId?: number) =>
+      reply.represent(page, { as: shape.list, keys: articleId === undefined ? undefined : [dk.comments(articleId)] })
   }
 }
 

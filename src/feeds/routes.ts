@@ -68,7 +68,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         return reply.code(301).header('location', `/feeds/${format}?${query.toString()}`).send(undefined)
       }
       const { body, as } = f.render(result.doc)
-      return reply.represent(body, { as, contentType: `${f.mediaType}; charset=utf-8`, modifiedAt: { at: result.doc.updated, now } })
+      return reply.represent(body, { as, contentType: `${f.mediaType}; charset=utf-8`, modifiedAt: { at: result.doc.updated, now }, keys: result.keys })
     })
   }
 }

@@ -3,6 +3,7 @@
 // writes in any format. Articles are chosen by the article list itself (src/articles/listing/), so a
 // feed shows exactly what `GET /v1/articles` shows with the same filters, and its visibility rule.
 import type { FastifyInstance } from 'fastify'
+import { dependencyKeys as dk } from '../db/change-clock.js'
 import type { ArticleListParams } from '../articles/repository.js'
 import type { ArticleSummary } from '../articles/schemas.js'
 import { invalid, NotFound } from '../http/errors.js'
@@ -13,7 +14,7 @@ import type { FeedQuery } from './schemas.js'
 export type FeedFormat = 'rss' | 'atom' | 'json'
 
 /** A feed, or for the comments of an article known by an old slug, the slug to redirect to. */
-export type FeedResult = { doc: FeedDocument, movedTo?: undefined } | { movedTo: string }
+export type FeedResult = { doc: FeedDocument, keys: string[], movedTo?: undefined } | { movedTo: string }
 
 const DEFAULT_LIMIT = 20
 
@@ -109,7 +110,8 @@ export function feedService (app: FastifyInstance) {
     const about = slice.length === 0
       ? { title: publicName, description: `The latest articles from ${publicName}.` }
       : { title: `${publicName}: ${[tagName, q.section, q.author].filter((p) => p !== undefined).join(' · ')}`, description: `The latest articles ${slice.join(' ')}, from ${publicName}.` }
-    return { doc: frame(q, links, { ...about, home: links.home }, entries, await app.syndication.publicChangedAt()) }
+    // Which articles, with what (a tag's name included): list:articles; Last-Modified: the public clock.
+    return { doc: frame(q, links, { ...about, home: links.home }, entries, await app.syndication.publicChangedAt()), keys: [dk.articles, dk.publicClock] }
   }
 
   async function comments (slug: string, q: FeedQuery, links: PublicLinks, now: number): Promise<FeedResult> {
@@ -144,7 +146,9 @@ export function feedService (app: FastifyInstance) {
         title: `Comments on “${article.title}”`,
         description: `Approved comments on “${article.title}”, newest first, from ${publicName}.`,
         home: articleUrl
-      }, entries, changedAt)
+      }, entries, changedAt),
+      // The article's comments, and the article (its title, its visibility) through its writes' comments key.
+      keys: [dk.comments(article.id), dk.publicClock]
     }
   }
 

@@ -44,6 +44,11 @@ export const RESPONSE_HEADERS = {
     required: false,
     schema: { type: 'string', enum: ['true'] }
   },
+  'Surrogate-Key': {
+    description: 'What this public answer was read from, as space-separated dependency keys (`article:12`, `comments:12`, `tag:world`, `list:articles`, `list:tags`, `public-clock`, `openapi`), for a CDN that purges by key (Fastly surrogate keys, Varnish xkey). Gazette drops its own cached copy when a write touches one of them; a CDN purges the same keys after the same writes (README.md, "Behind a CDN", says which write touches which). Sent on the answers of cacheable public GETs to callers without a token.',
+    required: false,
+    schema: { type: 'string', examples: ['article:12 tag:world tag:desk'] }
+  },
   'WWW-Authenticate': {
     description: 'The authentication scheme to use: `Bearer realm="gazette"`.',
     required: true,

@@ -156,6 +156,19 @@ export const ROUTE_RULES: readonly RouteRule[] = [
     }
   },
   {
+    name: 'surrogate-key',
+    why: 'A public GET the cache keeps names what its answer was read from in `Surrogate-Key` (src/plugins/public-cache.ts), on its 200s and 304s, so a CDN in front can purge by the same keys.',
+    applies: (route) => documented(route) && hasMethod(route, ['GET']) && route.config?.publicCache === true,
+    apply: (route) => {
+      const response = (schemaOf(route)!.response ??= {}) as Schema
+      for (const status of ['200', '304']) {
+        const r = response[status] as Schema | undefined
+        if (r === undefined || r.headers?.['surrogate-key'] !== undefined) continue
+        response[status] = { ...r, headers: { ...r.headers, 'surrogate-key': { type: 'string' } } }
+      }
+    }
+  },
+  {
     name: 'response-names',
     why: 'A response that is a bare $ref gets a description naming what it is, not "Default Response".',
     applies: documented,

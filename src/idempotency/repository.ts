@@ -3,6 +3,7 @@
 // Raw SQL on purpose (CONTRIBUTING.md, the data layer): the claim is one INSERT … ON CONFLICT DO UPDATE on every keyed POST, and
 // the purge a bounded DELETE by rowid.
 import type { Db } from '../db/connection.js'
+import { declareWrite } from '../db/change-clock.js'
 
 /** How long a key is remembered. */
 export const KEY_TTL_MS = 24 * 60 * 60 * 1000
@@ -25,6 +26,9 @@ export type Claim =
   | { outcome: 'replay', response: StoredResponse }
   | { outcome: 'in-flight' }
   | { outcome: 'reused' }
+
+/** Stored responses are never part of a public answer: their writes drop nothing from the public cache. */
+const NO_PUBLIC_KEYS: readonly string[] = []
 
 export function idempotencyKeyRepository (db: Db, now: () => number) {
   // Every statement is prepared once: a POST with a key claims and completes it, so these run twice
@@ -65,17 +69,17 @@ export function idempotencyKeyRepository (db: Db, now: () => number) {
      * processes on one database cannot both claim a key.
      */
     async claim (scope: string, key: string, requestHash: string): Promise<Claim> {
-      return claimKey.immediate(scope, key, requestHash)
+      return declareWrite(db, NO_PUBLIC_KEYS, () => claimKey.immediate(scope, key, requestHash))
     },
 
     /** Stores the response of a claimed key, to be replayed to retries. */
     async complete (scope: string, key: string, response: StoredResponse): Promise<void> {
-      store.run(response.statusCode, JSON.stringify(response.headers), response.body, scope, key)
+      declareWrite(db, NO_PUBLIC_KEYS, () => store.run(response.statusCode, JSON.stringify(response.headers), response.body, scope, key))
     },
 
     /** Forgets a claim whose request failed on our side, so that a retry can succeed. */
     async release (scope: string, key: string): Promise<void> {
-      forget.run(scope, key)
+      declareWrite(db, NO_PUBLIC_KEYS, () => forget.run(scope, key))
     }
   }
 }

@@ -155,7 +155,8 @@ export function installMetrics (app: FastifyInstance): { registry: Registry, add
     new Gauge({ name, help, registers, collect () { const s = cacheStats(); if (s !== undefined) this.set(read(s)) } })
   cacheCounter('gazette_response_cache_stores_total', 'Responses stored in the response cache.', (s) => s.stores)
   cacheCounter('gazette_response_cache_evictions_total', 'Entries evicted from the response cache to stay within RESPONSE_CACHE_MB (least recently used first).', (s) => s.evictions)
-  cacheCounter('gazette_response_cache_invalidations_total', 'Times the response cache was emptied because the database or the clock moved on.', (s) => s.clears)
+  cacheCounter('gazette_response_cache_invalidations_total', 'Times the response cache was emptied: a write that declared nothing, another process\'s write, or the clock moved on.', (s) => s.clears)
+  cacheCounter('gazette_response_cache_purged_total', 'Entries dropped from the response cache by a write that touched what they were read from (their dependency keys).', (s) => s.purged)
   cacheGauge('gazette_response_cache_entries', 'Responses held in the response cache.', (s) => s.entries)
   cacheGauge('gazette_response_cache_bytes', 'Memory the response cache accounts for (bodies plus a per-entry overhead).', (s) => s.bytes)
   new Gauge({ // eslint-disable-line no-new

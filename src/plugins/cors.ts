@@ -11,7 +11,7 @@ export const CORS_ALLOWED_HEADERS = [
 
 export const CORS_EXPOSED_HEADERS = [
   'ETag', 'Location', 'Link', 'X-Request-Id', 'Retry-After', 'Idempotent-Replayed', 'Allow', 'WWW-Authenticate',
-  'RateLimit', 'RateLimit-Policy', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'
+  'RateLimit', 'RateLimit-Policy', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Surrogate-Key'
 ]
 
 export default fp(async (app) => {

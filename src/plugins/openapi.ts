@@ -37,6 +37,9 @@ export const OpenApiDocument = Type.Object({
   additionalProperties: true
 })
 
+/** The document reads nothing in the database: no write drops it (a new deployment starts a new process). */
+const DOCUMENT_KEYS = ['openapi']
+
 export default fp(async (app) => {
   await app.register(swagger, {
     openapi: {
@@ -113,7 +116,7 @@ export default fp(async (app) => {
         ...problems(412, 422)
       }
     }
-  }, async (request, reply) => reply.represent(app.swagger()))
+  }, async (request, reply) => reply.represent(app.swagger(), { keys: DOCUMENT_KEYS }))
 
   app.get('/openapi.yaml', {
     config: { publicCache: true },
@@ -132,5 +135,5 @@ export default fp(async (app) => {
         ...problems(412, 422)
       }
     }
-  }, async (request, reply) => reply.type('application/yaml; charset=utf-8').represent(app.swagger({ yaml: true })))
+  }, async (request, reply) => reply.type('application/yaml; charset=utf-8').represent(app.swagger({ yaml: true }), { keys: DOCUMENT_KEYS }))
 }, { name: 'openapi' })

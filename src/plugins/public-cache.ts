@@ -4,28 +4,40 @@
 //
 // What a public read answers depends on three things only: the request target (path and query), the
 // database, and the time (an article scheduled for later becomes visible at its publishedAt, with no
-// write that anything could notice). So every entry belongs to an *epoch* during which none of the
-// three changes, and an epoch ends, dropping every entry, when:
-// - this process changed the database (src/db/change-clock.ts): SQLite's total_changes() counter for the connection moved
-//   (read before every lookup: it is nearly free and misses no code path);
-// - another process changed it (a second server on the same file, a script): PRAGMA data_version
-//   moved. Reading it takes a lock, so it is read at most every VERSION_POLL_MS (measured:
-//   bench/README.md#change-counters): such a
+// write that anything could notice). Each entry records what in the database it read, as dependency
+// keys the route declares with reply.represent(body, { keys }) (`article:12`, `comments:12`, `tag:world`,
+// `list:articles`, `list:tags`, `public-clock`; README.md "Behind a CDN" lists them), and is dropped when:
+// - this process made a write that declared one of its keys (src/db/change-clock.ts, declareWrite: each
+//   repository write says which keys it touched, in the code path that commits). Before every lookup
+//   the cache reads total_changes(), the connection's count of rows written: when it moved, the declared
+//   writes must account for every change since the last look (their counters chain without a gap), and
+//   then exactly their keys are dropped. A change that no declaration covers (a write that declared
+//   nothing, a maintenance step) empties the whole cache, as does anything it cannot tell apart. So a
+//   forgotten declaration is slow, never stale; a declared key set that is too small is the one way to
+//   serve a stale answer, and test/http/response-cache.test.ts compares every cached answer with a fresh
+//   one after every kind of write, and fails when any one invalidation is taken out;
+// - another process changed the database (a second server on the same file, a script): PRAGMA
+//   data_version moved, and what it touched cannot be known, so everything goes. Reading it takes a lock,
+//   so it is read at most every VERSION_POLL_MS (measured: bench/README.md#change-counters): such a
 //   write is seen within that time, as if it had been committed that much later;
 // - the clock reached the next scheduled publication (min(published_at) after the epoch began, read
-//   once per epoch), or went backwards.
-// Coarse on purpose: any write empties the cache. Finer dependencies (which pages show which article,
-// which articles carry a renamed tag or a new comment count) would be a second copy of every query's
-// logic, and one missed case would serve stale pages.
+//   once per epoch), or went backwards: everything goes.
+// A route that answers with no keys depends on everything: its entries go with any write at all.
+// The keys are sent as `Surrogate-Key` with each public cached answer, so a CDN (Fastly, Varnish xkey)
+// can purge by the same keys (README.md "Behind a CDN").
 //
 // Only routes that opt in with `config: { publicCache: true }` are cached: a new public GET is not kept
-// until its author has checked that its answer depends on nothing else.
+// until its author has checked that its answer depends on nothing else, and declared its keys.
 // Requests with Authorization are never served from it nor stored (editors see drafts; moderators see
 // emails), nor are HEAD requests, requests with If-Match, or anything but a 200 GET sent through
 // reply.represent. Entries hold the uncompressed body and the headers the route set (content type,
-// ETag, Link); everything else (security, CORS, caching headers, request id, compression, 304 for a
+// ETag, Link, Surrogate-Key); everything else (security, CORS, caching headers, request id, compression, 304 for a
 // matching If-None-Match) is added by the same hooks and the same code as for any other response.
 // Memory is bounded (RESPONSE_CACHE_MB); the least recently used entries go first.
+//
+// A read that began before a write and ends after it (an await between its statements) may hold what
+// it read before: it is not stored when a write since it began touched one of its keys (the recent
+// purges are kept as a short log; older than the log, never stored).
 //
 // Two kinds of routes need more than the request target (src/feeds, src/sitemaps):
 // - A route whose body holds absolute URLs built from the request's origin (config.publicOrigin, when
@@ -42,18 +54,26 @@ import { requestOrigin } from '../http/origin.js'
 /** How often PRAGMA data_version is read for writes made by other processes, in ms of real time. */
 export const VERSION_POLL_MS = 100
 
+/** The key of an entry whose route declared none: any write drops it. */
+const ANY = '*'
+/** Purges remembered for reads under way (see above). */
+const PURGE_LOG = 256
+
 interface Entry {
   payload: Buffer
   etag: string
   contentType: string
   link: string | undefined
   lastModified: string | undefined
+  /** The Surrogate-Key header: the keys, space-separated (undefined: the route declared none). */
+  surrogate: string | undefined
+  keys: readonly string[]
   /** App-clock time from which the entry no longer holds (Infinity: until the epoch ends). */
   expires: number
   bytes: number
 }
 
-export interface CacheStats { entries: number, bytes: number, hits: number, misses: number, stores: number, evictions: number, clears: number }
+export interface CacheStats { entries: number, bytes: number, hits: number, misses: number, stores: number, evictions: number, clears: number, purged: number }
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -69,17 +89,36 @@ declare module 'fastify' {
   }
 }
 
-/** Per-request state: the epoch a cacheable request began in (a miss that may be stored), or null; its key. */
+/** Per-request state: the epoch a cacheable request began in (a miss that may be stored), or null; its key; the purge it began after. */
 const kEpoch = Symbol('response-cache epoch')
 const kKey = Symbol('response-cache key')
-type Tracked = FastifyRequest & { [kEpoch]?: number | null, [kKey]?: string }
+const kPurge = Symbol('response-cache purge')
+type Tracked = FastifyRequest & { [kEpoch]?: number | null, [kKey]?: string, [kPurge]?: number }
 const kExpires = Symbol('response-cache expiry')
-type Expiring = FastifyReply & { [kExpires]?: number }
+const kKeys = Symbol('response-cache keys')
+type Expiring = FastifyReply & { [kExpires]?: number, [kKeys]?: readonly string[] }
 
 /** Says that this reply's answer holds only until `at` (app clock, ms): a cached copy is dropped then. */
 export function cacheUntil (reply: FastifyReply, at: number): void {
   const r = reply as Expiring
   r[kExpires] = Math.min(r[kExpires] ?? Infinity, at)
+}
+
+/**
+ * Says what this reply's answer read (dependency keys): a cached copy is dropped by a write that touches
+ * one of them, and a public cacheable answer carries them as `Surrogate-Key`.
+ */
+export function cacheKeys (reply: FastifyReply, keys: readonly string[]): void {
+  const r = reply as Expiring
+  const unique = [...new Set(keys)]
+  r[kKeys] = unique
+  if (cacheable(reply.request) && unique.length > 0) reply.header('surrogate-key', unique.join(' '))
+}
+
+/** A request the cache may answer or store: an opted-in GET without a token or If-Match. */
+function cacheable (request: FastifyRequest): boolean {
+  return request.routeOptions.config?.publicCache === true && (request.method === 'GET' || request.method === 'HEAD') &&
+    request.headers.authorization === undefined && request.headers['if-match'] === undefined
 }
 
 // Rough per-entry overhead beyond the body (key, object, headers), so many tiny entries still count.
@@ -90,23 +129,57 @@ export default fp(async (app) => {
   const clock = changeClock(app.db)
 
   const entries = new Map<string, Entry>()
-  const stats = { hits: 0, misses: 0, stores: 0, evictions: 0, clears: 0 }
+  /** Dependency key → the request keys of the entries that read it. */
+  const byDependency = new Map<string, Set<string>>()
+  const stats = { hits: 0, misses: 0, stores: 0, evictions: 0, clears: 0, purged: 0 }
   let bytes = 0
   let epoch = 0
   let changes = clock.localChanges()
+  clock.declared()
   let version = clock.dataVersion()
   let versionReadAt = Date.now()
   /** When the current epoch began (app clock), and the next publication after it (null: not read yet). */
   let epochStart = app.clock()
   let horizon: number | null = null
+  /** The number of the latest purge, and the keys of the latest PURGE_LOG purges (oldest first). */
+  let purges = 0
+  const purgeLog: { n: number, keys: Set<string> }[] = []
 
   function newEpoch (now: number): void {
     if (entries.size > 0) stats.clears++
     entries.clear()
+    byDependency.clear()
     bytes = 0
     epoch++
     epochStart = now
     horizon = null
+  }
+
+  function remove (key: string, entry: Entry): void {
+    entries.delete(key)
+    bytes -= entry.bytes
+    for (const dep of entry.keys) {
+      const set = byDependency.get(dep)
+      if (set === undefined) continue
+      set.delete(key)
+      if (set.size === 0) byDependency.delete(dep)
+    }
+  }
+
+  /** Drops every entry that read one of `keys` (and every entry that declared none). */
+  function purge (keys: Set<string>): void {
+    keys.add(ANY)
+    purges++
+    purgeLog.push({ n: purges, keys })
+    if (purgeLog.length > PURGE_LOG) purgeLog.shift()
+    for (const dep of keys) {
+      const set = byDependency.get(dep)
+      if (set === undefined) continue
+      for (const key of set) {
+        const entry = entries.get(key)
+        if (entry !== undefined) { remove(key, entry); stats.purged++ }
+      }
+    }
   }
 
   /**
@@ -123,12 +196,34 @@ export default fp(async (app) => {
     }
   }
 
-  function check (now: number): void {
+  /** This process's writes since the last look: their keys dropped if declarations cover them all, else everything. */
+  function ownWrites (now: number): void {
     const c = clock.localChanges()
-    if (c !== changes) {
-      changes = c
-      newEpoch(now)
+    const declared = clock.declared()
+    if (c === changes) return
+    let at = changes
+    changes = c
+    const touched = new Set<string>()
+    if (declared !== null) {
+      for (const d of declared) {
+        if (d.before !== at) break
+        at = d.after
+        for (const key of d.keys) touched.add(key)
+      }
     }
+    if (at !== c) {
+      newEpoch(now)
+      return
+    }
+    purge(touched)
+    // A write may have scheduled a publication earlier than the one the epoch waits for: read it again
+    // now, while entries are held (a stored entry implies a horizon read after every write before it).
+    horizon = null
+    if (entries.size > 0) publicationHorizon()
+  }
+
+  function check (now: number): void {
+    ownWrites(now)
     const real = Date.now()
     if (real - versionReadAt >= VERSION_POLL_MS || real < versionReadAt) {
       versionReadAt = real
@@ -139,6 +234,19 @@ export default fp(async (app) => {
       }
     }
     if (now < epochStart || (horizon !== null && now >= horizon)) newEpoch(now)
+  }
+
+  /** Whether a purge since purge number `since` touched one of `keys` (or is too old to tell). */
+  function purgedSince (since: number, keys: readonly string[]): boolean {
+    if (since === purges) return false
+    const first = purgeLog[0]
+    if (first === undefined || first.n > since + 1) return true
+    for (let i = purgeLog.length - 1; i >= 0 && purgeLog[i]!.n > since; i--) {
+      const touched = purgeLog[i]!.keys
+      if (keys.length === 0) return true
+      for (const key of keys) if (touched.has(key)) return true
+    }
+    return false
   }
 
   /** The first publication due after the epoch began (Infinity: none is scheduled). */
@@ -158,8 +266,7 @@ export default fp(async (app) => {
   }
 
   app.addHook('onRequest', (request: Tracked, reply, done) => {
-    if (request.routeOptions.config.publicCache !== true || request.method !== 'GET' || request.headers.authorization !== undefined ||
-        request.headers['if-match'] !== undefined) {
+    if (request.method !== 'GET' || !cacheable(request)) {
       done()
       return
     }
@@ -171,14 +278,14 @@ export default fp(async (app) => {
     }
     let entry = entries.get(key)
     if (entry !== undefined && now >= entry.expires) {
-      entries.delete(key)
-      bytes -= entry.bytes
+      remove(key, entry)
       entry = undefined
     }
     if (entry === undefined) {
       stats.misses++
       request[kEpoch] = epoch
       request[kKey] = key
+      request[kPurge] = purges
       done()
       return
     }
@@ -188,6 +295,7 @@ export default fp(async (app) => {
     entries.set(key, entry)
     reply.header('content-type', entry.contentType)
     if (entry.link !== undefined) reply.header('link', entry.link)
+    if (entry.surrogate !== undefined) reply.header('surrogate-key', entry.surrogate)
     try {
       sendConditional(request, reply, entry.payload, entry.etag, { lastModified: entry.lastModified })
     } catch (err) {
@@ -196,8 +304,8 @@ export default fp(async (app) => {
   })
 
   // Stores a public 200 made by reply.represent (a string body with a strong ETag), if the epoch it
-  // was computed in is still the current one. Registered before compression's route-level hooks run,
-  // so the body is the uncompressed one.
+  // was computed in is still the current one and no write since touched what it read. Registered
+  // before compression's route-level hooks run, so the body is the uncompressed one.
   app.addHook('onSend', (request: Tracked, reply: Expiring, payload, done) => {
     const began = request[kEpoch]
     const key = request[kKey]
@@ -211,7 +319,10 @@ export default fp(async (app) => {
     const now = app.clock()
     const size = Buffer.byteLength(payload) + ENTRY_OVERHEAD
     const expires = reply[kExpires] ?? Infinity
-    if (sync(now) && began === epoch && size <= maxBytes / 4 && now < publicationHorizon() && now < expires) {
+    const declared = reply[kKeys]
+    const keys = declared === undefined || declared.length === 0 ? [ANY] : declared
+    if (sync(now) && began === epoch && !purgedSince(request[kPurge] ?? -1, keys) && size <= maxBytes / 4 &&
+        now < publicationHorizon() && now < expires) {
       const link = reply.getHeader('link')
       const lastModified = reply.getHeader('last-modified')
       const entry: Entry = {
@@ -220,18 +331,24 @@ export default fp(async (app) => {
         contentType: String(reply.getHeader('content-type')),
         link: typeof link === 'string' ? link : undefined,
         lastModified: typeof lastModified === 'string' ? lastModified : undefined,
+        surrogate: declared === undefined || declared.length === 0 ? undefined : declared.join(' '),
+        keys,
         expires,
         bytes: size
       }
       const old = entries.get(key)
-      if (old !== undefined) { bytes -= old.bytes; entries.delete(key) }
+      if (old !== undefined) remove(key, old)
       entries.set(key, entry)
+      for (const dep of keys) {
+        let set = byDependency.get(dep)
+        if (set === undefined) byDependency.set(dep, set = new Set())
+        set.add(key)
+      }
       bytes += size
       stats.stores++
       for (const [key, e] of entries) {
         if (bytes <= maxBytes) break
-        entries.delete(key)
-        bytes -= e.bytes
+        remove(key, e)
         stats.evictions++
       }
     }

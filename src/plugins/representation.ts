@@ -1,7 +1,7 @@
 // The one way a route sends a representation: reply.represent(body, options). It serialises the body once
 // (with the route's response schema for the status, or the schema named in `as`), tags it with the hash of
 // those bytes as a strong ETag, adds Last-Modified when the route knows when the body last changed, tells
-// the public cache how long the answer holds, and answers a conditional GET/HEAD with 304 or 412
+// the public cache how long the answer holds and what it was read from (Surrogate-Key), and answers a conditional GET/HEAD with 304 or 412
 // (src/http/conditional.ts). reply.etagOf(body, as) is the ETag a read of a resource carries, for the
 // If-Match check of a write (writeIfMatch's `etag` step), serialised exactly as represent would.
 // Forgetting to use it shows: the route contract's 304 has no ETag to match, and test/contract.ts fails
@@ -10,7 +10,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply } from 'fastify'
 import type { TSchema } from 'typebox'
 import { etagOf, lastModifiedHeader, sendConditional } from '../http/conditional.js'
-import { cacheUntil } from './public-cache.js'
+import { cacheKeys, cacheUntil } from './public-cache.js'
 
 /** A component's `$id` (`'Article'`), or a schema object that stays the same (Fastify caches compiled serialisers by identity). */
 export type Shape = string | TSchema
@@ -28,6 +28,13 @@ export interface RepresentOptions {
   modifiedAt?: { at: number, now: number }
   /** The public cache drops its copy at this time (app clock, ms): an answer that changes with time (the news window). */
   holdsUntil?: number
+  /**
+   * What the body was read from, as dependency keys (`article:12`, `comments:12`, `tag:world`,
+   * `list:articles`, `list:tags`, `public-clock`): a public cached copy is dropped by a write that
+   * touches one of them (src/plugins/public-cache.ts), and they are sent as `Surrogate-Key` for a CDN.
+   * A cached route that gives none is dropped by every write.
+   */
+  keys?: readonly string[]
 }
 
 declare module 'fastify' {
@@ -69,6 +76,7 @@ function represent (this: FastifyReply, body: unknown, o: RepresentOptions = {})
     if (lastModified === undefined) holdsUntil = Math.min(holdsUntil ?? Infinity, (Math.floor(o.modifiedAt.at / 1000) + 1) * 1000)
   }
   if (holdsUntil !== undefined) cacheUntil(this, holdsUntil)
+  if (o.keys !== undefined) cacheKeys(this, o.keys)
   return sendConditional(this.request, this, payload, etag, { status, lastModified })
 }
 

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto'
 import { desc, eq, getTableColumns, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
+import { commentWriteKeys, declareWrite } from '../db/change-clock.js'
 import { articles, comments } from '../db/schema.js'
 import type { CommentEvents } from '../comments/events.js'
 import { deleteComment, recountComments } from '../comments/repository.js'
@@ -60,7 +61,7 @@ export function privacyRepository (db: Db, events: CommentEvents, opts: PrivacyR
     }
   }
 
-  const eraseAll = sqlite.transaction((email: string, now: number): number => {
+  const eraseAll = sqlite.transaction((email: string, now: number): { erased: number, articleIds: Set<number> } => {
     events.announceDue(now)
     // Replies before the comments they answer (ids grow), so a parent whose only replies were its own
     // author's is removed rather than left as a tombstone.
@@ -88,7 +89,7 @@ export function privacyRepository (db: Db, events: CommentEvents, opts: PrivacyR
       unlinkReporter.run(`erased:${randomBytes(16).toString('hex')}`, opts.reporterOf(`client:${row.ip}`))
     }
     for (const value of origins) forgetByOrigin.run(value)
-    return rows.length
+    return { erased: rows.length, articleIds }
   })
 
   return {
@@ -100,7 +101,8 @@ export function privacyRepository (db: Db, events: CommentEvents, opts: PrivacyR
      * them as tombstones (src/comments/events.ts). One transaction.
      */
     async erase (email: string, now: number): Promise<Erasure> {
-      const erased = withSecureDelete(() => eraseAll.immediate(email, now))
+      // The threads and counts of the articles the comments were on.
+      const { erased } = withSecureDelete(() => declareWrite(db, (r) => [...r.articleIds].flatMap(commentWriteKeys), () => eraseAll.immediate(email, now)))
       const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
       return { erased, checkpointed: result?.busy === 0 }
     },

@@ -5,6 +5,7 @@
 // URLs (drafts, deleted articles), and one with none is not listed and answers 404.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { dependencyKeys as dk } from '../db/change-clock.js'
 import { NotFound } from '../http/errors.js'
 import { publicOrigin } from '../http/origin.js'
 import { problems } from '../http/schemas.js'
@@ -18,6 +19,8 @@ export const NEWS_WINDOW_MS = 48 * 3_600_000
 export const NEWS_MAX_URLS = 1000
 
 const XML = 'application/xml; charset=utf-8'
+/** Which articles are public and when they changed (lastmod), and the public clock (Last-Modified). */
+const SITEMAP_KEYS = [dk.articles, dk.publicClock]
 const lastmodOf = (row: { publishedAt: number, updatedAt: number }): number => Math.max(row.publishedAt, row.updatedAt)
 
 const xmlExample = (root: string) => ({ type: 'string', examples: [`<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">…</${root}>`] })
@@ -59,6 +62,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const changedAt = Math.max(await repo.publicChangedAt(), news.droppedAt, ...sitemaps.map((s) => s.lastmod))
     return reply.represent(sitemapIndex(sitemaps), {
       contentType: XML,
+      keys: SITEMAP_KEYS,
       modifiedAt: { at: changedAt, now },
       // news.xml leaves the index when its newest article leaves the window.
       holdsUntil: newest === undefined ? undefined : newest.publishedAt + NEWS_WINDOW_MS
@@ -87,7 +91,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const urls = rows.map((row) => ({ loc: links.article(row), lastmod: lastmodOf(row) }))
     let changedAt = await repo.publicChangedAt()
     for (const u of urls) if (u.lastmod > changedAt) changedAt = u.lastmod
-    return reply.represent(urlSet(urls), { contentType: XML, modifiedAt: { at: changedAt, now } })
+    return reply.represent(urlSet(urls), { contentType: XML, keys: SITEMAP_KEYS, modifiedAt: { at: changedAt, now } })
   })
 
   app.get('/sitemaps/news.xml', {
@@ -114,6 +118,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const changedAt = Math.max(await repo.publicChangedAt(), droppedAt, ...rows.map(lastmodOf))
     return reply.represent(xml, {
       contentType: XML,
+      keys: SITEMAP_KEYS,
       modifiedAt: { at: changedAt, now },
       // The oldest article leaves the window then.
       holdsUntil: oldest === undefined ? undefined : oldest.publishedAt + NEWS_WINDOW_MS

@@ -10,6 +10,7 @@
 // Writes to a tag the public sees record tag.updated / tag.deleted in their transaction (API.md section 10).
 import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
+import { declareWrite, tagWriteKeys } from '../db/change-clock.js'
 import { tags } from '../db/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
 import type { CursorKey } from '../db/keyset.js'
@@ -160,14 +161,14 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
 
     /** A tag made on purpose: public even before it has an article. */
     async create (write: TagWrite, now: number): Promise<CountedTagRow> {
-      return sqlite.transaction(() => {
+      return declareWrite(db, tagWriteKeys(write.slug), () => sqlite.transaction(() => {
         assertFree(write, null)
         const id = Number(sqlite.prepare('INSERT INTO tags (slug, name, description, created_at, updated_at, curated) VALUES (?, ?, ?, ?, ?, 1)')
           .run(write.slug, write.name, write.description, now, now).lastInsertRowid)
         const created = { ...fromRaw(byId.get(id)!), articleCount: 0 }
         outbox.record('tag.updated', toTag(created), now)
         return created
-      }).immediate()
+      }).immediate())
     },
 
     /**
@@ -176,7 +177,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
      * `unchanged` says the tag changed since `current` was read.
      */
     async update (current: TagRow, write: TagWrite, now: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<CountedTagRow> {
-      const row = sqlite.transaction(() => {
+      const row = declareWrite(db, tagWriteKeys(current.slug, write.slug), () => sqlite.transaction(() => {
         announceDue(now)
         assertUnchanged(current.id, v, unchanged)
         assertFree(write, current.id)
@@ -189,7 +190,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
           outbox.record('tag.updated', toTag(after), now)
         }
         return fromRaw(byId.get(current.id)!)
-      }).immediate()
+      }).immediate())
       return counted(row, v, await deltasFor(v)) ?? { ...row, articleCount: 0 }
     },
 
@@ -198,13 +199,13 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
      * StaleRead as for update.
      */
     async delete (current: TagRow, now: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<void> {
-      sqlite.transaction(() => {
+      declareWrite(db, tagWriteKeys(current.slug), () => sqlite.transaction(() => {
         announceDue(now)
         assertUnchanged(current.id, v, unchanged)
         const seen = publicView(current.id, now)
         if (seen !== undefined) outbox.record('tag.deleted', { slug: seen.slug }, now)
         sqlite.prepare('UPDATE tags SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL').run(now, current.id)
-      }).immediate()
+      }).immediate())
     },
 
     async list (p: TagListParams): Promise<{ rows: CountedTagRow[], total?: number }> {

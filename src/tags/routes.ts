@@ -7,6 +7,7 @@ import { ConditionalHeaders, WriteHeaders } from '../http/headers.js'
 import { cursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
+import { dependencyKeys as dk } from '../db/change-clock.js'
 import { CreateTagBody, Tag, TagList, TagListQuery, TagSlugParams, UpdateTagBody } from './schemas.js'
 
 const RENAME_NOTE = 'Articles show their tags as `{ slug, name }`, so renaming or re-slugging a tag changes the `tags` of every article that has it, and with them those articles\' ETags; their `revision` and `updatedAt` stay, because the articles themselves did not change. A rename costs the same however many articles have the tag: searches find them by the new name at once.'
@@ -46,7 +47,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       total,
       keyOf: (row) => [sort === 'name' ? row.name : row.articleCount, row.id],
       map: app.tags.toTag
-    }))
+    }), { keys: [dk.tags] })
   })
 
   app.get('/tags/:slug', {
@@ -61,7 +62,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ref(Tag), 304: NotModified, ...problems(404, 422) }
     }
   }, async (request, reply) => {
-    return reply.represent(app.tags.toTag(await load(request, request.params.slug)))
+    const tag = app.tags.toTag(await load(request, request.params.slug))
+    // Its count moves with any article's write (list:tags), its name and slug with its own.
+    return reply.represent(tag, { keys: [dk.tag(tag.slug), dk.tags] })
   })
 
   app.post('/tags', {

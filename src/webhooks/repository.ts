@@ -13,6 +13,7 @@
 // run by the dispatcher on every tick.
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
+import { declareWrite } from '../db/change-clock.js'
 import { webhookDeliveries, webhooks } from '../db/schema.js'
 import { newEventId } from '../events/outbox.js'
 import type { EventRow } from '../events/repository.js'
@@ -86,6 +87,9 @@ export interface WebhookWrite {
   events: string[]
   description: string | null
 }
+
+/** Deliveries are never part of a public answer: the dispatcher's writes drop nothing from the public cache. */
+const NO_PUBLIC_KEYS: readonly string[] = []
 
 export function webhookRepository (db: Db) {
   const c = db.$client
@@ -355,7 +359,7 @@ export function webhookRepository (db: Db) {
 
     /** Turns new events into deliveries for the webhooks subscribed to them; returns how many were made. */
     async fanOut (now: number): Promise<number> {
-      return anyBehind.get() === 1 ? fanOut.immediate(now) : 0
+      return anyBehind.get() === 1 ? declareWrite(db, NO_PUBLIC_KEYS, () => fanOut.immediate(now)) : 0
     },
 
     /**
@@ -364,7 +368,7 @@ export function webhookRepository (db: Db) {
      */
     async claim (now: number, owner: string, leaseMs: number, busy: ReadonlySet<number>): Promise<ClaimedDelivery[]> {
       // Looked for without the write lock first: an idle round takes no lock.
-      return claimable(now, busy).length === 0 ? [] : claim.immediate(now, owner, now + leaseMs, busy)
+      return claimable(now, busy).length === 0 ? [] : declareWrite(db, NO_PUBLIC_KEYS, () => claim.immediate(now, owner, now + leaseMs, busy))
     },
 
     /**
@@ -372,7 +376,7 @@ export function webhookRepository (db: Db) {
      * After a success, leases and returns the webhook's next delivery if it may go now.
      */
     async complete (d: ClaimedDelivery, result: AttemptResult, owner: string, now: number, policy: RetryPolicy & { leaseMs: number }): Promise<{ outcome: AttemptOutcome, next?: ClaimedDelivery }> {
-      return complete.immediate(d, result, owner, now, policy, now + policy.leaseMs)
+      return declareWrite(db, NO_PUBLIC_KEYS, () => complete.immediate(d, result, owner, now, policy, now + policy.leaseMs))
     },
 
     /** The backlog, for the metrics: deliveries waiting for enabled webhooks, and when the oldest was queued. */
@@ -382,7 +386,7 @@ export function webhookRepository (db: Db) {
 
     /** Gives leased deliveries back unsent (shutting down): the next start, or another process, sends them. */
     async release (ids: number[], owner: string): Promise<void> {
-      c.transaction(() => { for (const id of ids) release.run(id, owner) })()
+      declareWrite(db, NO_PUBLIC_KEYS, () => c.transaction(() => { for (const id of ids) release.run(id, owner) })())
     }
   }
 }

@@ -1,5 +1,5 @@
 // The public response cache (src/plugins/public-cache.ts): served only while provably current.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +10,8 @@ import { buildApp } from '../../src/app.js'
 import { defaultConfig } from '../../src/config.js'
 import { NotModified } from '../../src/http/schemas.js'
 import { VERSION_POLL_MS } from '../../src/plugins/public-cache.js'
-import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
+import { declareWrite } from '../../src/db/change-clock.js'
+import { assertProblem, authorEdit, build, createArticle, postComment, postWithToken, type TestApp } from '../helper.js'
 import { loadNative } from '../../src/db/native.js'
 
 const stats = (a: TestApp) => a.app.responseCache.stats()
@@ -163,7 +164,7 @@ t.test('memory is bounded, and RESPONSE_CACHE_MB=0 turns the cache off', async (
   await createArticle(off, { title: 'Uncached', body: 'Text', status: 'published' })
   await get(off, '/v1/articles/uncached')
   await get(off, '/v1/articles/uncached')
-  t.same(stats(off), { entries: 0, bytes: 0, hits: 0, misses: 0, stores: 0, evictions: 0, clears: 0 })
+  t.same(stats(off), { entries: 0, bytes: 0, hits: 0, misses: 0, stores: 0, evictions: 0, clears: 0, purged: 0 })
 })
 
 t.test('only routes that opt in with config.publicCache are served from memory', async (t) => {
@@ -199,4 +200,351 @@ t.test('a public GET that declares 304 must say whether it may be cached', async
     })
     await app.ready()
   }, /GET \/conditional is a public GET that declares 304: set config\.publicCache/)
+})
+
+// Invalidation by dependency: a write drops exactly the entries whose keys it touched. For every kind of
+// write, a newsroom's public URLs are warmed, the write is made, and then every cached answer must equal
+// a fresh one (a second app on the same file with the cache off, on the same clock), and the entries the
+// write did not touch must still be served from memory. Take one invalidation out (a key a write
+// declares, a key a route declares, the public clock) and one of these fails.
+interface Newsroom {
+  a: TestApp
+  fresh: Awaited<ReturnType<typeof buildApp>>
+  c1: number
+  c1Token: string
+  c2: number
+  urls: string[]
+}
+
+async function newsroom (t: Test): Promise<Newsroom> {
+  const dir = mkdtempSync(join(tmpdir(), 'gazette-deps-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const databasePath = join(dir, 'gazette.db')
+  const config = { databasePath, commentModeration: 'first' as const, commentReportThreshold: 1, commentRateLimit: 100 }
+  const a = await build(t, config)
+  // The same database, the same clock, no cache: what a fresh answer is. It writes nothing.
+  const fresh = await buildApp({
+    config: { ...defaultConfig, ...config, seedDemo: false, maxEventLoopDelay: 0, queryBudgetMs: 10_000, responseCacheMb: 0 },
+    clock: () => a.clock.now
+  })
+  t.teardown(() => fresh.close())
+  await fresh.ready()
+  // The app's clock at the real time, then five minutes on: the public clock (public_changes, which triggers
+  // set from the database's real clock) then falls after the articles' and comments' own times and
+  // before now, so feeds and sitemaps show it as their Last-Modified, and a missed purge of it shows.
+  a.clock.advance(Date.now() - a.clock.now)
+  await createArticle(a, { title: 'Alpha', body: 'Alpha text', status: 'published', tags: ['World', 'Desk'] })
+  await createArticle(a, { title: 'Beta', body: 'Beta text', status: 'published', tags: ['Desk'] })
+  await createArticle(a, { title: 'Gamma', body: 'Gamma text', status: 'published', tags: ['Sports'] })
+  await createArticle(a, { title: 'Delta', body: 'Delta text', status: 'draft', tags: ['Desk'] })
+  const ann = await postWithToken(a, 'alpha', { authorName: 'Ann', authorEmail: 'ann@example.com', body: 'First' })
+  await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${ann.id}`, payload: { status: 'approved' } })
+  const bob = await postWithToken(a, 'beta', { authorName: 'Bob', authorEmail: 'bob@example.com', body: 'Second' })
+  await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${bob.id}`, payload: { status: 'approved' } })
+  a.clock.advance(5 * 60_000) // within comments' edit window (15 minutes)
+  const urls = [
+    '/v1/articles/alpha', '/v1/articles/beta', '/v1/articles/gamma',
+    '/v1/articles/alpha/comments', '/v1/articles/beta/comments', `/v1/comments/${ann.id}`, `/v1/comments/${bob.id}`,
+    '/v1/articles', '/v1/articles?tag=sports', '/v1/articles?tag=desk&include=total', '/v1/articles?q=gamma',
+    '/v1/tags', '/v1/tags?sort=-articleCount', '/v1/tags/world', '/v1/tags/desk', '/v1/tags/sports',
+    '/feeds/rss', '/feeds/json?tag=desk', '/feeds/atom?comments=alpha',
+    '/sitemap.xml', '/sitemaps/articles-1.xml', '/sitemaps/news.xml',
+    '/openapi.json'
+  ]
+  return { a, fresh, c1: ann.id, c1Token: ann.editToken, c2: bob.id, urls }
+}
+
+/** Reads every URL until each is a hit (each is answered 200 and stored). */
+async function warm (t: Test, n: Newsroom): Promise<void> {
+  const missed: string[] = []
+  for (const url of n.urls) {
+    const res = await get(n.a, url)
+    t.equal(res.statusCode, 200, `warming ${url}`)
+    const hits = stats(n.a).hits
+    await get(n.a, url)
+    if (stats(n.a).hits !== hits + 1) missed.push(url)
+  }
+  t.same(missed, [], 'every URL is kept after one read')
+}
+
+const COMPARED = ['etag', 'last-modified', 'link', 'location', 'surrogate-key', 'content-type'] as const
+
+/** Every URL's cached answer against a fresh one; the untouched ones must be hits. */
+async function compareAll (t: Test, n: Newsroom, label: string, untouched: string[]): Promise<void> {
+  const stale: string[] = []
+  const dropped: string[] = []
+  for (const url of n.urls) {
+    const hits = stats(n.a).hits
+    const cached = await get(n.a, url)
+    const hit = stats(n.a).hits === hits + 1
+    const fresh = await n.fresh.inject({ method: 'GET', url })
+    const differs = cached.statusCode !== fresh.statusCode || cached.body !== fresh.body ||
+      COMPARED.some((h) => cached.headers[h] !== fresh.headers[h])
+    if (differs) stale.push(`${url}${hit ? ' (from memory)' : ''}`)
+    if (untouched.includes(url) && !hit) dropped.push(url)
+  }
+  t.same(stale, [], `${label}: every answer equals a fresh one`)
+  t.same(dropped, [], `${label}: what it did not touch is still served from memory`)
+}
+
+interface WriteKind {
+  name: string
+  write: (n: Newsroom) => Promise<unknown>
+  /** The URLs that must still be hits afterwards. */
+  untouched: (n: Newsroom) => string[]
+}
+
+const ok = async (res: Promise<LightMyRequestResponse>, status: number) => {
+  const r = await res
+  if (r.statusCode !== status) throw new Error(`expected ${status}, got ${r.statusCode}: ${r.body}`)
+  return r
+}
+
+/** The id of the newest comment by `email` (every status), through the moderation queue. */
+async function newestBy (n: Newsroom, name: string): Promise<number> {
+  const queue = (await n.a.as('moderator', { method: 'GET', url: '/v1/comments?status=any&limit=100' })).json().data as { id: number, authorName: string }[]
+  return Math.max(...queue.filter((c) => c.authorName === name).map((c) => c.id))
+}
+
+// Groups of URLs a write leaves alone.
+const otherArticles = (n: Newsroom) => ['/v1/articles/beta', '/v1/articles/gamma', '/v1/articles/beta/comments', `/v1/comments/${n.c2}`, '/openapi.json']
+const allArticlesAndThreads = (n: Newsroom) => [
+  '/v1/articles/alpha', '/v1/articles/beta', '/v1/articles/gamma',
+  '/v1/articles/alpha/comments', '/v1/articles/beta/comments', `/v1/comments/${n.c1}`, `/v1/comments/${n.c2}`, '/openapi.json'
+]
+/** A comment on alpha that withdraws nothing: the lists without alpha, the tags, feeds and sitemaps stay. */
+const besideAlphasComments = (n: Newsroom) => [
+  ...otherArticles(n), '/v1/articles?tag=sports', '/v1/articles?q=gamma',
+  '/v1/tags', '/v1/tags?sort=-articleCount', '/v1/tags/world', '/v1/tags/desk', '/v1/tags/sports',
+  '/feeds/rss', '/feeds/json?tag=desk', '/sitemap.xml', '/sitemaps/articles-1.xml', '/sitemaps/news.xml'
+]
+/** A comment on alpha withdrawn from public view: the public clock moves, so feeds and sitemaps go too. */
+const besideAlphasWithdrawal = (n: Newsroom) => [
+  ...otherArticles(n), '/v1/articles?tag=sports', '/v1/articles?q=gamma',
+  '/v1/tags', '/v1/tags?sort=-articleCount', '/v1/tags/world', '/v1/tags/desk', '/v1/tags/sports'
+]
+const besideTags = (n: Newsroom) => ['/v1/articles/gamma', '/v1/articles/alpha/comments', '/v1/articles/beta/comments', `/v1/comments/${n.c1}`, `/v1/comments/${n.c2}`, '/openapi.json']
+
+// Each chain runs on one newsroom, write after write; each write's comparison reads every URL again,
+// which stores what the write dropped, so the next write starts from a full cache.
+const CHAINS: Record<string, WriteKind[]> = {
+  'comments on one article': [
+    {
+      name: 'a comment posted and approved at once',
+      write: (n) => ok(postComment(n.a, 'alpha', { authorName: 'Ann', authorEmail: 'ann@example.com', body: 'Again' }), 201),
+      untouched: besideAlphasComments
+    },
+    {
+      name: 'a comment posted with an Idempotency-Key (the stored answer touches nothing public)',
+      write: (n) => ok(postComment(n.a, 'alpha', { authorName: 'Ann', authorEmail: 'ann@example.com', body: 'Once' }, { 'idempotency-key': 'a3f1c9e2-0000-4000-8000-000000000001' }), 201),
+      untouched: besideAlphasComments
+    },
+    {
+      name: 'a comment posted for moderation',
+      write: (n) => ok(postComment(n.a, 'alpha', { authorName: 'Cy', authorEmail: 'cy@example.com', body: 'New here' }), 201),
+      untouched: besideAlphasComments
+    },
+    {
+      name: 'a comment approved',
+      write: async (n) => ok(n.a.as('moderator', { method: 'PATCH', url: `/v1/comments/${await newestBy(n, 'Cy')}`, payload: { status: 'approved' } }), 200),
+      untouched: besideAlphasComments
+    },
+    {
+      name: 'a comment edited by its author',
+      write: (n) => ok(authorEdit(n.a, n.c1, n.c1Token, { body: 'First, edited' }), 200),
+      untouched: besideAlphasComments
+    },
+    {
+      name: 'a comment reported past the threshold',
+      write: (n) => ok(n.a.inject({ method: 'POST', url: `/v1/comments/${n.c1}/reports`, payload: { reason: 'spam' } }), 202),
+      untouched: besideAlphasWithdrawal
+    },
+    {
+      name: 'a comment marked as spam',
+      write: async (n) => ok(n.a.as('moderator', { method: 'PATCH', url: `/v1/comments/${await newestBy(n, 'Ann')}`, payload: { status: 'spam' } }), 200),
+      untouched: besideAlphasWithdrawal
+    },
+    {
+      name: 'a comment deleted',
+      write: async (n) => ok(n.a.as('moderator', { method: 'DELETE', url: `/v1/comments/${await newestBy(n, 'Cy')}` }), 204),
+      untouched: besideAlphasWithdrawal
+    },
+    {
+      name: 'a reported comment approved again',
+      write: (n) => ok(n.a.as('moderator', { method: 'PATCH', url: `/v1/comments/${n.c1}`, payload: { status: 'approved' } }), 200),
+      untouched: besideAlphasComments
+    },
+    {
+      name: 'a commenter\'s data erased',
+      write: (n) => ok(n.a.as('admin', { method: 'POST', url: '/v1/privacy/erase', payload: { email: 'ANN@example.com' } }), 200),
+      untouched: besideAlphasWithdrawal
+    }
+  ],
+  'writes to one article': [
+    {
+      name: 'an article edited',
+      write: (n) => ok(n.a.as('editor', { method: 'PATCH', url: '/v1/articles/alpha', payload: { title: 'Alpha, updated', body: 'New gamma words' } }), 200),
+      untouched: otherArticles
+    },
+    {
+      name: 'an article\'s tags changed',
+      write: (n) => ok(n.a.as('editor', { method: 'PATCH', url: '/v1/articles/alpha', payload: { tags: ['Sports'] } }), 200),
+      untouched: otherArticles
+    },
+    {
+      name: 'comments closed',
+      write: (n) => ok(n.a.as('editor', { method: 'PATCH', url: '/v1/articles/alpha', payload: { commentsOpen: false } }), 200),
+      untouched: otherArticles
+    },
+    {
+      name: 'a revision restored',
+      write: (n) => ok(n.a.as('editor', { method: 'POST', url: '/v1/articles/alpha/revisions/1/restore' }), 200),
+      untouched: otherArticles
+    },
+    {
+      name: 'an article unpublished',
+      write: (n) => ok(n.a.as('editor', { method: 'PATCH', url: '/v1/articles/alpha', payload: { status: 'draft' } }), 200),
+      untouched: otherArticles
+    },
+    {
+      name: 'an article published again',
+      write: (n) => ok(n.a.as('editor', { method: 'PATCH', url: '/v1/articles/alpha', payload: { status: 'published' } }), 200),
+      untouched: otherArticles
+    },
+    {
+      name: 'an article re-slugged',
+      write: (n) => ok(n.a.as('editor', { method: 'PATCH', url: '/v1/articles/alpha', payload: { slug: 'alpha-moved' } }), 200),
+      untouched: otherArticles
+    },
+    {
+      name: 'an article deleted',
+      write: (n) => ok(n.a.as('editor', { method: 'DELETE', url: '/v1/articles/alpha-moved' }), 204),
+      untouched: otherArticles
+    }
+  ],
+  'new articles, publication, scheduling': [
+    {
+      name: 'an article created',
+      write: (n) => createArticle(n.a, { title: 'Epsilon', body: 'Epsilon text', status: 'published', tags: ['Desk', 'Sports'] }),
+      untouched: allArticlesAndThreads
+    },
+    {
+      name: 'a draft created (with a new tag)',
+      write: (n) => createArticle(n.a, { title: 'Zeta', body: 'Zeta text', status: 'draft', tags: ['Hidden'] }),
+      untouched: allArticlesAndThreads
+    },
+    {
+      name: 'a draft published',
+      write: (n) => ok(n.a.as('editor', { method: 'PATCH', url: '/v1/articles/delta', payload: { status: 'published' } }), 200),
+      untouched: allArticlesAndThreads
+    },
+    {
+      name: 'a draft scheduled',
+      write: (n) => ok(n.a.as('editor', { method: 'PATCH', url: '/v1/articles/zeta', payload: { status: 'published', publishedAt: new Date(n.a.clock.now + 60_000).toISOString() } }), 200),
+      untouched: allArticlesAndThreads
+    },
+    {
+      name: 'a scheduled publication coming due (the clock, no write)',
+      write: async (n) => { n.a.clock.advance(60_000) },
+      untouched: () => []
+    }
+  ],
+  'tags, and a write that declares nothing': [
+    {
+      name: 'a tag created',
+      write: (n) => ok(n.a.as('editor', { method: 'POST', url: '/v1/tags', payload: { name: 'Curated' } }), 201),
+      untouched: allArticlesAndThreads
+    },
+    {
+      name: 'a tag renamed',
+      write: (n) => ok(n.a.as('editor', { method: 'PATCH', url: '/v1/tags/world', payload: { name: 'Planet' } }), 200),
+      untouched: (n) => ['/v1/articles/beta', ...besideTags(n)]
+    },
+    {
+      name: 'a tag re-slugged',
+      write: (n) => ok(n.a.as('editor', { method: 'PATCH', url: '/v1/tags/desk', payload: { slug: 'the-desk' } }), 200),
+      untouched: besideTags
+    },
+    {
+      name: 'a tag deleted',
+      write: (n) => ok(n.a.as('editor', { method: 'DELETE', url: '/v1/tags/world' }), 204),
+      untouched: (n) => ['/v1/articles/beta', ...besideTags(n)]
+    },
+    {
+      name: 'a write that declares nothing (an API token made)',
+      write: (n) => n.a.app.tokens.create('another', 'editor'),
+      untouched: () => []
+    }
+  ]
+}
+
+for (const [chain, kinds] of Object.entries(CHAINS)) {
+  t.test(`dependencies: ${chain}`, async (t) => {
+    const n = await newsroom(t)
+    await warm(t, n)
+    for (const kind of kinds) {
+      const before = stats(n.a)
+      await kind.write(n)
+      const untouched = kind.untouched(n)
+      await compareAll(t, n, kind.name, untouched)
+      const after = stats(n.a)
+      if (untouched.length === 0) t.equal(after.clears, before.clears + 1, `${kind.name}: the cache was emptied`)
+      else t.equal(after.clears, before.clears, `${kind.name}: the cache was not emptied`)
+    }
+  })
+}
+
+t.test('a public cached answer names its keys in Surrogate-Key, from memory too', async (t) => {
+  const n = await newsroom(t)
+  const alpha = (await get(n.a, '/v1/articles/alpha')).json()
+  const expect: Record<string, string> = {
+    '/v1/articles/alpha': `article:${alpha.id} tag:world tag:desk`,
+    '/v1/articles/alpha/comments': `comments:${alpha.id}`,
+    [`/v1/comments/${n.c1}`]: `comments:${alpha.id}`,
+    '/v1/tags': 'list:tags',
+    '/v1/tags/desk': 'tag:desk list:tags',
+    '/feeds/rss': 'list:articles public-clock',
+    '/feeds/atom?comments=alpha': `comments:${alpha.id} public-clock`,
+    '/sitemap.xml': 'list:articles public-clock'
+  }
+  for (const [url, value] of Object.entries(expect)) {
+    t.equal((await get(n.a, url)).headers['surrogate-key'], value, `${url} (miss)`)
+    t.equal((await get(n.a, url)).headers['surrogate-key'], value, `${url} (hit)`)
+  }
+  const front = (await get(n.a, '/v1/articles')).headers['surrogate-key']
+  t.match(front, /^list:articles( article:\d+){3}$/, 'a list: its membership, and each row')
+  // Not for a token's answer: a CDN must not keep it.
+  t.equal((await n.a.as('editor', { method: 'GET', url: '/v1/articles/alpha' })).headers['surrogate-key'], undefined)
+})
+
+t.test('a read that a write overtook is not stored when the write touched what it read', async (t) => {
+  const app = await buildApp({ config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0 } })
+  t.teardown(() => app.close())
+  let hold: Promise<void> | undefined
+  let count = 0
+  app.get('/slow/:key', {
+    config: { publicCache: true },
+    schema: { response: { 200: Type.Object({ n: Type.Integer() }), 304: NotModified } }
+  }, async (request, reply) => {
+    const n = ++count
+    await hold
+    return reply.represent({ n }, { keys: [`thing:${(request.params as { key: string }).key}`] })
+  })
+  await app.ready()
+  const write = (keys: string[]) => declareWrite(app.db, keys, () =>
+    app.db.$client.prepare("INSERT INTO settings (key, value) VALUES (?, 'x')").run(`test-${++count}`))
+  const n = async (url: string) => (await app.inject({ method: 'GET', url })).json().n as number
+
+  for (const [key, touched] of [['a', true], ['b', false]] as const) {
+    let release!: () => void
+    hold = new Promise((resolve) => { release = resolve })
+    const pending = app.inject({ method: 'GET', url: `/slow/${key}` })
+    await new Promise((resolve) => setTimeout(resolve, 50)) // the read has begun and waits
+    write([touched ? `thing:${key}` : 'thing:other'])
+    release()
+    hold = undefined
+    const first = (await pending).json().n as number
+    if (touched) t.not(await n(`/slow/${key}`), first, 'a write to what it read came first: not kept, read again')
+    else t.equal(await n(`/slow/${key}`), first, 'a write to something else: kept')
+  }
 })

@@ -24,7 +24,7 @@ const createRoute = (): ContractRoute => ({
 t.test('the rules run in the order of the committed document', async (t) => {
   t.same(ROUTE_RULES.map((r) => r.name), [
     'closed-query', 'request-line', 'preconditions', 'body-limits', 'content-encoding', 'shedding', 'authentication', 'idempotency',
-    'public-cache-declared', 'response-names'
+    'public-cache-declared', 'surrogate-key', 'response-names'
   ])
   for (const rule of ROUTE_RULES) t.ok(rule.why.length > 20, `${rule.name} says why`)
 })

@@ -87,11 +87,18 @@ t.test('the response cache: hits, misses, stores, evictions, invalidations, entr
   t.equal(metric(m, 'gazette_response_cache_evictions_total'), stats.evictions)
   t.equal(metric(m, 'gazette_response_cache_entries'), stats.entries)
   t.equal(metric(m, 'gazette_response_cache_bytes'), stats.bytes)
+  t.equal(metric(m, 'gazette_response_cache_purged_total'), stats.purged)
   t.ok(stats.bytes <= 1024 * 1024)
   t.equal(metric(m, 'gazette_response_cache_max_bytes'), 1024 * 1024)
-  await createArticle(a, { title: 'A write', status: 'published' })
+  // A write to big-5 drops its page (a purge by its dependency keys); one that declares nothing empties the cache.
+  await a.as('editor', { method: 'PATCH', url: '/v1/articles/big-5', payload: { title: 'Big 5, edited' } })
   await a.inject({ method: 'GET', url: '/v1/articles/big-5' })
-  t.ok(metric(await scrape(a), 'gazette_response_cache_invalidations_total') > metric(m, 'gazette_response_cache_invalidations_total'), 'a write empties it')
+  const purged = await scrape(a)
+  t.ok(metric(purged, 'gazette_response_cache_purged_total') > metric(m, 'gazette_response_cache_purged_total'), 'a write purges what it touched')
+  t.equal(metric(purged, 'gazette_response_cache_invalidations_total'), metric(m, 'gazette_response_cache_invalidations_total'), 'and empties nothing else')
+  await a.app.tokens.create('a write that declares nothing', 'editor')
+  await a.inject({ method: 'GET', url: '/v1/articles/big-5' })
+  t.ok(metric(await scrape(a), 'gazette_response_cache_invalidations_total') > metric(m, 'gazette_response_cache_invalidations_total'), 'a write that declares nothing empties it')
 })
 
 t.test('webhook delivery outcomes, published on their channel by whoever delivers', async (t) => {
