@@ -22,7 +22,8 @@ t.test('requests by route template, method and status class, with a latency hist
   await a.inject({ method: 'GET', url: '/v1/articles/missing' })
   await a.inject({ method: 'GET', url: '/no/such/route' })
   await a.inject({ method: 'DELETE', url: '/health' })
-  await a.inject({ method: 'PROPFIND', url: '/v1/articles' })
+  // light-my-request 6.6.0 (pinned for Node 20) types seven methods but sends any.
+  await a.inject({ method: 'PROPFIND' as unknown as 'GET', url: '/v1/articles' })
   await a.inject({ method: 'HEAD', url: '/v1/articles/counted' })
   const m = await scrape(a)
 
