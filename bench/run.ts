@@ -123,7 +123,7 @@ try {
   const defined = scenarios(fixtures, adminToken, { cacheOff: args['cache-mb'] !== undefined && Number(args['cache-mb']) === 0 })
   const unknown = opts.only?.filter((id) => !defined.some((s) => s.id === id)) ?? []
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; the ids are in bench/README.md`)
-  const all = defined.filter((s) => opts.only === undefined ? !quick || s.quick !== false : opts.only.includes(s.id))
+  const all = defined.filter((s) => opts.only === undefined || opts.only.includes(s.id))
 
   // 3. Probe each route once: a route this build does not have is skipped, and the report says so.
   const results: ScenarioResult[] = []

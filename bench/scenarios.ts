@@ -25,11 +25,6 @@ export interface Scenario extends Load {
   target?: Target
   /** Why the route's answer shows the feature is not on this build, if it does. */
   missing?: (status: number, body: string) => string | undefined
-  /**
-   * false: not part of `--quick`'s default set (name it with `--only` to smoke-test it). The mixed
-   * scenarios post comments to the articles they read and capture 2,000 answers first.
-   */
-  quick?: boolean
 }
 
 /** How many articles the spread and mixed scenarios read. */
@@ -218,8 +213,7 @@ export function scenarios (f: Fixtures, adminToken: string, opts: { cacheOff?: b
       path: spreadPaths[0]!,
       paths: spreadPaths,
       headers: {},
-      expect: 200,
-      quick: false
+      expect: 200
     },
     {
       id: 'mixed',
@@ -232,8 +226,7 @@ export function scenarios (f: Fixtures, adminToken: string, opts: { cacheOff?: b
       headers: {},
       writer,
       expect: 200,
-      target: { text: '≥ 0.5× baseline', ratio: 0.5 },
-      quick: false
+      target: { text: '≥ 0.5× baseline', ratio: 0.5 }
     },
     {
       id: 'mixed-front',
@@ -244,8 +237,7 @@ export function scenarios (f: Fixtures, adminToken: string, opts: { cacheOff?: b
       path: '/v1/articles?limit=20',
       headers: {},
       writer,
-      expect: 200,
-      quick: false
+      expect: 200
     },
     {
       id: 'feed',
@@ -309,8 +301,7 @@ export function scenarios (f: Fixtures, adminToken: string, opts: { cacheOff?: b
       headers: json,
       perRequestHeaders: clientAddress,
       body: writer.body,
-      expect: 201,
-      quick: false
+      expect: 201
     },
     {
       id: 'patch-article',

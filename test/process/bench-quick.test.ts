@@ -16,6 +16,7 @@ interface Result {
   baseline?: { rps: number }
   ratio?: number
   failures?: number
+  writes?: { sent: number, ok: number }
 }
 
 interface WebhookResult {
@@ -23,6 +24,9 @@ interface WebhookResult {
   without: { rps: number }
   with: { rps: number, deliveriesPerRequest: number, undelivered: number }
 }
+
+/** Scenarios that only write: measured alone, with no baseline. */
+const WRITES = ['patch-article', 'post-comment', 'post-comment-spread']
 
 t.test('npm run bench:quick measures every route this build has, and the writes with a webhook too', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'gazette-bench-'))
@@ -40,7 +44,7 @@ t.test('npm run bench:quick measures every route this build has, and the writes 
   t.ok(reportPath, 'prints where the JSON report is')
   const report = JSON.parse(readFileSync(reportPath!, 'utf8')) as { scenarios: Result[], server: { rssMaxMb?: number }, webhooks: { scenarios: WebhookResult[] } }
   const byId = new Map(report.scenarios.map((s) => [s.id, s]))
-  t.same([...byId.keys()].sort(), ['comments', 'feed', 'get-article', 'list', 'list-tag', 'news-sitemap', 'patch-article', 'post-comment', 'search', 'sitemap-page'])
+  t.same([...byId.keys()].sort(), ['comments', 'feed', 'get-article', 'list', 'list-tag', 'mixed', 'mixed-front', 'news-sitemap', 'patch-article', 'post-comment', 'post-comment-spread', 'search', 'sitemap-page', 'spread'])
 
   // These routes exist on every build since the first one.
   for (const id of ['get-article', 'list', 'list-tag', 'patch-article']) t.equal(byId.get(id)?.status, 'measured', `${id} measured`)
@@ -53,15 +57,20 @@ t.test('npm run bench:quick measures every route this build has, and the writes 
     t.ok(s.real!.rps > 0, `${s.id}: req/s`)
     t.ok(Number.isFinite(s.real!.p50) && Number.isFinite(s.real!.p99), `${s.id}: latencies`)
     t.equal(s.failures, 0, `${s.id}: every request got the expected status`)
-    if (s.id !== 'post-comment' && s.id !== 'patch-article') {
+    if (!WRITES.includes(s.id)) {
       t.ok(s.baseline!.rps > 0, `${s.id}: baseline req/s`)
       t.ok(s.ratio! > 0, `${s.id}: ratio`)
     }
   }
+  // The mixed scenarios read while a writer posts comments: it wrote, and every comment was accepted.
+  for (const id of ['mixed', 'mixed-front']) {
+    const w = byId.get(id)?.writes
+    t.ok(w !== undefined && w.ok > 0 && w.ok === w.sent, `${id}: its writer's comments were all accepted`)
+  }
   t.ok(report.server.rssMaxMb! > 0, 'server RSS sampled')
 
   // --webhooks: each write measured again with a webhook, every delivery it caused received.
-  t.same(report.webhooks.scenarios.map((w) => w.id).sort(), ['patch-article', 'post-comment'])
+  t.same(report.webhooks.scenarios.map((w) => w.id).sort(), WRITES)
   for (const w of report.webhooks.scenarios) {
     t.ok(w.with.rps > 0 && w.without.rps > 0, `${w.id}: req/s with and without`)
     t.ok(w.with.deliveriesPerRequest > 0, `${w.id}: its writes caused deliveries`)
