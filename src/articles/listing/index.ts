@@ -36,7 +36,7 @@ import { articleCounts } from '../counts.js'
 import type { ArticleSort as ArticleSortSchema } from '../schemas.js'
 import type { SearchTerm } from '../search.js'
 import type { ArticleStatus } from '../status.js'
-import { RANK_LIMIT, searchPlanner, snippetsOf, SearchRefused, type SearchPlan } from '../search-index.js'
+import { RANK_LIMIT, searchPlanner, snippetReader, SearchRefused, type SearchPlan } from '../search-index.js'
 import { chooseDrivers, LISTED_MATCHES, sourceOf } from './drivers.js'
 import { HINT_STATUS, listFilters, memberSql, membershipsOf, type Membership } from './filters.js'
 import { keysetRanges, listOrder, nullableSort } from './keyset.js'
@@ -110,6 +110,7 @@ export function articleListing (db: Db) {
   const memberships = membershipsOf(db, counts)
   const storedTotal = storedTotals(db, counts)
   const tagsOf = tagReader(db)
+  const snippetsOf = snippetReader(db)
   const { body: _body, bodyHtml: _bodyHtml, ...listed } = getTableColumns(articles)
   // The rows of a page whose statement found ids only (a ranked search, a page driven by ids).
   const rowsById = db.select({ ...listed }).from(articles)
@@ -290,7 +291,7 @@ export function articleListing (db: Db) {
     }
     const shown = rows.slice(0, p.limit).map((r) => r.id)
     const snippets = d.plan !== undefined && shown.length > 0
-      ? snippetsOf(db, d.plan, shown, tagsOf(shown))
+      ? snippetsOf(d.plan, shown, tagsOf)
       : new Map<number, string>()
     return { rows, total, snippets }
   }
