@@ -11,6 +11,7 @@ import { configWarnings, type Config } from './config.js'
 import { sharedSchemas } from './components.js'
 import dbPlugin from './db/plugin.js'
 import { buildValidator } from './http/validation.js'
+import { buildSerializer } from './http/serialization.js'
 import { clientErrorHandler, frameworkErrors } from './http/client-errors.js'
 import problemsPlugin from './plugins/problems.js'
 import authPlugin from './plugins/auth.js'
@@ -141,7 +142,7 @@ function serverOptions (opts: AppOptions, tracer: RequestTracer): FastifyHttpOpt
     return503OnClosing: false,
     // GET routes serve HEAD themselves (src/plugins/route-pipeline.ts), with one hook chain for both.
     exposeHeadRoutes: false,
-    schemaController: { compilersFactory: { buildValidator } },
+    schemaController: { compilersFactory: { buildValidator, buildSerializer } },
     ajv: { customOptions: { removeAdditional: false } }
   }
 }
