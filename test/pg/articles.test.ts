@@ -196,3 +196,62 @@ t.test('two processes: a scheduled publication is announced once', async (t) => 
   }
   t.equal(await a.app.articles.nextScheduledPublication(), null, 'nothing left to announce')
 })
+
+/** Articles for the search story: words in titles, summaries, bodies and tags; accents, stems, phrases; a draft and a scheduled one. */
+const SEARCHED: Record<string, unknown>[] = [
+  { title: 'Harbour lights return', summary: 'The pier reopens.', body: 'Boats docked at dawn in the harbour.', status: 'published', tags: ['Ports'], section: 'World' },
+  { title: 'Pacific fleet returns to Vladivostok', body: 'The frigates docked at dawn.', status: 'published', tags: ['Navy'] },
+  { title: 'Café culture in Zürich', summary: 'Espresso, naïvely.', body: 'Coffee & <script>alert(1)</script> cake.', status: 'published' },
+  { title: 'Fleet week', body: 'A returning fleet of Pacific islanders, near the harbour.', status: 'published', tags: ['Navy', 'Ports'] },
+  { title: 'Budget day', summary: 'Ministers met about the harbour budget.', body: 'Nothing else.', status: 'published', section: 'World' },
+  { title: 'Weather', summary: 'A budget for umbrellas.', body: 'Rain over the harbour lights.', status: 'published' },
+  { title: 'Secret harbour plan', body: 'A draft about the harbour.', status: 'draft', tags: ['Ports'] },
+  { title: 'Harbour tomorrow', body: 'Scheduled news on the harbour.', status: 'published', publishedAt: '2026-07-09T09:00:00.000Z' }
+]
+
+const QUERIES = ['harbour', '"harbour lights"', 'harb*', '"pacific fle"*', 'cafe zurich', 'ZÜRICH', 'dock', 'navy', 'ports', 'pacific fleet',
+  // Not 'script': PostgreSQL's parser reads `<script>` as an HTML tag token and indexes no word of it, where
+  // SQLite indexes "script" (a known gap, PG-16.md section 7); its article is found by 'coffee', its snippet escaped.
+  'budget', 'coffee', 'nothinglikethis', 'fleet -"not a thing"', 'port*']
+
+/** The marked words of a snippet, lower-cased, in order (SQLite marks a phrase as one span, ts_headline each of its words). */
+const markedTerms = (snippet: string): string[] => [...snippet.matchAll(/<mark>(.*?)<\/mark>/g)].flatMap((m) => m[1]!.toLowerCase().split(/\s+/))
+
+async function searchStory (t: Test, engine: Engine): Promise<unknown[]> {
+  const a = await build(t, {}, { engine })
+  for (const payload of SEARCHED) {
+    await createArticle(a, payload)
+    a.clock.advance(60_000)
+  }
+  const seen: unknown[] = []
+  for (const q of QUERIES) {
+    const found: unknown[] = []
+    for (const [query, role] of [[`q=${encodeURIComponent(q)}&limit=3`, undefined], [`q=${encodeURIComponent(q)}&sort=-publishedAt&limit=3`, undefined], [`q=${encodeURIComponent(q)}&limit=3`, 'editor']] as const) {
+      // Every page, to the end: which articles, and which words each snippet marks.
+      const items: [string, string[]][] = []
+      let cursor: string | null = null
+      let total: number | undefined
+      do {
+        const url: string = `/v1/articles?${query}${cursor === null ? '&include=total' : `&cursor=${cursor}`}`
+        const res: LightMyRequestResponse = role === undefined ? await a.inject({ method: 'GET', url }) : await a.as(role, { method: 'GET', url })
+        t.equal(res.statusCode, 200, `${engine} ${query}: ${res.body.slice(0, 200)}`)
+        const body = res.json() as { data: { slug: string, snippet: string }[], page: { total?: number, nextCursor: string | null } }
+        t.notMatch(res.body, /<script>/, 'snippets are escaped')
+        if (cursor === null) total = body.page.total
+        items.push(...body.data.map((x): [string, string[]] => [x.slug, markedTerms(x.snippet)]))
+        cursor = body.page.nextCursor
+      } while (cursor !== null)
+      // By relevance the order is the engines' own (their scores differ); sorted by date it must be the same.
+      found.push(query.includes('sort=') ? items : [...items].sort(([x], [y]) => x.localeCompare(y)), total)
+    }
+    seen.push([q, found])
+  }
+  // Relevance weighs the title over the summary over the body on both (the scores themselves differ).
+  const budget = await a.inject({ method: 'GET', url: '/v1/articles?q=budget' })
+  seen.push(budget.json().data.map((x: { slug: string }) => x.slug))
+  // Bad searches are refused alike.
+  seen.push((await a.inject({ method: 'GET', url: '/v1/articles?q=%22%22' })).statusCode)
+  return seen
+}
+
+t.test('search matches the same articles with the same marked terms on both engines', (t) => sameOnBothEngines(t, QUERIES.length + 2, searchStory))

@@ -6,12 +6,20 @@
 // when the list is all articles, one tag, one section or one author, else they are counted up to
 // TOTAL_LIMIT, as on SQLite.
 //
-// Not yet here: search (`q`), PG-16.md section 4; until then a list with `q` fails on PostgreSQL.
+// A search (`q`) is priced first (src/articles/search-index.pg.ts) and refused as on SQLite: by relevance
+// beyond RANK_LIMIT matches, `include=total` beyond TOTAL_LIMIT. By relevance, a page is ordered by
+// ts_rank (higher first; the cursor carries the rank, which depends on the article and the query alone);
+// sorted by date, the match is one more filter.
 import { and, eq, getTableColumns, gte, isNull, lte, sql, type SQL } from 'drizzle-orm'
 import type { PgDb } from '../../db/pg/connection.js'
+import { invalid } from '../../http/errors.js'
 import { orderBy } from '../../db/pg/keyset.js'
 import { articles, tags } from '../../db/pg/schema.js'
 import { articleCountsPg } from '../counts.pg.js'
+import { RANK_LIMIT, SearchRefused, type SearchPlan } from '../search-index.js'
+import { rankOf, searchPlannerPg, snippetsOfPg, tsquery } from '../search-index.pg.js'
+import { tagsOfArticlesPg } from '../../tags/article-tags.pg.js'
+import type { SearchTerm } from '../search.js'
 import type { CountKind } from '../counts.js'
 import type { ArticleListParams, ListedRow } from './index.js'
 import { keysetRanges } from './keyset.js'
@@ -25,6 +33,20 @@ interface Membership { where: SQL, size: number }
 
 export function articleListingPg (db: PgDb) {
   const counts = articleCountsPg(db)
+  const planner = searchPlannerPg(db)
+
+  /** The search's plan and how many articles it matches (exactly up to RANK_LIMIT, else a bound above it). */
+  async function priced (terms: SearchTerm[]): Promise<{ plan: SearchPlan, matches: number }> {
+    let plan: SearchPlan
+    try {
+      plan = await planner.plan(terms)
+    } catch (err) {
+      if (err instanceof SearchRefused) throw invalid('query', '/q', err.message)
+      throw err
+    }
+    const matches = plan.estimate <= RANK_LIMIT ? plan.estimate : plan.least > RANK_LIMIT ? plan.least : await planner.matchesUpTo(plan, RANK_LIMIT)
+    return { plan, matches }
+  }
 
   /** Tag and author filters; undefined when a tag does not exist (nothing can match). */
   async function memberships (p: ArticleListParams): Promise<Membership[] | undefined> {
@@ -72,9 +94,13 @@ export function articleListingPg (db: PgDb) {
 
   /** The statements of a page, unexecuted; undefined when nothing can match (an unknown tag). */
   async function statements (p: ArticleListParams) {
-    if (p.search !== undefined) throw new Error('article search is not ported to PostgreSQL yet (PG-16.md section 4)')
     const members = await memberships(p)
     if (members === undefined) return undefined
+    const relevance = p.sort === 'relevance' && p.search !== undefined
+    const search = p.search === undefined ? undefined : await priced(p.search)
+    if (relevance && search!.matches > RANK_LIMIT) {
+      throw invalid('query', '/q', `matches more than ${RANK_LIMIT.toLocaleString('en')} articles, too many to rank by relevance; add a word, or sort by date (sort=-publishedAt)`)
+    }
     const filters: (SQL | undefined)[] = []
     if (p.visibility !== null) filters.push(sql`${articles.status} = 'published'`, lte(articles.publishedAt, p.visibility.visibleAt))
     else if (p.status !== undefined) filters.push(eq(articles.status, p.status))
@@ -82,18 +108,28 @@ export function articleListingPg (db: PgDb) {
     if (p.publishedAfter !== undefined) filters.push(gte(articles.publishedAt, p.publishedAfter))
     if (p.publishedBefore !== undefined) filters.push(lte(articles.publishedAt, p.publishedBefore))
     for (const m of members) filters.push(m.where)
+    if (search !== undefined) filters.push(sql`${articles.search} @@ ${tsquery(search.plan)}`)
     const where = and(...filters)
     const order = listOrder(p)
-    const { keyset, rest } = keysetRanges(p, order, false)
-    const page = db.select(SELECTION).from(articles).where(and(where, keyset)).orderBy(orderBy(order)).limit(p.limit + 1)
+    const { keyset, rest } = keysetRanges(p, order, relevance)
+    let page
+    if (relevance) {
+      const rank = rankOf(sql`${articles.search}`, search!.plan)
+      const after = p.after === undefined
+        ? undefined
+        : sql`(${rank} < ${Number(p.after[0])}::float8 OR (${rank} = ${Number(p.after[0])}::float8 AND ${articles.id} < ${Number(p.after[1])}))`
+      page = db.select({ ...LISTED, rank }).from(articles).where(and(where, after)).orderBy(sql`${rank} DESC, ${articles.id} DESC`).limit(p.limit + 1)
+    } else {
+      page = db.select(SELECTION).from(articles).where(and(where, keyset)).orderBy(orderBy(order)).limit(p.limit + 1)
+    }
     const more = rest === undefined ? undefined : (n: number) => db.select(SELECTION).from(articles).where(and(where, rest)).orderBy(orderBy(order)).limit(n)
     // Counted up to TOTAL_LIMIT + 1 (refused beyond), and refused up front when the smallest tag or author
     // would have to be gone through beyond TOTAL_LIMIT of its articles (as on SQLite).
     const smallest = Math.min(...members.map((m) => m.size))
-    const countable = members.length === 0 || smallest <= TOTAL_LIMIT
+    const countable = search !== undefined ? search.matches <= TOTAL_LIMIT : members.length === 0 || smallest <= TOTAL_LIMIT
     const total = db.select({ n: sql<number>`count(*)` })
       .from(db.select({ one: sql`1` }).from(articles).where(where).limit(TOTAL_LIMIT + 1).as('counted'))
-    return { page, more, total, countable }
+    return { page, more, total, countable, plan: search?.plan }
   }
 
   return {
@@ -108,10 +144,14 @@ export function articleListingPg (db: PgDb) {
         if (total === undefined) {
           if (!s.countable) throw tooManyToCount()
           total = (await s.total)[0]!.n
-          if (total > TOTAL_LIMIT) throw tooManyToCount()
+          if (s.plan === undefined && total > TOTAL_LIMIT) throw tooManyToCount()
         }
       }
-      return { rows, total, snippets: new Map() }
+      const shown = rows.slice(0, p.limit).map((r) => r.id)
+      const snippets = s.plan !== undefined && shown.length > 0
+        ? await snippetsOfPg(db, s.plan, shown, await tagsOfArticlesPg(db, shown))
+        : new Map<number, string>()
+      return { rows, total, snippets }
     },
 
     /** EXPLAIN of each statement `list` would run for these parameters (for tests and docs). */
