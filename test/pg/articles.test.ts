@@ -4,7 +4,7 @@
 // holds across them: of two PATCHes with the same If-Match, never both succeed; a given slug is taken once;
 // a scheduled publication is announced once. `npm run race:pg` runs hundreds of rounds (RACE_ROUNDS).
 import t, { type Test } from 'tap'
-import { count, eq } from 'drizzle-orm'
+import { count, eq, sql } from 'drizzle-orm'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import * as pgSchema from '../../src/db/pg/schema.js'
 import { assertProblem, build, createArticle, eventLog, sameOnBothEngines, type Engine, type TestApp } from '../helper.js'
@@ -255,3 +255,48 @@ async function searchStory (t: Test, engine: Engine): Promise<unknown[]> {
 }
 
 t.test('search matches the same articles with the same marked terms on both engines', (t) => sameOnBothEngines(t, QUERIES.length + 2, searchStory))
+
+t.test('stored counts on PostgreSQL: exact at every time, and settled by the upkeep timer', async (t) => {
+  const a = await build(t, {}, { engine: 'postgres' })
+  const db = a.pg!.db
+  const at = (h: number) => new Date(a.clock.now + h * HOUR).toISOString()
+  await createArticle(a, { title: 'Old', status: 'published', publishedAt: at(-5), section: 'World', tags: ['Ferry'], authors: ['Anna Petrova'] })
+  await createArticle(a, { title: 'Soon', status: 'published', publishedAt: at(1), section: 'World', tags: ['Ferry', 'Opera'], authors: ['Anna Petrova', 'Boris Okafor'] })
+  await createArticle(a, { title: 'Later', status: 'published', publishedAt: at(3), section: 'Sport', tags: ['Opera'], authors: ['Boris Okafor'] })
+  await createArticle(a, { title: 'Draft', section: 'Sport', tags: ['Opera'], authors: ['Anna Petrova'] })
+
+  /** Per list (all, a section, an author, a tag): the public's total and a count made from scratch at `when`. */
+  const check = async (step: string) => {
+    const fresh = async (from: string, where: string, when: number) => (await db.execute<{ n: number }>(sql.raw(
+      `SELECT count(*) AS n FROM articles a ${from} WHERE a.status = 'published' AND a.published_at <= ${when} ${where}`))).rows[0]!.n
+    const lists: [string, string, string][] = [
+      ['', '', ''], ['&section=World', '', "AND a.section = 'World'"], ['&section=Sport', '', "AND a.section = 'Sport'"],
+      ['&author=Boris%20Okafor', 'JOIN article_authors aa ON aa.article_id = a.id', "AND aa.name = 'Boris Okafor'"],
+      ['&tag=opera', 'JOIN article_tags x ON x.article_id = a.id JOIN tags t ON t.id = x.tag_id', "AND t.slug = 'opera'"]
+    ]
+    for (const [query, from, where] of lists) {
+      const res = await a.inject({ method: 'GET', url: `/v1/articles?limit=1&include=total${query}` })
+      t.equal(res.json().page.total, await fresh(from, where, a.clock.now), `${step}: public total${query}`)
+    }
+    // What is stored is exact at the settled time.
+    const settled = (await db.execute<{ at: number }>(sql`SELECT at FROM counts_settled WHERE id = 1`)).rows[0]!.at
+    const [all] = (await db.execute<{ visible: number }>(sql`SELECT visible FROM article_counts WHERE kind = 'all' AND key = ''`)).rows
+    t.equal(all!.visible, await fresh('', '', settled), `${step}: stored visible count of all articles`)
+    const [opera] = (await db.execute<{ visible: number }>(sql`SELECT visible_count AS visible FROM tags WHERE slug = 'opera'`)).rows
+    t.equal(opera!.visible, await fresh('JOIN article_tags x ON x.article_id = a.id JOIN tags t ON t.id = x.tag_id', "AND t.slug = 'opera'", settled), `${step}: stored visible count of a tag`)
+    return settled
+  }
+
+  await check('at the start')
+  a.clock.advance(2 * HOUR)
+  await check('one fell due')
+  await a.app.upkeep.settle()
+  t.equal(await check('settled'), a.clock.now, 'the settled time moved to now')
+  a.clock.advance(2 * HOUR)
+  await a.app.upkeep.settle()
+  t.equal(await check('settled again'), a.clock.now)
+  a.clock.advance(-5 * HOUR)
+  await check('the clock went back')
+  await a.app.upkeep.settle()
+  t.equal(await check('settled backwards'), a.clock.now)
+})
