@@ -99,6 +99,10 @@ export function searchPlannerPg (db: PgDb) {
   }
 }
 
+/** Stand-ins for `<` and `>` inside ts_headline (private-use characters, never letters), and their way back. */
+const ANGLES = '\uE000\uE001'
+const angles = (s: string): string => s.replaceAll('\uE000', '<').replaceAll('\uE001', '>')
+
 /**
  * Each article's best excerpt (./search-index.ts's snippetsOf): title, summary or body, whichever has the
  * most matches, matched words in <mark>, the rest HTML-escaped; for an article found by a tag name alone,
@@ -106,14 +110,17 @@ export function searchPlannerPg (db: PgDb) {
  */
 export async function snippetsOfPg (db: PgDb, plan: SearchPlan, ids: number[], tagsOf: Map<number, { slug: string, name: string }[]>): Promise<Map<number, string>> {
   const options = `StartSel="${OPEN}", StopSel="${CLOSE}", MaxWords=32, MinWords=16, ShortWord=0, HighlightAll=false`
-  const headline = (column: SQL) => sql<string | null>`ts_headline('gazette', ${column}, ${tsquery(plan)}, ${options})`
+  // ts_headline leaves out what its parser reads as an HTML tag (`<script>`), where FTS5's snippet shows it
+  // (escaped): `<` and `>` go in as private-use characters, which the parser reads as blanks, and come back
+  // before the snippet is escaped.
+  const headline = (column: SQL) => sql<string | null>`ts_headline('gazette', translate(${column}, '<>', ${ANGLES}), ${tsquery(plan)}, ${options})`
   const { rows } = await db.execute<{ id: number, title: string | null, summary: string | null, body: string | null }>(sql`
     SELECT id, ${headline(sql`title`)} AS title, ${headline(sql`summary`)} AS summary, ${headline(sql`body`)} AS body
     FROM articles WHERE ${inArray(articles.id, ids)}`)
   return new Map(rows.map((r) => {
     const best = [r.title, r.summary, r.body].reduce((a, b) => marks(b) > marks(a) ? b : a)
-    if (marks(best) > 0) return [r.id, markSnippet(best ?? '')]
+    if (marks(best) > 0) return [r.id, markSnippet(angles(best ?? ''))]
     const names = (tagsOf.get(r.id) ?? []).map((t) => plan.tagSlugs.has(t.slug) ? `<mark>${escapeHtml(t.name)}</mark>` : escapeHtml(t.name))
-    return [r.id, names.length > 0 ? names.join(' ') : markSnippet(best ?? '')]
+    return [r.id, names.length > 0 ? names.join(' ') : markSnippet(angles(best ?? ''))]
   }))
 }

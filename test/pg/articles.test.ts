@@ -246,6 +246,10 @@ async function searchStory (t: Test, engine: Engine): Promise<unknown[]> {
     }
     seen.push([q, found])
   }
+  // HTML in the text is shown, escaped, in a snippet (ts_headline would drop what looks like a tag).
+  const coffee = (await a.inject({ method: 'GET', url: '/v1/articles?q=coffee' })).json().data[0]
+  t.match(coffee.snippet, /<mark>Coffee<\/mark> &amp; &lt;script&gt;alert\(1\)&lt;\/script&gt; cake\./, 'HTML escaped, not dropped')
+  seen.push(coffee.snippet.replace(/<\/?mark>/g, '').includes('<'))
   // Relevance weighs the title over the summary over the body on both (the scores themselves differ).
   const budget = await a.inject({ method: 'GET', url: '/v1/articles?q=budget' })
   seen.push(budget.json().data.map((x: { slug: string }) => x.slug))
@@ -254,7 +258,7 @@ async function searchStory (t: Test, engine: Engine): Promise<unknown[]> {
   return seen
 }
 
-t.test('search matches the same articles with the same marked terms on both engines', (t) => sameOnBothEngines(t, QUERIES.length + 2, searchStory))
+t.test('search matches the same articles with the same marked terms on both engines', (t) => sameOnBothEngines(t, QUERIES.length + 3, searchStory))
 
 t.test('stored counts on PostgreSQL: exact at every time, and settled by the upkeep timer', async (t) => {
   const a = await build(t, {}, { engine: 'postgres' })
