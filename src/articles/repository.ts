@@ -72,7 +72,7 @@ export class SlugTaken extends Conflict {
   }
 }
 
-function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
+export function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
   return {
     id: row.id,
     slug: row.slug,
@@ -270,4 +270,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   }
 }
 
-export type ArticleRepository = ReturnType<typeof articleRepository>
+/** The SQLite adapter, with what only SQLite's writers share (`announcements`, for the comment and tag writes). */
+export type SqliteArticleRepository = ReturnType<typeof articleRepository>
+/** The port routes and services use, on either engine (the PostgreSQL adapter: ./repository.pg.ts). */
+export type ArticleRepository = Omit<SqliteArticleRepository, 'announcements'>

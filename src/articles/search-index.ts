@@ -167,13 +167,13 @@ export function searchPlanner (db: Db) {
 export type SearchPlanner = ReturnType<typeof searchPlanner>
 
 // Sentinels for snippet(): unguessable per process, so text in an article can never pose as one.
-const OPEN = `\u0002${randomBytes(8).toString('hex')}\u0003`
-const CLOSE = `\u0003${randomBytes(8).toString('hex')}\u0002`
+export const OPEN = `\u0002${randomBytes(8).toString('hex')}\u0003`
+export const CLOSE = `\u0003${randomBytes(8).toString('hex')}\u0002`
 const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML[c]!)
+export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML[c]!)
 export const markSnippet = (raw: string): string =>
   escapeHtml(raw).replaceAll(OPEN, '<mark>').replaceAll(CLOSE, '</mark>')
-const marks = (raw: string | null): number => raw === null ? 0 : raw.split(OPEN).length - 1
+export const marks = (raw: string | null): number => raw === null ? 0 : raw.split(OPEN).length - 1
 
 /**
  * Each article's best excerpt for a search, matched terms in <mark>, the rest HTML-escaped: from the

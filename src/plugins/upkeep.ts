@@ -6,6 +6,7 @@
 import { setTimeout as rest } from 'node:timers/promises'
 import fp from 'fastify-plugin'
 import { articleCounts } from '../articles/counts.js'
+import { articleCountsPg } from '../articles/counts.pg.js'
 import { isInterrupted } from '../db/native.js'
 import { SLICE, tagSweeper } from '../tags/sweeper.js'
 
@@ -27,7 +28,8 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  const counts = articleCounts(app.db)
+  // The counts of the engine the articles are on (issue 16: PostgreSQL's adapter, src/articles/counts.pg.ts).
+  const counts = app.storage.engine === 'postgres' ? articleCountsPg(app.storage.db) : articleCounts(app.db)
   const sweeper = tagSweeper(app.db)
   const budget = app.queryBudget
   const state = { closing: false }
