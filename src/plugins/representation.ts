@@ -22,6 +22,11 @@ export interface RepresentOptions {
   as?: Shape
   /** The ETag names this body as `as` serialises it, instead of what is sent (a create's body with its shown-once secret). */
   etagOf?: { body: unknown, as: Shape }
+  /**
+   * The ETag, already known, of a body already serialised (a string): an article's, computed from its
+   * stored form (src/articles/stored.ts), which every answer and If-Match of that resource must use alike.
+   */
+  etag?: string
   /** Default `application/json; charset=utf-8`. */
   contentType?: string
   /** The latest time anything in the body changed: Last-Modified, held back (and the cached copy with it) within its second. */
@@ -66,7 +71,7 @@ function represent (this: FastifyReply, body: unknown, o: RepresentOptions = {})
   const payload = typeof body === 'string' || Buffer.isBuffer(body)
     ? body
     : o.as !== undefined ? serialise(this, o.as, body) : this.code(status).serialize(body) as string
-  const etag = etagOf(o.etagOf === undefined ? payload : serialise(this, o.etagOf.as, o.etagOf.body))
+  const etag = o.etag ?? etagOf(o.etagOf === undefined ? payload : serialise(this, o.etagOf.as, o.etagOf.body))
   if (o.contentType !== undefined) this.header('content-type', o.contentType)
   let holdsUntil = o.holdsUntil
   let lastModified: string | undefined
