@@ -4,10 +4,9 @@
 // revision restore, article delete — every article's answer, to the public and to an editor, must be the
 // bytes and ETag of a fresh assembly, and every article must have its stored form (a write path that
 // forgot to store one would leave it missing: the trigger of migration 0015 drops it with the update).
-import { createHash } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { build, type TestApp } from '../helper.js'
-import { isPublicAt } from '../../src/articles/visibility.js'
+import { freshArticle as fresh } from './fresh-article.js'
 
 // A seeded generator, so a failure can be replayed: STORED_SEED=… STORED_STEPS=… npx tap …
 function random (seed: number): () => number {
@@ -28,30 +27,6 @@ const STEPS = Number(process.env.STORED_STEPS ?? 120)
 // non-ASCII, a line separator, astral characters.
 const WEIRD = ['plain', 'with "quotes"', 'back\\slash', '],"status":"x"', ',"commentCount":7,"revision":1', '<b>bold</b> & co', 'Zürich 日本', 'line\u2028sep', 'emoji 🗞️', 'tab\there']
 const TAG_NAMES = ['World', 'Politics', 'Japan', 'tags"quoted"', '],"status":', 'Ünïcode', 'A\\B', 'Navy 2', 'e-mail', 'zeta']
-
-function sha (text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 27)
-}
-
-/**
- * What a fresh assembly answers for the article at `slug` (editor's view): its row mapped by toArticle and
- * serialised by JSON.stringify (not the serialiser the stored form was made with), and the ETag the API
- * defines for it: sha256 over (sha256 of the JSON without the tags' contents and the count's digits, the
- * count, the tags' JSON).
- */
-async function fresh (a: TestApp, slug: string): Promise<{ payload: string, etag: string, visibleAt: (at: number) => boolean, id: number } | undefined> {
-  const row = await a.app.articles.findRowBySlug(slug, null)
-  if (row === undefined) return undefined
-  const article = a.app.articles.toArticle(row)
-  const payload = JSON.stringify(article)
-  const tags = JSON.stringify(article.tags).slice(1, -1)
-  const count = String(article.commentCount)
-  const tagsPart = `"tags":[${tags}],"status":`
-  const countPart = `,"commentCount":${count},"revision":`
-  if (!payload.includes(tagsPart) || !payload.includes(countPart)) throw new Error(`the reference cannot find the tags and the count in ${payload}`)
-  const cut = payload.replace(tagsPart, '"tags":[],"status":').replace(countPart, ',"commentCount":,"revision":')
-  return { payload, etag: `"${sha(`${sha(cut)}${count}:${tags}`)}"`, visibleAt: (at) => isPublicAt(row, at), id: row.id }
-}
 
 async function check (t: Test, a: TestApp, slugs: Set<string>, step: string): Promise<void> {
   const missing = a.app.db.$client.prepare(`SELECT a.slug FROM articles a
