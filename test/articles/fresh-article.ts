@@ -27,4 +27,3 @@ export async function freshArticle (a: TestApp, slug: string): Promise<{ payload
   const cut = payload.replace(tagsPart, '"tags":[],"status":').replace(countPart, ',"commentCount":,"revision":')
   return { payload, etag: `"${sha(`${sha(cut)}${count}:${tags}`)}"`, visibleAt: (at) => isPublicAt(row, at), id: row.id }
 }
-
