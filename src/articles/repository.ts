@@ -181,7 +181,8 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
       const read: StoredRead | undefined = stored.read(slug, visibility)
       if (read === undefined || !('missing' in read)) return read
       const row = byId.get({ id: read.id })
-      return row === undefined ? undefined : assemble(toArticle(row)).answer
+      // Another process may have written between the two statements: visibility is checked again.
+      return row === undefined || !isVisible(row, visibility) ? undefined : assemble(toArticle(row)).answer
     },
 
     /** The answer a fresh assembly of this article sends (the body of a write's answer, an If-Match's ETag). */

@@ -1,6 +1,6 @@
 // The one way a route sends a representation: reply.represent(body, options). It serialises the body once
 // (with the route's response schema for the status, or the schema named in `as`), tags it with the hash of
-// those bytes as a strong ETag, adds Last-Modified when the route knows when the body last changed, tells
+// those bytes as a strong ETag (or the one given: an article's, src/articles/stored.ts), adds Last-Modified when the route knows when the body last changed, tells
 // the public cache how long the answer holds and what it was read from (Surrogate-Key), and answers a conditional GET/HEAD with 304 or 412
 // (src/http/conditional.ts). reply.etagOf(body, as) is the ETag a read of a resource carries, for the
 // If-Match check of a write (writeIfMatch's `etag` step), serialised exactly as represent would.
