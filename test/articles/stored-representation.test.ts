@@ -6,20 +6,10 @@
 // forgot to store one would leave it missing: the trigger of migration 0015 drops it with the update).
 import t, { type Test } from 'tap'
 import { build, type TestApp } from '../helper.js'
+import { seededRandom } from '../../bench/content.js'
 import { freshArticle as fresh } from './fresh-article.js'
 
-// A seeded generator, so a failure can be replayed: STORED_SEED=… STORED_STEPS=… npx tap …
-function random (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
+// Seeded, so a failure can be replayed: STORED_SEED=… STORED_STEPS=… npx tap …
 const SEED = Number(process.env.STORED_SEED ?? 20261130)
 const STEPS = Number(process.env.STORED_STEPS ?? 120)
 
@@ -55,7 +45,7 @@ async function check (t: Test, a: TestApp, slugs: Set<string>, step: string): Pr
 
 t.test('after each write of a random sequence, GET answers a fresh assembly\'s bytes and ETag', async (t) => {
   const a = await build(t, { responseCacheMb: 0, commentModeration: 'none', commentRateLimit: 100000 })
-  const rnd = random(SEED)
+  const rnd = seededRandom(SEED)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
   const chance = (p: number) => rnd() < p
   const slugs = new Set<string>()
