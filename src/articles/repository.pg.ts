@@ -32,6 +32,7 @@ import { articleListingPg } from './listing/index.pg.js'
 import type { ArticleListParams, ArticleRow, ListedRow } from './listing/index.js'
 import { SlugTaken, summaryOf, type ArticleRepository, type ArticleWrite, type WriteMeta } from './repository.js'
 import type { Article, ArticleSummary } from './schemas.js'
+import { assemble, type ArticleAnswer } from './stored.js'
 import { isPublicAt, isVisible, type Visibility } from './visibility.js'
 
 /** SQLSTATE of a unique violation. */
@@ -123,6 +124,20 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
     async nextScheduledPublication (): Promise<number | null> {
       return announcements.nextDue()
     },
+
+    // Stored representations (src/articles/stored.ts) are not written on PostgreSQL yet (PG-16.md section 4):
+    // every answer is a fresh assembly, with the same bytes and the same ETag as SQLite's stored path.
+    async answer (slug: string, visibility: Visibility): Promise<ArticleAnswer | undefined> {
+      const [row] = await db.select(ROW_COLUMNS).from(articles).where(eq(articles.slug, slug))
+      return row && isVisible(row, visibility) ? assemble(toArticle(await withTags(db, row))).answer : undefined
+    },
+
+    fresh: (article: Article): ArticleAnswer => assemble(article).answer,
+
+    etagOf: (row: ArticleRow): string => assemble(toArticle(row)).answer.etag,
+
+    /** Nothing to fill: no stored forms on PostgreSQL yet (see `answer`). */
+    backfill: (): null => null,
 
     async findRowBySlug (slug: string, visibility: Visibility): Promise<ArticleRow | undefined> {
       const [row] = await db.select(ROW_COLUMNS).from(articles).where(eq(articles.slug, slug))

@@ -322,5 +322,11 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
 
 /** The SQLite adapter, with what only SQLite's writers share (`announcements`, for the comment and tag writes). */
 export type SqliteArticleRepository = ReturnType<typeof articleRepository>
-/** The port routes and services use, on either engine (the PostgreSQL adapter: ./repository.pg.ts). */
-export type ArticleRepository = Omit<SqliteArticleRepository, 'announcements'>
+/**
+ * The port routes and services use, on either engine (the PostgreSQL adapter: ./repository.pg.ts). SQLite
+ * answers a GET and a backfill slice synchronously (one statement); PostgreSQL has to wait for its answer.
+ */
+export type ArticleRepository = Omit<SqliteArticleRepository, 'announcements' | 'answer' | 'backfill'> & {
+  answer: (slug: string, visibility: Visibility) => ArticleAnswer | undefined | Promise<ArticleAnswer | undefined>
+  backfill: (after: number, rows: number) => number | null | Promise<number | null>
+}

@@ -125,7 +125,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const v = viewOf(request, app.clock()).articles
     // The stored representation with the current tags and count spliced in (src/articles/stored.ts): a
     // lookup, not an assembly. Its ETag is the one every Article answer and If-Match uses.
-    const answer = app.articles.answer(request.params.slug, v)
+    const answer = await app.articles.answer(request.params.slug, v)
     if (answer === undefined) {
       const moved = await app.articles.findRenamed(request.params.slug, v)
       if (moved === undefined) throw new NotFound(`No article at "${request.params.slug}".`)
