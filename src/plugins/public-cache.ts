@@ -150,6 +150,8 @@ function cacheable (request: FastifyRequest): boolean {
 const ENTRY_OVERHEAD = 512
 /** What a route sets on a cached answer (reply.represent, src/http/conditional.ts), kept with the entry. */
 const ROUTE_HEADERS = new Set(['content-type', 'link', 'surrogate-key', 'last-modified', 'etag'])
+/** Headers whose value is made for each request: an answer carrying one is never prepared. */
+const PER_REQUEST = /^(?:x-)?ratelimit|^retry-after$/
 /** Prepared variants kept per entry: a few Accept-Encoding spellings times a few listed origins; others take the full path. */
 const MAX_VARIANTS = 16
 
@@ -481,6 +483,9 @@ export default fp(async (app) => {
     let length = false
     for (const [name, value] of Object.entries(replyHeaders)) {
       if (value === undefined) continue
+      // An answer with a header that changes from one request to the next (a search's RateLimit-*,
+      // src/plugins/search-rate-limit.ts) is not prepared: every hit of it takes the whole pipeline.
+      if (PER_REQUEST.test(name)) return
       if (name === 'x-request-id') {
         idAt = headers.length + 1
         headers.push(name, '')
