@@ -111,23 +111,22 @@ function serverOptions (opts: AppOptions, tracer: RequestTracer): FastifyHttpOpt
   const { config } = opts
   // Every request gets a trace id (the caller's traceparent, or a new one) when something uses it: the
   // logs, or exported spans. Bound to the request's logger before any hook runs (src/observability/tracing.ts).
-  const hasLogger = opts.logger !== undefined && opts.logger !== false
-  const logs = hasLogger && (typeof opts.logger !== 'object' || (opts.logger as { level?: string }).level !== 'silent')
+  const logs = opts.logger !== undefined && opts.logger !== false &&
+    (typeof opts.logger !== 'object' || (opts.logger as { level?: string }).level !== 'silent')
   const traced = logs || tracesUrl(config.otlpEndpoint, config.otlpTracesEndpoint) !== undefined
   return {
-    logger: opts.logger ?? false,
+    // LOG_LEVEL=silent writes nothing, so the server runs with no logger at all: Fastify then gives each
+    // request the server's null logger instead of a pino child with its bindings (2-3% of a cached GET,
+    // bench/README.md "A cheaper public-cache hit"), and no pino-pretty worker is started.
+    logger: logs ? opts.logger : false,
     // One line per request, written by src/observability/logging.ts, instead of Fastify's two.
     logController: new OneLinePerRequest(),
-    // Fastify makes a pino child per request to bind its id. At LOG_LEVEL=silent nothing is ever written,
-    // so the request gets the server's logger itself (a route with a log level of its own still gets a
-    // child): the child, its bindings and their redaction cost 2-3% of a cached GET (bench/README.md,
-    // "A cheaper public-cache hit"). Without any logger Fastify skips the child by itself.
-    ...(traced || hasLogger
+    ...(traced
       ? {
           childLoggerFactory: (logger, bindings, childOptions, raw) => {
-            const trace = traced ? beginTrace(tracer, raw) : undefined
-            if (!logs && childOptions.level === undefined) return logger
-            if (trace === undefined) return logger.child(bindings, childOptions)
+            const trace = beginTrace(tracer, raw)
+            // Spans without logs: the trace is begun, and there is nothing to bind it to.
+            if (!logs) return logger
             const withTrace: Record<string, unknown> = { ...bindings, trace_id: trace.traceId }
             if (trace.spanId !== undefined) withTrace.span_id = trace.spanId
             return logger.child(withTrace, childOptions)
