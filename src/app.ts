@@ -15,7 +15,7 @@ import { clientErrorHandler, frameworkErrors } from './http/client-errors.js'
 import problemsPlugin from './plugins/problems.js'
 import authPlugin from './plugins/auth.js'
 import cacheControlPlugin from './plugins/cache-control.js'
-import publicCachePlugin from './plugins/public-cache.js'
+import publicCachePlugin, { preparedHits } from './plugins/public-cache.js'
 import representationPlugin from './plugins/representation.js'
 import corsPlugin from './plugins/cors.js'
 import idempotencyPlugin from './plugins/idempotency.js'
@@ -80,6 +80,7 @@ export interface Stage {
  * hooks each stage adds.
  */
 export const PIPELINE: readonly Stage[] = [
+  { name: 'prepared-hits', plugin: preparedHits, why: 'First: a public-cache hit with a prepared answer skips every other hook (its headers hold their work).' },
   { name: 'request-id', plugin: requestIdPlugin, why: 'Every answer carries X-Request-Id, early 503s too.' },
   { name: 'tracing', plugin: tracingPlugin, options: (b) => ({ tracer: b.tracer }), why: 'Its hooks put the request\'s span in context for every later hook.' },
   { name: 'request-log', plugin: requestLogPlugin, why: 'One line per request, whatever answered it.' },

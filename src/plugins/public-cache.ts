@@ -36,8 +36,9 @@
 // same code as any other response (security, CORS, caching headers, request id, compression, 304 for a
 // matching If-None-Match), and the last onSend hook of the route keeps what came out of them: every
 // header and the final body bytes. From then on a GET or HEAD of that variant is answered from that
-// block at once (one writeHead and one end, no onSend chain), with only X-Request-Id filled in; its
-// onResponse hooks (metrics, tracing, the request log) run as for any answer. A conditional request
+// block by the first onRequest hook of all (preparedHits, below): one writeHead and one end, no other
+// hook, no onSend chain, with only X-Request-Id filled in; its onResponse hooks (metrics, tracing, the
+// request log) run as for any answer. A conditional request
 // (If-None-Match, If-Modified-Since) takes the full path. test/http/response-cache.test.ts compares
 // every variant with a fresh answer, header for header and byte for byte.
 // Memory is bounded (RESPONSE_CACHE_MB); the least recently used entries go first.
@@ -154,6 +155,28 @@ const ROUTE_HEADERS = new Set(['content-type', 'link', 'surrogate-key', 'last-mo
 const PER_REQUEST = /^(?:x-)?ratelimit|^retry-after$/
 /** Prepared variants kept per entry: a few Accept-Encoding spellings times a few listed origins; others take the full path. */
 const MAX_VARIANTS = 16
+
+/** Set by the public-cache stage, called by the prepared-hits stage: true when it answered the request. */
+type FastHit = (request: FastifyRequest, reply: FastifyReply) => boolean
+const fastHits = new WeakMap<object, { serve: FastHit | undefined }>()
+
+/**
+ * The first onRequest hook of all (PIPELINE's `prepared-hits` stage, src/http/README.md): a GET or HEAD
+ * whose answer is a prepared variant is sent from here, before the hooks whose work that variant already
+ * holds (request id, security headers, CORS) or that cannot refuse it: auth passes a request without
+ * Authorization on a public route, and a search never has a prepared variant (its RateLimit-* headers
+ * are per request), so search-rate-limit still counts every search. It steps aside while requests are
+ * shed or the server is closing, for a conditional request, and for everything else; the public-cache
+ * stage's own hook then answers as before.
+ */
+export const preparedHits = fp(async (app) => {
+  const holder: { serve: FastHit | undefined } = { serve: undefined }
+  fastHits.set(app, holder)
+  app.addHook('onRequest', (request, reply, done) => {
+    const serve = holder.serve
+    if (serve === undefined || !serve(request, reply)) done()
+  })
+}, { name: 'prepared-hits' })
 
 export default fp(async (app) => {
   const maxBytes = app.config.responseCacheMb * 1024 * 1024
@@ -332,9 +355,38 @@ export default fp(async (app) => {
     else res.end(v.body)
   }
 
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+
+  // See preparedHits. The same checks as below, less what the hooks it jumps would refuse.
+  const holder = fastHits.get(app)
+  if (holder !== undefined) {
+    holder.serve = (request, reply) => {
+      const method = request.method
+      if ((method !== 'GET' && method !== 'HEAD') || closing || !cacheable(request)) return false
+      const headers = request.headers
+      if (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined || app.shedding()) return false
+      const now = app.clock()
+      const key = keyOf(request)
+      if (key === undefined || !sync(now)) return false
+      const entry = entries.get(key)
+      if (entry === undefined || now >= entry.expires || entry.variants === undefined) return false
+      const variant = variantOf(request)
+      const prepared = variant === undefined ? undefined : entry.variants.get(variant)
+      if (prepared === undefined) return false
+      stats.hits++
+      stats.prepared++
+      entries.delete(key)
+      entries.set(key, entry)
+      serve(request, reply, prepared)
+      return true
+    }
+  }
+
+  // Every other hit (the first of a variant, a conditional request, a prepared one the stage above
+  // stepped aside for) and every miss: a HEAD without a prepared answer is the route's, and never stored.
   app.addHook('onRequest', (request: Tracked, reply, done) => {
-    const method = request.method
-    if ((method !== 'GET' && method !== 'HEAD') || !cacheable(request)) {
+    if (request.method !== 'GET' || !cacheable(request)) {
       done()
       return
     }
@@ -350,23 +402,10 @@ export default fp(async (app) => {
       entry = undefined
     }
     if (entry === undefined) {
-      // A HEAD is answered by the route and never stored.
-      if (method === 'GET') {
-        stats.misses++
-        request[kEpoch] = epoch
-        request[kKey] = key
-        request[kPurge] = purges
-      }
-      done()
-      return
-    }
-    const variant = variantOf(request)
-    const headers = request.headers
-    const prepared = variant === undefined || headers['if-none-match'] !== undefined ||
-      (entry.lastModified !== undefined && headers['if-modified-since'] !== undefined)
-      ? undefined
-      : entry.variants?.get(variant)
-    if (prepared === undefined && method === 'HEAD') {
+      stats.misses++
+      request[kEpoch] = epoch
+      request[kKey] = key
+      request[kPurge] = purges
       done()
       return
     }
@@ -374,11 +413,7 @@ export default fp(async (app) => {
     // Most recently used last: eviction takes from the front.
     entries.delete(key)
     entries.set(key, entry)
-    if (prepared !== undefined) {
-      stats.prepared++
-      serve(request, reply, prepared)
-      return
-    }
+    const variant = variantOf(request)
     if (variant !== undefined && (entry.variants?.size ?? 0) < MAX_VARIANTS) request[kCapture] = { key, entry, variant }
     for (const [name, value] of entry.head) reply.header(name, value)
     try {

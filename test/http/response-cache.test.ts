@@ -166,6 +166,27 @@ for (const cors of [['https://front.example'], '*'] as const) {
   })
 }
 
+t.test('prepared answers step aside while requests are shed, and for searches (each one counts)', async (t) => {
+  const a = await build(t, { searchRateLimit: 100 })
+  await createArticle(a, { title: 'Shed', body: 'Text', status: 'published' })
+  for (let i = 0; i < 2; i++) await get(a, '/v1/articles/shed')
+  let before = stats(a)
+  await get(a, '/v1/articles/shed')
+  t.equal(stats(a).prepared, before.prepared + 1, 'prepared')
+  const shedding = a.app.shedding
+  a.app.shedding = () => true
+  t.teardown(() => { a.app.shedding = shedding })
+  before = stats(a)
+  await get(a, '/v1/articles/shed')
+  t.equal(stats(a).prepared, before.prepared, 'not while shedding: the request goes through the limits first')
+  a.app.shedding = shedding
+
+  const remaining: string[] = []
+  for (let i = 0; i < 4; i++) remaining.push(String((await get(a, '/v1/articles?q=shed')).headers['ratelimit-remaining']))
+  t.same(remaining, ['99', '98', '97', '96'], 'every search counts, from memory too')
+  t.ok(stats(a).hits > before.hits + 1, 'searches were answered from memory')
+})
+
 t.test('a hit from prepared headers is counted by metrics and logged like any answer', async (t) => {
   const lines: Array<Record<string, unknown>> = []
   const stream = { write (line: string) { lines.push(JSON.parse(line)) } }
