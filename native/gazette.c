@@ -40,7 +40,7 @@
 #include "sqlite3ext.h"
 SQLITE_EXTENSION_INIT1
 
-#define GAZETTE_NATIVE_VERSION 2
+#define GAZETTE_NATIVE_VERSION 3
 #define GAZETTE_TOKENIZER_ARGS { "unicode61", "remove_diacritics", "2" }
 
 typedef struct Watchdog {
@@ -238,6 +238,36 @@ static void rankFunc(
 }
 
 
+/*
+** gazette_hits(article_search, col): how many instances of the query's phrases the current row holds in
+** column `col` (every column when negative). Read from the position lists FTS5 already has for the match,
+** without reading or tokenizing the text: an upper bound of the marks snippet() could put in that column,
+** so snippetsOf (src/articles/search-index.ts) asks for a body's snippet only when it could win.
+*/
+static void hitsFunc(
+  const Fts5ExtensionApi *pApi,
+  Fts5Context *pFts,
+  sqlite3_context *pCtx,
+  int nVal,
+  sqlite3_value **apVal
+){
+  int col = nVal>0 ? sqlite3_value_int(apVal[0]) : -1;
+  int nInst = 0;
+  int n = 0;
+  int i;
+  int rc = pApi->xInstCount(pFts, &nInst);
+  for(i=0; rc==SQLITE_OK && i<nInst; i++){
+    int ip, ic, io;
+    rc = pApi->xInst(pFts, i, &ip, &ic, &io);
+    if( rc==SQLITE_OK && (col<0 || ic==col) ) n++;
+  }
+  if( rc!=SQLITE_OK ){
+    sqlite3_result_error_code(pCtx, rc);
+    return;
+  }
+  sqlite3_result_int(pCtx, n);
+}
+
 /* The search index's tokenizer, made once per connection for gazette_tokens(). */
 typedef struct Tokens {
   fts5_tokenizer api;
@@ -403,6 +433,7 @@ int sqlite3_gazette_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routine
     return SQLITE_ERROR;
   }
   rc = fts5->xCreateFunction(fts5, "gazette_rank", 0, rankFunc, 0);
+  if( rc==SQLITE_OK ) rc = fts5->xCreateFunction(fts5, "gazette_hits", 0, hitsFunc, 0);
   if( rc==SQLITE_OK ) rc = tokensCreate(db, fts5);
   if( rc!=SQLITE_OK ) return rc;
 

@@ -17,6 +17,7 @@ import { articleAnnouncements } from './announcements.js'
 import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing/index.js'
 import type { ArticleStatus } from './status.js'
 import { isPublicAt, isVisible, scheduledAfterText, type Visibility } from './visibility.js'
+import { assemble, storedRepresentations, type ArticleAnswer, type StoredRead } from './stored.js'
 
 export type { ArticleListParams, ArticleRow, ArticleSort } from './listing/index.js'
 
@@ -72,7 +73,7 @@ export class SlugTaken extends Conflict {
   }
 }
 
-function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
+export function summaryOf (row: Omit<ArticleRow, 'body' | 'bodyHtml'>, tagRefs: TagRef[]): ArticleSummary {
   return {
     id: row.id,
     slug: row.slug,
@@ -109,10 +110,19 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   // Raw on purpose: the visibility rule's text form (src/articles/visibility.ts), through the partial index
   // of scheduled articles.
   const nextPublication = db.$client.prepare<[number], number | null>(`SELECT min(published_at) FROM articles WHERE ${scheduledAfterText()}`).pluck()
+  const stored = storedRepresentations(db)
 
   function toArticle (row: ArticleRow): Article {
     const tagRefs = tagsOfArticles([row.id]).get(row.id) ?? []
     return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
+  }
+
+  /**
+   * Stores the article's representation (src/articles/stored.ts); inside its write's transaction, after
+   * the last UPDATE of its row (whose trigger drops the stored form the UPDATE made stale).
+   */
+  function storeRepresentation (article: Article): void {
+    stored.store(article.id, assemble(article).stored)
   }
 
   /** Inside a write's transaction: the row as it stands now, unless it changed since it was read (StaleRead). */
@@ -162,6 +172,44 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
       return announcements.nextDue()
     },
 
+    /**
+     * The answer to GET of the article at `slug`, if the caller sees it: its stored representation with
+     * the current tags and comment count spliced in (one statement; visibility decided by it), or, for an
+     * article that has no stored form yet, a fresh assembly. Synchronous: one statement, nothing to wait for.
+     */
+    answer (slug: string, visibility: Visibility): ArticleAnswer | undefined {
+      const read: StoredRead | undefined = stored.read(slug, visibility)
+      if (read === undefined || !('missing' in read)) return read
+      const row = byId.get({ id: read.id })
+      // Another process may have written between the two statements: visibility is checked again.
+      return row === undefined || !isVisible(row, visibility) ? undefined : assemble(toArticle(row)).answer
+    },
+
+    /** The answer a fresh assembly of this article sends (the body of a write's answer, an If-Match's ETag). */
+    fresh (article: Article): ArticleAnswer {
+      return assemble(article).answer
+    },
+
+    /** The ETag a read of this row carries, for If-Match. */
+    etagOf (row: ArticleRow): string {
+      return assemble(toArticle(row)).answer.etag
+    },
+
+    /**
+     * Stores the representations that are missing among the next `rows` articles after id `after` (a
+     * slice of the backfill, in one transaction). Returns the last id looked at, or null when done.
+     */
+    backfill (after: number, rows: number): number | null {
+      return declareWrite(db, [], () => db.transaction(() => {
+        const { ids, last } = stored.missing(after, rows)
+        for (const id of ids) {
+          const row = byId.get({ id })
+          if (row !== undefined) storeRepresentation(toArticle(row))
+        }
+        return last
+      }, IMMEDIATE))
+    },
+
     async findRowBySlug (slug: string, visibility: Visibility): Promise<ArticleRow | undefined> {
       const row = bySlug.get({ slug })
       return row && isVisible(row, visibility) ? row : undefined
@@ -191,6 +239,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
         writeRelations(tx, inserted.id, { tags: tagNames, authors: write.authors }, now)
         history.created(inserted.id, { revision: inserted.revision, at: now, state: stateOf(inserted, tagsOfArticles([inserted.id]).get(inserted.id) ?? []) }, meta)
         const article = toArticle(inserted)
+        storeRepresentation(article)
         announcements.recordChange(undefined, { article, visible }, now)
         return article
       }, IMMEDIATE))
@@ -226,6 +275,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
           { revision: fresh.revision, at: fresh.updatedAt, state: before },
           { revision: updated.revision, at: now, state: after }, changed, meta)
         const article = toArticle(updated)
+        storeRepresentation(article)
         announcements.recordChange(fresh, { article, visible }, now)
         return article
       }, IMMEDIATE))
@@ -270,4 +320,13 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   }
 }
 
-export type ArticleRepository = ReturnType<typeof articleRepository>
+/** The SQLite adapter, with what only SQLite's writers share (`announcements`, for the comment and tag writes). */
+export type SqliteArticleRepository = ReturnType<typeof articleRepository>
+/**
+ * The port routes and services use, on either engine (the PostgreSQL adapter: ./repository.pg.ts). SQLite
+ * answers a GET and a backfill slice synchronously (one statement); PostgreSQL has to wait for its answer.
+ */
+export type ArticleRepository = Omit<SqliteArticleRepository, 'announcements' | 'answer' | 'backfill'> & {
+  answer: (slug: string, visibility: Visibility) => ArticleAnswer | undefined | Promise<ArticleAnswer | undefined>
+  backfill: (after: number, rows: number) => number | null | Promise<number | null>
+}

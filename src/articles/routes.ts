@@ -101,7 +101,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const article = await app.articleService.create(request.body, await revisionMeta(app, request))
     reply.header('location', `/v1/articles/${article.slug}`)
-    return reply.represent(article, { status: 201 })
+    const answer = app.articles.fresh(article)
+    return reply.represent(answer.payload, { status: 201, etag: answer.etag })
   })
 
   app.get('/articles/:slug', {
@@ -122,14 +123,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const v = viewOf(request, app.clock()).articles
-    const row = await app.articles.findRowBySlug(request.params.slug, v)
-    if (!row) {
+    // The stored representation with the current tags and count spliced in (src/articles/stored.ts): a
+    // lookup, not an assembly. Its ETag is the one every Article answer and If-Match uses.
+    const answer = await app.articles.answer(request.params.slug, v)
+    if (answer === undefined) {
       const moved = await app.articles.findRenamed(request.params.slug, v)
       if (moved === undefined) throw new NotFound(`No article at "${request.params.slug}".`)
       return reply.code(301).header('location', `/v1/articles/${moved}`).send(undefined)
     }
-    const article = app.articles.toArticle(row)
-    return reply.represent(article, { keys: [dk.article(article.id), ...article.tags.map((t) => dk.tag(t.slug))] })
+    return reply.represent(answer.payload, { etag: answer.etag, keys: [dk.article(answer.id), ...answer.tagSlugs.map(dk.tag)] })
   })
 
   app.patch('/articles/:slug', {
@@ -148,10 +150,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const meta = await revisionMeta(app, request)
     const article = await writeIfMatch(request, {
       load: () => load(request, request.params.slug),
-      etag: (row) => reply.etagOf(app.articles.toArticle(row), 'Article'),
+      etag: (row) => app.articles.etagOf(row),
       write: (current, unchanged) => app.articleService.update(current, request.body, unchanged, meta)
     })
-    return reply.represent(article)
+    const answer = app.articles.fresh(article)
+    return reply.represent(answer.payload, { etag: answer.etag })
   })
 
   app.delete('/articles/:slug', {
@@ -168,7 +171,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     await writeIfMatch(request, {
       load: () => load(request, request.params.slug),
-      etag: (row) => reply.etagOf(app.articles.toArticle(row), 'Article'),
+      etag: (row) => app.articles.etagOf(row),
       write: (current, unchanged) => app.articles.delete(current, unchanged)
     })
     return reply.code(204).send()

@@ -11,7 +11,7 @@
 // rest are bounded; the query budget (src/plugins/query-budget.ts) catches anything else.
 // Raw SQL on purpose (CONTRIBUTING.md, the data layer): FTS5 (MATCH, its rank function, the index itself) has no Drizzle form.
 import { randomBytes } from 'node:crypto'
-import { and, inArray, sql } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import { integer, sqliteTable } from 'drizzle-orm/sqlite-core'
 import type { Db } from '../db/connection.js'
 import type { SearchTerm } from './search.js'
@@ -167,29 +167,59 @@ export function searchPlanner (db: Db) {
 export type SearchPlanner = ReturnType<typeof searchPlanner>
 
 // Sentinels for snippet(): unguessable per process, so text in an article can never pose as one.
-const OPEN = `\u0002${randomBytes(8).toString('hex')}\u0003`
-const CLOSE = `\u0003${randomBytes(8).toString('hex')}\u0002`
+export const OPEN = `\u0002${randomBytes(8).toString('hex')}\u0003`
+export const CLOSE = `\u0003${randomBytes(8).toString('hex')}\u0002`
 const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML[c]!)
+export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML[c]!)
 export const markSnippet = (raw: string): string =>
   escapeHtml(raw).replaceAll(OPEN, '<mark>').replaceAll(CLOSE, '</mark>')
-const marks = (raw: string | null): number => raw === null ? 0 : raw.split(OPEN).length - 1
+export const marks = (raw: string | null): number => raw === null ? 0 : raw.split(OPEN).length - 1
 
 /**
- * Each article's best excerpt for the search, matched terms in <mark>, the rest HTML-escaped: from the
- * title, summary or body, whichever has the most matches (the tags column holds tag ids, never shown); for
- * an article found by a tag name alone, its tag names with the matching ones marked.
+ * Each article's best excerpt for a search, matched terms in <mark>, the rest HTML-escaped: from the
+ * title, summary or body, whichever has the most marks (the first of them on a tie; the tags column holds
+ * tag ids, never shown); for an article found by a tag name alone, its tag names with the matching ones
+ * marked. Its statements are prepared once.
+ *
+ * A body's snippet re-reads and re-tokenizes 2–8 KB of text, a third of a search's time when asked for
+ * every hit; so the title's and summary's snippets come first, with how many of the query's phrases the
+ * body holds (gazette_hits, native/gazette.c: from the position lists, without reading the text), and the
+ * body's snippet is asked for only for the rows where it could have more marks than both: a snippet marks
+ * at most the phrases its column holds. The answer is the same as asking for all three.
  */
-export function snippetsOf (db: Db, plan: SearchPlan, ids: number[], tagsOf: Map<number, { slug: string, name: string }[]>): Map<number, string> {
-  const column = (i: number) => sql<string | null>`snippet(${articleSearch}, ${sql.raw(String(i))}, ${OPEN}, ${CLOSE}, '…', 32)`
-  const rows = db.select({ id: articleSearch.rowid, title: column(0), summary: column(1), body: column(3) })
-    .from(articleSearch).where(and(sql`${articleSearch} MATCH ${plan.fts}`, inArray(articleSearch.rowid, ids))).all()
-  return new Map(rows.map((r) => {
-    const best = [r.title, r.summary, r.body].reduce((a, b) => marks(b) > marks(a) ? b : a)
-    if (marks(best) > 0) return [r.id, markSnippet(best ?? '')]
-    const names = (tagsOf.get(r.id) ?? []).map((t) => plan.tagSlugs.has(t.slug) ? `<mark>${escapeHtml(t.name)}</mark>` : escapeHtml(t.name))
-    return [r.id, names.length > 0 ? names.join(' ') : markSnippet(best ?? '')]
-  }))
+export function snippetReader (db: Pick<Db, '$client'>) {
+  const snippet = (column: number) => `snippet(article_search, ${column}, @open, @close, '…', 32)`
+  const where = 'WHERE article_search MATCH @fts AND rowid IN (SELECT value FROM json_each(@ids))'
+  const heads = db.$client.prepare<[{ fts: string, ids: string, open: string, close: string }], { id: number, title: string | null, summary: string | null, bodyHits: number }>(
+    `SELECT rowid AS id, ${snippet(0)} AS title, ${snippet(1)} AS summary, gazette_hits(article_search, 3) AS bodyHits FROM article_search ${where}`)
+  const bodies = db.$client.prepare<[{ fts: string, ids: string, open: string, close: string }], { id: number, body: string | null }>(
+    `SELECT rowid AS id, ${snippet(3)} AS body FROM article_search ${where}`)
+
+  /** `tagsOf` is asked only for the articles with no mark in their text (found by a tag name). */
+  return (plan: SearchPlan, ids: number[], tagsOf: (ids: number[]) => Map<number, { slug: string, name: string }[]>): Map<number, string> => {
+    const rows = heads.all({ fts: plan.fts, ids: JSON.stringify(ids), open: OPEN, close: CLOSE })
+    const ofText = rows.map((r) => {
+      const title = marks(r.title)
+      const summary = marks(r.summary)
+      const head = summary > title ? { text: r.summary, marks: summary } : { text: r.title, marks: title }
+      return { id: r.id, head, bodyMay: r.bodyHits > head.marks }
+    })
+    const needBody = ofText.filter((r) => r.bodyMay).map((r) => r.id)
+    const body = needBody.length === 0
+      ? new Map<number, string | null>()
+      : new Map(bodies.all({ fts: plan.fts, ids: JSON.stringify(needBody), open: OPEN, close: CLOSE }).map((r) => [r.id, r.body]))
+    const best = new Map(ofText.map((r) => {
+      const b = body.get(r.id) ?? null
+      return [r.id, marks(b) > r.head.marks ? { text: b, marks: marks(b) } : r.head]
+    }))
+    const unmarked = [...best].filter(([, b]) => b.marks === 0).map(([id]) => id)
+    const tags = unmarked.length === 0 ? new Map<number, { slug: string, name: string }[]>() : tagsOf(unmarked)
+    return new Map([...best].map(([id, b]) => {
+      if (b.marks > 0) return [id, markSnippet(b.text ?? '')]
+      const names = (tags.get(id) ?? []).map((t) => plan.tagSlugs.has(t.slug) ? `<mark>${escapeHtml(t.name)}</mark>` : escapeHtml(t.name))
+      return [id, names.length > 0 ? names.join(' ') : markSnippet(b.text ?? '')]
+    }))
+  }
 }
 
 type Runner = Pick<Db, 'run'>

@@ -14,7 +14,7 @@
 // saying so: the due *ranges* (published, due in (lo, hi]) of src/articles/counts.ts (`due`) and the
 // announcements' `announced = 0` queries (src/articles/announcements.ts), which read their own partial index.
 import type { FastifyRequest } from 'fastify'
-import { sql, type SQL } from 'drizzle-orm'
+import { sql, type Placeholder, type SQL } from 'drizzle-orm'
 import { articles } from '../db/schema.js'
 import { hasRole } from '../plugins/auth.js'
 import type { CommentStatus } from '../comments/schemas.js'
@@ -33,8 +33,8 @@ export const isPublicAt = (a: Publication, at: number): boolean =>
 /** Whether a caller with visibility `v` sees an article. */
 export const isVisible = (a: Publication, v: Visibility): boolean => v === null || isPublicAt(a, v.visibleAt)
 
-/** The rule as one Drizzle term over `articles`, parenthesised, for queries joined to articles. */
-export const publicAtSql = (at: number): SQL =>
+/** The rule as one Drizzle term over `articles`, parenthesised, for queries joined to articles (`at` may be a placeholder of a prepared statement). */
+export const publicAtSql = (at: number | Placeholder): SQL =>
   sql`(${articles.status} = ${sql.raw(`'${PUBLISHED}'`)} AND ${articles.publishedAt} <= ${at})`
 
 /**
@@ -42,7 +42,7 @@ export const publicAtSql = (at: number): SQL =>
  * parameter, as the list binds an editor's status filter (its plans are tested in query-plan.test.ts), and
  * planner hints (a unary `+`, see src/articles/listing/index.ts) on either term.
  */
-export const publicAtTerms = (at: number, hint: { status: boolean, due: boolean }): [SQL, SQL] => [
+export const publicAtTerms = (at: number | Placeholder, hint: { status: boolean, due: boolean }): [SQL, SQL] => [
   sql`${sql.raw(hint.status ? '+' : '')}${articles.status} = ${PUBLISHED}`,
   sql`${sql.raw(hint.due ? '+' : '')}${articles.publishedAt} <= ${at}`
 ]

@@ -11,6 +11,7 @@
 // cost more per comment (measured: bench/README.md#comment-insert).
 import { and, asc, count, eq, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
+import { StatementCache } from '../db/statement-cache.js'
 import { commentWriteKeys, declareWrite } from '../db/change-clock.js'
 import { StaleRead } from '../http/errors.js'
 import { articles, commentReports, comments } from '../db/schema.js'
@@ -251,6 +252,43 @@ export function commentRepository (db: Db, events: CommentEvents) {
     return rows
   }
 
+  /** The filters of a list, values inline (the total and the queue by reports, which are rare). */
+  const filtersOf = (p: CommentListParams): SQL | undefined => and(
+    p.articleId === undefined ? undefined : eq(comments.articleId, p.articleId),
+    p.visibility === null ? undefined : publicAtSql(p.visibility.visibleAt),
+    p.statuses === undefined ? undefined : inArray(comments.status, p.statuses))
+
+  /**
+   * A page by date, prepared once per shape (src/db/statement-cache.ts): which filters, how many statuses,
+   * the sort, whether a cursor; pageValues binds the rest. A thread's page is the hot read of comments.
+   */
+  const pages = new StatementCache<ReturnType<typeof buildPage>>(32)
+  function buildPage (shape: { article: boolean, visible: boolean, statuses: number, sort: 'createdAt' | '-createdAt', after: 'none' | 'null' | 'value' }) {
+    const o = order(shape.sort)
+    const where = and(
+      shape.article ? eq(comments.articleId, sql.placeholder('articleId')) : undefined,
+      shape.visible ? publicAtSql(sql.placeholder('visibleAt')) : undefined,
+      shape.statuses < 0 ? undefined : inArray(comments.status, Array.from({ length: shape.statuses }, (_, i) => sql.placeholder(`status${i}`))),
+      shape.after === 'none' ? undefined : after(o, shape.after === 'null' ? null : sql.placeholder('after0'), sql.placeholder('after1')))
+    return select().where(where).orderBy(orderBy(o)).limit(sql.placeholder('limit')).prepare()
+  }
+  const pageStatement = (p: CommentListParams, sort: 'createdAt' | '-createdAt') => {
+    const shape = {
+      article: p.articleId !== undefined,
+      visible: p.visibility !== null,
+      statuses: p.statuses?.length ?? -1,
+      sort,
+      after: p.after === undefined ? 'none' as const : (p.after[0] ?? null) === null ? 'null' as const : 'value' as const
+    }
+    return pages.get(`${shape.article}|${shape.visible}|${shape.statuses}|${shape.sort}|${shape.after}`, () => buildPage(shape))
+  }
+  const pageValues = (p: CommentListParams): Record<string, unknown> => {
+    const values: Record<string, unknown> = { articleId: p.articleId, visibleAt: p.visibility?.visibleAt, limit: p.limit + 1 }
+    p.statuses?.forEach((s, i) => { values[`status${i}`] = s })
+    if (p.after !== undefined) { values.after0 = p.after[0] ?? null; values.after1 = p.after[1] ?? null }
+    return values
+  }
+
   return {
     /** The article a comment is posted to, by its current slug, whoever may see it (the caller decides). */
     async findTarget (slug: string): Promise<CommentTarget | undefined> {
@@ -318,20 +356,13 @@ export function commentRepository (db: Db, events: CommentEvents) {
     },
 
     async list (p: CommentListParams): Promise<{ rows: CommentRecord[], total?: number }> {
-      const filters: (SQL | undefined)[] = []
-      if (p.articleId !== undefined) filters.push(eq(comments.articleId, p.articleId))
-      if (p.visibility !== null) filters.push(publicAtSql(p.visibility.visibleAt))
-      if (p.statuses !== undefined) filters.push(inArray(comments.status, p.statuses))
-      const where = and(...filters)
       const total = !p.withTotal
         ? undefined
         : p.visibility === null
-          ? db.select({ n: count() }).from(comments).where(where).get()?.n ?? 0
-          : db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(where).get()?.n ?? 0
-      if (p.sort === '-reportCount') return { rows: mostReported(where, p.after, p.limit), total }
-      const o = order(p.sort)
-      const paged = p.after ? and(where, after(o, p.after[0] ?? null, p.after[1] ?? null)) : where
-      return { rows: select().where(paged).orderBy(orderBy(o)).limit(p.limit + 1).all(), total }
+          ? db.select({ n: count() }).from(comments).where(filtersOf(p)).get()?.n ?? 0
+          : db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(filtersOf(p)).get()?.n ?? 0
+      if (p.sort === '-reportCount') return { rows: mostReported(filtersOf(p), p.after, p.limit), total }
+      return { rows: pageStatement(p, p.sort).all(pageValues(p)), total }
     }
   }
 }

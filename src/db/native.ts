@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import type Database from 'better-sqlite3'
 
 /** The version native/gazette.c reports: a library built from older source is refused, not half used. */
-const NATIVE_VERSION = 2
+const NATIVE_VERSION = 3
 
 // src/db and dist/db sit at the same depth, so this resolves in development and in the build.
 export const nativeLibrary = resolve(dirname(fileURLToPath(import.meta.url)), '../../native/build',

@@ -78,6 +78,19 @@ export const articles = sqliteTable('articles', {
   index('articles_unannounced_idx').on(t.publishedAt, t.id).where(sql`status = 'published' AND announced = 0`)
 ])
 
+// Each article's representation, serialised at write time, with its tags and comment count cut out (they
+// are spliced in at read time): src/articles/stored.ts. Written in the same transaction as the article's row;
+// a trigger (migrations/0015_stored_representations.sql) deletes it whenever a represented column of the
+// row is updated, so a write that did not store the new one leaves none (reads then assemble afresh), never
+// a stale one. `tags_at` and `count_at` are UTF-16 offsets into `json`; `hash` is sha256 of `json`.
+export const articleRepresentations = sqliteTable('article_representations', {
+  articleId: integer('article_id').primaryKey().references(() => articles.id, { onDelete: 'cascade' }),
+  json: text('json').notNull(),
+  tagsAt: integer('tags_at').notNull(),
+  countAt: integer('count_at').notNull(),
+  hash: text('hash').notNull()
+})
+
 // Slugs an article used to have: GET on one answers 301 to the current URL.
 export const articleSlugHistory = sqliteTable('article_slug_history', {
   slug: text('slug').primaryKey(),

@@ -2,7 +2,9 @@
 // (a renamed tag, a new approved comment) changes the validator, and nothing else does.
 //
 // A representation is serialised once, by the schema-compiled serialiser its route documents, and the
-// ETag is the hash of those very bytes (reply.represent, src/plugins/representation.ts). A write checks
+// ETag is the hash of those very bytes (reply.represent, src/plugins/representation.ts); an article's is
+// the hash of its stored form's hash, tags and comment count (src/articles/stored.ts), on every answer and
+// If-Match of an article alike. A write checks
 // If-Match against the ETag of the current representation serialised the same way (reply.etagOf), so the
 // two can never drift apart. This module is the pure part: validators, their comparison, and the send.
 //

@@ -31,8 +31,16 @@
 // Requests with Authorization are never served from it nor stored (editors see drafts; moderators see
 // emails), nor are HEAD requests, requests with If-Match, or anything but a 200 GET sent through
 // reply.represent. Entries hold the uncompressed body and the headers the route set (content type,
-// ETag, Link, Surrogate-Key); everything else (security, CORS, caching headers, request id, compression, 304 for a
-// matching If-None-Match) is added by the same hooks and the same code as for any other response.
+// ETag, Link, Surrogate-Key). The first time an entry is served to a kind of request (a *variant*: its
+// Accept-Encoding, and its Origin when CORS_ORIGINS is a list), it goes through the same hooks and the
+// same code as any other response (security, CORS, caching headers, request id, compression, 304 for a
+// matching If-None-Match), and the last onSend hook of the route keeps what came out of them: every
+// header and the final body bytes. From then on a GET or HEAD of that variant is answered from that
+// block by the first onRequest hook of all (preparedHits, below): one writeHead and one end, no other
+// hook, no onSend chain, with only X-Request-Id filled in; its onResponse hooks (metrics, tracing, the
+// request log) run as for any answer. A conditional request
+// (If-None-Match, If-Modified-Since) takes the full path. test/http/response-cache.test.ts compares
+// every variant with a fresh answer, header for header and byte for byte.
 // Memory is bounded (RESPONSE_CACHE_MB); the least recently used entries go first.
 //
 // A read that began before a write and ends after it (an await between its statements) may hold what
@@ -59,21 +67,33 @@ const ANY = '*'
 /** Purges remembered for reads under way (see above). */
 const PURGE_LOG = 256
 
+/**
+ * What one kind of request was answered, ready to be sent again: every header as the pipeline left it
+ * (`[name, value, …]`, in its order, Content-Length included; X-Request-Id's value at `idAt`, filled in
+ * per request) and the body bytes (compressed when the variant was).
+ */
+interface Variant {
+  headers: string[]
+  idAt: number
+  body: Buffer
+}
+
 interface Entry {
+  /** Prepared answers by variant (variantOf), made by the first answer of each. */
+  variants: Map<string, Variant> | undefined
   payload: Buffer
   etag: string
-  contentType: string
-  link: string | undefined
   lastModified: string | undefined
-  /** The Surrogate-Key header: the keys, space-separated (undefined: the route declared none). */
-  surrogate: string | undefined
+  /** The headers the route set (ROUTE_HEADERS), in the order it set them: a hit sets them in that order too. */
+  head: [string, string][]
   keys: readonly string[]
   /** App-clock time from which the entry no longer holds (Infinity: until the epoch ends). */
   expires: number
   bytes: number
 }
 
-export interface CacheStats { entries: number, bytes: number, hits: number, misses: number, stores: number, evictions: number, clears: number, purged: number }
+/** hits: answered from memory; of which prepared: from a variant's prepared headers (no onSend chain). */
+export interface CacheStats { entries: number, bytes: number, hits: number, prepared: number, misses: number, stores: number, evictions: number, clears: number, purged: number }
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -93,7 +113,10 @@ declare module 'fastify' {
 const kEpoch = Symbol('response-cache epoch')
 const kKey = Symbol('response-cache key')
 const kPurge = Symbol('response-cache purge')
-type Tracked = FastifyRequest & { [kEpoch]?: number | null, [kKey]?: string, [kPurge]?: number }
+const kCapture = Symbol('response-cache capture')
+/** An answer to keep as a variant of an entry, if it ends as a GET 200. */
+interface Capture { key: string, entry: Entry, variant: string }
+type Tracked = FastifyRequest & { [kEpoch]?: number | null, [kKey]?: string, [kPurge]?: number, [kCapture]?: Capture }
 const kExpires = Symbol('response-cache expiry')
 const kKeys = Symbol('response-cache keys')
 type Expiring = FastifyReply & { [kExpires]?: number, [kKeys]?: readonly string[] }
@@ -115,6 +138,9 @@ export function cacheKeys (reply: FastifyReply, keys: readonly string[]): void {
   if (cacheable(reply.request) && unique.length > 0) reply.header('surrogate-key', unique.join(' '))
 }
 
+const isStream = (payload: unknown): payload is NodeJS.ReadableStream =>
+  typeof (payload as { pipe?: unknown } | null)?.pipe === 'function' && typeof (payload as { on?: unknown }).on === 'function'
+
 /** A request the cache may answer or store: an opted-in GET without a token or If-Match. */
 function cacheable (request: FastifyRequest): boolean {
   return request.routeOptions.config?.publicCache === true && (request.method === 'GET' || request.method === 'HEAD') &&
@@ -123,15 +149,45 @@ function cacheable (request: FastifyRequest): boolean {
 
 // Rough per-entry overhead beyond the body (key, object, headers), so many tiny entries still count.
 const ENTRY_OVERHEAD = 512
+/** What a route sets on a cached answer (reply.represent, src/http/conditional.ts), kept with the entry. */
+const ROUTE_HEADERS = new Set(['content-type', 'link', 'surrogate-key', 'last-modified', 'etag'])
+/** Headers whose value is made for each request: an answer carrying one is never prepared. */
+const PER_REQUEST = /^(?:x-)?ratelimit|^retry-after$/
+/** Prepared variants kept per entry: a few Accept-Encoding spellings times a few listed origins; others take the full path. */
+const MAX_VARIANTS = 16
+
+/** Set by the public-cache stage, called by the prepared-hits stage: true when it answered the request. */
+type FastHit = (request: FastifyRequest, reply: FastifyReply) => boolean
+const fastHits = new WeakMap<object, { serve: FastHit | undefined }>()
+
+/**
+ * The first onRequest hook of all (PIPELINE's `prepared-hits` stage, src/http/README.md): a GET or HEAD
+ * whose answer is a prepared variant is sent from here, before the hooks whose work that variant already
+ * holds (request id, security headers, CORS) or that cannot refuse it: auth passes a request without
+ * Authorization on a public route, and a search never has a prepared variant (its RateLimit-* headers
+ * are per request), so search-rate-limit still counts every search. It steps aside while requests are
+ * shed or the server is closing, for a conditional request, and for everything else; the public-cache
+ * stage's own hook then answers as before.
+ */
+export const preparedHits = fp(async (app) => {
+  const holder: { serve: FastHit | undefined } = { serve: undefined }
+  fastHits.set(app, holder)
+  app.addHook('onRequest', (request, reply, done) => {
+    const serve = holder.serve
+    if (serve === undefined || !serve(request, reply)) done()
+  })
+}, { name: 'prepared-hits' })
 
 export default fp(async (app) => {
-  const maxBytes = app.config.responseCacheMb * 1024 * 1024
+  // Off on PostgreSQL until its change clock is wired (issue 16, PG-16.md section 4): the PostgreSQL
+  // adapters declare no writes to the SQLite clock read here, so an entry would outlive what it read.
+  const maxBytes = app.storage.engine === 'postgres' ? 0 : app.config.responseCacheMb * 1024 * 1024
   const clock = changeClock(app.db)
 
   const entries = new Map<string, Entry>()
   /** Dependency key → the request keys of the entries that read it. */
   const byDependency = new Map<string, Set<string>>()
-  const stats = { hits: 0, misses: 0, stores: 0, evictions: 0, clears: 0, purged: 0 }
+  const stats = { hits: 0, prepared: 0, misses: 0, stores: 0, evictions: 0, clears: 0, purged: 0 }
   let bytes = 0
   let epoch = 0
   let changes = clock.localChanges()
@@ -265,6 +321,72 @@ export default fp(async (app) => {
     return origin === undefined ? undefined : `${origin} ${request.url}`
   }
 
+  // What else in a request shapes the answer of a cached route (besides the entry's key, the method and
+  // the conditionals): the coding @fastify/compress picks from Accept-Encoding (or none, with
+  // X-No-Compression: those take the full path), and, when CORS_ORIGINS is a list, the Origin, which
+  // @fastify/cors echoes or not (with `*` every origin gets the same headers). Raw header values, so two
+  // requests share a variant only when they sent the same bytes.
+  const originVaries = app.config.corsOrigins !== '*'
+  function variantOf (request: FastifyRequest): string | undefined {
+    const headers = request.headers
+    if (headers['x-no-compression'] !== undefined) return undefined
+    const coding = headers['accept-encoding'] ?? ''
+    return originVaries ? `${coding}\n${headers.origin ?? ''}` : coding
+  }
+
+  function evict (): void {
+    for (const [key, e] of entries) {
+      if (bytes <= maxBytes) break
+      remove(key, e)
+      stats.evictions++
+    }
+  }
+
+  /**
+   * Answers from a prepared variant: its headers with this request's id, its bytes (none for HEAD).
+   * Without Content-Length among them (a body coded as a stream), Node sends the bytes chunked, as then.
+   */
+  function serve (request: FastifyRequest, reply: FastifyReply, v: Variant): void {
+    reply.hijack()
+    const headers = v.headers
+    // writeHead copies the headers into the response's head at once, so the shared array can be reused.
+    headers[v.idAt] = request.id
+    const res = reply.raw
+    res.writeHead(200, headers)
+    if (request.method === 'HEAD') res.end()
+    else res.end(v.body)
+  }
+
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+
+  // See preparedHits. The same checks as below, less what the hooks it jumps would refuse.
+  const holder = fastHits.get(app)
+  if (holder !== undefined) {
+    holder.serve = (request, reply) => {
+      const method = request.method
+      if ((method !== 'GET' && method !== 'HEAD') || closing || !cacheable(request)) return false
+      const headers = request.headers
+      if (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined || app.shedding()) return false
+      const now = app.clock()
+      const key = keyOf(request)
+      if (key === undefined || !sync(now)) return false
+      const entry = entries.get(key)
+      if (entry === undefined || now >= entry.expires || entry.variants === undefined) return false
+      const variant = variantOf(request)
+      const prepared = variant === undefined ? undefined : entry.variants.get(variant)
+      if (prepared === undefined) return false
+      stats.hits++
+      stats.prepared++
+      entries.delete(key)
+      entries.set(key, entry)
+      serve(request, reply, prepared)
+      return true
+    }
+  }
+
+  // Every other hit (the first of a variant, a conditional request, a prepared one the stage above
+  // stepped aside for) and every miss: a HEAD without a prepared answer is the route's, and never stored.
   app.addHook('onRequest', (request: Tracked, reply, done) => {
     if (request.method !== 'GET' || !cacheable(request)) {
       done()
@@ -293,9 +415,9 @@ export default fp(async (app) => {
     // Most recently used last: eviction takes from the front.
     entries.delete(key)
     entries.set(key, entry)
-    reply.header('content-type', entry.contentType)
-    if (entry.link !== undefined) reply.header('link', entry.link)
-    if (entry.surrogate !== undefined) reply.header('surrogate-key', entry.surrogate)
+    const variant = variantOf(request)
+    if (variant !== undefined && (entry.variants?.size ?? 0) < MAX_VARIANTS) request[kCapture] = { key, entry, variant }
+    for (const [name, value] of entry.head) reply.header(name, value)
     try {
       sendConditional(request, reply, entry.payload, entry.etag, { lastModified: entry.lastModified })
     } catch (err) {
@@ -323,15 +445,17 @@ export default fp(async (app) => {
     const keys = declared === undefined || declared.length === 0 ? [ANY] : declared
     if (sync(now) && began === epoch && !purgedSince(request[kPurge] ?? -1, keys) && size <= maxBytes / 4 &&
         now < publicationHorizon() && now < expires) {
-      const link = reply.getHeader('link')
       const lastModified = reply.getHeader('last-modified')
+      const head: [string, string][] = []
+      for (const [name, value] of Object.entries(reply.getHeaders())) {
+        if (ROUTE_HEADERS.has(name) && value !== undefined) head.push([name, String(value)])
+      }
       const entry: Entry = {
+        variants: undefined,
         payload: Buffer.from(payload),
         etag,
-        contentType: String(reply.getHeader('content-type')),
-        link: typeof link === 'string' ? link : undefined,
         lastModified: typeof lastModified === 'string' ? lastModified : undefined,
-        surrogate: declared === undefined || declared.length === 0 ? undefined : declared.join(' '),
+        head,
         keys,
         expires,
         bytes: size
@@ -346,12 +470,88 @@ export default fp(async (app) => {
       }
       bytes += size
       stats.stores++
-      for (const [key, e] of entries) {
-        if (bytes <= maxBytes) break
-        remove(key, e)
-        stats.evictions++
+      evict()
+      const variant = variantOf(request)
+      if (variant !== undefined && entries.get(key) === entry) request[kCapture] = { key, entry, variant }
+    }
+    done(null, payload)
+  })
+
+  // The last onSend hook of every cached route (after compression, tag coding and HEAD's length: this
+  // onRoute hook runs after route-pipeline's): what the pipeline made of an entry's first answer to a
+  // variant is kept as that variant, if it is a GET 200 whose body is bytes and the entry is still held.
+  function capture (request: Tracked, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
+    const c = request[kCapture]
+    if (c !== undefined) {
+      request[kCapture] = undefined
+      if (reply.statusCode === 200 && request.method === 'GET' && entries.get(c.key) === c.entry) {
+        if (typeof payload === 'string' || Buffer.isBuffer(payload)) prepare(c, reply.getHeaders(), payload, false)
+        else if (isStream(payload)) collect(c, reply.getHeaders(), payload)
       }
     }
     done(null, payload)
+  }
+
+  /**
+   * A body @fastify/compress codes as a stream (above its syncThreshold) goes out chunked, without
+   * Content-Length: its bytes are gathered as they pass (this listener and Fastify's pipe, attached in
+   * the same tick, see every chunk) and the variant is answered chunked too.
+   */
+  function collect (c: Capture, headers: Record<string, unknown>, stream: NodeJS.ReadableStream): void {
+    const chunks: Buffer[] = []
+    let size = 0
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= maxBytes / 4) chunks.push(chunk)
+    })
+    stream.on('end', () => {
+      if (size <= maxBytes / 4 && entries.get(c.key) === c.entry) prepare(c, headers, Buffer.concat(chunks), true)
+    })
+  }
+
+  function prepare ({ entry, variant }: Capture, replyHeaders: Record<string, unknown>, payload: string | Buffer, chunked: boolean): void {
+    const variants = entry.variants ??= new Map()
+    if (variants.has(variant) || variants.size >= MAX_VARIANTS) return
+    let body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload)
+    if (body !== entry.payload && body.equals(entry.payload)) body = entry.payload
+    const headers: string[] = []
+    let idAt = -1
+    let size = 128
+    let length = false
+    for (const [name, value] of Object.entries(replyHeaders)) {
+      if (value === undefined) continue
+      // An answer with a header that changes from one request to the next (a search's RateLimit-*,
+      // src/plugins/search-rate-limit.ts) is not prepared: every hit of it takes the whole pipeline.
+      if (PER_REQUEST.test(name)) return
+      if (name === 'x-request-id') {
+        idAt = headers.length + 1
+        headers.push(name, '')
+        continue
+      }
+      if (name === 'content-length') {
+        // Fastify sets it from the body when the pipeline did not (or set another); a stream has none.
+        if (chunked) continue
+        length = true
+      }
+      const values = name === 'content-length' ? [String(body.length)] : Array.isArray(value) ? value.map(String) : [String(value)]
+      for (const v of values) {
+        headers.push(name, v)
+        size += name.length + v.length + 4
+      }
+    }
+    if (!length && !chunked) headers.push('content-length', String(body.length))
+    // Every answer carries one (src/plugins/request-id.ts); without it there is no slot to fill.
+    if (idAt < 0) return
+    if (body !== entry.payload) size += body.length
+    variants.set(variant, { headers, idAt, body })
+    entry.bytes += size
+    bytes += size
+    evict()
+  }
+
+  app.addHook('onRoute', (route) => {
+    if (route.config?.publicCache !== true) return
+    const existing = route.onSend
+    route.onSend = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), capture as never]
   })
 }, { name: 'response-cache', dependencies: ['db', 'repositories', 'auth'] })

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { articleRepository, type ArticleRepository } from '../articles/repository.js'
+import { articleRepositoryPg } from '../articles/repository.pg.js'
 import { articleService, type ArticleService } from '../articles/service.js'
 import { revisionRepository, type RevisionRepository } from '../revisions/repository.js'
 import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../idempotency/repository.js'
@@ -19,6 +20,8 @@ import { tokenRepository, type TokenRepository } from '../tokens/repository.js'
 import { tokenRepositoryPg } from '../tokens/repository.pg.js'
 import { outbox as eventOutbox, type Outbox } from '../events/outbox.js'
 import { eventRepository, type EventRepository } from '../events/repository.js'
+import { eventRepositoryPg } from '../events/repository.pg.js'
+import { outboxPg } from '../events/outbox.pg.js'
 import { webhookRepository, type WebhookRepository } from '../webhooks/repository.js'
 import { syndicationRepository, type SyndicationRepository } from '../syndication/repository.js'
 import { instrumentRepositories } from '../observability/instrument.js'
@@ -52,6 +55,9 @@ interface Ported {
   settings: SettingsRepository
   tokens: TokenRepository
   idempotencyKeys: IdempotencyKeyRepository
+  articles: ArticleRepository
+  /** The event log's reader: on PostgreSQL it reads what the ported writers (articles) record there. */
+  events: EventRepository
 }
 
 /**
@@ -60,21 +66,35 @@ interface Ported {
  * fails the type check. The repositories not in it yet run on SQLite (`app.db`) on either engine, which
  * only tests do until the port is complete (src/db/plugin.ts).
  */
-const ADAPTERS: { sqlite: (db: Db, now: () => number) => Ported, postgres: (db: PgDb, now: () => number) => Ported } = {
-  sqlite: (db, now) => ({ settings: settingsRepository(db), tokens: tokenRepository(db, now), idempotencyKeys: idempotencyKeyRepository(db, now) }),
-  postgres: (db, now) => ({ settings: settingsRepositoryPg(db), tokens: tokenRepositoryPg(db, now), idempotencyKeys: idempotencyKeyRepositoryPg(db, now) })
+const ADAPTERS: {
+  sqlite: (db: Db, now: () => number, articles: ArticleRepository) => Ported
+  postgres: (db: PgDb, now: () => number) => Ported
+} = {
+  sqlite: (db, now, articles) => ({
+    settings: settingsRepository(db), tokens: tokenRepository(db, now), idempotencyKeys: idempotencyKeyRepository(db, now), articles, events: eventRepository(db)
+  }),
+  postgres: (db, now) => ({
+    settings: settingsRepositoryPg(db),
+    tokens: tokenRepositoryPg(db, now),
+    idempotencyKeys: idempotencyKeyRepositoryPg(db, now),
+    articles: articleRepositoryPg(db, outboxPg(), now),
+    events: eventRepositoryPg(db)
+  })
 }
 
 export default fp(async (app) => {
   const now = app.clock
   const storage = app.storage
-  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now)
   const outbox = eventOutbox(app.db)
+  // The SQLite article repository; on PostgreSQL only the unported writers (comments, tags) use it, for
+  // their announcements on the SQLite they still run on.
+  const sqliteArticles = articleRepository(app.db, outbox, now)
+  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles)
   app.decorate('outbox', outbox)
-  app.decorate('events', eventRepository(app.db))
+  app.decorate('events', ported.events)
   app.decorate('webhooks', webhookRepository(app.db))
-  const articles = articleRepository(app.db, outbox, now)
-  const writeEvents = { outbox, announceDue: articles.announcements.announceDue }
+  const articles = ported.articles
+  const writeEvents = { outbox, announceDue: sqliteArticles.announcements.announceDue }
   const settings = ported.settings
   app.decorate('settings', settings)
   app.decorate('tokens', ported.tokens)

@@ -1,6 +1,6 @@
 // The one way a route sends a representation: reply.represent(body, options). It serialises the body once
 // (with the route's response schema for the status, or the schema named in `as`), tags it with the hash of
-// those bytes as a strong ETag, adds Last-Modified when the route knows when the body last changed, tells
+// those bytes as a strong ETag (or the one given: an article's, src/articles/stored.ts), adds Last-Modified when the route knows when the body last changed, tells
 // the public cache how long the answer holds and what it was read from (Surrogate-Key), and answers a conditional GET/HEAD with 304 or 412
 // (src/http/conditional.ts). reply.etagOf(body, as) is the ETag a read of a resource carries, for the
 // If-Match check of a write (writeIfMatch's `etag` step), serialised exactly as represent would.
@@ -22,6 +22,11 @@ export interface RepresentOptions {
   as?: Shape
   /** The ETag names this body as `as` serialises it, instead of what is sent (a create's body with its shown-once secret). */
   etagOf?: { body: unknown, as: Shape }
+  /**
+   * The ETag, already known, of a body already serialised (a string): an article's, computed from its
+   * stored form (src/articles/stored.ts), which every answer and If-Match of that resource must use alike.
+   */
+  etag?: string
   /** Default `application/json; charset=utf-8`. */
   contentType?: string
   /** The latest time anything in the body changed: Last-Modified, held back (and the cached copy with it) within its second. */
@@ -66,7 +71,7 @@ function represent (this: FastifyReply, body: unknown, o: RepresentOptions = {})
   const payload = typeof body === 'string' || Buffer.isBuffer(body)
     ? body
     : o.as !== undefined ? serialise(this, o.as, body) : this.code(status).serialize(body) as string
-  const etag = etagOf(o.etagOf === undefined ? payload : serialise(this, o.etagOf.as, o.etagOf.body))
+  const etag = o.etag ?? etagOf(o.etagOf === undefined ? payload : serialise(this, o.etagOf.as, o.etagOf.body))
   if (o.contentType !== undefined) this.header('content-type', o.contentType)
   let holdsUntil = o.holdsUntil
   let lastModified: string | undefined

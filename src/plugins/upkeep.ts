@@ -6,6 +6,7 @@
 import { setTimeout as rest } from 'node:timers/promises'
 import fp from 'fastify-plugin'
 import { articleCounts } from '../articles/counts.js'
+import { articleCountsPg } from '../articles/counts.pg.js'
 import { isInterrupted } from '../db/native.js'
 import { SLICE, tagSweeper } from '../tags/sweeper.js'
 
@@ -22,12 +23,15 @@ declare module 'fastify' {
       sweep: () => Promise<void>
       /** The same, in the background: for a route that has just deleted a tag. */
       wake: () => void
+      /** Stores the articles' representations that are missing (src/articles/stored.ts); runs at start. */
+      fillRepresentations: () => Promise<void>
     }
   }
 }
 
 export default fp(async (app) => {
-  const counts = articleCounts(app.db)
+  // The counts of the engine the articles are on (issue 16: PostgreSQL's adapter, src/articles/counts.pg.ts).
+  const counts = app.storage.engine === 'postgres' ? articleCountsPg(app.storage.db) : articleCounts(app.db)
   const sweeper = tagSweeper(app.db)
   const budget = app.queryBudget
   const state = { closing: false }
@@ -81,12 +85,43 @@ export default fp(async (app) => {
     return sweeping
   }
 
+  // Articles without a stored representation (a database from before them, a bulk load, a write by a
+  // process of an older version): one pass over the ids at start, in slices that shrink when the budget
+  // interrupts them, resting as long as each slice took. Reads assemble those articles afresh meanwhile.
+  let filling: Promise<void> | undefined
+  const fillRepresentations = (): Promise<void> => {
+    filling ??= (async () => {
+      const owner = {}
+      let rows = SLICE
+      let after = 0
+      try {
+        while (!state.closing) {
+          const started = performance.now()
+          const last = await bounded(owner, async () => app.articles.backfill(after, rows), undefined)
+          if (last === null) break
+          if (last === undefined) {
+            if (rows === MIN_SLICE) break
+            rows = Math.max(MIN_SLICE, Math.floor(rows / 2))
+          } else {
+            after = last
+            rows = Math.min(SLICE, rows * 2)
+          }
+          await rest(Math.max(1, performance.now() - started))
+        }
+      } finally {
+        filling = undefined
+      }
+    })()
+    return filling
+  }
+
   const tick = (): void => {
     settle().catch((err: unknown) => app.log.error({ err }, 'settling the article counts failed'))
     wake()
   }
   let timer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
+    fillRepresentations().catch((err: unknown) => app.log.error({ err }, 'storing the articles\' representations failed'))
     tick()
     timer = setInterval(tick, UPKEEP_INTERVAL_MS)
     timer.unref()
@@ -95,10 +130,11 @@ export default fp(async (app) => {
     state.closing = true
     if (timer !== undefined) clearInterval(timer)
     await sweeping
+    await filling
   })
   // After the current request's answer: the sweeping is not its cost.
   const wake = (): void => {
     setImmediate(() => { sweep().catch((err: unknown) => app.log.error({ err }, 'removing deleted tags failed')) })
   }
-  app.decorate('upkeep', { settle, sweep, wake })
+  app.decorate('upkeep', { settle, sweep, wake, fillRepresentations })
 }, { name: 'upkeep', dependencies: ['db', 'query-budget'] })

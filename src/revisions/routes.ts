@@ -144,7 +144,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         if (row === undefined) throw new NotFound(`No article at "${slug}".`) // a POST is never redirected
         return row
       },
-      etag: (row) => reply.etagOf(app.articles.toArticle(row), 'Article'),
+      etag: (row) => app.articles.etagOf(row),
       write: async (current, unchanged) => {
         const { state } = await loadRevision(current.id, slug, revision)
         return app.articleService.update(current, {
@@ -165,7 +165,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         }, unchanged, meta)
       }
     })
-    return reply.represent(restored)
+    // The article's ETag, as GET /v1/articles/{slug} gives it (src/articles/stored.ts).
+    const answer = app.articles.fresh(restored)
+    return reply.represent(answer.payload, { etag: answer.etag })
   })
 }
 

@@ -3,6 +3,8 @@ import t, { type Test } from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import Database from 'better-sqlite3'
 import type { FastifyReply, FastifyRequest, LightMyRequestResponse } from 'fastify'
 import { Type } from 'typebox'
@@ -11,7 +13,7 @@ import { defaultConfig } from '../../src/config.js'
 import { NotModified } from '../../src/http/schemas.js'
 import { VERSION_POLL_MS } from '../../src/plugins/public-cache.js'
 import { declareWrite } from '../../src/db/change-clock.js'
-import { assertProblem, authorEdit, build, createArticle, postComment, postWithToken, type TestApp } from '../helper.js'
+import { assertProblem, authorEdit, build, createArticle, metric, postComment, postWithToken, scrape, type TestApp } from '../helper.js'
 import { loadNative } from '../../src/db/native.js'
 
 const stats = (a: TestApp) => a.app.responseCache.stats()
@@ -52,6 +54,163 @@ t.test('a public read is served again from memory, byte for byte and header for 
   t.equal(revalidated.headers.etag, gzip.headers.etag, 'the validator the client holds')
   t.equal(stats(a).hits, hitsBefore + 1)
   assertProblem(t, await get(a, '/v1/articles/cached', { 'if-none-match': 'not-a-tag' }), 422, 'validation')
+})
+
+// A hit answered from a variant's prepared headers (src/plugins/public-cache.ts) must be, on the wire,
+// what a fresh answer is: the same status, the same header lines in the same order (all but Date and
+// X-Request-Id), the same body bytes. Over real sockets, for every variant: Accept-Encoding absent,
+// gzip, or a browser's; Origin absent, listed or not (CORS_ORIGINS as a list, and `*`); GET and HEAD;
+// If-None-Match (the identity and the coded validator: 304s) and If-Modified-Since; a client's own
+// X-Request-Id. The fresh answers come from a second app on the same file with the cache off.
+interface Wire { status: number, lines: string[], id: string | undefined, body: Buffer }
+
+function wire (port: number, method: string, url: string, headers: Record<string, string>): Promise<Wire> {
+  return new Promise((resolve, reject) => {
+    // One Host for both apps: feeds and sitemaps hold absolute URLs made from it.
+    const req = httpRequest({ host: '127.0.0.1', port, method, path: url, headers: { host: 'news.example', ...headers }, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const lines: string[] = []
+        let id: string | undefined
+        for (let i = 0; i < res.rawHeaders.length; i += 2) {
+          const name = res.rawHeaders[i]!.toLowerCase()
+          if (name === 'x-request-id') id = res.rawHeaders[i + 1]
+          else if (name !== 'date') lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`)
+        }
+        resolve({ status: res.statusCode!, lines, id, body: Buffer.concat(chunks) })
+      })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+async function listening (t: Test, config: Partial<typeof defaultConfig>): Promise<{ a: TestApp, port: number, freshPort: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'gazette-variants-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const databasePath = join(dir, 'gazette.db')
+  const a = await build(t, { ...config, databasePath })
+  const fresh = await buildApp({
+    config: { ...defaultConfig, ...config, databasePath, seedDemo: false, maxEventLoopDelay: 0, queryBudgetMs: 10_000, responseCacheMb: 0 },
+    clock: () => a.clock.now
+  })
+  t.teardown(() => fresh.close())
+  await a.app.listen({ host: '127.0.0.1', port: 0 })
+  await fresh.listen({ host: '127.0.0.1', port: 0 })
+  const portOf = (app: typeof fresh) => (app.server.address() as AddressInfo).port
+  return { a, port: portOf(a.app), freshPort: portOf(fresh) }
+}
+
+for (const cors of [['https://front.example'], '*'] as const) {
+  t.test(`a hit from prepared headers is a fresh answer on the wire, in every variant (CORS_ORIGINS=${String(cors)})`, async (t) => {
+    const { a, port, freshPort } = await listening(t, { corsOrigins: cors === '*' ? '*' : [...cors] })
+    await createArticle(a, { title: 'Long read', body: 'Paragraph of the long read. '.repeat(200), status: 'published', tags: ['News'] })
+    await createArticle(a, { title: 'Brief', body: 'x', summary: 'Short.', status: 'published' })
+    for (let i = 0; i < 4; i++) await createArticle(a, { title: `Filler ${i}`, body: 'x', status: 'published' })
+    a.clock.advance(5_000) // past the second of the last change: feeds send Last-Modified
+    const urls = ['/v1/articles/long-read', '/v1/articles/brief', '/v1/articles?limit=2', '/v1/tags/news', '/feeds/rss', '/sitemap.xml']
+    const codings: Record<string, string>[] = [{}, { 'accept-encoding': 'gzip' }, { 'accept-encoding': 'gzip, deflate, br' }]
+    const origins: Record<string, string>[] = [{}, { origin: 'https://front.example' }, { origin: 'https://elsewhere.example' }]
+    const ids = new Set<string>()
+    let compressed = 0
+    for (const url of urls) {
+      for (const coding of codings) {
+        for (const origin of origins) {
+          const headers: Record<string, string> = { ...coding, ...origin }
+          const name = `${url} ${JSON.stringify(headers)}`
+          const fresh = await wire(freshPort, 'GET', url, headers)
+          t.equal(fresh.status, 200, name)
+          if (/content-encoding/i.test(fresh.lines.join('\n'))) compressed++
+          // The first answer of a variant may be a miss or a hit through the whole pipeline; from the
+          // second on, it comes from the prepared headers.
+          await wire(port, 'GET', url, headers)
+          for (const method of ['GET', 'HEAD', 'GET']) {
+            const before = stats(a)
+            const hit = await wire(port, method, url, headers)
+            t.equal(stats(a).prepared, before.prepared + 1, `${method} ${name}: from the prepared headers`)
+            const expected = method === 'GET' ? fresh : await wire(freshPort, 'HEAD', url, headers)
+            t.equal(hit.status, expected.status, `${method} ${name}: status`)
+            t.same(hit.lines, expected.lines, `${method} ${name}: every header line, in order`)
+            t.ok(hit.body.equals(expected.body), `${method} ${name}: the same bytes`)
+            t.match(hit.id, /^[0-9a-f-]{36}$/, `${method} ${name}: a request id`)
+            t.notOk(ids.has(hit.id!), `${method} ${name}: a new request id`)
+            ids.add(hit.id!)
+          }
+          // Conditionals take the whole pipeline, and still answer from memory as a fresh app would.
+          const etag = fresh.lines.find((l) => /^etag:/i.test(l))!.replace(/^etag: /i, '')
+          const lastModified = fresh.lines.find((l) => /^last-modified:/i.test(l))?.replace(/^last-modified: /i, '')
+          const conditionals: Record<string, string>[] = [
+            { 'if-none-match': etag }, { 'if-none-match': etag.replace(/\+\w+"$/, '"') }, { 'if-none-match': '"other"' },
+            ...(lastModified === undefined ? [] : [{ 'if-modified-since': lastModified }])
+          ]
+          for (const condition of conditionals) {
+            const h = { ...headers, ...condition }
+            const before = stats(a)
+            const hit = await wire(port, 'GET', url, h)
+            const expected = await wire(freshPort, 'GET', url, h)
+            t.equal(stats(a).hits, before.hits + 1, `${name} ${JSON.stringify(condition)}: from memory`)
+            t.equal(stats(a).prepared, before.prepared, `${name} ${JSON.stringify(condition)}: through the pipeline`)
+            t.equal(hit.status, expected.status, `${name} ${JSON.stringify(condition)}: status`)
+            t.same(hit.lines, expected.lines, `${name} ${JSON.stringify(condition)}: every header line, in order`)
+            t.ok(hit.body.equals(expected.body), `${name} ${JSON.stringify(condition)}: the same bytes`)
+          }
+        }
+      }
+    }
+    t.ok(compressed >= 8, `compressed variants were compared (${compressed})`)
+    // A client's own request id is echoed by a prepared hit too.
+    const echoed = await wire(port, 'GET', '/v1/articles/long-read', { 'x-request-id': 'client-id-1' })
+    t.equal(echoed.id, 'client-id-1')
+  })
+}
+
+t.test('prepared answers step aside while requests are shed, and for searches (each one counts)', async (t) => {
+  const a = await build(t, { searchRateLimit: 100 })
+  await createArticle(a, { title: 'Shed', body: 'Text', status: 'published' })
+  for (let i = 0; i < 2; i++) await get(a, '/v1/articles/shed')
+  let before = stats(a)
+  await get(a, '/v1/articles/shed')
+  t.equal(stats(a).prepared, before.prepared + 1, 'prepared')
+  const shedding = a.app.shedding
+  a.app.shedding = () => true
+  t.teardown(() => { a.app.shedding = shedding })
+  before = stats(a)
+  await get(a, '/v1/articles/shed')
+  t.equal(stats(a).prepared, before.prepared, 'not while shedding: the request goes through the limits first')
+  a.app.shedding = shedding
+
+  const remaining: string[] = []
+  for (let i = 0; i < 4; i++) remaining.push(String((await get(a, '/v1/articles?q=shed')).headers['ratelimit-remaining']))
+  t.same(remaining, ['99', '98', '97', '96'], 'every search counts, from memory too')
+  t.ok(stats(a).hits > before.hits + 1, 'searches were answered from memory')
+})
+
+t.test('a hit from prepared headers is counted by metrics and logged like any answer', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = { write (line: string) { lines.push(JSON.parse(line)) } }
+  const a = await build(t, { metrics: true })
+  await createArticle(a, { title: 'Counted', body: 'Text', status: 'published' })
+  const count = async () => metric(await scrape(a), 'gazette_http_request_duration_seconds_count', { route: '/v1/articles/:slug', method: 'GET', status_class: '2xx' })
+  const before = await count()
+  for (let i = 0; i < 5; i++) t.equal((await get(a, '/v1/articles/counted')).statusCode, 200)
+  t.ok(stats(a).prepared >= 3, 'answered from the prepared headers')
+  t.equal(await count(), before + 5, 'every answer counted')
+
+  const logged = await buildApp({
+    config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0 },
+    logger: { level: 'info', stream }
+  })
+  t.teardown(() => logged.close())
+  await logged.ready()
+  await logged.inject({ method: 'GET', url: '/v1/tags' })
+  await logged.inject({ method: 'GET', url: '/v1/tags' })
+  const res = await logged.inject({ method: 'GET', url: '/v1/tags', headers: { 'x-request-id': 'logged-hit' } })
+  t.equal(res.headers['x-request-id'], 'logged-hit')
+  t.ok(logged.responseCache.stats().prepared >= 1, 'answered from the prepared headers')
+  const line = lines.find((l) => l.reqId === 'logged-hit')
+  t.match(line, { msg: 'request', url: '/v1/tags', status: 200 }, 'one request line, with the request id bound')
 })
 
 t.test('every write shows at once', async (t) => {
@@ -164,7 +323,7 @@ t.test('memory is bounded, and RESPONSE_CACHE_MB=0 turns the cache off', async (
   await createArticle(off, { title: 'Uncached', body: 'Text', status: 'published' })
   await get(off, '/v1/articles/uncached')
   await get(off, '/v1/articles/uncached')
-  t.same(stats(off), { entries: 0, bytes: 0, hits: 0, misses: 0, stores: 0, evictions: 0, clears: 0, purged: 0 })
+  t.same(stats(off), { entries: 0, bytes: 0, hits: 0, prepared: 0, misses: 0, stores: 0, evictions: 0, clears: 0, purged: 0 })
 })
 
 t.test('only routes that opt in with config.publicCache are served from memory', async (t) => {

@@ -16,7 +16,7 @@ t.test('database time by repository operation, for every repository method', asy
   await a.inject({ method: 'GET', url: '/v1/articles?limit=5' })
   const m = await scrape(a)
   const ops = new Set(m.filter((s) => s.name === 'gazette_db_operation_duration_seconds_count').map((s) => s.labels.operation))
-  for (const op of ['tokens.findBySecret', 'articles.create', 'articles.findRowBySlug', 'articles.list', 'tags.findBySlug']) {
+  for (const op of ['tokens.findBySecret', 'articles.create', 'articles.answer', 'articles.list', 'tags.findBySlug']) {
     t.ok(ops.has(op), `${op} is timed`)
   }
   t.ok([...ops].every((op) => /^[a-zA-Z]+\.[a-zA-Z]+$/.test(op!)), `labels are <repository>.<method>: ${[...ops].join(', ')}`)

@@ -4,7 +4,7 @@ import { sql, type Subquery } from 'drizzle-orm'
 import type { Db } from '../../db/connection.js'
 import { articles } from '../../db/schema.js'
 import { RANK_LIMIT } from '../search-index.js'
-import type { Membership } from './filters.js'
+import type { MemberSql, Membership } from './filters.js'
 
 /** A tag or author with fewer articles than this drives the query from its own article ids. */
 export const RARE_MEMBERSHIP = 1000
@@ -70,9 +70,9 @@ export type Candidates = Subquery
  * in the caller's WHERE), else the driving membership's ids (joined to the narrow index when `ids`, to the
  * rows otherwise), else the articles.
  */
-export function sourceOf (db: Db, driver: Membership | undefined, byIds: boolean) {
+export function sourceOf (db: Db, driver: MemberSql | undefined, byIds: boolean) {
   const narrow = sql`${articles} INDEXED BY ${sql.identifier(VISIBILITY_INDEX)}`
-  return <S extends Record<string, unknown>>(selection: S, candidates?: Candidates, by: Membership | undefined = driver, ids = byIds) => {
+  return <S extends Record<string, unknown>>(selection: S, candidates?: Candidates, by: MemberSql | undefined = driver, ids = byIds) => {
     const base = db.select(selection as never)
     if (candidates !== undefined) return base.from(candidates).crossJoin(narrow).$dynamic()
     if (by !== undefined) return base.from(by.drive.table).crossJoin(ids ? narrow : articles).$dynamic()

@@ -23,7 +23,7 @@
 //   one section or one author; any other combination is counted, up to TOTAL_LIMIT articles (422 beyond),
 //   and refused up front when the count would have to go through more than TOTAL_LIMIT articles of a tag or
 //   an author, or of a search's matches.
-import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm'
+import { and, eq, fillPlaceholders, getTableColumns, sql } from 'drizzle-orm'
 import type { Static } from 'typebox'
 import type { Db } from '../../db/connection.js'
 import { isInterrupted } from '../../db/native.js'
@@ -36,12 +36,13 @@ import { articleCounts } from '../counts.js'
 import type { ArticleSort as ArticleSortSchema } from '../schemas.js'
 import type { SearchTerm } from '../search.js'
 import type { ArticleStatus } from '../status.js'
-import { RANK_LIMIT, searchPlanner, snippetsOf, SearchRefused, type SearchPlan } from '../search-index.js'
-import { chooseDrivers, sourceOf } from './drivers.js'
-import { HINT_STATUS, listFilters, membershipsOf } from './filters.js'
-import { keysetRanges, listOrder } from './keyset.js'
-import { allMatches, rankedPages } from './ranked.js'
-import { countedTotal, storedTotals, tooManyToCount, TOTAL_LIMIT } from './totals.js'
+import { RANK_LIMIT, searchPlanner, snippetReader, SearchRefused, type SearchPlan } from '../search-index.js'
+import { chooseDrivers, LISTED_MATCHES, sourceOf } from './drivers.js'
+import { HINT_STATUS, listFilters, memberSql, membershipsOf, type Membership } from './filters.js'
+import { keysetRanges, listOrder, nullableSort } from './keyset.js'
+import { allMatches, RANKED_CANDIDATES, rankedPages } from './ranked.js'
+import { countable, countedTotal, storedTotals, tooManyToCount, TOTAL_LIMIT } from './totals.js'
+import { StatementCache } from '../../db/statement-cache.js'
 
 export { LISTED_MATCHES, RARE_MEMBERSHIP } from './drivers.js'
 export { RANKED_CANDIDATES } from './ranked.js'
@@ -68,12 +69,54 @@ export interface ArticleListParams {
   withTotal: boolean
 }
 
+/**
+ * What the text of a list's statements depends on, and nothing else: the key of its prepared statements.
+ * Every value (the time, the status, the section, the dates, the tag ids and author, the search, the
+ * cursor, the limit) is a placeholder bound per request by `valuesOf`.
+ */
+interface Shape {
+  public: boolean
+  status: boolean
+  section: boolean
+  publishedAfter: boolean
+  publishedBefore: boolean
+  /** The tag and author filters, in order (placeholders member0, member1…). */
+  members: Membership['kind'][]
+  /** Index in `members` of the one whose ids drive the page; of the smallest (which drives a count). -1: none. */
+  driver: number
+  smallest: number
+  byIds: boolean
+  bySearch: boolean
+  relevance: boolean
+  /** A search's matches checked by the filters as a list (`listed`) or per row (`checked`); or by candidates, or no search. */
+  search: 'none' | 'candidates' | 'listed' | 'checked'
+  sort: ArticleSort
+  nullable: boolean
+  cursor: 'none' | 'null' | 'value'
+}
+
+/** Most list shapes whose statements are kept prepared (a shape is a combination of a request's options). */
+export const LIST_SHAPES = 64
+
+/**
+ * A placeholder where the statement builders expect a value: the builders write values into SQL only
+ * through Drizzle's templates and operators, which take a placeholder as they take a value.
+ */
+const slot = <T>(name: string): T => sql.placeholder(name) as unknown as T
+
 export function articleListing (db: Db) {
   const counts = articleCounts(db)
   const planner = searchPlanner(db)
   const memberships = membershipsOf(db, counts)
   const storedTotal = storedTotals(db, counts)
   const tagsOf = tagReader(db)
+  const snippetsOf = snippetReader(db)
+  const { body: _body, bodyHtml: _bodyHtml, ...listed } = getTableColumns(articles)
+  // The rows of a page whose statement found ids only (a ranked search, a page driven by ids).
+  const rowsById = db.select({ ...listed }).from(articles)
+    .where(sql`${articles.id} IN (SELECT value FROM json_each(${sql.placeholder('ids')}))`)
+  const loadRows = rowsById.prepare()
+  const shapes = new StatementCache<ReturnType<typeof build>>(LIST_SHAPES)
 
   /** The search's plan and how many articles it matches (exactly up to RANK_LIMIT, else a bound above it). */
   function priced (terms: SearchTerm[]): { plan: SearchPlan, matches: number } {
@@ -90,98 +133,165 @@ export function articleListing (db: Db) {
   }
 
   /**
-   * The statements a page needs, unexecuted: `page` (limit + 1 rows) and, with `withTotal` when no stored
-   * count answers, `total`. `list` runs them; `explain` shows their plans. Undefined when nothing can match
-   * (an unknown tag). Composed from ./filters.ts (the WHERE), ./drivers.ts (what drives the page),
-   * ./keyset.ts (order and cursor), ./ranked.ts (a search's candidates) and ./totals.ts.
+   * What a request's page needs, before any statement: its shape, the values to bind, and the decisions
+   * that are not SQL (whether a ranked page may need a second try, whether a count may run). Undefined when
+   * nothing can match (an unknown tag). The choices: ./drivers.ts (what drives the page), ./keyset.ts
+   * (order and cursor), ./ranked.ts (a search's candidates), ./totals.ts.
    */
-  async function statements (p: ArticleListParams) {
+  async function decide (p: ArticleListParams) {
     const members = await memberships(p)
     if (members === undefined) return undefined
     const relevance = p.sort === 'relevance' && p.search !== undefined
     const search = p.search === undefined ? undefined : priced(p.search)
-    const fts = search?.plan.fts
     if (relevance && search!.matches > RANK_LIMIT) {
       throw invalid('query', '/q', `matches more than ${RANK_LIMIT.toLocaleString('en')} articles, too many to rank by relevance; add a word, or sort by date (sort=-publishedAt)`)
     }
-    const { byDate, order } = listOrder(p)
+    const nullable = nullableSort(p)
     const everything = Math.max(1, (await counts.stored('all', '')).total)
-    const { smallest, bySearch, byIds, driver } = chooseDrivers(p.limit, members, everything, relevance, search?.matches, order.nullable)
-    // Bounds on published_at that should not become the index range: all of them when the page is
-    // ordered by something else, and the ones on the keyset's side once a cursor is given.
-    const paging = p.after !== undefined
-    const other = relevance || bySearch || driver !== undefined || byDate !== articles.publishedAt
-    const hints = { upper: other || (paging && order.descending), lower: other || (paging && !order.descending), status: HINT_STATUS }
-    // A ranked search's matches come from its candidates, as do those of a search driving the page;
-    // otherwise the filters check them.
-    const filtersFor = listFilters(p, members, fts !== undefined && !relevance && !bySearch ? { fts, matches: search!.matches } : undefined)
-    const where = filtersFor(hints, driver)
-    const from = sourceOf(db, driver, byIds)
-    // Without the body: a sort (rare tag) then handles small rows. A ranked search, and a page driven by a
-    // tag's ids, sort only ids (and ranks), and list() loads the page's rows afterwards.
-    const { body: _body, bodyHtml: _bodyHtml, ...listed } = getTableColumns(articles)
-    const selection = { ...listed, rank: sql<null>`NULL` }
-    const { keyset, rest } = keysetRanges(p, order, relevance)
-    const ranked = relevance ? rankedPages(db, p, fts!, search!.matches, from, where) : undefined
-    const searchPage = () => {
-      const c = allMatches(db, fts!)
-      return from({ id: sql<number>`${articles.id}`, rank: sql<null>`NULL` }, c).where(and(eq(articles.id, c.id), where, keyset))
-        .orderBy(orderBy(order)).limit(p.limit + 1)
-    }
-    const page = ranked !== undefined
-      ? ranked.page
-      : bySearch
-        ? searchPage()
-        : byIds
-          ? from({ id: sql<number>`${articles.id}`, rank: sql<null>`NULL` }).where(and(where, keyset)).orderBy(orderBy(order)).limit(p.limit + 1)
-          : from(selection).where(and(where, keyset)).orderBy(orderBy(order)).limit(p.limit + 1)
-    /** The start of the second range, to fill a page that the first one left short. */
-    const more = rest === undefined ? undefined : (n: number) => from(selection).where(and(where, rest)).orderBy(orderBy(order)).limit(n)
-    const { total, countable } = countedTotal(db, p, fts === undefined ? undefined : { fts, matches: search!.matches }, from, filtersFor, smallest)
-    const load = () => db.select({ ...listed }).from(articles)
-    return {
-      page,
-      allRanked: ranked?.allRanked,
-      secondTry: ranked?.secondTry ?? false,
-      more,
-      total,
-      countable,
-      plan: search?.plan,
+    const { smallest, bySearch, byIds, driver } = chooseDrivers(p.limit, members, everything, relevance, search?.matches, nullable)
+    const shape: Shape = {
+      public: p.visibility !== null,
+      status: p.visibility === null && p.status !== undefined,
+      section: p.section !== undefined,
+      publishedAfter: p.publishedAfter !== undefined,
+      publishedBefore: p.publishedBefore !== undefined,
+      members: members.map((m) => m.kind),
+      driver: driver === undefined ? -1 : members.indexOf(driver),
+      smallest: smallest === undefined ? -1 : members.indexOf(smallest),
+      byIds,
+      bySearch,
       relevance,
-      byIds: byIds || bySearch,
-      load
+      search: search === undefined ? 'none' : relevance || bySearch ? 'candidates' : search.matches <= LISTED_MATCHES ? 'listed' : 'checked',
+      sort: p.sort,
+      nullable,
+      cursor: p.after === undefined ? 'none' : (p.after[0] ?? null) === null ? 'null' : 'value'
+    }
+    const values: Record<string, unknown> = {
+      visibleAt: p.visibility?.visibleAt,
+      status: p.status,
+      section: p.section,
+      publishedAfter: p.publishedAfter,
+      publishedBefore: p.publishedBefore,
+      fts: search?.plan.fts,
+      limit: p.limit + 1,
+      candidates: RANKED_CANDIDATES(p.limit),
+      // A ranked page's cursor holds a rank and an id, a dated page's a date (or null) and an id.
+      after0: p.after === undefined ? undefined : relevance ? Number(p.after[0]) : p.after[0] ?? null,
+      after1: p.after === undefined ? undefined : relevance ? Number(p.after[1]) : p.after[1] ?? null
+    }
+    members.forEach((m, i) => { values[`member${i}`] = m.key })
+    const filtered = p.tags.length > 0 || p.section !== undefined || p.author !== undefined ||
+      p.publishedAfter !== undefined || p.publishedBefore !== undefined || (p.visibility === null && p.status !== undefined)
+    return {
+      shape,
+      values,
+      plan: search?.plan,
+      // Too few of the best candidates may pass the filters: if there were more matches than candidates, a
+      // short page is computed again over every match.
+      secondTry: relevance && !filtered && search!.matches > RANKED_CANDIDATES(p.limit),
+      countable: countable(search?.matches, smallest)
     }
   }
 
+  /**
+   * The statements of a shape, unexecuted and unprepared: `page` (limit + 1 rows), `more` (the start of
+   * the second range, to fill a page that the first one left short), `allRanked` (a ranked page over
+   * every match) and `total` (the count when no stored count answers). Built from `shape` alone: the
+   * values are placeholders, so one build serves every request of the shape.
+   */
+  function build (shape: Shape) {
+    const p: ArticleListParams = {
+      limit: 0,
+      after: shape.cursor === 'none' ? undefined : [shape.cursor === 'null' ? null : slot('after0'), slot('after1')],
+      visibility: shape.public ? { visibleAt: slot('visibleAt') } : null,
+      status: shape.status ? slot('status') : undefined,
+      tags: [],
+      section: shape.section ? slot('section') : undefined,
+      author: undefined,
+      publishedAfter: shape.publishedAfter ? slot('publishedAfter') : undefined,
+      publishedBefore: shape.publishedBefore ? slot('publishedBefore') : undefined,
+      search: undefined,
+      sort: shape.sort,
+      withTotal: false
+    }
+    const fts = sql.placeholder('fts')
+    const members = shape.members.map((kind, i) => memberSql(kind, i))
+    const driver = members[shape.driver]
+    const { byDate, order } = listOrder(shape.sort, shape.nullable)
+    // Bounds on published_at that should not become the index range: all of them when the page is
+    // ordered by something else, and the ones on the keyset's side once a cursor is given.
+    const paging = shape.cursor !== 'none'
+    const other = shape.relevance || shape.bySearch || driver !== undefined || byDate !== articles.publishedAt
+    const hints = { upper: other || (paging && order.descending), lower: other || (paging && !order.descending), status: HINT_STATUS }
+    // A ranked search's matches come from its candidates, as do those of a search driving the page;
+    // otherwise the filters check them.
+    const filtersFor = listFilters(p, members, shape.search === 'listed' || shape.search === 'checked' ? { fts, listed: shape.search === 'listed' } : undefined)
+    const where = filtersFor(hints, driver)
+    const from = sourceOf(db, driver, shape.byIds)
+    // Without the body: a sort (rare tag) then handles small rows. A ranked search, and a page driven by a
+    // tag's ids, sort only ids (and ranks), and list() loads the page's rows afterwards.
+    const selection = { ...listed, rank: sql<null>`NULL` }
+    const { keyset, rest } = keysetRanges(p, order, shape.relevance)
+    const filtered = shape.members.length > 0 || shape.section || shape.publishedAfter || shape.publishedBefore || shape.status
+    const ranked = shape.relevance ? rankedPages(db, p, fts, from, where, filtered) : undefined
+    const limit = sql.placeholder('limit')
+    const searchPage = () => {
+      const c = allMatches(db, fts)
+      return from({ id: sql<number>`${articles.id}`, rank: sql<null>`NULL` }, c).where(and(eq(articles.id, c.id), where, keyset))
+        .orderBy(orderBy(order)).limit(limit)
+    }
+    const page = ranked !== undefined
+      ? ranked.page
+      : shape.bySearch
+        ? searchPage()
+        : shape.byIds
+          ? from({ id: sql<number>`${articles.id}`, rank: sql<null>`NULL` }).where(and(where, keyset)).orderBy(orderBy(order)).limit(limit)
+          : from(selection).where(and(where, keyset)).orderBy(orderBy(order)).limit(limit)
+    const more = rest === undefined ? undefined : () => from(selection).where(and(where, rest)).orderBy(orderBy(order)).limit(sql.placeholder('more'))
+    const total = () => countedTotal(db, shape.search === 'none' ? undefined : fts, from, filtersFor, members[shape.smallest])
+    // Prepared when first run: most shapes never need more than their page.
+    const once = <T>(make: () => T): () => T => { let made: T | undefined; return () => (made ??= make()) }
+    return {
+      queries: { page, more, allRanked: ranked?.allRanked, total },
+      page: page.prepare(),
+      more: more === undefined ? undefined : once(() => more().prepare()),
+      allRanked: ranked?.allRanked === undefined ? undefined : once(() => ranked.allRanked!().prepare()),
+      total: once(() => total().prepare())
+    }
+  }
+
+  const keyOf = (shape: Shape): string => JSON.stringify(shape)
+
   async function run (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, snippets: Map<number, string> }> {
-    const s = await statements(p)
-    if (s === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map() }
-    let rows = s.page.all() as unknown as ListedRow[]
+    const d = await decide(p)
+    if (d === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map() }
+    const s = shapes.get(keyOf(d.shape), () => build(d.shape))
+    let rows = s.page.all(d.values) as unknown as ListedRow[]
     // Too few of the best candidates passed the filters: if there were more matches than candidates,
     // the page is not known to be complete, and is computed over every match.
-    if (s.secondTry && rows.length <= p.limit) rows = s.allRanked!().all() as unknown as ListedRow[]
-    if (s.relevance || s.byIds) {
-      const found = new Map(s.load().where(inArray(articles.id, rows.map((r) => r.id))).all().map((r) => [r.id, r]))
+    if (d.secondTry && rows.length <= p.limit) rows = s.allRanked!().all(d.values) as unknown as ListedRow[]
+    if (d.shape.relevance || d.shape.byIds || d.shape.bySearch) {
+      const found = new Map(loadRows.all({ ids: JSON.stringify(rows.map((r) => r.id)) }).map((r) => [r.id, r]))
       rows = rows.flatMap((r) => { const row = found.get(r.id); return row === undefined ? [] : [{ ...row, rank: r.rank }] })
     }
-    if (s.more !== undefined && rows.length <= p.limit) rows.push(...s.more(p.limit + 1 - rows.length).all() as unknown as ListedRow[])
+    if (s.more !== undefined && rows.length <= p.limit) rows.push(...s.more().all({ ...d.values, more: p.limit + 1 - rows.length }) as unknown as ListedRow[])
     let total: number | undefined
     if (p.withTotal) {
       total = await storedTotal(p)
       if (total === undefined) {
-        if (!s.countable) throw tooManyToCount()
+        if (!d.countable) throw tooManyToCount()
         try {
-          total = (s.total!.get() as unknown as { n: number }).n
+          total = (s.total().get(d.values) as unknown as { n: number }).n
         } catch (err) {
           if (isInterrupted(err)) throw tooManyToCount()
           throw err
         }
-        if (s.plan === undefined && total > TOTAL_LIMIT) throw tooManyToCount()
+        if (d.plan === undefined && total > TOTAL_LIMIT) throw tooManyToCount()
       }
     }
     const shown = rows.slice(0, p.limit).map((r) => r.id)
-    const snippets = s.plan !== undefined && shown.length > 0
-      ? snippetsOf(db, s.plan, shown, tagsOf(shown))
+    const snippets = d.plan !== undefined && shown.length > 0
+      ? snippetsOf(d.plan, shown, tagsOf)
       : new Map<number, string>()
     return { rows, total, snippets }
   }
@@ -198,20 +308,23 @@ export function articleListing (db: Db) {
     },
     /** EXPLAIN QUERY PLAN of each statement `list` would run for these parameters (for tests and docs). */
     async explain (p: ArticleListParams): Promise<{ name: string, sql: string, plan: string[] }[]> {
-      const s = await statements(p)
-      if (s === undefined) return []
+      const d = await decide(p)
+      if (d === undefined) return []
+      const q = build(d.shape).queries
       const named = [
-        ['page', s.page],
-        ['page (second range)', s.more?.(p.limit + 1)],
-        ['page over every match (when the best candidates fall short)', s.allRanked?.()],
-        ['rows of the page', s.relevance || s.byIds ? s.load().where(inArray(articles.id, [1, 2])) : undefined],
-        ['total', p.withTotal && await storedTotal(p) === undefined ? s.total : undefined]
+        ['page', q.page, d.values],
+        ['page (second range)', q.more?.(), { ...d.values, more: p.limit + 1 }],
+        ['page over every match (when the best candidates fall short)', q.allRanked?.(), d.values],
+        ['rows of the page', d.shape.relevance || d.shape.byIds || d.shape.bySearch ? rowsById : undefined, { ids: '[1,2]' }],
+        ['total', p.withTotal && await storedTotal(p) === undefined ? q.total() : undefined, d.values]
       ] as const
-      return named.filter(([, q]) => q !== undefined).map(([name, q]) => {
+      return named.filter(([, q]) => q !== undefined).map(([name, q, values]) => {
         const { sql: text, params } = q!.toSQL()
-        const plan = db.$client.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...params) as { detail: string }[]
+        const plan = db.$client.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...fillPlaceholders(params, values)) as { detail: string }[]
         return { name, sql: text, plan: plan.map((r) => r.detail) }
       })
-    }
+    },
+    /** The prepared shapes: how many are held (at most LIST_SHAPES) and built (for tests). */
+    get statementStats () { return shapes.stats }
   }
 }

@@ -5,18 +5,13 @@ import { articles } from '../../db/schema.js'
 import { after, type KeysetOrder } from '../../db/keyset.js'
 import type { ArticleListParams } from './index.js'
 
-/** The order of a list: its date column, newest first unless `publishedAt`; nullable when editors may list drafts by publication date. */
-export function listOrder (p: ArticleListParams): { byDate: typeof articles.publishedAt | typeof articles.updatedAt, order: KeysetOrder } {
-  const byDate = p.sort === '-updatedAt' ? articles.updatedAt : articles.publishedAt
-  return {
-    byDate,
-    order: {
-      column: byDate,
-      tie: articles.id,
-      descending: p.sort !== 'publishedAt',
-      nullable: p.sort !== '-updatedAt' && p.visibility === null && p.status !== 'published'
-    }
-  }
+/** Whether a list's sort column may be NULL: when editors may list drafts by publication date. */
+export const nullableSort = (p: ArticleListParams): boolean => p.sort !== '-updatedAt' && p.visibility === null && p.status !== 'published'
+
+/** The order of a list: its date column, newest first unless `publishedAt`. */
+export function listOrder (sort: ArticleListParams['sort'], nullable: boolean): { byDate: typeof articles.publishedAt | typeof articles.updatedAt, order: KeysetOrder } {
+  const byDate = sort === '-updatedAt' ? articles.updatedAt : articles.publishedAt
+  return { byDate, order: { column: byDate, tie: articles.id, descending: sort !== 'publishedAt', nullable } }
 }
 
 /**

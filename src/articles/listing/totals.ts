@@ -1,12 +1,12 @@
 // `include=total`: from the stored counts when the list is one they hold, else counted, within bounds.
-import { and, count, eq, isNull, sql } from 'drizzle-orm'
+import { and, count, eq, isNull, sql, type Placeholder } from 'drizzle-orm'
 import type { Db } from '../../db/connection.js'
 import { articles, tags } from '../../db/schema.js'
 import { invalid } from '../../http/errors.js'
 import type { ArticleCounts, CountKind } from '../counts.js'
 import { allMatches } from './ranked.js'
 import type { Source } from './drivers.js'
-import { HINT_STATUS, type Filters, type Membership } from './filters.js'
+import { HINT_STATUS, type Filters, type MemberSql, type Membership } from './filters.js'
 import type { ArticleListParams } from './index.js'
 
 /** Most articles `include=total` counts when no stored count answers it (at most about 30 ms of seeks). */
@@ -41,22 +41,25 @@ export function storedTotals (db: Db, counts: ArticleCounts) {
 }
 
 /**
- * The count, when no stored count answers (unexecuted; undefined without `withTotal`), and whether it may
- * run. A search's: every visible match (at most TOTAL_LIMIT, else refused). Otherwise driven by the
- * smallest tag or author, or an index of articles, and capped at TOTAL_LIMIT + 1 (refused beyond), so it
- * stops early however many articles pass. The count has no order and no cursor, so it takes no hints
- * (but those of the driving membership).
+ * Whether a count may run when no stored count answers: a search's matches up to TOTAL_LIMIT; otherwise
+ * when no tag or author larger than COUNT_DRIVER_LIMIT would have to drive it.
  */
-export function countedTotal (db: Db, p: ArticleListParams, search: { fts: string, matches: number } | undefined,
-  from: Source, filtersFor: Filters, smallest: Membership | undefined) {
+export const countable = (searchMatches: number | undefined, smallest: Membership | undefined): boolean =>
+  searchMatches !== undefined ? searchMatches <= TOTAL_LIMIT : smallest === undefined || smallest.size <= COUNT_DRIVER_LIMIT
+
+/**
+ * The count, when no stored count answers (unexecuted). A search's (`fts`): every visible match (at most
+ * TOTAL_LIMIT, else refused). Otherwise driven by the smallest tag or author, or an index of articles,
+ * and capped at TOTAL_LIMIT + 1 (refused beyond), so it stops early however many articles pass. The count
+ * has no order and no cursor, so it takes no hints (but those of the driving membership).
+ */
+export function countedTotal (db: Db, fts: Placeholder | undefined, from: Source, filtersFor: Filters, smallest: MemberSql | undefined) {
   const counted = (q: { as: (alias: string) => unknown }) => db.select({ n: count() }).from(q.as('counted') as never)
-  const total = !p.withTotal
-    ? undefined
-    : search !== undefined
-      ? (() => { const all = allMatches(db, search.fts); return from({ n: count() }, all).where(and(eq(articles.id, all.id), filtersFor({ upper: true, lower: true, status: HINT_STATUS }, undefined))) })()
-      // Without a tag or author to drive it, the count walks the index range of the dates asked for.
-      : counted(from({ one: sql`1` }, undefined, smallest, true)
-        .where(filtersFor({ upper: smallest !== undefined, lower: smallest !== undefined, status: HINT_STATUS }, smallest)).limit(TOTAL_LIMIT + 1))
-  const countable = search !== undefined ? search.matches <= TOTAL_LIMIT : smallest === undefined || smallest.size <= COUNT_DRIVER_LIMIT
-  return { total, countable }
+  if (fts !== undefined) {
+    const all = allMatches(db, fts)
+    return from({ n: count() }, all).where(and(eq(articles.id, all.id), filtersFor({ upper: true, lower: true, status: HINT_STATUS }, undefined)))
+  }
+  // Without a tag or author to drive it, the count walks the index range of the dates asked for.
+  return counted(from({ one: sql`1` }, undefined, smallest, true)
+    .where(filtersFor({ upper: smallest !== undefined, lower: smallest !== undefined, status: HINT_STATUS }, smallest)).limit(TOTAL_LIMIT + 1))
 }

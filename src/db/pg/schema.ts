@@ -110,6 +110,17 @@ export const articles = pgTable('articles', {
   check('articles_status_check', oneOf('status', ARTICLE_STATUSES))
 ])
 
+// Each article's representation, serialised at write time (src/articles/stored.ts; see src/db/schema.ts).
+// The trigger that drops it when a represented column changes is in the custom migration beside this
+// table's; the offsets are UTF-16 code units of `json`, as JavaScript counts them, on both engines.
+export const articleRepresentations = pgTable('article_representations', {
+  articleId: integer('article_id').primaryKey().references(() => articles.id, { onDelete: 'cascade' }),
+  json: text('json').notNull(),
+  tagsAt: integer('tags_at').notNull(),
+  countAt: integer('count_at').notNull(),
+  hash: text('hash').notNull()
+})
+
 export const articleSlugHistory = pgTable('article_slug_history', {
   slug: text('slug').primaryKey(),
   articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' })

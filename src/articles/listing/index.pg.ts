@@ -1,0 +1,176 @@
+// The article list (./index.ts) on PostgreSQL: the same filters, sorts, keyset pages and totals, written for
+// PostgreSQL's planner, which needs no hints: the WHERE states the filters, ORDER BY the sort with SQLite's
+// NULL order (src/db/pg/keyset.ts), and a page is one range of the matching index. An editors' list by
+// publication date (drafts have none) is paged as two ranges, the dated rows and the NULL block
+// (./keyset.ts's keysetRanges, whose SQL is the same on both engines). Totals come from the stored counts
+// when the list is all articles, one tag, one section or one author, else they are counted up to
+// TOTAL_LIMIT, as on SQLite.
+//
+// A search (`q`) is priced first (src/articles/search-index.pg.ts) and refused as on SQLite: by relevance
+// beyond RANK_LIMIT matches, `include=total` beyond TOTAL_LIMIT. By relevance, a page is ordered by
+// ts_rank (higher first; the cursor carries the rank, which depends on the article and the query alone);
+// sorted by date, the match is one more filter.
+import { and, eq, getTableColumns, gte, isNull, lte, sql, type SQL } from 'drizzle-orm'
+import type { PgDb } from '../../db/pg/connection.js'
+import { invalid } from '../../http/errors.js'
+import { orderBy } from '../../db/pg/keyset.js'
+import { articles, tags } from '../../db/pg/schema.js'
+import { articleCountsPg } from '../counts.pg.js'
+import { RANK_LIMIT, SearchRefused, type SearchPlan } from '../search-index.js'
+import { rankOf, searchPlannerPg, snippetsOfPg, tsquery } from '../search-index.pg.js'
+import { tagsOfArticlesPg } from '../../tags/article-tags.pg.js'
+import type { SearchTerm } from '../search.js'
+import type { CountKind } from '../counts.js'
+import type { ArticleListParams, ListedRow } from './index.js'
+import { keysetRanges } from './keyset.js'
+import { tooManyToCount, TOTAL_LIMIT } from './totals.js'
+
+const { body: _body, bodyHtml: _bodyHtml, search: _search, ...LISTED } = getTableColumns(articles)
+const SELECTION = { ...LISTED, rank: sql<null>`NULL::real` }
+
+/** A tag filter or the author filter, with its size (every article, drafts included). */
+interface Membership { where: SQL, size: number }
+
+export function articleListingPg (db: PgDb) {
+  const counts = articleCountsPg(db)
+  const planner = searchPlannerPg(db)
+
+  /** The search's plan and how many articles it matches (exactly up to RANK_LIMIT, else a bound above it). */
+  async function priced (terms: SearchTerm[]): Promise<{ plan: SearchPlan, matches: number }> {
+    let plan: SearchPlan
+    try {
+      plan = await planner.plan(terms)
+    } catch (err) {
+      if (err instanceof SearchRefused) throw invalid('query', '/q', err.message)
+      throw err
+    }
+    const matches = plan.estimate <= RANK_LIMIT ? plan.estimate : plan.least > RANK_LIMIT ? plan.least : await planner.matchesUpTo(plan, RANK_LIMIT)
+    return { plan, matches }
+  }
+
+  /** Tag and author filters; undefined when a tag does not exist (nothing can match). */
+  async function memberships (p: ArticleListParams): Promise<Membership[] | undefined> {
+    const out: Membership[] = []
+    for (const slug of new Set(p.tags)) {
+      const [tag] = await db.select({ id: tags.id, n: tags.totalArticles }).from(tags).where(and(eq(tags.slug, slug), isNull(tags.deletedAt)))
+      if (tag === undefined) return undefined
+      out.push({ where: sql`EXISTS (SELECT 1 FROM article_tags m WHERE m.tag_id = ${tag.id} AND m.article_id = ${articles.id})`, size: tag.n })
+    }
+    if (p.author !== undefined) {
+      out.push({
+        where: sql`EXISTS (SELECT 1 FROM article_authors m WHERE m.name = ${p.author} AND m.article_id = ${articles.id})`,
+        size: (await counts.stored('author', p.author)).total
+      })
+    }
+    return out
+  }
+
+  /** The order of a list (as ./keyset.ts's listOrder, over this engine's columns). */
+  function listOrder (p: ArticleListParams) {
+    return {
+      column: p.sort === '-updatedAt' ? articles.updatedAt : articles.publishedAt,
+      tie: articles.id,
+      descending: p.sort !== 'publishedAt',
+      nullable: p.sort !== '-updatedAt' && p.visibility === null && p.status !== 'published'
+    }
+  }
+
+  /** `include=total` from the stored counts when the list is one they hold (as ./totals.ts's storedTotals). */
+  async function storedTotal (p: ArticleListParams): Promise<number | undefined> {
+    const dims = p.tags.length + (p.section === undefined ? 0 : 1) + (p.author === undefined ? 0 : 1)
+    if (p.search !== undefined || p.publishedAfter !== undefined || p.publishedBefore !== undefined || dims > 1 || p.tags.length > 1) return undefined
+    const column = p.visibility !== null ? 'visible' : p.status === undefined ? 'total' : p.status === 'published' ? 'published' : undefined
+    if (column === undefined) return undefined
+    const deltas = column === 'visible' ? await counts.deltas(p.visibility!.visibleAt) : undefined
+    if (p.tags.length === 1) {
+      const [row] = await db.select({ id: tags.id, total: tags.totalArticles, published: tags.publishedArticles, visible: tags.visibleArticles })
+        .from(tags).where(and(eq(tags.slug, p.tags[0]!), isNull(tags.deletedAt)))
+      return row === undefined ? 0 : row[column] + (deltas?.tags.get(row.id) ?? 0)
+    }
+    const [kind, key]: [CountKind, string] = p.section !== undefined ? ['section', p.section] : p.author !== undefined ? ['author', p.author] : ['all', '']
+    const stored = await counts.stored(kind, key)
+    return stored[column] + (deltas === undefined ? 0 : counts.keyDelta(deltas, kind, key))
+  }
+
+  /** The statements of a page, unexecuted; undefined when nothing can match (an unknown tag). */
+  async function statements (p: ArticleListParams) {
+    const members = await memberships(p)
+    if (members === undefined) return undefined
+    const relevance = p.sort === 'relevance' && p.search !== undefined
+    const search = p.search === undefined ? undefined : await priced(p.search)
+    if (relevance && search!.matches > RANK_LIMIT) {
+      throw invalid('query', '/q', `matches more than ${RANK_LIMIT.toLocaleString('en')} articles, too many to rank by relevance; add a word, or sort by date (sort=-publishedAt)`)
+    }
+    const filters: (SQL | undefined)[] = []
+    if (p.visibility !== null) filters.push(sql`${articles.status} = 'published'`, lte(articles.publishedAt, p.visibility.visibleAt))
+    else if (p.status !== undefined) filters.push(eq(articles.status, p.status))
+    if (p.section !== undefined) filters.push(eq(articles.section, p.section))
+    if (p.publishedAfter !== undefined) filters.push(gte(articles.publishedAt, p.publishedAfter))
+    if (p.publishedBefore !== undefined) filters.push(lte(articles.publishedAt, p.publishedBefore))
+    for (const m of members) filters.push(m.where)
+    if (search !== undefined) filters.push(sql`${articles.search} @@ ${tsquery(search.plan)}`)
+    const where = and(...filters)
+    const order = listOrder(p)
+    const { keyset, rest } = keysetRanges(p, order, relevance)
+    let page
+    if (relevance) {
+      const rank = rankOf(sql`${articles.search}`, search!.plan)
+      const after = p.after === undefined
+        ? undefined
+        : sql`(${rank} < ${Number(p.after[0])}::float8 OR (${rank} = ${Number(p.after[0])}::float8 AND ${articles.id} < ${Number(p.after[1])}))`
+      page = db.select({ ...LISTED, rank }).from(articles).where(and(where, after)).orderBy(sql`${rank} DESC, ${articles.id} DESC`).limit(p.limit + 1)
+    } else {
+      page = db.select(SELECTION).from(articles).where(and(where, keyset)).orderBy(orderBy(order)).limit(p.limit + 1)
+    }
+    const more = rest === undefined ? undefined : (n: number) => db.select(SELECTION).from(articles).where(and(where, rest)).orderBy(orderBy(order)).limit(n)
+    // Counted up to TOTAL_LIMIT + 1 (refused beyond), and refused up front when the smallest tag or author
+    // would have to be gone through beyond TOTAL_LIMIT of its articles (as on SQLite).
+    const smallest = Math.min(...members.map((m) => m.size))
+    const countable = search !== undefined ? search.matches <= TOTAL_LIMIT : members.length === 0 || smallest <= TOTAL_LIMIT
+    const total = db.select({ n: sql<number>`count(*)` })
+      .from(db.select({ one: sql`1` }).from(articles).where(where).limit(TOTAL_LIMIT + 1).as('counted'))
+    return { page, more, total, countable, plan: search?.plan }
+  }
+
+  return {
+    async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, snippets: Map<number, string> }> {
+      const s = await statements(p)
+      if (s === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map() }
+      const rows = await s.page as ListedRow[]
+      if (s.more !== undefined && rows.length <= p.limit) rows.push(...await s.more(p.limit + 1 - rows.length) as ListedRow[])
+      let total: number | undefined
+      if (p.withTotal) {
+        total = await storedTotal(p)
+        if (total === undefined) {
+          if (!s.countable) throw tooManyToCount()
+          total = (await s.total)[0]!.n
+          if (s.plan === undefined && total > TOTAL_LIMIT) throw tooManyToCount()
+        }
+      }
+      const shown = rows.slice(0, p.limit).map((r) => r.id)
+      const snippets = s.plan !== undefined && shown.length > 0
+        ? await snippetsOfPg(db, s.plan, shown, await tagsOfArticlesPg(db, shown))
+        : new Map<number, string>()
+      return { rows, total, snippets }
+    },
+
+    /** EXPLAIN of each statement `list` would run for these parameters (for tests and docs). */
+    async explain (p: ArticleListParams): Promise<{ name: string, sql: string, plan: string[] }[]> {
+      const s = await statements(p)
+      if (s === undefined) return []
+      const named = [
+        ['page', s.page],
+        ['page (second range)', s.more?.(p.limit + 1)],
+        ['total', p.withTotal && await storedTotal(p) === undefined ? s.total : undefined]
+      ] as const
+      const out: { name: string, sql: string, plan: string[] }[] = []
+      for (const [name, q] of named) {
+        if (q === undefined) continue
+        const query = q.toSQL()
+        const { rows } = await db.$client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query.sql}`, query.params)
+        out.push({ name, sql: query.sql, plan: rows.map((r) => r['QUERY PLAN']) })
+      }
+      return out
+    }
+  }
+}

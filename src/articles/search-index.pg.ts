@@ -1,0 +1,126 @@
+// A search on PostgreSQL (./search-index.ts is SQLite's): the terms as a tsquery over the articles' `search`
+// document (title A, summary B, tags `#<id>` B, body C; migrations/pg/0002_triggers.sql), priced before it
+// runs from search_terms with SQLite's limits (so both engines refuse the same searches, up to the
+// stemmers' differences), ranked by ts_rank, and snippets from ts_headline escaped as on SQLite.
+//
+// The reader's text never reaches a query parser: each term's words become lexemes through to_tsvector
+// (the `gazette` configuration: unaccented, stemmed), and the tsquery is assembled from quoted lexemes, so
+// no character of the input can act as a tsquery operator.
+import { inArray, sql, type SQL } from 'drizzle-orm'
+import { articles } from '../db/pg/schema.js'
+import type { PgDb } from '../db/pg/connection.js'
+import type { SearchTerm } from './search.js'
+import { CLOSE, escapeHtml, markSnippet, marks, OPEN, PHRASE_LIMIT, PREFIX_WORDS, SearchRefused, TAG_MATCHES, type SearchPlan } from './search-index.js'
+
+/** ts_rank's weights {D, C, B, A}: body 0.1, summary and tags 0.4, title 1.0 (SQLite's 10 : 4 : 4 : 1). */
+const WEIGHTS = '{0.1, 0.1, 0.4, 1.0}'
+
+/** As ./search-index.ts: a prefix whose words are in more articles than this may mean at most PREFIX_WORDS words. */
+const PREFIX_MERGE = 20_000
+
+/** A lexeme as a tsquery operand: quoted, with its quotes and backslashes escaped. */
+const operand = (lexeme: string): string => `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
+
+/** The tsquery of a plan as SQL (a bound parameter cast to tsquery). */
+export const tsquery = (plan: SearchPlan): SQL => sql`${plan.fts}::tsquery`
+
+/** Relevance, higher is better; float8 so that a cursor's decimal string compares exactly. */
+export const rankOf = (search: SQL, plan: SearchPlan): SQL<number> => sql<number>`ts_rank(${WEIGHTS}::float4[], ${search}, ${tsquery(plan)})::float8`
+
+export function searchPlannerPg (db: PgDb) {
+  /** The lexemes of a text, in the order of its words (a repeated word repeats). */
+  async function lexemes (text: string): Promise<string[]> {
+    const { rows } = await db.execute<{ l: string }>(sql`
+      SELECT lexeme AS l FROM (SELECT lexeme, unnest(positions) AS p FROM unnest(to_tsvector('gazette', ${text}))) AS s ORDER BY p`)
+    return rows.map((r) => r.l)
+  }
+  const docs = async (term: string): Promise<number> =>
+    (await db.execute<{ docs: number }>(sql`SELECT docs FROM search_terms WHERE term = ${term}`)).rows[0]?.docs ?? 0
+
+  /** The text part of one term as tsquery text, and the most and the fewest articles it can match. */
+  async function textPart (term: SearchTerm): Promise<{ query: string, estimate: number, least: number } | undefined> {
+    const words = await lexemes(term.text)
+    if (words.length === 0) return undefined
+    const fixed = term.prefix ? words.slice(0, -1) : words
+    const fixedDocs = fixed.length === 0 ? Infinity : Math.min(...await Promise.all(fixed.map(docs)))
+    if (fixed.length > 1 && fixedDocs > PHRASE_LIMIT) {
+      throw new SearchRefused(`the phrase "${term.text}" is made of words that are each in more than ${PHRASE_LIMIT.toLocaleString('en')} articles; add a less common word to it, or search for the words without quotes`)
+    }
+    const phrase = (last: string[]) => `(${[...fixed.map(operand), ...last].join(' <-> ')})`
+    if (!term.prefix) return { query: phrase([]), estimate: fixedDocs, least: fixed.length === 1 ? fixedDocs : 0 }
+    const start = words.at(-1)!
+    const { rows: [size] } = await db.execute<{ words: number, docs: number | null }>(sql`
+      SELECT count(*) AS words, sum(docs) AS docs FROM search_terms WHERE term >= ${start} AND term < ${`${start}\u{10FFFF}`} AND docs > 0`)
+    const prefixDocs = size?.docs ?? 0
+    if (prefixDocs > PREFIX_MERGE && (size?.words ?? 0) > PREFIX_WORDS) {
+      throw new SearchRefused(`"${term.text}*" starts more than ${PREFIX_WORDS} different words in many articles; type more of the word`)
+    }
+    if (fixed.length > 0 && Math.min(fixedDocs, prefixDocs) > PHRASE_LIMIT) {
+      throw new SearchRefused(`the phrase "${term.text}*" is made of words that are each in more than ${PHRASE_LIMIT.toLocaleString('en')} articles; add a less common word to it`)
+    }
+    return { query: phrase([`${operand(start)}:*`]), estimate: Math.min(fixedDocs, prefixDocs), least: 0 }
+  }
+
+  return {
+    /**
+     * The tsquery of a search: each term must match in the title, summary or body, or through a tag whose
+     * name it matches (`'#17' | '#42'`). Throws SearchRefused for a search too costly to run.
+     */
+    async plan (terms: SearchTerm[]): Promise<SearchPlan> {
+      const groups: string[] = []
+      const tagSlugs = new Set<string>()
+      let estimate = Infinity
+      let least = 0
+      for (const term of terms) {
+        const text = await textPart(term)
+        const named = text === undefined
+          ? []
+          : (await db.execute<{ id: number, slug: string, n: number }>(sql`
+              SELECT id, slug, article_count AS n FROM tags
+              WHERE deleted_at IS NULL AND to_tsvector('gazette'::regconfig, name) @@ ${text.query}::tsquery LIMIT ${TAG_MATCHES + 1}`)).rows
+        if (named.length > TAG_MATCHES) throw new SearchRefused(`"${term.text}${term.prefix ? '*' : ''}" names more than ${TAG_MATCHES} tags; type more of it`)
+        if (text === undefined) continue
+        for (const t of named) tagSlugs.add(t.slug)
+        groups.push(`(${[text.query, ...named.map((t) => operand(`#${t.id}`))].join(' | ')})`)
+        estimate = Math.min(estimate, text.estimate + named.reduce((n, t) => n + t.n, 0))
+        least = groups.length === 1 ? Math.max(text.least, ...named.map((t) => t.n)) : 0
+      }
+      // Terms with no lexeme match nothing: a tsquery no document holds (`#` never starts a word's lexeme).
+      if (groups.length === 0) return { fts: operand('#none'), estimate: 0, least: 0, tagSlugs }
+      return { fts: groups.join(' & '), estimate: Number.isFinite(estimate) ? estimate : 0, least, tagSlugs }
+    },
+
+    /** How many articles match, counting at most `limit` + 1. */
+    async matchesUpTo (plan: SearchPlan, limit: number): Promise<number> {
+      const { rows: [row] } = await db.execute<{ n: number }>(sql`
+        SELECT count(*) AS n FROM (SELECT 1 FROM articles WHERE search @@ ${tsquery(plan)} LIMIT ${limit + 1}) AS m`)
+      return row!.n
+    }
+  }
+}
+
+/** Stand-ins for `<` and `>` inside ts_headline (private-use characters, never letters), and their way back. */
+const ANGLES = '\uE000\uE001'
+const angles = (s: string): string => s.replaceAll('\uE000', '<').replaceAll('\uE001', '>')
+
+/**
+ * Each article's best excerpt (./search-index.ts's snippetsOf): title, summary or body, whichever has the
+ * most matches, matched words in <mark>, the rest HTML-escaped; for an article found by a tag name alone,
+ * its tag names with the matching ones marked.
+ */
+export async function snippetsOfPg (db: PgDb, plan: SearchPlan, ids: number[], tagsOf: Map<number, { slug: string, name: string }[]>): Promise<Map<number, string>> {
+  const options = `StartSel="${OPEN}", StopSel="${CLOSE}", MaxWords=32, MinWords=16, ShortWord=0, HighlightAll=false`
+  // ts_headline leaves out what its parser reads as an HTML tag (`<script>`), where FTS5's snippet shows it
+  // (escaped): `<` and `>` go in as private-use characters, which the parser reads as blanks, and come back
+  // before the snippet is escaped.
+  const headline = (column: SQL) => sql<string | null>`ts_headline('gazette', translate(${column}, '<>', ${ANGLES}), ${tsquery(plan)}, ${options})`
+  const { rows } = await db.execute<{ id: number, title: string | null, summary: string | null, body: string | null }>(sql`
+    SELECT id, ${headline(sql`title`)} AS title, ${headline(sql`summary`)} AS summary, ${headline(sql`body`)} AS body
+    FROM articles WHERE ${inArray(articles.id, ids)}`)
+  return new Map(rows.map((r) => {
+    const best = [r.title, r.summary, r.body].reduce((a, b) => marks(b) > marks(a) ? b : a)
+    if (marks(best) > 0) return [r.id, markSnippet(angles(best ?? ''))]
+    const names = (tagsOf.get(r.id) ?? []).map((t) => plan.tagSlugs.has(t.slug) ? `<mark>${escapeHtml(t.name)}</mark>` : escapeHtml(t.name))
+    return [r.id, names.length > 0 ? names.join(' ') : markSnippet(angles(best ?? ''))]
+  }))
+}

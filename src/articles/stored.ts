@@ -1,0 +1,187 @@
+// Each article's representation, serialised when the article is written, so that a GET of an article from
+// the database is one prepared statement and a splice instead of an assembly (row with its body, tag
+// lookup, mapping, serialisation escaping the body HTML, sha256 of the whole: issue 17, plan item 4).
+//
+// What is stored (table article_representations, one row per article, written by
+// src/articles/repository.ts in the same transaction as the article's row): the Article JSON exactly as
+// its schema serialises it, with two things cut out because they change without the article being
+// written:
+// - the tags' contents (between `"tags":[` and `]`): renaming, re-slugging or deleting a tag changes every
+//   article that carries it, possibly 200,000 (issue 18's bounded cost); rewriting them all, or serving
+//   them stale while a sweeper catches up, are both worse than joining the names at read time, in the same
+//   statement, from article_tags and tags (what tagReader reads: non-deleted tags in the editor's order);
+// - the digits of commentCount: it changes with every approved comment, moderation and erasure, and those
+//   writes must stay cheap (POST comment ≥ 3,000 req/s); the count is read from the article's row in the
+//   same statement and spliced in.
+// Both cut points lie before the body (the schema lists body and bodyHtml last) and are stored (`tags_at`,
+// `count_at`: UTF-16 offsets into `json`), so the read neither parses nor searches the JSON.
+//
+// The ETag is sha256 over the stored part's hash (`hash`, computed at write time), the count and the tags'
+// JSON (~100 bytes hashed per read instead of the 2–8 KB body and its HTML). It is a strong validator:
+// different bytes make a different input. Every Article answer (GET, POST, PATCH, a revision's restore) and
+// every If-Match on an article uses this one function, through `assemble` for a fresh answer.
+//
+// Visibility is decided by the read statement (the rule of src/articles/visibility.ts, publicAtText), never
+// by what is stored: drafts have stored forms too (editors read them); a scheduled article is served by the
+// public statement from the moment its publishedAt is due, with no write at that moment.
+//
+// The safety net: a trigger (migrations/0015) deletes an article's stored form whenever a represented
+// column of its row is updated; the writers store the new one after their UPDATE, in the same transaction.
+// A write path that forgot to store leaves the article without a stored form, which a read then assembles
+// afresh: slower, never stale (test/articles/stored-representation.test.ts fails on such a path). Rows
+// written without a stored form (bench/generate.ts's bulk load, databases from before the migration, a
+// process of an older version during a rolling upgrade) are filled by `backfill`, in slices, at start
+// (src/plugins/upkeep.ts).
+import { createHash } from 'node:crypto'
+import fastJson from 'fast-json-stringify'
+import type { Db } from '../db/connection.js'
+import { sharedSchemas } from '../components.js'
+import type { TagRef } from '../tags/schemas.js'
+import type { Article } from './schemas.js'
+import { publicAtText, type Visibility } from './visibility.js'
+
+/** The stored form of one article (a row of article_representations but its id). */
+export interface StoredForm {
+  json: string
+  tagsAt: number
+  countAt: number
+  hash: string
+}
+
+/** An article's answer: the bytes, their ETag, and what a cache must know of it (its id, its tags' slugs). */
+export interface ArticleAnswer {
+  id: number
+  payload: string
+  etag: string
+  tagSlugs: string[]
+}
+
+// Fastify's serializer compiler (@fastify/fast-json-stringify-compiler) builds route serialisers the same
+// way: fast-json-stringify over the schema, with the app's shared schemas as externals. Built on first use:
+// components.ts imports the routes' modules, which import this one.
+let serialisers: { article: (article: Article) => string, tag: (tag: TagRef) => string } | undefined
+function serialiser () {
+  if (serialisers === undefined) {
+    const externals: Record<string, fastJson.Schema> = Object.fromEntries(sharedSchemas.map((s) => [(s as unknown as { $id: string }).$id, s as unknown as fastJson.Schema]))
+    serialisers = {
+      article: fastJson({ $ref: 'Article' }, { schema: externals }) as (article: Article) => string,
+      tag: fastJson({ $ref: 'TagRef' }, { schema: externals }) as (tag: TagRef) => string
+    }
+  }
+  return serialisers
+}
+
+const TAGS = ',"tags":['
+const STATUS = '],"status":'
+const COUNT = ',"commentCount":'
+const REVISION = ',"revision":'
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('base64url').slice(0, 27)
+
+/** The ETag of an article whose stored part hashes to `hash`, with this count and these tags' JSON. */
+export const articleEtag = (hash: string, count: string, tags: string): string => `"${sha256(`${hash}${count}:${tags}`)}"`
+
+/** The tags' JSON as it sits between the brackets of `"tags":[…]`. */
+export const tagsJson = (tags: readonly TagRef[]): string => tags.map(serialiser().tag).join(',')
+
+/**
+ * Cuts a serialised article into its stored form. The markers are found by position: every string value is
+ * JSON-escaped (a `"` inside one is `\"`), so `,"tags":[` first occurs as the key, the first `],"status":`
+ * after it closes the tags (tag names are strings), and so on; the test compares the splice with a fresh
+ * serialisation after every kind of write.
+ */
+function cut (full: string): { stored: StoredForm, tags: string, count: string } {
+  const tagsAt = full.indexOf(TAGS) + TAGS.length
+  const tagsEnd = full.indexOf(STATUS, tagsAt)
+  const countStart = full.indexOf(COUNT, tagsEnd) + COUNT.length
+  const countEnd = full.indexOf(REVISION, countStart)
+  if (tagsAt < TAGS.length || tagsEnd < 0 || countStart < COUNT.length || countEnd < 0) throw new Error('an Article serialised without its tags or commentCount')
+  const json = full.slice(0, tagsAt) + full.slice(tagsEnd, countStart) + full.slice(countEnd)
+  return {
+    stored: { json, tagsAt, countAt: tagsAt + countStart - tagsEnd, hash: sha256(json) },
+    tags: full.slice(tagsAt, tagsEnd),
+    count: full.slice(countStart, countEnd)
+  }
+}
+
+/** The stored form of an article, and its answer as a fresh assembly sends it. */
+export function assemble (article: Article): { stored: StoredForm, answer: ArticleAnswer } {
+  const payload = serialiser().article(article)
+  const { stored, tags, count } = cut(payload)
+  return {
+    stored,
+    answer: { id: article.id, payload, etag: articleEtag(stored.hash, count, tags), tagSlugs: article.tags.map((t) => t.slug) }
+  }
+}
+
+interface StoredRow {
+  id: number
+  count: number
+  json: string | null
+  tagsAt: number | null
+  countAt: number | null
+  hash: string | null
+  tags: string
+}
+
+/** An article as a reader asked for it: its answer from the stored form, or its id when it has none yet. */
+export type StoredRead = ArticleAnswer | { id: number, missing: true }
+
+/** The statements of stored forms, prepared once for `db` (raw SQL: one statement per read, on the hot path). */
+export function storedRepresentations (db: Pick<Db, '$client'>) {
+  const sqlite = db.$client
+  // The tags as [[slug, name], …] in the editor's order; deleted tags are gone at once (tagReader's rule).
+  const select = `SELECT a.id AS id, a.comment_count AS count, r.json AS json, r.tags_at AS tagsAt, r.count_at AS countAt, r.hash AS hash,
+      (SELECT json_group_array(json_array(t.slug, t.name) ORDER BY at.position)
+        FROM article_tags at JOIN tags t ON t.id = at.tag_id AND t.deleted_at IS NULL WHERE at.article_id = a.id) AS tags
+    FROM articles a LEFT JOIN article_representations r ON r.article_id = a.id WHERE a.slug = ?`
+  const publicRead = sqlite.prepare<[string, number], StoredRow>(`${select} AND ${publicAtText('a.')}`)
+  const anyRead = sqlite.prepare<[string], StoredRow>(select)
+  const put = sqlite.prepare<[number, string, number, number, string]>(
+    'INSERT OR REPLACE INTO article_representations (article_id, json, tags_at, count_at, hash) VALUES (?, ?, ?, ?, ?)')
+  const missingIn = sqlite.prepare<[number, number], number>(`SELECT a.id FROM articles a
+    WHERE a.id > ? AND a.id <= ? AND NOT EXISTS (SELECT 1 FROM article_representations r WHERE r.article_id = a.id) ORDER BY a.id`).pluck()
+  const lastId = sqlite.prepare<[number, number], number | null>('SELECT max(id) FROM (SELECT id FROM articles WHERE id > ? ORDER BY id LIMIT ?)').pluck()
+
+  return {
+    /** The article at `slug` if the caller sees it (visibility decided here, by the statement), or undefined. */
+    read (slug: string, visibility: Visibility): StoredRead | undefined {
+      const row = visibility === null ? anyRead.get(slug) : publicRead.get(slug, visibility.visibleAt)
+      if (row === undefined) return undefined
+      if (row.json === null) return { id: row.id, missing: true }
+      const pairs = JSON.parse(row.tags) as [string, string][]
+      const tagSlugs: string[] = []
+      const serialiseTag = serialiser().tag
+      let tags = ''
+      for (const [slug, name] of pairs) {
+        tagSlugs.push(slug)
+        tags += (tags === '' ? '' : ',') + serialiseTag({ slug, name })
+      }
+      const count = String(row.count)
+      const { json, tagsAt, countAt } = row as { json: string, tagsAt: number, countAt: number }
+      return {
+        id: row.id,
+        payload: json.slice(0, tagsAt) + tags + json.slice(tagsAt, countAt) + count + json.slice(countAt),
+        etag: articleEtag(row.hash!, count, tags),
+        tagSlugs
+      }
+    },
+
+    /** Stores an article's form; inside the write's transaction, after its last UPDATE of the article's row. */
+    store (id: number, stored: StoredForm): void {
+      put.run(id, stored.json, stored.tagsAt, stored.countAt, stored.hash)
+    },
+
+    /**
+     * One slice of the backfill: the articles with ids in (after, …] among the next `rows`, that have no
+     * stored form. Returns them (the caller stores each, in one transaction with this read) and the last id
+     * looked at, or null when there was none (the backfill is done).
+     */
+    missing (after: number, rows: number): { ids: number[], last: number | null } {
+      const last = lastId.get(after, rows) ?? null
+      return { ids: last === null ? [] : missingIn.all(after, last), last }
+    }
+  }
+}
+
+export type StoredRepresentations = ReturnType<typeof storedRepresentations>

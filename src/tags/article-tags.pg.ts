@@ -1,0 +1,83 @@
+// Tag rows as articles use them (./article-tags.ts) on PostgreSQL: awaited inside the article's write
+// transaction. The search document needs no re-indexing here: the statement-level triggers on article_tags
+// (migrations/pg/0002_triggers.sql) rebuild it once per statement, so replacing an article's tags (one
+// DELETE, one INSERT) re-indexes it twice at most, not once per tag.
+import { and, asc, eq, inArray, isNull, ne, sql } from 'drizzle-orm'
+import type { PgDb, PgTx } from '../db/pg/connection.js'
+import { articleTags, tags } from '../db/pg/schema.js'
+import { invalid } from '../http/errors.js'
+import { tagNameKey, type TagNameKey } from './article-tags.js'
+import type { TagRef } from './schemas.js'
+
+type Conn = PgDb | PgTx
+
+/**
+ * Which existing tag a name means (./article-tags.ts, tagNameOwner): the one whose slug is the name's slug,
+ * else the oldest whose name is the same, compared case-insensitively, as `lower(name) COLLATE "C"` (the
+ * expression of tags_name_idx; for ASCII names the same as SQLite's NOCASE, see PG-16.md section 7 for
+ * the others). A deleted tag means nothing; with `self`, that tag is left out.
+ */
+export async function tagNameOwnerPg (db: Conn, key: TagNameKey, self?: number): Promise<{ id: number, slug: string } | undefined> {
+  const others = self === undefined ? undefined : ne(tags.id, self)
+  const [bySlug] = await db.select({ id: tags.id, slug: tags.slug }).from(tags)
+    .where(and(eq(tags.slug, key.slug), isNull(tags.deletedAt), others)).limit(1)
+  if (bySlug !== undefined) return bySlug
+  const [byName] = await db.select({ id: tags.id, slug: tags.slug }).from(tags)
+    .where(and(sql`(lower(${tags.name}) COLLATE "C") = (lower(${key.name}) COLLATE "C")`, isNull(tags.deletedAt), others))
+    .orderBy(asc(tags.id)).limit(1)
+  return byName
+}
+
+/** What articles do with tag names (./article-tags.ts, articleTagNames). */
+export function articleTagNamesPg (db: PgDb) {
+  return {
+    /**
+     * Tag ids for names, in the given order: matched by slug or name, created when unknown. Duplicates
+     * collapse. A tag another transaction creates at the same moment is taken, not created twice (the
+     * partial unique index on live slugs decides).
+     */
+    async ensureIds (tx: PgTx, names: string[], now: number, pointer = '/tags'): Promise<number[]> {
+      const ids: number[] = []
+      for (const [i, raw] of names.entries()) {
+        const key = tagNameKey(raw)
+        if (key.slug === '') throw invalid('body', `${pointer}/${i}`, 'must contain a letter or digit')
+        let id = (await tagNameOwnerPg(tx, key))?.id
+        if (id === undefined) {
+          const [made] = await tx.insert(tags).values({ slug: key.slug, name: key.name, createdAt: now, updatedAt: now })
+            .onConflictDoNothing({ target: tags.slug, where: sql`deleted_at IS NULL` }).returning({ id: tags.id })
+          id = made?.id ?? (await tagNameOwnerPg(tx, key))!.id
+        }
+        if (!ids.includes(id)) ids.push(id)
+      }
+      return ids
+    },
+
+    /** The slugs that ensureIds would give these names, without creating anything. Duplicates collapse. */
+    async slugsOf (names: string[]): Promise<string[]> {
+      const out: string[] = []
+      for (const raw of names) {
+        const key = tagNameKey(raw)
+        out.push((await tagNameOwnerPg(db, key))?.slug ?? key.slug)
+      }
+      return [...new Set(out)]
+    }
+  }
+}
+
+/** Replaces an article's tags with these, keeping their order (the triggers keep counts and the search document). */
+export async function setArticleTagsPg (tx: PgTx, articleId: number, tagIds: number[]): Promise<void> {
+  await tx.delete(articleTags).where(eq(articleTags.articleId, articleId))
+  if (tagIds.length > 0) await tx.insert(articleTags).values(tagIds.map((tagId, position) => ({ articleId, tagId, position })))
+}
+
+/** The tags of several articles at once, each list in the editor's order (./article-tags.ts, tagReader). */
+export async function tagsOfArticlesPg (db: Conn, articleIds: number[]): Promise<Map<number, TagRef[]>> {
+  const out = new Map<number, TagRef[]>(articleIds.map((id) => [id, []]))
+  if (articleIds.length === 0) return out
+  const rows = await db.select({ articleId: articleTags.articleId, slug: tags.slug, name: tags.name }).from(articleTags)
+    .innerJoin(tags, and(eq(tags.id, articleTags.tagId), isNull(tags.deletedAt)))
+    .where(articleIds.length === 1 ? eq(articleTags.articleId, articleIds[0]!) : inArray(articleTags.articleId, articleIds))
+    .orderBy(asc(articleTags.articleId), asc(articleTags.position))
+  for (const row of rows) out.get(row.articleId)?.push({ slug: row.slug, name: row.name })
+  return out
+}
