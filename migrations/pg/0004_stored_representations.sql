@@ -21,3 +21,8 @@ CREATE TRIGGER article_representations_stale AFTER UPDATE OF
 	id, slug, title, summary, body, body_html, section, dateline, source, authors, status, published_at, created_at, updated_at,
 	comments_open, revision, image_url, image_alt, image_caption, image_credit, canonical_url ON articles
 FOR EACH ROW EXECUTE FUNCTION article_representations_stale();
+--> statement-breakpoint
+-- Every table tells the change clock of its writes (0003; test/pg/change-clock.test.ts checks each one).
+CREATE TRIGGER gazette_notify_change AFTER INSERT OR UPDATE OR DELETE ON article_representations FOR EACH ROW EXECUTE FUNCTION gazette_notify_change();
+--> statement-breakpoint
+CREATE TRIGGER gazette_notify_truncate AFTER TRUNCATE ON article_representations FOR EACH STATEMENT EXECUTE FUNCTION gazette_notify_change();
