@@ -30,7 +30,7 @@ import type { TagRef } from '../tags/schemas.js'
 import { articleAnnouncementsPg, ROW_COLUMNS } from './announcements.pg.js'
 import { articleListingPg } from './listing/index.pg.js'
 import type { ArticleListParams, ArticleRow, ListedRow } from './listing/index.js'
-import { SlugTaken, summaryOf, type ArticleRepository, type ArticleWrite, type WriteMeta } from './repository.js'
+import { listPage, SlugTaken, summaryOf, type ArticleRepository, type ArticleWrite, type WriteMeta } from './repository.js'
 import type { Article, ArticleSummary } from './schemas.js'
 import { assemble, type ArticleAnswer } from './stored.js'
 import { isPublicAt, isVisible, type Visibility } from './visibility.js'
@@ -223,15 +223,7 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
     async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, toSummary: (row: ListedRow) => ArticleSummary }> {
       const { rows, total, snippets } = await listing.list(p)
       const tagMap = await tagsOfArticlesPg(db, rows.slice(0, p.limit).map((r) => r.id))
-      return {
-        rows,
-        total,
-        toSummary: (row) => {
-          const summary = summaryOf(row, tagMap.get(row.id) ?? [])
-          const snippet = snippets.get(row.id)
-          return snippet === undefined ? summary : { ...summary, snippet }
-        }
-      }
+      return listPage(rows, total, tagMap, snippets)
     },
 
     explainList: listing.explain

@@ -305,18 +305,23 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
     async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, toSummary: (row: ListedRow) => ArticleSummary }> {
       const { rows, total, snippets } = await listing.list(p)
       const tagMap = tagsOfArticles(rows.slice(0, p.limit).map((r) => r.id))
-      return {
-        rows,
-        total,
-        toSummary: (row) => {
-          const summary = summaryOf(row, tagMap.get(row.id) ?? [])
-          const snippet = snippets.get(row.id)
-          return snippet === undefined ? summary : { ...summary, snippet }
-        }
-      }
+      return listPage(rows, total, tagMap, snippets)
     },
 
     explainList: listing.explain
+  }
+}
+
+/** A page of the article list as both engines' adapters answer it: each row's summary with its tags, and its snippet when the list is a search. */
+export function listPage (rows: ListedRow[], total: number | undefined, tagMap: Map<number, TagRef[]>, snippets: Map<number, string>): { rows: ListedRow[], total?: number, toSummary: (row: ListedRow) => ArticleSummary } {
+  return {
+    rows,
+    total,
+    toSummary: (row) => {
+      const summary = summaryOf(row, tagMap.get(row.id) ?? [])
+      const snippet = snippets.get(row.id)
+      return snippet === undefined ? summary : { ...summary, snippet }
+    }
   }
 }
 
