@@ -37,7 +37,21 @@ function decodedBody (res: LightMyRequestResponse): string {
   return res.body
 }
 
+// One checker per document for the whole test process: Ajv compiles each response schema the first time it
+// checks one, and most test apps make the same document (a configuration can change it: then the key does).
+const checkers = new Map<string, ContractChecker>()
+
 export function contractChecker (doc: Document): ContractChecker {
+  const key = JSON.stringify(doc)
+  let checker = checkers.get(key)
+  if (checker === undefined) {
+    checker = newChecker(doc)
+    checkers.set(key, checker)
+  }
+  return checker
+}
+
+function newChecker (doc: Document): ContractChecker {
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true })
   addFormats.default(ajv)
   ajv.addSchema(doc as object, 'doc')

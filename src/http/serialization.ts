@@ -47,8 +47,30 @@ export function nullableForSerialisation (schema: unknown): unknown {
   return out
 }
 
+type Compile = SerializerSelector.SerializerCompiler
+type Serializer = ReturnType<Compile>
+
+// One compiler per set of shared schemas and options, and its serialisers by route schema, for the whole
+// process: compiling is pure, and it is a third of what building an app costs (src/http/validation.ts says
+// why a process builds more than one). Keys are JSON, as there.
+const compilers = new Map<string, (route: Parameters<Compile>[0]) => Serializer>()
+
 /** Fastify's compilersFactory.buildSerializer: the default one, over the rewritten schemas. */
-export function buildSerializer (externalSchemas: unknown, options?: SerializerSelector.Options): SerializerSelector.SerializerCompiler {
+export function buildSerializer (externalSchemas: unknown, options?: SerializerSelector.Options): Compile {
+  const key = JSON.stringify([externalSchemas, options ?? null])
+  const known = compilers.get(key)
+  if (known !== undefined) return known
   const compile = SerializerSelector()(nullableForSerialisation(externalSchemas), options)
-  return (route) => compile({ ...route, schema: nullableForSerialisation(route.schema) })
+  const compiled = new Map<string, Serializer>()
+  const cached = (route: Parameters<Compile>[0]): Serializer => {
+    const schemaKey = JSON.stringify(route.schema)
+    let serializer = compiled.get(schemaKey)
+    if (serializer === undefined) {
+      serializer = compile({ ...route, schema: nullableForSerialisation(route.schema) })
+      compiled.set(schemaKey, serializer)
+    }
+    return serializer
+  }
+  compilers.set(key, cached)
+  return cached
 }

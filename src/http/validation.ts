@@ -90,19 +90,48 @@ function illFormedStrings (value: unknown, pointer = '', found: string[] = []): 
 const wellFormedStrings = (validate: ValidateFunction): ValidateFunction => checkedFirst(validate, (data) =>
   illFormedStrings(data).map((pointer) => ({ instancePath: pointer, keyword: 'wellFormed', message: 'must be well-formed Unicode (it holds half of a surrogate pair)' })))
 
-/** Fastify's compilersFactory.buildValidator: one compiler over the schemas shared by addSchema. */
-export function buildValidator (externalSchemas: unknown): (route: { schema: unknown, httpPart?: string }) => ValidateFunction {
+/** The compiler of one set of shared schemas: its two Ajv instances and what it has compiled, by route schema. */
+interface ValidatorCompiler { compile: (route: { schema: unknown, httpPart?: string }) => ValidateFunction }
+
+// Compiling is pure (the same shared schemas and route schema make the same function), and it is most of
+// what building an app costs (ajv ~20%, and the serialiser's ~30%: src/http/serialization.ts). A process
+// that builds more than one app — the test suite builds hundreds — compiles each distinct schema once.
+// Keys are the schemas' JSON, so a schema built anew for each app still finds its compiled function, and a
+// schema that differs by one keyword (a limit taken from the configuration) gets its own.
+const compilers = new Map<string, ValidatorCompiler>()
+
+function validatorCompiler (externalSchemas: unknown): ValidatorCompiler {
   const strict = makeAjv(false)
   const coercing = makeAjv('array')
   for (const schema of Object.values(externalSchemas as Record<string, object>)) {
     strict.addSchema(schema)
     coercing.addSchema(schema)
   }
-  return ({ schema, httpPart }) => {
-    const ajv = httpPart === 'body' ? strict : coercing
-    const id = (schema as { $id?: string }).$id
-    const validate = (id !== undefined && ajv.getSchema(id)) || ajv.compile(schema as object)
-    if (httpPart === 'params' || httpPart === 'querystring') return plainDecimalIntegers(validate, schema)
-    return httpPart === 'body' ? wellFormedStrings(validate) : validate
+  const compiled = new Map<string, ValidateFunction>()
+  return {
+    compile ({ schema, httpPart }) {
+      const key = `${httpPart ?? ''} ${JSON.stringify(schema)}`
+      const known = compiled.get(key)
+      if (known !== undefined) return known
+      const ajv = httpPart === 'body' ? strict : coercing
+      const id = (schema as { $id?: string }).$id
+      const validate = (id !== undefined && ajv.getSchema(id)) || ajv.compile(schema as object)
+      const checked = httpPart === 'params' || httpPart === 'querystring'
+        ? plainDecimalIntegers(validate, schema)
+        : httpPart === 'body' ? wellFormedStrings(validate) : validate
+      compiled.set(key, checked)
+      return checked
+    }
   }
+}
+
+/** Fastify's compilersFactory.buildValidator: one compiler over the schemas shared by addSchema, per process. */
+export function buildValidator (externalSchemas: unknown): (route: { schema: unknown, httpPart?: string }) => ValidateFunction {
+  const key = JSON.stringify(externalSchemas)
+  let compiler = compilers.get(key)
+  if (compiler === undefined) {
+    compiler = validatorCompiler(externalSchemas)
+    compilers.set(key, compiler)
+  }
+  return compiler.compile
 }
