@@ -288,6 +288,11 @@ export async function copySqliteToPostgres (from: string, to: string, opts: { sa
           await advanceIdentities(client)
           const checked = await verify(client, source, rows, opts.sample ?? 200)
           await client.query('COMMIT')
+          // Statistics for the planner, and the row versions the derived UPDATE left behind reclaimed, so the
+          // first requests find a database as autovacuum would leave it (VACUUM cannot run in the transaction).
+          const t1 = Date.now()
+          await client.query('VACUUM (ANALYZE)')
+          progress(`VACUUM (ANALYZE) in ${Date.now() - t1} ms`)
           return { rows, checked, ms: Date.now() - started }
         } catch (err) {
           await client.query('ROLLBACK')
