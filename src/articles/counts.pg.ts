@@ -4,7 +4,7 @@
 // in (S, now] (minus those in (now, S] when the clock reads earlier), found through
 // articles_status_published_idx: a handful. `settle` (upkeep's timer) folds them in and moves S to now.
 import { sql } from 'drizzle-orm'
-import type { PgDb } from '../db/pg/connection.js'
+import type { PgDb, PgTx } from '../db/pg/connection.js'
 import { lockEventOrder } from '../events/outbox.pg.js'
 import type { CountKind, Deltas, StoredCounts } from './counts.js'
 
@@ -14,22 +14,25 @@ const keyOf = (kind: CountKind, key: string): string => `${kind}\u0000${key}`
 const due = (lo: number, hi: number) => sql`a.status = 'published' AND a.published_at > ${lo} AND a.published_at <= ${hi}`
 
 export function articleCountsPg (db: PgDb) {
-  async function range (now: number): Promise<{ lo: number, hi: number, sign: number }> {
-    const { rows: [row] } = await db.execute<{ at: number }>(sql`SELECT at FROM counts_settled WHERE id = 1`)
+  async function range (now: number, conn: PgDb | PgTx): Promise<{ lo: number, hi: number, sign: number }> {
+    const { rows: [row] } = await conn.execute<{ at: number }>(sql`SELECT at FROM counts_settled WHERE id = 1`)
     const at = row!.at
     return now >= at ? { lo: at, hi: now, sign: 1 } : { lo: now, hi: at, sign: -1 }
   }
 
   return {
-    /** What the public's counts lack at `now`: articles due since the settled time, per tag and key. */
-    async deltas (now: number): Promise<Deltas> {
-      const r = await range(now)
+    /**
+     * What the public's counts lack at `now`: articles due since the settled time, per tag and key. Inside a
+     * write, read in its transaction (`conn`).
+     */
+    async deltas (now: number, conn: PgDb | PgTx = db): Promise<Deltas> {
+      const r = await range(now, conn)
       const out: Deltas = { tags: new Map(), keys: new Map() }
       if (r.lo === r.hi) return out
-      const { rows: tagRows } = await db.execute<{ id: number, n: number }>(
+      const { rows: tagRows } = await conn.execute<{ id: number, n: number }>(
         sql`SELECT at.tag_id AS id, count(*) AS n FROM article_tags at JOIN articles a ON a.id = at.article_id WHERE ${due(r.lo, r.hi)} GROUP BY at.tag_id`)
       for (const row of tagRows) out.tags.set(row.id, r.sign * row.n)
-      const { rows: keyRows } = await db.execute<{ kind: CountKind, key: string, n: number }>(sql`
+      const { rows: keyRows } = await conn.execute<{ kind: CountKind, key: string, n: number }>(sql`
         SELECT 'all' AS kind, '' AS key, count(*) AS n FROM articles a WHERE ${due(r.lo, r.hi)} HAVING count(*) > 0
         UNION ALL SELECT 'section', a.section, count(*) FROM articles a WHERE ${due(r.lo, r.hi)} AND a.section IS NOT NULL GROUP BY a.section
         UNION ALL SELECT 'author', aa.name, count(*) FROM article_authors aa JOIN articles a ON a.id = aa.article_id WHERE ${due(r.lo, r.hi)} GROUP BY aa.name`)

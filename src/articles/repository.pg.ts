@@ -46,6 +46,18 @@ async function withTags (db: PgDb | PgTx, row: ArticleRow): Promise<ArticleRow> 
   return row
 }
 
+const articleOf = (row: ArticleRow, tagRefs: TagRef[]): Article => ({ ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml })
+
+/** An article as the event log tells it, read with its tags inside `tx`. */
+const articleIn = async (tx: PgTx, row: ArticleRow): Promise<Article> => articleOf(row, (await tagsOfArticlesPg(tx, [row.id])).get(row.id) ?? [])
+
+/**
+ * Announces the due publications inside another writer's transaction (tags), which, as an article write,
+ * has taken the event log's order lock first: its events then follow the publications that came due.
+ */
+export const dueAnnouncerPg = (db: PgDb, outbox: OutboxPg): (tx: PgTx, at: number) => Promise<number> =>
+  articleAnnouncementsPg(db, outbox, articleIn).announceDue
+
 export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => number): ArticleRepository {
   const tagNames = articleTagNamesPg(db)
   const listing = articleListingPg(db)
@@ -54,10 +66,9 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
     const tagRefs = tagsOfRow.get(row)
     // A programming error, never a client's: every row this adapter returns was read with its tags.
     if (tagRefs === undefined) throw new Error('toArticle: a row read without its tags (src/articles/repository.pg.ts)')
-    return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
+    return articleOf(row, tagRefs)
   }
 
-  const articleIn = async (tx: PgTx, row: ArticleRow): Promise<Article> => toArticle(await withTags(tx, row))
   const announcements = articleAnnouncementsPg(db, outbox, articleIn)
 
   /**

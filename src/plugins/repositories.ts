@@ -2,9 +2,10 @@
 import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { articleRepository, type ArticleRepository } from '../articles/repository.js'
-import { articleRepositoryPg } from '../articles/repository.pg.js'
+import { articleRepositoryPg, dueAnnouncerPg } from '../articles/repository.pg.js'
 import { articleService, type ArticleService } from '../articles/service.js'
 import { revisionRepository, type RevisionRepository } from '../revisions/repository.js'
+import { revisionRepositoryPg } from '../revisions/repository.pg.js'
 import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../idempotency/repository.js'
 import { idempotencyKeyRepositoryPg } from '../idempotency/repository.pg.js'
 import { commentRepository, type CommentRepository } from '../comments/repository.js'
@@ -15,10 +16,11 @@ import { privacyRepository, type PrivacyRepository } from '../privacy/repository
 import { settingsRepository, type SettingsRepository } from '../settings/repository.js'
 import { settingsRepositoryPg } from '../settings/repository.pg.js'
 import { tagRepository, type TagRepository } from '../tags/repository.js'
+import { tagRepositoryPg } from '../tags/repository.pg.js'
 import { tagService, type TagService } from '../tags/service.js'
 import { tokenRepository, type TokenRepository } from '../tokens/repository.js'
 import { tokenRepositoryPg } from '../tokens/repository.pg.js'
-import { outbox as eventOutbox, type Outbox } from '../events/outbox.js'
+import { outbox as eventOutbox, type Outbox, type WriteEvents } from '../events/outbox.js'
 import { eventRepository, type EventRepository } from '../events/repository.js'
 import { eventRepositoryPg } from '../events/repository.pg.js'
 import { outboxPg } from '../events/outbox.pg.js'
@@ -56,8 +58,10 @@ interface Ported {
   tokens: TokenRepository
   idempotencyKeys: IdempotencyKeyRepository
   articles: ArticleRepository
-  /** The event log's reader: on PostgreSQL it reads what the ported writers (articles) record there. */
+  /** The event log's reader: on PostgreSQL it reads what the ported writers (articles, tags) record there. */
   events: EventRepository
+  revisions: RevisionRepository
+  tags: TagRepository
 }
 
 /**
@@ -67,42 +71,53 @@ interface Ported {
  * only tests do until the port is complete (src/db/plugin.ts).
  */
 const ADAPTERS: {
-  sqlite: (db: Db, now: () => number, articles: ArticleRepository) => Ported
+  sqlite: (db: Db, now: () => number, articles: ArticleRepository, writeEvents: WriteEvents) => Ported
   postgres: (db: PgDb, now: () => number) => Ported
 } = {
-  sqlite: (db, now, articles) => ({
-    settings: settingsRepository(db), tokens: tokenRepository(db, now), idempotencyKeys: idempotencyKeyRepository(db, now), articles, events: eventRepository(db)
+  sqlite: (db, now, articles, writeEvents) => ({
+    settings: settingsRepository(db),
+    tokens: tokenRepository(db, now),
+    idempotencyKeys: idempotencyKeyRepository(db, now),
+    articles,
+    events: eventRepository(db),
+    revisions: revisionRepository(db),
+    tags: tagRepository(db, writeEvents)
   }),
-  postgres: (db, now) => ({
-    settings: settingsRepositoryPg(db),
-    tokens: tokenRepositoryPg(db, now),
-    idempotencyKeys: idempotencyKeyRepositoryPg(db, now),
-    articles: articleRepositoryPg(db, outboxPg(), now),
-    events: eventRepositoryPg(db)
-  })
+  postgres: (db, now) => {
+    const outbox = outboxPg()
+    return {
+      settings: settingsRepositoryPg(db),
+      tokens: tokenRepositoryPg(db, now),
+      idempotencyKeys: idempotencyKeyRepositoryPg(db, now),
+      articles: articleRepositoryPg(db, outbox, now),
+      events: eventRepositoryPg(db),
+      revisions: revisionRepositoryPg(db),
+      tags: tagRepositoryPg(db, outbox, dueAnnouncerPg(db, outbox))
+    }
+  }
 }
 
 export default fp(async (app) => {
   const now = app.clock
   const storage = app.storage
   const outbox = eventOutbox(app.db)
-  // The SQLite article repository; on PostgreSQL only the unported writers (comments, tags) use it, for
+  // The SQLite article repository; on PostgreSQL only the unported writers (comments) use it, for
   // their announcements on the SQLite they still run on.
   const sqliteArticles = articleRepository(app.db, outbox, now)
-  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles)
+  const writeEvents = { outbox, announceDue: sqliteArticles.announcements.announceDue }
+  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles, writeEvents)
   app.decorate('outbox', outbox)
   app.decorate('events', ported.events)
   app.decorate('webhooks', webhookRepository(app.db))
   const articles = ported.articles
-  const writeEvents = { outbox, announceDue: sqliteArticles.announcements.announceDue }
   const settings = ported.settings
   app.decorate('settings', settings)
   app.decorate('tokens', ported.tokens)
   app.decorate('articles', articles)
   app.decorate('articleService', articleService(articles, now))
-  app.decorate('revisions', revisionRepository(app.db))
+  app.decorate('revisions', ported.revisions)
   app.decorate('idempotencyKeys', ported.idempotencyKeys)
-  const tags = tagRepository(app.db, writeEvents)
+  const tags = ported.tags
   app.decorate('tags', tags)
   app.decorate('tagService', tagService(tags, now))
 

@@ -9,6 +9,7 @@ import { articleCounts } from '../articles/counts.js'
 import { articleCountsPg } from '../articles/counts.pg.js'
 import { isInterrupted } from '../db/native.js'
 import { SLICE, tagSweeper } from '../tags/sweeper.js'
+import { tagSweeperPg } from '../tags/sweeper.pg.js'
 
 export const UPKEEP_INTERVAL_MS = 30_000
 /** The fewest rows a sweep slice shrinks to when the query budget interrupts it. */
@@ -32,7 +33,7 @@ declare module 'fastify' {
 export default fp(async (app) => {
   // The counts of the engine the articles are on (issue 16: PostgreSQL's adapter, src/articles/counts.pg.ts).
   const counts = app.storage.engine === 'postgres' ? articleCountsPg(app.storage.db) : articleCounts(app.db)
-  const sweeper = tagSweeper(app.db)
+  const sweeper = app.storage.engine === 'postgres' ? tagSweeperPg(app.storage.db) : tagSweeper(app.db)
   const budget = app.queryBudget
   const state = { closing: false }
   let sweeping: Promise<void> | undefined

@@ -18,7 +18,7 @@ export interface RevisionInfo {
   restoredFrom: number | null
 }
 
-type RevisionRow = typeof articleRevisions.$inferSelect
+export type RevisionRow = typeof articleRevisions.$inferSelect
 type ArticleRow = typeof articles.$inferSelect
 
 const infoOf = (row: RevisionRow): RevisionInfo => ({
@@ -36,6 +36,40 @@ const unrecorded = (article: Pick<ArticleRow, 'revision' | 'updatedAt'>): Revisi
 /** A history that cannot be read back (a defect): a 500, logged with the article's id. */
 class BrokenHistory extends Error {}
 
+/**
+ * A page of `list` from what was read (engine-free, ./repository.pg.ts uses it too): `rows` newest first,
+ * `recorded` whether the current revision has a row, `stored` how many rows the article has (on request).
+ */
+export function revisionPage (article: Pick<ArticleRow, 'revision' | 'updatedAt'>, rows: RevisionRow[], recorded: boolean,
+  p: { limit: number, before?: number | undefined }, stored: number | undefined): { items: RevisionInfo[], total?: number } {
+  const items = rows.map(infoOf)
+  // The current revision comes first, from the article, when it has no row of its own.
+  if (!recorded && (p.before === undefined || article.revision < p.before)) items.unshift(unrecorded(article))
+  const total = stored === undefined ? undefined : stored + (recorded ? 0 : 1)
+  return { items: items.slice(0, p.limit + 1), total }
+}
+
+/** The rows `load` reads for `revision`: from it up to the first one that holds every field (or the current one). */
+export const loadRange = (article: Pick<ArticleRow, 'revision'>, revision: number): { from: number, to: number } =>
+  ({ from: revision, to: Math.min(article.revision, revision + KEYFRAME_EVERY) })
+
+/**
+ * What `load` answers from what it read (engine-free, ./repository.pg.ts uses it too): `rows` are those of
+ * loadRange, ascending, `live` the article's state now. An older state's tags still need their current
+ * names (`named` false: the caller looks them up, see namedNow).
+ */
+export function revisionAt (article: ArticleRow, revision: number, rows: RevisionRow[], live: ArticleState): { info: RevisionInfo, state: ArticleState, named: boolean } | undefined {
+  if (revision === article.revision) return { info: rows[0] === undefined ? unrecorded(article) : infoOf(rows[0]), state: live, named: true }
+  if (rows[0]?.revision !== revision) return undefined
+  // Older revisions were stored relative to the current one as it was written (its tags then).
+  const written = tagsWritten(rows.find((r) => r.revision === article.revision))
+  return { info: infoOf(rows[0]), state: reconstruct(article, rows, written === undefined ? live : { ...live, tags: written }), named: false }
+}
+
+/** Tags under their current names (a tag is its slug; `names` maps slugs to names): a tag deleted since keeps the name it had. */
+export const namedNow = (refs: TagRef[], names: Map<string, string>): TagRef[] =>
+  refs.map((t) => ({ slug: t.slug, name: names.get(t.slug) ?? t.name }))
+
 export function revisionRepository (db: Db) {
   const tagsOf = tagReader(db)
   const articleById = (tx: Pick<Db, 'select'>, id: number) => tx.select().from(articles).where(eq(articles.id, id)).get()
@@ -52,14 +86,8 @@ export function revisionRepository (db: Db) {
         const rows = tx.select().from(articleRevisions)
           .where(and(eq(articleRevisions.articleId, articleId), p.before === undefined ? undefined : lt(articleRevisions.revision, p.before)))
           .orderBy(desc(articleRevisions.revision)).limit(p.limit + 1).all()
-        const items = rows.map(infoOf)
-        // The current revision comes first, from the article, when it has no row of its own.
-        const unrecordedCurrent = !hasRow(tx, articleId, article.revision)
-        if (unrecordedCurrent && (p.before === undefined || article.revision < p.before)) items.unshift(unrecorded(article))
-        const total = p.withTotal
-          ? tx.select({ n: count() }).from(articleRevisions).where(eq(articleRevisions.articleId, articleId)).get()!.n + (unrecordedCurrent ? 1 : 0)
-          : undefined
-        return { items: items.slice(0, p.limit + 1), total }
+        const stored = p.withTotal ? tx.select({ n: count() }).from(articleRevisions).where(eq(articleRevisions.articleId, articleId)).get()!.n : undefined
+        return revisionPage(article, rows, hasRow(tx, articleId, article.revision), p, stored)
       })
     },
 
@@ -73,29 +101,22 @@ export function revisionRepository (db: Db) {
         if (article === undefined || revision > article.revision) return undefined
         // Reading down from the first row that holds every field (a keyframe or the current revision),
         // which is at most KEYFRAME_EVERY revisions above.
+        const range = loadRange(article, revision)
         const rows = tx.select().from(articleRevisions)
-          .where(and(eq(articleRevisions.articleId, articleId), gte(articleRevisions.revision, revision),
-            lte(articleRevisions.revision, Math.min(article.revision, revision + KEYFRAME_EVERY))))
+          .where(and(eq(articleRevisions.articleId, articleId), gte(articleRevisions.revision, range.from), lte(articleRevisions.revision, range.to)))
           .orderBy(asc(articleRevisions.revision)).all()
-        const live = stateOf(article, tagsOf([article.id]).get(article.id) ?? [])
-        if (revision === article.revision) {
-          return { info: rows[0] === undefined ? unrecorded(article) : infoOf(rows[0]), state: live }
-        }
-        if (rows[0]?.revision !== revision) return undefined
-        // Older revisions were stored relative to the current one as it was written (its tags then).
-        const written = tagsWritten(rows.find((r) => r.revision === article.revision))
-        const state = reconstruct(article, rows, written === undefined ? live : { ...live, tags: written })
-        return { info: infoOf(rows[0]), state: { ...state, tags: namedNow(tx, state.tags) } }
+        const found = revisionAt(article, revision, rows, stateOf(article, tagsOf([article.id]).get(article.id) ?? []))
+        if (found === undefined || found.named) return found
+        return { info: found.info, state: { ...found.state, tags: namedNow(found.state.tags, namesOf(tx, found.state.tags)) } }
       })
     }
   }
 
-  /** Tags under their current names (a tag is its slug): a tag deleted since keeps the name it had. */
-  function namedNow (tx: Pick<Db, 'select'>, refs: TagRef[]): TagRef[] {
-    if (refs.length === 0) return refs
-    const names = new Map(tx.select({ slug: tags.slug, name: tags.name }).from(tags)
+  /** The current names of these tags, by slug. */
+  function namesOf (tx: Pick<Db, 'select'>, refs: TagRef[]): Map<string, string> {
+    if (refs.length === 0) return new Map()
+    return new Map(tx.select({ slug: tags.slug, name: tags.name }).from(tags)
       .where(inArray(tags.slug, refs.map((t) => t.slug))).all().map((t) => [t.slug, t.name]))
-    return refs.map((t) => ({ slug: t.slug, name: names.get(t.slug) ?? t.name }))
   }
 
   function hasRow (tx: Pick<Db, 'select'>, articleId: number, revision: number): boolean {

@@ -4,21 +4,11 @@
 import { and, eq, sql } from 'drizzle-orm'
 import type { PgTx } from '../db/pg/connection.js'
 import { articleRevisions } from '../db/pg/schema.js'
-import { compressBody, encodeDelta, KEYFRAME_EVERY } from './body-delta.js'
-import { stateDelta, storedState, VERSIONED_FIELDS, type VersionedField } from './fields.js'
-import { tagsWritten, UNKNOWN_AUTHOR, type RevisionMeta, type RevisionPoint } from './store.js'
+import { VERSIONED_FIELDS, type VersionedField } from './fields.js'
+import { currentRow, keptRow, tagsWritten, UNKNOWN_AUTHOR, type RevisionMeta, type RevisionPoint } from './store.js'
 
 async function current (tx: PgTx, articleId: number, point: RevisionPoint, changed: readonly VersionedField[], meta: RevisionMeta): Promise<void> {
-  await tx.insert(articleRevisions).values({
-    articleId,
-    revision: point.revision,
-    createdAt: point.at,
-    author: meta.author,
-    changed: JSON.stringify(changed),
-    restoredFrom: meta.restoredFrom ?? null,
-    kind: 'current',
-    state: JSON.stringify({ tags: point.state.tags })
-  })
+  await tx.insert(articleRevisions).values(currentRow(articleId, point, changed, meta))
 }
 
 export const revisionWriterPg = {
@@ -31,12 +21,7 @@ export const revisionWriterPg = {
   async changed (tx: PgTx, articleId: number, before: RevisionPoint, after: RevisionPoint, changed: VersionedField[], meta: RevisionMeta): Promise<void> {
     const [was] = await tx.select({ kind: articleRevisions.kind, state: articleRevisions.state }).from(articleRevisions)
       .where(and(eq(articleRevisions.articleId, articleId), eq(articleRevisions.revision, before.revision)))
-    const written = tagsWritten(was)
-    const old = written === undefined ? before.state : { ...before.state, tags: written }
-    const delta = before.revision % KEYFRAME_EVERY === 0 ? undefined : encodeDelta(after.state.body, old.body)
-    const row = delta === undefined
-      ? { kind: 'full' as const, state: JSON.stringify(storedState(old)), body: compressBody(old.body) }
-      : { kind: 'delta' as const, state: JSON.stringify(stateDelta(after.state, old)), body: delta }
+    const row = keptRow(before, after, tagsWritten(was))
     await tx.insert(articleRevisions).values({ articleId, revision: before.revision, createdAt: before.at, author: UNKNOWN_AUTHOR, ...row })
       .onConflictDoUpdate({
         target: [articleRevisions.articleId, articleRevisions.revision],

@@ -35,6 +35,33 @@ export interface RevisionPoint {
   state: ArticleState
 }
 
+/** The row that makes `point` an article's current revision: the same on both engines (./store.pg.ts). */
+export function currentRow (articleId: number, point: RevisionPoint, changed: readonly VersionedField[], meta: RevisionMeta) {
+  return {
+    articleId,
+    revision: point.revision,
+    createdAt: point.at,
+    author: meta.author,
+    changed: JSON.stringify(changed),
+    restoredFrom: meta.restoredFrom ?? null,
+    kind: 'current' as const,
+    state: JSON.stringify({ tags: point.state.tags })
+  }
+}
+
+/**
+ * What the row of `before` keeps once `after` is current: its state (with the tags it was written with,
+ * `written`, when its row says) and its whole body every KEYFRAME_EVERY revisions (or when that is smaller
+ * than a delta), else what differs from `after`. The same on both engines (./store.pg.ts).
+ */
+export function keptRow (before: RevisionPoint, after: RevisionPoint, written: TagRef[] | undefined): { kind: 'full' | 'delta', state: string, body: Buffer | null } {
+  const old = written === undefined ? before.state : { ...before.state, tags: written }
+  const delta = before.revision % KEYFRAME_EVERY === 0 ? undefined : encodeDelta(after.state.body, old.body)
+  return delta === undefined
+    ? { kind: 'full', state: JSON.stringify(storedState(old)), body: compressBody(old.body) }
+    : { kind: 'delta', state: JSON.stringify(stateDelta(after.state, old)), body: delta }
+}
+
 /**
  * The history's writes, for the article repository to call inside its transactions. Statements are
  * prepared once (they run on the same connection, so inside the caller's transaction).
@@ -49,7 +76,7 @@ export function revisionWriter (db: Pick<Db, 'insert' | 'select'>) {
     author: sql.placeholder('author'),
     changed: sql.placeholder('changed'),
     restoredFrom: sql.placeholder('restoredFrom'),
-    kind: 'current',
+    kind: sql.placeholder('kind'),
     state: sql.placeholder('state')
   }).prepare()
   const keep = db.insert(articleRevisions).values({
@@ -66,15 +93,7 @@ export function revisionWriter (db: Pick<Db, 'insert' | 'select'>) {
   }).prepare()
 
   function current (articleId: number, point: RevisionPoint, changed: readonly VersionedField[], meta: RevisionMeta): void {
-    insertCurrent.run({
-      articleId,
-      revision: point.revision,
-      createdAt: point.at,
-      author: meta.author,
-      changed: JSON.stringify(changed),
-      restoredFrom: meta.restoredFrom ?? null,
-      state: JSON.stringify({ tags: point.state.tags })
-    })
+    insertCurrent.run(currentRow(articleId, point, changed, meta))
   }
 
   return {
@@ -91,12 +110,7 @@ export function revisionWriter (db: Pick<Db, 'insert' | 'select'>) {
      * article from before history was kept), one is made, by "unknown".
      */
     changed (articleId: number, before: RevisionPoint, after: RevisionPoint, changed: VersionedField[], meta: RevisionMeta): void {
-      const written = tagsWritten(rowOf.get({ articleId, revision: before.revision }))
-      const old = written === undefined ? before.state : { ...before.state, tags: written }
-      const delta = before.revision % KEYFRAME_EVERY === 0 ? undefined : encodeDelta(after.state.body, old.body)
-      const row = delta === undefined
-        ? { kind: 'full', state: JSON.stringify(storedState(old)), body: compressBody(old.body) }
-        : { kind: 'delta', state: JSON.stringify(stateDelta(after.state, old)), body: delta }
+      const row = keptRow(before, after, tagsWritten(rowOf.get({ articleId, revision: before.revision })))
       keep.run({ articleId, revision: before.revision, createdAt: before.at, ...row })
       current(articleId, after, changed, meta)
     }

@@ -40,8 +40,15 @@ export interface TagListParams {
   withTotal: boolean
 }
 
-const toTag = (row: CountedTagRow): Tag =>
+export const toTag = (row: CountedTagRow): Tag =>
   ({ slug: row.slug, name: row.name, description: row.description, articleCount: row.articleCount })
+
+/** The count the caller sees, or undefined when the caller may not see the tag at all (engine-free: ./repository.pg.ts too). */
+export function counted (row: TagRow, v: Visibility, d: Deltas | undefined): CountedTagRow | undefined {
+  if (v === null) return { ...row, articleCount: row.totalArticles }
+  const n = row.visibleArticles + (d?.tags.get(row.id) ?? 0)
+  return row.curated || n > 0 ? { ...row, articleCount: n } : undefined
+}
 
 /**
  * Names starting with `prefix`, case-insensitively: LIKE (its % and _ escaped) decides, and the range on
@@ -71,12 +78,6 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
   const slugTaken = sqlite.prepare<{ slug: string }>('SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL')
   const slugTakenByOther = sqlite.prepare<{ slug: string, self: number }>('SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL AND id <> @self')
 
-  /** The count the caller sees, or undefined when the caller may not see the tag at all. */
-  function counted (row: TagRow, v: Visibility, d: Deltas | undefined): CountedTagRow | undefined {
-    if (v === null) return { ...row, articleCount: row.totalArticles }
-    const n = row.visibleArticles + (d?.tags.get(row.id) ?? 0)
-    return row.curated || n > 0 ? { ...row, articleCount: n } : undefined
-  }
   const deltasFor = async (v: Visibility): Promise<Deltas | undefined> => v === null ? undefined : counts.deltas(v.visibleAt)
 
   /** Inside a write's transaction: StaleRead when the tag changed since it was read (src/http/conditional.ts, writeIfMatch). */
