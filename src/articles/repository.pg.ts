@@ -46,18 +46,24 @@ async function withTags (db: PgDb | PgTx, row: ArticleRow): Promise<ArticleRow> 
   return row
 }
 
+function toArticle (row: ArticleRow): Article {
+  const tagRefs = tagsOfRow.get(row)
+  // A programming error, never a client's: every row this adapter returns was read with its tags.
+  if (tagRefs === undefined) throw new Error('toArticle: a row read without its tags (src/articles/repository.pg.ts)')
+  return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
+}
+
+const articleIn = async (tx: PgTx, row: ArticleRow): Promise<Article> => toArticle(await withTags(tx, row))
+
+/**
+ * The announcements of due publications for the other writers (comments, tags), which call announceDue
+ * inside their own transactions, after lockEventOrder, as the article writes do.
+ */
+export const articleAnnouncementsOfPg = (db: PgDb, outbox: OutboxPg) => articleAnnouncementsPg(db, outbox, articleIn)
+
 export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => number): ArticleRepository {
   const tagNames = articleTagNamesPg(db)
   const listing = articleListingPg(db)
-
-  function toArticle (row: ArticleRow): Article {
-    const tagRefs = tagsOfRow.get(row)
-    // A programming error, never a client's: every row this adapter returns was read with its tags.
-    if (tagRefs === undefined) throw new Error('toArticle: a row read without its tags (src/articles/repository.pg.ts)')
-    return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
-  }
-
-  const articleIn = async (tx: PgTx, row: ArticleRow): Promise<Article> => toArticle(await withTags(tx, row))
   const announcements = articleAnnouncementsPg(db, outbox, articleIn)
 
   /**

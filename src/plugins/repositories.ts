@@ -9,8 +9,11 @@ import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../idem
 import { idempotencyKeyRepositoryPg } from '../idempotency/repository.pg.js'
 import { commentRepository, type CommentRepository } from '../comments/repository.js'
 import { commentService, type CommentService } from '../comments/service.js'
-import { commentEvents } from '../comments/events.js'
-import { reportRepository, reportService, type ReportService } from '../comments/reports.js'
+import { commentEvents, type CommentEvents } from '../comments/events.js'
+import { reportRepository, reportService, type ReportRepository, type ReportService } from '../comments/reports.js'
+import { commentRepositoryPg } from '../comments/repository.pg.js'
+import { commentEventsPg } from '../comments/events.pg.js'
+import { reportRepositoryPg } from '../comments/reports.pg.js'
 import { privacyRepository, type PrivacyRepository } from '../privacy/repository.js'
 import { settingsRepository, type SettingsRepository } from '../settings/repository.js'
 import { settingsRepositoryPg } from '../settings/repository.pg.js'
@@ -56,8 +59,10 @@ interface Ported {
   tokens: TokenRepository
   idempotencyKeys: IdempotencyKeyRepository
   articles: ArticleRepository
-  /** The event log's reader: on PostgreSQL it reads what the ported writers (articles) record there. */
+  /** The event log's reader: on PostgreSQL it reads what the ported writers (articles, comments) record there. */
   events: EventRepository
+  comments: CommentRepository
+  reports: ReportRepository
 }
 
 /**
@@ -67,19 +72,31 @@ interface Ported {
  * only tests do until the port is complete (src/db/plugin.ts).
  */
 const ADAPTERS: {
-  sqlite: (db: Db, now: () => number, articles: ArticleRepository) => Ported
+  sqlite: (db: Db, now: () => number, articles: ArticleRepository, comments: CommentEvents) => Ported
   postgres: (db: PgDb, now: () => number) => Ported
 } = {
-  sqlite: (db, now, articles) => ({
-    settings: settingsRepository(db), tokens: tokenRepository(db, now), idempotencyKeys: idempotencyKeyRepository(db, now), articles, events: eventRepository(db)
+  sqlite: (db, now, articles, comments) => ({
+    settings: settingsRepository(db),
+    tokens: tokenRepository(db, now),
+    idempotencyKeys: idempotencyKeyRepository(db, now),
+    articles,
+    events: eventRepository(db),
+    comments: commentRepository(db, comments),
+    reports: reportRepository(db, comments)
   }),
-  postgres: (db, now) => ({
-    settings: settingsRepositoryPg(db),
-    tokens: tokenRepositoryPg(db, now),
-    idempotencyKeys: idempotencyKeyRepositoryPg(db, now),
-    articles: articleRepositoryPg(db, outboxPg(), now),
-    events: eventRepositoryPg(db)
-  })
+  postgres: (db, now) => {
+    const outbox = outboxPg()
+    const comments = commentEventsPg(db, outbox)
+    return {
+      settings: settingsRepositoryPg(db),
+      tokens: tokenRepositoryPg(db, now),
+      idempotencyKeys: idempotencyKeyRepositoryPg(db, now),
+      articles: articleRepositoryPg(db, outbox, now),
+      events: eventRepositoryPg(db),
+      comments: commentRepositoryPg(db, comments),
+      reports: reportRepositoryPg(db, comments)
+    }
+  }
 }
 
 export default fp(async (app) => {
@@ -89,12 +106,14 @@ export default fp(async (app) => {
   // The SQLite article repository; on PostgreSQL only the unported writers (comments, tags) use it, for
   // their announcements on the SQLite they still run on.
   const sqliteArticles = articleRepository(app.db, outbox, now)
-  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles)
+  const writeEvents = { outbox, announceDue: sqliteArticles.announcements.announceDue }
+  // The SQLite comment events; on PostgreSQL only the unported writer of comments (privacy's erasure) uses them.
+  const events = commentEvents(app.db, writeEvents)
+  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles, events)
   app.decorate('outbox', outbox)
   app.decorate('events', ported.events)
   app.decorate('webhooks', webhookRepository(app.db))
   const articles = ported.articles
-  const writeEvents = { outbox, announceDue: sqliteArticles.announcements.announceDue }
   const settings = ported.settings
   app.decorate('settings', settings)
   app.decorate('tokens', ported.tokens)
@@ -109,8 +128,7 @@ export default fp(async (app) => {
   const syndication = syndicationRepository(app.db)
   app.decorate('syndication', syndication)
 
-  const events = commentEvents(app.db, writeEvents)
-  const comments = commentRepository(app.db, events)
+  const comments = ported.comments
   // Generated once per database and kept there, so avatar hashes stay the same across restarts.
   const avatarKey = await settings.getOrCreate('avatar_hmac_key', () => randomBytes(32).toString('base64url'))
   app.decorate('comments', comments)
@@ -122,7 +140,7 @@ export default fp(async (app) => {
     now
   }))
   // The key of reporters' identity hashes: also kept in the database, so a repeat is known after a restart.
-  const reportRepo = reportRepository(app.db, events)
+  const reportRepo = ported.reports
   const reports = reportService(reportRepo, {
     key: await settings.getOrCreate('reporter_hmac_key', () => randomBytes(32).toString('base64url')),
     threshold: app.config.commentReportThreshold,
