@@ -31,12 +31,12 @@ async function storedComment (a: TestApp, id: number): Promise<Record<string, un
   return (await a.pg.db.execute(sql`SELECT * FROM comments WHERE id = ${id}`)).rows[0]
 }
 
-/** Every page of a comment list, following nextCursor: the ids (and statuses), the pages and the first page's total. */
-async function pages (a: TestApp, url: string, role?: 'moderator'): Promise<{ items: unknown[], total: number | undefined, pages: number }> {
+/** Every page of a comment list, following nextCursor: the ids (and statuses), the cursors and the first page's total. */
+async function pages (a: TestApp, url: string, role?: 'moderator'): Promise<{ items: unknown[], total: number | undefined, cursors: (string | null)[] }> {
   const items: unknown[] = []
+  const cursors: (string | null)[] = []
   let cursor: string | null = null
   let total: number | undefined
-  let n = 0
   do {
     const opts: InjectOptions = { method: 'GET', url: `${url}${url.includes('?') ? '&' : '?'}limit=2${cursor === null ? '&include=total' : `&cursor=${cursor}`}` }
     const res: LightMyRequestResponse = role === undefined ? await a.inject(opts) : await a.as(role, opts)
@@ -45,9 +45,9 @@ async function pages (a: TestApp, url: string, role?: 'moderator'): Promise<{ it
     if (cursor === null) total = body.page.total
     items.push(...body.data.map((c) => [c.id, c.status, c.reportCount ?? null]))
     cursor = body.page.nextCursor
-    n++
+    cursors.push(cursor)
   } while (cursor !== null)
-  return { items, total, pages: n }
+  return { items, total, cursors }
 }
 
 const commentCount = async (a: TestApp, slug: string): Promise<number> =>
