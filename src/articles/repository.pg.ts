@@ -46,24 +46,29 @@ async function withTags (db: PgDb | PgTx, row: ArticleRow): Promise<ArticleRow> 
   return row
 }
 
-function toArticle (row: ArticleRow): Article {
-  const tagRefs = tagsOfRow.get(row)
-  // A programming error, never a client's: every row this adapter returns was read with its tags.
-  if (tagRefs === undefined) throw new Error('toArticle: a row read without its tags (src/articles/repository.pg.ts)')
-  return { ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml }
-}
+const articleOf = (row: ArticleRow, tagRefs: TagRef[]): Article => ({ ...summaryOf(row, tagRefs), body: row.body, bodyHtml: row.bodyHtml })
 
-const articleIn = async (tx: PgTx, row: ArticleRow): Promise<Article> => toArticle(await withTags(tx, row))
+/** An article as the event log tells it, read with its tags inside `tx`. */
+const articleIn = async (tx: PgTx, row: ArticleRow): Promise<Article> => articleOf(row, (await tagsOfArticlesPg(tx, [row.id])).get(row.id) ?? [])
 
 /**
- * The announcements of due publications for the other writers (comments, tags), which call announceDue
- * inside their own transactions, after lockEventOrder, as the article writes do.
+ * Announces the due publications inside another writer's transaction (tags), which, as an article write,
+ * has taken the event log's order lock first: its events then follow the publications that came due.
  */
-export const articleAnnouncementsOfPg = (db: PgDb, outbox: OutboxPg) => articleAnnouncementsPg(db, outbox, articleIn)
+export const dueAnnouncerPg = (db: PgDb, outbox: OutboxPg): (tx: PgTx, at: number) => Promise<number> =>
+  articleAnnouncementsPg(db, outbox, articleIn).announceDue
 
 export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => number): ArticleRepository {
   const tagNames = articleTagNamesPg(db)
   const listing = articleListingPg(db)
+
+  function toArticle (row: ArticleRow): Article {
+    const tagRefs = tagsOfRow.get(row)
+    // A programming error, never a client's: every row this adapter returns was read with its tags.
+    if (tagRefs === undefined) throw new Error('toArticle: a row read without its tags (src/articles/repository.pg.ts)')
+    return articleOf(row, tagRefs)
+  }
+
   const announcements = articleAnnouncementsPg(db, outbox, articleIn)
 
   /**

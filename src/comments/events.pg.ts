@@ -5,13 +5,13 @@ import { eq } from 'drizzle-orm'
 import type { PgDb, PgTx } from '../db/pg/connection.js'
 import { articles } from '../db/pg/schema.js'
 import { lockEventOrder, type OutboxPg } from '../events/outbox.pg.js'
-import { articleAnnouncementsOfPg } from '../articles/repository.pg.js'
+import { dueAnnouncerPg } from '../articles/repository.pg.js'
 import { approved, commentEventRules, type CommentBefore, type Emit } from './events.js'
 import type { CommentRecord } from './repository.js'
 import type { CommentStatus } from './schemas.js'
 
 export function commentEventsPg (db: PgDb, outbox: OutboxPg) {
-  const announcements = articleAnnouncementsOfPg(db, outbox)
+  const announceDue = dueAnnouncerPg(db, outbox)
 
   async function isPublic (tx: PgTx, status: CommentStatus, articleId: number): Promise<boolean> {
     if (!approved(status)) return false
@@ -33,7 +33,7 @@ export function commentEventsPg (db: PgDb, outbox: OutboxPg) {
      */
     async begin (tx: PgTx, at: number): Promise<void> {
       await lockEventOrder(tx)
-      await announcements.announceDue(tx, at)
+      await announceDue(tx, at)
     },
 
     async created (tx: PgTx, record: CommentRecord, now: number): Promise<void> {
