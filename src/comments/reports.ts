@@ -18,6 +18,14 @@ export interface ReportOutcome {
   requeued: boolean
 }
 
+/**
+ * Whether a counted report sends the comment back to pending: only when the count reaches the threshold,
+ * so an approved comment that a moderator approved again after reviewing its reports is not sent back by
+ * each further one.
+ */
+export const requeues = (row: { reportCount: number, status: CommentStatus } | undefined, threshold: number): row is { reportCount: number, status: CommentStatus } =>
+  row !== undefined && row.status === 'approved' && row.reportCount === threshold
+
 export function reportRepository (db: Db, events: CommentEvents) {
   const insert = db.$client.prepare<[number, string, ReportReason, number]>(
     'INSERT INTO comment_reports (comment_id, reporter, reason, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
@@ -31,9 +39,7 @@ export function reportRepository (db: Db, events: CommentEvents) {
   const add = db.$client.transaction((commentId: number, reporter: string, reason: ReportReason, now: number, threshold: number): ReportOutcome => {
     if (insert.run(commentId, reporter, reason, now).changes === 0) return { counted: false, requeued: false }
     const row = countOne.get(commentId)
-    // Only when the count reaches the threshold: an approved comment that a moderator approved again
-    // after reviewing its reports is not sent back by each further one.
-    if (row === undefined || row.status !== 'approved' || row.reportCount !== threshold) return { counted: true, requeued: false }
+    if (!requeues(row, threshold)) return { counted: true, requeued: false }
     // The comment leaves public view: comment.removed, if the public saw it (after due publications are
     // announced, so that the article's visibility is current).
     events.announceDue(now)

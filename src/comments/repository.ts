@@ -116,6 +116,55 @@ export function toModeratedComment (row: CommentRecord): ModeratedComment {
 export const keyOfSort = (sort: CommentQueueSort) => (row: CommentRow): CursorKey =>
   sort === '-reportCount' ? [row.reportCount, row.createdAt, row.id] : [row.createdAt, row.id]
 
+/**
+ * Inside a comment's write: whether its article is still as it was read when the comment was checked
+ * (visible, open); if not, the caller checks again (StaleRead).
+ */
+export const targetUnchanged = (fresh: CommentTarget | undefined, article: CommentTarget): boolean =>
+  fresh !== undefined && fresh.slug === article.slug && fresh.status === article.status &&
+  fresh.publishedAt === article.publishedAt && fresh.commentsOpen === article.commentsOpen
+
+/** Inside a comment's write: whether its parent is still an approved comment of the same article. */
+export const parentFits = (parent: { articleId: number, status: CommentStatus } | undefined, articleId: number): boolean =>
+  parent !== undefined && parent.articleId === articleId && parent.status === 'approved'
+
+/** A new comment's record, built from what was written (every column is given, none has a default or a trigger), not read back. */
+export const newRecord = (article: CommentTarget, w: CommentWrite, id: number, now: number): CommentRecord => ({
+  id,
+  ...w,
+  edited: false,
+  reportCount: 0,
+  createdAt: now,
+  updatedAt: now,
+  articleSlug: article.slug,
+  articleStatus: article.status,
+  articlePublishedAt: article.publishedAt,
+  articleCommentsOpen: article.commentsOpen
+})
+
+/** What a deleted comment with replies keeps: nothing its author gave (deleteComment). */
+export const tombstone = (now: number) => ({
+  status: 'deleted' as const,
+  body: '',
+  bodyHtml: '',
+  authorName: '',
+  authorEmail: '',
+  authorUrl: null,
+  avatarHash: '',
+  ip: null,
+  userAgent: null,
+  editTokenHash: null,
+  edited: false,
+  reportCount: 0,
+  updatedAt: now
+})
+
+/** The queue by reports' two parts (see mostReported): whether to read the reported ones, and the unreported ones' bound. */
+export const reportedPhases = (cursor: CursorKey | undefined): { reported: boolean, unreportedAfter: boolean } => ({
+  reported: cursor === undefined || Number(cursor[0]) > 0,
+  unreportedAfter: cursor !== undefined && Number(cursor[0]) === 0
+})
+
 const columns = {
   ...getTableColumns(comments),
   articleSlug: articles.slug,
@@ -142,21 +191,7 @@ const hasReplies = (db: Db | Tx, id: number): boolean =>
  */
 export function deleteComment (db: Db | Tx, row: CommentRow, now: number): 'tombstone' | 'removed' {
   if (hasReplies(db, row.id)) {
-    db.update(comments).set({
-      status: 'deleted',
-      body: '',
-      bodyHtml: '',
-      authorName: '',
-      authorEmail: '',
-      authorUrl: null,
-      avatarHash: '',
-      ip: null,
-      userAgent: null,
-      editTokenHash: null,
-      edited: false,
-      reportCount: 0,
-      updatedAt: now
-    }).where(eq(comments.id, row.id)).run()
+    db.update(comments).set(tombstone(now)).where(eq(comments.id, row.id)).run()
     // Reports name a comment that is gone from public view; their reporters are other people.
     db.delete(commentReports).where(eq(commentReports.commentId, row.id)).run()
     return 'tombstone'
@@ -195,28 +230,13 @@ export function commentRepository (db: Db, events: CommentEvents) {
     // First, so that the log shows the article's publication before a comment on it.
     events.announceDue(now)
     const fresh = targetById.get(article.id)
-    if (fresh === undefined || fresh.slug !== article.slug || fresh.status !== article.status ||
-        fresh.publishedAt !== article.publishedAt || (fresh.commentsOpen !== 0) !== article.commentsOpen) throw new StaleRead()
-    if (w.parentId !== null) {
-      const parent = parentOf.get(w.parentId)
-      if (parent === undefined || parent.articleId !== article.id || parent.status !== 'approved') throw new StaleRead()
-    }
+    if (!targetUnchanged(fresh && { ...fresh, commentsOpen: fresh.commentsOpen !== 0 }, article)) throw new StaleRead()
+    if (w.parentId !== null && !parentFits(parentOf.get(w.parentId), article.id)) throw new StaleRead()
     const { lastInsertRowid } = insert.run(w.articleId, w.parentId, w.authorName, w.authorEmail, w.authorUrl, w.avatarHash,
       w.body, w.bodyHtml, w.status, w.ip, w.userAgent, w.editTokenHash, now, now)
     // Only an approved comment is counted; the count was right before, so one more keeps it right.
     if (w.status === 'approved') countOneMore.run(w.articleId)
-    const record: CommentRecord = {
-      id: Number(lastInsertRowid),
-      ...w,
-      edited: false,
-      reportCount: 0,
-      createdAt: now,
-      updatedAt: now,
-      articleSlug: article.slug,
-      articleStatus: article.status,
-      articlePublishedAt: article.publishedAt,
-      articleCommentsOpen: article.commentsOpen
-    }
+    const record = newRecord(article, w, Number(lastInsertRowid), now)
     events.created(record, now)
     return record
   })
@@ -239,13 +259,14 @@ export function commentRepository (db: Db, events: CommentEvents) {
     const [reports, createdAt, id] = cursor ?? []
     const newest = [sql`${comments.createdAt} DESC`, sql`${comments.id} DESC`]
     const rows: CommentRecord[] = []
-    if (cursor === undefined || Number(reports) > 0) {
+    const phases = reportedPhases(cursor)
+    if (phases.reported) {
       const bound = cursor && sql`(${comments.reportCount}, ${comments.createdAt}, ${comments.id}) < (${reports}, ${createdAt}, ${id})`
       rows.push(...select().where(and(where, sql`${comments.reportCount} > 0`, bound))
         .orderBy(sql`${comments.reportCount} DESC`, ...newest).limit(limit + 1).all())
     }
     if (rows.length <= limit) {
-      const bound = cursor && Number(reports) === 0 ? sql`(${comments.createdAt}, ${comments.id}) < (${createdAt}, ${id})` : undefined
+      const bound = phases.unreportedAfter ? sql`(${comments.createdAt}, ${comments.id}) < (${createdAt}, ${id})` : undefined
       rows.push(...select().where(and(where, sql`${comments.reportCount} = 0`, bound))
         .orderBy(...newest).limit(limit + 1 - rows.length).all())
     }

@@ -10,8 +10,11 @@ import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../idem
 import { idempotencyKeyRepositoryPg } from '../idempotency/repository.pg.js'
 import { commentRepository, type CommentRepository } from '../comments/repository.js'
 import { commentService, type CommentService } from '../comments/service.js'
-import { commentEvents } from '../comments/events.js'
-import { reportRepository, reportService, type ReportService } from '../comments/reports.js'
+import { commentEvents, type CommentEvents } from '../comments/events.js'
+import { reportRepository, reportService, type ReportRepository, type ReportService } from '../comments/reports.js'
+import { commentRepositoryPg } from '../comments/repository.pg.js'
+import { commentEventsPg } from '../comments/events.pg.js'
+import { reportRepositoryPg } from '../comments/reports.pg.js'
 import { privacyRepository, type PrivacyRepository } from '../privacy/repository.js'
 import { settingsRepository, type SettingsRepository } from '../settings/repository.js'
 import { settingsRepositoryPg } from '../settings/repository.pg.js'
@@ -58,10 +61,12 @@ interface Ported {
   tokens: TokenRepository
   idempotencyKeys: IdempotencyKeyRepository
   articles: ArticleRepository
-  /** The event log's reader: on PostgreSQL it reads what the ported writers (articles, tags) record there. */
+  /** The event log's reader: on PostgreSQL it reads what the ported writers (articles, tags, comments) record there. */
   events: EventRepository
   revisions: RevisionRepository
   tags: TagRepository
+  comments: CommentRepository
+  reports: ReportRepository
 }
 
 /**
@@ -71,20 +76,24 @@ interface Ported {
  * only tests do until the port is complete (src/db/plugin.ts).
  */
 const ADAPTERS: {
-  sqlite: (db: Db, now: () => number, articles: ArticleRepository, writeEvents: WriteEvents) => Ported
+  sqlite: (db: Db, now: () => number, articles: ArticleRepository, writeEvents: WriteEvents, comments: CommentEvents) => Ported
   postgres: (db: PgDb, now: () => number) => Ported
 } = {
-  sqlite: (db, now, articles, writeEvents) => ({
+  sqlite: (db, now, articles, writeEvents, comments) => ({
     settings: settingsRepository(db),
     tokens: tokenRepository(db, now),
     idempotencyKeys: idempotencyKeyRepository(db, now),
     articles,
     events: eventRepository(db),
     revisions: revisionRepository(db),
-    tags: tagRepository(db, writeEvents)
+    tags: tagRepository(db, writeEvents),
+    comments: commentRepository(db, comments),
+    reports: reportRepository(db, comments)
   }),
   postgres: (db, now) => {
+    // One outbox for every PostgreSQL writer: articles, tags and comments record in one ordered log.
     const outbox = outboxPg()
+    const comments = commentEventsPg(db, outbox)
     return {
       settings: settingsRepositoryPg(db),
       tokens: tokenRepositoryPg(db, now),
@@ -92,7 +101,9 @@ const ADAPTERS: {
       articles: articleRepositoryPg(db, outbox, now),
       events: eventRepositoryPg(db),
       revisions: revisionRepositoryPg(db),
-      tags: tagRepositoryPg(db, outbox, dueAnnouncerPg(db, outbox))
+      tags: tagRepositoryPg(db, outbox, dueAnnouncerPg(db, outbox)),
+      comments: commentRepositoryPg(db, comments),
+      reports: reportRepositoryPg(db, comments)
     }
   }
 }
@@ -105,7 +116,9 @@ export default fp(async (app) => {
   // their announcements on the SQLite they still run on.
   const sqliteArticles = articleRepository(app.db, outbox, now)
   const writeEvents = { outbox, announceDue: sqliteArticles.announcements.announceDue }
-  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles, writeEvents)
+  // The SQLite comment events; on PostgreSQL only the unported writer of comments (privacy's erasure) uses them.
+  const events = commentEvents(app.db, writeEvents)
+  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles, writeEvents, events)
   app.decorate('outbox', outbox)
   app.decorate('events', ported.events)
   app.decorate('webhooks', webhookRepository(app.db))
@@ -124,8 +137,7 @@ export default fp(async (app) => {
   const syndication = syndicationRepository(app.db)
   app.decorate('syndication', syndication)
 
-  const events = commentEvents(app.db, writeEvents)
-  const comments = commentRepository(app.db, events)
+  const comments = ported.comments
   // Generated once per database and kept there, so avatar hashes stay the same across restarts.
   const avatarKey = await settings.getOrCreate('avatar_hmac_key', () => randomBytes(32).toString('base64url'))
   app.decorate('comments', comments)
@@ -137,7 +149,7 @@ export default fp(async (app) => {
     now
   }))
   // The key of reporters' identity hashes: also kept in the database, so a repeat is known after a restart.
-  const reportRepo = reportRepository(app.db, events)
+  const reportRepo = ported.reports
   const reports = reportService(reportRepo, {
     key: await settings.getOrCreate('reporter_hmac_key', () => randomBytes(32).toString('base64url')),
     threshold: app.config.commentReportThreshold,

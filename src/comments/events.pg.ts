@@ -1,0 +1,62 @@
+// The public events of comment writes (./events.ts, which has the rules) on PostgreSQL: recorded in the
+// event log inside the write's own transaction, which has taken the event log's order lock first
+// (src/events/outbox.pg.ts; `begin` below) and announced due publications, so `announced` is current.
+import { eq } from 'drizzle-orm'
+import type { PgDb, PgTx } from '../db/pg/connection.js'
+import { articles } from '../db/pg/schema.js'
+import { lockEventOrder, type OutboxPg } from '../events/outbox.pg.js'
+import { dueAnnouncerPg } from '../articles/repository.pg.js'
+import { approved, commentEventRules, type CommentBefore, type Emit } from './events.js'
+import type { CommentRecord } from './repository.js'
+import type { CommentStatus } from './schemas.js'
+
+export function commentEventsPg (db: PgDb, outbox: OutboxPg) {
+  const announceDue = dueAnnouncerPg(db, outbox)
+
+  async function isPublic (tx: PgTx, status: CommentStatus, articleId: number): Promise<boolean> {
+    if (!approved(status)) return false
+    const [row] = await tx.select({ announced: articles.announced }).from(articles).where(eq(articles.id, articleId))
+    return row?.announced === true
+  }
+
+  /** Runs the rules, then records what they emitted, in order, inside `tx`. */
+  async function emitAll (tx: PgTx, at: number, rules: (emit: Emit) => void): Promise<void> {
+    const pending: (() => Promise<void>)[] = []
+    rules((type, data) => { pending.push(() => outbox.record(tx, type, data, at)) })
+    for (const write of pending) await write()
+  }
+
+  return {
+    /**
+     * Call first in every comment write transaction: the event log's order lock (before any row lock:
+     * src/articles/repository.pg.ts says why), then the due publications announced.
+     */
+    async begin (tx: PgTx, at: number): Promise<void> {
+      await lockEventOrder(tx)
+      await announceDue(tx, at)
+    },
+
+    async created (tx: PgTx, record: CommentRecord, now: number): Promise<void> {
+      const is = await isPublic(tx, record.status, record.articleId)
+      await emitAll(tx, now, (emit) => { commentEventRules.created(record, is, emit) })
+    },
+
+    async changed (tx: PgTx, before: CommentBefore, after: CommentRecord, now: number): Promise<void> {
+      const was = await isPublic(tx, before.status, before.articleId)
+      const is = await isPublic(tx, after.status, after.articleId)
+      await emitAll(tx, now, (emit) => { commentEventRules.changed(before, after, was, is, emit) })
+    },
+
+    async left (tx: PgTx, before: Omit<CommentBefore, 'body'>, now: number): Promise<void> {
+      const was = await isPublic(tx, before.status, before.articleId)
+      await emitAll(tx, now, (emit) => { commentEventRules.left(before, was, emit) })
+    },
+
+    /** As ./events.ts's erased, inside the erasure's transaction. */
+    async erased (tx: PgTx, ids: readonly number[]): Promise<void> {
+      await outbox.redactComments(tx, ids, commentEventRules.redacted)
+    }
+  }
+}
+
+export type CommentEventsPg = ReturnType<typeof commentEventsPg>

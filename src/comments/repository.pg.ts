@@ -1,0 +1,196 @@
+// The comment repository (./repository.ts) on PostgreSQL, for any number of processes on one database.
+//
+// Concurrency (PG-16.md section 3). Every comment write is one transaction that first takes the event log's
+// order lock (src/events/outbox.pg.ts, through events.begin), then announces due publications, then locks
+// the rows it checks and writes: posting locks the article (`FOR UPDATE`), re-checks it and the parent as
+// they were read, inserts the comment (`RETURNING id`) and adds one to the article's comment_count under that
+// lock; moderation, an author's edit and deletion lock the comment, compare it (If-Match), write it and
+// recount the article. The order lock first, before any row lock, is what the article writers do too: a
+// transaction holding it never waits for a row another writer holds, so no deadlock. Writes serialise from
+// their start to their commit, as on SQLite, so the count of approved comments cannot drift however many
+// processes post at once (test/pg/comments.test.ts races them). Reads never wait.
+//
+// The rules that are not SQL (records, the public shapes, which events, the queue by reports' two parts,
+// the tombstone) are ./repository.ts's and ./events.ts's, shared by both adapters.
+import { and, asc, count, eq, getTableColumns, gt, inArray, ne, sql, type SQL } from 'drizzle-orm'
+import type { PgDb, PgTx } from '../db/pg/connection.js'
+import { articles, commentReports, comments } from '../db/pg/schema.js'
+import { after, type KeysetOrder } from '../db/pg/keyset.js'
+import type { CursorKey } from '../db/keyset.js'
+import { StaleRead } from '../http/errors.js'
+import type { CommentEventsPg } from './events.pg.js'
+import {
+  newRecord, parentFits, reportedPhases, targetUnchanged, tombstone,
+  type CommentListParams, type CommentRecord, type CommentRepository, type CommentRow, type CommentTarget, type CommentWrite
+} from './repository.js'
+
+const columns = {
+  ...getTableColumns(comments),
+  articleSlug: articles.slug,
+  articleStatus: articles.status,
+  articlePublishedAt: articles.publishedAt,
+  articleCommentsOpen: articles.commentsOpen
+}
+
+const targetColumns = { id: articles.id, slug: articles.slug, status: articles.status, publishedAt: articles.publishedAt, commentsOpen: articles.commentsOpen }
+
+/** The public rule (src/articles/visibility.ts) on PostgreSQL's articles table. */
+const publicAt = (at: number): SQL => sql`(${articles.status} = 'published' AND ${articles.publishedAt} <= ${at})`
+
+const order = (sort: 'createdAt' | '-createdAt'): KeysetOrder =>
+  ({ column: comments.createdAt, tie: comments.id, descending: sort === '-createdAt', nullable: false })
+
+/**
+ * A page's ORDER BY. Every sort column of comments (created_at, report_count, id) is NOT NULL, so any NULL
+ * place gives SQLite's order; they are written as the comments' indexes have them (ASC NULLS LAST, read
+ * backwards for DESC), not as src/db/pg/keyset.ts's orderBy writes them for nullable columns: PostgreSQL
+ * does not know the other place changes nothing and would sort every matching comment instead of reading
+ * one index range (EXPLAIN of the queue with enable_seqscan off: ASC NULLS FIRST is a Sort over every
+ * comment, ASC NULLS LAST an Index Scan of comments_created_idx; DESC NULLS FIRST a backward one).
+ */
+const NEWEST = [sql`${comments.createdAt} DESC NULLS FIRST`, sql`${comments.id} DESC NULLS FIRST`]
+const orderBy = (o: KeysetOrder): SQL[] =>
+  o.descending ? NEWEST : [sql`${comments.createdAt} ASC NULLS LAST`, sql`${comments.id} ASC NULLS LAST`]
+
+const select = (q: PgDb | PgTx) => q.select(columns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
+
+/** Sets an article's comment_count to its approved comments, inside the caller's transaction (as recountComments). */
+export async function recountCommentsPg (tx: PgTx, articleId: number): Promise<void> {
+  await tx.execute(sql`UPDATE articles SET comment_count = (SELECT count(*) FROM comments WHERE article_id = ${articleId} AND status = 'approved') WHERE id = ${articleId}`)
+}
+
+const hasReplies = async (tx: PgTx, id: number): Promise<boolean> =>
+  (await tx.select({ id: comments.id }).from(comments).where(eq(comments.parentId, id)).limit(1)).length > 0
+
+/** As ./repository.ts's deleteComment, inside the caller's transaction: a tombstone when it has replies. */
+export async function deleteCommentPg (tx: PgTx, row: CommentRow, now: number): Promise<'tombstone' | 'removed'> {
+  if (await hasReplies(tx, row.id)) {
+    await tx.update(comments).set(tombstone(now)).where(eq(comments.id, row.id))
+    // Reports name a comment that is gone from public view; their reporters are other people.
+    await tx.delete(commentReports).where(eq(commentReports.commentId, row.id))
+    return 'tombstone'
+  }
+  await tx.delete(comments).where(eq(comments.id, row.id))
+  let parentId = row.parentId
+  while (parentId !== null) {
+    const [parent] = await tx.select().from(comments).where(eq(comments.id, parentId))
+    if (!parent || parent.status !== 'deleted' || await hasReplies(tx, parent.id)) break
+    await tx.delete(comments).where(eq(comments.id, parent.id))
+    parentId = parent.parentId
+  }
+  return 'removed'
+}
+
+export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): CommentRepository {
+  const byId = select(db).where(eq(comments.id, sql.placeholder('id'))).prepare('comments_by_id')
+  const targetBySlug = db.select(targetColumns).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare('comments_target_by_slug')
+
+  /** Inside a write: the comment locked as it stands; StaleRead when it changed since it was read (writeIfMatch). */
+  async function stillCurrent (tx: PgTx, id: number, unchanged: (fresh: CommentRecord) => boolean): Promise<CommentRecord> {
+    const [fresh] = await select(tx).where(eq(comments.id, id)).for('update', { of: comments })
+    if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
+    return fresh
+  }
+
+  /** As ./repository.ts's mostReported: reported comments first, most reported first, then the unreported ones; newest first within a count. */
+  async function mostReported (where: SQL | undefined, cursor: CursorKey | undefined, limit: number): Promise<CommentRecord[]> {
+    const [reports, createdAt, id] = cursor ?? []
+    const rows: CommentRecord[] = []
+    const phases = reportedPhases(cursor)
+    if (phases.reported) {
+      const bound = cursor && sql`(${comments.reportCount}, ${comments.createdAt}, ${comments.id}) < (${reports}, ${createdAt}, ${id})`
+      rows.push(...await select(db).where(and(where, sql`${comments.reportCount} > 0`, bound))
+        .orderBy(sql`${comments.reportCount} DESC NULLS FIRST`, ...NEWEST).limit(limit + 1))
+    }
+    if (rows.length <= limit) {
+      const bound = phases.unreportedAfter ? sql`(${comments.createdAt}, ${comments.id}) < (${createdAt}, ${id})` : undefined
+      rows.push(...await select(db).where(and(where, sql`${comments.reportCount} = 0`, bound))
+        .orderBy(...NEWEST).limit(limit + 1 - rows.length))
+    }
+    return rows
+  }
+
+  const filtersOf = (p: CommentListParams): SQL | undefined => and(
+    p.articleId === undefined ? undefined : eq(comments.articleId, p.articleId),
+    p.visibility === null ? undefined : publicAt(p.visibility.visibleAt),
+    p.statuses === undefined ? undefined : inArray(comments.status, p.statuses))
+
+  return {
+    async findTarget (slug: string): Promise<CommentTarget | undefined> {
+      return (await targetBySlug.execute({ slug }))[0]
+    },
+
+    async findById (id: number): Promise<CommentRecord | undefined> {
+      return (await byId.execute({ id }))[0]
+    },
+
+    async hasApprovedComment (email: string, except = 0): Promise<boolean> {
+      // lower(author_email) and status: the expression index comments_email_status_idx.
+      const found = await db.select({ id: comments.id }).from(comments)
+        .where(and(sql`lower(${comments.authorEmail}) = lower(${email})`, eq(comments.status, 'approved'), ne(comments.id, except))).limit(1)
+      return found.length > 0
+    },
+
+    async create (article: CommentTarget, write: CommentWrite, now: number): Promise<CommentRecord> {
+      return db.transaction(async (tx) => {
+        await events.begin(tx, now)
+        // The article as it was checked, locked: its comment_count is written below under this lock.
+        const [fresh] = await tx.select(targetColumns).from(articles).where(eq(articles.id, article.id)).for('update')
+        if (!targetUnchanged(fresh, article)) throw new StaleRead()
+        if (write.parentId !== null) {
+          const [parent] = await tx.select({ articleId: comments.articleId, status: comments.status }).from(comments).where(eq(comments.id, write.parentId))
+          if (!parentFits(parent, article.id)) throw new StaleRead()
+        }
+        const [inserted] = await tx.insert(comments).values({ ...write, createdAt: now, updatedAt: now }).returning({ id: comments.id })
+        // Only an approved comment is counted; the count was right before, so one more keeps it right.
+        if (write.status === 'approved') {
+          await tx.update(articles).set({ commentCount: sql`${articles.commentCount} + 1` }).where(eq(articles.id, write.articleId))
+        }
+        const record = newRecord(article, write, inserted!.id, now)
+        await events.created(tx, record, now)
+        return record
+      })
+    },
+
+    async update (current, set, now, unchanged): Promise<CommentRecord> {
+      return db.transaction(async (tx) => {
+        await events.begin(tx, now)
+        const before = await stillCurrent(tx, current.id, unchanged)
+        await tx.update(comments).set({ ...set, updatedAt: now }).where(eq(comments.id, current.id))
+        await recountCommentsPg(tx, current.articleId)
+        const [after] = await select(tx).where(eq(comments.id, current.id))
+        await events.changed(tx, before, after!, now)
+        return after!
+      })
+    },
+
+    async delete (current, now, unchanged): Promise<void> {
+      await db.transaction(async (tx) => {
+        await events.begin(tx, now)
+        const before = await stillCurrent(tx, current.id, unchanged)
+        await events.left(tx, before, now)
+        await deleteCommentPg(tx, before, now)
+        await recountCommentsPg(tx, current.articleId)
+      })
+    },
+
+    async listByEmail (email: string, afterId: number, limit: number): Promise<CommentRecord[]> {
+      return select(db).where(and(sql`lower(${comments.authorEmail}) = lower(${email})`, gt(comments.id, afterId)))
+        .orderBy(asc(comments.id)).limit(limit + 1)
+    },
+
+    async list (p: CommentListParams): Promise<{ rows: CommentRecord[], total?: number }> {
+      const total = !p.withTotal
+        ? undefined
+        : p.visibility === null
+          ? (await db.select({ n: count() }).from(comments).where(filtersOf(p)))[0]?.n ?? 0
+          : (await db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(filtersOf(p)))[0]?.n ?? 0
+      if (p.sort === '-reportCount') return { rows: await mostReported(filtersOf(p), p.after, p.limit), total }
+      const o = order(p.sort)
+      const rows = await select(db)
+        .where(and(filtersOf(p), p.after === undefined ? undefined : after(o, p.after[0] ?? null, p.after[1] ?? null)))
+        .orderBy(...orderBy(o)).limit(p.limit + 1)
+      return { rows, total }
+    }
+  }
+}

@@ -1,0 +1,248 @@
+// Comments on both engines (src/comments/repository.pg.ts, reports.pg.ts, events.pg.ts beside their SQLite
+// twins): the same HTTP story answers the same on SQLite and on PostgreSQL (posts by guests and by a token,
+// replies, thread pages and cursors to the end, the moderation queue in both sorts, the article's
+// commentCount, moderation, the author's edit token and window, reports and their threshold, deletion
+// with tombstones, an idempotent replay, the event log), and with two processes on one PostgreSQL (two apps,
+// two pools, one database) concurrent posts and reports on one article are all counted, exactly.
+import t, { type Test } from 'tap'
+import { createHash } from 'node:crypto'
+import { eq, sql } from 'drizzle-orm'
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import * as pgSchema from '../../src/db/pg/schema.js'
+import { assertProblem, authorDelete, authorEdit, build, createArticle, eventLog, postComment, postWithToken, sameOnBothEngines, type Engine, type TestApp } from '../helper.js'
+
+const ROUNDS = Number(process.env.RACE_ROUNDS ?? 5)
+const MINUTE = 60_000
+
+/** What differs between two databases by design: the avatar key (and so avatar hashes and ETags) and edit tokens. */
+function masked (value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(masked)
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'avatarHash' && v !== null ? 'hash' : k === 'editToken' && v !== null ? 'token' : masked(v)]))
+  }
+  return value
+}
+
+const answer = (res: LightMyRequestResponse): unknown => [res.statusCode, res.headers.location ?? null, res.body === '' ? '' : masked(res.json())]
+
+/** A comment's stored row, on either engine: what the API never shows (the edit token's hash). */
+async function storedComment (a: TestApp, id: number): Promise<Record<string, unknown> | undefined> {
+  if (a.pg === undefined) return a.app.db.$client.prepare('SELECT * FROM comments WHERE id = ?').get(id) as Record<string, unknown> | undefined
+  return (await a.pg.db.execute(sql`SELECT * FROM comments WHERE id = ${id}`)).rows[0]
+}
+
+/** Every page of a comment list, following nextCursor: the ids (and statuses), the cursors and the first page's total. */
+async function pages (a: TestApp, url: string, role?: 'moderator'): Promise<{ items: unknown[], total: number | undefined, cursors: (string | null)[] }> {
+  const items: unknown[] = []
+  const cursors: (string | null)[] = []
+  let cursor: string | null = null
+  let total: number | undefined
+  do {
+    const opts: InjectOptions = { method: 'GET', url: `${url}${url.includes('?') ? '&' : '?'}limit=2${cursor === null ? '&include=total' : `&cursor=${cursor}`}` }
+    const res: LightMyRequestResponse = role === undefined ? await a.inject(opts) : await a.as(role, opts)
+    if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`)
+    const body = res.json() as { data: { id: number, status: string, reportCount?: number }[], page: { total?: number, nextCursor: string | null } }
+    if (cursor === null) total = body.page.total
+    items.push(...body.data.map((c) => [c.id, c.status, c.reportCount ?? null]))
+    cursor = body.page.nextCursor
+    cursors.push(cursor)
+  } while (cursor !== null)
+  return { items, total, cursors }
+}
+
+const commentCount = async (a: TestApp, slug: string): Promise<number> =>
+  (await a.as('moderator', { method: 'GET', url: `/v1/articles/${slug}` })).json().commentCount
+
+const report = (a: TestApp, id: number, from: string, reason = 'spam') =>
+  a.inject({ method: 'POST', url: `/v1/comments/${id}/reports`, payload: { reason }, remoteAddress: from })
+
+const moderate = (a: TestApp, id: number, payload: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  a.as('moderator', { method: 'PATCH', url: `/v1/comments/${id}`, payload, headers })
+
+const olga = { authorName: 'Olga', authorEmail: 'Olga@Example.org', body: 'First, from *Olga*.' }
+const ivan = { authorName: 'Ivan', authorEmail: 'ivan@example.com', authorUrl: 'https://ivan.example.com/', body: 'Hello from Ivan.' }
+
+async function commentStory (t: Test, engine: Engine): Promise<unknown[]> {
+  const a = await build(t, { commentModeration: 'first', commentRateLimit: 1000, commentReportThreshold: 2, commentEditMinutes: 15 }, { engine })
+  t.equal(a.app.storage.engine, engine)
+  const seen: unknown[] = []
+  await createArticle(a, { title: 'Harbour', status: 'published' })
+  await createArticle(a, { title: 'Other', status: 'published' })
+  await createArticle(a, { title: 'Draft', status: 'draft' })
+
+  // A guest's first comment waits (COMMENT_MODERATION=first): not public, not counted.
+  const first = await postWithToken(a, 'harbour', olga)
+  t.equal(first.res.json().status, 'pending')
+  t.match(first.editToken, /^gzc_/)
+  const row = await storedComment(a, first.id)
+  t.equal(row?.edit_token_hash, createHash('sha256').update(first.editToken).digest('hex'), 'only the edit token\'s SHA-256 is stored')
+  t.notOk(JSON.stringify(row).includes(first.editToken), 'never the token')
+  assertProblem(t, await a.inject({ method: 'GET', url: `/v1/comments/${first.id}` }), 404, 'not-found')
+  t.equal(await commentCount(a, 'harbour'), 0, 'a pending comment is not counted')
+  seen.push(answer(first.res), (await pages(a, '/v1/articles/harbour/comments')).items)
+
+  // Approved by a moderator: public and counted; the same email's next comment is approved at once.
+  a.clock.advance(MINUTE)
+  const approved = await moderate(a, first.id, { status: 'approved' })
+  t.equal(approved.statusCode, 200)
+  t.equal(await commentCount(a, 'harbour'), 1)
+  a.clock.advance(MINUTE)
+  const second = await postWithToken(a, 'harbour', { ...olga, authorEmail: 'olga@example.org', body: 'Second, case-insensitively the same email.' })
+  t.equal(second.res.json().status, 'approved')
+  t.equal(await commentCount(a, 'harbour'), 2)
+  seen.push(answer(approved), answer(second.res))
+
+  // A token's post (a moderator: the moderated shape back), a reply, a reply to a pending comment (422).
+  a.clock.advance(MINUTE)
+  const byToken = await a.as('moderator', { method: 'POST', url: '/v1/articles/harbour/comments', payload: ivan })
+  t.equal(byToken.statusCode, 201)
+  t.equal(byToken.json().authorEmail, ivan.authorEmail, 'a moderator sees the email')
+  t.equal(byToken.json().status, 'pending', 'a token\'s post is moderated as any other (a new email waits)')
+  t.equal((await moderate(a, byToken.json().id, { status: 'approved' })).statusCode, 200)
+  a.clock.advance(MINUTE)
+  const reply = await postComment(a, 'harbour', { ...olga, body: 'A reply.', parentId: first.id })
+  t.equal(reply.statusCode, 201)
+  const pendingOne = await postWithToken(a, 'harbour', { authorName: 'Lin', authorEmail: 'lin@example.net', body: 'Pending one.' })
+  assertProblem(t, await postComment(a, 'harbour', { ...olga, body: 'Reply to pending.', parentId: pendingOne.id }), 422, 'validation')
+  assertProblem(t, await postComment(a, 'other', { ...olga, body: 'Parent elsewhere.', parentId: first.id }), 422, 'validation')
+  assertProblem(t, await postComment(a, 'draft', olga), 404, 'not-found')
+  assertProblem(t, await a.as('editor', { method: 'POST', url: '/v1/articles/draft/comments', payload: olga }), 409, 'comments-closed')
+  seen.push(answer(byToken), answer(reply), answer(pendingOne.res))
+
+  // Threads and the queue, page by page to the end, on a second article too.
+  for (let i = 0; i < 3; i++) {
+    a.clock.advance(1000)
+    await postComment(a, 'other', { ...olga, body: `Other ${i}.` })
+  }
+  const lists = async () => [
+    await pages(a, '/v1/articles/harbour/comments'),
+    await pages(a, '/v1/articles/harbour/comments', 'moderator'),
+    await pages(a, '/v1/articles/harbour/comments?status=pending', 'moderator'),
+    await pages(a, '/v1/articles/other/comments'),
+    await pages(a, '/v1/comments', 'moderator'),
+    await pages(a, '/v1/comments?status=pending', 'moderator'),
+    await pages(a, '/v1/comments?sort=-reportCount', 'moderator'),
+    await pages(a, '/v1/comments?article=harbour&status=approved', 'moderator'),
+    [await commentCount(a, 'harbour'), await commentCount(a, 'other')]
+  ]
+  seen.push(await lists())
+  t.equal(await commentCount(a, 'harbour'), 4, 'approved: the first, the second, the token\'s and the reply')
+
+  // Hidden (spam) and back: the count follows, the public thread never shows it.
+  a.clock.advance(MINUTE)
+  t.equal((await moderate(a, second.id, { status: 'spam' })).statusCode, 200)
+  t.equal(await commentCount(a, 'harbour'), 3, 'a hidden comment is not counted')
+  t.notOk((await pages(a, '/v1/articles/harbour/comments')).items.some((c) => (c as unknown[])[0] === second.id), 'nor shown')
+  assertProblem(t, await a.inject({ method: 'GET', url: `/v1/comments/${second.id}` }), 404, 'not-found')
+  // If-Match on moderation: a stale ETag changes nothing.
+  assertProblem(t, await moderate(a, second.id, { status: 'approved' }, { 'if-match': '"stale"' }), 412, 'precondition-failed')
+  t.equal(await commentCount(a, 'harbour'), 3)
+  seen.push(answer(await a.as('moderator', { method: 'GET', url: `/v1/comments/${second.id}` })))
+
+  // The author's edit within the window (an approved comment is moderated again: still approved, the
+  // email has another approved comment), with a stale If-Match refused; after the window, 403.
+  a.clock.advance(MINUTE)
+  const current = await a.inject({ method: 'GET', url: `/v1/comments/${first.id}` })
+  assertProblem(t, await authorEdit(a, first.id, first.editToken, { body: 'Edited.' }, { 'if-match': '"stale"' }), 412, 'precondition-failed')
+  const edited = await authorEdit(a, first.id, first.editToken, { body: 'First, **edited**.' }, { 'if-match': current.headers.etag as string })
+  t.equal(edited.statusCode, 200)
+  t.match(edited.json(), { edited: true, status: 'approved', bodyHtml: '<p>First, <strong>edited</strong>.</p>\n' })
+  assertProblem(t, await authorEdit(a, first.id, second.editToken, { body: 'Not mine.' }), 403, 'forbidden')
+  a.clock.advance(15 * MINUTE)
+  assertProblem(t, await authorEdit(a, first.id, first.editToken, { body: 'Too late.' }), 403, 'forbidden')
+  assertProblem(t, await authorDelete(a, first.id, first.editToken), 403, 'forbidden')
+  seen.push(answer(edited), answer(await a.inject({ method: 'GET', url: `/v1/comments/${first.id}` })))
+
+  // Reports: one per client; the second client reaches the threshold (2) and the comment goes back to pending.
+  const target = byToken.json().id as number
+  t.equal((await report(a, target, '203.0.113.1')).statusCode, 202)
+  t.equal((await report(a, target, '203.0.113.1', 'abuse')).statusCode, 202)
+  let seenByModerator = (await a.as('moderator', { method: 'GET', url: `/v1/comments/${target}` })).json()
+  t.equal(seenByModerator.reportCount, 1, 'a repeat by the same client is not counted')
+  t.equal(seenByModerator.status, 'approved')
+  t.equal((await report(a, target, '203.0.113.2', 'off-topic')).statusCode, 202)
+  seenByModerator = (await a.as('moderator', { method: 'GET', url: `/v1/comments/${target}` })).json()
+  t.match(seenByModerator, { reportCount: 2, status: 'pending' }, 'the threshold sends it back to pending')
+  t.equal(await commentCount(a, 'harbour'), 2, 'and out of the count')
+  t.equal((await report(a, first.id, '203.0.113.9')).statusCode, 202)
+  seen.push(masked(seenByModerator), await pages(a, '/v1/comments?sort=-reportCount', 'moderator'))
+
+  // Deletion: a comment with a reply stays as a tombstone; deleting the reply then removes both.
+  a.clock.advance(MINUTE)
+  t.equal((await a.as('moderator', { method: 'DELETE', url: `/v1/comments/${first.id}` })).statusCode, 204)
+  const tomb = await a.as('moderator', { method: 'GET', url: `/v1/comments/${first.id}` })
+  t.match(tomb.json(), { status: 'deleted', authorName: null, authorEmail: null, body: '', reportCount: 0 })
+  t.equal(await commentCount(a, 'harbour'), 1, 'only the reply is left counted')
+  seen.push(answer(tomb), await pages(a, '/v1/articles/harbour/comments', 'moderator'))
+  t.equal((await a.as('moderator', { method: 'DELETE', url: `/v1/comments/${reply.json().id as number}` })).statusCode, 204)
+  assertProblem(t, await a.as('moderator', { method: 'GET', url: `/v1/comments/${first.id}` }), 404, 'not-found')
+  t.equal(await commentCount(a, 'harbour'), 0)
+
+  // An idempotent POST: the retry replays (edit token null), one comment is written.
+  const send = () => a.inject({ method: 'POST', url: '/v1/articles/other/comments', payload: { ...ivan, body: 'Once.' }, remoteAddress: '198.51.100.4', headers: { 'idempotency-key': 'k-1' } })
+  const once = await send()
+  const replay = await send()
+  t.equal(replay.headers['idempotent-replayed'], 'true')
+  t.same(replay.json(), { ...once.json(), editToken: null })
+  seen.push(answer(once), answer(replay), await pages(a, '/v1/articles/other/comments'))
+
+  // Closed comments: 409, nothing written.
+  t.equal((await a.as('editor', { method: 'PATCH', url: '/v1/articles/other', payload: { commentsOpen: false } })).statusCode, 200)
+  assertProblem(t, await postComment(a, 'other', olga), 409, 'comments-closed')
+  seen.push(await commentCount(a, 'other'))
+
+  // What the event log told consumers of comments, in order (ids and times are the same on both engines).
+  const log = (await eventLog(a)).filter((e) => e.type.startsWith('comment.'))
+  seen.push(masked(log.map((e) => [e.type, e.occurredAt, e.data])))
+  t.same([...new Set(log.map((e) => e.type))].sort(), ['comment.approved', 'comment.edited', 'comment.removed', 'comment.submitted'])
+  return seen
+}
+
+t.test('comments answer the same on SQLite and on PostgreSQL', (t) => sameOnBothEngines(t, 20, commentStory))
+
+/** Two processes on one database: A and B, each with its own pool, B on A's database. */
+async function twoProcesses (t: Test, config: Record<string, unknown>): Promise<[TestApp, TestApp]> {
+  const a = await build(t, config, { engine: 'postgres' })
+  const b = await build(t, { ...config, postgres: { url: a.pg!.url, poolSize: 4 } }, { engine: 'postgres' })
+  return [a, b]
+}
+
+t.test('two processes: concurrent comments on one article are all counted', async (t) => {
+  const [a, b] = await twoProcesses(t, { commentModeration: 'none', commentRateLimit: 100_000 })
+  const article = await createArticle(a, { title: 'Busy', status: 'published' })
+  const db = a.pg!.db
+  let posted = 0
+  for (let round = 0; round < ROUNDS; round++) {
+    // Several at once from each process, approved (counted) and, from B, a reply to A's first.
+    const results = await Promise.all([0, 1, 2, 3].flatMap((i) => [
+      postComment(a, 'busy', { authorName: 'A', authorEmail: `a${i}@example.org`, body: `A ${round}.${i}` }),
+      postComment(b, 'busy', { authorName: 'B', authorEmail: `b${i}@example.org`, body: `B ${round}.${i}` })
+    ]))
+    t.same(results.map((r) => r.statusCode), Array(8).fill(201), `round ${round}: every post is a 201`)
+    posted += results.length
+    t.equal(await commentCount(b, 'busy'), posted, `round ${round}: comment_count is exact`)
+  }
+  const [{ n }] = (await db.execute<{ n: number }>(sql`SELECT count(*) AS n FROM comments WHERE article_id = ${article.id} AND status = 'approved'`)).rows as [{ n: number }]
+  t.equal(n, posted, 'as many rows as answers')
+  const submitted = await db.select().from(pgSchema.events).where(eq(pgSchema.events.type, 'comment.submitted'))
+  t.equal(submitted.length, posted, 'one comment.submitted each')
+  const seqs = (await eventLog(a, '&type=comment.approved')).map((e) => e.data.id as number)
+  t.equal(new Set(seqs).size, posted, 'one comment.approved each')
+})
+
+t.test('two processes: concurrent reports count once each, and the threshold requeues once', async (t) => {
+  const [a, b] = await twoProcesses(t, { commentModeration: 'none', commentRateLimit: 100_000, commentReportThreshold: 4 })
+  await createArticle(a, { title: 'Reported', status: 'published' })
+  for (let round = 0; round < ROUNDS; round++) {
+    const c = (await postComment(a, 'reported', { authorName: 'R', authorEmail: 'r@example.org', body: `Round ${round}` })).json()
+    const before = await commentCount(a, 'reported')
+    // Six different clients, each twice, half through each process: six counted, the fourth requeues.
+    const answers = await Promise.all([0, 1, 2, 3, 4, 5].flatMap((i) => [report(i % 2 === 0 ? a : b, c.id, `203.0.113.${i + 1}`), report(i % 2 === 0 ? b : a, c.id, `203.0.113.${i + 1}`, 'abuse')]))
+    t.same(answers.map((r) => r.statusCode), Array(12).fill(202), `round ${round}: every report is a 202`)
+    const now = (await b.as('moderator', { method: 'GET', url: `/v1/comments/${c.id as number}` })).json()
+    t.match(now, { reportCount: 6, status: 'pending' }, `round ${round}: six clients counted, back to pending`)
+    t.equal(await commentCount(b, 'reported'), before - 1, `round ${round}: out of the count once`)
+    const removed = (await eventLog(a, '&type=comment.removed')).filter((e) => e.data.id === c.id)
+    t.equal(removed.length, 1, `round ${round}: comment.removed once`)
+  }
+})
