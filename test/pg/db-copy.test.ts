@@ -44,14 +44,14 @@ async function newsroom (t: Test, a: TestApp, opts: { comments: boolean } = { co
   return { key, idempotentSlug: idempotent.json().slug }
 }
 
-/** What a reader and an editor see of the ported repositories (articles, tokens, idempotency, events). */
+/** What a reader and an editor see of the ported repositories (articles, tags, comments, revisions, tokens, idempotency, events). */
 async function view (a: TestApp): Promise<unknown[]> {
   const seen: unknown[] = []
-  for (const url of ['/v1/articles?include=total', '/v1/articles?tag=council&include=total', '/v1/articles?section=World', '/v1/articles?q=harbour', '/v1/articles/harbour-open', '/v1/articles/harbour-reopens']) {
+  for (const url of ['/v1/articles?include=total', '/v1/articles?tag=council&include=total', '/v1/articles?section=World', '/v1/articles?q=harbour', '/v1/articles/harbour-open', '/v1/articles/harbour-reopens', '/v1/articles/harbour-open/comments', '/v1/tags', '/v1/tags?sort=-articleCount']) {
     const res = await a.inject({ method: 'GET', url })
     seen.push([url, res.statusCode, res.headers.etag ?? null, res.headers.location ?? null, res.body])
   }
-  for (const url of ['/v1/articles?status=draft&include=total', '/v1/articles/budget-talks', '/v1/events?limit=100']) {
+  for (const url of ['/v1/articles?status=draft&include=total', '/v1/articles/budget-talks', '/v1/articles/harbour-open/revisions', '/v1/articles/harbour-open/revisions/1', '/v1/events?limit=100']) {
     const res = await a.as('editor', { method: 'GET', url })
     seen.push([url, res.statusCode, res.headers.etag ?? null, res.body])
   }
