@@ -51,3 +51,32 @@ function inline (text: string, params: unknown[]): string {
     return typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`
   })
 }
+
+test('pages of a NOT NULL column (updated_at), both directions, from the index', async (t) => {
+  const { db } = await testDatabase(t)
+  await db.insert(schema.articles).values(Array.from({ length: 40 }, (_, i) => ({
+    slug: `u-${i}`, title: `U ${i}`, createdAt: 1, updatedAt: 1_000 + (i % 9) * 10, status: 'published' as const, publishedAt: 1
+  })))
+  const all = await db.select({ id: schema.articles.id, at: schema.articles.updatedAt }).from(schema.articles)
+  for (const descending of [false, true]) {
+    const order: KeysetOrder = { column: schema.articles.updatedAt, tie: schema.articles.id, descending, nullable: false }
+    for (const filtered of [false, true]) {
+      const where = filtered ? eq(schema.articles.status, 'published') : undefined
+      const page = (key?: { at: number, id: number }) => db.select({ id: schema.articles.id, at: schema.articles.updatedAt })
+        .from(schema.articles).where(key === undefined ? where : and(where, after(order, key.at, key.id)))
+        .orderBy(orderBy(order)).limit(7)
+      const walked: number[] = []
+      for (let rows = await page(); rows.length > 0; rows = await page(rows.at(-1))) walked.push(...rows.map((r) => r.id))
+      const expected = [...all].sort((x, y) => descending ? y.at - x.at || y.id - x.id : x.at - y.at || x.id - y.id).map((r) => r.id)
+      t.same(walked, expected, `${descending ? 'descending' : 'ascending'}${filtered ? ', by status' : ''}: every row once, in order`)
+      const query = page({ at: 1_040, id: 5 }).toSQL()
+      const plan = await db.transaction(async (tx) => {
+        await tx.execute(sql`SET LOCAL enable_seqscan = off`)
+        const rows = await tx.execute(sql.raw(`EXPLAIN ${inline(query.sql, query.params)}`))
+        return rows.rows.map((r) => String(r['QUERY PLAN'])).join('\n')
+      })
+      t.match(plan, /Index (Only )?Scan( Backward)? using articles_(status_)?updated_idx/, `${descending ? 'desc' : 'asc'}${filtered ? ', by status' : ''}: an index on updated_at`)
+      t.notMatch(plan, /Sort/, 'in its order')
+    }
+  }
+})

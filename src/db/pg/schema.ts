@@ -87,13 +87,14 @@ export const articles = pgTable('articles', {
   search: tsvector('search').notNull().default(sql`''::tsvector`)
 }, (t) => [
   uniqueIndex('articles_slug_unique').on(t.slug),
-  // published_at NULLS FIRST wherever it is a sort key: SQLite sorts NULLs first ascending (and last
-  // descending), src/db/pg/keyset.ts orders the same way, and a page is an index range only when the
-  // index holds the rows in that order (drafts have no published_at). Test: test/pg/keyset.test.ts.
+  // Every sort key NULLS FIRST: SQLite sorts NULLs first ascending (and last descending), src/db/pg/keyset.ts
+  // orders the same way, and a page is an index range only when the index holds the rows in that order —
+  // also for a NOT NULL column (updated_at), since PostgreSQL's planner matches the NULLS direction of an
+  // ORDER BY to the index's even where no NULL can occur. Test: test/pg/keyset.test.ts.
   index('articles_status_published_idx').on(t.status, t.publishedAt.asc().nullsFirst(), t.id),
   index('articles_published_idx').on(t.publishedAt.asc().nullsFirst(), t.id),
-  index('articles_updated_idx').on(t.updatedAt, t.id),
-  index('articles_status_updated_idx').on(t.status, t.updatedAt, t.id, t.publishedAt),
+  index('articles_updated_idx').on(t.updatedAt.asc().nullsFirst(), t.id),
+  index('articles_status_updated_idx').on(t.status, t.updatedAt.asc().nullsFirst(), t.id, t.publishedAt),
   index('articles_section_idx').on(t.section, t.publishedAt.asc().nullsFirst(), t.id),
   index('articles_section_status_idx').on(t.section, t.status, t.publishedAt.asc().nullsFirst(), t.id),
   // The narrow copy SQLite needs because its rows keep these columns behind the body: PostgreSQL rows
