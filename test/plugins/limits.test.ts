@@ -68,6 +68,9 @@ t.test('headers over the limit are a 431 problem; garbage is a 400 problem', asy
 
 t.test('a saturated event loop sheds requests with 503 and Retry-After, /health included, then recovers', async (t) => {
   const a = await build(t, { maxEventLoopUtilization: 0.5, loadSampleInterval: 100 })
+  // Past the settling time (two samples after ready, src/plugins/limits.ts), with a sample taken at rest:
+  // the one taken after the busy loop then covers the busy loop only.
+  await new Promise((resolve) => setTimeout(resolve, 250))
   const busyUntil = Date.now() + 400
   while (Date.now() < busyUntil) { /* saturate the event loop */ }
   await new Promise((resolve) => setTimeout(resolve, 1))
