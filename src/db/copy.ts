@@ -89,6 +89,10 @@ async function columnsOf (client: pg.PoolClient, table: string): Promise<Column[
 
 const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`
 
+/** A SQLite table's column names, in its order. */
+const sqliteColumnsOf = (source: Database.Database, table: string): string[] =>
+  (source.pragma(`table_info(${quote(table)})`) as Array<{ name: string }>).map((c) => c.name)
+
 /**
  * The columns to copy: every SQLite column, which PostgreSQL must have too (a column PostgreSQL lacks would be
  * data lost). PostgreSQL's own extra columns (the search vector) are left to their defaults and triggers.
@@ -101,8 +105,7 @@ function sharedColumns (table: string, sqliteColumns: string[], pgColumns: Colum
 }
 
 async function copyTable (client: pg.PoolClient, source: Database.Database, spec: typeof COPIED[number]): Promise<number> {
-  const sqliteColumns = (source.pragma(`table_info(${quote(spec.table)})`) as Array<{ name: string }>).map((c) => c.name)
-  const columns = sharedColumns(spec.table, sqliteColumns, await columnsOf(client, spec.table))
+  const columns = sharedColumns(spec.table, sqliteColumnsOf(source, spec.table), await columnsOf(client, spec.table))
   if (spec.replace === true) await client.query(`DELETE FROM ${quote(spec.table)}`)
   const zero = new Set(spec.zero ?? [])
   const stream = client.query(copyFrom(`COPY ${quote(spec.table)} (${columns.map((c) => quote(c.name)).join(', ')}) FROM STDIN`))
@@ -211,9 +214,7 @@ async function verify (client: pg.PoolClient, source: Database.Database, copied:
   // A sample of rows of the big tables, every copied column compared.
   let sampledRows = 0
   for (const { table, key } of [{ table: 'articles', key: 'id' }, { table: 'comments', key: 'id' }, { table: 'events', key: 'seq' }]) {
-    const columns = await columnsOf(client, table)
-    const sqliteColumns = new Set((source.pragma(`table_info(${quote(table)})`) as Array<{ name: string }>).map((c) => c.name))
-    const shared = columns.filter((c) => sqliteColumns.has(c.name))
+    const shared = sharedColumns(table, sqliteColumnsOf(source, table), await columnsOf(client, table))
     const list = shared.map((c) => quote(c.name)).join(', ')
     const picked = source.prepare(`SELECT ${list} FROM ${quote(table)} ORDER BY random() LIMIT ?`).all(sample) as Row[]
     for (const row of picked) {
