@@ -2,6 +2,7 @@
 // A consistent copy of the live database (DATABASE_PATH), taken with SQLite's online backup API while
 // the server keeps serving: in WAL mode the copy reads one snapshot and writers are never blocked.
 // The copy is written beside the target and renamed into place only once it passes integrity_check.
+// With DATABASE_URL (PostgreSQL) it copies nothing and says what to use instead (pg_dump, snapshots).
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -26,6 +27,14 @@ export async function main (argv: string[], env: Record<string, string | undefin
   if (positionals.length !== 1 || target === undefined || target === '') {
     console.error(`give exactly one backup file\n${usage}`)
     return 2
+  }
+  // On PostgreSQL the data is not in a file this command can copy: say what does it instead of failing on
+  // the configuration (the URL is not printed: it holds the password).
+  if ((env.DATABASE_URL ?? '') !== '') {
+    console.error('backup: DATABASE_URL is set, so Gazette\'s data is in PostgreSQL, which this command (a copy of the SQLite file) does not back up.\n' +
+      'Use PostgreSQL\'s own tools: `pg_dump --format=custom --file=gazette.dump "$DATABASE_URL"` takes a consistent snapshot while the servers run\n' +
+      '(restore with pg_restore into an empty database), or use your managed database\'s snapshots and point-in-time recovery. README "Scale-out" has more.')
+    return 1
   }
   const source = loadConfig(env).databasePath
   if (source === ':memory:' || !existsSync(source)) {

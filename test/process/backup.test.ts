@@ -10,8 +10,8 @@ import { cleanEnv, freePort, root, startServer, writeLoad } from '../../scripts/
 
 const token = 'backup-test-admin-token-0123456789'
 
-function backup (args: string[], databasePath: string): Promise<{ code: number | null, out: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/backup.ts', ...args], { cwd: root, env: cleanEnv({ DATABASE_PATH: databasePath }) })
+function backup (args: string[], databasePath: string, env: Record<string, string> = {}): Promise<{ code: number | null, out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/backup.ts', ...args], { cwd: root, env: cleanEnv({ DATABASE_PATH: databasePath, ...env }) })
   let out = ''
   child.stdout.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr.on('data', (d: Buffer) => { out += d.toString() })
@@ -73,4 +73,16 @@ t.test('a backup taken while the server is writing is consistent and restores', 
   t.equal((await fetch(`${restored.base}/v1/articles/${sample.slug}`)).status, 200, 'the last write acknowledged before the backup is served')
   restored.child.kill('SIGTERM')
   t.equal(await restored.exited, 0)
+})
+
+t.test('on PostgreSQL it copies nothing and names the tools that do, without printing the URL', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gazette-backup-'))
+  const file = join(dir, 'copy.db')
+  const res = await backup([file], join(dir, 'none.db'), { DATABASE_URL: 'postgres://gazette:s3cr3t-password@db.example:5432/gazette' })
+  t.equal(res.code, 1)
+  t.match(res.out, /DATABASE_URL is set.*PostgreSQL/)
+  t.match(res.out, /pg_dump --format=custom/)
+  t.notOk(res.out.includes('s3cr3t-password'), 'the password is not printed')
+  t.notOk(res.out.includes('db.example'), 'nor the host')
+  t.same(readdirSync(dir), [], 'no file written')
 })
