@@ -7,13 +7,16 @@ import type { RateLimitOptions } from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { HttpProblem } from '../http/errors.js'
+import type { ScopedLimit } from '../db/pg/rate-limits.js'
 
 /**
  * `max` `what` a minute per client address. request.ip honours TRUST_PROXY, so behind a proxy each
  * real client has its own allowance. Counted after validation: a request refused for its shape is not
  * a write and does not count.
  */
-const limitOptions = (max: number, what: string, note = ''): RateLimitOptions => ({
+const limitOptions = (max: number, what: string, note = ''): RateLimitOptions & ScopedLimit => ({
+  // Each allowance its own counters where they are shared (PostgreSQL: src/db/pg/rate-limits.ts).
+  nameSpace: what,
   max,
   timeWindow: 60_000,
   keyGenerator: (request) => request.ip,

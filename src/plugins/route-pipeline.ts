@@ -16,6 +16,8 @@
 import fp from 'fastify-plugin'
 import compress from '@fastify/compress'
 import rateLimit from '@fastify/rate-limit'
+import { pgRateLimitStore } from '../db/pg/rate-limits.js'
+import type { PgDb } from '../db/pg/connection.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { describeRoute, hasMethod } from '../http/route-contract.js'
 import { COMPRESSION, tagCoding } from './compression.js'
@@ -110,7 +112,14 @@ export default fp(async (app) => {
   await app.register(compress, COMPRESSION)
   // Off by default: routes opt in with config.rateLimit, or call app.rateLimit() for a preHandler (comments).
   // Uses the IETF draft's RateLimit-* header names; the key is request.ip, which honours TRUST_PROXY.
-  await app.register(rateLimit, { global: false, enableDraftSpec: true })
+  // On PostgreSQL the counters are the database's, shared by every process (src/db/pg/rate-limits.ts);
+  // on SQLite each process counts in memory.
+  const database = (): PgDb => {
+    if (app.storage.engine !== 'postgres') throw new Error('the shared rate-limit store needs PostgreSQL')
+    return app.storage.db
+  }
+  const shared = app.config.postgres === undefined ? {} : { store: pgRateLimitStore(database) }
+  await app.register(rateLimit, { global: false, enableDraftSpec: true, ...shared })
 
   app.addHook('onRoute', describeRoute)
   const hooks = ROUTE_HOOKS.map((h) => ({ ...h, fn: h.fn(app) }))

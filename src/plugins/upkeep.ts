@@ -10,6 +10,7 @@ import { articleCountsPg } from '../articles/counts.pg.js'
 import { isInterrupted } from '../db/native.js'
 import { SLICE, tagSweeper } from '../tags/sweeper.js'
 import { tagSweeperPg } from '../tags/sweeper.pg.js'
+import { purgeRateLimits } from '../db/pg/rate-limits.js'
 
 export const UPKEEP_INTERVAL_MS = 30_000
 /** The fewest rows a sweep slice shrinks to when the query budget interrupts it. */
@@ -26,6 +27,8 @@ declare module 'fastify' {
       wake: () => void
       /** Stores the articles' representations that are missing (src/articles/stored.ts); runs at start. */
       fillRepresentations: () => Promise<void>
+      /** Removes the flood-control counters whose window ended (PostgreSQL's shared ones; none on SQLite). */
+      purgeRateLimits: () => Promise<number>
     }
   }
 }
@@ -116,8 +119,12 @@ export default fp(async (app) => {
     return filling
   }
 
+  // A window's counters hold keyed hashes of client addresses: gone within an upkeep interval of its end.
+  const purgeLimits = async (): Promise<number> => app.storage.engine === 'postgres' ? await purgeRateLimits(app.storage.db) : 0
+
   const tick = (): void => {
     settle().catch((err: unknown) => app.log.error({ err }, 'settling the article counts failed'))
+    purgeLimits().catch((err: unknown) => app.log.error({ err }, 'removing ended rate-limit windows failed'))
     wake()
   }
   let timer: NodeJS.Timeout | undefined
@@ -137,5 +144,5 @@ export default fp(async (app) => {
   const wake = (): void => {
     setImmediate(() => { sweep().catch((err: unknown) => app.log.error({ err }, 'removing deleted tags failed')) })
   }
-  app.decorate('upkeep', { settle, sweep, wake, fillRepresentations })
+  app.decorate('upkeep', { settle, sweep, wake, fillRepresentations, purgeRateLimits: purgeLimits })
 }, { name: 'upkeep', dependencies: ['db', 'query-budget'] })

@@ -26,7 +26,9 @@ test('every table notifies its writes', async (t) => {
       WHERE c.relname = t.tablename AND g.tgname = 'gazette_notify_change') AS notifies
     FROM pg_tables t WHERE t.schemaname = 'public' ORDER BY 1`)
   t.ok(rows.length > 15)
-  t.same(rows.filter((r) => r.notifies !== true), [], 'a table a migration adds needs the trigger too')
+  // Except the flood-control counters (migrations/pg/0006): a counted search changes no answer.
+  const silent = new Set(['rate_limits'])
+  t.same(rows.filter((r) => (r.notifies === true) === silent.has(r.tablename as string)), [], 'a table a migration adds needs the trigger too')
 })
 
 test('a commit elsewhere moves the clock within 100 ms; a rollback or a read does not', async (t) => {

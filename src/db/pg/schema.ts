@@ -252,6 +252,21 @@ export const publicChanges = pgTable('public_changes', {
   changedAt: ms('changed_at').notNull()
 })
 
+// PostgreSQL only: the flood-control counters (COMMENT_RATE_LIMIT, SEARCH_RATE_LIMIT) of every process
+// on this database, one row per allowance and client (src/db/pg/rate-limits.ts). On SQLite each
+// process counts in its own memory. `client` is a keyed hash of the address, never the address itself.
+// UNLOGGED (migrations/pg/0006): counters are not worth a WAL write each, and a crash empties them.
+export const rateLimits = pgTable('rate_limits', {
+  scope: text('scope').notNull(),
+  client: text('client').notNull(),
+  windowStart: ms('window_start').notNull(),
+  expiresAt: ms('expires_at').notNull(),
+  hits: integer('hits').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.scope, t.client] }),
+  index('rate_limits_expires_idx').on(t.expiresAt)
+])
+
 export const settings = pgTable('settings', {
   key: text('key').primaryKey(),
   value: text('value').notNull()
