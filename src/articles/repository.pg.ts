@@ -18,7 +18,7 @@
 //
 // Not yet here (PG-16.md section 4): search (`q`) in lists, the counts' settle timer, and declared
 // writes for the public cache (which stays off on PostgreSQL until the change clock is wired).
-import { eq } from 'drizzle-orm'
+import { and, eq, gt, min } from 'drizzle-orm'
 import type { PgDb, PgTx } from '../db/pg/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/pg/schema.js'
 import { lockEventOrder, type OutboxPg } from '../events/outbox.pg.js'
@@ -117,12 +117,13 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
     toArticle,
 
     /**
-     * The first scheduled publication due after `at`, for the public cache's horizon. The port asks for it
-     * synchronously, which PostgreSQL cannot answer; the public cache is off on PostgreSQL until the change
-     * clock is wired (PG-16.md section 4), so this answers what is always safe: "possibly right away".
+     * The first scheduled publication due after `at`, for the public cache's horizon (one seek of
+     * articles_status_published_idx). The cache stores nothing in an epoch until this has answered.
      */
-    nextPublicationAfter (at: number): number | null {
-      return at
+    async nextPublicationAfter (at: number): Promise<number | null> {
+      const [row] = await db.select({ at: min(articles.publishedAt) }).from(articles)
+        .where(and(eq(articles.status, 'published'), gt(articles.publishedAt, at)))
+      return row?.at ?? null
     },
 
     async announceDuePublications (at: number): Promise<number> {

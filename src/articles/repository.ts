@@ -331,7 +331,9 @@ export type SqliteArticleRepository = ReturnType<typeof articleRepository>
  * The port routes and services use, on either engine (the PostgreSQL adapter: ./repository.pg.ts). SQLite
  * answers a GET and a backfill slice synchronously (one statement); PostgreSQL has to wait for its answer.
  */
-export type ArticleRepository = Omit<SqliteArticleRepository, 'announcements' | 'answer' | 'backfill'> & {
+export type ArticleRepository = Omit<SqliteArticleRepository, 'announcements' | 'answer' | 'backfill' | 'nextPublicationAfter'> & {
   answer: (slug: string, visibility: Visibility) => ArticleAnswer | undefined | Promise<ArticleAnswer | undefined>
+  /** SQLite answers at once (the public cache asks inside a synchronous hook); PostgreSQL has to wait. */
+  nextPublicationAfter: (at: number) => number | null | Promise<number | null>
   backfill: (after: number, rows: number) => number | null | Promise<number | null>
 }

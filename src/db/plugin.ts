@@ -2,9 +2,13 @@ import fp from 'fastify-plugin'
 import type { PostgresConfig } from '../config.js'
 import { openDatabase, type Db } from './connection.js'
 import { migratePg, openPgDatabase, type PgDb } from './pg/connection.js'
+import { listenForChanges, type ChangeClock } from './pg/change-clock.js'
 
-/** The engine the repositories run on, and its Drizzle database (read only by src/plugins/repositories.ts). */
-export type Storage = { engine: 'sqlite', db: Db } | { engine: 'postgres', db: PgDb }
+/**
+ * The engine the repositories run on, and its Drizzle database (read only by src/plugins/repositories.ts);
+ * on PostgreSQL also the clock of other processes' writes (LISTEN/NOTIFY, src/db/pg/change-clock.ts).
+ */
+export type Storage = { engine: 'sqlite', db: Db } | { engine: 'postgres', db: PgDb, changes: ChangeClock }
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,7 +31,7 @@ export interface DbPluginOptions {
  *
  * With `postgres`, the repositories that have a PostgreSQL adapter run there (src/plugins/repositories.ts).
  * The port is not complete (issue 16, /work/notes/PG-16.md section 4): the other repositories, and the few
- * plugins that read `app.db` (query budget, upkeep, the public cache's clock), still run on the
+ * plugins that read `app.db` (the query budget), still run on the
  * SQLite database at `databasePath`. Only tests build such an app: loadConfig refuses DATABASE_URL until
  * POSTGRES_AVAILABLE. When the last adapter lands, SQLite is no longer opened on PostgreSQL.
  */
@@ -50,5 +54,12 @@ export default fp<DbPluginOptions>(async (app, opts) => {
     await pg.$client.end()
   })
   await migratePg(pg)
-  app.decorate('storage', { engine: 'postgres', db: pg })
+  // Listening from before the first request: the public cache reads it on every lookup.
+  const changes = await listenForChanges(opts.postgres.url, {
+    onError: (err) => app.log.warn({ err }, 'the PostgreSQL change listener lost its connection; the response cache stays empty until it is back')
+  })
+  app.addHook('onClose', async () => {
+    await changes.close()
+  })
+  app.decorate('storage', { engine: 'postgres', db: pg, changes })
 }, { name: 'db' })

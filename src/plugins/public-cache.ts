@@ -55,7 +55,7 @@
 //   answer holds (reply.represent's `holdsUntil`, which calls cacheUntil()); the entry is dropped then.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { changeClock } from '../db/change-clock.js'
+import { changeClock, type ChangeClock } from '../db/change-clock.js'
 import { sendConditional } from '../http/conditional.js'
 import { requestOrigin } from '../http/origin.js'
 
@@ -179,10 +179,18 @@ export const preparedHits = fp(async (app) => {
 }, { name: 'prepared-hits' })
 
 export default fp(async (app) => {
-  // Off on PostgreSQL until its change clock is wired (issue 16, PG-16.md section 4): the PostgreSQL
-  // adapters declare no writes to the SQLite clock read here, so an entry would outlive what it read.
-  const maxBytes = app.storage.engine === 'postgres' ? 0 : app.config.responseCacheMb * 1024 * 1024
-  const clock = changeClock(app.db)
+  const maxBytes = app.config.responseCacheMb * 1024 * 1024
+  const storage = app.storage
+  // On PostgreSQL (issue 16): other processes' writes arrive as notifications (src/db/pg/change-clock.ts),
+  // read on every lookup since reading them costs nothing. This process's own writes are counted by the
+  // onSend hook below for every request that may write, before its answer leaves, and empty the cache:
+  // the PostgreSQL adapters declare no keys yet, so what a write touched is not known (correct, coarser
+  // than SQLite's purge by key). Its own notifications then arrive too and empty it once more.
+  const pgWrites = { count: 0 }
+  const clock: ChangeClock = storage.engine === 'postgres'
+    ? { localChanges: () => pgWrites.count, declared: () => null, dataVersion: () => storage.changes.version() }
+    : changeClock(app.db)
+  const pollMs = storage.engine === 'postgres' ? 0 : VERSION_POLL_MS
 
   const entries = new Map<string, Entry>()
   /** Dependency key → the request keys of the entries that read it. */
@@ -197,6 +205,10 @@ export default fp(async (app) => {
   /** When the current epoch began (app clock), and the next publication after it (null: not read yet). */
   let epochStart = app.clock()
   let horizon: number | null = null
+  /** Moves whenever `horizon` is forgotten, so that an answer read before that is not taken for it. */
+  let horizonRead = 0
+  /** The read of the horizon under way (PostgreSQL answers it asynchronously), by its horizonRead. */
+  let horizonPending = -1
   /** The number of the latest purge, and the keys of the latest PURGE_LOG purges (oldest first). */
   let purges = 0
   const purgeLog: { n: number, keys: Set<string> }[] = []
@@ -209,6 +221,9 @@ export default fp(async (app) => {
     epoch++
     epochStart = now
     horizon = null
+    horizonRead++
+    // PostgreSQL answers the horizon asynchronously: ask now, so the epoch's first answers may be stored.
+    if (storage.engine === 'postgres' && maxBytes > 0) publicationHorizon()
   }
 
   function remove (key: string, entry: Entry): void {
@@ -275,13 +290,14 @@ export default fp(async (app) => {
     // A write may have scheduled a publication earlier than the one the epoch waits for: read it again
     // now, while entries are held (a stored entry implies a horizon read after every write before it).
     horizon = null
+    horizonRead++
     if (entries.size > 0) publicationHorizon()
   }
 
   function check (now: number): void {
     ownWrites(now)
     const real = Date.now()
-    if (real - versionReadAt >= VERSION_POLL_MS || real < versionReadAt) {
+    if (real - versionReadAt >= pollMs || real < versionReadAt) {
       versionReadAt = real
       const v = clock.dataVersion()
       if (v !== version) {
@@ -305,14 +321,39 @@ export default fp(async (app) => {
     return false
   }
 
-  /** The first publication due after the epoch began (Infinity: none is scheduled). */
-  function publicationHorizon (): number {
-    horizon ??= app.articles.nextPublicationAfter(epochStart) ?? Infinity
-    return horizon
+  /**
+   * The first publication due after the epoch began (Infinity: none is scheduled); undefined while
+   * PostgreSQL has not answered yet, and then nothing is stored. An answer is kept only if the horizon
+   * was not forgotten meanwhile (a new epoch, a write): it would describe an older database.
+   */
+  function publicationHorizon (): number | undefined {
+    if (horizon !== null) return horizon
+    const read = horizonRead
+    if (horizonPending === read) return undefined
+    const next = app.articles.nextPublicationAfter(epochStart)
+    if (!(next instanceof Promise)) {
+      horizon = next ?? Infinity
+      return horizon
+    }
+    horizonPending = read
+    next.then((at) => { if (horizonRead === read) horizon = at ?? Infinity }, (err: unknown) => {
+      if (horizonPending === read) horizonPending = -1
+      app.log.warn({ err }, 'reading the next scheduled publication failed; the response cache stores nothing until it answers')
+    })
+    return undefined
   }
 
   app.decorate('responseCache', { stats: () => ({ entries: entries.size, bytes, ...stats }) })
   if (maxBytes === 0) return
+
+  // PostgreSQL: this process's writes, counted before their answer leaves (see `pgWrites` above). Any
+  // request that is not a read may have written; counting one that did not only empties the cache.
+  if (storage.engine === 'postgres') {
+    app.addHook('onSend', (request, _reply, payload, done) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') pgWrites.count++
+      done(null, payload)
+    })
+  }
 
   /** The request target, with the origin in front for a route whose body depends on it; undefined: do not cache. */
   function keyOf (request: FastifyRequest): string | undefined {
@@ -444,7 +485,7 @@ export default fp(async (app) => {
     const declared = reply[kKeys]
     const keys = declared === undefined || declared.length === 0 ? [ANY] : declared
     if (sync(now) && began === epoch && !purgedSince(request[kPurge] ?? -1, keys) && size <= maxBytes / 4 &&
-        now < publicationHorizon() && now < expires) {
+        now < (publicationHorizon() ?? -Infinity) && now < expires) {
       const lastModified = reply.getHeader('last-modified')
       const head: [string, string][] = []
       for (const [name, value] of Object.entries(reply.getHeaders())) {
