@@ -57,7 +57,14 @@ export function queryBudget (sqlite: Database.Database) {
 
 export type QueryBudget = ReturnType<typeof queryBudget>
 
-/** Whether an error is a statement stopped by the budget. */
+/**
+ * Whether an error is a statement stopped by the budget: SQLITE_INTERRUPT, or on PostgreSQL SQLSTATE 57014
+ * (query_canceled: statement_timeout, src/db/pg/connection.ts). Drizzle wraps a driver's error as `cause`.
+ */
 export const isInterrupted = (err: unknown): boolean =>
   typeof err === 'object' && err !== null &&
-  ((err as { code?: unknown }).code === 'SQLITE_INTERRUPT' || isInterrupted((err as { cause?: unknown }).cause))
+  ((err as { code?: unknown }).code === 'SQLITE_INTERRUPT' || (err as { code?: unknown }).code === QUERY_CANCELED ||
+    isInterrupted((err as { cause?: unknown }).cause))
+
+/** SQLSTATE of a statement PostgreSQL cancelled (statement_timeout), as src/db/pg/connection.ts names it. */
+const QUERY_CANCELED = '57014'

@@ -24,6 +24,11 @@ export interface DbPluginOptions {
   cacheMb?: number
   /** PostgreSQL instead of SQLite (DATABASE_URL, PG_POOL_SIZE). */
   postgres?: PostgresConfig | undefined
+  /**
+   * QUERY_BUDGET_MS, on PostgreSQL: the server's statement_timeout for every statement of the pool (SQLite
+   * arms it per request and per background step instead: src/plugins/query-budget.ts). 0: none.
+   */
+  queryBudgetMs?: number
 }
 
 /**
@@ -45,15 +50,23 @@ export default fp<DbPluginOptions>(async (app, opts) => {
     app.decorate('storage', { engine: 'sqlite', db })
     return
   }
+  // Migrations on a connection of their own, without the statement timeout: building an index over a
+  // large table may take longer than any request may.
+  const migrator = openPgDatabase(opts.postgres.url, { poolSize: 1, applicationName: 'gazette-migrate' })
+  try {
+    await migratePg(migrator)
+  } finally {
+    await migrator.$client.end()
+  }
   const pg = openPgDatabase(opts.postgres.url, {
     poolSize: opts.postgres.poolSize,
+    statementTimeoutMs: opts.queryBudgetMs ?? 0,
     // An idle connection lost (a restart, a failover) is replaced on the next query; say so, never crash.
     onIdleError: (err) => app.log.warn({ err }, 'an idle PostgreSQL connection failed; the pool opens another when needed')
   })
   app.addHook('onClose', async () => {
     await pg.$client.end()
   })
-  await migratePg(pg)
   // Listening from before the first request: the public cache reads it on every lookup.
   const changes = await listenForChanges(opts.postgres.url, {
     onError: (err) => app.log.warn({ err }, 'the PostgreSQL change listener lost its connection; the response cache stays empty until it is back')

@@ -24,6 +24,7 @@ import type { CountKind } from '../counts.js'
 import type { ArticleListParams, ListedRow } from './index.js'
 import { keysetRanges } from './keyset.js'
 import { tooManyToCount, TOTAL_LIMIT } from './totals.js'
+import { isInterrupted } from '../../db/native.js'
 
 const { body: _body, bodyHtml: _bodyHtml, search: _search, ...LISTED } = getTableColumns(articles)
 const SELECTION = { ...LISTED, rank: sql<null>`NULL::real` }
@@ -132,26 +133,42 @@ export function articleListingPg (db: PgDb) {
     return { page, more, total, countable, plan: search?.plan }
   }
 
+  /** One page, its total and its snippets (list, below, says what a search stopped by the budget means). */
+  async function run (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, snippets: Map<number, string> }> {
+    const s = await statements(p)
+    if (s === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map() }
+    const rows = await s.page as ListedRow[]
+    if (s.more !== undefined && rows.length <= p.limit) rows.push(...await s.more(p.limit + 1 - rows.length) as ListedRow[])
+    let total: number | undefined
+    if (p.withTotal) {
+      total = await storedTotal(p)
+      if (total === undefined) {
+        if (!s.countable) throw tooManyToCount()
+        try {
+          total = (await s.total)[0]!.n
+        } catch (err) {
+          if (isInterrupted(err)) throw tooManyToCount()
+          throw err
+        }
+        if (s.plan === undefined && total > TOTAL_LIMIT) throw tooManyToCount()
+      }
+    }
+    const shown = rows.slice(0, p.limit).map((r) => r.id)
+    const snippets = s.plan !== undefined && shown.length > 0
+      ? await snippetsOfPg(db, s.plan, shown, await tagsOfArticlesPg(db, shown))
+      : new Map<number, string>()
+    return { rows, total, snippets }
+  }
+
   return {
     async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, snippets: Map<number, string> }> {
-      const s = await statements(p)
-      if (s === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map() }
-      const rows = await s.page as ListedRow[]
-      if (s.more !== undefined && rows.length <= p.limit) rows.push(...await s.more(p.limit + 1 - rows.length) as ListedRow[])
-      let total: number | undefined
-      if (p.withTotal) {
-        total = await storedTotal(p)
-        if (total === undefined) {
-          if (!s.countable) throw tooManyToCount()
-          total = (await s.total)[0]!.n
-          if (s.plan === undefined && total > TOTAL_LIMIT) throw tooManyToCount()
-        }
+      try {
+        return await run(p)
+      } catch (err) {
+        // A search stopped by the query budget (statement_timeout): the search is what costs too much.
+        if (p.search !== undefined && isInterrupted(err)) throw invalid('query', '/q', 'took too long to search; add a word, or use longer prefixes')
+        throw err
       }
-      const shown = rows.slice(0, p.limit).map((r) => r.id)
-      const snippets = s.plan !== undefined && shown.length > 0
-        ? await snippetsOfPg(db, s.plan, shown, await tagsOfArticlesPg(db, shown))
-        : new Map<number, string>()
-      return { rows, total, snippets }
     },
 
     /** EXPLAIN of each statement `list` would run for these parameters (for tests and docs). */

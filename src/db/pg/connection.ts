@@ -19,7 +19,8 @@ export const pgMigrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)
  * starting on one database would otherwise both apply the same migration (the second failing on
  * "already exists"). Any fixed 64-bit number no other application on the database uses.
  */
-const MIGRATION_LOCK = 0x6761_7a65_7474_65n // "gazette"
+/** The advisory lock the process that migrates holds (tests hold it to make another one wait). */
+export const MIGRATION_LOCK = 0x6761_7a65_7474_65n // "gazette"
 
 /**
  * bigint (int8) values arrive as JavaScript numbers, not strings: they are millisecond timestamps, ids and
