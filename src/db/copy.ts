@@ -47,6 +47,12 @@ export const COPIED: ReadonlyArray<{ table: string, order: string, replace?: tru
 /** Tables PostgreSQL's triggers fill from the copied rows; compared after the copy, never copied. */
 export const DERIVED = ['article_counts', 'search_terms']
 
+/**
+ * PostgreSQL's own tables, with nothing in SQLite to copy: the flood-control counters shared by processes
+ * (src/db/pg/rate-limits.ts; each SQLite process counts in memory). They start empty.
+ */
+export const PG_ONLY = ['rate_limits']
+
 /** What a copy did: rows per table, time taken, what was checked. */
 export interface CopyReport {
   rows: Record<string, number>
