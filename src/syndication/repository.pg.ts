@@ -3,10 +3,10 @@
 // SQLite, published articles keyed by their block of SITEMAP_PAGE_SIZE ids and then their lastmod, with
 // every column a sitemap lists. A page is one backward range of it, a block's latest lastmod its first
 // entry, the next block one seek: BLOCK and LASTMOD below must stay the index's own expressions (lastmod is
-// greatest() there, SQLite's CASE here: the same value, published rows always have published_at), and the
-// literal `status = 'published'` of the visibility rule is what lets the planner use the partial index.
-// The news window and its edge read articles_status_published_idx backwards. Plans: explainSitemaps, and
-// test/pg/syndication.test.ts.
+// greatest() here and in the index, a CASE on SQLite: the same value, as published rows always have
+// published_at), and the literal `status = 'published'` of the visibility rule is what lets the planner use
+// the partial index. The news window and its edge read a published-date index backwards. Plans:
+// explainSitemaps and explainNews, asserted by test/pg/syndication.test.ts (bench/README.md quotes them).
 //
 // The public change clock is the public_changes row, moved by the triggers of migrations/pg/0002_triggers.sql
 // on the database's clock in every write's own transaction, as SQLite's (migrations/0006) are: whichever
