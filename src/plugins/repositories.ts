@@ -29,6 +29,7 @@ import { eventRepositoryPg } from '../events/repository.pg.js'
 import { outboxPg } from '../events/outbox.pg.js'
 import { webhookRepository, type WebhookRepository } from '../webhooks/repository.js'
 import { syndicationRepository, type SyndicationRepository } from '../syndication/repository.js'
+import { syndicationRepositoryPg } from '../syndication/repository.pg.js'
 import { instrumentRepositories } from '../observability/instrument.js'
 import type { Db } from '../db/connection.js'
 import type { PgDb } from '../db/pg/connection.js'
@@ -67,6 +68,7 @@ interface Ported {
   tags: TagRepository
   comments: CommentRepository
   reports: ReportRepository
+  syndication: SyndicationRepository
 }
 
 /**
@@ -88,7 +90,8 @@ const ADAPTERS: {
     revisions: revisionRepository(db),
     tags: tagRepository(db, writeEvents),
     comments: commentRepository(db, comments),
-    reports: reportRepository(db, comments)
+    reports: reportRepository(db, comments),
+    syndication: syndicationRepository(db)
   }),
   postgres: (db, now) => {
     // One outbox for every PostgreSQL writer: articles, tags and comments record in one ordered log.
@@ -103,7 +106,8 @@ const ADAPTERS: {
       revisions: revisionRepositoryPg(db),
       tags: tagRepositoryPg(db, outbox, dueAnnouncerPg(db, outbox)),
       comments: commentRepositoryPg(db, comments),
-      reports: reportRepositoryPg(db, comments)
+      reports: reportRepositoryPg(db, comments),
+      syndication: syndicationRepositoryPg(db)
     }
   }
 }
@@ -134,7 +138,7 @@ export default fp(async (app) => {
   app.decorate('tags', tags)
   app.decorate('tagService', tagService(tags, now))
 
-  const syndication = syndicationRepository(app.db)
+  const syndication = ported.syndication
   app.decorate('syndication', syndication)
 
   const comments = ported.comments

@@ -2,6 +2,7 @@
 // ids, and a Google News sitemap of the last 48 hours, valid against the sitemaps.org XSDs (xmllint),
 // listing exactly what the public may see, with lastmod.
 import t from 'tap'
+import { sql } from 'drizzle-orm'
 import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
 import { SITEMAP_PAGE_SIZE } from '../../src/syndication/repository.js'
 import { invalidAgainst, notWellFormed, skipWithoutXmllint, xsd } from '../xml.js'
@@ -10,9 +11,10 @@ const HOST = 'news.example'
 const get = (a: TestApp, url: string, headers: Record<string, string> = {}) => a.inject({ method: 'GET', url, headers: { host: HOST, ...headers } })
 const HOUR = 3_600_000
 
-/** The next article created gets this id: sitemap pages are blocks of ids. */
-function nextId (a: TestApp, id: number): void {
-  a.app.db.$client.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'articles'").run(id - 1)
+/** The next article created gets this id: sitemap pages are blocks of ids (on either engine: TEST_ENGINE). */
+async function nextId (a: TestApp, id: number): Promise<void> {
+  if (a.pg === undefined) a.app.db.$client.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'articles'").run(id - 1)
+  else await a.pg.db.execute(sql`SELECT setval(pg_get_serial_sequence('articles', 'id'), ${id - 1})`)
 }
 
 const locs = (xml: string): string[] => [...xml.matchAll(/<loc>([^<]*)<\/loc>/g)].map((m) => m[1]!)
@@ -23,11 +25,11 @@ t.test('index, pages by blocks of ids, lastmod; nothing hidden; valid against th
   a.clock.advance(-100 * HOUR)
   const old = await createArticle(a, { title: 'Old story', body: 'Text', status: 'published', section: 'World' })
   await createArticle(a, { title: 'A draft', body: 'Text', status: 'draft' })
-  nextId(a, SITEMAP_PAGE_SIZE + 5)
+  await nextId(a, SITEMAP_PAGE_SIZE + 5)
   a.clock.advance(50 * HOUR)
   const second = await createArticle(a, { title: 'On page two', body: 'Text', status: 'published' })
   await createArticle(a, { title: 'Archived', body: 'Text', status: 'archived', publishedAt: new Date(a.clock.now).toISOString() })
-  nextId(a, 3 * SITEMAP_PAGE_SIZE + 1)
+  await nextId(a, 3 * SITEMAP_PAGE_SIZE + 1)
   a.clock.advance(49 * HOUR)
   const fourth = await createArticle(a, { title: 'Fresh on page four', body: 'Text', status: 'published' })
   await createArticle(a, { title: 'Scheduled', body: 'Text', status: 'published', publishedAt: new Date(a.clock.now + HOUR).toISOString() })
