@@ -28,6 +28,7 @@ import { eventRepository, type EventRepository } from '../events/repository.js'
 import { eventRepositoryPg } from '../events/repository.pg.js'
 import { outboxPg } from '../events/outbox.pg.js'
 import { webhookRepository, type WebhookRepository } from '../webhooks/repository.js'
+import { webhookRepositoryPg } from '../webhooks/repository.pg.js'
 import { syndicationRepository, type SyndicationRepository } from '../syndication/repository.js'
 import { instrumentRepositories } from '../observability/instrument.js'
 import type { Db } from '../db/connection.js'
@@ -67,6 +68,7 @@ interface Ported {
   tags: TagRepository
   comments: CommentRepository
   reports: ReportRepository
+  webhooks: WebhookRepository
 }
 
 /**
@@ -88,7 +90,8 @@ const ADAPTERS: {
     revisions: revisionRepository(db),
     tags: tagRepository(db, writeEvents),
     comments: commentRepository(db, comments),
-    reports: reportRepository(db, comments)
+    reports: reportRepository(db, comments),
+    webhooks: webhookRepository(db)
   }),
   postgres: (db, now) => {
     // One outbox for every PostgreSQL writer: articles, tags and comments record in one ordered log.
@@ -103,7 +106,8 @@ const ADAPTERS: {
       revisions: revisionRepositoryPg(db),
       tags: tagRepositoryPg(db, outbox, dueAnnouncerPg(db, outbox)),
       comments: commentRepositoryPg(db, comments),
-      reports: reportRepositoryPg(db, comments)
+      reports: reportRepositoryPg(db, comments),
+      webhooks: webhookRepositoryPg(db)
     }
   }
 }
@@ -121,7 +125,7 @@ export default fp(async (app) => {
   const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles, writeEvents, events)
   app.decorate('outbox', outbox)
   app.decorate('events', ported.events)
-  app.decorate('webhooks', webhookRepository(app.db))
+  app.decorate('webhooks', ported.webhooks)
   const articles = ported.articles
   const settings = ported.settings
   app.decorate('settings', settings)
