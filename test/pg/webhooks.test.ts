@@ -5,12 +5,15 @@
 // delivery, rotation, deletion). Then two processes on one PostgreSQL (two apps, two pools, two dispatchers):
 // every event their article and comment writes record reaches each subscribed webhook exactly once, in
 // the order of the log, over RACE_ROUNDS rounds (`npm run race:pg` runs hundreds); and a delivery whose
-// sender stopped answering is taken over by the other process once its lease runs out, never before.
+// sender stopped answering is taken over by the other process once its lease runs out, never before; and a
+// fan-out never moves a cursor past an event another process has yet to commit.
 import t, { type Test } from 'tap'
 import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { build, createArticle, eventLog, postComment, sameOnBothEngines, type Engine, type TestApp } from '../helper.js'
 import { startReceiver, type Receiver } from '../../scripts/webhook-receiver.js'
+import { openPgDatabase } from '../../src/db/pg/connection.js'
+import { outboxPg } from '../../src/events/outbox.pg.js'
 
 const ROUNDS = Number(process.env.RACE_ROUNDS ?? 20)
 const ALL = ['article.published', 'article.updated', 'article.unpublished', 'comment.submitted', 'comment.approved',
@@ -242,4 +245,40 @@ t.test('two processes: a sender that stopped answering keeps its lease until it 
   t.match(await deliveries(b, created.id), rows, 'A\'s end changed nothing')
   await new Promise((resolve) => setTimeout(resolve, 100))
   t.equal(receiver.received.length, 3, 'nothing sent twice more')
+})
+
+t.test('a fan-out never passes an event still to commit: the one after it waits for it, and both are delivered in order', async (t) => {
+  const receiver = await startReceiver()
+  t.teardown(() => receiver.close())
+  const a = await build(t, { webhookAllowPrivate: true }, { engine: 'postgres', workers: fast })
+  const created = (await a.as('admin', { method: 'POST', url: '/v1/webhooks', payload: { url: receiver.url, events: ['tag.updated', 'article.published'] } })).json()
+  receiver.secret = created.secret
+  // Another process's write records an event and has not committed yet.
+  const other = openPgDatabase(a.pg!.url, { poolSize: 2 })
+  t.teardown(() => other.$client.end())
+  let commit!: () => void
+  const held = new Promise<void>((resolve) => { commit = resolve })
+  let recorded!: () => void
+  const inFlight = new Promise<void>((resolve) => { recorded = resolve })
+  const writer = other.transaction(async (tx) => {
+    await outboxPg().record(tx, 'tag.updated', { slug: 'held', name: 'Held', description: null, articleCount: 0 }, a.clock.now)
+    recorded()
+    await held
+  })
+  await inFlight
+  // This process writes meanwhile: its transaction waits for the held one (seq order is commit order), and
+  // the fan-outs (the dispatcher's, polling all along, and one asked for here) find nothing to do.
+  let wrote = false
+  const write = createArticle(a, { title: 'After it', status: 'published' }).then(() => { wrote = true })
+  await Promise.race([write, new Promise((resolve) => setTimeout(resolve, 1000))])
+  t.equal(wrote, false, 'the later write waits for the earlier event to commit')
+  t.equal(await a.app.webhooks.fanOut(a.clock.now), 0, 'a fan-out makes nothing yet')
+  t.equal(receiver.received.length, 0, 'nothing delivered while the earlier event is uncommitted')
+  commit()
+  await writer
+  await write
+  await receiver.waitUntil(() => receiver.received.length >= 2)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.same(receiver.received.map((r) => r.event.type), ['tag.updated', 'article.published'], 'both, in the order of the log')
+  t.same(receiver.received.map((r) => r.id), (await eventLog(a)).map((e) => e.id))
 })
