@@ -4,7 +4,8 @@
 // webhook's waiting delivery refused a manual retry, a ping, re-enabling, a manual retry of a finished
 // delivery, rotation, deletion). Then two processes on one PostgreSQL (two apps, two pools, two dispatchers):
 // every event their article and comment writes record reaches each subscribed webhook exactly once, in
-// the order of the log, over RACE_ROUNDS rounds (`npm run race:pg` runs hundreds); and a delivery whose
+// the order of the log, over RACE_ROUNDS rounds (`npm run race:pg` runs hundreds); of two writes with one
+// If-Match (a PATCH and a PATCH or a rotation), one wins and the other is a 412; and a delivery whose
 // sender stopped answering is taken over by the other process once its lease runs out, never before; and a
 // fan-out never moves a cursor past an event another process has yet to commit.
 import t, { type Test } from 'tap'
@@ -210,6 +211,26 @@ t.test('two processes: every event reaches each webhook exactly once, in order',
     return [n, n, true]
   }), 'one delivery row per event and webhook, each made in one attempt')
   t.comment(`${ROUNDS} rounds, ${log.length} events, ${hooks.reduce((n, h) => n + h.receiver.received.length, 0)} deliveries`)
+})
+
+t.test('two processes: of two writes with the same If-Match, one wins and the other is a 412', async (t) => {
+  const [a, b] = await twoProcesses(t, { webhookAllowPrivate: true })
+  const id = (await a.as('admin', { method: 'POST', url: '/v1/webhooks', payload: { url: 'http://127.0.0.1:9/hooks', events: ['tag.updated'] } })).json().id as number
+  for (let round = 0; round < ROUNDS; round++) {
+    // A rotation shows only in updatedAt: each round is a second later on both clocks.
+    for (const p of [a, b]) p.clock.advance(1000)
+    const etag = (await a.as('admin', { method: 'GET', url: `/v1/webhooks/${id}` })).headers.etag as string
+    const writes = [a, b].map((p, i) => round % 2 === 0
+      ? p.as('admin', { method: 'PATCH', url: `/v1/webhooks/${id}`, headers: { 'if-match': etag }, payload: { description: `round ${round} by ${i}` } })
+      : i === 0
+        ? p.as('admin', { method: 'PATCH', url: `/v1/webhooks/${id}`, headers: { 'if-match': etag }, payload: { description: `round ${round} by ${i}` } })
+        : p.as('admin', { method: 'POST', url: `/v1/webhooks/${id}/rotate-secret`, headers: { 'if-match': etag } }))
+    const answers = await Promise.all(writes)
+    t.same(answers.map((r) => r.statusCode).sort(), [200, 412], `round ${round}: one write, one 412`)
+    const winner = answers.find((r) => r.statusCode === 200)!
+    const now = await b.as('admin', { method: 'GET', url: `/v1/webhooks/${id}` })
+    t.equal(now.headers.etag, winner.headers.etag, `round ${round}: the webhook is the winner's`)
+  }
 })
 
 t.test('two processes: a sender that stopped answering keeps its lease until it runs out, then the other process delivers', async (t) => {
