@@ -28,6 +28,7 @@ import { eventRepository, type EventRepository } from '../events/repository.js'
 import { eventRepositoryPg } from '../events/repository.pg.js'
 import { outboxPg } from '../events/outbox.pg.js'
 import { webhookRepository, type WebhookRepository } from '../webhooks/repository.js'
+import { webhookRepositoryPg } from '../webhooks/repository.pg.js'
 import { syndicationRepository, type SyndicationRepository } from '../syndication/repository.js'
 import { syndicationRepositoryPg } from '../syndication/repository.pg.js'
 import { instrumentRepositories } from '../observability/instrument.js'
@@ -69,6 +70,7 @@ interface Ported {
   comments: CommentRepository
   reports: ReportRepository
   syndication: SyndicationRepository
+  webhooks: WebhookRepository
 }
 
 /**
@@ -91,7 +93,8 @@ const ADAPTERS: {
     tags: tagRepository(db, writeEvents),
     comments: commentRepository(db, comments),
     reports: reportRepository(db, comments),
-    syndication: syndicationRepository(db)
+    syndication: syndicationRepository(db),
+    webhooks: webhookRepository(db)
   }),
   postgres: (db, now) => {
     // One outbox for every PostgreSQL writer: articles, tags and comments record in one ordered log.
@@ -107,7 +110,8 @@ const ADAPTERS: {
       tags: tagRepositoryPg(db, outbox, dueAnnouncerPg(db, outbox)),
       comments: commentRepositoryPg(db, comments),
       reports: reportRepositoryPg(db, comments),
-      syndication: syndicationRepositoryPg(db)
+      syndication: syndicationRepositoryPg(db),
+      webhooks: webhookRepositoryPg(db)
     }
   }
 }
@@ -125,7 +129,7 @@ export default fp(async (app) => {
   const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles, writeEvents, events)
   app.decorate('outbox', outbox)
   app.decorate('events', ported.events)
-  app.decorate('webhooks', webhookRepository(app.db))
+  app.decorate('webhooks', ported.webhooks)
   const articles = ported.articles
   const settings = ported.settings
   app.decorate('settings', settings)
