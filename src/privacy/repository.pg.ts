@@ -9,9 +9,13 @@
 // the erasure is removing. The retention job writes no event and takes no such lock: each batch locks
 // only rows nobody else holds (`FOR UPDATE SKIP LOCKED`, as the idempotency purge), so it never waits for
 // an erasure or a moderator, nor makes them wait more than one batch; a row it skipped is cleared by a
-// later batch or run. Other processes' caches hear of every row written through the change-notify
-// triggers (migrations/pg/0003_change_notify.sql); on SQLite the erasure declares the threads and counts
-// it touched instead (src/db/change-clock.ts), which has no PostgreSQL counterpart to declare to.
+// later batch or run.
+//
+// Caches. Nothing is declared here, as in the other PostgreSQL adapters: every row written notifies
+// `gazette_changes` at commit (migrations/pg/0003_change_notify.sql, read by src/db/pg/change-clock.ts),
+// which has no keys, only an epoch. The SQLite twin declares the threads and counts it touched
+// (commentWriteKeys of each article) to the SQLite ledger, which the public cache reads; on PostgreSQL
+// that cache is off until a PostgreSQL clock is wired to it (src/plugins/public-cache.ts).
 //
 // What PostgreSQL does with erased values: nothing like SQLite's secure_delete or a WAL checkpoint with
 // TRUNCATE. A deleted or updated row stays in its table's pages as a dead tuple until VACUUM (autovacuum, or

@@ -6,6 +6,7 @@
 // PostgreSQL two processes running it at once clear and count each row once.
 import t, { type Test } from 'tap'
 import { sql } from 'drizzle-orm'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { LightMyRequestResponse } from 'fastify'
 import { assertProblem, build, createArticle, eventLog, postComment, sameOnBothEngines, type Engine, type TestApp } from '../helper.js'
 
@@ -294,4 +295,35 @@ t.test('PostgreSQL: two processes running the job at once clear and count each r
   t.match(await seenBy(b, fresh), { userAgent: 'FreshAgent' })
   const [reports] = (await db.execute<{ n: number }>(sql`SELECT count(*) AS n FROM comment_reports`)).rows
   t.equal(reports?.n, 0)
+})
+
+t.test('PostgreSQL: an erasure on one process while another posts replies to the comments it erases', async (t) => {
+  const config = { commentModeration: 'none' as const, commentRateLimit: 100_000 }
+  const a = await build(t, config, { engine: 'postgres' })
+  const b = await build(t, { ...config, postgres: { url: a.pg!.url, poolSize: 4 } }, { engine: 'postgres' })
+  await createArticle(a, { title: 'Busy', status: 'published' })
+  const db = a.pg!.db
+  const rounds = Number(process.env.RACE_ROUNDS ?? 8)
+  for (let round = 0; round < rounds; round++) {
+    const email = `gone-${round}@example.org`
+    const ids: number[] = []
+    for (let i = 0; i < 6; i++) ids.push((await postComment(a, 'busy', { authorName: 'Gone', authorEmail: email, body: `Gone ${round}.${i}` })).json().id)
+    // On B replies to each of the comments, and on A the erasure, started a little later (more with each
+    // round), so that some replies commit before it, some wait for it, some come after.
+    const replying = ids.map((id, i) => postComment(b, 'busy', { authorName: 'Stay', authorEmail: `stay${i}@example.org`, body: `Reply ${round}.${i}`, parentId: id }))
+    const erasing = sleep(2 * round).then(() => a.as('admin', { method: 'POST', url: '/v1/privacy/erase', payload: { email } }))
+    const [erasure, ...replies] = await Promise.all([erasing, ...replying])
+    t.equal(erasure!.statusCode, 200, `round ${round}: the erasure succeeds (${erasure!.body})`)
+    t.same(erasure!.json(), { erased: 6 })
+    // A reply either came first (its parent is then a tombstone) or found its parent gone (422).
+    t.ok(replies.every((r) => r.statusCode === 201 || r.statusCode === 422), `round ${round}: ${replies.map((r) => r.statusCode).join(' ')}`)
+    const [row] = (await db.execute<{ counted: number, approved: number, left: number }>(sql`SELECT
+      (SELECT comment_count FROM articles WHERE slug = 'busy') AS counted,
+      (SELECT count(*) FROM comments c JOIN articles x ON x.id = c.article_id WHERE x.slug = 'busy' AND c.status = 'approved') AS approved,
+      (SELECT count(*) FROM comments WHERE lower(author_email) = ${email}) AS left`)).rows
+    t.equal(row?.counted, row?.approved, `round ${round}: comment_count is exact`)
+    t.equal(row?.left, 0, `round ${round}: nothing of the address is left`)
+    const tombs = (await db.execute<{ n: number }>(sql`SELECT count(*) AS n FROM comments WHERE status = 'deleted' AND id = ANY(${`{${ids.join(',')}}`}::int[])`)).rows[0]?.n
+    t.equal(tombs, replies.filter((r) => r.statusCode === 201).length, `round ${round}: a tombstone for each comment that got its reply first`)
+  }
 })
