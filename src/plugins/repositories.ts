@@ -15,7 +15,8 @@ import { reportRepository, reportService, type ReportRepository, type ReportServ
 import { commentRepositoryPg } from '../comments/repository.pg.js'
 import { commentEventsPg } from '../comments/events.pg.js'
 import { reportRepositoryPg } from '../comments/reports.pg.js'
-import { privacyRepository, type PrivacyRepository } from '../privacy/repository.js'
+import { privacyRepository, type PrivacyRepository, type PrivacyRepositoryOptions } from '../privacy/repository.js'
+import { privacyRepositoryPg } from '../privacy/repository.pg.js'
 import { settingsRepository, type SettingsRepository } from '../settings/repository.js'
 import { settingsRepositoryPg } from '../settings/repository.pg.js'
 import { tagRepository, type TagRepository } from '../tags/repository.js'
@@ -71,6 +72,8 @@ interface Ported {
   reports: ReportRepository
   syndication: SyndicationRepository
   webhooks: WebhookRepository
+  /** Readers' rights; built once the reporters' key is read (it unlinks an erased author's reports). */
+  privacy: (opts: PrivacyRepositoryOptions) => PrivacyRepository
 }
 
 /**
@@ -94,7 +97,8 @@ const ADAPTERS: {
     comments: commentRepository(db, comments),
     reports: reportRepository(db, comments),
     syndication: syndicationRepository(db),
-    webhooks: webhookRepository(db)
+    webhooks: webhookRepository(db),
+    privacy: (opts) => privacyRepository(db, comments, opts)
   }),
   postgres: (db, now) => {
     // One outbox for every PostgreSQL writer: articles, tags and comments record in one ordered log.
@@ -111,7 +115,8 @@ const ADAPTERS: {
       comments: commentRepositoryPg(db, comments),
       reports: reportRepositoryPg(db, comments),
       syndication: syndicationRepositoryPg(db),
-      webhooks: webhookRepositoryPg(db)
+      webhooks: webhookRepositoryPg(db),
+      privacy: (opts) => privacyRepositoryPg(db, comments, opts)
     }
   }
 }
@@ -124,7 +129,7 @@ export default fp(async (app) => {
   // their announcements on the SQLite they still run on.
   const sqliteArticles = articleRepository(app.db, outbox, now)
   const writeEvents = { outbox, announceDue: sqliteArticles.announcements.announceDue }
-  // The SQLite comment events; on PostgreSQL only the unported writer of comments (privacy's erasure) uses them.
+  // The SQLite comment events, for the SQLite adapters.
   const events = commentEvents(app.db, writeEvents)
   const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles, writeEvents, events)
   app.decorate('outbox', outbox)
@@ -164,7 +169,7 @@ export default fp(async (app) => {
     now
   })
   app.decorate('reportService', reports)
-  const privacy = privacyRepository(app.db, events, { reporterOf: reports.reporterOf })
+  const privacy = ported.privacy({ reporterOf: reports.reporterOf })
   app.decorate('privacy', privacy)
 
   // With metrics or tracing on, every method of these is timed as `<name>.<method>` (in place, so the

@@ -21,12 +21,16 @@ export interface PrivacyRepositoryOptions {
 export interface Erasure {
   /** Comments turned into tombstones or removed. */
   erased: number
-  /** Whether the WAL checkpoint completed (the erased values are out of the WAL file too). */
+  /**
+   * Whether the erased values are out of the database's files too: on SQLite, whether the WAL checkpoint
+   * completed; on PostgreSQL always false, which has no such step (./repository.pg.ts says what it keeps).
+   * Logged, not answered.
+   */
   checkpointed: boolean
 }
 
 /** Rows changed per statement by the retention job, so that a backlog never holds the write lock long. */
-const RETENTION_BATCH = 500
+export const RETENTION_BATCH = 500
 
 export function privacyRepository (db: Db, events: CommentEvents, opts: PrivacyRepositoryOptions) {
   const sqlite = db.$client
