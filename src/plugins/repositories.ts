@@ -41,6 +41,8 @@ declare module 'fastify' {
     settings: SettingsRepository
     /** Where writes record their events (src/events/outbox.ts). */
     outbox: Outbox
+    /** Tells a listener after events were recorded, on either engine (the webhook dispatcher's wake-up). */
+    onEventsRecorded: (listener: () => void) => void
     events: EventRepository
     webhooks: WebhookRepository
     idempotencyKeys: IdempotencyKeyRepository
@@ -74,6 +76,8 @@ interface Ported {
   webhooks: WebhookRepository
   /** Readers' rights; built once the reporters' key is read (it unlinks an erased author's reports). */
   privacy: (opts: PrivacyRepositoryOptions) => PrivacyRepository
+  /** Tells `listener` after the engine's writers recorded events (the webhook dispatcher wakes up). */
+  onEventsRecorded: (listener: () => void) => void
 }
 
 /**
@@ -98,7 +102,8 @@ const ADAPTERS: {
     reports: reportRepository(db, comments),
     syndication: syndicationRepository(db),
     webhooks: webhookRepository(db),
-    privacy: (opts) => privacyRepository(db, comments, opts)
+    privacy: (opts) => privacyRepository(db, comments, opts),
+    onEventsRecorded: writeEvents.outbox.onRecorded
   }),
   postgres: (db, now) => {
     // One outbox for every PostgreSQL writer: articles, tags and comments record in one ordered log.
@@ -116,7 +121,8 @@ const ADAPTERS: {
       reports: reportRepositoryPg(db, comments),
       syndication: syndicationRepositoryPg(db),
       webhooks: webhookRepositoryPg(db),
-      privacy: (opts) => privacyRepositoryPg(db, comments, opts)
+      privacy: (opts) => privacyRepositoryPg(db, comments, opts),
+      onEventsRecorded: outbox.onRecorded
     }
   }
 }
@@ -132,6 +138,7 @@ export default fp(async (app) => {
   // The SQLite comment events, for the SQLite adapters.
   const events = commentEvents(app.db, writeEvents)
   const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles, writeEvents, events)
+  app.decorate('onEventsRecorded', ported.onEventsRecorded)
   app.decorate('outbox', outbox)
   app.decorate('events', ported.events)
   app.decorate('webhooks', ported.webhooks)

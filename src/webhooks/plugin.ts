@@ -34,7 +34,7 @@ export default fp<WebhookOptions>(async (app, given) => {
   const sender = webhookSender({ timeoutMs: config.webhookTimeoutMs, allowPrivate: config.webhookAllowPrivate, resolver: opts.resolver })
   const dispatcher = startDispatcher(app, sender, opts)
   app.decorate('webhookDispatcher', dispatcher)
-  app.outbox.onRecorded(dispatcher.kick)
+  app.onEventsRecorded(dispatcher.kick)
   // Read at each scrape when METRICS=true (nothing otherwise).
   app.addMetricGauge({
     name: 'gazette_webhook_backlog_deliveries',

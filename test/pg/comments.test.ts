@@ -231,14 +231,19 @@ t.test('two processes: concurrent comments on one article are all counted', asyn
 })
 
 t.test('two processes: concurrent reports count once each, and the threshold requeues once', async (t) => {
-  const [a, b] = await twoProcesses(t, { commentModeration: 'none', commentRateLimit: 100_000, commentReportThreshold: 4 })
+  // The threshold is the number of clients: the requeue comes with the last client's first report. A
+  // report that arrives after it finds the comment no longer public, and is a 404 (which of the repeats
+  // arrive before it is a race); a threshold below the clients would make a first report a 404 too.
+  const [a, b] = await twoProcesses(t, { commentModeration: 'none', commentRateLimit: 100_000, commentReportThreshold: 6 })
   await createArticle(a, { title: 'Reported', status: 'published' })
   for (let round = 0; round < ROUNDS; round++) {
     const c = (await postComment(a, 'reported', { authorName: 'R', authorEmail: 'r@example.org', body: `Round ${round}` })).json()
     const before = await commentCount(a, 'reported')
-    // Six different clients, each twice, half through each process: six counted, the fourth requeues.
+    // Six different clients, each twice, half through each process: six counted, the sixth requeues.
     const answers = await Promise.all([0, 1, 2, 3, 4, 5].flatMap((i) => [report(i % 2 === 0 ? a : b, c.id, `203.0.113.${i + 1}`), report(i % 2 === 0 ? b : a, c.id, `203.0.113.${i + 1}`, 'abuse')]))
-    t.same(answers.map((r) => r.statusCode), Array(12).fill(202), `round ${round}: every report is a 202`)
+    const codes = answers.map((r) => r.statusCode)
+    t.ok(codes.every((code) => code === 202 || code === 404), `round ${round}: each report is a 202, or a 404 once requeued (${codes.join(' ')})`)
+    t.ok([0, 1, 2, 3, 4, 5].every((i) => codes[2 * i] === 202 || codes[2 * i + 1] === 202), `round ${round}: every client was heard once at least`)
     const now = (await b.as('moderator', { method: 'GET', url: `/v1/comments/${c.id as number}` })).json()
     t.match(now, { reportCount: 6, status: 'pending' }, `round ${round}: six clients counted, back to pending`)
     t.equal(await commentCount(b, 'reported'), before - 1, `round ${round}: out of the count once`)
