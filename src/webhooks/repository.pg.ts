@@ -31,8 +31,9 @@ import { PING } from '../events/schemas.js'
 import { NotFound, StaleRead } from '../http/errors.js'
 import { toIso } from '../http/time.js'
 import type { AttemptResult } from './sender.js'
-import type {
-  AttemptOutcome, ClaimedDelivery, DeliveryView, RetryPolicy, WebhookRepository, WebhookRow, WebhookWrite
+import {
+  toClaimed, type AttemptOutcome, type ClaimedDelivery, type ClaimedRow, type DeliveryView, type RetryPolicy, type WebhookRepository,
+  type WebhookRow, type WebhookWrite
 } from './repository.js'
 
 type Conn = PgDb | PgTx
@@ -62,19 +63,6 @@ const candidates = (now: number, busy: readonly number[]) => sql`
     WHERE d.webhook_id = w.id AND d.status = 'pending' AND NOT d.ordered AND d.next_attempt_at <= ${now} AND ${leaseFree(now)}
     ORDER BY d.id LIMIT ${UNORDERED_BATCH}) u`
 
-type RawClaim = Omit<ClaimedDelivery, 'event'> & { seq: number, eventId: string, type: string, occurredAt: number, data: string }
-const toClaimed = (r: RawClaim): ClaimedDelivery => ({
-  id: r.id,
-  webhookId: r.webhookId,
-  ordered: r.ordered,
-  attempts: r.attempts,
-  url: r.url,
-  secret: r.secret,
-  previousSecret: r.previousSecret,
-  previousSecretExpiresAt: r.previousSecretExpiresAt,
-  event: { seq: r.seq, id: r.eventId, type: r.type, occurredAt: r.occurredAt, data: r.data }
-})
-
 /**
  * Leases the deliveries `ids` names (a query of delivery ids) that are still pending, due and free once
  * locked; skips those another transaction holds. Returns them with what sending needs.
@@ -89,7 +77,7 @@ async function lease (conn: Conn, ids: SQL, now: number, owner: string, leaseUnt
     SELECT l.id, l.webhook_id AS "webhookId", l.ordered, l.attempts, w.url, w.secret, w.previous_secret AS "previousSecret",
       w.previous_secret_expires_at AS "previousSecretExpiresAt", e.seq, e.id AS "eventId", e.type, e.occurred_at AS "occurredAt", e.data
     FROM leased l JOIN webhooks w ON w.id = l.webhook_id JOIN events e ON e.seq = l.event_seq ORDER BY l.id`)
-  return (rows as RawClaim[]).map(toClaimed)
+  return (rows as ClaimedRow[]).map(toClaimed)
 }
 
 /** Inside a write: the webhook's row locked as it stands (see the top for the lock order). */

@@ -67,6 +67,20 @@ export interface ClaimedDelivery {
   event: EventRow
 }
 
+/** A leased delivery's row (joined with its webhook and event), as the sender takes it; on either engine. */
+export type ClaimedRow = Omit<ClaimedDelivery, 'event'> & { seq: number, eventId: string, type: string, occurredAt: number, data: string }
+export const toClaimed = (r: ClaimedRow): ClaimedDelivery => ({
+  id: r.id,
+  webhookId: r.webhookId,
+  ordered: r.ordered,
+  attempts: r.attempts,
+  url: r.url,
+  secret: r.secret,
+  previousSecret: r.previousSecret,
+  previousSecretExpiresAt: r.previousSecretExpiresAt,
+  event: { seq: r.seq, id: r.eventId, type: r.type, occurredAt: r.occurredAt, data: r.data }
+})
+
 /** How an attempt ended, as recorded: `undefined` when it could not be (the lease was lost, or an erasure dropped the delivery). */
 export type AttemptOutcome = 'delivered' | 'failed' | 'gave-up' | undefined
 
@@ -172,17 +186,7 @@ export function webhookRepository (db: Db) {
   const leaseOne = (id: number, owner: string, leaseUntil: number): ClaimedDelivery => {
     lease.run(leaseUntil, owner, id)
     const r = claimedView.get(id)!
-    return {
-      id: r.id,
-      webhookId: r.webhookId,
-      ordered: r.ordered === 1,
-      attempts: r.attempts,
-      url: r.url,
-      secret: r.secret,
-      previousSecret: r.previousSecret,
-      previousSecretExpiresAt: r.previousSecretExpiresAt,
-      event: { seq: r.seq, id: r.eventId, type: r.type, occurredAt: r.occurredAt, data: r.data }
-    }
+    return toClaimed({ ...r, ordered: r.ordered === 1 })
   }
   const claim = c.transaction((now: number, owner: string, leaseUntil: number, busy: ReadonlySet<number>): ClaimedDelivery[] =>
     claimable(now, busy).map((id) => leaseOne(id, owner, leaseUntil)))

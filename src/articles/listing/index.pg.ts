@@ -21,7 +21,7 @@ import { rankOf, searchPlannerPg, snippetsOfPg, tsquery } from '../search-index.
 import { tagsOfArticlesPg } from '../../tags/article-tags.pg.js'
 import type { SearchTerm } from '../search.js'
 import type { CountKind } from '../counts.js'
-import type { ArticleListParams, ListedRow } from './index.js'
+import { listFailure, type ArticleListParams, type ListedRow } from './index.js'
 import { keysetRanges } from './keyset.js'
 import { tooManyToCount, TOTAL_LIMIT } from './totals.js'
 import { isInterrupted } from '../../db/native.js'
@@ -165,9 +165,8 @@ export function articleListingPg (db: PgDb) {
       try {
         return await run(p)
       } catch (err) {
-        // A search stopped by the query budget (statement_timeout): the search is what costs too much.
-        if (p.search !== undefined && isInterrupted(err)) throw invalid('query', '/q', 'took too long to search; add a word, or use longer prefixes')
-        throw err
+        // A search stopped by the query budget (statement_timeout) is a 422, as on SQLite.
+        throw listFailure(p, err)
       }
     },
 

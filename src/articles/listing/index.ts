@@ -104,6 +104,13 @@ export const LIST_SHAPES = 64
  */
 const slot = <T>(name: string): T => sql.placeholder(name) as unknown as T
 
+/**
+ * What a list's failure means to the client, on either engine: a search stopped by the query budget is a
+ * 422 on q (the search is what costs too much); anything else is passed on.
+ */
+export const listFailure = (p: ArticleListParams, err: unknown): unknown =>
+  p.search !== undefined && isInterrupted(err) ? invalid('query', '/q', 'took too long to search; add a word, or use longer prefixes') : err
+
 export function articleListing (db: Db) {
   const counts = articleCounts(db)
   const planner = searchPlanner(db)
@@ -301,9 +308,7 @@ export function articleListing (db: Db) {
       try {
         return await run(p)
       } catch (err) {
-        // A search stopped by the query budget: the search is what costs too much.
-        if (p.search !== undefined && isInterrupted(err)) throw invalid('query', '/q', 'took too long to search; add a word, or use longer prefixes')
-        throw err
+        throw listFailure(p, err)
       }
     },
     /** EXPLAIN QUERY PLAN of each statement `list` would run for these parameters (for tests and docs). */
