@@ -13,9 +13,9 @@
 //
 // Caches. Nothing is declared here, as in the other PostgreSQL adapters: every row written notifies
 // `gazette_changes` at commit (migrations/pg/0003_change_notify.sql, read by src/db/pg/change-clock.ts),
-// which has no keys, only an epoch. The SQLite twin declares the threads and counts it touched
-// (commentWriteKeys of each article) to the SQLite ledger, which the public cache reads; on PostgreSQL
-// that cache is off until a PostgreSQL clock is wired to it (src/plugins/public-cache.ts).
+// which has no keys, only an epoch, and empties the other processes' public caches; this process's empties
+// before the erasure's answer leaves (src/plugins/public-cache.ts). The SQLite twin declares the threads and
+// counts it touched (commentWriteKeys of each article), so only those answers go there.
 //
 // What PostgreSQL does with erased values: nothing like SQLite's secure_delete or a WAL checkpoint with
 // TRUNCATE. A deleted or updated row stays in its table's pages as a dead tuple until VACUUM (autovacuum, or
