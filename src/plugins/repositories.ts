@@ -35,6 +35,7 @@ import { syndicationRepositoryPg } from '../syndication/repository.pg.js'
 import { instrumentRepositories } from '../observability/instrument.js'
 import type { Db } from '../db/connection.js'
 import type { PgDb } from '../db/pg/connection.js'
+import type { ChangeClock } from '../db/pg/change-clock.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -88,7 +89,7 @@ interface Ported {
  */
 const ADAPTERS: {
   sqlite: (db: Db, now: () => number, articles: ArticleRepository, writeEvents: WriteEvents, comments: CommentEvents) => Ported
-  postgres: (db: PgDb, now: () => number) => Ported
+  postgres: (db: PgDb, now: () => number, changes: ChangeClock) => Ported
 } = {
   sqlite: (db, now, articles, writeEvents, comments) => ({
     settings: settingsRepository(db),
@@ -105,7 +106,7 @@ const ADAPTERS: {
     privacy: (opts) => privacyRepository(db, comments, opts),
     onEventsRecorded: writeEvents.outbox.onRecorded
   }),
-  postgres: (db, now) => {
+  postgres: (db, now, changes) => {
     // One outbox for every PostgreSQL writer: articles, tags and comments record in one ordered log.
     const outbox = outboxPg()
     const comments = commentEventsPg(db, outbox)
@@ -122,7 +123,13 @@ const ADAPTERS: {
       syndication: syndicationRepositoryPg(db),
       webhooks: webhookRepositoryPg(db),
       privacy: (opts) => privacyRepositoryPg(db, comments, opts),
-      onEventsRecorded: outbox.onRecorded
+      // This process's events (on the turn after they are recorded, usually before their commit), and
+      // every commit anywhere (its notification): a delivery starts when its event is visible, whichever
+      // process wrote it, rather than at the dispatcher's next poll.
+      onEventsRecorded: (listener) => {
+        outbox.onRecorded(listener)
+        changes.onChange(listener)
+      }
     }
   }
 }
@@ -137,7 +144,7 @@ export default fp(async (app) => {
   const writeEvents = { outbox, announceDue: sqliteArticles.announcements.announceDue }
   // The SQLite comment events, for the SQLite adapters.
   const events = commentEvents(app.db, writeEvents)
-  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now) : ADAPTERS.sqlite(storage.db, now, sqliteArticles, writeEvents, events)
+  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now, storage.changes) : ADAPTERS.sqlite(storage.db, now, sqliteArticles, writeEvents, events)
   app.decorate('onEventsRecorded', ported.onEventsRecorded)
   app.decorate('outbox', outbox)
   app.decorate('events', ported.events)

@@ -6,8 +6,9 @@
 // every event their article and comment writes record reaches each subscribed webhook exactly once, in
 // the order of the log, over RACE_ROUNDS rounds (`npm run race:pg` runs hundreds); of two writes with one
 // If-Match (a PATCH and a PATCH or a rotation), one wins and the other is a 412; and a delivery whose
-// sender stopped answering is taken over by the other process once its lease runs out, never before; and a
-// fan-out never moves a cursor past an event another process has yet to commit.
+// sender stopped answering is taken over by the other process once its lease runs out, never before; a
+// fan-out never moves a cursor past an event another process has yet to commit; and a dispatcher wakes on
+// another process's commit (its notification) rather than at its next poll.
 import t, { type Test } from 'tap'
 import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
@@ -302,4 +303,26 @@ t.test('a fan-out never passes an event still to commit: the one after it waits 
   await new Promise((resolve) => setTimeout(resolve, 100))
   t.same(receiver.received.map((r) => r.event.type), ['tag.updated', 'article.published'], 'both, in the order of the log')
   t.same(receiver.received.map((r) => r.id), (await eventLog(a)).map((e) => e.id))
+})
+
+t.test('a dispatcher wakes when another process commits an event, not at its next poll', async (t) => {
+  const receiver = await startReceiver()
+  t.teardown(() => receiver.close())
+  // Dispatchers that poll once a minute: only a wake-up can deliver within the test.
+  const a = await build(t, { webhookAllowPrivate: true }, { engine: 'postgres', workers: { ...fast, pollMs: 60_000 } })
+  const created = (await a.as('admin', { method: 'POST', url: '/v1/webhooks', payload: { url: receiver.url, events: ['tag.updated'] } })).json()
+  receiver.secret = created.secret
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(receiver.received.length, 0, 'nothing to deliver yet')
+  // Another process (its own pool, no dispatcher of its own) records and commits an event.
+  const other = openPgDatabase(a.pg!.url, { poolSize: 1 })
+  t.teardown(() => other.$client.end())
+  const started = Date.now()
+  await other.transaction(async (tx) => {
+    await outboxPg().record(tx, 'tag.updated', { slug: 'elsewhere', name: 'Elsewhere', description: null, articleCount: 0 }, a.clock.now)
+  })
+  await waitFor('the delivery', () => receiver.received.length === 1, 10_000)
+  const ms = Date.now() - started
+  t.ok(ms < 5000, `delivered ${ms} ms after the other process's commit, long before the next poll`)
+  t.match(receiver.received[0]!.body, /"elsewhere"/)
 })

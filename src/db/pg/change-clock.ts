@@ -17,6 +17,11 @@ export interface ChangeClock {
   version: () => number
   /** Whether the connection is up and listening: while it is not, every read of `version` may differ. */
   listening: () => boolean
+  /**
+   * Calls `listener` after each notification, on the turn of the event loop it arrives: a commit anywhere
+   * (this process's included) that wrote a notifying table. The webhook dispatcher wakes on it.
+   */
+  onChange: (listener: () => void) => void
   close: () => Promise<void>
 }
 
@@ -34,10 +39,14 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
   let closed = false
   let retry = firstRetry
   let timer: NodeJS.Timeout | undefined
+  const listeners: (() => void)[] = []
 
   const connect = async (): Promise<void> => {
     const next = new pg.Client({ connectionString: url, application_name: 'gazette-changes' })
-    next.on('notification', () => { version++ })
+    next.on('notification', () => {
+      version++
+      for (const listener of listeners) listener()
+    })
     next.on('error', (err) => {
       opts.onError?.(err)
       lost(next)
@@ -76,6 +85,7 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
     // While disconnected every read is a new version: nothing cached then can outlive a missed write.
     version: () => client === undefined ? ++version : version,
     listening: () => client !== undefined,
+    onChange: (listener) => { listeners.push(listener) },
     async close () {
       closed = true
       clearTimeout(timer)
