@@ -16,8 +16,8 @@
 // PostgreSQL cannot: so every row this adapter hands out (findRowBySlug, the row locked in a write) is
 // read together with its tags, kept beside it in a WeakMap, and toArticle reads them there.
 //
-// Not yet here (PG-16.md section 4): search (`q`) in lists, the counts' settle timer, and declared
-// writes for the public cache (which stays off on PostgreSQL until the change clock is wired).
+// Not yet here: declared writes for the public cache (on PostgreSQL a write empties it whole,
+// src/plugins/public-cache.ts) and stored representations (every answer is assembled; see backfill below).
 import { and, eq, gt, min } from 'drizzle-orm'
 import type { PgDb, PgTx } from '../db/pg/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/pg/schema.js'

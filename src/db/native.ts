@@ -66,5 +66,5 @@ export const isInterrupted = (err: unknown): boolean =>
   ((err as { code?: unknown }).code === 'SQLITE_INTERRUPT' || (err as { code?: unknown }).code === QUERY_CANCELED ||
     isInterrupted((err as { cause?: unknown }).cause))
 
-/** SQLSTATE of a statement PostgreSQL cancelled (statement_timeout), as src/db/pg/connection.ts names it. */
-const QUERY_CANCELED = '57014'
+/** SQLSTATE of a statement PostgreSQL cancelled (statement_timeout): what SQLITE_INTERRUPT is to the SQLite budget. */
+export const QUERY_CANCELED = '57014'

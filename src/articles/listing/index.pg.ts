@@ -23,8 +23,7 @@ import type { SearchTerm } from '../search.js'
 import type { CountKind } from '../counts.js'
 import { listFailure, type ArticleListParams, type ListedRow } from './index.js'
 import { keysetRanges } from './keyset.js'
-import { tooManyToCount, TOTAL_LIMIT } from './totals.js'
-import { isInterrupted } from '../../db/native.js'
+import { countedWithinBudget, tooManyToCount, TOTAL_LIMIT } from './totals.js'
 
 const { body: _body, bodyHtml: _bodyHtml, search: _search, ...LISTED } = getTableColumns(articles)
 const SELECTION = { ...LISTED, rank: sql<null>`NULL::real` }
@@ -144,12 +143,7 @@ export function articleListingPg (db: PgDb) {
       total = await storedTotal(p)
       if (total === undefined) {
         if (!s.countable) throw tooManyToCount()
-        try {
-          total = (await s.total)[0]!.n
-        } catch (err) {
-          if (isInterrupted(err)) throw tooManyToCount()
-          throw err
-        }
+        total = await countedWithinBudget(async () => (await s.total)[0]!.n)
         if (s.plan === undefined && total > TOTAL_LIMIT) throw tooManyToCount()
       }
     }

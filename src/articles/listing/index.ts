@@ -41,7 +41,7 @@ import { chooseDrivers, LISTED_MATCHES, sourceOf } from './drivers.js'
 import { HINT_STATUS, listFilters, memberSql, membershipsOf, type Membership } from './filters.js'
 import { keysetRanges, listOrder, nullableSort } from './keyset.js'
 import { allMatches, RANKED_CANDIDATES, rankedPages } from './ranked.js'
-import { countable, countedTotal, storedTotals, tooManyToCount, TOTAL_LIMIT } from './totals.js'
+import { countable, countedTotal, countedWithinBudget, storedTotals, tooManyToCount, TOTAL_LIMIT } from './totals.js'
 import { StatementCache } from '../../db/statement-cache.js'
 
 export { LISTED_MATCHES, RARE_MEMBERSHIP } from './drivers.js'
@@ -287,12 +287,7 @@ export function articleListing (db: Db) {
       total = await storedTotal(p)
       if (total === undefined) {
         if (!d.countable) throw tooManyToCount()
-        try {
-          total = (s.total().get(d.values) as unknown as { n: number }).n
-        } catch (err) {
-          if (isInterrupted(err)) throw tooManyToCount()
-          throw err
-        }
+        total = await countedWithinBudget(() => (s.total().get(d.values) as unknown as { n: number }).n)
         if (d.plan === undefined && total > TOTAL_LIMIT) throw tooManyToCount()
       }
     }

@@ -3,6 +3,7 @@ import { and, count, eq, isNull, sql, type Placeholder } from 'drizzle-orm'
 import type { Db } from '../../db/connection.js'
 import { articles, tags } from '../../db/schema.js'
 import { invalid } from '../../http/errors.js'
+import { isInterrupted } from '../../db/native.js'
 import type { ArticleCounts, CountKind } from '../counts.js'
 import { allMatches } from './ranked.js'
 import type { Source } from './drivers.js'
@@ -17,6 +18,16 @@ const COUNT_DRIVER_LIMIT = TOTAL_LIMIT
 /** 422 for `include=total` when no stored count answers and more than TOTAL_LIMIT articles match. */
 export const tooManyToCount = () => invalid('query', '/include',
   `counts at most ${TOTAL_LIMIT.toLocaleString('en')} articles for this combination of filters (any number for all articles, one tag, one section or one author); narrow the filters, or leave out include=total`)
+
+/** What `count` counts, on either engine; a count the query budget stopped is refused as too many to count. */
+export async function countedWithinBudget (count: () => number | Promise<number>): Promise<number> {
+  try {
+    return await count()
+  } catch (err) {
+    if (isInterrupted(err)) throw tooManyToCount()
+    throw err
+  }
+}
 
 /** `include=total` from the stored counts, when the list is one they hold. */
 export function storedTotals (db: Db, counts: ArticleCounts) {

@@ -17,9 +17,9 @@ export const pgMigrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)
 /**
  * Key of the advisory lock held while migrating: drizzle's migrator takes none, and two processes
  * starting on one database would otherwise both apply the same migration (the second failing on
- * "already exists"). Any fixed 64-bit number no other application on the database uses.
+ * "already exists"). Any fixed 64-bit number no other application on the database uses. Exported for the
+ * tests, which hold it to make a migrating process wait.
  */
-/** The advisory lock the process that migrates holds (tests hold it to make another one wait). */
 export const MIGRATION_LOCK = 0x6761_7a65_7474_65n // "gazette"
 
 /**
@@ -55,8 +55,8 @@ export interface PgOptions {
   statementTimeoutMs?: number
 }
 
-/** SQLSTATE of a statement cancelled by statement_timeout: what SQLITE_INTERRUPT is to the SQLite budget. */
-export const QUERY_CANCELED = '57014'
+/** SQLSTATE of a statement cancelled by statement_timeout (defined beside isInterrupted, which knows it). */
+export { QUERY_CANCELED } from '../native.js'
 
 /** A pool on `url` and drizzle over it. Connections open on first use; close with `db.$client.end()`. */
 export function openPgDatabase (url: string, opts: PgOptions = {}): PgDb {
