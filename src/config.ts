@@ -11,7 +11,6 @@ export interface Config {
   databasePath: string
   /**
    * PostgreSQL (DATABASE_URL, PG_POOL_SIZE), which wins over `databasePath` (API.md section 12).
-   * loadConfig leaves it undefined (it refuses DATABASE_URL) until POSTGRES_AVAILABLE; tests set it directly.
    */
   postgres: PostgresConfig | undefined
   /** An admin secret to register on start (idempotent). */
@@ -276,13 +275,6 @@ export function postgresConfig (env: Env): PostgresConfig | undefined {
   return { url: raw, poolSize: integer(env, 'PG_POOL_SIZE', 10, 1, 1000) }
 }
 
-/**
- * Whether this build can run on PostgreSQL. Until every repository has its PostgreSQL adapter (issue 16,
- * /work/notes/PG-16.md), a DATABASE_URL is refused at start rather than ignored: an operator who set it
- * must not find later that the data went into a SQLite file.
- */
-export const POSTGRES_AVAILABLE = false
-
 /** Reads and checks the environment; throws ConfigError with a message fit for a person. */
 export function loadConfig (env: Env): Config {
   const adminToken = env.ADMIN_TOKEN === '' ? undefined : env.ADMIN_TOKEN
@@ -298,9 +290,6 @@ export function loadConfig (env: Env): Config {
     throw new ConfigError('METRICS_TOKEN must be 16 to 200 printable ASCII characters without spaces')
   }
   const postgres = postgresConfig(env)
-  if (postgres !== undefined && !POSTGRES_AVAILABLE) {
-    throw new ConfigError('DATABASE_URL is set, but this build of Gazette runs on SQLite only (PostgreSQL support is under construction). Unset DATABASE_URL to use DATABASE_PATH.')
-  }
   const origins = env.CORS_ORIGINS
   return {
     host: env.HOST || defaultConfig.host,

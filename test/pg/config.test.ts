@@ -1,7 +1,7 @@
 // DATABASE_URL and PG_POOL_SIZE (src/config.ts): parsed and checked, wrong values refused without the URL
-// (and its password) in the message, and refused at start while this build runs on SQLite only.
+// (and its password) in the message; when set, it wins over DATABASE_PATH.
 import { test } from 'tap'
-import { ConfigError, loadConfig, postgresConfig, POSTGRES_AVAILABLE } from '../../src/config.js'
+import { ConfigError, loadConfig, postgresConfig } from '../../src/config.js'
 
 test('DATABASE_URL: a postgres URL, with the pool size', async (t) => {
   t.equal(postgresConfig({}), undefined, 'unset: SQLite')
@@ -33,8 +33,10 @@ test('a wrong DATABASE_URL or PG_POOL_SIZE is refused, never echoing the URL', a
   t.throws(() => postgresConfig({ DATABASE_URL: 'postgres://db/gazette', PG_POOL_SIZE: '0' }), /PG_POOL_SIZE must be an integer from 1 to 1000/)
 })
 
-test('until the PostgreSQL adapter is complete, a DATABASE_URL is refused at start, not ignored', async (t) => {
-  t.equal(POSTGRES_AVAILABLE, false)
-  t.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/gazette' }), /runs on SQLite only/)
-  t.equal(loadConfig({ DATABASE_PATH: './x.db' }).databasePath, './x.db', 'SQLite as before')
+test('loadConfig: DATABASE_URL chooses PostgreSQL, and SQLite stays the default', async (t) => {
+  t.same(loadConfig({ DATABASE_URL: 'postgres://db/gazette', PG_POOL_SIZE: '4', DATABASE_PATH: './x.db' }).postgres,
+    { url: 'postgres://db/gazette', poolSize: 4 }, 'the URL wins over DATABASE_PATH')
+  t.equal(loadConfig({ DATABASE_PATH: './x.db' }).postgres, undefined, 'without it: SQLite')
+  t.equal(loadConfig({ DATABASE_PATH: './x.db' }).databasePath, './x.db')
+  t.throws(() => loadConfig({ DATABASE_URL: 'mysql://db/gazette' }), /not a mysql: URL/, 'a wrong one stops the start')
 })
