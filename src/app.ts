@@ -135,6 +135,10 @@ function serverOptions (opts: AppOptions, tracer: RequestTracer): FastifyHttpOpt
           }
         }
       : {}),
+    // Starting may wait for migrations (an index built over a large PostgreSQL table, or another process's
+    // migration holding the lock) longer than Fastify's 10 s per plugin; the db plugin bounds the connection
+    // attempt itself (src/db/plugin.ts).
+    pluginTimeout: 0,
     bodyLimit: config.bodyLimit,
     http: { maxHeaderSize: config.maxHeaderSize },
     clientErrorHandler,

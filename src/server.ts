@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { bootstrap } from './db/bootstrap.js'
+import { DatabaseOpenError } from './db/plugin.js'
 import { loggerOptions } from './observability/logging.js'
 
 let config: Config
@@ -16,16 +17,28 @@ try {
   throw err
 }
 
-let app: Awaited<ReturnType<typeof buildApp>>
-try {
-  app = await buildApp({ config, logger: loggerOptions(config, process.stdout.isTTY === true) })
-} catch (err) {
-  // A setting that only the database can prove wrong (a webhook encryption key that does not match).
+/**
+ * What stops a start is said in one line, and the process exits 1 (a process manager retries): a setting
+ * only the database can prove wrong (a webhook encryption key that does not match), or a database that is
+ * down, unreachable, refuses the login, or whose file cannot be made. Anything else is a bug: its stack.
+ */
+function stopOnStartError (err: unknown): never {
   if (err instanceof ConfigError) {
     console.error(`gazette: configuration error: ${err.message}`)
     process.exit(1)
   }
+  if (err instanceof DatabaseOpenError) {
+    console.error(`gazette: ${err.message}`)
+    process.exit(1)
+  }
   throw err
+}
+
+let app: Awaited<ReturnType<typeof buildApp>>
+try {
+  app = await buildApp({ config, logger: loggerOptions(config, process.stdout.isTTY === true) })
+} catch (err) {
+  stopOnStartError(err)
 }
 
 // On SIGTERM/SIGINT: readiness goes false at once; requests are still served for SHUTDOWN_DELAY, the
@@ -42,7 +55,11 @@ closeWithGrace({ delay: config.shutdownDelay + 10_000 }, async ({ signal, err })
   await app.close()
 })
 
-await app.ready()
+try {
+  await app.ready()
+} catch (err) {
+  stopOnStartError(err)
+}
 const { createdAdminSecret } = await bootstrap(app)
 if (createdAdminSecret !== undefined) {
   // Printed once, on purpose outside the log stream so it is not shipped to log storage.

@@ -1,9 +1,13 @@
 // npm run token -- --role editor --name newsdesk
-// Creates an API token directly in the database (no server needed) and prints its secret once.
+// Creates an API token directly in the database (no server needed) and prints its secret once: in
+// PostgreSQL when DATABASE_URL is set, as the server would, else in the SQLite file at DATABASE_PATH.
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../config.js'
+import { ConfigError, loadConfig, type Config } from '../config.js'
 import { openDatabase } from '../db/connection.js'
+import { migratePg, openPgDatabase } from '../db/pg/connection.js'
 import { tokenRepository } from '../tokens/repository.js'
+import { tokenRepositoryPg } from '../tokens/repository.pg.js'
+import type { TokenRepository } from '../tokens/repository.js'
 
 const usage = 'usage: npm run token -- --role admin|editor|moderator --name <name>'
 
@@ -29,14 +33,41 @@ export async function main (argv: string[], env: Record<string, string | undefin
     console.error(`--name must be 1 to 100 characters\n${usage}`)
     return 2
   }
-  const db = openDatabase(loadConfig(env).databasePath)
+  let config: Config
   try {
-    const token = await tokenRepository(db, Date.now).create(name, role)
+    config = loadConfig(env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    console.error(`token: configuration error: ${err.message}`)
+    return 2
+  }
+  let tokens: TokenRepository
+  let close: () => Promise<void>
+  if (config.postgres !== undefined) {
+    const db = openPgDatabase(config.postgres.url, { poolSize: 1, applicationName: 'gazette-token' })
+    close = () => db.$client.end()
+    try {
+      // A database no server has started on yet gets its tables first, as the server would make them.
+      await migratePg(db)
+    } catch (err) {
+      await close()
+      // The driver's message names the host and the reason, never the URL's password.
+      console.error(`token: PostgreSQL (DATABASE_URL) could not be opened: ${(err as Error).message}`)
+      return 1
+    }
+    tokens = tokenRepositoryPg(db, Date.now)
+  } else {
+    const db = openDatabase(config.databasePath)
+    close = async () => { db.$client.close() }
+    tokens = tokenRepository(db, Date.now)
+  }
+  try {
+    const token = await tokens.create(name, role)
     console.log(token.token)
     console.error(`Created ${role} token #${token.id} "${name}". The secret above is shown only this once.`)
     return 0
   } finally {
-    db.$client.close()
+    await close()
   }
 }
 

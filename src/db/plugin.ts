@@ -13,7 +13,10 @@ export type Storage = { engine: 'sqlite', db: Db } | { engine: 'postgres', db: P
 declare module 'fastify' {
   interface FastifyInstance {
     storage: Storage
-    /** The SQLite database, for the SQLite adapters (and, until every repository is ported, see below). */
+    /**
+     * The SQLite database, for the SQLite adapters and the SQLite-only plugins (each checks `storage.engine`
+     * first). On PostgreSQL no SQLite file is opened, and reading this throws.
+     */
     db: Db
   }
 }
@@ -32,29 +35,54 @@ export interface DbPluginOptions {
 }
 
 /**
+ * The database could not be opened or migrated at start: the process says why in one line and exits
+ * (src/server.ts), rather than print a driver's stack trace. The message never holds DATABASE_URL (its password).
+ */
+export class DatabaseOpenError extends Error {
+  constructor (what: string, cause: unknown) {
+    super(`${what} could not be opened: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    this.name = 'DatabaseOpenError'
+  }
+}
+
+/** How long the first connection to PostgreSQL may take at start before the process gives up. */
+const START_CONNECT_TIMEOUT_MS = 10_000
+
+/**
  * Opens and migrates the database before the server is ready; closes it when the app closes.
  *
- * With `postgres`, the repositories that have a PostgreSQL adapter run there (src/plugins/repositories.ts).
- * The port is not complete (issue 16, /work/notes/PG-16.md section 4): the other repositories, and the few
- * plugins that read `app.db` (the query budget), still run on the
- * SQLite database at `databasePath`. Only tests build such an app: loadConfig refuses DATABASE_URL until
- * POSTGRES_AVAILABLE. When the last adapter lands, SQLite is no longer opened on PostgreSQL.
+ * With `postgres` (DATABASE_URL), every repository runs on PostgreSQL (src/plugins/repositories.ts) and
+ * `databasePath` is not opened: nothing of the data may land in a SQLite file an operator does not back up.
  */
 export default fp<DbPluginOptions>(async (app, opts) => {
-  const db = openDatabase(opts.databasePath, { cacheMb: opts.cacheMb })
-  app.decorate('db', db)
-  app.addHook('onClose', async () => {
-    db.$client.close()
-  })
   if (opts.postgres === undefined) {
+    let db: Db
+    try {
+      db = openDatabase(opts.databasePath, { cacheMb: opts.cacheMb })
+    } catch (err) {
+      throw new DatabaseOpenError(`The SQLite database (DATABASE_PATH ${opts.databasePath})`, err)
+    }
+    app.decorate('db', db)
+    app.addHook('onClose', async () => {
+      db.$client.close()
+    })
     app.decorate('storage', { engine: 'sqlite', db })
     return
   }
+  // A SQLite-only path reached on PostgreSQL is a bug: say so where it happens, not with a file opened
+  // behind the operator's back.
+  app.decorate('db', {
+    getter (): Db {
+      throw new Error('app.db is the SQLite database, and this app runs on PostgreSQL (use app.storage)')
+    }
+  })
   // Migrations on a connection of their own, without the statement timeout: building an index over a
   // large table may take longer than any request may.
-  const migrator = openPgDatabase(opts.postgres.url, { poolSize: 1, applicationName: 'gazette-migrate' })
+  const migrator = openPgDatabase(opts.postgres.url, { poolSize: 1, applicationName: 'gazette-migrate', connectTimeoutMs: START_CONNECT_TIMEOUT_MS })
   try {
     await migratePg(migrator)
+  } catch (err) {
+    throw new DatabaseOpenError('PostgreSQL (DATABASE_URL)', err)
   } finally {
     await migrator.$client.end()
   }

@@ -24,7 +24,19 @@ declare module 'fastify' {
   }
 }
 
+// On PostgreSQL the server keeps the budget itself: the pool's statement_timeout (src/db/plugin.ts) cancels
+// any statement that runs past it, background steps' included, so there is nothing to arm here.
+const kept: QueryBudget = {
+  arm () {},
+  release () {},
+  interrupts: () => { throw new Error('on PostgreSQL the query budget is its statement_timeout, counted by the server') }
+}
+
 export default fp(async (app) => {
+  if (app.storage.engine === 'postgres') {
+    app.decorate('queryBudget', kept)
+    return
+  }
   const budget = queryBudget(app.db.$client)
   app.decorate('queryBudget', budget)
   const ms = app.config.queryBudgetMs

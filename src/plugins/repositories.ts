@@ -10,7 +10,7 @@ import { idempotencyKeyRepository, type IdempotencyKeyRepository } from '../idem
 import { idempotencyKeyRepositoryPg } from '../idempotency/repository.pg.js'
 import { commentRepository, type CommentRepository } from '../comments/repository.js'
 import { commentService, type CommentService } from '../comments/service.js'
-import { commentEvents, type CommentEvents } from '../comments/events.js'
+import { commentEvents } from '../comments/events.js'
 import { reportRepository, reportService, type ReportRepository, type ReportService } from '../comments/reports.js'
 import { commentRepositoryPg } from '../comments/repository.pg.js'
 import { commentEventsPg } from '../comments/events.pg.js'
@@ -40,7 +40,7 @@ import type { ChangeClock } from '../db/pg/change-clock.js'
 declare module 'fastify' {
   interface FastifyInstance {
     settings: SettingsRepository
-    /** Where writes record their events (src/events/outbox.ts). */
+    /** Where SQLite's writers record their events (src/events/outbox.ts); on PostgreSQL, reading it throws. */
     outbox: Outbox
     /** Tells a listener after events were recorded, on either engine (the webhook dispatcher's wake-up). */
     onEventsRecorded: (listener: () => void) => void
@@ -84,28 +84,34 @@ interface Ported {
 /**
  * Each ported repository on each engine: the adapter is chosen by the engine the db plugin opened
  * (DATABASE_URL: PostgreSQL). Both must make every port of `Ported`, so an adapter missing on one engine
- * fails the type check. The repositories not in it yet run on SQLite (`app.db`) on either engine, which
- * only tests do until the port is complete (src/db/plugin.ts).
+ * fails the type check.
  */
 const ADAPTERS: {
-  sqlite: (db: Db, now: () => number, articles: ArticleRepository, writeEvents: WriteEvents, comments: CommentEvents) => Ported
+  sqlite: (db: Db, now: () => number) => Ported & { outbox: Outbox }
   postgres: (db: PgDb, now: () => number, changes: ChangeClock) => Ported
 } = {
-  sqlite: (db, now, articles, writeEvents, comments) => ({
-    settings: settingsRepository(db),
-    tokens: tokenRepository(db, now),
-    idempotencyKeys: idempotencyKeyRepository(db, now),
-    articles,
-    events: eventRepository(db),
-    revisions: revisionRepository(db),
-    tags: tagRepository(db, writeEvents),
-    comments: commentRepository(db, comments),
-    reports: reportRepository(db, comments),
-    syndication: syndicationRepository(db),
-    webhooks: webhookRepository(db),
-    privacy: (opts) => privacyRepository(db, comments, opts),
-    onEventsRecorded: writeEvents.outbox.onRecorded
-  }),
+  sqlite: (db, now) => {
+    const outbox = eventOutbox(db)
+    const articles = articleRepository(db, outbox, now)
+    const writeEvents: WriteEvents = { outbox, announceDue: articles.announcements.announceDue }
+    const comments = commentEvents(db, writeEvents)
+    return {
+      outbox,
+      settings: settingsRepository(db),
+      tokens: tokenRepository(db, now),
+      idempotencyKeys: idempotencyKeyRepository(db, now),
+      articles,
+      events: eventRepository(db),
+      revisions: revisionRepository(db),
+      tags: tagRepository(db, writeEvents),
+      comments: commentRepository(db, comments),
+      reports: reportRepository(db, comments),
+      syndication: syndicationRepository(db),
+      webhooks: webhookRepository(db),
+      privacy: (opts) => privacyRepository(db, comments, opts),
+      onEventsRecorded: outbox.onRecorded
+    }
+  },
   postgres: (db, now, changes) => {
     // One outbox for every PostgreSQL writer: articles, tags and comments record in one ordered log.
     const outbox = outboxPg()
@@ -137,16 +143,20 @@ const ADAPTERS: {
 export default fp(async (app) => {
   const now = app.clock
   const storage = app.storage
-  const outbox = eventOutbox(app.db)
-  // The SQLite article repository; on PostgreSQL only the unported writers (comments) use it, for
-  // their announcements on the SQLite they still run on.
-  const sqliteArticles = articleRepository(app.db, outbox, now)
-  const writeEvents = { outbox, announceDue: sqliteArticles.announcements.announceDue }
-  // The SQLite comment events, for the SQLite adapters.
-  const events = commentEvents(app.db, writeEvents)
-  const ported = storage.engine === 'postgres' ? ADAPTERS.postgres(storage.db, now, storage.changes) : ADAPTERS.sqlite(storage.db, now, sqliteArticles, writeEvents, events)
+  let ported: Ported
+  if (storage.engine === 'postgres') {
+    ported = ADAPTERS.postgres(storage.db, now, storage.changes)
+    app.decorate('outbox', {
+      getter (): Outbox {
+        throw new Error('app.outbox is SQLite\'s event outbox, and this app runs on PostgreSQL')
+      }
+    })
+  } else {
+    const sqlite = ADAPTERS.sqlite(storage.db, now)
+    ported = sqlite
+    app.decorate('outbox', sqlite.outbox)
+  }
   app.decorate('onEventsRecorded', ported.onEventsRecorded)
-  app.decorate('outbox', outbox)
   app.decorate('events', ported.events)
   app.decorate('webhooks', ported.webhooks)
   const articles = ported.articles

@@ -1,6 +1,6 @@
 // The real entry point, as `npm start` runs it: configuration from the environment, first start, signals.
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -59,4 +59,23 @@ t.test('a bad configuration stops the server with a clear message', async (t) =>
   const server = start({ PORT: 'eighty', DATABASE_PATH: ':memory:' })
   t.equal(await server.exited, 1)
   t.match(server.output(), /PORT must be an integer/)
+})
+
+t.test('a database that cannot be opened stops the server with one clear line, never the URL or a stack', async (t) => {
+  const password = 'n0t-the-real-0ne'
+  // Nothing listens on port 1: the connection is refused at once.
+  const pg = start({ PORT: String(await freePort()), DATABASE_URL: `postgres://gazette:${password}@127.0.0.1:1/gazette` })
+  t.equal(await pg.exited, 1)
+  t.match(pg.output(), /^gazette: PostgreSQL \(DATABASE_URL\) could not be opened: .*ECONNREFUSED.*\n$/)
+  t.notMatch(pg.output(), password)
+  t.notMatch(pg.output(), /\n\s+at /, 'no stack trace')
+
+  // A file where none can be made (its folder is a file).
+  const dir = mkdtempSync(join(tmpdir(), 'gazette-'))
+  const notAFolder = join(dir, 'plain')
+  writeFileSync(notAFolder, 'x')
+  const sqlite = start({ PORT: String(await freePort()), DATABASE_PATH: join(notAFolder, 'gazette.db') })
+  t.equal(await sqlite.exited, 1)
+  t.match(sqlite.output(), /^gazette: The SQLite database \(DATABASE_PATH .*plain\/gazette\.db\) could not be opened: .+\n$/)
+  t.notMatch(sqlite.output(), /\n\s+at /, 'no stack trace')
 })

@@ -53,6 +53,8 @@ export interface PgOptions {
    * work). Requests and background jobs use separate pools for that reason (PG-16.md section 3).
    */
   statementTimeoutMs?: number
+  /** How long opening a connection may take before it fails (unset: as long as the network takes). */
+  connectTimeoutMs?: number
 }
 
 /** SQLSTATE of a statement cancelled by statement_timeout (defined beside isInterrupted, which knows it). */
@@ -64,7 +66,8 @@ export function openPgDatabase (url: string, opts: PgOptions = {}): PgDb {
     connectionString: url,
     max: opts.poolSize ?? 10,
     application_name: opts.applicationName ?? 'gazette',
-    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {})
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+    ...(opts.connectTimeoutMs ? { connectionTimeoutMillis: opts.connectTimeoutMs } : {})
   })
   pool.on('error', opts.onIdleError ?? (() => {}))
   return drizzle(pool, { schema }) as PgDb
