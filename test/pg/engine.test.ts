@@ -1,6 +1,9 @@
 // Engine selection (src/db/plugin.ts, src/plugins/repositories.ts): an app given PostgreSQL (DATABASE_URL;
-// tests set `config.postgres`, as loadConfig refuses it until the port is complete) migrates that database
-// on start, keeps the ported repositories' rows there, and ends its pool when it closes.
+// tests set `config.postgres` directly) migrates that database on start, keeps every row there, opens no
+// SQLite file, and ends its pool when it closes.
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { buildApp } from '../../src/app.js'
@@ -15,10 +18,13 @@ const gazetteConnections = async (db: PgDb, name: string) =>
 
 t.test('DATABASE_URL: the app migrates PostgreSQL on start, stores there, and closes its pool', async (t) => {
   const { db, url, name } = await testDatabase(t, { migrate: false })
-  const app = await buildApp({ config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0, postgres: { url, poolSize: 3 } } })
+  const databasePath = join(mkdtempSync(join(tmpdir(), 'gazette-')), 'data', 'gazette.db')
+  const app = await buildApp({ config: { ...defaultConfig, databasePath, seedDemo: false, maxEventLoopDelay: 0, postgres: { url, poolSize: 3 } } })
   t.teardown(() => app.close())
   await app.ready()
   t.equal(app.storage.engine, 'postgres')
+  t.notOk(existsSync(dirname(databasePath)), 'DATABASE_PATH is not opened (not even its folder made)')
+  t.throws(() => app.db, /runs on PostgreSQL/, 'a SQLite-only path reached on PostgreSQL fails loudly')
   t.ok((await rows(db, sql`SELECT 1 FROM drizzle.__drizzle_migrations`)).length > 0, 'migrations/pg applied on start')
 
   const admin = await app.tokens.create('admin', 'admin')
