@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ConfigError, defaultConfig, loadConfig } from '../src/config.js'
-import { build } from './helper.js'
+import { build, onSqlite } from './helper.js'
 
 t.test('defaults', async (t) => {
   t.same(loadConfig({}), defaultConfig)
@@ -104,7 +104,7 @@ t.test('every setting read from the environment', async (t) => {
   t.ok(loadConfig({ WEBHOOK_ENCRYPTION_KEY: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpuc0' }).webhookEncryptionKey, 'base64 without padding')
 })
 
-t.test('SQLITE_CACHE_MB sizes the connection\'s page cache', async (t) => {
+t.test('SQLITE_CACHE_MB sizes the connection\'s page cache', onSqlite, async (t) => {
   t.equal(loadConfig({}).sqliteCacheMb, 64, 'by default')
   const a = await build(t, { sqliteCacheMb: 8 })
   t.equal(a.app.db.$client.pragma('cache_size', { simple: true }), -8 * 1024, 'in KiB, negative as SQLite takes it')

@@ -12,6 +12,15 @@ export type Engine = 'sqlite' | 'postgres'
 /** The engine of `build` when a test names none: `TEST_ENGINE=postgres` runs a suite on PostgreSQL. */
 export const TEST_ENGINE: Engine = process.env.TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite'
 
+/**
+ * Options for a test that reads or writes the SQLite database itself (its rows behind the API's back, its
+ * statements, plans or pragmas): it runs on SQLite, and `TEST_ENGINE=postgres` skips it (test/pg/ holds
+ * PostgreSQL's side of such checks). `t.test(name, onSqlite, async (t) => …)`.
+ */
+export const onSqlite: { skip: string | false } = {
+  skip: TEST_ENGINE === 'postgres' ? 'reads or writes SQLite itself (test/pg/ covers PostgreSQL)' : false
+}
+
 export interface TestApp {
   app: FastifyInstance
   /** A token for each role, made through the API's own repository. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { generateOpenApi } from '../src/openapi-document.js'
 import { generateClientTypes } from '../scripts/client-types.js'
-import { build } from './helper.js'
+import { build, onSqlite } from './helper.js'
 import { contractChecker } from './contract.js'
 
 t.test('the committed OpenAPI document is what the code generates', async (t) => {
@@ -35,7 +35,7 @@ t.test('the document is served, and Swagger UI too', async (t) => {
   t.match(ui.body, /swagger/i)
 })
 
-t.test('health', async (t) => {
+t.test('health', onSqlite, async (t) => {
   const a = await build(t)
   const ok = await a.inject({ method: 'GET', url: '/health' })
   t.equal(ok.statusCode, 200)

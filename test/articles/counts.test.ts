@@ -6,7 +6,7 @@
 // from scratch at the clock's time, for the public and for editors.
 import t, { type Test } from 'tap'
 import { seededRandom } from '../../bench/content.js'
-import { build, createArticle, type TestApp } from '../helper.js'
+import { build, createArticle, type TestApp, onSqlite } from '../helper.js'
 
 const TAGS = ['Harbour', 'Council', 'Budget', 'Ferry', 'Opera']
 const SECTIONS = ['World', 'Sport', 'Culture']
@@ -76,7 +76,7 @@ async function check (t: Test, a: TestApp, step: string): Promise<void> {
   }
 }
 
-t.test('stored counts equal a fresh count after every kind of write and across due times', async (t) => {
+t.test('stored counts equal a fresh count after every kind of write and across due times', onSqlite, async (t) => {
   const a = await build(t, { responseCacheMb: 0 })
   const rng = seededRandom(18)
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rng() * list.length)]!

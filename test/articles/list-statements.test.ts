@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm'
 import { articleListing, LIST_SHAPES, type ArticleListParams } from '../../src/articles/listing/index.js'
 import { parseSearch } from '../../src/articles/search.js'
 import { articleSearch, RANK, searchPlanner } from '../../src/articles/search-index.js'
-import { build, createArticle, type TestApp } from '../helper.js'
+import { build, createArticle, type TestApp, onSqlite } from '../helper.js'
 
 const DAY = 86_400_000
 const SECTIONS = ['Sport', 'World', null]
@@ -89,7 +89,7 @@ async function walk (a: TestApp, query: string, editor: boolean): Promise<{ slug
   return { slugs, total }
 }
 
-t.test('every list shape, page after page, returns what the rules say', async (t) => {
+t.test('every list shape, page after page, returns what the rules say', onSqlite, async (t) => {
   const a = await archive(t)
   const rows = rowsOf(a)
   const now = a.clock.now
@@ -135,7 +135,7 @@ t.test('every list shape, page after page, returns what the rules say', async (t
   t.ok(pages > 200, `${pages} pages walked`)
 })
 
-t.test('the prepared shapes stay bounded, and a shape prepared again answers the same', async (t) => {
+t.test('the prepared shapes stay bounded, and a shape prepared again answers the same', onSqlite, async (t) => {
   const a = await archive(t)
   const listing = articleListing(a.app.db)
   const base: ArticleListParams = {

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { TOTAL_LIMIT } from '../../src/articles/listing/index.js'
 import { PHRASE_LIMIT, PREFIX_WORDS, RANK_LIMIT } from '../../src/articles/search-index.js'
-import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
+import { assertProblem, build, createArticle, type TestApp, onSqlite } from '../helper.js'
 
 const slugs = async (a: TestApp, query: string) => {
   const res = await a.inject({ method: 'GET', url: `/v1/articles?limit=100&${query}` })
@@ -17,7 +17,7 @@ const slugs = async (a: TestApp, query: string) => {
 const inflate = (a: TestApp, pattern: string, docs: number) =>
   a.app.db.$client.prepare('UPDATE search_terms SET docs = docs + ? WHERE term GLOB ?').run(docs, pattern)
 
-t.test('prefixes: expanded into whole words when they are in many articles, the same answer either way', async (t) => {
+t.test('prefixes: expanded into whole words when they are in many articles, the same answer either way', onSqlite, async (t) => {
   const a = await build(t)
   await createArticle(a, { title: 'The minister resigns', status: 'published' })
   await createArticle(a, { title: 'A new ministry', status: 'published' })
@@ -39,7 +39,7 @@ t.test('prefixes: expanded into whole words when they are in many articles, the 
   t.match(item.snippet, /<mark>minister<\/mark>/, 'the expanded word is marked in the snippet')
 })
 
-t.test('a prefix of very many words in many articles is refused; a rare one is merged', async (t) => {
+t.test('a prefix of very many words in many articles is refused; a rare one is merged', onSqlite, async (t) => {
   const a = await build(t)
   const words = Array.from({ length: PREFIX_WORDS + 1 }, (_, i) => `zq${String(i).padStart(3, '0')}x`)
   await createArticle(a, { title: 'Word list', body: words.join(' '), status: 'published' })
@@ -50,7 +50,7 @@ t.test('a prefix of very many words in many articles is refused; a rare one is m
   t.same(await slugs(a, 'q=zq00*'), ['word-list'], 'a longer prefix means fewer words')
 })
 
-t.test('a phrase of very common words is refused; with a rarer word, or without quotes, it runs', async (t) => {
+t.test('a phrase of very common words is refused; with a rarer word, or without quotes, it runs', onSqlite, async (t) => {
   const a = await build(t)
   await createArticle(a, { title: 'Harbour council meets', body: 'The harbour council met in Zanzibar.', status: 'published' })
   await createArticle(a, { title: 'Council of the harbour', status: 'published' })
@@ -84,7 +84,7 @@ t.test('tag names are searched through the tags they name; a match on a name alo
   t.same(await slugs(a, 'q=navy%20dawn'), ['ships-at-dawn'], 'each word may match in the text or a tag')
 })
 
-t.test('include=total: stored counts for one filter, a count up to TOTAL_LIMIT for the rest', async (t) => {
+t.test('include=total: stored counts for one filter, a count up to TOTAL_LIMIT for the rest', onSqlite, async (t) => {
   const a = await build(t)
   await createArticle(a, { title: 'Tagged', status: 'published', section: 'World', authors: ['Anna'], tags: ['Harbour', 'Ferry'] })
   const sqlite = a.app.db.$client
@@ -108,7 +108,7 @@ t.test('include=total: stored counts for one filter, a count up to TOTAL_LIMIT f
   t.equal((await a.inject({ method: 'GET', url: '/v1/articles?limit=1&publishedAfter=2024-01-01T00:00:00.000Z' })).statusCode, 200, 'the same list without the total')
 })
 
-t.test('include=total is refused before counting when the count would go through too many articles', async (t) => {
+t.test('include=total is refused before counting when the count would go through too many articles', onSqlite, async (t) => {
   const a = await build(t)
   await createArticle(a, { title: 'Harbour ferry', status: 'published', tags: ['Harbour', 'Ferry'], authors: ['Anna'] })
   const sqlite = a.app.db.$client
@@ -127,7 +127,7 @@ t.test('include=total is refused before counting when the count would go through
   t.equal((await a.inject({ method: 'GET', url: '/v1/articles?limit=1&include=total&tag=harbour' })).json().page.total, 1, 'one tag alone: its stored count')
 })
 
-t.test('a search sorted by date gives the same pages whether its matches drive or the date index does', async (t) => {
+t.test('a search sorted by date gives the same pages whether its matches drive or the date index does', onSqlite, async (t) => {
   const a = await build(t)
   for (let i = 0; i < 23; i++) {
     await createArticle(a, {

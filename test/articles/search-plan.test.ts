@@ -10,9 +10,9 @@ import { LISTED_MATCHES } from '../../src/articles/listing/index.js'
 import type { ArticleListParams } from '../../src/articles/repository.js'
 import { parseSearch } from '../../src/articles/search.js'
 import { searchPlanner } from '../../src/articles/search-index.js'
-import { build, createArticle } from '../helper.js'
+import { build, createArticle, onSqlite } from '../helper.js'
 
-t.test('the search planner reads search_terms by key or range, and tag names through their index', async (t) => {
+t.test('the search planner reads search_terms by key or range, and tag names through their index', onSqlite, async (t) => {
   const a = await build(t)
   const plans = new Map(searchPlanner(a.app.db).explain().map((s) => [s.name, s.plan.join('\n')]))
   t.match(plans.get('a word\'s count'), /^SEARCH search_terms USING INDEX sqlite_autoindex_search_terms_1 \(term=\?\)$/)
@@ -24,7 +24,7 @@ t.test('the search planner reads search_terms by key or range, and tag names thr
   for (const [name, plan] of plans) t.notMatch(plan, /^SCAN (search_terms|tags|articles)\b/m, `${name}: no table scan\n${plan}`)
 })
 
-t.test('sorted by either date: very few matches drive the page, more are checked along the date index', async (t) => {
+t.test('sorted by either date: very few matches drive the page, more are checked along the date index', onSqlite, async (t) => {
   const a = await build(t)
   await createArticle(a, { title: 'Harbour news', status: 'published' })
   const sqlite = a.app.db.$client

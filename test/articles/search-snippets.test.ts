@@ -6,9 +6,9 @@
 import t from 'tap'
 import { parseSearch } from '../../src/articles/search.js'
 import { searchPlanner } from '../../src/articles/search-index.js'
-import { build, createArticle } from '../helper.js'
+import { build, createArticle, onSqlite } from '../helper.js'
 
-t.test('snippets are those of the best of title, summary and body', async (t) => {
+t.test('snippets are those of the best of title, summary and body', onSqlite, async (t) => {
   const a = await build(t, { responseCacheMb: 0, searchRateLimit: 1_000_000 })
   const filler = 'words that say nothing much about anything at all here '.repeat(12)
   await createArticle(a, { title: 'Harbour in the title', body: `${filler} no mark here`, status: 'published' })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { RANKED_CANDIDATES } from '../../src/articles/listing/index.js'
-import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
+import { assertProblem, build, createArticle, type TestApp, onSqlite } from '../helper.js'
 
 const search = async (a: TestApp, query: string, role?: 'editor') => {
   const opts = { method: 'GET' as const, url: `/v1/articles?${query}` }
@@ -12,7 +12,7 @@ const slugsOf = (res: { json: () => any }): string[] => res.json().data.map((x: 
 const integrity = (a: TestApp) =>
   a.app.db.$client.prepare("INSERT INTO article_search (article_search, rank) VALUES ('integrity-check', 1)").run()
 
-t.test('words, phrases, prefixes, accents, stems and tag names', async (t) => {
+t.test('words, phrases, prefixes, accents, stems and tag names', onSqlite, async (t) => {
   const a = await build(t)
   await createArticle(a, { title: 'Pacific Fleet returns to Vladivostok', body: 'The frigates docked at dawn.', status: 'published', tags: ['Navy'] })
   await createArticle(a, { title: 'Café culture in Zürich', summary: 'Espresso, naïvely.', status: 'published' })
@@ -136,7 +136,7 @@ t.test('relevance pages walk every match once; cursors are bound to q', async (t
   }
 })
 
-t.test('the index follows every change: edits, tags, renamed tags, deletes', async (t) => {
+t.test('the index follows every change: edits, tags, renamed tags, deletes', onSqlite, async (t) => {
   const a = await build(t)
   await createArticle(a, { title: 'Old headline', body: 'Body text', status: 'published', tags: ['Alpha', 'Beta'] })
   await createArticle(a, { title: 'Other', status: 'published', tags: ['Beta'] })
@@ -182,7 +182,7 @@ t.test('a search sorted by date pages by date, with the cursor bound to q and so
   assertProblem(t, await search(a, `q=tides&sort=-publishedAt&cursor=${first}`), 422, 'validation')
 })
 
-t.test('a ranked page is exact when the best-ranked matches are hidden from the caller', async (t) => {
+t.test('a ranked page is exact when the best-ranked matches are hidden from the caller', onSqlite, async (t) => {
   // The page is first computed from the best RANKED_CANDIDATES matches; here all of them are drafts,
   // so the public's page must come from the second, exhaustive try, and still walk every visible match once.
   const a = await build(t)

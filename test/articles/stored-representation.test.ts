@@ -5,7 +5,7 @@
 // bytes and ETag of a fresh assembly, and every article must have its stored form (a write path that
 // forgot to store one would leave it missing: the trigger of migration 0015 drops it with the update).
 import t, { type Test } from 'tap'
-import { build, type TestApp } from '../helper.js'
+import { build, type TestApp, onSqlite } from '../helper.js'
 import { seededRandom } from '../../bench/content.js'
 import { freshArticle as fresh } from './fresh-article.js'
 
@@ -43,7 +43,7 @@ async function check (t: Test, a: TestApp, slugs: Set<string>, step: string): Pr
   }
 }
 
-t.test('after each write of a random sequence, GET answers a fresh assembly\'s bytes and ETag', async (t) => {
+t.test('after each write of a random sequence, GET answers a fresh assembly\'s bytes and ETag', onSqlite, async (t) => {
   const a = await build(t, { responseCacheMb: 0, commentModeration: 'none', commentRateLimit: 100000 })
   const rnd = seededRandom(SEED)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
@@ -200,7 +200,7 @@ t.test('HEAD and conditional GETs answer from the stored form', async (t) => {
     'GET\'s ETag is the one If-Match checks')
 })
 
-t.test('an article updated behind the writers\' back loses its stored form and is assembled afresh', async (t) => {
+t.test('an article updated behind the writers\' back loses its stored form and is assembled afresh', onSqlite, async (t) => {
   const a = await build(t, { responseCacheMb: 0 })
   await a.as('editor', { method: 'POST', url: '/v1/articles', payload: { title: 'Behind', status: 'published' } })
   const before = await a.inject({ method: 'GET', url: '/v1/articles/behind' })

@@ -9,9 +9,9 @@ import { recountArticleCounts } from '../../src/articles/counts.js'
 import { ARTICLE_STATUSES, type ArticleStatus } from '../../src/articles/status.js'
 import { isPublicAt, isVisible, publicAtSql, publicAtText, scheduledAfterText, viewOf } from '../../src/articles/visibility.js'
 import { articles } from '../../src/db/schema.js'
-import { build } from '../helper.js'
+import { build, onSqlite } from '../helper.js'
 
-t.test('the rule agrees in JavaScript, SQL, the stored counts and over HTTP', async (t) => {
+t.test('the rule agrees in JavaScript, SQL, the stored counts and over HTTP', onSqlite, async (t) => {
   const a = await build(t)
   const now = a.clock.now
   const times: Record<string, number | null> = { none: null, past: now - 86_400_000, now, 'now+1ms': now + 1, future: now + 86_400_000 }

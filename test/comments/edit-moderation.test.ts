@@ -2,7 +2,7 @@
 // against the posts' rate limit, respect the article's visibility and closed threads; CORS lets a
 // browser send the token.
 import t from 'tap'
-import { authorDelete, authorEdit, assertProblem, build, createArticle, postComment, postWithToken, type TestApp } from '../helper.js'
+import { authorDelete, authorEdit, assertProblem, build, createArticle, postComment, postWithToken, type TestApp, onSqlite } from '../helper.js'
 
 const reader = { authorName: 'Olga', authorEmail: 'olga@example.org', body: 'Welcome hmoe, sailors.' }
 
@@ -47,7 +47,7 @@ t.test('an author\'s edit goes through moderation again', async (t) => {
   t.equal((await authorEdit(all, held.id, held.editToken, { body: 'Changed.' })).json().status, 'pending', '`all`: every edit waits')
 })
 
-t.test('edits are rate-limited like posts, and share their allowance', async (t) => {
+t.test('edits are rate-limited like posts, and share their allowance', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none', commentRateLimit: 3 })
   await createArticle(a, { title: 'Limits', status: 'published' })
   const c = await post(a, 'limits')
@@ -62,7 +62,7 @@ t.test('edits are rate-limited like posts, and share their allowance', async (t)
   t.equal(stored(a, c.id).body, 'moderators are not limited')
 })
 
-t.test('a comment of a hidden article, or a tombstone, is 404 to its author; a closed thread is 409 for edits', async (t) => {
+t.test('a comment of a hidden article, or a tombstone, is 404 to its author; a closed thread is 409 for edits', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
   await createArticle(a, { title: 'Hidden', status: 'published' })
   const c = await post(a, 'hidden')
@@ -111,7 +111,7 @@ t.test('a browser on another origin may send Comment-Token (CORS)', async (t) =>
   }
 })
 
-t.test('a moderator\'s decision made between the author\'s read and write stands', async (t) => {
+t.test('a moderator\'s decision made between the author\'s read and write stands', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
   await createArticle(a, { title: 'Raced', status: 'published' })
   // Another process marks the comment as spam just after this one has read it for the author.

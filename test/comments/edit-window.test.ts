@@ -1,7 +1,7 @@
 // The author's edit window (API.md section 11): the 201 carries an edit token once; with it as
 // Comment-Token the author may PATCH the body or DELETE the comment for COMMENT_EDIT_MINUTES.
 import t from 'tap'
-import { authorDelete, authorEdit, assertProblem, build, countComments, createArticle, postComment, postWithToken, type TestApp } from '../helper.js'
+import { authorDelete, authorEdit, assertProblem, build, countComments, createArticle, postComment, postWithToken, type TestApp, onSqlite } from '../helper.js'
 
 const reader = { authorName: 'Olga', authorEmail: 'olga@example.org', body: 'Welcome hmoe, sailors.' }
 const MINUTE = 60_000
@@ -11,7 +11,7 @@ const moderate = (a: TestApp, id: number, payload: Record<string, unknown>) =>
 const stored = (a: TestApp, id: number) => a.app.db.$client.prepare('SELECT * FROM comments WHERE id = ?').get(id) as Record<string, unknown>
 const post = (a: TestApp, slug: string, payload: Record<string, unknown> = reader) => postWithToken(a, slug, payload)
 
-t.test('the author fixes a typo and deletes within the window; the public sees edited and updatedAt', async (t) => {
+t.test('the author fixes a typo and deletes within the window; the public sees edited and updatedAt', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
   await createArticle(a, { title: 'Fleet', status: 'published' })
   const { id, editToken, res } = await post(a, 'fleet')
@@ -42,7 +42,7 @@ t.test('the author fixes a typo and deletes within the window; the public sees e
   assertProblem(t, await authorDelete(a, id, editToken), 404, 'not-found')
 })
 
-t.test('401 without credentials, 403 for a wrong token, a closed window or a moderated comment', async (t) => {
+t.test('401 without credentials, 403 for a wrong token, a closed window or a moderated comment', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 }) // COMMENT_EDIT_MINUTES: the default, 15
   await createArticle(a, { title: 'Rules', status: 'published' })
   const mine = await post(a, 'rules')

@@ -1,9 +1,9 @@
 // Idempotency-Key on the one public POST: keys are scoped to the client, so one reader's key can never
 // replay another reader's response.
 import t from 'tap'
-import { build, countComments, createArticle } from '../helper.js'
+import { build, countComments, createArticle, onSqlite } from '../helper.js'
 
-t.test('public comment retries replay for the same client only', async (t) => {
+t.test('public comment retries replay for the same client only', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none' })
   await createArticle(a, { title: 'Retries', status: 'published' })
   const payload = { authorName: 'Ann', authorEmail: 'ann@example.org', body: 'Once only.' }

@@ -1,13 +1,13 @@
 // The moderation queue sorted by reports (API.md section 11): `GET /v1/comments?sort=-reportCount`, most
 // reported first, then newest, keyset-paginated across the reported and the unreported comments.
 import t from 'tap'
-import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
+import { assertProblem, build, createArticle, postComment, type TestApp, onSqlite } from '../helper.js'
 
 const reader = { authorName: 'Ivan', authorEmail: 'ivan@example.com', body: 'A comment.' }
 const report = (a: TestApp, id: number, from: string) =>
   a.inject({ method: 'POST', url: `/v1/comments/${id}/reports`, payload: { reason: 'spam' }, remoteAddress: from })
 
-t.test('moderators sort the queue by reportCount, then newest, keyset-paginated', async (t) => {
+t.test('moderators sort the queue by reportCount, then newest, keyset-paginated', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000, commentReportThreshold: 100 })
   await createArticle(a, { title: 'Queue', status: 'published' })
   const ids: number[] = []

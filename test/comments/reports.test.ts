@@ -1,7 +1,7 @@
 // Readers' reports (API.md section 11): POST /v1/comments/{id}/reports → 202, one per client, counted
 // for moderators, and at COMMENT_REPORT_THRESHOLD an approved comment returns to pending.
 import t from 'tap'
-import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
+import { assertProblem, build, createArticle, postComment, type TestApp, onSqlite } from '../helper.js'
 
 const reader = { authorName: 'Ivan', authorEmail: 'ivan@example.com', body: 'A comment.' }
 
@@ -10,7 +10,7 @@ const report = (a: TestApp, id: number, from: string, reason = 'spam', headers: 
 const seen = async (a: TestApp, id: number) => (await a.as('moderator', { method: 'GET', url: `/v1/comments/${id}` })).json()
 const commentCount = async (a: TestApp, slug: string) => (await a.inject({ method: 'GET', url: `/v1/articles/${slug}` })).json().commentCount
 
-t.test('a report is a bodiless 202; a repeat by the same client changes nothing', async (t) => {
+t.test('a report is a bodiless 202; a repeat by the same client changes nothing', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000, commentReportThreshold: 5 })
   await createArticle(a, { title: 'Reported', status: 'published' })
   const c = (await postComment(a, 'reported', reader)).json()
@@ -37,7 +37,7 @@ t.test('a report is a bodiless 202; a repeat by the same client changes nothing'
   t.equal((await seen(a, c.id)).reportCount, 3, 'a token is its own client')
 })
 
-t.test('bad reports are 4xx and change nothing; hidden comments are 404', async (t) => {
+t.test('bad reports are 4xx and change nothing; hidden comments are 404', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
   await createArticle(a, { title: 'Hidden', status: 'published' })
   const c = (await postComment(a, 'hidden', reader)).json()

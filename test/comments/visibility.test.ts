@@ -3,7 +3,7 @@
 // sees of articles (published and due), so the thread of a draft is 404 to them as the draft is; editors
 // see every article and so every thread.
 import t from 'tap'
-import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
+import { assertProblem, build, createArticle, postComment, type TestApp, onSqlite } from '../helper.js'
 
 const reader = { authorName: 'Reader', authorEmail: 'reader@example.com', body: 'A comment.' }
 
@@ -64,7 +64,7 @@ t.test('a moderator cannot see, list, post to or moderate the comments of an art
 // the insert notices and the whole post is checked again, so the answer is what a post after that change
 // gets. Before, these made a comment on a closed or unpublished article, a reply to spam, or a 500 (a
 // foreign key) for a deleted article.
-t.test('a post checks its article and parent again if they change before the insert', async (t) => {
+t.test('a post checks its article and parent again if they change before the insert', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
   const sql = (statement: string, ...params: unknown[]) => a.app.db.$client.prepare(statement).run(...params)
   const cases: Array<[string, (slug: string) => void, number, string]> = [
@@ -100,7 +100,7 @@ t.test('a post checks its article and parent again if they change before the ins
   t.match(assertProblem(t, reply, 422, 'validation').errors, [{ pointer: '/parentId' }], 'no reply to a comment that became spam')
 })
 
-t.test('a moderation that loses sight of its article on the way is a 404 and changes nothing', async (t) => {
+t.test('a moderation that loses sight of its article on the way is a 404 and changes nothing', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none' })
   await createArticle(a, { title: 'Pulled', status: 'published' })
   const comment = (await postComment(a, 'pulled', reader)).json()

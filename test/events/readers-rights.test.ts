@@ -3,7 +3,7 @@
 // change, in the transaction of the change; an erasure also takes the erased comments' name and body out
 // of the log (those events now show a tombstone) and drops the deliveries of them still waiting.
 import t from 'tap'
-import { authorDelete, authorEdit, build, createArticle, eventLog as log, eventTracker as tracker, postWithToken, type TestApp } from '../helper.js'
+import { authorDelete, authorEdit, build, createArticle, eventLog as log, eventTracker as tracker, postWithToken, type TestApp, onSqlite } from '../helper.js'
 import { startReceiver, type Receiver } from '../../scripts/webhook-receiver.js'
 import { COMMENT_EVENTS_SQL } from '../../src/events/outbox.js'
 
@@ -178,7 +178,7 @@ t.test('erasure: comment.removed for each visible erased comment; the events tha
   t.ok(delivered.delivered().filter((r) => r.event.type === 'comment.removed').every((r) => r.verified), 'signed as ever')
 })
 
-t.test('an erasure that fails records no event: they are in its transaction', async (t) => {
+t.test('an erasure that fails records no event: they are in its transaction', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
   await createArticle(a, { title: 'Open', status: 'published' })
   const keyed = await postWithToken(a, 'open', erased)
@@ -206,7 +206,7 @@ t.test('an erasure that fails records no event: they are in its transaction', as
   ], 'then the removals, and the events that showed the comments show tombstones')
 })
 
-t.test('an erasure finds the events of each erased comment with one index seek, not a scan of the log', async (t) => {
+t.test('an erasure finds the events of each erased comment with one index seek, not a scan of the log', onSqlite, async (t) => {
   const a = await build(t)
   const plan = (a.app.db.$client.prepare(`EXPLAIN QUERY PLAN ${COMMENT_EVENTS_SQL}`).all(1) as { detail: string }[]).map((p) => p.detail)
   t.match(plan.join(' | '), /^SEARCH events USING INDEX events_comment_idx \(<expr>=\?\)$/, plan.join(' | '))

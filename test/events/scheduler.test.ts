@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import Database from 'better-sqlite3'
 import { DUE_SQL, NEXT_DUE_SQL } from '../../src/articles/announcements.js'
-import { authorEdit, build, createArticle, type TestApp } from '../helper.js'
+import { authorEdit, build, createArticle, type TestApp, onSqlite } from '../helper.js'
 import { databaseMigratedTo } from '../db/migrated.js'
 
 const HOUR = 3600_000
@@ -60,7 +60,7 @@ t.test('the catch-up at start runs before the first request', async (t) => {
   t.same(await types(second), ['article.published long-ago'])
 })
 
-t.test('events and their deliveries expire after EVENT_RETENTION_DAYS', async (t) => {
+t.test('events and their deliveries expire after EVENT_RETENTION_DAYS', onSqlite, async (t) => {
   const a = await build(t, { eventRetentionDays: 2, webhookAllowPrivate: true }, { workers: { pollMs: 60_000 } })
   // A receiver that is never there: its deliveries stay pending.
   const hook = await a.as('admin', { method: 'POST', url: '/v1/webhooks', payload: { url: 'http://127.0.0.1:9/nobody', events: ['article.published'] } })
@@ -78,7 +78,7 @@ t.test('events and their deliveries expire after EVENT_RETENTION_DAYS', async (t
   t.equal(log.json().data.length, 1)
 })
 
-t.test('an existing database upgrades: visible articles count as announced, scheduled ones are announced when due', async (t) => {
+t.test('an existing database upgrades: visible articles count as announced, scheduled ones are announced when due', onSqlite, async (t) => {
   const { path, sqlite } = databaseMigratedTo(t, (e, all) => e.idx < all.find((x) => x.tag.endsWith('_events_and_webhooks'))!.idx)
   // What the migrations before made: a lead image and canonical URL (0005), a tag, an approved comment, a
   // revision (0007), a comment in its author's edit window with two reports (readers' rights). Past for the
@@ -131,7 +131,7 @@ t.test('an existing database upgrades: visible articles count as announced, sche
   t.same(log[4]!.data, { id: 2, articleSlug: 'visible' }, 'the third report, counted on the two from before, sends it back to pending')
 })
 
-t.test('every write looks for due publications in the partial index of scheduled articles only', async (t) => {
+t.test('every write looks for due publications in the partial index of scheduled articles only', onSqlite, async (t) => {
   const a = await build(t)
   for (const [name, statement] of [['due', DUE_SQL], ['next due', NEXT_DUE_SQL]] as const) {
     const plan = a.app.db.$client.prepare(`EXPLAIN QUERY PLAN ${statement}`).all(...(statement.includes('?') ? [0] : [])) as { detail: string }[]

@@ -4,7 +4,7 @@
 // `npm run fuzz` runs many more cases (FUZZ_RUNS, FUZZ_SEED).
 import fc from 'fast-check'
 import t from 'tap'
-import { build, createArticle, type TestApp } from '../helper.js'
+import { build, createArticle, type TestApp, onSqlite } from '../helper.js'
 import { body, deref, fitting, headerValue, hostileCursor, hostileSearch, hostileString, urlEncoded, type Doc, type Schema } from './arbitraries.js'
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150)
@@ -58,7 +58,7 @@ async function realValues (a: TestApp, ops: Operation[]): Promise<Map<string, st
   return new Map([...found].map(([k, v]) => [k, [...v]]))
 }
 
-t.test('hostile requests to every operation in the OpenAPI document', async (t) => {
+t.test('hostile requests to every operation in the OpenAPI document', onSqlite, async (t) => {
   const a = await build(t, { commentRateLimit: 100_000 })
   const doc = (await a.inject({ method: 'GET', url: '/openapi.json' })).json() as Doc
   const ops = operations(doc)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { assertProblem, build, createArticle } from '../helper.js'
+import { assertProblem, build, createArticle, onSqlite } from '../helper.js'
 
 t.test('malformed, oversized and non-JSON bodies', async (t) => {
   const a = await build(t, { bodyLimit: 4096 })
@@ -15,7 +15,7 @@ t.test('malformed, oversized and non-JSON bodies', async (t) => {
   t.equal(list.json().data.length, 0, 'nothing was created')
 })
 
-t.test('schema violations are 422 with pointers, and change nothing', async (t) => {
+t.test('schema violations are 422 with pointers, and change nothing', onSqlite, async (t) => {
   const a = await build(t)
   const cases: Array<[Record<string, unknown>, string, string | StringConstructor]> = [
     [{}, '/title', 'is required'],
@@ -93,7 +93,7 @@ t.test('request ids', async (t) => {
   t.match(made.headers['x-request-id'], /^[0-9a-f-]{36}$/)
 })
 
-t.test('an unexpected error is a 500 problem naming only the request id', async (t) => {
+t.test('an unexpected error is a 500 problem naming only the request id', onSqlite, async (t) => {
   const a = await build(t)
   a.app.db.$client.exec('DROP TABLE article_tags')
   const res = await a.as('editor', { method: 'POST', url: '/v1/articles', payload: { title: 'Boom', tags: ['x'] } })

@@ -1,11 +1,11 @@
 import t from 'tap'
-import { assertProblem, build, type TestApp } from '../helper.js'
+import { assertProblem, build, type TestApp, onSqlite } from '../helper.js'
 
 const countArticles = (a: TestApp) => (a.app.db.$client.prepare('SELECT count(*) AS n FROM articles').get() as { n: number }).n
 const post = (a: TestApp, key: string | undefined, payload: Record<string, unknown>, role: 'editor' | 'admin' = 'editor') =>
   a.as(role, { method: 'POST', url: '/v1/articles', payload, headers: key === undefined ? {} : { 'idempotency-key': key } })
 
-t.test('a retry with the same key and body replays the first response without a second write', async (t) => {
+t.test('a retry with the same key and body replays the first response without a second write', onSqlite, async (t) => {
   const a = await build(t)
   const first = await post(a, 'key-1', { title: 'Once', status: 'published' })
   t.equal(first.statusCode, 201)
@@ -25,7 +25,7 @@ t.test('a retry with the same key and body replays the first response without a 
   t.equal(keyless.json().slug, 'once-2')
 })
 
-t.test('the same key with another request is a 422 and changes nothing', async (t) => {
+t.test('the same key with another request is a 422 and changes nothing', onSqlite, async (t) => {
   const a = await build(t)
   await post(a, 'key-2', { title: 'Original' })
   const reused = await post(a, 'key-2', { title: 'Something else' })
@@ -37,7 +37,7 @@ t.test('the same key with another request is a 422 and changes nothing', async (
   assertProblem(t, token, 422, 'validation')
 })
 
-t.test('a replay outlives the resource it created', async (t) => {
+t.test('a replay outlives the resource it created', onSqlite, async (t) => {
   const a = await build(t)
   const first = await post(a, 'key-3', { title: 'Short lived' })
   t.equal((await a.as('editor', { method: 'DELETE', url: '/v1/articles/short-lived' })).statusCode, 204)
@@ -48,7 +48,7 @@ t.test('a replay outlives the resource it created', async (t) => {
   t.equal(countArticles(a), 0, 'the replay did not recreate it')
 })
 
-t.test('keys are scoped to the caller', async (t) => {
+t.test('keys are scoped to the caller', onSqlite, async (t) => {
   const a = await build(t)
   const editor = await post(a, 'shared', { title: 'Mine' })
   const admin = await post(a, 'shared', { title: 'Mine' }, 'admin')
@@ -58,7 +58,7 @@ t.test('keys are scoped to the caller', async (t) => {
   t.equal(countArticles(a), 2)
 })
 
-t.test('4xx results are replayed; requests refused before the handler store nothing', async (t) => {
+t.test('4xx results are replayed; requests refused before the handler store nothing', onSqlite, async (t) => {
   const a = await build(t)
   await post(a, undefined, { title: 'Taken', slug: 'taken' })
   const clash = await post(a, 'key-4', { title: 'Another', slug: 'taken' })
@@ -80,7 +80,7 @@ t.test('4xx results are replayed; requests refused before the handler store noth
   t.same(rows, [{ key: 'key-4' }, { key: 'key-5' }])
 })
 
-t.test('a 5xx releases the key so that a retry can succeed', async (t) => {
+t.test('a 5xx releases the key so that a retry can succeed', onSqlite, async (t) => {
   const a = await build(t)
   a.app.db.$client.exec("CREATE TRIGGER fail BEFORE INSERT ON articles BEGIN SELECT RAISE(ABORT, 'boom'); END")
   assertProblem(t, await post(a, 'key-7', { title: 'Flaky' }), 500, 'internal')
@@ -91,7 +91,7 @@ t.test('a 5xx releases the key so that a retry can succeed', async (t) => {
   t.equal(countArticles(a), 1)
 })
 
-t.test('malformed keys are a 422 on the header', async (t) => {
+t.test('malformed keys are a 422 on the header', onSqlite, async (t) => {
   const a = await build(t)
   for (const key of ['x'.repeat(256), 'tab\there', 'é-key']) {
     const res = await post(a, key, { title: 'Keyed' })
@@ -105,7 +105,7 @@ t.test('malformed keys are a 422 on the header', async (t) => {
 // In one process a claim and its response happen without yielding to other requests, so concurrent
 // duplicates here are replays; the 409 for a claim still in flight (another process, a slower store) is
 // tested below by leaving a claim open.
-t.test('concurrent requests with one key never write twice', async (t) => {
+t.test('concurrent requests with one key never write twice', onSqlite, async (t) => {
   const a = await build(t)
   const payload = { title: 'Race', body: 'y'.repeat(20_000), tags: ['one', 'two', 'three'] }
   const results = await Promise.all(Array.from({ length: 8 }, () => post(a, 'race', payload)))
@@ -121,7 +121,7 @@ t.test('concurrent requests with one key never write twice', async (t) => {
   t.equal(countArticles(a), 1)
 })
 
-t.test('a request that is still running answers 409; an abandoned claim is taken over', async (t) => {
+t.test('a request that is still running answers 409; an abandoned claim is taken over', onSqlite, async (t) => {
   const a = await build(t)
   // The claim a request makes before its handler runs, as it stands while that request is in flight.
   const payload = { title: 'In flight' }
@@ -137,7 +137,7 @@ t.test('a request that is still running answers 409; an abandoned claim is taken
   t.not(taken.body, first.body)
 })
 
-t.test('keys expire after 24 hours and are purged', async (t) => {
+t.test('keys expire after 24 hours and are purged', onSqlite, async (t) => {
   const a = await build(t)
   await post(a, 'old', { title: 'Yesterday' })
   a.clock.advance(24 * 60 * 60 * 1000 + 1)

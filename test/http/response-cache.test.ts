@@ -13,7 +13,7 @@ import { defaultConfig } from '../../src/config.js'
 import { NotModified } from '../../src/http/schemas.js'
 import { VERSION_POLL_MS } from '../../src/plugins/public-cache.js'
 import { declareWrite } from '../../src/db/change-clock.js'
-import { assertProblem, authorEdit, build, createArticle, metric, postComment, postWithToken, scrape, type TestApp } from '../helper.js'
+import { assertProblem, authorEdit, build, createArticle, metric, postComment, postWithToken, scrape, type TestApp, onSqlite } from '../helper.js'
 import { loadNative } from '../../src/db/native.js'
 
 const stats = (a: TestApp) => a.app.responseCache.stats()
@@ -676,7 +676,7 @@ t.test('a public cached answer names its keys in Surrogate-Key, from memory too'
   t.equal((await n.a.as('editor', { method: 'GET', url: '/v1/articles/alpha' })).headers['surrogate-key'], undefined)
 })
 
-t.test('a read that a write overtook is not stored when the write touched what it read', async (t) => {
+t.test('a read that a write overtook is not stored when the write touched what it read', onSqlite, async (t) => {
   const app = await buildApp({ config: { ...defaultConfig, databasePath: ':memory:', seedDemo: false, maxEventLoopDelay: 0 } })
   t.teardown(() => app.close())
   let hold: Promise<void> | undefined

@@ -4,7 +4,7 @@ import { createServer } from 'node:http'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { defaultConfig } from '../../src/config.js'
-import { assertProblem, build } from '../helper.js'
+import { assertProblem, build, onSqlite } from '../helper.js'
 
 t.test('live and ready answer 200 on a healthy server, uncached', async (t) => {
   const a = await build(t)
@@ -19,7 +19,7 @@ t.test('live and ready answer 200 on a healthy server, uncached', async (t) => {
   t.same((await a.inject({ method: 'GET', url: '/health' })).json(), { status: 'ok' }, '/health as before')
 })
 
-t.test('not ready while a migration of this build is missing', async (t) => {
+t.test('not ready while a migration of this build is missing', onSqlite, async (t) => {
   const a = await build(t)
   const sqlite = a.app.db.$client
   const last = sqlite.prepare('SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at DESC LIMIT 1').get() as { hash: string, created_at: number }
@@ -31,7 +31,7 @@ t.test('not ready while a migration of this build is missing', async (t) => {
   t.equal((await a.inject({ method: 'GET', url: '/health/ready' })).statusCode, 200)
 })
 
-t.test('not ready when the database does not answer; live stays 200', async (t) => {
+t.test('not ready when the database does not answer; live stays 200', onSqlite, async (t) => {
   const a = await build(t)
   a.app.db.$client.close()
   const body = assertProblem(t, await a.inject({ method: 'GET', url: '/health/ready' }), 503, 'not-ready')

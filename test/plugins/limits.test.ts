@@ -1,11 +1,11 @@
 import { connect } from 'node:net'
 import t from 'tap'
-import { assertProblem, build } from '../helper.js'
+import { assertProblem, build, onSqlite } from '../helper.js'
 import { jsonDepthExceeds } from '../../src/plugins/limits.js'
 
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth)
 
-t.test('JSON nesting deeper than the limit is a 400 problem and creates nothing', async (t) => {
+t.test('JSON nesting deeper than the limit is a 400 problem and creates nothing', onSqlite, async (t) => {
   const a = await build(t, { maxJsonDepth: 8 })
   const post = (payload: string) =>
     a.as('editor', { method: 'POST', url: '/v1/articles', payload, headers: { 'content-type': 'application/json' } })
@@ -66,7 +66,7 @@ t.test('headers over the limit are a 431 problem; garbage is a 400 problem', asy
   t.equal(fine.status, 200, 'headers under the limit are served')
 })
 
-t.test('a saturated event loop sheds requests with 503 and Retry-After, /health included, then recovers', async (t) => {
+t.test('a saturated event loop sheds requests with 503 and Retry-After, /health included, then recovers', onSqlite, async (t) => {
   const a = await build(t, { maxEventLoopUtilization: 0.5, loadSampleInterval: 100 })
   // Past the settling time (two samples after ready, src/plugins/limits.ts), with a sample taken at rest:
   // the one taken after the busy loop then covers the busy loop only.

@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { defaultConfig, type Config } from '../../src/config.js'
-import { assertProblem, build } from '../helper.js'
+import { assertProblem, build, onSqlite } from '../helper.js'
 
 const FOREVER = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n'
 /** A statement that takes a while, well under a second on any machine (a few ms to tens of ms). */
@@ -44,7 +44,7 @@ async function slowApp (t: Test, config: Partial<Config>) {
   return { app, origin }
 }
 
-t.test('a statement past QUERY_BUDGET_MS is interrupted: 503, and the server answers meanwhile', async (t) => {
+t.test('a statement past QUERY_BUDGET_MS is interrupted: 503, and the server answers meanwhile', onSqlite, async (t) => {
   const { app, origin } = await slowApp(t, { queryBudgetMs: 200 })
   const started = performance.now()
   const slow = fetch(`${origin}/slow`)
@@ -77,7 +77,7 @@ t.test('a statement past QUERY_BUDGET_MS is interrupted: 503, and the server ans
   t.equal(app.queryBudget.interrupts(), 2)
 })
 
-t.test('a request waiting between its statements is not charged for the wait', async (t) => {
+t.test('a request waiting between its statements is not charged for the wait', onSqlite, async (t) => {
   const { app, origin } = await slowApp(t, { queryBudgetMs: 200 })
   // Before the budget was each statement's own, the deadline ran from the request's start: the second
   // statement, after 400 ms of waiting, was interrupted as it started (503).
@@ -87,7 +87,7 @@ t.test('a request waiting between its statements is not charged for the wait', a
   t.equal(app.queryBudget.interrupts(), 0)
 })
 
-t.test('requests in flight together do not spend each other\'s budget', async (t) => {
+t.test('requests in flight together do not spend each other\'s budget', onSqlite, async (t) => {
   const { app, origin } = await slowApp(t, { queryBudgetMs: 300 })
   // Six requests of eight short statements each, interleaved: together they keep the database busy far
   // longer than the budget, but no statement comes near it. (Found by the bench: eight editors publishing at
@@ -106,7 +106,7 @@ t.test('requests in flight together do not spend each other\'s budget', async (t
   t.equal(steps.status, 200)
 })
 
-t.test('QUERY_BUDGET_MS=0 turns it off', async (t) => {
+t.test('QUERY_BUDGET_MS=0 turns it off', onSqlite, async (t) => {
   const { app } = await slowApp(t, { queryBudgetMs: 0 })
   app.db.$client.prepare('SELECT 1').get()
   t.equal(app.queryBudget.interrupts(), 0)
@@ -118,7 +118,7 @@ t.test('QUERY_BUDGET_MS=0 turns it off', async (t) => {
   t.equal(app.db.$client.prepare('SELECT 1').pluck().get(), 1)
 })
 
-t.test('a search interrupted by the budget is a 422 on q: the query is the problem', async (t) => {
+t.test('a search interrupted by the budget is a 422 on q: the query is the problem', onSqlite, async (t) => {
   const a = await build(t, { queryBudgetMs: 1 })
   const sqlite = a.app.db.$client
   sqlite.transaction(() => {

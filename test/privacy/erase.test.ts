@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import Database from 'better-sqlite3'
-import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
+import { assertProblem, build, createArticle, postComment, type TestApp, onSqlite } from '../helper.js'
 import { startReceiver } from '../../scripts/webhook-receiver.js'
 
 const erased = { email: 'Erase.Me-4417@Example.org', ip: '198.51.100.77', ua: 'EraseAgent/1.0 (probe-7391)', name: 'Erin Erasable-6613', body: 'Words to erase 8841.' }
@@ -44,7 +44,7 @@ const counts = async (a: TestApp) => {
   return out
 }
 
-t.test('erasure leaves nothing of the address, its IPs and user agents in any table, nor in the file', async (t) => {
+t.test('erasure leaves nothing of the address, its IPs and user agents in any table, nor in the file', onSqlite, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gazette-erase-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const path = join(dir, 'erase.db')

@@ -1,9 +1,9 @@
 // Export (API.md section 11): POST /v1/privacy/export {email, limit?, cursor?} (admin) → every comment by
 // the address, matched case-insensitively, with private fields, paginated through the body.
 import t from 'tap'
-import { assertProblem, build, createArticle, postComment } from '../helper.js'
+import { assertProblem, build, createArticle, postComment, onSqlite } from '../helper.js'
 
-t.test('every comment by the address, in any case and status, with private fields, page by page', async (t) => {
+t.test('every comment by the address, in any case and status, with private fields, page by page', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'first', commentRateLimit: 1000, trustProxy: true })
   await createArticle(a, { title: 'One', status: 'published' })
   await createArticle(a, { title: 'Two', status: 'published' })

@@ -6,12 +6,12 @@ import { join } from 'node:path'
 import { mock } from 'node:test'
 import t from 'tap'
 import { RETENTION_INTERVAL_MS } from '../../src/privacy/retention.js'
-import { build, createArticle, postComment, type TestApp } from '../helper.js'
+import { build, createArticle, postComment, type TestApp, onSqlite } from '../helper.js'
 
 const DAY = 24 * 60 * 60 * 1000
 const seen = async (a: TestApp, id: number) => (await a.as('moderator', { method: 'GET', url: `/v1/comments/${id}` })).json()
 
-t.test('the job clears what is older than COMMENT_PRIVATE_DAYS, and only that', async (t) => {
+t.test('the job clears what is older than COMMENT_PRIVATE_DAYS, and only that', onSqlite, async (t) => {
   const a = await build(t, { commentModeration: 'first', commentPrivateDays: 30, commentRateLimit: 1000, trustProxy: true })
   await createArticle(a, { title: 'Old news', status: 'published' })
   const post = async (email: string, ip: string) =>
@@ -46,7 +46,7 @@ t.test('the job clears what is older than COMMENT_PRIVATE_DAYS, and only that', 
   t.match(plan, /comments_private_created_idx/, 'the job reads only comments that still hold something')
 })
 
-t.test('the job runs when the server starts, and the cleared values leave the file', async (t) => {
+t.test('the job runs when the server starts, and the cleared values leave the file', onSqlite, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gazette-retention-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const path = join(dir, 'retention.db')

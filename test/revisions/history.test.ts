@@ -1,7 +1,7 @@
 // Article history: a revision per change, with its author and the fields it changed, and every old
 // revision readable as the article was.
 import t from 'tap'
-import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
+import { assertProblem, build, createArticle, type TestApp, onSqlite } from '../helper.js'
 
 const revisions = (a: TestApp, slug: string, query = '') =>
   a.as('editor', { method: 'GET', url: `/v1/articles/${slug}/revisions${query}` })
@@ -150,7 +150,7 @@ t.test('the list pages newest first with cursors bound to the article', async (t
   assertProblem(t, await a.as('editor', { method: 'GET', url: `/v1/articles/${art.slug}/revisions?sort=x` }), 422, 'validation')
 })
 
-t.test('deleting an article deletes its history; a new article at its slug starts afresh', async (t) => {
+t.test('deleting an article deletes its history; a new article at its slug starts afresh', onSqlite, async (t) => {
   const a = await build(t)
   const art = await createArticle(a, { title: 'Gone soon', body: 'v1' })
   await a.as('editor', { method: 'PATCH', url: `/v1/articles/${art.slug}`, payload: { body: 'v2' } })

@@ -5,7 +5,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { measureRevisions } from '../../bench/revisions.js'
 import { applyDelta, KEYFRAME_EVERY, reverseDelta } from '../../src/revisions/body-delta.js'
-import { build, createArticle } from '../helper.js'
+import { build, createArticle, onSqlite } from '../helper.js'
 
 t.test('a reverse delta turns the newer body back into the older, whatever the texts', async (t) => {
   // Lines from a small alphabet, so that texts share lines and characters as edited bodies do;
@@ -32,7 +32,7 @@ t.test('many small edits of a long body: every revision reads back, at a small c
   t.ok(perRevision < r.bodyBytes / 10, `${Math.round(perRevision)} bytes per revision for a ${r.bodyBytes}-byte body`)
 })
 
-t.test('a rewrite keeps the whole old body when that is smaller than the delta', async (t) => {
+t.test('a rewrite keeps the whole old body when that is smaller than the delta', onSqlite, async (t) => {
   const a = await build(t)
   const paragraph = (word: string) => Array.from({ length: 200 }, (_, i) => `${word} ${i % 7}`).join(' ')
   const art = await createArticle(a, { title: 'Rewrite', body: `${paragraph('alpha')}\n\n${paragraph('beta')}\n` })

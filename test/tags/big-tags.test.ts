@@ -4,7 +4,7 @@
 // request: 20 s for a tag on 88,557 articles at a million (issue 18).
 import t from 'tap'
 import { tagSweeper } from '../../src/tags/sweeper.js'
-import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
+import { assertProblem, build, createArticle, type TestApp, onSqlite } from '../helper.js'
 
 // Enough articles to tell one row from one per article; the sweeper's slices are made small to match.
 const MANY = 250
@@ -47,7 +47,7 @@ const total = async (a: TestApp, query: string, role?: 'editor') => {
 }
 const integrity = (a: TestApp) => a.app.db.$client.prepare("INSERT INTO article_search (article_search, rank) VALUES ('integrity-check', 1)").run()
 
-t.test('renaming a tag on many articles rewrites one row, and searches follow the new name', async (t) => {
+t.test('renaming a tag on many articles rewrites one row, and searches follow the new name', onSqlite, async (t) => {
   const a = await build(t)
   await tagged(a, 'Harbour')
   t.equal(await total(a, 'q=harbour'), MANY)
@@ -65,7 +65,7 @@ t.test('renaming a tag on many articles rewrites one row, and searches follow th
   integrity(a)
 })
 
-t.test('deleting a tag on many articles: gone at once for every reader, its rows removed in slices after', async (t) => {
+t.test('deleting a tag on many articles: gone at once for every reader, its rows removed in slices after', onSqlite, async (t) => {
   const a = await build(t)
   const id = await tagged(a, 'Budget')
   const rows = a.app.db.$client.prepare('SELECT count(*) FROM article_tags WHERE tag_id = ?').pluck()
@@ -98,7 +98,7 @@ t.test('deleting a tag on many articles: gone at once for every reader, its rows
   integrity(a)
 })
 
-t.test('sweeping a deleted tag writes nothing but the rows it removes', async (t) => {
+t.test('sweeping a deleted tag writes nothing but the rows it removes', onSqlite, async (t) => {
   // The mark moved the public change clock and hid the tag; each swept row used to fire the triggers of an
   // ordinary removal too (the tag's counts, the clock), each reading its article's row behind the body: at
   // a million articles a slice of 2,000 then took 160 ms of CPU cold, past the query budget on a busy
@@ -120,7 +120,7 @@ t.test('sweeping a deleted tag writes nothing but the rows it removes', async (t
   t.equal(rows.get(id), 0)
 })
 
-t.test('the sweeper removes at most a slice of rows per transaction', async (t) => {
+t.test('the sweeper removes at most a slice of rows per transaction', onSqlite, async (t) => {
   const a = await build(t)
   const id = await tagged(a, 'Ferry')
   const rows = a.app.db.$client.prepare('SELECT count(*) FROM article_tags WHERE tag_id = ?').pluck()
@@ -134,7 +134,7 @@ t.test('the sweeper removes at most a slice of rows per transaction', async (t) 
   t.equal(await sweeper.step(), false, 'nothing left to do')
 })
 
-t.test('renaming or deleting a tag moves the public change clock exactly when the public could see one of its articles', async (t) => {
+t.test('renaming or deleting a tag moves the public change clock exactly when the public could see one of its articles', onSqlite, async (t) => {
   // The triggers read the tag's stored visible count, and the articles that fell due since the counts were
   // settled; they used to join the tag's rows with every published article by date (170–275 ms per write
   // for a big, recent tag at a million articles: DELETE answered 503 under the query budget). The database

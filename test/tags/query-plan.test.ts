@@ -5,9 +5,9 @@
 // articles the tag list used to count every article per request (16.5 s for a page of 100: issue 18).
 import t from 'tap'
 import { tagNameOwnerSql } from '../../src/tags/article-tags.js'
-import { build } from '../helper.js'
+import { build, onSqlite } from '../helper.js'
 
-t.test('every tag list query reads an index in its order', async (t) => {
+t.test('every tag list query reads an index in its order', onSqlite, async (t) => {
   const a = await build(t)
   const sqlite = a.app.db.$client
   sqlite.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
@@ -39,7 +39,7 @@ t.test('every tag list query reads an index in its order', async (t) => {
 
 // Which tag a name means (src/tags/article-tags.ts): two seeks, never a scan. Written as `slug = ? OR name = ?`
 // (as the 409 check of POST and PATCH /v1/tags was), SQLite scanned every tag: the slug's index is partial.
-t.test('the name owner lookup seeks by slug and by name', async (t) => {
+t.test('the name owner lookup seeks by slug and by name', onSqlite, async (t) => {
   const a = await build(t)
   const sqlite = a.app.db.$client
   for (const self of [false, true]) {

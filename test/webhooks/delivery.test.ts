@@ -3,7 +3,7 @@
 // same webhook-id; an endpoint failing for a day is disabled and can be re-enabled.
 import t from 'tap'
 import { createHmac } from 'node:crypto'
-import { build, createArticle, eventLog, postComment, type TestApp } from '../helper.js'
+import { build, createArticle, eventLog, postComment, type TestApp, onSqlite } from '../helper.js'
 import { startReceiver, type Receiver } from '../../scripts/webhook-receiver.js'
 import { defaultBackoff } from '../../src/webhooks/dispatcher.js'
 
@@ -257,7 +257,7 @@ t.test('a slow receiver times out, a redirect is not followed, and neither slows
   t.equal(elsewhere.received.length, 0, 'the redirect target got nothing')
 })
 
-t.test('webhook routes: validation, ETags, If-Match, admins only, secrets never shown again', async (t) => {
+t.test('webhook routes: validation, ETags, If-Match, admins only, secrets never shown again', onSqlite, async (t) => {
   const receiver = await startReceiver()
   t.teardown(() => receiver.close())
   const a = await build(t, { webhookAllowPrivate: true }, { workers: fast })
@@ -306,7 +306,7 @@ t.test('webhook routes: validation, ETags, If-Match, admins only, secrets never 
   t.equal((await a.as('admin', { method: 'GET', url: `/v1/webhooks/${id}` })).statusCode, 404)
 })
 
-t.test('a replayed POST shows the secret as null', async (t) => {
+t.test('a replayed POST shows the secret as null', onSqlite, async (t) => {
   const receiver = await startReceiver()
   t.teardown(() => receiver.close())
   const a = await build(t, { webhookAllowPrivate: true }, { workers: fast })
