@@ -3,7 +3,7 @@
 // beside it. test/db/upgrade-fixture.test.ts starts the app of a later commit on a copy of each and checks
 // that its migrations upgrade the data in place and serve it as recorded.
 //
-//   node --import tsx scripts/make-upgrade-fixture.ts <name>
+//   npm run fixture:upgrade -- <name>      (node --import tsx scripts/make-upgrade-fixture.ts <name>)
 //
 // Run it once per release, into a new folder: a fixture is never regenerated in place, or it would stop
 // being a database made by an older Gazette (test/fixtures/upgrade/README.md).
@@ -359,8 +359,12 @@ async function dumpPostgres (url: string): Promise<string> {
   })
 }
 
-/** The catalog of a database as text: columns, constraints, indexes, triggers, functions, text search. */
-async function fingerprint (url: string): Promise<string> {
+/**
+ * The catalog of a PostgreSQL database as text: columns, constraints, indexes, triggers, functions, text
+ * search. Two databases with the same fingerprint have the same schema (the upgrade test compares an
+ * upgraded fixture with a freshly migrated database).
+ */
+export async function fingerprint (url: string): Promise<string> {
   return withClient(url, async (c) => {
     const queries = [
       `SELECT table_schema, table_name, column_name, data_type, column_default, is_nullable, is_identity FROM information_schema.columns

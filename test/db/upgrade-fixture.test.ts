@@ -22,7 +22,8 @@ import { contractChecker } from '../contract.js'
 import { freshArticle } from '../articles/fresh-article.js'
 import type { TestApp } from '../helper.js'
 import { startReceiver } from '../../scripts/webhook-receiver.js'
-import type { Manifest, Recorded } from '../../scripts/make-upgrade-fixture.js'
+import { fingerprint, type Manifest, type Recorded } from '../../scripts/make-upgrade-fixture.js'
+import { openDatabase } from '../../src/db/connection.js'
 
 type Engine = Manifest['engine']
 type Role = Recorded['role']
@@ -36,7 +37,12 @@ interface Upgraded {
   call: (role: Role | 'revoked', opts: InjectOptions) => Promise<LightMyRequestResponse>
   /** How many migrations the database records as applied. */
   applied: () => Promise<number>
+  /** Its schema, and a freshly migrated database's, as text. */
+  schemas: () => Promise<[upgraded: string, fresh: string]>
 }
+
+const sqliteSchema = (db: ReturnType<typeof openDatabase>): string =>
+  JSON.stringify(db.$client.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all())
 
 /** A copy of the fixture's database, and the app of this build started on it. */
 async function upgrade (t: Test, folder: string, m: Manifest): Promise<Upgraded> {
@@ -51,12 +57,21 @@ async function upgrade (t: Test, folder: string, m: Manifest): Promise<Upgraded>
     databasePath: ':memory:'
   }
   let applied: () => Promise<number>
+  let schemas: () => Promise<[string, string]>
   if (m.engine === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'gazette-upgrade-'))
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     config.databasePath = join(dir, 'gazette.db')
     copyFileSync(join(folder, 'sqlite.db'), config.databasePath)
     applied = async () => app.db.$client.prepare('SELECT count(*) FROM __drizzle_migrations').pluck().get() as number
+    schemas = async () => {
+      const fresh = openDatabase(':memory:')
+      try {
+        return [sqliteSchema(app.db), sqliteSchema(fresh)]
+      } finally {
+        fresh.$client.close()
+      }
+    }
   } else {
     const { testDatabase } = await import('../pg/cluster.js')
     const pg = await testDatabase(t, { migrate: false })
@@ -64,6 +79,7 @@ async function upgrade (t: Test, folder: string, m: Manifest): Promise<Upgraded>
     await pg.db.$client.query(readFileSync(join(folder, 'postgres.sql'), 'utf8'))
     Object.assign(config, { postgres: { url: pg.url, poolSize: 4 } })
     applied = async () => (await pg.db.$client.query<{ n: number }>('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations')).rows[0]!.n
+    schemas = async () => [await fingerprint(pg.url), await fingerprint((await testDatabase(t)).url)]
   }
   // A minute after the answers were recorded: idempotency records (24 h) still hold, nothing expired.
   const clock = { now: m.recordedAt + 60_000 }
@@ -78,7 +94,7 @@ async function upgrade (t: Test, folder: string, m: Manifest): Promise<Upgraded>
     if (problems.length > 0) t.fail(`${String(opts.url)}: the answer does not match the OpenAPI document:\n${problems.join('\n')}`)
     return res
   }
-  return { app, clock, call, applied }
+  return { app, clock, call, applied, schemas }
 }
 
 /**
@@ -117,6 +133,8 @@ async function checkUpgrade (t: Test, folder: string, engine: Engine): Promise<v
 
   t.equal(await u.applied(), tags.length, `the database records every migration of this build (${tags.at(-1)!})`)
   t.equal((await u.call('public', { url: '/health/ready' })).statusCode, 200, 'ready: every migration applied')
+  const [upgraded, fresh] = await u.schemas()
+  t.equal(upgraded, fresh, 'the upgraded schema is a new database\'s: no migration acts differently on a database with data')
 
   await t.test('every recorded answer is served again', (t) => servedAsRecorded(t, u, m))
 
