@@ -66,29 +66,40 @@ function plainDecimalIntegers (validate: ValidateFunction, schema: unknown): Val
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
-/** JSON Pointers (RFC 6901) to the strings, keys included, in a parsed body that hold a lone surrogate. */
-function illFormedStrings (value: unknown, pointer = '', found: string[] = []): string[] {
+/**
+ * The strings, keys included, in parsed input that no database can store as they were sent, with their
+ * JSON Pointers (RFC 6901). Half of a UTF-16 surrogate pair (JSON may escape one, `"\ud800"`): no UTF-8 text
+ * holds it, so SQLite would store replacement characters and the body would not come back as it was sent.
+ * NUL (U+0000, `"\u0000"` in JSON, `%00` in a URL): PostgreSQL's text and jsonb hold none, so the same
+ * request must be refused on both engines rather than stored on one and fail on the other.
+ */
+function unstorableStrings (value: unknown, surrogates: boolean, pointer = '', found: FieldError[] = []): FieldError[] {
+  const check = (text: string, at: string): void => {
+    if (text.includes('\u0000')) found.push({ instancePath: at, keyword: 'noNul', message: 'must not contain U+0000 (NUL)' })
+    else if (surrogates && LONE_SURROGATE.test(text)) found.push({ instancePath: at, keyword: 'wellFormed', message: 'must be well-formed Unicode (it holds half of a surrogate pair)' })
+  }
   if (typeof value === 'string') {
-    if (LONE_SURROGATE.test(value)) found.push(pointer)
+    check(value, pointer)
   } else if (Array.isArray(value)) {
-    value.forEach((item, i) => illFormedStrings(item, `${pointer}/${i}`, found))
+    value.forEach((item, i) => unstorableStrings(item, surrogates, `${pointer}/${i}`, found))
   } else if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) {
       const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
-      if (LONE_SURROGATE.test(key)) found.push(at)
-      illFormedStrings(item, at, found)
+      check(key, at)
+      unstorableStrings(item, surrogates, at, found)
     }
   }
   return found
 }
 
+/** A body whose strings cannot be stored as sent fails validation (422, with their pointers) before its schema is checked. */
+const storableBody = (validate: ValidateFunction): ValidateFunction => checkedFirst(validate, (data) => unstorableStrings(data, true))
+
 /**
- * JSON may escape half a UTF-16 surrogate pair (`"\ud800"`); no UTF-8 text can hold it, so SQLite would
- * store replacement characters instead, and the body would not come back as it was sent. Such a string
- * fails validation (422, with its pointer) before the schema is checked.
+ * The same for the path and the query string, for NUL (`%00`): a search, a filter or a slug holding one would
+ * reach PostgreSQL, which refuses it. (Percent-decoding turns half a surrogate pair into U+FFFD already.)
  */
-const wellFormedStrings = (validate: ValidateFunction): ValidateFunction => checkedFirst(validate, (data) =>
-  illFormedStrings(data).map((pointer) => ({ instancePath: pointer, keyword: 'wellFormed', message: 'must be well-formed Unicode (it holds half of a surrogate pair)' })))
+const storableText = (validate: ValidateFunction): ValidateFunction => checkedFirst(validate, (data) => unstorableStrings(data, false))
 
 /** The compiler of one set of shared schemas: its two Ajv instances and what it has compiled, by route schema. */
 interface ValidatorCompiler { compile: (route: { schema: unknown, httpPart?: string }) => ValidateFunction }
@@ -117,8 +128,8 @@ function validatorCompiler (externalSchemas: unknown): ValidatorCompiler {
       const id = (schema as { $id?: string }).$id
       const validate = (id !== undefined && ajv.getSchema(id)) || ajv.compile(schema as object)
       const checked = httpPart === 'params' || httpPart === 'querystring'
-        ? plainDecimalIntegers(validate, schema)
-        : httpPart === 'body' ? wellFormedStrings(validate) : validate
+        ? storableText(plainDecimalIntegers(validate, schema))
+        : httpPart === 'body' ? storableBody(validate) : validate
       compiled.set(key, checked)
       return checked
     }
