@@ -13,12 +13,12 @@ export type Engine = 'sqlite' | 'postgres'
 export const TEST_ENGINE: Engine = process.env.TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite'
 
 /**
- * Options for a test that reads or writes the SQLite database itself (its rows behind the API's back, its
- * statements, plans or pragmas): it runs on SQLite, and `TEST_ENGINE=postgres` skips it (test/pg/ holds
- * PostgreSQL's side of such checks). `t.test(name, onSqlite, async (t) => …)`.
+ * Options for a test that works on the SQLite database itself (its rows behind the API's back, its
+ * statements, plans or pragmas, its file across a restart): it runs on SQLite, and `TEST_ENGINE=postgres`
+ * skips it (test/pg/ holds PostgreSQL's side of such checks). `t.test(name, onSqlite, async (t) => …)`.
  */
 export const onSqlite: { skip: string | false } = {
-  skip: TEST_ENGINE === 'postgres' ? 'reads or writes SQLite itself (test/pg/ covers PostgreSQL)' : false
+  skip: TEST_ENGINE === 'postgres' ? 'works on the SQLite database itself (test/pg/ covers PostgreSQL)' : false
 }
 
 export interface TestApp {
@@ -33,6 +33,12 @@ export interface TestApp {
   engine: Engine
   /** On PostgreSQL: the test's own database (a pool of the test's, its URL), to look at rows directly. */
   pg: TestDatabase | undefined
+  /**
+   * Resolves once the app has heard of every write committed so far. On SQLite at once; on PostgreSQL
+   * when the notifications of those commits have arrived (each empties the response cache once more),
+   * so that a test may then expect a cache hit on the next repeat.
+   */
+  settled: () => Promise<void>
 }
 
 export async function build (t: Test, config: Partial<Config> = {}, options: Pick<AppOptions, 'workers'> & { engine?: Engine } = {}): Promise<TestApp> {
@@ -75,7 +81,9 @@ export async function build (t: Test, config: Partial<Config> = {}, options: Pic
   }
   const as = (role: keyof typeof tokens, opts: InjectOptions) =>
     inject({ ...opts, headers: { ...opts.headers, authorization: `Bearer ${tokens[role]}` } })
-  return { app, tokens, clock, inject, as, engine, pg }
+  const storage = app.storage
+  const settled = async () => { if (storage.engine === 'postgres') await storage.changes.caughtUp() }
+  return { app, tokens, clock, inject, as, engine, pg, settled }
 }
 
 /**

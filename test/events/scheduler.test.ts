@@ -23,7 +23,7 @@ async function types (a: TestApp): Promise<string[]> {
   return res.json().data.map((e: { type: string, data: { slug?: string } }) => `${e.type} ${e.data.slug ?? ''}`.trim())
 }
 
-t.test('publications that came due while the server was down are announced at start, once', async (t) => {
+t.test('publications that came due while the server was down are announced at start, once', onSqlite, async (t) => {
   const databasePath = tempDatabase(t)
   const slow = { workers: { pollMs: 60_000 } }
   const first = await build(t, { databasePath }, slow)
@@ -47,7 +47,7 @@ t.test('publications that came due while the server was down are announced at st
   t.same(await types(third), ['article.published at-ten', 'article.published at-eleven'], 'a restart announces nothing twice')
 })
 
-t.test('the catch-up at start runs before the first request', async (t) => {
+t.test('the catch-up at start runs before the first request', onSqlite, async (t) => {
   const databasePath = tempDatabase(t)
   const first = await build(t, { databasePath }, { workers: { pollMs: 60_000 } })
   await createArticle(first, { title: 'Long ago', status: 'published', publishedAt: '2026-07-08T09:00:00.001Z' })

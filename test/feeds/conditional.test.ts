@@ -112,6 +112,7 @@ t.test('the response cache serves feeds, with their Last-Modified, and forgets t
   const a = await build(t)
   a.clock.now = Date.now() - 60 * SECOND
   await createArticle(a, { title: 'Cached', body: 'Text', status: 'published' })
+  await a.settled()
   // In the second of the last change: no Last-Modified yet, and the cached copy lasts only that second.
   const early = await get(a, '/feeds/rss')
   t.equal(early.headers['last-modified'], undefined)

@@ -10,6 +10,7 @@ const feed = (a: TestApp, headers: Record<string, string>, url = '/feeds/json', 
 t.test('without PUBLIC_URL, each origin gets its own links, and a forged Host reaches no one else', async (t) => {
   const a = await build(t)
   await createArticle(a, { title: 'Story', body: 'Text', status: 'published' })
+  await a.settled()
   const stats = () => a.app.responseCache.stats()
 
   const good = await feed(a, { host: 'news.example' })
@@ -61,6 +62,7 @@ t.test('PUBLIC_URL and ARTICLE_URL_TEMPLATE make every link, whatever the Host',
   })
   await createArticle(a, { title: 'Story', body: 'Text', status: 'published', section: 'Politics & Diplomacy' })
   await createArticle(a, { title: 'No section', body: 'Text', status: 'published' })
+  await a.settled()
   const json = (await feed(a, { host: 'evil.example' })).json()
   t.equal(json.title, 'The Daily Example')
   t.equal(json.language, 'pt-br')

@@ -38,6 +38,7 @@ t.test('slices: a tag, a section, an author; unknown or hidden ones are 404', as
 t.test('a scheduled article appears when due, in every feed, cached or not', async (t) => {
   const a = await build(t)
   await newsroom(a)
+  await a.settled()
   const navy = async () => (await get(a, '/feeds/atom?tag=navy')).body
   t.notMatch(await navy(), /Scheduled navy piece/)
   t.notMatch(await navy(), /Scheduled navy piece/, 'served again (from the response cache)')

@@ -58,6 +58,31 @@ test('a commit elsewhere moves the clock within 100 ms; a rollback or a read doe
   t.equal(await movedWithin(clock, before, 150), Infinity, 'nothing committed: the clock stays')
 })
 
+test('caughtUp: every commit made before it has been counted, and its marker is no change anywhere', async (t) => {
+  const { db, url } = await testDatabase(t)
+  const clock = await listenForChanges(url)
+  const other = await listenForChanges(url)
+  t.teardown(async () => { await clock.close(); await other.close() })
+  const woken: number[] = []
+  other.onChange(() => woken.push(other.version()))
+  for (let i = 0; i < 20; i++) {
+    const before = clock.version()
+    // Committed by another connection (the pool); its notification is on its way when the insert returns.
+    await db.insert(settings).values({ key: `c${i}`, value: 'v' })
+    await clock.caughtUp()
+    t.ok(clock.version() > before, `write ${i}: counted by the time caughtUp resolves`)
+  }
+  const still = clock.version()
+  const otherStill = other.version()
+  const wokenStill = woken.length
+  await clock.caughtUp()
+  await other.caughtUp()
+  await sleep(50)
+  t.equal(clock.version(), still, 'a marker moves no clock: its own')
+  t.equal(other.version(), otherStill, "nor another process's")
+  t.equal(woken.length, wokenStill, 'and wakes no listener')
+})
+
 test('a lost connection moves the clock, and the listener comes back', async (t) => {
   const { db, url, name } = await testDatabase(t)
   const errors: Error[] = []

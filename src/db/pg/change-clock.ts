@@ -22,8 +22,19 @@ export interface ChangeClock {
    * (this process's included) that wrote a notifying table. The webhook dispatcher wakes on it.
    */
   onChange: (listener: () => void) => void
+  /**
+   * Resolves once every notification of a commit made before the call has arrived (and been counted).
+   * PostgreSQL delivers notifications in commit order, so a marker this connection sends itself arrives
+   * after them; the marker counts as no change, here or in any other process. For tests that assert a
+   * response-cache hit right after a write, which on PostgreSQL depends on when that write's own
+   * notification arrives (it empties the cache once more).
+   */
+  caughtUp: () => Promise<void>
   close: () => Promise<void>
 }
+
+/** The payload of a caughtUp marker; the triggers' notifications carry an empty one. */
+const MARKER = 'gazette:caught-up:'
 
 export interface ChangeClockOptions {
   /** First wait before reconnecting, in ms; doubled on each failure up to 5 s. */
@@ -40,10 +51,17 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
   let retry = firstRetry
   let timer: NodeJS.Timeout | undefined
   const listeners: (() => void)[] = []
+  const waiting = new Map<string, () => void>()
+  let markers = 0
 
   const connect = async (): Promise<void> => {
     const next = new pg.Client({ connectionString: url, application_name: 'gazette-changes' })
-    next.on('notification', () => {
+    next.on('notification', (message) => {
+      if (message.payload?.startsWith(MARKER) === true) {
+        waiting.get(message.payload)?.()
+        waiting.delete(message.payload)
+        return
+      }
       version++
       for (const listener of listeners) listener()
     })
@@ -66,6 +84,9 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
     if (client !== which) return
     client = undefined
     version++
+    // A marker sent on the lost connection never arrives; the version just moved, which is all it waited for.
+    for (const done of waiting.values()) done()
+    waiting.clear()
     if (!closed) schedule()
   }
 
@@ -86,6 +107,14 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
     version: () => client === undefined ? ++version : version,
     listening: () => client !== undefined,
     onChange: (listener) => { listeners.push(listener) },
+    async caughtUp () {
+      const on = client
+      if (on === undefined) return // disconnected: every read of version is new anyway
+      const marker = `${MARKER}${process.pid}:${++markers}`
+      const arrived = new Promise<void>((resolve) => waiting.set(marker, resolve))
+      await on.query('SELECT pg_notify($1, $2)', [CHANNEL, marker])
+      await arrived
+    },
     async close () {
       closed = true
       clearTimeout(timer)
