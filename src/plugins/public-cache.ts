@@ -348,11 +348,18 @@ export default fp(async (app) => {
 
   // PostgreSQL: this process's writes, counted before their answer leaves (see `pgWrites` above). Any
   // request that is not a read may have written; counting one that did not only empties the cache.
+  // Each write and each notification also ends the epoch at once rather than at the next lookup, so the
+  // read of the next publication (asynchronous there) is under way by then, and the first answers after a
+  // write can be stored.
   if (storage.engine === 'postgres') {
     app.addHook('onSend', (request, _reply, payload, done) => {
-      if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') pgWrites.count++
+      if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') {
+        pgWrites.count++
+        sync(app.clock())
+      }
       done(null, payload)
     })
+    storage.changes.onChange(() => { sync(app.clock()) })
   }
 
   /** The request target, with the origin in front for a route whose body depends on it; undefined: do not cache. */

@@ -29,6 +29,7 @@ t.test('a public read is served again from memory, byte for byte and header for 
   const a = await build(t)
   await createArticle(a, { title: 'Cached', body: 'Body '.repeat(400), status: 'published', tags: ['news'] })
   for (let i = 0; i < 25; i++) await createArticle(a, { title: `Filler ${i}`, body: 'x', status: 'published' })
+  await a.settled()
 
   for (const url of ['/v1/articles/cached', '/v1/articles?limit=5', '/v1/tags/news', '/v1/articles/cached/comments']) {
     const before = stats(a)
@@ -93,7 +94,16 @@ async function listening (t: Test, config: Partial<typeof defaultConfig>): Promi
   const databasePath = join(dir, 'gazette.db')
   const a = await build(t, { ...config, databasePath })
   const fresh = await buildApp({
-    config: { ...defaultConfig, ...config, databasePath, seedDemo: false, maxEventLoopDelay: 0, queryBudgetMs: 10_000, responseCacheMb: 0 },
+    config: {
+      ...defaultConfig,
+      ...config,
+      databasePath,
+      seedDemo: false,
+      maxEventLoopDelay: 0,
+      queryBudgetMs: 10_000,
+      responseCacheMb: 0,
+      ...(a.pg === undefined ? {} : { postgres: { url: a.pg.url, poolSize: 2 } })
+    },
     clock: () => a.clock.now
   })
   t.teardown(() => fresh.close())
@@ -110,6 +120,7 @@ for (const cors of [['https://front.example'], '*'] as const) {
     await createArticle(a, { title: 'Brief', body: 'x', summary: 'Short.', status: 'published' })
     for (let i = 0; i < 4; i++) await createArticle(a, { title: `Filler ${i}`, body: 'x', status: 'published' })
     a.clock.advance(5_000) // past the second of the last change: feeds send Last-Modified
+    await a.settled()
     const urls = ['/v1/articles/long-read', '/v1/articles/brief', '/v1/articles?limit=2', '/v1/tags/news', '/feeds/rss', '/sitemap.xml']
     const codings: Record<string, string>[] = [{}, { 'accept-encoding': 'gzip' }, { 'accept-encoding': 'gzip, deflate, br' }]
     const origins: Record<string, string>[] = [{}, { origin: 'https://front.example' }, { origin: 'https://elsewhere.example' }]
@@ -246,6 +257,7 @@ t.test('a scheduled article appears at its time, with nothing written', async (t
   await createArticle(a, { title: 'Now', body: 'Text', status: 'published', tags: ['desk'] })
   const at = new Date(a.clock.now + 3_600_000).toISOString()
   await createArticle(a, { title: 'Later', body: 'Text', status: 'published', publishedAt: at, tags: ['desk'] })
+  await a.settled()
   const titles = async () => (await get(a, '/v1/articles')).json().data.map((x: { title: string }) => x.title)
   t.same(await titles(), ['Now'])
   t.same(await titles(), ['Now'])
@@ -266,7 +278,7 @@ t.test('a scheduled article appears at its time, with nothing written', async (t
   t.same(await titles(), ['Now'])
 })
 
-t.test('a write by another process is seen within the poll interval', async (t) => {
+t.test('a write by another process is seen within the poll interval', onSqlite, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gazette-cache-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const path = join(dir, 'gazette.db')
@@ -363,8 +375,8 @@ t.test('a public GET that declares 304 must say whether it may be cached', async
 
 // Invalidation by dependency: a write drops exactly the entries whose keys it touched. For every kind of
 // write, a newsroom's public URLs are warmed, the write is made, and then every cached answer must equal
-// a fresh one (a second app on the same file with the cache off, on the same clock), and the entries the
-// write did not touch must still be served from memory. Take one invalidation out (a key a write
+// a fresh one (a second app on the same database with the cache off, on the same clock), and, on SQLite,
+// the entries the write did not touch must still be served from memory. Take one invalidation out (a key a write
 // declares, a key a route declares, the public clock) and one of these fails.
 interface Newsroom {
   a: TestApp
@@ -383,7 +395,15 @@ async function newsroom (t: Test): Promise<Newsroom> {
   const a = await build(t, config)
   // The same database, the same clock, no cache: what a fresh answer is. It writes nothing.
   const fresh = await buildApp({
-    config: { ...defaultConfig, ...config, seedDemo: false, maxEventLoopDelay: 0, queryBudgetMs: 10_000, responseCacheMb: 0 },
+    config: {
+      ...defaultConfig,
+      ...config,
+      seedDemo: false,
+      maxEventLoopDelay: 0,
+      queryBudgetMs: 10_000,
+      responseCacheMb: 0,
+      ...(a.pg === undefined ? {} : { postgres: { url: a.pg.url, poolSize: 2 } })
+    },
     clock: () => a.clock.now
   })
   t.teardown(() => fresh.close())
@@ -415,6 +435,8 @@ async function newsroom (t: Test): Promise<Newsroom> {
 
 /** Reads every URL until each is a hit (each is answered 200 and stored). */
 async function warm (t: Test, n: Newsroom): Promise<void> {
+  // On PostgreSQL the notifications of the writes before are heard first (each empties the cache).
+  await n.a.settled()
   const missed: string[] = []
   for (const url of n.urls) {
     const res = await get(n.a, url)
@@ -440,7 +462,8 @@ async function compareAll (t: Test, n: Newsroom, label: string, untouched: strin
     const differs = cached.statusCode !== fresh.statusCode || cached.body !== fresh.body ||
       COMPARED.some((h) => cached.headers[h] !== fresh.headers[h])
     if (differs) stale.push(`${url}${hit ? ' (from memory)' : ''}`)
-    if (untouched.includes(url) && !hit) dropped.push(url)
+    // On PostgreSQL a write empties the whole cache: its adapters declare no keys yet (README, Scale-out).
+    if (untouched.includes(url) && !hit && n.a.engine === 'sqlite') dropped.push(url)
   }
   t.same(stale, [], `${label}: every answer equals a fresh one`)
   t.same(dropped, [], `${label}: what it did not touch is still served from memory`)
@@ -647,6 +670,8 @@ for (const [chain, kinds] of Object.entries(CHAINS)) {
       const untouched = kind.untouched(n)
       await compareAll(t, n, kind.name, untouched)
       const after = stats(n.a)
+      // On PostgreSQL every write empties the cache, and its notification once more (README, Scale-out).
+      if (n.a.engine === 'postgres') continue
       if (untouched.length === 0) t.equal(after.clears, before.clears + 1, `${kind.name}: the cache was emptied`)
       else t.equal(after.clears, before.clears, `${kind.name}: the cache was not emptied`)
     }

@@ -75,6 +75,7 @@ t.test('the response cache: hits, misses, stores, evictions, invalidations, entr
   const a = await build(t, { metrics: true, responseCacheMb: 1 })
   // Six articles of ~200 KB (body and bodyHtml): their pages do not all fit in 1 MB, so the oldest are evicted.
   for (let i = 0; i < 6; i++) await createArticle(a, { title: `Big ${i}`, body: `${'word '.repeat(20_000)}`, status: 'published' })
+  await a.settled()
   for (let i = 0; i < 6; i++) await a.inject({ method: 'GET', url: `/v1/articles/big-${i}` })
   await a.inject({ method: 'GET', url: '/v1/articles/big-5' })
   const m = await scrape(a)
@@ -94,8 +95,11 @@ t.test('the response cache: hits, misses, stores, evictions, invalidations, entr
   await a.as('editor', { method: 'PATCH', url: '/v1/articles/big-5', payload: { title: 'Big 5, edited' } })
   await a.inject({ method: 'GET', url: '/v1/articles/big-5' })
   const purged = await scrape(a)
-  t.ok(metric(purged, 'gazette_response_cache_purged_total') > metric(m, 'gazette_response_cache_purged_total'), 'a write purges what it touched')
-  t.equal(metric(purged, 'gazette_response_cache_invalidations_total'), metric(m, 'gazette_response_cache_invalidations_total'), 'and empties nothing else')
+  // On PostgreSQL every write empties the cache: its adapters declare no keys yet (README, Scale-out).
+  if (a.engine === 'sqlite') {
+    t.ok(metric(purged, 'gazette_response_cache_purged_total') > metric(m, 'gazette_response_cache_purged_total'), 'a write purges what it touched')
+    t.equal(metric(purged, 'gazette_response_cache_invalidations_total'), metric(m, 'gazette_response_cache_invalidations_total'), 'and empties nothing else')
+  }
   await a.app.tokens.create('a write that declares nothing', 'editor')
   await a.inject({ method: 'GET', url: '/v1/articles/big-5' })
   t.ok(metric(await scrape(a), 'gazette_response_cache_invalidations_total') > metric(m, 'gazette_response_cache_invalidations_total'), 'a write that declares nothing empties it')

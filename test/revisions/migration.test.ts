@@ -8,9 +8,9 @@ import Database from 'better-sqlite3'
 import { drizzle } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import { migrationsFolder } from '../../src/db/connection.js'
-import { assertProblem, build } from '../helper.js'
+import { assertProblem, build, onSqlite } from '../helper.js'
 
-t.test('existing articles get their current state as their first revision, by "unknown"', async (t) => {
+t.test('existing articles get their current state as their first revision, by "unknown"', onSqlite, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gazette-revisions-migration-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   // The migrations up to the one before revisions.

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
-import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
+import { assertProblem, build, createArticle, type TestApp, onSqlite } from '../helper.js'
 import { loadNative } from '../../src/db/native.js'
 
 const restore = (a: TestApp, slug: string, n: number, headers: Record<string, string> = {}) =>
@@ -83,7 +83,7 @@ t.test('If-Match on restore: current, star, stale, malformed', async (t) => {
   t.equal(star.json().revision, 4)
 })
 
-t.test('If-Match is checked in the write\'s transaction: a change committed after the first check is a 412', async (t) => {
+t.test('If-Match is checked in the write\'s transaction: a change committed after the first check is a 412', onSqlite, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gazette-restore-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const path = join(dir, 'gazette.db')

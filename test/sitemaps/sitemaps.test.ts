@@ -80,6 +80,7 @@ t.test('the Google News sitemap: the last 48 hours, valid, and on time', { skip:
   await createArticle(a, { title: hostile, body: 'Text', status: 'published' })
   await createArticle(a, { title: 'Draft', body: 'Text', status: 'draft' })
   a.clock.advance(60_000)
+  await a.settled()
 
   const news = await get(a, '/sitemaps/news.xml')
   t.equal(news.statusCode, 200)

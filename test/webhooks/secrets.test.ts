@@ -31,13 +31,15 @@ t.test('the key kept in the database, then WEBHOOK_ENCRYPTION_KEY: secrets move 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const databasePath = join(dir, 'gazette.db')
   const first = await build(t, { databasePath, webhookAllowPrivate: true })
+  // Each restart opens the same database: the SQLite file, or on PostgreSQL the first app's database.
+  const same = first.pg === undefined ? {} : { postgres: { url: first.pg.url, poolSize: 4 } }
   const created = (await first.as('admin', { method: 'POST', url: '/v1/webhooks', payload: { url: receiverUrl, events: ['tag.updated'] } })).json()
   const storedKey = await first.app.settings.get('webhook_encryption_key')
   t.ok(storedKey, 'with no WEBHOOK_ENCRYPTION_KEY, a key is generated and kept in settings')
   await first.app.close()
 
   const envKey = randomBytes(32).toString('base64')
-  const second = await build(t, { databasePath, webhookAllowPrivate: true, webhookEncryptionKey: envKey })
+  const second = await build(t, { databasePath, ...same, webhookAllowPrivate: true, webhookEncryptionKey: envKey })
   t.equal(await second.app.settings.get('webhook_encryption_key'), undefined, 'the stored key is deleted once nothing needs it')
   const row = await second.app.webhooks.findById(created.id)
   const box = secretBox(Buffer.from(envKey, 'base64'))
@@ -46,13 +48,13 @@ t.test('the key kept in the database, then WEBHOOK_ENCRYPTION_KEY: secrets move 
   await second.app.close()
 
   // The same key in hex works too.
-  const third = await build(t, { databasePath, webhookAllowPrivate: true, webhookEncryptionKey: Buffer.from(envKey, 'base64').toString('hex') })
+  const third = await build(t, { databasePath, ...same, webhookAllowPrivate: true, webhookEncryptionKey: Buffer.from(envKey, 'base64').toString('hex') })
   t.ok(await third.app.webhooks.findById(created.id))
   await third.app.close()
 
   // Without the key, the server refuses to start rather than sign with the wrong secret.
   for (const webhookEncryptionKey of [randomBytes(32).toString('base64'), undefined]) {
-    await t.rejects(buildApp({ config: { ...defaultConfig, databasePath, seedDemo: false, webhookEncryptionKey } }),
+    await t.rejects(buildApp({ config: { ...defaultConfig, databasePath, ...same, seedDemo: false, webhookEncryptionKey } }),
       /signing secrets of webhook\(s\) 1 were encrypted with a key this server does not have/)
   }
 })

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { build, createArticle, postComment } from '../helper.js'
+import { build, createArticle, postComment, onSqlite } from '../helper.js'
 import { startReceiver } from '../../scripts/webhook-receiver.js'
 
 const fast = { pollMs: 10, minIntervalMs: 0, backoff: () => 1000 }
@@ -15,7 +15,7 @@ function tempDatabase (t: Test): string {
   return join(dir, 'gazette.db')
 }
 
-t.test('a graceful shutdown leaves undelivered events for the next start', async (t) => {
+t.test('a graceful shutdown leaves undelivered events for the next start', onSqlite, async (t) => {
   const databasePath = tempDatabase(t)
   let answering = false
   const receiver = await startReceiver(() => answering ? 200 : 'hang')
@@ -41,7 +41,7 @@ t.test('a graceful shutdown leaves undelivered events for the next start', async
   await second.app.close()
 })
 
-t.test('two servers on one database: each delivery is made by one of them', async (t) => {
+t.test('two servers on one database: each delivery is made by one of them', onSqlite, async (t) => {
   const databasePath = tempDatabase(t)
   const receiver = await startReceiver()
   t.teardown(() => receiver.close())
