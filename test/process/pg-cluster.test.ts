@@ -18,7 +18,7 @@ import { cleanEnv, freePort, startServer } from '../../scripts/harness.js'
 import { startReceiver } from '../../scripts/webhook-receiver.js'
 import { testDatabase } from '../pg/cluster.js'
 
-const ROUNDS = Number(process.env.RACE_ROUNDS ?? 30)
+const ROUNDS = Number(process.env.RACE_ROUNDS ?? 20)
 /** COMMENT_RATE_LIMIT: comments a client may post a minute, on both processes together. */
 const FLOOD = 5
 const ADMIN = 'gz_cluster-admin-secret-0123456789abcdef'
