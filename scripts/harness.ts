@@ -37,7 +37,9 @@ export function spawnServer (env: NodeJS.ProcessEnv): ServerProcess {
 export async function startServer (env: NodeJS.ProcessEnv): Promise<ServerProcess> {
   const server = spawnServer(env)
   const { child, base, output } = server
-  for (let i = 0; i < 300; i++) {
+  // A deadline, not a count of tries: on a busy machine tsx alone takes over 10 s to start the server, and
+  // two started at once (test/process/pg-cluster.test.ts) took over 30 s at a load average of 14.
+  for (const until = Date.now() + 90_000; Date.now() < until;) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output()}`)
     try {
       if ((await fetch(`${base}/health`)).ok) return server
