@@ -52,6 +52,8 @@ export interface Round {
   errors: number
   /** CPU the server spent per request, in µs (Linux only). With a writer: per read, writes' CPU included. */
   cpuUs?: number
+  /** On PostgreSQL: CPU the database server's processes spent per request, in µs (bench/postgres.ts). */
+  dbCpuUs?: number
   writes?: Writes
 }
 
@@ -97,8 +99,13 @@ export function startWriter (base: string, w: Writer): { stop: () => Promise<Wri
   }
 }
 
-export async function round (base: string, load: Load, connections: number, seconds: number, pid?: number): Promise<Round> {
+/**
+ * One autocannon round; with `pid`, the CPU that process spent per request, and with `dbCpu` (CPU seconds
+ * of the database server so far), the database server's too.
+ */
+export async function round (base: string, load: Load, connections: number, seconds: number, pid?: number, dbCpu?: () => number | undefined): Promise<Round> {
   const cpuBefore = pid === undefined ? undefined : cpuSeconds(pid)
+  const dbBefore = dbCpu?.()
   const varied = load.body !== undefined || load.perRequestHeaders !== undefined || load.paths !== undefined
   // The same seeded sequence of paths for every round and side.
   const pick = seededRandom(17)
@@ -129,9 +136,13 @@ export async function round (base: string, load: Load, connections: number, seco
   })
   const writes = await writer?.stop()
   const cpuAfter = pid === undefined ? undefined : cpuSeconds(pid)
+  const dbAfter = dbCpu?.()
   return {
     ...(cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
       ? { cpuUs: (cpuAfter - cpuBefore) * 1e6 / result.requests.total }
+      : {}),
+    ...(dbBefore !== undefined && dbAfter !== undefined && result.requests.total > 0
+      ? { dbCpuUs: (dbAfter - dbBefore) * 1e6 / result.requests.total }
       : {}),
     rps: result.requests.total / Math.max(result.duration, 0.001),
     p50: result.latency.p50,

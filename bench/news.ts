@@ -29,21 +29,28 @@ export async function publishRecent (base: string, adminToken: string, dbPath: s
   let next = 0
   const worker = async (): Promise<void> => {
     for (let i = next++; i < missing; i = next++) {
-      const res = await fetch(`${base}/v1/articles`, {
+      const body = JSON.stringify({
+        title: title(rng),
+        summary: title(rng),
+        body: bodies[i % bodies.length],
+        section: pick(rng, sections),
+        authors: [pick(rng, authorNames)],
+        tags: [pick(rng, tagNames), pick(rng, tagNames)],
+        status: 'published',
+        publishedAt: new Date(now - 47 * HOUR + (i / missing) * 46 * HOUR).toISOString(),
+        image: { url: `https://images.news.example/bench/${i}.jpg`, alt: 'A photograph', credit: 'Photo: Bench' }
+      })
+      const post = async () => await fetch(`${base}/v1/articles`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-        body: JSON.stringify({
-          title: title(rng),
-          summary: title(rng),
-          body: bodies[i % bodies.length],
-          section: pick(rng, sections),
-          authors: [pick(rng, authorNames)],
-          tags: [pick(rng, tagNames), pick(rng, tagNames)],
-          status: 'published',
-          publishedAt: new Date(now - 47 * HOUR + (i / missing) * 46 * HOUR).toISOString(),
-          image: { url: `https://images.news.example/bench/${i}.jpg`, alt: 'A photograph', credit: 'Photo: Bench' }
-        })
+        body
       })
+      let res = await post()
+      // On a loaded machine a write can outrun the query budget (503, "retry in a moment"): as a client would.
+      for (let tries = 1; res.status === 503 && tries < 10; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 200 * tries))
+        res = await post()
+      }
       if (res.status !== 201) throw new Error(`publishing a recent article answered ${res.status}: ${(await res.text()).slice(0, 300)}`)
     }
   }

@@ -1,5 +1,5 @@
 // How a bench run is shown: a table on stdout, a JSON report and an SVG bar chart.
-import type { Round, Writes } from './measure.js'
+import { median, type Round, type Writes } from './measure.js'
 import type { Target } from './scenarios.js'
 
 export interface Summary {
@@ -8,7 +8,22 @@ export interface Summary {
   p99: number
   /** Median server CPU per request, µs. */
   cpuUs?: number
+  /** On PostgreSQL: median CPU of the PostgreSQL server's processes per request, µs. */
+  dbCpuUs?: number
   rounds: Round[]
+}
+
+/** The same scenario on PostgreSQL (`--database-url`, `--postgres`), measured in rounds alternating with SQLite's. */
+export interface PostgresResult extends Summary {
+  /** Median of the per-round ratios PostgreSQL/baseline req/s (reads). */
+  ratio?: number
+  /** PostgreSQL's CPU per request ÷ SQLite's: the Gazette process's alone, and with the PostgreSQL server's added. */
+  cpuRatio?: number
+  totalCpuRatio?: number
+  /** Issue 16: from the database, PostgreSQL within 3× of SQLite's CPU per request (Gazette + PostgreSQL server). */
+  target?: { text: string, met: boolean | null }
+  /** Of the URLs captured from SQLite, how many PostgreSQL answered with other bytes (the baseline replays SQLite's). */
+  differingAnswers?: number
 }
 
 export interface ScenarioResult {
@@ -32,6 +47,44 @@ export interface ScenarioResult {
   writes?: Writes
   /** `--cache-stats`: the response cache's counters over the real server's measured rounds. */
   cache?: CacheCounts
+  postgres?: PostgresResult
+}
+
+/** Most PostgreSQL CPU per request, as a multiple of SQLite's, that issue 16 allows (from the database). */
+export const PG_CPU_TARGET = 3
+
+/** Per-round medians of PostgreSQL's rounds compared with SQLite's; `judged` when the target applies (from the database). */
+export function postgresResult (pg: Summary, sqlite: Summary, baseline: Summary | undefined, judged: boolean): PostgresResult {
+  const cpuRatio = pg.cpuUs !== undefined && sqlite.cpuUs ? pg.cpuUs / sqlite.cpuUs : undefined
+  const totalCpuRatio = pg.cpuUs !== undefined && pg.dbCpuUs !== undefined && sqlite.cpuUs ? (pg.cpuUs + pg.dbCpuUs) / sqlite.cpuUs : undefined
+  const ratio = baseline === undefined ? undefined : median(pg.rounds.map((r, i) => r.rps / Math.max(baseline.rounds[i]?.rps ?? 0, 0.001)))
+  return {
+    ...pg,
+    ...(ratio === undefined ? {} : { ratio }),
+    ...(cpuRatio === undefined ? {} : { cpuRatio }),
+    ...(totalCpuRatio === undefined ? {} : { totalCpuRatio }),
+    ...(judged ? { target: { text: `CPU ≤ ${PG_CPU_TARGET}× SQLite's`, met: totalCpuRatio === undefined ? null : totalCpuRatio <= PG_CPU_TARGET } } : {})
+  }
+}
+
+/** SQLite and PostgreSQL side by side, for a run with `--database-url` or `--postgres`. */
+export function enginesTable (results: ScenarioResult[]): string {
+  const head = ['scenario', 'SQLite req/s', 'PG req/s', 'SQLite p50/p99', 'PG p50/p99', 'SQLite ratio', 'PG ratio',
+    'SQLite µs/req', 'PG Gazette µs/req', 'PG server µs/req', 'PG÷SQLite CPU', 'with PG server', 'target', '']
+  const times = (v: number | undefined) => v === undefined ? '—' : `${v.toFixed(2)}×`
+  const rows = results.filter((r) => r.status === 'measured' && r.postgres !== undefined).map((r) => {
+    const p = r.postgres!
+    return [
+      r.label, num(r.real?.rps), num(p.rps), `${num(r.real?.p50)}/${num(r.real?.p99)}`, `${num(p.p50)}/${num(p.p99)}`,
+      times(r.ratio), times(p.ratio), num(r.real?.cpuUs), num(p.cpuUs), num(p.dbCpuUs), times(p.cpuRatio), times(p.totalCpuRatio),
+      p.target?.text ?? '',
+      (p.target?.met === true ? 'met' : p.target?.met === false ? 'MISSED' : p.target === undefined ? '' : 'not measured') +
+        (p.differingAnswers ? ` (${p.differingAnswers} answers differ from SQLite's)` : '')
+    ]
+  })
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: string[]): string => cells.map((c, i) => i === 0 || i >= 12 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  ').trimEnd()
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
 export interface CacheCounts {

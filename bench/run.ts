@@ -8,6 +8,15 @@
 //   npm run bench -- --cache-stats       the response cache's hits, misses and emptyings per scenario
 //                                        (the server runs with METRICS=true and is scraped around each round)
 //   npm run bench:quick                  300 articles, 1 connection, 1 s rounds: a smoke run (npm test runs it)
+//   npm run bench -- --database-url postgres://…
+//                                        every scenario on PostgreSQL too, in rounds alternating with SQLite's:
+//                                        the SQLite database is copied into that (new, empty) database by
+//                                        db:copy's code first; --reset-database empties a Gazette one first
+//   npm run bench -- --postgres          the same on an embedded PostgreSQL started for the run
+//   npm run bench -- --database-url … --already-copied
+//                                        that database already holds db:copy's copy of --db (a million
+//                                        articles take long to copy): no copy, no news published
+//   npm run bench -- --deep-page 1000    also the list's page 1,000, reached by following cursors
 //
 // See bench/README.md for what each number means.
 import { spawnSync } from 'node:child_process'
@@ -21,9 +30,12 @@ import { replayedHeaders, type Capture } from './baseline.js'
 import { generate } from './generate.js'
 import { median, round, type Load, type Round, type Writes } from './measure.js'
 import { cpuSeconds, freePort, plainGet, rssSampler, startChild, waitFor, type Child } from './processes.js'
-import { cacheLines, svgChart, table, targetMet, writesLines, type CacheCounts, type ScenarioResult, type Summary } from './report.js'
+import {
+  cacheLines, enginesTable, postgresResult, svgChart, table, targetMet, writesLines, type CacheCounts, type ScenarioResult, type Summary
+} from './report.js'
 import { publishRecent } from './news.js'
-import { findFixtures, scenarios, type Scenario } from './scenarios.js'
+import { articleCounts, copyInto, embeddedPostgres, localPostmaster, postgresCpuSeconds } from './postgres.js'
+import { deepPage, findFixtures, scenarios, type Scenario } from './scenarios.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -41,6 +53,11 @@ const { values: args } = parseArgs({
     webhooks: { type: 'string', default: '0' },
     'cache-stats': { type: 'boolean', default: false },
     'skip-build': { type: 'boolean', default: false },
+    'database-url': { type: 'string' },
+    postgres: { type: 'boolean', default: false },
+    'reset-database': { type: 'boolean', default: false },
+    'already-copied': { type: 'boolean', default: false },
+    'deep-page': { type: 'string' },
     out: { type: 'string', default: 'bench/results' }
   }
 })
@@ -59,6 +76,14 @@ const opts = {
 }
 mkdirSync(opts.out, { recursive: true })
 const log = (message: string): void => { process.stderr.write(`${message}\n`) }
+const onPostgres = args['database-url'] !== undefined || args.postgres
+if (args['database-url'] !== undefined && args.postgres) throw new Error('--database-url or --postgres, not both')
+if (args['database-url'] !== undefined && !/^postgres(ql)?:\/\//.test(args['database-url'])) throw new Error('--database-url must be a postgres:// or postgresql:// URL')
+// Both count what the server did by reading the SQLite file (events) or one server's /metrics.
+if (onPostgres && (Number(args.webhooks) > 0 || args['cache-stats'])) throw new Error('--webhooks and --cache-stats are measured on SQLite only: run them without --database-url/--postgres')
+const cacheOff = args['cache-mb'] !== undefined && Number(args['cache-mb']) === 0
+const alreadyCopied = args['already-copied']
+if (alreadyCopied && (args['database-url'] === undefined || args.db === undefined)) throw new Error('--already-copied needs --database-url and the --db it holds a copy of')
 
 // 1. The database.
 let dbPath = args.db === undefined ? join(opts.out, quick ? 'quick.db' : `gazette-${opts.articles}.db`) : resolve(args.db)
@@ -87,7 +112,8 @@ const receiverPort = await freePort()
 const receiver = webhooks > 0 ? startChild(['--import', 'tsx', 'bench/receiver.ts', '--port', String(receiverPort)], {}) : undefined
 const serverPort = await freePort()
 const nodeFlags = args['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof'])}`]
-const server = startChild([...nodeFlags, ...(opts.server === 'dist' ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])], {
+const serverArgs = [...nodeFlags, ...(opts.server === 'dist' ? ['dist/server.js'] : ['--import', 'tsx', 'src/server.ts'])]
+const serverEnv = {
   NODE_ENV: 'production',
   HOST: '127.0.0.1',
   PORT: String(serverPort),
@@ -106,21 +132,30 @@ const server = startChild([...nodeFlags, ...(opts.server === 'dist' ? ['dist/ser
   ...(args['cache-stats'] === true ? { METRICS: 'true' } : {}),
   // `--webhooks N`: the receiver is on loopback.
   ...(webhooks > 0 ? { WEBHOOK_ALLOW_PRIVATE: 'true' } : {})
-})
+}
+const server = startChild(serverArgs, serverEnv)
 const children: Child[] = receiver === undefined ? [server] : [server, receiver]
-const stopAll = async (): Promise<void> => { await Promise.all(children.map((c) => c.stop())) }
+let stopPostgres = async (): Promise<void> => {}
+const stopAll = async (): Promise<void> => {
+  await Promise.all(children.map((c) => c.stop()))
+  await stopPostgres()
+}
 process.on('SIGINT', () => { stopAll().finally(() => process.exit(130)) })
 
 try {
   const real = `http://127.0.0.1:${serverPort}`
   await waitFor(`${real}/health`, server)
   const cacheStats = args['cache-stats'] === true ? async () => await scrapeCache(real) : undefined
-  // Two days of news for the news sitemap and the feeds (a generated archive ends in the past).
-  const published = await publishRecent(real, adminToken, dbPath, quick ? 30 : 500)
+  // Two days of news for the news sitemap and the feeds (a generated archive ends in the past); not when
+  // PostgreSQL already holds a copy, which would then lack them.
+  const published = alreadyCopied ? 0 : await publishRecent(real, adminToken, dbPath, quick ? 30 : 500)
   if (published > 0) log(`published ${published} articles dated in the last 48 hours (the news sitemap's window)`)
   const hooks = receiver === undefined ? undefined : await webhookBench(real, `http://127.0.0.1:${receiverPort}`, receiver, webhooks)
+  // PostgreSQL starts from the same rows: the SQLite database, news included, copied by db:copy's code.
+  const pgSide = onPostgres ? await startOnPostgres() : undefined
   const fixtures = findFixtures(dbPath, Date.now())
-  const defined = scenarios(fixtures, adminToken, { cacheOff: args['cache-mb'] !== undefined && Number(args['cache-mb']) === 0 })
+  const deep = args['deep-page'] === undefined ? undefined : await deepPage(real, Number(args['deep-page']))
+  const defined = scenarios(fixtures, adminToken, { cacheOff, ...(deep === undefined ? {} : { deep }) })
   const unknown = opts.only?.filter((id) => !defined.some((s) => s.id === id)) ?? []
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; the ids are in bench/README.md`)
   const all = defined.filter((s) => opts.only === undefined || opts.only.includes(s.id))
@@ -133,7 +168,7 @@ try {
   for (const s of all) {
     // Reads are probed as autocannon asks (no Accept-Encoding), so the answer is the one to replay.
     const res = s.read
-      ? await plainGet(real + s.path)
+      ? await probeGet(real + s.path)
       : await fetch(real + s.path, { method: s.method, headers: { ...s.headers, ...s.perRequestHeaders?.(0) }, ...(s.body ? { body: s.body(0) } : {}) })
         .then(async (r) => ({ status: r.status, body: Buffer.from(await r.arrayBuffer()) }))
     const text = res.body.toString('utf8')
@@ -151,15 +186,16 @@ try {
       // A scenario spread over many URLs has each of them captured (once, if scenarios share them).
       for (const url of s.paths ?? [s.path]) {
         if (captures.some((c) => c.url === url)) continue
-        const answer = url === s.path ? res : await plainGet(real + url)
+        const answer = url === s.path ? res : await probeGet(real + url)
         const body = answer.body.toString('utf8')
         if (answer.status !== s.expect) throw new Error(`GET ${url} (${s.route}) answered ${answer.status}, expected ${s.expect}: ${body.slice(0, 500)}`)
         if (!Buffer.from(body, 'utf8').equals(answer.body)) throw new Error(`${url} answered a body that is not UTF-8 text: the baseline replays text`)
         captures.push({ url, headers: replayedHeaders(answer.headers), body })
       }
     }
+    const differing = pgSide === undefined ? 0 : await probePostgres(pgSide.base, s, captures)
     live.push(s)
-    results.push({ ...base, status: 'measured' })
+    results.push({ ...base, status: 'measured', ...(pgSide === undefined ? {} : { postgres: { differingAnswers: differing } as ScenarioResult['postgres'] }) })
   }
 
   // 4. The baseline, serving what was just captured; checked to answer byte for byte the same.
@@ -186,6 +222,7 @@ try {
   const summarise = (rounds: Round[]): Summary => ({
     rps: median(rounds.map((r) => r.rps)),
     ...(rounds.every((r) => r.cpuUs !== undefined) ? { cpuUs: median(rounds.map((r) => r.cpuUs!)) } : {}),
+    ...(rounds.length > 0 && rounds.every((r) => r.dbCpuUs !== undefined) ? { dbCpuUs: median(rounds.map((r) => r.dbCpuUs!)) } : {}),
     p50: median(rounds.map((r) => r.p50)),
     p99: median(rounds.map((r) => r.p99)),
     rounds
@@ -197,9 +234,11 @@ try {
     log(`${s.label}: warm-up ${opts.warmup} s, ${opts.rounds} × ${opts.duration} s at ${opts.connections} connections`)
     // The baseline is asked the same reads, without the writes (it has no route for them).
     const bareLoad = readsOf(s)
-    const warm = await round(real, s, opts.connections, opts.warmup)
-    if (warm.writes !== undefined && warm.writes.ok === 0) {
-      throw new Error(`${s.label}: no write of the warm-up answered ${s.writer!.expect}: ${JSON.stringify(warm.writes.statuses)}`)
+    for (const base of pgSide === undefined ? [real] : [real, pgSide.base]) {
+      const warm = await round(base, s, opts.connections, opts.warmup)
+      if (warm.writes !== undefined && warm.writes.ok === 0) {
+        throw new Error(`${s.label}: no write of the warm-up answered ${s.writer!.expect}: ${JSON.stringify(warm.writes.statuses)}`)
+      }
     }
     if (s.read) await round(bare, bareLoad, opts.connections, opts.warmup)
     // A write is also measured with the webhooks, in rounds alternating with the ones without.
@@ -209,15 +248,22 @@ try {
     const bareRounds: Round[] = []
     const hookedRounds: HookedRound[] = []
     const cacheRounds: CacheCounts[] = []
+    const pgRounds: Round[] = []
+    const pgRound = async (): Promise<void> => {
+      if (pgSide !== undefined) pgRounds.push(await round(pgSide.base, s, opts.connections, opts.duration, pgSide.server.pid, pgSide.cpu))
+    }
     rss.start()
     for (let i = 0; i < opts.rounds; i++) {
-      // ABBA order, so a drift in machine load does not always favour the same side.
+      // ABBA order, so a drift in machine load does not always favour the same side (with PostgreSQL:
+      // SQLite, PostgreSQL, baseline, then baseline, PostgreSQL, SQLite).
       const otherFirst = i % 2 === 1
       if (otherFirst && s.read) bareRounds.push(await round(bare, bareLoad, opts.connections, opts.duration, baseline.pid))
       if (otherFirst && hooked) hookedRounds.push(await hooks.round(s, opts.duration))
+      if (otherFirst) await pgRound()
       const before = cacheStats === undefined ? undefined : await cacheStats()
       realRounds.push(await round(real, s, opts.connections, opts.duration, server.pid))
       if (before !== undefined) cacheRounds.push(difference(await cacheStats!(), before))
+      if (!otherFirst) await pgRound()
       if (!otherFirst && s.read) bareRounds.push(await round(bare, bareLoad, opts.connections, opts.duration, baseline.pid))
       if (!otherFirst && hooked) hookedRounds.push(await hooks.round(s, opts.duration))
     }
@@ -235,6 +281,12 @@ try {
     if (cacheRounds.length > 0) result.cache = cacheRounds.reduce((a, b) => sumCounts(a, b))
     if (rssMb !== undefined) { result.rssMaxMb = rssMb; rssMax = Math.max(rssMax, rssMb) }
     if (result.target) result.target.met = targetMet(result.target, result.real, result.ratio)
+    if (pgSide !== undefined) {
+      // The CPU target is issue 16's "from the database": every scenario with the cache off; writes always.
+      const pgResult = postgresResult(summarise(pgRounds), result.real, result.baseline, cacheOff || !s.read)
+      result.postgres = { ...pgResult, differingAnswers: result.postgres?.differingAnswers ?? 0 }
+      result.failures = (result.failures ?? 0) + pgRounds.reduce((n, r) => n + r.non2xx + r.errors, 0)
+    }
   }
 
   // 6. Report.
@@ -245,6 +297,7 @@ try {
     options: { ...opts, out: undefined },
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavg: loadavg() },
     database: { path: dbPath, articles: opts.articles, generated },
+    ...(pgSide === undefined ? {} : { postgres: { embedded: args.postgres, copySeconds: pgSide.copyMs / 1000, serverCpuMeasured: pgSide.cpu !== undefined } }),
     server: { mode: opts.server, rssMaxMb: rssMax || undefined },
     webhooks: { endpoints: webhooks, scenarios: webhookResults },
     fixtures,
@@ -256,6 +309,11 @@ try {
   writeFileSync(jsonPath, JSON.stringify(report, null, 2) + '\n')
   writeFileSync(svgPath, svgChart(results, `Gazette vs bare Fastify, ${opts.connections} connections, median of ${opts.rounds} × ${opts.duration} s`))
   console.log(table(results))
+  if (pgSide !== undefined) {
+    console.log(`\nSQLite and PostgreSQL (${args.postgres ? 'embedded' : '--database-url'}), rounds alternating; "PG server" is the CPU of every PostgreSQL process ` +
+      `(postmaster, backends, io workers, writers, autovacuum)${pgSide.cpu === undefined ? ', not measured: the server is not a local process this user can read' : ''}:`)
+    console.log(enginesTable(results))
+  }
   for (const line of writesLines(results)) console.log(line)
   for (const line of cacheLines(results)) console.log(line)
   for (const w of webhookResults) console.log(`\n${webhookLine(w)}`)
@@ -263,6 +321,82 @@ try {
   console.log(`report: ${jsonPath}\nchart:  ${svgPath}`)
 } finally {
   await stopAll()
+}
+
+/**
+ * Copies the SQLite database into PostgreSQL (after the news articles were published, so both engines
+ * hold the same rows), then starts a second server on it: the same build and settings but DATABASE_URL.
+ */
+async function startOnPostgres () {
+  let url = args['database-url']
+  if (url === undefined) {
+    log('starting an embedded PostgreSQL (--postgres)')
+    const embedded = await embeddedPostgres()
+    url = embedded.url
+    stopPostgres = embedded.stop
+  }
+  let copyMs = 0
+  if (alreadyCopied) {
+    // Not verified row by row (db:copy did that): a copy of another database is caught by its size.
+    const counts = await articleCounts(dbPath, url)
+    if (counts.sqlite !== counts.postgres) throw new Error(`--already-copied: PostgreSQL holds ${counts.postgres} articles, ${dbPath} ${counts.sqlite}`)
+    log(`--already-copied: PostgreSQL holds the ${counts.postgres.toLocaleString('en')} articles of ${dbPath}`)
+  } else {
+    log('copying the SQLite database into PostgreSQL (db:copy)')
+    copyMs = await copyInto(dbPath, url, { reset: args['reset-database'], log })
+    log(`copied in ${(copyMs / 1000).toFixed(1)} s`)
+  }
+  const port = await freePort()
+  const pgServer = startChild(serverArgs, {
+    ...serverEnv,
+    PORT: String(port),
+    DATABASE_URL: url,
+    // Until the server stops opening a SQLite file beside PostgreSQL: a scratch one, not the bench's.
+    DATABASE_PATH: join(opts.out, 'postgres-side.db')
+  })
+  children.push(pgServer)
+  const base = `http://127.0.0.1:${port}`
+  await waitFor(`${base}/health`, pgServer)
+  const postmaster = await localPostmaster(url)
+  if (postmaster === undefined) log('PostgreSQL is not a local process this user can read: its CPU is not measured')
+  return { base, server: pgServer, copyMs, cpu: postmaster === undefined ? undefined : () => postgresCpuSeconds(postmaster) }
+}
+
+/**
+ * A probe's GET: on a loaded machine a read can outrun the query budget (503, "retry in a moment"), and
+ * the answer to capture is the one the route gives when it is not starved, so it is asked again.
+ */
+async function probeGet (url: string): ReturnType<typeof plainGet> {
+  let res = await plainGet(url)
+  for (let tries = 1; res.status === 503 && tries < 10; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 200 * tries))
+    res = await plainGet(url)
+  }
+  return res
+}
+
+/**
+ * The scenario's probe on PostgreSQL: it must answer what SQLite did. Returns how many of its read URLs
+ * answer other bytes than SQLite's (the baseline replays SQLite's; a difference is reported, not fatal).
+ */
+async function probePostgres (base: string, s: Scenario, captures: Capture[]): Promise<number> {
+  if (!s.read) {
+    const res = await fetch(base + s.path, { method: s.method, headers: { ...s.headers, ...s.perRequestHeaders?.(0) }, ...(s.body ? { body: s.body(0) } : {}) })
+    if (res.status !== s.expect) throw new Error(`on PostgreSQL, ${s.method} ${s.path} (${s.route}) answered ${res.status}, expected ${s.expect}: ${(await res.text()).slice(0, 500)}`)
+    return 0
+  }
+  let differing = 0
+  for (const url of s.paths ?? [s.path]) {
+    const res = await probeGet(base + url)
+    if (res.status !== s.expect) throw new Error(`on PostgreSQL, GET ${url} (${s.route}) answered ${res.status}, expected ${s.expect}: ${res.body.toString('utf8').slice(0, 500)}`)
+    const sqlite = captures.find((c) => c.url === url)
+    if (sqlite !== undefined && !res.body.equals(Buffer.from(sqlite.body, 'utf8'))) {
+      // The first one kept for a look: which bytes differ says whether it matters.
+      if (differing++ === 0) writeFileSync(join(opts.out, `differs-${s.id}.json`), JSON.stringify({ url, sqlite: sqlite.body, postgres: res.body.toString('utf8') }, null, 1))
+    }
+  }
+  if (differing > 0) log(`${s.label}: ${differing} of PostgreSQL's answers differ from SQLite's (the first in differs-${s.id}.json)`)
+  return differing
 }
 
 interface HookedRound extends Round {

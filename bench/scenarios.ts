@@ -133,12 +133,39 @@ function commentWriter (f: Fixtures): Writer {
   }
 }
 
+/** The list's page of 20 at `page`, reached as a client does: by following nextCursor from the first. */
+export async function deepPage (base: string, page: number): Promise<{ page: number, path: string }> {
+  const first = '/v1/articles?limit=20'
+  let path = first
+  for (let n = 1; n < page; n++) {
+    const res = await fetch(base + path)
+    const body = await res.json() as { page?: { nextCursor: string | null } }
+    const next = body.page?.nextCursor
+    if (res.status !== 200 || next === null || next === undefined) throw new Error(`--deep-page ${page}: page ${n} answered ${res.status} and no next page`)
+    path = `${first}&cursor=${next}`
+  }
+  return { page, path }
+}
+
 /**
  * The scenarios, with the targets of issue 17 for the response cache's mode: `cacheOff` (`--cache-mb 0`)
- * measures the reads from the database, where the targets are lower.
+ * measures the reads from the database, where the targets are lower. With `deep`, the list's page at that
+ * depth too (`--deep-page`; issue 16: page 1,000 within 1.5× of page 1).
  */
-export function scenarios (f: Fixtures, adminToken: string, opts: { cacheOff?: boolean } = {}): Scenario[] {
+export function scenarios (f: Fixtures, adminToken: string, opts: { cacheOff?: boolean, deep?: { page: number, path: string } } = {}): Scenario[] {
   const cacheOff = opts.cacheOff === true
+  const deep: Scenario[] = opts.deep === undefined
+    ? []
+    : [{
+        id: 'list-deep',
+        route: 'GET /v1/articles?cursor=',
+        label: `GET list, page ${opts.deep.page.toLocaleString('en')}`,
+        read: true,
+        method: 'GET',
+        path: opts.deep.path,
+        headers: {},
+        expect: 200
+      }]
   const ratio = (min: number | undefined): { target?: Target } => min === undefined ? {} : { target: { text: `≥ ${min}× baseline`, ratio: min } }
   const spreadPaths = f.spreadSlugs.map((slug) => `/v1/articles/${slug}`)
   const writer = commentWriter(f)
@@ -165,6 +192,7 @@ export function scenarios (f: Fixtures, adminToken: string, opts: { cacheOff?: b
       expect: 200,
       ...ratio(cacheOff ? 0.2 : 0.7)
     },
+    ...deep,
     {
       id: 'list-tag',
       route: 'GET /v1/articles?tag=',
