@@ -350,9 +350,8 @@ async function startOnPostgres () {
   const pgServer = startChild(serverArgs, {
     ...serverEnv,
     PORT: String(port),
-    DATABASE_URL: url,
-    // Until the server stops opening a SQLite file beside PostgreSQL: a scratch one, not the bench's.
-    DATABASE_PATH: join(opts.out, 'postgres-side.db')
+    // DATABASE_PATH (the bench's SQLite file, in serverEnv) is not opened on PostgreSQL.
+    DATABASE_URL: url
   })
   children.push(pgServer)
   const base = `http://127.0.0.1:${port}`
