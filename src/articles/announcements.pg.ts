@@ -29,6 +29,8 @@ export function articleAnnouncementsPg (db: PgDb, outbox: OutboxPg, toArticle: (
     async announceDue (tx: PgTx, at: number): Promise<number> {
       const due = await tx.select({ id: articles.id, publishedAt: articles.publishedAt }).from(articles)
         .where(and(unannounced, lte(articles.publishedAt, at))).orderBy(asc(articles.publishedAt), asc(articles.id)).limit(DUE_BATCH)
+      // These rows change no public answer (`announced` is not shown; events are not cached): whatever the
+      // caller's write declared, or did not, covers them.
       for (const { id, publishedAt } of due) {
         const [row] = await tx.update(articles).set({ announced: true })
           .where(and(eq(articles.id, id), not(articles.announced), eq(articles.publishedAt, publishedAt!))).returning(ROW_COLUMNS)

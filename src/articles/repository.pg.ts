@@ -19,6 +19,8 @@
 // Not yet here: declared writes for the public cache (on PostgreSQL a write empties it whole,
 // src/plugins/public-cache.ts) and stored representations (every answer is assembled; see backfill below).
 import { and, eq, gt, min } from 'drizzle-orm'
+import { articleWriteKeys, dependencyKeys } from '../db/change-clock.js'
+import { declareKeys } from '../db/pg/change-clock.js'
 import type { PgDb, PgTx } from '../db/pg/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/pg/schema.js'
 import { lockEventOrder, type OutboxPg } from '../events/outbox.pg.js'
@@ -117,18 +119,21 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
     toArticle,
 
     /**
-     * The first scheduled publication due after `at`, for the public cache's horizon (one seek of
-     * articles_status_published_idx). The cache stores nothing in an epoch until this has answered.
+     * The first scheduled publication due after `at` of an article not yet due when last written, for the
+     * public cache's horizon (as ./repository.ts's; one seek of articles_status_published_idx). The cache
+     * stores nothing in an epoch until this has answered.
      */
     async nextPublicationAfter (at: number): Promise<number | null> {
       const [row] = await db.select({ at: min(articles.publishedAt) }).from(articles)
-        .where(and(eq(articles.status, 'published'), gt(articles.publishedAt, at)))
+        .where(and(eq(articles.status, 'published'), gt(articles.publishedAt, at), gt(articles.publishedAt, articles.updatedAt)))
       return row?.at ?? null
     },
 
     async announceDuePublications (at: number): Promise<number> {
       return db.transaction(async (tx) => {
         await lockEventOrder(tx)
+        // An announcement is no public answer's change (./announcements.pg.ts): no key to drop.
+        await declareKeys(tx, [])
         return announcements.announceDue(tx, at)
       })
     },
@@ -173,9 +178,12 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
         await begin(tx, at)
         await assertSlugFree(tx, write.slug, null)
         const visible = isPublicAt(write, at)
+        // No answer was kept for an id not made yet: the lists' keys cover its row, then all of its own.
+        await declareKeys(tx, [dependencyKeys.articles, dependencyKeys.tags])
         const [inserted] = await tx.insert(articles).values({
           ...write, authors: JSON.stringify(write.authors), createdAt: at, updatedAt: at, revision: 1, announced: visible
         }).returning(ROW_COLUMNS)
+        await declareKeys(tx, articleWriteKeys(inserted!.id))
         await tx.delete(articleSlugHistory).where(eq(articleSlugHistory.slug, write.slug))
         await writeRelations(tx, inserted!.id, { tags: tagNames, authors: write.authors }, at)
         const row = await withTags(tx, inserted!)
@@ -189,6 +197,7 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
     async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, at: number, unchanged: (fresh: ArticleRow) => boolean, meta: WriteMeta): Promise<Article> {
       return slugChecked(write.slug, () => db.transaction(async (tx) => {
         await begin(tx, at)
+        await declareKeys(tx, articleWriteKeys(current.id))
         const fresh = await stillCurrent(tx, current.id, unchanged)
         const before = stateOf(fresh, tagsOfRow.get(fresh)!)
         if (write.slug !== fresh.slug) {
@@ -226,6 +235,7 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
       const at = now()
       await db.transaction(async (tx) => {
         await begin(tx, at)
+        await declareKeys(tx, articleWriteKeys(current.id))
         const fresh = await stillCurrent(tx, current.id, unchanged)
         await tx.delete(articles).where(eq(articles.id, current.id))
         await announcements.recordChange(tx, fresh, null, at)

@@ -109,7 +109,9 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   const slugTaken = db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
   // Raw on purpose: the visibility rule's text form (src/articles/visibility.ts), through the partial index
   // of scheduled articles.
-  const nextPublication = db.$client.prepare<[number], number | null>(`SELECT min(published_at) FROM articles WHERE ${scheduledAfterText()}`).pluck()
+  // Only an article that was not yet due when last written (published_at > updated_at): one due at its
+  // write was visible from that write on, and the write's own keys dropped every answer that showed it absent.
+  const nextPublication = db.$client.prepare<[number], number | null>(`SELECT min(published_at) FROM articles WHERE ${scheduledAfterText()} AND published_at > updated_at`).pluck()
   const stored = storedRepresentations(db)
 
   function toArticle (row: ArticleRow): Article {
@@ -152,8 +154,9 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
     announcements,
 
     /**
-     * The first scheduled publication due after `at` (ms), or null when none is scheduled. Synchronous: the
-     * public cache asks it inside a synchronous onSend hook, once per cache epoch.
+     * The first scheduled publication due after `at` (ms) of an article not yet due when last written, or
+     * null when none is scheduled. Synchronous: the public cache asks it inside a synchronous onSend hook,
+     * once per cache epoch and after each write.
      */
     nextPublicationAfter (at: number): number | null {
       return nextPublication.get(at) ?? null

@@ -6,6 +6,8 @@
 // statement that reads it back (`UPDATE … RETURNING`), so two reports at once on two processes count two
 // and exactly one of them is the one that reaches the threshold.
 import { eq, sql } from 'drizzle-orm'
+import { commentWriteKeys } from '../db/change-clock.js'
+import { declareKeys } from '../db/pg/change-clock.js'
 import type { PgDb } from '../db/pg/connection.js'
 import { articles, commentReports, comments } from '../db/pg/schema.js'
 import { lockEventOrder } from '../events/outbox.pg.js'
@@ -18,6 +20,8 @@ export function reportRepositoryPg (db: PgDb, events: CommentEventsPg): ReportRe
     async add (commentId: number, reporter: string, reason: ReportReason, now: number, threshold: number): Promise<ReportOutcome> {
       return db.transaction(async (tx) => {
         await lockEventOrder(tx)
+        const [reported] = await tx.select({ articleId: comments.articleId }).from(comments).where(eq(comments.id, commentId))
+        if (reported !== undefined) await declareKeys(tx, commentWriteKeys(reported.articleId))
         const inserted = await tx.insert(commentReports).values({ commentId, reporter, reason, createdAt: now })
           .onConflictDoNothing().returning({ commentId: commentReports.commentId })
         if (inserted.length === 0) return { counted: false, requeued: false }

@@ -13,6 +13,8 @@
 // The rules that are not SQL (records, the public shapes, which events, the queue by reports' two parts,
 // the tombstone) are ./repository.ts's and ./events.ts's, shared by both adapters.
 import { and, asc, count, eq, getTableColumns, gt, inArray, ne, sql, type SQL } from 'drizzle-orm'
+import { commentWriteKeys } from '../db/change-clock.js'
+import { declareKeys } from '../db/pg/change-clock.js'
 import type { PgDb, PgTx } from '../db/pg/connection.js'
 import { articles, commentReports, comments } from '../db/pg/schema.js'
 import { after, type KeysetOrder } from '../db/pg/keyset.js'
@@ -134,6 +136,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     async create (article: CommentTarget, write: CommentWrite, now: number): Promise<CommentRecord> {
       return db.transaction(async (tx) => {
         await events.begin(tx, now)
+        await declareKeys(tx, commentWriteKeys(article.id))
         // The article as it was checked, locked: its comment_count is written below under this lock.
         const [fresh] = await tx.select(targetColumns).from(articles).where(eq(articles.id, article.id)).for('update')
         if (!targetUnchanged(fresh, article)) throw new StaleRead()
@@ -155,6 +158,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     async update (current, set, now, unchanged): Promise<CommentRecord> {
       return db.transaction(async (tx) => {
         await events.begin(tx, now)
+        await declareKeys(tx, commentWriteKeys(current.articleId))
         const before = await stillCurrent(tx, current.id, unchanged)
         await tx.update(comments).set({ ...set, updatedAt: now }).where(eq(comments.id, current.id))
         await recountCommentsPg(tx, current.articleId)
@@ -167,6 +171,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     async delete (current, now, unchanged): Promise<void> {
       await db.transaction(async (tx) => {
         await events.begin(tx, now)
+        await declareKeys(tx, commentWriteKeys(current.articleId))
         const before = await stillCurrent(tx, current.id, unchanged)
         await events.left(tx, before, now)
         await deleteCommentPg(tx, before, now)

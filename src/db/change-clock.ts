@@ -133,7 +133,13 @@ export const dependencyKeys = {
   /** Which tags are listed, with their counts: the tag list and every tag's page. */
   tags: 'list:tags',
   /** The time feeds and sitemaps show as Last-Modified (PUBLIC_CLOCK_KEY). */
-  publicClock: PUBLIC_CLOCK_KEY
+  publicClock: PUBLIC_CLOCK_KEY,
+  /**
+   * No answer's key (none carries it, no Surrogate-Key shows it): every write that may change when an article
+   * becomes visible (its status, its publishedAt: the article writes) declares it, and the public cache then
+   * reads the next scheduled publication again. A comment's or a tag's write cannot move one, and does not.
+   */
+  schedule: 'schedule'
 } as const
 
 /**
@@ -142,7 +148,7 @@ export const dependencyKeys = {
  * visibility (every tag page carries list:tags).
  */
 export function articleWriteKeys (id: number): string[] {
-  return [dependencyKeys.article(id), dependencyKeys.comments(id), dependencyKeys.articles, dependencyKeys.tags]
+  return [dependencyKeys.article(id), dependencyKeys.comments(id), dependencyKeys.articles, dependencyKeys.tags, dependencyKeys.schedule]
 }
 
 /** What a comment's write touches: its article (the comment count) and the article's comments. */

@@ -20,8 +20,15 @@
 //   data_version moved, and what it touched cannot be known, so everything goes. Reading it takes a lock,
 //   so it is read at most every VERSION_POLL_MS (measured: bench/README.md#change-counters): such a
 //   write is seen within that time, as if it had been committed that much later;
+// - on PostgreSQL, any process (this one too) committed a write: every row written notifies, with the keys
+//   its transaction declared (src/db/pg/change-clock.ts, declareKeys) or with none, and then everything
+//   goes. Notifications arrive within milliseconds (test/pg/change-clock.test.ts); a write's own answer
+//   waits until they have (caughtUp);
 // - the clock reached the next scheduled publication (min(published_at) after the epoch began, read
-//   once per epoch), or went backwards: everything goes.
+//   once per epoch and again after each write), or went backwards: everything goes. Only articles not yet
+//   due when last written count (published_at > updated_at): one due at its write showed from that write
+//   on, and the write's keys dropped what showed it absent, so publishing at once empties nothing more.
+//   (Processes whose clocks disagree disagree on what is due anyway; the gap is as wide as their skew.)
 // A route that answers with no keys depends on everything: its entries go with any write at all.
 // The keys are sent as `Surrogate-Key` with each public cached answer, so a CDN (Fastly, Varnish xkey)
 // can purge by the same keys (README.md "Behind a CDN").
@@ -55,15 +62,19 @@
 //   answer holds (reply.represent's `holdsUntil`, which calls cacheUntil()); the entry is dropped then.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { changeClock, type ChangeClock } from '../db/change-clock.js'
+import { changeClock, dependencyKeys, type ChangeClock } from '../db/change-clock.js'
 import { sendConditional } from '../http/conditional.js'
 import { requestOrigin } from '../http/origin.js'
 
 /** How often PRAGMA data_version is read for writes made by other processes, in ms of real time. */
 export const VERSION_POLL_MS = 100
 
+/** Declared by the writes that may move a scheduled publication (dependencyKeys.schedule). */
+const SCHEDULE_KEY = dependencyKeys.schedule
 /** The key of an entry whose route declared none: any write drops it. */
 const ANY = '*'
+/** How long a write's answer waits for its own notifications on PostgreSQL before it empties the cache instead. */
+const CAUGHT_UP_MS = 1000
 /** Purges remembered for reads under way (see above). */
 const PURGE_LOG = 256
 
@@ -181,14 +192,13 @@ export const preparedHits = fp(async (app) => {
 export default fp(async (app) => {
   const maxBytes = app.config.responseCacheMb * 1024 * 1024
   const storage = app.storage
-  // On PostgreSQL (issue 16): other processes' writes arrive as notifications (src/db/pg/change-clock.ts),
-  // read on every lookup since reading them costs nothing. This process's own writes are counted by the
-  // onSend hook below for every request that may write, before its answer leaves, and empty the cache:
-  // the PostgreSQL adapters declare no keys yet, so what a write touched is not known (correct, coarser
-  // than SQLite's purge by key). Its own notifications then arrive too and empty it once more.
-  const pgWrites = { count: 0 }
+  // On PostgreSQL (issue 16) every write, this process's own included, arrives as a notification
+  // (src/db/pg/change-clock.ts), read as it comes since that costs nothing: one that declared keys drops the
+  // entries that read them (heard, below), one that declared nothing moves the version and empties the cache.
+  // A write's answer waits until its own notifications were heard (the onSend hook below), which is what
+  // total_changes() and the declarations read before every lookup are on SQLite.
   const clock: ChangeClock = storage.engine === 'postgres'
-    ? { localChanges: () => pgWrites.count, declared: () => null, dataVersion: () => storage.changes.version() }
+    ? { localChanges: () => 0, declared: () => [], dataVersion: () => storage.changes.version() }
     : changeClock(app.db)
   const pollMs = storage.engine === 'postgres' ? 0 : VERSION_POLL_MS
 
@@ -207,8 +217,9 @@ export default fp(async (app) => {
   let horizon: number | null = null
   /** Moves whenever `horizon` is forgotten, so that an answer read before that is not taken for it. */
   let horizonRead = 0
-  /** The read of the horizon under way (PostgreSQL answers it asynchronously), by its horizonRead. */
+  /** The read of the horizon under way (PostgreSQL answers it asynchronously), by its horizonRead, and its end. */
   let horizonPending = -1
+  let horizonAnswer: Promise<void> = Promise.resolve()
   /** The number of the latest purge, and the keys of the latest PURGE_LOG purges (oldest first). */
   let purges = 0
   const purgeLog: { n: number, keys: Set<string> }[] = []
@@ -286,12 +297,21 @@ export default fp(async (app) => {
       newEpoch(now)
       return
     }
+    heard(touched)
+  }
+
+  /** Drops what declared writes touched (this process's on SQLite, ownWrites; every process's on PostgreSQL). */
+  function heard (keys: Iterable<string>): void {
+    const touched = new Set(keys)
     purge(touched)
-    // A write may have scheduled a publication earlier than the one the epoch waits for: read it again
-    // now, while entries are held (a stored entry implies a horizon read after every write before it).
+    // An article's write may have scheduled a publication earlier than the one the epoch waits for: read it
+    // again now, while entries are held (a stored entry implies a horizon read after every such write
+    // before it). Only those declare the schedule's key; a comment or a tag cannot move a publication.
+    if (!touched.has(SCHEDULE_KEY)) return
     horizon = null
     horizonRead++
-    if (entries.size > 0) publicationHorizon()
+    // PostgreSQL answers it asynchronously: ask now, so the first answers after the write may be stored.
+    if (entries.size > 0 || (storage.engine === 'postgres' && maxBytes > 0)) publicationHorizon()
   }
 
   function check (now: number): void {
@@ -336,7 +356,7 @@ export default fp(async (app) => {
       return horizon
     }
     horizonPending = read
-    next.then((at) => { if (horizonRead === read) horizon = at ?? Infinity }, (err: unknown) => {
+    horizonAnswer = next.then((at) => { if (horizonRead === read) horizon = at ?? Infinity }, (err: unknown) => {
       if (horizonPending === read) horizonPending = -1
       app.log.warn({ err }, 'reading the next scheduled publication failed; the response cache stores nothing until it answers')
     })
@@ -346,20 +366,30 @@ export default fp(async (app) => {
   app.decorate('responseCache', { stats: () => ({ entries: entries.size, bytes, ...stats }) })
   if (maxBytes === 0) return
 
-  // PostgreSQL: this process's writes, counted before their answer leaves (see `pgWrites` above). Any
-  // request that is not a read may have written; counting one that did not only empties the cache.
-  // Each write and each notification also ends the epoch at once rather than at the next lookup, so the
-  // read of the next publication (asynchronous there) is under way by then, and the first answers after a
-  // write can be stored.
+  // PostgreSQL: before the answer to a request that may have written leaves, every notification of a commit
+  // made until then has been heard (caughtUp: a marker through the same channel, which PostgreSQL delivers
+  // after them), so what the write touched is dropped before its client can read again. Waiting for them is
+  // a round trip on the listening connection, and one more for the next publication they made it read again;
+  // a wait that fails or takes over a second empties the cache.
   if (storage.engine === 'postgres') {
-    app.addHook('onSend', (request, _reply, payload, done) => {
+    const changes = storage.changes
+    app.addHook('onSend', async (request, _reply, payload) => {
       if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') {
-        pgWrites.count++
-        sync(app.clock())
+        let timer: NodeJS.Timeout | undefined
+        const late = new Promise<false>((resolve) => { timer = setTimeout(resolve, CAUGHT_UP_MS, false) })
+        // Then the horizon its notifications asked for, so that its client's next read can be stored.
+        const heardAll = await Promise.race([changes.caughtUp().then(async () => { await horizonAnswer; return true }, () => false), late])
+        clearTimeout(timer)
+        if (!heardAll) newEpoch(app.clock())
       }
-      done(null, payload)
+      return payload
     })
-    storage.changes.onChange(() => { sync(app.clock()) })
+    // A write that declared nothing moved the version: the epoch ends at once rather than at the next lookup,
+    // so the read of the next publication is under way by then.
+    changes.onChange((keys) => {
+      if (keys === null) sync(app.clock())
+      else heard(keys)
+    })
   }
 
   /** The request target, with the origin in front for a route whose body depends on it; undefined: do not cache. */
@@ -418,7 +448,7 @@ export default fp(async (app) => {
       if (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined || app.shedding()) return false
       const now = app.clock()
       const key = keyOf(request)
-      if (key === undefined || !sync(now)) return false
+      if (key === undefined || !sync(now) || horizon === null) return false
       const entry = entries.get(key)
       if (entry === undefined || now >= entry.expires || entry.variants === undefined) return false
       const variant = variantOf(request)
@@ -451,7 +481,9 @@ export default fp(async (app) => {
       remove(key, entry)
       entry = undefined
     }
-    if (entry === undefined) {
+    // While the next publication is read again after a write (PostgreSQL answers it asynchronously), it is
+    // not known whether the clock has reached it: the route answers (its answer is stored once it is known).
+    if (entry === undefined || horizon === null) {
       stats.misses++
       request[kEpoch] = epoch
       request[kKey] = key

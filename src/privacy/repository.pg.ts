@@ -27,6 +27,8 @@
 // values are out of every table the database answers from, not out of its files (README.md, Privacy).
 import { randomBytes } from 'node:crypto'
 import { and, desc, eq, getTableColumns, inArray, isNotNull, or, sql } from 'drizzle-orm'
+import { commentWriteKeys } from '../db/change-clock.js'
+import { declareKeys } from '../db/pg/change-clock.js'
 import type { PgDb, PgTx } from '../db/pg/connection.js'
 import { articles, commentReports, comments, idempotencyKeys } from '../db/pg/schema.js'
 import type { CommentEventsPg } from '../comments/events.pg.js'
@@ -67,6 +69,8 @@ export function privacyRepositoryPg (db: PgDb, events: CommentEventsPg, opts: Pr
           .innerJoin(articles, eq(articles.id, comments.articleId))
           .where(sql`lower(${comments.authorEmail}) = lower(${email})`).orderBy(desc(comments.id))
           .for('update', { of: comments })
+        // As on SQLite: the threads and counts of the articles commented on; nothing else public changes.
+        await declareKeys(tx, [...new Set(rows.map((row) => row.articleId))].flatMap(commentWriteKeys))
         const articleIds = new Set<number>()
         const ips = new Set<string>()
         const origins = new Set<string>()

@@ -11,6 +11,8 @@
 // (src/tags/article-tags.pg.ts, ensureIds) from their start to their commit, as SQLite's BEGIN IMMEDIATE
 // does, so "the slug is free" still holds at the write, on any number of processes.
 import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm'
+import { tagWriteKeys } from '../db/change-clock.js'
+import { declareKeys } from '../db/pg/change-clock.js'
 import type { PgDb, PgTx } from '../db/pg/connection.js'
 import { tags } from '../db/pg/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
@@ -141,6 +143,7 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
     async create (write, now) {
       return slugChecked(write.slug, () => db.transaction(async (tx) => {
         await lockEventOrder(tx)
+        await declareKeys(tx, tagWriteKeys(write.slug))
         await assertFree(tx, write, null)
         const [row] = await tx.insert(tags).values({ ...write, createdAt: now, updatedAt: now, curated: true }).returning()
         const created = { ...row!, articleCount: 0 }
@@ -153,6 +156,7 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
       const row = await slugChecked(write.slug, () => db.transaction(async (tx) => {
         await lockEventOrder(tx)
         await announceDue(tx, now)
+        await declareKeys(tx, tagWriteKeys(current.slug, write.slug))
         await assertUnchanged(tx, current.id, v, unchanged)
         await assertFree(tx, write, current.id)
         const before = await publicView(tx, current.id, now)
@@ -171,6 +175,7 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
       await db.transaction(async (tx) => {
         await lockEventOrder(tx)
         await announceDue(tx, now)
+        await declareKeys(tx, tagWriteKeys(current.slug))
         await assertUnchanged(tx, current.id, v, unchanged)
         const seen = await publicView(tx, current.id, now)
         if (seen !== undefined) await outbox.record(tx, 'tag.deleted', { slug: seen.slug }, now)

@@ -5,6 +5,8 @@
 // Processes sweeping at once take turns; each slice finds the rows the one before left. The triggers of
 // migrations/pg/0002_triggers.sql leave a deleted tag's counts and the articles' search documents alone.
 import { sql } from 'drizzle-orm'
+import { tagWriteKeys } from '../db/change-clock.js'
+import { declareKeys } from '../db/pg/change-clock.js'
 import type { PgDb } from '../db/pg/connection.js'
 import { lockEventOrder } from '../events/outbox.pg.js'
 import { SLICE, type TagSweeper } from './sweeper.js'
@@ -14,8 +16,10 @@ export function tagSweeperPg (db: PgDb, slice = SLICE): TagSweeper {
     async step (rows = slice): Promise<boolean> {
       return db.transaction(async (tx) => {
         await lockEventOrder(tx)
-        const { rows: [next] } = await tx.execute<{ id: number }>(sql`SELECT id FROM tags WHERE deleted_at IS NOT NULL ORDER BY id LIMIT 1`)
+        const { rows: [next] } = await tx.execute<{ id: number, slug: string }>(sql`SELECT id, slug FROM tags WHERE deleted_at IS NOT NULL ORDER BY id LIMIT 1`)
         if (next === undefined) return false
+        // What the tag's delete declared: its articles' answers, its page, every list.
+        await declareKeys(tx, tagWriteKeys(next.slug))
         // Through article_tags_tag_idx: the slice's rows by their key.
         const removed = await tx.execute(sql`DELETE FROM article_tags WHERE tag_id = ${next.id} AND article_id IN
           (SELECT article_id FROM article_tags WHERE tag_id = ${next.id} LIMIT ${rows})`)

@@ -435,7 +435,7 @@ async function newsroom (t: Test): Promise<Newsroom> {
 
 /** Reads every URL until each is a hit (each is answered 200 and stored). */
 async function warm (t: Test, n: Newsroom): Promise<void> {
-  // On PostgreSQL the notifications of the writes before are heard first (each empties the cache).
+  // On PostgreSQL the notifications of the writes before are heard first (those that declared nothing empty the cache).
   await n.a.settled()
   const missed: string[] = []
   for (const url of n.urls) {
@@ -462,8 +462,7 @@ async function compareAll (t: Test, n: Newsroom, label: string, untouched: strin
     const differs = cached.statusCode !== fresh.statusCode || cached.body !== fresh.body ||
       COMPARED.some((h) => cached.headers[h] !== fresh.headers[h])
     if (differs) stale.push(`${url}${hit ? ' (from memory)' : ''}`)
-    // On PostgreSQL a write empties the whole cache: its adapters declare no keys yet (README, Scale-out).
-    if (untouched.includes(url) && !hit && n.a.engine === 'sqlite') dropped.push(url)
+    if (untouched.includes(url) && !hit) dropped.push(url)
   }
   t.same(stale, [], `${label}: every answer equals a fresh one`)
   t.same(dropped, [], `${label}: what it did not touch is still served from memory`)
@@ -667,11 +666,11 @@ for (const [chain, kinds] of Object.entries(CHAINS)) {
     for (const kind of kinds) {
       const before = stats(n.a)
       await kind.write(n)
+      // A write made without a request (the token below): on PostgreSQL its notification is heard first.
+      await n.a.settled()
       const untouched = kind.untouched(n)
       await compareAll(t, n, kind.name, untouched)
       const after = stats(n.a)
-      // On PostgreSQL every write empties the cache, and its notification once more (README, Scale-out).
-      if (n.a.engine === 'postgres') continue
       if (untouched.length === 0) t.equal(after.clears, before.clears + 1, `${kind.name}: the cache was emptied`)
       else t.equal(after.clears, before.clears, `${kind.name}: the cache was not emptied`)
     }

@@ -5,7 +5,7 @@
 import { test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'drizzle-orm'
-import { listenForChanges, type ChangeClock } from '../../src/db/pg/change-clock.js'
+import { declareKeys, listenForChanges, type ChangeClock } from '../../src/db/pg/change-clock.js'
 import { settings } from '../../src/db/pg/schema.js'
 import { testDatabase } from './cluster.js'
 
@@ -27,8 +27,9 @@ test('every table a public answer reads notifies its writes', async (t) => {
     FROM pg_tables t WHERE t.schemaname = 'public' ORDER BY 1`)
   t.ok(rows.length > 15)
   // Except the flood-control counters (migrations/pg/0006: a counted search changes no answer) and the
-  // webhook tables (0007: no public answer reads them; the dispatcher writes them on every delivery).
-  const silent = new Set(['rate_limits', 'webhooks', 'webhook_deliveries'])
+  // webhook tables (0007: no public answer reads them; the dispatcher writes them on every delivery) and the
+  // idempotency records (0008: the same, and every idempotent POST writes one twice).
+  const silent = new Set(['idempotency_keys', 'rate_limits', 'webhooks', 'webhook_deliveries'])
   t.same(rows.filter((r) => (r.notifies === true) === silent.has(r.tablename as string)), [], 'a table a migration adds needs the trigger too')
 })
 
@@ -97,4 +98,49 @@ test('a lost connection moves the clock, and the listener comes back', async (t)
   const now = clock.version()
   await db.insert(settings).values({ key: 'after', value: 'v' })
   t.not(await movedWithin(clock, now, 1000), Infinity, 'and sees writes again')
+})
+
+test('a declared write notifies its keys and moves no version; a row written before the declaration, or with too long a one, moves it', async (t) => {
+  const { db, url } = await testDatabase(t)
+  const clock = await listenForChanges(url)
+  t.teardown(() => clock.close())
+  const heard: (readonly string[] | null)[] = []
+  clock.onChange((keys) => heard.push(keys))
+  const write = async (body: (tx: Parameters<Parameters<typeof db.transaction>[0]>[0]) => Promise<void>) => {
+    heard.length = 0
+    const before = clock.version()
+    await db.transaction(body)
+    await clock.caughtUp()
+    return { moved: clock.version() !== before, heard: heard.map((keys) => keys === null ? null : [...keys].sort()) }
+  }
+
+  t.same(await write(async (tx) => {
+    await declareKeys(tx, ['article:1', 'comments:1', 'article:1'])
+    await tx.insert(settings).values({ key: 'a', value: 'v' })
+    await tx.insert(settings).values({ key: 'b', value: 'v' })
+  }), { moved: false, heard: [['article:1', 'comments:1']] }, 'the keys, once for the transaction; no version moved')
+
+  t.same(await write(async (tx) => {
+    await declareKeys(tx, [])
+    await tx.insert(settings).values({ key: 'c', value: 'v' })
+  }), { moved: false, heard: [[]] }, 'declaring no key: a write no public answer reads')
+
+  t.same(await write(async (tx) => {
+    await tx.insert(settings).values({ key: 'd', value: 'v' })
+    await declareKeys(tx, ['tag:world'])
+    await tx.insert(settings).values({ key: 'e', value: 'v' })
+  }), { moved: true, heard: [null, ['tag:world']] }, 'a row before the declaration: everything goes')
+
+  t.same(await write(async (tx) => {
+    await declareKeys(tx, Array.from({ length: 1000 }, (_, i) => `article:${i}`))
+    await tx.insert(settings).values({ key: 'g', value: 'v' })
+  }), { moved: true, heard: [null] }, 'a declaration too long for a notification: everything goes')
+
+  t.same(await write(async (tx) => { await tx.insert(settings).values({ key: 'h', value: 'v' }) }), { moved: true, heard: [null] },
+    'the next transaction on the same connection declares nothing: the setting was its transaction\'s')
+
+  t.same(await write(async (tx) => {
+    await declareKeys(tx, ['comments:3'])
+    await tx.execute(sql`UPDATE public_changes SET changed_at = changed_at + 1 WHERE id = 1`)
+  }), { moved: false, heard: [['comments:3', 'public-clock']] }, 'moving the public clock adds its key')
 })

@@ -1,27 +1,38 @@
-// Writes by other processes, on PostgreSQL: what PRAGMA data_version is to the SQLite response cache
-// (src/plugins/public-cache.ts; the SQLite side is src/db/change-clock.ts). Every write
-// statement notifies `gazette_changes` (migrations/pg/0003_change_notify.sql); this process listens on one
+// Writes, by any process, on PostgreSQL: what PRAGMA data_version and the declared writes are to the SQLite
+// response cache (src/plugins/public-cache.ts; the SQLite side is src/db/change-clock.ts). Every row written
+// notifies `gazette_changes` (migrations/pg/0003_change_notify.sql); this process listens on one
 // connection of its own and counts what arrives. `version()` is synchronous and costs nothing, so the cache
 // may read it on every lookup instead of every 100 ms: a commit elsewhere is seen as soon as its
 // notification arrives (a few milliseconds; test/pg/change-clock.test.ts measures it).
 //
 // A notification sent while the connection is down is lost, so a lost connection counts as a change
 // (the cache empties: never stale, at worst a few needless misses), and so does each reconnection.
-// What this process writes itself is not its concern: the writer knows at once (like total_changes()).
+//
+// A write that declared what it touched (declareKeys, below; migrations/pg/0008) notifies its dependency
+// keys: that is no move of `version()`, only a call of the listeners with the keys, and the cache drops
+// just the answers that read one of them, in every process, this one included (its own notifications
+// reach it too; the cache awaits caughtUp() before a write's answer leaves, so a client that got it never
+// reads what came before from memory).
+import { sql } from 'drizzle-orm'
 import pg from 'pg'
+import type { PgTx } from './connection.js'
 
 export const CHANNEL = 'gazette_changes'
 
 export interface ChangeClock {
-  /** Moves (only up) whenever another process may have committed a write since it was last read. */
+  /**
+   * Moves (only up) whenever a process (this one too) may have committed a write that declared nothing
+   * since it was last read, and whenever notifications may have been missed (the connection lost).
+   */
   version: () => number
   /** Whether the connection is up and listening: while it is not, every read of `version` may differ. */
   listening: () => boolean
   /**
    * Calls `listener` after each notification, on the turn of the event loop it arrives: a commit anywhere
-   * (this process's included) that wrote a notifying table. The webhook dispatcher wakes on it.
+   * (this process's included) that wrote a notifying table, with the dependency keys it declared, or null
+   * when it declared none (then `version` has moved). The webhook dispatcher wakes on it.
    */
-  onChange: (listener: () => void) => void
+  onChange: (listener: (keys: readonly string[] | null) => void) => void
   /**
    * Resolves once every notification of a commit made before the call has arrived (and been counted).
    * PostgreSQL delivers notifications in commit order, so a marker this connection sends itself arrives
@@ -33,8 +44,25 @@ export interface ChangeClock {
   close: () => Promise<void>
 }
 
-/** The payload of a caughtUp marker; the triggers' notifications carry an empty one. */
+/** The payload of a caughtUp marker; the triggers' notifications carry an empty one, or declared keys. */
 const MARKER = 'gazette:caught-up:'
+/** What a declared write's notifications begin with (migrations/pg/0008), then its keys, space-separated. */
+const DECLARED = 'k:'
+/** A notification's payload must stay under 8,000 bytes: a longer declaration declares nothing (everything goes). */
+const MAX_DECLARED = 7000
+
+/**
+ * Declares, inside a write transaction, the dependency keys (src/db/change-clock.ts, dependencyKeys) of
+ * what the rows it writes from here on touch: they are notified in place of an empty payload, so each
+ * process's response cache drops only the answers that read them. Rows written before the call notify
+ * nothing declared, and everything goes for them. Call again
+ * to declare more (an insert's new id): each row notifies the keys declared when it was written. Declare
+ * too much rather than too little, as on SQLite (declareWrite): a key too few serves a stale answer.
+ */
+export async function declareKeys (tx: PgTx, keys: readonly string[]): Promise<void> {
+  const payload = DECLARED + [...new Set(keys)].join(' ')
+  await tx.execute(sql`SELECT set_config('gazette.keys', ${payload.length > MAX_DECLARED ? '' : payload}, true)`)
+}
 
 export interface ChangeClockOptions {
   /** First wait before reconnecting, in ms; doubled on each failure up to 5 s. */
@@ -50,7 +78,7 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
   let closed = false
   let retry = firstRetry
   let timer: NodeJS.Timeout | undefined
-  const listeners: (() => void)[] = []
+  const listeners: ((keys: readonly string[] | null) => void)[] = []
   const waiting = new Map<string, () => void>()
   let markers = 0
 
@@ -62,8 +90,10 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
         waiting.delete(message.payload)
         return
       }
-      version++
-      for (const listener of listeners) listener()
+      let keys: string[] | null = null
+      if (message.payload?.startsWith(DECLARED) === true) keys = message.payload.slice(DECLARED.length).split(' ').filter((key) => key !== '')
+      else version++
+      for (const listener of listeners) listener(keys)
     })
     next.on('error', (err) => {
       opts.onError?.(err)
