@@ -73,6 +73,8 @@ test('caughtUp: every commit made before it has been counted, and its marker is 
     await clock.caughtUp()
     t.ok(clock.version() > before, `write ${i}: counted by the time caughtUp resolves`)
   }
+  // The other listener heard the writes on its own connection: only its own caughtUp says all have arrived.
+  await other.caughtUp()
   const still = clock.version()
   const otherStill = other.version()
   const wokenStill = woken.length
