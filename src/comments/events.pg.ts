@@ -4,7 +4,7 @@
 import { eq } from 'drizzle-orm'
 import type { PgDb, PgTx } from '../db/pg/connection.js'
 import { articles } from '../db/pg/schema.js'
-import { lockEventOrder, type OutboxPg } from '../events/outbox.pg.js'
+import { lockEventOrder, type OutboxPg, type Recorded } from '../events/outbox.pg.js'
 import { dueAnnouncerPg } from '../articles/repository.pg.js'
 import { approved, commentEventRules, type CommentBefore, type Emit } from './events.js'
 import type { CommentRecord } from './repository.js'
@@ -36,9 +36,20 @@ export function commentEventsPg (db: PgDb, outbox: OutboxPg) {
       await announceDue(tx, at)
     },
 
-    async created (tx: PgTx, record: CommentRecord, now: number): Promise<void> {
-      const is = await isPublic(tx, record.status, record.articleId)
-      await emitAll(tx, now, (emit) => { commentEventRules.created(record, is, emit) })
+    /**
+     * What `begin` does after the order lock, for a write that took the lock itself (create, in
+     * ./repository.pg.ts, one statement for lock and declaration): the due publications announced.
+     */
+    announceDue,
+
+    /**
+     * The events of a new comment as one INSERT, for create's single write statement; `announced`: its
+     * article's, read inside the transaction after the due publications were announced.
+     */
+    createdInsertion (tx: PgTx, record: CommentRecord, announced: boolean, now: number) {
+      const list: Recorded[] = []
+      commentEventRules.created(record, approved(record.status) && announced, (type, data) => { list.push({ type, data }) })
+      return outbox.insertion(tx, list, now)
     },
 
     async changed (tx: PgTx, before: CommentBefore, after: CommentRecord, now: number): Promise<void> {

@@ -11,7 +11,7 @@
 // every write. (A txid column read below pg_snapshot_xmin would not do: a poller could still see seq 8
 // of an older transaction while seq 7 of a younger one is in flight.) The events identity has CACHE 1, so
 // seq values are handed out in the order they are asked for, whichever session asks.
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm'
+import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm'
 import type { PgTx } from '../db/pg/connection.js'
 import { events, webhookDeliveries } from '../db/pg/schema.js'
 import { newEventId, recordedSignal } from './outbox.js'
@@ -23,11 +23,20 @@ export const EVENT_LOG_LOCK = 0x657674
 export interface OutboxPg {
   /** Appends an event inside `tx`, the write transaction it describes (see above for the order). */
   record: <T extends EventType>(tx: PgTx, type: T, data: EventData[T], at: number) => Promise<void>
+  /**
+   * The INSERT of `list`'s events, in order, for a write that runs it inside a statement of its own (a
+   * data-modifying WITH, one round trip: src/comments/repository.pg.ts's create), after lockEventOrder in
+   * the same transaction. Call `recorded` once that statement has run.
+   */
+  insertion: (tx: PgTx, list: readonly Recorded[], at: number) => { query: SQL, recorded: () => void }
   /** As ./outbox.ts: told (once per turn of the event loop at most) after events were recorded. */
   onRecorded: (listener: () => void) => void
   /** As ./outbox.ts's redactComments, inside the erasure's transaction; returns how many events. */
   redactComments: (tx: PgTx, ids: readonly number[], redacted: (comment: EventData['comment.approved']) => EventData['comment.approved']) => Promise<number>
 }
+
+/** An event as a write's rules emit it (src/comments/events.ts's Emit), before it is recorded. */
+export interface Recorded { type: EventType, data: EventData[EventType] }
 
 // Transactions holding the lock already (a drizzle transaction object lives as long as its transaction).
 const held = new WeakSet<PgTx>()
@@ -42,6 +51,19 @@ export async function lockEventOrder (tx: PgTx): Promise<void> {
   held.add(tx)
 }
 
+/**
+ * lockEventOrder, and in the same statement (one round trip) the columns of `also`: a write's key
+ * declaration (src/db/pg/change-clock.ts, declaration) and ids it takes from a sequence. Nothing in `also`
+ * may read rows: the statement's snapshot is taken before the lock is granted, so it would not see the
+ * commit of the transaction that held the lock. Returns `also`'s columns.
+ */
+export async function lockEventOrderWith<T extends Record<string, unknown>> (tx: PgTx, also: SQL): Promise<T> {
+  const lock = held.has(tx) ? sql`` : sql`pg_advisory_xact_lock(${EVENT_LOG_LOCK}) IS NULL AS locked, `
+  const { rows } = await tx.execute<T>(sql`SELECT ${lock}${also}`)
+  held.add(tx)
+  return rows[0] as T
+}
+
 export function outboxPg (): OutboxPg {
   // Its listeners run on the next turn of the event loop: usually after the commit, when a listener finds
   // the event; if the transaction is still running (or rolled back), it finds nothing new, which is
@@ -52,6 +74,10 @@ export function outboxPg (): OutboxPg {
       await lockEventOrder(tx)
       await tx.insert(events).values({ id: newEventId(), type, occurredAt: at, data: JSON.stringify(data) })
       signal.recorded()
+    },
+    insertion (tx, list, at) {
+      const rows = list.map(({ type, data }) => ({ id: newEventId(), type, occurredAt: at, data: JSON.stringify(data) }))
+      return { query: tx.insert(events).values(rows).getSQL(), recorded: signal.recorded }
     },
     onRecorded: signal.listen,
     async redactComments (tx, ids, redacted) {

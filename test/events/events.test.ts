@@ -119,9 +119,20 @@ t.test('a write after a publication came due, before the scheduler noticed, keep
 
   await createArticle(a, { title: 'Another', status: 'published', publishedAt: '2026-07-08T09:40:00.000Z' })
   a.clock.advance(10 * 60 * 1000)
-  await postComment(a, 'due-soon', { authorName: 'Ann', authorEmail: 'ann@example.org', body: 'First!' })
+  const first = (await postComment(a, 'due-soon', { authorName: 'Ann', authorEmail: 'ann@example.org', body: 'First!' })).json()
   t.same((await next()).map(([type, data]) => `${type} ${data.slug ?? data.articleSlug}`), ['article.published another', 'comment.submitted due-soon'],
     'any write announces what came due before its own events')
+
+  // A comment approved at once (Ann's, once her first is approved) on the very article that came due in
+  // its own transaction: public as soon as that publication is announced, so comment.approved follows.
+  await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${first.id}`, payload: { status: 'approved' } })
+  await createArticle(a, { title: 'Third', status: 'published', publishedAt: '2026-07-08T09:50:00.000Z' })
+  a.clock.advance(10 * 60 * 1000)
+  await next()
+  const posted = (await postComment(a, 'third', { authorName: 'Ann', authorEmail: 'ann@example.org', body: 'Again!' })).json()
+  t.equal(posted.status, 'approved')
+  t.same((await next()).map(([type, data]) => `${type} ${data.slug ?? data.articleSlug}`),
+    ['article.published third', 'comment.submitted third', 'comment.approved third'], 'the due article announced, then the comment, public at once')
 })
 
 t.test('comments: submitted, approved, edited, removed; only what the public can see', async (t) => {

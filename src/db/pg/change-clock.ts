@@ -13,7 +13,7 @@
 // just the answers that read one of them, in every process, this one included (its own notifications
 // reach it too; the cache awaits caughtUp() before a write's answer leaves, so a client that got it never
 // reads what came before from memory).
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import pg from 'pg'
 import type { PgTx } from './connection.js'
 
@@ -60,8 +60,13 @@ const MAX_DECLARED = 7000
  * too much rather than too little, as on SQLite (declareWrite): a key too few serves a stale answer.
  */
 export async function declareKeys (tx: PgTx, keys: readonly string[]): Promise<void> {
+  await tx.execute(sql`SELECT ${declaration(keys)}`)
+}
+
+/** declareKeys as an expression, for a write that declares in a statement it runs anyway (lockEventOrderWith). */
+export function declaration (keys: readonly string[]): SQL {
   const payload = DECLARED + [...new Set(keys)].join(' ')
-  await tx.execute(sql`SELECT set_config('gazette.keys', ${payload.length > MAX_DECLARED ? '' : payload}, true)`)
+  return sql`set_config('gazette.keys', ${payload.length > MAX_DECLARED ? '' : payload}, true)`
 }
 
 export interface ChangeClockOptions {
