@@ -18,12 +18,12 @@
 //
 // Not yet here: declared writes for the public cache (on PostgreSQL a write empties it whole,
 // src/plugins/public-cache.ts) and stored representations (every answer is assembled; see backfill below).
-import { and, eq, gt, min } from 'drizzle-orm'
+import { and, eq, gt, min, sql } from 'drizzle-orm'
 import { articleWriteKeys, dependencyKeys } from '../db/change-clock.js'
-import { declareKeys } from '../db/pg/change-clock.js'
+import { declaration, declareKeys } from '../db/pg/change-clock.js'
 import type { PgDb, PgTx } from '../db/pg/connection.js'
 import { articleAuthors, articles, articleSlugHistory } from '../db/pg/schema.js'
-import { lockEventOrder, type OutboxPg } from '../events/outbox.pg.js'
+import { lockEventOrder, lockEventOrderWith, type OutboxPg } from '../events/outbox.pg.js'
 import { StaleRead } from '../http/errors.js'
 import { changedFields, stateOf } from '../revisions/fields.js'
 import { revisionWriterPg } from '../revisions/store.pg.js'
@@ -74,11 +74,12 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
   const announcements = articleAnnouncementsPg(db, outbox, articleIn)
 
   /**
-   * Starts an article write: the event log's order lock, then the due publications announced (so the log
-   * shows a scheduled article's publication before any later change to it).
+   * Starts an article write: the event log's order lock with the declaration of `keys` (one statement:
+   * every round trip from here to the commit holds the lock), then the due publications announced (so
+   * the log shows a scheduled article's publication before any later change to it).
    */
-  async function begin (tx: PgTx, at: number): Promise<void> {
-    await lockEventOrder(tx)
+  async function begin (tx: PgTx, at: number, keys: readonly string[]): Promise<void> {
+    await lockEventOrderWith(tx, sql`${declaration(keys)} AS declared`)
     await announcements.announceDue(tx, at)
   }
 
@@ -94,9 +95,10 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
     if (owner !== undefined && owner.id !== selfId) throw new SlugTaken(slug)
   }
 
-  async function writeRelations (tx: PgTx, id: number, input: { tags?: string[] | undefined, authors?: string[] }, at: number): Promise<void> {
+  /** Writes the tags and authors given; `authorsWere`: the row's stored authors, when they need no rewrite if unchanged. */
+  async function writeRelations (tx: PgTx, id: number, input: { tags?: string[] | undefined, authors?: string[] }, at: number, authorsWere?: string): Promise<void> {
     if (input.tags !== undefined) await setArticleTagsPg(tx, id, await tagNames.ensureIds(tx, input.tags, at))
-    if (input.authors !== undefined) {
+    if (input.authors !== undefined && JSON.stringify(input.authors) !== authorsWere) {
       await tx.delete(articleAuthors).where(eq(articleAuthors.articleId, id))
       if (input.authors.length > 0) await tx.insert(articleAuthors).values(input.authors.map((name) => ({ articleId: id, name })))
     }
@@ -175,11 +177,10 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
 
     async create (write: ArticleWrite, tagNames: string[], at: number, meta: WriteMeta): Promise<Article> {
       return slugChecked(write.slug, () => db.transaction(async (tx) => {
-        await begin(tx, at)
+        // No answer was kept for an id not made yet: the lists' keys cover its row, then all of its own.
+        await begin(tx, at, [dependencyKeys.articles, dependencyKeys.tags])
         await assertSlugFree(tx, write.slug, null)
         const visible = isPublicAt(write, at)
-        // No answer was kept for an id not made yet: the lists' keys cover its row, then all of its own.
-        await declareKeys(tx, [dependencyKeys.articles, dependencyKeys.tags])
         const [inserted] = await tx.insert(articles).values({
           ...write, authors: JSON.stringify(write.authors), createdAt: at, updatedAt: at, revision: 1, announced: visible
         }).returning(ROW_COLUMNS)
@@ -196,8 +197,7 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
 
     async update (current: ArticleRow, write: ArticleWrite, tagNames: string[] | undefined, at: number, unchanged: (fresh: ArticleRow) => boolean, meta: WriteMeta): Promise<Article> {
       return slugChecked(write.slug, () => db.transaction(async (tx) => {
-        await begin(tx, at)
-        await declareKeys(tx, articleWriteKeys(current.id))
+        await begin(tx, at, articleWriteKeys(current.id))
         const fresh = await stillCurrent(tx, current.id, unchanged)
         const before = stateOf(fresh, tagsOfRow.get(fresh)!)
         if (write.slug !== fresh.slug) {
@@ -206,9 +206,11 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
           await tx.insert(articleSlugHistory).values({ slug: fresh.slug, articleId: fresh.id })
             .onConflictDoUpdate({ target: articleSlugHistory.slug, set: { articleId: fresh.id } })
         }
-        await writeRelations(tx, fresh.id, { tags: tagNames, authors: write.authors }, at)
+        await writeRelations(tx, fresh.id, { tags: tagNames, authors: write.authors }, at, fresh.authors)
         const next = { ...fresh, ...write, authors: JSON.stringify(write.authors) }
-        const after = stateOf(next, await tagsOf(tx, fresh.id))
+        // The tags as written: read back when the write set them, else as stillCurrent read them (locked).
+        const tagsAfter = tagNames === undefined ? tagsOfRow.get(fresh)! : await tagsOf(tx, fresh.id)
+        const after = stateOf(next, tagsAfter)
         const changed = changedFields(before, after)
         if (changed.length === 0) return toArticle(fresh)
         const visible = isPublicAt(write, at)
@@ -217,7 +219,8 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
         await revisionWriterPg.changed(tx, fresh.id,
           { revision: fresh.revision, at: fresh.updatedAt, state: before },
           { revision: updated!.revision, at, state: after }, changed, meta)
-        const article = toArticle(await withTags(tx, updated!))
+        tagsOfRow.set(updated!, tagsAfter)
+        const article = toArticle(updated!)
         await announcements.recordChange(tx, fresh, { article, visible }, at)
         return article
       }))
@@ -234,8 +237,7 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
     async delete (current: ArticleRow, unchanged: (fresh: ArticleRow) => boolean): Promise<void> {
       const at = now()
       await db.transaction(async (tx) => {
-        await begin(tx, at)
-        await declareKeys(tx, articleWriteKeys(current.id))
+        await begin(tx, at, articleWriteKeys(current.id))
         const fresh = await stillCurrent(tx, current.id, unchanged)
         await tx.delete(articles).where(eq(articles.id, current.id))
         await announcements.recordChange(tx, fresh, null, at)

@@ -22,11 +22,13 @@ export const revisionWriterPg = {
     const [was] = await tx.select({ kind: articleRevisions.kind, state: articleRevisions.state }).from(articleRevisions)
       .where(and(eq(articleRevisions.articleId, articleId), eq(articleRevisions.revision, before.revision)))
     const row = keptRow(before, after, tagsWritten(was))
-    await tx.insert(articleRevisions).values({ articleId, revision: before.revision, createdAt: before.at, author: UNKNOWN_AUTHOR, ...row })
+    // The kept revision and the new current one in one statement (a write holds the event-order lock
+    // for each round trip: src/events/outbox.pg.ts). Two rows of different keys: no order between them.
+    const kept = tx.insert(articleRevisions).values({ articleId, revision: before.revision, createdAt: before.at, author: UNKNOWN_AUTHOR, ...row })
       .onConflictDoUpdate({
         target: [articleRevisions.articleId, articleRevisions.revision],
         set: { kind: sql.raw('excluded.kind'), state: sql.raw('excluded.state'), body: sql.raw('excluded.body') }
       })
-    await current(tx, articleId, after, changed, meta)
+    await tx.execute(sql`WITH kept AS (${kept.getSQL()}) ${tx.insert(articleRevisions).values(currentRow(articleId, after, changed, meta)).getSQL()}`)
   }
 }
