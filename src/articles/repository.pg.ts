@@ -1,6 +1,6 @@
 // The article repository (./repository.ts) on PostgreSQL, for any number of processes on one database.
 //
-// Concurrency (PG-16.md section 3). Every article write is one transaction that first takes the event
+// Concurrency. Every article write is one transaction that first takes the event
 // log's order lock (src/events/outbox.pg.ts, lockEventOrder), then announces due publications, then locks
 // the article's row (`FOR UPDATE`) and compares it with what the request checked (If-Match), then writes
 // the article, its slug history, tags, authors, revision and event. Taking the order lock first, before
@@ -144,7 +144,7 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
       return announcements.nextDue()
     },
 
-    // Stored representations (src/articles/stored.ts) are not written on PostgreSQL yet (PG-16.md section 4):
+    // Stored representations (src/articles/stored.ts) are not written on PostgreSQL (README, Scale-out):
     // every answer is a fresh assembly, with the same bytes and the same ETag as SQLite's stored path.
     async answer (slug: string, visibility: Visibility): Promise<ArticleAnswer | undefined> {
       const [row] = await db.select(ROW_COLUMNS).from(articles).where(eq(articles.slug, slug))

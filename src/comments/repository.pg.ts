@@ -1,10 +1,10 @@
 // The comment repository (./repository.ts) on PostgreSQL, for any number of processes on one database.
 //
-// Concurrency (PG-16.md section 3). Every comment write is one transaction that first takes the event log's
-// order lock (src/events/outbox.pg.ts, through events.begin), then announces due publications, then locks
-// the rows it checks and writes: posting locks the article (`FOR UPDATE`), re-checks it and the parent as
-// they were read, inserts the comment (`RETURNING id`) and adds one to the article's comment_count under that
-// lock; moderation, an author's edit and deletion lock the comment, compare it (If-Match), write it and
+// Concurrency. Every comment write is one transaction that first takes the event log's
+// order lock (src/events/outbox.pg.ts, through events.begin), announces due publications, and locks the rows
+// it checks and writes: posting locks the article (`FOR UPDATE`, before the announcement, in the statement
+// that checks whether one is due), re-checks it and the parent as they were read, inserts the comment and
+// adds one to the article's comment_count under that lock; moderation, an author's edit and deletion lock the comment, compare it (If-Match), write it and
 // recount the article. The order lock first, before any row lock, is what the article writers do too: a
 // transaction holding it never waits for a row another writer holds, so no deadlock. Writes serialise from
 // their start to their commit, as on SQLite, so the count of approved comments cannot drift however many

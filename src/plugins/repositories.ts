@@ -61,7 +61,7 @@ declare module 'fastify' {
   }
 }
 
-/** The repositories that have a PostgreSQL adapter so far (issue 16, /work/notes/PG-16.md section 4). */
+/** The repositories that have a PostgreSQL adapter (issue 16). */
 interface Ported {
   settings: SettingsRepository
   tokens: TokenRepository

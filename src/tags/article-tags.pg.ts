@@ -14,8 +14,8 @@ type Conn = PgDb | PgTx
 /**
  * Which existing tag a name means (./article-tags.ts, tagNameOwner): the one whose slug is the name's slug,
  * else the oldest whose name is the same, compared case-insensitively, as `lower(name) COLLATE "C"` (the
- * expression of tags_name_idx; for ASCII names the same as SQLite's NOCASE, see PG-16.md section 7 for
- * the others). A deleted tag means nothing; with `self`, that tag is left out.
+ * expression of tags_name_idx; for ASCII names the same as SQLite's NOCASE, for others as the database's
+ * LC_CTYPE folds them: README, Scale-out, "Where the engines differ"). A deleted tag means nothing; with `self`, that tag is left out.
  */
 export async function tagNameOwnerPg (db: Conn, key: TagNameKey, self?: number): Promise<{ id: number, slug: string } | undefined> {
   const others = self === undefined ? undefined : ne(tags.id, self)

@@ -1,7 +1,7 @@
 // The tags' SQL (./repository.ts, which explains the counts and who sees what) on PostgreSQL. The triggers of
 // migrations/pg/0002_triggers.sql keep each tag's counts; the public's counts add the articles that fell
 // due since the counts were settled (src/articles/counts.pg.ts, `deltas`), merged into a page here as on
-// SQLite. Names are ordered as the name indexes are built, `lower(name) COLLATE "C"` (PG-16.md section 7),
+// SQLite. Names are ordered as the name indexes are built, `lower(name) COLLATE "C"` (README, Scale-out),
 // so pages and cursors do not depend on the database's locale.
 //
 // Writes. Each takes the event log's order lock first (src/events/outbox.pg.ts, lockEventOrder), as every

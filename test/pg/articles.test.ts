@@ -211,7 +211,7 @@ const SEARCHED: Record<string, unknown>[] = [
 
 const QUERIES = ['harbour', '"harbour lights"', 'harb*', '"pacific fle"*', 'cafe zurich', 'ZÜRICH', 'dock', 'navy', 'ports', 'pacific fleet',
   // Not 'script': PostgreSQL's parser reads `<script>` as an HTML tag token and indexes no word of it, where
-  // SQLite indexes "script" (a known gap, PG-16.md section 7); its article is found by 'coffee', its snippet escaped.
+  // SQLite indexes "script" (a known gap: README, Scale-out, "Where the engines differ"); its article is found by 'coffee', its snippet escaped.
   'budget', 'coffee', 'nothinglikethis', 'fleet -"not a thing"', 'port*']
 
 /** The marked words of a snippet, lower-cased, in order (SQLite marks a phrase as one span, ts_headline each of its words). */

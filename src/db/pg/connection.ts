@@ -49,8 +49,8 @@ export interface PgOptions {
   /**
    * QUERY_BUDGET_MS on PostgreSQL: the server cancels any statement of this pool that runs longer, from its
    * own start, as the SQLite extension's watchdog does; the statement fails with SQLSTATE 57014
-   * (query_canceled) and a transaction it was in is aborted. 0 or unset: no limit (migrations, background
-   * work). Requests and background jobs use separate pools for that reason (PG-16.md section 3).
+   * (query_canceled) and a transaction it was in is aborted. 0 or unset: no limit, for the pools that are
+   * not the server's (the migrator's, db:copy's, the token CLI's: src/db/plugin.ts, src/db/copy.ts).
    */
   statementTimeoutMs?: number
   /** How long opening a connection may take before it fails (unset: as long as the network takes). */
