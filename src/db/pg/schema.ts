@@ -213,8 +213,7 @@ export const comments = pgTable('comments', {
   index('comments_status_created_idx').on(t.status, t.createdAt, t.id),
   index('comments_created_idx').on(t.createdAt, t.id),
   // A thread as the public reads it (PUBLIC_THREAD, src/articles/visibility.ts), in its order: a page is the
-  // first rows of one range, read without a filter, so the planner prefers it to comments_created_idx
-  // whatever it guesses of the article's share (src/comments/repository.pg.ts, list).
+  // first rows of one range, read without a filter (src/comments/repository.pg.ts, threadPage).
   index('comments_thread_idx').on(t.articleId, t.createdAt, t.id).where(sql`status IN ('approved', 'deleted')`),
   index('comments_parent_idx').on(t.parentId),
   index('comments_email_status_idx').on(sql`lower(${t.authorEmail})`, t.status),
