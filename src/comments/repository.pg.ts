@@ -142,7 +142,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
    * guessed the article's share of all comments and often walked comments_created_idx, every comment ever
    * posted in date order, hoping to meet the article's soon. A thread's comments all come after its article,
    * so a recent article's first page read the site's whole history: 52,000 rows filtered for a page of 101,
-   * 97 ms of PostgreSQL at 10,000 articles (bench/README, "Comment threads on PostgreSQL"). Here the article
+   * 97 ms of PostgreSQL at 10,000 articles (bench/README.md, "Comment threads on PostgreSQL"). Here the article
    * is `= ANY(ARRAY[$1])`, which PostgreSQL does not treat as a constant, and the page is ordered by article
    * first: only an index that begins with the article gives that order (comments_thread_idx for the public's
    * thread, one range read from its start; comments_article_status_idx and a sort of one thread otherwise),
