@@ -171,6 +171,27 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       .orderBy(sql`${page.createdAt} ${direction}`, sql`${page.id} ${direction}`)
   }
 
+  /**
+   * A page of the queue of one status across all articles (`GET /v1/comments?status=pending`). Asked for
+   * `status = $1 ORDER BY created_at DESC`, the planner weighs the status's share by its statistics; when they
+   * are stale (approvals since the last ANALYZE, so it thinks most comments still pending), it walks
+   * comments_created_idx backwards, hoping to meet pending ones soon, and reads every comment approved since.
+   * As in threadPage, the status is `= ANY(ARRAY[$1])` and the page is ordered by status first, so only
+   * comments_status_created_idx gives the order: one range of that status. Which articles the caller sees
+   * varies from row to row here, so their rule is applied inside the page, not after it
+   * (test/pg/comment-thread-plan.test.ts).
+   */
+  async function statusPage (p: CommentListParams, status: CommentStatus, o: KeysetOrder): Promise<CommentRecord[]> {
+    const direction = o.descending ? sql`DESC` : sql`ASC`
+    return select(db)
+      .where(and(
+        sql`${comments.status} = ANY(ARRAY[${status}]::text[])`,
+        p.visibility === null ? undefined : publicAt(p.visibility.visibleAt),
+        p.after === undefined ? undefined : after(o, p.after[0] ?? null, p.after[1] ?? null)))
+      .orderBy(sql`${comments.status} ${direction}`, ...orderBy(o))
+      .limit(p.limit + 1)
+  }
+
   return {
     async findTarget (slug: string): Promise<CommentTarget | undefined> {
       return (await targetBySlug.execute({ slug }))[0]
