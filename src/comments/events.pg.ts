@@ -19,11 +19,16 @@ export function commentEventsPg (db: PgDb, outbox: OutboxPg) {
     return row?.announced === true
   }
 
+  /** What the rules emit, in order. */
+  function emitted (rules: (emit: Emit) => void): Recorded[] {
+    const list: Recorded[] = []
+    rules((type, data) => { list.push({ type, data }) })
+    return list
+  }
+
   /** Runs the rules, then records what they emitted, in order, inside `tx`. */
   async function emitAll (tx: PgTx, at: number, rules: (emit: Emit) => void): Promise<void> {
-    const pending: (() => Promise<void>)[] = []
-    rules((type, data) => { pending.push(() => outbox.record(tx, type, data, at)) })
-    for (const write of pending) await write()
+    for (const { type, data } of emitted(rules)) await outbox.record(tx, type, data, at)
   }
 
   return {
@@ -47,9 +52,7 @@ export function commentEventsPg (db: PgDb, outbox: OutboxPg) {
      * article's, read inside the transaction after the due publications were announced.
      */
     createdInsertion (tx: PgTx, record: CommentRecord, announced: boolean, now: number) {
-      const list: Recorded[] = []
-      commentEventRules.created(record, approved(record.status) && announced, (type, data) => { list.push({ type, data }) })
-      return outbox.insertion(tx, list, now)
+      return outbox.insertion(tx, emitted((emit) => { commentEventRules.created(record, approved(record.status) && announced, emit) }), now)
     },
 
     async changed (tx: PgTx, before: CommentBefore, after: CommentRecord, now: number): Promise<void> {
