@@ -283,6 +283,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       if (p.sort === '-reportCount') return { rows: await mostReported(filtersOf(p), p.after, p.limit), total }
       const o = order(p.sort)
       if (p.articleId !== undefined) return { rows: await threadPage({ ...p, articleId: p.articleId }, o), total }
+      if (p.statuses?.length === 1) return { rows: await statusPage(p, p.statuses[0]!, o), total }
       const rows = await select(db)
         .where(and(filtersOf(p), p.after === undefined ? undefined : after(o, p.after[0] ?? null, p.after[1] ?? null)))
         .orderBy(...orderBy(o)).limit(p.limit + 1)
