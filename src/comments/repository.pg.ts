@@ -16,7 +16,7 @@ import { and, asc, count, eq, getTableColumns, gt, inArray, ne, sql, type SQL } 
 import { commentWriteKeys } from '../db/change-clock.js'
 import { declaration, declareKeys } from '../db/pg/change-clock.js'
 import { lockEventOrderWith } from '../events/outbox.pg.js'
-import type { PgDb, PgTx } from '../db/pg/connection.js'
+import { executePrepared, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { articles, commentReports, comments } from '../db/pg/schema.js'
 import { after, type KeysetOrder } from '../db/pg/keyset.js'
 import type { CursorKey } from '../db/keyset.js'
@@ -97,6 +97,10 @@ export async function deleteCommentPg (tx: PgTx, row: CommentRow, now: number): 
 export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): CommentRepository {
   const byId = select(db).where(eq(comments.id, sql.placeholder('id'))).prepare('comments_by_id')
   const targetBySlug = db.select(targetColumns).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare('comments_target_by_slug')
+  // lower(author_email) and status: the expression index comments_email_status_idx.
+  const approvedByEmail = db.select({ id: comments.id }).from(comments)
+    .where(and(sql`lower(${comments.authorEmail}) = lower(${sql.placeholder('email')})`, eq(comments.status, 'approved'), ne(comments.id, sql.placeholder('except'))))
+    .limit(1).prepare('comments_approved_by_email')
 
   /** Inside a write: the comment locked as it stands; StaleRead when it changed since it was read (writeIfMatch). */
   async function stillCurrent (tx: PgTx, id: number, unchanged: (fresh: CommentRecord) => boolean): Promise<CommentRecord> {
@@ -202,10 +206,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     },
 
     async hasApprovedComment (email: string, except = 0): Promise<boolean> {
-      // lower(author_email) and status: the expression index comments_email_status_idx.
-      const found = await db.select({ id: comments.id }).from(comments)
-        .where(and(sql`lower(${comments.authorEmail}) = lower(${email})`, eq(comments.status, 'approved'), ne(comments.id, except))).limit(1)
-      return found.length > 0
+      return (await approvedByEmail.execute({ email, except })).length > 0
     },
 
     async create (article: CommentTarget, write: CommentWrite, now: number): Promise<CommentRecord> {
@@ -218,7 +219,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       return db.transaction(async (tx) => {
         const { id } = await lockEventOrderWith<{ id: number }>(tx,
           sql`${declaration(commentWriteKeys(article.id))} AS declared, nextval(pg_get_serial_sequence('comments', 'id'))::int AS id`)
-        const { rows: [found] } = await tx.execute<TargetRead>(sql`
+        const { rows: [found] } = await executePrepared<TargetRead>(tx, sql`
           SELECT a.id, a.slug, a.status, a.published_at AS "publishedAt", a.comments_open AS "commentsOpen", a.announced,
                  p.article_id AS "parentArticleId", p.status AS "parentStatus",
                  EXISTS (SELECT 1 FROM articles d WHERE d.status = 'published' AND NOT d.announced AND d.published_at <= ${now}) AS due
@@ -238,7 +239,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
         const counted = write.status === 'approved'
           ? sql`, counted AS (UPDATE articles SET comment_count = comment_count + 1 WHERE id = ${article.id})`
           : sql``
-        await tx.execute(sql`WITH inserted AS (${tx.insert(comments).values({ ...write, id, createdAt: now, updatedAt: now }).getSQL()})${counted},
+        await executePrepared(tx, sql`WITH inserted AS (${tx.insert(comments).values({ ...write, id, createdAt: now, updatedAt: now }).getSQL()})${counted},
           recorded AS (${recorded.query}) SELECT 1`)
         recorded.recorded()
         return record

@@ -12,7 +12,7 @@
 // of an older transaction while seq 7 of a younger one is in flight.) The events identity has CACHE 1, so
 // seq values are handed out in the order they are asked for, whichever session asks.
 import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm'
-import type { PgTx } from '../db/pg/connection.js'
+import { executePrepared, type PgTx } from '../db/pg/connection.js'
 import { events, webhookDeliveries } from '../db/pg/schema.js'
 import { newEventId, recordedSignal } from './outbox.js'
 import type { EventData, EventType } from './schemas.js'
@@ -59,7 +59,7 @@ export async function lockEventOrder (tx: PgTx): Promise<void> {
  */
 export async function lockEventOrderWith<T extends Record<string, unknown>> (tx: PgTx, also: SQL): Promise<T> {
   const lock = held.has(tx) ? sql`` : sql`pg_advisory_xact_lock(${EVENT_LOG_LOCK}) IS NULL AS locked, `
-  const { rows } = await tx.execute<T>(sql`SELECT ${lock}${also}`)
+  const { rows } = await executePrepared<T>(tx, sql`SELECT ${lock}${also}`)
   held.add(tx)
   return rows[0] as T
 }

@@ -2,7 +2,10 @@
 // however many processes start together.
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createHash } from 'node:crypto'
 import pg from 'pg'
+import type { Query, SQL } from 'drizzle-orm'
+import type { PgDialect } from 'drizzle-orm/pg-core'
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
 import { migrate } from 'drizzle-orm/node-postgres/migrator'
 import * as schema from './schema.js'
@@ -10,6 +13,31 @@ import * as schema from './schema.js'
 export type PgDb = NodePgDatabase<typeof schema> & { $client: pg.Pool }
 /** A transaction of `db.transaction(async (tx) => …)`: what helpers that write inside another's transaction take. */
 export type PgTx = Parameters<Parameters<PgDb['transaction']>[0]>[0]
+
+/** What `executePrepared` uses of drizzle's database and transaction objects (internal to drizzle, pinned in package.json). */
+interface Internals {
+  dialect: PgDialect
+  session: { prepareQuery: (query: Query, fields: undefined, name: string, arrayMode: false) => { execute: () => Promise<unknown> } }
+}
+
+const statementNames = new Map<string, string>()
+
+/**
+ * As `q.execute(query)`, with its result, but as a named prepared statement: PostgreSQL parses each text
+ * once per connection and, after a few runs, keeps its plan, where an unnamed statement is parsed and
+ * planned on every run. For the statements of the hot write paths (a comment's three), whose text is fixed
+ * but for a few shapes; not for text that varies without bound (each text is kept on every connection).
+ */
+export async function executePrepared<T extends Record<string, unknown>> (q: PgTx | PgDb, query: SQL): Promise<pg.QueryResult<T>> {
+  const { dialect, session } = q as unknown as Internals
+  const built = dialect.sqlToQuery(query)
+  let name = statementNames.get(built.sql)
+  if (name === undefined) {
+    name = `gz_${createHash('sha256').update(built.sql).digest('base64url').slice(0, 32)}`
+    if (statementNames.size < 1000) statementNames.set(built.sql, name)
+  }
+  return await session.prepareQuery(built, undefined, name, false).execute() as pg.QueryResult<T>
+}
 
 // src/db/pg and dist/db/pg sit at the same depth, so this resolves in development and in the build.
 export const pgMigrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../../migrations/pg')

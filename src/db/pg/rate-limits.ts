@@ -61,7 +61,7 @@ export function pgRateLimitStore (database: () => PgDb) {
 
     incr (address: string, cb: Callback, timeWindow: number): void {
       clientOf(address)
-        .then((client) => database().$client.query<{ hits: number, ttl: string }>(COUNT, [this.scope, client, timeWindow]))
+        .then((client) => database().$client.query<{ hits: number, ttl: string }>({ name: 'rate_limit_count', text: COUNT, values: [this.scope, client, timeWindow] }))
         .then(({ rows: [row] }) => { cb(null, { current: row!.hits, ttl: Number(row!.ttl) }) }, (err: Error) => { cb(err) })
     }
 
