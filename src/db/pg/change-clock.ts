@@ -136,27 +136,6 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
     timer.unref()
   }
 
-  // One marker on its way at a time: the callers that come meanwhile share the next, sent when it arrives.
-  // It is sent after each of their calls, so after their commits, and still arrives after their
-  // notifications. Under a stream of writes that is one pg_notify (and one notification in every listening
-  // process) for many writes, not one each; a caller waits at most the rest of one marker's trip and another.
-  let onItsWay: Promise<void> = Promise.resolve()
-  let next: Promise<void> | undefined
-
-  const sendMarker = async (): Promise<void> => {
-    const on = client
-    if (on === undefined) return // disconnected since: the version moved, which is all the callers wait for
-    const marker = `${MARKER}${process.pid}:${++markers}`
-    const arrived = new Promise<void>((resolve) => waiting.set(marker, resolve))
-    await on.query('SELECT pg_notify($1, $2)', [CHANNEL, marker])
-    await arrived
-  }
-  const launch = (): Promise<void> => {
-    next = undefined
-    onItsWay = sendMarker()
-    return onItsWay
-  }
-
   await connect()
   return {
     // While disconnected every read is a new version: nothing cached then can outlive a missed write.
@@ -164,9 +143,12 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
     listening: () => client !== undefined,
     onChange: (listener) => { listeners.push(listener) },
     async caughtUp () {
-      if (client === undefined) return // disconnected: every read of version is new anyway
-      next ??= onItsWay.then(launch, launch)
-      await next
+      const on = client
+      if (on === undefined) return // disconnected: every read of version is new anyway
+      const marker = `${MARKER}${process.pid}:${++markers}`
+      const arrived = new Promise<void>((resolve) => waiting.set(marker, resolve))
+      await on.query('SELECT pg_notify($1, $2)', [CHANNEL, marker])
+      await arrived
     },
     async close () {
       closed = true
