@@ -176,7 +176,7 @@ export async function writeIfMatch<Row, Result> (
     visible?: (row: Row) => boolean
   }
 ): Promise<Result> {
-  return await oneAtATime(request.url.split('?')[0]!, () => retryStale(async () => {
+  return await oneAtATime(request, () => retryStale(async () => {
     const current = await steps.load()
     const checked = steps.etag(current)
     checkIfMatch(request, checked)
@@ -184,22 +184,27 @@ export async function writeIfMatch<Row, Result> (
   }))
 }
 
-const writing = new Map<string, Promise<unknown>>()
+/** Per app (its route's instance), the last write queued for each path. */
+const writing = new WeakMap<object, Map<string, Promise<unknown>>>()
 
 /**
- * This process's writes of one resource (its path), one after another. Each is a read, then a transaction
- * that checks the row is as read; on PostgreSQL the read is round trips away from the check, and ten
- * concurrent PATCHes of one article kept overtaking each other's reads until their five tries ran out: 193
- * of the bench's 322 answered 409 (test/http/conditional.test.ts). Queued, each reads what the one
- * before wrote. Writes from other processes can still come in between; `retryStale` is for those.
+ * An app's writes of one resource (its path), one after another. Each is a read, then a transaction that
+ * checks the row is as read; on PostgreSQL the read is round trips away from the check, and ten concurrent
+ * PATCHes of one article kept overtaking each other's reads until their five tries ran out: 193 of the
+ * bench's 322 answered 409 (test/http/conditional.test.ts). Queued, each reads what the one before wrote.
+ * Writes from other processes can still come in between; `retryStale` is for those. The queue belongs to
+ * the app, not the module, so two apps in one process (the tests' "two processes") still race each other.
  */
-async function oneAtATime<T> (key: string, run: () => Promise<T>): Promise<T> {
-  const mine = (writing.get(key) ?? Promise.resolve()).then(run, run)
+async function oneAtATime<T> (request: FastifyRequest, run: () => Promise<T>): Promise<T> {
+  let queues = writing.get(request.server)
+  if (queues === undefined) writing.set(request.server, queues = new Map())
+  const key = request.url.split('?')[0]!
+  const mine = (queues.get(key) ?? Promise.resolve()).then(run, run)
   const settled = mine.then(() => undefined, () => undefined)
-  writing.set(key, settled)
+  queues.set(key, settled)
   try {
     return await mine
   } finally {
-    if (writing.get(key) === settled) writing.delete(key)
+    if (queues.get(key) === settled) queues.delete(key)
   }
 }
