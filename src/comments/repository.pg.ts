@@ -136,6 +136,10 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       ? sql`${comments.status} IN ('approved', 'deleted')`
       : inArray(comments.status, [...statuses])
 
+  /** The rows after a page's cursor, in its order (none when there is no cursor). */
+  const pastCursor = (p: CommentListParams, o: KeysetOrder): SQL | undefined =>
+    p.after === undefined ? undefined : after(o, p.after[0] ?? null, p.after[1] ?? null)
+
   const filtersOf = (p: CommentListParams): SQL | undefined => and(
     p.articleId === undefined ? undefined : eq(comments.articleId, p.articleId),
     p.visibility === null ? undefined : publicAt(p.visibility.visibleAt),
@@ -159,7 +163,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       .where(and(
         sql`${comments.articleId} = ANY(ARRAY[${p.articleId}]::integer[])`,
         p.statuses === undefined ? undefined : statusIn(p.statuses),
-        p.after === undefined ? undefined : after(o, p.after[0] ?? null, p.after[1] ?? null)))
+        pastCursor(p, o)))
       .orderBy(sql`${comments.articleId} ${direction}`, ...orderBy(o))
       .limit(p.limit + 1)
       .as('page')
@@ -191,7 +195,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       .where(and(
         sql`${comments.status} = ANY(ARRAY[${status}]::text[])`,
         p.visibility === null ? undefined : publicAt(p.visibility.visibleAt),
-        p.after === undefined ? undefined : after(o, p.after[0] ?? null, p.after[1] ?? null)))
+        pastCursor(p, o)))
       .orderBy(sql`${comments.status} ${direction}`, ...orderBy(o))
       .limit(p.limit + 1)
   }
@@ -286,7 +290,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       if (p.articleId !== undefined) return { rows: await threadPage({ ...p, articleId: p.articleId }, o), total }
       if (p.statuses?.length === 1) return { rows: await statusPage(p, p.statuses[0]!, o), total }
       const rows = await select(db)
-        .where(and(filtersOf(p), p.after === undefined ? undefined : after(o, p.after[0] ?? null, p.after[1] ?? null)))
+        .where(and(filtersOf(p), pastCursor(p, o)))
         .orderBy(...orderBy(o)).limit(p.limit + 1)
       return { rows, total }
     }
