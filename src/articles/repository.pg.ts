@@ -16,9 +16,10 @@
 // PostgreSQL cannot: so every row this adapter hands out (findRowBySlug, the row locked in a write) is
 // read together with its tags, kept beside it in a WeakMap, and toArticle reads them there.
 //
-// Not yet here: declared writes for the public cache (on PostgreSQL a write empties it whole,
-// src/plugins/public-cache.ts) and stored representations (every answer is assembled; see backfill below).
-import { and, eq, gt, min, sql } from 'drizzle-orm'
+// Stored representations: as on SQLite (./stored.ts), each write stores its article's form in its
+// transaction, and a GET reads it in one statement (./stored.pg.ts, which says why many processes leave
+// no stale form).
+import { and, eq, gt, inArray, min, sql } from 'drizzle-orm'
 import { articleWriteKeys, dependencyKeys } from '../db/change-clock.js'
 import { declaration, declareKeys } from '../db/pg/change-clock.js'
 import type { PgDb, PgTx } from '../db/pg/connection.js'
@@ -35,6 +36,7 @@ import type { ArticleListParams, ArticleRow, ListedRow } from './listing/index.j
 import { listPage, SlugTaken, summaryOf, type ArticleRepository, type ArticleWrite, type WriteMeta } from './repository.js'
 import type { Article, ArticleSummary } from './schemas.js'
 import { assemble, type ArticleAnswer } from './stored.js'
+import { fillFormsPg, missingFormsPg, readStoredPg, storeFormPg } from './stored.pg.js'
 import { isPublicAt, isVisible, type Visibility } from './visibility.js'
 
 /** SQLSTATE of a unique violation. */
@@ -144,10 +146,16 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
       return announcements.nextDue()
     },
 
-    // Stored representations (src/articles/stored.ts) are not written on PostgreSQL (README, Scale-out):
-    // every answer is a fresh assembly, with the same bytes and the same ETag as SQLite's stored path.
+    /**
+     * The answer to GET of the article at `slug`, if the caller sees it: its stored form with the current
+     * tags and comment count spliced in (one prepared statement), or, for an article that has none yet, a
+     * fresh assembly.
+     */
     async answer (slug: string, visibility: Visibility): Promise<ArticleAnswer | undefined> {
-      const [row] = await db.select(ROW_COLUMNS).from(articles).where(eq(articles.slug, slug))
+      const read = await readStoredPg(db, slug, visibility)
+      if (read === undefined || !('missing' in read)) return read
+      const [row] = await db.select(ROW_COLUMNS).from(articles).where(eq(articles.id, read.id))
+      // Another process may have written between the two statements: visibility is checked again.
       return row && isVisible(row, visibility) ? assemble(toArticle(await withTags(db, row))).answer : undefined
     },
 
@@ -155,8 +163,22 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
 
     etagOf: (row: ArticleRow): string => assemble(toArticle(row)).answer.etag,
 
-    /** Nothing to fill: no stored forms on PostgreSQL yet (see `answer`). */
-    backfill: (): null => null,
+    /**
+     * Stores the forms missing among the next `rows` articles after id `after` (a slice of the backfill,
+     * one transaction that declares no public change). Returns the last id looked at, or null when done.
+     */
+    async backfill (after: number, rows: number): Promise<number | null> {
+      const { ids, last } = await missingFormsPg(db, after, rows)
+      if (ids.length === 0) return last
+      const found = await db.select(ROW_COLUMNS).from(articles).where(inArray(articles.id, ids))
+      const tagMap = await tagsOfArticlesPg(db, found.map((r) => r.id))
+      const forms = found.map((row) => ({ id: row.id, revision: row.revision, form: assemble(articleOf(row, tagMap.get(row.id) ?? [])).stored }))
+      await db.transaction(async (tx) => {
+        await declareKeys(tx, [])
+        await fillFormsPg(tx, forms)
+      })
+      return last
+    },
 
     async findRowBySlug (slug: string, visibility: Visibility): Promise<ArticleRow | undefined> {
       const [row] = await db.select(ROW_COLUMNS).from(articles).where(eq(articles.slug, slug))
@@ -190,6 +212,7 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
         const row = await withTags(tx, inserted!)
         await revisionWriterPg.created(tx, row.id, { revision: row.revision, at, state: stateOf(row, tagsOfRow.get(row)!) }, meta)
         const article = toArticle(row)
+        await storeFormPg(tx, article.id, assemble(article).stored)
         await announcements.recordChange(tx, undefined, { article, visible }, at)
         return article
       }))
@@ -221,6 +244,7 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
           { revision: updated!.revision, at, state: after }, changed, meta)
         tagsOfRow.set(updated!, tagsAfter)
         const article = toArticle(updated!)
+        await storeFormPg(tx, article.id, assemble(article).stored)
         await announcements.recordChange(tx, fresh, { article, visible }, at)
         return article
       }))

@@ -114,6 +114,16 @@ export function assemble (article: Article): { stored: StoredForm, answer: Artic
   }
 }
 
+/** What a read of an article's stored form gives, beside its tags: its id, comment count and stored form. */
+export interface StoredParts {
+  id: number
+  count: number
+  json: string
+  tagsAt: number
+  countAt: number
+  hash: string
+}
+
 interface StoredRow {
   id: number
   count: number
@@ -126,6 +136,28 @@ interface StoredRow {
 
 /** An article as a reader asked for it: its answer from the stored form, or its id when it has none yet. */
 export type StoredRead = ArticleAnswer | { id: number, missing: true }
+
+/**
+ * An article's answer from its stored form, its row's comment count and its tags as [slug, name] pairs in
+ * the editor's order: the splice both engines' reads make (SQLite's below, PostgreSQL's ./stored.pg.ts).
+ */
+export function storedAnswer (row: StoredParts, pairs: readonly (readonly [string, string])[]): ArticleAnswer {
+  const tagSlugs: string[] = []
+  const serialiseTag = serialiser().tag
+  let tags = ''
+  for (const [slug, name] of pairs) {
+    tagSlugs.push(slug)
+    tags += (tags === '' ? '' : ',') + serialiseTag({ slug, name })
+  }
+  const count = String(row.count)
+  const { json, tagsAt, countAt } = row
+  return {
+    id: row.id,
+    payload: json.slice(0, tagsAt) + tags + json.slice(tagsAt, countAt) + count + json.slice(countAt),
+    etag: articleEtag(row.hash, count, tags),
+    tagSlugs
+  }
+}
 
 /** The statements of stored forms, prepared once for `db` (raw SQL: one statement per read, on the hot path). */
 export function storedRepresentations (db: Pick<Db, '$client'>) {
@@ -149,22 +181,7 @@ export function storedRepresentations (db: Pick<Db, '$client'>) {
       const row = visibility === null ? anyRead.get(slug) : publicRead.get(slug, visibility.visibleAt)
       if (row === undefined) return undefined
       if (row.json === null) return { id: row.id, missing: true }
-      const pairs = JSON.parse(row.tags) as [string, string][]
-      const tagSlugs: string[] = []
-      const serialiseTag = serialiser().tag
-      let tags = ''
-      for (const [slug, name] of pairs) {
-        tagSlugs.push(slug)
-        tags += (tags === '' ? '' : ',') + serialiseTag({ slug, name })
-      }
-      const count = String(row.count)
-      const { json, tagsAt, countAt } = row as { json: string, tagsAt: number, countAt: number }
-      return {
-        id: row.id,
-        payload: json.slice(0, tagsAt) + tags + json.slice(tagsAt, countAt) + count + json.slice(countAt),
-        etag: articleEtag(row.hash!, count, tags),
-        tagSlugs
-      }
+      return storedAnswer(row as StoredParts, JSON.parse(row.tags) as [string, string][])
     },
 
     /** Stores an article's form; inside the write's transaction, after its last UPDATE of the article's row. */

@@ -7,6 +7,8 @@ import t, { type Test } from 'tap'
 import { count, eq, sql } from 'drizzle-orm'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import * as pgSchema from '../../src/db/pg/schema.js'
+import { assemble } from '../../src/articles/stored.js'
+import { fillFormsPg } from '../../src/articles/stored.pg.js'
 import { assertProblem, build, createArticle, eventLog, sameOnBothEngines, type Engine, type TestApp } from '../helper.js'
 
 const ROUNDS = Number(process.env.RACE_ROUNDS ?? 10)
@@ -162,6 +164,30 @@ t.test('two processes: of two PATCHes with the same If-Match, one applies and th
   t.equal(tagRows.length, 1, 'one set of tags, not two merged')
   const [updated] = await db.select({ n: count() }).from(pgSchema.events).where(eq(pgSchema.events.type, 'article.updated'))
   t.equal(updated!.n, 0, 'a draft announces nothing')
+})
+
+t.test('two processes: a backfill never stores the form of an article another process has since written', async (t) => {
+  const [a, b] = await twoProcesses(t)
+  const article = await createArticle(a, { title: 'Before', status: 'published' })
+  const slug = article.slug as string
+  const db = a.pg!.db
+  const forms = async (): Promise<number> => (await db.select({ n: count() }).from(pgSchema.articleRepresentations))[0]!.n
+  t.equal(await forms(), 1, 'the create stored its form')
+  // What a's backfill would have assembled had it read the article now (src/articles/stored.pg.ts)...
+  const old = (await a.app.articles.findRowBySlug(slug, null))!
+  const oldForm = { id: old.id, revision: old.revision, form: assemble(a.app.articles.toArticle(old)).stored }
+  // ...while b writes it; the form is then gone, as after a write by a process of an older version.
+  t.equal((await b.as('editor', { method: 'PATCH', url: `/v1/articles/${slug}`, payload: { title: 'After' } })).statusCode, 200)
+  await db.execute(sql`DELETE FROM article_representations`)
+  await db.transaction((tx) => fillFormsPg(tx, [oldForm]))
+  t.equal(await forms(), 0, 'the form of the older revision is refused')
+  const read = await a.inject({ method: 'GET', url: `/v1/articles/${slug}` })
+  t.equal(read.json().title, 'After', 'the read assembles the article afresh')
+  await a.app.upkeep.fillRepresentations()
+  t.equal(await forms(), 1, 'the backfill stores the current form')
+  const again = await a.inject({ method: 'GET', url: `/v1/articles/${slug}` })
+  t.equal(again.body, read.body, 'with the same bytes')
+  t.equal(again.headers.etag, read.headers.etag, 'and ETag')
 })
 
 t.test('two processes: a given slug is taken once, derived slugs never collide', async (t) => {
