@@ -4,10 +4,14 @@
 // scans all of it: on the bench's copy, 79 ms for a word in 85 articles, and the planner, counting those
 // pages, chose a sequential scan of every article instead. The articles here are written one statement
 // each, as the API writes them, and the search is the app's own statement, captured from the pool.
+// Then the snippets: the body's excerpt is asked for only where it could win (src/articles/search-index.pg.ts,
+// snippetsOfPg); the answers must be those of asking for all three.
 import t from 'tap'
 import pg from 'pg'
 import { sql } from 'drizzle-orm'
-import { build } from '../helper.js'
+import { parseSearch } from '../../src/articles/search.js'
+import { searchPlannerPg } from '../../src/articles/search-index.pg.js'
+import { build, createArticle } from '../helper.js'
 
 interface PlanNode { 'Node Type': string, 'Index Name'?: string, 'Shared Hit Blocks'?: number, 'Shared Read Blocks'?: number, Plans?: PlanNode[] }
 
@@ -54,4 +58,48 @@ t.test('a search reads its words\' entries of the index, not a pending list or e
   const index = all.find((n) => n['Index Name'] === 'articles_search_idx')
   const pages = (index?.['Shared Hit Blocks'] ?? 0) + (index?.['Shared Read Blocks'] ?? 0)
   t.ok(index !== undefined && pages <= 10, `the index gives its entries in a few pages, no pending list (${pages} read)`)
+})
+
+t.test('snippets are those of the best of title, summary and body, as if all three were asked for', async (t) => {
+  const a = await build(t, { responseCacheMb: 0, searchRateLimit: 1_000_000 }, { engine: 'postgres' })
+  const filler = 'words that say nothing much about anything at all here '.repeat(12)
+  await createArticle(a, { title: 'Harbour in the title', body: `${filler} no mark here`, status: 'published' })
+  await createArticle(a, { title: 'Plain title', summary: 'The harbour, in the summary', body: filler, status: 'published' })
+  await createArticle(a, { title: 'Harbour once', body: `Harbour, harbour and harbour again: the harbour. ${filler}`, status: 'published' })
+  await createArticle(a, { title: 'Harbour and harbour', summary: 'harbour harbour', body: `one harbour ${filler} harbour`, status: 'published' })
+  await createArticle(a, { title: 'Ships', summary: 'Fleet news', body: `${filler} the fleet in the harbour, fleet and fleet`, status: 'published', tags: ['Docks'] })
+  await createArticle(a, { title: 'Tagged only', body: filler, status: 'published', tags: ['Harbour Works', 'Other'] })
+  await createArticle(a, { title: 'Fleet week', summary: 'The fleet <b>', body: `${filler} fleet fleet fleet harbour harbour <script>`, status: 'published' })
+  await createArticle(a, { title: 'It\'s the harbourmaster', body: `${filler} harbourmasters and harbours`, status: 'published' })
+
+  const db = a.pg!.db
+  const planner = searchPlannerPg(db)
+  let bodies = 0
+  for (const q of ['harbour', 'fleet', 'harbour fleet', 'harb*', '"harbour again"', 'docks', 'works', 'harbourmaster*']) {
+    const res = await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent(q)}&limit=50` })
+    t.equal(res.statusCode, 200, q)
+    const got = res.json().data as { id: number, snippet: string }[]
+    t.ok(got.length > 0, `${q}: hits`)
+    // The reference: all three excerpts of every hit, the one with the most marks (the first on a tie).
+    const plan = await planner.plan(parseSearch(q))
+    const options = 'StartSel="\u0002o\u0003", StopSel="\u0003c\u0002", MaxWords=32, MinWords=16, ShortWord=0, HighlightAll=false'
+    const head = (column: string) => `ts_headline('gazette', translate(${column}, '<>', E'\\uE000\\uE001'), $1::tsquery, $2)`
+    const { rows } = await db.execute<{ id: number, title: string | null, summary: string | null, body: string | null }>(
+      sql.raw(`SELECT id, ${head('title')} AS title, ${head('summary')} AS summary, ${head('body')} AS body FROM articles WHERE search @@ $1::tsquery`.replaceAll('$1', `'${plan.fts.replace(/'/g, "''")}'`).replaceAll('$2', `'${options}'`)))
+    const marks = (x: string | null) => x === null ? 0 : x.split('\u0002o\u0003').length - 1
+    for (const item of got) {
+      const r = rows.find((x) => x.id === item.id)!
+      const best = [r.title, r.summary, r.body].reduce((x, y) => marks(y) > marks(x) ? y : x)
+      if (best === r.body && marks(r.body) > 0) bodies++
+      if (marks(best) === 0) {
+        t.match(item.snippet, /<mark>/, `${q}, ${item.id}: a tag name marked`)
+        continue
+      }
+      const expected = (best ?? '').replaceAll('\uE000', '<').replaceAll('\uE001', '>')
+        .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+        .replaceAll('\u0002o\u0003', '<mark>').replaceAll('\u0003c\u0002', '</mark>')
+      t.equal(item.snippet, expected, `${q}, article ${item.id}`)
+    }
+  }
+  t.ok(bodies >= 3, `the body's excerpt won ${bodies} times (it must still be asked for then)`)
 })
