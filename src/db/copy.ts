@@ -178,7 +178,14 @@ async function derive (client: pg.PoolClient): Promise<void> {
     FROM (SELECT at.tag_id, count(*) AS n, sum(gazette_published(a.status)) AS p, sum(gazette_visible(a.status, a.published_at)) AS v
           FROM article_tags at JOIN articles a ON a.id = at.article_id GROUP BY at.tag_id) AS c
     WHERE t.id = c.tag_id`)
+  // The search index is built once from all the documents rather than kept up to date article by article:
+  // it has no pending list (migrations/pg/0010), so the UPDATE would add each article's few hundred
+  // entries to it one at a time. Rebuilt from its own definition, in this transaction.
+  const { rows: [search] } = await client.query<{ def: string }>("SELECT pg_get_indexdef('articles_search_idx'::regclass) AS def")
+  await client.query('DROP INDEX articles_search_idx')
   await client.query('UPDATE articles SET search = gazette_search_vector(title, summary, gazette_tag_ids(id), body)')
+  await client.query("SET LOCAL maintenance_work_mem = '256MB'")
+  await client.query(search!.def)
   await client.query(`INSERT INTO search_terms (term, docs)
     SELECT term, count(*)::integer FROM articles, unnest(gazette_words(search)) AS term GROUP BY term ORDER BY term`)
 }

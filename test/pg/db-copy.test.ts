@@ -114,6 +114,10 @@ t.test('a SQLite database copied into PostgreSQL answers the same there', async 
   ]
   // (Visible counts depend on each database's settled time; the copy's are checked against SQLite's by the copy.)
   t.same(await counts(target.db), await counts(direct.pg!.db), 'the counts the copy derived are those the triggers keep')
+  // The copy rebuilds the search index around its derived UPDATE: every index is as the migrations made it.
+  const indexes = async (db: typeof target.db) =>
+    (await db.$client.query('SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname')).rows
+  t.same(await indexes(target.db), await indexes(direct.pg!.db), 'the same indexes, with the same definitions')
 
   // New rows take new ids: the identities moved past the copied keys.
   const fresh = await createArticle(copy, { title: 'First on PostgreSQL', status: 'published' })
