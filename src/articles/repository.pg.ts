@@ -269,9 +269,8 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
     },
 
     async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, toSummary: (row: ListedRow) => ArticleSummary }> {
-      const { rows, total, snippets } = await listing.list(p)
-      const tagMap = await tagsOfArticlesPg(db, rows.slice(0, p.limit).map((r) => r.id))
-      return listPage(rows, total, tagMap, snippets)
+      const { rows, total, snippets, tags } = await listing.list(p)
+      return listPage(rows, total, tags, snippets)
     },
 
     explainList: listing.explain

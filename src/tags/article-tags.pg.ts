@@ -2,8 +2,8 @@
 // transaction. The search document needs no re-indexing here: the statement-level triggers on article_tags
 // (migrations/pg/0002_triggers.sql) rebuild it once per statement, so replacing an article's tags (one
 // DELETE, one INSERT) re-indexes it twice at most, not once per tag.
-import { and, asc, eq, inArray, isNull, ne, sql } from 'drizzle-orm'
-import type { PgDb, PgTx } from '../db/pg/connection.js'
+import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm'
+import { executePrepared, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { articleTags, tags } from '../db/pg/schema.js'
 import { invalid } from '../http/errors.js'
 import { tagNameKey, type TagNameKey } from './article-tags.js'
@@ -70,14 +70,19 @@ export async function setArticleTagsPg (tx: PgTx, articleId: number, tagIds: num
   if (tagIds.length > 0) await tx.insert(articleTags).values(tagIds.map((tagId, position) => ({ articleId, tagId, position })))
 }
 
-/** The tags of several articles at once, each list in the editor's order (./article-tags.ts, tagReader). */
+/**
+ * The tags of several articles at once, each list in the editor's order (./article-tags.ts, tagReader).
+ * One named prepared statement whatever the number of articles (the ids as one array): every list page
+ * asks it, and PostgreSQL then parses and plans it once per connection.
+ */
 export async function tagsOfArticlesPg (db: Conn, articleIds: number[]): Promise<Map<number, TagRef[]>> {
   const out = new Map<number, TagRef[]>(articleIds.map((id) => [id, []]))
   if (articleIds.length === 0) return out
-  const rows = await db.select({ articleId: articleTags.articleId, slug: tags.slug, name: tags.name }).from(articleTags)
-    .innerJoin(tags, and(eq(tags.id, articleTags.tagId), isNull(tags.deletedAt)))
-    .where(articleIds.length === 1 ? eq(articleTags.articleId, articleIds[0]!) : inArray(articleTags.articleId, articleIds))
-    .orderBy(asc(articleTags.articleId), asc(articleTags.position))
+  const { rows } = await executePrepared<{ articleId: number, slug: string, name: string }>(db, sql`
+    SELECT at.article_id AS "articleId", t.slug, t.name FROM article_tags at
+    JOIN tags t ON t.id = at.tag_id AND t.deleted_at IS NULL
+    WHERE at.article_id = ANY(${sql.param(articleIds)}::int[])
+    ORDER BY at.article_id, at.position`)
   for (const row of rows) out.get(row.articleId)?.push({ slug: row.slug, name: row.name })
   return out
 }

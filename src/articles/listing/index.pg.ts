@@ -19,6 +19,7 @@ import { articleCountsPg } from '../counts.pg.js'
 import { RANK_LIMIT, SearchRefused, type SearchPlan } from '../search-index.js'
 import { rankOf, searchPlannerPg, snippetsOfPg, tsquery } from '../search-index.pg.js'
 import { tagsOfArticlesPg } from '../../tags/article-tags.pg.js'
+import type { TagRef } from '../../tags/schemas.js'
 import type { SearchTerm } from '../search.js'
 import type { CountKind } from '../counts.js'
 import { listFailure, type ArticleListParams, type ListedRow } from './index.js'
@@ -30,6 +31,9 @@ const SELECTION = { ...LISTED, rank: sql<null>`NULL::real` }
 
 /** A tag filter or the author filter, with its size (every article, drafts included). */
 interface Membership { where: SQL, size: number }
+
+/** A page as the list statement found it: its rows (one more than asked, when there is a next page), the shown rows' tags and, for a search, snippets. */
+interface ListedPage { rows: ListedRow[], total?: number, snippets: Map<number, string>, tags: Map<number, TagRef[]> }
 
 export function articleListingPg (db: PgDb) {
   const counts = articleCountsPg(db)
@@ -132,10 +136,10 @@ export function articleListingPg (db: PgDb) {
     return { page, more, total, countable, plan: search?.plan }
   }
 
-  /** One page, its total and its snippets (list, below, says what a search stopped by the budget means). */
-  async function run (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, snippets: Map<number, string> }> {
+  /** One page, its total, its tags and its snippets (list, below, says what a search stopped by the budget means). */
+  async function run (p: ArticleListParams): Promise<ListedPage> {
     const s = await statements(p)
-    if (s === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map() }
+    if (s === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map(), tags: new Map() }
     const rows = await s.page as ListedRow[]
     if (s.more !== undefined && rows.length <= p.limit) rows.push(...await s.more(p.limit + 1 - rows.length) as ListedRow[])
     let total: number | undefined
@@ -147,15 +151,17 @@ export function articleListingPg (db: PgDb) {
         if (s.plan === undefined && total > TOTAL_LIMIT) throw tooManyToCount()
       }
     }
+    // The shown articles' tags: the page's summaries show them, and a search's snippets may be made of them.
     const shown = rows.slice(0, p.limit).map((r) => r.id)
+    const tags = await tagsOfArticlesPg(db, shown)
     const snippets = s.plan !== undefined && shown.length > 0
-      ? await snippetsOfPg(db, s.plan, shown, await tagsOfArticlesPg(db, shown))
+      ? await snippetsOfPg(db, s.plan, shown, tags)
       : new Map<number, string>()
-    return { rows, total, snippets }
+    return { rows, total, snippets, tags }
   }
 
   return {
-    async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, snippets: Map<number, string> }> {
+    async list (p: ArticleListParams): Promise<ListedPage> {
       try {
         return await run(p)
       } catch (err) {
