@@ -25,7 +25,7 @@ import { StaleRead } from '../http/errors.js'
 import type { CommentEventsPg } from './events.pg.js'
 import type { CommentStatus } from './schemas.js'
 import {
-  newRecord, parentFits, reportedPhases, targetUnchanged, tombstone,
+  decided, newRecord, parentFits, reportedPhases, targetUnchanged, tombstone,
   type CommentListParams, type CommentRecord, type CommentRepository, type CommentRow, type CommentTarget, type CommentWrite
 } from './repository.js'
 
@@ -43,6 +43,8 @@ interface TargetRead extends CommentTarget, Record<string, unknown> {
   parentArticleId: number | null
   parentStatus: CommentRecord['status'] | null
   due: boolean
+  /** Under the first-comment rule: whether the author's email has an approved comment. */
+  known: boolean
 }
 
 const targetColumns = { id: articles.id, slug: articles.slug, status: articles.status, publishedAt: articles.publishedAt, commentsOpen: articles.commentsOpen }
@@ -220,13 +222,18 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       // declaration and the new comment's id; (2) the article locked as it was checked, its `announced`, the
       // parent, and whether a publication has come due; (3) the comment, the count and the events, one
       // data-modifying WITH. The rare due publication costs its own statements (announceDue) in between.
+      // The first-comment rule's question (lower(author_email) and status: comments_email_status_idx).
+      const known = typeof write.status === 'string'
+        ? sql`false`
+        : sql`EXISTS (SELECT 1 FROM comments k WHERE lower(k.author_email) = lower(${write.status.ifKnown}) AND k.status = 'approved')`
       return db.transaction(async (tx) => {
         const { id } = await lockEventOrderWith<{ id: number }>(tx,
           sql`${declaration(commentWriteKeys(article.id))} AS declared, nextval(pg_get_serial_sequence('comments', 'id'))::int AS id`)
         const { rows: [found] } = await executePrepared<TargetRead>(tx, sql`
           SELECT a.id, a.slug, a.status, a.published_at AS "publishedAt", a.comments_open AS "commentsOpen", a.announced,
                  p.article_id AS "parentArticleId", p.status AS "parentStatus",
-                 EXISTS (SELECT 1 FROM articles d WHERE d.status = 'published' AND NOT d.announced AND d.published_at <= ${now}) AS due
+                 EXISTS (SELECT 1 FROM articles d WHERE d.status = 'published' AND NOT d.announced AND d.published_at <= ${now}) AS due,
+                 ${known} AS known
           FROM articles a LEFT JOIN comments p ON p.id = ${write.parentId ?? 0}
           WHERE a.id = ${article.id}
           FOR UPDATE OF a`)
@@ -237,13 +244,14 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
           await events.announceDue(tx, now)
           announced = (await tx.select({ announced: articles.announced }).from(articles).where(eq(articles.id, article.id)))[0]?.announced === true
         }
-        const record = newRecord(article, write, id, now)
+        const w = decided(write, found.known)
+        const record = newRecord(article, w, id, now)
         const recorded = events.createdInsertion(tx, record, announced, now)
         // Only an approved comment is counted; the count was right before, so one more keeps it right.
-        const counted = write.status === 'approved'
+        const counted = w.status === 'approved'
           ? sql`, counted AS (UPDATE articles SET comment_count = comment_count + 1 WHERE id = ${article.id})`
           : sql``
-        await executePrepared(tx, sql`WITH inserted AS (${tx.insert(comments).values({ ...write, id, createdAt: now, updatedAt: now }).getSQL()})${counted},
+        await executePrepared(tx, sql`WITH inserted AS (${tx.insert(comments).values({ ...w, id, createdAt: now, updatedAt: now }).getSQL()})${counted},
           recorded AS (${recorded.query}) SELECT 1`)
         recorded.recorded()
         return record

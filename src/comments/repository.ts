@@ -43,6 +43,14 @@ export interface CommentRecord extends CommentRow {
   articleCommentsOpen: boolean
 }
 
+/**
+ * `COMMENT_MODERATION=first`'s status for a new comment: approved when `ifKnown` (its author's email,
+ * normalised) already has an approved comment, else pending. The repository decides it inside the write's
+ * transaction, with the write: no approval or erasure lands in between, and PostgreSQL asks it in a
+ * statement the write sends anyway.
+ */
+export interface FirstCommentRule { ifKnown: string }
+
 export interface CommentWrite {
   articleId: number
   parentId: number | null
@@ -52,7 +60,8 @@ export interface CommentWrite {
   avatarHash: string
   body: string
   bodyHtml: string
-  status: CommentStatus
+  /** The status, or the rule that decides it in the write's transaction. */
+  status: CommentStatus | FirstCommentRule
   ip: string | null
   userAgent: string | null
   /** SHA-256 of the author's edit token, or null when none was issued. */
@@ -128,8 +137,15 @@ export const targetUnchanged = (fresh: CommentTarget | undefined, article: Comme
 export const parentFits = (parent: { articleId: number, status: CommentStatus } | undefined, articleId: number): boolean =>
   parent !== undefined && parent.articleId === articleId && parent.status === 'approved'
 
+/** A new comment as written: its status decided. */
+export type WrittenComment = Omit<CommentWrite, 'status'> & { status: CommentStatus }
+
+/** The write with its status decided; `known`: whether the rule's email has an approved comment (asked only under the rule). */
+export const decided = (w: CommentWrite, known: boolean): WrittenComment =>
+  ({ ...w, status: typeof w.status === 'string' ? w.status : known ? 'approved' : 'pending' })
+
 /** A new comment's record, built from what was written (every column is given, none has a default or a trigger), not read back. */
-export const newRecord = (article: CommentTarget, w: CommentWrite, id: number, now: number): CommentRecord => ({
+export const newRecord = (article: CommentTarget, w: WrittenComment, id: number, now: number): CommentRecord => ({
   id,
   ...w,
   edited: false,
@@ -226,12 +242,13 @@ export function commentRepository (db: Db, events: CommentEvents) {
   const countOneMore = db.$client.prepare<[number]>('UPDATE articles SET comment_count = comment_count + 1 WHERE id = ?')
   // The article and the parent were checked before (visible, open, an approved parent on it); inside the
   // transaction they must still be as they were read, or the caller checks again (StaleRead).
-  const insertComment = db.$client.transaction((article: CommentTarget, w: CommentWrite, now: number): CommentRecord => {
+  const insertComment = db.$client.transaction((article: CommentTarget, write: CommentWrite, now: number): CommentRecord => {
     // First, so that the log shows the article's publication before a comment on it.
     events.announceDue(now)
     const fresh = targetById.get(article.id)
     if (!targetUnchanged(fresh && { ...fresh, commentsOpen: fresh.commentsOpen !== 0 }, article)) throw new StaleRead()
-    if (w.parentId !== null && !parentFits(parentOf.get(w.parentId), article.id)) throw new StaleRead()
+    if (write.parentId !== null && !parentFits(parentOf.get(write.parentId), article.id)) throw new StaleRead()
+    const w = decided(write, typeof write.status !== 'string' && approvedByEmail.get(write.status.ifKnown, 0) !== undefined)
     const { lastInsertRowid } = insert.run(w.articleId, w.parentId, w.authorName, w.authorEmail, w.authorUrl, w.avatarHash,
       w.body, w.bodyHtml, w.status, w.ip, w.userAgent, w.editTokenHash, now, now)
     // Only an approved comment is counted; the count was right before, so one more keeps it right.

@@ -6,7 +6,7 @@ import { Conflict, Forbidden, invalid } from '../http/errors.js'
 import { renderCommentMarkdown, renderCommentWithLinks } from '../lib/markdown.js'
 import { checkAuthorAccess, generateEditToken } from './edit-window.js'
 import { commentModeration, publish, type CommentModerationMessage } from '../observability/channels.js'
-import type { CommentChange, CommentRecord, CommentRepository, CommentTarget } from './repository.js'
+import type { CommentChange, CommentRecord, CommentRepository, CommentTarget, FirstCommentRule } from './repository.js'
 import type { CommentStatus, CreateCommentInput, UpdateCommentInput } from './schemas.js'
 
 export interface CommentServiceOptions {
@@ -32,14 +32,20 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
     createHmac('sha256', opts.avatarKey).update(normaliseEmail(email)).digest('hex')
 
   /**
-   * The moderation rules: `links` is how many links the body renders; `self` is the comment being
-   * edited, which does not count as its author's earlier approval.
+   * The moderation rules for a new comment: `links` is how many links its body renders. Under `first`, the
+   * rule (FirstCommentRule) that the repository decides in the write's transaction.
    */
-  async function moderate (email: string, links: number, self?: number): Promise<CommentStatus> {
+  function newStatus (email: string, links: number): CommentStatus | FirstCommentRule {
     if (links > opts.maxLinks) return 'pending'
     if (opts.moderation === 'none') return 'approved'
     if (opts.moderation === 'all') return 'pending'
-    return await repo.hasApprovedComment(normaliseEmail(email), self) ? 'approved' : 'pending'
+    return { ifKnown: normaliseEmail(email) }
+  }
+
+  /** The same rules for an author's edit of comment `self`, which does not count as its author's earlier approval. */
+  async function moderate (email: string, links: number, self: number): Promise<CommentStatus> {
+    const status = newStatus(email, links)
+    return typeof status === 'string' ? status : await repo.hasApprovedComment(status.ifKnown, self) ? 'approved' : 'pending'
   }
 
   return {
@@ -71,7 +77,7 @@ export function commentService (repo: CommentRepository, opts: CommentServiceOpt
         avatarHash: avatarHash(input.authorEmail),
         body: input.body,
         bodyHtml: rendered.html,
-        status: status ?? await moderate(input.authorEmail, rendered.links),
+        status: status ?? newStatus(input.authorEmail, rendered.links),
         ip: origin.ip,
         userAgent: origin.userAgent,
         editTokenHash: edit?.hash ?? null
