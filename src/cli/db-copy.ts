@@ -4,7 +4,7 @@
 // snapshot are not in the copy: stop the server (or stop writes) first for the final move.
 import { parseArgs } from 'node:util'
 import { existsSync } from 'node:fs'
-import { CopyError, copySqliteToPostgres } from '../db/copy.js'
+import { CopyError, copySqliteToPostgres, removeSnapshotsNow } from '../db/copy.js'
 
 const usage = 'usage: npm run db:copy -- --from <sqlite file> --to postgres://… [--sample N]   (N rows per big table compared, default 200)'
 
@@ -33,6 +33,15 @@ export async function main (argv: string[]): Promise<number> {
   if (!existsSync(from)) {
     console.error(`db:copy: no SQLite database at ${from}`)
     return 1
+  }
+  // Stopped (Ctrl-C, a process manager): the snapshot goes, PostgreSQL rolls the transaction back as the
+  // connection closes, and the exit code says which signal (128 + its number, as a shell reports it).
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      removeSnapshotsNow()
+      console.error(`db:copy: stopped by ${signal}; nothing was copied`)
+      process.exit(code)
+    })
   }
   try {
     const report = await copySqliteToPostgres(from, to, { sample, onProgress: (message) => console.log(message) })

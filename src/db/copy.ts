@@ -256,6 +256,19 @@ async function holdsData (client: pg.PoolClient): Promise<string[]> {
   return found
 }
 
+/** The snapshots of the copies under way in this process (each as large as the database copied). */
+const snapshots = new Set<string>()
+
+/**
+ * Removes the snapshots of the copies under way, at once: for a process stopped by a signal (src/cli/db-copy.ts),
+ * which would otherwise leave a file as large as its database in the temporary folder. Its PostgreSQL
+ * transaction needs nothing: the connection closes with the process, and PostgreSQL rolls it back.
+ */
+export function removeSnapshotsNow (): void {
+  for (const dir of snapshots) rmSync(dir, { recursive: true, force: true })
+  snapshots.clear()
+}
+
 /**
  * Copies the SQLite database at `from` into the PostgreSQL database at `to` (migrated here, and empty of
  * data), verifies it and returns what it did. On any error nothing is left in PostgreSQL.
@@ -264,6 +277,7 @@ export async function copySqliteToPostgres (from: string, to: string, opts: { sa
   const started = Date.now()
   const progress = opts.onProgress ?? (() => {})
   const dir = mkdtempSync(join(tmpdir(), 'gazette-copy-'))
+  snapshots.add(dir)
   const snapshot = join(dir, 'snapshot.db')
   const pgDb = openPgDatabase(to, { poolSize: 1, applicationName: 'gazette-db-copy' })
   try {
@@ -321,5 +335,6 @@ export async function copySqliteToPostgres (from: string, to: string, opts: { sa
   } finally {
     await pgDb.$client.end()
     rmSync(dir, { recursive: true, force: true })
+    snapshots.delete(dir)
   }
 }
