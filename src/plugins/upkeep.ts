@@ -3,14 +3,13 @@
 // a reader adds small), and removes deleted tags from their articles (src/tags/sweeper.ts). Both run at
 // start (a previous process may have stopped half way) and every UPKEEP_INTERVAL_MS; a tag delete wakes
 // the sweeper at once.
-import { setTimeout as rest } from 'node:timers/promises'
 import fp from 'fastify-plugin'
 import { articleCounts } from '../articles/counts.js'
 import { articleCountsPg } from '../articles/counts.pg.js'
-import { isInterrupted } from '../db/native.js'
 import { SLICE, tagSweeper } from '../tags/sweeper.js'
 import { tagSweeperPg } from '../tags/sweeper.pg.js'
 import { purgeRateLimits } from '../db/pg/rate-limits.js'
+import { inSlices } from './slices.js'
 
 export const UPKEEP_INTERVAL_MS = 30_000
 /** The fewest rows a sweep slice shrinks to when the query budget interrupts it. */
@@ -37,51 +36,23 @@ export default fp(async (app) => {
   // The counts of the engine the articles are on (issue 16: PostgreSQL's adapter, src/articles/counts.pg.ts).
   const counts = app.storage.engine === 'postgres' ? articleCountsPg(app.storage.db) : articleCounts(app.db)
   const sweeper = app.storage.engine === 'postgres' ? tagSweeperPg(app.storage.db) : tagSweeper(app.db)
-  const budget = app.queryBudget
   const state = { closing: false }
+  const closing = (): boolean => state.closing
   let sweeping: Promise<void> | undefined
 
-  /** Runs one step under the budget; an interrupted step is simply retried next time. */
-  async function bounded<T> (owner: object, step: () => Promise<T>, otherwise: T): Promise<T> {
-    if (app.config.queryBudgetMs > 0) budget.arm(owner, app.config.queryBudgetMs)
-    try {
-      return await step()
-    } catch (err) {
-      if (!isInterrupted(err)) throw err
-      app.log.warn({ err }, 'upkeep step interrupted by the query budget')
-      return otherwise
-    } finally {
-      budget.release(owner)
-    }
-  }
-
+  // One step; when the budget interrupts it, it is simply tried again at the next tick.
   const settle = async (): Promise<void> => {
-    const owner = {}
-    await bounded(owner, async () => counts.settle(app.clock()), false)
+    await inSlices(app, { rows: 1, min: 1, closing, what: 'settling the article counts' }, async () => {
+      await counts.settle(app.clock())
+      return false
+    })
   }
 
-  // A slice the budget interrupts (a busy machine, pages not cached) is rolled back and tried again at once
-  // with half the rows, down to MIN_SLICE; a slice that passes lets the next one grow back to SLICE. After
-  // each slice the sweeper rests as long as the slice took, so requests get at least half of the event
-  // loop while it runs (a request that needs several turns of the loop would otherwise meet a slice at each).
+  // Slices of SLICE article_tags rows, halved down to MIN_SLICE when the budget interrupts one (src/plugins/slices.ts).
   const sweep = (): Promise<void> => {
     sweeping ??= (async () => {
-      const owner = {}
-      let rows = SLICE
       try {
-        while (!state.closing) {
-          const started = performance.now()
-          const done = await bounded(owner, async () => ({ more: await sweeper.step(rows) }), undefined)
-          if (done === undefined) {
-            if (rows === MIN_SLICE) break
-            rows = Math.max(MIN_SLICE, Math.floor(rows / 2))
-          } else if (!done.more) {
-            break
-          } else {
-            rows = Math.min(SLICE, rows * 2)
-          }
-          await rest(Math.max(1, performance.now() - started))
-        }
+        await inSlices(app, { rows: SLICE, min: MIN_SLICE, closing, what: 'removing deleted tags' }, async (rows) => await sweeper.step(rows))
       } finally {
         sweeping = undefined
       }
@@ -90,28 +61,19 @@ export default fp(async (app) => {
   }
 
   // Articles without a stored representation (a database from before them, a bulk load, a write by a
-  // process of an older version): one pass over the ids at start, in slices that shrink when the budget
-  // interrupts them, resting as long as each slice took. Reads assemble those articles afresh meanwhile.
+  // process of an older version): one pass over the ids at start, in slices. Reads assemble those articles
+  // afresh meanwhile.
   let filling: Promise<void> | undefined
   const fillRepresentations = (): Promise<void> => {
     filling ??= (async () => {
-      const owner = {}
-      let rows = SLICE
       let after = 0
       try {
-        while (!state.closing) {
-          const started = performance.now()
-          const last = await bounded(owner, async () => app.articles.backfill(after, rows), undefined)
-          if (last === null) break
-          if (last === undefined) {
-            if (rows === MIN_SLICE) break
-            rows = Math.max(MIN_SLICE, Math.floor(rows / 2))
-          } else {
-            after = last
-            rows = Math.min(SLICE, rows * 2)
-          }
-          await rest(Math.max(1, performance.now() - started))
-        }
+        await inSlices(app, { rows: SLICE, min: MIN_SLICE, closing, what: 'storing the articles\' representations' }, async (rows) => {
+          const last = await app.articles.backfill(after, rows)
+          if (last === null) return false
+          after = last
+          return true
+        })
       } finally {
         filling = undefined
       }

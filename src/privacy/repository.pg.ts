@@ -99,25 +99,18 @@ export function privacyRepositoryPg (db: PgDb, events: CommentEventsPg, opts: Pr
       return { erased, checkpointed: false }
     },
 
-    /** As ./repository.ts's clearOrigins: batches of RETENTION_BATCH rows, each its own statement. */
-    async clearOrigins (before: number): Promise<{ comments: number, reports: number }> {
-      const cleared = { comments: 0, reports: 0 }
+    /** As ./repository.ts's clearOrigins: one slice, each table's rows in a statement of its own. */
+    async clearOrigins (before: number, rows = RETENTION_BATCH): Promise<{ comments: number, reports: number }> {
       // The inner read locks each row it picks, skipping those another transaction holds, so two processes
       // running the job at once clear (and count) each row once, and neither waits. It goes through
       // comments_private_created_idx, which holds only comments that still have something to clear.
-      for (let n = RETENTION_BATCH; n === RETENTION_BATCH;) {
-        n = changed(await db.execute(sql`UPDATE comments SET ip = NULL, user_agent = NULL
-          WHERE (ip IS NOT NULL OR user_agent IS NOT NULL) AND created_at < ${before} AND id IN (
-            SELECT id FROM comments WHERE (ip IS NOT NULL OR user_agent IS NOT NULL) AND created_at < ${before}
-            LIMIT ${RETENTION_BATCH} FOR UPDATE SKIP LOCKED)`))
-        cleared.comments += n
-      }
-      for (let n = RETENTION_BATCH; n === RETENTION_BATCH;) {
-        n = changed(await db.execute(sql`DELETE FROM comment_reports WHERE created_at < ${before} AND (comment_id, reporter) IN (
-          SELECT comment_id, reporter FROM comment_reports WHERE created_at < ${before} LIMIT ${RETENTION_BATCH} FOR UPDATE SKIP LOCKED)`))
-        cleared.reports += n
-      }
-      return cleared
+      const comments = changed(await db.execute(sql`UPDATE comments SET ip = NULL, user_agent = NULL
+        WHERE (ip IS NOT NULL OR user_agent IS NOT NULL) AND created_at < ${before} AND id IN (
+          SELECT id FROM comments WHERE (ip IS NOT NULL OR user_agent IS NOT NULL) AND created_at < ${before}
+          LIMIT ${rows} FOR UPDATE SKIP LOCKED)`))
+      const reports = changed(await db.execute(sql`DELETE FROM comment_reports WHERE created_at < ${before} AND (comment_id, reporter) IN (
+        SELECT comment_id, reporter FROM comment_reports WHERE created_at < ${before} LIMIT ${rows} FOR UPDATE SKIP LOCKED)`))
+      return { comments, reports }
     }
   }
 }

@@ -29,7 +29,7 @@ export interface Erasure {
   checkpointed: boolean
 }
 
-/** Rows changed per statement by the retention job, so that a backlog never holds the write lock long. */
+/** Rows a slice of the retention job changes per statement at most, so that a backlog never holds the write lock long. */
 export const RETENTION_BATCH = 500
 
 export function privacyRepository (db: Db, events: CommentEvents, opts: PrivacyRepositoryOptions) {
@@ -115,19 +115,16 @@ export function privacyRepository (db: Db, events: CommentEvents, opts: PrivacyR
      * Clears the IP and user agent of comments posted before `before`, and forgets reports made before
      * it (their comments keep the count). Returns how many comments were cleared.
      */
-    async clearOrigins (before: number): Promise<{ comments: number, reports: number }> {
-      return withSecureDelete(() => {
-        const cleared = { comments: 0, reports: 0 }
-        for (let n = RETENTION_BATCH; n === RETENTION_BATCH;) {
-          n = clearOrigins.run(before, RETENTION_BATCH).changes
-          cleared.comments += n
-        }
-        for (let n = RETENTION_BATCH; n === RETENTION_BATCH;) {
-          n = dropReports.run(before, RETENTION_BATCH).changes
-          cleared.reports += n
-        }
-        return cleared
-      })
+    /**
+     * One slice of the retention job (src/privacy/retention.ts): clears the IP and user agent of up to
+     * `rows` comments older than `before`, and removes up to `rows` reports as old. The job calls it
+     * until both come back short of `rows`.
+     */
+    async clearOrigins (before: number, rows = RETENTION_BATCH): Promise<{ comments: number, reports: number }> {
+      return withSecureDelete(() => ({
+        comments: clearOrigins.run(before, rows).changes,
+        reports: dropReports.run(before, rows).changes
+      }))
     }
   }
 }

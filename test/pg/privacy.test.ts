@@ -212,7 +212,7 @@ t.test('an erasure after the retention job forgets the stored answers of the cle
   t.equal(posted.statusCode, 201)
   a.clock.advance(DAY + 1)
   const cleared = await a.app.retention.run()
-  t.same(cleared, { comments: 1, reports: 0 })
+  t.same(cleared, { comments: 1, reports: 0, ended: 'done' })
   t.ok(found(await dumpText(a), publicProbes).some((f) => /idempotency_keys: /.test(f)), 'the stored 201 holds the comment\'s name and words')
   const res = await a.as('admin', { method: 'POST', url: '/v1/privacy/erase', payload: { email: erased.email } })
   t.same(res.json(), { erased: 1 })
@@ -235,16 +235,16 @@ async function retentionStory (t: Test, engine: Engine): Promise<unknown[]> {
   a.clock.advance(29 * DAY)
 
   seen.push(await a.app.retention.run())
-  t.same(seen.at(-1), { comments: 0, reports: 0 }, 'at exactly 30 days nothing is due')
+  t.same(seen.at(-1), { comments: 0, reports: 0, ended: 'done' }, 'at exactly 30 days nothing is due')
   a.clock.advance(1)
   seen.push(await a.app.retention.run())
-  t.same(seen.at(-1), { comments: 1, reports: 1 }, 'a millisecond later the first comment and the report are')
+  t.same(seen.at(-1), { comments: 1, reports: 1, ended: 'done' }, 'a millisecond later the first comment and the report are')
   seen.push(await seenBy(a, old), await seenBy(a, younger))
   t.match(seen.at(-2), { ip: null, userAgent: null, authorEmail: 'old@example.org', reportCount: 1 }, 'the email stays; the report still counts')
   t.match(seen.at(-1), { ip: '203.0.113.2', userAgent: 'UA 203.0.113.2' })
   t.equal((seen.at(-2) as { updatedAt: string }).updatedAt, (seen.at(-2) as { createdAt: string }).createdAt, 'clearing is not an edit')
   seen.push(await a.app.retention.run())
-  t.same(seen.at(-1), { comments: 0, reports: 0 }, 'idempotent')
+  t.same(seen.at(-1), { comments: 0, reports: 0, ended: 'done' }, 'idempotent')
   const dump = await dumpText(a)
   t.same(found(dump, ['203.0.113.1', 'ua 203.0.113.1']), [], 'the cleared values are in no table')
   t.ok(found(dump, ['203.0.113.2']).length > 0, 'the kept ones are')
@@ -256,7 +256,7 @@ async function retentionStory (t: Test, engine: Engine): Promise<unknown[]> {
   t.match(seen.at(-1), { status: 'approved' }, 'the cleared comment still vouches for its author')
   a.clock.advance(DAY)
   seen.push(await a.app.retention.run(), await seenBy(a, younger))
-  t.same(seen.at(-2), { comments: 1, reports: 0 })
+  t.same(seen.at(-2), { comments: 1, reports: 0, ended: 'done' })
   t.match(seen.at(-1), { ip: null, userAgent: null })
   return seen
 }
@@ -287,7 +287,10 @@ t.test('PostgreSQL: two processes running the job at once clear and count each r
     SELECT id, 'reporter-' || id, 'spam', created_at FROM comments ORDER BY id LIMIT 1100`)
   const fresh = (await postComment(a, 'archive', { authorName: 'N', authorEmail: 'n@example.org', body: 'New' }, { 'user-agent': 'FreshAgent' })).json().id as number
 
-  const results = await Promise.all([a.app.retention.run(), b.app.retention.run(), a.app.retention.run()])
+  // Two processes at once; a second call on the same process joins the pass under way rather than racing it.
+  const runs = [a.app.retention.run(), b.app.retention.run(), a.app.retention.run()]
+  t.equal(runs[2], runs[0], 'one pass a process at a time')
+  const results = await Promise.all(runs.slice(0, 2))
   t.same({ comments: results.reduce((n, r) => n + r.comments, 0), reports: results.reduce((n, r) => n + r.reports, 0) }, { comments: 1300, reports: 1100 },
     `each row once across the runs (${JSON.stringify(results)})`)
   const [left] = (await db.execute<{ n: number }>(sql`SELECT count(*) AS n FROM comments WHERE ip IS NOT NULL OR user_agent IS NOT NULL`)).rows

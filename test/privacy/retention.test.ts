@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { mock } from 'node:test'
 import t from 'tap'
 import { RETENTION_INTERVAL_MS } from '../../src/privacy/retention.js'
+import { buildApp } from '../../src/app.js'
+import { defaultConfig } from '../../src/config.js'
 import { build, createArticle, postComment, type TestApp, onSqlite } from '../helper.js'
 
 const DAY = 24 * 60 * 60 * 1000
@@ -22,14 +24,14 @@ t.test('the job clears what is older than COMMENT_PRIVATE_DAYS, and only that', 
   const younger = await post('young@example.org', '203.0.113.2')
   a.clock.advance(29 * DAY)
 
-  t.same(await a.app.retention.run(), { comments: 0, reports: 0 }, 'at exactly 30 days nothing is due')
+  t.same(await a.app.retention.run(), { comments: 0, reports: 0, ended: 'done' }, 'at exactly 30 days nothing is due')
   a.clock.advance(1)
-  t.same(await a.app.retention.run(), { comments: 1, reports: 1 }, 'a millisecond later the first comment and the report are')
+  t.same(await a.app.retention.run(), { comments: 1, reports: 1, ended: 'done' }, 'a millisecond later the first comment and the report are')
   t.match(await seen(a, old.id), { ip: null, userAgent: null, authorEmail: 'old@example.org', reportCount: 1 }, 'the email stays; the report still counts')
   t.match(await seen(a, younger.id), { ip: '203.0.113.2', userAgent: 'UA 203.0.113.2' })
   const stored = a.app.db.$client.prepare('SELECT created_at, updated_at FROM comments WHERE id = ?').get(old.id) as { created_at: number, updated_at: number }
   t.equal(stored.updated_at, stored.created_at, 'clearing is not an edit: updatedAt stays')
-  t.same(await a.app.retention.run(), { comments: 0, reports: 0 }, 'idempotent')
+  t.same(await a.app.retention.run(), { comments: 0, reports: 0, ended: 'done' }, 'idempotent')
 
   // Moderation works on a cleared comment: approve it, and it vouches for its author in `first` mode.
   const approved = await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${old.id}`, payload: { status: 'approved' } })
@@ -39,7 +41,7 @@ t.test('the job clears what is older than COMMENT_PRIVATE_DAYS, and only that', 
   t.equal((await a.as('moderator', { method: 'DELETE', url: `/v1/comments/${old.id}` })).statusCode, 204)
 
   a.clock.advance(DAY)
-  t.same(await a.app.retention.run(), { comments: 1, reports: 0 })
+  t.same(await a.app.retention.run(), { comments: 1, reports: 0, ended: 'done' })
   t.match(await seen(a, younger.id), { ip: null, userAgent: null })
 
   const plan = (a.app.db.$client.prepare('EXPLAIN QUERY PLAN SELECT id FROM comments WHERE (ip IS NOT NULL OR user_agent IS NOT NULL) AND created_at < ? LIMIT 500').all(0) as Array<{ detail: string }>).map((r) => r.detail).join('\n')
@@ -71,6 +73,33 @@ t.test('the job runs when the server starts, and the cleared values leave the fi
   const lingering = Array.from({ length: 20 }, (_, i) => `RetainedAgent/${i}.0`).filter((ua) => text.includes(ua))
   t.same(lingering, [], 'the cleared user agents are overwritten in the file')
   t.ok(text.includes('RetainedAgent/39.0'), 'while the kept ones are there')
+})
+
+// A database that has not run the job for a long time (a copy, an old backup): the server answers from its
+// start while the job clears the backlog in slices behind it. Before, the server waited for the whole pass,
+// and on a million comments a slice past the query budget stopped it from starting at all.
+t.test('a backlog is cleared in the background: the server answers before the pass ends', onSqlite, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gazette-retention-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 'backlog.db')
+  const before = await build(t, { databasePath: path })
+  const article = await createArticle(before, { title: 'Backlog', status: 'published' })
+  const old = before.clock.now - 365 * DAY
+  before.app.db.$client.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+    INSERT INTO comments (article_id, author_name, author_email, avatar_hash, body, body_html, status, ip, user_agent, created_at, updated_at)
+    SELECT ?, 'R', 'r' || i || '@example.org', 'h', 'Old', '<p>Old</p>', 'approved', '198.51.100.' || (i % 250), 'BacklogAgent/' || i, ? + i, ? + i FROM n`).run(article.id, old, old)
+  await before.app.close()
+
+  const app = await buildApp({ config: { ...defaultConfig, databasePath: path, seedDemo: false, maxEventLoopDelay: 0 } })
+  t.teardown(() => app.close())
+  await app.ready()
+  const pass = app.retention.running()
+  t.ok(pass, 'ready while the pass is under way')
+  const left = () => (app.db.$client.prepare('SELECT count(*) AS n FROM comments WHERE ip IS NOT NULL').get() as { n: number }).n
+  t.ok(left() > 0, `comments still to clear when the server is ready (${left()})`)
+  t.equal((await app.inject({ method: 'GET', url: '/v1/articles/backlog' })).statusCode, 200, 'and it answers meanwhile')
+  t.same(await pass, { comments: 5000, reports: 0, ended: 'done' })
+  t.equal(left(), 0)
 })
 
 t.test('the job runs again every hour while the server runs', async (t) => {
