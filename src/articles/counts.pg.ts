@@ -41,8 +41,8 @@ export function articleCountsPg (db: PgDb) {
     },
 
     /** The stored numbers of a section, an author or all articles (zeros when there are none). */
-    async stored (kind: CountKind, key: string): Promise<StoredCounts> {
-      const { rows: [row] } = await db.execute<{ total: number, published: number, visible: number }>(
+    async stored (kind: CountKind, key: string, conn: PgDb | PgTx = db): Promise<StoredCounts> {
+      const { rows: [row] } = await conn.execute<{ total: number, published: number, visible: number }>(
         sql`SELECT total, published, visible FROM article_counts WHERE kind = ${kind} AND key = ${key}`)
       return row ?? { total: 0, published: 0, visible: 0 }
     },

@@ -87,6 +87,9 @@ export function articleCounts (db: Db) {
       return stored.get(kind, key) ?? { total: 0, published: 0, visible: 0 }
     },
 
+    /** The same, synchronously: inside a read's transaction. */
+    storedNow: (kind: CountKind, key: string): StoredCounts => stored.get(kind, key) ?? { total: 0, published: 0, visible: 0 },
+
     keyDelta: (d: Deltas, kind: CountKind, key: string): number => d.keys.get(keyOf(kind, key)) ?? 0,
 
     /**

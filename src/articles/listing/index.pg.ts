@@ -11,7 +11,7 @@
 // ts_rank (higher first; the cursor carries the rank, which depends on the article and the query alone);
 // sorted by date, the match is one more filter.
 import { and, eq, getTableColumns, gte, isNull, lte, sql, type SQL } from 'drizzle-orm'
-import type { PgDb } from '../../db/pg/connection.js'
+import type { PgDb, PgTx } from '../../db/pg/connection.js'
 import { invalid } from '../../http/errors.js'
 import { orderBy } from '../../db/pg/keyset.js'
 import { articles, tags } from '../../db/pg/schema.js'
@@ -34,6 +34,9 @@ interface Membership { where: SQL, size: number }
 
 /** A page as the list statement found it: its rows (one more than asked, when there is a next page), the shown rows' tags and, for a search, snippets. */
 interface ListedPage { rows: ListedRow[], total?: number, snippets: Map<number, string>, tags: Map<number, TagRef[]> }
+
+/** One read-only snapshot for reads that must agree with each other. */
+const SNAPSHOT = { isolationLevel: 'repeatable read', accessMode: 'read only' } as const
 
 export function articleListingPg (db: PgDb) {
   const counts = articleCountsPg(db)
@@ -85,15 +88,21 @@ export function articleListingPg (db: PgDb) {
     if (p.search !== undefined || p.publishedAfter !== undefined || p.publishedBefore !== undefined || dims > 1 || p.tags.length > 1) return undefined
     const column = p.visibility !== null ? 'visible' : p.status === undefined ? 'total' : p.status === 'published' ? 'published' : undefined
     if (column === undefined) return undefined
-    const deltas = column === 'visible' ? await counts.deltas(p.visibility!.visibleAt) : undefined
-    if (p.tags.length === 1) {
-      const [row] = await db.select({ id: tags.id, total: tags.totalArticles, published: tags.publishedArticles, visible: tags.visibleArticles })
-        .from(tags).where(and(eq(tags.slug, p.tags[0]!), isNull(tags.deletedAt)))
-      return row === undefined ? 0 : row[column] + (deltas?.tags.get(row.id) ?? 0)
+    const read = async (tx: PgDb | PgTx): Promise<number> => {
+      const deltas = column === 'visible' ? await counts.deltas(p.visibility!.visibleAt, tx) : undefined
+      if (p.tags.length === 1) {
+        const [row] = await tx.select({ id: tags.id, total: tags.totalArticles, published: tags.publishedArticles, visible: tags.visibleArticles })
+          .from(tags).where(and(eq(tags.slug, p.tags[0]!), isNull(tags.deletedAt)))
+        return row === undefined ? 0 : row[column] + (deltas?.tags.get(row.id) ?? 0)
+      }
+      const [kind, key]: [CountKind, string] = p.section !== undefined ? ['section', p.section] : p.author !== undefined ? ['author', p.author] : ['all', '']
+      const stored = await counts.stored(kind, key, tx)
+      return stored[column] + (deltas === undefined ? 0 : counts.keyDelta(deltas, kind, key))
     }
-    const [kind, key]: [CountKind, string] = p.section !== undefined ? ['section', p.section] : p.author !== undefined ? ['author', p.author] : ['all', '']
-    const stored = await counts.stored(kind, key)
-    return stored[column] + (deltas === undefined ? 0 : counts.keyDelta(deltas, kind, key))
+    // The public's total is the stored number at the settled time plus what fell due since: both read in
+    // one snapshot, or a settle (any process's upkeep) committing between them counts its articles twice or
+    // not at all (test/pg/totals-settle.test.ts).
+    return column === 'visible' ? await db.transaction(read, SNAPSHOT) : await read(db)
   }
 
   /** The statements of a page, unexecuted; undefined when nothing can match (an unknown tag). */

@@ -33,6 +33,16 @@ export async function countedWithinBudget (count: () => number | Promise<number>
 export function storedTotals (db: Db, counts: ArticleCounts) {
   const tagCounts = db.select({ id: tags.id, total: tags.totalArticles, published: tags.publishedArticles, visible: tags.visibleArticles })
     .from(tags).where(and(eq(tags.slug, sql.placeholder('slug')), isNull(tags.deletedAt))).prepare()
+  // The stored number at the settled time and what fell due since, in one snapshot: another process's
+  // settle committing between the two would count those articles twice or not at all.
+  const read = db.$client.transaction((p: ArticleListParams, column: 'visible' | 'total' | 'published', kind: CountKind | 'tag', key: string): number => {
+    const deltas = column === 'visible' ? counts.deltasNow(p.visibility!.visibleAt) : undefined
+    if (kind === 'tag') {
+      const row = tagCounts.get({ slug: key })
+      return row === undefined ? 0 : row[column] + (deltas?.tags.get(row.id) ?? 0)
+    }
+    return counts.storedNow(kind, key)[column] + (deltas === undefined ? 0 : counts.keyDelta(deltas, kind, key))
+  })
   return async (p: ArticleListParams): Promise<number | undefined> => {
     const dims = p.tags.length + (p.section === undefined ? 0 : 1) + (p.author === undefined ? 0 : 1)
     if (p.search !== undefined || p.publishedAfter !== undefined || p.publishedBefore !== undefined || dims > 1 || p.tags.length > 1) return undefined
@@ -41,13 +51,7 @@ export function storedTotals (db: Db, counts: ArticleCounts) {
     const [kind, key]: [CountKind | 'tag', string] = p.tags.length === 1
       ? ['tag', p.tags[0]!]
       : p.section !== undefined ? ['section', p.section] : p.author !== undefined ? ['author', p.author] : ['all', '']
-    const deltas = column === 'visible' ? await counts.deltas(p.visibility!.visibleAt) : undefined
-    if (kind === 'tag') {
-      const row = tagCounts.get({ slug: key })
-      return row === undefined ? 0 : row[column] + (deltas?.tags.get(row.id) ?? 0)
-    }
-    const stored = await counts.stored(kind, key)
-    return stored[column] + (deltas === undefined ? 0 : counts.keyDelta(deltas, kind, key))
+    return read(p, column, kind, key)
   }
 }
 
