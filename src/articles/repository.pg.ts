@@ -32,9 +32,9 @@ import { articleTagNamesPg, setArticleTagsPg, tagsOfArticlesPg } from '../tags/a
 import type { TagRef } from '../tags/schemas.js'
 import { articleAnnouncementsPg, ROW_COLUMNS } from './announcements.pg.js'
 import { articleListingPg } from './listing/index.pg.js'
-import type { ArticleListParams, ArticleRow, ListedRow } from './listing/index.js'
-import { listPage, SlugTaken, summaryOf, type ArticleRepository, type ArticleWrite, type WriteMeta } from './repository.js'
-import type { Article, ArticleSummary } from './schemas.js'
+import type { ArticleListParams, ArticleRow } from './listing/index.js'
+import { listPage, SlugTaken, summaryOf, type ArticleRepository, type ArticleWrite, type ListedPage, type WriteMeta } from './repository.js'
+import type { Article } from './schemas.js'
 import { assemble, type ArticleAnswer } from './stored.js'
 import { fillFormsPg, missingFormsPg, readStoredPg, storeFormPg } from './stored.pg.js'
 import { isPublicAt, isVisible, type Visibility } from './visibility.js'
@@ -268,7 +268,7 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
       })
     },
 
-    async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, toSummary: (row: ListedRow) => ArticleSummary }> {
+    async list (p: ArticleListParams): Promise<ListedPage> {
       const { rows, total, snippets, tags } = await listing.list(p)
       return listPage(rows, total, tags, snippets)
     },

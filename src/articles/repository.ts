@@ -14,10 +14,10 @@ import type { TagRef } from '../tags/schemas.js'
 import type { Outbox } from '../events/outbox.js'
 import type { Article, ArticleImage, ArticleSummary } from './schemas.js'
 import { articleAnnouncements } from './announcements.js'
-import { articleListing, type ArticleListParams, type ArticleRow, type ListedRow } from './listing/index.js'
+import { articleListing, type ArticleListParams, type ArticleRow, type ListedKeys, type ListedRow } from './listing/index.js'
 import type { ArticleStatus } from './status.js'
 import { isPublicAt, isVisible, scheduledAfterText, type Visibility } from './visibility.js'
-import { assemble, storedRepresentations, type ArticleAnswer, type StoredRead } from './stored.js'
+import { assemble, freshItem, storedRepresentations, summaryItem, type ArticleAnswer, type StoredRead } from './stored.js'
 
 export type { ArticleListParams, ArticleRow, ArticleSort } from './listing/index.js'
 
@@ -103,7 +103,8 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   const byHistory = db.select({ slug: articles.slug, status: articles.status, publishedAt: articles.publishedAt })
     .from(articleSlugHistory).innerJoin(articles, eq(articles.id, articleSlugHistory.articleId))
     .where(eq(articleSlugHistory.slug, sql.placeholder('slug'))).prepare()
-  const listing = articleListing(db)
+  const stored = storedRepresentations(db)
+  const listing = articleListing(db, stored)
   const tagsOfArticles = tagReader(db)
   const tagNames = articleTagNames(db)
   const slugTaken = db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare()
@@ -112,7 +113,6 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
   // Only an article that was not yet due when last written (published_at > updated_at): one due at its
   // write was visible from that write on, and the write's own keys dropped every answer that showed it absent.
   const nextPublication = db.$client.prepare<[number], number | null>(`SELECT min(published_at) FROM articles WHERE ${scheduledAfterText()} AND published_at > updated_at`).pluck()
-  const stored = storedRepresentations(db)
 
   function toArticle (row: ArticleRow): Article {
     const tagRefs = tagsOfArticles([row.id]).get(row.id) ?? []
@@ -124,7 +124,8 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
    * the last UPDATE of its row (whose trigger drops the stored form the UPDATE made stale).
    */
   function storeRepresentation (article: Article): void {
-    stored.store(article.id, assemble(article).stored)
+    const { stored: form, summary } = assemble(article)
+    stored.store(article.id, form, summary)
   }
 
   /** Inside a write's transaction: the row as it stands now, unless it changed since it was read (StaleRead). */
@@ -304,28 +305,59 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
       }, IMMEDIATE))
     },
 
-    /** One page of the article list; `snippet` is set on each item when the list is a search. */
-    async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, toSummary: (row: ListedRow) => ArticleSummary }> {
+    /**
+     * One page of the article list; `snippet` is set on each item when the list is a search. Each item is
+     * its stored summary with its tags and count spliced in (./stored.ts), or, for an article without one
+     * yet, a fresh assembly.
+     */
+    async list (p: ArticleListParams): Promise<ListedPage> {
       const { rows, total, snippets } = await listing.list(p)
-      const tagMap = tagsOfArticles(rows.slice(0, p.limit).map((r) => r.id))
-      return listPage(rows, total, tagMap, snippets)
+      const shown = rows.slice(0, p.limit)
+      const items = new Map<number, string>()
+      const missing: number[] = []
+      for (const row of shown) {
+        if ('missing' in row) missing.push(row.id)
+        else items.set(row.id, summaryItem(row.form, row.tags, row.count, snippets.get(row.id)))
+      }
+      if (missing.length > 0) {
+        const fresh = listPage(listing.rowsOf(missing), undefined, tagsOfArticles(missing), snippets)
+        for (const row of fresh.rows) items.set(row.id, fresh.toItem(row))
+      }
+      // An article deleted by another process between the page's snapshot and this read is left out.
+      const vanished = new Set(missing.filter((id) => !items.has(id)))
+      return {
+        rows: vanished.size === 0 ? rows : rows.filter((row) => !vanished.has(row.id)),
+        total,
+        toItem: (row) => items.get(row.id)!,
+        toSummary: (row) => JSON.parse(items.get(row.id)!) as ArticleSummary
+      }
     },
 
     explainList: listing.explain
   }
 }
 
-/** A page of the article list as both engines' adapters answer it: each row's summary with its tags, and its snippet when the list is a search. */
-export function listPage (rows: ListedRow[], total: number | undefined, tagMap: Map<number, TagRef[]>, snippets: Map<number, string>): { rows: ListedRow[], total?: number, toSummary: (row: ListedRow) => ArticleSummary } {
-  return {
-    rows,
-    total,
-    toSummary: (row) => {
-      const summary = summaryOf(row, tagMap.get(row.id) ?? [])
-      const snippet = snippets.get(row.id)
-      return snippet === undefined ? summary : { ...summary, snippet }
-    }
+/**
+ * A page of the article list as the routes and feeds take it: the rows (their cursor keys), and each shown
+ * row's item, serialised (`toItem`, what the list answers) or as an object (`toSummary`, what feeds build on).
+ */
+export interface ListedPage {
+  rows: ListedKeys[]
+  total?: number
+  toItem: (row: ListedKeys) => string
+  toSummary: (row: ListedKeys) => ArticleSummary
+}
+
+/** A page of the article list assembled from its rows: each row's summary with its tags, and its snippet when the list is a search. */
+export function listPage (rows: ListedRow[], total: number | undefined, tagMap: Map<number, TagRef[]>, snippets: Map<number, string>): ListedPage & { rows: ListedRow[] } {
+  const byId = new Map(rows.map((row) => [row.id, row]))
+  const toSummary = (keys: ListedKeys): ArticleSummary => {
+    const row = byId.get(keys.id)!
+    const summary = summaryOf(row, tagMap.get(row.id) ?? [])
+    const snippet = snippets.get(row.id)
+    return snippet === undefined ? summary : { ...summary, snippet }
   }
+  return { rows, total, toSummary, toItem: (row) => freshItem(toSummary(row)) }
 }
 
 /** The SQLite adapter, with what only SQLite's writers share (`announcements`, for the comment and tag writes). */

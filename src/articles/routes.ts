@@ -16,6 +16,7 @@ import {
   Article, ArticleList, ArticleListQuery, CreateArticleBody, searchRateLimited, searchRateLimitHeaders, SlugParams, UpdateArticleBody
 } from './schemas.js'
 import { TOTAL_LIMIT } from './listing/index.js'
+import { listPayload } from './stored.js'
 import { PHRASE_LIMIT, PREFIX_WORDS, RANK_LIMIT } from './search-index.js'
 
 const n = (x: number): string => x.toLocaleString('en')
@@ -62,7 +63,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (sort === 'relevance' && search === undefined) throw invalid('query', '/sort', 'relevance needs a search (q)')
     // [rank as a decimal string, id] by relevance (ranks are fractional; cursors carry integers or strings), else [date or null, id].
     const cursor = sort === 'relevance' ? cursorKey(q.cursor, fingerprint, ['decimal', 'int']) : cursorKey(q.cursor, fingerprint, ['int?', 'int'])
-    const { rows, total, toSummary } = await app.articles.list({
+    const { rows, total, toItem } = await app.articles.list({
       limit,
       after: cursor,
       visibility,
@@ -81,11 +82,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       fingerprint,
       total,
       keyOf: (row) => [sort === 'relevance' ? String(row.rank) : sort === '-updatedAt' ? row.updatedAt : row.publishedAt, row.id],
-      map: toSummary
+      map: (row) => row
     })
+    // Items come serialised (src/articles/stored.ts): the page is their JSON in the list's envelope.
     // The list's membership, order and totals (which a tag's rename touches too: its rows' tags, a tag
     // filter), and each row's comment count, which changes without the list changing.
-    return reply.represent(page, { keys: [dk.articles, ...page.data.map((item) => dk.article(item.id))] })
+    return reply.represent(listPayload(page.data.map(toItem), page.page), { keys: [dk.articles, ...page.data.map((row) => dk.article(row.id))] })
   })
 
   app.post('/articles', {

@@ -25,8 +25,16 @@
 // by what is stored: drafts have stored forms too (editors read them); a scheduled article is served by the
 // public statement from the moment its publishedAt is due, with no write at that moment.
 //
-// The safety net: a trigger (migrations/0015) deletes an article's stored form whenever a represented
-// column of its row is updated; the writers store the new one after their UPDATE, in the same transaction.
+// Each article's summary, as lists show it, is stored the same way in a narrow table of its own
+// (article_summaries, migrations/0016): the stored JSON up to its body (an ArticleSummary has the Article's
+// fields in the same order, then `snippet` where the Article has its body), with the same two cuts. A list
+// page's statement finds ids from indexes alone; `summaries` then reads each article's summary, tags and
+// count by id (the count and the keyset's dates from articles_listed_idx), and the route puts the spliced
+// items in the list's envelope. On SQLite an article's listed columns lie behind its 2–8 KB body in the
+// row's overflow pages: a page of twenty read from the rows cost ~220 µs of statement time alone.
+//
+// The safety net: a trigger (migrations/0015; 0016 for summaries) deletes an article's stored form whenever
+// a column it shows is updated; the writers store the new one after their UPDATE, in the same transaction.
 // A write path that forgot to store leaves the article without a stored form, which a read then assembles
 // afresh: slower, never stale (test/articles/stored-representation.test.ts fails on such a path). Rows
 // written without a stored form (bench/generate.ts's bulk load, databases from before the migration, a
@@ -37,7 +45,8 @@ import fastJson from 'fast-json-stringify'
 import type { Db } from '../db/connection.js'
 import { sharedSchemas } from '../components.js'
 import type { TagRef } from '../tags/schemas.js'
-import type { Article } from './schemas.js'
+import type { Page } from '../http/pagination.js'
+import type { Article, ArticleSummary } from './schemas.js'
 import { publicAtText, type Visibility } from './visibility.js'
 
 /** The stored form of one article (a row of article_representations but its id). */
@@ -59,19 +68,31 @@ export interface ArticleAnswer {
 // Fastify's serializer compiler (@fastify/fast-json-stringify-compiler) builds route serialisers the same
 // way: fast-json-stringify over the schema, with the app's shared schemas as externals. Built on first use:
 // components.ts imports the routes' modules, which import this one.
-let serialisers: { article: (article: Article) => string, tag: (tag: TagRef) => string } | undefined
-function serialiser () {
+interface Serialisers {
+  article: (article: Article) => string
+  tag: (tag: TagRef) => string
+  summary: (summary: ArticleSummary) => string
+  list: (list: { data: [], page: Page<string>['page'] }) => string
+  text: (text: string) => string
+}
+let serialisers: Serialisers | undefined
+function serialiser (): Serialisers {
   if (serialisers === undefined) {
     const externals: Record<string, fastJson.Schema> = Object.fromEntries(sharedSchemas.map((s) => [(s as unknown as { $id: string }).$id, s as unknown as fastJson.Schema]))
     serialisers = {
-      article: fastJson({ $ref: 'Article' }, { schema: externals }) as (article: Article) => string,
-      tag: fastJson({ $ref: 'TagRef' }, { schema: externals }) as (tag: TagRef) => string
+      article: fastJson({ $ref: 'Article' }, { schema: externals }) as Serialisers['article'],
+      tag: fastJson({ $ref: 'TagRef' }, { schema: externals }) as Serialisers['tag'],
+      summary: fastJson({ $ref: 'ArticleSummary' }, { schema: externals }) as Serialisers['summary'],
+      list: fastJson({ $ref: 'ArticleList' }, { schema: externals }) as Serialisers['list'],
+      text: fastJson({ type: 'string' }) as Serialisers['text']
     }
   }
   return serialisers
 }
 
 const TAGS = ',"tags":['
+const BODY = ',"body":'
+const SNIPPET = ',"snippet":'
 const STATUS = '],"status":'
 const COUNT = ',"commentCount":'
 const REVISION = ',"revision":'
@@ -104,14 +125,49 @@ function cut (full: string): { stored: StoredForm, tags: string, count: string }
   }
 }
 
-/** The stored form of an article, and its answer as a fresh assembly sends it. */
-export function assemble (article: Article): { stored: StoredForm, answer: ArticleAnswer } {
+/**
+ * The stored form of an article's summary (table article_summaries): the stored form's JSON up to its body.
+ * An ArticleSummary has the Article's fields in the same order, then `snippet` where the Article has its body,
+ * so the summary is the same bytes up to there; the item closes it (test/articles/stored-representation.test.ts
+ * compares every list page with a fresh serialisation).
+ */
+export interface SummaryForm {
+  json: string
+  tagsAt: number
+  countAt: number
+}
+
+/** The stored forms of an article (its representation's, its summary's), and its answer as a fresh assembly sends it. */
+export function assemble (article: Article): { stored: StoredForm, summary: SummaryForm, answer: ArticleAnswer } {
   const payload = serialiser().article(article)
   const { stored, tags, count } = cut(payload)
+  const bodyAt = stored.json.indexOf(BODY, stored.countAt)
+  if (bodyAt < 0) throw new Error('an Article serialised without its body')
   return {
     stored,
+    summary: { json: stored.json.slice(0, bodyAt), tagsAt: stored.tagsAt, countAt: stored.countAt },
     answer: { id: article.id, payload, etag: articleEtag(stored.hash, count, tags), tagSlugs: article.tags.map((t) => t.slug) }
   }
+}
+
+/** A list item (ArticleSummary JSON) from a summary's stored form, its tags' pairs, its comment count and a search's snippet. */
+export function summaryItem (form: SummaryForm, pairs: readonly (readonly [string, string])[], count: number, snippet: string | undefined): string {
+  const serialiseTag = serialiser().tag
+  let tags = ''
+  for (const [slug, name] of pairs) tags += (tags === '' ? '' : ',') + serialiseTag({ slug, name })
+  const { json, tagsAt, countAt } = form
+  return json.slice(0, tagsAt) + tags + json.slice(tagsAt, countAt) + String(count) + json.slice(countAt) +
+    (snippet === undefined ? '}' : `${SNIPPET}${serialiser().text(snippet)}}`)
+}
+
+/** A list item serialised afresh (an article without a stored summary; PostgreSQL's lists). */
+export const freshItem = (summary: ArticleSummary): string => serialiser().summary(summary)
+
+/** An ArticleList's JSON from its items, already serialised: the envelope is serialised empty and the items go in. */
+export function listPayload (items: readonly string[], page: Page<string>['page']): string {
+  const empty = serialiser().list({ data: [], page })
+  const at = empty.indexOf('[]') + 1
+  return empty.slice(0, at) + items.join(',') + empty.slice(at)
 }
 
 /** What a read of an article's stored form gives, beside its tags: its id, comment count and stored form. */
@@ -159,6 +215,30 @@ export function storedAnswer (row: StoredParts, pairs: readonly (readonly [strin
   }
 }
 
+/** The read of a list page's articles (`summaries` below), by their ids as a JSON array in the page's order. */
+export const SUMMARIES_SQL = `SELECT n.id AS id, n.published_at AS publishedAt,
+    n.updated_at AS updatedAt, n.comment_count AS count, s.json AS json, s.tags_at AS tagsAt, s.count_at AS countAt,
+    (SELECT json_group_array(json_array(t.slug, t.name) ORDER BY at.position)
+      FROM article_tags at JOIN tags t ON t.id = at.tag_id AND t.deleted_at IS NULL WHERE at.article_id = n.id) AS tags
+  FROM json_each(?) j JOIN articles n INDEXED BY articles_listed_idx ON n.id = j.value
+  LEFT JOIN article_summaries s ON s.article_id = n.id ORDER BY j.key`
+
+interface ListedSummaryRow {
+  id: number
+  publishedAt: number | null
+  updatedAt: number
+  count: number
+  json: string | null
+  tagsAt: number | null
+  countAt: number | null
+  tags: string
+}
+
+/** An article of a list page as `summaries` reads it: its stored summary and what is spliced in, or `missing`. */
+export type ListedSummary = { id: number, publishedAt: number | null, updatedAt: number } & (
+  | { count: number, form: SummaryForm, tags: [string, string][] }
+  | { missing: true })
+
 /** The statements of stored forms, prepared once for `db` (raw SQL: one statement per read, on the hot path). */
 export function storedRepresentations (db: Pick<Db, '$client'>) {
   const sqlite = db.$client
@@ -171,8 +251,14 @@ export function storedRepresentations (db: Pick<Db, '$client'>) {
   const anyRead = sqlite.prepare<[string], StoredRow>(select)
   const put = sqlite.prepare<[number, string, number, number, string]>(
     'INSERT OR REPLACE INTO article_representations (article_id, json, tags_at, count_at, hash) VALUES (?, ?, ?, ?, ?)')
-  const missingIn = sqlite.prepare<[number, number], number>(`SELECT a.id FROM articles a
-    WHERE a.id > ? AND a.id <= ? AND NOT EXISTS (SELECT 1 FROM article_representations r WHERE r.article_id = a.id) ORDER BY a.id`).pluck()
+  const putSummary = sqlite.prepare<[number, string, number, number]>(
+    'INSERT OR REPLACE INTO article_summaries (article_id, json, tags_at, count_at) VALUES (?, ?, ?, ?)')
+  const missingIn = sqlite.prepare<[number, number], number>(`SELECT a.id FROM articles a INDEXED BY articles_listed_idx
+    WHERE a.id > ? AND a.id <= ? AND (NOT EXISTS (SELECT 1 FROM article_representations r WHERE r.article_id = a.id)
+      OR NOT EXISTS (SELECT 1 FROM article_summaries s WHERE s.article_id = a.id)) ORDER BY a.id`).pluck()
+  // A page's articles in the page's order (`ids`, a JSON array): what the row adds to each stored summary,
+  // read from articles_listed_idx rather than the row's overflow pages, and the tags as `read` has them.
+  const summariesOf = sqlite.prepare<[string], ListedSummaryRow>(SUMMARIES_SQL)
   const lastId = sqlite.prepare<[number, number], number | null>('SELECT max(id) FROM (SELECT id FROM articles WHERE id > ? ORDER BY id LIMIT ?)').pluck()
 
   return {
@@ -184,14 +270,33 @@ export function storedRepresentations (db: Pick<Db, '$client'>) {
       return storedAnswer(row as StoredParts, JSON.parse(row.tags) as [string, string][])
     },
 
-    /** Stores an article's form; inside the write's transaction, after its last UPDATE of the article's row. */
-    store (id: number, stored: StoredForm): void {
+    /** Stores an article's forms; inside the write's transaction, after its last UPDATE of the article's row. */
+    store (id: number, stored: StoredForm, summary: SummaryForm): void {
       put.run(id, stored.json, stored.tagsAt, stored.countAt, stored.hash)
+      putSummary.run(id, summary.json, summary.tagsAt, summary.countAt)
     },
 
     /**
-     * One slice of the backfill: the articles with ids in (after, …] among the next `rows`, that have no
-     * stored form. Returns them (the caller stores each, in one transaction with this read) and the last id
+     * The articles with these ids that still exist, in this order: each with its stored summary (or
+     * `missing`, to be assembled afresh), its tags, comment count and dates. Visibility is the caller's
+     * to have decided, in the same transaction.
+     */
+    summaries (ids: readonly number[]): ListedSummary[] {
+      return summariesOf.all(JSON.stringify(ids)).map((row) => row.json === null
+        ? { id: row.id, publishedAt: row.publishedAt, updatedAt: row.updatedAt, missing: true }
+        : {
+            id: row.id,
+            publishedAt: row.publishedAt,
+            updatedAt: row.updatedAt,
+            count: row.count,
+            form: { json: row.json, tagsAt: row.tagsAt!, countAt: row.countAt! },
+            tags: JSON.parse(row.tags) as [string, string][]
+          })
+    },
+
+    /**
+     * One slice of the backfill: the articles with ids in (after, …] among the next `rows`, that lack a
+     * stored form or a stored summary. Returns them (the caller stores each, in one transaction with this read) and the last id
      * looked at, or null when there was none (the backfill is done).
      */
     missing (after: number, rows: number): { ids: number[], last: number | null } {

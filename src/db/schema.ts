@@ -75,7 +75,11 @@ export const articles = sqliteTable('articles', {
     .where(sql`status = 'published'`),
   // Scheduled publications still to announce: a few rows, whatever the size of the archive, so finding
   // the due ones (on every write and by the scheduler's timer) is one short index range.
-  index('articles_unannounced_idx').on(t.publishedAt, t.id).where(sql`status = 'published' AND announced = 0`)
+  index('articles_unannounced_idx').on(t.publishedAt, t.id).where(sql`status = 'published' AND announced = 0`),
+  // A list page's articles by id, with what the page needs of their rows beside their stored summaries
+  // (articleSummaries): the keyset's dates, the visibility, the comment count to splice in. Every one of
+  // those columns lies behind the body in the row, in overflow pages that this copy never reads.
+  index('articles_listed_idx').on(t.id, t.status, t.publishedAt, t.updatedAt, t.commentCount)
 ])
 
 // Each article's representation, serialised at write time, with its tags and comment count cut out (they
@@ -89,6 +93,19 @@ export const articleRepresentations = sqliteTable('article_representations', {
   tagsAt: integer('tags_at').notNull(),
   countAt: integer('count_at').notNull(),
   hash: text('hash').notNull()
+})
+
+// Each article's summary as lists show it (ArticleSummary, without `snippet`), serialised at write time
+// with its tags and comment count cut out like its representation's, and without the closing brace (a
+// search's snippet goes there): src/articles/stored.ts. Its own narrow table, so that a page of twenty reads
+// twenty small rows rather than the articles' rows, whose listed columns lie behind the 2–8 KB body and its
+// HTML. Kept like article_representations: written in the same transaction, dropped by a trigger
+// (migrations/0016_article_summaries.sql) when a column it shows changes, filled at start when missing.
+export const articleSummaries = sqliteTable('article_summaries', {
+  articleId: integer('article_id').primaryKey().references(() => articles.id, { onDelete: 'cascade' }),
+  json: text('json').notNull(),
+  tagsAt: integer('tags_at').notNull(),
+  countAt: integer('count_at').notNull()
 })
 
 // Slugs an article used to have: GET on one answers 301 to the current URL.

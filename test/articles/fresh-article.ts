@@ -1,5 +1,5 @@
-// What a fresh assembly of an article answers, computed independently of src/articles/stored.ts: for tests
-// that compare the stored representation's answers with it.
+// What a fresh assembly of an article or a list page answers, computed independently of src/articles/stored.ts:
+// for tests that compare the stored representations' and summaries' answers with it.
 import { createHash } from 'node:crypto'
 import { isPublicAt } from '../../src/articles/visibility.js'
 import type { TestApp } from '../helper.js'
@@ -26,4 +26,19 @@ export async function freshArticle (a: TestApp, slug: string): Promise<{ payload
   if (!payload.includes(tagsPart) || !payload.includes(countPart)) throw new Error(`the reference cannot find the tags and the count in ${payload}`)
   const cut = payload.replace(tagsPart, '"tags":[],"status":').replace(countPart, ',"commentCount":,"revision":')
   return { payload, etag: `"${sha(`${sha(cut)}${count}:${tags}`)}"`, visibleAt: (at) => isPublicAt(row, at), id: row.id }
+}
+
+/**
+ * The list page `body` (an answer of GET /v1/articles) as a fresh assembly would answer it: each listed
+ * article's row mapped by toArticle without its body, serialised by JSON.stringify with the page's snippet
+ * (not by the stored summaries' splice, src/articles/stored.ts).
+ */
+export async function freshList (a: TestApp, body: string): Promise<string> {
+  const page = JSON.parse(body) as { data: Array<{ slug: string, snippet?: string }>, page: unknown }
+  const data = []
+  for (const item of page.data) {
+    const { body: _body, bodyHtml: _html, ...summary } = a.app.articles.toArticle((await a.app.articles.findRowBySlug(item.slug, null))!)
+    data.push(item.snippet === undefined ? summary : { ...summary, snippet: item.snippet })
+  }
+  return JSON.stringify({ data, page: page.page })
 }

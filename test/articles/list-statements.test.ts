@@ -6,6 +6,7 @@
 import t, { type Test } from 'tap'
 import { sql } from 'drizzle-orm'
 import { articleListing, LIST_SHAPES, type ArticleListParams } from '../../src/articles/listing/index.js'
+import { storedRepresentations } from '../../src/articles/stored.js'
 import { parseSearch } from '../../src/articles/search.js'
 import { articleSearch, RANK, searchPlanner } from '../../src/articles/search-index.js'
 import { build, createArticle, type TestApp, onSqlite } from '../helper.js'
@@ -137,7 +138,7 @@ t.test('every list shape, page after page, returns what the rules say', onSqlite
 
 t.test('the prepared shapes stay bounded, and a shape prepared again answers the same', onSqlite, async (t) => {
   const a = await archive(t)
-  const listing = articleListing(a.app.db)
+  const listing = articleListing(a.app.db, storedRepresentations(a.app.db))
   const base: ArticleListParams = {
     limit: 5,
     after: undefined,
@@ -170,7 +171,7 @@ t.test('the prepared shapes stay bounded, and a shape prepared again answers the
       }
     }
   }
-  const slugs = async (p: ArticleListParams) => (await listing.list(p)).rows.map((r) => r.slug)
+  const slugs = async (p: ArticleListParams) => (await listing.list(p)).rows.map((r) => r.id)
   const first = []
   for (const p of variants) first.push(await slugs(p))
   const stats = listing.statementStats

@@ -7,9 +7,9 @@
 // On both engines (TEST_ENGINE=postgres: src/articles/stored.pg.ts).
 import t, { type Test } from 'tap'
 import { sql } from 'drizzle-orm'
-import { build, type TestApp } from '../helper.js'
+import { build, onSqlite, type TestApp } from '../helper.js'
 import { seededRandom } from '../../bench/content.js'
-import { freshArticle as fresh } from './fresh-article.js'
+import { freshArticle as fresh, freshList } from './fresh-article.js'
 
 // Seeded, so a failure can be replayed: STORED_SEED=… STORED_STEPS=… npx tap …
 const SEED = Number(process.env.STORED_SEED ?? 20261130)
@@ -34,6 +34,18 @@ async function check (t: Test, a: TestApp, slugs: Set<string>, step: string): Pr
   const missing = await column(a, `SELECT a.slug FROM articles a
     WHERE NOT EXISTS (SELECT 1 FROM article_representations r WHERE r.article_id = a.id)`)
   t.same(missing, [], `${step}: every article has its stored form`)
+  if (a.pg === undefined) {
+    t.same(await column(a, 'SELECT a.slug FROM articles a WHERE NOT EXISTS (SELECT 1 FROM article_summaries s WHERE s.article_id = a.id)'), [],
+      `${step}: every article has its stored summary`)
+  }
+  // Lists: the public's, an editor's of every status, a search (with snippets), a tag's.
+  for (const [who, url] of [['public', '/v1/articles?limit=100'], ['editor', '/v1/articles?limit=100&status=any'],
+    ['editor', '/v1/articles?limit=100&status=any&q=plain'], ['public', '/v1/articles?limit=100&tag=world']] as const) {
+    const res = who === 'public' ? await a.inject({ method: 'GET', url }) : await a.as('editor', { method: 'GET', url })
+    t.equal(res.statusCode, 200, `${step}: ${url}`)
+    const want = await freshList(a, res.body)
+    if (res.body !== want) t.equal(res.body, want, `${step}: ${who} ${url}: a fresh assembly's bytes`)
+  }
   for (const slug of slugs) {
     const want = await fresh(a, slug)
     const pub = await a.inject({ method: 'GET', url: `/v1/articles/${slug}` })
@@ -231,6 +243,30 @@ t.test('an article updated behind the writers\' back loses its stored form and i
   await a.app.upkeep.fillRepresentations()
   t.equal(await count(), 1, 'the backfill stores it again')
   const again = await a.inject({ method: 'GET', url: '/v1/articles/behind' })
+  t.equal(again.body, after.body)
+  t.equal(again.headers.etag, after.headers.etag)
+})
+
+t.test('SQLite: a list item without its stored summary is assembled afresh, and the backfill stores it', onSqlite, async (t) => {
+  const a = await build(t, { responseCacheMb: 0 })
+  const summaries = async (): Promise<number> => Number((await column(a, 'SELECT count(*) FROM article_summaries'))[0])
+  await a.as('editor', { method: 'POST', url: '/v1/articles', payload: { title: 'Listed "one"', summary: 'A ],"status": B', tags: ['World'], status: 'published' } })
+  await a.as('editor', { method: 'POST', url: '/v1/articles', payload: { title: 'Listed two', status: 'published' } })
+  t.equal(await summaries(), 2, 'the creates stored their summaries')
+  const before = await a.inject({ method: 'GET', url: '/v1/articles' })
+  t.equal(before.body, await freshList(a, before.body))
+  await column(a, "UPDATE articles SET title = 'Changed' WHERE slug = 'listed-one'")
+  t.equal(await summaries(), 1, 'the trigger dropped the changed one\'s summary')
+  const after = await a.inject({ method: 'GET', url: '/v1/articles' })
+  t.equal(after.json().data.find((x: { slug: string }) => x.slug === 'listed-one').title, 'Changed', 'the list assembles it afresh')
+  t.equal(after.body, await freshList(a, after.body))
+  t.not(after.headers.etag, before.headers.etag)
+  // The body is not in a summary: changing it alone keeps the summary (the representation goes).
+  await column(a, "UPDATE articles SET body = 'New body' WHERE slug = 'listed-two'")
+  t.equal(await summaries(), 1)
+  await a.app.upkeep.fillRepresentations()
+  t.equal(await summaries(), 2, 'the backfill stores it again')
+  const again = await a.inject({ method: 'GET', url: '/v1/articles' })
   t.equal(again.body, after.body)
   t.equal(again.headers.etag, after.headers.etag)
 })

@@ -43,6 +43,7 @@ import { keysetRanges, listOrder, nullableSort } from './keyset.js'
 import { allMatches, RANKED_CANDIDATES, rankedPages } from './ranked.js'
 import { countable, countedTotal, countedWithinBudget, storedTotals, tooManyToCount, TOTAL_LIMIT } from './totals.js'
 import { StatementCache } from '../../db/statement-cache.js'
+import { SUMMARIES_SQL, type ListedSummary, type StoredRepresentations } from '../stored.js'
 
 export { LISTED_MATCHES, RARE_MEMBERSHIP } from './drivers.js'
 export { RANKED_CANDIDATES } from './ranked.js'
@@ -52,6 +53,10 @@ export type ArticleRow = typeof articles.$inferSelect
 export type ArticleSort = Static<typeof ArticleSortSchema>
 /** A listed article: every column but the body (lists show summaries), with its rank when searched by relevance. */
 export type ListedRow = Omit<ArticleRow, 'body' | 'bodyHtml'> & { rank: number | null }
+/** What a page's cursor is made of, which every engine's listed article has. */
+export type ListedKeys = Pick<ListedRow, 'id' | 'rank' | 'publishedAt' | 'updatedAt'>
+/** A listed article on SQLite: its stored summary (or `missing`), with its rank. */
+export type ListedSummaryRow = ListedSummary & { rank: number | null }
 
 export interface ArticleListParams {
   limit: number
@@ -111,7 +116,7 @@ const slot = <T>(name: string): T => sql.placeholder(name) as unknown as T
 export const listFailure = (p: ArticleListParams, err: unknown): unknown =>
   p.search !== undefined && isInterrupted(err) ? invalid('query', '/q', 'took too long to search; add a word, or use longer prefixes') : err
 
-export function articleListing (db: Db) {
+export function articleListing (db: Db, stored: StoredRepresentations) {
   const counts = articleCounts(db)
   const planner = searchPlanner(db)
   const memberships = membershipsOf(db, counts)
@@ -119,10 +124,14 @@ export function articleListing (db: Db) {
   const tagsOf = tagReader(db)
   const snippetsOf = snippetReader(db)
   const { body: _body, bodyHtml: _bodyHtml, ...listed } = getTableColumns(articles)
-  // The rows of a page whose statement found ids only (a ranked search, a page driven by ids).
+  // The rows of articles without a stored summary yet (a database from before them, a bulk load), to be
+  // assembled afresh.
   const rowsById = db.select({ ...listed }).from(articles)
     .where(sql`${articles.id} IN (SELECT value FROM json_each(${sql.placeholder('ids')}))`)
   const loadRows = rowsById.prepare()
+  // Every statement of a page and the read of its summaries see one snapshot: an article unpublished
+  // between them is not shown with its new, non-public summary.
+  const snapshot = db.$client.transaction((read: () => ListedSummaryRow[]): ListedSummaryRow[] => read())
   const shapes = new StatementCache<ReturnType<typeof build>>(LIST_SHAPES)
 
   /** The search's plan and how many articles it matches (exactly up to RANK_LIMIT, else a bound above it). */
@@ -235,9 +244,10 @@ export function articleListing (db: Db) {
     const filtersFor = listFilters(p, members, shape.search === 'listed' || shape.search === 'checked' ? { fts, listed: shape.search === 'listed' } : undefined)
     const where = filtersFor(hints, driver)
     const from = sourceOf(db, driver, shape.byIds)
-    // Without the body: a sort (rare tag) then handles small rows. A ranked search, and a page driven by a
-    // tag's ids, sort only ids (and ranks), and list() loads the page's rows afterwards.
-    const selection = { ...listed, rank: sql<null>`NULL` }
+    // Ids only (and ranks): every shape's page statement then reads indexes alone, and the page's articles
+    // are read afterwards from their stored summaries (./stored.ts), never from their rows, whose listed
+    // columns lie behind the body in overflow pages.
+    const selection = { id: sql<number>`${articles.id}`, rank: sql<null>`NULL` }
     const { keyset, rest } = keysetRanges(p, order, shape.relevance)
     const filtered = shape.members.length > 0 || shape.section || shape.publishedAfter || shape.publishedBefore || shape.status
     const ranked = shape.relevance ? rankedPages(db, p, fts, from, where, filtered) : undefined
@@ -269,19 +279,20 @@ export function articleListing (db: Db) {
 
   const keyOf = (shape: Shape): string => JSON.stringify(shape)
 
-  async function run (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, snippets: Map<number, string> }> {
+  async function run (p: ArticleListParams): Promise<{ rows: ListedSummaryRow[], total?: number, snippets: Map<number, string> }> {
     const d = await decide(p)
     if (d === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map() }
     const s = shapes.get(keyOf(d.shape), () => build(d.shape))
-    let rows = s.page.all(d.values) as unknown as ListedRow[]
-    // Too few of the best candidates passed the filters: if there were more matches than candidates,
-    // the page is not known to be complete, and is computed over every match.
-    if (d.secondTry && rows.length <= p.limit) rows = s.allRanked!().all(d.values) as unknown as ListedRow[]
-    if (d.shape.relevance || d.shape.byIds || d.shape.bySearch) {
-      const found = new Map(loadRows.all({ ids: JSON.stringify(rows.map((r) => r.id)) }).map((r) => [r.id, r]))
-      rows = rows.flatMap((r) => { const row = found.get(r.id); return row === undefined ? [] : [{ ...row, rank: r.rank }] })
-    }
-    if (s.more !== undefined && rows.length <= p.limit) rows.push(...s.more().all({ ...d.values, more: p.limit + 1 - rows.length }) as unknown as ListedRow[])
+    const rows = snapshot(() => {
+      type Found = Array<{ id: number, rank: number | null }>
+      let found = s.page.all(d.values) as unknown as Found
+      // Too few of the best candidates passed the filters: if there were more matches than candidates,
+      // the page is not known to be complete, and is computed over every match.
+      if (d.secondTry && found.length <= p.limit) found = s.allRanked!().all(d.values) as unknown as Found
+      if (s.more !== undefined && found.length <= p.limit) found.push(...s.more().all({ ...d.values, more: p.limit + 1 - found.length }) as unknown as Found)
+      const ranks = new Map(found.map((r) => [r.id, r.rank]))
+      return stored.summaries(found.map((r) => r.id)).map((row): ListedSummaryRow => ({ ...row, rank: ranks.get(row.id) ?? null }))
+    })
     let total: number | undefined
     if (p.withTotal) {
       total = await storedTotal(p)
@@ -299,12 +310,16 @@ export function articleListing (db: Db) {
   }
 
   return {
-    async list (p: ArticleListParams): Promise<{ rows: ListedRow[], total?: number, snippets: Map<number, string> }> {
+    async list (p: ArticleListParams): Promise<{ rows: ListedSummaryRow[], total?: number, snippets: Map<number, string> }> {
       try {
         return await run(p)
       } catch (err) {
         throw listFailure(p, err)
       }
+    },
+    /** The rows of these articles (those without a stored summary), to assemble their summaries afresh. */
+    rowsOf (ids: readonly number[]): ListedRow[] {
+      return loadRows.all({ ids: JSON.stringify(ids) }).map((row) => ({ ...row, rank: null }))
     },
     /** EXPLAIN QUERY PLAN of each statement `list` would run for these parameters (for tests and docs). */
     async explain (p: ArticleListParams): Promise<{ name: string, sql: string, plan: string[] }[]> {
@@ -315,7 +330,7 @@ export function articleListing (db: Db) {
         ['page', q.page, d.values],
         ['page (second range)', q.more?.(), { ...d.values, more: p.limit + 1 }],
         ['page over every match (when the best candidates fall short)', q.allRanked?.(), d.values],
-        ['rows of the page', d.shape.relevance || d.shape.byIds || d.shape.bySearch ? rowsById : undefined, { ids: '[1,2]' }],
+        ['the page\'s stored summaries', { toSQL: () => ({ sql: SUMMARIES_SQL, params: ['[1,2]'] }) }, {}],
         ['total', p.withTotal && await storedTotal(p) === undefined ? q.total() : undefined, d.values]
       ] as const
       return named.filter(([, q]) => q !== undefined).map(([name, q, values]) => {

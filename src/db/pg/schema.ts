@@ -24,6 +24,9 @@
 // article_search_tags, tag_search, search_reindex_deferred) are the `search` column below, its GIN index
 // and the statement-level triggers of migrations/pg/0002_triggers.sql. search_terms is kept: the search
 // planner prices words and expands prefixes from it on both engines, so both refuse the same searches.
+// article_summaries and articles_listed_idx (lists read from stored summaries, src/articles/stored.ts) work
+// around SQLite's rows, whose listed columns lie behind the body in overflow pages; PostgreSQL keeps a long
+// body out of line (TOAST) and assembles its list items from the rows.
 import { sql } from 'drizzle-orm'
 import {
   pgTable, integer, bigint, text, boolean, customType, index, uniqueIndex, primaryKey, check, type AnyPgColumn
