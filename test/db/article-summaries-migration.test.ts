@@ -2,29 +2,14 @@
 // existing article gets its stored summary from the backfill at start, and until then (and after) every list
 // page answers what a fresh assembly would, to the public and to editors, searches and tags included.
 import t from 'tap'
-import { databaseMigratedTo } from './migrated.js'
+import { databaseMigratedTo, oldArchive } from './migrated.js'
 import { build } from '../helper.js'
 import { freshList } from '../articles/fresh-article.js'
 
 t.test('lists from before the migration answer as before, then from stored summaries', async (t) => {
   const { path, sqlite } = databaseMigratedTo(t, (e, all) => e.idx < all.find((x) => x.tag.endsWith('_article_summaries'))!.idx)
   t.throws(() => sqlite.prepare('SELECT 1 FROM article_summaries').all(), /no such table/, 'the table is new')
-  const at = Date.parse('2026-07-08T08:00:00.000Z')
-  const article = sqlite.prepare(`INSERT INTO articles (id, slug, title, summary, body, body_html, section, authors, status, published_at, created_at, updated_at, comment_count, image_url, image_alt)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`)
-  // 1,200 articles: more than one slice of the backfill (500).
-  for (let id = 1; id <= 1200; id++) {
-    const status = id % 3 === 0 ? 'draft' : 'published'
-    const publishedAt = status === 'draft' ? null : id % 7 === 0 ? at + 86400000 : at - id * 1000
-    article.run(id, `old-${id}`, `Old "${id}" harbour`, id % 2 === 0 ? null : 'A <summary>', `Body ${id} **bold**`, `<p>Body ${id} <strong>bold</strong></p>\n`,
-      id % 5 === 0 ? 'World' : null, JSON.stringify(['Ann', `B\\${id}`]), status, publishedAt, at - 5000, at - id, id % 4 === 0 ? 'https://img.example/x.jpg' : null, id % 4 === 0 ? 'alt' : null)
-  }
-  sqlite.prepare("INSERT INTO tags (id, slug, name, created_at, updated_at) VALUES (1, 'world', 'World', ?, ?), (2, 'quoted', 'The \"Q\"', ?, ?)").run(at, at, at, at)
-  sqlite.prepare('INSERT INTO article_tags (article_id, tag_id, position) SELECT id, 2, 0 FROM articles WHERE id % 2 = 1').run()
-  sqlite.prepare('INSERT INTO article_tags (article_id, tag_id, position) SELECT id, 1, 1 FROM articles WHERE id % 3 = 1').run()
-  sqlite.prepare(`INSERT INTO comments (article_id, author_name, author_email, avatar_hash, body, body_html, status, created_at, updated_at)
-    SELECT id, 'R', 'r@example.org', '${'ab'.repeat(32)}', 'Hi', '<p>Hi</p>', 'approved', ?, ? FROM articles WHERE id % 4 = 1`).run(at, at)
-  sqlite.prepare("UPDATE articles SET comment_count = (SELECT count(*) FROM comments c WHERE c.article_id = articles.id AND c.status = 'approved')").run()
+  oldArchive(sqlite)
   sqlite.close()
 
   const a = await build(t, { databasePath: path, responseCacheMb: 0 })

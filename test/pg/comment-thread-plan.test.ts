@@ -6,10 +6,10 @@
 // site with a long history. The moderation queue of one status had the same fault whenever the statistics
 // overrated that status (statusPage there): it walked the same index backwards through every approved comment.
 import t from 'tap'
-import pg from 'pg'
 import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { build, createArticle, type TestApp } from '../helper.js'
+import { statementsSent } from './sent.js'
 
 interface PlanNode { 'Relation Name'?: string, 'Actual Rows'?: number, 'Actual Loops'?: number, 'Rows Removed by Filter'?: number, Plans?: PlanNode[] }
 
@@ -24,20 +24,7 @@ function commentsRead (node: PlanNode): number {
 /** The request's response, and the rows of `comments` its one paging statement reads, run again as sent under EXPLAIN ANALYZE. */
 async function pageRead (a: TestApp, request: () => Promise<LightMyRequestResponse>): Promise<{ res: LightMyRequestResponse, read: number, statements: number }> {
   // The page's statement as the app sends it: the pool's queries during one request, the one on comments.
-  const sent: { text: string, values: unknown[] }[] = []
-  const query = pg.Client.prototype.query
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const q = args[0] as { text?: string, values?: unknown[] } | string
-    // drizzle passes the values beside the query object, or inside it.
-    if (typeof q === 'object' && q.text !== undefined) sent.push({ text: q.text, values: Array.isArray(args[1]) ? args[1] : q.values ?? [] })
-    return (query as (...a: unknown[]) => unknown).apply(this, args)
-  } as typeof query
-  let res
-  try {
-    res = await request()
-  } finally {
-    pg.Client.prototype.query = query
-  }
+  const { result: res, sent } = await statementsSent(request)
   const page = sent.filter((q) => /from "comments"/i.test(q.text) && /order by/i.test(q.text))
   if (page.length === 0) return { res, read: 0, statements: 0 }
   const plan = (await a.pg!.db.$client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${page[0]!.text}`, page[0]!.values))

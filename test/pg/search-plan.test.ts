@@ -12,6 +12,7 @@ import { sql } from 'drizzle-orm'
 import { parseSearch } from '../../src/articles/search.js'
 import { searchPlannerPg } from '../../src/articles/search-index.pg.js'
 import { build, createArticle } from '../helper.js'
+import { statementsSent } from './sent.js'
 
 interface PlanNode { 'Node Type': string, 'Index Name'?: string, 'Shared Hit Blocks'?: number, 'Shared Read Blocks'?: number, Plans?: PlanNode[] }
 
@@ -30,19 +31,7 @@ t.test('a search reads its words\' entries of the index, not a pending list or e
   }
   await db.execute(sql`ANALYZE articles`)
 
-  const sent: { text: string, values: unknown[] }[] = []
-  const query = pg.Client.prototype.query
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const q = args[0] as { text?: string, values?: unknown[] } | string
-    if (typeof q === 'object' && q.text !== undefined) sent.push({ text: q.text, values: Array.isArray(args[1]) ? args[1] : q.values ?? [] })
-    return (query as (...a: unknown[]) => unknown).apply(this, args)
-  } as typeof query
-  let res
-  try {
-    res = await a.inject({ method: 'GET', url: '/v1/articles?q=zanzibarite&limit=20' })
-  } finally {
-    pg.Client.prototype.query = query
-  }
+  const { result: res, sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: '/v1/articles?q=zanzibarite&limit=20' }))
   t.equal(res.statusCode, 200)
   t.equal(res.json().data.length, 3, 'the three articles that have the word')
   const ranked = sent.filter((s) => /\bts_rank\(/.test(s.text) && /\bfrom "articles"/i.test(s.text))
