@@ -314,19 +314,17 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
       const { rows, total, snippets } = await listing.list(p)
       const shown = rows.slice(0, p.limit)
       const items = new Map<number, string>()
-      const missing: number[] = []
+      const missing: ListedRow[] = []
       for (const row of shown) {
-        if ('missing' in row) missing.push(row.id)
+        if ('missing' in row) missing.push(row.row)
         else items.set(row.id, summaryItem(row.form, row.tags, row.count, snippets.get(row.id)))
       }
       if (missing.length > 0) {
-        const fresh = listPage(listing.rowsOf(missing), undefined, tagsOfArticles(missing), snippets)
+        const fresh = listPage(missing, undefined, tagsOfArticles(missing.map((row) => row.id)), snippets)
         for (const row of fresh.rows) items.set(row.id, fresh.toItem(row))
       }
-      // An article deleted by another process between the page's snapshot and this read is left out.
-      const vanished = new Set(missing.filter((id) => !items.has(id)))
       return {
-        rows: vanished.size === 0 ? rows : rows.filter((row) => !vanished.has(row.id)),
+        rows,
         total,
         toItem: (row) => items.get(row.id)!,
         toSummary: (row) => JSON.parse(items.get(row.id)!) as ArticleSummary

@@ -55,8 +55,11 @@ export type ArticleSort = Static<typeof ArticleSortSchema>
 export type ListedRow = Omit<ArticleRow, 'body' | 'bodyHtml'> & { rank: number | null }
 /** What a page's cursor is made of, which every engine's listed article has. */
 export type ListedKeys = Pick<ListedRow, 'id' | 'rank' | 'publishedAt' | 'updatedAt'>
-/** A listed article on SQLite: its stored summary (or `missing`), with its rank. */
-export type ListedSummaryRow = ListedSummary & { rank: number | null }
+/**
+ * A listed article on SQLite: its stored summary, or (`missing`) its row to assemble one from, read in the
+ * same snapshot as the page; with its rank.
+ */
+export type ListedSummaryRow = (Exclude<ListedSummary, { missing: true }> | (Extract<ListedSummary, { missing: true }> & { row: ListedRow })) & { rank: number | null }
 
 export interface ArticleListParams {
   limit: number
@@ -124,8 +127,7 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
   const tagsOf = tagReader(db)
   const snippetsOf = snippetReader(db)
   const { body: _body, bodyHtml: _bodyHtml, ...listed } = getTableColumns(articles)
-  // The rows of articles without a stored summary yet (a database from before them, a bulk load), to be
-  // assembled afresh.
+  // The rows of a page's articles that have no stored summary yet, to assemble theirs afresh.
   const rowsById = db.select({ ...listed }).from(articles)
     .where(sql`${articles.id} IN (SELECT value FROM json_each(${sql.placeholder('ids')}))`)
   const loadRows = rowsById.prepare()
@@ -291,7 +293,17 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
       if (d.secondTry && found.length <= p.limit) found = s.allRanked!().all(d.values) as unknown as Found
       if (s.more !== undefined && found.length <= p.limit) found.push(...s.more().all({ ...d.values, more: p.limit + 1 - found.length }) as unknown as Found)
       const ranks = new Map(found.map((r) => [r.id, r.rank]))
-      return stored.summaries(found.map((r) => r.id)).map((row): ListedSummaryRow => ({ ...row, rank: ranks.get(row.id) ?? null }))
+      const summaries = stored.summaries(found.map((r) => r.id))
+      // Articles without a stored summary yet (a database from before them, a bulk load): their rows, to be
+      // assembled afresh, from the same snapshot.
+      const missing = summaries.filter((row) => 'missing' in row).map((row) => row.id)
+      const rowsOf = missing.length === 0 ? new Map<number, ListedRow>() : new Map(loadRows.all({ ids: JSON.stringify(missing) }).map((row) => [row.id, { ...row, rank: null }]))
+      return summaries.flatMap((row): ListedSummaryRow[] => {
+        const rank = ranks.get(row.id) ?? null
+        if (!('missing' in row)) return [{ ...row, rank }]
+        const listed = rowsOf.get(row.id)
+        return listed === undefined ? [] : [{ ...row, row: listed, rank }]
+      })
     })
     let total: number | undefined
     if (p.withTotal) {
@@ -316,10 +328,6 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
       } catch (err) {
         throw listFailure(p, err)
       }
-    },
-    /** The rows of these articles (those without a stored summary), to assemble their summaries afresh. */
-    rowsOf (ids: readonly number[]): ListedRow[] {
-      return loadRows.all({ ids: JSON.stringify(ids) }).map((row) => ({ ...row, rank: null }))
     },
     /** EXPLAIN QUERY PLAN of each statement `list` would run for these parameters (for tests and docs). */
     async explain (p: ArticleListParams): Promise<{ name: string, sql: string, plan: string[] }[]> {
