@@ -1,14 +1,16 @@
 // Property-based fuzzing of every operation in the OpenAPI document the app serves, so routes added
 // later are covered without touching this file. For each generated request: never a 5xx, every 4xx is
 // a problem+json document, and a rejected (4xx) request changes no data.
-// `npm run fuzz` runs many more cases (FUZZ_RUNS, FUZZ_SEED).
+// `npm run fuzz` runs many more cases (FUZZ_RUNS, FUZZ_SEED), from a new seed each time unless given one.
+// The short run of `npm test` uses a fixed seed: its 150 random requests got no 2xx in about one run in a
+// hundred (2–8 is usual), which failed "some requests got through" by chance.
 import fc from 'fast-check'
 import t from 'tap'
 import { build, createArticle, type TestApp, onSqlite } from '../helper.js'
 import { body, deref, fitting, headerValue, hostileCursor, hostileSearch, hostileString, urlEncoded, type Doc, type Schema } from './arbitraries.js'
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150)
-const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED)
+const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : process.env.FUZZ_RUNS === undefined ? 20261201 : undefined
 const METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete']
 const PROBLEM_KEYS = new Set(['type', 'title', 'status', 'detail', 'instance', 'errors'])
 // A replay cache, not data: a key remembered with its answer is not a change to the newsroom's content.
