@@ -74,12 +74,11 @@ export function articleCounts (db: Db) {
   }
 
   return {
-    /** What the public's counts lack at `now`: articles due since the settled time (few), per tag and key. */
-    async deltas (now: number): Promise<Deltas> {
-      return deltasNow(now)
-    },
-
-    /** The same, synchronously: inside a write's transaction (better-sqlite3 transactions take synchronous callbacks). */
+    /**
+     * What the public's counts lack at `now`: articles due since the settled time (few), per tag and key.
+     * Read it in the same transaction as the stored numbers it completes (better-sqlite3 transactions take
+     * synchronous callbacks), or another process's settle may commit between the two.
+     */
     deltasNow,
 
     /** The stored numbers of a section, an author or all articles (zeros when there are none). */

@@ -9,16 +9,13 @@
 // update: the event log's order lock first, the article row locked and compared with the If-Match, then
 // the write, its revision and its events, in one transaction.
 import { and, asc, count, desc, eq, gte, inArray, lt, lte } from 'drizzle-orm'
-import type { PgDb, PgTx } from '../db/pg/connection.js'
+import { SNAPSHOT, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { articleRevisions, articles, tags } from '../db/pg/schema.js'
 import { ROW_COLUMNS } from '../articles/announcements.pg.js'
 import { tagsOfArticlesPg } from '../tags/article-tags.pg.js'
 import type { TagRef } from '../tags/schemas.js'
 import { stateOf } from './fields.js'
 import { loadRange, namedNow, revisionAt, revisionPage, type RevisionRepository } from './repository.js'
-
-/** One snapshot for every statement of a read. */
-const SNAPSHOT = { isolationLevel: 'repeatable read', accessMode: 'read only' } as const
 
 export function revisionRepositoryPg (db: PgDb): RevisionRepository {
   /** The current names of these tags, by slug. */

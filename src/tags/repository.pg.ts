@@ -13,7 +13,7 @@
 import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm'
 import { tagWriteKeys } from '../db/change-clock.js'
 import { declareKeys } from '../db/pg/change-clock.js'
-import type { PgDb, PgTx } from '../db/pg/connection.js'
+import { SNAPSHOT, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { tags } from '../db/pg/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
 import { articleCountsPg, type ArticleCountsPg } from '../articles/counts.pg.js'
@@ -120,24 +120,37 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
   }
 
   /** How many tags the caller may see (with the name prefix). */
-  async function total (p: TagListParams, d: Deltas | undefined): Promise<number> {
+  async function total (conn: Conn, p: TagListParams, d: Deltas | undefined): Promise<number> {
     const prefix = p.q === undefined ? undefined : namePrefix(p.q)
     const visibleTo = p.visibility === null ? sql.raw('deleted_at IS NULL') : PUBLIC
-    const { rows: [stored] } = await db.execute<{ n: number }>(
+    const { rows: [stored] } = await conn.execute<{ n: number }>(
       sql`SELECT count(*) AS n FROM tags WHERE ${prefix === undefined ? visibleTo : sql`${visibleTo} AND ${prefix}`}`)
     if (d === undefined || d.tags.size === 0) return stored!.n
     // Tags whose visibility to the public changed since the counts were settled.
-    const { rows: [shift] } = await db.execute<{ n: number | null }>(sql`SELECT sum((curated OR visible_count + m.moved > 0)::integer - (curated OR visible_count > 0)::integer) AS n
+    const { rows: [shift] } = await conn.execute<{ n: number | null }>(sql`SELECT sum((curated OR visible_count + m.moved > 0)::integer - (curated OR visible_count > 0)::integer) AS n
       FROM tags JOIN ${movedTable(JSON.stringify([...d.tags]))} ON tags.id = m.tag_id WHERE deleted_at IS NULL ${prefix === undefined ? sql`` : sql`AND ${prefix}`}`)
     return stored!.n + (shift!.n ?? 0)
   }
+
+  /**
+   * A public count is the stored count at the settled time plus the articles due since: the two are read in
+   * one snapshot, or a settle (any process's upkeep) committing between them would count those articles
+   * twice or not at all (test/pg/totals-settle.test.ts). Editors' counts are one row.
+   */
+  const agreeing = async <T>(v: Visibility, read: (conn: Conn) => Promise<T>): Promise<T> =>
+    v === null ? await read(db) : await db.transaction(read, SNAPSHOT)
+
+  /** The live tag (by slug or id) with the count the caller sees; undefined when the caller may not see it. */
+  const countedWhere = (where: SQL, v: Visibility): Promise<CountedTagRow | undefined> => agreeing(v, async (conn) => {
+    const [row] = await conn.select().from(tags).where(and(where, isNull(tags.deletedAt)))
+    return row && counted(row, v, await deltasFor(v, conn))
+  })
 
   return {
     toTag,
 
     async findBySlug (slug, v) {
-      const [row] = await db.select().from(tags).where(and(eq(tags.slug, slug), isNull(tags.deletedAt)))
-      return row && counted(row, v, await deltasFor(v))
+      return countedWhere(eq(tags.slug, slug), v)
     },
 
     async create (write, now) {
@@ -168,7 +181,7 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
         }
         return updated!
       }))
-      return counted(row, v, await deltasFor(v)) ?? { ...row, articleCount: 0 }
+      return await countedWhere(eq(tags.id, row.id), v) ?? { ...row, articleCount: 0 }
     },
 
     async delete (current, now, v, unchanged) {
@@ -184,9 +197,11 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
     },
 
     async list (p) {
-      const d = await deltasFor(p.visibility)
-      const { rows } = await db.execute<CountedTagRow>(page(p, d))
-      return { rows, total: p.withTotal ? await total(p, d) : undefined }
+      return agreeing(p.visibility, async (conn) => {
+        const d = await deltasFor(p.visibility, conn)
+        const { rows } = await conn.execute<CountedTagRow>(page(p, d))
+        return { rows, total: p.withTotal ? await total(conn, p, d) : undefined }
+      })
     },
 
     /** EXPLAIN of the statements `list` runs, with these tags' public counts moved (PostgreSQL's plans, not SQLite's). */

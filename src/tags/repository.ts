@@ -78,14 +78,18 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
   const slugTaken = sqlite.prepare<{ slug: string }>('SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL')
   const slugTakenByOther = sqlite.prepare<{ slug: string, self: number }>('SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL AND id <> @self')
 
-  const deltasFor = async (v: Visibility): Promise<Deltas | undefined> => v === null ? undefined : counts.deltas(v.visibleAt)
+  const deltasNow = (v: Visibility): Deltas | undefined => v === null ? undefined : counts.deltasNow(v.visibleAt)
+  // A public count is the stored count at the settled time plus the articles due since: the tag's row and
+  // those deltas are read in one snapshot (a deferred transaction), or another process's settle committing
+  // between the two would count those articles twice or not at all (test/pg/totals-settle.test.ts).
+  // Inside a write's transaction, countedRow reads the deltas in the write's snapshot.
+  const countedRow = (row: RawTag | undefined, v: Visibility): CountedTagRow | undefined =>
+    row === undefined || row.deletedAt !== null ? undefined : counted(fromRaw(row), v, deltasNow(v))
+  const countedBy = sqlite.transaction((raw: () => RawTag | undefined, v: Visibility) => countedRow(raw(), v))
 
   /** Inside a write's transaction: StaleRead when the tag changed since it was read (src/http/conditional.ts, writeIfMatch). */
   function assertUnchanged (id: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): void {
-    const raw = byId.get(id)
-    const fresh = raw === undefined || raw.deletedAt !== null
-      ? undefined
-      : counted(fromRaw(raw), v, v === null ? undefined : counts.deltasNow(v.visibleAt))
+    const fresh = countedRow(byId.get(id), v)
     if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
   }
 
@@ -94,8 +98,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
    * when the public does not see it (the rule of `counted`), for its events.
    */
   function publicView (id: number, at: number): CountedTagRow | undefined {
-    const raw = byId.get(id)
-    return raw === undefined || raw.deletedAt !== null ? undefined : counted(fromRaw(raw), { visibleAt: at }, counts.deltasNow(at))
+    return countedRow(byId.get(id), { visibleAt: at })
   }
 
   /** 409 unless the slug and the name are free: no other tag has the slug, owns the name's slug, or the name. */
@@ -151,13 +154,19 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
     return stored + (shift ?? 0)
   }
 
+  // The page, its total and the deltas both use, in one snapshot (as countedBy).
+  const listed = sqlite.transaction((p: TagListParams): { rows: CountedTagRow[], total?: number } => {
+    const d = deltasNow(p.visibility)
+    const rows = db.all<RawTag>(page(p, d)).map(fromRaw)
+    return { rows, total: p.withTotal ? total(p, d) : undefined }
+  })
+
   return {
     toTag,
 
     /** The tag with its count of the articles the caller may see; undefined when the caller may not see it. */
     async findBySlug (slug: string, v: Visibility): Promise<CountedTagRow | undefined> {
-      const raw = bySlug.get(slug)
-      return raw && counted(fromRaw(raw), v, await deltasFor(v))
+      return countedBy(() => bySlug.get(slug), v)
     },
 
     /** A tag made on purpose: public even before it has an article. */
@@ -192,7 +201,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
         }
         return fromRaw(byId.get(current.id)!)
       }).immediate())
-      return counted(row, v, await deltasFor(v)) ?? { ...row, articleCount: 0 }
+      return countedBy(() => byId.get(current.id), v) ?? row
     },
 
     /**
@@ -210,9 +219,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
     },
 
     async list (p: TagListParams): Promise<{ rows: CountedTagRow[], total?: number }> {
-      const d = await deltasFor(p.visibility)
-      const rows = db.all<RawTag>(page(p, d)).map(fromRaw)
-      return { rows, total: p.withTotal ? total(p, d) : undefined }
+      return listed(p)
     },
 
     /** EXPLAIN QUERY PLAN of the statements `list` runs, with these tags' public counts moved (for the query-plan test). */

@@ -11,7 +11,7 @@
 // ts_rank (higher first; the cursor carries the rank, which depends on the article and the query alone);
 // sorted by date, the match is one more filter.
 import { and, eq, getTableColumns, gte, isNull, lte, sql, type SQL } from 'drizzle-orm'
-import type { PgDb, PgTx } from '../../db/pg/connection.js'
+import { SNAPSHOT, type PgDb, type PgTx } from '../../db/pg/connection.js'
 import { invalid } from '../../http/errors.js'
 import { orderBy } from '../../db/pg/keyset.js'
 import { articles, tags } from '../../db/pg/schema.js'
@@ -34,9 +34,6 @@ interface Membership { where: SQL, size: number }
 
 /** A page as the list statement found it: its rows (one more than asked, when there is a next page), the shown rows' tags and, for a search, snippets. */
 interface ListedPage { rows: ListedRow[], total?: number, snippets: Map<number, string>, tags: Map<number, TagRef[]> }
-
-/** One read-only snapshot for reads that must agree with each other. */
-const SNAPSHOT = { isolationLevel: 'repeatable read', accessMode: 'read only' } as const
 
 export function articleListingPg (db: PgDb) {
   const counts = articleCountsPg(db)

@@ -14,6 +14,13 @@ export type PgDb = NodePgDatabase<typeof schema> & { $client: pg.Pool }
 /** A transaction of `db.transaction(async (tx) => …)`: what helpers that write inside another's transaction take. */
 export type PgTx = Parameters<Parameters<PgDb['transaction']>[0]>[0]
 
+/**
+ * The options of `db.transaction` for reads whose statements must agree with each other: one REPEATABLE READ,
+ * read-only snapshot (a public count and the articles due since the counts were settled, a page and its
+ * total, an article and its history).
+ */
+export const SNAPSHOT = { isolationLevel: 'repeatable read', accessMode: 'read only' } as const
+
 /** What `executePrepared` uses of drizzle's database and transaction objects (internal to drizzle, pinned in package.json). */
 interface Internals {
   dialect: PgDialect
