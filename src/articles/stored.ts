@@ -150,14 +150,21 @@ export function assemble (article: Article): { stored: StoredForm, summary: Summ
   }
 }
 
-/** A list item (ArticleSummary JSON) from a summary's stored form, its tags' pairs, its comment count and a search's snippet. */
-export function summaryItem (form: SummaryForm, pairs: readonly (readonly [string, string])[], count: number, snippet: string | undefined): string {
+/** As tagsJson, from [slug, name] pairs in the editor's order (as reads give them). */
+function pairsJson (pairs: readonly (readonly [string, string])[]): string {
   const serialiseTag = serialiser().tag
   let tags = ''
   for (const [slug, name] of pairs) tags += (tags === '' ? '' : ',') + serialiseTag({ slug, name })
-  const { json, tagsAt, countAt } = form
-  return json.slice(0, tagsAt) + tags + json.slice(tagsAt, countAt) + String(count) + json.slice(countAt) +
-    (snippet === undefined ? '}' : `${SNIPPET}${serialiser().text(snippet)}}`)
+  return tags
+}
+
+/** A stored form with its tags and comment count put in their places. */
+const spliced = ({ json, tagsAt, countAt }: SummaryForm, tags: string, count: string): string =>
+  json.slice(0, tagsAt) + tags + json.slice(tagsAt, countAt) + count + json.slice(countAt)
+
+/** A list item (ArticleSummary JSON) from a summary's stored form, its tags' pairs, its comment count and a search's snippet. */
+export function summaryItem (form: SummaryForm, pairs: readonly (readonly [string, string])[], count: number, snippet: string | undefined): string {
+  return spliced(form, pairsJson(pairs), String(count)) + (snippet === undefined ? '}' : `${SNIPPET}${serialiser().text(snippet)}}`)
 }
 
 /** A list item serialised afresh (an article without a stored summary; PostgreSQL's lists). */
@@ -198,21 +205,9 @@ export type StoredRead = ArticleAnswer | { id: number, missing: true }
  * the editor's order: the splice both engines' reads make (SQLite's below, PostgreSQL's ./stored.pg.ts).
  */
 export function storedAnswer (row: StoredParts, pairs: readonly (readonly [string, string])[]): ArticleAnswer {
-  const tagSlugs: string[] = []
-  const serialiseTag = serialiser().tag
-  let tags = ''
-  for (const [slug, name] of pairs) {
-    tagSlugs.push(slug)
-    tags += (tags === '' ? '' : ',') + serialiseTag({ slug, name })
-  }
+  const tags = pairsJson(pairs)
   const count = String(row.count)
-  const { json, tagsAt, countAt } = row
-  return {
-    id: row.id,
-    payload: json.slice(0, tagsAt) + tags + json.slice(tagsAt, countAt) + count + json.slice(countAt),
-    etag: articleEtag(row.hash, count, tags),
-    tagSlugs
-  }
+  return { id: row.id, payload: spliced(row, tags, count), etag: articleEtag(row.hash, count, tags), tagSlugs: pairs.map(([slug]) => slug) }
 }
 
 /** The read of a list page's articles (`summaries` below), by their ids as a JSON array in the page's order. */
