@@ -119,6 +119,9 @@ const slot = <T>(name: string): T => sql.placeholder(name) as unknown as T
 export const listFailure = (p: ArticleListParams, err: unknown): unknown =>
   p.search !== undefined && isInterrupted(err) ? invalid('query', '/q', 'took too long to search; add a word, or use longer prefixes') : err
 
+/** A page statement's row: an article on the page, and its rank for a ranked search. */
+interface Found { id: number, rank: number | null }
+
 export function articleListing (db: Db, stored: StoredRepresentations) {
   const counts = articleCounts(db)
   const planner = searchPlanner(db)
@@ -272,26 +275,36 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
     const once = <T>(make: () => T): () => T => { let made: T | undefined; return () => (made ??= make()) }
     return {
       queries: { page, more, allRanked: ranked?.allRanked, total },
-      page: page.prepare(),
-      more: more === undefined ? undefined : once(() => more().prepare()),
-      allRanked: ranked?.allRanked === undefined ? undefined : once(() => ranked.allRanked!().prepare()),
+      page: keysOnly(page),
+      more: more === undefined ? undefined : once(() => keysOnly(more())),
+      allRanked: ranked?.allRanked === undefined ? undefined : once(() => keysOnly(ranked.allRanked!())),
       total: once(() => total().prepare())
     }
   }
 
   const keyOf = (shape: Shape): string => JSON.stringify(shape)
 
+  /**
+   * A page statement (it selects an id and a rank, in that order) prepared on the driver itself, its rows
+   * read as arrays: Drizzle's prepared statement maps every row through its field decoders, which cost a
+   * list about as much as running the statement (bench/README.md, "Page statements on the driver").
+   */
+  function keysOnly (q: { toSQL: () => { sql: string, params: unknown[] } }): { all: (values: Record<string, unknown>) => Found[] } {
+    const { sql: text, params } = q.toSQL()
+    const statement = db.$client.prepare<unknown[], [number, number | null]>(text).raw()
+    return { all: (values) => statement.all(...fillPlaceholders(params, values)).map(([id, rank]) => ({ id, rank })) }
+  }
+
   async function run (p: ArticleListParams): Promise<{ rows: ListedSummaryRow[], total?: number, snippets: Map<number, string> }> {
     const d = await decide(p)
     if (d === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map() }
     const s = shapes.get(keyOf(d.shape), () => build(d.shape))
     const rows = snapshot(() => {
-      type Found = Array<{ id: number, rank: number | null }>
-      let found = s.page.all(d.values) as unknown as Found
+      let found = s.page.all(d.values)
       // Too few of the best candidates passed the filters: if there were more matches than candidates,
       // the page is not known to be complete, and is computed over every match.
-      if (d.secondTry && found.length <= p.limit) found = s.allRanked!().all(d.values) as unknown as Found
-      if (s.more !== undefined && found.length <= p.limit) found.push(...s.more().all({ ...d.values, more: p.limit + 1 - found.length }) as unknown as Found)
+      if (d.secondTry && found.length <= p.limit) found = s.allRanked!().all(d.values)
+      if (s.more !== undefined && found.length <= p.limit) found.push(...s.more().all({ ...d.values, more: p.limit + 1 - found.length }))
       const ranks = new Map(found.map((r) => [r.id, r.rank]))
       const summaries = stored.summaries(found.map((r) => r.id))
       // Articles without a stored summary yet (a database from before them, a bulk load): their rows, to be
