@@ -2,10 +2,11 @@
 // and the summary's (src/articles/search-index.ts, snippetReader). The answers must be those of asking for
 // all three snippets of every hit and keeping the one with the most marks: checked here against that, on
 // articles where the title wins, the summary wins, the body wins (more marks than the title), ties, and
-// an article found by a tag name alone.
+// an article found by a tag name alone. The page's rows are reached one of two ways, by how many articles
+// match (SCAN_MATCHES): both must give the same snippets.
 import t from 'tap'
 import { parseSearch } from '../../src/articles/search.js'
-import { searchPlanner } from '../../src/articles/search-index.js'
+import { searchPlanner, snippetReader } from '../../src/articles/search-index.js'
 import { build, createArticle, onSqlite } from '../helper.js'
 
 t.test('snippets are those of the best of title, summary and body', onSqlite, async (t) => {
@@ -48,4 +49,16 @@ t.test('snippets are those of the best of title, summary and body', onSqlite, as
     }
   }
   t.ok(bodies >= 3, `the body's snippet won ${bodies} times (it must still be asked for then)`)
+
+  // The HTTP answers above ran the search once per page (few matches); the same snippets once per row.
+  const byId = snippetReader(a.app.db, 0)
+  const byScan = snippetReader(a.app.db, Infinity)
+  const tagsOf = (ids: number[]) => new Map(ids.map((id) => [id, [{ slug: 'harbour-works', name: `Tags of ${id}` }]]))
+  for (const q of ['harbour', 'fleet', 'harbour fleet', 'harb*', '"harbour again"', 'docks', 'works']) {
+    const plan = planner.plan(parseSearch(q))
+    const ids = a.app.db.$client.prepare('SELECT rowid FROM article_search WHERE article_search MATCH ? ORDER BY rowid').pluck().all(plan.fts) as number[]
+    const scanned = [...byScan(plan, ids.length, ids, tagsOf)].sort(([x], [y]) => x - y)
+    t.ok(scanned.length > 0, `${q}: snippets`)
+    t.same([...byId(plan, ids.length, ids, tagsOf)].sort(([x], [y]) => x - y), scanned, `${q}: the same snippets either way`)
+  }
 })

@@ -207,6 +207,7 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
       shape,
       values,
       plan: search?.plan,
+      matches: search?.matches,
       // Too few of the best candidates may pass the filters: if there were more matches than candidates, a
       // short page is computed again over every match.
       secondTry: relevance && !filtered && search!.matches > RANKED_CANDIDATES(p.limit),
@@ -329,7 +330,7 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
     }
     const shown = rows.slice(0, p.limit).map((r) => r.id)
     const snippets = d.plan !== undefined && shown.length > 0
-      ? snippetsOf(d.plan, shown, tagsOf)
+      ? snippetsOf(d.plan, d.matches!, shown, tagsOf)
       : new Map<number, string>()
     return { rows, total, snippets }
   }
