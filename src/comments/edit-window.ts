@@ -1,13 +1,14 @@
 // The author's edit window: the 201 of a new comment carries an edit token (shown once, stored only as
 // its SHA-256); with it in a `Comment-Token` header the author may edit the body or delete the comment
 // for COMMENT_EDIT_MINUTES after posting. Bearer tokens (moderators and above) are not bound by it.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { randomString } from '../lib/random.js'
 import { Forbidden } from '../http/errors.js'
 import type { CommentRow } from './repository.js'
 
 /** A new edit token: 256 random bits, URL-safe, prefixed so that a leaked one is easy to recognise. */
 export function generateEditToken (): { token: string, hash: string } {
-  const token = `gzc_${randomBytes(32).toString('base64url')}`
+  const token = `gzc_${randomString(32, 'base64url')}`
   return { token, hash: hashEditToken(token) }
 }
 

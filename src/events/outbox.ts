@@ -2,12 +2,12 @@
 // crash can neither lose an event nor leave one for a change that rolled back. Synchronous on purpose
 // (better-sqlite3 transactions take synchronous callbacks); its statements are prepared once, as posting
 // a comment records one or two events.
-import { randomBytes } from 'node:crypto'
 import type { Db } from '../db/connection.js'
+import { randomString } from '../lib/random.js'
 import type { EventData, EventType } from './schemas.js'
 
 /** A new event id: 96 random bits, URL- and header-safe. */
-export const newEventId = (): string => `evt_${randomBytes(12).toString('base64url')}`
+export const newEventId = (): string => `evt_${randomString(12, 'base64url')}`
 
 export interface Outbox {
   /** Appends an event; call it inside the write transaction it describes. */

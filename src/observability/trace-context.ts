@@ -2,7 +2,7 @@
 // gateway, a front end, another service) sends so that its trace and ours are one. Parsed here without
 // any OpenTelemetry code, because the trace id goes into every request's log line whether or not spans
 // are exported.
-import { randomFillSync } from 'node:crypto'
+import { randomString } from '../lib/random.js'
 
 export interface TraceParent {
   traceId: string
@@ -29,17 +29,8 @@ export function parseTraceParent (header: string | string[] | undefined): TraceP
   return { traceId, parentId, flags: parseInt(flags, 16) }
 }
 
-// Random bytes drawn in blocks: one syscall for many ids.
-const pool = Buffer.alloc(16 * 256)
-let offset = pool.length
-
 /** A new random trace id (32 lowercase hex digits, never all zeros). */
 export function newTraceId (): string {
-  if (offset === pool.length) {
-    randomFillSync(pool)
-    offset = 0
-  }
-  const id = pool.toString('hex', offset, offset + 16)
-  offset += 16
+  const id = randomString(16, 'hex')
   return id === ZERO_TRACE ? newTraceId() : id
 }
