@@ -4,7 +4,7 @@
 // article_counts row in the same transaction as every write: `total` (every article: what editors see),
 // `published` (status published, any date) and `visible` (published, and published_at <= the settled time
 // S in counts_settled). What the public sees at time `now` is `visible` plus the articles published in
-// (S, now] — or minus those in (now, S] if the clock reads earlier than S — which `deltas` finds through the
+// (S, now] — or minus those in (now, S] if the clock reads earlier than S — which `deltasNow` finds through the
 // (status, published_at) index: only the articles that fell due since S, a handful. So a scheduled article
 // counts the moment it is due, with no write at that moment, and the answer is exact at every instant.
 // `settle` (a timer, src/plugins/upkeep.ts) folds those articles into the stored numbers and moves S to now

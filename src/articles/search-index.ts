@@ -212,7 +212,8 @@ export function snippetReader (db: Pick<Db, '$client'>, scanUpTo = SCAN_MATCHES)
   const byScan = prepared('+rowid')
 
   /**
-   * `matches`: how many articles the search matches (its plan's count, exact up to RANK_LIMIT).
+   * `matches`: how many articles the search matches, as its plan priced it (a bound when not exact, which
+   * only moves the choice of path, never the snippets).
    * `tagsOf` is asked only for the articles with no mark in their text (found by a tag name).
    */
   return (plan: SearchPlan, matches: number, ids: number[], tagsOf: (ids: number[]) => Map<number, { slug: string, name: string }[]>): Map<number, string> => {

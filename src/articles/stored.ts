@@ -151,7 +151,7 @@ export function assemble (article: Article): { stored: StoredForm, summary: Summ
 }
 
 /** As tagsJson, from [slug, name] pairs in the editor's order (as reads give them). */
-function pairsJson (pairs: readonly (readonly [string, string])[]): string {
+function pairsJson (pairs: TagPairs): string {
   const serialiseTag = serialiser().tag
   let tags = ''
   for (const [slug, name] of pairs) tags += (tags === '' ? '' : ',') + serialiseTag({ slug, name })
@@ -163,7 +163,7 @@ const spliced = ({ json, tagsAt, countAt }: SummaryForm, tags: string, count: st
   json.slice(0, tagsAt) + tags + json.slice(tagsAt, countAt) + count + json.slice(countAt)
 
 /** A list item (ArticleSummary JSON) from a summary's stored form, its tags' pairs, its comment count and a search's snippet. */
-export function summaryItem (form: SummaryForm, pairs: readonly (readonly [string, string])[], count: number, snippet: string | undefined): string {
+export function summaryItem (form: SummaryForm, pairs: TagPairs, count: number, snippet: string | undefined): string {
   return spliced(form, pairsJson(pairs), String(count)) + (snippet === undefined ? '}' : `${SNIPPET}${serialiser().text(snippet)}}`)
 }
 
@@ -204,7 +204,7 @@ export type StoredRead = ArticleAnswer | { id: number, missing: true }
  * An article's answer from its stored form, its row's comment count and its tags as [slug, name] pairs in
  * the editor's order: the splice both engines' reads make (SQLite's below, PostgreSQL's ./stored.pg.ts).
  */
-export function storedAnswer (row: StoredParts, pairs: readonly (readonly [string, string])[]): ArticleAnswer {
+export function storedAnswer (row: StoredParts, pairs: TagPairs): ArticleAnswer {
   const tags = pairsJson(pairs)
   const count = String(row.count)
   return { id: row.id, payload: spliced(row, tags, count), etag: articleEtag(row.hash, count, tags), tagSlugs: pairs.map(([slug]) => slug) }
@@ -216,11 +216,14 @@ export function storedAnswer (row: StoredParts, pairs: readonly (readonly [strin
  * position)`, whose sort in a temporary B-tree per article cost a page of 20 about a quarter of its
  * statement (bench/README.md, "Page statements on the driver").
  */
-export function inEditorsOrder (json: string): [string, string][] {
-  const tags = JSON.parse(json) as [string, string, number][]
+export function inEditorsOrder (json: string): TagPairs {
+  const tags = JSON.parse(json) as [slug: string, name: string, position: number][]
   if (tags.length > 1) tags.sort((a, b) => a[2] - b[2])
-  return tags as unknown as [string, string][]
+  return tags
 }
+
+/** An article's tags as [slug, name] in the editor's order (a position may follow: see inEditorsOrder). */
+export type TagPairs = readonly (readonly [slug: string, name: string, position?: number])[]
 
 /** The read of a list page's articles (`summaries` below), by their ids as a JSON array in the page's order. */
 export const SUMMARIES_SQL = `SELECT n.id AS id, n.published_at AS publishedAt,
@@ -243,7 +246,7 @@ interface ListedSummaryRow {
 
 /** An article of a list page as `summaries` reads it: its stored summary and what is spliced in, or `missing`. */
 export type ListedSummary = { id: number, publishedAt: number | null, updatedAt: number } & (
-  | { count: number, form: SummaryForm, tags: [string, string][] }
+  | { count: number, form: SummaryForm, tags: TagPairs }
   | { missing: true })
 
 /** The statements of stored forms, prepared once for `db` (raw SQL: one statement per read, on the hot path). */

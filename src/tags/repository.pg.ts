@@ -166,7 +166,7 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
     },
 
     async update (current, write, now, v, unchanged) {
-      const row = await slugChecked(write.slug, () => db.transaction(async (tx) => {
+      return slugChecked(write.slug, () => db.transaction(async (tx) => {
         await lockEventOrder(tx)
         await announceDue(tx, now)
         await declareKeys(tx, tagWriteKeys(current.slug, write.slug))
@@ -179,9 +179,10 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
           if (after.slug !== before.slug) await outbox.record(tx, 'tag.deleted', { slug: before.slug }, now)
           await outbox.record(tx, 'tag.updated', toTag(after), now)
         }
-        return updated!
+        // Counted in the write's transaction: settling takes the event order's lock, held here, so none
+        // commits inside it, and no later write shows.
+        return counted(updated!, v, await deltasFor(v, tx)) ?? { ...updated!, articleCount: 0 }
       }))
-      return await countedWhere(eq(tags.id, row.id), v) ?? { ...row, articleCount: 0 }
     },
 
     async delete (current, now, v, unchanged) {

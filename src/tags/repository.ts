@@ -81,7 +81,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
   const deltasNow = (v: Visibility): Deltas | undefined => v === null ? undefined : counts.deltasNow(v.visibleAt)
   // A public count is the stored count at the settled time plus the articles due since: the tag's row and
   // those deltas are read in one snapshot (a deferred transaction), or another process's settle committing
-  // between the two would count those articles twice or not at all (test/pg/totals-settle.test.ts).
+  // between the two would count those articles twice or not at all (test/process/settle-race.test.ts).
   // Inside a write's transaction, countedRow reads the deltas in the write's snapshot.
   const countedRow = (row: RawTag | undefined, v: Visibility): CountedTagRow | undefined =>
     row === undefined || row.deletedAt !== null ? undefined : counted(fromRaw(row), v, deltasNow(v))
@@ -187,7 +187,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
      * `unchanged` says the tag changed since `current` was read.
      */
     async update (current: TagRow, write: TagWrite, now: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): Promise<CountedTagRow> {
-      const row = declareWrite(db, tagWriteKeys(current.slug, write.slug), () => sqlite.transaction(() => {
+      return declareWrite(db, tagWriteKeys(current.slug, write.slug), () => sqlite.transaction(() => {
         announceDue(now)
         assertUnchanged(current.id, v, unchanged)
         assertFree(write, current.id)
@@ -199,9 +199,10 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
           if (after.slug !== before.slug) outbox.record('tag.deleted', { slug: before.slug }, now)
           outbox.record('tag.updated', toTag(after), now)
         }
-        return fromRaw(byId.get(current.id)!)
+        // Counted in the write's transaction: no settle can commit inside it, and no later write shows.
+        const row = fromRaw(byId.get(current.id)!)
+        return counted(row, v, deltasNow(v)) ?? { ...row, articleCount: 0 }
       }).immediate())
-      return countedBy(() => byId.get(current.id), v) ?? row
     },
 
     /**

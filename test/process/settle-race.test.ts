@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { cleanEnv, root } from '../../scripts/harness.js'
 import { build, createArticle } from '../helper.js'
 
 const READS = Number(process.env.RACE_ROUNDS ?? 60) * 20
@@ -31,10 +32,18 @@ t.test('SQLite: totals and tags read while another process settles back and fort
     '/v1/tags?include=total&sort=-articleCount&q=du': (b) => `count ${b.data[0]?.articleCount}, total ${b.page.total}`
   }
   const expected = (url: string) => url.startsWith('/v1/articles') ? 'total 10' : url === '/v1/tags/due' ? 'count 10' : 'count 10, total 1'
-  const settler = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/settler.ts', databasePath, String(at - 20_000), String(at)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const settler = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/settler.ts', databasePath, String(at - 20_000), String(at)],
+    { cwd: root, env: cleanEnv({}), stdio: ['pipe', 'pipe', 'inherit'] })
+  // 'close' comes after the child's stdout has ended, so `out` then holds all it printed.
+  const closed = once(settler, 'close')
+  t.teardown(() => { settler.kill() })
   let out = ''
   settler.stdout.on('data', (chunk: Buffer) => { out += chunk })
-  while (!out.includes('ready\n')) await once(settler.stdout, 'data')
+  // Ready, or gone before it was (then the test fails here rather than waiting for a line that never comes).
+  while (!out.includes('ready\n')) {
+    const exited = await Promise.race([once(settler.stdout, 'data').then(() => false), closed.then(() => true)])
+    if (exited && !out.includes('ready\n')) throw new Error(`the settler exited before it was ready: ${out}`)
+  }
   const wrong: string[] = []
   const urls = Object.keys(reads)
   for (let i = 0; i < READS; i++) {
@@ -43,7 +52,7 @@ t.test('SQLite: totals and tags read while another process settles back and fort
     if (said !== expected(url)) wrong.push(`read ${i}: ${url}: ${said}`)
   }
   settler.stdin.end()
-  await once(settler, 'exit')
+  await closed
   const settles = Number(out.split('\n')[1])
   t.ok(settles > READS / 10, `the other process settled meanwhile (${settles} times)`)
   t.same(wrong, [], `every read counts 10 articles and one tag (${READS} reads)`)
