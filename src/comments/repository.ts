@@ -12,6 +12,7 @@
 import { and, asc, count, eq, getTableColumns, gt, inArray, sql, type SQL } from 'drizzle-orm'
 import { IMMEDIATE, type Db } from '../db/connection.js'
 import { StatementCache } from '../db/statement-cache.js'
+import { onDriver } from '../db/driver-statement.js'
 import { commentWriteKeys, declareWrite } from '../db/change-clock.js'
 import { StaleRead } from '../http/errors.js'
 import { articles, commentReports, comments } from '../db/schema.js'
@@ -308,7 +309,7 @@ export function commentRepository (db: Db, events: CommentEvents) {
       shape.visible ? publicAtSql(sql.placeholder('visibleAt')) : undefined,
       shape.statuses < 0 ? undefined : inArray(comments.status, Array.from({ length: shape.statuses }, (_, i) => sql.placeholder(`status${i}`))),
       shape.after === 'none' ? undefined : after(o, shape.after === 'null' ? null : sql.placeholder('after0'), sql.placeholder('after1')))
-    return select().where(where).orderBy(orderBy(o)).limit(sql.placeholder('limit')).prepare()
+    return onDriver<CommentRecord>(db, select().where(where).orderBy(orderBy(o)).limit(sql.placeholder('limit')), columns)
   }
   const pageStatement = (p: CommentListParams, sort: 'createdAt' | '-createdAt') => {
     const shape = {
