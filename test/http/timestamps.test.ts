@@ -2,6 +2,8 @@
 // to the millisecond, years 0001–9999 in UTC, no leap second. Anything else is a 422 with a pointer, in
 // bodies and in query filters alike, and changes nothing.
 import t from 'tap'
+import fc from 'fast-check'
+import { parseTimestamp, toIso } from '../../src/http/time.js'
 import { assertProblem, build, createArticle } from '../helper.js'
 
 const refused = [
@@ -63,4 +65,14 @@ t.test('publishedAfter and publishedBefore: refused unless comparable exactly', 
   }
   const after = await a.inject({ method: 'GET', url: `/v1/articles?publishedBefore=${encodeURIComponent('2017-01-01T00:59:59.000+01:00')}` })
   t.same(after.json().data.map((x: { slug: string }) => x.slug), ['old'], 'an offset names the same instant')
+})
+
+t.test('toIso renders every storable instant as Date does', async (t) => {
+  const first = parseTimestamp('0001-01-01T00:00:00.000Z')!
+  const last = parseTimestamp('9999-12-31T23:59:59.999Z')!
+  const edges = [first, last, 0, -1, 1, 86_399_999, 86_400_000, -86_400_000, -86_400_001, Date.parse('2024-02-29T23:59:59.999Z')]
+  for (const ms of edges) t.equal(toIso(ms), new Date(ms).toISOString(), `${ms}`)
+  fc.assert(fc.property(fc.integer({ min: first, max: last }), (ms) => toIso(ms) === new Date(ms).toISOString()), { numRuns: 20_000, seed: 20261201 })
+  // The same instants again, now from the per-day cache.
+  for (const ms of edges) t.equal(toIso(ms), new Date(ms).toISOString(), `${ms}, again`)
 })
