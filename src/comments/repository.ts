@@ -190,6 +190,15 @@ const columns = {
   articleCommentsOpen: articles.commentsOpen
 }
 
+/**
+ * A page's columns: the comment's and its article's slug. The article's status, date and whether it takes
+ * comments lie behind its body in the row's overflow pages; selected with every comment, SQLite read them
+ * again for each row (a page of 100 comments: 461 µs, against 282 without them), so a page reads them
+ * once per article instead (`page` below).
+ */
+const pageColumns = { ...getTableColumns(comments), articleSlug: articles.slug }
+type PageRow = CommentRow & { articleSlug: string }
+
 const order = (sort: 'createdAt' | '-createdAt'): KeysetOrder =>
   ({ column: comments.createdAt, tie: comments.id, descending: sort === '-createdAt', nullable: false })
 
@@ -309,8 +318,25 @@ export function commentRepository (db: Db, events: CommentEvents) {
       shape.visible ? publicAtSql(sql.placeholder('visibleAt')) : undefined,
       shape.statuses < 0 ? undefined : inArray(comments.status, Array.from({ length: shape.statuses }, (_, i) => sql.placeholder(`status${i}`))),
       shape.after === 'none' ? undefined : after(o, shape.after === 'null' ? null : sql.placeholder('after0'), sql.placeholder('after1')))
-    return onDriver<CommentRecord>(db, select().where(where).orderBy(orderBy(o)).limit(sql.placeholder('limit')), columns)
+    const q = db.select(pageColumns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
+    return onDriver<PageRow>(db, q.where(where).orderBy(orderBy(o)).limit(sql.placeholder('limit')), pageColumns)
   }
+  // The articles of a page's comments, read once each (see pageColumns).
+  const articlesOf = db.$client.prepare<[string], { id: number, status: ArticleStatus, publishedAt: number | null, commentsOpen: number }>(
+    'SELECT id, status, published_at AS publishedAt, comments_open AS commentsOpen FROM articles WHERE id IN (SELECT value FROM json_each(?))')
+  /** A page of comments with their articles' facts, in one snapshot. */
+  const page = db.$client.transaction((p: CommentListParams, sort: 'createdAt' | '-createdAt'): CommentRecord[] => {
+    const rows = pageStatement(p, sort).all(pageValues(p))
+    const facts = new Map(articlesOf.all(JSON.stringify([...new Set(rows.map((r) => r.articleId))])).map((a) => [a.id, a]))
+    // Added to the rows as they are: a copy of each (a spread) cost a page of 100 more than the columns saved.
+    for (const row of rows as CommentRecord[]) {
+      const a = facts.get(row.articleId)!
+      row.articleStatus = a.status
+      row.articlePublishedAt = a.publishedAt
+      row.articleCommentsOpen = a.commentsOpen !== 0
+    }
+    return rows as CommentRecord[]
+  })
   const pageStatement = (p: CommentListParams, sort: 'createdAt' | '-createdAt') => {
     const shape = {
       article: p.articleId !== undefined,
@@ -401,7 +427,7 @@ export function commentRepository (db: Db, events: CommentEvents) {
           ? db.select({ n: count() }).from(comments).where(filtersOf(p)).get()?.n ?? 0
           : db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(filtersOf(p)).get()?.n ?? 0
       if (p.sort === '-reportCount') return { rows: mostReported(filtersOf(p), p.after, p.limit), total }
-      return { rows: pageStatement(p, p.sort).all(pageValues(p)), total }
+      return { rows: page(p, p.sort), total }
     }
   }
 }
