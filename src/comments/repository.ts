@@ -182,22 +182,16 @@ export const reportedPhases = (cursor: CursorKey | undefined): { reported: boole
   unreportedAfter: cursor !== undefined && Number(cursor[0]) === 0
 })
 
-const columns = {
-  ...getTableColumns(comments),
-  articleSlug: articles.slug,
-  articleStatus: articles.status,
-  articlePublishedAt: articles.publishedAt,
-  articleCommentsOpen: articles.commentsOpen
-}
-
 /**
  * A page's columns: the comment's and its article's slug. The article's status, date and whether it takes
  * comments lie behind its body in the row's overflow pages; selected with every comment, SQLite read them
  * again for each row (a page of 100 comments: 461 µs, against 282 without them), so a page reads them
- * once per article instead (`page` below).
+ * once per article instead (`withArticleFacts` below).
  */
 const pageColumns = { ...getTableColumns(comments), articleSlug: articles.slug }
 type PageRow = CommentRow & { articleSlug: string }
+/** One comment's columns, its article's facts among them (a single row reads them once anyway). */
+const columns = { ...pageColumns, articleStatus: articles.status, articlePublishedAt: articles.publishedAt, articleCommentsOpen: articles.commentsOpen }
 
 const order = (sort: 'createdAt' | '-createdAt'): KeysetOrder =>
   ({ column: comments.createdAt, tie: comments.id, descending: sort === '-createdAt', nullable: false })
@@ -235,6 +229,7 @@ export function deleteComment (db: Db | Tx, row: CommentRow, now: number): 'tomb
 
 export function commentRepository (db: Db, events: CommentEvents) {
   const select = () => db.select(columns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
+  const selectPage = () => db.select(pageColumns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
   const byId = select().where(eq(comments.id, sql.placeholder('id'))).prepare()
   // Matches the expression index comments_email_status_idx. Ids start at 1: `id <> 0` excludes nothing.
   const approvedByEmail = db.$client.prepare<[string, number], { found: number }>(
@@ -280,25 +275,25 @@ export function commentRepository (db: Db, events: CommentEvents) {
   /**
    * The queue by reports: reported comments first, most reported first, through the partial indexes of
    * reported comments; then the unreported ones, through the date indexes. Both newest first within a
-   * count. `limit + 1` rows after the cursor key [reportCount, createdAt, id].
+   * count. `limit + 1` rows after the cursor key [reportCount, createdAt, id], in one snapshot.
    */
-  function mostReported (where: SQL | undefined, cursor: CursorKey | undefined, limit: number): CommentRecord[] {
+  const mostReported = db.$client.transaction((where: SQL | undefined, cursor: CursorKey | undefined, limit: number): CommentRecord[] => {
     const [reports, createdAt, id] = cursor ?? []
     const newest = [sql`${comments.createdAt} DESC`, sql`${comments.id} DESC`]
-    const rows: CommentRecord[] = []
+    const rows: PageRow[] = []
     const phases = reportedPhases(cursor)
     if (phases.reported) {
       const bound = cursor && sql`(${comments.reportCount}, ${comments.createdAt}, ${comments.id}) < (${reports}, ${createdAt}, ${id})`
-      rows.push(...select().where(and(where, sql`${comments.reportCount} > 0`, bound))
+      rows.push(...selectPage().where(and(where, sql`${comments.reportCount} > 0`, bound))
         .orderBy(sql`${comments.reportCount} DESC`, ...newest).limit(limit + 1).all())
     }
     if (rows.length <= limit) {
       const bound = phases.unreportedAfter ? sql`(${comments.createdAt}, ${comments.id}) < (${createdAt}, ${id})` : undefined
-      rows.push(...select().where(and(where, sql`${comments.reportCount} = 0`, bound))
+      rows.push(...selectPage().where(and(where, sql`${comments.reportCount} = 0`, bound))
         .orderBy(...newest).limit(limit + 1 - rows.length).all())
     }
-    return rows
-  }
+    return withArticleFacts(rows)
+  })
 
   /** The filters of a list, values inline (the total and the queue by reports, which are rare). */
   const filtersOf = (p: CommentListParams): SQL | undefined => and(
@@ -318,15 +313,13 @@ export function commentRepository (db: Db, events: CommentEvents) {
       shape.visible ? publicAtSql(sql.placeholder('visibleAt')) : undefined,
       shape.statuses < 0 ? undefined : inArray(comments.status, Array.from({ length: shape.statuses }, (_, i) => sql.placeholder(`status${i}`))),
       shape.after === 'none' ? undefined : after(o, shape.after === 'null' ? null : sql.placeholder('after0'), sql.placeholder('after1')))
-    const q = db.select(pageColumns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
-    return onDriver<PageRow>(db, q.where(where).orderBy(orderBy(o)).limit(sql.placeholder('limit')), pageColumns)
+    return onDriver<PageRow>(db, selectPage().where(where).orderBy(orderBy(o)).limit(sql.placeholder('limit')), pageColumns)
   }
   // The articles of a page's comments, read once each (see pageColumns).
   const articlesOf = db.$client.prepare<[string], { id: number, status: ArticleStatus, publishedAt: number | null, commentsOpen: number }>(
     'SELECT id, status, published_at AS publishedAt, comments_open AS commentsOpen FROM articles WHERE id IN (SELECT value FROM json_each(?))')
-  /** A page of comments with their articles' facts, in one snapshot. */
-  const page = db.$client.transaction((p: CommentListParams, sort: 'createdAt' | '-createdAt'): CommentRecord[] => {
-    const rows = pageStatement(p, sort).all(pageValues(p))
+  /** Rows with their articles' facts, read once per article; inside the caller's transaction, so both are one snapshot. */
+  function withArticleFacts (rows: PageRow[]): CommentRecord[] {
     const facts = new Map(articlesOf.all(JSON.stringify([...new Set(rows.map((r) => r.articleId))])).map((a) => [a.id, a]))
     // Added to the rows as they are: a copy of each (a spread) cost a page of 100 more than the columns saved.
     for (const row of rows as CommentRecord[]) {
@@ -336,7 +329,10 @@ export function commentRepository (db: Db, events: CommentEvents) {
       row.articleCommentsOpen = a.commentsOpen !== 0
     }
     return rows as CommentRecord[]
-  })
+  }
+  /** A page of comments with their articles' facts, in one snapshot. */
+  const page = db.$client.transaction((p: CommentListParams, sort: 'createdAt' | '-createdAt'): CommentRecord[] =>
+    withArticleFacts(pageStatement(p, sort).all(pageValues(p))))
   const pageStatement = (p: CommentListParams, sort: 'createdAt' | '-createdAt') => {
     const shape = {
       article: p.articleId !== undefined,

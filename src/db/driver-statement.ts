@@ -5,10 +5,12 @@
 // (so every row has one shape, which V8 keeps fast), each value through its column's own decoder (a
 // boolean column's 0/1, a JSON column's text), as Drizzle does.
 //
-// The fields must be the query's selection, every one a table column, in the selection's order: checked
-// against the statement's own result columns when it is prepared, so a query whose columns came out in
-// another order fails at once instead of mislabelling values.
-import { Column, fillPlaceholders, getTableName } from 'drizzle-orm'
+// The fields must be the query's selection, in the selection's order: table columns, or SQL expressions,
+// whose values are taken as the driver reads them (a `mapWith` on one is not applied: its decoder is not
+// part of Drizzle's public API). Checked against the statement's own result columns
+// when it is prepared: their number, and each column field's table and column, so a query whose columns
+// came out in another order fails at once instead of mislabelling values.
+import { Column, fillPlaceholders, getTableName, is, SQL } from 'drizzle-orm'
 import type { Db } from './connection.js'
 
 export interface DriverStatement<T> {
@@ -17,21 +19,28 @@ export interface DriverStatement<T> {
 }
 
 export function onDriver<T> (db: Pick<Db, '$client'>, query: { toSQL: () => { sql: string, params: unknown[] } },
-  fields: Record<string, Column>): DriverStatement<T> {
+  fields: Record<string, Column | SQL | SQL.Aliased>): DriverStatement<T> {
   const { sql: text, params } = query.toSQL()
   const statement = db.$client.prepare<unknown[], unknown[]>(text).raw()
   const names = Object.keys(fields)
-  const columns = names.map((name) => fields[name]!)
+  const asRead = { mapFromDriverValue: (value: unknown) => value }
+  const decoders = names.map((name) => {
+    const field = fields[name]!
+    return is(field, Column) ? field : asRead
+  })
   const result = statement.columns()
-  const misplaced = result.length !== columns.length
-    ? `${result.length} result columns for ${columns.length} fields`
-    : result.flatMap((c, i) => c.column === columns[i]!.name && c.table === getTableName(columns[i]!.table) ? [] : [`${names[i]} is ${c.table}.${c.column}`])
+  const misplaced = result.length !== names.length
+    ? `${result.length} result columns for ${names.length} fields`
+    : result.flatMap((c, i) => {
+      const field = fields[names[i]!]!
+      return !is(field, Column) || (c.column === field.name && c.table === getTableName(field.table)) ? [] : [`${names[i]} is ${c.table}.${c.column}`]
+    })
   if (misplaced.length > 0) throw new Error(`a driver statement's fields are not its selection: ${String(misplaced)}`)
   // An object filled key by key in a loop measured no faster than Drizzle's mapping once its rows were
   // read and copied downstream; the literal was 0.8× (bench/README.md, "Page statements on the driver").
   // eslint-disable-next-line no-new-func -- the text is built from the fields' own names, JSON-quoted
-  const build = new Function('c', 'v', `return { ${names.map((name, i) => `${JSON.stringify(name)}: v[${i}] === null ? null : c[${i}].mapFromDriverValue(v[${i}])`).join(', ')} }`) as (c: Column[], v: unknown[]) => T
-  const row = (values: unknown[]): T => build(columns, values)
+  const build = new Function('c', 'v', `return { ${names.map((name, i) => `${JSON.stringify(name)}: v[${i}] === null ? null : c[${i}].mapFromDriverValue(v[${i}])`).join(', ')} }`) as (c: typeof decoders, v: unknown[]) => T
+  const row = (values: unknown[]): T => build(decoders, values)
   return {
     all: (values) => statement.all(...fillPlaceholders(params, values)).map(row),
     get: (values) => {

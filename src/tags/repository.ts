@@ -200,8 +200,8 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
           outbox.record('tag.updated', toTag(after), now)
         }
         // Counted in the write's transaction: no settle can commit inside it, and no later write shows.
-        const row = fromRaw(byId.get(current.id)!)
-        return counted(row, v, deltasNow(v)) ?? { ...row, articleCount: 0 }
+        const raw = byId.get(current.id)!
+        return countedRow(raw, v) ?? { ...fromRaw(raw), articleCount: 0 }
       }).immediate())
     },
 

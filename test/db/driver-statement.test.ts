@@ -35,3 +35,18 @@ t.test('fields that are not the selection, in its order, are refused', onSqlite,
   t.throws(() => onDriver(a.app.db, query, { id: comments.id }), /2 result columns for 1 fields/)
   t.throws(() => onDriver(a.app.db, query, { id: comments.id, body: articles.body }), /not its selection/)
 })
+
+t.test('expression fields are read as the driver reads them, counted with the columns', onSqlite, async (t) => {
+  const a = await build(t, { responseCacheMb: 0 })
+  const article = await createArticle(a, { title: 'Thread', status: 'published' })
+  await postWithToken(a, article.slug, { authorName: 'Ann', authorEmail: 'ann@example.com', body: 'First' })
+  await postWithToken(a, article.slug, { authorName: 'Bo', authorEmail: 'bo@example.com', body: 'Second, longer' })
+  const fields = { id: comments.id, length: sql<number>`length(${comments.body})`, none: sql<null>`NULL`.as('none') }
+  const query = a.app.db.select(fields).from(comments).orderBy(comments.id)
+  const drizzle = query.prepare().all()
+  t.same(drizzle.map((r) => r.length), [5, 14])
+  t.strictSame(onDriver(a.app.db, query, fields).all({}), drizzle)
+  t.throws(() => onDriver(a.app.db, query, { id: comments.id, length: fields.length }), /3 result columns for 2 fields/)
+  t.throws(() => onDriver(a.app.db, query, { id: comments.id, length: comments.body, none: fields.none }), /length is null\.null/,
+    'a column field where the statement has an expression')
+})

@@ -43,6 +43,7 @@ import { keysetRanges, listOrder, nullableSort } from './keyset.js'
 import { allMatches, RANKED_CANDIDATES, rankedPages } from './ranked.js'
 import { countable, countedTotal, countedWithinBudget, storedTotals, tooManyToCount, TOTAL_LIMIT } from './totals.js'
 import { StatementCache } from '../../db/statement-cache.js'
+import { onDriver, type DriverStatement } from '../../db/driver-statement.js'
 import { SUMMARIES_SQL, type ListedSummary, type StoredRepresentations } from '../stored.js'
 
 export { LISTED_MATCHES, RARE_MEMBERSHIP } from './drivers.js'
@@ -121,6 +122,12 @@ export const listFailure = (p: ArticleListParams, err: unknown): unknown =>
 
 /** A page statement's row: an article on the page, and its rank for a ranked search. */
 interface Found { id: number, rank: number | null }
+/**
+ * A page statement's selection: ids only (and ranks, NULL but in a ranked search). Every shape's page
+ * statement then reads indexes alone, and the page's articles are read afterwards from their stored
+ * summaries (./stored.ts), never from their rows, whose listed columns lie behind the body in overflow pages.
+ */
+const KEYS = { id: sql<number>`${articles.id}`, rank: sql<number | null>`NULL` }
 
 export function articleListing (db: Db, stored: StoredRepresentations) {
   const counts = articleCounts(db)
@@ -250,27 +257,21 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
     const filtersFor = listFilters(p, members, shape.search === 'listed' || shape.search === 'checked' ? { fts, listed: shape.search === 'listed' } : undefined)
     const where = filtersFor(hints, driver)
     const from = sourceOf(db, driver, shape.byIds)
-    // Ids only (and ranks): every shape's page statement then reads indexes alone, and the page's articles
-    // are read afterwards from their stored summaries (./stored.ts), never from their rows, whose listed
-    // columns lie behind the body in overflow pages.
-    const selection = { id: sql<number>`${articles.id}`, rank: sql<null>`NULL` }
     const { keyset, rest } = keysetRanges(p, order, shape.relevance)
     const filtered = shape.members.length > 0 || shape.section || shape.publishedAfter || shape.publishedBefore || shape.status
     const ranked = shape.relevance ? rankedPages(db, p, fts, from, where, filtered) : undefined
     const limit = sql.placeholder('limit')
     const searchPage = () => {
       const c = allMatches(db, fts)
-      return from({ id: sql<number>`${articles.id}`, rank: sql<null>`NULL` }, c).where(and(eq(articles.id, c.id), where, keyset))
+      return from(KEYS, c).where(and(eq(articles.id, c.id), where, keyset))
         .orderBy(orderBy(order)).limit(limit)
     }
     const page = ranked !== undefined
       ? ranked.page
       : shape.bySearch
         ? searchPage()
-        : shape.byIds
-          ? from({ id: sql<number>`${articles.id}`, rank: sql<null>`NULL` }).where(and(where, keyset)).orderBy(orderBy(order)).limit(limit)
-          : from(selection).where(and(where, keyset)).orderBy(orderBy(order)).limit(limit)
-    const more = rest === undefined ? undefined : () => from(selection).where(and(where, rest)).orderBy(orderBy(order)).limit(sql.placeholder('more'))
+        : from(KEYS).where(and(where, keyset)).orderBy(orderBy(order)).limit(limit)
+    const more = rest === undefined ? undefined : () => from(KEYS).where(and(where, rest)).orderBy(orderBy(order)).limit(sql.placeholder('more'))
     const total = () => countedTotal(db, shape.search === 'none' ? undefined : fts, from, filtersFor, members[shape.smallest])
     // Prepared when first run: most shapes never need more than their page.
     const once = <T>(make: () => T): () => T => { let made: T | undefined; return () => (made ??= make()) }
@@ -286,15 +287,11 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
   const keyOf = (shape: Shape): string => JSON.stringify(shape)
 
   /**
-   * A page statement (it selects an id and a rank, in that order) prepared on the driver itself, its rows
-   * read as arrays: Drizzle's prepared statement maps every row through its field decoders, which cost a
-   * list about as much as running the statement (bench/README.md, "Page statements on the driver").
+   * A page statement (it selects an id and a rank, in that order) prepared on the driver itself: Drizzle's
+   * prepared statement maps every row through its field decoders, which cost a list about as much as
+   * running the statement (bench/README.md, "Page statements on the driver").
    */
-  function keysOnly (q: { toSQL: () => { sql: string, params: unknown[] } }): { all: (values: Record<string, unknown>) => Found[] } {
-    const { sql: text, params } = q.toSQL()
-    const statement = db.$client.prepare<unknown[], [number, number | null]>(text).raw()
-    return { all: (values) => statement.all(...fillPlaceholders(params, values)).map(([id, rank]) => ({ id, rank })) }
-  }
+  const keysOnly = (q: Parameters<typeof onDriver>[1]): DriverStatement<Found> => onDriver<Found>(db, q, KEYS)
 
   async function run (p: ArticleListParams): Promise<{ rows: ListedSummaryRow[], total?: number, snippets: Map<number, string> }> {
     const d = await decide(p)
