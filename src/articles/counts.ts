@@ -75,18 +75,23 @@ export function articleCounts (db: Db) {
 
   return {
     /**
-     * What the public's counts lack at `now`: articles due since the settled time (few), per tag and key.
-     * Read it in the same transaction as the stored numbers it completes (better-sqlite3 transactions take
-     * synchronous callbacks), or another process's settle may commit between the two.
+     * `read` made into a function that runs it with what the public's counts lack at a time (articles due
+     * since the settled time, few, per tag and key; none when the time is undefined: editors see stored
+     * numbers as they are), both in one snapshot: a deferred transaction, or a savepoint inside the
+     * caller's. The stored numbers a count completes must be read inside `read`, or another process's
+     * settle may commit between the two and count its articles twice or not at all
+     * (test/process/settle-race.test.ts). The deltas are given no other way.
      */
-    deltasNow,
+    withDeltas<A extends unknown[], R> (read: (deltas: Deltas | undefined, ...args: A) => R): (at: number | undefined, ...args: A) => R {
+      return sqlite.transaction((at: number | undefined, ...args: A): R => read(at === undefined ? undefined : deltasNow(at), ...args))
+    },
 
     /** The stored numbers of a section, an author or all articles (zeros when there are none). */
     async stored (kind: CountKind, key: string): Promise<StoredCounts> {
       return stored.get(kind, key) ?? { total: 0, published: 0, visible: 0 }
     },
 
-    /** The same, synchronously: inside a read's transaction. */
+    /** The same, synchronously: inside `withDeltas`'s read. */
     storedNow: (kind: CountKind, key: string): StoredCounts => stored.get(kind, key) ?? { total: 0, published: 0, visible: 0 },
 
     keyDelta: (d: Deltas, kind: CountKind, key: string): number => d.keys.get(keyOf(kind, key)) ?? 0,

@@ -78,18 +78,19 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
   const slugTaken = sqlite.prepare<{ slug: string }>('SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL')
   const slugTakenByOther = sqlite.prepare<{ slug: string, self: number }>('SELECT slug FROM tags WHERE slug = @slug AND deleted_at IS NULL AND id <> @self')
 
-  const deltasNow = (v: Visibility): Deltas | undefined => v === null ? undefined : counts.deltasNow(v.visibleAt)
-  // A public count is the stored count at the settled time plus the articles due since: the tag's row and
-  // those deltas are read in one snapshot (a deferred transaction), or another process's settle committing
-  // between the two would count those articles twice or not at all (test/process/settle-race.test.ts).
-  // Inside a write's transaction, countedRow reads the deltas in the write's snapshot.
-  const countedRow = (row: RawTag | undefined, v: Visibility): CountedTagRow | undefined =>
-    row === undefined || row.deletedAt !== null ? undefined : counted(fromRaw(row), v, deltasNow(v))
-  const countedBy = sqlite.transaction((raw: () => RawTag | undefined, v: Visibility) => countedRow(raw(), v))
+  // A public count is the stored count at the settled time plus the articles due since: the tag's row is
+  // read inside counts.withDeltas, in one snapshot with those deltas (inside a write's transaction, in the
+  // write's), or another process's settle committing between the two would count those articles twice or
+  // not at all (test/process/settle-race.test.ts).
+  const countedWith = counts.withDeltas((d, raw: () => RawTag | undefined, v: Visibility): CountedTagRow | undefined => {
+    const row = raw()
+    return row === undefined || row.deletedAt !== null ? undefined : counted(fromRaw(row), v, d)
+  })
+  const countedBy = (raw: () => RawTag | undefined, v: Visibility): CountedTagRow | undefined => countedWith(v?.visibleAt, raw, v)
 
   /** Inside a write's transaction: StaleRead when the tag changed since it was read (src/http/conditional.ts, writeIfMatch). */
   function assertUnchanged (id: number, v: Visibility, unchanged: (fresh: CountedTagRow) => boolean): void {
-    const fresh = countedRow(byId.get(id), v)
+    const fresh = countedBy(() => byId.get(id), v)
     if (fresh === undefined || !unchanged(fresh)) throw new StaleRead()
   }
 
@@ -98,7 +99,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
    * when the public does not see it (the rule of `counted`), for its events.
    */
   function publicView (id: number, at: number): CountedTagRow | undefined {
-    return countedRow(byId.get(id), { visibleAt: at })
+    return countedBy(() => byId.get(id), { visibleAt: at })
   }
 
   /** 409 unless the slug and the name are free: no other tag has the slug, owns the name's slug, or the name. */
@@ -155,8 +156,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
   }
 
   // The page, its total and the deltas both use, in one snapshot (as countedBy).
-  const listed = sqlite.transaction((p: TagListParams): { rows: CountedTagRow[], total?: number } => {
-    const d = deltasNow(p.visibility)
+  const listed = counts.withDeltas((d, p: TagListParams): { rows: CountedTagRow[], total?: number } => {
     const rows = db.all<RawTag>(page(p, d)).map(fromRaw)
     return { rows, total: p.withTotal ? total(p, d) : undefined }
   })
@@ -200,8 +200,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
           outbox.record('tag.updated', toTag(after), now)
         }
         // Counted in the write's transaction: no settle can commit inside it, and no later write shows.
-        const raw = byId.get(current.id)!
-        return countedRow(raw, v) ?? { ...fromRaw(raw), articleCount: 0 }
+        return countedBy(() => byId.get(current.id), v) ?? { ...fromRaw(byId.get(current.id)!), articleCount: 0 }
       }).immediate())
     },
 
@@ -220,7 +219,7 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
     },
 
     async list (p: TagListParams): Promise<{ rows: CountedTagRow[], total?: number }> {
-      return listed(p)
+      return listed(p.visibility?.visibleAt, p)
     },
 
     /** EXPLAIN QUERY PLAN of the statements `list` runs, with these tags' public counts moved (for the query-plan test). */

@@ -33,10 +33,8 @@ export async function countedWithinBudget (count: () => number | Promise<number>
 export function storedTotals (db: Db, counts: ArticleCounts) {
   const tagCounts = db.select({ id: tags.id, total: tags.totalArticles, published: tags.publishedArticles, visible: tags.visibleArticles })
     .from(tags).where(and(eq(tags.slug, sql.placeholder('slug')), isNull(tags.deletedAt))).prepare()
-  // The stored number at the settled time and what fell due since, in one snapshot: another process's
-  // settle committing between the two would count those articles twice or not at all.
-  const read = db.$client.transaction((p: ArticleListParams, column: 'visible' | 'total' | 'published', kind: CountKind | 'tag', key: string): number => {
-    const deltas = column === 'visible' ? counts.deltasNow(p.visibility!.visibleAt) : undefined
+  // The stored number at the settled time and what fell due since, in one snapshot (withDeltas).
+  const read = counts.withDeltas((deltas, column: 'visible' | 'total' | 'published', kind: CountKind | 'tag', key: string): number => {
     if (kind === 'tag') {
       const row = tagCounts.get({ slug: key })
       return row === undefined ? 0 : row[column] + (deltas?.tags.get(row.id) ?? 0)
@@ -51,7 +49,7 @@ export function storedTotals (db: Db, counts: ArticleCounts) {
     const [kind, key]: [CountKind | 'tag', string] = p.tags.length === 1
       ? ['tag', p.tags[0]!]
       : p.section !== undefined ? ['section', p.section] : p.author !== undefined ? ['author', p.author] : ['all', '']
-    return read(p, column, kind, key)
+    return read(column === 'visible' ? p.visibility!.visibleAt : undefined, column, kind, key)
   }
 }
 
