@@ -17,6 +17,7 @@ import { commentWriteKeys } from '../db/change-clock.js'
 import { declaration, declareKeys } from '../db/pg/change-clock.js'
 import { lockEventOrderWith } from '../events/outbox.pg.js'
 import { executePrepared, type PgDb, type PgTx } from '../db/pg/connection.js'
+import { driverRows } from '../db/pg/driver-rows.js'
 import { articles, commentReports, comments } from '../db/pg/schema.js'
 import { after, type KeysetOrder } from '../db/pg/keyset.js'
 import type { CursorKey } from '../db/keyset.js'
@@ -68,6 +69,8 @@ const orderBy = (o: KeysetOrder): SQL[] =>
   o.descending ? NEWEST : [sql`${comments.createdAt} ASC NULLS LAST`, sql`${comments.id} ASC NULLS LAST`]
 
 const select = (q: PgDb | PgTx) => q.select(columns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
+/** A thread page's rows (threadPage: `columns`, read through its page's subquery), built on the driver. */
+const threadRows = driverRows<CommentRecord>(columns)
 
 /** Sets an article's comment_count to its approved comments, inside the caller's transaction (as recountComments). */
 export async function recountCommentsPg (tx: PgTx, articleId: number): Promise<void> {
@@ -170,7 +173,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       .limit(p.limit + 1)
       .as('page')
     const fields = Object.fromEntries(Object.keys(getTableColumns(comments)).map((key) => [key, page[key as keyof typeof page]]))
-    return await db.select({
+    return await threadRows(db.$client, db.select({
       ...fields as unknown as ReturnType<typeof getTableColumns<typeof comments>>,
       articleSlug: articles.slug,
       articleStatus: articles.status,
@@ -178,7 +181,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       articleCommentsOpen: articles.commentsOpen
     }).from(page).innerJoin(articles, eq(articles.id, page.articleId))
       .where(p.visibility === null ? undefined : publicAt(p.visibility.visibleAt))
-      .orderBy(sql`${page.createdAt} ${direction}`, sql`${page.id} ${direction}`)
+      .orderBy(sql`${page.createdAt} ${direction}`, sql`${page.id} ${direction}`))
   }
 
   /**

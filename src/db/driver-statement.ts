@@ -1,9 +1,5 @@
-// A Drizzle select, built with Drizzle, run on better-sqlite3 itself. Drizzle's prepared statement maps
-// every field of every row through `is()` checks and a decoder lookup: a page of 100 comments spent about
-// a tenth of its CPU there (bench/README.md, "Page statements on the driver"). Here each field's column is
-// looked up once, when the statement is prepared, and a row is one object literal compiled for the fields
-// (so every row has one shape, which V8 keeps fast), each value through its column's own decoder (a
-// boolean column's 0/1, a JSON column's text), as Drizzle does.
+// A Drizzle select, built with Drizzle, run on better-sqlite3 itself, its rows built by ./row-builder.ts:
+// each field's column is looked up once, when the statement is prepared.
 //
 // The fields must be the query's selection, in the selection's order: table columns, or SQL expressions,
 // whose values are taken as the driver reads them (a `mapWith` on one is not applied: its decoder is not
@@ -12,6 +8,7 @@
 // came out in another order fails at once instead of mislabelling values.
 import { Column, fillPlaceholders, getTableName, is, SQL } from 'drizzle-orm'
 import type { Db } from './connection.js'
+import { AS_READ, rowBuilder } from './row-builder.js'
 
 export interface DriverStatement<T> {
   all: (values: Record<string, unknown>) => T[]
@@ -23,10 +20,9 @@ export function onDriver<T> (db: Pick<Db, '$client'>, query: { toSQL: () => { sq
   const { sql: text, params } = query.toSQL()
   const statement = db.$client.prepare<unknown[], unknown[]>(text).raw()
   const names = Object.keys(fields)
-  const asRead = { mapFromDriverValue: (value: unknown) => value }
   const decoders = names.map((name) => {
     const field = fields[name]!
-    return is(field, Column) ? field : asRead
+    return is(field, Column) ? field : AS_READ
   })
   const result = statement.columns()
   const misplaced = result.length !== names.length
@@ -36,11 +32,7 @@ export function onDriver<T> (db: Pick<Db, '$client'>, query: { toSQL: () => { sq
       return !is(field, Column) || (c.column === field.name && c.table === getTableName(field.table)) ? [] : [`${names[i]} is ${c.table}.${c.column}`]
     })
   if (misplaced.length > 0) throw new Error(`a driver statement's fields are not its selection: ${String(misplaced)}`)
-  // An object filled key by key in a loop measured no faster than Drizzle's mapping once its rows were
-  // read and copied downstream; the literal was 0.8× (bench/README.md, "Page statements on the driver").
-  // eslint-disable-next-line no-new-func -- the text is built from the fields' own names, JSON-quoted
-  const build = new Function('c', 'v', `return { ${names.map((name, i) => `${JSON.stringify(name)}: v[${i}] === null ? null : c[${i}].mapFromDriverValue(v[${i}])`).join(', ')} }`) as (c: typeof decoders, v: unknown[]) => T
-  const row = (values: unknown[]): T => build(decoders, values)
+  const row = rowBuilder<T>(names, decoders)
   return {
     all: (values) => statement.all(...fillPlaceholders(params, values)).map(row),
     get: (values) => {

@@ -1,0 +1,30 @@
+// A Drizzle select, built with Drizzle, run on node-postgres itself with its rows as arrays, built into
+// objects by ../row-builder.ts: for a page's many rows, where Drizzle's mapping (an `is()` check and a
+// decoder lookup per field per row, more on a subquery's aliased fields) was a quarter of a comment
+// thread's CPU (bench/README.md, "Comment threads on PostgreSQL, on the driver").
+//
+// The fields are table columns, in the selection's order. Every result is checked against them: as many
+// columns, each named as its field's column (a query whose columns came out in another order fails instead
+// of mislabelling values). The values are pg's own (ints, booleans, json; int8 as numbers:
+// ./connection.ts), each through its column's decoder, as Drizzle's mapping gives them.
+import type { Column } from 'drizzle-orm'
+import type pg from 'pg'
+import { rowBuilder } from '../row-builder.js'
+
+/** What runs the statement: the pool, or a transaction's client. */
+type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>
+
+export function driverRows<T> (fields: Record<string, Column>): (conn: Queryable, query: { toSQL: () => { sql: string, params: unknown[] } }) => Promise<T[]> {
+  const names = Object.keys(fields)
+  const columns = names.map((name) => fields[name]!)
+  const row = rowBuilder<T>(names, columns)
+  return async (conn, query) => {
+    const { sql: text, params } = query.toSQL()
+    const result = await conn.query<unknown[]>({ text, values: params, rowMode: 'array' })
+    const misplaced = result.fields.length !== columns.length
+      ? `${result.fields.length} result columns for ${columns.length} fields`
+      : result.fields.flatMap((f, i) => f.name === columns[i]!.name ? [] : [`${names[i]} is ${f.name}`])
+    if (misplaced.length > 0) throw new Error(`a driver statement's fields are not its selection: ${String(misplaced)}`)
+    return result.rows.map(row)
+  }
+}

@@ -1,0 +1,35 @@
+// driverRows (src/db/pg/driver-rows.ts) runs a Drizzle select on node-postgres itself: its rows must be
+// Drizzle's own, value for value (booleans, nulls, int8 timestamps, joined columns), and fields that are
+// not the query's selection in its order must be refused.
+import t from 'tap'
+import { eq, getTableColumns } from 'drizzle-orm'
+import { driverRows } from '../../src/db/pg/driver-rows.js'
+import { articles, comments } from '../../src/db/pg/schema.js'
+import { authorEdit, build, createArticle, postWithToken } from '../helper.js'
+
+t.test('rows are those of Drizzle\'s own mapping', async (t) => {
+  const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres' })
+  const db = a.pg!.db
+  const article = await createArticle(a, { title: 'Thread', status: 'published' })
+  const first = await postWithToken(a, article.slug, { authorName: 'Ann', authorEmail: 'ann@example.com', authorUrl: 'https://ann.example.com/', body: 'First' })
+  await postWithToken(a, article.slug, { authorName: 'Bo', authorEmail: 'bo@example.com', body: 'Second, no site' })
+  t.equal((await authorEdit(a, first.id, first.editToken, { body: 'First, edited' })).statusCode, 200)
+
+  const fields = { ...getTableColumns(comments), articleSlug: articles.slug, articleCommentsOpen: articles.commentsOpen, articlePublishedAt: articles.publishedAt }
+  const query = () => db.select(fields).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
+    .where(eq(comments.articleId, article.id)).orderBy(comments.id)
+  const drizzle = await query()
+  t.equal(drizzle.length, 2)
+  t.ok(drizzle.some((r) => r.edited) && drizzle.some((r) => !r.edited), 'a boolean both ways')
+  t.ok(drizzle.some((r) => r.authorUrl === null) && drizzle.some((r) => r.authorUrl !== null), 'a column null and not')
+  t.equal(typeof drizzle[0]!.createdAt, 'number', 'an int8 timestamp as a number')
+  t.strictSame(await driverRows<typeof drizzle[number]>(fields)(db.$client, query()), drizzle)
+})
+
+t.test('fields that are not the selection, in its order, are refused', async (t) => {
+  const a = await build(t, {}, { engine: 'postgres' })
+  const db = a.pg!.db
+  const query = db.select({ id: comments.id, body: comments.body }).from(comments)
+  await t.rejects(driverRows({ body: comments.body, id: comments.id })(db.$client, query), /not its selection: body is id,id is body/)
+  await t.rejects(driverRows({ id: comments.id })(db.$client, query), /2 result columns for 1 fields/)
+})
