@@ -80,7 +80,7 @@ export function articleCounts (db: Db) {
      * numbers as they are), both in one snapshot: a deferred transaction, or a savepoint inside the
      * caller's. The stored numbers a count completes must be read inside `read`, or another process's
      * settle may commit between the two and count its articles twice or not at all
-     * (test/process/settle-race.test.ts). The deltas are given no other way.
+     * (test/process/settle-race.test.ts). This module gives the deltas no other way.
      */
     withDeltas<A extends unknown[], R> (read: (deltas: Deltas | undefined, ...args: A) => R): (at: number | undefined, ...args: A) => R {
       return sqlite.transaction((at: number | undefined, ...args: A): R => read(at === undefined ? undefined : deltasNow(at), ...args))

@@ -30,13 +30,14 @@ import {
   type CommentListParams, type CommentRecord, type CommentRepository, type CommentRow, type CommentTarget, type CommentWrite
 } from './repository.js'
 
-const columns = {
-  ...getTableColumns(comments),
+/** What a comment's record says of its article. */
+const articleFields = {
   articleSlug: articles.slug,
   articleStatus: articles.status,
   articlePublishedAt: articles.publishedAt,
   articleCommentsOpen: articles.commentsOpen
 }
+const columns = { ...getTableColumns(comments), ...articleFields }
 
 /** What create reads, locked, in one statement: the article as posted to, and the parent (nulls when none). */
 interface TargetRead extends CommentTarget, Record<string, unknown> {
@@ -175,10 +176,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     const fields = Object.fromEntries(Object.keys(getTableColumns(comments)).map((key) => [key, page[key as keyof typeof page]]))
     return await threadRows(db.$client, db.select({
       ...fields as unknown as ReturnType<typeof getTableColumns<typeof comments>>,
-      articleSlug: articles.slug,
-      articleStatus: articles.status,
-      articlePublishedAt: articles.publishedAt,
-      articleCommentsOpen: articles.commentsOpen
+      ...articleFields
     }).from(page).innerJoin(articles, eq(articles.id, page.articleId))
       .where(p.visibility === null ? undefined : publicAt(p.visibility.visibleAt))
       .orderBy(sql`${page.createdAt} ${direction}`, sql`${page.id} ${direction}`))

@@ -200,7 +200,8 @@ export function tagRepository (db: Db, { outbox, announceDue }: WriteEvents, cou
           outbox.record('tag.updated', toTag(after), now)
         }
         // Counted in the write's transaction: no settle can commit inside it, and no later write shows.
-        return countedBy(() => byId.get(current.id), v) ?? { ...fromRaw(byId.get(current.id)!), articleCount: 0 }
+        let raw: RawTag | undefined
+        return countedBy(() => (raw = byId.get(current.id)), v) ?? { ...fromRaw(raw!), articleCount: 0 }
       }).immediate())
     },
 

@@ -2,7 +2,8 @@
 // Drizzle's own, value for value (booleans, nulls, int8 timestamps, joined columns), and fields that are
 // not the query's selection in its order must be refused.
 import t from 'tap'
-import { eq, getTableColumns } from 'drizzle-orm'
+import { eq, getTableColumns, sql } from 'drizzle-orm'
+import { date, integer, interval, pgTable, timestamp } from 'drizzle-orm/pg-core'
 import { driverRows } from '../../src/db/pg/driver-rows.js'
 import { articles, comments } from '../../src/db/pg/schema.js'
 import { authorEdit, build, createArticle, postWithToken } from '../helper.js'
@@ -32,4 +33,25 @@ t.test('fields that are not the selection, in its order, are refused', async (t)
   const query = db.select({ id: comments.id, body: comments.body }).from(comments)
   await t.rejects(driverRows({ body: comments.body, id: comments.id })(db.$client, query), /not its selection: body is id,id is body/)
   await t.rejects(driverRows({ id: comments.id })(db.$client, query), /2 result columns for 1 fields/)
+})
+
+t.test('date and time columns come out as Drizzle gives them (it reads their text itself)', async (t) => {
+  const a = await build(t, {}, { engine: 'postgres' })
+  const db = a.pg!.db
+  await db.execute(sql`CREATE TABLE driver_rows_times (id integer PRIMARY KEY, at timestamp, at_tz timestamptz, on_day date, at_text timestamp, span interval)`)
+  await db.execute(sql`INSERT INTO driver_rows_times VALUES (1, '2026-03-29 01:30:00', '2026-03-29 01:30:00+02', '2026-03-29', '2026-03-29 01:30:00.123', '1 day 2 hours'),
+    (2, NULL, NULL, NULL, NULL, NULL)`)
+  const times = pgTable('driver_rows_times', {
+    id: integer('id').primaryKey(),
+    at: timestamp('at', { mode: 'date' }),
+    atTz: timestamp('at_tz', { mode: 'date', withTimezone: true }),
+    onDay: date('on_day', { mode: 'date' }),
+    atText: timestamp('at_text', { mode: 'string' }),
+    span: interval('span')
+  })
+  const fields = getTableColumns(times)
+  const query = () => db.select(fields).from(times).orderBy(times.id)
+  const drizzle = await query()
+  t.equal(drizzle[0]!.at?.toISOString(), '2026-03-29T01:30:00.000Z', 'a timestamp without a zone, as UTC')
+  t.strictSame(await driverRows<typeof drizzle[number]>(fields)(db.$client, query()), drizzle)
 })

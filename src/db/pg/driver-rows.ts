@@ -8,8 +8,16 @@
 // of mislabelling values). The values are pg's own (ints, booleans, json; int8 as numbers:
 // ./connection.ts), each through its column's decoder, as Drizzle's mapping gives them.
 import type { Column } from 'drizzle-orm'
-import type pg from 'pg'
+import pg from 'pg'
 import { rowBuilder } from '../row-builder.js'
+
+// Drizzle's node-postgres session leaves these as the text PostgreSQL sends (timestamptz, timestamp, date,
+// interval and their arrays: drizzle-orm/node-postgres/session.js); so does this.
+const AS_TEXT = new Set<number>([pg.types.builtins.TIMESTAMPTZ, pg.types.builtins.TIMESTAMP, pg.types.builtins.DATE, pg.types.builtins.INTERVAL,
+  1231, 1115, 1185, 1187, 1182])
+const types = {
+  getTypeParser: (id: number, format?: 'text' | 'binary') => AS_TEXT.has(id) ? (value: string) => value : pg.types.getTypeParser(id, format)
+}
 
 /** What runs the statement: the pool, or a transaction's client. */
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>
@@ -20,7 +28,7 @@ export function driverRows<T> (fields: Record<string, Column>): (conn: Queryable
   const row = rowBuilder<T>(names, columns)
   return async (conn, query) => {
     const { sql: text, params } = query.toSQL()
-    const result = await conn.query<unknown[]>({ text, values: params, rowMode: 'array' })
+    const result = await conn.query<unknown[]>({ text, values: params, rowMode: 'array', types: types as pg.CustomTypesConfig })
     const misplaced = result.fields.length !== columns.length
       ? `${result.fields.length} result columns for ${columns.length} fields`
       : result.fields.flatMap((f, i) => f.name === columns[i]!.name ? [] : [`${names[i]} is ${f.name}`])
