@@ -3,9 +3,9 @@
 //
 // The fields must be the query's selection, in the selection's order: table columns, or SQL expressions,
 // whose values are taken as the driver reads them (a `mapWith` on one is not applied: its decoder is not
-// part of Drizzle's public API). Checked against the statement's own result columns
-// when it is prepared: their number, and each column field's table and column, so a query whose columns
-// came out in another order fails at once instead of mislabelling values.
+// part of Drizzle's public API). Checked against the statement's own result columns when it is prepared:
+// their number, and each column field's table and column, so a query whose columns came out in another
+// order fails at once instead of mislabelling values.
 import { Column, fillPlaceholders, getTableName, is, SQL } from 'drizzle-orm'
 import type { Db } from './connection.js'
 import { AS_READ, rowBuilder } from './row-builder.js'

@@ -3,8 +3,8 @@
 // boolean column's 0/1 on SQLite, a JSON column's text), as Drizzle's own mapping does. Drizzle's mapping
 // checks every field of every row with `is()` and looks its decoder up again: a page of 100 comments spent
 // about a tenth of its CPU there on SQLite (bench/README.md, "Page statements on the driver") and a quarter
-// on PostgreSQL ("PostgreSQL: an article's tags by key, a thread's rows on the driver"). Used by ./driver-statement.ts (SQLite)
-// and ./pg/driver-rows.ts.
+// on PostgreSQL ("PostgreSQL: an article's tags by key, a thread's rows on the driver"). Used by
+// ./driver-statement.ts (SQLite) and ./pg/driver-rows.ts.
 
 /** What decodes one field's value; a Drizzle column is one. */
 export interface Decoder { mapFromDriverValue: (value: unknown) => unknown }

@@ -1,12 +1,14 @@
 // A Drizzle select, built with Drizzle, run on node-postgres itself with its rows as arrays, built into
 // objects by ../row-builder.ts: for a page's many rows, where Drizzle's mapping (an `is()` check and a
 // decoder lookup per field per row, more on a subquery's aliased fields) was a quarter of a comment
-// thread's CPU (bench/README.md, "Comment threads on PostgreSQL, on the driver").
+// thread's CPU (bench/README.md, "PostgreSQL: an article's tags by key, a thread's rows on the driver").
 //
 // The fields are table columns, in the selection's order. Every result is checked against them: as many
 // columns, each named as its field's column (a query whose columns came out in another order fails instead
 // of mislabelling values). The values are pg's own (ints, booleans, json; int8 as numbers:
-// ./connection.ts), each through its column's decoder, as Drizzle's mapping gives them.
+// ./connection.ts) but for the date and time types, which Drizzle's session takes as text for its column
+// decoders to parse (AS_TEXT below); each then goes through its column's decoder, as Drizzle's mapping
+// gives them (test/pg/driver-rows.test.ts).
 import type { Column } from 'drizzle-orm'
 import pg from 'pg'
 import { rowBuilder } from '../row-builder.js'
