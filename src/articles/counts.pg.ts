@@ -5,7 +5,8 @@
 // articles_status_published_idx: a handful. `settle` (upkeep's timer) folds them in and moves S to now.
 import { sql } from 'drizzle-orm'
 import type { PgDb, PgTx } from '../db/pg/connection.js'
-import { lockEventOrder } from '../events/outbox.pg.js'
+import { declaration } from '../db/pg/change-clock.js'
+import { lockEventOrderWith } from '../events/outbox.pg.js'
 import type { CountKind, Deltas, StoredCounts } from './counts.js'
 
 const keyOf = (kind: CountKind, key: string): string => `${kind}\u0000${key}`
@@ -56,10 +57,11 @@ export function articleCountsPg (db: PgDb) {
      * triggers count a written article as visible or not by the settled time they read, so a settle must
      * not move that time while an article write that read the old one is uncommitted (that article would be
      * counted by neither). Processes settling at once take turns; the second finds little or nothing to do.
+     * It declares no dependency key, as on SQLite: it changes no public answer, so no response cache empties.
      */
     async settle (now: number): Promise<boolean> {
       return db.transaction(async (tx) => {
-        await lockEventOrder(tx)
+        await lockEventOrderWith(tx, sql`${declaration([])} AS declared`)
         const { rows: [row] } = await tx.execute<{ at: number }>(sql`SELECT at FROM counts_settled WHERE id = 1`)
         const r = now >= row!.at ? { lo: row!.at, hi: now, sign: 1 } : { lo: now, hi: row!.at, sign: -1 }
         if (r.lo === r.hi) return false

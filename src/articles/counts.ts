@@ -11,6 +11,7 @@
 // in one transaction, so the range stays small; nothing depends on when it runs.
 // Raw SQL on purpose (CONTRIBUTING.md, the data layer): set-based recounts and json_each deltas, read on every list.
 import type { Db } from '../db/connection.js'
+import { declareWrite } from '../db/change-clock.js'
 import { publicAtText } from './visibility.js'
 
 export type CountKind = 'all' | 'section' | 'author'
@@ -100,9 +101,11 @@ export function articleCounts (db: Db) {
      * Folds the articles due between the settled time and `now` into the stored numbers and makes `now` the
      * settled time, in one immediate transaction (other processes do the same; each sees the other's S).
      * Writes nothing when no article fell due. Returns whether it wrote.
+     * It changes no public answer (stored plus deltas is the same sum before and after, at every time), so
+     * it declares no dependency key: the response cache keeps what it holds (test/http/response-cache.test.ts).
      */
     async settle (now: number): Promise<boolean> {
-      return settle.immediate(now)
+      return declareWrite(db, [], () => settle.immediate(now))
     },
 
     /** Every stored number counted again, with `now` as the settled time (see recountArticleCounts). */
