@@ -78,13 +78,16 @@ export function articleCounts (db: Db) {
     /**
      * `read` made into a function that runs it with what the public's counts lack at a time (articles due
      * since the settled time, few, per tag and key; none when the time is undefined: editors see stored
-     * numbers as they are), both in one snapshot: a deferred transaction, or a savepoint inside the
-     * caller's. The stored numbers a count completes must be read inside `read`, or another process's
-     * settle may commit between the two and count its articles twice or not at all
-     * (test/process/settle-race.test.ts). This module gives the deltas no other way.
+     * numbers as they are), both in one snapshot: a deferred transaction, or the caller's own when one is
+     * open (a write's answer: one snapshot already, no savepoint needed). The stored numbers a count
+     * completes must be read inside `read`, or another process's settle may commit between the two and
+     * count its articles twice or not at all (test/process/settle-race.test.ts). This module gives the
+     * deltas no other way.
      */
     withDeltas<A extends unknown[], R> (read: (deltas: Deltas | undefined, ...args: A) => R): (at: number | undefined, ...args: A) => R {
-      return sqlite.transaction((at: number | undefined, ...args: A): R => read(at === undefined ? undefined : deltasNow(at), ...args))
+      const both = (at: number | undefined, ...args: A): R => read(at === undefined ? undefined : deltasNow(at), ...args)
+      const snapshot = sqlite.transaction(both)
+      return (at, ...args) => sqlite.inTransaction ? both(at, ...args) : snapshot(at, ...args)
     },
 
     /** The stored numbers of a section, an author or all articles (zeros when there are none). */
