@@ -150,6 +150,7 @@ const INSERT_TRIGGERS: Record<string, string> = {
   article_search_bi: 'search document: derive',
   article_search_tags_ai: 'search document: derive',
   search_terms_ai: 'search term counts: derive',
+  article_tags_public_at_bi: 'a tag row\'s public date (migrations/pg/0011): derive',
   gazette_notify_change: 'the change clock: nothing listens to a database that is being filled'
 }
 
@@ -178,6 +179,8 @@ async function derive (client: pg.PoolClient): Promise<void> {
     FROM (SELECT at.tag_id, count(*) AS n, sum(gazette_published(a.status)) AS p, sum(gazette_visible(a.status, a.published_at)) AS v
           FROM article_tags at JOIN articles a ON a.id = at.article_id GROUP BY at.tag_id) AS c
     WHERE t.id = c.tag_id`)
+  await client.query(`UPDATE article_tags m SET public_at = a.published_at FROM articles a
+    WHERE a.id = m.article_id AND a.status = 'published'`)
   // The search index is built once from all the documents rather than kept up to date article by article:
   // it has no pending list (migrations/pg/0010), so the UPDATE would add each article's few hundred
   // entries to it one at a time. Rebuilt from its own definition, in this transaction.

@@ -14,7 +14,8 @@ import { and, eq, getTableColumns, gte, isNull, lte, sql, type SQL } from 'drizz
 import { SNAPSHOT, type PgDb, type PgTx } from '../../db/pg/connection.js'
 import { invalid } from '../../http/errors.js'
 import { orderBy } from '../../db/pg/keyset.js'
-import { articles, tags } from '../../db/pg/schema.js'
+import { alias } from 'drizzle-orm/pg-core'
+import { articleTags, articles, tags } from '../../db/pg/schema.js'
 import { articleCountsPg } from '../counts.pg.js'
 import { RANK_LIMIT, SearchRefused, type SearchPlan } from '../search-index.js'
 import { rankOf, searchPlannerPg, snippetsOfPg, tsquery } from '../search-index.pg.js'
@@ -29,8 +30,11 @@ import { countedWithinBudget, tooManyToCount, TOTAL_LIMIT } from './totals.js'
 const { body: _body, bodyHtml: _bodyHtml, search: _search, ...LISTED } = getTableColumns(articles)
 const SELECTION = { ...LISTED, rank: sql<null>`NULL::real` }
 
-/** A tag filter or the author filter, with its size (every article, drafts included). */
-interface Membership { where: SQL, size: number }
+/** A tag filter or the author filter, with its size (every article, drafts included); a tag's id. */
+interface Membership { where: SQL, size: number, tagId?: number }
+
+/** The tag rows that drive a public page of a tag (article_tags_public_idx: ./index.pg.ts, statements). */
+const driving = alias(articleTags, 'd')
 
 /** A page as the list statement found it: its rows (one more than asked, when there is a next page), the shown rows' tags and, for a search, snippets. */
 interface ListedPage { rows: ListedRow[], total?: number, snippets: Map<number, string>, tags: Map<number, TagRef[]> }
@@ -58,7 +62,7 @@ export function articleListingPg (db: PgDb) {
     for (const slug of new Set(p.tags)) {
       const [tag] = await db.select({ id: tags.id, n: tags.totalArticles }).from(tags).where(and(eq(tags.slug, slug), isNull(tags.deletedAt)))
       if (tag === undefined) return undefined
-      out.push({ where: sql`EXISTS (SELECT 1 FROM article_tags m WHERE m.tag_id = ${tag.id} AND m.article_id = ${articles.id})`, size: tag.n })
+      out.push({ where: sql`EXISTS (SELECT 1 FROM article_tags m WHERE m.tag_id = ${tag.id} AND m.article_id = ${articles.id})`, size: tag.n, tagId: tag.id })
     }
     if (p.author !== undefined) {
       out.push({
@@ -111,17 +115,34 @@ export function articleListingPg (db: PgDb) {
     if (relevance && search!.matches > RANK_LIMIT) {
       throw invalid('query', '/q', `matches more than ${RANK_LIMIT.toLocaleString('en')} articles, too many to rank by relevance; add a word, or sort by date (sort=-publishedAt)`)
     }
+    // A public page of a tag by date: the smallest tag's rows in article_tags_public_idx drive it, one range
+    // in the page's order (their public_at is the article's published_at while it is published, kept by the
+    // triggers of migrations/pg/0011). Walking the published articles by date and probing each for the tag
+    // read 910 to find 21 (bench/README.md, "PostgreSQL: a tag's page from its own index").
+    const byTag = p.visibility !== null && search === undefined && p.sort !== '-updatedAt'
+      ? members.filter((m) => m.tagId !== undefined).sort((a, b) => a.size - b.size)[0]
+      : undefined
     const filters: (SQL | undefined)[] = []
     if (p.visibility !== null) filters.push(sql`${articles.status} = 'published'`, lte(articles.publishedAt, p.visibility.visibleAt))
     else if (p.status !== undefined) filters.push(eq(articles.status, p.status))
     if (p.section !== undefined) filters.push(eq(articles.section, p.section))
     if (p.publishedAfter !== undefined) filters.push(gte(articles.publishedAt, p.publishedAfter))
     if (p.publishedBefore !== undefined) filters.push(lte(articles.publishedAt, p.publishedBefore))
-    for (const m of members) filters.push(m.where)
+    for (const m of members) if (m !== byTag) filters.push(m.where)
     if (search !== undefined) filters.push(sql`${articles.search} @@ ${tsquery(search.plan)}`)
+    // The driving tag's range: its published rows up to now, within the dates asked for.
+    const drivingRange = byTag === undefined
+      ? undefined
+      : and(eq(driving.tagId, byTag.tagId!), lte(driving.publicAt, p.visibility!.visibleAt),
+        p.publishedAfter === undefined ? undefined : gte(driving.publicAt, p.publishedAfter),
+        p.publishedBefore === undefined ? undefined : lte(driving.publicAt, p.publishedBefore))
     const where = and(...filters)
-    const order = listOrder(p)
+    // Keyed on the driving rows' columns, which equal the article's date and id on every row they join.
+    const order = byTag === undefined ? listOrder(p) : { ...listOrder(p), column: driving.publicAt, tie: driving.articleId }
     const { keyset, rest } = keysetRanges(p, order, relevance)
+    const from = () => byTag === undefined
+      ? db.select(SELECTION).from(articles)
+      : db.select(SELECTION).from(driving).innerJoin(articles, eq(articles.id, driving.articleId))
     let page
     if (relevance) {
       const rank = rankOf(sql`${articles.search}`, search!.plan)
@@ -130,15 +151,15 @@ export function articleListingPg (db: PgDb) {
         : sql`(${rank} < ${Number(p.after[0])}::float8 OR (${rank} = ${Number(p.after[0])}::float8 AND ${articles.id} < ${Number(p.after[1])}))`
       page = db.select({ ...LISTED, rank }).from(articles).where(and(where, after)).orderBy(sql`${rank} DESC, ${articles.id} DESC`).limit(p.limit + 1)
     } else {
-      page = db.select(SELECTION).from(articles).where(and(where, keyset)).orderBy(orderBy(order)).limit(p.limit + 1)
+      page = from().where(and(drivingRange, where, keyset)).orderBy(orderBy(order)).limit(p.limit + 1)
     }
-    const more = rest === undefined ? undefined : (n: number) => db.select(SELECTION).from(articles).where(and(where, rest)).orderBy(orderBy(order)).limit(n)
+    const more = rest === undefined ? undefined : (n: number) => from().where(and(drivingRange, where, rest)).orderBy(orderBy(order)).limit(n)
     // Counted up to TOTAL_LIMIT + 1 (refused beyond), and refused up front when the smallest tag or author
     // would have to be gone through beyond TOTAL_LIMIT of its articles (as on SQLite).
     const smallest = Math.min(...members.map((m) => m.size))
     const countable = search !== undefined ? search.matches <= TOTAL_LIMIT : members.length === 0 || smallest <= TOTAL_LIMIT
     const total = db.select({ n: sql<number>`count(*)` })
-      .from(db.select({ one: sql`1` }).from(articles).where(where).limit(TOTAL_LIMIT + 1).as('counted'))
+      .from(db.select({ one: sql`1` }).from(articles).where(and(where, byTag?.where)).limit(TOTAL_LIMIT + 1).as('counted'))
     return { page, more, total, countable, plan: search?.plan }
   }
 

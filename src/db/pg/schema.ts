@@ -189,10 +189,14 @@ export const tags = pgTable('tags', {
 export const articleTags = pgTable('article_tags', {
   articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
   tagId: integer('tag_id').notNull().references(() => tags.id, { onDelete: 'cascade' }),
-  position: integer('position').notNull()
+  position: integer('position').notNull(),
+  // The article's published_at while it is published, else NULL: kept by triggers (migrations/pg/0011), so a
+  // public page of a tag is one range of article_tags_public_idx in date order (src/articles/listing/index.pg.ts).
+  publicAt: ms('public_at')
 }, (t) => [
   primaryKey({ columns: [t.articleId, t.tagId] }),
-  index('article_tags_tag_idx').on(t.tagId, t.articleId)
+  index('article_tags_tag_idx').on(t.tagId, t.articleId),
+  index('article_tags_public_idx').on(t.tagId, t.publicAt.asc().nullsFirst(), t.articleId).where(sql`public_at IS NOT NULL`)
 ])
 
 const COMMENT_STATUSES = ['pending', 'approved', 'spam', 'trash', 'deleted'] as const

@@ -1,0 +1,83 @@
+// A public page of a tag on PostgreSQL is one range of article_tags_public_idx in date order
+// (src/articles/listing/index.pg.ts, migrations/pg/0011): the tag rows of published articles, whose
+// public_at the triggers keep equal to the article's published_at. Walking the published articles by date
+// and probing each for the tag read hundreds of rows for a page of a tag that is on few of them. Here the
+// app's own statement is run under EXPLAIN ANALYZE, and the triggers' column is checked against the
+// articles after every kind of write that moves it.
+import t from 'tap'
+import { sql } from 'drizzle-orm'
+import { build, createArticle, type TestApp } from '../helper.js'
+import { statementsSent } from './sent.js'
+
+interface PlanNode { 'Relation Name'?: string, 'Actual Rows'?: number, 'Actual Loops'?: number, 'Rows Removed by Filter'?: number, Plans?: PlanNode[] }
+
+/** Rows of `relation` the plan read: those it kept and those its filters threw away, over every loop. */
+function rowsRead (node: PlanNode, relation: string): number {
+  const own = node['Relation Name'] === relation
+    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1)
+    : 0
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child, relation), 0)
+}
+
+/** Tag rows whose public_at is not what the triggers promise: the article's published_at while it is published. */
+async function drifted (a: TestApp): Promise<unknown[]> {
+  return (await a.pg!.db.execute(sql`SELECT m.article_id, m.tag_id, m.public_at, a.status, a.published_at
+    FROM article_tags m JOIN articles a ON a.id = m.article_id
+    WHERE m.public_at IS DISTINCT FROM (CASE WHEN a.status = 'published' THEN a.published_at END)`)).rows
+}
+
+t.test("a tag's public page reads that tag's rows, one range in date order", async (t) => {
+  const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres' })
+  const db = a.pg!.db
+  // 5,000 published articles, one in twenty with the tag, the rest another's; ten drafts with the tag, newer.
+  const at = a.clock.now - 6000 * 60_000
+  await db.execute(sql`INSERT INTO tags (slug, name, created_at, updated_at) VALUES ('rare', 'Rare', ${at}::bigint, ${at}::bigint), ('common', 'Common', ${at}::bigint, ${at}::bigint)`)
+  await db.execute(sql`INSERT INTO articles (slug, title, body, body_html, status, published_at, created_at, updated_at)
+    SELECT 'a-' || i, 'Article ' || i, 'Text.', '<p>Text.</p>', CASE WHEN i > 5000 THEN 'draft' ELSE 'published' END,
+      CASE WHEN i > 5000 THEN NULL ELSE ${at}::bigint + i * 60000 END, ${at}::bigint, ${at}::bigint
+    FROM generate_series(1, 5010) AS i`)
+  await db.execute(sql`INSERT INTO article_tags (article_id, tag_id, position)
+    SELECT a.id, t.id, 0 FROM articles a JOIN tags t ON t.slug = CASE WHEN (substr(a.slug, 3)::int % 20 = 0 OR a.status = 'draft') THEN 'rare' ELSE 'common' END`)
+  await db.execute(sql`ANALYZE articles`)
+  await db.execute(sql`ANALYZE article_tags`)
+  t.same(await drifted(a), [], 'rows inserted after their articles take their public dates')
+
+  const { result: res, sent } = await statementsSent(() => a.inject({ method: 'GET', url: '/v1/articles?tag=rare&limit=20' }))
+  t.equal(res.statusCode, 200)
+  const slugs = res.json().data.map((article: { slug: string }) => article.slug)
+  t.same(slugs, Array.from({ length: 20 }, (_, i) => `a-${5000 - i * 20}`), 'the tag\'s newest published articles, newest first')
+  const pages = sent.filter((q) => /from "article_tags" "d"/.test(q.text))
+  t.equal(pages.length, 1, 'one page statement, driven by the tag')
+  const plan = (await db.$client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${pages[0]!.text}`, pages[0]!.values)).rows[0]['QUERY PLAN'][0].Plan as PlanNode
+  t.ok(rowsRead(plan, 'article_tags') <= 21, `the page's rows and one more, not every article walked by date (read ${rowsRead(plan, 'article_tags')})`)
+  t.ok(rowsRead(plan, 'articles') <= 21, `each row's article by key (read ${rowsRead(plan, 'articles')})`)
+
+  // The next page follows on from the cursor, in the same range.
+  const next = await a.inject({ method: 'GET', url: res.headers.link!.toString().match(/<([^>]+)>; rel="next"/)![1]!.replace(/^https?:\/\/[^/]+/, '') })
+  t.same(next.json().data.map((article: { slug: string }) => article.slug), Array.from({ length: 20 }, (_, i) => `a-${4600 - i * 20}`), 'the second page')
+})
+
+t.test('the tag rows follow their article: published, re-dated, scheduled, unpublished, retagged', async (t) => {
+  const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres' })
+  const page = async () => (await a.inject({ method: 'GET', url: '/v1/articles?tag=harbour' })).json().data.map((x: { slug: string }) => x.slug)
+  const one = await createArticle(a, { title: 'One', body: 'x', status: 'published', tags: ['Harbour', 'Ferries'] })
+  const two = await createArticle(a, { title: 'Two', body: 'x', status: 'draft', tags: ['Harbour'] })
+  t.same(await drifted(a), [])
+  t.same(await page(), ['one'], 'a draft is not on the page')
+  const steps: [string, () => Promise<unknown>, string[]][] = [
+    ['the draft published', () => a.as('editor', { method: 'PATCH', url: `/v1/articles/${two.slug as string}`, payload: { status: 'published' } }), ['two', 'one']],
+    ['re-dated into the past', () => a.as('editor', { method: 'PATCH', url: '/v1/articles/two', payload: { publishedAt: new Date(a.clock.now - 3600_000).toISOString() } }), ['one', 'two']],
+    ['scheduled for later', () => a.as('editor', { method: 'PATCH', url: '/v1/articles/one', payload: { publishedAt: new Date(a.clock.now + 3600_000).toISOString() } }), ['two']],
+    ['unpublished', () => a.as('editor', { method: 'PATCH', url: '/v1/articles/two', payload: { status: 'draft' } }), []],
+    ['retagged while scheduled', () => a.as('editor', { method: 'PATCH', url: '/v1/articles/one', payload: { tags: ['Ferries', 'Harbour', 'Weather'] } }), []],
+    ['its time come', async () => { a.clock.advance(2 * 3600_000) }, ['one']],
+    ['published again, and its tags replaced', () => a.as('editor', { method: 'PATCH', url: '/v1/articles/two', payload: { status: 'published', tags: ['Weather', 'Harbour'] } }), ['one', 'two']],
+    ['deleted', () => a.as('editor', { method: 'DELETE', url: `/v1/articles/${one.slug as string}` }), ['two']]
+  ]
+  for (const [what, write, expected] of steps) {
+    const res = await write() as { statusCode: number, body: string } | undefined
+    if (res !== undefined) t.ok([200, 204].includes(res.statusCode), `${what}: done`, { body: res.body })
+    t.same(await drifted(a), [], `${what}: every tag row has its article's public date`)
+    t.same(await page(), expected, `${what}: the tag's page`)
+  }
+})
