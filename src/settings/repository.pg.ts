@@ -1,7 +1,8 @@
-// The settings repository (src/settings/repository.ts) on PostgreSQL. Each method is one statement: a claim is
-// decided by the primary key, whichever process asks first.
+// The settings repository (src/settings/repository.ts) on PostgreSQL. A claim is decided by the primary key,
+// whichever process asks first.
 import { eq, sql } from 'drizzle-orm'
 import type { PgDb } from '../db/pg/connection.js'
+import { declareKeys } from '../db/pg/change-clock.js'
 import { settings } from '../db/pg/schema.js'
 import type { SettingsRepository } from './repository.js'
 
@@ -13,8 +14,13 @@ export function settingsRepositoryPg (db: PgDb): SettingsRepository {
     async claim (key: string, value: string): Promise<boolean> {
       return (await db.insert(settings).values({ key, value }).onConflictDoNothing().returning({ key: settings.key })).length > 0
     },
+    // Declares no dependency key, as on SQLite: a secret made on first use (the rate limiter's, at the first
+    // counted request) changes no answer, and its undeclared notification emptied every process's cache.
     async getOrCreate (key: string, make: () => string): Promise<string> {
-      const [made] = await db.insert(settings).values({ key, value: make() }).onConflictDoNothing().returning({ value: settings.value })
+      const [made] = await db.transaction(async (tx) => {
+        await declareKeys(tx, [])
+        return await tx.insert(settings).values({ key, value: make() }).onConflictDoNothing().returning({ value: settings.value })
+      })
       // Another process's value when it stored one first: the same for everyone.
       return made?.value ?? (await value(key))!
     },

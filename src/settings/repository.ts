@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
+import { declareWrite } from '../db/change-clock.js'
 import { settings } from '../db/schema.js'
 
 /** Server-wide values that must survive restarts. */
@@ -13,9 +14,13 @@ export function settingsRepository (db: Db) {
     async claim (key: string, value: string): Promise<boolean> {
       return db.insert(settings).values({ key, value }).onConflictDoNothing().run().changes > 0
     },
-    /** Stores `value` under `key` unless one is there already; returns the stored value. */
+    /**
+     * Stores `value` under `key` unless one is there already; returns the stored value. Made for a server's
+     * own secrets (HMAC keys), which no answer used before they existed: the write declares no dependency
+     * key, so the response cache keeps what it holds (src/plugins/public-cache.ts).
+     */
     async getOrCreate (key: string, make: () => string): Promise<string> {
-      db.insert(settings).values({ key, value: make() }).onConflictDoNothing().run()
+      declareWrite(db, [], () => db.insert(settings).values({ key, value: make() }).onConflictDoNothing().run())
       return byKey.get({ key })!.value
     },
     async delete (key: string): Promise<void> {
