@@ -255,7 +255,7 @@ export function storedRepresentations (db: Pick<Db, '$client'>) {
   // The tags as [[slug, name, position], …] (inEditorsOrder sorts them); deleted tags are gone at once (tagReader's rule).
   // The slug gives the id (articles_slug_unique holds it), and the status, date and comment count come from
   // articles_listed_idx: in the row itself they lie behind the body and its HTML, on overflow pages read for
-  // every request (bench/README.md, "An article by slug, from its indexes": 28–45 against 22–31 µs).
+  // every request (bench/README.md, "An article by slug from its indexes": 28–45 against 22–31 µs).
   const select = `SELECT a.id AS id, a.comment_count AS count, r.json AS json, r.tags_at AS tagsAt, r.count_at AS countAt, r.hash AS hash,
       (SELECT json_group_array(json_array(t.slug, t.name, at.position))
         FROM article_tags at JOIN tags t ON t.id = at.tag_id AND t.deleted_at IS NULL WHERE at.article_id = a.id) AS tags
