@@ -5,7 +5,14 @@
 -- triggers below; article_tags_public_idx (tag_id, public_at, article_id) holds the published rows only.
 -- Filled before the index is built, so the index is built once over the final values. The articles are
 -- locked against writes first: a publication committed by another process between the fill and the
--- triggers' creation would leave its tag rows behind.
+-- triggers' creation would leave its tag rows behind. Every write of articles and article_tags takes the
+-- event log's order lock before any table lock (src/events/outbox.pg.ts, EVENT_LOG_LOCK = 0x657674), so
+-- this takes it first as well: then no writer is half way through a transaction (a PATCH holds its article
+-- and reads its tags, then deletes them) when the tables are locked, and the table locks wait for readers
+-- alone; locking the tables first could deadlock with such a PATCH.
+-- What it costs: the fill writes a new version of every published article's tag rows (at a million
+-- articles, a few million rows), and reads of article_tags wait until the migration commits.
+SELECT pg_advisory_xact_lock(6649460);--> statement-breakpoint
 LOCK TABLE articles, article_tags IN SHARE ROW EXCLUSIVE MODE;--> statement-breakpoint
 ALTER TABLE "article_tags" ADD COLUMN "public_at" bigint;--> statement-breakpoint
 -- An update of article_tags re-indexed the search documents of every article it touched. Now only those

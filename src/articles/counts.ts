@@ -105,7 +105,8 @@ export function articleCounts (db: Db) {
      * settled time, in one immediate transaction (other processes do the same; each sees the other's S).
      * Writes nothing when no article fell due. Returns whether it wrote.
      * It changes no public answer (stored plus deltas is the same sum before and after, at every time), so
-     * it declares no dependency key: the response cache keeps what it holds (test/http/response-cache.test.ts).
+     * it declares no dependency key: this process's response cache keeps what it holds (another process on
+     * the same file sees PRAGMA data_version move and empties its own; test/http/response-cache.test.ts).
      */
     async settle (now: number): Promise<boolean> {
       return declareWrite(db, [], () => settle.immediate(now))

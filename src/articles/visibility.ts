@@ -9,7 +9,8 @@
 //   (articles_sitemap_idx, articles_unannounced_idx) are chosen only when a query repeats their condition;
 // - the caller's view, worked out once per request: viewOf.
 // Spelled elsewhere, and not changeable from here: the triggers of migrations 0006, 0009 and 0011 (and the
-// partial index conditions of 0005 and 0013) write the rule in their own SQL, and a migration is fixed once
+// partial index conditions of 0005 and 0013), and on PostgreSQL those of pg/0002 and pg/0011 (a tag row's
+// public_at, compared with the time by src/articles/listing/index.pg.ts), write the rule in their own SQL, and a migration is fixed once
 // applied: changing the rule means a new migration as well as this file. Spelled elsewhere on purpose, each
 // saying so: the due *ranges* (published, due in (lo, hi]) of src/articles/counts.ts (`due`) and the
 // announcements' `announced = 0` queries (src/articles/announcements.ts), which read their own partial index.

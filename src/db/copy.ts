@@ -179,8 +179,12 @@ async function derive (client: pg.PoolClient): Promise<void> {
     FROM (SELECT at.tag_id, count(*) AS n, sum(gazette_published(a.status)) AS p, sum(gazette_visible(a.status, a.published_at)) AS v
           FROM article_tags at JOIN articles a ON a.id = at.article_id GROUP BY at.tag_id) AS c
     WHERE t.id = c.tag_id`)
+  // Each tag row's public date (migrations/pg/0011). It changes no tag: the search trigger of article_tags
+  // would compare every row before and after for nothing, so it is off meanwhile, as in the migration.
+  await client.query('ALTER TABLE article_tags DISABLE TRIGGER article_search_tags_au')
   await client.query(`UPDATE article_tags m SET public_at = a.published_at FROM articles a
     WHERE a.id = m.article_id AND a.status = 'published'`)
+  await client.query('ALTER TABLE article_tags ENABLE TRIGGER article_search_tags_au')
   // The search index is built once from all the documents rather than kept up to date article by article:
   // it has no pending list (migrations/pg/0010), so the UPDATE would add each article's few hundred
   // entries to it one at a time. Rebuilt from its own definition, in this transaction.
@@ -227,6 +231,11 @@ async function verify (client: pg.PoolClient, source: Database.Database, copied:
     derivedCounts++
     if (ourTags.get(id) !== value) throw new CopyError(`tag ${id}'s counts: SQLite ${value}, PostgreSQL ${ourTags.get(id) ?? 'none'}`)
   }
+  // Every tag row's public date is its article's while it is published (what the triggers of
+  // migrations/pg/0011 keep).
+  const { rows: [drift] } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM article_tags m JOIN articles a ON a.id = m.article_id
+    WHERE m.public_at IS DISTINCT FROM (CASE WHEN a.status = 'published' THEN a.published_at END)`)
+  if (Number(drift!.n) !== 0) throw new CopyError(`article_tags: ${drift!.n} rows whose public_at is not their article's public date`)
   // A sample of rows of the big tables, every copied column compared.
   let sampledRows = 0
   for (const { table, key } of [{ table: 'articles', key: 'id' }, { table: 'comments', key: 'id' }, { table: 'events', key: 'seq' }]) {

@@ -17,7 +17,8 @@ export function settingsRepository (db: Db) {
     /**
      * Stores `value` under `key` unless one is there already; returns the stored value. Made for a server's
      * own secrets (HMAC keys), which no answer used before they existed: the write declares no dependency
-     * key, so the response cache keeps what it holds (src/plugins/public-cache.ts).
+     * key, so this process's response cache keeps what it holds (another process on the same file sees the
+     * data version move and empties its own; src/plugins/public-cache.ts).
      */
     async getOrCreate (key: string, make: () => string): Promise<string> {
       declareWrite(db, [], () => db.insert(settings).values({ key, value: make() }).onConflictDoNothing().run())

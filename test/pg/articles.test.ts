@@ -103,7 +103,14 @@ async function articleStory (t: Test, engine: Engine): Promise<unknown[]> {
     await pages(a, '&author=Anna%20Petrova', 'editor'),
     await pages(a, '&author=Anna%20Petrova&section=World', 'editor'),
     await pages(a, `&publishedAfter=${new Date(a.clock.now - 10_000).toISOString()}`),
-    await pages(a, '&tag=no-such-tag')
+    await pages(a, '&tag=no-such-tag'),
+    // A public page of a tag is driven by the tag's own index on PostgreSQL (migrations/pg/0011): with every
+    // filter and order it meets beside the tag.
+    await pages(a, '&tag=ferry&sort=publishedAt'),
+    await pages(a, `&tag=harbour&publishedAfter=${new Date(a.clock.now - 10_000).toISOString()}`),
+    await pages(a, `&tag=ferry&publishedBefore=${new Date(a.clock.now + 3 * HOUR).toISOString()}&sort=publishedAt`),
+    await pages(a, '&tag=ferry&section=World'),
+    await pages(a, '&tag=ferry&author=Anna%20Petrova')
   ]
   const before = await lists()
   a.clock.advance(2 * HOUR)

@@ -5,7 +5,11 @@
 // app's own statement is run under EXPLAIN ANALYZE, and the triggers' column is checked against the
 // articles after every kind of write that moves it.
 import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
+import { pgMigrationsFolder } from '../../src/db/pg/connection.js'
+import { EVENT_LOG_LOCK } from '../../src/events/outbox.pg.js'
 import { build, createArticle, type TestApp } from '../helper.js'
 import { statementsSent } from './sent.js'
 
@@ -80,4 +84,12 @@ t.test('the tag rows follow their article: published, re-dated, scheduled, unpub
     t.same(await drifted(a), [], `${what}: every tag row has its article's public date`)
     t.same(await page(), expected, `${what}: the tag's page`)
   }
+})
+
+t.test('the migration takes the writers\' order lock before it locks a table', async (t) => {
+  // Spelled as a number in the SQL: if EVENT_LOG_LOCK ever changed, the migration would lock nothing anyone waits on.
+  const text = readFileSync(join(pgMigrationsFolder, '0011_public_tag_pages.sql'), 'utf8')
+  const lock = text.indexOf(`SELECT pg_advisory_xact_lock(${EVENT_LOG_LOCK});`)
+  t.ok(lock >= 0, 'the event log\'s order lock, by its value')
+  t.ok(lock < text.indexOf('LOCK TABLE'), 'before any table lock')
 })
