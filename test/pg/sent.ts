@@ -1,5 +1,5 @@
 // The statements the app's PostgreSQL pool sends while `work` runs, as sent (text and values), for tests
-// that explain the app's own statements rather than a copy of their text.
+// that explain the app's own statements rather than a copy of their text; and what their plans read.
 import pg from 'pg'
 
 export interface SentStatement { text: string, values: unknown[] }
@@ -18,4 +18,19 @@ export async function statementsSent<T> (work: () => Promise<T>): Promise<{ resu
   } finally {
     pg.Client.prototype.query = query
   }
+}
+
+export interface PlanNode { 'Relation Name'?: string, 'Actual Rows'?: number, 'Actual Loops'?: number, 'Rows Removed by Filter'?: number, Plans?: PlanNode[] }
+
+/** A statement as it was sent, run again under EXPLAIN ANALYZE: its plan's root. */
+export async function analyzed (pool: pg.Pool, statement: SentStatement): Promise<PlanNode> {
+  return (await pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, statement.values)).rows[0]['QUERY PLAN'][0].Plan as PlanNode
+}
+
+/** Rows of `relation` the plan read: those it kept and those its filters threw away, over every loop. */
+export function rowsRead (node: PlanNode, relation: string): number {
+  const own = node['Relation Name'] === relation
+    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1)
+    : 0
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child, relation), 0)
 }

@@ -5,17 +5,7 @@
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { build, createArticle } from '../helper.js'
-import { statementsSent } from './sent.js'
-
-interface PlanNode { 'Relation Name'?: string, 'Actual Rows'?: number, 'Actual Loops'?: number, 'Rows Removed by Filter'?: number, Plans?: PlanNode[] }
-
-/** Rows of `relation` the plan read: those it kept and those its filters threw away, over every loop. */
-function rowsRead (node: PlanNode, relation: string): number {
-  const own = node['Relation Name'] === relation
-    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1)
-    : 0
-  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child, relation), 0)
-}
+import { analyzed, rowsRead, statementsSent } from './sent.js'
 
 t.test("an article's read looks up its own tags, not the whole tags table", async (t) => {
   const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres' })
@@ -30,6 +20,6 @@ t.test("an article's read looks up its own tags, not the whole tags table", asyn
   t.same(res.json().tags.map((tag: { slug: string }) => tag.slug), ['harbour', 'ferries', 'weather'], 'the tags, in the editor\'s order')
   const reads = sent.filter((q) => /article_representations/.test(q.text))
   t.equal(reads.length, 1, 'one statement reads the article')
-  const plan = (await db.$client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${reads[0]!.text}`, reads[0]!.values)).rows[0]['QUERY PLAN'][0].Plan as PlanNode
+  const plan = await analyzed(db.$client, reads[0]!)
   t.equal(rowsRead(plan, 'tags'), 3, 'the article\'s three tags, each by its key')
 })

@@ -11,17 +11,7 @@ import { sql } from 'drizzle-orm'
 import { pgMigrationsFolder } from '../../src/db/pg/connection.js'
 import { EVENT_LOG_LOCK } from '../../src/events/outbox.pg.js'
 import { build, createArticle, type TestApp } from '../helper.js'
-import { statementsSent } from './sent.js'
-
-interface PlanNode { 'Relation Name'?: string, 'Actual Rows'?: number, 'Actual Loops'?: number, 'Rows Removed by Filter'?: number, Plans?: PlanNode[] }
-
-/** Rows of `relation` the plan read: those it kept and those its filters threw away, over every loop. */
-function rowsRead (node: PlanNode, relation: string): number {
-  const own = node['Relation Name'] === relation
-    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1)
-    : 0
-  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child, relation), 0)
-}
+import { analyzed, rowsRead, statementsSent } from './sent.js'
 
 /** Tag rows whose public_at is not what the triggers promise: the article's published_at while it is published. */
 async function drifted (a: TestApp): Promise<unknown[]> {
@@ -52,7 +42,7 @@ t.test("a tag's public page reads that tag's rows, one range in date order", asy
   t.same(slugs, Array.from({ length: 20 }, (_, i) => `a-${5000 - i * 20}`), 'the tag\'s newest published articles, newest first')
   const pages = sent.filter((q) => /from "article_tags" "d"/.test(q.text))
   t.equal(pages.length, 1, 'one page statement, driven by the tag')
-  const plan = (await db.$client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${pages[0]!.text}`, pages[0]!.values)).rows[0]['QUERY PLAN'][0].Plan as PlanNode
+  const plan = await analyzed(db.$client, pages[0]!)
   t.ok(rowsRead(plan, 'article_tags') <= 21, `the page's rows and one more, not every article walked by date (read ${rowsRead(plan, 'article_tags')})`)
   t.ok(rowsRead(plan, 'articles') <= 21, `each row's article by key (read ${rowsRead(plan, 'articles')})`)
 
