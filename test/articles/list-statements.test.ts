@@ -1,15 +1,17 @@
 // The article list prepares its statements once per shape and binds each request's values
-// (src/articles/listing/index.ts). Every shape must return what a naive reading of the rules returns (an
-// oracle over every row, here, in JavaScript), page after page through its cursors: each later page runs
-// the shape's prepared statement again with other values, and so does each tag, author, section and
-// search of the same shape. And the prepared shapes stay bounded.
+// (src/articles/listing/index.ts; on PostgreSQL, index.pg.ts builds each shape's text once, searches
+// aside). Every shape must return what a naive reading of the rules returns (an oracle over every row,
+// here, in JavaScript), page after page through its cursors: each later page runs the shape's statement
+// again with other values, and so does each tag, author, section and search of the same shape. And the
+// prepared shapes stay bounded. On both engines (searches on SQLite only: the oracle ranks with FTS5).
 import t, { type Test } from 'tap'
 import { sql } from 'drizzle-orm'
 import { articleListing, LIST_SHAPES, type ArticleListParams } from '../../src/articles/listing/index.js'
+import { articleListingPg } from '../../src/articles/listing/index.pg.js'
 import { storedRepresentations } from '../../src/articles/stored.js'
 import { parseSearch } from '../../src/articles/search.js'
 import { articleSearch, RANK, searchPlanner } from '../../src/articles/search-index.js'
-import { build, createArticle, type TestApp, onSqlite } from '../helper.js'
+import { build, createArticle, type TestApp } from '../helper.js'
 
 const DAY = 86_400_000
 const SECTIONS = ['Sport', 'World', null]
@@ -40,7 +42,14 @@ async function archive (t: Test) {
   return a
 }
 
-function rowsOf (a: TestApp): Row[] {
+async function rowsOf (a: TestApp): Promise<Row[]> {
+  if (a.pg !== undefined) {
+    const { rows } = await a.pg.db.$client.query<Row>(`SELECT a.id, a.slug, a.status, a.published_at AS "publishedAt", a.updated_at AS "updatedAt", a.section,
+        ARRAY(SELECT t.slug FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = a.id) AS tags,
+        ARRAY(SELECT name FROM article_authors m WHERE m.article_id = a.id) AS authors
+      FROM articles a`)
+    return rows
+  }
   const sqlite = a.app.db.$client
   const rows = sqlite.prepare('SELECT id, slug, status, published_at AS publishedAt, updated_at AS updatedAt, section FROM articles').all() as Row[]
   const tagsOf = sqlite.prepare('SELECT t.slug FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = ?').pluck()
@@ -90,9 +99,10 @@ async function walk (a: TestApp, query: string, editor: boolean): Promise<{ slug
   return { slugs, total }
 }
 
-t.test('every list shape, page after page, returns what the rules say', onSqlite, async (t) => {
+t.test('every list shape, page after page, returns what the rules say', async (t) => {
   const a = await archive(t)
-  const rows = rowsOf(a)
+  const rows = await rowsOf(a)
+  const searches = a.pg === undefined
   const now = a.clock.now
   const iso = (ms: number) => new Date(ms).toISOString()
   type Query = Record<string, string | string[] | undefined>
@@ -102,11 +112,11 @@ t.test('every list shape, page after page, returns what the rules say', onSqlite
     for (const sort of ['-publishedAt', 'publishedAt', '-updatedAt']) {
       for (const filter of <Query[]>[{}, { section: 'Sport' }, { section: 'World' }, { tag: 'navy' }, { tag: 'harbour' }, { tag: 'rare' }, { tag: ['navy', 'weather'] },
         { author: 'Ann Lee' }, { author: 'Cy Dee' }, { tag: 'rare', author: 'Ann Lee' }, { publishedAfter: iso(now - 20 * DAY), publishedBefore: iso(now - 5 * DAY) },
-        { q: 'harbour' }, { q: 'fleet' }, { q: 'budget', tag: 'navy' }, ...(editor ? [{ status: 'draft' }, { status: 'published' }, { status: 'draft', section: 'World' }] : [])]) {
+        ...(searches ? [{ q: 'harbour' }, { q: 'fleet' }, { q: 'budget', tag: 'navy' }] : []), ...(editor ? [{ status: 'draft' }, { status: 'published' }, { status: 'draft', section: 'World' }] : [])]) {
         cases.push({ query: { sort, ...filter }, editor })
       }
     }
-    for (const filter of <Query[]>[{ q: 'harbour' }, { q: 'fleet' }, { q: 'harbour', section: 'Sport' }, { q: 'weather', tag: 'harbour' }, { q: 'budget OR nothing' }]) {
+    for (const filter of <Query[]>(searches ? [{ q: 'harbour' }, { q: 'fleet' }, { q: 'harbour', section: 'Sport' }, { q: 'weather', tag: 'harbour' }, { q: 'budget OR nothing' }] : [])) {
       cases.push({ query: { sort: 'relevance', ...filter }, editor })
     }
   }
@@ -133,12 +143,12 @@ t.test('every list shape, page after page, returns what the rules say', onSqlite
       t.equal(got.total, expected.length, `${query}: total`)
     }
   }
-  t.ok(pages > 200, `${pages} pages walked`)
+  t.ok(pages > (searches ? 200 : 150), `${pages} pages walked`)
 })
 
-t.test('the prepared shapes stay bounded, and a shape prepared again answers the same', onSqlite, async (t) => {
+t.test('the prepared shapes stay bounded, and a shape prepared again answers the same', async (t) => {
   const a = await archive(t)
-  const listing = articleListing(a.app.db, storedRepresentations(a.app.db))
+  const listing = a.pg === undefined ? articleListing(a.app.db, storedRepresentations(a.app.db)) : articleListingPg(a.pg.db)
   const base: ArticleListParams = {
     limit: 5,
     after: undefined,

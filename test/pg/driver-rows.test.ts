@@ -55,3 +55,22 @@ t.test('date and time columns come out as Drizzle gives them (it reads their tex
   t.equal(drizzle[0]!.at?.toISOString(), '2026-03-29T01:30:00.000Z', 'a timestamp without a zone, as UTC')
   t.strictSame(await driverRows<typeof drizzle[number]>(fields)(db.$client, query()), drizzle)
 })
+
+t.test('a query built once runs with each request\'s values, named or not, its expressions as the driver reads them', async (t) => {
+  const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres' })
+  const db = a.pg!.db
+  const one = await createArticle(a, { title: 'One', status: 'published' })
+  const two = await createArticle(a, { title: 'Two', status: 'draft' })
+  const fields = { id: articles.id, slug: articles.slug, publishedAt: articles.publishedAt, score: sql<number>`0.5::real`, none: sql<null>`NULL::real` }
+  const query = (id: unknown) => db.select(fields).from(articles).where(eq(articles.id, id as number)).limit(sql.placeholder('limit'))
+  const rows = driverRows<{ id: number }>(fields)
+  for (const name of [undefined, (text: string) => `gz_test_${text.length}`]) {
+    const built = rows.built(query(sql.placeholder('id')), name)
+    for (const id of [one.id, two.id, one.id]) {
+      const drizzle = await query(id).prepare('drizzle_' + String(id)).execute({ limit: 5 })
+      t.strictSame(await built(db.$client, { id, limit: 5 }), drizzle, `${name === undefined ? 'unnamed' : 'named'}, id ${id}`)
+    }
+    t.strictSame(await built(db.$client, { id: one.id, limit: 0 }), [], 'the limit is bound too')
+    t.throws(() => built.params({ id: one.id }), /No value for placeholder "limit"/, 'a value missing is refused before anything runs')
+  }
+})

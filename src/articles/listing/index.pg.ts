@@ -12,7 +12,9 @@
 // sorted by date, the match is one more filter.
 import { createHash } from 'node:crypto'
 import { and, eq, getTableColumns, gte, isNull, lte, sql, type SQL } from 'drizzle-orm'
-import { SNAPSHOT, type PgDb, type PgTx } from '../../db/pg/connection.js'
+import { executePrepared, SNAPSHOT, type PgDb, type PgTx } from '../../db/pg/connection.js'
+import { driverRows } from '../../db/pg/driver-rows.js'
+import { StatementCache } from '../../db/statement-cache.js'
 import { invalid } from '../../http/errors.js'
 import { orderBy } from '../../db/pg/keyset.js'
 import { alias } from 'drizzle-orm/pg-core'
@@ -24,15 +26,15 @@ import { tagsOfArticlesPg } from '../../tags/article-tags.pg.js'
 import type { TagRef } from '../../tags/schemas.js'
 import type { SearchTerm } from '../search.js'
 import type { CountKind } from '../counts.js'
-import { listFailure, type ArticleListParams, type ListedRow } from './index.js'
-import { keysetRanges } from './keyset.js'
+import { LIST_SHAPES, listFailure, type ArticleListParams, type ArticleSort, type ListedRow } from './index.js'
+import { keysetRanges, nullableSort } from './keyset.js'
 import { countedWithinBudget, tooManyToCount, TOTAL_LIMIT } from './totals.js'
 
 const { body: _body, bodyHtml: _bodyHtml, search: _search, ...LISTED } = getTableColumns(articles)
 const SELECTION = { ...LISTED, rank: sql<null>`NULL::real` }
 
-/** A tag filter or the author filter, with its size (every article, drafts included); a tag's id. */
-interface Membership { where: SQL, size: number, tagId?: number }
+/** A tag or the author filter: what it is, its key (a tag's id, the author's name) and its size (every article, drafts included). */
+interface Membership { kind: 'tag' | 'author', key: number | string, size: number }
 
 /** The tag rows that drive a public page of a tag (article_tags_public_idx: ./index.pg.ts, statements). */
 const driving = alias(articleTags, 'd')
@@ -40,9 +42,42 @@ const driving = alias(articleTags, 'd')
 /** A page as the list statement found it: its rows (one more than asked, when there is a next page), the shown rows' tags and, for a search, snippets. */
 interface ListedPage { rows: ListedRow[], total?: number, snippets: Map<number, string>, tags: Map<number, TagRef[]> }
 
+/**
+ * What the text of a page's statements depends on, for a list without a search, and nothing else: the key
+ * of its built statements (as ./index.ts's Shape on SQLite). Every value (the time, the status, the
+ * section, the dates, the tag ids and author, the cursor, the limits) is a placeholder bound per request.
+ */
+interface Shape {
+  public: boolean
+  status: boolean
+  section: boolean
+  publishedAfter: boolean
+  publishedBefore: boolean
+  /** The tag and author filters, in order (placeholders member0, member1…). */
+  members: Membership['kind'][]
+  /** Index in `members` of the tag whose rows drive a public page by date; -1: none. */
+  driver: number
+  sort: ArticleSort
+  nullable: boolean
+  cursor: 'none' | 'null' | 'value'
+}
+
+/** A placeholder where the builders expect a value (they write values only through Drizzle's templates and operators). */
+const slot = <T>(name: string): T => sql.placeholder(name) as unknown as T
+
+/** A tag's or the author's filter, for its key (a value or a placeholder). */
+const memberWhere = (kind: Membership['kind'], key: unknown): SQL => kind === 'tag'
+  ? sql`EXISTS (SELECT 1 FROM article_tags m WHERE m.tag_id = ${key} AND m.article_id = ${articles.id})`
+  : sql`EXISTS (SELECT 1 FROM article_authors m WHERE m.name = ${key} AND m.article_id = ${articles.id})`
+
+/** A page's rows, on the driver (src/db/pg/driver-rows.ts); a search's rank as PostgreSQL gives it. */
+const pageRows = driverRows<ListedRow>(SELECTION)
+const countRows = driverRows<{ n: number }>({ n: sql<number>`count(*)` })
+
 export function articleListingPg (db: PgDb) {
   const counts = articleCountsPg(db)
   const planner = searchPlannerPg(db)
+  const shapes = new StatementCache<ReturnType<typeof build>>(LIST_SHAPES)
 
   /** The search's plan and how many articles it matches (exactly up to RANK_LIMIT, else a bound above it). */
   async function priced (terms: SearchTerm[]): Promise<{ plan: SearchPlan, matches: number }> {
@@ -61,27 +96,17 @@ export function articleListingPg (db: PgDb) {
   async function memberships (p: ArticleListParams): Promise<Membership[] | undefined> {
     const out: Membership[] = []
     for (const slug of new Set(p.tags)) {
-      const [tag] = await db.select({ id: tags.id, n: tags.totalArticles }).from(tags).where(and(eq(tags.slug, slug), isNull(tags.deletedAt)))
+      const { rows: [tag] } = await executePrepared<{ id: number, n: number }>(db, sql`SELECT id, article_count AS n FROM tags WHERE slug = ${slug} AND deleted_at IS NULL`)
       if (tag === undefined) return undefined
-      out.push({ where: sql`EXISTS (SELECT 1 FROM article_tags m WHERE m.tag_id = ${tag.id} AND m.article_id = ${articles.id})`, size: tag.n, tagId: tag.id })
+      out.push({ kind: 'tag', key: tag.id, size: tag.n })
     }
-    if (p.author !== undefined) {
-      out.push({
-        where: sql`EXISTS (SELECT 1 FROM article_authors m WHERE m.name = ${p.author} AND m.article_id = ${articles.id})`,
-        size: (await counts.stored('author', p.author)).total
-      })
-    }
+    if (p.author !== undefined) out.push({ kind: 'author', key: p.author, size: (await counts.stored('author', p.author)).total })
     return out
   }
 
   /** The order of a list (as ./keyset.ts's listOrder, over this engine's columns). */
-  function listOrder (p: ArticleListParams) {
-    return {
-      column: p.sort === '-updatedAt' ? articles.updatedAt : articles.publishedAt,
-      tie: articles.id,
-      descending: p.sort !== 'publishedAt',
-      nullable: p.sort !== '-updatedAt' && p.visibility === null && p.status !== 'published'
-    }
+  function listOrder (sort: ArticleSort, nullable: boolean) {
+    return { column: sort === '-updatedAt' ? articles.updatedAt : articles.publishedAt, tie: articles.id, descending: sort !== 'publishedAt', nullable }
   }
 
   /** `include=total` from the stored counts when the list is one they hold (as ./totals.ts's storedTotals). */
@@ -107,7 +132,67 @@ export function articleListingPg (db: PgDb) {
     return column === 'visible' ? await db.transaction(read, SNAPSHOT) : await read(db)
   }
 
-  /** The statements of a page, unexecuted; undefined when nothing can match (an unknown tag). */
+  /**
+   * The statements of a page, built now: `page` (`limit` rows), `more` (the start of the second range, `more`
+   * rows, to fill a page that the first one left short) and `total` (the count when no stored count
+   * answers, lazily). `p`'s values and the members' keys may be placeholders (a shape's statements, built
+   * once) or values (a search's, built per request); the limits are always placeholders.
+   */
+  function build (p: ArticleListParams, members: { kind: Membership['kind'], key: unknown }[], driver: number, nullable: boolean, search: SearchPlan | undefined, relevance: boolean, named: boolean) {
+    // A public page of a tag by date: that tag's rows in article_tags_public_idx drive it, one range in the
+    // page's order (their public_at is the article's published_at while it is published, kept by the
+    // triggers of migrations/pg/0011). Walking the published articles by date and probing each for the tag
+    // read 910 to find 21 (bench/README.md, "PostgreSQL: a tag's page from its own index").
+    const byTag = driver === -1 ? undefined : members[driver]!
+    const filters: (SQL | undefined)[] = []
+    if (p.visibility !== null) filters.push(sql`${articles.status} = 'published'`, lte(articles.publishedAt, p.visibility.visibleAt))
+    else if (p.status !== undefined) filters.push(eq(articles.status, p.status))
+    if (p.section !== undefined) filters.push(eq(articles.section, p.section))
+    if (p.publishedAfter !== undefined) filters.push(gte(articles.publishedAt, p.publishedAfter))
+    if (p.publishedBefore !== undefined) filters.push(lte(articles.publishedAt, p.publishedBefore))
+    for (const [i, m] of members.entries()) if (i !== driver) filters.push(memberWhere(m.kind, m.key))
+    if (search !== undefined) filters.push(sql`${articles.search} @@ ${tsquery(search)}`)
+    // The driving tag's range: its published rows up to now, within the dates asked for.
+    const drivingRange = byTag === undefined
+      ? undefined
+      : and(sql`${driving.tagId} = ${byTag.key}`, lte(driving.publicAt, p.visibility!.visibleAt),
+        p.publishedAfter === undefined ? undefined : gte(driving.publicAt, p.publishedAfter),
+        p.publishedBefore === undefined ? undefined : lte(driving.publicAt, p.publishedBefore))
+    const where = and(...filters)
+    // Keyed on the driving rows' columns, which equal the article's date and id on every row they join.
+    const order = byTag === undefined ? listOrder(p.sort, nullable) : { ...listOrder(p.sort, nullable), column: driving.publicAt, tie: driving.articleId }
+    const { keyset, rest } = keysetRanges(p, order, relevance)
+    const from = () => byTag === undefined
+      ? db.select(SELECTION).from(articles)
+      : db.select(SELECTION).from(driving).innerJoin(articles, eq(articles.id, driving.articleId))
+    const limit = sql.placeholder('limit')
+    let page
+    if (relevance) {
+      const rank = rankOf(sql`${articles.search}`, search!)
+      const after = p.after === undefined
+        ? undefined
+        : sql`(${rank} < ${Number(p.after[0])}::float8 OR (${rank} = ${Number(p.after[0])}::float8 AND ${articles.id} < ${Number(p.after[1])}))`
+      page = db.select({ ...LISTED, rank }).from(articles).where(and(where, after)).orderBy(sql`${rank} DESC, ${articles.id} DESC`).limit(limit)
+    } else {
+      page = from().where(and(drivingRange, where, keyset)).orderBy(orderBy(order)).limit(limit)
+    }
+    // A named statement is planned once per connection; its name is its text's.
+    const name = named ? (text: string) => `gz_list_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}` : undefined
+    const once = <T>(make: () => T): () => T => { let made: T | undefined; return () => (made ??= make()) }
+    return {
+      page: pageRows.built(page, name),
+      more: rest === undefined ? undefined : once(() => pageRows.built(from().where(and(drivingRange, where, rest)).orderBy(orderBy(order)).limit(sql.placeholder('more')), name)),
+      // Counted up to TOTAL_LIMIT + 1 (the caller refuses beyond).
+      total: once(() => countRows.built(db.select({ n: sql<number>`count(*)` })
+        .from(db.select({ one: sql`1` }).from(articles).where(and(where, byTag === undefined ? undefined : memberWhere('tag', byTag.key))).limit(TOTAL_LIMIT + 1).as('counted'))))
+    }
+  }
+
+  /**
+   * A page's statements and the values to run them with; undefined when nothing can match (an unknown tag).
+   * A list without a search is built once per shape (Drizzle's building was a third of a list's CPU in this
+   * process); a search's statements carry its query's text, so they are built per request.
+   */
   async function statements (p: ArticleListParams) {
     const members = await memberships(p)
     if (members === undefined) return undefined
@@ -116,85 +201,93 @@ export function articleListingPg (db: PgDb) {
     if (relevance && search!.matches > RANK_LIMIT) {
       throw invalid('query', '/q', `matches more than ${RANK_LIMIT.toLocaleString('en')} articles, too many to rank by relevance; add a word, or sort by date (sort=-publishedAt)`)
     }
-    // A public page of a tag by date: the smallest tag's rows in article_tags_public_idx drive it, one range
-    // in the page's order (their public_at is the article's published_at while it is published, kept by the
-    // triggers of migrations/pg/0011). Walking the published articles by date and probing each for the tag
-    // read 910 to find 21 (bench/README.md, "PostgreSQL: a tag's page from its own index").
+    // The smallest tag drives a public page by date without a search.
     const byTag = p.visibility !== null && search === undefined && p.sort !== '-updatedAt'
-      ? members.filter((m) => m.tagId !== undefined).sort((a, b) => a.size - b.size)[0]
+      ? members.filter((m) => m.kind === 'tag').sort((a, b) => a.size - b.size)[0]
       : undefined
-    const filters: (SQL | undefined)[] = []
-    if (p.visibility !== null) filters.push(sql`${articles.status} = 'published'`, lte(articles.publishedAt, p.visibility.visibleAt))
-    else if (p.status !== undefined) filters.push(eq(articles.status, p.status))
-    if (p.section !== undefined) filters.push(eq(articles.section, p.section))
-    if (p.publishedAfter !== undefined) filters.push(gte(articles.publishedAt, p.publishedAfter))
-    if (p.publishedBefore !== undefined) filters.push(lte(articles.publishedAt, p.publishedBefore))
-    for (const m of members) if (m !== byTag) filters.push(m.where)
-    if (search !== undefined) filters.push(sql`${articles.search} @@ ${tsquery(search.plan)}`)
-    // The driving tag's range: its published rows up to now, within the dates asked for.
-    const drivingRange = byTag === undefined
-      ? undefined
-      : and(eq(driving.tagId, byTag.tagId!), lte(driving.publicAt, p.visibility!.visibleAt),
-        p.publishedAfter === undefined ? undefined : gte(driving.publicAt, p.publishedAfter),
-        p.publishedBefore === undefined ? undefined : lte(driving.publicAt, p.publishedBefore))
-    const where = and(...filters)
-    // Keyed on the driving rows' columns, which equal the article's date and id on every row they join.
-    const order = byTag === undefined ? listOrder(p) : { ...listOrder(p), column: driving.publicAt, tie: driving.articleId }
-    const { keyset, rest } = keysetRanges(p, order, relevance)
-    const from = () => byTag === undefined
-      ? db.select(SELECTION).from(articles)
-      : db.select(SELECTION).from(driving).innerJoin(articles, eq(articles.id, driving.articleId))
-    let page
-    if (relevance) {
-      const rank = rankOf(sql`${articles.search}`, search!.plan)
-      const after = p.after === undefined
-        ? undefined
-        : sql`(${rank} < ${Number(p.after[0])}::float8 OR (${rank} = ${Number(p.after[0])}::float8 AND ${articles.id} < ${Number(p.after[1])}))`
-      page = db.select({ ...LISTED, rank }).from(articles).where(and(where, after)).orderBy(sql`${rank} DESC, ${articles.id} DESC`).limit(p.limit + 1)
-    } else {
-      page = from().where(and(drivingRange, where, keyset)).orderBy(orderBy(order)).limit(p.limit + 1)
-    }
-    const more = rest === undefined ? undefined : (n: number) => from().where(and(drivingRange, where, rest)).orderBy(orderBy(order)).limit(n)
-    // Counted up to TOTAL_LIMIT + 1 (refused beyond), and refused up front when the smallest tag or author
-    // would have to be gone through beyond TOTAL_LIMIT of its articles (as on SQLite).
+    const driver = byTag === undefined ? -1 : members.indexOf(byTag)
+    const nullable = nullableSort(p)
+    // Refused up front when the smallest tag or author would have to be gone through beyond TOTAL_LIMIT of
+    // its articles (as on SQLite).
     const smallest = Math.min(...members.map((m) => m.size))
     const countable = search !== undefined ? search.matches <= TOTAL_LIMIT : members.length === 0 || smallest <= TOTAL_LIMIT
-    const total = db.select({ n: sql<number>`count(*)` })
-      .from(db.select({ one: sql`1` }).from(articles).where(and(where, byTag?.where)).limit(TOTAL_LIMIT + 1).as('counted'))
-    // A page of one tag and nothing else is planned once per connection: a named statement, whose generic plan
-    // is that tag's index range whatever the tag. Planned afresh, the page cost PostgreSQL 0.25–0.3 ms of
-    // its ~1.25 ms a request (bench/README.md, "PostgreSQL: a tag's page from its own index"). With other
-    // filters beside the tag a generic plan could take the wrong range, so those stay unnamed.
-    const named = byTag !== undefined && members.length === 1 && p.section === undefined &&
-      p.publishedAfter === undefined && p.publishedBefore === undefined
-    return { page, more, total, countable, plan: search?.plan, named }
+    const values: Record<string, unknown> = {
+      visibleAt: p.visibility?.visibleAt,
+      status: p.status,
+      section: p.section,
+      publishedAfter: p.publishedAfter,
+      publishedBefore: p.publishedBefore,
+      after0: p.after?.[0] ?? null,
+      after1: p.after?.[1] ?? null,
+      limit: p.limit + 1
+    }
+    members.forEach((m, i) => { values[`member${i}`] = m.key })
+    if (search !== undefined) {
+      return { s: build(p, members, driver, nullable, search.plan, relevance, false), values, countable, plan: search.plan }
+    }
+    const shape: Shape = {
+      public: p.visibility !== null,
+      status: p.visibility === null && p.status !== undefined,
+      section: p.section !== undefined,
+      publishedAfter: p.publishedAfter !== undefined,
+      publishedBefore: p.publishedBefore !== undefined,
+      members: members.map((m) => m.kind),
+      driver,
+      sort: p.sort,
+      nullable,
+      cursor: p.after === undefined ? 'none' : (p.after[0] ?? null) === null ? 'null' : 'value'
+    }
+    const s = shapes.get(JSON.stringify(shape), () => build({
+      limit: 0,
+      after: shape.cursor === 'none' ? undefined : [shape.cursor === 'null' ? null : slot('after0'), slot('after1')],
+      visibility: shape.public ? { visibleAt: slot('visibleAt') } : null,
+      status: shape.status ? slot('status') : undefined,
+      tags: [],
+      section: shape.section ? slot('section') : undefined,
+      author: undefined,
+      publishedAfter: shape.publishedAfter ? slot('publishedAfter') : undefined,
+      publishedBefore: shape.publishedBefore ? slot('publishedBefore') : undefined,
+      search: undefined,
+      sort: shape.sort,
+      withTotal: false
+    }, shape.members.map((kind, i) => ({ kind, key: sql.placeholder(`member${i}`) })), shape.driver, shape.nullable, undefined, false,
+    // A page of one tag, or of every article, and nothing else is planned once per connection: a named
+    // statement, whose generic plan is the one index range whatever the tag and the time. Planned afresh, a
+    // tag's page cost PostgreSQL 0.25–0.3 ms of its ~1.25 ms a request (bench/README.md, "PostgreSQL: a
+    // tag's page from its own index"). With other filters a generic plan could take the wrong range, so
+    // those stay unnamed.
+    shape.public && !shape.section && !shape.publishedAfter && !shape.publishedBefore &&
+      (shape.members.length === 0 || (shape.members.length === 1 && shape.driver === 0))))
+    return { s, values, countable, plan: undefined }
   }
 
   /** One page, its total, its tags and its snippets (list, below, says what a search stopped by the budget means). */
   async function run (p: ArticleListParams): Promise<ListedPage> {
-    const s = await statements(p)
-    if (s === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map(), tags: new Map() }
-    const rows = (s.named
-      ? await s.page.prepare(`gz_tag_page_${createHash('sha256').update(s.page.toSQL().sql).digest('base64url').slice(0, 24)}`).execute()
-      : await s.page) as ListedRow[]
-    if (s.more !== undefined && rows.length <= p.limit) rows.push(...await s.more(p.limit + 1 - rows.length) as ListedRow[])
+    const d = await statements(p)
+    if (d === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map(), tags: new Map() }
+    const { s, values } = d
+    const rows = await s.page(db.$client, values)
+    if (s.more !== undefined && rows.length <= p.limit) rows.push(...await s.more()(db.$client, { ...values, more: p.limit + 1 - rows.length }))
     let total: number | undefined
     if (p.withTotal) {
       total = await storedTotal(p)
       if (total === undefined) {
-        if (!s.countable) throw tooManyToCount()
-        total = await countedWithinBudget(async () => (await s.total)[0]!.n)
-        if (s.plan === undefined && total > TOTAL_LIMIT) throw tooManyToCount()
+        if (!d.countable) throw tooManyToCount()
+        total = await countedWithinBudget(async () => (await s.total()(db.$client, values))[0]!.n)
+        if (d.plan === undefined && total > TOTAL_LIMIT) throw tooManyToCount()
       }
     }
     // The shown articles' tags: the page's summaries show them, and a search's snippets may be made of them.
     const shown = rows.slice(0, p.limit).map((r) => r.id)
     const tags = await tagsOfArticlesPg(db, shown)
-    const snippets = s.plan !== undefined && shown.length > 0
-      ? await snippetsOfPg(db, s.plan, shown, tags)
+    const snippets = d.plan !== undefined && shown.length > 0
+      ? await snippetsOfPg(db, d.plan, shown, tags)
       : new Map<number, string>()
     return { rows, total, snippets, tags }
   }
+
+  /** How many shapes' statements are held (at most LIST_SHAPES) and built (for tests). */
+  const statementStats = () => shapes.stats
 
   return {
     async list (p: ArticleListParams): Promise<ListedPage> {
@@ -208,21 +301,23 @@ export function articleListingPg (db: PgDb) {
 
     /** EXPLAIN of each statement `list` would run for these parameters (for tests and docs). */
     async explain (p: ArticleListParams): Promise<{ name: string, sql: string, plan: string[] }[]> {
-      const s = await statements(p)
-      if (s === undefined) return []
+      const d = await statements(p)
+      if (d === undefined) return []
+      const { s, values } = d
       const named = [
-        ['page', s.page],
-        ['page (second range)', s.more?.(p.limit + 1)],
-        ['total', p.withTotal && await storedTotal(p) === undefined ? s.total : undefined]
+        ['page', s.page, values],
+        ['page (second range)', s.more?.(), { ...values, more: p.limit + 1 }],
+        ['total', p.withTotal && await storedTotal(p) === undefined ? s.total() : undefined, values]
       ] as const
       const out: { name: string, sql: string, plan: string[] }[] = []
-      for (const [name, q] of named) {
+      for (const [name, q, v] of named) {
         if (q === undefined) continue
-        const query = q.toSQL()
-        const { rows } = await db.$client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query.sql}`, query.params)
-        out.push({ name, sql: query.sql, plan: rows.map((r) => r['QUERY PLAN']) })
+        const { rows } = await db.$client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${q.text}`, q.params(v))
+        out.push({ name, sql: q.text, plan: rows.map((r) => r['QUERY PLAN']) })
       }
       return out
-    }
+    },
+
+    get statementStats () { return statementStats() }
   }
 }
