@@ -17,7 +17,8 @@ import { commentWriteKeys } from '../db/change-clock.js'
 import { declaration, declareKeys } from '../db/pg/change-clock.js'
 import { lockEventOrderWith } from '../events/outbox.pg.js'
 import { executePrepared, type PgDb, type PgTx } from '../db/pg/connection.js'
-import { driverRows } from '../db/pg/driver-rows.js'
+import { driverRows, type BuiltRows } from '../db/pg/driver-rows.js'
+import { StatementCache } from '../db/statement-cache.js'
 import { articles, commentReports, comments } from '../db/pg/schema.js'
 import { after, type KeysetOrder } from '../db/pg/keyset.js'
 import type { CursorKey } from '../db/keyset.js'
@@ -72,6 +73,8 @@ const orderBy = (o: KeysetOrder): SQL[] =>
 const select = (q: PgDb | PgTx) => q.select(columns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
 /** A thread page's rows (threadPage: `columns`, read through its page's subquery), built on the driver. */
 const threadRows = driverRows<CommentRecord>(columns)
+/** Thread page shapes kept built (a shape: which statuses, the order, the cursor's kind, who asks). */
+const THREAD_SHAPES = 32
 
 /** Sets an article's comment_count to its approved comments, inside the caller's transaction (as recountComments). */
 export async function recountCommentsPg (tx: PgTx, articleId: number): Promise<void> {
@@ -151,6 +154,8 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     p.visibility === null ? undefined : publicAt(p.visibility.visibleAt),
     p.statuses === undefined ? undefined : statusIn(p.statuses))
 
+  /** Thread page shapes built (threadPage). */
+  const threadPages = new StatementCache<BuiltRows<CommentRecord>>(THREAD_SHAPES)
   /**
    * A page of one article's thread. Asked for `article_id = $1 ORDER BY created_at, id LIMIT n`, the planner
    * guessed the article's share of all comments and often walked comments_created_idx, every comment ever
@@ -162,24 +167,36 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
    * thread, one range read from its start; comments_article_status_idx and a sort of one thread otherwise),
    * never one that begins with the date. The page is cut in a subquery of comments alone (its LIMIT keeps it
    * planned apart), then joined to its article (test/pg/comment-thread-plan.test.ts).
+   *
+   * Its text is built once per shape (which statuses, the order, the cursor's kind, who asks), the article,
+   * the cursor, the time and the limit bound per request: Drizzle's building was most of its 17% of a busy
+   * thread's CPU in this process (bench/README.md, "PostgreSQL: list pages built once per shape"). Not
+   * named: the article's `= ANY(ARRAY[$1])` is there for a plan made with its value.
    */
   async function threadPage (p: CommentListParams & { articleId: number }, o: KeysetOrder): Promise<CommentRecord[]> {
-    const direction = o.descending ? sql`DESC` : sql`ASC`
-    const page = db.select().from(comments)
-      .where(and(
-        sql`${comments.articleId} = ANY(ARRAY[${p.articleId}]::integer[])`,
-        p.statuses === undefined ? undefined : statusIn(p.statuses),
-        pastCursor(p, o)))
-      .orderBy(sql`${comments.articleId} ${direction}`, ...orderBy(o))
-      .limit(p.limit + 1)
-      .as('page')
-    const fields = Object.fromEntries(Object.keys(getTableColumns(comments)).map((key) => [key, page[key as keyof typeof page]]))
-    return await threadRows(db.$client, db.select({
-      ...fields as unknown as ReturnType<typeof getTableColumns<typeof comments>>,
-      ...articleFields
-    }).from(page).innerJoin(articles, eq(articles.id, page.articleId))
-      .where(p.visibility === null ? undefined : publicAt(p.visibility.visibleAt))
-      .orderBy(sql`${page.createdAt} ${direction}`, sql`${page.id} ${direction}`))
+    const cursor = p.after === undefined ? 'none' : (p.after[0] ?? null) === null ? 'null' : 'value'
+    const shape = { statuses: p.statuses ?? null, descending: o.descending, cursor, public: p.visibility !== null }
+    const built = threadPages.get(JSON.stringify(shape), () => {
+      const slot = <T>(name: string): T => sql.placeholder(name) as unknown as T
+      const after = cursor === 'none' ? undefined : [cursor === 'null' ? null : slot<number>('after0'), slot<number>('after1')]
+      const direction = o.descending ? sql`DESC` : sql`ASC`
+      const page = db.select().from(comments)
+        .where(and(
+          sql`${comments.articleId} = ANY(ARRAY[${sql.placeholder('articleId')}]::integer[])`,
+          shape.statuses === null ? undefined : statusIn(shape.statuses),
+          pastCursor({ ...p, after }, o)))
+        .orderBy(sql`${comments.articleId} ${direction}`, ...orderBy(o))
+        .limit(sql.placeholder('limit'))
+        .as('page')
+      const fields = Object.fromEntries(Object.keys(getTableColumns(comments)).map((key) => [key, page[key as keyof typeof page]]))
+      return threadRows.built(db.select({
+        ...fields as unknown as ReturnType<typeof getTableColumns<typeof comments>>,
+        ...articleFields
+      }).from(page).innerJoin(articles, eq(articles.id, page.articleId))
+        .where(shape.public ? publicAt(slot('visibleAt')) : undefined)
+        .orderBy(sql`${page.createdAt} ${direction}`, sql`${page.id} ${direction}`))
+    })
+    return await built(db.$client, { articleId: p.articleId, after0: p.after?.[0] ?? null, after1: p.after?.[1] ?? null, visibleAt: p.visibility?.visibleAt, limit: p.limit + 1 })
   }
 
   /**

@@ -119,6 +119,10 @@ async function commentStory (t: Test, engine: Engine): Promise<unknown[]> {
     await pages(a, '/v1/articles/harbour/comments', 'moderator'),
     await pages(a, '/v1/articles/harbour/comments?status=pending', 'moderator'),
     await pages(a, '/v1/articles/other/comments'),
+    // A thread page's text is built once per shape and bound per request: the same shapes again, other values.
+    await pages(a, '/v1/comments?article=harbour&sort=-createdAt', 'moderator'),
+    await pages(a, '/v1/comments?article=other&sort=-createdAt', 'moderator'),
+    await pages(a, '/v1/articles/other/comments?status=pending', 'moderator'),
     await pages(a, '/v1/comments', 'moderator'),
     await pages(a, '/v1/comments?status=pending', 'moderator'),
     await pages(a, '/v1/comments?sort=-reportCount', 'moderator'),
