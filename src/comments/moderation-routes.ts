@@ -11,7 +11,7 @@ import { ConditionalHeaders } from '../http/headers.js'
 import { cursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
 import { NoContent, NotModified, problems, ref } from '../http/schemas.js'
-import { viewOf } from '../articles/visibility.js'
+import { isVisible, viewOf } from '../articles/visibility.js'
 import { hasRole } from '../plugins/auth.js'
 import { COMMENT_WRITES, rateLimitedResponse } from './rate-limit.js'
 import { keyOfSort, toModeratedComment, type CommentRecord } from './repository.js'
@@ -81,7 +81,8 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
     const cursor = sort === '-reportCount' ? cursorKey(q.cursor, fingerprint, ['int', 'int', 'int']) : cursorKey(q.cursor, fingerprint, ['int', 'int'])
     // Only comments of articles the caller can see: a moderator does not see a draft, nor its comments.
     const visibility = viewOf(request, app.clock()).articles
-    const article = q.article === undefined ? undefined : await app.articles.findRowBySlug(q.article, visibility)
+    const target = q.article === undefined ? undefined : await app.comments.findTarget(q.article)
+    const article = target !== undefined && isVisible(target, visibility) ? target : undefined
     const { rows, total } = q.article !== undefined && article === undefined
       ? { rows: [], total: q.include === 'total' ? 0 : undefined }
       : await app.comments.list({

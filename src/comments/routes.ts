@@ -87,8 +87,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!v.moderator && q.status !== undefined && q.status !== 'approved') {
       throw new Unauthorized('Only moderators may list comments that are not approved.')
     }
-    const article = await app.articles.findRowBySlug(request.params.slug, viewOf(request, app.clock()).articles)
-    if (!article) throw new NotFound(`No article at "${request.params.slug}".`)
+    // The article's id and visibility only (findTarget), not its body and tags: on PostgreSQL the whole row
+    // and its tags were two of a busy thread's four statements (bench/README.md, "PostgreSQL: list pages
+    // built once per shape").
+    const article = await app.comments.findTarget(request.params.slug)
+    if (!article || !isVisible(article, viewOf(request, app.clock()).articles)) throw new NotFound(`No article at "${request.params.slug}".`)
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint(`articles/${article.id}/comments`, { ...q, moderator: v.moderator })
     const cursor = cursorKey(q.cursor, fingerprint, ['int', 'int'])
