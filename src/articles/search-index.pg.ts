@@ -134,13 +134,18 @@ export async function snippetsOfPg (db: PgDb, plan: SearchPlan, ids: number[], t
   // before the snippet is escaped.
   const headline = (column: SQL) => sql<string | null>`ts_headline('gazette', translate(${column}, '<>', ${ANGLES}), ${tsquery(plan)}, ${options})`
   const { exact, prefixes } = operandsOf(plan.fts)
+  // Whether the body holds any of the words: each operand restricted to the body's weight (C), any of them.
+  // Only then are its hits counted: unnesting a document (every lexeme and position) was most of this
+  // statement's time, and most matches are in the title and summary alone (bench/README.md, "PostgreSQL:
+  // list pages built once per shape").
+  const inBody = [...exact.map((l) => `${operand(l)}:C`), ...prefixes.map((l) => `${operand(l)}:*C`)].join(' | ')
   // Positions at 16383 are where a long body's later words all land (tsvector's limit): counted as many.
   const { rows: heads } = await db.execute<{ id: number, title: string | null, summary: string | null, bodyHits: number }>(sql`
     SELECT id, ${headline(sql`title`)} AS title, ${headline(sql`summary`)} AS summary,
-      (SELECT CASE WHEN bool_or(p.at = 16383) THEN 1000000 ELSE count(*) END
+      CASE WHEN ${inBody === '' ? sql`false` : sql`search @@ ${inBody}::tsquery`} THEN (SELECT CASE WHEN bool_or(p.at = 16383) THEN 1000000 ELSE count(*) END
         FROM unnest(search) AS u, unnest(u.positions, u.weights) AS p(at, weight)
         WHERE p.weight = 'C' AND (u.lexeme = ANY(${sql.param(exact)}::text[])
-          OR EXISTS (SELECT 1 FROM unnest(${sql.param(prefixes)}::text[]) AS x(prefix) WHERE starts_with(u.lexeme, x.prefix)))) AS "bodyHits"
+          OR EXISTS (SELECT 1 FROM unnest(${sql.param(prefixes)}::text[]) AS x(prefix) WHERE starts_with(u.lexeme, x.prefix)))) ELSE 0 END AS "bodyHits"
     FROM articles WHERE ${inArray(articles.id, ids)}`)
   const best = new Map(heads.map((r) => {
     const head = marks(r.summary) > marks(r.title) ? r.summary : r.title
