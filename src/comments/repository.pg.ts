@@ -169,9 +169,10 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
    * planned apart), then joined to its article (test/pg/comment-thread-plan.test.ts).
    *
    * Its text is built once per shape (which statuses, the order, the cursor's kind, who asks), the article,
-   * the cursor, the time and the limit bound per request: Drizzle's building was most of its 17% of a busy
-   * thread's CPU in this process (bench/README.md, "PostgreSQL: list pages built once per shape"). Not
-   * named: the article's `= ANY(ARRAY[$1])` is there for a plan made with its value.
+   * the cursor, the time and the limit bound per request: Drizzle, mostly building this statement, was 17% of
+   * a busy thread's CPU in this process (bench/README.md, "PostgreSQL: list pages built once per shape").
+   * Not named: a generic plan, made without the article, would assume a thread of average size, and a busy
+   * thread would then be read whole and sorted.
    */
   async function threadPage (p: CommentListParams & { articleId: number }, o: KeysetOrder): Promise<CommentRecord[]> {
     const cursor = p.after === undefined ? 'none' : (p.after[0] ?? null) === null ? 'null' : 'value'
@@ -196,7 +197,11 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
         .where(shape.public ? publicAt(slot('visibleAt')) : undefined)
         .orderBy(sql`${page.createdAt} ${direction}`, sql`${page.id} ${direction}`))
     })
-    return await built(db.$client, { articleId: p.articleId, after0: p.after?.[0] ?? null, after1: p.after?.[1] ?? null, visibleAt: p.visibility?.visibleAt, limit: p.limit + 1 })
+    // Only the values the request has (a placeholder it cannot fill is refused, not bound to NULL).
+    const values: Record<string, unknown> = { articleId: p.articleId, limit: p.limit + 1 }
+    if (p.after !== undefined) Object.assign(values, { after0: p.after[0] ?? null, after1: p.after[1] ?? null })
+    if (p.visibility !== null) values.visibleAt = p.visibility.visibleAt
+    return await built(db.$client, values)
   }
 
   /**

@@ -87,8 +87,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!v.moderator && q.status !== undefined && q.status !== 'approved') {
       throw new Unauthorized('Only moderators may list comments that are not approved.')
     }
-    // The article's id and visibility only (findTarget), not its body and tags: on PostgreSQL the whole row
-    // and its tags were two of a busy thread's four statements (bench/README.md, "PostgreSQL: list pages
+    // The article's id and visibility only (findTarget), not its body and tags: on PostgreSQL, reading the
+    // whole row and its tags took more time than the thread's page (bench/README.md, "PostgreSQL: list pages
     // built once per shape").
     const article = await app.comments.findTarget(request.params.slug)
     if (!article || !isVisible(article, viewOf(request, app.clock()).articles)) throw new NotFound(`No article at "${request.params.slug}".`)

@@ -33,6 +33,7 @@ t.test('fields that are not the selection, in its order, are refused', async (t)
   const query = db.select({ id: comments.id, body: comments.body }).from(comments)
   await t.rejects(driverRows({ body: comments.body, id: comments.id })(db.$client, query), /not its selection: body is id,id is body/)
   await t.rejects(driverRows({ id: comments.id })(db.$client, query), /2 result columns for 1 fields/)
+  t.throws(() => driverRows({ id: comments.id, n: sql<number>`count(*)`.mapWith(Number) }), /n has a decoder/, 'a decoder it would not apply')
 })
 
 t.test('date and time columns come out as Drizzle gives them (it reads their text itself)', async (t) => {

@@ -20,7 +20,7 @@ export async function statementsSent<T> (work: () => Promise<T>): Promise<{ resu
   }
 }
 
-export interface PlanNode { 'Relation Name'?: string, 'Actual Rows'?: number, 'Actual Loops'?: number, 'Rows Removed by Filter'?: number, Plans?: PlanNode[] }
+export interface PlanNode { 'Node Type'?: string, 'Index Name'?: string, 'Index Cond'?: string, 'Relation Name'?: string, 'Actual Rows'?: number, 'Actual Loops'?: number, 'Rows Removed by Filter'?: number, Plans?: PlanNode[] }
 
 /** A statement as it was sent, run again under EXPLAIN ANALYZE: its plan's root. */
 export async function analyzed (pool: pg.Pool, statement: SentStatement): Promise<PlanNode> {

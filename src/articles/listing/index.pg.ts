@@ -211,16 +211,15 @@ export function articleListingPg (db: PgDb) {
     // its articles (as on SQLite).
     const smallest = Math.min(...members.map((m) => m.size))
     const countable = search !== undefined ? search.matches <= TOTAL_LIMIT : members.length === 0 || smallest <= TOTAL_LIMIT
-    const values: Record<string, unknown> = {
-      visibleAt: p.visibility?.visibleAt,
-      status: p.status,
-      section: p.section,
-      publishedAfter: p.publishedAfter,
-      publishedBefore: p.publishedBefore,
-      after0: p.after?.[0] ?? null,
-      after1: p.after?.[1] ?? null,
-      limit: p.limit + 1
-    }
+    // Only the values the request has: a statement with a placeholder the request cannot fill is then
+    // refused (Drizzle's "No value for placeholder"), not run with NULL in its place.
+    const values: Record<string, unknown> = { limit: p.limit + 1 }
+    if (p.visibility !== null) values.visibleAt = p.visibility.visibleAt
+    if (p.status !== undefined) values.status = p.status
+    if (p.section !== undefined) values.section = p.section
+    if (p.publishedAfter !== undefined) values.publishedAfter = p.publishedAfter
+    if (p.publishedBefore !== undefined) values.publishedBefore = p.publishedBefore
+    if (p.after !== undefined) Object.assign(values, { after0: p.after[0] ?? null, after1: p.after[1] ?? null })
     members.forEach((m, i) => { values[`member${i}`] = m.key })
     if (search !== undefined) {
       return { s: build(p, members, driver, nullable, search.plan, relevance, false), values, countable, plan: search.plan }
@@ -251,11 +250,14 @@ export function articleListingPg (db: PgDb) {
       sort: shape.sort,
       withTotal: false
     }, shape.members.map((kind, i) => ({ kind, key: sql.placeholder(`member${i}`) })), shape.driver, shape.nullable, undefined, false,
-    // A page of one tag, or of every article, and nothing else is planned once per connection: a named
-    // statement, whose generic plan is the one index range whatever the tag and the time. Planned afresh, a
-    // tag's page cost PostgreSQL 0.25–0.3 ms of its ~1.25 ms a request (bench/README.md, "PostgreSQL: a
-    // tag's page from its own index"). With other filters a generic plan could take the wrong range, so
-    // those stay unnamed.
+    // A page of one tag, or of every article, and nothing else is a named statement, parsed once per
+    // connection. A tag's page is also planned once: after five runs PostgreSQL keeps its generic plan,
+    // which is the tag's index range whatever the tag and the time (test/pg/tag-page-plan.test.ts). Planned
+    // afresh, that page cost PostgreSQL 0.25–0.3 ms of its ~1.25 ms a request (bench/README.md,
+    // "PostgreSQL: a tag's page from its own index"). The front page's generic plan never costs less than
+    // the plans made with its values (pg_prepared_statements counts only custom plans), so PostgreSQL goes on
+    // planning it and the name saves the parse alone. With other filters a generic plan could take the
+    // wrong range, so those pages stay unnamed.
     shape.public && !shape.section && !shape.publishedAfter && !shape.publishedBefore &&
       (shape.members.length === 0 || (shape.members.length === 1 && shape.driver === 0))))
     return { s, values, countable, plan: undefined }

@@ -6,7 +6,8 @@
 // The fields are table columns or SQL expressions, in the selection's order. Every result is checked
 // against them: as many columns, each column field named as its column (a query whose columns came out in
 // another order fails instead of mislabelling values); an expression's value is taken as the driver reads
-// it, as Drizzle takes it without a decoder. The values are pg's own (ints, booleans, json; int8 as
+// it, as Drizzle takes it without a decoder (an expression with `.mapWith()` is refused: its decoder is
+// not Drizzle's public API). The values are pg's own (ints, booleans, json; int8 as
 // numbers: ./connection.ts) but for the date and time types, which Drizzle's session takes as text for
 // its column decoders to parse (AS_TEXT below); each then goes through its column's decoder, as Drizzle's
 // mapping gives them (test/pg/driver-rows.test.ts).
@@ -14,7 +15,7 @@
 // `built` keeps a query's text, built once, for any number of runs with other values: Drizzle's building
 // (its `is()` checks on every chunk of every column) was a third of a list page's CPU in the PostgreSQL
 // Gazette process (bench/README.md, "PostgreSQL: list pages built once per shape").
-import { Column, fillPlaceholders, is, type SQL } from 'drizzle-orm'
+import { Column, fillPlaceholders, is, noopDecoder, type SQL } from 'drizzle-orm'
 import pg from 'pg'
 import { AS_READ, rowBuilder } from '../row-builder.js'
 
@@ -43,7 +44,11 @@ export interface DriverRows<T> {
 export function driverRows<T> (fields: Record<string, Column | SQL>): DriverRows<T> {
   const names = Object.keys(fields)
   const columns = names.map((name) => fields[name]!)
-  const row = rowBuilder<T>(names, columns.map((c) => is(c, Column) ? c : AS_READ))
+  const row = rowBuilder<T>(names, columns.map((c, i) => {
+    if (is(c, Column)) return c
+    if ((c as unknown as { decoder?: unknown }).decoder !== noopDecoder) throw new Error(`the field ${names[i]} has a decoder (mapWith), which rows on the driver do not apply`)
+    return AS_READ
+  }))
   async function exec (conn: Queryable, text: string, values: unknown[], name: string | undefined): Promise<T[]> {
     const result = await conn.query<unknown[]>({ name, text, values, rowMode: 'array', types: types as pg.CustomTypesConfig })
     const misplaced = result.fields.length !== columns.length
