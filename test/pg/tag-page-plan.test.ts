@@ -60,8 +60,9 @@ t.test("a tag's public page reads that tag's rows, one range in date order", asy
     t.ok(nodes(generic).some((n) => n['Index Name'] === 'article_tags_public_idx'), 'the generic plan reads the tag\'s own index')
     t.notOk(nodes(generic).some((n) => n['Node Type'] === 'Sort'), 'in the page\'s order, without a sort')
   } finally {
-    await client.query('DEALLOCATE ALL; RESET plan_cache_mode')
-    client.release()
+    // The app's own pool: drop only this statement (node-postgres remembers which of the app's named
+    // statements each connection holds), and throw the connection away all the same.
+    try { await client.query('DEALLOCATE probe; RESET plan_cache_mode') } finally { client.release(true) }
   }
 
   // The next page follows on from the cursor, in the same range.

@@ -251,8 +251,9 @@ export function articleListingPg (db: PgDb) {
       withTotal: false
     }, shape.members.map((kind, i) => ({ kind, key: sql.placeholder(`member${i}`) })), shape.driver, shape.nullable, undefined, false,
     // A page of one tag, or of every article, and nothing else is a named statement, parsed once per
-    // connection. A tag's page is also planned once: after five runs PostgreSQL keeps its generic plan,
-    // which is the tag's index range whatever the tag and the time (test/pg/tag-page-plan.test.ts). Planned
+    // connection. A tag's page is also planned once: after five runs PostgreSQL may keep its generic plan
+    // (on the bench database it did, 7 of 12 runs), and that plan is the tag's index range whatever the tag
+    // and the time (test/pg/tag-page-plan.test.ts forces it and checks). Planned
     // afresh, that page cost PostgreSQL 0.25–0.3 ms of its ~1.25 ms a request (bench/README.md,
     // "PostgreSQL: a tag's page from its own index"). The front page's generic plan never costs less than
     // the plans made with its values (pg_prepared_statements counts only custom plans), so PostgreSQL goes on
