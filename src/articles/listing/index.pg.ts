@@ -26,15 +26,13 @@ import { tagsOfArticlesPg } from '../../tags/article-tags.pg.js'
 import type { TagRef } from '../../tags/schemas.js'
 import type { SearchTerm } from '../search.js'
 import type { CountKind } from '../counts.js'
-import { LIST_SHAPES, listFailure, type ArticleListParams, type ArticleSort, type ListedRow } from './index.js'
+import { LIST_SHAPES, listFailure, listShape, slottedParams, type ArticleListParams, type ListShape, type ArticleSort, type ListedRow } from './index.js'
 import { keysetRanges, nullableSort } from './keyset.js'
+import type { Membership } from './filters.js'
 import { countedWithinBudget, tooManyToCount, TOTAL_LIMIT } from './totals.js'
 
 const { body: _body, bodyHtml: _bodyHtml, search: _search, ...LISTED } = getTableColumns(articles)
 const SELECTION = { ...LISTED, rank: sql<null>`NULL::real` }
-
-/** A tag or the author filter: what it is, its key (a tag's id, the author's name) and its size (every article, drafts included). */
-interface Membership { kind: 'tag' | 'author', key: number | string, size: number }
 
 /** The tag rows that drive a public page of a tag (article_tags_public_idx: ./index.pg.ts, statements). */
 const driving = alias(articleTags, 'd')
@@ -44,26 +42,11 @@ interface ListedPage { rows: ListedRow[], total?: number, snippets: Map<number, 
 
 /**
  * What the text of a page's statements depends on, for a list without a search, and nothing else: the key
- * of its built statements (as ./index.ts's Shape on SQLite). Every value (the time, the status, the
- * section, the dates, the tag ids and author, the cursor, the limits) is a placeholder bound per request.
+ * of its built statements (./index.ts's ListShape; `driver` is the tag whose rows drive a public page by
+ * date). Every value (the time, the status, the section, the dates, the tag ids and author, the cursor,
+ * the limits) is a placeholder bound per request.
  */
-interface Shape {
-  public: boolean
-  status: boolean
-  section: boolean
-  publishedAfter: boolean
-  publishedBefore: boolean
-  /** The tag and author filters, in order (placeholders member0, member1…). */
-  members: Membership['kind'][]
-  /** Index in `members` of the tag whose rows drive a public page by date; -1: none. */
-  driver: number
-  sort: ArticleSort
-  nullable: boolean
-  cursor: 'none' | 'null' | 'value'
-}
-
-/** A placeholder where the builders expect a value (they write values only through Drizzle's templates and operators). */
-const slot = <T>(name: string): T => sql.placeholder(name) as unknown as T
+type Shape = ListShape
 
 /** A tag's or the author's filter, for its key (a value or a placeholder). */
 const memberWhere = (kind: Membership['kind'], key: unknown): SQL => kind === 'tag'
@@ -224,32 +207,8 @@ export function articleListingPg (db: PgDb) {
     if (search !== undefined) {
       return { s: build(p, members, driver, nullable, search.plan, relevance, false), values, countable, plan: search.plan }
     }
-    const shape: Shape = {
-      public: p.visibility !== null,
-      status: p.visibility === null && p.status !== undefined,
-      section: p.section !== undefined,
-      publishedAfter: p.publishedAfter !== undefined,
-      publishedBefore: p.publishedBefore !== undefined,
-      members: members.map((m) => m.kind),
-      driver,
-      sort: p.sort,
-      nullable,
-      cursor: p.after === undefined ? 'none' : (p.after[0] ?? null) === null ? 'null' : 'value'
-    }
-    const s = shapes.get(JSON.stringify(shape), () => build({
-      limit: 0,
-      after: shape.cursor === 'none' ? undefined : [shape.cursor === 'null' ? null : slot('after0'), slot('after1')],
-      visibility: shape.public ? { visibleAt: slot('visibleAt') } : null,
-      status: shape.status ? slot('status') : undefined,
-      tags: [],
-      section: shape.section ? slot('section') : undefined,
-      author: undefined,
-      publishedAfter: shape.publishedAfter ? slot('publishedAfter') : undefined,
-      publishedBefore: shape.publishedBefore ? slot('publishedBefore') : undefined,
-      search: undefined,
-      sort: shape.sort,
-      withTotal: false
-    }, shape.members.map((kind, i) => ({ kind, key: sql.placeholder(`member${i}`) })), shape.driver, shape.nullable, undefined, false,
+    const shape: Shape = listShape(p, members, driver, nullable)
+    const s = shapes.get(JSON.stringify(shape), () => build(slottedParams(shape), shape.members.map((kind, i) => ({ kind, key: sql.placeholder(`member${i}`) })), shape.driver, shape.nullable, undefined, false,
     // A page of one tag, or of every article, and nothing else is a named statement, parsed once per
     // connection. A tag's page is also planned once: after five runs PostgreSQL may keep its generic plan
     // (on the bench database it did, 7 of 12 runs), and that plan is the tag's index range whatever the tag
@@ -259,7 +218,7 @@ export function articleListingPg (db: PgDb) {
     // the plans made with its values (pg_prepared_statements counts only custom plans), so PostgreSQL goes on
     // planning it and the name saves the parse alone. With other filters a generic plan could take the
     // wrong range, so those pages stay unnamed.
-    shape.public && !shape.section && !shape.publishedAfter && !shape.publishedBefore &&
+      shape.public && !shape.section && !shape.publishedAfter && !shape.publishedBefore &&
       (shape.members.length === 0 || (shape.members.length === 1 && shape.driver === 0))))
     return { s, values, countable, plan: undefined }
   }

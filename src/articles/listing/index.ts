@@ -79,11 +79,11 @@ export interface ArticleListParams {
 }
 
 /**
- * What the text of a list's statements depends on, and nothing else: the key of its prepared statements.
- * Every value (the time, the status, the section, the dates, the tag ids and author, the search, the
- * cursor, the limit) is a placeholder bound per request by `valuesOf`.
+ * What the text of a list's statements depends on, on either engine, before what each engine adds: which
+ * filters are present, the sort, what drives the page and the cursor's kind. Every value is a placeholder
+ * bound per request.
  */
-interface Shape {
+export interface ListShape {
   public: boolean
   status: boolean
   section: boolean
@@ -91,17 +91,26 @@ interface Shape {
   publishedBefore: boolean
   /** The tag and author filters, in order (placeholders member0, member1…). */
   members: Membership['kind'][]
-  /** Index in `members` of the one whose ids drive the page; of the smallest (which drives a count). -1: none. */
+  /** Index in `members` of the one whose ids (SQLite) or tag rows (PostgreSQL) drive the page; -1: none. */
   driver: number
+  sort: ArticleSort
+  nullable: boolean
+  cursor: 'none' | 'null' | 'value'
+}
+
+/**
+ * What the text of a list's statements depends on on SQLite, and nothing else: the key of its prepared
+ * statements. Every value (the time, the status, the section, the dates, the tag ids and author, the
+ * search, the cursor, the limit) is a placeholder bound per request by `valuesOf`.
+ */
+interface Shape extends ListShape {
+  /** Index in `members` of the smallest (which drives a count); -1: none. */
   smallest: number
   byIds: boolean
   bySearch: boolean
   relevance: boolean
   /** A search's matches checked by the filters as a list (`listed`) or per row (`checked`); or by candidates, or no search. */
   search: 'none' | 'candidates' | 'listed' | 'checked'
-  sort: ArticleSort
-  nullable: boolean
-  cursor: 'none' | 'null' | 'value'
 }
 
 /** Most list shapes whose statements are kept prepared (a shape is a combination of a request's options). */
@@ -112,6 +121,41 @@ export const LIST_SHAPES = 64
  * through Drizzle's templates and operators, which take a placeholder as they take a value.
  */
 const slot = <T>(name: string): T => sql.placeholder(name) as unknown as T
+
+/** A request's ListShape, with its members (tags and author, in order), the index of the one driving the page (-1: none) and whether its sort column may be NULL. */
+export const listShape = (p: ArticleListParams, members: readonly Pick<Membership, 'kind'>[], driver: number, nullable: boolean): ListShape => ({
+  public: p.visibility !== null,
+  status: p.visibility === null && p.status !== undefined,
+  section: p.section !== undefined,
+  publishedAfter: p.publishedAfter !== undefined,
+  publishedBefore: p.publishedBefore !== undefined,
+  members: members.map((m) => m.kind),
+  driver,
+  sort: p.sort,
+  nullable,
+  // Whether there is a cursor, and whether its date is NULL: the keyset's SQL differs.
+  cursor: p.after === undefined ? 'none' : (p.after[0] ?? null) === null ? 'null' : 'value'
+})
+
+/**
+ * A request's parameters with a placeholder for each value a shape has (either engine's shape): what
+ * the statement builders take to build a shape's text once. Tags and the author are the builders'
+ * members, not parameters; a search's query is its own placeholder.
+ */
+export const slottedParams = (shape: ListShape): ArticleListParams => ({
+  limit: 0,
+  after: shape.cursor === 'none' ? undefined : [shape.cursor === 'null' ? null : slot('after0'), slot('after1')],
+  visibility: shape.public ? { visibleAt: slot('visibleAt') } : null,
+  status: shape.status ? slot('status') : undefined,
+  tags: [],
+  section: shape.section ? slot('section') : undefined,
+  author: undefined,
+  publishedAfter: shape.publishedAfter ? slot('publishedAfter') : undefined,
+  publishedBefore: shape.publishedBefore ? slot('publishedBefore') : undefined,
+  search: undefined,
+  sort: shape.sort,
+  withTotal: false
+})
 
 /**
  * What a list's failure means to the client, on either engine: a search stopped by the query budget is a
@@ -178,21 +222,12 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
     const everything = Math.max(1, (await counts.stored('all', '')).total)
     const { smallest, bySearch, byIds, driver } = chooseDrivers(p.limit, members, everything, relevance, search?.matches, nullable)
     const shape: Shape = {
-      public: p.visibility !== null,
-      status: p.visibility === null && p.status !== undefined,
-      section: p.section !== undefined,
-      publishedAfter: p.publishedAfter !== undefined,
-      publishedBefore: p.publishedBefore !== undefined,
-      members: members.map((m) => m.kind),
-      driver: driver === undefined ? -1 : members.indexOf(driver),
+      ...listShape(p, members, driver === undefined ? -1 : members.indexOf(driver), nullable),
       smallest: smallest === undefined ? -1 : members.indexOf(smallest),
       byIds,
       bySearch,
       relevance,
-      search: search === undefined ? 'none' : relevance || bySearch ? 'candidates' : search.matches <= LISTED_MATCHES ? 'listed' : 'checked',
-      sort: p.sort,
-      nullable,
-      cursor: p.after === undefined ? 'none' : (p.after[0] ?? null) === null ? 'null' : 'value'
+      search: search === undefined ? 'none' : relevance || bySearch ? 'candidates' : search.matches <= LISTED_MATCHES ? 'listed' : 'checked'
     }
     const values: Record<string, unknown> = {
       visibleAt: p.visibility?.visibleAt,
@@ -229,20 +264,7 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
    * values are placeholders, so one build serves every request of the shape.
    */
   function build (shape: Shape) {
-    const p: ArticleListParams = {
-      limit: 0,
-      after: shape.cursor === 'none' ? undefined : [shape.cursor === 'null' ? null : slot('after0'), slot('after1')],
-      visibility: shape.public ? { visibleAt: slot('visibleAt') } : null,
-      status: shape.status ? slot('status') : undefined,
-      tags: [],
-      section: shape.section ? slot('section') : undefined,
-      author: undefined,
-      publishedAfter: shape.publishedAfter ? slot('publishedAfter') : undefined,
-      publishedBefore: shape.publishedBefore ? slot('publishedBefore') : undefined,
-      search: undefined,
-      sort: shape.sort,
-      withTotal: false
-    }
+    const p = slottedParams(shape)
     const fts = sql.placeholder('fts')
     const members = shape.members.map((kind, i) => memberSql(kind, i))
     const driver = members[shape.driver]
