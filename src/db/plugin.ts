@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { PostgresConfig } from '../config.js'
+import { startCheckpointer } from './checkpointer.js'
 import { openDatabase, type Db } from './connection.js'
 import { migratePg, openPgDatabase, type PgDb } from './pg/connection.js'
 import { listenForChanges, type ChangeClock } from './pg/change-clock.js'
@@ -63,7 +64,15 @@ export default fp<DbPluginOptions>(async (app, opts) => {
       throw new DatabaseOpenError(`The SQLite database (DATABASE_PATH ${opts.databasePath})`, err)
     }
     app.decorate('db', db)
+    // Checkpoints off the event loop (./checkpointer.ts); an in-memory database has no WAL.
+    const checkpointer = opts.databasePath === ':memory:' || opts.databasePath.startsWith('file:')
+      ? undefined
+      : startCheckpointer(db.$client, opts.databasePath, {
+        onError: (err) => app.log.error({ err }, 'the WAL checkpoint thread failed; commits checkpoint the WAL themselves again')
+      })
     app.addHook('onClose', async () => {
+      // First, so that the server's connection closes as the last one and checkpoints what is left.
+      await checkpointer?.close()
       db.$client.close()
     })
     app.decorate('storage', { engine: 'sqlite', db })

@@ -6,12 +6,17 @@
 // that older page images holding them leave the WAL file too (best effort: a reader holding an old
 // snapshot can keep the checkpoint from finishing; the next one completes it).
 import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { desc, eq, getTableColumns, sql } from 'drizzle-orm'
 import type { Db } from '../db/connection.js'
 import { commentWriteKeys, declareWrite } from '../db/change-clock.js'
 import { articles, comments } from '../db/schema.js'
 import type { CommentEvents } from '../comments/events.js'
 import { deleteComment, recountComments } from '../comments/repository.js'
+
+/** How often, and how far apart, erasure tries its checkpoint again when it finds the lock taken. */
+const TRUNCATE_TRIES = 50
+const TRUNCATE_RETRY_MS = 10
 
 export interface PrivacyRepositoryOptions {
   /** The stored identity of a reporting client (src/comments/reports.ts), to unlink its reports. */
@@ -96,6 +101,19 @@ export function privacyRepository (db: Db, events: CommentEvents, opts: PrivacyR
     return { erased: rows.length, articleIds }
   })
 
+  /**
+   * Checkpoints the WAL and empties its file. The checkpoint thread (src/db/checkpointer.ts) may hold
+   * SQLite's checkpoint lock for a moment, which makes this one report busy at once: so a few tries.
+   */
+  async function truncateWal (): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
+      if (result?.busy === 0) return true
+      if (attempt === TRUNCATE_TRIES) return false
+      await sleep(TRUNCATE_RETRY_MS)
+    }
+  }
+
   return {
     /**
      * Erases what `email` (compared case-insensitively) left: each of its comments becomes a tombstone
@@ -107,8 +125,7 @@ export function privacyRepository (db: Db, events: CommentEvents, opts: PrivacyR
     async erase (email: string, now: number): Promise<Erasure> {
       // The threads and counts of the articles the comments were on.
       const { erased } = withSecureDelete(() => declareWrite(db, (r) => [...r.articleIds].flatMap(commentWriteKeys), () => eraseAll.immediate(email, now)))
-      const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
-      return { erased, checkpointed: result?.busy === 0 }
+      return { erased, checkpointed: await truncateWal() }
     },
 
     /**
