@@ -32,8 +32,8 @@ export interface Checkpointer {
  * The thread: its own connection to the file, a PASSIVE checkpoint every `intervalMs` until told to stop.
  * A PASSIVE checkpoint copies what it can of the WAL into the database without waiting for anyone: the
  * server's readers and its writer carry on. Any error ends the thread. Source text rather than a module of
- * its own, so that it runs the same from dist/, under tsx and under the tests' loader (a worker does not
- * inherit a TypeScript loader registered with --import on Node 20).
+ * its own, so that it runs the same from dist/, under tsx and under the tests' loader (a TypeScript module
+ * would need the process's loader in the thread, which Node 20 does not reliably give it).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
@@ -71,9 +71,8 @@ const driver = createRequire(import.meta.url).resolve('better-sqlite3')
 
 /** Starts checkpointing `path`'s WAL on a thread; `sqlite` is the server's connection to it. */
 export function startCheckpointer (sqlite: Database.Database, path: string, opts: { intervalMs?: number, onError: (err: Error) => void }): Checkpointer {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, intervalMs: opts.intervalMs ?? CHECKPOINT_MS } })
-  // Never what keeps a process alive: close() stops it, and an exiting process takes it along.
-  worker.unref()
+  // No flags of the process's (a loader, --input-type=module): the thread's source is plain CommonJS.
+  const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { driver, path, intervalMs: opts.intervalMs ?? CHECKPOINT_MS } })
   let stopping = false
   worker.on('message', (message: unknown) => {
     if (message === 'ready' && !stopping && sqlite.open) sqlite.pragma('wal_autocheckpoint = 0')
@@ -88,6 +87,9 @@ export function startCheckpointer (sqlite: Database.Database, path: string, opts
       resolve()
     })
   })
+  // Never what keeps a process alive: close() stops it, and an exiting process takes it along. After the
+  // listeners: adding one refs the worker's port again.
+  worker.unref()
   return {
     async close () {
       stopping = true

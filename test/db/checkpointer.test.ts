@@ -1,8 +1,9 @@
 // WAL checkpoints run on a thread of their own (src/db/checkpointer.ts), not inside the server's commits.
 // What is checkpointed is what the database file holds without its WAL: a copy of the file alone shows it.
+import { spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
@@ -116,4 +117,20 @@ t.test('the app checkpoints on its thread, and closes with no WAL left', onSqlit
   await until('the thread checkpoints the comments', () => checkpointedRows(path, 'comments') === comments)
   await a.app.close()
   t.notOk(existsSync(`${path}-wal`), 'no WAL after close')
+})
+
+t.test('a checkpointer never keeps a process alive, closed or not', async (t) => {
+  // An app whose start fails after the database opened is never closed: its process must still exit.
+  const path = join(tempDir(t), 'gazette.db')
+  const code = `
+    import { openDatabase } from './src/db/connection.ts'
+    import { startCheckpointer } from './src/db/checkpointer.ts'
+    const db = openDatabase(${JSON.stringify(path)})
+    startCheckpointer(db.$client, ${JSON.stringify(path)}, { intervalMs: 10, onError: (err) => { throw err } })
+    setTimeout(() => console.log(db.$client.pragma('wal_autocheckpoint', { simple: true })), 300)`
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code],
+    { cwd: resolve(import.meta.dirname, '../..'), encoding: 'utf8', timeout: 20_000 })
+  t.equal(child.signal, null, 'it exited by itself')
+  t.equal(child.status, 0, child.stderr)
+  t.equal(child.stdout.trim(), '0', 'after the thread had started')
 })
