@@ -13,6 +13,7 @@ import { and, asc, count, eq, getTableColumns, gt, inArray, sql, type SQL } from
 import { IMMEDIATE, type Db } from '../db/connection.js'
 import { StatementCache } from '../db/statement-cache.js'
 import { onDriver } from '../db/driver-statement.js'
+import { groupCommit } from '../db/group-commit.js'
 import { commentWriteKeys, declareWrite } from '../db/change-clock.js'
 import { StaleRead } from '../http/errors.js'
 import { articles, commentReports, comments } from '../db/schema.js'
@@ -227,6 +228,13 @@ export function deleteComment (db: Db | Tx, row: CommentRow, now: number): 'tomb
   return 'removed'
 }
 
+/** A comment to insert, as create() is given it. */
+interface NewComment {
+  article: CommentTarget
+  write: CommentWrite
+  now: number
+}
+
 export function commentRepository (db: Db, events: CommentEvents) {
   const select = () => db.select(columns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
   const selectPage = () => db.select(pageColumns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
@@ -246,8 +254,9 @@ export function commentRepository (db: Db, events: CommentEvents) {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const countOneMore = db.$client.prepare<[number]>('UPDATE articles SET comment_count = comment_count + 1 WHERE id = ?')
   // The article and the parent were checked before (visible, open, an approved parent on it); inside the
-  // transaction they must still be as they were read, or the caller checks again (StaleRead).
-  const insertComment = db.$client.transaction((article: CommentTarget, write: CommentWrite, now: number): CommentRecord => {
+  // transaction they must still be as they were read, or the caller checks again (StaleRead). The comments
+  // posted in one turn of the event loop commit together, each in a savepoint (src/db/group-commit.ts).
+  const insertComment = groupCommit(db, ({ article }: NewComment) => commentWriteKeys(article.id), ({ article, write, now }: NewComment): CommentRecord => {
     // First, so that the log shows the article's publication before a comment on it.
     events.announceDue(now)
     const fresh = targetById.get(article.id)
@@ -377,7 +386,7 @@ export function commentRepository (db: Db, events: CommentEvents) {
     async create (article: CommentTarget, write: CommentWrite, now: number): Promise<CommentRecord> {
       // Pending or approved: one article's count and thread at most (a pending comment changes neither, but
       // dropping them costs one article's entries and no reasoning about statuses).
-      return declareWrite(db, commentWriteKeys(article.id), () => insertComment.immediate(article, write, now))
+      return insertComment({ article, write, now })
     },
 
     /** StaleRead when `unchanged` says the comment changed since `current` was read. */
