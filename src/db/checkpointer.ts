@@ -20,11 +20,17 @@ import type Database from 'better-sqlite3'
 /** How often the thread checkpoints: at 1,000 comments a second, the WAL holds at most ~1,500 pages (6 MB) between two. */
 export const CHECKPOINT_MS = 100
 
+/** How long close() waits for the thread to finish its checkpoint and close its connection. */
+const CLOSE_TIMEOUT_MS = 10_000
+
 /** SQLite's default wal_autocheckpoint, restored when the thread fails. */
 const SQLITE_AUTOCHECKPOINT = 1000
 
 export interface Checkpointer {
-  /** Stops the thread and closes its connection; the server's connection may then close as the last one. */
+  /**
+   * Stops the thread and closes its connection; the server's connection may then close as the last one.
+   * wal_autocheckpoint stays 0: call it only to close the server's connection next.
+   */
   close: () => Promise<void>
 }
 
@@ -43,8 +49,10 @@ let db, checkpoint
 try {
   const Database = require(workerData.driver)
   db = new Database(workerData.path, { fileMustExist: true })
-  // As the server's connection: a checkpoint syncs the WAL before copying and the database after.
+  // As the server's connection: a checkpoint syncs the WAL before copying and the database after. A wait
+  // here holds no request up.
   db.pragma('synchronous = NORMAL')
+  db.pragma('busy_timeout = 5000')
   checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)')
 } catch (err) {
   throw plain(err)
@@ -53,6 +61,8 @@ const timer = setInterval(() => {
   try {
     checkpoint.run()
   } catch (err) {
+    // The file busy for longer than the timeout (another process recovering it): the next turn tries again.
+    if (err && /^SQLITE_(BUSY|LOCKED)/.test(err.code)) return
     clearInterval(timer)
     throw plain(err)
   }
@@ -96,7 +106,10 @@ export function startCheckpointer (sqlite: Database.Database, path: string, opts
       // Held until it has closed its connection, so that the server's connection closes last.
       worker.ref()
       worker.postMessage('stop')
+      // A checkpoint stuck on a failing disk must not hold the shutdown: then the thread is ended as it is.
+      const stuck = setTimeout(() => { worker.terminate().catch(() => undefined) }, CLOSE_TIMEOUT_MS)
       await exited
+      clearTimeout(stuck)
     }
   }
 }

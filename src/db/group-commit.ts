@@ -11,8 +11,8 @@
 // Nothing changes for a caller. Each write runs in its own savepoint and sees the writes before it in the
 // batch, as it would have seen them committed: its checks and its write are still one atomic step, and when
 // it throws, only its own changes are rolled back and only its own promise is rejected. The promises are
-// settled after the COMMIT, so a response is still sent only for what is in the WAL. Should the COMMIT
-// itself fail, every write of the batch is rejected with its error.
+// settled after the COMMIT, so a response is still sent only for what is in the WAL. Should the BEGIN or
+// the COMMIT fail, or an error roll back the whole transaction, every write of the batch is rejected.
 import type { Db } from './connection.js'
 import { declareWrite } from './change-clock.js'
 
@@ -35,6 +35,10 @@ export function groupCommit<I, R> (db: Pick<Db, '$client'>, keysOf: (item: I) =>
     try {
       return { ok: true, value: one(w.item) }
     } catch (error) {
+      // Some errors (SQLITE_FULL, an I/O error) may roll back the whole transaction, not only the savepoint:
+      // the writes before this one are then gone too, and a later one would run outside any transaction and
+      // commit alone. So the batch ends here, and every write in it is rejected.
+      if (!db.$client.inTransaction) throw error
       return { ok: false, error }
     }
   }))

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { PostgresConfig } from '../config.js'
-import { startCheckpointer } from './checkpointer.js'
+import { startCheckpointer, type Checkpointer } from './checkpointer.js'
 import { openDatabase, type Db } from './connection.js'
 import { migratePg, openPgDatabase, type PgDb } from './pg/connection.js'
 import { listenForChanges, type ChangeClock } from './pg/change-clock.js'
@@ -65,11 +65,14 @@ export default fp<DbPluginOptions>(async (app, opts) => {
     }
     app.decorate('db', db)
     // Checkpoints off the event loop (./checkpointer.ts); an in-memory database has no WAL.
-    const checkpointer = opts.databasePath === ':memory:' || opts.databasePath.startsWith('file:')
-      ? undefined
-      : startCheckpointer(db.$client, opts.databasePath, {
-        onError: (err) => app.log.error({ err }, 'the WAL checkpoint thread failed; commits checkpoint the WAL themselves again')
-      })
+    const onError = (err: Error): void => app.log.error({ err }, 'the WAL checkpoint thread failed; commits checkpoint the WAL themselves again')
+    let checkpointer: Checkpointer | undefined
+    try {
+      if (opts.databasePath !== ':memory:' && !opts.databasePath.startsWith('file:')) checkpointer = startCheckpointer(db.$client, opts.databasePath, { onError })
+    } catch (err) {
+      // No thread (none could start): SQLite's own checkpoints in the commits, as before.
+      onError(err instanceof Error ? err : new Error(String(err)))
+    }
     app.addHook('onClose', async () => {
       // First, so that the server's connection closes as the last one and checkpoints what is left.
       await checkpointer?.close()

@@ -14,8 +14,8 @@ import { articles, comments } from '../db/schema.js'
 import type { CommentEvents } from '../comments/events.js'
 import { deleteComment, recountComments } from '../comments/repository.js'
 
-/** How often, and how far apart, erasure tries its checkpoint again when it finds the lock taken. */
-const TRUNCATE_TRIES = 50
+/** For how long, and how far apart, erasure tries its checkpoint again when it finds the lock taken. */
+const TRUNCATE_RETRY_FOR_MS = 500
 const TRUNCATE_RETRY_MS = 10
 
 export interface PrivacyRepositoryOptions {
@@ -103,13 +103,16 @@ export function privacyRepository (db: Db, events: CommentEvents, opts: PrivacyR
 
   /**
    * Checkpoints the WAL and empties its file. The checkpoint thread (src/db/checkpointer.ts) may hold
-   * SQLite's checkpoint lock for a moment, which makes this one report busy at once: so a few tries.
+   * SQLite's checkpoint lock for a moment, which makes this one report busy at once: so it tries again
+   * for up to TRUNCATE_RETRY_FOR_MS. A reader of another process holding an old snapshot makes a try wait
+   * for busy_timeout instead (on the event loop), so no try starts after that time has passed.
    */
   async function truncateWal (): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
+    const deadline = Date.now() + TRUNCATE_RETRY_FOR_MS
+    for (;;) {
       const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
       if (result?.busy === 0) return true
-      if (attempt === TRUNCATE_TRIES) return false
+      if (Date.now() >= deadline) return false
       await sleep(TRUNCATE_RETRY_MS)
     }
   }

@@ -99,3 +99,38 @@ t.test('a batch that cannot begin (or commit) rejects every write in it', async 
   t.equal(committed.get(), 0)
   t.equal(await write({ text: 'z' }), 1, 'the next turn commits again')
 })
+
+t.test('what a batch acknowledges is committed, and what it rejects is not, when SQLite runs out of room', async (t) => {
+  const { db, other } = databases(t)
+  const { write } = noteWriter(db, other)
+  await write({ text: 'before' })
+  // Room for a few more pages: the big note's overflow pages do not fit (SQLITE_FULL), which may roll back
+  // the whole transaction rather than only its savepoint.
+  const pages = db.$client.pragma('page_count', { simple: true }) as number
+  db.$client.pragma(`max_page_count = ${pages + 2}`)
+  const texts = ['a', 'x'.repeat(64 * 1024), 'b']
+  const results = await Promise.allSettled(texts.map((text) => write({ text })))
+  t.equal(results[1]!.status, 'rejected')
+  t.match((results[1] as PromiseRejectedResult).reason, { code: 'SQLITE_FULL' })
+  const stored = new Set(other.prepare<[], string>('SELECT text FROM notes').pluck().all())
+  results.forEach((r, i) => {
+    t.equal(stored.has(texts[i]!), r.status === 'fulfilled', `note ${i}: stored exactly when acknowledged`)
+  })
+  db.$client.pragma('max_page_count = 1073741823')
+  t.ok(await write({ text: 'after' }), 'the next batch commits')
+})
+
+t.test('a COMMIT that fails rejects every write of its batch, and none is stored', async (t) => {
+  const { db, other } = databases(t)
+  // A foreign key checked at COMMIT: a note naming a missing one fails the batch's COMMIT, not its insert.
+  db.$client.pragma('foreign_keys = ON')
+  db.$client.exec('CREATE TABLE links (id INTEGER PRIMARY KEY, note_id INTEGER REFERENCES notes (id) DEFERRABLE INITIALLY DEFERRED)')
+  const committed = other.prepare<[], number>('SELECT count(*) FROM links').pluck()
+  const insert = db.$client.prepare<[number]>('INSERT INTO links (note_id) VALUES (?)')
+  const link = groupCommit(db, () => [], (noteId: number) => Number(insert.run(noteId).lastInsertRowid))
+  const results = await Promise.allSettled([link(404), link(405)])
+  t.same(results.map((r) => r.status), ['rejected', 'rejected'])
+  t.match((results[0] as PromiseRejectedResult).reason, { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
+  t.equal(committed.get(), 0)
+  t.notOk(db.$client.inTransaction, 'the failed transaction was rolled back')
+})
