@@ -40,6 +40,19 @@ const articleFields = {
 }
 const columns = { ...getTableColumns(comments), ...articleFields }
 
+/** A comment to insert, as create() is given it. */
+interface NewComment {
+  article: CommentTarget
+  write: CommentWrite
+  now: number
+}
+
+/** The most comments one transaction writes (each holds its article's row lock until the COMMIT). */
+const MAX_BATCH = 32
+
+/** `n` new comment ids, as an array. */
+const drawIds = (n: number): SQL => sql`ARRAY(SELECT nextval(pg_get_serial_sequence('comments', 'id'))::int FROM generate_series(1, ${n}))`
+
 /** What create reads, locked, in one statement: the article as posted to, and the parent (nulls when none). */
 interface TargetRead extends CommentTarget, Record<string, unknown> {
   announced: boolean
@@ -225,6 +238,122 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       .limit(p.limit + 1)
   }
 
+  /**
+   * One comment's write inside a transaction that holds the order lock and declared its keys, with its id
+   * drawn: (1) the article locked as it was checked, its `announced`, the parent, and whether a publication
+   * has come due; (2) the comment, the count and the events, one data-modifying WITH. The rare due
+   * publication costs its own statements (announceDue) in between. StaleRead when the article or the parent
+   * changed since they were read.
+   */
+  async function insertComment (tx: PgTx, id: number, { article, write, now }: NewComment): Promise<CommentRecord> {
+    // The first-comment rule's question (lower(author_email) and status: comments_email_status_idx).
+    const known = typeof write.status === 'string'
+      ? sql`false`
+      : sql`EXISTS (SELECT 1 FROM comments k WHERE lower(k.author_email) = lower(${write.status.ifKnown}) AND k.status = 'approved')`
+    const { rows: [found] } = await executePrepared<TargetRead>(tx, sql`
+      SELECT a.id, a.slug, a.status, a.published_at AS "publishedAt", a.comments_open AS "commentsOpen", a.announced,
+             p.article_id AS "parentArticleId", p.status AS "parentStatus",
+             EXISTS (SELECT 1 FROM articles d WHERE d.status = 'published' AND NOT d.announced AND d.published_at <= ${now}) AS due,
+             ${known} AS known
+      FROM articles a LEFT JOIN comments p ON p.id = ${write.parentId ?? 0}
+      WHERE a.id = ${article.id}
+      FOR UPDATE OF a`)
+    if (found === undefined || !targetUnchanged(found, article)) throw new StaleRead()
+    if (write.parentId !== null && !parentFits(found.parentStatus === null ? undefined : { articleId: found.parentArticleId!, status: found.parentStatus }, article.id)) throw new StaleRead()
+    let announced = found.announced
+    if (found.due) {
+      await events.announceDue(tx, now)
+      announced = (await tx.select({ announced: articles.announced }).from(articles).where(eq(articles.id, article.id)))[0]?.announced === true
+    }
+    const w = decided(write, found.known)
+    const record = newRecord(article, w, id, now)
+    const recorded = events.createdInsertion(tx, record, announced, now)
+    // Only an approved comment is counted; the count was right before, so one more keeps it right.
+    const counted = w.status === 'approved'
+      ? sql`, counted AS (UPDATE articles SET comment_count = comment_count + 1 WHERE id = ${article.id})`
+      : sql``
+    await executePrepared(tx, sql`WITH inserted AS (${tx.insert(comments).values({ ...w, id, createdAt: now, updatedAt: now }).getSQL()})${counted},
+      recorded AS (${recorded.query}) SELECT 1`)
+    recorded.recorded()
+    return record
+  }
+
+  /**
+   * The comments waiting when a transaction can start are written in it together (group commit): the
+   * order lock, the keys of all of them and their ids in one statement, then two statements each, and one
+   * COMMIT. Every event-writing transaction holds the order lock from its first statement to its commit,
+   * so comments were written one transaction after another anyway; together they take fewer round trips
+   * and one commit's WAL flush. One batch at a time per process: the comments that arrive while it runs
+   * wait for the next, so the busier the server, the larger the batch.
+   *
+   * A StaleRead writes nothing and rejects its own comment only. Any other error aborts the transaction,
+   * and then each comment of the batch is written again in a transaction of its own, so that only the one
+   * that fails fails. Every promise settles after the COMMIT.
+   */
+  const waiting: Array<{ comment: NewComment, resolve: (r: CommentRecord) => void, reject: (e: unknown) => void }> = []
+  let writing = false
+
+  async function writeAlone (comment: NewComment): Promise<CommentRecord> {
+    return db.transaction(async (tx) => {
+      const { ids: [id] } = await lockEventOrderWith<{ ids: number[] }>(tx,
+        sql`${declaration(commentWriteKeys(comment.article.id))} AS declared, ${drawIds(1)} AS ids`)
+      return insertComment(tx, id!, comment)
+    })
+  }
+
+  async function writeWaiting (): Promise<void> {
+    try {
+      while (waiting.length > 0) {
+        const batch = waiting.splice(0, MAX_BATCH)
+        if (batch.length === 1) {
+          const [w] = batch
+          await writeAlone(w!.comment).then(w!.resolve, w!.reject)
+          continue
+        }
+        let outcomes: Array<{ ok: true, record: CommentRecord } | { ok: false, error: unknown }>
+        try {
+          outcomes = await db.transaction(async (tx) => {
+            const keys = batch.flatMap((w) => commentWriteKeys(w.comment.article.id))
+            const { ids } = await lockEventOrderWith<{ ids: number[] }>(tx, sql`${declaration(keys)} AS declared, ${drawIds(batch.length)} AS ids`)
+            const out: typeof outcomes = []
+            for (const [i, w] of batch.entries()) {
+              try {
+                out.push({ ok: true, record: await insertComment(tx, ids[i]!, w.comment) })
+              } catch (error) {
+                // Found stale before it wrote anything; any other error aborts the transaction (below).
+                if (!(error instanceof StaleRead)) throw error
+                out.push({ ok: false, error })
+              }
+            }
+            return out
+          })
+        } catch {
+          // Rolled back, all of it: each on its own, so that only what fails fails.
+          for (const w of batch) await writeAlone(w.comment).then(w.resolve, w.reject)
+          continue
+        }
+        batch.forEach((w, i) => {
+          const outcome = outcomes[i]!
+          if (outcome.ok) w.resolve(outcome.record)
+          else w.reject(outcome.error)
+        })
+      }
+    } finally {
+      // In the same step as the loop's last look at the queue: a comment queued after it starts a new run.
+      writing = false
+    }
+  }
+
+  function postComment (comment: NewComment): Promise<CommentRecord> {
+    return new Promise<CommentRecord>((resolve, reject) => {
+      waiting.push({ comment, resolve, reject })
+      if (writing) return
+      writing = true
+      // It settles every promise it takes (writeAlone's errors go to their own comment).
+      writeWaiting().catch(reject)
+    })
+  }
+
   return {
     async findTarget (slug: string): Promise<CommentTarget | undefined> {
       return (await targetBySlug.execute({ slug }))[0]
@@ -239,46 +368,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     },
 
     async create (article: CommentTarget, write: CommentWrite, now: number): Promise<CommentRecord> {
-      // Three statements between BEGIN and COMMIT, because every event-writing transaction waits for the
-      // order lock from its first statement to its commit: the fewer round trips it holds the lock for, the
-      // more comments a second (the bench's POST comment on PostgreSQL). (1) The order lock, the key
-      // declaration and the new comment's id; (2) the article locked as it was checked, its `announced`, the
-      // parent, and whether a publication has come due; (3) the comment, the count and the events, one
-      // data-modifying WITH. The rare due publication costs its own statements (announceDue) in between.
-      // The first-comment rule's question (lower(author_email) and status: comments_email_status_idx).
-      const known = typeof write.status === 'string'
-        ? sql`false`
-        : sql`EXISTS (SELECT 1 FROM comments k WHERE lower(k.author_email) = lower(${write.status.ifKnown}) AND k.status = 'approved')`
-      return db.transaction(async (tx) => {
-        const { id } = await lockEventOrderWith<{ id: number }>(tx,
-          sql`${declaration(commentWriteKeys(article.id))} AS declared, nextval(pg_get_serial_sequence('comments', 'id'))::int AS id`)
-        const { rows: [found] } = await executePrepared<TargetRead>(tx, sql`
-          SELECT a.id, a.slug, a.status, a.published_at AS "publishedAt", a.comments_open AS "commentsOpen", a.announced,
-                 p.article_id AS "parentArticleId", p.status AS "parentStatus",
-                 EXISTS (SELECT 1 FROM articles d WHERE d.status = 'published' AND NOT d.announced AND d.published_at <= ${now}) AS due,
-                 ${known} AS known
-          FROM articles a LEFT JOIN comments p ON p.id = ${write.parentId ?? 0}
-          WHERE a.id = ${article.id}
-          FOR UPDATE OF a`)
-        if (found === undefined || !targetUnchanged(found, article)) throw new StaleRead()
-        if (write.parentId !== null && !parentFits(found.parentStatus === null ? undefined : { articleId: found.parentArticleId!, status: found.parentStatus }, article.id)) throw new StaleRead()
-        let announced = found.announced
-        if (found.due) {
-          await events.announceDue(tx, now)
-          announced = (await tx.select({ announced: articles.announced }).from(articles).where(eq(articles.id, article.id)))[0]?.announced === true
-        }
-        const w = decided(write, found.known)
-        const record = newRecord(article, w, id, now)
-        const recorded = events.createdInsertion(tx, record, announced, now)
-        // Only an approved comment is counted; the count was right before, so one more keeps it right.
-        const counted = w.status === 'approved'
-          ? sql`, counted AS (UPDATE articles SET comment_count = comment_count + 1 WHERE id = ${article.id})`
-          : sql``
-        await executePrepared(tx, sql`WITH inserted AS (${tx.insert(comments).values({ ...w, id, createdAt: now, updatedAt: now }).getSQL()})${counted},
-          recorded AS (${recorded.query}) SELECT 1`)
-        recorded.recorded()
-        return record
-      })
+      return postComment({ article, write, now })
     },
 
     async update (current, set, now, unchanged): Promise<CommentRecord> {
