@@ -4,7 +4,8 @@
 // order lock (src/events/outbox.pg.ts, through events.begin), announces due publications, and locks the rows
 // it checks and writes: posting locks the article (`FOR UPDATE`, before the announcement, in the statement
 // that checks whether one is due), re-checks it and the parent as they were read, inserts the comment and
-// adds one to the article's comment_count under that lock; moderation, an author's edit and deletion lock the comment, compare it (If-Match), write it and
+// adds one to the article's comment_count under that lock. Comments posted together share such a
+// transaction (group commit, below: up to MAX_BATCH, each locking its article in turn); moderation, an author's edit and deletion lock the comment, compare it (If-Match), write it and
 // recount the article. The order lock first, before any row lock, is what the article writers do too: a
 // transaction holding it never waits for a row another writer holds, so no deadlock. Writes serialise from
 // their start to their commit, as on SQLite, so the count of approved comments cannot drift however many
@@ -49,6 +50,19 @@ interface NewComment {
 
 /** The most comments one transaction writes (each holds its article's row lock until the COMMIT). */
 const MAX_BATCH = 32
+
+/**
+ * Whether an error that aborted a batch came from one comment's own statements (a constraint, a trigger,
+ * bad data), rather than from the connection, a timeout or a server shutting down, which would fail any
+ * comment: PostgreSQL's SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention,
+ * statement timeout) and 58 (system), or no SQLSTATE at all (the driver's own errors).
+ */
+function ownFailure (error: unknown): boolean {
+  // Drizzle may wrap the driver's error (DrizzleQueryError): the SQLSTATE is then its cause's.
+  const failed = error as { code?: unknown, cause?: { code?: unknown } } | null
+  const code = failed?.code ?? failed?.cause?.code
+  return typeof code === 'string' && code.length === 5 && !/^(08|53|57|58)/.test(code)
+}
 
 /** `n` new comment ids, as an array. */
 const drawIds = (n: number): SQL => sql`ARRAY(SELECT nextval(pg_get_serial_sequence('comments', 'id'))::int FROM generate_series(1, ${n}))`
@@ -305,38 +319,12 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     try {
       while (waiting.length > 0) {
         const batch = waiting.splice(0, MAX_BATCH)
-        if (batch.length === 1) {
-          const [w] = batch
-          await writeAlone(w!.comment).then(w!.resolve, w!.reject)
-          continue
-        }
-        let outcomes: Array<{ ok: true, record: CommentRecord } | { ok: false, error: unknown }>
         try {
-          outcomes = await db.transaction(async (tx) => {
-            const keys = batch.flatMap((w) => commentWriteKeys(w.comment.article.id))
-            const { ids } = await lockEventOrderWith<{ ids: number[] }>(tx, sql`${declaration(keys)} AS declared, ${drawIds(batch.length)} AS ids`)
-            const out: typeof outcomes = []
-            for (const [i, w] of batch.entries()) {
-              try {
-                out.push({ ok: true, record: await insertComment(tx, ids[i]!, w.comment) })
-              } catch (error) {
-                // Found stale before it wrote anything; any other error aborts the transaction (below).
-                if (!(error instanceof StaleRead)) throw error
-                out.push({ ok: false, error })
-              }
-            }
-            return out
-          })
-        } catch {
-          // Rolled back, all of it: each on its own, so that only what fails fails.
-          for (const w of batch) await writeAlone(w.comment).then(w.resolve, w.reject)
-          continue
+          await writeBatch(batch)
+        } catch (error) {
+          // Not expected (writeBatch settles every comment it takes); should it happen, none is left waiting.
+          for (const w of batch) w.reject(error)
         }
-        batch.forEach((w, i) => {
-          const outcome = outcomes[i]!
-          if (outcome.ok) w.resolve(outcome.record)
-          else w.reject(outcome.error)
-        })
       }
     } finally {
       // In the same step as the loop's last look at the queue: a comment queued after it starts a new run.
@@ -344,12 +332,64 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     }
   }
 
+  /**
+   * Writes `batch` in one transaction and settles each comment's promise. When the transaction fails
+   * while comment `k` was being written, for a reason of its own (a constraint, a trigger), nothing was
+   * committed: `k` is written alone and the others go back to the front of the queue, to be written
+   * together again. Every other failure settles the whole batch with the error and writes nothing again:
+   * the order lock's statement failing or timing out, a lost connection, or a failed COMMIT, which may
+   * have committed after all (writing the batch again could store its comments twice).
+   */
+  async function writeBatch (batch: typeof waiting): Promise<void> {
+    if (batch.length === 1) {
+      const [w] = batch
+      await writeAlone(w!.comment).then(w!.resolve, w!.reject)
+      return
+    }
+    let current = -1
+    let written = false
+    let outcomes: Array<{ ok: true, record: CommentRecord } | { ok: false, error: unknown }>
+    try {
+      outcomes = await db.transaction(async (tx) => {
+        const keys = batch.flatMap((w) => commentWriteKeys(w.comment.article.id))
+        const { ids } = await lockEventOrderWith<{ ids: number[] }>(tx, sql`${declaration(keys)} AS declared, ${drawIds(batch.length)} AS ids`)
+        const out: typeof outcomes = []
+        for (const [i, w] of batch.entries()) {
+          current = i
+          try {
+            out.push({ ok: true, record: await insertComment(tx, ids[i]!, w.comment) })
+          } catch (error) {
+            // Found stale before it wrote anything; any other error aborts the transaction (below).
+            if (!(error instanceof StaleRead)) throw error
+            out.push({ ok: false, error })
+          }
+        }
+        written = true
+        return out
+      })
+    } catch (error) {
+      if (written || current < 0 || !ownFailure(error)) {
+        for (const w of batch) w.reject(error)
+        return
+      }
+      const failing = batch[current]!
+      waiting.unshift(...batch.filter((w) => w !== failing))
+      await writeAlone(failing.comment).then(failing.resolve, failing.reject)
+      return
+    }
+    batch.forEach((w, i) => {
+      const outcome = outcomes[i]!
+      if (outcome.ok) w.resolve(outcome.record)
+      else w.reject(outcome.error)
+    })
+  }
+
   function postComment (comment: NewComment): Promise<CommentRecord> {
     return new Promise<CommentRecord>((resolve, reject) => {
       waiting.push({ comment, resolve, reject })
       if (writing) return
       writing = true
-      // It settles every promise it takes (writeAlone's errors go to their own comment).
+      // It never rejects: each batch's errors go to its comments.
       writeWaiting().catch(reject)
     })
   }
