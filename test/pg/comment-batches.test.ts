@@ -1,17 +1,64 @@
 // PostgreSQL writes the comments that wait for a transaction together (group commit, src/comments/
 // repository.pg.ts): one order lock, ids drawn together, one COMMIT. What a batch must still do: each
-// comment written once and counted, a comment whose write fails failing alone (the batch is rolled back
-// and each comment written again on its own), and none acknowledged that is not stored.
+// comment written once and counted, a comment whose write fails failing alone (the batch is rolled back,
+// that comment written alone and the others together again), a comment found stale checked again on its
+// own, and a batch whose COMMIT fails never written again.
+//
+// Which comments form a batch is made certain here: another connection holds the event log's order lock,
+// the first comment is posted and waits for it (alone: nothing was queued before it), the others are
+// posted and queue behind it, and then the lock is let go. They form one batch.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'drizzle-orm'
-import t from 'tap'
-import { build, createArticle, eventLog, postComment } from '../helper.js'
+import type { LightMyRequestResponse } from 'fastify'
+import type pg from 'pg'
+import t, { type Test } from 'tap'
+import { EVENT_LOG_LOCK } from '../../src/events/outbox.pg.js'
+import { build, createArticle, eventLog, postComment, type TestApp } from '../helper.js'
+
+/** How long the queued comments get to reach the queue (their article's lookup and checks): far more than they need. */
+const QUEUE_MS = 1_000
+
+/**
+ * Posts `first`, waits until it waits for the order lock, posts `rest`, lets them queue, runs `meanwhile`
+ * on the lock's connection, and lets go: `first` is written alone, `rest` as one batch.
+ */
+async function postQueued (t: Test, a: TestApp, first: () => Promise<LightMyRequestResponse>, rest: Array<() => Promise<LightMyRequestResponse>>,
+  meanwhile: (other: pg.PoolClient) => Promise<unknown> = async () => undefined): Promise<LightMyRequestResponse[]> {
+  const other = await a.pg!.db.$client.connect()
+  t.teardown(() => other.release())
+  await other.query('BEGIN')
+  await other.query('SELECT pg_advisory_xact_lock($1)', [EVENT_LOG_LOCK])
+  const alone = first()
+  for (let waited = 0; ; waited += 10) {
+    const { rows: [row] } = await other.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    if (row!.n > 0) break
+    if (waited > 10_000) throw new Error('the first comment never waited for the order lock')
+    await sleep(10)
+  }
+  const queued = rest.map((post) => post())
+  await sleep(QUEUE_MS)
+  await meanwhile(other)
+  await other.query('COMMIT')
+  return Promise.all([alone, ...queued])
+}
+
+const comment = (a: TestApp, slug: string, body: string, i: number) => () =>
+  postComment(a, slug, { authorName: `Reader ${i}`, authorEmail: `r${i}@example.com`, body })
+
+/** How many transactions wrote the comments with these bodies (their rows' xmin). */
+async function writers (a: TestApp, bodies: string[]): Promise<number> {
+  const { rows: [row] } = await a.pg!.db.execute<{ n: number }>(sql`SELECT count(DISTINCT xmin::text)::int AS n FROM comments WHERE body = ANY(string_to_array(${bodies.join('\n')}, E'\n'))`)
+  return row!.n
+}
+
+const commentCount = async (a: TestApp, slug: string): Promise<number> => (await a.inject({ method: 'GET', url: `/v1/articles/${slug}` })).json().commentCount
 
 t.test('comments posted at once: written together, and one that fails fails alone', async (t) => {
   const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 }, { engine: 'postgres' })
   const db = a.pg!.db
   const first = await createArticle(a, { title: 'First', body: 'Text.', status: 'published' })
   const second = await createArticle(a, { title: 'Second', body: 'Text.', status: 'published' })
-  // A comment PostgreSQL refuses in the middle of its insert (as a broken disk or a bug would): its
+  // A comment PostgreSQL refuses in the middle of its insert (as a bug or bad data would): its
   // transaction aborts, with the rest of its batch.
   await db.execute(sql.raw(`
     CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -20,31 +67,21 @@ t.test('comments posted at once: written together, and one that fails fails alon
   const before = (await eventLog(a)).length
 
   const bodies = ['one', 'two', 'boom', 'three', 'four', 'five']
-  const responses = await Promise.all(bodies.map((body, i) =>
-    postComment(a, i % 2 === 0 ? first.slug : second.slug, { authorName: `Reader ${i}`, authorEmail: `r${i}@example.com`, body })))
+  const posts = bodies.map((body, i) => comment(a, i % 2 === 0 ? first.slug : second.slug, body, i))
+  const responses = await postQueued(t, a, posts[0]!, posts.slice(1))
   t.same(responses.map((r) => r.statusCode), [201, 201, 500, 201, 201, 201], 'only the refused comment fails')
-
-  const stored = (await db.execute<{ body: string, article_id: number }>(sql`SELECT body, article_id FROM comments ORDER BY id`)).rows
+  const stored = (await db.execute<{ body: string }>(sql`SELECT body FROM comments ORDER BY id`)).rows
   t.same(stored.map((r) => r.body).sort(), ['five', 'four', 'one', 'three', 'two'], 'each stored once; the refused one not at all')
-  // 'one' went alone; the other five waited and were written together, failed with 'boom', and then 'boom'
-  // was written alone and the four others together again.
-  const writers = async (like: string): Promise<number> =>
-    (await db.execute<{ n: number }>(sql`SELECT count(DISTINCT xmin::text)::int AS n FROM comments WHERE body = ANY(string_to_array(${like}, ','))`)).rows[0]!.n
-  t.equal(await writers('two,three,four,five'), 1, 'the four beside the refused one, written together after it failed')
-  const counts = async (slug: string) => (await a.inject({ method: 'GET', url: `/v1/articles/${slug}` })).json().commentCount
-  t.equal(await counts(first.slug), 2)
-  t.equal(await counts(second.slug), 3)
+  t.equal(await writers(a, ['two', 'three', 'four', 'five']), 1, 'its four neighbours written together again, after it failed alone')
+  t.equal(await commentCount(a, first.slug), 2)
+  t.equal(await commentCount(a, second.slug), 3)
   const events = (await eventLog(a)).slice(before)
   t.equal(events.filter((e) => e.type === 'comment.submitted').length, 5, 'one comment.submitted each')
 
-  // Without a failing one, comments posted at once share transactions: the rows' xmin says which wrote them.
-  const more = await Promise.all(Array.from({ length: 8 }, (_, i) =>
-    postComment(a, first.slug, { authorName: `More ${i}`, authorEmail: `m${i}@example.com`, body: `More ${i}` })))
-  t.same(more.map((r) => r.statusCode), Array(8).fill(201))
-  const more8 = Array.from({ length: 8 }, (_, i) => `More ${i}`).join(',')
-  const used = await writers(more8)
-  t.ok(used < 8, `8 comments written by ${used} transactions`)
-  t.equal(await counts(first.slug), 10)
+  const more = Array.from({ length: 8 }, (_, i) => comment(a, first.slug, `More ${i}`, 10 + i))
+  t.same((await postQueued(t, a, more[0]!, more.slice(1))).map((r) => r.statusCode), Array(8).fill(201))
+  t.equal(await writers(a, Array.from({ length: 8 }, (_, i) => `More ${i}`)), 2, '8 comments: the first alone, 7 in one transaction')
+  t.equal(await commentCount(a, first.slug), 10)
 })
 
 t.test('a batch whose COMMIT fails answers each of its comments with an error and writes none again', async (t) => {
@@ -58,11 +95,24 @@ t.test('a batch whose COMMIT fails answers each of its comments with an error an
     BEGIN RAISE EXCEPTION 'refused at commit by the test'; END $$;
     CREATE CONSTRAINT TRIGGER refuse_late AFTER INSERT ON comments DEFERRABLE INITIALLY DEFERRED
       FOR EACH ROW WHEN (NEW.body = 'late') EXECUTE FUNCTION refuse_late();`))
-  const bodies = ['alone', 'b', 'late', 'c']
-  const responses = await Promise.all(bodies.map((body, i) =>
-    postComment(a, article.slug, { authorName: `Reader ${i}`, authorEmail: `r${i}@example.com`, body })))
-  // The first is written at once, alone; the three that waited for it form one batch.
+  const posts = ['alone', 'b', 'late', 'c'].map((body, i) => comment(a, article.slug, body, i))
+  const responses = await postQueued(t, a, posts[0]!, posts.slice(1))
   t.same(responses.map((r) => r.statusCode), [201, 500, 500, 500])
   t.same((await db.execute<{ body: string }>(sql`SELECT body FROM comments`)).rows.map((r) => r.body), ['alone'], 'none of the batch stored')
-  t.equal((await a.inject({ method: 'GET', url: `/v1/articles/${article.slug}` })).json().commentCount, 1)
+  t.equal(await commentCount(a, article.slug), 1)
+})
+
+t.test('a comment found stale inside a batch is checked again alone; the others of its batch are written', async (t) => {
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 }, { engine: 'postgres' })
+  const open = await createArticle(a, { title: 'Open', body: 'Text.', status: 'published' })
+  const closing = await createArticle(a, { title: 'Closing', body: 'Text.', status: 'published' })
+  // The batch's comments read their articles before the lock is let go; the closing article's comments
+  // close in between, so its comment is stale in the batch.
+  const responses = await postQueued(t, a, comment(a, open.slug, 'Comment 0', 0), [comment(a, open.slug, 'Comment 1', 1), comment(a, closing.slug, 'Comment 2', 2)],
+    (other) => other.query('UPDATE articles SET comments_open = false WHERE id = $1', [closing.id]))
+  t.same(responses.map((r) => r.statusCode), [201, 201, 409], 'the closed article\'s comment: stale in the batch, then 409 on its own')
+  t.match(responses[2]!.json(), { type: /comments-closed/ })
+  const bodies = (await a.pg!.db.execute<{ body: string }>(sql`SELECT body FROM comments ORDER BY id`)).rows.map((r) => r.body)
+  t.same(bodies, ['Comment 0', 'Comment 1'])
+  t.equal(await commentCount(a, open.slug), 2)
 })
