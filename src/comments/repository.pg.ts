@@ -29,7 +29,8 @@ import type { CommentEventsPg } from './events.pg.js'
 import type { CommentStatus } from './schemas.js'
 import {
   decided, newRecord, parentFits, reportedPhases, targetUnchanged, tombstone,
-  type CommentListParams, type CommentRecord, type CommentRepository, type CommentRow, type CommentTarget, type CommentWrite
+  type CommentListParams, type CommentRecord, type CommentRepository, type CommentRow, type CommentTarget, type CommentWrite,
+  type NewComment
 } from './repository.js'
 
 /** What a comment's record says of its article. */
@@ -40,13 +41,6 @@ const articleFields = {
   articleCommentsOpen: articles.commentsOpen
 }
 const columns = { ...getTableColumns(comments), ...articleFields }
-
-/** A comment to insert, as create() is given it. */
-interface NewComment {
-  article: CommentTarget
-  write: CommentWrite
-  now: number
-}
 
 /** The most comments one transaction writes (each holds its article's row lock until the COMMIT). */
 const MAX_BATCH = 32
@@ -300,9 +294,11 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
    * and one commit's WAL flush. One batch at a time per process: the comments that arrive while it runs
    * wait for the next, so the busier the server, the larger the batch.
    *
-   * A StaleRead writes nothing and rejects its own comment only. Any other error aborts the transaction,
-   * and then each comment of the batch is written again in a transaction of its own, so that only the one
-   * that fails fails. Every promise settles after the COMMIT.
+   * A StaleRead writes nothing and rejects its own comment only. An error of one comment's own statements
+   * (a constraint, a trigger) aborts the transaction: that comment is written again alone, so only it can
+   * fail, and the others go back to the front of the queue as the next batch. A failed COMMIT, order lock,
+   * connection or timeout rejects the whole batch and is never retried (a COMMIT whose reply was lost may
+   * have committed). Every promise settles after the transaction ends.
    */
   const waiting: Array<{ comment: NewComment, resolve: (r: CommentRecord) => void, reject: (e: unknown) => void }> = []
   let writing = false

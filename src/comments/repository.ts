@@ -228,8 +228,8 @@ export function deleteComment (db: Db | Tx, row: CommentRow, now: number): 'tomb
   return 'removed'
 }
 
-/** A comment to insert, as create() is given it. */
-interface NewComment {
+/** A comment to insert, as create() is given it (both adapters). */
+export interface NewComment {
   article: CommentTarget
   write: CommentWrite
   now: number

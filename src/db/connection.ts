@@ -33,8 +33,13 @@ export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)),
  *
  * secure_delete=FAST: see below; test/privacy/erase.test.ts reads the file's bytes after an erasure.
  */
+/** Whether a database path names a file of its own (not `:memory:` or a `file:` URI). */
+export function isFilePath (path: string): boolean {
+  return path !== ':memory:' && !path.startsWith('file:')
+}
+
 export function openDatabase (path: string, opts: { cacheMb?: number } = {}): Db {
-  if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(resolve(path)), { recursive: true })
+  if (isFilePath(path)) mkdirSync(dirname(resolve(path)), { recursive: true })
   const sqlite = new Database(path)
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = NORMAL')

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { PostgresConfig } from '../config.js'
 import { startCheckpointer, type Checkpointer } from './checkpointer.js'
-import { openDatabase, type Db } from './connection.js'
+import { isFilePath, openDatabase, type Db } from './connection.js'
 import { migratePg, openPgDatabase, type PgDb } from './pg/connection.js'
 import { listenForChanges, type ChangeClock } from './pg/change-clock.js'
 
@@ -68,7 +68,7 @@ export default fp<DbPluginOptions>(async (app, opts) => {
     const onError = (err: Error): void => app.log.error({ err }, 'the WAL checkpoint thread failed; commits checkpoint the WAL themselves again')
     let checkpointer: Checkpointer | undefined
     try {
-      if (opts.databasePath !== ':memory:' && !opts.databasePath.startsWith('file:')) checkpointer = startCheckpointer(db.$client, opts.databasePath, { onError })
+      if (isFilePath(opts.databasePath)) checkpointer = startCheckpointer(db.$client, opts.databasePath, { onError })
     } catch (err) {
       // No thread (none could start): SQLite's own checkpoints in the commits, as before.
       onError(err instanceof Error ? err : new Error(String(err)))
