@@ -93,7 +93,7 @@ export const PIPELINE: readonly Stage[] = [
   { name: 'limits', plugin: limitsPlugin, why: 'Before auth: no token lookup when shedding, closing or refusing a long URL.' },
   { name: 'openapi', plugin: openapiPlugin, why: 'Collects every route registered after it.' },
   { name: 'metrics-route', plugin: metricsRoute, why: 'GET /metrics, checked by the metrics stage\'s token hook.' },
-  { name: 'db', plugin: dbPlugin, options: (b) => ({ databasePath: b.opts.config.databasePath, cacheMb: b.opts.config.sqliteCacheMb, postgres: b.opts.config.postgres, queryBudgetMs: b.opts.config.queryBudgetMs }), why: 'SQLite or PostgreSQL, migrated.' },
+  { name: 'db', plugin: dbPlugin, options: (b) => ({ databasePath: b.opts.config.databasePath, cacheMb: b.opts.config.sqliteCacheMb, mmapMb: b.opts.config.sqliteMmapMb, postgres: b.opts.config.postgres, queryBudgetMs: b.opts.config.queryBudgetMs }), why: 'SQLite or PostgreSQL, migrated.' },
   { name: 'query-budget', plugin: queryBudgetPlugin, why: 'Armed after validation: a statement deadline per request.' },
   { name: 'repositories', plugin: repositories, why: 'Data access as decorators.' },
   { name: 'retention', plugin: retentionPlugin, why: 'After repositories: erases what the retention period ends.' },

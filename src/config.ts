@@ -86,6 +86,8 @@ export interface Config {
   queryBudgetMs: number
   /** SQLite's page cache for the connection, in MB (kept across requests: the indexes that seeks read). */
   sqliteCacheMb: number
+  /** How much of the SQLite file is read through memory mapping, in MB; 0 reads every page with read(). */
+  sqliteMmapMb: number
   /** Searches (GET /v1/articles with `q`) per minute per client address. */
   searchRateLimit: number
 }
@@ -131,6 +133,7 @@ export const defaultConfig: Config = {
   shutdownDelay: 0,
   queryBudgetMs: 250,
   sqliteCacheMb: 64,
+  sqliteMmapMb: 2048,
   searchRateLimit: 120
 }
 
@@ -336,6 +339,7 @@ export function loadConfig (env: Env): Config {
     shutdownDelay: integer(env, 'SHUTDOWN_DELAY', defaultConfig.shutdownDelay, 0, 300_000),
     queryBudgetMs: integer(env, 'QUERY_BUDGET_MS', defaultConfig.queryBudgetMs, 0, 600_000),
     sqliteCacheMb: integer(env, 'SQLITE_CACHE_MB', defaultConfig.sqliteCacheMb, 1, 64 * 1024),
+    sqliteMmapMb: integer(env, 'SQLITE_MMAP_MB', defaultConfig.sqliteMmapMb, 0, 2048),
     searchRateLimit: integer(env, 'SEARCH_RATE_LIMIT', defaultConfig.searchRateLimit, 1, 1_000_000)
   }
 }

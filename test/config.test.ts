@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError, defaultConfig, loadConfig } from '../src/config.js'
 import { build, onSqlite } from './helper.js'
@@ -47,7 +48,8 @@ t.test('every setting read from the environment', async (t) => {
     SHUTDOWN_DELAY: '5000',
     QUERY_BUDGET_MS: '100',
     SEARCH_RATE_LIMIT: '30',
-    SQLITE_CACHE_MB: '256'
+    SQLITE_CACHE_MB: '256',
+    SQLITE_MMAP_MB: '0'
   }), {
     host: '0.0.0.0',
     port: 8080,
@@ -89,7 +91,8 @@ t.test('every setting read from the environment', async (t) => {
     shutdownDelay: 5000,
     queryBudgetMs: 100,
     searchRateLimit: 30,
-    sqliteCacheMb: 256
+    sqliteCacheMb: 256,
+    sqliteMmapMb: 0
   })
   t.equal(loadConfig({ LOG_FORMAT: 'json' }).logFormat, 'json')
   t.equal(loadConfig({ METRICS_TOKEN: '' }).metricsToken, undefined)
@@ -110,6 +113,21 @@ t.test('SQLITE_CACHE_MB sizes the connection\'s page cache', onSqlite, async (t)
   t.equal(a.app.db.$client.pragma('cache_size', { simple: true }), -8 * 1024, 'in KiB, negative as SQLite takes it')
 })
 
+t.test('SQLITE_MMAP_MB maps the file into memory for reads, or not', onSqlite, async (t) => {
+  t.equal(loadConfig({}).sqliteMmapMb, 2048, 'by default, as much as SQLite maps')
+  // A file of its own: an in-memory database has nothing to map.
+  const file = (name: string): string => join(t.testdir(), name)
+  const a = await build(t, { sqliteMmapMb: 8, databasePath: file('a.db') })
+  t.equal(a.app.db.$client.pragma('mmap_size', { simple: true }), 8 * 1024 * 1024, 'in bytes')
+  const b = await build(t, { sqliteMmapMb: 0, databasePath: file('b.db') })
+  t.equal(b.app.db.$client.pragma('mmap_size', { simple: true }), 0, 'off')
+  const c = await build(t, { databasePath: file('c.db') })
+  t.equal(c.app.db.$client.pragma('mmap_size', { simple: true }), 0x7fff0000, 'the default, capped by this build of SQLite just under 2 GB')
+  // The page cache behind the mapping: small while the whole file is mapped (test/db/page-cache.test.ts).
+  t.equal(c.app.db.$client.pragma('cache_size', { simple: true }), -4 * 1024, 'a mapped file, a small page cache')
+  t.equal(b.app.db.$client.pragma('cache_size', { simple: true }), -64 * 1024, 'no mapping, SQLITE_CACHE_MB')
+})
+
 t.test('bad values stop with a clear message', async (t) => {
   const bad: Array<[Record<string, string>, RegExp]> = [
     [{ PORT: '70000' }, /PORT must be an integer from 0 to 65535/],
@@ -127,6 +145,7 @@ t.test('bad values stop with a clear message', async (t) => {
     [{ WEBHOOK_ENCRYPTION_KEY: 'too-short' }, /WEBHOOK_ENCRYPTION_KEY must be 32 random bytes/],
     [{ WEBHOOK_ENCRYPTION_KEY: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7GfN2Fkpu=' }, /WEBHOOK_ENCRYPTION_KEY/],
     [{ SQLITE_CACHE_MB: '0' }, /SQLITE_CACHE_MB must be an integer from 1/],
+    [{ SQLITE_MMAP_MB: '4096' }, /SQLITE_MMAP_MB must be an integer from 0 to 2048/],
     [{ QUERY_BUDGET_MS: '-1' }, /QUERY_BUDGET_MS must be an integer from 0/],
     [{ SEARCH_RATE_LIMIT: '0' }, /SEARCH_RATE_LIMIT must be an integer from 1/],
     [{ PUBLIC_URL: 'api.news.example' }, /PUBLIC_URL must be an absolute http\(s\) URL/],

@@ -38,7 +38,33 @@ export function isFilePath (path: string): boolean {
   return path !== ':memory:' && !path.startsWith('file:')
 }
 
-export function openDatabase (path: string, opts: { cacheMb?: number } = {}): Db {
+/** SQLite's page cache while the whole file is mapped, in MB: the pages of writes and of the WAL. */
+export const MAPPED_PAGE_CACHE_MB = 4
+
+/**
+ * Sizes the connection's page cache for its file as it is now (the db plugin calls it again every minute,
+ * as the file grows), and returns the size in MB.
+ *
+ * - Part of the file not mapped (bigger than the mapping, mapping off, or in memory): `cacheMb`
+ *   (SQLITE_CACHE_MB, 64 by default), kept across requests. The seeks a page makes (a tag's articles in
+ *   the narrow index, a search's matches) read leaf pages spread over indexes of tens of MB at a million
+ *   articles; each miss is a read from the OS cache, and 64 MB holds those indexes (measured:
+ *   bench/README.md#page-cache). SQLite takes the memory only as pages are read.
+ * - The whole file mapped: MAPPED_PAGE_CACHE_MB. Reads do not use the cache, and a big one costs every
+ *   commit of a file under 1 GB: a B-tree split parks a page at the number of the lock page (1 GB in), and
+ *   the commit after it drops the cached pages beyond the file's end by walking the whole cache
+ *   (pcache1TruncateUnsafe: 7–10% of a comment's CPU with 64 MB). Measured: bench/README.md, "A small page
+ *   cache behind a mapped file".
+ */
+export function fitPageCache (sqlite: Database.Database, cacheMb: number): number {
+  const mapped = Number(sqlite.pragma('mmap_size', { simple: true }) ?? 0)
+  const bytes = Number(sqlite.pragma('page_count', { simple: true })) * Number(sqlite.pragma('page_size', { simple: true }))
+  const mb = mapped > 0 && bytes <= mapped ? Math.min(cacheMb, MAPPED_PAGE_CACHE_MB) : cacheMb
+  sqlite.pragma(`cache_size = ${-Math.round(mb * 1024)}`)
+  return mb
+}
+
+export function openDatabase (path: string, opts: { cacheMb?: number, mmapMb?: number } = {}): Db {
   if (isFilePath(path)) mkdirSync(dirname(resolve(path)), { recursive: true })
   const sqlite = new Database(path)
   sqlite.pragma('journal_mode = WAL')
@@ -49,11 +75,12 @@ export function openDatabase (path: string, opts: { cacheMb?: number } = {}): Db
   // erased commenter's address does not linger in a page's free space, where a b-tree rebalance or an
   // updated row leaves old bytes behind; erasure itself turns it fully on (src/privacy/repository.ts).
   sqlite.pragma('secure_delete = FAST')
-  // The page cache, kept across requests (better-sqlite3's default is 16 MB). The seeks a page makes (a tag's
-  // articles in the narrow index, a search's matches) read leaf pages spread over indexes of tens of MB at a
-  // million articles; each miss is a read from the OS cache. 64 MB holds those indexes (measured:
-  // bench/README.md#page-cache). SQLite takes the memory only as pages are read, so a small database uses little of it.
-  sqlite.pragma(`cache_size = ${-Math.round((opts.cacheMb ?? defaultConfig.sqliteCacheMb) * 1024)}`)
+  // The file is read through a memory mapping (SQLITE_MMAP_MB, up to this build's cap of just under 2 GB):
+  // a read transaction takes pages straight from the OS's cache, and SQLite's page cache holds only what
+  // write transactions and the WAL bring in, and the part of a bigger file that is not mapped. The cost: an
+  // I/O error reading the file is a signal that ends the process rather than an error SQLite returns.
+  sqlite.pragma(`mmap_size = ${(opts.mmapMb ?? defaultConfig.sqliteMmapMb) * 1024 * 1024}`)
+  fitPageCache(sqlite, opts.cacheMb ?? defaultConfig.sqliteCacheMb)
   // Gazette's extension (native/gazette.c): triggers and searches use its functions.
   loadNative(sqlite)
   const db = drizzle(sqlite, { schema })

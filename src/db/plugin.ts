@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
-import type { PostgresConfig } from '../config.js'
+import { defaultConfig, type PostgresConfig } from '../config.js'
 import { startCheckpointer, type Checkpointer } from './checkpointer.js'
-import { isFilePath, openDatabase, type Db } from './connection.js'
+import { fitPageCache, isFilePath, openDatabase, type Db } from './connection.js'
 import { migratePg, openPgDatabase, type PgDb } from './pg/connection.js'
 import { listenForChanges, type ChangeClock } from './pg/change-clock.js'
 
@@ -26,6 +26,7 @@ export interface DbPluginOptions {
   databasePath: string
   /** SQLite's page cache, in MB (SQLITE_CACHE_MB). */
   cacheMb?: number
+  mmapMb?: number
   /** PostgreSQL instead of SQLite (DATABASE_URL, PG_POOL_SIZE). */
   postgres?: PostgresConfig | undefined
   /**
@@ -46,6 +47,9 @@ export class DatabaseOpenError extends Error {
   }
 }
 
+/** How often the SQLite page cache is sized again for the file (a file outgrowing its mapping needs the big one). */
+export const PAGE_CACHE_REFIT_MS = 60_000
+
 /** How long the first connection to PostgreSQL may take at start before the process gives up. */
 const START_CONNECT_TIMEOUT_MS = 10_000
 
@@ -59,7 +63,7 @@ export default fp<DbPluginOptions>(async (app, opts) => {
   if (opts.postgres === undefined) {
     let db: Db
     try {
-      db = openDatabase(opts.databasePath, { cacheMb: opts.cacheMb })
+      db = openDatabase(opts.databasePath, { cacheMb: opts.cacheMb, mmapMb: opts.mmapMb })
     } catch (err) {
       throw new DatabaseOpenError(`The SQLite database (DATABASE_PATH ${opts.databasePath})`, err)
     }
@@ -73,7 +77,11 @@ export default fp<DbPluginOptions>(async (app, opts) => {
       // No thread (none could start): SQLite's own checkpoints in the commits, as before.
       onError(err instanceof Error ? err : new Error(String(err)))
     }
+    // The page cache follows the file's size against the mapping (./connection.ts, fitPageCache).
+    const cacheMb = opts.cacheMb ?? defaultConfig.sqliteCacheMb
+    const refit = setInterval(() => { fitPageCache(db.$client, cacheMb) }, PAGE_CACHE_REFIT_MS).unref()
     app.addHook('onClose', async () => {
+      clearInterval(refit)
       // First, so that the server's connection closes as the last one and checkpoints what is left.
       await checkpointer?.close()
       db.$client.close()
