@@ -57,7 +57,7 @@ export async function main (argv: string[], env: Record<string, string | undefin
     }
     tokens = tokenRepositoryPg(db, Date.now)
   } else {
-    const db = openDatabase(config.databasePath)
+    const db = openDatabase(config.databasePath, { cacheMb: config.sqliteCacheMb, mmapMb: config.sqliteMmapMb })
     close = async () => { db.$client.close() }
     tokens = tokenRepository(db, Date.now)
   }

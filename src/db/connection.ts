@@ -21,19 +21,7 @@ export const IMMEDIATE = { behavior: 'immediate' } as const
 // src/db and dist/db sit at the same depth, so this resolves in development and in the build.
 export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations')
 
-/**
- * Opens (creating if needed) the SQLite database and brings it to the latest migration.
- *
- * WAL lets readers run while a write commits. synchronous=NORMAL in WAL mode never corrupts the
- * database; a power loss (not a process crash) may roll back the last transactions committed in the
- * final moments before it. A process crash loses nothing that was acknowledged: the commit is in the
- * WAL, in the OS's cache, before the response goes out (`npm run crash-test` checks it). FULL would add
- * an fsync to every commit, which on ordinary disks cuts write throughput by one to two orders of
- * magnitude (scripts/sync-bench.ts), to guard only against power loss.
- *
- * secure_delete=FAST: see below; test/privacy/erase.test.ts reads the file's bytes after an erasure.
- */
-/** Whether a database path names a file of its own (not `:memory:` or a `file:` URI). */
+/** Whether a database path names a file of its own (not `:memory:`, nor a name starting `file:`). */
 export function isFilePath (path: string): boolean {
   return path !== ':memory:' && !path.startsWith('file:')
 }
@@ -55,6 +43,9 @@ export const MAPPED_PAGE_CACHE_MB = 4
  *   the commit after it drops the cached pages beyond the file's end by walking the whole cache
  *   (pcache1TruncateUnsafe: 7–10% of a comment's CPU with 64 MB). Measured: bench/README.md, "A small page
  *   cache behind a mapped file".
+ *
+ * SQLite's sorter also takes its memory from the cache's size: a sort of more than 4 MB, which no request
+ * makes, goes to a temporary file; migrations, which build indexes, run with `cacheMb` (openDatabase).
  */
 export function fitPageCache (sqlite: Database.Database, cacheMb: number): number {
   const mapped = Number(sqlite.pragma('mmap_size', { simple: true }) ?? 0)
@@ -64,6 +55,18 @@ export function fitPageCache (sqlite: Database.Database, cacheMb: number): numbe
   return mb
 }
 
+/**
+ * Opens (creating if needed) the SQLite database and brings it to the latest migration.
+ *
+ * WAL lets readers run while a write commits. synchronous=NORMAL in WAL mode never corrupts the
+ * database; a power loss (not a process crash) may roll back the last transactions committed in the
+ * final moments before it. A process crash loses nothing that was acknowledged: the commit is in the
+ * WAL, in the OS's cache, before the response goes out (`npm run crash-test` checks it). FULL would add
+ * an fsync to every commit, which on ordinary disks cuts write throughput by one to two orders of
+ * magnitude (scripts/sync-bench.ts), to guard only against power loss.
+ *
+ * secure_delete=FAST: see below; test/privacy/erase.test.ts reads the file's bytes after an erasure.
+ */
 export function openDatabase (path: string, opts: { cacheMb?: number, mmapMb?: number } = {}): Db {
   if (isFilePath(path)) mkdirSync(dirname(resolve(path)), { recursive: true })
   const sqlite = new Database(path)
@@ -80,10 +83,13 @@ export function openDatabase (path: string, opts: { cacheMb?: number, mmapMb?: n
   // write transactions and the WAL bring in, and the part of a bigger file that is not mapped. The cost: an
   // I/O error reading the file is a signal that ends the process rather than an error SQLite returns.
   sqlite.pragma(`mmap_size = ${(opts.mmapMb ?? defaultConfig.sqliteMmapMb) * 1024 * 1024}`)
-  fitPageCache(sqlite, opts.cacheMb ?? defaultConfig.sqliteCacheMb)
+  const cacheMb = opts.cacheMb ?? defaultConfig.sqliteCacheMb
+  sqlite.pragma(`cache_size = ${-Math.round(cacheMb * 1024)}`)
   // Gazette's extension (native/gazette.c): triggers and searches use its functions.
   loadNative(sqlite)
   const db = drizzle(sqlite, { schema })
+  // With the whole cache: a migration may build an index over a big table.
   migrate(db, { migrationsFolder })
+  fitPageCache(sqlite, cacheMb)
   return db
 }

@@ -26,6 +26,7 @@ export interface DbPluginOptions {
   databasePath: string
   /** SQLite's page cache, in MB (SQLITE_CACHE_MB). */
   cacheMb?: number
+  /** How much of the file is memory-mapped, in MB (SQLITE_MMAP_MB); 0 is none. */
   mmapMb?: number
   /** PostgreSQL instead of SQLite (DATABASE_URL, PG_POOL_SIZE). */
   postgres?: PostgresConfig | undefined
@@ -77,9 +78,18 @@ export default fp<DbPluginOptions>(async (app, opts) => {
       // No thread (none could start): SQLite's own checkpoints in the commits, as before.
       onError(err instanceof Error ? err : new Error(String(err)))
     }
-    // The page cache follows the file's size against the mapping (./connection.ts, fitPageCache).
+    // The page cache follows the file's size against the mapping (./connection.ts, fitPageCache). A
+    // pragma that fails (the file busy past busy_timeout) leaves the cache as it was until the next try.
     const cacheMb = opts.cacheMb ?? defaultConfig.sqliteCacheMb
-    const refit = setInterval(() => { fitPageCache(db.$client, cacheMb) }, PAGE_CACHE_REFIT_MS).unref()
+    const refit = isFilePath(opts.databasePath) && (opts.mmapMb ?? defaultConfig.sqliteMmapMb) > 0
+      ? setInterval(() => {
+        try {
+          fitPageCache(db.$client, cacheMb)
+        } catch (err) {
+          app.log.warn({ err }, 'the SQLite page cache could not be sized for the file; it stays as it was')
+        }
+      }, PAGE_CACHE_REFIT_MS).unref()
+      : undefined
     app.addHook('onClose', async () => {
       clearInterval(refit)
       // First, so that the server's connection closes as the last one and checkpoints what is left.
