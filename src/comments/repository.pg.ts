@@ -43,7 +43,7 @@ const articleFields = {
 const columns = { ...getTableColumns(comments), ...articleFields }
 
 /** The most comments one transaction writes (each holds its article's row lock until the COMMIT). */
-const MAX_BATCH = 32
+export const MAX_BATCH = 32
 
 /**
  * Whether an error that aborted a batch came from one comment's own statements (a constraint, a trigger,

@@ -12,6 +12,7 @@ import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import type pg from 'pg'
 import t, { type Test } from 'tap'
+import { MAX_BATCH } from '../../src/comments/repository.pg.js'
 import { EVENT_LOG_LOCK } from '../../src/events/outbox.pg.js'
 import { build, createArticle, eventLog, postComment, type TestApp } from '../helper.js'
 
@@ -82,6 +83,25 @@ t.test('comments posted at once: written together, and one that fails fails alon
   t.same((await postQueued(t, a, more[0]!, more.slice(1))).map((r) => r.statusCode), Array(8).fill(201))
   t.equal(await writers(a, Array.from({ length: 8 }, (_, i) => `More ${i}`)), 2, '8 comments: the first alone, 7 in one transaction')
   t.equal(await commentCount(a, first.slug), 10)
+})
+
+t.test('more comments than one transaction takes: written MAX_BATCH at a time, each once', async (t) => {
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 }, { engine: 'postgres' })
+  const article = await createArticle(a, { title: 'Busy', body: 'Text.', status: 'published' })
+  const before = (await eventLog(a)).length
+  const queued = MAX_BATCH + 8
+  const bodies = Array.from({ length: queued + 1 }, (_, i) => `Busy ${i}`)
+  const posts = bodies.map((body, i) => comment(a, article.slug, body, i))
+  t.same((await postQueued(t, a, posts[0]!, posts.slice(1))).map((r) => r.statusCode), Array(queued + 1).fill(201))
+  // Each transaction's comments, transactions in the order of their first ids: the first comment alone, then a full batch, then the rest.
+  const { rows } = await a.pg!.db.execute<{ n: number, bodies: string[] }>(sql`
+    SELECT count(*)::int AS n, array_agg(body ORDER BY id) AS bodies FROM comments GROUP BY xmin::text ORDER BY min(id)`)
+  t.same(rows.map((r) => r.n), [1, MAX_BATCH, queued - MAX_BATCH], 'one alone, a full batch, the rest')
+  t.same(rows[0]!.bodies, [bodies[0]], 'the first, alone')
+  t.same(rows.flatMap((r) => r.bodies).sort(), [...bodies].sort(), 'each comment once')
+  t.equal(await commentCount(a, article.slug), queued + 1)
+  const events = (await eventLog(a)).slice(before)
+  t.equal(events.filter((e) => e.type === 'comment.submitted').length, queued + 1, 'one comment.submitted each')
 })
 
 t.test('a batch whose COMMIT fails answers each of its comments with an error and writes none again', async (t) => {
