@@ -41,6 +41,7 @@
 // process of an older version during a rolling upgrade) are filled by `backfill`, in slices, at start
 // (src/plugins/upkeep.ts).
 import { createHash } from 'node:crypto'
+import type { Statement } from 'better-sqlite3'
 import fastJson from 'fast-json-stringify'
 import type { Db } from '../db/connection.js'
 import { sharedSchemas } from '../components.js'
@@ -187,15 +188,12 @@ export interface StoredParts {
   hash: string
 }
 
-interface StoredRow {
-  id: number
-  count: number
-  json: string | null
-  tagsAt: number | null
-  countAt: number | null
-  hash: string | null
-  tags: string
-}
+/**
+ * A row of the article reads below, as the driver gives it in raw mode (an array in the select's column
+ * order): better-sqlite3 builds an object row by adding its properties one at a time, which cost a page's
+ * summaries statement a quarter of its time (bench/README.md, "Raw rows").
+ */
+type StoredRow = [id: number, count: number, json: string | null, tagsAt: number | null, countAt: number | null, hash: string | null, tags: string]
 
 /** An article as a reader asked for it: its answer from the stored form, or its id when it has none yet. */
 export type StoredRead = ArticleAnswer | { id: number, missing: true }
@@ -233,21 +231,20 @@ export const SUMMARIES_SQL = `SELECT n.id AS id, n.published_at AS publishedAt,
   FROM json_each(?) j JOIN articles n INDEXED BY articles_listed_idx ON n.id = j.value
   LEFT JOIN article_summaries s ON s.article_id = n.id ORDER BY j.key`
 
-interface ListedSummaryRow {
-  id: number
-  publishedAt: number | null
-  updatedAt: number
-  count: number
-  json: string | null
-  tagsAt: number | null
-  countAt: number | null
-  tags: string
-}
+/** A row of SUMMARIES_SQL, raw (as StoredRow). */
+type ListedSummaryRow = [id: number, publishedAt: number | null, updatedAt: number, count: number, json: string | null, tagsAt: number | null, countAt: number | null, tags: string]
 
 /** An article of a list page as `summaries` reads it: its stored summary and what is spliced in, or `missing`. */
 export type ListedSummary = { id: number, publishedAt: number | null, updatedAt: number } & (
   | { count: number, form: SummaryForm, tags: TagPairs }
   | { missing: true })
+
+/** A statement in raw mode (rows as arrays), its columns checked once to be these, in this order: what the row's tuple type says. */
+function raw<P extends unknown[], R> (statement: Statement<P, R>, columns: readonly string[]): Statement<P, R> {
+  const names = statement.columns().map((c) => c.name)
+  if (names.join() !== columns.join()) throw new Error(`a raw statement's columns are ${names.join()}, where ${columns.join()} were expected`)
+  return statement.raw()
+}
 
 /** The statements of stored forms, prepared once for `db` (raw SQL: one statement per read, on the hot path). */
 export function storedRepresentations (db: Pick<Db, '$client'>) {
@@ -261,8 +258,9 @@ export function storedRepresentations (db: Pick<Db, '$client'>) {
         FROM article_tags at JOIN tags t ON t.id = at.tag_id AND t.deleted_at IS NULL WHERE at.article_id = a.id) AS tags
     FROM articles s INDEXED BY articles_slug_unique JOIN articles a INDEXED BY articles_listed_idx ON a.id = s.id
     LEFT JOIN article_representations r ON r.article_id = a.id WHERE s.slug = ?`
-  const publicRead = sqlite.prepare<[string, number], StoredRow>(`${select} AND ${publicAtText('a.')}`)
-  const anyRead = sqlite.prepare<[string], StoredRow>(select)
+  const READ_COLUMNS = ['id', 'count', 'json', 'tagsAt', 'countAt', 'hash', 'tags']
+  const publicRead = raw(sqlite.prepare<[string, number], StoredRow>(`${select} AND ${publicAtText('a.')}`), READ_COLUMNS)
+  const anyRead = raw(sqlite.prepare<[string], StoredRow>(select), READ_COLUMNS)
   const put = sqlite.prepare<[number, string, number, number, string]>(
     'INSERT OR REPLACE INTO article_representations (article_id, json, tags_at, count_at, hash) VALUES (?, ?, ?, ?, ?)')
   const putSummary = sqlite.prepare<[number, string, number, number]>(
@@ -272,7 +270,8 @@ export function storedRepresentations (db: Pick<Db, '$client'>) {
       OR NOT EXISTS (SELECT 1 FROM article_summaries s WHERE s.article_id = a.id)) ORDER BY a.id`).pluck()
   // A page's articles in the page's order (`ids`, a JSON array): what the row adds to each stored summary,
   // read from articles_listed_idx rather than the row's overflow pages, and the tags as `read` has them.
-  const summariesOf = sqlite.prepare<[string], ListedSummaryRow>(SUMMARIES_SQL)
+  const summariesOf = raw(sqlite.prepare<[string], ListedSummaryRow>(SUMMARIES_SQL),
+    ['id', 'publishedAt', 'updatedAt', 'count', 'json', 'tagsAt', 'countAt', 'tags'])
   const lastId = sqlite.prepare<[number, number], number | null>('SELECT max(id) FROM (SELECT id FROM articles WHERE id > ? ORDER BY id LIMIT ?)').pluck()
 
   return {
@@ -280,8 +279,9 @@ export function storedRepresentations (db: Pick<Db, '$client'>) {
     read (slug: string, visibility: Visibility): StoredRead | undefined {
       const row = visibility === null ? anyRead.get(slug) : publicRead.get(slug, visibility.visibleAt)
       if (row === undefined) return undefined
-      if (row.json === null) return { id: row.id, missing: true }
-      return storedAnswer(row as StoredParts, inEditorsOrder(row.tags))
+      const [id, count, json, tagsAt, countAt, hash, tags] = row
+      if (json === null) return { id, missing: true }
+      return storedAnswer({ id, count, json, tagsAt: tagsAt!, countAt: countAt!, hash: hash! }, inEditorsOrder(tags))
     },
 
     /** Stores an article's forms; inside the write's transaction, after its last UPDATE of the article's row. */
@@ -296,16 +296,9 @@ export function storedRepresentations (db: Pick<Db, '$client'>) {
      * to have decided, in the same transaction.
      */
     summaries (ids: readonly number[]): ListedSummary[] {
-      return summariesOf.all(JSON.stringify(ids)).map((row) => row.json === null
-        ? { id: row.id, publishedAt: row.publishedAt, updatedAt: row.updatedAt, missing: true }
-        : {
-            id: row.id,
-            publishedAt: row.publishedAt,
-            updatedAt: row.updatedAt,
-            count: row.count,
-            form: { json: row.json, tagsAt: row.tagsAt!, countAt: row.countAt! },
-            tags: inEditorsOrder(row.tags)
-          })
+      return summariesOf.all(JSON.stringify(ids)).map(([id, publishedAt, updatedAt, count, json, tagsAt, countAt, tags]) => json === null
+        ? { id, publishedAt, updatedAt, missing: true }
+        : { id, publishedAt, updatedAt, count, form: { json, tagsAt: tagsAt!, countAt: countAt! }, tags: inEditorsOrder(tags) })
     },
 
     /**
