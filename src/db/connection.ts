@@ -51,8 +51,13 @@ export function fitPageCache (sqlite: Database.Database, cacheMb: number): numbe
   const mapped = Number(sqlite.pragma('mmap_size', { simple: true }) ?? 0)
   const bytes = Number(sqlite.pragma('page_count', { simple: true })) * Number(sqlite.pragma('page_size', { simple: true }))
   const mb = mapped > 0 && bytes <= mapped ? Math.min(cacheMb, MAPPED_PAGE_CACHE_MB) : cacheMb
-  sqlite.pragma(`cache_size = ${-Math.round(mb * 1024)}`)
+  setPageCache(sqlite, mb)
   return mb
+}
+
+/** A negative cache_size is in KiB, whatever the page size. */
+function setPageCache (sqlite: Database.Database, mb: number): void {
+  sqlite.pragma(`cache_size = ${-Math.round(mb * 1024)}`)
 }
 
 /**
@@ -84,7 +89,7 @@ export function openDatabase (path: string, opts: { cacheMb?: number, mmapMb?: n
   // I/O error reading the file is a signal that ends the process rather than an error SQLite returns.
   sqlite.pragma(`mmap_size = ${(opts.mmapMb ?? defaultConfig.sqliteMmapMb) * 1024 * 1024}`)
   const cacheMb = opts.cacheMb ?? defaultConfig.sqliteCacheMb
-  sqlite.pragma(`cache_size = ${-Math.round(cacheMb * 1024)}`)
+  setPageCache(sqlite, cacheMb)
   // Gazette's extension (native/gazette.c): triggers and searches use its functions.
   loadNative(sqlite)
   const db = drizzle(sqlite, { schema })
