@@ -17,7 +17,7 @@ import { and, asc, count, eq, getTableColumns, gt, inArray, ne, sql, type SQL } 
 import { commentWriteKeys } from '../db/change-clock.js'
 import { declaration, declareKeys } from '../db/pg/change-clock.js'
 import { lockEventOrderWith } from '../events/outbox.pg.js'
-import { executePrepared, type PgDb, type PgTx } from '../db/pg/connection.js'
+import { shapedStatements, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { driverRows, type BuiltRows } from '../db/pg/driver-rows.js'
 import { StatementCache } from '../db/statement-cache.js'
 import { articles, commentReports, comments } from '../db/pg/schema.js'
@@ -253,19 +253,22 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
    * publication costs its own statements (announceDue) in between. StaleRead when the article or the parent
    * changed since they were read.
    */
+  // A comment's two statements, built once per shape (shapedStatements): every value is a placeholder.
+  const shaped = shapedStatements()
+  const slot = (name: string): SQL => sql.placeholder(name) as unknown as SQL
+
   async function insertComment (tx: PgTx, id: number, { article, write, now }: NewComment): Promise<CommentRecord> {
     // The first-comment rule's question (lower(author_email) and status: comments_email_status_idx).
-    const known = typeof write.status === 'string'
-      ? sql`false`
-      : sql`EXISTS (SELECT 1 FROM comments k WHERE lower(k.author_email) = lower(${write.status.ifKnown}) AND k.status = 'approved')`
-    const { rows: [found] } = await executePrepared<TargetRead>(tx, sql`
+    const email = typeof write.status === 'string' ? undefined : write.status.ifKnown
+    const asks = email !== undefined
+    const { rows: [found] } = await shaped<TargetRead>(tx, `target:${asks}`, () => sql`
       SELECT a.id, a.slug, a.status, a.published_at AS "publishedAt", a.comments_open AS "commentsOpen", a.announced,
              p.article_id AS "parentArticleId", p.status AS "parentStatus",
-             EXISTS (SELECT 1 FROM articles d WHERE d.status = 'published' AND NOT d.announced AND d.published_at <= ${now}) AS due,
-             ${known} AS known
-      FROM articles a LEFT JOIN comments p ON p.id = ${write.parentId ?? 0}
-      WHERE a.id = ${article.id}
-      FOR UPDATE OF a`)
+             EXISTS (SELECT 1 FROM articles d WHERE d.status = 'published' AND NOT d.announced AND d.published_at <= ${slot('now')}) AS due,
+             ${asks ? sql`EXISTS (SELECT 1 FROM comments k WHERE lower(k.author_email) = lower(${slot('email')}) AND k.status = 'approved')` : sql`false`} AS known
+      FROM articles a LEFT JOIN comments p ON p.id = ${slot('parent')}
+      WHERE a.id = ${slot('article')}
+      FOR UPDATE OF a`, { now, email, parent: write.parentId ?? 0, article: article.id })
     if (found === undefined || !targetUnchanged(found, article)) throw new StaleRead()
     if (write.parentId !== null && !parentFits(found.parentStatus === null ? undefined : { articleId: found.parentArticleId!, status: found.parentStatus }, article.id)) throw new StaleRead()
     let announced = found.announced
@@ -276,12 +279,14 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     const w = decided(write, found.known)
     const record = newRecord(article, w, id, now)
     const recorded = events.createdInsertion(tx, record, announced, now)
+    const row: Record<string, unknown> = { ...w, id, createdAt: now, updatedAt: now }
+    const columns = Object.keys(row).filter((c) => row[c] !== undefined)
     // Only an approved comment is counted; the count was right before, so one more keeps it right.
-    const counted = w.status === 'approved'
-      ? sql`, counted AS (UPDATE articles SET comment_count = comment_count + 1 WHERE id = ${article.id})`
-      : sql``
-    await executePrepared(tx, sql`WITH inserted AS (${tx.insert(comments).values({ ...w, id, createdAt: now, updatedAt: now }).getSQL()})${counted},
-      recorded AS (${recorded.query}) SELECT 1`)
+    const counts = w.status === 'approved'
+    await shaped(tx, `insert:${columns.join()}:${counts}:${recorded.shape}`, () => sql`WITH inserted AS (${
+      tx.insert(comments).values(Object.fromEntries(columns.map((c) => [c, slot(c)])) as unknown as typeof comments.$inferInsert).getSQL()
+    })${counts ? sql`, counted AS (UPDATE articles SET comment_count = comment_count + 1 WHERE id = ${slot('countedArticle')})` : sql``},
+      recorded AS (${recorded.build()}) SELECT 1`, { ...row, countedArticle: article.id, ...recorded.values })
     recorded.recorded()
     return record
   }

@@ -26,9 +26,11 @@ export interface OutboxPg {
   /**
    * The INSERT of `list`'s events, in order, for a write that runs it inside a statement of its own (a
    * data-modifying WITH, one round trip: src/comments/repository.pg.ts's create), after lockEventOrder in
-   * the same transaction. Call `recorded` once that statement has run.
+   * the same transaction: `build` makes it with placeholders (`event<i>_id`, `…_type`, `…_data`,
+   * `events_at`), the same SQL for every list of this length (`shape`), and `values` binds them (for
+   * shapedStatements, src/db/pg/connection.ts). Call `recorded` once that statement has run.
    */
-  insertion: (tx: PgTx, list: readonly Recorded[], at: number) => { query: SQL, recorded: () => void }
+  insertion: (tx: PgTx, list: readonly Recorded[], at: number) => { shape: string, build: () => SQL, values: Record<string, unknown>, recorded: () => void }
   /** As ./outbox.ts: told (once per turn of the event loop at most) after events were recorded. */
   onRecorded: (listener: () => void) => void
   /** As ./outbox.ts's redactComments, inside the erasure's transaction; returns how many events. */
@@ -76,8 +78,17 @@ export function outboxPg (): OutboxPg {
       signal.recorded()
     },
     insertion (tx, list, at) {
-      const rows = list.map(({ type, data }) => ({ id: newEventId(), type, occurredAt: at, data: JSON.stringify(data) }))
-      return { query: tx.insert(events).values(rows).getSQL(), recorded: signal.recorded }
+      const values: Record<string, unknown> = { events_at: at }
+      list.forEach(({ type, data }, i) => {
+        values[`event${i}_id`] = newEventId()
+        values[`event${i}_type`] = type
+        values[`event${i}_data`] = JSON.stringify(data)
+      })
+      const slot = (name: string): string => sql.placeholder(name) as unknown as string
+      const build = (): SQL => tx.insert(events).values(list.map((_, i) => ({
+        id: slot(`event${i}_id`), type: slot(`event${i}_type`), occurredAt: slot('events_at') as unknown as number, data: slot(`event${i}_data`)
+      }))).getSQL()
+      return { shape: String(list.length), build, values, recorded: signal.recorded }
     },
     onRecorded: signal.listen,
     async redactComments (tx, ids, redacted) {

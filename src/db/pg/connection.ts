@@ -24,10 +24,20 @@ export const SNAPSHOT = { isolationLevel: 'repeatable read', accessMode: 'read o
 /** What `executePrepared` uses of drizzle's database and transaction objects (internal to drizzle, pinned in package.json). */
 interface Internals {
   dialect: PgDialect
-  session: { prepareQuery: (query: Query, fields: undefined, name: string, arrayMode: false) => { execute: () => Promise<unknown> } }
+  session: { prepareQuery: (query: Query, fields: undefined, name: string, arrayMode: false) => { execute: (values?: Record<string, unknown>) => Promise<unknown> } }
 }
 
 const statementNames = new Map<string, string>()
+
+/** The name of a statement's text as a prepared statement (the same on every connection and process). */
+function statementName (text: string): string {
+  let name = statementNames.get(text)
+  if (name === undefined) {
+    name = `gz_${createHash('sha256').update(text).digest('base64url').slice(0, 32)}`
+    if (statementNames.size < 1000) statementNames.set(text, name)
+  }
+  return name
+}
 
 /**
  * As `q.execute(query)`, with its result, but as a named prepared statement: PostgreSQL parses each text
@@ -38,12 +48,30 @@ const statementNames = new Map<string, string>()
 export async function executePrepared<T extends Record<string, unknown>> (q: PgTx | PgDb, query: SQL): Promise<pg.QueryResult<T>> {
   const { dialect, session } = q as unknown as Internals
   const built = dialect.sqlToQuery(query)
-  let name = statementNames.get(built.sql)
-  if (name === undefined) {
-    name = `gz_${createHash('sha256').update(built.sql).digest('base64url').slice(0, 32)}`
-    if (statementNames.size < 1000) statementNames.set(built.sql, name)
+  return await session.prepareQuery(built, undefined, statementName(built.sql), false).execute() as pg.QueryResult<T>
+}
+
+/**
+ * executePrepared for a statement built once per shape: `build` makes the shape's SQL with a placeholder
+ * (`sql.placeholder(name)`) for each value, the first time its `shape` key is asked for, and every run
+ * binds `values`. Drizzle's building and its rendering to text (an `is()` check per chunk) cost a comment
+ * about a sixth of the Gazette process's CPU on PostgreSQL when made for every comment (bench/README.md,
+ * "PostgreSQL: a comment's statements built once"). A placeholder's value is bound as it is given, without
+ * its column's encoder: for columns whose driver value is the value itself (text, integer, boolean, bigint
+ * as a number).
+ */
+export function shapedStatements (maxShapes = 64) {
+  const shapes = new Map<string, Query & { name: string }>()
+  return async function run<T extends Record<string, unknown>> (q: PgTx | PgDb, shape: string, build: () => SQL, values: Record<string, unknown>): Promise<pg.QueryResult<T>> {
+    const { dialect, session } = q as unknown as Internals
+    let built = shapes.get(shape)
+    if (built === undefined) {
+      const query = dialect.sqlToQuery(build())
+      built = { ...query, name: statementName(query.sql) }
+      if (shapes.size < maxShapes) shapes.set(shape, built)
+    }
+    return await session.prepareQuery(built, undefined, built.name, false).execute(values) as pg.QueryResult<T>
   }
-  return await session.prepareQuery(built, undefined, name, false).execute() as pg.QueryResult<T>
 }
 
 // src/db/pg and dist/db/pg sit at the same depth, so this resolves in development and in the build.
