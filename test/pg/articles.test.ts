@@ -293,6 +293,30 @@ async function searchStory (t: Test, engine: Engine): Promise<unknown[]> {
 
 t.test('search matches the same articles with the same marked terms on both engines', (t) => sameOnBothEngines(t, QUERIES.length + 3, searchStory))
 
+t.test('a search\'s statements, kept per shape, are never a list\'s of the same shape, nor another query\'s', async (t) => {
+  // A list by date and a search by date have the same filters, sort and cursor (the shape of
+  // src/articles/listing/index.ts), and two searches differ only in their query: each must still answer as
+  // its own statement would, first or after the other, page after page.
+  const a = await build(t, {}, { engine: 'postgres' })
+  const created: string[] = []
+  for (const [i, title] of ['Harbour lights', 'Budget vote', 'Harbour ferry', 'Council budget', 'Harbour tax', 'Rail strike'].entries()) {
+    created.push((await createArticle(a, { title, body: `Story ${i}.`, status: 'published' })).slug)
+    a.clock.advance(1000)
+  }
+  const newest = [...created].reverse()
+  const only = (word: string) => newest.filter((slug) => slug.includes(word))
+  for (let round = 0; round < 2; round++) {
+    t.same((await pages(a, '&sort=-publishedAt')).slugs, newest, `round ${round}: every article by date`)
+    t.same((await pages(a, '&q=harbour&sort=-publishedAt')).slugs, only('harbour'), `round ${round}: a search by date finds its matches`)
+    t.same((await pages(a, '&q=budget&sort=-publishedAt')).slugs, only('budget'), `round ${round}: another query of the same shape finds its own`)
+    // By relevance, page after page (the cursor holds a rank): every match once.
+    const ranked = await pages(a, '&q=harbour')
+    t.same([...ranked.slugs].sort(), only('harbour').sort(), `round ${round}: by relevance, each match once`)
+    t.equal(ranked.pages, 2, 'over two pages')
+    t.same([...(await pages(a, '&q=budget')).slugs].sort(), only('budget').sort(), `round ${round}: and another query by relevance`)
+  }
+})
+
 t.test('stored counts on PostgreSQL: exact at every time, and settled by the upkeep timer', async (t) => {
   const a = await build(t, {}, { engine: 'postgres' })
   const db = a.pg!.db

@@ -48,6 +48,9 @@ interface ListedPage { rows: ListedRow[], total?: number, snippets: Map<number, 
  */
 type Shape = ListShape
 
+/** A search plan whose query is the placeholder `fts`: what a search's statements are built with (statements(), below). */
+const SLOTTED_SEARCH = { fts: sql.placeholder('fts') as unknown as string, estimate: 0, least: 0, tagSlugs: new Set<string>() } satisfies SearchPlan
+
 /** A tag's or the author's filter, for its key (a value or a placeholder). */
 const memberWhere = (kind: Membership['kind'], key: unknown): SQL => kind === 'tag'
   ? sql`EXISTS (SELECT 1 FROM article_tags m WHERE m.tag_id = ${key} AND m.article_id = ${articles.id})`
@@ -118,8 +121,8 @@ export function articleListingPg (db: PgDb) {
   /**
    * The statements of a page, built now: `page` (`limit` rows), `more` (the start of the second range, `more`
    * rows, to fill a page that the first one left short) and `total` (the count when no stored count
-   * answers, lazily). `p`'s values and the members' keys may be placeholders (a shape's statements, built
-   * once) or values (a search's, built per request); the limits are always placeholders.
+   * answers, lazily). Built once per shape: `p`'s values, the members' keys and a search's query are
+   * placeholders, bound per request by statements().
    */
   function build (p: ArticleListParams, members: { kind: Membership['kind'], key: unknown }[], driver: number, nullable: boolean, search: SearchPlan | undefined, relevance: boolean, named: boolean) {
     // A public page of a tag by date: that tag's rows in article_tags_public_idx drive it, one range in the
@@ -152,9 +155,10 @@ export function articleListingPg (db: PgDb) {
     let page
     if (relevance) {
       const rank = rankOf(sql`${articles.search}`, search!)
+      // A ranked page's cursor: its rank and id, as numbers (statements() binds them so).
       const after = p.after === undefined
         ? undefined
-        : sql`(${rank} < ${Number(p.after[0])}::float8 OR (${rank} = ${Number(p.after[0])}::float8 AND ${articles.id} < ${Number(p.after[1])}))`
+        : sql`(${rank} < ${p.after[0]}::float8 OR (${rank} = ${p.after[0]}::float8 AND ${articles.id} < ${p.after[1]}))`
       page = db.select({ ...LISTED, rank }).from(articles).where(and(where, after)).orderBy(sql`${rank} DESC, ${articles.id} DESC`).limit(limit)
     } else {
       page = from().where(and(drivingRange, where, keyset)).orderBy(orderBy(order)).limit(limit)
@@ -173,8 +177,8 @@ export function articleListingPg (db: PgDb) {
 
   /**
    * A page's statements and the values to run them with; undefined when nothing can match (an unknown tag).
-   * A list without a search is built once per shape (Drizzle's building was a third of a list's CPU in this
-   * process); a search's statements carry its query's text, so they are built per request.
+   * A list is built once per shape (Drizzle's building was a third of a list's CPU in this process), a
+   * search's too (its query a placeholder).
    */
   async function statements (p: ArticleListParams) {
     const members = await memberships(p)
@@ -204,11 +208,19 @@ export function articleListingPg (db: PgDb) {
     if (p.publishedBefore !== undefined) values.publishedBefore = p.publishedBefore
     if (p.after !== undefined) Object.assign(values, { after0: p.after[0] ?? null, after1: p.after[1] ?? null })
     members.forEach((m, i) => { values[`member${i}`] = m.key })
-    if (search !== undefined) {
-      return { s: build(p, members, driver, nullable, search.plan, relevance, false), values, countable, plan: search.plan }
-    }
     const shape: Shape = listShape(p, members, driver, nullable)
-    const s = shapes.get(JSON.stringify(shape), () => build(slottedParams(shape), shape.members.map((kind, i) => ({ kind, key: sql.placeholder(`member${i}`) })), shape.driver, shape.nullable, undefined, false,
+    const slottedMembers = () => shape.members.map((kind, i) => ({ kind, key: sql.placeholder(`member${i}`) }))
+    if (search !== undefined) {
+      // A search's statements are built once per shape too, its query (the tsquery) one more placeholder.
+      // They stay unnamed: planned with each search's values, as a generic plan could not know how many
+      // articles the words match.
+      values.fts = search.plan.fts
+      if (relevance && p.after !== undefined) Object.assign(values, { after0: Number(p.after[0]), after1: Number(p.after[1]) })
+      const s = shapes.get(JSON.stringify({ ...shape, search: relevance ? 'relevance' : 'filter' }),
+        () => build(slottedParams(shape), slottedMembers(), driver, nullable, SLOTTED_SEARCH, relevance, false))
+      return { s, values, countable, plan: search.plan }
+    }
+    const s = shapes.get(JSON.stringify(shape), () => build(slottedParams(shape), slottedMembers(), shape.driver, shape.nullable, undefined, false,
     // A page of one tag, or of every article, and nothing else is a named statement, parsed once per
     // connection. A tag's page is also planned once: after five runs PostgreSQL may keep its generic plan
     // (on the bench database it did, 7 of 12 runs), and that plan is the tag's index range whatever the tag
