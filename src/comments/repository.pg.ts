@@ -246,6 +246,10 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       .limit(p.limit + 1)
   }
 
+  // A comment's two statements, built once per shape (shapedStatements): every value is a placeholder.
+  const shaped = shapedStatements()
+  const slot = (name: string): SQL => sql.placeholder(name) as unknown as SQL
+
   /**
    * One comment's write inside a transaction that holds the order lock and declared its keys, with its id
    * drawn: (1) the article locked as it was checked, its `announced`, the parent, and whether a publication
@@ -253,10 +257,6 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
    * publication costs its own statements (announceDue) in between. StaleRead when the article or the parent
    * changed since they were read.
    */
-  // A comment's two statements, built once per shape (shapedStatements): every value is a placeholder.
-  const shaped = shapedStatements()
-  const slot = (name: string): SQL => sql.placeholder(name) as unknown as SQL
-
   async function insertComment (tx: PgTx, id: number, { article, write, now }: NewComment): Promise<CommentRecord> {
     // The first-comment rule's question (lower(author_email) and status: comments_email_status_idx).
     const email = typeof write.status === 'string' ? undefined : write.status.ifKnown

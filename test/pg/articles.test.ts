@@ -303,6 +303,9 @@ t.test('a search\'s statements, kept per shape, are never a list\'s of the same 
     created.push((await createArticle(a, { title, body: `Story ${i}.`, status: 'published' })).slug)
     a.clock.advance(1000)
   }
+  // Drafts (no publication date) that hold the words, for the editors' searches by date: their NULL dates
+  // are a second range (the `more` statement), after the dated ones.
+  for (const title of ['Harbour draft', 'Budget draft']) await createArticle(a, { title, body: 'Unpublished.', tags: ['Desk'] })
   const newest = [...created].reverse()
   const only = (word: string) => newest.filter((slug) => slug.includes(word))
   for (let round = 0; round < 2; round++) {
@@ -314,6 +317,13 @@ t.test('a search\'s statements, kept per shape, are never a list\'s of the same 
     t.same([...ranked.slugs].sort(), only('harbour').sort(), `round ${round}: by relevance, each match once`)
     t.equal(ranked.pages, 2, 'over two pages')
     t.same([...(await pages(a, '&q=budget')).slugs].sort(), only('budget').sort(), `round ${round}: and another query by relevance`)
+    // Editors by date: every status, the drafts' NULL dates last; the same order as their list without a search.
+    const everything = (await pages(a, '&sort=-publishedAt', 'editor')).slugs
+    for (const word of ['harbour', 'budget']) {
+      t.same((await pages(a, `&q=${word}&sort=-publishedAt`, 'editor')).slugs, everything.filter((slug) => slug.includes(word)),
+        `round ${round}: an editor's search for ${word} by date, drafts after the dated`)
+    }
+    t.same((await pages(a, '&q=harbour&tag=desk&sort=-publishedAt', 'editor')).slugs, ['harbour-draft'], `round ${round}: with a tag, the draft's range alone`)
   }
 })
 

@@ -41,10 +41,10 @@ const driving = alias(articleTags, 'd')
 interface ListedPage { rows: ListedRow[], total?: number, snippets: Map<number, string>, tags: Map<number, TagRef[]> }
 
 /**
- * What the text of a page's statements depends on, for a list without a search, and nothing else: the key
- * of its built statements (./index.ts's ListShape; `driver` is the tag whose rows drive a public page by
- * date). Every value (the time, the status, the section, the dates, the tag ids and author, the cursor,
- * the limits) is a placeholder bound per request.
+ * What the text of a list's statements depends on, and nothing else: the key of its built statements
+ * (./index.ts's ListShape; `driver` is the tag whose rows drive a public page by date), with, for a search,
+ * whether it ranks (statements(), below). Every value (the time, the status, the section, the dates, the
+ * tag ids and author, a search's query, the cursor, the limits) is a placeholder bound per request.
  */
 type Shape = ListShape
 

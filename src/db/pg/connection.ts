@@ -21,7 +21,7 @@ export type PgTx = Parameters<Parameters<PgDb['transaction']>[0]>[0]
  */
 export const SNAPSHOT = { isolationLevel: 'repeatable read', accessMode: 'read only' } as const
 
-/** What `executePrepared` uses of drizzle's database and transaction objects (internal to drizzle, pinned in package.json). */
+/** What `executePrepared` and `shapedStatements` use of drizzle's database and transaction objects (internal to drizzle, pinned in package.json). */
 interface Internals {
   dialect: PgDialect
   session: { prepareQuery: (query: Query, fields: undefined, name: string, arrayMode: false) => { execute: (values?: Record<string, unknown>) => Promise<unknown> } }
@@ -42,8 +42,9 @@ function statementName (text: string): string {
 /**
  * As `q.execute(query)`, with its result, but as a named prepared statement: PostgreSQL parses each text
  * once per connection and, after a few runs, keeps its plan, where an unnamed statement is parsed and
- * planned on every run. For the statements of the hot write paths (a comment's three), whose text is fixed
- * but for a few shapes; not for text that varies without bound (each text is kept on every connection).
+ * planned on every run. For statements of the hot write paths whose text is fixed but for a few shapes (the
+ * order lock with a write's declaration, src/events/outbox.pg.ts); not for text that varies without bound
+ * (each text is kept on every connection).
  */
 export async function executePrepared<T extends Record<string, unknown>> (q: PgTx | PgDb, query: SQL): Promise<pg.QueryResult<T>> {
   const { dialect, session } = q as unknown as Internals
@@ -54,11 +55,11 @@ export async function executePrepared<T extends Record<string, unknown>> (q: PgT
 /**
  * executePrepared for a statement built once per shape: `build` makes the shape's SQL with a placeholder
  * (`sql.placeholder(name)`) for each value, the first time its `shape` key is asked for, and every run
- * binds `values`. Drizzle's building and its rendering to text (an `is()` check per chunk) cost a comment
- * about a sixth of the Gazette process's CPU on PostgreSQL when made for every comment (bench/README.md,
- * "PostgreSQL: a comment's statements built once"). A placeholder's value is bound as it is given, without
- * its column's encoder: for columns whose driver value is the value itself (text, integer, boolean, bigint
- * as a number).
+ * binds `values`. Drizzle's building and its rendering to text (an `is()` check per chunk) were 14% of the
+ * Gazette process's self time under POST comment on PostgreSQL when made for every comment (bench/README.md,
+ * "PostgreSQL: a comment's and a search's statements built once"). A placeholder in an insert's values is
+ * bound through its column's encoder (drizzle's fillPlaceholders); one in a raw `sql` template is bound as
+ * it is given.
  */
 export function shapedStatements (maxShapes = 64) {
   const shapes = new Map<string, Query & { name: string }>()
