@@ -47,9 +47,10 @@ export function listCases (now: number, names: { rareTag: string, commonTag: str
   add('editor, include=total', { ...editor, withTotal: true })
   add('public, publishedAfter+publishedBefore', { publishedAfter: now - 400 * DAY, publishedBefore: now - 100 * DAY })
   add('public, publishedAfter, sort=publishedAt', { publishedAfter: now - 400 * DAY, sort: 'publishedAt' })
-  add('public, common tag', { tags: [names.commonTag] })
-  add('public, rare tag (drives the query)', { tags: [names.rareTag] }, true)
-  add('public, common and rare tag', { tags: [names.commonTag, names.rareTag] }, true)
+  // A public page by date with a tag: the smallest tag's published rows drive it, in date order.
+  add('public, common tag (its public rows drive the page)', { tags: [names.commonTag] })
+  add('public, rare tag (its public rows drive the page)', { tags: [names.rareTag] })
+  add('public, common and rare tag (the rare one\'s public rows drive the page)', { tags: [names.commonTag, names.rareTag] })
   add('public, rare tag, sort=-updatedAt (drives the query)', { tags: [names.rareTag], sort: '-updatedAt' }, true)
   add('public, common tag, sort=-updatedAt', { tags: [names.commonTag], sort: '-updatedAt' })
   add('public, common author', { author: names.commonAuthor })

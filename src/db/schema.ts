@@ -180,10 +180,15 @@ export const articleTags = sqliteTable('article_tags', {
   articleId: integer('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
   tagId: integer('tag_id').notNull().references(() => tags.id, { onDelete: 'cascade' }),
   // Order in which the editor listed the tags: articles return them in this order.
-  position: integer('position').notNull()
+  position: integer('position').notNull(),
+  // The article's published_at while it is published, else NULL: kept by the triggers of
+  // migrations/0017_public_tag_pages.sql, so that a tag's public page in date order is one range of
+  // article_tags_public_idx (src/articles/listing/drivers.ts).
+  publicAt: integer('public_at')
 }, (t) => [
   primaryKey({ columns: [t.articleId, t.tagId] }),
-  index('article_tags_tag_idx').on(t.tagId, t.articleId)
+  index('article_tags_tag_idx').on(t.tagId, t.articleId),
+  index('article_tags_public_idx').on(t.tagId, t.publicAt, t.articleId).where(sql`public_at IS NOT NULL`)
 ])
 
 export const comments = sqliteTable('comments', {

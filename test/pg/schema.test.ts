@@ -11,9 +11,8 @@ const SQLITE_ONLY = new Set(['search_reindex_deferred', 'article_summaries'])
 const SQLITE_ONLY_INDEXES = new Set(['articles_listed_idx'])
 // Flood-control counters shared by processes on PostgreSQL; each SQLite process counts in memory.
 const PG_ONLY = new Set(['rate_limits'])
-// The search document, kept in the FTS5 index on SQLite; a tag row's public date, for a tag's public pages
-// in date order (migrations/pg/0011; SQLite walks the articles by date and probes its own article_tags).
-const PG_ONLY_COLUMNS = new Set(['articles.search', 'article_tags.public_at'])
+// The search document, kept in the FTS5 index on SQLite.
+const PG_ONLY_COLUMNS = new Set(['articles.search'])
 
 const tablesOf = <T>(module: Record<string, unknown>, kind: abstract new (...args: never[]) => T): T[] =>
   Object.values(module).filter((v): v is T => v instanceof kind)
@@ -42,14 +41,12 @@ test('every SQLite table has a PostgreSQL table with the same columns, nullabili
       twin.foreignKeys.map((k) => k.reference()).map((r) => [r.columns.map((c) => c.name), pgTableConfig(r.foreignTable).name]),
       table.foreignKeys.map((k) => k.reference()).map((r) => [r.columns.map((c) => c.name), sqliteTableConfig(r.foreignTable).name]),
       `${table.name}: foreign keys`)
-    // PostgreSQL's own: the GIN indexes of search, the public thread's partial index its planner needs
-    // (migrations/pg/0009; SQLite's takes comments_article_status_idx for a thread), and a tag's public rows
-    // in date order (migrations/pg/0011).
+    // PostgreSQL's own: the GIN indexes of search, and the public thread's partial index its planner needs
+    // (migrations/pg/0009; SQLite's takes comments_article_status_idx for a thread).
     const pgOnly: Record<string, string[]> = {
       articles: ['articles_search_idx'],
       tags: ['tags_search_idx'],
-      comments: ['comments_thread_idx'],
-      article_tags: ['article_tags_public_idx']
+      comments: ['comments_thread_idx']
     }
     t.same(twin.indexes.map((i) => i.config.name).sort(),
       table.indexes.map((i) => i.config.name).filter((name) => !SQLITE_ONLY_INDEXES.has(name)).concat(pgOnly[table.name] ?? []).sort(),

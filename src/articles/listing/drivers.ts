@@ -21,7 +21,7 @@ export const LISTED_MATCHES = RANK_LIMIT
  */
 const DRIVE_TO_WALK = 25
 /** Covers the filters a ranked search applies to each match (migrations/0004_search_visibility.sql). */
-const VISIBILITY_INDEX = 'articles_visibility_idx'
+export const VISIBILITY_INDEX = 'articles_visibility_idx'
 
 export interface Drivers {
   /** The tag or author with the fewest articles. */

@@ -26,7 +26,7 @@ import { tagsOfArticlesPg } from '../../tags/article-tags.pg.js'
 import type { TagRef } from '../../tags/schemas.js'
 import type { SearchTerm } from '../search.js'
 import type { CountKind } from '../counts.js'
-import { LIST_SHAPES, listFailure, listShape, slottedParams, type ArticleListParams, type ListShape, type ArticleSort, type ListedRow } from './index.js'
+import { LIST_SHAPES, listFailure, listShape, publicTagDriver, slottedParams, type ArticleListParams, type ListShape, type ArticleSort, type ListedRow } from './index.js'
 import { keysetRanges, nullableSort } from './keyset.js'
 import type { Membership } from './filters.js'
 import { countedWithinBudget, tooManyToCount, TOTAL_LIMIT } from './totals.js'
@@ -189,9 +189,7 @@ export function articleListingPg (db: PgDb) {
       throw invalid('query', '/q', `matches more than ${RANK_LIMIT.toLocaleString('en')} articles, too many to rank by relevance; add a word, or sort by date (sort=-publishedAt)`)
     }
     // The smallest tag drives a public page by date without a search.
-    const byTag = p.visibility !== null && search === undefined && p.sort !== '-updatedAt'
-      ? members.filter((m) => m.kind === 'tag').sort((a, b) => a.size - b.size)[0]
-      : undefined
+    const byTag = publicTagDriver(p, members)
     const driver = byTag === undefined ? -1 : members.indexOf(byTag)
     const nullable = nullableSort(p)
     // Refused up front when the smallest tag or author would have to be gone through beyond TOTAL_LIMIT of

@@ -19,16 +19,22 @@
 //   from them, sorted through the narrow index (a cost bounded by their number, wherever in time they lie);
 //   up to LISTED_MATCHES, its matches are handed as a list to the walk along the date index (which costs at
 //   most one pass over that index); more are checked row by row along the date index, where they are dense.
+// - A public page by publication date with a tag (and no search) is one range of the smallest tag's
+//   published rows in article_tags_public_idx (tag_id, public_at, article_id), started at the cursor: its
+//   cost is the page's, however many articles the tag has (migrations/0017 keeps public_at). Other lists
+//   with a tag or an author drive from a rare one's article ids, sorted, or walk the date index and check
+//   each article (./drivers.ts).
 // - `include=total` reads the stored counts (src/articles/counts.ts) when the list is all articles, one tag,
 //   one section or one author; any other combination is counted, up to TOTAL_LIMIT articles (422 beyond),
 //   and refused up front when the count would have to go through more than TOTAL_LIMIT articles of a tag or
 //   an author, or of a search's matches.
-import { and, eq, fillPlaceholders, getTableColumns, sql } from 'drizzle-orm'
+import { and, eq, fillPlaceholders, getTableColumns, sql, type Placeholder, type SQL } from 'drizzle-orm'
+import { alias } from 'drizzle-orm/sqlite-core'
 import type { Static } from 'typebox'
 import type { Db } from '../../db/connection.js'
 import { isInterrupted } from '../../db/native.js'
-import { articles } from '../../db/schema.js'
-import { orderBy } from '../../db/keyset.js'
+import { articles, articleTags } from '../../db/schema.js'
+import { after, orderBy, type KeysetOrder } from '../../db/keyset.js'
 import { invalid } from '../../http/errors.js'
 import type { CursorKey } from '../../db/keyset.js'
 import { tagReader } from '../../tags/article-tags.js'
@@ -37,8 +43,8 @@ import type { ArticleSort as ArticleSortSchema } from '../schemas.js'
 import type { SearchTerm } from '../search.js'
 import type { ArticleStatus } from '../status.js'
 import { RANK_LIMIT, searchPlanner, snippetReader, SearchRefused, type SearchPlan } from '../search-index.js'
-import { chooseDrivers, LISTED_MATCHES, sourceOf } from './drivers.js'
-import { HINT_STATUS, listFilters, memberSql, membershipsOf, type Membership } from './filters.js'
+import { chooseDrivers, LISTED_MATCHES, sourceOf, VISIBILITY_INDEX } from './drivers.js'
+import { HINT_STATUS, listFilters, memberSql, membershipsOf, type MemberSql, type Membership } from './filters.js'
 import { keysetRanges, listOrder, nullableSort } from './keyset.js'
 import { allMatches, RANKED_CANDIDATES, rankedPages } from './ranked.js'
 import { countable, countedTotal, countedWithinBudget, storedTotals, tooManyToCount, TOTAL_LIMIT } from './totals.js'
@@ -111,6 +117,8 @@ interface Shape extends ListShape {
   relevance: boolean
   /** A search's matches checked by the filters as a list (`listed`) or per row (`checked`); or by candidates, or no search. */
   search: 'none' | 'candidates' | 'listed' | 'checked'
+  /** Index in `members` of the tag whose rows in article_tags_public_idx drive a public page by date; -1: none. */
+  publicTag: number
 }
 
 /** Most list shapes whose statements are kept prepared (a shape is a combination of a request's options). */
@@ -173,6 +181,21 @@ interface Found { id: number, rank: number | null }
  */
 const KEYS = { id: sql<number>`${articles.id}`, rank: sql<number | null>`NULL` }
 
+/** A tag's rows as they drive a public page by date (publicTagPage), under the name the page's SQL gives them. */
+const byTag = alias(articleTags, 'd')
+const PUBLIC_TAG_INDEX = 'article_tags_public_idx'
+/** KEYS of a page driven by a tag's rows: the article id is theirs. */
+const TAG_KEYS = { id: sql<number>`${byTag.articleId}`, rank: sql<number | null>`NULL` }
+
+/**
+ * The tag whose published rows drive a public page by date, among the request's members (the smallest), when
+ * the page is public, sorted by publication date and not a search; undefined otherwise.
+ */
+export function publicTagDriver<M extends Pick<Membership, 'kind' | 'size'>> (p: ArticleListParams, members: readonly M[]): M | undefined {
+  if (p.visibility === null || p.search !== undefined || p.sort === '-updatedAt') return undefined
+  return members.filter((m) => m.kind === 'tag').sort((a, b) => a.size - b.size)[0]
+}
+
 export function articleListing (db: Db, stored: StoredRepresentations) {
   const counts = articleCounts(db)
   const planner = searchPlanner(db)
@@ -220,14 +243,19 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
     }
     const nullable = nullableSort(p)
     const everything = Math.max(1, (await counts.stored('all', '')).total)
-    const { smallest, bySearch, byIds, driver } = chooseDrivers(p.limit, members, everything, relevance, search?.matches, nullable)
+    // A public page by date with a tag and no search: the smallest tag's published rows, in date order in
+    // article_tags_public_idx (migrations/0017), drive it as one range, whatever the tag's size.
+    const publicTag = publicTagDriver(p, members)
+    const drivers = chooseDrivers(p.limit, members, everything, relevance, search?.matches, nullable)
+    const { smallest, bySearch, byIds, driver } = publicTag === undefined ? drivers : { ...drivers, bySearch: false, byIds: false, driver: undefined }
     const shape: Shape = {
       ...listShape(p, members, driver === undefined ? -1 : members.indexOf(driver), nullable),
       smallest: smallest === undefined ? -1 : members.indexOf(smallest),
       byIds,
       bySearch,
       relevance,
-      search: search === undefined ? 'none' : relevance || bySearch ? 'candidates' : search.matches <= LISTED_MATCHES ? 'listed' : 'checked'
+      search: search === undefined ? 'none' : relevance || bySearch ? 'candidates' : search.matches <= LISTED_MATCHES ? 'listed' : 'checked',
+      publicTag: publicTag === undefined ? -1 : members.indexOf(publicTag)
     }
     const values: Record<string, unknown> = {
       visibleAt: p.visibility?.visibleAt,
@@ -288,11 +316,13 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
       return from(KEYS, c).where(and(eq(articles.id, c.id), where, keyset))
         .orderBy(orderBy(order)).limit(limit)
     }
-    const page = ranked !== undefined
-      ? ranked.page
-      : shape.bySearch
-        ? searchPage()
-        : from(KEYS).where(and(where, keyset)).orderBy(orderBy(order)).limit(limit)
+    const page = shape.publicTag >= 0
+      ? publicTagPage(shape, p, members, limit)
+      : ranked !== undefined
+        ? ranked.page
+        : shape.bySearch
+          ? searchPage()
+          : from(KEYS).where(and(where, keyset)).orderBy(orderBy(order)).limit(limit)
     const more = rest === undefined ? undefined : () => from(KEYS).where(and(where, rest)).orderBy(orderBy(order)).limit(sql.placeholder('more'))
     const total = () => countedTotal(db, shape.search === 'none' ? undefined : fts, from, filtersFor, members[shape.smallest])
     // Prepared when first run: most shapes never need more than their page.
@@ -304,6 +334,34 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
       allRanked: ranked?.allRanked === undefined ? undefined : once(() => keysOnly(ranked.allRanked!())),
       total: once(() => total().prepare())
     }
+  }
+
+  /**
+   * A public page of the tag `shape.publicTag` by publication date: one range of its rows in
+   * article_tags_public_idx (tag_id, public_at, article_id), public_at being the article's published_at
+   * while it is published (the triggers of migrations/0017), bounded by the time, the dates asked for and
+   * the cursor; the other tags and the author are checked on each row's article id, and a section through
+   * the narrow index, joined only then. The page's cost is its rows', however many articles the tag has.
+   */
+  function publicTagPage (shape: Shape, p: ArticleListParams, members: MemberSql[], limit: Placeholder) {
+    const order: KeysetOrder = { column: byTag.publicAt, tie: byTag.articleId, descending: shape.sort !== 'publishedAt', nullable: false }
+    // With a cursor, the keyset is the range's start: the bounds on the side it starts from take the `+`
+    // hint, so that SQLite does not start the range at one of them and walk to the cursor.
+    const bound = (op: '<=' | '>=', value: unknown, hinted: boolean): SQL =>
+      sql`${sql.raw(hinted ? '+' : '')}${byTag.publicAt} ${sql.raw(op)} ${value}`
+    const upper = p.after !== undefined && order.descending
+    const lower = p.after !== undefined && !order.descending
+    const where = and(
+      eq(byTag.tagId, sql.placeholder(`member${shape.publicTag}`)),
+      bound('<=', p.visibility!.visibleAt, upper),
+      p.publishedAfter === undefined ? undefined : bound('>=', p.publishedAfter, lower),
+      p.publishedBefore === undefined ? undefined : bound('<=', p.publishedBefore, upper),
+      ...members.flatMap((m, i) => i === shape.publicTag ? [] : [m.sql(byTag.articleId)]),
+      p.section === undefined ? undefined : and(eq(articles.id, byTag.articleId), eq(articles.section, p.section)),
+      p.after === undefined ? undefined : after(order, p.after[0] ?? null, p.after[1] ?? null))
+    const source = db.select(TAG_KEYS).from(sql`${articleTags} AS ${sql.identifier('d')} INDEXED BY ${sql.identifier(PUBLIC_TAG_INDEX)}`).$dynamic()
+    return (p.section === undefined ? source : source.crossJoin(sql`${articles} INDEXED BY ${sql.identifier(VISIBILITY_INDEX)}`))
+      .where(where).orderBy(orderBy(order)).limit(limit)
   }
 
   const keyOf = (shape: Shape): string => JSON.stringify(shape)
