@@ -96,6 +96,10 @@ export function generate (opts: GenerateOptions): GenerateResult {
       AND (name LIKE 'article_search%' OR name LIKE '%_counts_%')`).all() as { name: string, sql: string }[]
     : []
   for (const trigger of searchTriggers) sqlite.exec(`DROP TRIGGER "${trigger.name}"`)
+  // A tag row's public date (migrations/0017): its trigger reads the articles' narrow index, gone for the
+  // load; the load writes public_at itself, in either mode, and the trigger comes back with the indexes.
+  const publicAtTrigger = sqlite.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name = 'article_tags_public_at_ai'").all() as { name: string, sql: string }[]
+  for (const trigger of publicAtTrigger) sqlite.exec(`DROP TRIGGER "${trigger.name}"`)
   // The snapshot of each article's tag tokens that the triggers keep: group_concat('t' || tag_id, ' ' ORDER BY position).
   const insertSearchTags = sqlite.prepare('INSERT INTO article_search_tags (article_id, names) VALUES (?, ?)')
 
@@ -118,7 +122,8 @@ export function generate (opts: GenerateOptions): GenerateResult {
   const insertArticle = sqlite.prepare(`INSERT INTO articles (id, slug, title, summary, body, body_html, section, dateline, source,
     authors, status, published_at, created_at, updated_at, comments_open, comment_count, revision)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-  const insertArticleTag = sqlite.prepare('INSERT INTO article_tags (article_id, tag_id, position) VALUES (?, ?, ?)')
+  // public_at as the trigger of migrations/0017 sets it (lifted for the load, below).
+  const insertArticleTag = sqlite.prepare('INSERT INTO article_tags (article_id, tag_id, position, public_at) VALUES (?, ?, ?, ?)')
   const insertAuthor = sqlite.prepare('INSERT INTO article_authors (article_id, name) VALUES (?, ?)')
   const insertComment = sqlite.prepare(`INSERT INTO comments (id, article_id, parent_id, author_name, author_email, author_url,
     avatar_hash, body, body_html, status, ip, user_agent, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -175,7 +180,7 @@ export function generate (opts: GenerateOptions): GenerateResult {
       status, status === 'draft' ? null : publishedAt, createdAt, Math.max(createdAt, publishedAt), rng() < 0.95 || id === busyId ? 1 : 0,
       approved, between(rng, 1, 4))
     let position = 0
-    for (const tagId of tagIds) insertArticleTag.run(id, tagId, position++)
+    for (const tagId of tagIds) insertArticleTag.run(id, tagId, position++, status === 'published' ? publishedAt : null)
     for (const name of authors) insertAuthor.run(id, name)
     if (rebuildSearch) insertSearchTags.run(id, Array.from(tagIds, (tagId) => `t${tagId}`).join(' '))
   }
@@ -209,6 +214,7 @@ export function generate (opts: GenerateOptions): GenerateResult {
   const indexBar = progressBar('indexes', indexes.length, opts.progress ?? true)
   indexes.forEach((index, i) => { sqlite.exec(index.sql); indexBar.update(i + 1) })
   indexBar.done()
+  for (const trigger of publicAtTrigger) sqlite.exec(trigger.sql)
 
   if (rebuildSearch) {
     // The counts the lifted triggers would have kept (with the indexes back, the recount reads them).

@@ -55,6 +55,7 @@ export function listCases (now: number, names: { rareTag: string, commonTag: str
   add('public, common tag, sort=-updatedAt', { tags: [names.commonTag], sort: '-updatedAt' })
   add('public, common author', { author: names.commonAuthor })
   add('public, rare author (drives the query)', { author: names.rareAuthor }, true)
+  add('public, common tag and rare author (the author drives the query)', { tags: [names.commonTag], author: names.rareAuthor }, true)
   add('public, search, sort=relevance', { search: parseSearch('harbour "pacific fleet" vladi*'), sort: 'relevance', withTotal: true }, true)
   // Few matches (a small archive): they drive the page and are sorted; many are walked in date order.
   add('public, search, sort=-publishedAt', { search: parseSearch('harbour'), sort: '-publishedAt' }, true)

@@ -183,7 +183,7 @@ export const articleTags = sqliteTable('article_tags', {
   position: integer('position').notNull(),
   // The article's published_at while it is published, else NULL: kept by the triggers of
   // migrations/0017_public_tag_pages.sql, so that a tag's public page in date order is one range of
-  // article_tags_public_idx (src/articles/listing/drivers.ts).
+  // article_tags_public_idx (src/articles/listing/index.ts, publicTagPage).
   publicAt: integer('public_at')
 }, (t) => [
   primaryKey({ columns: [t.articleId, t.tagId] }),

@@ -41,6 +41,11 @@ t.test('the rebuilt search index equals the one the triggers build row by row', 
     t.ok((rowsA as unknown[]).length > 0, `${table}: has rows`)
     t.same(rowsA, rowsB, `${table}: the same as the triggers keep`)
   }
+  // The load writes each tag row's public date itself, with migrations/0017's trigger lifted: as it would have.
+  for (const db of [a, b]) {
+    t.equal(db.prepare(`SELECT count(*) FROM article_tags m JOIN articles x ON x.id = m.article_id
+      WHERE m.public_at IS NOT (CASE WHEN x.status = 'published' THEN x.published_at END)`).pluck().get(), 0, 'every tag row\'s public date is its article\'s')
+  }
   const [configA, configB] = both('SELECT k, v FROM article_search_config ORDER BY k')
   t.same(configA, configB, 'no load-time setting is left in the index')
 

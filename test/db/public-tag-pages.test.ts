@@ -21,12 +21,12 @@ const expected = (sqlite: Database.Database, tag: string, now: number): string[]
   JOIN article_tags m ON m.article_id = a.id JOIN tags t ON t.id = m.tag_id AND t.deleted_at IS NULL
   WHERE t.slug = ? AND a.status = 'published' AND a.published_at <= ? ORDER BY a.published_at DESC, a.id DESC`).pluck().all(tag, now) as string[]
 
-/** Every page of a tag's public list, by date newest first and oldest first, following nextCursor. */
-async function pages (a: TestApp, tag: string, sort: '-publishedAt' | 'publishedAt'): Promise<string[]> {
+/** Every page of a tag's public list (with `more` filters), by date newest first or oldest first, following nextCursor. */
+async function pages (a: TestApp, tag: string, sort: '-publishedAt' | 'publishedAt', more = ''): Promise<string[]> {
   const slugs: string[] = []
   let cursor: string | null = null
   do {
-    const url: string = `/v1/articles?tag=${tag}&sort=${sort}&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`
+    const url: string = `/v1/articles?tag=${tag}${more}&sort=${sort}&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`
     const res = await a.inject({ method: 'GET', url })
     if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`)
     const body = res.json() as { data: { slug: string }[], page: { nextCursor: string | null } }
@@ -36,13 +36,33 @@ async function pages (a: TestApp, tag: string, sort: '-publishedAt' | 'published
   return slugs
 }
 
-async function check (t: Test, a: TestApp, when: string, tags: string[]): Promise<void> {
+interface Listed { slug: string, section: string | null, authors: string[], tags: { slug: string }[], publishedAt: string | null }
+
+async function check (t: Test, a: TestApp, when: string, tags: string[], filtered = false): Promise<void> {
   const sqlite = a.app.db.$client
   t.equal(drift(sqlite), 0, `${when}: every tag row's public_at is its article's`)
   for (const tag of tags) {
     const newest = expected(sqlite, tag, a.clock.now)
     t.same(await pages(a, tag, '-publishedAt'), newest, `${when}: tag ${tag}, newest first`)
     t.same(await pages(a, tag, 'publishedAt'), [...newest].reverse(), `${when}: tag ${tag}, oldest first`)
+  }
+  if (!filtered) return
+  // The other filters on the same path: a second tag, an author, a section, dates; each against the tag's
+  // public articles (as above) filtered by what an editor's view of each article says.
+  const all = (await a.as('editor', { method: 'GET', url: '/v1/articles?status=any&limit=100' })).json().data as Listed[]
+  const bySlug = new Map(all.map((x) => [x.slug, x]))
+  const from = new Date(a.clock.now - 7.5 * HOUR).toISOString()
+  const to = new Date(a.clock.now - 2.5 * HOUR).toISOString()
+  const variants: [string, (x: Listed) => boolean][] = [
+    ['&tag=ferry', (x) => x.tags.some((g) => g.slug === 'ferry')],
+    ['&author=Anna%20Petrova', (x) => x.authors.includes('Anna Petrova')],
+    ['&section=World', (x) => x.section === 'World'],
+    [`&publishedAfter=${from}&publishedBefore=${to}`, (x) => x.publishedAt! >= from && x.publishedAt! <= to]
+  ]
+  for (const [more, keep] of variants) {
+    const newest = expected(sqlite, 'harbour', a.clock.now).filter((slug) => keep(bySlug.get(slug)!))
+    t.same(await pages(a, 'harbour', '-publishedAt', more), newest, `${when}: harbour${more}, newest first`)
+    t.same(await pages(a, 'harbour', 'publishedAt', more), [...newest].reverse(), `${when}: harbour${more}, oldest first`)
   }
 }
 
@@ -52,11 +72,18 @@ t.test('every write that moves an article in or out of a tag\'s public pages kee
   const at = (hours: number) => new Date(a.clock.now + hours * HOUR).toISOString()
   const made: string[] = []
   for (let i = 0; i < 7; i++) {
-    made.push((await createArticle(a, { title: `Story ${i}`, status: 'published', publishedAt: at(-10 + i), tags: i % 2 === 0 ? ['Ferry', 'Harbour'] : ['Harbour'] })).slug)
+    made.push((await createArticle(a, {
+      title: `Story ${i}`,
+      status: 'published',
+      publishedAt: at(-10 + i),
+      tags: i % 2 === 0 ? ['Ferry', 'Harbour'] : ['Harbour'],
+      section: i % 3 === 0 ? 'World' : 'Sport',
+      authors: i % 3 === 1 ? ['Anna Petrova'] : ['Boris Okafor']
+    })).slug)
   }
   const draft = (await createArticle(a, { title: 'A draft', tags: ['Ferry', 'Budget'] })).slug
   const scheduled = (await createArticle(a, { title: 'Scheduled', status: 'published', publishedAt: at(2), tags: ['Ferry'] })).slug
-  await check(t, a, 'created', tags)
+  await check(t, a, 'created', tags, true)
 
   const patch = async (slug: string, payload: Record<string, unknown>) => {
     const res = await a.as('editor', { method: 'PATCH', url: `/v1/articles/${slug}`, payload })
@@ -75,7 +102,7 @@ t.test('every write that moves an article in or out of a tag\'s public pages kee
   t.equal((await a.as('editor', { method: 'DELETE', url: `/v1/articles/${made[0]}` })).statusCode, 204)
   await check(t, a, 'an article deleted', tags)
   a.clock.advance(6 * HOUR)
-  await check(t, a, 'the scheduled articles came due', tags)
+  await check(t, a, 'the scheduled articles came due', tags, true)
   t.ok((await pages(a, 'ferry', '-publishedAt')).includes(scheduled), 'the scheduled one is listed once due')
 })
 

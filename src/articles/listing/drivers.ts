@@ -46,7 +46,8 @@ export function chooseDrivers (limit: number, members: Membership[], everything:
   // (one tag on 9,000 of a million articles: 2,300 steps; two such tags together: 230,000). Driven, the ids
   // are sorted by date through the narrow index (id, status, published_at, section, updated_at), and only
   // the page's rows are read. Editors' lists by publication date (drafts have none) drive only from a rare
-  // one, sorting whole rows.
+  // one, sorting whole rows. (A public page by publication date with a tag, unless an author is smaller,
+  // never comes here: the tag's own range in article_tags_public_idx drives it, ./index.ts, publicTagPage.)
   const smallest = members.slice().sort((a, b) => a.size - b.size)[0]
   const estimate = members.reduce((n, m) => n * m.size / everything, everything)
   const walk = (limit + 1) * everything / Math.max(estimate, 1)

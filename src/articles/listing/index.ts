@@ -244,8 +244,11 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
     const nullable = nullableSort(p)
     const everything = Math.max(1, (await counts.stored('all', '')).total)
     // A public page by date with a tag and no search: the smallest tag's published rows, in date order in
-    // article_tags_public_idx (migrations/0017), drive it as one range, whatever the tag's size.
-    const publicTag = publicTagDriver(p, members)
+    // article_tags_public_idx (migrations/0017), drive it as one range, whatever the tag's size; unless an
+    // author has fewer articles, whose ids then drive it (chooseDrivers), as a walk of the tag's range would
+    // check the author on each of the tag's rows.
+    const tagRange = publicTagDriver(p, members)
+    const publicTag = tagRange !== undefined && members.every((m) => m.kind === 'tag' || m.size >= tagRange.size) ? tagRange : undefined
     const drivers = chooseDrivers(p.limit, members, everything, relevance, search?.matches, nullable)
     const { smallest, bySearch, byIds, driver } = publicTag === undefined ? drivers : { ...drivers, bySearch: false, byIds: false, driver: undefined }
     const shape: Shape = {
