@@ -20,6 +20,7 @@ import { lockEventOrderWith } from '../events/outbox.pg.js'
 import { shapedStatements, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { driverRows, type BuiltRows } from '../db/pg/driver-rows.js'
 import { StatementCache } from '../db/statement-cache.js'
+import { slot } from '../db/placeholder.js'
 import { articles, commentReports, comments } from '../db/pg/schema.js'
 import { after, type KeysetOrder } from '../db/pg/keyset.js'
 import type { CursorKey } from '../db/keyset.js'
@@ -199,7 +200,6 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     const cursor = p.after === undefined ? 'none' : (p.after[0] ?? null) === null ? 'null' : 'value'
     const shape = { statuses: p.statuses ?? null, descending: o.descending, cursor, public: p.visibility !== null }
     const built = threadPages.get(JSON.stringify(shape), () => {
-      const slot = <T>(name: string): T => sql.placeholder(name) as unknown as T
       const after = cursor === 'none' ? undefined : [cursor === 'null' ? null : slot<number>('after0'), slot<number>('after1')]
       const direction = o.descending ? sql`DESC` : sql`ASC`
       const page = db.select().from(comments)
@@ -248,7 +248,6 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
 
   // A comment's two statements, built once per shape (shapedStatements): every value is a placeholder.
   const shaped = shapedStatements()
-  const slot = (name: string): SQL => sql.placeholder(name) as unknown as SQL
 
   /**
    * One comment's write inside a transaction that holds the order lock and declared its keys, with its id

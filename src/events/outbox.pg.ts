@@ -15,6 +15,7 @@ import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm'
 import { executePrepared, type PgTx } from '../db/pg/connection.js'
 import { events, webhookDeliveries } from '../db/pg/schema.js'
 import { newEventId, recordedSignal } from './outbox.js'
+import { slot } from '../db/placeholder.js'
 import type { EventData, EventType } from './schemas.js'
 
 /** Advisory lock of the event log's order ("evt"); any fixed number no other lock of Gazette uses. */
@@ -84,9 +85,8 @@ export function outboxPg (): OutboxPg {
         values[`event${i}_type`] = type
         values[`event${i}_data`] = JSON.stringify(data)
       })
-      const slot = (name: string): string => sql.placeholder(name) as unknown as string
       const build = (): SQL => tx.insert(events).values(list.map((_, i) => ({
-        id: slot(`event${i}_id`), type: slot(`event${i}_type`), occurredAt: slot('events_at') as unknown as number, data: slot(`event${i}_data`)
+        id: slot<string>(`event${i}_id`), type: slot<EventType>(`event${i}_type`), occurredAt: slot<number>('events_at'), data: slot<string>(`event${i}_data`)
       }))).getSQL()
       return { shape: String(list.length), build, values, recorded: signal.recorded }
     },

@@ -55,6 +55,13 @@ export function membershipsOf (db: Db, counts: ArticleCounts) {
  */
 export const HINT_STATUS = false
 
+/**
+ * `column op value`, with the unary `+` hint when `hinted`: SQLite then checks the bound on each row and
+ * does not start or end an index range at it.
+ */
+export const hintedBound = (column: SQLiteColumn, op: '<=' | '>=', value: unknown, hinted: boolean): SQL =>
+  sql`${sql.raw(hinted ? '+' : '')}${column} ${sql.raw(op)} ${value}`
+
 /** Which bounds on published_at take the `+` hint (so they are not the index range), and whether the status does. */
 export interface Hints { upper: boolean, lower: boolean, status: boolean }
 
@@ -66,14 +73,12 @@ export interface Hints { upper: boolean, lower: boolean, status: boolean }
  */
 export const listFilters = (p: ArticleListParams, members: MemberSql[], search: { fts: Placeholder, listed: boolean } | undefined) =>
   (h: Hints, drives: MemberSql | undefined): SQL | undefined => {
-    const bound = (op: '<=' | '>=', value: number, hint: boolean): SQL =>
-      sql`${sql.raw(hint ? '+' : '')}${articles.publishedAt} ${sql.raw(op)} ${value}`
     const filters: (SQL | undefined)[] = []
     if (p.visibility !== null) filters.push(...publicAtTerms(p.visibility.visibleAt, { status: h.status, due: h.upper }))
     else if (p.status !== undefined) filters.push(sql`${sql.raw(h.status ? '+' : '')}${articles.status} = ${p.status}`)
     if (p.section !== undefined) filters.push(eq(articles.section, p.section))
-    if (p.publishedAfter !== undefined) filters.push(bound('>=', p.publishedAfter, h.lower))
-    if (p.publishedBefore !== undefined) filters.push(bound('<=', p.publishedBefore, h.upper))
+    if (p.publishedAfter !== undefined) filters.push(hintedBound(articles.publishedAt, '>=', p.publishedAfter, h.lower))
+    if (p.publishedBefore !== undefined) filters.push(hintedBound(articles.publishedAt, '<=', p.publishedBefore, h.upper))
     for (const m of members) filters.push(m === drives ? m.drive.where : m.sql(drives?.drive.id ?? articles.id))
     // Up to LISTED_MATCHES, a search's matches are a list each article is checked against; more are checked
     // per article in the full-text index.

@@ -28,7 +28,7 @@
 //   one section or one author; any other combination is counted, up to TOTAL_LIMIT articles (422 beyond),
 //   and refused up front when the count would have to go through more than TOTAL_LIMIT articles of a tag or
 //   an author, or of a search's matches.
-import { and, eq, fillPlaceholders, getTableColumns, sql, type Placeholder, type SQL } from 'drizzle-orm'
+import { and, eq, fillPlaceholders, getTableColumns, sql, type Placeholder } from 'drizzle-orm'
 import { alias } from 'drizzle-orm/sqlite-core'
 import type { Static } from 'typebox'
 import type { Db } from '../../db/connection.js'
@@ -44,11 +44,12 @@ import type { SearchTerm } from '../search.js'
 import type { ArticleStatus } from '../status.js'
 import { RANK_LIMIT, searchPlanner, snippetReader, SearchRefused, type SearchPlan } from '../search-index.js'
 import { chooseDrivers, LISTED_MATCHES, sourceOf, VISIBILITY_INDEX } from './drivers.js'
-import { HINT_STATUS, listFilters, memberSql, membershipsOf, type MemberSql, type Membership } from './filters.js'
+import { HINT_STATUS, hintedBound, listFilters, memberSql, membershipsOf, type MemberSql, type Membership } from './filters.js'
 import { keysetRanges, listOrder, nullableSort } from './keyset.js'
 import { allMatches, RANKED_CANDIDATES, rankedPages } from './ranked.js'
 import { countable, countedTotal, countedWithinBudget, storedTotals, tooManyToCount, TOTAL_LIMIT } from './totals.js'
 import { StatementCache } from '../../db/statement-cache.js'
+import { slot } from '../../db/placeholder.js'
 import { onDriver, type DriverStatement } from '../../db/driver-statement.js'
 import { SUMMARIES_SQL, type ListedSummary, type StoredRepresentations } from '../stored.js'
 
@@ -123,12 +124,6 @@ interface Shape extends ListShape {
 
 /** Most list shapes whose statements are kept prepared (a shape is a combination of a request's options). */
 export const LIST_SHAPES = 64
-
-/**
- * A placeholder where the statement builders expect a value: the builders write values into SQL only
- * through Drizzle's templates and operators, which take a placeholder as they take a value.
- */
-const slot = <T>(name: string): T => sql.placeholder(name) as unknown as T
 
 /** A request's ListShape, with its members (tags and author, in order), the index of the one driving the page (-1: none) and whether its sort column may be NULL. */
 export const listShape = (p: ArticleListParams, members: readonly Pick<Membership, 'kind'>[], driver: number, nullable: boolean): ListShape => ({
@@ -350,15 +345,13 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
     const order: KeysetOrder = { column: byTag.publicAt, tie: byTag.articleId, descending: shape.sort !== 'publishedAt', nullable: false }
     // With a cursor, the keyset is the range's start: the bounds on the side it starts from take the `+`
     // hint, so that SQLite does not start the range at one of them and walk to the cursor.
-    const bound = (op: '<=' | '>=', value: unknown, hinted: boolean): SQL =>
-      sql`${sql.raw(hinted ? '+' : '')}${byTag.publicAt} ${sql.raw(op)} ${value}`
     const upper = p.after !== undefined && order.descending
     const lower = p.after !== undefined && !order.descending
     const where = and(
       eq(byTag.tagId, sql.placeholder(`member${shape.publicTag}`)),
-      bound('<=', p.visibility!.visibleAt, upper),
-      p.publishedAfter === undefined ? undefined : bound('>=', p.publishedAfter, lower),
-      p.publishedBefore === undefined ? undefined : bound('<=', p.publishedBefore, upper),
+      hintedBound(byTag.publicAt, '<=', p.visibility!.visibleAt, upper),
+      p.publishedAfter === undefined ? undefined : hintedBound(byTag.publicAt, '>=', p.publishedAfter, lower),
+      p.publishedBefore === undefined ? undefined : hintedBound(byTag.publicAt, '<=', p.publishedBefore, upper),
       ...members.flatMap((m, i) => i === shape.publicTag ? [] : [m.sql(byTag.articleId)]),
       p.section === undefined ? undefined : and(eq(articles.id, byTag.articleId), eq(articles.section, p.section)),
       p.after === undefined ? undefined : after(order, p.after[0] ?? null, p.after[1] ?? null))
