@@ -48,11 +48,13 @@ export function commentEventsPg (db: PgDb, outbox: OutboxPg) {
     announceDue,
 
     /**
-     * The events of a new comment as one INSERT, for create's single write statement; `announced`: its
-     * article's, read inside the transaction after the due publications were announced.
+     * The events of new comments, in order, as one INSERT, for the single write statement of a batch of
+     * comments; `announced`: each one's article's, read inside the transaction after the due publications
+     * were announced; `at`: when each was posted.
      */
-    createdInsertion (tx: PgTx, record: CommentRecord, announced: boolean, now: number) {
-      return outbox.insertion(tx, emitted((emit) => { commentEventRules.created(record, approved(record.status) && announced, emit) }), now)
+    createdInsertion (created: ReadonlyArray<{ record: CommentRecord, announced: boolean, at: number }>) {
+      return outbox.insertion(created.flatMap(({ record, announced, at }) =>
+        emitted((emit) => { commentEventRules.created(record, approved(record.status) && announced, emit) }).map((event) => ({ ...event, at }))))
     },
 
     async changed (tx: PgTx, before: CommentBefore, after: CommentRecord, now: number): Promise<void> {

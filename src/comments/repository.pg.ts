@@ -5,8 +5,9 @@
 // it checks and writes: posting locks the article (`FOR UPDATE`, before the announcement, in the statement
 // that checks whether one is due), re-checks it and the parent as they were read, inserts the comment and
 // adds one to the article's comment_count under that lock. Comments posted together share such a
-// transaction (group commit, below: up to MAX_BATCH, each locking its article in turn); moderation, an author's edit and deletion lock the comment, compare it (If-Match), write it and
-// recount the article. The order lock first, before any row lock, is what the article writers do too: a
+// transaction (group commit, below: up to MAX_BATCH, their articles locked in one statement, in the order
+// of their ids); moderation, an author's edit and deletion lock the comment, compare it (If-Match), write it
+// and recount the article. The order lock first, before any row lock, is what the article writers do too: a
 // transaction holding it never waits for a row another writer holds, so no deadlock. Writes serialise from
 // their start to their commit, as on SQLite, so the count of approved comments cannot drift however many
 // processes post at once (test/pg/comments.test.ts races them). Reads never wait.
@@ -18,6 +19,7 @@ import { commentWriteKeys } from '../db/change-clock.js'
 import { declaration, declareKeys } from '../db/pg/change-clock.js'
 import { lockEventOrderWith } from '../events/outbox.pg.js'
 import { shapedStatements, type PgDb, type PgTx } from '../db/pg/connection.js'
+import { columnArrays, unnestInsert } from '../db/pg/unnest.js'
 import { driverRows, type BuiltRows } from '../db/pg/driver-rows.js'
 import { StatementCache } from '../db/statement-cache.js'
 import { slot } from '../db/placeholder.js'
@@ -31,7 +33,7 @@ import type { CommentStatus } from './schemas.js'
 import {
   decided, newRecord, parentFits, reportedPhases, targetUnchanged, tombstone,
   type CommentListParams, type CommentRecord, type CommentRepository, type CommentRow, type CommentTarget, type CommentWrite,
-  type NewComment
+  type NewComment, type WrittenComment
 } from './repository.js'
 
 /** What a comment's record says of its article. */
@@ -62,7 +64,18 @@ function ownFailure (error: unknown): boolean {
 /** `n` new comment ids, as an array. */
 const drawIds = (n: number): SQL => sql`ARRAY(SELECT nextval(pg_get_serial_sequence('comments', 'id'))::int FROM generate_series(1, ${n}))`
 
-/** What create reads, locked, in one statement: the article as posted to, and the parent (nulls when none). */
+/** What a comment's outcome in its batch is: written, or why not. */
+type Outcome = { ok: true, record: CommentRecord } | { ok: false, error: unknown }
+
+/** `keys`, which must name every field of T: a field left out is a compile error (it would not be stored). */
+const everyKey = <T>() => <const K extends ReadonlyArray<keyof T & string>>(
+  keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> })): K => keys
+
+/** A new comment's columns, each bound as one array (src/db/pg/unnest.ts); edited and report_count take their defaults. */
+const COMMENT_COLUMNS = everyKey<WrittenComment & { id: number, createdAt: number, updatedAt: number }>()(['id', 'articleId', 'parentId',
+  'authorName', 'authorEmail', 'authorUrl', 'avatarHash', 'body', 'bodyHtml', 'status', 'ip', 'userAgent', 'editTokenHash', 'createdAt', 'updatedAt'])
+
+/** What a batch reads of each comment's target, locked, in one statement: the article as posted to, and the parent (nulls when none). */
 interface TargetRead extends CommentTarget, Record<string, unknown> {
   announced: boolean
   parentArticleId: number | null
@@ -246,74 +259,94 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       .limit(p.limit + 1)
   }
 
-  // A comment's two statements, built once per shape (shapedStatements): every value is a placeholder.
+  // A batch's two statements (shapedStatements): the same text for any batch, every value bound as an array.
   const shaped = shapedStatements()
 
   /**
-   * One comment's write inside a transaction that holds the order lock and declared its keys, with its id
-   * drawn: (1) the article locked as it was checked, its `announced`, the parent, and whether a publication
-   * has come due; (2) the comment, the count and the events, one data-modifying WITH. The rare due
-   * publication costs its own statements (announceDue) in between. StaleRead when the article or the parent
-   * changed since they were read.
+   * A batch's comments, in one transaction that holds the order lock and declared their keys, with their
+   * ids drawn, in two statements however many there are: (1) their articles locked as they were checked,
+   * each one's `announced`, its parent, whether its author is known (the first-comment rule), and whether a
+   * publication has come due; (2) the comments, their articles' counts and their events, one
+   * data-modifying WITH. The rare due publication costs its own statements (announceDue) in between.
+   * A comment whose article or parent changed since they were read is StaleRead and not written; the
+   * others are. Returns each comment's outcome, in order.
    */
-  async function insertComment (tx: PgTx, id: number, { article, write, now }: NewComment): Promise<CommentRecord> {
+  async function writeComments (tx: PgTx, ids: readonly number[], batch: readonly NewComment[]): Promise<Outcome[]> {
     // The first-comment rule's question (lower(author_email) and status: comments_email_status_idx).
-    const email = typeof write.status === 'string' ? undefined : write.status.ifKnown
-    const asks = email !== undefined
-    const { rows: [found] } = await shaped<TargetRead>(tx, `target:${asks}`, () => sql`
-      SELECT a.id, a.slug, a.status, a.published_at AS "publishedAt", a.comments_open AS "commentsOpen", a.announced,
+    const emails = batch.map(({ write }) => typeof write.status === 'string' ? null : write.status.ifKnown)
+    const latest = Math.max(...batch.map((c) => c.now))
+    // Locked in the order of their ids, as any other writer holding several articles would.
+    const { rows } = await shaped<TargetRead & { i: number }>(tx, 'targets', () => sql`
+      SELECT t.i::int AS i, a.id, a.slug, a.status, a.published_at AS "publishedAt", a.comments_open AS "commentsOpen", a.announced,
              p.article_id AS "parentArticleId", p.status AS "parentStatus",
              EXISTS (SELECT 1 FROM articles d WHERE d.status = 'published' AND NOT d.announced AND d.published_at <= ${slot('now')}) AS due,
-             ${asks ? sql`EXISTS (SELECT 1 FROM comments k WHERE lower(k.author_email) = lower(${slot('email')}) AND k.status = 'approved')` : sql`false`} AS known
-      FROM articles a LEFT JOIN comments p ON p.id = ${slot('parent')}
-      WHERE a.id = ${slot('article')}
-      FOR UPDATE OF a`, { now, email, parent: write.parentId ?? 0, article: article.id })
-    if (found === undefined || !targetUnchanged(found, article)) throw new StaleRead()
-    if (write.parentId !== null && !parentFits(found.parentStatus === null ? undefined : { articleId: found.parentArticleId!, status: found.parentStatus }, article.id)) throw new StaleRead()
-    let announced = found.announced
-    if (found.due) {
-      await events.announceDue(tx, now)
-      announced = (await tx.select({ announced: articles.announced }).from(articles).where(eq(articles.id, article.id)))[0]?.announced === true
+             CASE WHEN t.email IS NULL THEN false
+                  ELSE EXISTS (SELECT 1 FROM comments k WHERE lower(k.author_email) = lower(t.email) AND k.status = 'approved') END AS known
+      FROM unnest(${slot('articles')}::int[], ${slot('parents')}::int[], ${slot('emails')}::text[]) WITH ORDINALITY AS t(article, parent, email, i)
+        JOIN articles a ON a.id = t.article
+        LEFT JOIN comments p ON p.id = t.parent
+      ORDER BY a.id, t.i
+      FOR UPDATE OF a`, {
+      now: latest,
+      articles: batch.map((c) => c.article.id),
+      parents: batch.map((c) => c.write.parentId ?? 0),
+      emails
+    })
+    const found = new Map(rows.map((row) => [row.i - 1, row]))
+    const announced = new Map(rows.map((row) => [row.id, row.announced]))
+    if (rows.some((row) => row.due)) {
+      await events.announceDue(tx, latest)
+      const now = await tx.select({ id: articles.id, announced: articles.announced }).from(articles).where(inArray(articles.id, [...announced.keys()]))
+      for (const row of now) announced.set(row.id, row.announced)
     }
-    const w = decided(write, found.known)
-    const record = newRecord(article, w, id, now)
-    const recorded = events.createdInsertion(tx, record, announced, now)
-    const row: Record<string, unknown> = { ...w, id, createdAt: now, updatedAt: now }
-    const columns = Object.keys(row).filter((c) => row[c] !== undefined)
-    // Only an approved comment is counted; the count was right before, so one more keeps it right.
-    const counts = w.status === 'approved'
-    await shaped(tx, `insert:${columns.join()}:${counts}:${recorded.shape}`, () => sql`WITH inserted AS (${
-      tx.insert(comments).values(Object.fromEntries(columns.map((c) => [c, slot(c)])) as unknown as typeof comments.$inferInsert).getSQL()
-    })${counts ? sql`, counted AS (UPDATE articles SET comment_count = comment_count + 1 WHERE id = ${slot('countedArticle')})` : sql``},
-      recorded AS (${recorded.build()}) SELECT 1`, { ...row, countedArticle: article.id, ...recorded.values })
+    const outcomes: Outcome[] = []
+    const written: Array<{ row: Record<string, unknown>, record: CommentRecord, announced: boolean, at: number }> = []
+    const counted = new Map<number, number>()
+    batch.forEach(({ article, write, now }, i) => {
+      const target = found.get(i)
+      if (target === undefined || !targetUnchanged(target, article) ||
+        (write.parentId !== null && !parentFits(target.parentStatus === null ? undefined : { articleId: target.parentArticleId!, status: target.parentStatus }, article.id))) {
+        outcomes.push({ ok: false, error: new StaleRead() })
+        return
+      }
+      const w = decided(write, target.known)
+      const record = newRecord(article, w, ids[i]!, now)
+      written.push({ row: { ...w, id: ids[i], createdAt: now, updatedAt: now }, record, announced: announced.get(article.id) === true, at: now })
+      // Only an approved comment is counted; the count was right before, so one more keeps it right.
+      if (w.status === 'approved') counted.set(article.id, (counted.get(article.id) ?? 0) + 1)
+      outcomes.push({ ok: true, record })
+    })
+    if (written.length === 0) return outcomes
+    const recorded = events.createdInsertion(written)
+    await shaped(tx, 'insert', () => sql`WITH inserted AS (${unnestInsert(comments, COMMENT_COLUMNS, 'comment_')}),
+      counted AS (UPDATE articles a SET comment_count = a.comment_count + c.n
+                  FROM unnest(${slot('countedArticles')}::int[], ${slot('countedBy')}::int[]) AS c(id, n) WHERE a.id = c.id),
+      recorded AS (${recorded.statement}) SELECT 1`, {
+      ...columnArrays(comments, COMMENT_COLUMNS, written.map((c) => c.row), 'comment_'),
+      countedArticles: [...counted.keys()],
+      countedBy: [...counted.values()],
+      ...recorded.values
+    })
     recorded.recorded()
-    return record
+    return outcomes
   }
 
   /**
    * The comments waiting when a transaction can start are written in it together (group commit): the
-   * order lock, the keys of all of them and their ids in one statement, then two statements each, and one
-   * COMMIT. Every event-writing transaction holds the order lock from its first statement to its commit,
-   * so comments were written one transaction after another anyway; together they take fewer round trips
-   * and one commit's WAL flush. One batch at a time per process: the comments that arrive while it runs
-   * wait for the next, so the busier the server, the larger the batch.
+   * order lock, the keys of all of them and their ids in one statement, then two statements for all of
+   * them (writeComments), and one COMMIT. Every event-writing transaction holds the order lock from its
+   * first statement to its commit, so comments were written one transaction after another anyway;
+   * together they take fewer round trips and one commit's WAL flush. One batch at a time per process: the
+   * comments that arrive while it runs wait for the next, so the busier the server, the larger the batch.
    *
-   * A StaleRead writes nothing and rejects its own comment only. An error of one comment's own statements
-   * (a constraint, a trigger) aborts the transaction: that comment is written again alone, so only it can
-   * fail, and the others go back to the front of the queue as the next batch. A failed COMMIT, order lock,
-   * connection or timeout rejects the whole batch and is never retried (a COMMIT whose reply was lost may
-   * have committed). Every promise settles after the transaction ends.
+   * A StaleRead writes nothing and rejects its own comment only. An error of the comments' own statements
+   * (a constraint, a trigger) aborts the transaction: each of its comments is then written alone, so only
+   * the one at fault fails. A failed COMMIT, order lock, connection or timeout rejects the whole batch and
+   * is never retried (a COMMIT whose reply was lost may have committed). Every promise settles after the
+   * transaction ends.
    */
   const waiting: Array<{ comment: NewComment, resolve: (r: CommentRecord) => void, reject: (e: unknown) => void }> = []
   let writing = false
-
-  async function writeAlone (comment: NewComment): Promise<CommentRecord> {
-    return db.transaction(async (tx) => {
-      const { ids: [id] } = await lockEventOrderWith<{ ids: number[] }>(tx,
-        sql`${declaration(commentWriteKeys(comment.article.id))} AS declared, ${drawIds(1)} AS ids`)
-      return insertComment(tx, id!, comment)
-    })
-  }
 
   async function writeWaiting (): Promise<void> {
     try {
@@ -332,56 +365,47 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     }
   }
 
-  /**
-   * Writes `batch` in one transaction and settles each comment's promise. When the transaction fails
-   * while comment `k` was being written, for a reason of its own (a constraint, a trigger), nothing was
-   * committed: `k` is written alone and the others go back to the front of the queue, to be written
-   * together again. Every other failure settles the whole batch with the error and writes nothing again:
-   * the order lock's statement failing or timing out, a lost connection, or a failed COMMIT, which may
-   * have committed after all (writing the batch again could store its comments twice).
-   */
-  async function writeBatch (batch: typeof waiting): Promise<void> {
-    if (batch.length === 1) {
-      const [w] = batch
-      await writeAlone(w!.comment).then(w!.resolve, w!.reject)
-      return
-    }
-    let current = -1
-    let written = false
-    let outcomes: Array<{ ok: true, record: CommentRecord } | { ok: false, error: unknown }>
-    try {
-      outcomes = await db.transaction(async (tx) => {
-        const keys = batch.flatMap((w) => commentWriteKeys(w.comment.article.id))
-        const { ids } = await lockEventOrderWith<{ ids: number[] }>(tx, sql`${declaration(keys)} AS declared, ${drawIds(batch.length)} AS ids`)
-        const out: typeof outcomes = []
-        for (const [i, w] of batch.entries()) {
-          current = i
-          try {
-            out.push({ ok: true, record: await insertComment(tx, ids[i]!, w.comment) })
-          } catch (error) {
-            // Found stale before it wrote anything; any other error aborts the transaction (below).
-            if (!(error instanceof StaleRead)) throw error
-            out.push({ ok: false, error })
-          }
-        }
-        written = true
-        return out
-      })
-    } catch (error) {
-      if (written || current < 0 || !ownFailure(error)) {
-        for (const w of batch) w.reject(error)
-        return
-      }
-      const failing = batch[current]!
-      waiting.unshift(...batch.filter((w) => w !== failing))
-      await writeAlone(failing.comment).then(failing.resolve, failing.reject)
-      return
-    }
+  /** `batch` in one transaction: each comment's outcome; throws when the transaction failed (`written`: in or after its COMMIT). */
+  async function writeTogether (batch: typeof waiting, progress: { written: boolean }): Promise<Outcome[]> {
+    return db.transaction(async (tx) => {
+      const keys = batch.flatMap((w) => commentWriteKeys(w.comment.article.id))
+      const { ids } = await lockEventOrderWith<{ ids: number[] }>(tx, sql`${declaration(keys)} AS declared, ${drawIds(batch.length)} AS ids`)
+      const out = await writeComments(tx, ids, batch.map((w) => w.comment))
+      progress.written = true
+      return out
+    })
+  }
+
+  const settle = (batch: typeof waiting, outcomes: Outcome[]): void => {
     batch.forEach((w, i) => {
       const outcome = outcomes[i]!
       if (outcome.ok) w.resolve(outcome.record)
       else w.reject(outcome.error)
     })
+  }
+
+  /**
+   * Writes `batch` in one transaction and settles each comment's promise. When the transaction fails
+   * before its COMMIT for a reason of the comments' own (a constraint, a trigger), nothing was committed:
+   * each comment is written again alone, in order, so that only the one at fault fails. Every other failure
+   * settles the whole batch with the error and writes nothing again: the order lock's statement failing or
+   * timing out, a lost connection, or a failed COMMIT, which may have committed after all (writing the
+   * batch again could store its comments twice).
+   */
+  async function writeBatch (batch: typeof waiting): Promise<void> {
+    const progress = { written: false }
+    try {
+      settle(batch, await writeTogether(batch, progress))
+    } catch (error) {
+      if (batch.length === 1 || progress.written || !ownFailure(error)) {
+        for (const w of batch) w.reject(error)
+        return
+      }
+      for (const w of batch) {
+        const alone = { written: false }
+        await writeTogether([w], alone).then((outcomes) => { settle([w], outcomes) }, w.reject)
+      }
+    }
   }
 
   function postComment (comment: NewComment): Promise<CommentRecord> {

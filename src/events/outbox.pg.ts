@@ -15,7 +15,7 @@ import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm'
 import { executePrepared, type PgTx } from '../db/pg/connection.js'
 import { events, webhookDeliveries } from '../db/pg/schema.js'
 import { newEventId, recordedSignal } from './outbox.js'
-import { slot } from '../db/placeholder.js'
+import { columnArrays, unnestInsert } from '../db/pg/unnest.js'
 import type { EventData, EventType } from './schemas.js'
 
 /** Advisory lock of the event log's order ("evt"); any fixed number no other lock of Gazette uses. */
@@ -25,13 +25,13 @@ export interface OutboxPg {
   /** Appends an event inside `tx`, the write transaction it describes (see above for the order). */
   record: <T extends EventType>(tx: PgTx, type: T, data: EventData[T], at: number) => Promise<void>
   /**
-   * The INSERT of `list`'s events, in order, for a write that runs it inside a statement of its own (a
-   * data-modifying WITH, one round trip: src/comments/repository.pg.ts's create), after lockEventOrder in
-   * the same transaction: `build` makes it with placeholders (`event<i>_id`, `…_type`, `…_data`,
-   * `events_at`), the same SQL for every list of this length (`shape`), and `values` binds them (for
-   * shapedStatements, src/db/pg/connection.ts). Call `recorded` once that statement has run.
+   * The INSERT of `list`'s events, in order, each at its own time, for a write that runs it inside a
+   * statement of its own (a data-modifying WITH, one round trip: src/comments/repository.pg.ts's batch of
+   * comments), after lockEventOrder in the same transaction. `statement` is the same for every list (each
+   * column's values bound as one array, placeholders `events_<column>`: src/db/pg/unnest.ts), `values`
+   * binds them. Call `recorded` once that statement has run.
    */
-  insertion: (tx: PgTx, list: readonly Recorded[], at: number) => { shape: string, build: () => SQL, values: Record<string, unknown>, recorded: () => void }
+  insertion: (list: readonly TimedRecord[]) => { statement: SQL, values: Record<string, unknown>, recorded: () => void }
   /** As ./outbox.ts: told (once per turn of the event loop at most) after events were recorded. */
   onRecorded: (listener: () => void) => void
   /** As ./outbox.ts's redactComments, inside the erasure's transaction; returns how many events. */
@@ -40,6 +40,11 @@ export interface OutboxPg {
 
 /** An event as a write's rules emit it (src/comments/events.ts's Emit), before it is recorded. */
 export interface Recorded { type: EventType, data: EventData[EventType] }
+/** An event and when it happened. */
+export interface TimedRecord extends Recorded { at: number }
+
+/** Any number of events, in order, as one statement (OutboxPg's insertion). */
+const EVENTS_INSERT = unnestInsert(events, ['id', 'type', 'occurredAt', 'data'], 'events_')
 
 // Transactions holding the lock already (a drizzle transaction object lives as long as its transaction).
 const held = new WeakSet<PgTx>()
@@ -78,17 +83,9 @@ export function outboxPg (): OutboxPg {
       await tx.insert(events).values({ id: newEventId(), type, occurredAt: at, data: JSON.stringify(data) })
       signal.recorded()
     },
-    insertion (tx, list, at) {
-      const values: Record<string, unknown> = { events_at: at }
-      list.forEach(({ type, data }, i) => {
-        values[`event${i}_id`] = newEventId()
-        values[`event${i}_type`] = type
-        values[`event${i}_data`] = JSON.stringify(data)
-      })
-      const build = (): SQL => tx.insert(events).values(list.map((_, i) => ({
-        id: slot<string>(`event${i}_id`), type: slot<EventType>(`event${i}_type`), occurredAt: slot<number>('events_at'), data: slot<string>(`event${i}_data`)
-      }))).getSQL()
-      return { shape: String(list.length), build, values, recorded: signal.recorded }
+    insertion (list) {
+      const rows = list.map(({ type, data, at }) => ({ id: newEventId(), type, occurredAt: at, data: JSON.stringify(data) }))
+      return { statement: EVENTS_INSERT, values: columnArrays(events, ['id', 'type', 'occurredAt', 'data'], rows, 'events_'), recorded: signal.recorded }
     },
     onRecorded: signal.listen,
     async redactComments (tx, ids, redacted) {

@@ -1,8 +1,8 @@
 // PostgreSQL writes the comments that wait for a transaction together (group commit, src/comments/
 // repository.pg.ts): one order lock, ids drawn together, one COMMIT. What a batch must still do: each
-// comment written once and counted, a comment whose write fails failing alone (the batch is rolled back,
-// that comment written alone and the others together again), a comment found stale checked again on its
-// own, and a batch whose COMMIT fails never written again.
+// comment written once and counted, a comment whose write fails failing alone (the batch is rolled back and
+// each of its comments written again alone), a comment found stale checked again on its own, and a batch
+// whose COMMIT fails never written again.
 //
 // Which comments form a batch is made certain here: another connection holds the event log's order lock,
 // the first comment is posted and waits for it (alone: nothing was queued before it), the others are
@@ -73,7 +73,7 @@ t.test('comments posted at once: written together, and one that fails fails alon
   t.same(responses.map((r) => r.statusCode), [201, 201, 500, 201, 201, 201], 'only the refused comment fails')
   const stored = (await db.execute<{ body: string }>(sql`SELECT body FROM comments ORDER BY id`)).rows
   t.same(stored.map((r) => r.body).sort(), ['five', 'four', 'one', 'three', 'two'], 'each stored once; the refused one not at all')
-  t.equal(await writers(a, ['two', 'three', 'four', 'five']), 1, 'its four neighbours written together again, after it failed alone')
+  t.equal(await writers(a, ['two', 'three', 'four', 'five']), 4, 'its four neighbours written again, each alone')
   t.equal(await commentCount(a, first.slug), 2)
   t.equal(await commentCount(a, second.slug), 3)
   const events = (await eventLog(a)).slice(before)
@@ -135,4 +135,39 @@ t.test('a comment found stale inside a batch is checked again alone; the others 
   const bodies = (await a.pg!.db.execute<{ body: string }>(sql`SELECT body FROM comments ORDER BY id`)).rows.map((r) => r.body)
   t.same(bodies, ['Comment 0', 'Comment 1'])
   t.equal(await commentCount(a, open.slug), 2)
+})
+
+t.test('one batch decides each comment by its own rule: the first-comment rule, a publication come due, several articles', async (t) => {
+  // The scheduler does not tick in this test's time frame: the batch itself announces the due publication.
+  const a = await build(t, { commentModeration: 'first', commentRateLimit: 1000 }, { engine: 'postgres', workers: { pollMs: 60_000 } })
+  const now = await createArticle(a, { title: 'Now', body: 'Text.', status: 'published' })
+  const soon = await createArticle(a, { title: 'Soon', body: 'Text.', status: 'published', publishedAt: '2026-07-08T09:30:00.000Z' })
+  const known = await postComment(a, now.slug, { authorName: 'Ann', authorEmail: 'Ann@example.org', body: 'Earlier.' })
+  t.equal((await a.as('moderator', { method: 'PATCH', url: `/v1/comments/${known.json().id}`, payload: { status: 'approved' } })).statusCode, 200)
+  const before = (await eventLog(a)).length
+
+  const post = (slug: string, name: string, body: string) => () => postComment(a, slug, { authorName: name, authorEmail: `${name.toLowerCase()}@example.org`, body })
+  const responses = await postQueued(t, a, post(now.slug, 'Zed', 'alone'), [
+    // Posted half an hour later: "Soon" is public, and due, to these comments.
+    () => { a.clock.advance(31 * 60 * 1000); return post(soon.slug, 'Bob', 'b1')() },
+    post(soon.slug, 'Ann', 'b2'),
+    post(now.slug, 'Cat', 'b3'),
+    post(now.slug, 'Ann', 'b4')
+  ])
+  t.same(responses.map((r) => r.statusCode), [201, 201, 201, 201, 201])
+  t.same(responses.map((r) => r.json().status), ['pending', 'pending', 'approved', 'pending', 'approved'], 'Ann is known (whatever the case of her email); the others are not')
+  t.equal(await writers(a, ['b1', 'b2', 'b3', 'b4']), 1, 'the four in one transaction')
+  t.equal(await commentCount(a, now.slug), 2, 'her earlier comment and this one')
+  t.equal(await commentCount(a, soon.slug), 1)
+  // The four reach the queue in whatever order their requests finish checking; their ids are drawn in that order.
+  const [, ...batch] = responses.map((r) => r.json() as { id: number, body: string, articleSlug: string })
+  batch.sort((x, y) => x.id - y.id)
+  const events = (await eventLog(a)).slice(before).map((e) => [e.type, e.data.slug ?? e.data.articleSlug, e.data.id ?? null])
+  t.same(events, [
+    ['comment.submitted', 'now', responses[0]!.json().id],
+    ['article.published', 'soon', soon.id],
+    ...batch.flatMap((c) => c.body === 'b2' || c.body === 'b4'
+      ? [['comment.submitted', c.articleSlug, c.id], ['comment.approved', c.articleSlug, c.id]]
+      : [['comment.submitted', c.articleSlug, c.id]])
+  ], 'the publication that came due first, then each comment\'s events in the order of their ids')
 })
