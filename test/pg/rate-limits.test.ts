@@ -97,3 +97,28 @@ t.test('concurrent writes through both processes are counted exactly', async (t)
       Array.from({ length: limit }, (_, i) => i), `round ${round}: each count handed out once`)
   }
 })
+
+t.test('requests counted together: each client and allowance apart, each count handed out once', async (t) => {
+  const limit = 3
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: limit, searchRateLimit: limit }, { engine: 'postgres' })
+  await createArticle(a, { title: 'Harbour', status: 'published' })
+  for (let round = 0; round < ROUNDS; round++) {
+    await a.pg!.db.execute(sql`DELETE FROM rate_limits`)
+    // At once, from one process: while the first request's count runs, the others wait and are counted
+    // together, several of them from one client, in two allowances.
+    const addresses = ['192.0.2.10', '192.0.2.11', '192.0.2.12']
+    const asked = addresses.flatMap((from) => Array.from({ length: limit + 1 }, (_, i) => ({ from, kind: 'comment', go: () => post(a, from, `Round ${round}, ${from}, ${i}`) })))
+    asked.push(...Array.from({ length: limit + 1 }, () => ({ from: addresses[0]!, kind: 'search', go: () => search(a, addresses[0]!) })))
+    const answers = await Promise.all(asked.map(async (x) => ({ ...x, res: await x.go() })))
+    for (const from of addresses) {
+      for (const kind of ['comment', 'search']) {
+        const mine = answers.filter((x) => x.from === from && x.kind === kind)
+        if (mine.length === 0) continue
+        t.same(mine.map((x) => x.res.statusCode).sort(), [...Array(limit).fill(kind === 'comment' ? 201 : 200), 429], `round ${round}: ${from}'s ${kind}s: the allowance, then one refused`)
+        t.same(mine.filter((x) => x.res.statusCode !== 429).map((x) => Number(x.res.headers['ratelimit-remaining'])).sort(), [0, 1, 2], `round ${round}: ${from}'s ${kind}s: each count once`)
+      }
+    }
+    const kept = (await rows(a)).map((r) => [r.scope, Number(r.hits)]).sort()
+    t.same(kept, [['comments', limit + 1], ['comments', limit + 1], ['comments', limit + 1], ['searches', limit + 1]], `round ${round}: the counters`)
+  }
+})

@@ -3,10 +3,14 @@
 // (migrations/pg/0006), so COMMENT_RATE_LIMIT and SEARCH_RATE_LIMIT hold for a client whichever process
 // its requests reach. On SQLite each process keeps the plugin's own memory store (README "Scale-out").
 //
-// One statement per counted request: an upsert that starts a new window when the old one has run out and
-// otherwise adds one, decided under the row's lock, so two processes counting the same client at once
-// both count (no lost increment) and agree on the window. Windows are timed by the database's clock, the
-// one clock every process shares.
+// One upsert counts every request that asked while the previous one was running (as comments are
+// written in batches, src/comments/repository.pg.ts): it starts a new window when the old one has run out
+// and otherwise adds the client's requests, decided under the row's lock, so two processes counting the
+// same client at once both count (no lost increment) and agree on the window. A client asking n times in
+// one batch is one row that goes up by n, and its requests take the counts in turn. Under load that is one
+// round trip for several requests, where each had its own (a round trip is most of what a request costs
+// this process on PostgreSQL: bench/README.md). Windows are timed by the database's clock, the one clock
+// every process shares.
 //
 // What is stored of a client: a keyed hash (HMAC-SHA-256) of its address, never the address; the key is
 // made once per database (settings `rate_limit_hmac_key`). A row lives until its window ends; upkeep
@@ -29,16 +33,23 @@ export interface ScopedLimit { nameSpace?: string }
 
 const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint'
 
-// The window restarts when it has ended (expires_at <= now), else the count goes up by one.
+// Each (scope, client) of the arrays once, with its window and how many requests it counts. A window
+// restarts when it has ended (expires_at <= now), else the count goes up by that many. The rows are locked
+// in the order of their keys, so two processes counting the same clients wait for each other, never in a
+// cycle.
 const COUNT = `
   WITH now AS (SELECT ${NOW_MS} AS ms)
   INSERT INTO rate_limits AS r (scope, client, window_start, expires_at, hits)
-  SELECT $1, $2, now.ms, now.ms + $3, 1 FROM now
+  SELECT c.scope, c.client, now.ms, now.ms + c.window_ms, c.n FROM now, unnest($1::text[], $2::text[], $3::bigint[], $4::int[]) AS c(scope, client, window_ms, n)
+  ORDER BY c.scope, c.client
   ON CONFLICT (scope, client) DO UPDATE SET
-    hits = CASE WHEN r.expires_at <= excluded.window_start THEN 1 ELSE r.hits + 1 END,
+    hits = CASE WHEN r.expires_at <= excluded.window_start THEN excluded.hits ELSE r.hits + excluded.hits END,
     window_start = CASE WHEN r.expires_at <= excluded.window_start THEN excluded.window_start ELSE r.window_start END,
     expires_at = CASE WHEN r.expires_at <= excluded.window_start THEN excluded.expires_at ELSE r.expires_at END
-  RETURNING hits, expires_at - (SELECT ms FROM now) AS ttl`
+  RETURNING scope, client, hits, expires_at - (SELECT ms FROM now) AS ttl`
+
+/** A client's requests waiting to be counted in the next upsert, and where each one's count goes. */
+interface Asked { scope: string, client: string, windowMs: number, callbacks: Callback[] }
 
 const READ = `SELECT hits, expires_at - ${NOW_MS} AS ttl FROM rate_limits WHERE scope = $1 AND client = $2 AND expires_at > ${NOW_MS}`
 
@@ -52,6 +63,48 @@ export function pgRateLimitStore (database: () => PgDb) {
   const hmacKey = () => (key ??= settingsRepositoryPg(database()).getOrCreate('rate_limit_hmac_key', () => randomBytes(32).toString('base64url')))
   const clientOf = async (address: string) => createHmac('sha256', await hmacKey()).update(address).digest('base64url')
 
+  // The requests asked while an upsert runs, by scope and client; counted by the next one. One at a time.
+  let waiting = new Map<string, Asked>()
+  let counting = false
+
+  function countWaiting (): void {
+    const batch = [...waiting.values()]
+    waiting = new Map()
+    if (batch.length === 0) {
+      counting = false
+      return
+    }
+    counting = true
+    // (Inside a promise: a database not open yet fails these requests, not the next ones too.)
+    Promise.resolve().then(() => database().$client.query<{ scope: string, client: string, hits: number, ttl: string }>({
+      name: 'rate_limit_count',
+      text: COUNT,
+      values: [batch.map((a) => a.scope), batch.map((a) => a.client), batch.map((a) => a.windowMs), batch.map((a) => a.callbacks.length)]
+    })).then(({ rows }) => {
+      const counted = new Map(rows.map((row) => [`${row.scope}\n${row.client}`, row]))
+      for (const asked of batch) {
+        const row = counted.get(`${asked.scope}\n${asked.client}`)
+        if (row === undefined) {
+          for (const cb of asked.callbacks) cb(new Error('rate_limits: a counted client has no row'))
+          continue
+        }
+        // The last of its requests takes the row's count; those before it, the counts before.
+        const first = row.hits - asked.callbacks.length + 1
+        asked.callbacks.forEach((cb, i) => { cb(null, { current: first + i, ttl: Number(row.ttl) }) })
+      }
+    }, (err: Error) => {
+      for (const asked of batch) for (const cb of asked.callbacks) cb(err)
+    }).finally(countWaiting)
+  }
+
+  function count (scope: string, client: string, windowMs: number, cb: Callback): void {
+    const key = `${scope}\n${client}`
+    const asked = waiting.get(key)
+    if (asked === undefined) waiting.set(key, { scope, client, windowMs, callbacks: [cb] })
+    else asked.callbacks.push(cb)
+    if (!counting) countWaiting()
+  }
+
   return class PgRateLimitStore {
     readonly scope: string
     // The plugin passes its merged options (a route's, for a child), typed as its own: only nameSpace is read.
@@ -60,9 +113,7 @@ export function pgRateLimitStore (database: () => PgDb) {
     }
 
     incr (address: string, cb: Callback, timeWindow: number): void {
-      clientOf(address)
-        .then((client) => database().$client.query<{ hits: number, ttl: string }>({ name: 'rate_limit_count', text: COUNT, values: [this.scope, client, timeWindow] }))
-        .then(({ rows: [row] }) => { cb(null, { current: row!.hits, ttl: Number(row!.ttl) }) }, (err: Error) => { cb(err) })
+      clientOf(address).then((client) => { count(this.scope, client, timeWindow, cb) }, (err: Error) => { cb(err) })
     }
 
     read (address: string, cb: Callback): void {
