@@ -275,7 +275,8 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     // The first-comment rule's question (lower(author_email) and status: comments_email_status_idx).
     const emails = batch.map(({ write }) => typeof write.status === 'string' ? null : write.status.ifKnown)
     const latest = Math.max(...batch.map((c) => c.now))
-    // Locked in the order of their ids, as any other writer holding several articles would.
+    // Locked in the order of their ids (no other writer can hold one: every article writer takes the order
+    // lock first, as this transaction did).
     const { rows } = await shaped<TargetRead & { i: number }>(tx, 'targets', () => sql`
       SELECT t.i::int AS i, a.id, a.slug, a.status, a.published_at AS "publishedAt", a.comments_open AS "commentsOpen", a.announced,
              p.article_id AS "parentArticleId", p.status AS "parentStatus",
@@ -295,6 +296,8 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     const found = new Map(rows.map((row) => [row.i - 1, row]))
     const announced = new Map(rows.map((row) => [row.id, row.announced]))
     if (rows.some((row) => row.due)) {
+      // Announced at the batch's latest time, before any of its comments' events (each comment's own article
+      // was public at its own time already: the route checked).
       await events.announceDue(tx, latest)
       const now = await tx.select({ id: articles.id, announced: articles.announced }).from(articles).where(inArray(articles.id, [...announced.keys()]))
       for (const row of now) announced.set(row.id, row.announced)
@@ -365,11 +368,15 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     }
   }
 
-  /** `batch` in one transaction: each comment's outcome; throws when the transaction failed (`written`: in or after its COMMIT). */
-  async function writeTogether (batch: typeof waiting, progress: { written: boolean }): Promise<Outcome[]> {
+  /**
+   * `batch` in one transaction: each comment's outcome; throws when the transaction failed (`locked`: after
+   * its order lock was taken; `written`: in or after its COMMIT).
+   */
+  async function writeTogether (batch: typeof waiting, progress: { locked: boolean, written: boolean }): Promise<Outcome[]> {
     return db.transaction(async (tx) => {
       const keys = batch.flatMap((w) => commentWriteKeys(w.comment.article.id))
       const { ids } = await lockEventOrderWith<{ ids: number[] }>(tx, sql`${declaration(keys)} AS declared, ${drawIds(batch.length)} AS ids`)
+      progress.locked = true
       const out = await writeComments(tx, ids, batch.map((w) => w.comment))
       progress.written = true
       return out
@@ -393,16 +400,16 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
    * batch again could store its comments twice).
    */
   async function writeBatch (batch: typeof waiting): Promise<void> {
-    const progress = { written: false }
+    const progress = { locked: false, written: false }
     try {
       settle(batch, await writeTogether(batch, progress))
     } catch (error) {
-      if (batch.length === 1 || progress.written || !ownFailure(error)) {
+      if (batch.length === 1 || !progress.locked || progress.written || !ownFailure(error)) {
         for (const w of batch) w.reject(error)
         return
       }
       for (const w of batch) {
-        const alone = { written: false }
+        const alone = { locked: false, written: false }
         await writeTogether([w], alone).then((outcomes) => { settle([w], outcomes) }, w.reject)
       }
     }

@@ -23,12 +23,26 @@ const REDACT = [
   '*.token', '*.secret', '*.editToken', '*.email', '*.authorEmail', '*.body'
 ]
 
+// A statement that failed (Drizzle's DrizzleQueryError) carries its bound values: as `params`, and in its
+// message ("Failed query: …\nparams: …"), which the stack repeats. A comment's are its author's email,
+// address and body (a batch's, on PostgreSQL, every comment's of the batch). PostgreSQL's error (the cause)
+// may name a value in its `detail`. The statement's text stays: it says what failed.
+const REDACT_ERROR = ['err.params', 'err.detail', 'err.cause.params', 'err.cause.detail']
+const ERROR_TEXT = ['err.message', 'err.stack', 'err.cause.message', 'err.cause.stack']
+const PARAMS = /\nparams: [\s\S]*?(?=\n {4}at |$)/g
+
+/** What replaces a redacted value: '[redacted]', or for an error's message and stack, the text less any bound values. */
+function censor (value: unknown, path: string[]): unknown {
+  const last = path[path.length - 1]
+  return (last === 'message' || last === 'stack') && typeof value === 'string' ? value.replace(PARAMS, '\nparams: [redacted]') : '[redacted]'
+}
+
 /** Pino options for the server's logger: the level, the format (JSON unless pretty), the redaction. */
 export function loggerOptions (config: Pick<Config, 'logLevel' | 'logFormat'>, isTTY: boolean): NonNullable<FastifyServerOptions['logger']> {
   const pretty = config.logFormat === 'pretty' || (config.logFormat === undefined && isTTY)
   return {
     level: config.logLevel,
-    redact: { paths: REDACT, censor: '[redacted]' },
+    redact: { paths: [...REDACT, ...REDACT_ERROR, ...ERROR_TEXT], censor },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
   }
 }

@@ -36,7 +36,7 @@ const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint'
 // Each (scope, client) of the arrays once, with its window and how many requests it counts. A window
 // restarts when it has ended (expires_at <= now), else the count goes up by that many. The rows are locked
 // in the order of their keys, so two processes counting the same clients wait for each other, never in a
-// cycle.
+// cycle; the purge (purgeRateLimits) skips the rows it would wait for, so it never closes one either.
 const COUNT = `
   WITH now AS (SELECT ${NOW_MS} AS ms)
   INSERT INTO rate_limits AS r (scope, client, window_start, expires_at, hits)
@@ -47,6 +47,9 @@ const COUNT = `
     window_start = CASE WHEN r.expires_at <= excluded.window_start THEN excluded.window_start ELSE r.window_start END,
     expires_at = CASE WHEN r.expires_at <= excluded.window_start THEN excluded.expires_at ELSE r.expires_at END
   RETURNING scope, client, hits, expires_at - (SELECT ms FROM now) AS ttl`
+
+/** The most clients one upsert counts; the others wait for the next. */
+const MAX_COUNTED = 256
 
 /** A client's requests waiting to be counted in the next upsert, and where each one's count goes. */
 interface Asked { scope: string, client: string, windowMs: number, callbacks: Callback[] }
@@ -64,12 +67,12 @@ export function pgRateLimitStore (database: () => PgDb) {
   const clientOf = async (address: string) => createHmac('sha256', await hmacKey()).update(address).digest('base64url')
 
   // The requests asked while an upsert runs, by scope and client; counted by the next one. One at a time.
-  let waiting = new Map<string, Asked>()
+  const waiting = new Map<string, Asked>()
   let counting = false
 
   function countWaiting (): void {
-    const batch = [...waiting.values()]
-    waiting = new Map()
+    const batch = [...waiting.values()].slice(0, MAX_COUNTED)
+    for (const asked of batch) waiting.delete(`${asked.scope}\n${asked.client}`)
     if (batch.length === 0) {
       counting = false
       return
@@ -98,6 +101,7 @@ export function pgRateLimitStore (database: () => PgDb) {
   }
 
   function count (scope: string, client: string, windowMs: number, cb: Callback): void {
+    // One entry per (scope, client): the upsert may touch a row once. A scope is one limiter's, with one window.
     const key = `${scope}\n${client}`
     const asked = waiting.get(key)
     if (asked === undefined) waiting.set(key, { scope, client, windowMs, callbacks: [cb] })
@@ -128,8 +132,14 @@ export function pgRateLimitStore (database: () => PgDb) {
   }
 }
 
-/** Removes the counters whose window has ended (upkeep runs it): returns how many went. */
+/**
+ * Removes the counters whose window has ended (upkeep runs it): returns how many went. A row a count holds
+ * is skipped (the next purge takes it if it is still ended): a plain DELETE would lock rows in its own
+ * order and could wait for a count that waits for it (COUNT locks several rows).
+ */
 export async function purgeRateLimits (db: PgDb): Promise<number> {
-  const { rowCount } = await db.$client.query(`DELETE FROM rate_limits WHERE expires_at <= ${NOW_MS}`)
+  const { rowCount } = await db.$client.query(`
+    DELETE FROM rate_limits r USING (SELECT scope, client FROM rate_limits WHERE expires_at <= ${NOW_MS} FOR UPDATE SKIP LOCKED) ended
+    WHERE r.scope = ended.scope AND r.client = ended.client`)
   return rowCount ?? 0
 }

@@ -1,7 +1,7 @@
 // Any number of rows in one statement whose text does not depend on how many: each column's values are
 // bound as one array and the rows are read back out of the arrays with unnest. Used where one statement
-// writes what several requests asked for (src/comments/repository.pg.ts, a batch of comments), so that it
-// is one prepared statement however large the batch.
+// writes what several requests asked for (src/comments/repository.pg.ts, a batch of comments, and
+// src/events/outbox.pg.ts, their events), so that it is one prepared statement however large the batch.
 import { getTableColumns, sql, type SQL } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import { slot } from '../placeholder.js'
