@@ -275,8 +275,9 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     // The first-comment rule's question (lower(author_email) and status: comments_email_status_idx).
     const emails = batch.map(({ write }) => typeof write.status === 'string' ? null : write.status.ifKnown)
     const latest = Math.max(...batch.map((c) => c.now))
-    // Locked in the order of their ids (no other writer can hold one: every article writer takes the order
-    // lock first, as this transaction did).
+    // Locked in the order of their ids. Every writer that locks articles FOR UPDATE takes the order lock
+    // first, as this transaction did, so none holds one now; a concurrent insert's foreign-key share lock
+    // lasts only as long as that insert's transaction.
     const { rows } = await shaped<TargetRead & { i: number }>(tx, 'targets', () => sql`
       SELECT t.i::int AS i, a.id, a.slug, a.status, a.published_at AS "publishedAt", a.comments_open AS "commentsOpen", a.announced,
              p.article_id AS "parentArticleId", p.status AS "parentStatus",

@@ -14,6 +14,7 @@
 // these fields ever be logged; test/process/logs.test.ts checks a whole session's log for them.
 import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { DrizzleQueryError } from 'drizzle-orm'
 import type { Config } from '../config.js'
 
 const REDACT = [
@@ -25,16 +26,27 @@ const REDACT = [
 
 // A statement that failed (Drizzle's DrizzleQueryError) carries its bound values: as `params`, and in its
 // message ("Failed query: …\nparams: …"), which the stack repeats. A comment's are its author's email,
-// address and body (a batch's, on PostgreSQL, every comment's of the batch). PostgreSQL's error (the cause)
-// may name a value in its `detail`. The statement's text stays: it says what failed.
-const REDACT_ERROR = ['err.params', 'err.detail', 'err.cause.params', 'err.cause.detail']
-const ERROR_TEXT = ['err.message', 'err.stack', 'err.cause.message', 'err.cause.stack']
-const PARAMS = /\nparams: [\s\S]*?(?=\n {4}at |$)/g
+// address and body (a batch's, on PostgreSQL, every comment's of the batch). Before pino serializes an
+// error, the values are taken out of it and of every error in its cause chain (withoutValues, by the exact
+// text Drizzle wrote, whatever the values hold); the statement's text stays: it says what failed.
+// PostgreSQL's error may name a value in its `detail`: redacted too.
+const REDACT_ERROR = ['err.params', 'err.detail']
 
-/** What replaces a redacted value: '[redacted]', or for an error's message and stack, the text less any bound values. */
-function censor (value: unknown, path: string[]): unknown {
-  const last = path[path.length - 1]
-  return (last === 'message' || last === 'stack') && typeof value === 'string' ? value.replace(PARAMS, '\nparams: [redacted]') : '[redacted]'
+/** `err`, or a copy of it (same class) whose message and stack hold no bound values, nor those of its causes. */
+export function withoutValues (err: Error): Error {
+  const cause = err.cause instanceof Error ? withoutValues(err.cause) : err.cause
+  if (!(err instanceof DrizzleQueryError) && cause === err.cause) return err
+  const values = err instanceof DrizzleQueryError ? `\nparams: ${String(err.params)}` : undefined
+  const clean = (text: string | undefined): string | undefined =>
+    values === undefined || text === undefined ? text : text.split(values).join('\nparams: [redacted]')
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(err) as object) as Error, err)
+  Object.defineProperties(copy, {
+    message: { value: clean(err.message), writable: true, configurable: true },
+    stack: { value: clean(err.stack), writable: true, configurable: true },
+    cause: { value: cause, writable: true, configurable: true, enumerable: Object.prototype.propertyIsEnumerable.call(err, 'cause') }
+  })
+  if ('params' in copy) (copy as { params: unknown }).params = '[redacted]'
+  return copy
 }
 
 /** Pino options for the server's logger: the level, the format (JSON unless pretty), the redaction. */
@@ -42,7 +54,18 @@ export function loggerOptions (config: Pick<Config, 'logLevel' | 'logFormat'>, i
   const pretty = config.logFormat === 'pretty' || (config.logFormat === undefined && isTTY)
   return {
     level: config.logLevel,
-    redact: { paths: [...REDACT, ...REDACT_ERROR, ...ERROR_TEXT], censor },
+    redact: { paths: [...REDACT, ...REDACT_ERROR], censor: '[redacted]' },
+    // `log.error({ err }, …)` and `log.error(err)` (whose message becomes the line's msg) alike.
+    hooks: {
+      logMethod (args, method) {
+        const [first] = args as unknown[]
+        if (first instanceof Error) args[0] = withoutValues(first) as never
+        else if (typeof first === 'object' && first !== null && (first as { err?: unknown }).err instanceof Error) {
+          args[0] = { ...first, err: withoutValues((first as { err: Error }).err) } as never
+        }
+        return method.apply(this, args)
+      }
+    },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
   }
 }

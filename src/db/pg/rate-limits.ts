@@ -48,6 +48,15 @@ const COUNT = `
     expires_at = CASE WHEN r.expires_at <= excluded.window_start THEN excluded.expires_at ELSE r.expires_at END
   RETURNING scope, client, hits, expires_at - (SELECT ms FROM now) AS ttl`
 
+/** Gives a request its count: one that throws (the plugin's never do) cannot keep the others of its batch from theirs. */
+function answer (cb: Callback, err: Error | null, result?: Count): void {
+  try {
+    cb(err, result)
+  } catch (thrown) {
+    queueMicrotask(() => { throw thrown })
+  }
+}
+
 /** The most clients one upsert counts; the others wait for the next. */
 const MAX_COUNTED = 256
 
@@ -71,7 +80,11 @@ export function pgRateLimitStore (database: () => PgDb) {
   let counting = false
 
   function countWaiting (): void {
-    const batch = [...waiting.values()].slice(0, MAX_COUNTED)
+    const batch: Asked[] = []
+    for (const asked of waiting.values()) {
+      if (batch.length === MAX_COUNTED) break
+      batch.push(asked)
+    }
     for (const asked of batch) waiting.delete(`${asked.scope}\n${asked.client}`)
     if (batch.length === 0) {
       counting = false
@@ -88,15 +101,15 @@ export function pgRateLimitStore (database: () => PgDb) {
       for (const asked of batch) {
         const row = counted.get(`${asked.scope}\n${asked.client}`)
         if (row === undefined) {
-          for (const cb of asked.callbacks) cb(new Error('rate_limits: a counted client has no row'))
+          for (const cb of asked.callbacks) answer(cb, new Error('rate_limits: a counted client has no row'))
           continue
         }
         // The last of its requests takes the row's count; those before it, the counts before.
         const first = row.hits - asked.callbacks.length + 1
-        asked.callbacks.forEach((cb, i) => { cb(null, { current: first + i, ttl: Number(row.ttl) }) })
+        asked.callbacks.forEach((cb, i) => { answer(cb, null, { current: first + i, ttl: Number(row.ttl) }) })
       }
     }, (err: Error) => {
-      for (const asked of batch) for (const cb of asked.callbacks) cb(err)
+      for (const asked of batch) for (const cb of asked.callbacks) answer(cb, err)
     }).finally(countWaiting)
   }
 
