@@ -19,7 +19,7 @@ import { commentWriteKeys } from '../db/change-clock.js'
 import { declaration, declareKeys } from '../db/pg/change-clock.js'
 import { lockEventOrderWith } from '../events/outbox.pg.js'
 import { shapedStatements, type PgDb, type PgTx } from '../db/pg/connection.js'
-import { columnArrays, unnestInsert } from '../db/pg/unnest.js'
+import { unnestInsert } from '../db/pg/unnest.js'
 import { driverRows, type BuiltRows } from '../db/pg/driver-rows.js'
 import { StatementCache } from '../db/statement-cache.js'
 import { slot } from '../db/placeholder.js'
@@ -71,9 +71,9 @@ type Outcome = { ok: true, record: CommentRecord } | { ok: false, error: unknown
 const everyKey = <T>() => <const K extends ReadonlyArray<keyof T & string>>(
   keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> })): K => keys
 
-/** A new comment's columns, each bound as one array (src/db/pg/unnest.ts); edited and report_count take their defaults. */
-const COMMENT_COLUMNS = everyKey<WrittenComment & { id: number, createdAt: number, updatedAt: number }>()(['id', 'articleId', 'parentId',
-  'authorName', 'authorEmail', 'authorUrl', 'avatarHash', 'body', 'bodyHtml', 'status', 'ip', 'userAgent', 'editTokenHash', 'createdAt', 'updatedAt'])
+/** A batch's comments as one INSERT (src/db/pg/unnest.ts), every field of a written comment a column; edited and report_count take their defaults. */
+const COMMENTS_INSERT = unnestInsert(comments, everyKey<WrittenComment & { id: number, createdAt: number, updatedAt: number }>()(['id', 'articleId', 'parentId',
+  'authorName', 'authorEmail', 'authorUrl', 'avatarHash', 'body', 'bodyHtml', 'status', 'ip', 'userAgent', 'editTokenHash', 'createdAt', 'updatedAt']), 'comment_')
 
 /** What a batch reads of each comment's target, locked, in one statement: the article as posted to, and the parent (nulls when none). */
 interface TargetRead extends CommentTarget, Record<string, unknown> {
@@ -322,11 +322,11 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     })
     if (written.length === 0) return outcomes
     const recorded = events.createdInsertion(written)
-    await shaped(tx, 'insert', () => sql`WITH inserted AS (${unnestInsert(comments, COMMENT_COLUMNS, 'comment_')}),
+    await shaped(tx, 'insert', () => sql`WITH inserted AS (${COMMENTS_INSERT.statement}),
       counted AS (UPDATE articles a SET comment_count = a.comment_count + c.n
                   FROM unnest(${slot('countedArticles')}::int[], ${slot('countedBy')}::int[]) AS c(id, n) WHERE a.id = c.id),
       recorded AS (${recorded.statement}) SELECT 1`, {
-      ...columnArrays(comments, COMMENT_COLUMNS, written.map((c) => c.row), 'comment_'),
+      ...COMMENTS_INSERT.values(written.map((c) => c.row)),
       countedArticles: [...counted.keys()],
       countedBy: [...counted.values()],
       ...recorded.values

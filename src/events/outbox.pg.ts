@@ -15,7 +15,7 @@ import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm'
 import { executePrepared, type PgTx } from '../db/pg/connection.js'
 import { events, webhookDeliveries } from '../db/pg/schema.js'
 import { newEventId, recordedSignal } from './outbox.js'
-import { columnArrays, unnestInsert } from '../db/pg/unnest.js'
+import { unnestInsert } from '../db/pg/unnest.js'
 import type { EventData, EventType } from './schemas.js'
 
 /** Advisory lock of the event log's order ("evt"); any fixed number no other lock of Gazette uses. */
@@ -85,7 +85,7 @@ export function outboxPg (): OutboxPg {
     },
     insertion (list) {
       const rows = list.map(({ type, data, at }) => ({ id: newEventId(), type, occurredAt: at, data: JSON.stringify(data) }))
-      return { statement: EVENTS_INSERT, values: columnArrays(events, ['id', 'type', 'occurredAt', 'data'], rows, 'events_'), recorded: signal.recorded }
+      return { statement: EVENTS_INSERT.statement, values: EVENTS_INSERT.values(rows), recorded: signal.recorded }
     },
     onRecorded: signal.listen,
     async redactComments (tx, ids, redacted) {

@@ -62,6 +62,8 @@ const MAX_COUNTED = 256
 
 /** A client's requests waiting to be counted in the next upsert, and where each one's count goes. */
 interface Asked { scope: string, client: string, windowMs: number, callbacks: Callback[] }
+/** One entry per (scope, client): the upsert may touch a row once. A scope is one limiter's, with one window. */
+const keyOf = (a: { scope: string, client: string }): string => `${a.scope}\n${a.client}`
 
 const READ = `SELECT hits, expires_at - ${NOW_MS} AS ttl FROM rate_limits WHERE scope = $1 AND client = $2 AND expires_at > ${NOW_MS}`
 
@@ -85,7 +87,7 @@ export function pgRateLimitStore (database: () => PgDb) {
       if (batch.length === MAX_COUNTED) break
       batch.push(asked)
     }
-    for (const asked of batch) waiting.delete(`${asked.scope}\n${asked.client}`)
+    for (const asked of batch) waiting.delete(keyOf(asked))
     if (batch.length === 0) {
       counting = false
       return
@@ -97,9 +99,9 @@ export function pgRateLimitStore (database: () => PgDb) {
       text: COUNT,
       values: [batch.map((a) => a.scope), batch.map((a) => a.client), batch.map((a) => a.windowMs), batch.map((a) => a.callbacks.length)]
     })).then(({ rows }) => {
-      const counted = new Map(rows.map((row) => [`${row.scope}\n${row.client}`, row]))
+      const counted = new Map(rows.map((row) => [keyOf(row), row]))
       for (const asked of batch) {
-        const row = counted.get(`${asked.scope}\n${asked.client}`)
+        const row = counted.get(keyOf(asked))
         if (row === undefined) {
           for (const cb of asked.callbacks) answer(cb, new Error('rate_limits: a counted client has no row'))
           continue
@@ -114,8 +116,7 @@ export function pgRateLimitStore (database: () => PgDb) {
   }
 
   function count (scope: string, client: string, windowMs: number, cb: Callback): void {
-    // One entry per (scope, client): the upsert may touch a row once. A scope is one limiter's, with one window.
-    const key = `${scope}\n${client}`
+    const key = keyOf({ scope, client })
     const asked = waiting.get(key)
     if (asked === undefined) waiting.set(key, { scope, client, windowMs, callbacks: [cb] })
     else asked.callbacks.push(cb)

@@ -9,27 +9,24 @@ import { slot } from '../placeholder.js'
 type Columns<T extends PgTable> = T['_']['columns']
 export type ColumnKey<T extends PgTable> = keyof Columns<T> & string
 
-/** One array per column, each element as the column's encoder gives it to the driver (null stays null). */
-export function columnArrays<T extends PgTable> (table: T, keys: readonly ColumnKey<T>[], rows: readonly Record<string, unknown>[], prefix: string): Record<string, unknown[]> {
-  const columns = getTableColumns(table) as Record<string, PgColumn>
-  return Object.fromEntries(keys.map((key) => {
-    const column = columns[key]!
-    return [`${prefix}${key}`, rows.map((row) => row[key] === null || row[key] === undefined ? null : column.mapToDriverValue(row[key]))]
-  }))
-}
-
 /**
- * `INSERT INTO table (keys' columns) SELECT … FROM unnest(one array per column) WITH ORDINALITY … ORDER BY
- * ordinality`: the rows in the arrays' order (so an identity column counts up in that order), the array of
- * column `key` bound as the placeholder `${prefix}${key}` (columnArrays makes them). A column left out takes
- * its default.
+ * Rows of `table` inserted by one statement whatever their number: `statement` is `INSERT INTO table (keys'
+ * columns) SELECT … FROM unnest(one array per column) WITH ORDINALITY … ORDER BY ordinality`, the rows in
+ * the arrays' order (so an identity column counts up in that order), the array of column `key` a placeholder
+ * `${prefix}${key}`; `values(rows)` binds them, each element as the column's encoder gives it to the driver
+ * (null stays null). A column left out takes its default.
  */
-export function unnestInsert<T extends PgTable> (table: T, keys: readonly ColumnKey<T>[], prefix: string): SQL {
+export function unnestInsert<T extends PgTable> (table: T, keys: readonly ColumnKey<T>[], prefix: string) {
   const columns = getTableColumns(table) as Record<string, PgColumn>
   const names = keys.map((key) => sql.identifier(columns[key]!.name))
   const arrays = keys.map((key) => sql`${slot(`${prefix}${key}`)}::${sql.raw(columns[key]!.getSQLType())}[]`)
   const aliases = keys.map((_, i) => sql.identifier(`c${i}`))
-  return sql`INSERT INTO ${table} (${sql.join(names, sql`, `)})
+  const statement: SQL = sql`INSERT INTO ${table} (${sql.join(names, sql`, `)})
     SELECT ${sql.join(aliases, sql`, `)} FROM unnest(${sql.join(arrays, sql`, `)}) WITH ORDINALITY AS ${sql.identifier('u')}(${sql.join(aliases, sql`, `)}, ${sql.identifier('i')})
     ORDER BY ${sql.identifier('i')}`
+  const values = (rows: readonly Record<string, unknown>[]): Record<string, unknown[]> => Object.fromEntries(keys.map((key) => {
+    const column = columns[key]!
+    return [`${prefix}${key}`, rows.map((row) => row[key] === null || row[key] === undefined ? null : column.mapToDriverValue(row[key]))]
+  }))
+  return { statement, values }
 }
