@@ -49,6 +49,12 @@ const columns = { ...getTableColumns(comments), ...articleFields }
 export const MAX_BATCH = 32
 
 /**
+ * How many articles' comment targets a process keeps (reusableTarget): a few hundred bytes each. A
+ * comment to one of them skips its article's lookup, a round trip to PostgreSQL.
+ */
+export const REUSABLE_TARGETS = 4096
+
+/**
  * Whether an error that aborted a batch came from one comment's own statements (a constraint, a trigger,
  * bad data), rather than from the connection, a timeout or a server shutting down, which would fail any
  * comment: PostgreSQL's SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention,
@@ -426,9 +432,28 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     })
   }
 
+  /**
+   * The articles that took comments when last read, by slug (reusableTarget), newest read last: at most
+   * REUSABLE_TARGETS, the one read longest ago dropped first. Nothing invalidates an entry, and nothing
+   * needs to: it only starts a comment's write, which locks the article and checks it still stands as
+   * read (writeComments: StaleRead), and the route decides every other answer from a fresh read. A fresh
+   * read replaces the entry, or drops it when the article no longer takes comments.
+   */
+  const reusable = new Map<string, CommentTarget>()
+
   return {
     async findTarget (slug: string): Promise<CommentTarget | undefined> {
-      return (await targetBySlug.execute({ slug }))[0]
+      const target = (await targetBySlug.execute({ slug }))[0]
+      reusable.delete(slug)
+      if (target?.status === 'published' && target.commentsOpen) {
+        reusable.set(slug, target)
+        if (reusable.size > REUSABLE_TARGETS) reusable.delete(reusable.keys().next().value!)
+      }
+      return target
+    },
+
+    reusableTarget (slug: string): CommentTarget | undefined {
+      return reusable.get(slug)
     },
 
     async findById (id: number): Promise<CommentRecord | undefined> {

@@ -366,6 +366,15 @@ export function commentRepository (db: Db, events: CommentEvents) {
       return row && { ...row, commentsOpen: row.commentsOpen !== 0 }
     },
 
+    /**
+     * An article that took comments when this process last read it (findTarget), by that slug, or
+     * undefined: a hint that saves the lookup, never an answer (the route, ./routes.ts). None here: on
+     * SQLite the lookup is an in-process statement; PostgreSQL's (./repository.pg.ts) saves a round trip.
+     */
+    reusableTarget (_slug: string): CommentTarget | undefined {
+      return undefined
+    },
+
     async findById (id: number): Promise<CommentRecord | undefined> {
       return byId.get({ id })
     },

@@ -1,7 +1,7 @@
 // Comments as readers use them: post, read a thread, read one comment. Moderation is in moderation-routes.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { Conflict, NotFound, retryStale, Unauthorized } from '../http/errors.js'
+import { Conflict, HttpProblem, NotFound, retryStale, StaleRead, Unauthorized } from '../http/errors.js'
 import { ConditionalHeaders } from '../http/headers.js'
 import { cursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
@@ -50,16 +50,26 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // Only the columns a comment needs (findTarget), not the article's body. A caller that may not see
     // the article gets 404; an editor who can see an unpublished one, 409. Should the article or the
     // parent change before the insert, all of it is checked again (StaleRead).
+    //
+    // The first attempt may start from the article as this process last read it (reusableTarget), which
+    // is only ever a way to success: the write checks it again under the article's lock (StaleRead when
+    // it changed), and any other answer it leads to (404, 409, a parent of another article: 422) is
+    // decided again from a fresh read, so a reused article never gives an answer a fresh one would not.
     const ua = request.headers['user-agent']
     const origin = { ip: request.ip, userAgent: typeof ua === 'string' && ua !== '' ? ua.slice(0, 512) : null }
-    const { record, editToken } = await retryStale(async () => {
+    const { record, editToken } = await retryStale(async (attempt) => {
       const now = app.clock()
-      const article = await app.comments.findTarget(request.params.slug)
-      if (!article || !isVisible(article, viewOf(request, now).articles)) throw new NotFound(`No article at "${request.params.slug}".`)
-      if (!isPublicAt(article, now)) {
-        throw new Conflict(`"${article.slug}" is not published: only published articles take comments.`, 'comments-closed', 'Comments Closed')
+      const reused = attempt === 1 ? app.comments.reusableTarget(request.params.slug) : undefined
+      const article = reused ?? await app.comments.findTarget(request.params.slug)
+      try {
+        if (!article || !isVisible(article, viewOf(request, now).articles)) throw new NotFound(`No article at "${request.params.slug}".`)
+        if (!isPublicAt(article, now)) {
+          throw new Conflict(`"${article.slug}" is not published: only published articles take comments.`, 'comments-closed', 'Comments Closed')
+        }
+        return await app.commentService.create(article, request.body, origin)
+      } catch (err) {
+        throw reused !== undefined && err instanceof HttpProblem && err.status < 500 ? new StaleRead() : err
       }
-      return app.commentService.create(article, request.body, origin)
     })
     reply.header('location', `/v1/comments/${record.id}`)
     return view(request, reply).sendCreated(record, editToken)

@@ -72,11 +72,11 @@ export class StaleRead extends HttpProblem {
   }
 }
 
-/** Runs `attempt` again while it fails with StaleRead, `times` times at most. */
-export async function retryStale<T> (attempt: () => Promise<T>, times = 5): Promise<T> {
+/** Runs `attempt` (given its number, from 1) again while it fails with StaleRead, `times` times at most. */
+export async function retryStale<T> (attempt: (n: number) => Promise<T>, times = 5): Promise<T> {
   for (let n = 1; ; n++) {
     try {
-      return await attempt()
+      return await attempt(n)
     } catch (err) {
       if (!(err instanceof StaleRead) || n >= times) throw err
     }

@@ -1,0 +1,101 @@
+// On PostgreSQL a comment starts from its article as this process last read it, when that article took
+// comments then (reusableTarget, src/comments/repository.pg.ts), saving the lookup's round trip. Nothing
+// invalidates that memory; what keeps every answer a fresh one is that the write checks the article again
+// under its lock, and that every answer other than success is decided again from a fresh read
+// (src/comments/routes.ts). Here each change that makes the remembered article wrong is made through the
+// API, which tells that memory nothing, and the next comment must get the answer a fresh read gives.
+import { sql } from 'drizzle-orm'
+import t from 'tap'
+import type { LightMyRequestResponse } from 'fastify'
+import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
+
+/** Counts the statements named `name` that the app sends through its pool, from now on. */
+function counter (a: TestApp, name: string): { take: () => number } {
+  const pool = (a.app.storage.db as { $client: object }).$client as { query: (...args: unknown[]) => unknown }
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown
+  let n = 0
+  pool.query = (...args: unknown[]) => {
+    if ((args[0] as { name?: string } | undefined)?.name === name) n++
+    return query(...args)
+  }
+  return { take: () => { const taken = n; n = 0; return taken } }
+}
+
+/** An editor's PATCH of the article at `slug`, under its current ETag. */
+async function patch (a: TestApp, slug: string, payload: Record<string, unknown>): Promise<void> {
+  const current = await a.as('editor', { method: 'GET', url: `/v1/articles/${slug}` })
+  const res = await a.as('editor', { method: 'PATCH', url: `/v1/articles/${slug}`, headers: { 'if-match': current.headers.etag as string }, payload })
+  if (res.statusCode !== 200) throw new Error(`PATCH ${slug}: ${res.statusCode} ${res.body}`)
+}
+
+/** The article a comment is stored under. */
+const articleIdOf = async (a: TestApp, id: number): Promise<number> =>
+  (await a.pg!.db.execute<{ articleId: number }>(sql`SELECT article_id AS "articleId" FROM comments WHERE id = ${id}`)).rows[0]!.articleId
+
+let readers = 0
+const reader = (body: string, extra: Record<string, unknown> = {}) => ({ authorName: 'Reader', authorEmail: `r${++readers}@example.com`, body, ...extra })
+
+/** The slug of the article a 201's comment went to. */
+const articleOf = (res: LightMyRequestResponse): string => {
+  if (res.statusCode !== 201) throw new Error(`expected 201: ${res.statusCode} ${res.body}`)
+  return res.json().articleSlug as string
+}
+
+t.test('a comment reuses its article as last read, and every change to it gets a fresh answer', async (t) => {
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 }, { engine: 'postgres' })
+  const lookups = counter(a, 'comments_target_by_slug')
+  const harbour = await createArticle(a, { title: 'Harbour', slug: 'harbour', body: 'Text.', status: 'published' })
+  const quay = await createArticle(a, { title: 'Quay', slug: 'quay', body: 'Text.', status: 'published' })
+
+  t.equal(articleOf(await postComment(a, 'harbour', reader('First'))), 'harbour')
+  t.equal(lookups.take(), 1, 'the first comment reads its article')
+  t.equal(articleOf(await postComment(a, 'harbour', reader('Second'))), 'harbour')
+  t.equal(articleOf(await postComment(a, 'harbour', reader('Third'))), 'harbour')
+  t.equal(lookups.take(), 0, 'the next ones start from it')
+
+  await t.test('comments closed: 409 comments-closed, as a fresh read says', async (t) => {
+    await patch(a, 'harbour', { commentsOpen: false })
+    assertProblem(t, await postComment(a, 'harbour', reader('Too late')), 409, 'comments-closed')
+    t.equal(lookups.take(), 1, 'read again after the write found it changed')
+    await patch(a, 'harbour', { commentsOpen: true })
+    t.equal(articleOf(await postComment(a, 'harbour', reader('Open again'))), 'harbour')
+    lookups.take()
+  })
+
+  await t.test('unpublished: 404; scheduled again: 409 for an editor', async (t) => {
+    t.equal(articleOf(await postComment(a, 'harbour', reader('Before'))), 'harbour')
+    await patch(a, 'harbour', { status: 'draft' })
+    assertProblem(t, await postComment(a, 'harbour', reader('Into a draft')), 404, 'not-found')
+    await patch(a, 'harbour', { status: 'published', publishedAt: new Date(a.clock.now + 3_600_000).toISOString() })
+    assertProblem(t, await a.as('editor', { method: 'POST', url: '/v1/articles/harbour/comments', payload: reader('Too early') }), 409, 'comments-closed')
+    await patch(a, 'harbour', { publishedAt: new Date(a.clock.now - 60_000).toISOString() })
+    t.equal(articleOf(await postComment(a, 'harbour', reader('Published again'))), 'harbour')
+  })
+
+  await t.test('the slug given to another article: the comment goes to the article that has it now', async (t) => {
+    const onQuay = await postComment(a, 'quay', reader('On the quay'))
+    t.equal(articleOf(onQuay), 'quay')
+    t.equal(articleOf(await postComment(a, 'harbour', reader('Remembered'))), 'harbour')
+    await patch(a, 'harbour', { slug: 'old-harbour' })
+    await patch(a, 'quay', { slug: 'harbour' })
+    // A reply to a comment of the article that now has the slug: from the remembered article it would be
+    // a parent of another article (422).
+    const reply = await postComment(a, 'harbour', reader('A reply', { parentId: onQuay.json().id }))
+    t.equal(reply.statusCode, 201, reply.body)
+    t.equal(await articleIdOf(a, reply.json().id), quay.id, 'on the article that has the slug now')
+    // And a comment without a parent, after the slugs move back.
+    await patch(a, 'harbour', { slug: 'quay' })
+    await patch(a, 'old-harbour', { slug: 'harbour' })
+    const moved = await postComment(a, 'harbour', reader('Back home'))
+    t.equal(articleOf(moved), 'harbour')
+    t.equal(await articleIdOf(a, moved.json().id), harbour.id, 'on the article that has the slug now')
+  })
+
+  await t.test('a deleted article: 404', async (t) => {
+    t.equal(articleOf(await postComment(a, 'quay', reader('Last words'))), 'quay')
+    const current = await a.as('editor', { method: 'GET', url: '/v1/articles/quay' })
+    const res = await a.as('editor', { method: 'DELETE', url: '/v1/articles/quay', headers: { 'if-match': current.headers.etag as string } })
+    t.equal(res.statusCode, 204, res.body)
+    assertProblem(t, await postComment(a, 'quay', reader('Gone')), 404, 'not-found')
+  })
+})
