@@ -3,7 +3,8 @@
 // replies, thread pages and cursors to the end, the moderation queue in both sorts, the article's
 // commentCount, moderation, the author's edit token and window, reports and their threshold, deletion
 // with tombstones, an idempotent replay, the event log), and with two processes on one PostgreSQL (two apps,
-// two pools, one database) concurrent posts and reports on one article are all counted, exactly.
+// two pools, one database) concurrent posts and reports on one article, and posts to several articles from
+// several clients, are all counted, exactly; what one process changes, the other's next comment honours.
 import t, { type Test } from 'tap'
 import { createHash } from 'node:crypto'
 import { eq, sql } from 'drizzle-orm'
@@ -254,4 +255,52 @@ t.test('two processes: concurrent reports count once each, and the threshold req
     const removed = (await eventLog(a, '&type=comment.removed')).filter((e) => e.data.id === c.id)
     t.equal(removed.length, 1, `round ${round}: comment.removed once`)
   }
+})
+
+t.test('two processes: comments to several articles at once, from several clients, all counted', async (t) => {
+  // Each process's batches span the three articles and its flood-control counts the four clients, in
+  // opposite orders on A and B: both lock articles, and counters, in one order (by id, by key), so
+  // neither can wait for the other in a cycle (a deadlock would be a 500 here, though a race of these few
+  // rounds is not sure to meet one).
+  const [a, b] = await twoProcesses(t, { commentModeration: 'none', commentRateLimit: 100_000 })
+  const slugs = ['north', 'middle', 'south']
+  const ids: number[] = []
+  for (const slug of slugs) ids.push((await createArticle(a, { title: slug, slug, status: 'published' })).id as number)
+  const clients = ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4']
+  const posted = new Map(slugs.map((s) => [s, 0]))
+  for (let round = 0; round < ROUNDS; round++) {
+    const posts = Array.from({ length: 12 }, (_, i) => [
+      { app: a, slug: slugs[i % 3]!, from: clients[i % 4]!, body: `A ${round}.${i}` },
+      { app: b, slug: slugs[2 - (i % 3)]!, from: clients[3 - (i % 4)]!, body: `B ${round}.${i}` }
+    ]).flat()
+    const results = await Promise.all(posts.map((p) => p.app.inject({
+      method: 'POST',
+      url: `/v1/articles/${p.slug}/comments`,
+      remoteAddress: p.from,
+      payload: { authorName: 'R', authorEmail: `r${round}@example.org`, body: p.body }
+    })))
+    t.same(results.map((r) => r.statusCode), Array(posts.length).fill(201), `round ${round}: every post is a 201`)
+    for (const p of posts) posted.set(p.slug, posted.get(p.slug)! + 1)
+    for (const slug of slugs) t.equal(await commentCount(round % 2 === 0 ? a : b, slug), posted.get(slug), `round ${round}: ${slug}'s comment_count is exact`)
+  }
+  const { rows } = await a.pg!.db.execute<{ article: number, n: number }>(sql`SELECT article_id AS article, count(*)::int AS n FROM comments GROUP BY article_id ORDER BY article_id`)
+  t.same(rows, ids.map((id, i) => ({ article: id, n: posted.get(slugs[i]!) })), 'as many rows as answers, on each article')
+  const submitted = (await eventLog(a, '&type=comment.submitted')).map((e) => e.data.id as number)
+  t.equal(new Set(submitted).size, [...posted.values()].reduce((x, y) => x + y), 'one comment.submitted each')
+
+  // Both processes now remember the three articles (src/comments/repository.pg.ts, reusableTarget), and
+  // A changes them without B knowing: B's next comment to each answers as a fresh read would.
+  const etag = async (slug: string) => (await a.as('editor', { method: 'GET', url: `/v1/articles/${slug}` })).headers.etag as string
+  const patch = async (slug: string, payload: Record<string, unknown>) =>
+    t.equal((await a.as('editor', { method: 'PATCH', url: `/v1/articles/${slug}`, headers: { 'if-match': await etag(slug) }, payload })).statusCode, 200)
+  await patch('north', { commentsOpen: false })
+  assertProblem(t, await postComment(b, 'north', { authorName: 'R', authorEmail: 'late@example.org', body: 'Closed on A' }), 409, 'comments-closed')
+  t.equal((await a.as('editor', { method: 'DELETE', url: '/v1/articles/south', headers: { 'if-match': await etag('south') } })).statusCode, 204)
+  assertProblem(t, await postComment(b, 'south', { authorName: 'R', authorEmail: 'late@example.org', body: 'Deleted on A' }), 404, 'not-found')
+  await patch('middle', { slug: 'centre' })
+  const taken = await createArticle(a, { title: 'The new middle', slug: 'middle', status: 'published' })
+  const res = await postComment(b, 'middle', { authorName: 'R', authorEmail: 'late@example.org', body: 'To the new one' })
+  t.equal(res.statusCode, 201, res.body)
+  const stored = (await a.pg!.db.execute<{ article: number }>(sql`SELECT article_id AS article FROM comments WHERE id = ${res.json().id as number}`)).rows[0]
+  t.equal(stored?.article, taken.id, 'to the article that has the slug now, not the one B remembered')
 })
