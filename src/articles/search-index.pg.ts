@@ -28,23 +28,32 @@ export const tsquery = (plan: SearchPlan): SQL => sql`${plan.fts}::tsquery`
 export const rankOf = (search: SQL, plan: SearchPlan): SQL<number> => sql<number>`ts_rank(${WEIGHTS}::float4[], ${search}, ${tsquery(plan)})::float8`
 
 export function searchPlannerPg (db: PgDb) {
-  /** The lexemes of a text, in the order of its words (a repeated word repeats). */
-  async function lexemes (text: string): Promise<string[]> {
-    const { rows } = await db.execute<{ l: string }>(sql`
-      SELECT lexeme AS l FROM (SELECT lexeme, unnest(positions) AS p FROM unnest(to_tsvector('gazette', ${text}))) AS s ORDER BY p`)
-    return rows.map((r) => r.l)
+  /**
+   * Each text's lexemes, in the order of its words (a repeated word repeats), and how many articles each is
+   * in (search_terms; 0 when none): one statement for every term of a search. A text without a lexeme is
+   * left out.
+   */
+  async function lexemesOf (texts: string[]): Promise<Map<number, { lexemes: string[], docs: number[] }>> {
+    const { rows } = await db.execute<{ i: number, lexemes: string[], docs: number[] }>(sql`
+      SELECT l.i::int AS i, array_agg(l.lexeme ORDER BY l.p) AS lexemes, array_agg(coalesce(st.docs, 0)::int ORDER BY l.p) AS docs
+      FROM (SELECT t.i, w.lexeme, unnest(w.positions) AS p
+            FROM unnest(${sql.param(texts)}::text[]) WITH ORDINALITY AS t(text, i), unnest(to_tsvector('gazette', t.text)) AS w) AS l
+        LEFT JOIN search_terms st ON st.term = l.lexeme
+      GROUP BY l.i`)
+    return new Map(rows.map((r) => [r.i - 1, r]))
   }
-  const docs = async (term: string): Promise<number> =>
-    (await db.execute<{ docs: number }>(sql`SELECT docs FROM search_terms WHERE term = ${term}`)).rows[0]?.docs ?? 0
 
-  /** The text part of one term as tsquery text, and the most and the fewest articles it can match. */
-  async function textPart (term: SearchTerm): Promise<{ query: string, estimate: number, least: number } | undefined> {
-    const words = await lexemes(term.text)
-    if (words.length === 0) return undefined
+  /**
+   * The text part of one term as tsquery text, and the most and the fewest articles it can match; a
+   * refusal (not thrown: the caller throws the first of a search's, in the order of its terms).
+   */
+  async function textPart (term: SearchTerm, read: { lexemes: string[], docs: number[] } | undefined): Promise<{ query: string, estimate: number, least: number } | SearchRefused | undefined> {
+    if (read === undefined) return undefined
+    const words = read.lexemes
     const fixed = term.prefix ? words.slice(0, -1) : words
-    const fixedDocs = fixed.length === 0 ? Infinity : Math.min(...await Promise.all(fixed.map(docs)))
+    const fixedDocs = fixed.length === 0 ? Infinity : Math.min(...read.docs.slice(0, fixed.length))
     if (fixed.length > 1 && fixedDocs > PHRASE_LIMIT) {
-      throw new SearchRefused(`the phrase "${term.text}" is made of words that are each in more than ${PHRASE_LIMIT.toLocaleString('en')} articles; add a less common word to it, or search for the words without quotes`)
+      return new SearchRefused(`the phrase "${term.text}" is made of words that are each in more than ${PHRASE_LIMIT.toLocaleString('en')} articles; add a less common word to it, or search for the words without quotes`)
     }
     const phrase = (last: string[]) => `(${[...fixed.map(operand), ...last].join(' <-> ')})`
     if (!term.prefix) return { query: phrase([]), estimate: fixedDocs, least: fixed.length === 1 ? fixedDocs : 0 }
@@ -53,37 +62,60 @@ export function searchPlannerPg (db: PgDb) {
       SELECT count(*) AS words, sum(docs) AS docs FROM search_terms WHERE term >= ${start} AND term < ${`${start}\u{10FFFF}`} AND docs > 0`)
     const prefixDocs = size?.docs ?? 0
     if (prefixDocs > PREFIX_MERGE && (size?.words ?? 0) > PREFIX_WORDS) {
-      throw new SearchRefused(`"${term.text}*" starts more than ${PREFIX_WORDS} different words in many articles; type more of the word`)
+      return new SearchRefused(`"${term.text}*" starts more than ${PREFIX_WORDS} different words in many articles; type more of the word`)
     }
     if (fixed.length > 0 && Math.min(fixedDocs, prefixDocs) > PHRASE_LIMIT) {
-      throw new SearchRefused(`the phrase "${term.text}*" is made of words that are each in more than ${PHRASE_LIMIT.toLocaleString('en')} articles; add a less common word to it`)
+      return new SearchRefused(`the phrase "${term.text}*" is made of words that are each in more than ${PHRASE_LIMIT.toLocaleString('en')} articles; add a less common word to it`)
     }
     return { query: phrase([`${operand(start)}:*`]), estimate: Math.min(fixedDocs, prefixDocs), least: 0 }
+  }
+
+  /** The tags whose names each query matches (at most TAG_MATCHES + 1 each), by the query's index in `queries`: one statement. */
+  async function tagsNamed (queries: string[]): Promise<Map<number, { id: number, slug: string, n: number }[]>> {
+    const named = new Map<number, { id: number, slug: string, n: number }[]>()
+    if (queries.length === 0) return named
+    const { rows } = await db.execute<{ i: number, id: number, slug: string, n: number }>(sql`
+      SELECT q.i::int AS i, m.id, m.slug, m.n
+      FROM unnest(${sql.param(queries)}::text[]) WITH ORDINALITY AS q(query, i)
+        CROSS JOIN LATERAL (SELECT id, slug, article_count AS n FROM tags
+          WHERE deleted_at IS NULL AND to_tsvector('gazette'::regconfig, name) @@ q.query::tsquery LIMIT ${TAG_MATCHES + 1}) AS m`)
+    for (const r of rows) named.set(r.i - 1, [...named.get(r.i - 1) ?? [], r])
+    return named
   }
 
   return {
     /**
      * The tsquery of a search: each term must match in the title, summary or body, or through a tag whose
-     * name it matches (`'#17' | '#42'`). Throws SearchRefused for a search too costly to run.
+     * name it matches (`'#17' | '#42'`). Throws SearchRefused for a search too costly to run: the first
+     * refusal in the order of the terms, each term's own before its tags'.
+     *
+     * Three statements whatever the number of terms (one more for each prefix): every term's lexemes with
+     * their counts, then the tags every term's query names.
      */
     async plan (terms: SearchTerm[]): Promise<SearchPlan> {
+      const read = await lexemesOf(terms.map((term) => term.text))
+      const parts: Array<Awaited<ReturnType<typeof textPart>>> = []
+      for (const [i, term] of terms.entries()) parts.push(await textPart(term, read.get(i)))
+      // The tags of the terms before the first refusal: the terms after it are never looked at.
+      const refused = parts.findIndex((part) => part instanceof SearchRefused)
+      const asked = (refused === -1 ? parts : parts.slice(0, refused + 1))
+        .flatMap((part, i) => part === undefined || part instanceof SearchRefused ? [] : [{ i, query: part.query }])
+      const named = await tagsNamed(asked.map((x) => x.query))
+      const namedOf = new Map(asked.map((x, k) => [x.i, named.get(k) ?? []]))
       const groups: string[] = []
       const tagSlugs = new Set<string>()
       let estimate = Infinity
       let least = 0
-      for (const term of terms) {
-        const text = await textPart(term)
-        const named = text === undefined
-          ? []
-          : (await db.execute<{ id: number, slug: string, n: number }>(sql`
-              SELECT id, slug, article_count AS n FROM tags
-              WHERE deleted_at IS NULL AND to_tsvector('gazette'::regconfig, name) @@ ${text.query}::tsquery LIMIT ${TAG_MATCHES + 1}`)).rows
-        if (named.length > TAG_MATCHES) throw new SearchRefused(`"${term.text}${term.prefix ? '*' : ''}" names more than ${TAG_MATCHES} tags; type more of it`)
+      for (const [i, term] of terms.entries()) {
+        const text = parts[i]
+        if (text instanceof SearchRefused) throw text
+        const tags = namedOf.get(i) ?? []
+        if (tags.length > TAG_MATCHES) throw new SearchRefused(`"${term.text}${term.prefix ? '*' : ''}" names more than ${TAG_MATCHES} tags; type more of it`)
         if (text === undefined) continue
-        for (const t of named) tagSlugs.add(t.slug)
-        groups.push(`(${[text.query, ...named.map((t) => operand(`#${t.id}`))].join(' | ')})`)
-        estimate = Math.min(estimate, text.estimate + named.reduce((n, t) => n + t.n, 0))
-        least = groups.length === 1 ? Math.max(text.least, ...named.map((t) => t.n)) : 0
+        for (const t of tags) tagSlugs.add(t.slug)
+        groups.push(`(${[text.query, ...tags.map((t) => operand(`#${t.id}`))].join(' | ')})`)
+        estimate = Math.min(estimate, text.estimate + tags.reduce((n, t) => n + t.n, 0))
+        least = groups.length === 1 ? Math.max(text.least, ...tags.map((t) => t.n)) : 0
       }
       // Terms with no lexeme match nothing: a tsquery no document holds (`#` never starts a word's lexeme).
       if (groups.length === 0) return { fts: operand('#none'), estimate: 0, least: 0, tagSlugs }

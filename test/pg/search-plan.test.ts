@@ -5,12 +5,14 @@
 // pages, chose a sequential scan of every article instead. The articles here are written one statement
 // each, as the API writes them, and the search is the app's own statement, captured from the pool.
 // Then the snippets: the body's excerpt is asked for only where it could win (src/articles/search-index.pg.ts,
-// snippetsOfPg); the answers must be those of asking for all three.
+// snippetsOfPg); the answers must be those of asking for all three. And the planning: one statement for
+// every term's lexemes and counts, one for the tags they name, the first refusal in the order of the terms.
 import t from 'tap'
 import pg from 'pg'
 import { sql } from 'drizzle-orm'
 import { parseSearch } from '../../src/articles/search.js'
 import { searchPlannerPg } from '../../src/articles/search-index.pg.js'
+import { PHRASE_LIMIT, TAG_MATCHES } from '../../src/articles/search-index.js'
 import { build, createArticle } from '../helper.js'
 import { statementsSent } from './sent.js'
 
@@ -91,4 +93,31 @@ t.test('snippets are those of the best of title, summary and body, as if all thr
     }
   }
   t.ok(bodies >= 3, `the body's excerpt won ${bodies} times (it must still be asked for then)`)
+})
+
+t.test('a search is planned in two statements whatever its number of terms, and refused for its first term at fault', async (t) => {
+  const a = await build(t, { responseCacheMb: 0, searchRateLimit: 1_000_000 }, { engine: 'postgres' })
+  await createArticle(a, { title: 'Harbour works begin', summary: 'The quay and the harbour', body: 'Cranes at the harbour.', status: 'published', tags: ['Harbour Works'] })
+  await createArticle(a, { title: 'Quay closed', body: 'The quay is closed for works.', status: 'published', tags: ['Quays'] })
+  const { result: res, sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent('harbour quay "harbour works" works')}` }))
+  t.equal(res.statusCode, 200, res.body)
+  t.same(res.json().data.map((x: { title: string }) => x.title), ['Harbour works begin'])
+  t.equal(sent.filter((s) => /to_tsvector\('gazette', t\.text\)/.test(s.text)).length, 1, 'the lexemes of the four terms, and their counts, in one statement')
+  t.equal(sent.filter((s) => /\bFROM tags\b/.test(s.text)).length, 1, 'the tags the four terms name, in one statement')
+  t.equal(sent.filter((s) => /\bFROM search_terms\b/.test(s.text) && !/to_tsvector/.test(s.text)).length, 0, 'no statement of its own for a word\'s count')
+
+  // The first refusal in the order of the terms. Made cheaply, behind the API's back: 501 tags named
+  // "Tag …" (the word "tag" names more than TAG_MATCHES), and counts that make "harbour" and "quay" each in
+  // more than PHRASE_LIMIT articles (the phrase of the two is refused).
+  await a.pg!.db.execute(sql`INSERT INTO tags (slug, name, created_at, updated_at)
+    SELECT 'tag-' || n, 'Tag ' || n, 0, 0 FROM generate_series(1, ${TAG_MATCHES + 1}) AS n`)
+  await a.pg!.db.execute(sql`UPDATE search_terms SET docs = ${PHRASE_LIMIT + 1} WHERE term IN ('harbour', 'quay')`)
+  const refusal = async (q: string): Promise<string> => {
+    const res = await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent(q)}` })
+    t.equal(res.statusCode, 422, res.body)
+    return JSON.stringify(res.json().errors)
+  }
+  t.match(await refusal('tag "harbour quay"'), /\\"tag\\" names more than/, 'the first term\'s tags')
+  t.match(await refusal('"harbour quay" tag'), /the phrase \\"harbour quay\\"/, 'the first term\'s phrase')
+  t.match(await refusal('works "harbour quay" tag'), /the phrase \\"harbour quay\\"/, 'after a term that is not refused')
 })
