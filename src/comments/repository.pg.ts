@@ -31,7 +31,7 @@ import { StaleRead } from '../http/errors.js'
 import type { CommentEventsPg } from './events.pg.js'
 import type { CommentStatus } from './schemas.js'
 import {
-  decided, newRecord, parentFits, reportedPhases, targetUnchanged, tombstone,
+  decided, everyKey, newRecord, parentFits, reportedPhases, targetUnchanged, tombstone,
   type CommentListParams, type CommentRecord, type CommentRepository, type CommentRow, type CommentTarget, type CommentWrite,
   type NewComment, type WrittenComment
 } from './repository.js'
@@ -72,10 +72,6 @@ const drawIds = (n: number): SQL => sql`ARRAY(SELECT nextval(pg_get_serial_seque
 
 /** What a comment's outcome in its batch is: written, or why not. */
 type Outcome = { ok: true, record: CommentRecord } | { ok: false, error: unknown }
-
-/** `keys`, which must name every field of T: a field left out is a compile error (it would not be stored). */
-const everyKey = <T>() => <const K extends ReadonlyArray<keyof T & string>>(
-  keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> })): K => keys
 
 /** A batch's comments as one INSERT (src/db/pg/unnest.ts), every field of a written comment a column; edited and report_count take their defaults. */
 const COMMENTS_INSERT = unnestInsert(comments, everyKey<WrittenComment & { id: number, createdAt: number, updatedAt: number }>()(['id', 'articleId', 'parentId',

@@ -127,13 +127,23 @@ export function toModeratedComment (row: CommentRecord): ModeratedComment {
 export const keyOfSort = (sort: CommentQueueSort) => (row: CommentRow): CursorKey =>
   sort === '-reportCount' ? [row.reportCount, row.createdAt, row.id] : [row.createdAt, row.id]
 
+/** `keys`, which must name every field of T: a field left out is a compile error. */
+export const everyKey = <T>() => <const K extends ReadonlyArray<keyof T & string>>(
+  keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> })): K => keys
+
+/**
+ * Every field of a comment's target, compared by targetUnchanged: a field added to CommentTarget must be
+ * added here (a compile error otherwise), since a PostgreSQL process may start a comment from a target it
+ * remembers (CommentRepository.reusableTarget) and relies on this check to find out it changed.
+ */
+const TARGET_FIELDS = everyKey<CommentTarget>()(['id', 'slug', 'status', 'publishedAt', 'commentsOpen'])
+
 /**
  * Inside a comment's write: whether its article is still as it was read when the comment was checked
  * (visible, open); if not, the caller checks again (StaleRead).
  */
 export const targetUnchanged = (fresh: CommentTarget | undefined, article: CommentTarget): boolean =>
-  fresh !== undefined && fresh.slug === article.slug && fresh.status === article.status &&
-  fresh.publishedAt === article.publishedAt && fresh.commentsOpen === article.commentsOpen
+  fresh !== undefined && TARGET_FIELDS.every((field) => fresh[field] === article[field])
 
 /** Inside a comment's write: whether its parent is still an approved comment of the same article. */
 export const parentFits = (parent: { articleId: number, status: CommentStatus } | undefined, articleId: number): boolean =>

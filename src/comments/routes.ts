@@ -1,7 +1,7 @@
 // Comments as readers use them: post, read a thread, read one comment. Moderation is in moderation-routes.ts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { Conflict, HttpProblem, NotFound, retryStale, StaleRead, Unauthorized } from '../http/errors.js'
+import { Conflict, HttpProblem, NotFound, retryStale, STALE_RETRIES, StaleRead, Unauthorized } from '../http/errors.js'
 import { ConditionalHeaders } from '../http/headers.js'
 import { cursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
@@ -57,9 +57,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // decided again from a fresh read, so a reused article never gives an answer a fresh one would not.
     const ua = request.headers['user-agent']
     const origin = { ip: request.ip, userAgent: typeof ua === 'string' && ua !== '' ? ua.slice(0, 512) : null }
+    // The attempt from memory does not count against the fresh reads a changing article is given.
+    const remembered = app.comments.reusableTarget(request.params.slug)
     const { record, editToken } = await retryStale(async (attempt) => {
       const now = app.clock()
-      const reused = attempt === 1 ? app.comments.reusableTarget(request.params.slug) : undefined
+      const reused = attempt === 1 ? remembered : undefined
       const article = reused ?? await app.comments.findTarget(request.params.slug)
       try {
         if (!article || !isVisible(article, viewOf(request, now).articles)) throw new NotFound(`No article at "${request.params.slug}".`)
@@ -68,9 +70,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         }
         return await app.commentService.create(article, request.body, origin)
       } catch (err) {
+        // Sound only because create() throws nothing under 500 once the comment is committed: a refusal
+        // from here on means nothing was written, so the fresh attempt cannot write it twice.
         throw reused !== undefined && err instanceof HttpProblem && err.status < 500 ? new StaleRead() : err
       }
-    })
+    }, remembered === undefined ? STALE_RETRIES : STALE_RETRIES + 1)
     reply.header('location', `/v1/comments/${record.id}`)
     return view(request, reply).sendCreated(record, editToken)
   })

@@ -72,8 +72,11 @@ export class StaleRead extends HttpProblem {
   }
 }
 
+/** How many times retryStale runs an attempt at most, by default. */
+export const STALE_RETRIES = 5
+
 /** Runs `attempt` (given its number, from 1) again while it fails with StaleRead, `times` times at most. */
-export async function retryStale<T> (attempt: (n: number) => Promise<T>, times = 5): Promise<T> {
+export async function retryStale<T> (attempt: (n: number) => Promise<T>, times = STALE_RETRIES): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await attempt(n)

@@ -72,6 +72,22 @@ t.test('a comment reuses its article as last read, and every change to it gets a
     t.equal(articleOf(await postComment(a, 'harbour', reader('Published again'))), 'harbour')
   })
 
+  await t.test('still published, its date moved into the future: 404, and 409 for an editor', async (t) => {
+    t.equal(articleOf(await postComment(a, 'harbour', reader('Remembered as published'))), 'harbour')
+    lookups.take()
+    t.equal(articleOf(await postComment(a, 'harbour', reader('From memory'))), 'harbour')
+    t.equal(lookups.take(), 0, 'remembered')
+    // Only the date changes: status and comments stay as remembered, so only the write's check of the
+    // date can find out.
+    await patch(a, 'harbour', { publishedAt: new Date(a.clock.now + 3_600_000).toISOString() })
+    assertProblem(t, await postComment(a, 'harbour', reader('Before its time')), 404, 'not-found')
+    t.equal(lookups.take(), 1, 'read again after the write found the date changed')
+    assertProblem(t, await a.as('editor', { method: 'POST', url: '/v1/articles/harbour/comments', payload: reader('Before its time, as an editor') }), 409, 'comments-closed')
+    await patch(a, 'harbour', { publishedAt: new Date(a.clock.now - 60_000).toISOString() })
+    t.equal(articleOf(await postComment(a, 'harbour', reader('On time'))), 'harbour')
+    lookups.take()
+  })
+
   await t.test('the slug given to another article: the comment goes to the article that has it now', async (t) => {
     const onQuay = await postComment(a, 'quay', reader('On the quay'))
     t.equal(articleOf(onQuay), 'quay')
