@@ -35,7 +35,7 @@ export function searchPlannerPg (db: PgDb) {
    */
   async function lexemesOf (texts: string[]): Promise<Map<number, { lexemes: string[], docs: number[] }>> {
     const { rows } = await db.execute<{ i: number, lexemes: string[], docs: number[] }>(sql`
-      SELECT l.i::int AS i, array_agg(l.lexeme ORDER BY l.p) AS lexemes, array_agg(coalesce(st.docs, 0)::int ORDER BY l.p) AS docs
+      SELECT l.i::int AS i, array_agg(l.lexeme ORDER BY l.p, l.lexeme) AS lexemes, array_agg(coalesce(st.docs, 0)::int ORDER BY l.p, l.lexeme) AS docs
       FROM (SELECT t.i, w.lexeme, unnest(w.positions) AS p
             FROM unnest(${sql.param(texts)}::text[]) WITH ORDINALITY AS t(text, i), unnest(to_tsvector('gazette', t.text)) AS w) AS l
         LEFT JOIN search_terms st ON st.term = l.lexeme
@@ -89,17 +89,20 @@ export function searchPlannerPg (db: PgDb) {
      * name it matches (`'#17' | '#42'`). Throws SearchRefused for a search too costly to run: the first
      * refusal in the order of the terms, each term's own before its tags'.
      *
-     * Three statements whatever the number of terms (one more for each prefix): every term's lexemes with
-     * their counts, then the tags every term's query names.
+     * Two statements whatever the number of terms, and one more for each prefix term (the words it
+     * starts): every term's lexemes with their counts, then the tags every term's query names.
      */
     async plan (terms: SearchTerm[]): Promise<SearchPlan> {
       const read = await lexemesOf(terms.map((term) => term.text))
+      // The terms up to the first refused, and the tags of those before it: the terms after it are never
+      // priced (a prefix's statement) nor looked up among the tags.
       const parts: Array<Awaited<ReturnType<typeof textPart>>> = []
-      for (const [i, term] of terms.entries()) parts.push(await textPart(term, read.get(i)))
-      // The tags of the terms before the first refusal: the terms after it are never looked at.
-      const refused = parts.findIndex((part) => part instanceof SearchRefused)
-      const asked = (refused === -1 ? parts : parts.slice(0, refused + 1))
-        .flatMap((part, i) => part === undefined || part instanceof SearchRefused ? [] : [{ i, query: part.query }])
+      for (const [i, term] of terms.entries()) {
+        const part = await textPart(term, read.get(i))
+        parts.push(part)
+        if (part instanceof SearchRefused) break
+      }
+      const asked = parts.flatMap((part, i) => part === undefined || part instanceof SearchRefused ? [] : [{ i, query: part.query }])
       const named = await tagsNamed(asked.map((x) => x.query))
       const namedOf = new Map(asked.map((x, k) => [x.i, named.get(k) ?? []]))
       const groups: string[] = []
