@@ -5,6 +5,7 @@
 import { test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'drizzle-orm'
+import pg from 'pg'
 import { declareKeys, listenForChanges, type ChangeClock } from '../../src/db/pg/change-clock.js'
 import { settings } from '../../src/db/pg/schema.js'
 import { testDatabase } from './cluster.js'
@@ -84,6 +85,47 @@ test('caughtUp: every commit made before it has been counted, and its marker is 
   t.equal(clock.version(), still, 'a marker moves no clock: its own')
   t.equal(other.version(), otherStill, "nor another process's")
   t.equal(woken.length, wokenStill, 'and wakes no listener')
+})
+
+test('caughtUp: callers share a marker, but never one sent before their own commit', async (t) => {
+  const { db, url } = await testDatabase(t)
+  // Every notification reaches the listener 30 ms late, in the order PostgreSQL sent them: a marker is
+  // then long on its way while a write commits, as under load.
+  const proto = pg.Client.prototype as unknown as { emit: (event: string, ...args: unknown[]) => boolean, query: (...args: unknown[]) => unknown }
+  const emit = proto.emit
+  const query = proto.query
+  let markers = 0
+  proto.emit = function (this: unknown, event: string, ...args: unknown[]) {
+    if (event !== 'notification') return emit.call(this, event, ...args)
+    setTimeout(() => emit.call(this, event, ...args), 30)
+    return true
+  }
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    if (args[0] === 'SELECT pg_notify($1, $2)') markers++
+    return query.apply(this, args)
+  }
+  t.teardown(() => { proto.emit = emit; proto.query = query })
+  const clock = await listenForChanges(url)
+  t.teardown(() => clock.close())
+
+  // Ten callers at once: one marker sent at once, and one shared by those that came while it was on its way.
+  markers = 0
+  await Promise.all(Array.from({ length: 10 }, async () => { await clock.caughtUp() }))
+  t.ok(markers >= 1 && markers <= 2, `ten callers, ${markers} markers`)
+
+  // A caller whose write committed while a marker was on its way is not answered by that marker.
+  for (let i = 0; i < 5; i++) {
+    const heard: (readonly string[] | null)[] = []
+    clock.onChange((keys) => heard.push(keys))
+    const first = clock.caughtUp()
+    await db.transaction(async (tx) => {
+      await declareKeys(tx, [`round:${i}`])
+      await tx.insert(settings).values({ key: `shared${i}`, value: 'v' })
+    })
+    await clock.caughtUp()
+    t.ok(heard.some((keys) => keys?.includes(`round:${i}`) === true), `round ${i}: the write was heard before its caller was answered`)
+    await first
+  }
 })
 
 test('a lost connection moves the clock, and the listener comes back', async (t) => {

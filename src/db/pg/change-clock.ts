@@ -36,7 +36,8 @@ export interface ChangeClock {
   /**
    * Resolves once every notification of a commit made before the call has arrived (and been counted).
    * PostgreSQL delivers notifications in commit order, so a marker this connection sends itself arrives
-   * after them; the marker counts as no change, here or in any other process. For tests that assert a
+   * after them; the marker counts as no change, here or in any other process. Callers waiting together
+   * share one marker (at most two round trips each). For tests that assert a
    * response-cache hit right after a write, which on PostgreSQL depends on when that write's own
    * notification arrives (it empties the cache once more).
    */
@@ -115,6 +116,24 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
     retry = firstRetry
   }
 
+  // The marker on its way (caughtUp), and the one callers share until it arrives.
+  let sending: Promise<void> | undefined
+  let next: Promise<void> | undefined
+  const send = async (): Promise<void> => {
+    next = undefined
+    const on = client
+    if (on === undefined) return
+    const marker = `${MARKER}${process.pid}:${++markers}`
+    const arrived = new Promise<void>((resolve) => waiting.set(marker, resolve))
+    const sent = on.query('SELECT pg_notify($1, $2)', [CHANNEL, marker]).then(async () => { await arrived })
+    sending = sent
+    try {
+      await sent
+    } finally {
+      if (sending === sent) sending = undefined
+    }
+  }
+
   const lost = (which: pg.Client): void => {
     if (client !== which) return
     client = undefined
@@ -143,12 +162,14 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
     listening: () => client !== undefined,
     onChange: (listener) => { listeners.push(listener) },
     async caughtUp () {
-      const on = client
-      if (on === undefined) return // disconnected: every read of version is new anyway
-      const marker = `${MARKER}${process.pid}:${++markers}`
-      const arrived = new Promise<void>((resolve) => waiting.set(marker, resolve))
-      await on.query('SELECT pg_notify($1, $2)', [CHANNEL, marker])
-      await arrived
+      if (client === undefined) return // disconnected: every read of version is new anyway
+      // A marker sent after this call covers every commit made before it, so callers share one: with none
+      // on its way, this call sends it; with one on its way (it may have been sent before this caller's
+      // commit, so it cannot answer for it), the next marker, sent as soon as that one arrives, is shared by
+      // every caller until then. Under load, one marker for many writes instead of one each.
+      if (sending === undefined) return await send()
+      next ??= sending.then(send, send)
+      return await next
     },
     async close () {
       closed = true
