@@ -2,7 +2,7 @@
 // commit on one connection pool (another process) moves the clock of a listener within 100 ms (API.md
 // section 12 asks that of caches too); a rollback or a read does not; a lost connection moves it and is
 // re-established.
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'drizzle-orm'
 import pg from 'pg'
@@ -87,45 +87,99 @@ test('caughtUp: every commit made before it has been counted, and its marker is 
   t.equal(woken.length, wokenStill, 'and wakes no listener')
 })
 
-test('caughtUp: callers share a marker, but never one sent before their own commit', async (t) => {
-  const { db, url } = await testDatabase(t)
-  // Every notification reaches the listener 30 ms late, in the order PostgreSQL sent them: a marker is
-  // then long on its way while a write commits, as under load.
+/**
+ * From now until the test ends, every notification reaches its listener `ms` late, in the order PostgreSQL
+ * sent them (or never, while `swallow` is set), and the markers sent are counted.
+ */
+function delayNotifications (t: Test, ms: number): { markers: number, swallow: boolean } {
   const proto = pg.Client.prototype as unknown as { emit: (event: string, ...args: unknown[]) => boolean, query: (...args: unknown[]) => unknown }
   const emit = proto.emit
   const query = proto.query
-  let markers = 0
+  const state = { markers: 0, swallow: false }
   proto.emit = function (this: unknown, event: string, ...args: unknown[]) {
     if (event !== 'notification') return emit.call(this, event, ...args)
-    setTimeout(() => emit.call(this, event, ...args), 30)
+    if (!state.swallow) setTimeout(() => emit.call(this, event, ...args), ms)
     return true
   }
   proto.query = function (this: unknown, ...args: unknown[]) {
-    if (args[0] === 'SELECT pg_notify($1, $2)') markers++
+    if (args[0] === 'SELECT pg_notify($1, $2)') state.markers++
     return query.apply(this, args)
   }
   t.teardown(() => { proto.emit = emit; proto.query = query })
+  return state
+}
+
+/** A write declaring `key`, committed by another connection. */
+const declaredWrite = async (db: Awaited<ReturnType<typeof testDatabase>>['db'], key: string): Promise<void> => {
+  await db.transaction(async (tx) => {
+    await declareKeys(tx, [key])
+    await tx.insert(settings).values({ key, value: 'v' })
+  })
+}
+
+test('caughtUp: callers share a marker, but never one sent before their own commit', async (t) => {
+  const { db, url } = await testDatabase(t)
+  // A marker is long on its way while a write commits, as under load.
+  const sent = delayNotifications(t, 150)
   const clock = await listenForChanges(url)
   t.teardown(() => clock.close())
 
-  // Ten callers at once: one marker sent at once, and one shared by those that came while it was on its way.
-  markers = 0
+  // Ten callers at once: one marker sent at once, and one shared by the nine that came while it was on its way.
+  sent.markers = 0
   await Promise.all(Array.from({ length: 10 }, async () => { await clock.caughtUp() }))
-  t.ok(markers >= 1 && markers <= 2, `ten callers, ${markers} markers`)
+  t.equal(sent.markers, 2, 'ten callers, two markers')
 
   // A caller whose write committed while a marker was on its way is not answered by that marker.
   for (let i = 0; i < 5; i++) {
     const heard: (readonly string[] | null)[] = []
     clock.onChange((keys) => heard.push(keys))
-    const first = clock.caughtUp()
-    await db.transaction(async (tx) => {
-      await declareKeys(tx, [`round:${i}`])
-      await tx.insert(settings).values({ key: `shared${i}`, value: 'v' })
-    })
+    sent.markers = 0
+    let firstBack = false
+    const first = clock.caughtUp().then(() => { firstBack = true })
+    await declaredWrite(db, `round:${i}`)
+    t.notOk(firstBack, `round ${i}: the first marker is still on its way when the write has committed`)
     await clock.caughtUp()
     t.ok(heard.some((keys) => keys?.includes(`round:${i}`) === true), `round ${i}: the write was heard before its caller was answered`)
+    t.equal(sent.markers, 2, `round ${i}: the second caller waited for a marker of its own`)
     await first
   }
+})
+
+test("caughtUp: another listener's marker never answers, even from a process with the same id", async (t) => {
+  const { db, url } = await testDatabase(t)
+  const sent = delayNotifications(t, 150)
+  // Two listeners in one process: the same process id, as two containers' processes may have.
+  const clock = await listenForChanges(url)
+  const other = await listenForChanges(url)
+  t.teardown(async () => { await clock.close(); await other.close() })
+  const heard: (readonly string[] | null)[] = []
+  clock.onChange((keys) => heard.push(keys))
+  const others = other.caughtUp() // its first marker, on its way before the write commits
+  await declaredWrite(db, 'theirs')
+  await clock.caughtUp() // this listener's first marker, sent after the write
+  t.ok(heard.some((keys) => keys?.includes('theirs') === true), 'the write was heard before this listener was answered')
+  t.equal(sent.markers, 2)
+  await others
+})
+
+test('caughtUp: a marker that never comes back refuses its callers, and the next one works', async (t) => {
+  const { db, url } = await testDatabase(t)
+  const sent = delayNotifications(t, 0)
+  const clock = await listenForChanges(url)
+  sent.swallow = true
+  const started = performance.now()
+  await t.rejects(clock.caughtUp(), /did not come back/, 'refused, not left waiting')
+  t.ok(performance.now() - started < 5000)
+  sent.swallow = false
+  await declaredWrite(db, 'after')
+  await t.resolves(clock.caughtUp(), 'a new marker comes back')
+
+  // Closing the listener answers the callers still waiting.
+  sent.swallow = true
+  const waiting = clock.caughtUp()
+  await sleep(50)
+  await clock.close()
+  await t.resolves(waiting, 'answered by close')
 })
 
 test('a lost connection moves the clock, and the listener comes back', async (t) => {

@@ -14,6 +14,7 @@
 // reach it too; the cache awaits caughtUp() before a write's answer leaves, so a client that got it never
 // reads what came before from memory).
 import { sql, type SQL } from 'drizzle-orm'
+import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import type { PgTx } from './connection.js'
 
@@ -37,7 +38,7 @@ export interface ChangeClock {
    * Resolves once every notification of a commit made before the call has arrived (and been counted).
    * PostgreSQL delivers notifications in commit order, so a marker this connection sends itself arrives
    * after them; the marker counts as no change, here or in any other process. Callers waiting together
-   * share one marker (at most two round trips each). For tests that assert a
+   * share one marker (each waits for at most two). For tests that assert a
    * response-cache hit right after a write, which on PostgreSQL depends on when that write's own
    * notification arrives (it empties the cache once more).
    */
@@ -45,8 +46,14 @@ export interface ChangeClock {
   close: () => Promise<void>
 }
 
-/** The payload of a caughtUp marker; the triggers' notifications carry an empty one, or declared keys. */
+/**
+ * The payload of a caughtUp marker, then the listener's own random id and a counter (every process hears
+ * every marker: a process id alone is the same in containers that each run one process); the triggers'
+ * notifications carry an empty payload, or declared keys.
+ */
 const MARKER = 'gazette:caught-up:'
+/** How long a marker may take to come back before its callers are refused (the response cache waits 1 s). */
+const MARKER_WAIT_MS = 2000
 /** What a declared write's notifications begin with (migrations/pg/0008), then its keys, space-separated. */
 const DECLARED = 'k:'
 /** A notification's payload must stay under 8,000 bytes: a longer declaration declares nothing (everything goes). */
@@ -86,6 +93,7 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
   let timer: NodeJS.Timeout | undefined
   const listeners: ((keys: readonly string[] | null) => void)[] = []
   const waiting = new Map<string, () => void>()
+  const self = randomUUID()
   let markers = 0
 
   const connect = async (): Promise<void> => {
@@ -123,8 +131,17 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
     next = undefined
     const on = client
     if (on === undefined) return
-    const marker = `${MARKER}${process.pid}:${++markers}`
-    const arrived = new Promise<void>((resolve) => waiting.set(marker, resolve))
+    const marker = `${MARKER}${self}:${++markers}`
+    // A marker that never comes back (a half-open connection) must not hold up the callers after it: they
+    // are refused after a while, which the response cache answers by emptying itself.
+    const arrived = new Promise<void>((resolve, reject) => {
+      const late = setTimeout(() => {
+        waiting.delete(marker)
+        reject(new Error(`the caught-up marker did not come back within ${MARKER_WAIT_MS} ms`))
+      }, MARKER_WAIT_MS)
+      late.unref()
+      waiting.set(marker, () => { clearTimeout(late); resolve() })
+    })
     const sent = on.query('SELECT pg_notify($1, $2)', [CHANNEL, marker]).then(async () => { await arrived })
     sending = sent
     try {
@@ -165,7 +182,7 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
       if (client === undefined) return // disconnected: every read of version is new anyway
       // A marker sent after this call covers every commit made before it, so callers share one: with none
       // on its way, this call sends it; with one on its way (it may have been sent before this caller's
-      // commit, so it cannot answer for it), the next marker, sent as soon as that one arrives, is shared by
+      // commit, so it cannot answer for it), the next marker, sent as soon as that one is done (back, refused or lost), is shared by
       // every caller until then. Under load, one marker for many writes instead of one each.
       if (sending === undefined) return await send()
       next ??= sending.then(send, send)
@@ -176,6 +193,8 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
       clearTimeout(timer)
       const last = client
       client = undefined
+      for (const done of waiting.values()) done()
+      waiting.clear()
       await last?.end()
     }
   }
