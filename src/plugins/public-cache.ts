@@ -369,9 +369,9 @@ export default fp(async (app) => {
   // PostgreSQL: before the answer to a request that may have written leaves, every notification of a commit
   // made until then has been heard (caughtUp: a marker through the same channel, which PostgreSQL delivers
   // after them), so what the write touched is dropped before its client can read again. Waiting for them is
-  // a marker's round trip on the listening connection (one shared by the writes answered together; two at most), and one more for the
-  // next publication they made it read again;
-  // a wait that fails or takes over a second empties the cache.
+  // a marker's round trip on the listening connection (one shared by the writes answered together; two at
+  // most), and one more for the next publication they made it read again; a wait that fails or takes over
+  // a second empties the cache.
   if (storage.engine === 'postgres') {
     const changes = storage.changes
     app.addHook('onSend', async (request, _reply, payload) => {

@@ -38,9 +38,9 @@ export interface ChangeClock {
    * Resolves once every notification of a commit made before the call has arrived (and been counted).
    * PostgreSQL delivers notifications in commit order, so a marker this connection sends itself arrives
    * after them; the marker counts as no change, here or in any other process. Callers waiting together
-   * share one marker (each waits for at most two). For tests that assert a
-   * response-cache hit right after a write, which on PostgreSQL depends on when that write's own
-   * notification arrives (it empties the cache once more).
+   * share one marker (each waits for at most two). For tests that assert a response-cache hit right after
+   * a write, which on PostgreSQL depends on when that write's own notification arrives (it empties the
+   * cache once more).
    */
   caughtUp: () => Promise<void>
   close: () => Promise<void>
@@ -182,8 +182,9 @@ export async function listenForChanges (url: string, opts: ChangeClockOptions = 
       if (client === undefined) return // disconnected: every read of version is new anyway
       // A marker sent after this call covers every commit made before it, so callers share one: with none
       // on its way, this call sends it; with one on its way (it may have been sent before this caller's
-      // commit, so it cannot answer for it), the next marker, sent as soon as that one is done (back, refused or lost), is shared by
-      // every caller until then. Under load, one marker for many writes instead of one each.
+      // commit, so it cannot answer for it), the next marker, sent as soon as that one is done (back,
+      // refused or lost), is shared by every caller until then. Under load, one marker for many writes
+      // instead of one each.
       if (sending === undefined) return await send()
       next ??= sending.then(send, send)
       return await next
