@@ -6,13 +6,28 @@ import { fileURLToPath } from 'node:url'
 
 export const root = fileURLToPath(new URL('..', import.meta.url))
 
+/** Ports this process has handed out: bind(0) may return one again as soon as it is closed. */
+const handedOut = new Set<number>()
+
+/**
+ * A port nothing listens on, never one this process has handed out before. The kernel may give the same
+ * port to two binds in a row once the first is closed, and two ports asked for before either child has
+ * bound (the bench's webhook receiver and its server) then came out equal: the server's requests went to
+ * the receiver.
+ */
 export async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    }).on('error', reject)
-  })
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number }
+        s.close(() => resolve(port))
+      }).on('error', reject)
+    })
+    if (!handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
 }
 
 export interface ServerProcess {
