@@ -5,8 +5,9 @@
 // pages, chose a sequential scan of every article instead. The articles here are written one statement
 // each, as the API writes them, and the search is the app's own statement, captured from the pool.
 // Then the snippets: the body's excerpt is asked for only where it could win (src/articles/search-index.pg.ts,
-// snippetsOfPg); the answers must be those of asking for all three. And the planning: one statement for
-// every term's lexemes and counts, one for the tags they name, the first refusal in the order of the terms.
+// searchPageExtrasPg); the answers must be those of asking for all three, and the page's tags come in the
+// same statement. And the planning: one statement for every term's lexemes, counts and the tags they
+// name, the first refusal in the order of the terms.
 import t from 'tap'
 import pg from 'pg'
 import { sql } from 'drizzle-orm'
@@ -16,7 +17,7 @@ import { PHRASE_LIMIT, TAG_MATCHES } from '../../src/articles/search-index.js'
 import { build, createArticle } from '../helper.js'
 import { statementsSent } from './sent.js'
 
-interface PlanNode { 'Node Type': string, 'Index Name'?: string, 'Shared Hit Blocks'?: number, 'Shared Read Blocks'?: number, Plans?: PlanNode[] }
+interface PlanNode { 'Node Type': string, 'Index Name'?: string, 'Relation Name'?: string, Output?: string[], 'Shared Hit Blocks'?: number, 'Shared Read Blocks'?: number, Plans?: PlanNode[] }
 
 const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
 
@@ -49,6 +50,12 @@ t.test('a search reads its words\' entries of the index, not a pending list or e
   const index = all.find((n) => n['Index Name'] === 'articles_search_idx')
   const pages = (index?.['Shared Hit Blocks'] ?? 0) + (index?.['Shared Read Blocks'] ?? 0)
   t.ok(index !== undefined && pages <= 10, `the index gives its entries in a few pages, no pending list (${pages} read)`)
+
+  // ts_rank reads the whole document of every match: once, for the output column the page is ordered by.
+  // Ordered by the same expression again (with its own placeholders), the scan computed it twice.
+  const { rows: [verbose] } = await pool.query(`EXPLAIN (VERBOSE, FORMAT JSON) ${ranked[0]!.text}`, ranked[0]!.values)
+  const scan = nodes((verbose as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan).find((n) => n['Relation Name'] === 'articles')
+  t.equal(scan?.Output?.filter((o) => o.includes('ts_rank(')).length, 1, `each match ranked once: ${JSON.stringify(scan?.Output)}`)
 })
 
 t.test('snippets are those of the best of title, summary and body, as if all three were asked for', async (t) => {
@@ -95,15 +102,17 @@ t.test('snippets are those of the best of title, summary and body, as if all thr
   t.ok(bodies >= 3, `the body's excerpt won ${bodies} times (it must still be asked for then)`)
 })
 
-t.test('a search is planned in two statements whatever its number of terms, and refused for its first term at fault', async (t) => {
+t.test('a search is planned in one statement whatever its number of terms, and refused for its first term at fault', async (t) => {
   const a = await build(t, { responseCacheMb: 0, searchRateLimit: 1_000_000 }, { engine: 'postgres' })
   await createArticle(a, { title: 'Harbour works begin', summary: 'The quay and the harbour', body: 'Cranes at the harbour.', status: 'published', tags: ['Harbour Works'] })
   await createArticle(a, { title: 'Quay closed', body: 'The quay is closed for works.', status: 'published', tags: ['Quays'] })
   const { result: res, sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent('harbour quay "harbour works" works')}` }))
   t.equal(res.statusCode, 200, res.body)
   t.same(res.json().data.map((x: { title: string }) => x.title), ['Harbour works begin'])
-  t.equal(sent.filter((s) => /to_tsvector\('gazette', t\.text\)/.test(s.text)).length, 1, 'the lexemes of the four terms, and their counts, in one statement')
-  t.equal(sent.filter((s) => /\bFROM tags\b/.test(s.text)).length, 1, 'the tags the four terms name, in one statement')
+  const planned = sent.filter((s) => /to_tsvector\('gazette', t\.text\)/.test(s.text))
+  t.equal(planned.length, 1, 'the lexemes of the four terms, and their counts, in one statement')
+  t.match(planned[0]?.text, /\bFROM tags\b/, 'with the tags the four terms name')
+  t.equal(sent.filter((s) => /\bFROM tags\b/.test(s.text)).length, 1, 'and no other statement looks for tags')
   t.equal(sent.filter((s) => /\bFROM search_terms\b/.test(s.text) && !/to_tsvector/.test(s.text)).length, 0, 'no statement of its own for a word\'s count')
 
   // The first refusal in the order of the terms. Made cheaply, behind the API's back: 501 tags named
@@ -120,4 +129,25 @@ t.test('a search is planned in two statements whatever its number of terms, and 
   t.match(await refusal('tag "harbour quay"'), /\\"tag\\" names more than/, 'the first term\'s tags')
   t.match(await refusal('"harbour quay" tag'), /the phrase \\"harbour quay\\"/, 'the first term\'s phrase')
   t.match(await refusal('works "harbour quay" tag'), /the phrase \\"harbour quay\\"/, 'after a term that is not refused')
+})
+
+t.test('a search page\'s tags come with its snippets, as the article has them', async (t) => {
+  const a = await build(t, { responseCacheMb: 0, searchRateLimit: 1_000_000 }, { engine: 'postgres' })
+  await createArticle(a, { title: 'Lighthouse keepers', body: 'The lighthouse.', status: 'published', tags: ['Zeta', 'Coast', 'Alpha', 'Gone'] })
+  await createArticle(a, { title: 'Lighthouse restored', body: 'The lighthouse again.', status: 'published', tags: ['Coast'] })
+  await createArticle(a, { title: 'Lighthouse for sale', body: 'A lighthouse, untagged.', status: 'published' })
+  t.equal((await a.as('editor', { method: 'DELETE', url: '/v1/tags/gone' })).statusCode, 204, 'a tag deleted')
+  const { result: res, sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: '/v1/articles?q=lighthouse' }))
+  t.equal(res.statusCode, 200, res.body)
+  const hits = res.json().data as { slug: string, tags: unknown[] }[]
+  t.equal(hits.length, 3)
+  for (const hit of hits) {
+    const article = (await a.inject({ method: 'GET', url: `/v1/articles/${hit.slug}` })).json()
+    t.same(hit.tags, article.tags, `${hit.slug}: the article's tags, in its order, the deleted one gone`)
+  }
+  t.same(hits.find((h) => h.slug === 'lighthouse-keepers')?.tags.map((x) => (x as { slug: string }).slug), ['zeta', 'coast', 'alpha'])
+  // (The upkeep, which may run meanwhile, removes the deleted tag's rows: a write, left out.)
+  const reads = sent.filter((s) => /\barticle_tags\b/.test(s.text) && /^\s*SELECT\b/i.test(s.text))
+  t.equal(reads.length, 1, `one statement reads the page's tags: ${JSON.stringify(reads.map((s) => s.text.slice(0, 120)))}`)
+  t.match(reads[0]?.text, /ts_headline\(/, 'the one that makes the snippets')
 })
