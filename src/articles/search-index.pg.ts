@@ -40,7 +40,12 @@ export function searchPlannerPg (db: PgDb) {
    * the last one a prefix for a prefix term: `('harbour' <-> 'wor':*)`), and the tags whose names that
    * query matches (at most TAG_MATCHES + 1). A term without a lexeme is left out. A term's query is built
    * here, where the tags are matched with it, and nowhere else: the plan takes it as it comes (its lexemes
-   * quoted as operand() quotes, for operandsOf). A named statement: its text never varies.
+   * quoted as operand() quotes, for operandsOf).
+   *
+   * A named statement: its text never varies, and PostgreSQL may keep a generic plan for it, made without
+   * the terms. Each lexeme's count is therefore a lookup of its own (search_terms' key): joined, the
+   * generic plan guessed a thousand lexemes and read all of search_terms into a hash for them, 20–200 ms
+   * with 100,000 words (test/pg/search-plan.test.ts).
    */
   async function termsOf (terms: SearchTerm[]): Promise<Map<number, TermRead>> {
     const { rows } = await executePrepared<TermRead & { i: number }>(db, sql`
@@ -49,13 +54,12 @@ export function searchPlannerPg (db: PgDb) {
           SELECT id, slug, article_count AS n FROM tags
           WHERE deleted_at IS NULL AND to_tsvector('gazette'::regconfig, name) @@ w.query::tsquery LIMIT ${TAG_MATCHES + 1}) AS m) AS tags
       FROM (
-        SELECT l.i, array_agg(l.lexeme ORDER BY l.p, l.lexeme) AS lexemes, array_agg(coalesce(st.docs, 0)::int ORDER BY l.p, l.lexeme) AS docs,
+        SELECT l.i, array_agg(l.lexeme ORDER BY l.p, l.lexeme) AS lexemes, array_agg(coalesce(l.docs, 0)::int ORDER BY l.p, l.lexeme) AS docs,
           '(' || string_agg(${QUOTED_LEXEME}, ' <-> ' ORDER BY l.p, l.lexeme) || CASE WHEN bool_or(l.prefix) THEN ':*' ELSE '' END || ')' AS query
-        FROM (SELECT t.i, t.prefix, w.lexeme, unnest(w.positions) AS p
+        FROM (SELECT t.i, t.prefix, w.lexeme, unnest(w.positions) AS p, (SELECT st.docs FROM search_terms st WHERE st.term = w.lexeme) AS docs
               FROM unnest(${sql.param(terms.map((term) => term.text))}::text[], ${sql.param(terms.map((term) => term.prefix))}::boolean[])
                 WITH ORDINALITY AS t(text, prefix, i),
                 unnest(to_tsvector('gazette', t.text)) AS w) AS l
-          LEFT JOIN search_terms st ON st.term = l.lexeme
         GROUP BY l.i) AS w`)
     return new Map(rows.map((r) => [r.i - 1, r]))
   }
