@@ -22,6 +22,12 @@ interface PlanNode { 'Node Type': string, 'Index Name'?: string, 'Index Cond'?: 
 
 const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
 
+/** The plan PostgreSQL makes for a statement without its values (what it may keep for a named one). */
+async function genericPlan (pool: pg.Pool, statement: { text: string }): Promise<PlanNode> {
+  const { rows: [explained] } = await pool.query(`EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement.text}`)
+  return (explained as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan
+}
+
 t.test('a search reads its words\' entries of the index, not a pending list or every article', async (t) => {
   const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres' })
   const db = a.pg!.db
@@ -110,7 +116,7 @@ t.test('a search is planned in one statement whatever its number of terms, and r
   const { result: res, sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent('harbour quay "harbour works" works')}` }))
   t.equal(res.statusCode, 200, res.body)
   t.same(res.json().data.map((x: { title: string }) => x.title), ['Harbour works begin'])
-  const planned = sent.filter((s) => /to_tsvector\('gazette', t\.text\)/.test(s.text))
+  const planned = sent.filter((s) => /jsonb_array_elements\(/.test(s.text))
   t.equal(planned.length, 1, 'the lexemes of the four terms, and their counts, in one statement')
   t.match(planned[0]?.text, /\bFROM tags\b/, 'with the tags the four terms name')
   t.equal(sent.filter((s) => /\bFROM tags\b/.test(s.text)).length, 1, 'and no other statement looks for tags')
@@ -171,8 +177,9 @@ t.test('a search\'s named statements keep to their indexes in a generic plan, on
   const { result: res, sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent('harbour work*')}` }))
   t.equal(res.statusCode, 200, res.body)
   t.equal(res.json().data.length, 2)
-  // The named ones (src/articles/search-index.pg.ts): the terms, a prefix's words, the page's excerpts and tags.
-  const named = [/to_tsvector\('gazette', t\.text\)/, /FROM search_terms WHERE term >=/, /ts_headline\('gazette', translate\(title/]
+  // The named ones (src/articles/search-index.pg.ts): the terms, a prefix's words, the page's excerpts and
+  // tags; and the ranked page (src/articles/listing/index.pg.ts), when nothing but the search filters it.
+  const named = [/jsonb_array_elements\(/, /FROM search_terms WHERE term >=/, /ts_headline\('gazette', translate\(title/, /\bts_rank\(/]
     .map((re) => ({ re, statement: sent.find((s) => re.test(s.text)) }))
   // After five runs PostgreSQL may keep a statement's generic plan, made without its values: that plan.
   const pool = new pg.Pool({ connectionString: a.pg!.url, max: 1 })
@@ -180,9 +187,19 @@ t.test('a search\'s named statements keep to their indexes in a generic plan, on
   for (const { re, statement } of named) {
     t.ok(statement, `${String(re)} was sent`)
     if (statement === undefined) continue
-    const { rows: [explained] } = await pool.query(`EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement.text}`)
-    const all = nodes((explained as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan)
+    const all = nodes(await genericPlan(pool, statement))
     const scanned = all.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name'])
     t.same(scanned, [], `${String(re)}: no table read whole (${JSON.stringify(all.map((n) => [n['Node Type'], n['Relation Name'] ?? n['Index Name'], n['Index Cond']]))})`)
+  }
+  t.ok(nodes(await genericPlan(pool, named[3]!.statement!)).some((n) => n['Index Name'] === 'articles_search_idx'), 'the ranked page\'s matches come from the full-text index')
+
+  // The terms' and the ranked page's generic plans are the ones PostgreSQL keeps: not planned every time.
+  const client = await pool.connect()
+  t.teardown(() => { client.release() })
+  for (const { re, statement } of [named[0]!, named[3]!]) {
+    const name = `kept_${named.indexOf(named.find((x) => x.re === re)!)}`
+    for (let i = 0; i < 8; i++) await client.query({ name, text: statement!.text, values: statement!.values })
+    const { rows: [kept] } = await client.query('SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = $1', [name])
+    t.ok(kept.generic_plans >= 3, `${String(re)}: the generic plan is kept (${JSON.stringify(kept)})`)
   }
 })
