@@ -149,56 +149,96 @@ export function operandsOf (fts: string): { exact: string[], prefixes: string[] 
   return { exact, prefixes }
 }
 
+/** A shown article as the excerpts' statement reads it: the excerpts of its title and summary, its body's hits, its tags. */
+export interface ExcerptHeads { id: number, titleExcerpt: string | null, summaryExcerpt: string | null, bodyHits: number, tags: TagRef[] }
+
+/** What the excerpts of a search are made with (the values of excerptColumns' placeholders). */
+export function excerptValues (plan: SearchPlan): { fts: string, inBody: string | null, exact: string[], prefixes: string[] } {
+  const { exact, prefixes } = operandsOf(plan.fts)
+  // Whether the body holds any of the words: each operand restricted to the body's weight (C), any of them
+  // (NULL when the query has no word, only tags: no body then).
+  const inBody = [...exact.map((l) => `${operand(l)}:C`), ...prefixes.map((l) => `${operand(l)}:*C`)].join(' | ')
+  return { fts: plan.fts, inBody: inBody === '' ? null : inBody, exact, prefixes }
+}
+
+/** ts_headline's options: the marks as the snippet code expects them, up to 32 words. */
+const HEADLINE_OPTIONS = `StartSel="${OPEN}", StopSel="${CLOSE}", MaxWords=32, MinWords=16, ShortWord=0, HighlightAll=false`
+
+/**
+ * An excerpt of `column` for the query `fts`. ts_headline leaves out what its parser reads as an HTML tag
+ * (`<script>`), where FTS5's snippet shows it (escaped): `<` and `>` go in as private-use characters, which
+ * the parser reads as blanks, and come back before the snippet is escaped.
+ */
+const headline = (column: SQL, fts: SQL) => sql<string | null>`ts_headline('gazette', translate(${column}, '<>', ${ANGLES}), ${fts}::tsquery, ${HEADLINE_OPTIONS})`
+
+/**
+ * The columns of a shown article's excerpts over its `title`, `summary` and `search`, with excerptValues'
+ * values as placeholders (fts, inBody, exact, prefixes). The body's hits are counted only when it holds a
+ * word: unnesting a document (every lexeme and position) was most of this statement's time, and most
+ * matches are in the title and summary alone (bench/README.md, "PostgreSQL: list pages built once per
+ * shape"). Positions at 16383 are where a long body's later words all land (tsvector's limit): counted as
+ * many.
+ */
+export function excerptColumns (of: { title: SQL, summary: SQL, search: SQL }): { titleExcerpt: SQL, summaryExcerpt: SQL, bodyHits: SQL } {
+  const fts = sql`${sql.placeholder('fts')}`
+  return {
+    titleExcerpt: headline(of.title, fts),
+    summaryExcerpt: headline(of.summary, fts),
+    bodyHits: sql`CASE WHEN ${of.search} @@ ${sql.placeholder('inBody')}::tsquery THEN (SELECT CASE WHEN bool_or(p.at = 16383) THEN 1000000 ELSE count(*) END
+        FROM unnest(${of.search}) AS u, unnest(u.positions, u.weights) AS p(at, weight)
+        WHERE p.weight = 'C' AND (u.lexeme = ANY(${sql.placeholder('exact')}::text[])
+          OR EXISTS (SELECT 1 FROM unnest(${sql.placeholder('prefixes')}::text[]) AS x(prefix) WHERE starts_with(u.lexeme, x.prefix)))) ELSE 0 END`
+  }
+}
+
+/**
+ * The tags of the articles whose `article_tags` rows (`at`) `shown` selects, each list in the editor's order,
+ * as JSON, one row per article (`article_id`, `tags`): joined once for a page (a subquery per article was
+ * a scan of the tags each).
+ */
+export const shownTags = (shown: SQL): SQL => sql`SELECT at.article_id, json_agg(json_build_object('slug', t.slug, 'name', t.name) ORDER BY at.position) AS tags
+        FROM article_tags at JOIN tags t ON t.id = at.tag_id AND t.deleted_at IS NULL
+        WHERE ${shown} GROUP BY at.article_id`
+
 /**
  * A search page's shown articles: their tags, in the editor's order (as tagsOfArticlesPg), and each one's
- * best excerpt (./search-index.ts's snippetReader): title, summary or body, whichever has the most matches
- * (the first of them on a tie), matched words in <mark>, the rest HTML-escaped; for an article found by a
- * tag name alone, its tag names with the matching ones marked. The tags come in the statement that makes
- * the excerpts of the title and the summary: a round trip less for every search.
+ * best excerpt (searchSnippets). For a page sorted by date; a ranked page reads them in its own statement
+ * (./listing/index.pg.ts). Named: the text never varies.
+ */
+export async function searchPageExtrasPg (db: PgDb, plan: SearchPlan, ids: number[]): Promise<{ tags: Map<number, TagRef[]>, snippets: Map<number, string> }> {
+  const columns = excerptColumns({ title: sql`title`, summary: sql`summary`, search: sql`search` })
+  const { rows } = await executePrepared<ExcerptHeads & Record<string, unknown>>(db, sql`
+    SELECT id, ${columns.titleExcerpt} AS "titleExcerpt", ${columns.summaryExcerpt} AS "summaryExcerpt", ${columns.bodyHits} AS "bodyHits",
+      coalesce(shown_tags.tags, '[]') AS tags
+    FROM articles LEFT JOIN (${shownTags(sql`at.article_id = ANY(${sql.placeholder('ids')}::int[])`)}) AS shown_tags ON shown_tags.article_id = articles.id
+    WHERE articles.id = ANY(${sql.placeholder('ids')}::int[])`, { ...excerptValues(plan), ids })
+  return await searchSnippets(db, plan, ids, rows)
+}
+
+/**
+ * Each shown article's best excerpt (./search-index.ts's snippetReader): title, summary or body, whichever
+ * has the most matches (the first of them on a tie), matched words in <mark>, the rest HTML-escaped; for an
+ * article found by a tag name alone, its tag names with the matching ones marked. `heads` come from
+ * excerptColumns and shownTags.
  *
  * As on SQLite, the body's excerpt is asked for only where it could have more marks than the title's and
  * the summary's: ts_headline re-parses the 2–8 KB body (about 0.9 ms an article, 16 ms of a page of 18
  * on the bench's copy, against 3 ms for both heads). A mark is one occurrence of a query word, so the body
  * can have no more marks than its positions (weight C in the search document) of the query's words, which
- * the first statement counts from the document without reading the text. The answer is the one all three
- * excerpts would give. Both statements are named: their text never varies.
+ * bodyHits counts from the document without reading the text. The answer is the one all three excerpts
+ * would give.
  */
-export async function searchPageExtrasPg (db: PgDb, plan: SearchPlan, ids: number[]): Promise<{ tags: Map<number, TagRef[]>, snippets: Map<number, string> }> {
-  const options = `StartSel="${OPEN}", StopSel="${CLOSE}", MaxWords=32, MinWords=16, ShortWord=0, HighlightAll=false`
-  // ts_headline leaves out what its parser reads as an HTML tag (`<script>`), where FTS5's snippet shows it
-  // (escaped): `<` and `>` go in as private-use characters, which the parser reads as blanks, and come back
-  // before the snippet is escaped.
-  const headline = (column: SQL) => sql<string | null>`ts_headline('gazette', translate(${column}, '<>', ${ANGLES}), ${tsquery(plan)}, ${options})`
-  const { exact, prefixes } = operandsOf(plan.fts)
-  // Whether the body holds any of the words: each operand restricted to the body's weight (C), any of them
-  // (NULL when the query has no word, only tags: no body then). Only then are its hits counted: unnesting
-  // a document (every lexeme and position) was most of this statement's time, and most matches are in the
-  // title and summary alone (bench/README.md, "PostgreSQL: list pages built once per shape").
-  const inBody = [...exact.map((l) => `${operand(l)}:C`), ...prefixes.map((l) => `${operand(l)}:*C`)].join(' | ')
-  const shown = sql.param(ids)
-  // Positions at 16383 are where a long body's later words all land (tsvector's limit): counted as many.
-  // The shown articles' tags are joined once for the page (a subquery per article was a scan of the tags each).
-  const { rows: heads } = await executePrepared<{ id: number, title: string | null, summary: string | null, bodyHits: number, tags: TagRef[] }>(db, sql`
-    SELECT id, ${headline(sql`title`)} AS title, ${headline(sql`summary`)} AS summary,
-      CASE WHEN search @@ ${inBody === '' ? null : inBody}::tsquery THEN (SELECT CASE WHEN bool_or(p.at = 16383) THEN 1000000 ELSE count(*) END
-        FROM unnest(search) AS u, unnest(u.positions, u.weights) AS p(at, weight)
-        WHERE p.weight = 'C' AND (u.lexeme = ANY(${sql.param(exact)}::text[])
-          OR EXISTS (SELECT 1 FROM unnest(${sql.param(prefixes)}::text[]) AS x(prefix) WHERE starts_with(u.lexeme, x.prefix)))) ELSE 0 END AS "bodyHits",
-      coalesce(shown_tags.tags, '[]') AS tags
-    FROM articles LEFT JOIN (SELECT at.article_id, json_agg(json_build_object('slug', t.slug, 'name', t.name) ORDER BY at.position) AS tags
-        FROM article_tags at JOIN tags t ON t.id = at.tag_id AND t.deleted_at IS NULL
-        WHERE at.article_id = ANY(${shown}::int[]) GROUP BY at.article_id) AS shown_tags ON shown_tags.article_id = articles.id
-    WHERE articles.id = ANY(${shown}::int[])`)
+export async function searchSnippets (db: PgDb, plan: SearchPlan, ids: number[], heads: ExcerptHeads[]): Promise<{ tags: Map<number, TagRef[]>, snippets: Map<number, string> }> {
   const tags = new Map<number, TagRef[]>(ids.map((id) => [id, []]))
   const best = new Map(heads.map((r) => {
     tags.set(r.id, r.tags)
-    const head = marks(r.summary) > marks(r.title) ? r.summary : r.title
+    const head = marks(r.summaryExcerpt) > marks(r.titleExcerpt) ? r.summaryExcerpt : r.titleExcerpt
     return [r.id, { text: head, marks: marks(head), bodyMay: r.bodyHits > marks(head) }]
   }))
   const needBody = [...best].filter(([, b]) => b.bodyMay).map(([id]) => id)
   if (needBody.length > 0) {
     const { rows: bodies } = await executePrepared<{ id: number, body: string | null }>(db, sql`
-      SELECT id, ${headline(sql`body`)} AS body FROM articles WHERE id = ANY(${sql.param(needBody)}::int[])`)
+      SELECT id, ${headline(sql`body`, sql`${sql.placeholder('fts')}`)} AS body FROM articles WHERE id = ANY(${sql.placeholder('ids')}::int[])`, { fts: plan.fts, ids: needBody })
     for (const r of bodies) {
       const b = best.get(r.id)!
       if (marks(r.body) > b.marks) best.set(r.id, { text: r.body, marks: marks(r.body), bodyMay: true })

@@ -44,12 +44,17 @@ function statementName (text: string): string {
  * once per connection and, after a few runs, keeps its plan, where an unnamed statement is parsed and
  * planned on every run. For statements of the hot write paths whose text is fixed but for a few shapes (the
  * order lock with a write's declaration, src/events/outbox.pg.ts); not for text that varies without bound
- * (each text is kept on every connection).
+ * (each text is kept on every connection). `values` fill the query's placeholders (`sql.placeholder`), if any.
  */
-export async function executePrepared<T extends Record<string, unknown>> (q: PgTx | PgDb, query: SQL): Promise<pg.QueryResult<T>> {
+export async function executePrepared<T extends Record<string, unknown>> (q: PgTx | PgDb, query: SQL, values?: Record<string, unknown>): Promise<pg.QueryResult<T>> {
   const { dialect, session } = q as unknown as Internals
   const built = dialect.sqlToQuery(query)
-  return await session.prepareQuery(built, undefined, statementName(built.sql), false).execute() as pg.QueryResult<T>
+  return await session.prepareQuery(built, undefined, statementName(built.sql), false).execute(values) as pg.QueryResult<T>
+}
+
+/** A query's text and parameters as Drizzle builds them (placeholders among the parameters), for driverRows' `built`. */
+export function buildable (q: PgDb, query: SQL): { toSQL: () => Query } {
+  return { toSQL: () => (q as unknown as Internals).dialect.sqlToQuery(query) }
 }
 
 /**
