@@ -44,11 +44,13 @@ export function searchPlannerPg (db: PgDb) {
    *
    * A named statement: its text never varies, and PostgreSQL keeps a generic plan for it, made without the
    * terms, which saves planning it for every search (0.28 ms of PostgreSQL's time). The terms come as one
-   * JSON array: PostgreSQL guesses the same number of them (100) whether it sees them or not, so the
-   * generic plan costs what each plan made with the terms costs, and is kept. (Given as arrays, whose
-   * length the planner reads, every plan was made afresh.) Each lexeme's count is a lookup of its own
-   * (search_terms' key): joined, the generic plan read all of search_terms into a hash, 20–200 ms with
-   * 100,000 words (test/pg/search-plan.test.ts).
+   * JSON array, of which PostgreSQL guesses the same number (100) whether it sees them or not: the generic
+   * plan then costs less than the plans made with the terms (it also guesses a tenth of the tags' LIMIT),
+   * and is kept. Given as arrays, whose length the planner reads, the plans made with the terms cost less,
+   * and every search was planned afresh. A lone UTF-16 surrogate, which JSON writes as an escape that
+   * jsonb refuses, becomes U+FFFD first, as the driver makes it in text. Each lexeme's count is a lookup of
+   * its own (search_terms' key): joined, the generic plan read all of search_terms into a hash, 20–200 ms
+   * with 100,000 words (test/pg/search-plan.test.ts).
    */
   async function termsOf (terms: SearchTerm[]): Promise<Map<number, TermRead>> {
     const { rows } = await executePrepared<TermRead & { i: number }>(db, sql`
@@ -61,7 +63,7 @@ export function searchPlannerPg (db: PgDb) {
           '(' || string_agg(${QUOTED_LEXEME}, ' <-> ' ORDER BY l.p, l.lexeme) || CASE WHEN bool_or(l.prefix) THEN ':*' ELSE '' END || ')' AS query
         FROM (SELECT t.i, (t.term ->> 'prefix')::boolean AS prefix, w.lexeme, unnest(w.positions) AS p,
                 (SELECT st.docs FROM search_terms st WHERE st.term = w.lexeme) AS docs
-              FROM jsonb_array_elements(${JSON.stringify(terms.map((term) => ({ text: term.text, prefix: term.prefix })))}::jsonb) WITH ORDINALITY AS t(term, i),
+              FROM jsonb_array_elements(${JSON.stringify(terms.map((term) => ({ text: term.text.replace(/\p{Cs}/gu, '\uFFFD'), prefix: term.prefix })))}::jsonb) WITH ORDINALITY AS t(term, i),
                 unnest(to_tsvector('gazette', t.term ->> 'text')) AS w) AS l
         GROUP BY l.i) AS w`)
     return new Map(rows.map((r) => [r.i - 1, r]))

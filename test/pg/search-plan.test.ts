@@ -121,6 +121,9 @@ t.test('a search is planned in one statement whatever its number of terms, and r
   t.match(planned[0]?.text, /\bFROM tags\b/, 'with the tags the four terms name')
   t.equal(sent.filter((s) => /\bFROM tags\b/.test(s.text)).length, 1, 'and no other statement looks for tags')
   t.equal(sent.filter((s) => /\bFROM search_terms\b/.test(s.text) && !/to_tsvector/.test(s.text)).length, 0, 'no statement of its own for a word\'s count')
+  // The terms go as JSON, where a lone UTF-16 surrogate is an escape jsonb refuses: it is a U+FFFD, as in text.
+  const planner = searchPlannerPg(a.pg!.db)
+  t.same(await planner.plan([{ ...parseSearch('harbour')[0]!, text: 'harbour\uD800' }]), await planner.plan(parseSearch('harbour \uFFFD')), 'a lone surrogate is a replacement character')
 
   // The first refusal in the order of the terms. Made cheaply, behind the API's back: 501 tags named
   // "Tag …" (the word "tag" names more than TAG_MATCHES), and counts that make "harbour" and "quay" each in
@@ -208,7 +211,16 @@ t.test('a search\'s named statements keep to their indexes in a generic plan, on
   }
   t.ok(nodes(await genericPlan(pool, named[3]!.statement!)).some((n) => n['Index Name'] === 'articles_search_idx'), 'the ranked page\'s matches come from the full-text index')
 
-  // The terms' and the ranked page's generic plans are the ones PostgreSQL keeps: not planned every time.
+  // The app names the terms' statement and the ranked page (PostgreSQL parses them once per connection, and
+  // may keep their generic plans); a page sorted by date is planned with its values every time.
+  t.ok(named[0]!.statement?.name, 'the terms\' statement is named')
+  t.ok(named[3]!.statement?.name, 'the ranked page is named')
+  const pageByDate = sentByDate.find((s) => /\bFROM "articles"/i.test(s.text) && !/ts_headline/.test(s.text) && /order by/i.test(s.text))
+  t.ok(pageByDate, 'the page by date was sent')
+  t.notOk(pageByDate?.name, 'a page by date is not named')
+  // The terms' generic plan is the one PostgreSQL keeps: not planned for every search. (The ranked page's
+  // is kept when the words are not rare: here the prefix's; for a rarer word the plans made with it cost
+  // less, and PostgreSQL goes on making them.)
   const client = await pool.connect()
   t.teardown(() => { client.release() })
   for (const { re, statement } of [named[0]!, named[3]!]) {

@@ -2,15 +2,16 @@
 // that explain the app's own statements rather than a copy of their text; and what their plans read.
 import pg from 'pg'
 
-export interface SentStatement { text: string, values: unknown[] }
+/** A statement as sent: its text, its values and, for a named prepared statement, its name. */
+export interface SentStatement { text: string, values: unknown[], name?: string }
 
 export async function statementsSent<T> (work: () => Promise<T>): Promise<{ result: T, sent: SentStatement[] }> {
   const sent: SentStatement[] = []
   const query = pg.Client.prototype.query
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const q = args[0] as { text?: string, values?: unknown[] } | string
+    const q = args[0] as { text?: string, values?: unknown[], name?: string } | string
     // drizzle passes the values beside the query object, or inside it.
-    if (typeof q === 'object' && q.text !== undefined) sent.push({ text: q.text, values: Array.isArray(args[1]) ? args[1] : q.values ?? [] })
+    if (typeof q === 'object' && q.text !== undefined) sent.push({ text: q.text, values: Array.isArray(args[1]) ? args[1] : q.values ?? [], ...(q.name === undefined ? {} : { name: q.name }) })
     return (query as (...a: unknown[]) => unknown).apply(this, args)
   } as typeof query
   try {

@@ -234,7 +234,9 @@ export function articleListingPg (db: PgDb) {
       // how many articles the words match, and might walk the articles by date looking for a rare word. A
       // ranked page of nothing but a search is named: it ranks every match whatever their number, so its
       // plan is the index's matches whatever the words (test/pg/search-plan.test.ts checks the generic
-      // plan), and PostgreSQL need not plan it for every search (0.2 ms of its time).
+      // plan). PostgreSQL parses it once per connection and may keep its generic plan (0.2 ms of its time
+      // a search): it does when the words are not rare; for a rare word the plans made with it cost less,
+      // and it goes on making them.
       const named = relevance && !shape.section && !shape.publishedAfter && !shape.publishedBefore && shape.members.length === 0
       values.fts = search.plan.fts
       if (relevance && p.after !== undefined) Object.assign(values, { after0: Number(p.after[0]), after1: Number(p.after[1]) })
