@@ -18,7 +18,7 @@ import { PHRASE_LIMIT, TAG_MATCHES } from '../../src/articles/search-index.js'
 import { build, createArticle } from '../helper.js'
 import { statementsSent } from './sent.js'
 
-interface PlanNode { 'Node Type': string, 'Index Name'?: string, 'Index Cond'?: string, 'Relation Name'?: string, Output?: string[], 'Shared Hit Blocks'?: number, 'Shared Read Blocks'?: number, Plans?: PlanNode[] }
+interface PlanNode { 'Node Type': string, 'Subplan Name'?: string, 'Index Name'?: string, 'Index Cond'?: string, 'Relation Name'?: string, Output?: string[], 'Shared Hit Blocks'?: number, 'Shared Read Blocks'?: number, Plans?: PlanNode[] }
 
 const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
 
@@ -209,7 +209,10 @@ t.test('a search\'s named statements keep to their indexes in a generic plan, on
     const scanned = all.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name'])
     t.same(scanned, [], `${String(re)}: no table read whole (${JSON.stringify(all.map((n) => [n['Node Type'], n['Relation Name'] ?? n['Index Name'], n['Index Cond']]))})`)
   }
-  t.ok(nodes(await genericPlan(pool, named[3]!.statement!)).some((n) => n['Index Name'] === 'articles_search_idx'), 'the ranked page\'s matches come from the full-text index')
+  const rankedPlan = nodes(await genericPlan(pool, named[3]!.statement!))
+  t.ok(rankedPlan.some((n) => n['Index Name'] === 'articles_search_idx'), 'the ranked page\'s matches come from the full-text index')
+  // Its tags aggregated once, not again for every row (a subquery joined to the page was, in this plan).
+  t.ok(rankedPlan.some((n) => n['Subplan Name'] === 'CTE pt'), 'the page\'s tags are aggregated once, in their own CTE')
 
   // The app names the terms' statement and the ranked page (PostgreSQL parses them once per connection, and
   // may keep their generic plans); a page sorted by date is planned with its values every time.

@@ -172,11 +172,14 @@ export function articleListingPg (db: PgDb) {
       // every ranked search. (The row past the page, there to tell whether one follows, gets its excerpts
       // too: two ts_headline calls more than needed.)
       const columns = excerptColumns({ title: sql`p.title`, summary: sql`p.summary`, search: sql`a.search` })
-      excerpted = sql`WITH p AS MATERIALIZED ${page}
+      // The tags are aggregated once, in a CTE of their own: joined as a subquery, the generic plan ran the
+      // aggregate again for every row of the page (a helper's review measured 38 ms against 25 at 100 rows).
+      excerpted = sql`WITH p AS MATERIALIZED ${page},
+        pt AS MATERIALIZED (${shownTags(sql`at.article_id = ANY(ARRAY(SELECT id FROM p))`)})
         SELECT p.*, ${columns.titleExcerpt} AS "titleExcerpt", ${columns.summaryExcerpt} AS "summaryExcerpt", ${columns.bodyHits} AS "bodyHits",
           coalesce(pt.tags, '[]') AS "excerptTags"
         FROM p JOIN articles a ON a.id = p.id
-          LEFT JOIN (${shownTags(sql`at.article_id = ANY(ARRAY(SELECT id FROM p))`)}) AS pt ON pt.article_id = p.id
+          LEFT JOIN pt ON pt.article_id = p.id
         ORDER BY p."rank" DESC, p.id DESC`
     } else {
       page = from().where(and(drivingRange, where, keyset)).orderBy(orderBy(order)).limit(limit)
