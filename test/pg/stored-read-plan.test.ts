@@ -20,6 +20,7 @@ t.test("an article's read looks up its own tags, not the whole tags table", asyn
   t.same(res.json().tags.map((tag: { slug: string }) => tag.slug), ['harbour', 'ferries', 'weather'], 'the tags, in the editor\'s order')
   const reads = sent.filter((q) => /article_representations/.test(q.text))
   t.equal(reads.length, 1, 'one statement reads the article')
+  t.match(reads[0]!.name, /^gz_/, 'a named prepared statement: planned once per connection')
   const plan = await analyzed(db.$client, reads[0]!)
   t.equal(rowsRead(plan, 'tags'), 3, 'the article\'s three tags, each by its key')
 })

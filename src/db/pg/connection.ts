@@ -30,7 +30,7 @@ interface Internals {
 const statementNames = new Map<string, string>()
 
 /** The name of a statement's text as a prepared statement (the same on every connection and process). */
-function statementName (text: string): string {
+export function statementName (text: string): string {
   let name = statementNames.get(text)
   if (name === undefined) {
     name = `gz_${createHash('sha256').update(text).digest('base64url').slice(0, 32)}`
