@@ -7,10 +7,11 @@
 // tags a search's statements read (the words' and the page's) are read by their keys, never the whole of
 // tags or article_tags, on a site of 20,000 tags.
 // Then the snippets: the body's excerpt is asked for only where it could win (src/articles/search-index.pg.ts,
-// searchPageExtrasPg); the answers must be those of asking for all three, and the page's tags come in the
-// same statement. And the planning: one statement for every term's lexemes, counts and the tags they
-// name, the first refusal in the order of the terms. Last, the named statements' generic plans, which
-// PostgreSQL may keep after five runs: they must keep to their indexes on a large site's vocabulary.
+// searchPageExtrasPg); the answers must be those of asking for all three, ranked or sorted by date, and the
+// page's tags come in the same statement. And the planning: one statement for every term's lexemes, counts
+// and the tags they name, the first refusal in the order of the terms. Last, the named statements' generic
+// plans, which PostgreSQL may keep after five runs: they must keep to their indexes on a large site's
+// vocabulary.
 import t from 'tap'
 import pg from 'pg'
 import { sql } from 'drizzle-orm'
@@ -117,12 +118,13 @@ t.test('snippets are those of the best of title, summary and body, as if all thr
 
   const db = a.pg!.db
   const planner = searchPlannerPg(db)
-  let bodies = 0
+  // Each search ranked (the excerpts' makings come in the ranked page's own statement) and sorted by date
+  // (searchPageExtrasPg makes them in a statement of its own): two ways to the same snippets.
+  const ways = [
+    { sort: '', name: 'ranked', made: (text: string) => /\bts_rank\(/.test(text), bodies: 0 },
+    { sort: '&sort=-publishedAt', name: 'by date', made: (text: string) => !/\bts_rank\(/.test(text) && /\barticle_tags\b/.test(text), bodies: 0 }
+  ]
   for (const q of ['harbour', 'fleet', 'harbour fleet', 'harb*', '"harbour again"', 'docks', 'works', 'harbourmaster*']) {
-    const res = await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent(q)}&limit=50` })
-    t.equal(res.statusCode, 200, q)
-    const got = res.json().data as { id: number, snippet: string }[]
-    t.ok(got.length > 0, `${q}: hits`)
     // The reference: all three excerpts of every hit, the one with the most marks (the first on a tie).
     const plan = await planner.plan(parseSearch(q))
     const options = 'StartSel="\u0002o\u0003", StopSel="\u0003c\u0002", MaxWords=32, MinWords=16, ShortWord=0, HighlightAll=false'
@@ -130,21 +132,29 @@ t.test('snippets are those of the best of title, summary and body, as if all thr
     const { rows } = await db.execute<{ id: number, title: string | null, summary: string | null, body: string | null }>(
       sql.raw(`SELECT id, ${head('title')} AS title, ${head('summary')} AS summary, ${head('body')} AS body FROM articles WHERE search @@ $1::tsquery`.replaceAll('$1', `'${plan.fts.replace(/'/g, "''")}'`).replaceAll('$2', `'${options}'`)))
     const marks = (x: string | null) => x === null ? 0 : x.split('\u0002o\u0003').length - 1
-    for (const item of got) {
-      const r = rows.find((x) => x.id === item.id)!
-      const best = [r.title, r.summary, r.body].reduce((x, y) => marks(y) > marks(x) ? y : x)
-      if (best === r.body && marks(r.body) > 0) bodies++
-      if (marks(best) === 0) {
-        t.match(item.snippet, /<mark>/, `${q}, ${item.id}: a tag name marked`)
-        continue
+    for (const way of ways) {
+      const { result: res, sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent(q)}${way.sort}&limit=50` }))
+      t.equal(res.statusCode, 200, `${q}, ${way.name}`)
+      t.ok(sent.some((s) => /ts_headline\(/.test(s.text) && way.made(s.text)), `${q}, ${way.name}: the excerpts made by its own statement`)
+      const got = res.json().data as { id: number, snippet: string }[]
+      t.ok(got.length > 0, `${q}, ${way.name}: hits`)
+      t.equal(got.length, rows.length, `${q}, ${way.name}: every hit`)
+      for (const item of got) {
+        const r = rows.find((x) => x.id === item.id)!
+        const best = [r.title, r.summary, r.body].reduce((x, y) => marks(y) > marks(x) ? y : x)
+        if (best === r.body && marks(r.body) > 0) way.bodies++
+        if (marks(best) === 0) {
+          t.match(item.snippet, /<mark>/, `${q}, ${way.name}, ${item.id}: a tag name marked`)
+          continue
+        }
+        const expected = (best ?? '').replaceAll('\uE000', '<').replaceAll('\uE001', '>')
+          .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+          .replaceAll('\u0002o\u0003', '<mark>').replaceAll('\u0003c\u0002', '</mark>')
+        t.equal(item.snippet, expected, `${q}, ${way.name}, article ${item.id}`)
       }
-      const expected = (best ?? '').replaceAll('\uE000', '<').replaceAll('\uE001', '>')
-        .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
-        .replaceAll('\u0002o\u0003', '<mark>').replaceAll('\u0003c\u0002', '</mark>')
-      t.equal(item.snippet, expected, `${q}, article ${item.id}`)
     }
   }
-  t.ok(bodies >= 3, `the body's excerpt won ${bodies} times (it must still be asked for then)`)
+  for (const way of ways) t.ok(way.bodies >= 3, `${way.name}: the body's excerpt won ${way.bodies} times (it must still be asked for then)`)
 })
 
 t.test('a search is planned in one statement whatever its number of terms, and refused for its first term at fault', async (t) => {
