@@ -196,10 +196,13 @@ export function excerptColumns (of: { title: SQL, summary: SQL, search: SQL }): 
 /**
  * The tags of the articles whose `article_tags` rows (`at`) `shown` selects, each list in the editor's order,
  * as JSON, one row per article (`article_id`, `tags`): joined once for a page (a subquery per article was
- * a scan of the tags each).
+ * a scan of the tags each). Each tag looked up by its key, as the stored read does (./stored.pg.ts):
+ * joined, the planner answered a page's tag rows by hashing the whole tags table (20,000 rows read for the
+ * 30 to 210 of a page, ranked or by date), or by a merge join walking its key up to the page's highest id
+ * (test/pg/search-plan.test.ts). `OFFSET 0` keeps the lookup a subquery of its own, not a join.
  */
 export const shownTags = (shown: SQL): SQL => sql`SELECT at.article_id, json_agg(json_build_object('slug', t.slug, 'name', t.name) ORDER BY at.position) AS tags
-        FROM article_tags at JOIN tags t ON t.id = at.tag_id AND t.deleted_at IS NULL
+        FROM article_tags at CROSS JOIN LATERAL (SELECT slug, name FROM tags t WHERE t.id = at.tag_id AND t.deleted_at IS NULL OFFSET 0) t
         WHERE ${shown} GROUP BY at.article_id`
 
 /**

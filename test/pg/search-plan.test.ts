@@ -3,12 +3,15 @@
 // of recent writes wait in the index's pending list, up to gin_pending_list_limit (4 MB), and every search
 // scans all of it: on the bench's copy, 79 ms for a word in 85 articles, and the planner, counting those
 // pages, chose a sequential scan of every article instead. The articles here are written one statement
-// each, as the API writes them, and the search is the app's own statement, captured from the pool.
+// each, as the API writes them, and the search is the app's own statement, captured from the pool. The
+// tags a search's statements read (the words' and the page's) are read by their keys, never the whole of
+// tags or article_tags, on a site of 20,000 tags.
 // Then the snippets: the body's excerpt is asked for only where it could win (src/articles/search-index.pg.ts,
-// searchPageExtrasPg); the answers must be those of asking for all three, and the page's tags come in the
-// same statement. And the planning: one statement for every term's lexemes, counts and the tags they
-// name, the first refusal in the order of the terms. Last, the named statements' generic plans, which
-// PostgreSQL may keep after five runs: they must keep to their indexes on a large site's vocabulary.
+// searchPageExtrasPg); the answers must be those of asking for all three, ranked or sorted by date, and the
+// page's tags come in the same statement. And the planning: one statement for every term's lexemes, counts
+// and the tags they name, the first refusal in the order of the terms. Last, the named statements' generic
+// plans, which PostgreSQL may keep after five runs: they must keep to their indexes on a large site's
+// vocabulary.
 import t from 'tap'
 import pg from 'pg'
 import { sql } from 'drizzle-orm'
@@ -16,9 +19,12 @@ import { parseSearch } from '../../src/articles/search.js'
 import { searchPlannerPg } from '../../src/articles/search-index.pg.js'
 import { PHRASE_LIMIT, TAG_MATCHES } from '../../src/articles/search-index.js'
 import { build, createArticle } from '../helper.js'
-import { statementsSent } from './sent.js'
+import { analyzed, rowsRead, statementsSent } from './sent.js'
 
 interface PlanNode { 'Node Type': string, 'Subplan Name'?: string, 'Index Name'?: string, 'Index Cond'?: string, 'Relation Name'?: string, Output?: string[], 'Shared Hit Blocks'?: number, 'Shared Read Blocks'?: number, Plans?: PlanNode[] }
+
+/** How many tags each article of the first test has. */
+const TAGS_EACH = 10
 
 const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
 
@@ -29,7 +35,7 @@ async function genericPlan (pool: pg.Pool, statement: { text: string }): Promise
 }
 
 t.test('a search reads its words\' entries of the index, not a pending list or every article', async (t) => {
-  const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres' })
+  const a = await build(t, { responseCacheMb: 0, searchRateLimit: 1_000_000 }, { engine: 'postgres' })
   const db = a.pg!.db
   // 600 articles of some 300 words each, one INSERT each (the triggers index each as it comes); the rare
   // word in three of them.
@@ -39,7 +45,13 @@ t.test('a search reads its words\' entries of the index, not a pending list or e
     await db.execute(sql`INSERT INTO articles (slug, title, body, body_html, status, published_at, created_at, updated_at, authors)
       VALUES (${`a-${i}`}, ${`Article ${i}`}, ${words + rare}, ${`<p>${words}${rare}</p>`}, 'published', ${1_000_000 + i}, ${1_000_000 + i}, ${1_000_000 + i}, '[]')`)
   }
-  await db.execute(sql`ANALYZE articles`)
+  // And a large site's tags: 20,000 of them, ten on every article (6,000 rows of article_tags), spread over
+  // every tag's id as a site's are (a merge join over tags' key then walks them all), so that a statement
+  // reading article_tags or tags whole reads tens of times a page's own rows.
+  await db.execute(sql`INSERT INTO tags (slug, name, created_at, updated_at) SELECT 'topic-' || n, 'Topic ' || n, 0, 0 FROM generate_series(1, 20000) AS n`)
+  await db.execute(sql`INSERT INTO article_tags (article_id, tag_id, position)
+    SELECT a.id, t.id, k FROM articles a CROSS JOIN generate_series(0, ${TAGS_EACH - 1}) AS k JOIN tags t ON t.slug = 'topic-' || (a.id * 33 + k) % 20000 + 1`)
+  await db.execute(sql`ANALYZE`)
 
   const { result: res, sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: '/v1/articles?q=zanzibarite&limit=20' }))
   t.equal(res.statusCode, 200)
@@ -63,6 +75,33 @@ t.test('a search reads its words\' entries of the index, not a pending list or e
   const { rows: [verbose] } = await pool.query(`EXPLAIN (VERBOSE, FORMAT JSON) ${ranked[0]!.text}`, ranked[0]!.values)
   const scan = nodes((verbose as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan).find((n) => n['Relation Name'] === 'articles')
   t.equal(scan?.Output?.filter((o) => o.includes('ts_rank(')).length, 1, `each match ranked once: ${JSON.stringify(scan?.Output)}`)
+
+  // The tags: those the words name (looked up in tags_search_idx; none here) and those of the page's
+  // articles, each by its key. Every statement of a search that reads them, ranked and sorted by date, for
+  // the rare word (3 hits) and for a word in every article (a page of 20, and the row past it), as sent and
+  // with its values (the plans PostgreSQL makes for them), under EXPLAIN ANALYZE: a join answered by
+  // hashing every tag, or the page's article_tags read without its articles' ids, reads thousands of rows
+  // where the page has at most 210.
+  for (const [q, own] of [['zanzibarite', 3], ['word5x5', 21]] as const) {
+    const { result: byRank, sent: sentByRank } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${q}&limit=20` }))
+    const { result: byDate, sent: sentByDate } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${q}&sort=-publishedAt&limit=20` }))
+    for (const page of [byRank, byDate]) {
+      t.equal(page.statusCode, 200, page.body.slice(0, 200))
+      t.same(page.json().data.map((x: { tags: unknown[] }) => x.tags.length), Array(Math.min(own, 20)).fill(TAGS_EACH), `${q}: the hits' tags, all of them`)
+    }
+    // The statements that read them (src/articles/search-index.pg.ts): the terms' (tags), the ranked page's,
+    // and the extras of a page by date (article_tags and tags). Writes (the upkeep's) left out.
+    const reads = [...sentByRank, ...sentByDate].filter((s) => /\b(article_tags|tags)\b/.test(s.text) && /^\s*(SELECT|WITH)\b/i.test(s.text) && !/\b(INSERT|UPDATE|DELETE)\b/i.test(s.text))
+    const which = (text: string) => /jsonb_array_elements\(/.test(text) ? 'the terms' : /\bts_rank\(/.test(text) ? 'the ranked page' : /ts_headline\(/.test(text) ? 'the extras by date' : text.replace(/\s+/g, ' ').slice(0, 80)
+    t.same(reads.map((s) => which(s.text)).sort(), ['the extras by date', 'the ranked page', 'the terms', 'the terms'], `${q}: the statements that read tags`)
+    for (const statement of reads) {
+      const plan = await analyzed(pool, statement)
+      for (const relation of ['article_tags', 'tags']) {
+        const read = rowsRead(plan, relation)
+        t.ok(read <= own * TAGS_EACH, `${q}, ${which(statement.text)}: ${read} rows of ${relation} read, the page's own at most`)
+      }
+    }
+  }
 })
 
 t.test('snippets are those of the best of title, summary and body, as if all three were asked for', async (t) => {
@@ -79,12 +118,13 @@ t.test('snippets are those of the best of title, summary and body, as if all thr
 
   const db = a.pg!.db
   const planner = searchPlannerPg(db)
-  let bodies = 0
+  // Each search ranked (the excerpts' makings come in the ranked page's own statement) and sorted by date
+  // (searchPageExtrasPg makes them in a statement of its own): two ways to the same snippets.
+  const ways = [
+    { sort: '', name: 'ranked', made: (text: string) => /\bts_rank\(/.test(text), bodies: 0 },
+    { sort: '&sort=-publishedAt', name: 'by date', made: (text: string) => !/\bts_rank\(/.test(text) && /\barticle_tags\b/.test(text), bodies: 0 }
+  ]
   for (const q of ['harbour', 'fleet', 'harbour fleet', 'harb*', '"harbour again"', 'docks', 'works', 'harbourmaster*']) {
-    const res = await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent(q)}&limit=50` })
-    t.equal(res.statusCode, 200, q)
-    const got = res.json().data as { id: number, snippet: string }[]
-    t.ok(got.length > 0, `${q}: hits`)
     // The reference: all three excerpts of every hit, the one with the most marks (the first on a tie).
     const plan = await planner.plan(parseSearch(q))
     const options = 'StartSel="\u0002o\u0003", StopSel="\u0003c\u0002", MaxWords=32, MinWords=16, ShortWord=0, HighlightAll=false'
@@ -92,21 +132,29 @@ t.test('snippets are those of the best of title, summary and body, as if all thr
     const { rows } = await db.execute<{ id: number, title: string | null, summary: string | null, body: string | null }>(
       sql.raw(`SELECT id, ${head('title')} AS title, ${head('summary')} AS summary, ${head('body')} AS body FROM articles WHERE search @@ $1::tsquery`.replaceAll('$1', `'${plan.fts.replace(/'/g, "''")}'`).replaceAll('$2', `'${options}'`)))
     const marks = (x: string | null) => x === null ? 0 : x.split('\u0002o\u0003').length - 1
-    for (const item of got) {
-      const r = rows.find((x) => x.id === item.id)!
-      const best = [r.title, r.summary, r.body].reduce((x, y) => marks(y) > marks(x) ? y : x)
-      if (best === r.body && marks(r.body) > 0) bodies++
-      if (marks(best) === 0) {
-        t.match(item.snippet, /<mark>/, `${q}, ${item.id}: a tag name marked`)
-        continue
+    for (const way of ways) {
+      const { result: res, sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent(q)}${way.sort}&limit=50` }))
+      t.equal(res.statusCode, 200, `${q}, ${way.name}`)
+      t.ok(sent.some((s) => /ts_headline\(/.test(s.text) && way.made(s.text)), `${q}, ${way.name}: the excerpts made by its own statement`)
+      const got = res.json().data as { id: number, snippet: string }[]
+      t.ok(got.length > 0, `${q}, ${way.name}: hits`)
+      t.equal(got.length, rows.length, `${q}, ${way.name}: every hit`)
+      for (const item of got) {
+        const r = rows.find((x) => x.id === item.id)!
+        const best = [r.title, r.summary, r.body].reduce((x, y) => marks(y) > marks(x) ? y : x)
+        if (best === r.body && marks(r.body) > 0) way.bodies++
+        if (marks(best) === 0) {
+          t.match(item.snippet, /<mark>/, `${q}, ${way.name}, ${item.id}: a tag name marked`)
+          continue
+        }
+        const expected = (best ?? '').replaceAll('\uE000', '<').replaceAll('\uE001', '>')
+          .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+          .replaceAll('\u0002o\u0003', '<mark>').replaceAll('\u0003c\u0002', '</mark>')
+        t.equal(item.snippet, expected, `${q}, ${way.name}, article ${item.id}`)
       }
-      const expected = (best ?? '').replaceAll('\uE000', '<').replaceAll('\uE001', '>')
-        .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
-        .replaceAll('\u0002o\u0003', '<mark>').replaceAll('\u0003c\u0002', '</mark>')
-      t.equal(item.snippet, expected, `${q}, article ${item.id}`)
     }
   }
-  t.ok(bodies >= 3, `the body's excerpt won ${bodies} times (it must still be asked for then)`)
+  for (const way of ways) t.ok(way.bodies >= 3, `${way.name}: the body's excerpt won ${way.bodies} times (it must still be asked for then)`)
 })
 
 t.test('a search is planned in one statement whatever its number of terms, and refused for its first term at fault', async (t) => {
@@ -119,7 +167,8 @@ t.test('a search is planned in one statement whatever its number of terms, and r
   const planned = sent.filter((s) => /jsonb_array_elements\(/.test(s.text))
   t.equal(planned.length, 1, 'the lexemes of the four terms, and their counts, in one statement')
   t.match(planned[0]?.text, /\bFROM tags\b/, 'with the tags the four terms name')
-  t.equal(sent.filter((s) => /\bFROM tags\b/.test(s.text)).length, 1, 'and no other statement looks for tags')
+  // Looked for by their names' words, as tags_search_idx has them (the ranked page reads its own tags by key).
+  t.equal(sent.filter((s) => /\bto_tsvector\('gazette'::regconfig, name\)/.test(s.text)).length, 1, 'and no other statement looks for tags')
   t.equal(sent.filter((s) => /\bFROM search_terms\b/.test(s.text) && !/to_tsvector/.test(s.text)).length, 0, 'no statement of its own for a word\'s count')
   // The terms go as JSON, where a lone UTF-16 surrogate is an escape jsonb refuses: it is a U+FFFD, as in text.
   const planner = searchPlannerPg(a.pg!.db)
