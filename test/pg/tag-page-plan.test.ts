@@ -102,3 +102,29 @@ t.test('the migration takes the writers\' order lock before it locks a table', a
   t.ok(lock >= 0, 'the event log\'s order lock, by its value')
   t.ok(lock < text.indexOf('LOCK TABLE'), 'before any table lock')
 })
+
+t.test("a list page's tags are looked up by key, however many tags the site has", async (t) => {
+  const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres' })
+  const db = a.pg!.db
+  // 20,000 tags, ids spread; 300 published articles with ten tags each, taken from across the whole range.
+  const at = a.clock.now - 1000 * 60_000
+  await db.execute(sql`INSERT INTO tags (slug, name, created_at, updated_at) SELECT 'topic-' || n, 'Topic ' || n, 0, 0 FROM generate_series(1, 20000) AS n`)
+  await db.execute(sql`INSERT INTO articles (slug, title, body, body_html, status, published_at, created_at, updated_at)
+    SELECT 'a-' || i, 'Article ' || i, 'Text.', '<p>Text.</p>', 'published', ${at}::bigint + i * 60000, ${at}::bigint, ${at}::bigint
+    FROM generate_series(1, 300) AS i`)
+  await db.execute(sql`INSERT INTO article_tags (article_id, tag_id, position)
+    SELECT a.id, t.id, k FROM articles a CROSS JOIN generate_series(0, 9) AS k JOIN tags t ON t.slug = 'topic-' || (a.id * 67 + k * 1999) % 20000 + 1`)
+  await db.execute(sql`ANALYZE tags`)
+  await db.execute(sql`ANALYZE article_tags`)
+
+  const { result: res, sent } = await statementsSent(() => a.inject({ method: 'GET', url: '/v1/articles?limit=20' }))
+  t.equal(res.statusCode, 200)
+  const items = res.json().data as { slug: string, tags: { slug: string }[] }[]
+  t.equal(items.length, 20)
+  t.ok(items.every((item) => item.tags.length === 10), 'every article with its ten tags')
+  const reads = sent.filter((q) => /FROM article_tags at/.test(q.text))
+  t.equal(reads.length, 1, 'one statement reads the page\'s tags')
+  const plan = await analyzed(db.$client, reads[0]!)
+  t.ok(rowsRead(plan, 'article_tags') <= 200, `the page's own tag rows (read ${rowsRead(plan, 'article_tags')})`)
+  t.ok(rowsRead(plan, 'tags') <= 200, `each tag by its key, not the whole tags table (read ${rowsRead(plan, 'tags')})`)
+})
