@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm'
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
+import { REUSABLE_TARGETS } from '../../src/comments/repository.pg.js'
 
 /** Counts the statements named `name` that the app sends through its pool, from now on. */
 function counter (a: TestApp, name: string): { take: () => number } {
@@ -114,4 +115,53 @@ t.test('a comment reuses its article as last read, and every change to it gets a
     t.equal(res.statusCode, 204, res.body)
     assertProblem(t, await postComment(a, 'quay', reader('Gone')), 404, 'not-found')
   })
+})
+
+t.test('the memory forgets the article read longest ago; a read makes an article the newest again', async (t) => {
+  // The memory holds REUSABLE_TARGETS articles and, when full, forgets the one whose last read is oldest.
+  // Every read of an article by its slug (findTarget: its thread, the moderators' list of its comments, a
+  // comment's fresh lookup) makes it the newest again. Without that, an article whose thread is read all
+  // the time would still be forgotten once REUSABLE_TARGETS others had been read after its first read, and
+  // its comments would pay the lookup again. The size is a constant, filled here at its real size: a
+  // lookup by slug per article, a few seconds.
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 }, { engine: 'postgres' })
+  const lookups = counter(a, 'comments_target_by_slug')
+  await createArticle(a, { title: 'Old', slug: 'old', body: 'Text.', status: 'published' })
+  await createArticle(a, { title: 'Kept', slug: 'kept', body: 'Text.', status: 'published' })
+  // As many other published articles as the memory holds, made behind the API's back; announced, or each
+  // comment's write would first announce thousands of publications.
+  const at = a.clock.now - 60_000
+  await a.pg!.db.execute(sql`INSERT INTO articles (slug, title, body, body_html, status, published_at, created_at, updated_at, announced)
+    SELECT 'other-' || i, 'Other ' || i, 'Text.', '<p>Text.</p>', 'published', ${at}::bigint, ${at}::bigint, ${at}::bigint, true
+    FROM generate_series(1, ${REUSABLE_TARGETS}) AS i`)
+  /** Reads the articles other-<from> to other-<to> by their slugs, in that order, as the routes do (findTarget). */
+  const readOthers = async (from: number, to: number): Promise<void> => {
+    let found = 0
+    for (let i = from; i <= to; i++) if (await a.app.comments.findTarget(`other-${i}`)) found++
+    t.equal(found, to - from + 1, `other-${from} to other-${to} read`)
+    lookups.take()
+  }
+
+  // A comment to each of old and kept looks it up, which remembers it: old first.
+  t.equal(articleOf(await postComment(a, 'old', reader('First on old'))), 'old')
+  t.equal(articleOf(await postComment(a, 'kept', reader('First on kept'))), 'kept')
+  t.equal(lookups.take(), 2, 'each looked up once')
+  // Full: old and kept are the two read longest ago, old first.
+  await readOthers(1, REUSABLE_TARGETS - 2)
+  // kept's thread is read: kept becomes the newest read; old is still the oldest, other-1 next.
+  const thread = await a.inject({ method: 'GET', url: '/v1/articles/kept/comments' })
+  t.equal(thread.statusCode, 200, thread.body)
+  lookups.take()
+  // Two more articles read: the two read longest ago go, old and then other-1 (without the move, old and
+  // then kept).
+  await readOthers(REUSABLE_TARGETS - 1, REUSABLE_TARGETS)
+  t.equal(a.app.comments.reusableTarget('other-1'), undefined, 'other-1 forgotten, after old')
+  t.ok(a.app.comments.reusableTarget('other-2'), 'other-2 remembered: the memory holds REUSABLE_TARGETS, no fewer')
+
+  t.equal(articleOf(await postComment(a, 'kept', reader('Kept, from memory'))), 'kept')
+  t.equal(lookups.take(), 0, 'kept, read again after old, is still remembered')
+  t.equal(articleOf(await postComment(a, 'old', reader('Old, looked up'))), 'old')
+  t.equal(lookups.take(), 1, 'old, read longest ago, was forgotten: looked up again')
+  t.equal(articleOf(await postComment(a, 'old', reader('Old, from memory'))), 'old')
+  t.equal(lookups.take(), 0, 'and that lookup remembered it again')
 })

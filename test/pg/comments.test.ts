@@ -4,13 +4,17 @@
 // commentCount, moderation, the author's edit token and window, reports and their threshold, deletion
 // with tombstones, an idempotent replay, the event log), and with two processes on one PostgreSQL (two apps,
 // two pools, one database) concurrent posts and reports on one article, and posts to several articles from
-// several clients, are all counted, exactly; what one process changes, the other's next comment honours.
+// several clients, are all counted, exactly; what one process changes, the other's next comment honours,
+// though it starts from the article as that process remembers it, even while it waits to be written.
 import t, { type Test } from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createHash } from 'node:crypto'
 import { eq, sql } from 'drizzle-orm'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import * as pgSchema from '../../src/db/pg/schema.js'
+import { EVENT_LOG_LOCK } from '../../src/events/outbox.pg.js'
 import { assertProblem, authorDelete, authorEdit, build, createArticle, eventLog, postComment, postWithToken, sameOnBothEngines, type Engine, type TestApp } from '../helper.js'
+import { statementsSent, type SentStatement } from './sent.js'
 
 const ROUNDS = Number(process.env.RACE_ROUNDS ?? 5)
 const MINUTE = 60_000
@@ -205,6 +209,11 @@ async function commentStory (t: Test, engine: Engine): Promise<unknown[]> {
 
 t.test('comments answer the same on SQLite and on PostgreSQL', (t) => sameOnBothEngines(t, 20, commentStory))
 
+/** A comment's lookup of its article by slug (src/comments/repository.pg.ts, findTarget). */
+const isLookup = (q: SentStatement): boolean => q.name === 'comments_target_by_slug'
+/** A comment write's read of its articles, locked (src/comments/repository.pg.ts, writeComments): the only statement ending so. */
+const isTargetsLock = (q: SentStatement): boolean => /FOR UPDATE OF a\s*$/.test(q.text)
+
 /** Two processes on one database: A and B, each with its own pool, B on A's database. */
 async function twoProcesses (t: Test, config: Record<string, unknown>): Promise<[TestApp, TestApp]> {
   const a = await build(t, config, { engine: 'postgres' })
@@ -288,19 +297,100 @@ t.test('two processes: comments to several articles at once, from several client
   const submitted = (await eventLog(a, '&type=comment.submitted')).map((e) => e.data.id as number)
   t.equal(new Set(submitted).size, [...posted.values()].reduce((x, y) => x + y), 'one comment.submitted each')
 
-  // Both processes now remember the three articles (src/comments/repository.pg.ts, reusableTarget), and
-  // A changes them without B knowing: B's next comment to each answers as a fresh read would.
+  // Both processes now remember the three articles (src/comments/repository.pg.ts, reusableTarget): each
+  // commented on all three in the first round. The rounds above pass as well without that memory; here its
+  // use is seen in the statements sent (statementsSent sees both processes' pools, which are in this one):
+  // a burst from both to all three looks none of them up by slug, each comment starting from its
+  // process's memory, and every count stays exact.
+  const burst = Array.from({ length: 12 }, (_, i) => ({ app: i % 2 === 0 ? a : b, slug: slugs[i % 3]! }))
+  const { result: burstAnswers, sent } = await statementsSent(async () => await Promise.all(burst.map((p, i) =>
+    postComment(p.app, p.slug, { authorName: 'R', authorEmail: 'burst@example.org', body: `Burst ${i}` }))))
+  t.same(burstAnswers.map((r) => r.statusCode), Array(burst.length).fill(201), 'every comment of the burst is a 201')
+  t.ok(sent.some(isTargetsLock), 'their writes were seen')
+  t.equal(sent.filter(isLookup).length, 0, 'and not one comment looked its article up: each started from its memory')
+  for (const p of burst) posted.set(p.slug, posted.get(p.slug)! + 1)
+  for (const slug of slugs) t.equal(await commentCount(b, slug), posted.get(slug), `after the burst, ${slug}'s comment_count is exact`)
+
+  // A changes the articles without B knowing: B's next comment to each answers as a fresh read would. Its
+  // statements show the path: the write's locking read of the article from B's memory first ('lock'),
+  // which finds the article changed (StaleRead), then the lookup by slug that the answer comes from.
+  // Without the memory, the lookup would come first and alone.
+  const onB = async (slug: string, body: string): Promise<{ res: LightMyRequestResponse, steps: string[] }> => {
+    const { result, sent } = await statementsSent(async () => await postComment(b, slug, { authorName: 'R', authorEmail: 'late@example.org', body }))
+    return { res: result, steps: sent.flatMap((q) => isLookup(q) ? ['lookup'] : isTargetsLock(q) ? ['lock'] : []) }
+  }
   const etag = async (slug: string) => (await a.as('editor', { method: 'GET', url: `/v1/articles/${slug}` })).headers.etag as string
   const patch = async (slug: string, payload: Record<string, unknown>) =>
     t.equal((await a.as('editor', { method: 'PATCH', url: `/v1/articles/${slug}`, headers: { 'if-match': await etag(slug) }, payload })).statusCode, 200)
   await patch('north', { commentsOpen: false })
-  assertProblem(t, await postComment(b, 'north', { authorName: 'R', authorEmail: 'late@example.org', body: 'Closed on A' }), 409, 'comments-closed')
+  const closed = await onB('north', 'Closed on A')
+  assertProblem(t, closed.res, 409, 'comments-closed')
+  t.same(closed.steps, ['lock', 'lookup'], 'closed: from memory to the write, which found it changed, then a fresh read')
   t.equal((await a.as('editor', { method: 'DELETE', url: '/v1/articles/south', headers: { 'if-match': await etag('south') } })).statusCode, 204)
-  assertProblem(t, await postComment(b, 'south', { authorName: 'R', authorEmail: 'late@example.org', body: 'Deleted on A' }), 404, 'not-found')
+  const deleted = await onB('south', 'Deleted on A')
+  assertProblem(t, deleted.res, 404, 'not-found')
+  t.same(deleted.steps, ['lock', 'lookup'], 'deleted: from memory to the write, which found it gone, then a fresh read')
   await patch('middle', { slug: 'centre' })
   const taken = await createArticle(a, { title: 'The new middle', slug: 'middle', status: 'published' })
-  const res = await postComment(b, 'middle', { authorName: 'R', authorEmail: 'late@example.org', body: 'To the new one' })
-  t.equal(res.statusCode, 201, res.body)
-  const stored = (await a.pg!.db.execute<{ article: number }>(sql`SELECT article_id AS article FROM comments WHERE id = ${res.json().id as number}`)).rows[0]
+  const moved = await onB('middle', 'To the new one')
+  t.equal(moved.res.statusCode, 201, moved.res.body)
+  t.same(moved.steps, ['lock', 'lookup', 'lock'], 'slug moved: from memory to the write, which found the slug gone, then a fresh read and its write')
+  const stored = (await a.pg!.db.execute<{ article: number }>(sql`SELECT article_id AS article FROM comments WHERE id = ${moved.res.json().id as number}`)).rows[0]
   t.equal(stored?.article, taken.id, 'to the article that has the slug now, not the one B remembered')
+})
+
+t.test('two processes: an article closed on A while comments B started from its memory wait to be written', async (t) => {
+  // B remembers the article as open. Its comments check it as remembered and wait for the event log's
+  // order lock, which the test holds, and for which A's close waits first: when the lock is let go, the
+  // close commits before B's writes, which find the article closed under its row lock (StaleRead). Each
+  // comment is then read again and answered as a fresh read says, 409, and none is written. Who waits for
+  // the lock is read from pg_stat_activity, by statement, not counted: each process's scheduler of due
+  // publications takes the lock too, every second, and its upkeep every 30 seconds.
+  const [a, b] = await twoProcesses(t, { commentModeration: 'none', commentRateLimit: 100_000 })
+  await createArticle(a, { title: 'Pier', slug: 'pier', status: 'published' })
+  const first = await postComment(b, 'pier', { authorName: 'R', authorEmail: 'r@example.org', body: 'Before' })
+  t.equal(first.statusCode, 201, 'B read pier, and remembers it')
+  const before = await commentCount(a, 'pier')
+
+  // Closed rather than put back in the pool at the end: should the test fail while it holds the lock, the
+  // lock goes with it, and nothing waits for it.
+  const other = await a.pg!.db.$client.connect()
+  t.teardown(() => { other.release(true) })
+  /**
+   * Until a statement like `pattern` (and not like `unlike`) waits for the order lock. Asked on a connection
+   * of its own: a transaction sees pg_stat_activity's statements as they were at its first look.
+   */
+  const waitsForLock = async (who: string, pattern: string, unlike = ''): Promise<void> => {
+    for (let waited = 0; ; waited += 10) {
+      const { rows: [row] } = await a.pg!.db.$client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE $1 AND ($2 = '' OR query NOT LIKE $2)`, [pattern, unlike])
+      if (row!.n > 0) return
+      if (waited > 10_000) throw new Error(`${who} never waited for the order lock`)
+      await sleep(10)
+    }
+  }
+  await other.query('BEGIN')
+  await other.query('SELECT pg_advisory_xact_lock($1)', [EVENT_LOG_LOCK])
+  // An article write's lock statement declares its keys; a comment batch's also draws comment ids. The
+  // upkeep's settle sends the article write's statement too: should it be the one seen, the close, sent at
+  // the same time, is given a moment more to queue.
+  const closing = a.as('editor', { method: 'PATCH', url: '/v1/articles/pier', payload: { commentsOpen: false } })
+  await waitsForLock('the close', '%set_config(%', '%nextval(%')
+  await sleep(100)
+  const { result: answers, sent } = await statementsSent(async () => {
+    const posts = Array.from({ length: 8 }, (_, i) => postComment(b, 'pier', { authorName: 'R', authorEmail: 'r@example.org', body: `Meanwhile ${i}` }))
+    await waitsForLock("B's first comment", '%nextval(pg_get_serial_sequence(%')
+    // The others check the article as remembered and queue behind it, in B: far more time than they need.
+    await sleep(1_000)
+    await other.query('COMMIT')
+    return await Promise.all(posts)
+  })
+  t.equal((await closing).statusCode, 200, 'the close')
+  for (const res of answers) assertProblem(t, res, 409, 'comments-closed')
+  const steps = sent.flatMap((q) => isLookup(q) ? ['lookup'] : isTargetsLock(q) ? ['lock'] : [])
+  t.equal(steps[0], 'lock', 'the comments started from B\'s memory: a write came before any lookup')
+  t.equal(steps.filter((step) => step === 'lookup').length, answers.length, 'then each looked its article up once, after its write found it closed')
+  t.equal(await commentCount(a, 'pier'), before, 'none counted')
+  const { rows: [stored] } = await a.pg!.db.execute<{ n: number }>(sql`SELECT count(*)::int AS n FROM comments c JOIN articles p ON p.id = c.article_id WHERE p.slug = 'pier'`)
+  t.equal(stored?.n, 1, 'none written')
 })
