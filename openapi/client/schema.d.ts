@@ -173,7 +173,7 @@ export interface paths {
         head?: never;
         /**
          * Update an article
-         * @description Merge semantics: absent fields stay, `null` clears a nullable field, `tags` and `authors` replace the list. With `If-Match`, a stale ETag is a 412 and nothing changes. A patch that changes nothing keeps the revision.
+         * @description Merge semantics: absent fields stay, `null` clears a nullable field, `tags` and `authors` replace the list. With `If-Match`, a stale ETag is a 412 and nothing changes (the ETag covers `commentCount`, so a comment since the read makes it stale). Without it, the patch applies to the article as it stands, whatever comments arrive meanwhile. A patch that changes nothing keeps the revision.
          *
          *     Needs a token with role `editor` or above.
          */

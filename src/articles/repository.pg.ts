@@ -163,6 +163,8 @@ export function articleRepositoryPg (db: PgDb, outbox: OutboxPg, now: () => numb
 
     etagOf: (row: ArticleRow): string => assemble(toArticle(row)).answer.etag,
 
+    contentOf: (row: ArticleRow): string => assemble({ ...toArticle(row), commentCount: 0 }).answer.etag,
+
     /**
      * Stores the forms missing among the next `rows` articles after id `after` (a slice of the backfill,
      * one transaction that declares no public change). Returns the last id looked at, or null when done.

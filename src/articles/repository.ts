@@ -200,6 +200,14 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
     },
 
     /**
+     * What a write without If-Match must find unchanged (writeIfMatch's `content`): the ETag of the row with
+     * its comment count left out, which moves with every comment and enters no edit.
+     */
+    contentOf (row: ArticleRow): string {
+      return assemble({ ...toArticle(row), commentCount: 0 }).answer.etag
+    },
+
+    /**
      * Stores the representations that are missing among the next `rows` articles after id `after` (a
      * slice of the backfill, in one transaction). Returns the last id looked at, or null when done.
      */

@@ -142,7 +142,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['articles'],
       operationId: 'updateArticle',
       summary: 'Update an article',
-      description: 'Merge semantics: absent fields stay, `null` clears a nullable field, `tags` and `authors` replace the list. With `If-Match`, a stale ETag is a 412 and nothing changes. A patch that changes nothing keeps the revision.',
+      description: 'Merge semantics: absent fields stay, `null` clears a nullable field, `tags` and `authors` replace the list. With `If-Match`, a stale ETag is a 412 and nothing changes (the ETag covers `commentCount`, so a comment since the read makes it stale). Without it, the patch applies to the article as it stands, whatever comments arrive meanwhile. A patch that changes nothing keeps the revision.',
       params: SlugParams,
       headers: WriteHeaders,
       body: ref(UpdateArticleBody),
@@ -153,6 +153,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const article = await writeIfMatch(request, {
       load: () => load(request, request.params.slug),
       etag: (row) => app.articles.etagOf(row),
+      content: (row) => app.articles.contentOf(row),
       write: (current, unchanged) => app.articleService.update(current, request.body, unchanged, meta)
     })
     const answer = app.articles.fresh(article)
@@ -174,6 +175,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     await writeIfMatch(request, {
       load: () => load(request, request.params.slug),
       etag: (row) => app.articles.etagOf(row),
+      content: (row) => app.articles.contentOf(row),
       write: (current, unchanged) => app.articles.delete(current, unchanged)
     })
     return reply.code(204).send()

@@ -145,6 +145,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         return row
       },
       etag: (row) => app.articles.etagOf(row),
+      content: (row) => app.articles.contentOf(row),
       write: async (current, unchanged) => {
         const { state } = await loadRevision(current.id, slug, revision)
         return app.articleService.update(current, {

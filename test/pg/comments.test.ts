@@ -9,6 +9,7 @@
 import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createHash } from 'node:crypto'
+import pg from 'pg'
 import { eq, sql } from 'drizzle-orm'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import * as pgSchema from '../../src/db/pg/schema.js'
@@ -393,4 +394,50 @@ t.test('two processes: an article closed on A while comments B started from its 
   t.equal(await commentCount(a, 'pier'), before, 'none counted')
   const { rows: [stored] } = await a.pg!.db.execute<{ n: number }>(sql`SELECT count(*)::int AS n FROM comments c JOIN articles p ON p.id = c.article_id WHERE p.slug = 'pier'`)
   t.equal(stored?.n, 1, 'none written')
+})
+
+t.test('two processes: an editor closes the comments of an article that keeps getting them', async (t) => {
+  // An article's ETag covers its comment count. An edit without If-Match reads the article, then checks
+  // under its row lock that it is as read; comparing ETags, every comment committed in between made the
+  // edit start again, and after five tries it was a 409. Here a comment from B lands between each of the
+  // edit's reads and its transaction: before every statement that opens an article write (its order lock
+  // declaring the article's keys; a comment batch's also draws comment ids; a later declaration in the same
+  // transaction, sent while the lock is held, would make B's comment wait for it), the test posts one and
+  // waits for its answer. The edit must land on its first try; with If-Match it is a 412, as the client asked.
+  const [a, b] = await twoProcesses(t, { commentModeration: 'none', commentRateLimit: 100_000 })
+  await createArticle(a, { title: 'Flood', slug: 'flood', status: 'published' })
+  t.equal((await postComment(b, 'flood', { authorName: 'R', authorEmail: 'r@example.org', body: 'First' })).statusCode, 201)
+
+  let landed = 0
+  let armed = false
+  const query = pg.Client.prototype.query
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const q = args[0] as { text?: string } | string
+    const text = typeof q === 'string' ? q : q.text ?? ''
+    if (armed && landed < 10 && text.includes('pg_advisory_xact_lock(') && text.includes('set_config(') && !text.includes('nextval(')) {
+      armed = false
+      return postComment(b, 'flood', { authorName: 'R', authorEmail: 'r@example.org', body: `Meanwhile ${landed}` })
+        .then((res) => { if (res.statusCode === 201) landed++; armed = true; return (query as (...a: unknown[]) => Promise<unknown>).apply(this, args) })
+    }
+    return (query as (...a: unknown[]) => unknown).apply(this, args)
+  } as typeof query
+  t.teardown(() => { pg.Client.prototype.query = query })
+
+  const etag = (await a.inject({ method: 'GET', url: '/v1/articles/flood' })).headers.etag as string
+  armed = true
+  const stale = await a.as('editor', { method: 'PATCH', url: '/v1/articles/flood', headers: { 'if-match': etag }, payload: { title: 'Flood, updated' } })
+  armed = false
+  t.equal(stale.statusCode, 412, 'with If-Match, a comment since the client\'s read is a change of the representation')
+  t.equal(landed, 1, 'a comment landed before that write\'s transaction')
+
+  landed = 0
+  armed = true
+  const close = await a.as('editor', { method: 'PATCH', url: '/v1/articles/flood', payload: { commentsOpen: false } })
+  armed = false
+  t.equal(close.statusCode, 200, `without If-Match, the close lands${close.statusCode === 200 ? '' : ` (${close.body.slice(0, 200)})`}`)
+  t.equal(landed, 1, 'on its first try, a comment having landed between its read and its transaction')
+  t.equal(close.json().commentsOpen, false)
+  t.equal(close.json().commentCount, 3, 'the answer counts the comment that landed meanwhile')
+  const after = await postComment(b, 'flood', { authorName: 'R', authorEmail: 'r@example.org', body: 'Too late' })
+  t.equal(after.statusCode, 409, 'comments are closed')
 })
