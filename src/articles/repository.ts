@@ -200,7 +200,7 @@ export function articleRepository (db: Db, outbox: Outbox, now: () => number) {
     },
 
     /**
-     * What a write without If-Match must find unchanged (writeIfMatch's `content`): the ETag of the row with
+     * What a write without a precondition on the ETag must find unchanged (writeIfMatch's `content`): the ETag of the row with
      * its comment count left out, which moves with every comment and enters no edit.
      */
     contentOf (row: ArticleRow): string {

@@ -38,12 +38,12 @@ const PUBLIC = sql.raw(publicAtText('articles.', ''))
 
 type Row = { [K in keyof StoredParts]: StoredParts[K] | null } & { id: number, count: number, tags: Pairs }
 
-// The read's columns, in SELECT's order, taken as the driver reads them (./db/pg/driver-rows.ts).
+// The read's columns, in SELECT's order, taken as the driver reads them (../db/pg/driver-rows.ts).
 const rows = driverRows<Row>({ id: sql``, count: sql``, json: sql``, tagsAt: sql``, countAt: sql``, hash: sql``, tags: sql`` })
 
 // The two reads (an editor's, a reader's), built once and named: built with Drizzle and run through its
-// session for every GET, the read's text and the session's query objects were about a twentieth of the
-// Gazette process's CPU under GET article on PostgreSQL (bench/README.md).
+// session for every GET, drizzle-orm was 6% of the Gazette process's self time under GET article on
+// PostgreSQL (a --cpu-prof of the bench's scenario; bench/README.md, "PostgreSQL: an article's read built once").
 let reads: { any: BuiltRows<Row>, public: BuiltRows<Row> } | undefined
 const readsOf = (db: PgDb): NonNullable<typeof reads> => (reads ??= {
   any: rows.built(buildable(db, sql`${SELECT}${sql.placeholder('slug')}`), statementName),

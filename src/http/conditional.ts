@@ -171,7 +171,7 @@ export function sendConditional (
  * comment count, so under a stream of comments every comment committed between an edit's read and its
  * transaction made the edit start again, and after five tries it was a 409: an editor could not close the
  * comments of an article being flooded (test/pg/comments.test.ts). With If-Match the ETag is compared, as
- * the client asked.
+ * the client asked (If-None-Match too; `If-Match: *` asks only that the resource exist).
  */
 export async function writeIfMatch<Row, Result> (
   request: FastifyRequest,
@@ -185,11 +185,13 @@ export async function writeIfMatch<Row, Result> (
     content?: (row: Row) => string
   }
 ): Promise<Result> {
-  const preconditioned = request.headers['if-match'] !== undefined || request.headers['if-none-match'] !== undefined
+  // `If-Match: *` asks only that the resource exist, which the write's check of the row settles.
+  const ifMatch = request.headers['if-match']
+  const preconditioned = (ifMatch !== undefined && ifMatch.trim() !== '*') || request.headers['if-none-match'] !== undefined
   const guarded = preconditioned || steps.content === undefined ? steps.etag : steps.content
   return await oneAtATime(request, () => retryStale(async () => {
     const current = await steps.load()
-    checkIfMatch(request, steps.etag(current))
+    if (ifMatch !== undefined || request.headers['if-none-match'] !== undefined) checkIfMatch(request, steps.etag(current))
     const seen = guarded(current)
     return steps.write(current, (fresh) => (steps.visible?.(fresh) ?? true) && guarded(fresh) === seen)
   }))

@@ -11,7 +11,7 @@ t.test('a reverse delta turns the newer body back into the older, whatever the t
   // Lines from a small alphabet, so that texts share lines and characters as edited bodies do;
   // astral characters, so that an edit may split a surrogate pair.
   const text = fc.array(fc.constantFrom('a', 'b', ' ', '\n', '\n\n', 'é', '😀', 'para one\n', 'para two\n'), { maxLength: 60 }).map((parts) => parts.join(''))
-  // Without a time limit: under a loaded CI machine a pause of the process (a GC, another process on the
+  // With a minute for the diff rather than 100 ms: under a loaded CI machine a pause of the process (a GC, another process on the
   // core) once made the default 100 ms run out on a 30-character diff, which then rightly gave up
   // (undefined, the whole body kept); what this property checks is the delta, and giving up is checked below.
   fc.assert(fc.property(text, text, (newer, older) => {
