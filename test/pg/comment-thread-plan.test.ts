@@ -9,7 +9,7 @@ import t from 'tap'
 import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { build, createArticle, type TestApp } from '../helper.js'
-import { statementsSent } from './sent.js'
+import { rowsRead, statementsSent } from './sent.js'
 
 interface PlanNode { 'Relation Name'?: string, 'Actual Rows'?: number, 'Actual Loops'?: number, 'Rows Removed by Filter'?: number, Plans?: PlanNode[] }
 
@@ -22,14 +22,14 @@ function commentsRead (node: PlanNode): number {
 }
 
 /** The request's response, and the rows of `comments` its one paging statement reads, run again as sent under EXPLAIN ANALYZE. */
-async function pageRead (a: TestApp, request: () => Promise<LightMyRequestResponse>): Promise<{ res: LightMyRequestResponse, read: number, statements: number }> {
+async function pageRead (a: TestApp, request: () => Promise<LightMyRequestResponse>): Promise<{ res: LightMyRequestResponse, read: number, articles: number, statements: number }> {
   // The page's statement as the app sends it: the pool's queries during one request, the one on comments.
   const { result: res, sent } = await statementsSent(request)
   const page = sent.filter((q) => /from "comments"/i.test(q.text) && /order by/i.test(q.text))
-  if (page.length === 0) return { res, read: 0, statements: 0 }
+  if (page.length === 0) return { res, read: 0, articles: 0, statements: 0 }
   const plan = (await a.pg!.db.$client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${page[0]!.text}`, page[0]!.values))
     .rows[0]['QUERY PLAN'][0].Plan as PlanNode
-  return { res, read: commentsRead(plan), statements: page.length }
+  return { res, read: commentsRead(plan), articles: rowsRead(plan, 'articles'), statements: page.length }
 }
 
 t.test("a recent article's first page reads its own thread, not every comment posted before it", async (t) => {
@@ -46,9 +46,14 @@ t.test("a recent article's first page reads its own thread, not every comment po
     SELECT ${fresh.id}, 'Reader ' || i, 'now@example.org', repeat('b', 64), 'Now ' || i, '<p>Now ' || i || '</p>',
       CASE WHEN i % 3 = 0 THEN 'pending' ELSE 'approved' END, ${a.clock.now}::bigint - 600 + i, ${a.clock.now}::bigint - 600 + i
     FROM generate_series(1, 600) AS i`)
+  // And a site's worth of other articles, as the planner weighs a join to articles by them.
+  await db.execute(sql`INSERT INTO articles (slug, title, body, body_html, status, published_at, created_at, updated_at)
+    SELECT 'filler-' || i, 'Filler ' || i, 'Text.', '<p>Text.</p>', 'published', ${start}::bigint, ${start}::bigint, ${start}::bigint
+    FROM generate_series(1, 10000) AS i`)
   await db.execute(sql`ANALYZE comments`)
+  await db.execute(sql`ANALYZE articles`)
 
-  const { res, read, statements } = await pageRead(a, () => a.inject({ method: 'GET', url: `/v1/articles/${fresh.slug as string}/comments?limit=100` }))
+  const { res, read, articles, statements } = await pageRead(a, () => a.inject({ method: 'GET', url: `/v1/articles/${fresh.slug as string}/comments?limit=100` }))
   t.equal(res.statusCode, 200)
   const items = res.json().data as { body: string }[]
   const approved = Array.from({ length: 600 }, (_, i) => i + 1).filter((i) => i % 3 !== 0)
@@ -58,6 +63,8 @@ t.test("a recent article's first page reads its own thread, not every comment po
   // One range of the thread, in its order: the page and the row that says there is another. Not the whole
   // thread sorted (400 public comments), not the site (20,600).
   t.ok(read <= 2 * 101, `read ${read} comments for a page of 100 from a thread of 600`)
+  // The page's article once, not once a row (each row's facts about its article come from it).
+  t.equal(articles, 1, `read the article ${articles} times for a page of 100`)
 })
 
 t.test('the queue of one status reads that status, even when the statistics say most comments have it', async (t) => {
