@@ -203,7 +203,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
    * first: only an index that begins with the article gives that order (comments_thread_idx for the public's
    * thread, one range read from its start; comments_article_status_idx and a sort of one thread otherwise),
    * never one that begins with the date. The page is cut in a subquery of comments alone (its LIMIT keeps it
-   * planned apart), then joined to its article (test/pg/comment-thread-plan.test.ts).
+   * planned apart), then joined to its article, read once for the page (test/pg/comment-thread-plan.test.ts).
    *
    * Its text is built once per shape (which statuses, the order, the cursor's kind, who asks), the article,
    * the cursor, the time and the limit bound per request: Drizzle, mostly building this statement, was 17% of
@@ -228,8 +228,8 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       const fields = Object.fromEntries(Object.keys(getTableColumns(comments)).map((key) => [key, page[key as keyof typeof page]]))
       // The thread's article, read once for the page (and, for the public, only while it is visible): joined
       // on each row's article_id, the plan looked the same article up by key for every row, 101 lookups for a
-      // page of 100 (EXPLAIN ANALYZE on a busy thread: execution 0.27 against 0.11 ms, planning 0.31 against
-      // 0.21; test/pg/comment-thread-plan.test.ts). Every row of the page is that article's.
+      // page of 100 (EXPLAIN ANALYZE of the bench's busy thread: execution 0.27 against 0.11 ms, planning 0.31
+      // against 0.21; test/pg/comment-thread-plan.test.ts checks it is read once). Every row of the page is that article's.
       const target = db.select({ slug: articles.slug, status: articles.status, publishedAt: articles.publishedAt, commentsOpen: articles.commentsOpen })
         .from(articles)
         .where(and(eq(articles.id, sql.placeholder('articleId')), shape.public ? publicAt(slot('visibleAt')) : undefined))

@@ -9,7 +9,7 @@ import t from 'tap'
 import { sql } from 'drizzle-orm'
 import type { LightMyRequestResponse } from 'fastify'
 import { build, createArticle, type TestApp } from '../helper.js'
-import { rowsRead, statementsSent } from './sent.js'
+import { statementsSent } from './sent.js'
 
 interface PlanNode { 'Relation Name'?: string, 'Actual Rows'?: number, 'Actual Loops'?: number, 'Rows Removed by Filter'?: number, Plans?: PlanNode[] }
 
@@ -21,6 +21,16 @@ function commentsRead (node: PlanNode): number {
   return own + (node.Plans ?? []).reduce((sum, child) => sum + commentsRead(child), 0)
 }
 
+/**
+ * How many times the plan runs its read of `relation`: the most loops of any node on the way down to its
+ * scan. A Memoize over the scan runs once a row too, even when the scan itself runs once.
+ */
+function runsOf (node: PlanNode, relation: string, outer = 1): number {
+  const loops = Math.max(outer, node['Actual Loops'] ?? 1)
+  if (node['Relation Name'] === relation) return loops
+  return Math.max(0, ...(node.Plans ?? []).map((child) => runsOf(child, relation, loops)))
+}
+
 /** The request's response, and the rows of `comments` its one paging statement reads, run again as sent under EXPLAIN ANALYZE. */
 async function pageRead (a: TestApp, request: () => Promise<LightMyRequestResponse>): Promise<{ res: LightMyRequestResponse, read: number, articles: number, statements: number }> {
   // The page's statement as the app sends it: the pool's queries during one request, the one on comments.
@@ -29,16 +39,21 @@ async function pageRead (a: TestApp, request: () => Promise<LightMyRequestRespon
   if (page.length === 0) return { res, read: 0, articles: 0, statements: 0 }
   const plan = (await a.pg!.db.$client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${page[0]!.text}`, page[0]!.values))
     .rows[0]['QUERY PLAN'][0].Plan as PlanNode
-  return { res, read: commentsRead(plan), articles: rowsRead(plan, 'articles'), statements: page.length }
+  return { res, read: commentsRead(plan), articles: runsOf(plan, 'articles'), statements: page.length }
 }
 
 t.test("a recent article's first page reads its own thread, not every comment posted before it", async (t) => {
   const a = await build(t, { commentModeration: 'none' }, { engine: 'postgres' })
   const db = a.pg!.db
+  const start = a.clock.now - 30 * 86_400_000
+  // A site's worth of other articles first, as the planner weighs a join to articles by them; the stories
+  // below are then the newest, as a thread being read usually is.
+  await db.execute(sql`INSERT INTO articles (slug, title, body, body_html, status, published_at, created_at, updated_at)
+    SELECT 'filler-' || i, 'Filler ' || i, 'Text.', '<p>Text.</p>', 'published', ${start}::bigint, ${start}::bigint, ${start}::bigint
+    FROM generate_series(1, 10000) AS i`)
   const old = await createArticle(a, { title: 'Old story', body: 'Long ago.', status: 'published' })
   const fresh = await createArticle(a, { title: 'Fresh story', body: 'Today.', status: 'published' })
   // 20,000 comments of the site's past (on the old story), then the new story's 600, a third of them pending.
-  const start = a.clock.now - 30 * 86_400_000
   await db.execute(sql`INSERT INTO comments (article_id, author_name, author_email, avatar_hash, body, body_html, status, created_at, updated_at)
     SELECT ${old.id}, 'Past reader', 'past@example.org', repeat('a', 64), 'Then.', '<p>Then.</p>', 'approved', ${start}::bigint + i, ${start}::bigint + i
     FROM generate_series(1, 20000) AS i`)
@@ -46,10 +61,6 @@ t.test("a recent article's first page reads its own thread, not every comment po
     SELECT ${fresh.id}, 'Reader ' || i, 'now@example.org', repeat('b', 64), 'Now ' || i, '<p>Now ' || i || '</p>',
       CASE WHEN i % 3 = 0 THEN 'pending' ELSE 'approved' END, ${a.clock.now}::bigint - 600 + i, ${a.clock.now}::bigint - 600 + i
     FROM generate_series(1, 600) AS i`)
-  // And a site's worth of other articles, as the planner weighs a join to articles by them.
-  await db.execute(sql`INSERT INTO articles (slug, title, body, body_html, status, published_at, created_at, updated_at)
-    SELECT 'filler-' || i, 'Filler ' || i, 'Text.', '<p>Text.</p>', 'published', ${start}::bigint, ${start}::bigint, ${start}::bigint
-    FROM generate_series(1, 10000) AS i`)
   await db.execute(sql`ANALYZE comments`)
   await db.execute(sql`ANALYZE articles`)
 
@@ -64,7 +75,7 @@ t.test("a recent article's first page reads its own thread, not every comment po
   // thread sorted (400 public comments), not the site (20,600).
   t.ok(read <= 2 * 101, `read ${read} comments for a page of 100 from a thread of 600`)
   // The page's article once, not once a row (each row's facts about its article come from it).
-  t.equal(articles, 1, `read the article ${articles} times for a page of 100`)
+  t.equal(articles, 1, `looked the article up ${articles} times for a page of 100`)
 })
 
 t.test('the queue of one status reads that status, even when the statistics say most comments have it', async (t) => {
