@@ -7,14 +7,19 @@ t.test('a write that keeps meeting changes gives up with a 409 and changes nothi
   const a = await build(t)
   await createArticle(a, { title: 'Restless' })
   // Every read of the article looks different from the one before, as if another process wrote each time:
-  // its ETag (what the write compares, src/http/conditional.ts writeIfMatch) is new on every call.
-  const etagOf = a.app.articles.etagOf
+  // what the write compares (src/http/conditional.ts writeIfMatch: its content without If-Match, its ETag
+  // with one) is new on every call.
+  const { etagOf, contentOf } = a.app.articles
   let reads = 0
   a.app.articles.etagOf = (row) => `"${etagOf(row).slice(1, -1)}-${reads++}"`
-  t.teardown(() => { a.app.articles.etagOf = etagOf })
+  a.app.articles.contentOf = (row) => `"${contentOf(row).slice(1, -1)}-${reads++}"`
+  const restore = () => { Object.assign(a.app.articles, { etagOf, contentOf }) }
+  t.teardown(restore)
   const res = await a.as('editor', { method: 'PATCH', url: '/v1/articles/restless', payload: { title: 'Calm' } })
   assertProblem(t, res, 409, 'conflict')
   t.ok(reads > 2, `the write read the article again before giving up (${reads} reads)`)
-  a.app.articles.etagOf = etagOf
+  const star = await a.as('editor', { method: 'PATCH', url: '/v1/articles/restless', headers: { 'if-match': '*' }, payload: { title: 'Calm' } })
+  assertProblem(t, star, 409, 'conflict')
+  restore()
   t.equal((await a.as('editor', { method: 'GET', url: '/v1/articles/restless' })).json().title, 'Restless')
 })
