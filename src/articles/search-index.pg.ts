@@ -8,6 +8,7 @@
 // no character of the input can act as a tsquery operator.
 import { sql, type SQL } from 'drizzle-orm'
 import { executePrepared, type PgDb } from '../db/pg/connection.js'
+import { TAG_BY_KEY } from '../tags/article-tags.pg.js'
 import type { TagRef } from '../tags/schemas.js'
 import type { SearchTerm } from './search.js'
 import { CLOSE, escapeHtml, markSnippet, marks, OPEN, PHRASE_LIMIT, PREFIX_WORDS, SearchRefused, TAG_MATCHES, type SearchPlan } from './search-index.js'
@@ -196,13 +197,11 @@ export function excerptColumns (of: { title: SQL, summary: SQL, search: SQL }): 
 /**
  * The tags of the articles whose `article_tags` rows (`at`) `shown` selects, each list in the editor's order,
  * as JSON, one row per article (`article_id`, `tags`): joined once for a page (a subquery per article was
- * a scan of the tags each). Each tag looked up by its key, as the stored read does (./stored.pg.ts):
- * joined, the planner answered a page's tag rows by hashing the whole tags table (20,000 rows read for the
- * 30 to 210 of a page, ranked or by date), or by a merge join walking its key up to the page's highest id
- * (test/pg/search-plan.test.ts). `OFFSET 0` keeps the lookup a subquery of its own, not a join.
+ * a scan of the tags each). Each tag by its key (TAG_BY_KEY): joined, 20,000 tags were read for the 30 to
+ * 210 of a search page, ranked or by date (test/pg/search-plan.test.ts).
  */
 export const shownTags = (shown: SQL): SQL => sql`SELECT at.article_id, json_agg(json_build_object('slug', t.slug, 'name', t.name) ORDER BY at.position) AS tags
-        FROM article_tags at CROSS JOIN LATERAL (SELECT slug, name FROM tags t WHERE t.id = at.tag_id AND t.deleted_at IS NULL OFFSET 0) t
+        FROM article_tags at ${TAG_BY_KEY}
         WHERE ${shown} GROUP BY at.article_id`
 
 /**

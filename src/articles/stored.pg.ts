@@ -17,6 +17,7 @@
 import { sql } from 'drizzle-orm'
 import { buildable, executePrepared, statementName, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { driverRows, type BuiltRows } from '../db/pg/driver-rows.js'
+import { TAG_BY_KEY_TEXT } from '../tags/article-tags.pg.js'
 import { storedAnswer, type StoredForm, type StoredParts, type StoredRead } from './stored.js'
 import { publicAtText, type Visibility } from './visibility.js'
 
@@ -29,7 +30,7 @@ type Pairs = [string, string][]
 // (test/pg/stored-read-plan.test.ts); on a table of a few pages the planner may still scan it, which is then cheaper.
 const SELECT = sql.raw(`SELECT articles.id AS id, articles.comment_count AS count, r.json AS json, r.tags_at AS "tagsAt", r.count_at AS "countAt", r.hash AS hash,
     (SELECT coalesce(json_agg(json_build_array(t.slug, t.name) ORDER BY at.position), '[]')
-      FROM article_tags at CROSS JOIN LATERAL (SELECT slug, name FROM tags t WHERE t.id = at.tag_id AND t.deleted_at IS NULL OFFSET 0) t
+      FROM article_tags at ${TAG_BY_KEY_TEXT}
       WHERE at.article_id = articles.id) AS tags
   FROM articles LEFT JOIN article_representations r ON r.article_id = articles.id WHERE articles.slug = `)
 
@@ -43,7 +44,7 @@ const rows = driverRows<Row>({ id: sql``, count: sql``, json: sql``, tagsAt: sql
 
 // The two reads (an editor's, a reader's), built once and named: built with Drizzle and run through its
 // session for every GET, drizzle-orm was 6% of the Gazette process's self time under GET article on
-// PostgreSQL (a --cpu-prof of the bench's scenario; bench/README.md, "PostgreSQL: an article's read built once").
+// PostgreSQL (a --cpu-prof of the bench's scenario; bench/README.md, "From the database on PostgreSQL, session 29").
 let reads: { any: BuiltRows<Row>, public: BuiltRows<Row> } | undefined
 const readsOf = (db: PgDb): NonNullable<typeof reads> => (reads ??= {
   any: rows.built(buildable(db, sql`${SELECT}${sql.placeholder('slug')}`), statementName),

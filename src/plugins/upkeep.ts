@@ -72,8 +72,8 @@ export default fp(async (app) => {
   let queued: Promise<void> | undefined
   const fillRepresentations = (): Promise<void> => {
     if (filling !== undefined) {
-      const after = (): Promise<void> => { queued = undefined; return fillRepresentations() }
-      return (queued ??= filling.then(after, after))
+      const again = (): Promise<void> => { queued = undefined; return fillRepresentations() }
+      return (queued ??= filling.then(again, again))
     }
     filling = (async () => {
       let after = 0

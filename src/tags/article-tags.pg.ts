@@ -71,18 +71,27 @@ export async function setArticleTagsPg (tx: PgTx, articleId: number, tagIds: num
 }
 
 /**
+ * Joins each `article_tags` row `at` to its tag `t` (slug, name) by the tag's key, a deleted tag left out:
+ * what every read of articles' tags on PostgreSQL uses (tagsOfArticlesPg, the stored read, a search page's
+ * tags). Joined instead, the planner hashed the whole tags table for a page's tag rows (20,000 tags read for
+ * a front page's 200) or walked its key up to the page's highest id (test/pg/tag-page-plan.test.ts,
+ * test/pg/search-plan.test.ts, test/pg/stored-read-plan.test.ts). `OFFSET 0` keeps the lookup a subquery of
+ * its own, not a join.
+ */
+export const TAG_BY_KEY_TEXT = 'CROSS JOIN LATERAL (SELECT slug, name FROM tags t WHERE t.id = at.tag_id AND t.deleted_at IS NULL OFFSET 0) t'
+export const TAG_BY_KEY = sql.raw(TAG_BY_KEY_TEXT)
+
+/**
  * The tags of several articles at once, each list in the editor's order (./article-tags.ts, tagReader).
  * One named prepared statement whatever the number of articles (the ids as one array): every list page
- * asks it, and PostgreSQL then parses and plans it once per connection. Each tag is looked up by its key
- * (`OFFSET 0` keeps the lookup a subquery of its own): joined, the planner hashed the whole tags table for
- * a page's rows, 20,000 tags read for a front page's 200 tag rows (test/pg/tag-page-plan.test.ts).
+ * asks it, and PostgreSQL then parses and plans it once per connection. Each tag by its key (TAG_BY_KEY).
  */
 export async function tagsOfArticlesPg (db: Conn, articleIds: number[]): Promise<Map<number, TagRef[]>> {
   const out = new Map<number, TagRef[]>(articleIds.map((id) => [id, []]))
   if (articleIds.length === 0) return out
   const { rows } = await executePrepared<{ articleId: number, slug: string, name: string }>(db, sql`
     SELECT at.article_id AS "articleId", t.slug, t.name FROM article_tags at
-    CROSS JOIN LATERAL (SELECT slug, name FROM tags t WHERE t.id = at.tag_id AND t.deleted_at IS NULL OFFSET 0) t
+    ${TAG_BY_KEY}
     WHERE at.article_id = ANY(${sql.param(articleIds)}::int[])
     ORDER BY at.article_id, at.position`)
   for (const row of rows) out.get(row.articleId)?.push({ slug: row.slug, name: row.name })
