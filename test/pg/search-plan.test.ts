@@ -102,6 +102,24 @@ t.test('a search reads its words\' entries of the index, not a pending list or e
       }
     }
   }
+
+  // The ranked page reads the row past it (21 for a page of 20) to tell whether another page follows; its
+  // excerpts and tags are for the 20 shown only. Where each ts_headline is computed is the lowest node that
+  // outputs it (EXPLAIN deparses a parent's reference to it as the same call), once a row it gives.
+  const { sent: sentRanked } = await statementsSent(async () => await a.inject({ method: 'GET', url: '/v1/articles?q=word5x5&limit=20' }))
+  const rankedPage = sentRanked.find((s) => /\bts_rank\(/.test(s.text) && /ts_headline\(/.test(s.text))!
+  const { rows: [withOutputs] } = await pool.query(`EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) ${rankedPage.text}`, rankedPage.values)
+  type Analyzed = PlanNode & { 'Actual Rows': number, 'Actual Loops': number }
+  const heads = (node: Analyzed): Analyzed[] => {
+    const below = (node.Plans ?? []).flatMap((n) => heads(n as Analyzed))
+    return below.length > 0 ? below : node.Output?.some((o) => o.includes('ts_headline(')) === true ? [node] : []
+  }
+  const made = heads((withOutputs as { 'QUERY PLAN': [{ Plan: Analyzed }] })['QUERY PLAN'][0].Plan)
+  t.ok(made.length > 0, 'the excerpts are made in the plan')
+  t.equal(made.reduce((n, node) => n + Math.round(node['Actual Rows'] * node['Actual Loops']), 0), 20,
+    `excerpts made for the 20 rows shown, not the row past them: ${JSON.stringify(made.map((n) => [n['Node Type'], n['Actual Rows'], n['Actual Loops']]))}`)
+  const tagged = rowsRead(await analyzed(pool, rankedPage), 'article_tags')
+  t.equal(tagged, 20 * TAGS_EACH, 'and tags read for those 20')
 })
 
 t.test('snippets are those of the best of title, summary and body, as if all three were asked for', async (t) => {

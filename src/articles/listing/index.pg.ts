@@ -169,16 +169,19 @@ export function articleListingPg (db: PgDb) {
       page = db.select({ ...LISTED, rank: sql<number>`${rank} AS "rank"` }).from(articles).where(and(where, after))
         .orderBy(sql`"rank" DESC, ${articles.id} DESC`).limit(limit)
       // The page's rows with their excerpts' makings and tags, in one statement: a round trip fewer for
-      // every ranked search. (The row past the page, there to tell whether one follows, gets its excerpts
-      // too: two ts_headline calls more than needed.)
+      // every ranked search. The shown rows only: the row past the page, there to tell whether one follows,
+      // has neither (its excerpts' makings and tags are nulls, never read).
       const columns = excerptColumns({ title: sql`p.title`, summary: sql`p.summary`, search: sql`a.search` })
       // The tags are aggregated once, in a CTE of their own: joined as a subquery, the generic plan ran the
       // aggregate again for every row of the page (a helper's review measured 38 ms against 25 at 100 rows).
       excerpted = sql`WITH p AS MATERIALIZED ${page},
-        pt AS MATERIALIZED (${shownTags(sql`at.article_id = ANY(ARRAY(SELECT id FROM p))`)})
-        SELECT p.*, ${columns.titleExcerpt} AS "titleExcerpt", ${columns.summaryExcerpt} AS "summaryExcerpt", ${columns.bodyHits} AS "bodyHits",
-          coalesce(pt.tags, '[]') AS "excerptTags"
-        FROM p JOIN articles a ON a.id = p.id
+        shown AS MATERIALIZED (SELECT id FROM p ORDER BY "rank" DESC, id DESC LIMIT ${sql.placeholder('shown')}),
+        pt AS MATERIALIZED (${shownTags(sql`at.article_id = ANY(ARRAY(SELECT id FROM shown))`)})
+        SELECT p.*, e.*, coalesce(pt.tags, '[]') AS "excerptTags"
+        FROM p LEFT JOIN shown ON shown.id = p.id
+          LEFT JOIN LATERAL (
+            SELECT ${columns.titleExcerpt} AS "titleExcerpt", ${columns.summaryExcerpt} AS "summaryExcerpt", ${columns.bodyHits} AS "bodyHits"
+            FROM articles a WHERE a.id = shown.id) e ON true
           LEFT JOIN pt ON pt.article_id = p.id
         ORDER BY p."rank" DESC, p.id DESC`
     } else {
@@ -243,7 +246,7 @@ export function articleListingPg (db: PgDb) {
       const named = relevance && !shape.section && !shape.publishedAfter && !shape.publishedBefore && shape.members.length === 0
       values.fts = search.plan.fts
       if (relevance && p.after !== undefined) Object.assign(values, { after0: Number(p.after[0]), after1: Number(p.after[1]) })
-      if (relevance) Object.assign(values, excerptValues(search.plan))
+      if (relevance) Object.assign(values, excerptValues(search.plan), { shown: p.limit })
       const s = shapes.get(JSON.stringify({ ...shape, search: relevance ? 'relevance' : 'filter' }),
         () => build(slottedParams(shape), slottedMembers(), driver, nullable, SLOTTED_SEARCH, relevance, named))
       return { s, values, countable, plan: search.plan }
