@@ -32,7 +32,7 @@ import type { CommentEventsPg } from './events.pg.js'
 import type { CommentStatus } from './schemas.js'
 import {
   decided, everyKey, newRecord, parentFits, reportedPhases, targetUnchanged, tombstone,
-  type CommentListParams, type CommentRecord, type CommentRepository, type CommentRow, type CommentTarget, type CommentWrite,
+  type CommentListParams, type CommentRecord, type PublicCommentRecord, publicFields, type CommentRepository, type CommentRow, type CommentTarget, type CommentWrite,
   type NewComment, type WrittenComment
 } from './repository.js'
 
@@ -110,6 +110,8 @@ const orderBy = (o: KeysetOrder): SQL[] =>
 const select = (q: PgDb | PgTx) => q.select(columns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
 /** A thread page's rows (threadPage: `columns`, read through its page's subquery), built on the driver. */
 const threadRows = driverRows<CommentRecord>(columns)
+/** The same for the public: without the private fields (PRIVATE_FIELDS), which it never selects. */
+const publicThreadRows = driverRows<PublicCommentRecord>(publicFields(columns))
 /** Thread page shapes kept built (a shape: which statuses, the order, the cursor's kind, who asks). */
 const THREAD_SHAPES = 32
 
@@ -192,7 +194,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     p.statuses === undefined ? undefined : statusIn(p.statuses))
 
   /** Thread page shapes built (threadPage). */
-  const threadPages = new StatementCache<BuiltRows<CommentRecord>>(THREAD_SHAPES)
+  const threadPages = new StatementCache<BuiltRows<CommentRecord> | BuiltRows<PublicCommentRecord>>(THREAD_SHAPES)
   /**
    * A page of one article's thread. Asked for `article_id = $1 ORDER BY created_at, id LIMIT n`, the planner
    * guessed the article's share of all comments and often walked comments_created_idx, every comment ever
@@ -205,19 +207,23 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
    * never one that begins with the date. The page is cut in a subquery of comments alone (its LIMIT keeps it
    * planned apart), then joined to its article, read once for the page (test/pg/comment-thread-plan.test.ts).
    *
-   * Its text is built once per shape (which statuses, the order, the cursor's kind, who asks), the article,
+   * The public's page (`fields` 'public', publicThread) selects no private field (PRIVATE_FIELDS): what it
+   * does not read, PostgreSQL does not send and this process does not parse, and it cannot leak.
+   *
+   * Its text is built once per shape (which statuses, the order, the cursor's kind, who asks, which fields), the article,
    * the cursor, the time and the limit bound per request: Drizzle, mostly building this statement, was 17% of
    * a busy thread's CPU in this process (bench/README.md, "PostgreSQL: list pages built once per shape").
    * Not named: a generic plan, made without the article, would assume a thread of average size, and a busy
    * thread would then be read whole and sorted.
    */
-  async function threadPage (p: CommentListParams & { articleId: number }, o: KeysetOrder): Promise<CommentRecord[]> {
+  async function threadPage<F extends 'all' | 'public'> (p: CommentListParams & { articleId: number }, o: KeysetOrder, fields: F): Promise<F extends 'all' ? CommentRecord[] : PublicCommentRecord[]> {
     const cursor = p.after === undefined ? 'none' : (p.after[0] ?? null) === null ? 'null' : 'value'
-    const shape = { statuses: p.statuses ?? null, descending: o.descending, cursor, public: p.visibility !== null }
+    const shape = { statuses: p.statuses ?? null, descending: o.descending, cursor, public: p.visibility !== null, fields }
     const built = threadPages.get(JSON.stringify(shape), () => {
       const after = cursor === 'none' ? undefined : [cursor === 'null' ? null : slot<number>('after0'), slot<number>('after1')]
       const direction = o.descending ? sql`DESC` : sql`ASC`
-      const page = db.select().from(comments)
+      const selected = fields === 'all' ? getTableColumns(comments) : publicFields(getTableColumns(comments))
+      const page = db.select(selected).from(comments)
         .where(and(
           sql`${comments.articleId} = ANY(ARRAY[${sql.placeholder('articleId')}]::integer[])`,
           shape.statuses === null ? undefined : statusIn(shape.statuses),
@@ -225,7 +231,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
         .orderBy(sql`${comments.articleId} ${direction}`, ...orderBy(o))
         .limit(sql.placeholder('limit'))
         .as('page')
-      const fields = Object.fromEntries(Object.keys(getTableColumns(comments)).map((key) => [key, page[key as keyof typeof page]]))
+      const pageFields = Object.fromEntries(Object.keys(selected).map((key) => [key, page[key as keyof typeof page]]))
       // The thread's article, read once for the page (and, for the public, only while it is visible): joined
       // on each row's article_id, the plan looked the same article up by key for every row, 101 lookups for a
       // page of 100 (EXPLAIN ANALYZE of the bench's busy thread: execution 0.27 against 0.11 ms, planning 0.31
@@ -234,8 +240,8 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
         .from(articles)
         .where(and(eq(articles.id, sql.placeholder('articleId')), shape.public ? publicAt(slot('visibleAt')) : undefined))
         .as('target')
-      return threadRows.built(db.select({
-        ...fields as unknown as ReturnType<typeof getTableColumns<typeof comments>>,
+      return (fields === 'all' ? threadRows : publicThreadRows).built(db.select({
+        ...pageFields as unknown as ReturnType<typeof getTableColumns<typeof comments>>,
         articleSlug: target.slug,
         articleStatus: target.status,
         articlePublishedAt: target.publishedAt,
@@ -247,7 +253,7 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     const values: Record<string, unknown> = { articleId: p.articleId, limit: p.limit + 1 }
     if (p.after !== undefined) Object.assign(values, { after0: p.after[0] ?? null, after1: p.after[1] ?? null })
     if (p.visibility !== null) values.visibleAt = p.visibility.visibleAt
-    return await built(db.$client, values)
+    return await built(db.$client, values) as F extends 'all' ? CommentRecord[] : PublicCommentRecord[]
   }
 
   /**
@@ -270,6 +276,13 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
       .orderBy(sql`${comments.status} ${direction}`, ...orderBy(o))
       .limit(p.limit + 1)
   }
+
+  /** How many comments a list has in all, when asked for. */
+  const totalOf = async (p: CommentListParams): Promise<number | undefined> => !p.withTotal
+    ? undefined
+    : p.visibility === null
+      ? (await db.select({ n: count() }).from(comments).where(filtersOf(p)))[0]?.n ?? 0
+      : (await db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(filtersOf(p)))[0]?.n ?? 0
 
   // A batch's two statements (shapedStatements): the same text for any batch, every value bound as an array.
   const shaped = shapedStatements()
@@ -504,19 +517,19 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     },
 
     async list (p: CommentListParams): Promise<{ rows: CommentRecord[], total?: number }> {
-      const total = !p.withTotal
-        ? undefined
-        : p.visibility === null
-          ? (await db.select({ n: count() }).from(comments).where(filtersOf(p)))[0]?.n ?? 0
-          : (await db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(filtersOf(p)))[0]?.n ?? 0
+      const total = await totalOf(p)
       if (p.sort === '-reportCount') return { rows: await mostReported(filtersOf(p), p.after, p.limit), total }
       const o = order(p.sort)
-      if (p.articleId !== undefined) return { rows: await threadPage({ ...p, articleId: p.articleId }, o), total }
+      if (p.articleId !== undefined) return { rows: await threadPage({ ...p, articleId: p.articleId }, o, 'all'), total }
       if (p.statuses?.length === 1) return { rows: await statusPage(p, p.statuses[0]!, o), total }
       const rows = await select(db)
         .where(and(filtersOf(p), pastCursor(p, o)))
         .orderBy(...orderBy(o)).limit(p.limit + 1)
       return { rows, total }
+    },
+
+    async publicThread (p: CommentListParams & { articleId: number, sort: 'createdAt' | '-createdAt' }): Promise<{ rows: PublicCommentRecord[], total?: number }> {
+      return { rows: await threadPage(p, order(p.sort), 'public'), total: await totalOf(p) }
     }
   }
 }

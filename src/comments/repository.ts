@@ -46,6 +46,22 @@ export interface CommentRecord extends CommentRow {
 }
 
 /**
+ * A comment's fields the public never sees: its author's email, IP and user agent, its reports (moderators
+ * see these), the hash of its edit token (no one does).
+ */
+export const PRIVATE_FIELDS = ['authorEmail', 'ip', 'userAgent', 'editTokenHash', 'reportCount'] as const satisfies ReadonlyArray<keyof CommentRecord>
+
+/** A comment as the public's thread reads it (publicThread): its private fields are not even selected. */
+export type PublicCommentRecord = Omit<CommentRecord, typeof PRIVATE_FIELDS[number]>
+
+/** `fields` without the comment's private ones (PRIVATE_FIELDS): what a public thread page selects. */
+export function publicFields<F extends Record<string, unknown>> (fields: F): Omit<F, typeof PRIVATE_FIELDS[number]> {
+  const kept: Record<string, unknown> = { ...fields }
+  for (const name of PRIVATE_FIELDS) delete kept[name]
+  return kept as Omit<F, typeof PRIVATE_FIELDS[number]>
+}
+
+/**
  * `COMMENT_MODERATION=first`'s status for a new comment: approved when `ifKnown` (its author's email,
  * normalised) already has an approved comment, else pending. The repository decides it inside the write's
  * transaction, with the write: no approval or erasure lands in between, and PostgreSQL asks it in a
@@ -92,10 +108,10 @@ export interface CommentListParams {
   withTotal: boolean
 }
 
-const isTombstone = (row: CommentRow): boolean => row.status === 'deleted'
+const isTombstone = (row: Pick<CommentRow, 'status'>): boolean => row.status === 'deleted'
 
 /** The public shape, field by field: nothing private can slip in through a spread. */
-export function toComment (row: CommentRecord): PublicComment {
+export function toComment (row: PublicCommentRecord): PublicComment {
   const tomb = isTombstone(row)
   return {
     id: row.id,
@@ -201,6 +217,8 @@ export const reportedPhases = (cursor: CursorKey | undefined): { reported: boole
  */
 const pageColumns = { ...getTableColumns(comments), articleSlug: articles.slug }
 type PageRow = CommentRow & { articleSlug: string }
+/** What withArticleFacts adds to a page's rows. */
+type ArticleFact = 'articleStatus' | 'articlePublishedAt' | 'articleCommentsOpen'
 /** One comment's columns, its article's facts among them (a single row reads them once anyway). */
 const columns = { ...pageColumns, articleStatus: articles.status, articlePublishedAt: articles.publishedAt, articleCommentsOpen: articles.commentsOpen }
 
@@ -248,6 +266,7 @@ export interface NewComment {
 export function commentRepository (db: Db, events: CommentEvents) {
   const select = () => db.select(columns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
   const selectPage = () => db.select(pageColumns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
+  const selectPublicPage = () => db.select(publicFields(pageColumns)).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
   const byId = select().where(eq(comments.id, sql.placeholder('id'))).prepare()
   // Matches the expression index comments_email_status_idx. Ids start at 1: `id <> 0` excludes nothing.
   const approvedByEmail = db.$client.prepare<[string, number], { found: number }>(
@@ -325,42 +344,48 @@ export function commentRepository (db: Db, events: CommentEvents) {
    * the sort, whether a cursor; pageValues binds the rest. A thread's page is the hot read of comments.
    */
   const pages = new StatementCache<ReturnType<typeof buildPage>>(32)
-  function buildPage (shape: { article: boolean, visible: boolean, statuses: number, sort: 'createdAt' | '-createdAt', after: 'none' | 'null' | 'value' }) {
+  function buildPage (shape: { article: boolean, visible: boolean, statuses: number, sort: 'createdAt' | '-createdAt', after: 'none' | 'null' | 'value', fields: 'all' | 'public' }) {
     const o = order(shape.sort)
     const where = and(
       shape.article ? eq(comments.articleId, sql.placeholder('articleId')) : undefined,
       shape.visible ? publicAtSql(sql.placeholder('visibleAt')) : undefined,
       shape.statuses < 0 ? undefined : inArray(comments.status, Array.from({ length: shape.statuses }, (_, i) => sql.placeholder(`status${i}`))),
       shape.after === 'none' ? undefined : after(o, shape.after === 'null' ? null : sql.placeholder('after0'), sql.placeholder('after1')))
-    return onDriver<PageRow>(db, selectPage().where(where).orderBy(orderBy(o)).limit(sql.placeholder('limit')), pageColumns)
+    const limit = sql.placeholder('limit')
+    return shape.fields === 'all'
+      ? onDriver<PageRow>(db, selectPage().where(where).orderBy(orderBy(o)).limit(limit), pageColumns)
+      : onDriver<Omit<PageRow, typeof PRIVATE_FIELDS[number]>>(db, selectPublicPage().where(where).orderBy(orderBy(o)).limit(limit), publicFields(pageColumns))
   }
   // The articles of a page's comments, read once each (see pageColumns).
   const articlesOf = db.$client.prepare<[string], { id: number, status: ArticleStatus, publishedAt: number | null, commentsOpen: number }>(
     'SELECT id, status, published_at AS publishedAt, comments_open AS commentsOpen FROM articles WHERE id IN (SELECT value FROM json_each(?))')
   /** Rows with their articles' facts, read once per article; inside the caller's transaction, so both are one snapshot. */
-  function withArticleFacts (rows: PageRow[]): CommentRecord[] {
+  function withArticleFacts<R extends PublicCommentRecord> (rows: Array<Omit<R, ArticleFact>>): R[] {
     const facts = new Map(articlesOf.all(JSON.stringify([...new Set(rows.map((r) => r.articleId))])).map((a) => [a.id, a]))
     // Added to the rows as they are: a copy of each (a spread) cost a page of 100 more than the columns saved.
-    for (const row of rows as CommentRecord[]) {
+    for (const row of rows as R[]) {
       const a = facts.get(row.articleId)!
       row.articleStatus = a.status
       row.articlePublishedAt = a.publishedAt
       row.articleCommentsOpen = a.commentsOpen !== 0
     }
-    return rows as CommentRecord[]
+    return rows as R[]
   }
-  /** A page of comments with their articles' facts, in one snapshot. */
+  /** A page of comments with their articles' facts, in one snapshot; the public's without their private fields. */
   const page = db.$client.transaction((p: CommentListParams, sort: 'createdAt' | '-createdAt'): CommentRecord[] =>
-    withArticleFacts(pageStatement(p, sort).all(pageValues(p))))
-  const pageStatement = (p: CommentListParams, sort: 'createdAt' | '-createdAt') => {
+    withArticleFacts<CommentRecord>(pageStatement(p, sort, 'all').all(pageValues(p)) as PageRow[]))
+  const publicPage = db.$client.transaction((p: CommentListParams, sort: 'createdAt' | '-createdAt'): PublicCommentRecord[] =>
+    withArticleFacts<PublicCommentRecord>(pageStatement(p, sort, 'public').all(pageValues(p))))
+  const pageStatement = (p: CommentListParams, sort: 'createdAt' | '-createdAt', fields: 'all' | 'public') => {
     const shape = {
       article: p.articleId !== undefined,
       visible: p.visibility !== null,
       statuses: p.statuses?.length ?? -1,
       sort,
-      after: p.after === undefined ? 'none' as const : (p.after[0] ?? null) === null ? 'null' as const : 'value' as const
+      after: p.after === undefined ? 'none' as const : (p.after[0] ?? null) === null ? 'null' as const : 'value' as const,
+      fields
     }
-    return pages.get(`${shape.article}|${shape.visible}|${shape.statuses}|${shape.sort}|${shape.after}`, () => buildPage(shape))
+    return pages.get(`${shape.article}|${shape.visible}|${shape.statuses}|${shape.sort}|${shape.after}|${fields}`, () => buildPage(shape))
   }
   const pageValues = (p: CommentListParams): Record<string, unknown> => {
     const values: Record<string, unknown> = { articleId: p.articleId, visibleAt: p.visibility?.visibleAt, limit: p.limit + 1 }
@@ -368,6 +393,13 @@ export function commentRepository (db: Db, events: CommentEvents) {
     if (p.after !== undefined) { values.after0 = p.after[0] ?? null; values.after1 = p.after[1] ?? null }
     return values
   }
+
+  /** How many comments a list has in all, when asked for. */
+  const totalOf = (p: CommentListParams): number | undefined => !p.withTotal
+    ? undefined
+    : p.visibility === null
+      ? db.select({ n: count() }).from(comments).where(filtersOf(p)).get()?.n ?? 0
+      : db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(filtersOf(p)).get()?.n ?? 0
 
   return {
     /** The article a comment is posted to, by its current slug, whoever may see it (the caller decides). */
@@ -445,13 +477,14 @@ export function commentRepository (db: Db, events: CommentEvents) {
     },
 
     async list (p: CommentListParams): Promise<{ rows: CommentRecord[], total?: number }> {
-      const total = !p.withTotal
-        ? undefined
-        : p.visibility === null
-          ? db.select({ n: count() }).from(comments).where(filtersOf(p)).get()?.n ?? 0
-          : db.select({ n: count() }).from(comments).innerJoin(articles, eq(articles.id, comments.articleId)).where(filtersOf(p)).get()?.n ?? 0
+      const total = totalOf(p)
       if (p.sort === '-reportCount') return { rows: mostReported(filtersOf(p), p.after, p.limit), total }
       return { rows: page(p, p.sort), total }
+    },
+
+    /** A page of one article's thread as the public reads it, by date: as list, without the private fields. */
+    async publicThread (p: CommentListParams & { articleId: number, sort: 'createdAt' | '-createdAt' }): Promise<{ rows: PublicCommentRecord[], total?: number }> {
+      return { rows: publicPage(p, p.sort), total: totalOf(p) }
     }
   }
 }

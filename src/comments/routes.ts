@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { Conflict, HttpProblem, NotFound, retryStale, STALE_RETRIES, StaleRead, Unauthorized } from '../http/errors.js'
 import { ConditionalHeaders } from '../http/headers.js'
-import { cursorKey } from '../http/cursor.js'
+import { cursorKey, type CursorKey } from '../http/cursor.js'
 import { queryFingerprint, toPage } from '../http/pagination.js'
 import { NotModified, problems, ref } from '../http/schemas.js'
 import { SlugParams } from '../articles/schemas.js'
@@ -11,6 +11,7 @@ import { isPublicAt, isVisible, threadStatuses, viewOf } from '../articles/visib
 import moderationRoutes from './moderation-routes.js'
 import { COMMENT_WRITES, rateLimitedResponse, rateLimitHeaders, readerLimits } from './rate-limit.js'
 import reportRoutes from './report-routes.js'
+import { toComment, toModeratedComment } from './repository.js'
 import { ArticleCommentsQuery, Comment, CommentIdParams, CommentList, CreateCommentBody, CreatedComment } from './schemas.js'
 import { loadComment, view } from './views.js'
 
@@ -109,16 +110,23 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint(`articles/${article.id}/comments`, { ...q, moderator: v.moderator })
     const cursor = cursorKey(q.cursor, fingerprint, ['int', 'int'])
-    const { rows, total } = await app.comments.list({
+    const params = {
       articleId: article.id,
       visibility: null, // the article's visibility was checked above
       statuses: threadStatuses(q.status),
-      sort: 'createdAt',
+      sort: 'createdAt' as const,
       after: cursor,
       limit,
       withTotal: q.include === 'total'
-    })
-    return v.sendList(toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (r) => [r.createdAt, r.id], map: v.map }), article.id)
+    }
+    const keyOf = (r: { createdAt: number, id: number }): CursorKey => [r.createdAt, r.id]
+    // The public's page never selects a comment's private fields; a moderator's has them all.
+    if (v.moderator) {
+      const { rows, total } = await app.comments.list(params)
+      return v.sendList(toPage(request, reply, rows, { limit, fingerprint, total, keyOf, map: toModeratedComment }), article.id)
+    }
+    const { rows, total } = await app.comments.publicThread(params)
+    return v.sendList(toPage(request, reply, rows, { limit, fingerprint, total, keyOf, map: toComment }), article.id)
   })
 
   app.get('/comments/:id', {

@@ -27,7 +27,6 @@ export function view (request: FastifyRequest, reply: FastifyReply) {
   reply.header('vary', 'Authorization')
   return {
     moderator,
-    map: moderator ? toModeratedComment : toComment,
     sendOne: (record: CommentRecord, status = 200) =>
       reply.represent(moderator ? toModeratedComment(record) : toComment(record), { as: shape.one, status, keys: [dk.comments(record.articleId)] }),
     /**
