@@ -112,7 +112,7 @@ const select = (q: PgDb | PgTx) => q.select(columns).from(comments).innerJoin(ar
 const threadRows = driverRows<CommentRecord>(columns)
 /** The same for the public: without the private fields (PRIVATE_FIELDS), which it never selects. */
 const publicThreadRows = driverRows<PublicCommentRecord>(publicFields(columns))
-/** Thread page shapes kept built (a shape: which statuses, the order, the cursor's kind, who asks). */
+/** Thread page shapes kept built (a shape: which statuses, the order, the cursor's kind, who asks, which fields). */
 const THREAD_SHAPES = 32
 
 /** Sets an article's comment_count to its approved comments, inside the caller's transaction (as recountComments). */

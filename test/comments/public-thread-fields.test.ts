@@ -39,7 +39,9 @@ t.test('a public thread page and feed select no private field; a moderator\'s pa
     const reads = await commentReads(a, async () => { res = await a.inject({ method: 'GET', url }) })
     t.equal(res?.statusCode, 200, url)
     t.equal(res?.json().data.length, 2, `${url}: a page of the public's comments`)
-    t.ok(reads.length > 0 || a.engine === 'sqlite', `${url}: the page's statement seen`)
+    // The first URL's shape is new to this app, so SQLite prepares its statement here; the second is the
+    // same shape (the total is a statement of its own).
+    if (url.endsWith('limit=2')) t.ok(reads.length > 0, `${url}: the page's statement seen`)
     for (const text of reads) t.same(named(text), [], `${url}: no private column in ${text.replace(/\s+/g, ' ').slice(0, 120)}`)
     // Its cursor's next page (another shape: after a cursor).
     const next = res!.json().page.nextCursor as string
@@ -61,4 +63,12 @@ t.test('a public thread page and feed select no private field; a moderator\'s pa
   t.equal(moderated?.json().data[0].authorEmail, 'reader0@example.com', 'a moderator sees the email')
   t.equal(moderated?.json().data[0].userAgent, 'Probe/1.0', 'and the user agent')
   t.ok(moderatorReads.some((text) => named(text).length === PRIVATE_COLUMNS.length), 'a moderator\'s page reads every private column')
+
+  // What the public gets is what it got when every column was read: the moderator's page of the same
+  // comments without the moderator's fields, key for key and in order.
+  const publicPage = (await a.inject({ method: 'GET', url: `/v1/articles/${article.slug}/comments?limit=2` })).json().data as Record<string, unknown>[]
+  const withoutPrivate = (moderated!.json().data as Record<string, unknown>[])
+    .map(({ authorEmail: _e, ip: _i, userAgent: _u, reportCount: _r, ...rest }) => rest)
+  t.same(publicPage.map((c) => Object.keys(c)), withoutPrivate.map((c) => Object.keys(c)), 'the same fields, in the same order')
+  t.same(publicPage, withoutPrivate, 'and the same values')
 })
