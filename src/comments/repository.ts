@@ -217,6 +217,8 @@ export const reportedPhases = (cursor: CursorKey | undefined): { reported: boole
  */
 const pageColumns = { ...getTableColumns(comments), articleSlug: articles.slug }
 type PageRow = CommentRow & { articleSlug: string }
+/** The public's page columns: pageColumns without PRIVATE_FIELDS (see publicThread). */
+const publicPageColumns = publicFields(pageColumns)
 /** What withArticleFacts adds to a page's rows. */
 type ArticleFact = 'articleStatus' | 'articlePublishedAt' | 'articleCommentsOpen'
 /** One comment's columns, its article's facts among them (a single row reads them once anyway). */
@@ -266,7 +268,7 @@ export interface NewComment {
 export function commentRepository (db: Db, events: CommentEvents) {
   const select = () => db.select(columns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
   const selectPage = () => db.select(pageColumns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
-  const selectPublicPage = () => db.select(publicFields(pageColumns)).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
+  const selectPublicPage = () => db.select(publicPageColumns).from(comments).innerJoin(articles, eq(articles.id, comments.articleId))
   const byId = select().where(eq(comments.id, sql.placeholder('id'))).prepare()
   // Matches the expression index comments_email_status_idx. Ids start at 1: `id <> 0` excludes nothing.
   const approvedByEmail = db.$client.prepare<[string, number], { found: number }>(
@@ -354,7 +356,7 @@ export function commentRepository (db: Db, events: CommentEvents) {
     const limit = sql.placeholder('limit')
     return shape.fields === 'all'
       ? onDriver<PageRow>(db, selectPage().where(where).orderBy(orderBy(o)).limit(limit), pageColumns)
-      : onDriver<Omit<PageRow, typeof PRIVATE_FIELDS[number]>>(db, selectPublicPage().where(where).orderBy(orderBy(o)).limit(limit), publicFields(pageColumns))
+      : onDriver<Omit<PageRow, typeof PRIVATE_FIELDS[number]>>(db, selectPublicPage().where(where).orderBy(orderBy(o)).limit(limit), publicPageColumns)
   }
   // The articles of a page's comments, read once each (see pageColumns).
   const articlesOf = db.$client.prepare<[string], { id: number, status: ArticleStatus, publishedAt: number | null, commentsOpen: number }>(
