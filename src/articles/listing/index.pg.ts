@@ -142,8 +142,7 @@ export function articleListingPg (db: PgDb) {
       filters.push(sql`${articles.status} = 'published'`, relevance
         ? sql`${articles.publishedAt} + 0 <= ${p.visibility.visibleAt}`
         : lte(articles.publishedAt, p.visibility.visibleAt))
-    }
-    else if (p.status !== undefined) filters.push(eq(articles.status, p.status))
+    } else if (p.status !== undefined) filters.push(eq(articles.status, p.status))
     if (p.section !== undefined) filters.push(eq(articles.section, p.section))
     if (p.publishedAfter !== undefined) filters.push(gte(articles.publishedAt, p.publishedAfter))
     if (p.publishedBefore !== undefined) filters.push(lte(articles.publishedAt, p.publishedBefore))
