@@ -135,9 +135,11 @@ export function articleListingPg (db: PgDb) {
     const byTag = driver === -1 ? undefined : members[driver]!
     const filters: (SQL | undefined)[] = []
     // The public's articles: published, and due. A ranked page's matches come from the full-text index
-    // alone: its statement is named, and the generic plan, which cannot know that the time (now) keeps
-    // nearly every article, ANDed the matches with a range of articles_published_idx over all of them
-    // (the time as `+ 0` is no index's key; test/pg/search-plan.test.ts).
+    // alone, the time compared as `+ 0` (no index's key): the plain ranked page is named, and its generic
+    // plan, which cannot know that the time (now) keeps nearly every article, ANDed the matches with a
+    // range of articles_published_idx over all of them (test/pg/search-plan.test.ts). The other ranked
+    // pages (a section, dates, a tag or an author besides the search) are planned with their values and
+    // read their matches from that index too; the same comparison keeps them to it.
     if (p.visibility !== null) {
       filters.push(sql`${articles.status} = 'published'`, relevance
         ? sql`${articles.publishedAt} + 0 <= ${p.visibility.visibleAt}`
