@@ -116,6 +116,10 @@ t.test("a list page's tags are looked up by key, however many tags the site has"
     SELECT a.id, t.id, k FROM articles a CROSS JOIN generate_series(0, 9) AS k JOIN tags t ON t.slug = 'topic-' || (a.id * 67 + k * 1999) % 20000 + 1`)
   await db.execute(sql`ANALYZE tags`)
   await db.execute(sql`ANALYZE article_tags`)
+  // Articles loaded behind the API's back have no stored form: the app's backfill (started when it became
+  // ready) stores them, reading their tags with the very statement the page uses. Its pass over first, so
+  // that the statements counted are the page's own (on a loaded CI machine a late pass crossed the request).
+  await a.app.upkeep.fillRepresentations()
 
   const { result: res, sent } = await statementsSent(() => a.inject({ method: 'GET', url: '/v1/articles?limit=20' }))
   t.equal(res.statusCode, 200)
@@ -123,7 +127,7 @@ t.test("a list page's tags are looked up by key, however many tags the site has"
   t.equal(items.length, 20)
   t.ok(items.every((item) => item.tags.length === 10), 'every article with its ten tags')
   const reads = sent.filter((q) => /FROM article_tags at/.test(q.text))
-  t.equal(reads.length, 1, 'one statement reads the page\'s tags')
+  t.equal(reads.length, 1, 'one statement reads the page\'s tags', { texts: reads.map((q) => q.text.slice(0, 120)) })
   const plan = await analyzed(db.$client, reads[0]!)
   t.ok(rowsRead(plan, 'article_tags') <= 200, `the page's own tag rows (read ${rowsRead(plan, 'article_tags')})`)
   t.ok(rowsRead(plan, 'tags') <= 200, `each tag by its key, not the whole tags table (read ${rowsRead(plan, 'tags')})`)
