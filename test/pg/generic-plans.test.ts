@@ -94,4 +94,14 @@ t.test('the named pages\' generic plans read a page, on every page', async (t) =
     // The 50 matches, and the shown rows' lookups by id for their excerpts and tags.
     t.ok(rowsRead(plan, 'articles') <= 50 + 2 * 20, `${what}: the matches and the shown rows (read ${rowsRead(plan, 'articles')})`)
   }
+  // ts_rank reads a match's whole document: once a match on every page. A later page's cursor is compared
+  // with the ranked column; written in the WHERE, ts_rank ranked every match there and again in the output.
+  for (const [what, { statement }] of [['a ranked search', rankedFirst], ['its second page', rankedSecond]] as const) {
+    const { rows: [explained] } = await db.$client.query(`EXPLAIN (VERBOSE, FORMAT JSON) ${statement.text}`, statement.values)
+    const all = nodes((explained as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan) as (PlanNode & { Output?: string[], Filter?: string })[]
+    // Computed where the matches are read (the nodes above show the scan's output by its expression).
+    const calls = all.filter((n) => n['Relation Name'] === 'articles')
+      .flatMap((n) => [...(n.Output ?? []), n.Filter ?? ''].flatMap((x) => x.match(/\bts_rank\(/g) ?? []))
+    t.equal(calls.length, 1, `${what}: each match ranked once, where it is read (${calls.length} calls)`)
+  }
 })

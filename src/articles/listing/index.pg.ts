@@ -164,26 +164,27 @@ export function articleListingPg (db: PgDb) {
       ? db.select(SELECTION).from(articles)
       : db.select(SELECTION).from(driving).innerJoin(articles, eq(articles.id, driving.articleId))
     const limit = sql.placeholder('limit')
-    let page
     let excerpted: SQL | undefined
     if (relevance) {
       const rank = rankOf(sql`${articles.search}`, search!)
-      // A ranked page's cursor: its rank and id, as numbers (statements() binds them so).
-      const after = p.after === undefined
-        ? undefined
-        : sql`(${rank} < ${p.after[0]}::float8 OR (${rank} = ${p.after[0]}::float8 AND ${articles.id} < ${p.after[1]}))`
+      const matches = db.select({ ...LISTED, rank: sql<number>`${rank} AS "rank"` }).from(articles).where(where)
       // Ordered by the output column: ts_rank reads the whole search document (out of line, in TOAST), and
       // the same expression in ORDER BY, with its own placeholders, was a second reading of every match
-      // (658 buffer reads instead of 360 for a word in 85 articles; bench/README.md).
-      page = db.select({ ...LISTED, rank: sql<number>`${rank} AS "rank"` }).from(articles).where(and(where, after))
-        .orderBy(sql`"rank" DESC, ${articles.id} DESC`).limit(limit)
+      // (658 buffer reads instead of 360 for a word in 85 articles; bench/README.md). A later page compares
+      // its cursor (rank and id, as numbers: statements() binds them so) with that column too, outside a
+      // subquery that `OFFSET 0` keeps whole: written in the WHERE, ts_rank ranked every match there and
+      // again in the output (test/pg/search-plan.test.ts counts the calls).
+      const ranked = p.after === undefined
+        ? sql`${matches.orderBy(sql`"rank" DESC, ${articles.id} DESC`).limit(limit)}`
+        : sql`(SELECT * FROM (${matches} OFFSET 0) AS m WHERE m."rank" < ${p.after[0]}::float8 OR (m."rank" = ${p.after[0]}::float8 AND m.id < ${p.after[1]})
+          ORDER BY m."rank" DESC, m.id DESC LIMIT ${limit})`
       // The page's rows with their excerpts' makings and tags, in one statement: a round trip fewer for
       // every ranked search. The shown rows only: the row past the page, there to tell whether one follows,
       // has neither (its excerpts' makings are nulls and its tags '[]', never read).
       const columns = excerptColumns({ title: sql`p.title`, summary: sql`p.summary`, search: sql`a.search` })
       // The tags are aggregated once, in a CTE of their own: joined as a subquery, the generic plan ran the
       // aggregate again for every row of the page (a helper's review measured 38 ms against 25 at 100 rows).
-      excerpted = sql`WITH p AS MATERIALIZED ${page},
+      excerpted = sql`WITH p AS MATERIALIZED ${ranked},
         shown AS MATERIALIZED (SELECT id FROM p ORDER BY "rank" DESC, id DESC LIMIT ${sql.placeholder('shown')}),
         pt AS MATERIALIZED (${shownTags(sql`at.article_id = ANY(ARRAY(SELECT id FROM shown))`)})
         SELECT p.*, e.*, coalesce(pt.tags, '[]') AS "excerptTags"
@@ -193,14 +194,14 @@ export function articleListingPg (db: PgDb) {
             FROM articles a WHERE a.id = shown.id) e ON true
           LEFT JOIN pt ON pt.article_id = p.id
         ORDER BY p."rank" DESC, p.id DESC`
-    } else {
-      page = from().where(and(drivingRange, where, keyset)).orderBy(orderBy(order)).limit(limit)
     }
     // A named statement is planned once per connection; its name is its text's.
     const name = named ? (text: string) => `gz_list_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}` : undefined
     const once = <T>(make: () => T): () => T => { let made: T | undefined; return () => (made ??= make()) }
     return {
-      page: excerpted === undefined ? pageRows.built(page, name) : excerptedRows.built(buildable(db, excerpted), name),
+      page: excerpted === undefined
+        ? pageRows.built(from().where(and(drivingRange, where, keyset)).orderBy(orderBy(order)).limit(limit), name)
+        : excerptedRows.built(buildable(db, excerpted), name),
       /** Whether the page's rows come with their excerpts' makings and tags (ExcerptedRow). */
       excerpted: excerpted !== undefined,
       more: rest === undefined ? undefined : once(() => pageRows.built(from().where(and(drivingRange, where, rest)).orderBy(orderBy(order)).limit(sql.placeholder('more')), name)),
