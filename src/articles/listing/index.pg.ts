@@ -265,12 +265,13 @@ export function articleListingPg (db: PgDb) {
     // A page of one tag, or of every article, and nothing else is a named statement, parsed once per
     // connection. A tag's page is also planned once: after five runs PostgreSQL may keep its generic plan
     // (on the bench database it did, 7 of 12 runs), and that plan is the tag's index range whatever the tag
-    // and the time (test/pg/tag-page-plan.test.ts forces it and checks). Planned
-    // afresh, that page cost PostgreSQL 0.25–0.3 ms of its ~1.25 ms a request (bench/README.md,
-    // "PostgreSQL: a tag's page from its own index"). The front page's generic plan never costs less than
-    // the plans made with its values (pg_prepared_statements counts only custom plans), so PostgreSQL goes on
-    // planning it and the name saves the parse alone. With other filters a generic plan could take the
-    // wrong range, so those pages stay unnamed.
+    // and the time (test/pg/tag-page-plan.test.ts forces it and checks; test/pg/generic-plans.test.ts
+    // past the first page). Planned afresh, that page cost PostgreSQL 0.25–0.3 ms of its ~1.25 ms a request
+    // (bench/README.md, "PostgreSQL: a tag's page from its own index"). The front page's generic plan never
+    // costs less than the plans made with its values (pg_prepared_statements counts only custom plans), so
+    // PostgreSQL goes on planning it and the name saves the parse alone; were it kept, it is the same index
+    // range (test/pg/generic-plans.test.ts). With other filters a generic plan could take the wrong range,
+    // so those pages stay unnamed.
       shape.public && !shape.section && !shape.publishedAfter && !shape.publishedBefore &&
       (shape.members.length === 0 || (shape.members.length === 1 && shape.driver === 0))))
     return { s, values, countable, plan: undefined }
