@@ -23,7 +23,7 @@
 // `FOR NO KEY UPDATE` rather than `FOR UPDATE`: inserting a delivery or a ping takes `FOR KEY SHARE` on the
 // webhook (its foreign key), which only a delete has to wait for.
 import { asc, count, eq, gt, sql, type SQL } from 'drizzle-orm'
-import type { PgDb, PgTx } from '../db/pg/connection.js'
+import { executePrepared, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { webhooks } from '../db/pg/schema.js'
 import { lockEventOrder } from '../events/outbox.pg.js'
 import { newEventId } from '../events/outbox.js'
@@ -223,14 +223,16 @@ export function webhookRepositoryPg (db: PgDb): WebhookRepository {
 
     // --- The dispatcher's side -----------------------------------------------------------------------------
 
+    // Both asked every round of the dispatcher, which writes wake every few milliseconds (minIntervalMs):
+    // named, so that PostgreSQL parses and plans them once per connection.
     async any (): Promise<boolean> {
-      return (await db.execute(sql`SELECT EXISTS (SELECT 1 FROM webhooks) AS any`)).rows[0]!.any === true
+      return (await executePrepared<{ any: boolean }>(db, sql`SELECT EXISTS (SELECT 1 FROM webhooks) AS any`)).rows[0]!.any
     },
 
     /** Turns new events into deliveries for the webhooks subscribed to them; returns how many were made. */
     async fanOut (now: number): Promise<number> {
       // Looked at without a lock first: most rounds have nothing to fan out.
-      const { rows } = await db.execute(sql`SELECT coalesce(max(seq), 0) AS last,
+      const { rows } = await executePrepared(db, sql`SELECT coalesce(max(seq), 0) AS last,
         EXISTS (SELECT 1 FROM webhooks WHERE enabled AND cursor < (SELECT coalesce(max(seq), 0) FROM events)) AS behind FROM events`)
       const { last, behind } = rows[0] as { last: number, behind: boolean }
       if (!behind) return 0
