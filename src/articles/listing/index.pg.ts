@@ -173,7 +173,7 @@ export function articleListingPg (db: PgDb) {
       // (658 buffer reads instead of 360 for a word in 85 articles; bench/README.md). A later page compares
       // its cursor (rank and id, as numbers: statements() binds them so) with that column too, outside a
       // subquery that `OFFSET 0` keeps whole: written in the WHERE, ts_rank ranked every match there and
-      // again in the output (test/pg/search-plan.test.ts counts the calls).
+      // again in the output (test/pg/generic-plans.test.ts counts them in the plan).
       const ranked = p.after === undefined
         ? sql`${matches.orderBy(sql`"rank" DESC, ${articles.id} DESC`).limit(limit)}`
         : sql`(SELECT * FROM (${matches} OFFSET 0) AS m WHERE m."rank" < ${p.after[0]}::float8 OR (m."rank" = ${p.after[0]}::float8 AND m.id < ${p.after[1]})

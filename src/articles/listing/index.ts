@@ -238,9 +238,9 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
     }
     const nullable = nullableSort(p)
     // The number of articles weighs a walk along the date index against the tags' and authors' ids, or a
-    // date-sorted search's matches (chooseDrivers): a page with neither, the front page or a ranked search,
-    // does not read it (a statement and a read transaction of its own, every request).
-    const everything = members.length > 0 || (search !== undefined && !relevance) ? Math.max(1, (await counts.stored('all', '')).total) : 1
+    // date-sorted search's matches (chooseDrivers): a page with neither (the front page) or ranked by
+    // relevance does not read it (a statement and a read transaction of its own, every request).
+    const everything = !relevance && (members.length > 0 || search !== undefined) ? Math.max(1, (await counts.stored('all', '')).total) : 1
     // A public page by date with a tag and no search: the smallest tag's published rows, in date order in
     // article_tags_public_idx (migrations/0017), drive it as one range, whatever the tag's size; unless an
     // author has fewer articles, whose ids then drive it (chooseDrivers), as a walk of the tag's range would
