@@ -8,9 +8,8 @@
 import t from 'tap'
 import { sql } from 'drizzle-orm'
 import { build } from '../helper.js'
-import { rowsRead, statementsSent, type PlanNode, type SentStatement } from './sent.js'
+import { planNodes as nodes, rowsRead, statementsSent, type PlanNode, type SentStatement } from './sent.js'
 
-const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
 const path = (link: string | string[] | number | undefined): string =>
   String(link).match(/<([^>]+)>; rel="next"/)![1]!.replace(/^https?:\/\/[^/]+/, '')
 
@@ -99,7 +98,7 @@ t.test('the named pages\' generic plans read a page, on every page', async (t) =
   // with the ranked column; written in the WHERE, ts_rank ranked every match there and again in the output.
   for (const [what, { statement }] of [['a ranked search', rankedFirst], ['its second page', rankedSecond]] as const) {
     const { rows: [explained] } = await db.$client.query(`EXPLAIN (VERBOSE, FORMAT JSON) ${statement.text}`, statement.values)
-    const all = nodes((explained as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan) as (PlanNode & { Output?: string[], Filter?: string })[]
+    const all = nodes((explained as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan)
     // Computed where the matches are read (the nodes above show the scan's output by its expression).
     const calls = all.filter((n) => n['Relation Name'] === 'articles')
       .flatMap((n) => [...(n.Output ?? []), n.Filter ?? ''].flatMap((x) => x.match(/\bts_rank\(/g) ?? []))

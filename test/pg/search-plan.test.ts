@@ -19,14 +19,12 @@ import { parseSearch } from '../../src/articles/search.js'
 import { searchPlannerPg } from '../../src/articles/search-index.pg.js'
 import { PHRASE_LIMIT, TAG_MATCHES } from '../../src/articles/search-index.js'
 import { build, createArticle } from '../helper.js'
-import { analyzed, rowsRead, statementsSent } from './sent.js'
+import { analyzed, planNodes as nodes, rowsRead, statementsSent } from './sent.js'
 
 interface PlanNode { 'Node Type': string, 'Subplan Name'?: string, 'Index Name'?: string, 'Index Cond'?: string, 'Relation Name'?: string, Output?: string[], 'Shared Hit Blocks'?: number, 'Shared Read Blocks'?: number, Plans?: PlanNode[] }
 
 /** How many tags each article of the first test has. */
 const TAGS_EACH = 10
-
-const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)]
 
 /** The plan PostgreSQL makes for a statement without its values (what it may keep for a named one). */
 async function genericPlan (pool: pg.Pool, statement: { text: string }): Promise<PlanNode> {

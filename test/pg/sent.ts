@@ -21,7 +21,10 @@ export async function statementsSent<T> (work: () => Promise<T>): Promise<{ resu
   }
 }
 
-export interface PlanNode { 'Node Type'?: string, 'Index Name'?: string, 'Index Cond'?: string, 'Relation Name'?: string, 'Actual Rows'?: number, 'Actual Loops'?: number, 'Rows Removed by Filter'?: number, Plans?: PlanNode[] }
+export interface PlanNode { 'Node Type'?: string, 'Index Name'?: string, 'Index Cond'?: string, 'Relation Name'?: string, 'Actual Rows'?: number, 'Actual Loops'?: number, 'Rows Removed by Filter'?: number, Output?: string[], Filter?: string, Plans?: PlanNode[] }
+
+/** A plan's node and every node below it, depth first. */
+export const planNodes = <T extends { Plans?: T[] }>(node: T): T[] => [node, ...(node.Plans ?? []).flatMap((child) => planNodes(child))]
 
 /** A statement as it was sent, run again under EXPLAIN ANALYZE: its plan's root. */
 export async function analyzed (pool: pg.Pool, statement: SentStatement): Promise<PlanNode> {

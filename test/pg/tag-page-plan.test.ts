@@ -11,7 +11,7 @@ import { sql } from 'drizzle-orm'
 import { pgMigrationsFolder } from '../../src/db/pg/connection.js'
 import { EVENT_LOG_LOCK } from '../../src/events/outbox.pg.js'
 import { build, createArticle, type TestApp } from '../helper.js'
-import { analyzed, rowsRead, statementsSent, type PlanNode } from './sent.js'
+import { analyzed, planNodes as nodes, rowsRead, statementsSent, type PlanNode } from './sent.js'
 
 /** Tag rows whose public_at is not what the triggers promise: the article's published_at while it is published. */
 async function drifted (a: TestApp): Promise<unknown[]> {
@@ -55,7 +55,6 @@ t.test("a tag's public page reads that tag's rows, one range in date order", asy
     // Its values are numbers (the tag's id, the time, the limit), written in as literals.
     const values = pages[0]!.values.map((v) => { if (typeof v !== 'number') throw new Error(`not a number: ${String(v)}`); return v })
     const generic = (await client.query(`EXPLAIN (FORMAT JSON) EXECUTE probe(${values.join(', ')})`)).rows[0]['QUERY PLAN'][0].Plan as PlanNode
-    const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)]
     t.ok(nodes(generic).some((n) => /\$1/.test(n['Index Cond'] ?? '')), 'a generic plan: the tag is a parameter')
     t.ok(nodes(generic).some((n) => n['Index Name'] === 'article_tags_public_idx'), 'the generic plan reads the tag\'s own index')
     t.notOk(nodes(generic).some((n) => n['Node Type'] === 'Sort'), 'in the page\'s order, without a sort')
