@@ -35,11 +35,23 @@ export interface Drivers {
 }
 
 /**
- * The driver of a page of `limit`, among `members`, of `everything` articles; `matches` when a search
- * sorted by date; `nullable` when the sort column may be NULL (then only a rare membership drives).
+ * Whether chooseDrivers weighs the number of articles: only a page by date with tags or authors, or a
+ * search sorted by date (`matches`). The front page and a ranked page do not need it read.
  */
-export function chooseDrivers (limit: number, members: Membership[], everything: number, relevance: boolean,
+export const weighsEverything = (members: Membership[], relevance: boolean, matches: number | undefined): boolean =>
+  !relevance && (members.length > 0 || matches !== undefined)
+
+/**
+ * The driver of a page of `limit`, among `members`, of `everything` articles (read when weighsEverything
+ * says so, else undefined); `matches` when a search sorted by date; `nullable` when the sort column may be
+ * NULL (then only a rare membership drives).
+ */
+export function chooseDrivers (limit: number, members: Membership[], everything: number | undefined, relevance: boolean,
   matches: number | undefined, nullable: boolean): Drivers {
+  const smallest = members.slice().sort((a, b) => a.size - b.size)[0]
+  // A ranked page ranks its matches; one with neither members nor a search walks the date index: nothing to weigh.
+  if (!weighsEverything(members, relevance, matches)) return { smallest, bySearch: false, byIds: false, driver: undefined }
+  if (everything === undefined) throw new Error('chooseDrivers weighs the number of articles, and was not given it')
   // The tag or author with the fewest articles drives the page from its own article ids instead of a walk
   // along the date index, when that walk would be longer: to find limit + 1 articles it passes about
   // (limit + 1) × articles ÷ matches of them, the matches estimated as if tags and authors were independent
@@ -48,7 +60,6 @@ export function chooseDrivers (limit: number, members: Membership[], everything:
   // the page's rows are read. Editors' lists by publication date (drafts have none) drive only from a rare
   // one, sorting whole rows. (A public page by publication date with a tag, unless an author is smaller,
   // never comes here: the tag's own range in article_tags_public_idx drives it, ./index.ts, publicTagPage.)
-  const smallest = members.slice().sort((a, b) => a.size - b.size)[0]
   const estimate = members.reduce((n, m) => n * m.size / everything, everything)
   const walk = (limit + 1) * everything / Math.max(estimate, 1)
   // A search sorted by date drives the page from its matches when that costs less than the walk along the

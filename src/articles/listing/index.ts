@@ -43,7 +43,7 @@ import type { ArticleSort as ArticleSortSchema } from '../schemas.js'
 import type { SearchTerm } from '../search.js'
 import type { ArticleStatus } from '../status.js'
 import { RANK_LIMIT, searchPlanner, snippetReader, SearchRefused, type SearchPlan } from '../search-index.js'
-import { chooseDrivers, LISTED_MATCHES, sourceOf, VISIBILITY_INDEX } from './drivers.js'
+import { chooseDrivers, LISTED_MATCHES, sourceOf, VISIBILITY_INDEX, weighsEverything } from './drivers.js'
 import { HINT_STATUS, hintedBound, listFilters, memberSql, membershipsOf, type MemberSql, type Membership } from './filters.js'
 import { keysetRanges, listOrder, nullableSort } from './keyset.js'
 import { allMatches, RANKED_CANDIDATES, rankedPages } from './ranked.js'
@@ -237,10 +237,8 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
       throw invalid('query', '/q', `matches more than ${RANK_LIMIT.toLocaleString('en')} articles, too many to rank by relevance; add a word, or sort by date (sort=-publishedAt)`)
     }
     const nullable = nullableSort(p)
-    // The number of articles weighs a walk along the date index against the tags' and authors' ids, or a
-    // date-sorted search's matches (chooseDrivers): a page with neither (the front page) or ranked by
-    // relevance does not read it (a statement and a read transaction of its own, every request).
-    const everything = !relevance && (members.length > 0 || search !== undefined) ? Math.max(1, (await counts.stored('all', '')).total) : 1
+    // Read only when chooseDrivers weighs it (a statement and a read transaction of its own, every request).
+    const everything = weighsEverything(members, relevance, search?.matches) ? Math.max(1, (await counts.stored('all', '')).total) : undefined
     // A public page by date with a tag and no search: the smallest tag's published rows, in date order in
     // article_tags_public_idx (migrations/0017), drive it as one range, whatever the tag's size; unless an
     // author has fewer articles, whose ids then drive it (chooseDrivers), as a walk of the tag's range would
