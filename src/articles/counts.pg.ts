@@ -4,7 +4,7 @@
 // in (S, now] (minus those in (now, S] when the clock reads earlier), found through
 // articles_status_published_idx: a handful. `settle` (upkeep's timer) folds them in and moves S to now.
 import { sql } from 'drizzle-orm'
-import type { PgDb, PgTx } from '../db/pg/connection.js'
+import { executePrepared, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { declaration } from '../db/pg/change-clock.js'
 import { lockEventOrderWith } from '../events/outbox.pg.js'
 import type { CountKind, Deltas, StoredCounts } from './counts.js'
@@ -16,7 +16,7 @@ const due = (lo: number, hi: number) => sql`a.status = 'published' AND a.publish
 
 export function articleCountsPg (db: PgDb) {
   async function range (now: number, conn: PgDb | PgTx): Promise<{ lo: number, hi: number, sign: number }> {
-    const { rows: [row] } = await conn.execute<{ at: number }>(sql`SELECT at FROM counts_settled WHERE id = 1`)
+    const { rows: [row] } = await executePrepared<{ at: number }>(conn, sql`SELECT at FROM counts_settled WHERE id = 1`)
     const at = row!.at
     return now >= at ? { lo: at, hi: now, sign: 1 } : { lo: now, hi: at, sign: -1 }
   }
@@ -30,10 +30,10 @@ export function articleCountsPg (db: PgDb) {
       const r = await range(now, conn)
       const out: Deltas = { tags: new Map(), keys: new Map() }
       if (r.lo === r.hi) return out
-      const { rows: tagRows } = await conn.execute<{ id: number, n: number }>(
+      const { rows: tagRows } = await executePrepared<{ id: number, n: number }>(conn,
         sql`SELECT at.tag_id AS id, count(*) AS n FROM article_tags at JOIN articles a ON a.id = at.article_id WHERE ${due(r.lo, r.hi)} GROUP BY at.tag_id`)
       for (const row of tagRows) out.tags.set(row.id, r.sign * row.n)
-      const { rows: keyRows } = await conn.execute<{ kind: CountKind, key: string, n: number }>(sql`
+      const { rows: keyRows } = await executePrepared<{ kind: CountKind, key: string, n: number }>(conn, sql`
         SELECT 'all' AS kind, '' AS key, count(*) AS n FROM articles a WHERE ${due(r.lo, r.hi)} HAVING count(*) > 0
         UNION ALL SELECT 'section', a.section, count(*) FROM articles a WHERE ${due(r.lo, r.hi)} AND a.section IS NOT NULL GROUP BY a.section
         UNION ALL SELECT 'author', aa.name, count(*) FROM article_authors aa JOIN articles a ON a.id = aa.article_id WHERE ${due(r.lo, r.hi)} GROUP BY aa.name`)
@@ -43,7 +43,7 @@ export function articleCountsPg (db: PgDb) {
 
     /** The stored numbers of a section, an author or all articles (zeros when there are none). */
     async stored (kind: CountKind, key: string, conn: PgDb | PgTx = db): Promise<StoredCounts> {
-      const { rows: [row] } = await conn.execute<{ total: number, published: number, visible: number }>(
+      const { rows: [row] } = await executePrepared<{ total: number, published: number, visible: number }>(conn,
         sql`SELECT total, published, visible FROM article_counts WHERE kind = ${kind} AND key = ${key}`)
       return row ?? { total: 0, published: 0, visible: 0 }
     },

@@ -13,7 +13,7 @@
 import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm'
 import { tagWriteKeys } from '../db/change-clock.js'
 import { declareKeys } from '../db/pg/change-clock.js'
-import { SNAPSHOT, type PgDb, type PgTx } from '../db/pg/connection.js'
+import { executePrepared, SNAPSHOT, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { tags } from '../db/pg/schema.js'
 import { Conflict, StaleRead } from '../http/errors.js'
 import { articleCountsPg, type ArticleCountsPg } from '../articles/counts.pg.js'
@@ -93,7 +93,11 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
     }
   }
 
-  /** One page: the stored order from its index, and the few tags whose public count moved since (deltas) merged in. */
+  /**
+   * One page: the stored order from its index, and the few tags whose public count moved since (deltas)
+   * merged in. Its text is one of a few shapes (sort, prefix, cursor, who asks, whether counts moved), every
+   * value bound: run named (executePrepared), as are the totals' and the deltas' (src/articles/counts.pg.ts).
+   */
   function page (p: TagListParams, d: Deltas | undefined): SQL {
     const byCount = p.sort === '-articleCount'
     const prefix = p.q === undefined ? undefined : namePrefix(p.q)
@@ -123,11 +127,11 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
   async function total (conn: Conn, p: TagListParams, d: Deltas | undefined): Promise<number> {
     const prefix = p.q === undefined ? undefined : namePrefix(p.q)
     const visibleTo = p.visibility === null ? sql.raw('deleted_at IS NULL') : PUBLIC
-    const { rows: [stored] } = await conn.execute<{ n: number }>(
+    const { rows: [stored] } = await executePrepared<{ n: number }>(conn,
       sql`SELECT count(*) AS n FROM tags WHERE ${prefix === undefined ? visibleTo : sql`${visibleTo} AND ${prefix}`}`)
     if (d === undefined || d.tags.size === 0) return stored!.n
     // Tags whose visibility to the public changed since the counts were settled.
-    const { rows: [shift] } = await conn.execute<{ n: number | null }>(sql`SELECT sum((curated OR visible_count + m.moved > 0)::integer - (curated OR visible_count > 0)::integer) AS n
+    const { rows: [shift] } = await executePrepared<{ n: number | null }>(conn, sql`SELECT sum((curated OR visible_count + m.moved > 0)::integer - (curated OR visible_count > 0)::integer) AS n
       FROM tags JOIN ${movedTable(JSON.stringify([...d.tags]))} ON tags.id = m.tag_id WHERE deleted_at IS NULL ${prefix === undefined ? sql`` : sql`AND ${prefix}`}`)
     return stored!.n + (shift!.n ?? 0)
   }
@@ -140,9 +144,9 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
   const agreeing = async <T>(v: Visibility, read: (conn: Conn) => Promise<T>): Promise<T> =>
     v === null ? await read(db) : await db.transaction(read, SNAPSHOT)
 
-  /** The live tag (by slug or id) with the count the caller sees; undefined when the caller may not see it. */
-  const countedWhere = (where: SQL, v: Visibility): Promise<CountedTagRow | undefined> => agreeing(v, async (conn) => {
-    const [row] = await conn.select().from(tags).where(and(where, isNull(tags.deletedAt)))
+  /** The live tag at `slug` with the count the caller sees; undefined when the caller may not see it. Named, as the list's statements. */
+  const countedBySlug = (slug: string, v: Visibility): Promise<CountedTagRow | undefined> => agreeing(v, async (conn) => {
+    const { rows: [row] } = await executePrepared<TagRow>(conn, sql`SELECT ${COLUMNS} FROM tags WHERE slug = ${slug} AND deleted_at IS NULL`)
     return row && counted(row, v, await deltasFor(v, conn))
   })
 
@@ -150,7 +154,7 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
     toTag,
 
     async findBySlug (slug, v) {
-      return countedWhere(eq(tags.slug, slug), v)
+      return countedBySlug(slug, v)
     },
 
     async create (write, now) {
@@ -200,7 +204,7 @@ export function tagRepositoryPg (db: PgDb, outbox: OutboxPg, announceDue: (tx: P
     async list (p) {
       return agreeing(p.visibility, async (conn) => {
         const d = await deltasFor(p.visibility, conn)
-        const { rows } = await conn.execute<CountedTagRow>(page(p, d))
+        const { rows } = await executePrepared<CountedTagRow>(conn, page(p, d))
         return { rows, total: p.withTotal ? await total(conn, p, d) : undefined }
       })
     },

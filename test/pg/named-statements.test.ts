@@ -1,0 +1,91 @@
+// The statements of the public's common reads and of the webhook dispatcher's rounds are named prepared
+// statements on PostgreSQL (src/db/pg/connection.ts, executePrepared): an unnamed one is parsed and planned
+// on every run, which cost the dispatcher's claim 650–820 µs a round against 93–175 µs named (bench/README.md,
+// "Session 33"). Each request here is captured as sent (./sent.ts) and every statement it sent, but for
+// transaction control, must carry a name. Some pages stay unnamed by design, planned with their values
+// (a thread's page, a search sorted by date, a list with several filters: src/comments/repository.pg.ts,
+// src/articles/listing/index.pg.ts); they are not among these.
+//
+// The capture sees the whole pool, so the app's background work (upkeep, the scheduler) may send a statement
+// of its own during a request: a request passes when one of three captures has nothing unnamed; a statement
+// of the request's own that is unnamed fails all three.
+import t from 'tap'
+import { build, createArticle, postComment, type TestApp } from '../helper.js'
+import { startReceiver } from '../../scripts/webhook-receiver.js'
+import { statementsSent, type SentStatement } from './sent.js'
+
+const CONTROL = /^\s*(begin|commit|rollback|start transaction|set transaction)\b/i
+
+/** The statements `work` sent without a name, transaction control left out; of the first of three tries that sent none, if one did. */
+async function unnamedOf (work: () => Promise<unknown>): Promise<SentStatement[]> {
+  let unnamed: SentStatement[] = []
+  for (let i = 0; i < 3; i++) {
+    const { sent } = await statementsSent(work)
+    unnamed = sent.filter((s) => s.name === undefined && !CONTROL.test(s.text))
+    if (unnamed.length === 0) break
+  }
+  return unnamed
+}
+
+const shown = (statements: SentStatement[]): string => statements.map((s) => s.text.replace(/\s+/g, ' ').slice(0, 200)).join('\n')
+
+async function seed (a: TestApp): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    await createArticle(a, { title: `Harbour report ${i}`, summary: 'Boats in the harbour.', body: `The harbour was busy on day ${i}.`, tags: ['Harbour', `Day ${i}`], authors: ['Ada Reporter'], status: 'published' })
+  }
+  // A publication that fell due after the counts were last settled, so the public's counts read what
+  // moved since (src/articles/counts.pg.ts, deltas) rather than stopping at an empty range.
+  await a.app.upkeep.settle()
+  await createArticle(a, { title: 'Scheduled harbour note', body: 'Later.', tags: ['Harbour'], status: 'published', publishedAt: new Date(a.clock.now + 60_000).toISOString() })
+  a.clock.advance(120_000)
+  await a.app.upkeep.fillRepresentations()
+}
+
+t.test("the public's common reads send only named statements", async (t) => {
+  const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres' })
+  await seed(a)
+  const reads: [string, string][] = [
+    ['an article', '/v1/articles/harbour-report-1'],
+    ['the front page', '/v1/articles?limit=20'],
+    ['a tag\'s page', '/v1/articles?limit=20&tag=harbour'],
+    ['a ranked search', '/v1/articles?limit=20&q=harbour'],
+    ['the front page with its total', '/v1/articles?limit=20&include=total'],
+    ['the tags', '/v1/tags?limit=20'],
+    ['the tags by count, with their total', '/v1/tags?limit=20&sort=-articleCount&include=total'],
+    ['a tag', '/v1/tags/harbour']
+  ]
+  for (const [what, url] of reads) {
+    const res = await a.inject({ method: 'GET', url })
+    t.equal(res.statusCode, 200, `${what}: 200${res.statusCode === 200 ? '' : ` (${res.body.slice(0, 200)})`}`)
+    const unnamed = await unnamedOf(() => a.inject({ method: 'GET', url }))
+    t.same(unnamed, [], `${what} (${url}): no unnamed statement${unnamed.length === 0 ? '' : `, but:\n${shown(unnamed)}`}`)
+  }
+  // The count of the scheduled article that fell due is in the public's numbers, read through the deltas.
+  const tag = (await a.inject({ method: 'GET', url: '/v1/tags/harbour' })).json()
+  t.equal(tag.articleCount, 6, 'the tag counts the publication that fell due since the counts were settled')
+})
+
+t.test("the webhook dispatcher's rounds send only named statements", async (t) => {
+  const receiver = await startReceiver(() => 200)
+  t.teardown(() => receiver.close())
+  const a = await build(t, { webhookAllowPrivate: true, commentModeration: 'none' }, { engine: 'postgres', workers: { pollMs: 60_000, minIntervalMs: 0 } })
+  const article = await createArticle(a, { title: 'Harbour report', body: 'Boats.', status: 'published' })
+  const created = await a.as('admin', { method: 'POST', url: '/v1/webhooks', payload: { url: receiver.url, events: ['comment.submitted'] } })
+  t.equal(created.statusCode, 201, `the webhook is made (${created.statusCode === 201 ? 'yes' : created.body})`)
+  receiver.secret = created.json().secret
+  // A round's statements: is there a webhook, is one behind the log, its fan-out (lock, deliveries, cursor), the claim.
+  const dispatcher = /FROM webhooks\b|INTO webhook_deliveries|UPDATE webhooks SET cursor|WITH leased AS/
+  let n = 0
+  const { sent } = await statementsSent(async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await postComment(a, article.slug as string, { authorName: 'Reader', authorEmail: 'reader@example.com', body: `Comment ${++n}.` }, { 'x-forwarded-for': `192.0.2.${n}` })
+      t.equal(res.statusCode, 201, `comment ${n} posted${res.statusCode === 201 ? '' : `: ${res.body}`}`)
+      await receiver.waitUntil(() => receiver.received.length >= n)
+    }
+  })
+  const rounds = sent.filter((s) => dispatcher.test(s.text))
+  t.ok(rounds.some((s) => /WITH leased AS/.test(s.text)), 'the capture holds claims')
+  t.ok(rounds.some((s) => /INSERT INTO webhook_deliveries/.test(s.text)), 'and fan-outs')
+  const unnamed = rounds.filter((s) => s.name === undefined)
+  t.same(unnamed, [], `every statement of the rounds is named${unnamed.length === 0 ? '' : `, but:\n${shown(unnamed)}`}`)
+})
