@@ -10,8 +10,9 @@ export async function statementsSent<T> (work: () => Promise<T>): Promise<{ resu
   const query = pg.Client.prototype.query
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const q = args[0] as { text?: string, values?: unknown[], name?: string } | string
-    // drizzle passes the values beside the query object, or inside it.
+    // drizzle passes the values beside the query object, or inside it; a text alone is an unnamed statement.
     if (typeof q === 'object' && q.text !== undefined) sent.push({ text: q.text, values: Array.isArray(args[1]) ? args[1] : q.values ?? [], ...(q.name === undefined ? {} : { name: q.name }) })
+    else if (typeof q === 'string') sent.push({ text: q, values: Array.isArray(args[1]) ? args[1] : [] })
     return (query as (...a: unknown[]) => unknown).apply(this, args)
   } as typeof query
   try {

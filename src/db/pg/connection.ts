@@ -42,9 +42,12 @@ export function statementName (text: string): string {
 /**
  * As `q.execute(query)`, with its result, but as a named prepared statement: PostgreSQL parses each text
  * once per connection and, after a few runs, keeps its plan, where an unnamed statement is parsed and
- * planned on every run. For statements of the hot write paths whose text is fixed but for a few shapes (the
- * order lock with a write's declaration, src/events/outbox.pg.ts); not for text that varies without bound
- * (each text is kept on every connection). `values` fill the query's placeholders (`sql.placeholder`), if any.
+ * planned on every run. For statements of the hot paths whose text is fixed but for a few shapes: writes
+ * (the order lock with a write's declaration, src/events/outbox.pg.ts), the public's common reads and the
+ * webhook dispatcher's rounds (test/pg/named-statements.test.ts keeps them named); not for text that varies
+ * without bound (each text is kept on every connection). PostgreSQL keeps a generic plan only when it costs
+ * no more than the plans made with the values; a statement whose good plan depends on its values (a
+ * thread's size, a search's matches) stays unnamed, and says why. `values` fill the query's placeholders (`sql.placeholder`), if any.
  */
 export async function executePrepared<T extends Record<string, unknown>> (q: PgTx | PgDb, query: SQL, values?: Record<string, unknown>): Promise<pg.QueryResult<T>> {
   const { dialect, session } = q as unknown as Internals
