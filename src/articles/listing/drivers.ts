@@ -46,9 +46,12 @@ export const weighsEverything = (members: Membership[], relevance: boolean, matc
  * says so, else undefined); `matches` when a search sorted by date; `nullable` when the sort column may be
  * NULL (then only a rare membership drives).
  */
+/** The tag or author with the fewest articles (the first of them on a tie), if any. */
+export const smallestOf = (members: Membership[]): Membership | undefined => members.slice().sort((a, b) => a.size - b.size)[0]
+
 export function chooseDrivers (limit: number, members: Membership[], everything: number | undefined, relevance: boolean,
   matches: number | undefined, nullable: boolean): Drivers {
-  const smallest = members.slice().sort((a, b) => a.size - b.size)[0]
+  const smallest = smallestOf(members)
   // A ranked page ranks its matches; one with neither members nor a search walks the date index: nothing to weigh.
   if (!weighsEverything(members, relevance, matches)) return { smallest, bySearch: false, byIds: false, driver: undefined }
   if (everything === undefined) throw new Error('chooseDrivers weighs the number of articles, and was not given it')

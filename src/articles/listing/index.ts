@@ -43,7 +43,7 @@ import type { ArticleSort as ArticleSortSchema } from '../schemas.js'
 import type { SearchTerm } from '../search.js'
 import type { ArticleStatus } from '../status.js'
 import { RANK_LIMIT, searchPlanner, snippetReader, SearchRefused, type SearchPlan } from '../search-index.js'
-import { chooseDrivers, LISTED_MATCHES, sourceOf, VISIBILITY_INDEX, weighsEverything } from './drivers.js'
+import { chooseDrivers, smallestOf, LISTED_MATCHES, sourceOf, VISIBILITY_INDEX, weighsEverything } from './drivers.js'
 import { HINT_STATUS, hintedBound, listFilters, memberSql, membershipsOf, type MemberSql, type Membership } from './filters.js'
 import { keysetRanges, listOrder, nullableSort } from './keyset.js'
 import { allMatches, RANKED_CANDIDATES, rankedPages } from './ranked.js'
@@ -237,16 +237,18 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
       throw invalid('query', '/q', `matches more than ${RANK_LIMIT.toLocaleString('en')} articles, too many to rank by relevance; add a word, or sort by date (sort=-publishedAt)`)
     }
     const nullable = nullableSort(p)
-    // Read only when chooseDrivers weighs it (a statement and a read transaction of its own, every request).
-    const everything = weighsEverything(members, relevance, search?.matches) ? Math.max(1, (await counts.stored('all', '')).total) : undefined
     // A public page by date with a tag and no search: the smallest tag's published rows, in date order in
     // article_tags_public_idx (migrations/0017), drive it as one range, whatever the tag's size; unless an
     // author has fewer articles, whose ids then drive it (chooseDrivers), as a walk of the tag's range would
     // check the author on each of the tag's rows.
     const tagRange = publicTagDriver(p, members)
     const publicTag = tagRange !== undefined && members.every((m) => m.kind === 'tag' || m.size >= tagRange.size) ? tagRange : undefined
-    const drivers = chooseDrivers(p.limit, members, everything, relevance, search?.matches, nullable)
-    const { smallest, bySearch, byIds, driver } = publicTag === undefined ? drivers : { ...drivers, bySearch: false, byIds: false, driver: undefined }
+    // Read only when chooseDrivers weighs it (a statement and a read transaction of its own, every request):
+    // not for a public tag's page, which its tag's range drives whatever the number.
+    const everything = publicTag === undefined && weighsEverything(members, relevance, search?.matches) ? Math.max(1, (await counts.stored('all', '')).total) : undefined
+    const { smallest, bySearch, byIds, driver } = publicTag === undefined
+      ? chooseDrivers(p.limit, members, everything, relevance, search?.matches, nullable)
+      : { smallest: smallestOf(members), bySearch: false, byIds: false, driver: undefined }
     const shape: Shape = {
       ...listShape(p, members, driver === undefined ? -1 : members.indexOf(driver), nullable),
       smallest: smallest === undefined ? -1 : members.indexOf(smallest),
