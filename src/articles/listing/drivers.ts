@@ -41,14 +41,14 @@ export interface Drivers {
 export const weighsEverything = (members: Membership[], relevance: boolean, matches: number | undefined): boolean =>
   !relevance && (members.length > 0 || matches !== undefined)
 
+/** The tag or author with the fewest articles (the first of them on a tie), if any. */
+export const smallestOf = (members: Membership[]): Membership | undefined => members.slice().sort((a, b) => a.size - b.size)[0]
+
 /**
  * The driver of a page of `limit`, among `members`, of `everything` articles (read when weighsEverything
  * says so, else undefined); `matches` when a search sorted by date; `nullable` when the sort column may be
  * NULL (then only a rare membership drives).
  */
-/** The tag or author with the fewest articles (the first of them on a tie), if any. */
-export const smallestOf = (members: Membership[]): Membership | undefined => members.slice().sort((a, b) => a.size - b.size)[0]
-
 export function chooseDrivers (limit: number, members: Membership[], everything: number | undefined, relevance: boolean,
   matches: number | undefined, nullable: boolean): Drivers {
   const smallest = smallestOf(members)
