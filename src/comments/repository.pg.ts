@@ -31,7 +31,7 @@ import { StaleRead } from '../http/errors.js'
 import type { CommentEventsPg } from './events.pg.js'
 import type { CommentStatus } from './schemas.js'
 import {
-  decided, everyKey, newRecord, parentFits, reportedPhases, targetUnchanged, tombstone,
+  decided, everyKey, newRecord, parentFits, reportedPhases, reusableTargets, targetUnchanged, tombstone,
   type CommentListParams, type CommentRecord, type PublicCommentRecord, publicFields, type CommentRepository, type CommentRow, type CommentTarget, type CommentWrite,
   type NewComment, type WrittenComment
 } from './repository.js'
@@ -47,12 +47,6 @@ const columns = { ...getTableColumns(comments), ...articleFields }
 
 /** The most comments one transaction writes (each holds its article's row lock until the COMMIT). */
 export const MAX_BATCH = 32
-
-/**
- * How many articles' comment targets a process keeps (reusableTarget): a few hundred bytes each. A
- * comment to one of them skips its article's lookup, a round trip to PostgreSQL.
- */
-export const REUSABLE_TARGETS = 4096
 
 /**
  * Whether an error that aborted a batch came from one comment's own statements (a constraint, a trigger,
@@ -451,23 +445,14 @@ export function commentRepositoryPg (db: PgDb, events: CommentEventsPg): Comment
     })
   }
 
-  /**
-   * The articles that took comments when last read, by slug (reusableTarget), newest read last: at most
-   * REUSABLE_TARGETS, the one read longest ago dropped first. Nothing invalidates an entry, and nothing
-   * needs to: it only starts a comment's write, which locks the article and checks it still stands as
-   * read (writeComments: StaleRead), and the route decides every other answer from a fresh read. A fresh
-   * read replaces the entry, or drops it when the article no longer takes comments.
-   */
-  const reusable = new Map<string, CommentTarget>()
+  // The articles that took comments when last read (reusableTargets). A remembered one skips the lookup's
+  // round trip; the write locks the article and checks it still stands as read (writeComments: StaleRead).
+  const reusable = reusableTargets()
 
   return {
     async findTarget (slug: string): Promise<CommentTarget | undefined> {
       const target = (await targetBySlug.execute({ slug }))[0]
-      reusable.delete(slug)
-      if (target?.status === 'published' && target.commentsOpen) {
-        reusable.set(slug, target)
-        if (reusable.size > REUSABLE_TARGETS) reusable.delete(reusable.keys().next().value!)
-      }
+      reusable.read(slug, target)
       return target
     },
 

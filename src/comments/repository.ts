@@ -161,6 +161,36 @@ const TARGET_FIELDS = everyKey<CommentTarget>()(['id', 'slug', 'status', 'publis
 export const targetUnchanged = (fresh: CommentTarget | undefined, article: CommentTarget): boolean =>
   fresh !== undefined && TARGET_FIELDS.every((field) => fresh[field] === article[field])
 
+/**
+ * How many articles' comment targets a process keeps (reusableTargets): a few hundred bytes each. A comment
+ * to one of them skips its article's lookup by slug.
+ */
+export const REUSABLE_TARGETS = 4096
+
+/**
+ * The articles that took comments when last read, by slug (CommentRepository.reusableTarget), newest read
+ * last: at most REUSABLE_TARGETS, the one read longest ago dropped first. Nothing invalidates an entry, and
+ * nothing needs to: it only starts a comment's write, which checks the article again inside its transaction
+ * (targetUnchanged: StaleRead), and the route decides every other answer from a fresh read
+ * (./routes.ts). A fresh read (`read`) replaces the entry, or drops it when the article no longer takes
+ * comments. Both adapters keep one: PostgreSQL's lookup is a round trip; SQLite's reads the article's
+ * status, date and comments_open from its row's overflow pages, behind the body (22 µs against 12 µs
+ * from an index, bench/README.md, "Session 34").
+ */
+export function reusableTargets (): { read: (slug: string, target: CommentTarget | undefined) => void, get: (slug: string) => CommentTarget | undefined } {
+  const reusable = new Map<string, CommentTarget>()
+  return {
+    read (slug, target) {
+      reusable.delete(slug)
+      if (target?.status === 'published' && target.commentsOpen) {
+        reusable.set(slug, target)
+        if (reusable.size > REUSABLE_TARGETS) reusable.delete(reusable.keys().next().value!)
+      }
+    },
+    get: (slug) => reusable.get(slug)
+  }
+}
+
 /** Inside a comment's write: whether its parent is still an approved comment of the same article. */
 export const parentFits = (parent: { articleId: number, status: CommentStatus } | undefined, articleId: number): boolean =>
   parent !== undefined && parent.articleId === articleId && parent.status === 'approved'
@@ -274,6 +304,7 @@ export function commentRepository (db: Db, events: CommentEvents) {
   const approvedByEmail = db.$client.prepare<[string, number], { found: number }>(
     "SELECT 1 AS found FROM comments WHERE lower(author_email) = lower(?) AND status = 'approved' AND id <> ? LIMIT 1")
 
+  const remembered = reusableTargets()
   const targetBySlug = db.$client.prepare<[string], Omit<CommentTarget, 'commentsOpen'> & { commentsOpen: number }>(
     'SELECT id, slug, status, published_at AS publishedAt, comments_open AS commentsOpen FROM articles WHERE slug = ?')
   const targetById = db.$client.prepare<[number], Omit<CommentTarget, 'commentsOpen'> & { commentsOpen: number }>(
@@ -407,16 +438,17 @@ export function commentRepository (db: Db, events: CommentEvents) {
     /** The article a comment is posted to, by its current slug, whoever may see it (the caller decides). */
     async findTarget (slug: string): Promise<CommentTarget | undefined> {
       const row = targetBySlug.get(slug)
-      return row && { ...row, commentsOpen: row.commentsOpen !== 0 }
+      const target = row && { ...row, commentsOpen: row.commentsOpen !== 0 }
+      remembered.read(slug, target)
+      return target
     },
 
     /**
      * An article that took comments when this process last read it (findTarget), by that slug, or
-     * undefined: a hint that saves the lookup, never an answer (the route, ./routes.ts). None here: on
-     * SQLite the lookup is an in-process statement; PostgreSQL's (./repository.pg.ts) saves a round trip.
+     * undefined: a hint that saves the lookup, never an answer (reusableTargets; the route, ./routes.ts).
      */
-    reusableTarget (_slug: string): CommentTarget | undefined {
-      return undefined
+    reusableTarget (slug: string): CommentTarget | undefined {
+      return remembered.get(slug)
     },
 
     async findById (id: number): Promise<CommentRecord | undefined> {

@@ -1,24 +1,22 @@
-// On PostgreSQL a comment starts from its article as this process last read it, when that article took
-// comments then (reusableTarget, src/comments/repository.pg.ts), saving the lookup's round trip. Nothing
-// invalidates that memory; what keeps every answer a fresh one is that the write checks the article again
-// under its lock, and that every answer other than success is decided again from a fresh read
-// (src/comments/routes.ts). Here each change that makes the remembered article wrong is made through the
-// API, which tells that memory nothing, and the next comment must get the answer a fresh read gives.
+// A comment starts from its article as this process last read it, when that article took comments then
+// (reusableTargets, src/comments/repository.ts), saving the lookup: a round trip on PostgreSQL, the row's
+// overflow pages on SQLite. Nothing invalidates that memory; what keeps every answer a fresh one is that
+// the write checks the article again inside its transaction, and that every answer other than success is
+// decided again from a fresh read (src/comments/routes.ts). Here each change that makes the remembered
+// article wrong is made through the API, which tells that memory nothing, and the next comment must get
+// the answer a fresh read gives. On both engines.
 import { sql } from 'drizzle-orm'
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { assertProblem, build, createArticle, postComment, type TestApp } from '../helper.js'
-import { REUSABLE_TARGETS } from '../../src/comments/repository.pg.js'
+import { REUSABLE_TARGETS } from '../../src/comments/repository.js'
 
-/** Counts the statements named `name` that the app sends through its pool, from now on. */
-function counter (a: TestApp, name: string): { take: () => number } {
-  const pool = (a.app.storage.db as { $client: object }).$client as { query: (...args: unknown[]) => unknown }
-  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown
+/** Counts the app's lookups of an article by slug (findTarget), from now on. */
+function counter (a: TestApp): { take: () => number } {
+  const comments = a.app.comments
+  const findTarget = comments.findTarget.bind(comments)
   let n = 0
-  pool.query = (...args: unknown[]) => {
-    if ((args[0] as { name?: string } | undefined)?.name === name) n++
-    return query(...args)
-  }
+  comments.findTarget = async (slug) => { n++; return await findTarget(slug) }
   return { take: () => { const taken = n; n = 0; return taken } }
 }
 
@@ -30,8 +28,9 @@ async function patch (a: TestApp, slug: string, payload: Record<string, unknown>
 }
 
 /** The article a comment is stored under. */
-const articleIdOf = async (a: TestApp, id: number): Promise<number> =>
-  (await a.pg!.db.execute<{ articleId: number }>(sql`SELECT article_id AS "articleId" FROM comments WHERE id = ${id}`)).rows[0]!.articleId
+const articleIdOf = async (a: TestApp, id: number): Promise<number> => a.pg === undefined
+  ? (a.app.db.$client.prepare('SELECT article_id FROM comments WHERE id = ?').pluck().get(id) as number)
+  : (await a.pg.db.execute<{ articleId: number }>(sql`SELECT article_id AS "articleId" FROM comments WHERE id = ${id}`)).rows[0]!.articleId
 
 let readers = 0
 const reader = (body: string, extra: Record<string, unknown> = {}) => ({ authorName: 'Reader', authorEmail: `r${++readers}@example.com`, body, ...extra })
@@ -43,8 +42,8 @@ const articleOf = (res: LightMyRequestResponse): string => {
 }
 
 t.test('a comment reuses its article as last read, and every change to it gets a fresh answer', async (t) => {
-  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 }, { engine: 'postgres' })
-  const lookups = counter(a, 'comments_target_by_slug')
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
+  const lookups = counter(a)
   const harbour = await createArticle(a, { title: 'Harbour', slug: 'harbour', body: 'Text.', status: 'published' })
   const quay = await createArticle(a, { title: 'Quay', slug: 'quay', body: 'Text.', status: 'published' })
 
@@ -124,16 +123,22 @@ t.test('the memory forgets the article read longest ago; a read makes an article
   // the time would still be forgotten once REUSABLE_TARGETS others had been read after its first read, and
   // its comments would pay the lookup again. The size is a constant, filled here at its real size: a
   // lookup by slug per article, a few seconds.
-  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 }, { engine: 'postgres' })
-  const lookups = counter(a, 'comments_target_by_slug')
+  const a = await build(t, { commentModeration: 'none', commentRateLimit: 1000 })
+  const lookups = counter(a)
   await createArticle(a, { title: 'Old', slug: 'old', body: 'Text.', status: 'published' })
   await createArticle(a, { title: 'Kept', slug: 'kept', body: 'Text.', status: 'published' })
   // As many other published articles as the memory holds, made behind the API's back; announced, or each
   // comment's write would first announce thousands of publications.
   const at = a.clock.now - 60_000
-  await a.pg!.db.execute(sql`INSERT INTO articles (slug, title, body, body_html, status, published_at, created_at, updated_at, announced)
-    SELECT 'other-' || i, 'Other ' || i, 'Text.', '<p>Text.</p>', 'published', ${at}::bigint, ${at}::bigint, ${at}::bigint, true
-    FROM generate_series(1, ${REUSABLE_TARGETS}) AS i`)
+  if (a.pg === undefined) {
+    a.app.db.$client.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+      INSERT INTO articles (slug, title, body, body_html, status, published_at, created_at, updated_at, announced)
+      SELECT 'other-' || i, 'Other ' || i, 'Text.', '<p>Text.</p>', 'published', ?, ?, ?, 1 FROM n`).run(REUSABLE_TARGETS, at, at, at)
+  } else {
+    await a.pg.db.execute(sql`INSERT INTO articles (slug, title, body, body_html, status, published_at, created_at, updated_at, announced)
+      SELECT 'other-' || i, 'Other ' || i, 'Text.', '<p>Text.</p>', 'published', ${at}::bigint, ${at}::bigint, ${at}::bigint, true
+      FROM generate_series(1, ${REUSABLE_TARGETS}) AS i`)
+  }
   /** Reads the articles other-<from> to other-<to> by their slugs, in that order, as the routes do (findTarget). */
   const readOthers = async (from: number, to: number): Promise<void> => {
     let found = 0
