@@ -47,8 +47,12 @@ t.test('articles: published, updated, unpublished, and nothing for what the publ
   const text = JSON.stringify(all)
   t.notOk(text.includes('Draft words') || text.includes('Never published') || text.includes('Embargoed'),
     'no content a draft had while it was a draft, in any event')
-  t.ok(all.every((e) => /^evt_[\w-]{16}$/.test(e.id) && e.occurredAt === '2026-07-08T09:00:00.000Z'))
+  t.ok(all.every((e) => /^evt_[0-9a-f]{24}$/.test(e.id) && e.occurredAt === '2026-07-08T09:00:00.000Z'))
   t.equal(new Set(all.map((e) => e.id)).size, all.length, 'ids are unique')
+  // An id begins with the time it was made at (src/events/outbox.ts, newEventId), so that ids made later
+  // sort after: each new one goes on the last page of the ids' index.
+  const made = all.map((e) => e.id.slice(4, 16))
+  t.same(made, [...made].sort(), 'ids begin with the time they were made at, in the log\'s order')
 })
 
 t.test('a restore is an article update: the events a PATCH would send, none for a stale If-Match', async (t) => {

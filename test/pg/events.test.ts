@@ -67,7 +67,7 @@ async function logStory (t: Test, engine: Engine): Promise<unknown[]> {
   const all = await log.events.list({ afterSeq: 0, limit: 100, types: [] })
   t.equal(all.length, SCRIPT.length)
   t.ok(all.every((e, i) => i === 0 || e.seq > all[i - 1]!.seq), 'in seq order')
-  t.ok(all.every((e) => /^evt_[\w-]{16}$/.test(e.id)), 'event ids')
+  t.ok(all.every((e) => /^evt_[0-9a-f]{24}$/.test(e.id)), 'event ids')
   const order = new Map(all.map((e, i) => [e.seq, i]))
   const shown = (rows: typeof all) => rows.map((e) => ({ at: order.get(e.seq), type: e.type, occurredAt: e.occurredAt, data: JSON.parse(e.data) as unknown }))
   t.same(shown(all).map((e) => [e.type, e.data]), SCRIPT, 'what was recorded, as recorded')
