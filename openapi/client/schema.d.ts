@@ -2482,7 +2482,7 @@ export interface components {
          * ArticlePublishedEvent
          * @description An article became visible to the public: published now, or its scheduled `publishedAt` arrived (announced by the scheduler, exactly once, also after downtime), or put back from draft or archive (by a PATCH or a restore). `data` is the article.
          * @example {
-         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "id": "evt_019f41025620c4a91e7b3d58",
          *       "type": "article.published",
          *       "occurredAt": "2026-07-08T09:15:00.000Z",
          *       "data": {
@@ -2528,7 +2528,7 @@ export interface components {
         ArticlePublishedEvent: {
             /**
              * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
-             * @example evt_2v8QfJxv0m1XcR7t
+             * @example evt_019f41025620c4a91e7b3d58
              */
             id: string;
             /**
@@ -2548,7 +2548,7 @@ export interface components {
          * ArticleUpdatedEvent
          * @description A visible article changed and stays visible (content, metadata, slug: the old slug now redirects), by a PATCH or by restoring an earlier revision. `data` is the article. Renaming or deleting one of its tags sends `tag.updated`/`tag.deleted` instead, and new comments send comment events.
          * @example {
-         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "id": "evt_019f41025620c4a91e7b3d58",
          *       "type": "article.updated",
          *       "occurredAt": "2026-07-08T09:15:00.000Z",
          *       "data": {
@@ -2594,7 +2594,7 @@ export interface components {
         ArticleUpdatedEvent: {
             /**
              * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
-             * @example evt_2v8QfJxv0m1XcR7t
+             * @example evt_019f41025620c4a91e7b3d58
              */
             id: string;
             /**
@@ -2614,7 +2614,7 @@ export interface components {
          * ArticleUnpublishedEvent
          * @description A visible article left public view: back to draft, archived, rescheduled to a later time, or deleted. Its comments leave with it. `data.slug` is the slug the public knew.
          * @example {
-         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "id": "evt_019f41025620c4a91e7b3d58",
          *       "type": "article.unpublished",
          *       "occurredAt": "2026-07-08T09:15:00.000Z",
          *       "data": {
@@ -2625,7 +2625,7 @@ export interface components {
         ArticleUnpublishedEvent: {
             /**
              * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
-             * @example evt_2v8QfJxv0m1XcR7t
+             * @example evt_019f41025620c4a91e7b3d58
              */
             id: string;
             /**
@@ -2645,7 +2645,7 @@ export interface components {
          * CommentSubmittedEvent
          * @description Any new comment, approved or waiting for moderation: for moderation tools. Only the id, the article and the status; read the comment with a moderator token.
          * @example {
-         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "id": "evt_019f41025620c4a91e7b3d58",
          *       "type": "comment.submitted",
          *       "occurredAt": "2026-07-08T09:15:00.000Z",
          *       "data": {
@@ -2658,7 +2658,7 @@ export interface components {
         CommentSubmittedEvent: {
             /**
              * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
-             * @example evt_2v8QfJxv0m1XcR7t
+             * @example evt_019f41025620c4a91e7b3d58
              */
             id: string;
             /**
@@ -2678,7 +2678,7 @@ export interface components {
          * CommentApprovedEvent
          * @description A comment became visible: approved at creation or by a moderator, on an article the public can see. `data` is the public comment (never an email, IP, user agent or edit token). Once its author's data are erased (`POST /v1/privacy/erase`), the event in the log shows the comment as a tombstone (`status: "deleted"`, empty body, null author fields).
          * @example {
-         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "id": "evt_019f41025620c4a91e7b3d58",
          *       "type": "comment.approved",
          *       "occurredAt": "2026-07-08T09:15:00.000Z",
          *       "data": {
@@ -2700,7 +2700,7 @@ export interface components {
         CommentApprovedEvent: {
             /**
              * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
-             * @example evt_2v8QfJxv0m1XcR7t
+             * @example evt_019f41025620c4a91e7b3d58
              */
             id: string;
             /**
@@ -2720,7 +2720,7 @@ export interface components {
          * CommentEditedEvent
          * @description The body of a visible comment changed and it stays visible: edited by its author within the edit window (`Comment-Token`) or by a moderator. `data` is the public comment, with `edited: true`. After an erasure the event shows a tombstone, as for `comment.approved`.
          * @example {
-         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "id": "evt_019f41025620c4a91e7b3d58",
          *       "type": "comment.edited",
          *       "occurredAt": "2026-07-08T09:15:00.000Z",
          *       "data": {
@@ -2742,7 +2742,7 @@ export interface components {
         CommentEditedEvent: {
             /**
              * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
-             * @example evt_2v8QfJxv0m1XcR7t
+             * @example evt_019f41025620c4a91e7b3d58
              */
             id: string;
             /**
@@ -2762,7 +2762,7 @@ export interface components {
          * CommentRemovedEvent
          * @description A visible comment left public view: moderated to another status; deleted by a moderator or by its author (a comment with replies stays as a tombstone); sent back to `pending`, by an author's edit that the moderation rules hold or by `COMMENT_REPORT_THRESHOLD` reports; or erased (`POST /v1/privacy/erase`).
          * @example {
-         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "id": "evt_019f41025620c4a91e7b3d58",
          *       "type": "comment.removed",
          *       "occurredAt": "2026-07-08T09:15:00.000Z",
          *       "data": {
@@ -2774,7 +2774,7 @@ export interface components {
         CommentRemovedEvent: {
             /**
              * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
-             * @example evt_2v8QfJxv0m1XcR7t
+             * @example evt_019f41025620c4a91e7b3d58
              */
             id: string;
             /**
@@ -2794,7 +2794,7 @@ export interface components {
          * TagUpdatedEvent
          * @description A public tag was created (`POST /v1/tags`), renamed or re-described; `data` is the tag as the public sees it. A new slug sends `tag.deleted` for the old slug first. Tags that only drafts or scheduled articles carry send nothing.
          * @example {
-         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "id": "evt_019f41025620c4a91e7b3d58",
          *       "type": "tag.updated",
          *       "occurredAt": "2026-07-08T09:15:00.000Z",
          *       "data": {
@@ -2808,7 +2808,7 @@ export interface components {
         TagUpdatedEvent: {
             /**
              * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
-             * @example evt_2v8QfJxv0m1XcR7t
+             * @example evt_019f41025620c4a91e7b3d58
              */
             id: string;
             /**
@@ -2828,7 +2828,7 @@ export interface components {
          * TagDeletedEvent
          * @description A public tag is gone: deleted (it left every article), or re-slugged (followed by `tag.updated` with the new slug).
          * @example {
-         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "id": "evt_019f41025620c4a91e7b3d58",
          *       "type": "tag.deleted",
          *       "occurredAt": "2026-07-08T09:15:00.000Z",
          *       "data": {
@@ -2839,7 +2839,7 @@ export interface components {
         TagDeletedEvent: {
             /**
              * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
-             * @example evt_2v8QfJxv0m1XcR7t
+             * @example evt_019f41025620c4a91e7b3d58
              */
             id: string;
             /**
@@ -2859,7 +2859,7 @@ export interface components {
          * WebhookPingEvent
          * @description A test event sent to one webhook by `POST /v1/webhooks/{id}/ping`; never in the event log.
          * @example {
-         *       "id": "evt_2v8QfJxv0m1XcR7t",
+         *       "id": "evt_019f41025620c4a91e7b3d58",
          *       "type": "webhook.ping",
          *       "occurredAt": "2026-07-08T09:15:00.000Z",
          *       "data": {
@@ -2870,7 +2870,7 @@ export interface components {
         WebhookPingEvent: {
             /**
              * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
-             * @example evt_2v8QfJxv0m1XcR7t
+             * @example evt_019f41025620c4a91e7b3d58
              */
             id: string;
             /**
@@ -3092,7 +3092,7 @@ export interface components {
          * @example {
          *       "id": 981,
          *       "webhookId": 3,
-         *       "eventId": "evt_2v8QfJxv0m1XcR7t",
+         *       "eventId": "evt_019f41025620c4a91e7b3d58",
          *       "eventType": "article.updated",
          *       "status": "pending",
          *       "attempts": 2,
@@ -3110,7 +3110,7 @@ export interface components {
             webhookId: number;
             /**
              * @description Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.
-             * @example evt_2v8QfJxv0m1XcR7t
+             * @example evt_019f41025620c4a91e7b3d58
              */
             eventId: string;
             eventType: components["schemas"]["DeliveryEventType"];

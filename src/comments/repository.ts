@@ -149,8 +149,8 @@ export const everyKey = <T>() => <const K extends ReadonlyArray<keyof T & string
 
 /**
  * Every field of a comment's target, compared by targetUnchanged: a field added to CommentTarget must be
- * added here (a compile error otherwise), since a PostgreSQL process may start a comment from a target it
- * remembers (CommentRepository.reusableTarget) and relies on this check to find out it changed.
+ * added here (a compile error otherwise), since a process (on either engine) may start a comment from a
+ * target it remembers (reusableTargets) and relies on this check to find out it changed.
  */
 const TARGET_FIELDS = everyKey<CommentTarget>()(['id', 'slug', 'status', 'publishedAt', 'commentsOpen'])
 

@@ -53,8 +53,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     // parent change before the insert, all of it is checked again (StaleRead).
     //
     // The first attempt may start from the article as this process last read it (reusableTarget), which
-    // is only ever a way to success: the write checks it again under the article's lock (StaleRead when
-    // it changed), and any other answer it leads to (404, 409, a parent of another article: 422) is
+    // is only ever a way to success: the write checks it again inside its transaction (StaleRead when it
+    // changed), and any other answer it leads to (404, 409, a parent of another article: 422) is
     // decided again from a fresh read, so a reused article never gives an answer a fresh one would not.
     const ua = request.headers['user-agent']
     const origin = { ip: request.ip, userAgent: typeof ua === 'string' && ua !== '' ? ua.slice(0, 512) : null }

@@ -34,7 +34,7 @@ export const SubmittedCommentStatus = StringEnum(['pending', 'approved'] as cons
 export const EventId = Type.String({
   pattern: EVENT_ID_PATTERN,
   description: 'Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.',
-  examples: ['evt_2v8QfJxv0m1XcR7t']
+  examples: ['evt_019f41025620c4a91e7b3d58']
 })
 
 const example = (schema: TSchema): unknown => (schema as { examples?: unknown[] }).examples?.[0]
@@ -58,7 +58,7 @@ function eventSchema<D extends TSchema> (spec: EventSpec<D>) {
     title: spec.name,
     description: spec.description,
     additionalProperties: false,
-    examples: [{ id: 'evt_2v8QfJxv0m1XcR7t', type: spec.type, occurredAt: '2026-07-08T09:15:00.000Z', data: spec.dataExample }]
+    examples: [{ id: 'evt_019f41025620c4a91e7b3d58', type: spec.type, occurredAt: '2026-07-08T09:15:00.000Z', data: spec.dataExample }]
   })
 }
 

@@ -8,7 +8,7 @@ const headers = [
     in: 'header',
     required: true,
     description: 'The event id: the same on every retry of this event, so a receiver can ignore a duplicate.',
-    schema: { type: 'string', pattern: EVENT_ID_PATTERN, examples: ['evt_2v8QfJxv0m1XcR7t'] }
+    schema: { type: 'string', pattern: EVENT_ID_PATTERN, examples: ['evt_019f41025620c4a91e7b3d58'] }
   },
   {
     name: 'webhook-timestamp',

@@ -151,7 +151,7 @@ export const Delivery = Type.Object({
   examples: [{
     id: 981,
     webhookId: 3,
-    eventId: 'evt_2v8QfJxv0m1XcR7t',
+    eventId: 'evt_019f41025620c4a91e7b3d58',
     eventType: 'article.updated',
     status: 'pending',
     attempts: 2,

@@ -299,7 +299,7 @@ t.test('two processes: comments to several articles at once, from several client
   const submitted = (await eventLog(a, '&type=comment.submitted')).map((e) => e.data.id as number)
   t.equal(new Set(submitted).size, [...posted.values()].reduce((x, y) => x + y), 'one comment.submitted each')
 
-  // Both processes now remember the three articles (src/comments/repository.pg.ts, reusableTarget): each
+  // Both processes now remember the three articles (reusableTargets, src/comments/repository.ts): each
   // commented on all three in the first round. The rounds above pass as well without that memory; here its
   // use is seen in the statements sent (statementsSent sees both processes' pools, which are in this one):
   // a burst from both to all three looks none of them up by slug, each comment starting from its
