@@ -24,6 +24,9 @@ export const EventTypeSchema = StringEnum(EVENT_TYPES, {
 
 export const EVENT_ID_PATTERN = '^evt_[A-Za-z0-9_-]{16,40}$'
 
+/** An event id as src/events/outbox.ts makes them (this one at 2026-07-08T09:15:00Z), for the document's examples. */
+export const EVENT_ID_EXAMPLE = 'evt_019f41025620c4a91e7b3d58'
+
 /** The statuses a new comment can have, as `comment.submitted` says it. */
 export const SubmittedCommentStatus = StringEnum(['pending', 'approved'] as const, {
   $id: 'SubmittedCommentStatus',
@@ -34,7 +37,7 @@ export const SubmittedCommentStatus = StringEnum(['pending', 'approved'] as cons
 export const EventId = Type.String({
   pattern: EVENT_ID_PATTERN,
   description: 'Unique per event; the `webhook-id` header of every delivery of it, the same on each retry: receivers use it to ignore duplicates.',
-  examples: ['evt_019f41025620c4a91e7b3d58']
+  examples: [EVENT_ID_EXAMPLE]
 })
 
 const example = (schema: TSchema): unknown => (schema as { examples?: unknown[] }).examples?.[0]
@@ -58,7 +61,7 @@ function eventSchema<D extends TSchema> (spec: EventSpec<D>) {
     title: spec.name,
     description: spec.description,
     additionalProperties: false,
-    examples: [{ id: 'evt_019f41025620c4a91e7b3d58', type: spec.type, occurredAt: '2026-07-08T09:15:00.000Z', data: spec.dataExample }]
+    examples: [{ id: EVENT_ID_EXAMPLE, type: spec.type, occurredAt: '2026-07-08T09:15:00.000Z', data: spec.dataExample }]
   })
 }
 

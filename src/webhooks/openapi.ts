@@ -1,6 +1,6 @@
 // The requests Gazette makes to webhook receivers, for the OpenAPI 3.1 `webhooks` section: one operation per
 // event type, its body the event's named schema, with the Standard Webhooks headers.
-import { EVENT_ID_PATTERN, EVENT_TYPES, PING, eventSchemas, WebhookPingEvent } from '../events/schemas.js'
+import { EVENT_ID_EXAMPLE, EVENT_ID_PATTERN, EVENT_TYPES, PING, eventSchemas, WebhookPingEvent } from '../events/schemas.js'
 
 const headers = [
   {
@@ -8,7 +8,7 @@ const headers = [
     in: 'header',
     required: true,
     description: 'The event id: the same on every retry of this event, so a receiver can ignore a duplicate.',
-    schema: { type: 'string', pattern: EVENT_ID_PATTERN, examples: ['evt_019f41025620c4a91e7b3d58'] }
+    schema: { type: 'string', pattern: EVENT_ID_PATTERN, examples: [EVENT_ID_EXAMPLE] }
   },
   {
     name: 'webhook-timestamp',

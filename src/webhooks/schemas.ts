@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, StringEnum, Timestamp, ref } from '../http/schemas.js'
-import { EVENT_TYPES, EventId, EventTypeSchema, PING } from '../events/schemas.js'
+import { EVENT_ID_EXAMPLE, EVENT_TYPES, EventId, EventTypeSchema, PING } from '../events/schemas.js'
 
 const WebhookUrl = Type.String({
   minLength: 1,
@@ -151,7 +151,7 @@ export const Delivery = Type.Object({
   examples: [{
     id: 981,
     webhookId: 3,
-    eventId: 'evt_019f41025620c4a91e7b3d58',
+    eventId: EVENT_ID_EXAMPLE,
     eventType: 'article.updated',
     status: 'pending',
     attempts: 2,

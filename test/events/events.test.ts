@@ -50,7 +50,7 @@ t.test('articles: published, updated, unpublished, and nothing for what the publ
   t.ok(all.every((e) => /^evt_[0-9a-f]{24}$/.test(e.id) && e.occurredAt === '2026-07-08T09:00:00.000Z'))
   t.equal(new Set(all.map((e) => e.id)).size, all.length, 'ids are unique')
   // An id begins with the time it was made at (src/events/outbox.ts, newEventId), so that ids made later
-  // sort after: each new one goes on the last page of the ids' index.
+  // sort after: each new one goes where the last one went in the ids' index.
   const made = all.map((e) => e.id.slice(4, 16))
   t.same(made, [...made].sort(), 'ids begin with the time they were made at, in the log\'s order')
 })
