@@ -6,6 +6,7 @@
 //
 //   node --import tsx bench/pages.ts [--articles 100000] [--pages 1000] [--duration 5] [--db path-to-reuse]
 //                                    [--query 'q=harbour'] (another list: a search, a tag, a sort)
+//                                    [--database-url postgres://…] (on PostgreSQL: a database db:copy filled, used as is)
 import { mkdtempSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,7 +24,9 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     db: { type: 'string' },
     /** Extra list parameters, to measure another list (`q=harbour`, `tag=topic-1`, `sort=-updatedAt`). */
-    query: { type: 'string', default: '' }
+    query: { type: 'string', default: '' },
+    /** PostgreSQL instead of SQLite: its database is measured as it is (nothing is seeded or copied). */
+    'database-url': { type: 'string' }
   }
 })
 const articles = Number(args.articles)
@@ -34,13 +37,14 @@ const duration = Number(args.duration)
 const dir = mkdtempSync(join(tmpdir(), 'gazette-bench-'))
 const databasePath = args.db ?? join(dir, 'bench.db')
 try {
-  if (args.db === undefined || !existsSync(databasePath)) {
+  if (args['database-url'] === undefined && (args.db === undefined || !existsSync(databasePath))) {
     const seeded = seedArticles(databasePath, articles)
     console.log(`seeded ${seeded.articles} articles (${seeded.published} visible, ${seeded.tags} tags) in ${(seeded.ms / 1000).toFixed(1)} s`)
   }
   // Without the response cache: every request of the walk and of the rounds must query the database,
   // or page 1,000 would be as cheap as page 1 whatever the SQL did.
-  const app = await buildApp({ config: { ...defaultConfig, databasePath, seedDemo: false, logLevel: 'silent', responseCacheMb: 0, searchRateLimit: 1_000_000 }, logger: false })
+  const postgres = args['database-url'] === undefined ? undefined : { url: args['database-url'], poolSize: 10 }
+  const app = await buildApp({ config: { ...defaultConfig, databasePath, postgres, seedDemo: false, logLevel: 'silent', responseCacheMb: 0, searchRateLimit: 1_000_000 }, logger: false })
   const origin = await app.listen({ host: '127.0.0.1', port: 0 })
   try {
     const firstPath = `/v1/articles?limit=${limit}${args.query === '' ? '' : `&${args.query}`}`
