@@ -1,16 +1,24 @@
-// What each PostgreSQL statement of one request costs the server: the request is sent once to the real app
-// (on the PostgreSQL database given, its response cache off), the statements it sends are captured as sent
+// What each PostgreSQL statement of one request costs the server: the request is sent to the real app (on
+// the PostgreSQL database given, its response cache off), the statements it sends are captured as sent
 // (text, values, name: test/pg/sent.ts), and each is then run again and again on a connection of its own,
-// as a named prepared statement like the app's, measuring that backend's CPU from /proc.
+// named as the app names it (unnamed when the app sends it unnamed, so planned with its values each time),
+// measuring that backend's time on CPU.
 //
 //   node --import tsx bench/statement-cpu.ts --database-url postgres://… --path '/v1/articles?limit=20&q=word'
 //     [--batch-ms 40] [--batches 45]
 //
-// The statements take turns, a batch of runs each (as many as take about `--batch-ms` of wall time: /proc's
-// counters move in ~10 ms ticks, so a batch is timed as a whole), `--batches` times, so that a change in
-// the machine's load falls on all of them alike. Each line gives the CPU per run in each third of the
-// batches: three figures that agree when the machine was steady. The process must run on the database's host (/proc of its backends). It writes
-// nothing, but a statement that writes (a rate limit's count) is run as often as asked: use a copy.
+// The statements take turns, a batch of runs each (as many as take about `--batch-ms` of wall time),
+// `--batches` times, so that a change in the machine's load falls on all of them alike. Each line gives
+// the CPU per run in each third of the batches (three figures that agree when the machine was steady) and,
+// for a named statement, how many of its executions PostgreSQL planned with a generic plan and how many with
+// the values (pg_prepared_statements). The time on CPU is /proc/<pid>/schedstat's, in nanoseconds: the
+// process must see PostgreSQL's processes (the same host, not a server in another container).
+//
+// Statements are sent again as captured, writes included (a search's rate-limit count runs thousands of
+// times, on one row that piles up dead versions as it would under that much traffic): use a copy of a
+// database. The app's background work is kept out of the captures: its timers are set an hour apart and
+// the stored-form backfill (a fresh db:copy has none) is finished before the request is sent.
+// Transaction control (BEGIN, COMMIT…) is listed, not run: alone, it measures nothing.
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
@@ -28,20 +36,24 @@ const { values: args } = parseArgs({
 })
 const url = args['database-url']
 const path = args.path
-if (url === undefined || path === undefined) throw new Error('usage: bench/statement-cpu.ts --database-url postgres://… --path /v1/… [--batch-ms N] [--batches N]')
 const batchMs = Number(args['batch-ms'])
 const batches = Number(args.batches)
+if (url === undefined || path === undefined || !(batchMs > 0) || !Number.isInteger(batches) || batches < 3) {
+  throw new Error('usage: bench/statement-cpu.ts --database-url postgres://… --path /v1/… [--batch-ms N > 0] [--batches N ≥ 3]')
+}
 
 /**
- * The request's statements: those it sent both times it was captured (the app's background work, an
- * upkeep slice or the dispatcher's round, is sent by the same pool and would otherwise be taken for the
- * request's), in the order of the second. A first sending prepares and warms.
+ * The request's statements: only those it sent in both of two captures (a background statement that
+ * slipped in once is left out), in the order of the second. A first sending prepares and warms.
  */
 async function captured (): Promise<SentStatement[]> {
+  const hour = 3_600_000
   const app = await buildApp({
-    config: { ...defaultConfig, seedDemo: false, maxEventLoopDelay: 0, responseCacheMb: 0, searchRateLimit: 1e9, commentRateLimit: 1e9, postgres: { url: url!, poolSize: 1 } }
+    config: { ...defaultConfig, seedDemo: false, maxEventLoopDelay: 0, responseCacheMb: 0, searchRateLimit: 1e9, commentRateLimit: 1e9, postgres: { url: url!, poolSize: 1 } },
+    workers: { pollMs: hour }
   })
   try {
+    await app.upkeep.fillRepresentations()
     const first = await app.inject({ url: path! })
     if (first.statusCode >= 400) throw new Error(`${path} answered ${first.statusCode}: ${first.body.slice(0, 200)}`)
     const once = (await statementsSent(() => app.inject({ url: path! }))).sent
@@ -53,25 +65,27 @@ async function captured (): Promise<SentStatement[]> {
   }
 }
 
-/** A backend's CPU so far, in µs (user and system ticks of /proc/<pid>/stat). */
-function backendCpu (pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 1e6 / 100
-}
+/** A backend's time on CPU so far, in µs (/proc/<pid>/schedstat's first field is nanoseconds). */
+const backendCpu = (pid: number): number => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000
+
+const TRANSACTION_CONTROL = /^\s*(BEGIN|START|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET)\b/i
 
 const sent = await captured()
-const runners = await Promise.all(sent.map(async (s, i) => {
+const measured = sent.filter((s) => !TRANSACTION_CONTROL.test(s.text))
+// One after another: timed together, the two cores' sharing would make each run look slower and each
+// batch come out shorter than asked.
+const runners = []
+for (const s of measured) {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
-  // Named as the app names it (or `statement_i` for one it sends unnamed: prepared here all the same).
-  const query = { name: s.name ?? `statement_${i}`, text: s.text, values: s.values }
+  const query = s.name === undefined ? { text: s.text, values: s.values } : { name: s.name, text: s.text, values: s.values }
   for (let k = 0; k < 30; k++) await client.query(query)
   const started = performance.now()
   for (let k = 0; k < 30; k++) await client.query(query)
   const runs = Math.max(5, Math.round(batchMs / ((performance.now() - started) / 30)))
-  return { s, client, pid, query, runs, spent: [] as number[] }
-}))
+  runners.push({ s, client, pid, query, runs, spent: [] as number[] })
+}
 for (let b = 0; b < batches; b++) {
   for (const r of runners) {
     const before = backendCpu(r.pid)
@@ -79,10 +93,15 @@ for (let b = 0; b < batches; b++) {
     r.spent.push(backendCpu(r.pid) - before)
   }
 }
-console.log(`${path}: ${sent.length} statements; backend CPU per run (µs) in each third of ${batches} batches; runs per batch`)
+console.log(`${path}: ${sent.length} statements; backend CPU per run (µs) in each third of ${batches} batches, runs per batch, plans (generic/custom)`)
+const cuts = [0, 1, 2, 3].map((j) => Math.round(j * batches / 3))
 for (const [i, r] of runners.entries()) {
-  const third = Math.max(1, Math.floor(r.spent.length / 3))
-  const thirds = [0, 1, 2].map((j) => r.spent.slice(j * third, (j + 1) * third).reduce((a, b) => a + b, 0) / (third * r.runs))
-  console.log(`${String(i + 1).padStart(2)}. ${thirds.map((x) => x.toFixed(0).padStart(5)).join(' ')} ${String(r.runs).padStart(5)}  ${r.s.name ?? '(unnamed)'}  ${r.s.text.replace(/\s+/g, ' ').slice(0, 90)}`)
+  const thirds = [0, 1, 2].map((j) => r.spent.slice(cuts[j], cuts[j + 1]).reduce((a, b) => a + b, 0) / ((cuts[j + 1]! - cuts[j]!) * r.runs))
+  const plans = r.s.name === undefined
+    ? 'unnamed'
+    : (({ generic, custom }) => `${generic}/${custom}`)((await r.client.query<{ generic: string, custom: string }>(
+        'SELECT generic_plans AS generic, custom_plans AS custom FROM pg_prepared_statements WHERE name = $1', [r.s.name])).rows[0] ?? { generic: '?', custom: '?' })
+  console.log(`${String(i + 1).padStart(2)}. ${thirds.map((x) => x.toFixed(0).padStart(5)).join(' ')} ${String(r.runs).padStart(5)} ${plans.padStart(11)}  ${r.s.name ?? '(unnamed)'}  ${r.s.text.replace(/\s+/g, ' ').slice(0, 80)}`)
   await r.client.end()
 }
+for (const s of sent.filter((x) => TRANSACTION_CONTROL.test(x.text))) console.log(`    (not run) ${s.text.replace(/\s+/g, ' ').slice(0, 80)}`)

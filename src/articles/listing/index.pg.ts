@@ -251,7 +251,8 @@ export function articleListingPg (db: PgDb) {
       // ranked page of nothing but a search is named: it ranks every match whatever their number, so its
       // plan is the index's matches whatever the words (test/pg/search-plan.test.ts checks the generic
       // plan). PostgreSQL parses it once per connection and may keep its generic plan (0.2 ms of its time
-      // a search): it does when the words are not rare; for a rare word the plans made with it cost less,
+      // a search): it does when the words are not rare (on the bench's copy, for a word in 84 articles:
+      // bench/statement-cpu.ts prints the counts); for a rarer word the plans made with it may cost less,
       // and it goes on making them.
       const named = relevance && !shape.section && !shape.publishedAfter && !shape.publishedBefore && shape.members.length === 0
       values.fts = search.plan.fts
