@@ -1,5 +1,7 @@
 // Page depth: is the 1,000th page of the article list as fast as the first? Builds a 100,000-article
-// database (bench/seed.ts), starts the real app on 127.0.0.1 (logger off), walks 1,000 pages of 20 by
+// SQLite database (bench/seed.ts; with `--database-url`, nothing is built: the PostgreSQL database, which
+// db:copy filled, is measured as it is, and the app applies any migration it lacks and fills missing
+// stored forms in the background while it is measured), starts the real app on 127.0.0.1 (logger off), walks 1,000 pages of 20 by
 // following nextCursor, then measures the first and the 1,000th page's URL with autocannon (one
 // connection, warm-up first, each URL twice alternating) and prints req/s, p50, p99 and their ratio. Bounded: loopback only, fixed
 // durations, stops by itself and removes its database.
@@ -29,6 +31,7 @@ const { values: args } = parseArgs({
     'database-url': { type: 'string' }
   }
 })
+if (args['database-url'] !== undefined && (args.db !== undefined || args.articles !== '100000')) throw new Error('--database-url measures that database as it is: --db and --articles do not apply')
 const articles = Number(args.articles)
 const pages = Number(args.pages)
 const limit = Number(args.limit)
