@@ -1,7 +1,7 @@
 // Child processes of a bench run: the real server and the baseline, each on its own loopback port.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { cleanEnv, freePort } from '../scripts/harness.js'
 
 export { cleanEnv, freePort }
@@ -51,6 +51,15 @@ export function rssMb (pid: number): number | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * Nanoseconds a process's main thread has run on a CPU, from /proc/<pid>/schedstat's first field (Linux;
+ * exact, where /proc/<pid>/stat counts 10 ms ticks); null where there is no such file.
+ */
+export function cpuNanoseconds (pid: number): number | null {
+  const file = `/proc/${pid}/schedstat`
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').split(' ')[0]) : null
 }
 
 /**

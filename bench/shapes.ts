@@ -20,10 +20,10 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { freePort, startChild, waitFor } from './processes.js'
+import { cpuNanoseconds, freePort, startChild, waitFor } from './processes.js'
 import { findShapeFixtures, shapesOf, type OpenApiDocument, type Shape } from './shape-list.js'
 
 const { values: args } = parseArgs({
@@ -76,9 +76,8 @@ process.on('SIGINT', () => { server.stop().finally(() => process.exit(130)) })
 interface Sample { ms: number, cpuMs: number | null, status: number }
 interface Measured { shape: Shape, samples: Sample[], p50: number, p99: number, max: number, cpuP50: number | null, statuses: string }
 
-/** Nanoseconds the server's main thread has run on a CPU (the first field of schedstat), or null off Linux. */
-const schedstat = `/proc/${server.pid}/schedstat`
-const cpuNs = (): number | null => existsSync(schedstat) ? Number(readFileSync(schedstat, 'utf8').split(' ')[0]) : null
+/** Nanoseconds the server's main thread has run on a CPU, or null off Linux. */
+const cpuNs = (): number | null => cpuNanoseconds(server.pid)
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
 
