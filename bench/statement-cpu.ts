@@ -16,15 +16,15 @@
 //
 // Statements are sent again as captured, writes included (a search's rate-limit count runs thousands of
 // times, on one row that piles up dead versions as it would under that much traffic): use a copy of a
-// database. The app's background work is kept out of the captures: its timers are set an hour apart and
-// the stored-form backfill (a fresh db:copy has none) is finished before the request is sent.
+// database. The app's background work is kept out of the captures: its timers are set an hour apart, the
+// stored-form backfill (a fresh db:copy has none) is finished, and each capture waits for a quiet moment.
 // Transaction control (BEGIN, COMMIT…) is listed, not run: alone, it measures nothing.
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { buildApp } from '../src/app.js'
 import { defaultConfig } from '../src/config.js'
 import { statementsSent, type SentStatement } from '../test/pg/sent.js'
+import { cpuNanoseconds } from './processes.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -42,9 +42,13 @@ if (url === undefined || path === undefined || !(batchMs > 0) || !Number.isInteg
   throw new Error('usage: bench/statement-cpu.ts --database-url postgres://… --path /v1/… [--batch-ms N > 0] [--batches N ≥ 3]')
 }
 
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+
 /**
  * The request's statements: only those it sent in both of two captures (a background statement that
- * slipped in once is left out), in the order of the second. A first sending prepares and warms.
+ * slipped in once is left out), in the order of the second, each capture made once a 300 ms window has
+ * passed with no statement sent (the app's start-up work, a retention purge in slices, is over). A first
+ * sending prepares and warms.
  */
 async function captured (): Promise<SentStatement[]> {
   const hour = 3_600_000
@@ -52,12 +56,22 @@ async function captured (): Promise<SentStatement[]> {
     config: { ...defaultConfig, seedDemo: false, maxEventLoopDelay: 0, responseCacheMb: 0, searchRateLimit: 1e9, commentRateLimit: 1e9, postgres: { url: url!, poolSize: 1 } },
     workers: { pollMs: hour }
   })
+  /** Waits, at most two minutes, until a 300 ms window passes without a statement. */
+  const quiet = async (): Promise<void> => {
+    const deadline = Date.now() + 120_000
+    while ((await statementsSent(async () => await sleep(300))).sent.length > 0) {
+      if (Date.now() > deadline) throw new Error('the app kept sending statements of its own for two minutes: its background work would be taken for the request\'s')
+    }
+  }
   try {
+    // Ready first: onReady starts a backfill pass, which the awaited one then follows.
+    await app.ready()
     await app.upkeep.fillRepresentations()
     const first = await app.inject({ url: path! })
     if (first.statusCode >= 400) throw new Error(`${path} answered ${first.statusCode}: ${first.body.slice(0, 200)}`)
+    await quiet()
     const once = (await statementsSent(() => app.inject({ url: path! }))).sent
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await quiet()
     const again = (await statementsSent(() => app.inject({ url: path! }))).sent
     return again.filter((s) => once.some((o) => o.text === s.text))
   } finally {
@@ -65,13 +79,18 @@ async function captured (): Promise<SentStatement[]> {
   }
 }
 
-/** A backend's time on CPU so far, in µs (/proc/<pid>/schedstat's first field is nanoseconds). */
-const backendCpu = (pid: number): number => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000
+/** A backend's time on CPU so far, in µs. */
+function backendCpu (pid: number): number {
+  const ns = cpuNanoseconds(pid)
+  if (ns === null) throw new Error(`no /proc/${pid}/schedstat: PostgreSQL's backends must be processes this one can see (Linux, the same host)`)
+  return ns / 1000
+}
 
 const TRANSACTION_CONTROL = /^\s*(BEGIN|START|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET)\b/i
 
 const sent = await captured()
-const measured = sent.filter((s) => !TRANSACTION_CONTROL.test(s.text))
+const control = sent.filter((s) => TRANSACTION_CONTROL.test(s.text))
+const measured = sent.filter((s) => !control.includes(s))
 // One after another: timed together, the two cores' sharing would make each run look slower and each
 // batch come out shorter than asked.
 const runners = []
@@ -104,4 +123,4 @@ for (const [i, r] of runners.entries()) {
   console.log(`${String(i + 1).padStart(2)}. ${thirds.map((x) => x.toFixed(0).padStart(5)).join(' ')} ${String(r.runs).padStart(5)} ${plans.padStart(11)}  ${r.s.name ?? '(unnamed)'}  ${r.s.text.replace(/\s+/g, ' ').slice(0, 80)}`)
   await r.client.end()
 }
-for (const s of sent.filter((x) => TRANSACTION_CONTROL.test(x.text))) console.log(`    (not run) ${s.text.replace(/\s+/g, ' ').slice(0, 80)}`)
+for (const s of control) console.log(`    (not run) ${s.text.replace(/\s+/g, ' ').slice(0, 80)}`)
