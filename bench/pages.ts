@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { buildApp } from '../src/app.js'
-import { defaultConfig } from '../src/config.js'
+import { defaultConfig, postgresConfig } from '../src/config.js'
 import { seedArticles } from './seed.js'
 
 const { values: args } = parseArgs({
@@ -46,7 +46,8 @@ try {
   }
   // Without the response cache: every request of the walk and of the rounds must query the database,
   // or page 1,000 would be as cheap as page 1 whatever the SQL did.
-  const postgres = args['database-url'] === undefined ? undefined : { url: args['database-url'], poolSize: 10 }
+  // As the server reads DATABASE_URL (checked, PG_POOL_SIZE or its default).
+  const postgres = postgresConfig({ DATABASE_URL: args['database-url'], PG_POOL_SIZE: process.env.PG_POOL_SIZE })
   const app = await buildApp({ config: { ...defaultConfig, databasePath, postgres, seedDemo: false, logLevel: 'silent', responseCacheMb: 0, searchRateLimit: 1_000_000 }, logger: false })
   const origin = await app.listen({ host: '127.0.0.1', port: 0 })
   try {
