@@ -27,6 +27,7 @@ export const COPIED: ReadonlyArray<{ table: string, order: string, replace?: tru
   { table: 'settings', order: 'key', replace: true },
   { table: 'counts_settled', order: 'id', replace: true },
   { table: 'public_changes', order: 'id', replace: true },
+  { table: 'tag_refs_version', order: 'id', replace: true },
   { table: 'tokens', order: 'id' },
   { table: 'webhooks', order: 'id' },
   { table: 'articles', order: 'id' },

@@ -266,6 +266,14 @@ export const publicChanges = sqliteTable('public_changes', {
   changedAt: integer('changed_at').notNull()
 })
 
+// One row (id 1): a number that moves whenever a tag's slug, name or deletion changes, or a tag row goes
+// (triggers of migrations/0018_tag_refs_version.sql). Reads of articles take their tags as ids and name them
+// from each process's dictionary (src/tags/tag-refs.ts), which is good for as long as this number has not moved.
+export const tagRefsVersion = sqliteTable('tag_refs_version', {
+  id: integer('id').primaryKey(),
+  version: integer('version').notNull()
+})
+
 // Server-wide secrets and settings that must survive restarts (the avatar HMAC key).
 export const settings = sqliteTable('settings', {
   key: text('key').primaryKey(),

@@ -37,6 +37,7 @@ test('the migrations apply to an empty database, and again change nothing', asyn
 
   t.same(await rows(db, sql`SELECT id, changed_at FROM public_changes`), [{ id: 1, changed_at: 0 }], 'the public change clock')
   t.same(await rows(db, sql`SELECT kind, key, total FROM article_counts`), [{ kind: 'all', key: '', total: 0 }], 'the count of all articles')
+  t.same(await rows(db, sql`SELECT id, version FROM tag_refs_version`), [{ id: 1, version: 0 }], 'the version of the tags (src/tags/tag-refs.ts)')
 })
 
 const article = (slug: string, fields: Partial<typeof schema.articles.$inferInsert> = {}): typeof schema.articles.$inferInsert => ({

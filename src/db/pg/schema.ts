@@ -266,6 +266,13 @@ export const publicChanges = pgTable('public_changes', {
   changedAt: ms('changed_at').notNull()
 })
 
+// One row (id 1), moved by triggers (migrations/pg/0012_tag_refs_version.sql) whenever a tag's slug, name
+// or deletion changes, or a tag row goes: the version of each process's tag dictionary (src/tags/tag-refs.ts).
+export const tagRefsVersion = pgTable('tag_refs_version', {
+  id: integer('id').primaryKey(),
+  version: integer('version').notNull()
+})
+
 // PostgreSQL only: the flood-control counters (COMMENT_RATE_LIMIT, SEARCH_RATE_LIMIT) of every process
 // on this database, one row per allowance and client (src/db/pg/rate-limits.ts). On SQLite each
 // process counts in its own memory. `client` is a keyed hash of the address, never the address itself.

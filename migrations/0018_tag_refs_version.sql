@@ -1,0 +1,25 @@
+-- The version of the tags as articles show them (slug and name, and whether the tag is deleted). A read of
+-- articles takes each one's tags as ids from article_tags, with this version, and names them from its
+-- process's dictionary (src/tags/tag-refs.ts), which forgets everything when the version has moved: naming
+-- each tag in SQL was the larger part of reading a page's tags (bench/README.md, "Tags named from a
+-- dictionary"). Every change a reader could see moves it: a rename or re-slug, a deletion or its undoing,
+-- and a tag removed that was not deleted first (the sweeper's removal of a deleted tag's row changes nothing a
+-- reader sees: it was gone already). A new tag does not: its id is one no dictionary holds (ids are never reused:
+-- AUTOINCREMENT), so the first read that meets it looks it up.
+CREATE TABLE `tag_refs_version` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`version` integer NOT NULL
+);
+--> statement-breakpoint
+INSERT INTO `tag_refs_version` (`id`, `version`) VALUES (1, 0);
+--> statement-breakpoint
+CREATE TRIGGER `tag_refs_changed` AFTER UPDATE OF slug, name, deleted_at ON tags
+WHEN old.slug IS NOT new.slug OR old.name IS NOT new.name OR old.deleted_at IS NOT new.deleted_at
+BEGIN
+	UPDATE tag_refs_version SET version = version + 1 WHERE id = 1;
+END;
+--> statement-breakpoint
+CREATE TRIGGER `tag_refs_removed` AFTER DELETE ON tags WHEN old.deleted_at IS NULL
+BEGIN
+	UPDATE tag_refs_version SET version = version + 1 WHERE id = 1;
+END;
