@@ -8,7 +8,7 @@
 // no character of the input can act as a tsquery operator.
 import { sql, type SQL } from 'drizzle-orm'
 import { executePrepared, type PgDb } from '../db/pg/connection.js'
-import { TAG_BY_KEY } from '../tags/article-tags.pg.js'
+import { namedTagsPg, shownTagIds, tagRefsPg, TAG_REFS_VERSION } from '../tags/tag-refs.pg.js'
 import type { TagRef } from '../tags/schemas.js'
 import type { SearchTerm } from './search.js'
 import { CLOSE, escapeHtml, markSnippet, marks, OPEN, PHRASE_LIMIT, PREFIX_WORDS, SearchRefused, TAG_MATCHES, type SearchPlan } from './search-index.js'
@@ -195,28 +195,21 @@ export function excerptColumns (of: { title: SQL, summary: SQL, search: SQL }): 
 }
 
 /**
- * The tags of the articles whose `article_tags` rows (`at`) `shown` selects, each list in the editor's order,
- * as JSON, one row per article (`article_id`, `tags`): joined once for a page (a subquery per article was
- * a scan of the tags each). Each tag by its key (TAG_BY_KEY): joined, 20,000 tags were read for the 30 to
- * 210 of a search page, ranked or by date (test/pg/search-plan.test.ts).
- */
-export const shownTags = (shown: SQL): SQL => sql`SELECT at.article_id, json_agg(json_build_object('slug', t.slug, 'name', t.name) ORDER BY at.position) AS tags
-        FROM article_tags at ${TAG_BY_KEY}
-        WHERE ${shown} GROUP BY at.article_id`
-
-/**
- * A search page's shown articles: their tags, in the editor's order (as tagsOfArticlesPg), and each one's
- * best excerpt (searchSnippets). For a page sorted by date; a ranked page reads them in its own statement
- * (./listing/index.pg.ts). Named: the text never varies.
+ * A search page's shown articles: their tags, in the editor's order (their ids here, named from the
+ * process's dictionary: ../tags/tag-refs.pg.ts), and each one's best excerpt (searchSnippets). For a page
+ * sorted by date; a ranked page reads them in its own statement (./listing/index.pg.ts). Named: the text
+ * never varies.
  */
 export async function searchPageExtrasPg (db: PgDb, plan: SearchPlan, ids: number[]): Promise<{ tags: Map<number, TagRef[]>, snippets: Map<number, string> }> {
   const columns = excerptColumns({ title: sql`title`, summary: sql`summary`, search: sql`search` })
-  const { rows } = await executePrepared<ExcerptHeads & Record<string, unknown>>(db, sql`
+  const { rows } = await executePrepared<Omit<ExcerptHeads, 'tags'> & { tagIds: number[], tagsVersion: number } & Record<string, unknown>>(db, sql`
     SELECT id, ${columns.titleExcerpt} AS "titleExcerpt", ${columns.summaryExcerpt} AS "summaryExcerpt", ${columns.bodyHits} AS "bodyHits",
-      coalesce(shown_tags.tags, '[]') AS tags
-    FROM articles LEFT JOIN (${shownTags(sql`at.article_id = ANY(${sql.placeholder('ids')}::int[])`)}) AS shown_tags ON shown_tags.article_id = articles.id
+      coalesce(shown_tags.tags, '{}') AS "tagIds", ${TAG_REFS_VERSION} AS "tagsVersion"
+    FROM articles LEFT JOIN (${shownTagIds(sql`at.article_id = ANY(${sql.placeholder('ids')}::int[])`)}) AS shown_tags ON shown_tags.article_id = articles.id
     WHERE articles.id = ANY(${sql.placeholder('ids')}::int[])`, { ...excerptValues(plan), ids })
-  return await searchSnippets(db, plan, ids, rows)
+  if (rows.length === 0) return await searchSnippets(db, plan, ids, [])
+  const named = await namedTagsPg(db, tagRefsPg(db), rows[0]!.tagsVersion, new Map(rows.map((r) => [r.id, r.tagIds])))
+  return await searchSnippets(db, plan, ids, rows.map((r) => ({ ...r, tags: named.get(r.id)! })))
 }
 
 /**

@@ -17,30 +17,25 @@
 import { sql } from 'drizzle-orm'
 import { buildable, executePrepared, statementName, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { driverRows, type BuiltRows } from '../db/pg/driver-rows.js'
-import { TAG_BY_KEY_TEXT } from '../tags/article-tags.pg.js'
+import { learnTagsPg, tagRefsPg, TAG_REFS_VERSION_TEXT } from '../tags/tag-refs.pg.js'
+import { withSettledTagsAsync } from '../tags/tag-refs.js'
 import { storedAnswer, type StoredForm, type StoredParts, type StoredRead } from './stored.js'
 import { publicAtText, type Visibility } from './visibility.js'
 
-type Pairs = [string, string][]
-
-// The tags as [[slug, name], …] in the editor's order, deleted tags left out (tagsOfArticlesPg's rule).
-// Each tag looked up by its key: joined, the planner hashed the whole tags table on every read once it
-// filled a dozen pages (300 tags with descriptions: 303 rows read for 3 tags; the bench's GET article on
-// PostgreSQL, 245 -> 182 µs of server CPU). `OFFSET 0` keeps the lookup a subquery of its own, not a join
-// (test/pg/stored-read-plan.test.ts); on a table of a few pages the planner may still scan it, which is then cheaper.
+// The tags as their ids in the editor's order, with the version the process's dictionary names them at
+// (../tags/tag-refs.ts): looked up by key, each tag cost the read more than its ids do.
 const SELECT = sql.raw(`SELECT articles.id AS id, articles.comment_count AS count, r.json AS json, r.tags_at AS "tagsAt", r.count_at AS "countAt", r.hash AS hash,
-    (SELECT coalesce(json_agg(json_build_array(t.slug, t.name) ORDER BY at.position), '[]')
-      FROM article_tags at ${TAG_BY_KEY_TEXT}
-      WHERE at.article_id = articles.id) AS tags
+    ARRAY(SELECT at.tag_id FROM article_tags at WHERE at.article_id = articles.id ORDER BY at.position) AS tags,
+    ${TAG_REFS_VERSION_TEXT} AS "tagsVersion"
   FROM articles LEFT JOIN article_representations r ON r.article_id = articles.id WHERE articles.slug = `)
 
 // The visibility rule's text (./visibility.ts), its bound left for the parameter that follows it.
 const PUBLIC = sql.raw(publicAtText('articles.', ''))
 
-type Row = { [K in keyof StoredParts]: StoredParts[K] | null } & { id: number, count: number, tags: Pairs }
+type Row = { [K in keyof StoredParts]: StoredParts[K] | null } & { id: number, count: number, tags: number[], tagsVersion: number }
 
 // The read's columns, in SELECT's order, taken as the driver reads them (../db/pg/driver-rows.ts).
-const rows = driverRows<Row>({ id: sql``, count: sql``, json: sql``, tagsAt: sql``, countAt: sql``, hash: sql``, tags: sql`` })
+const rows = driverRows<Row>({ id: sql``, count: sql``, json: sql``, tagsAt: sql``, countAt: sql``, hash: sql``, tags: sql``, tagsVersion: sql`` })
 
 // The two reads (an editor's, a reader's), built once and named: built with Drizzle and run through its
 // session for every GET, drizzle-orm was 6% of the Gazette process's self time under GET article on
@@ -54,12 +49,16 @@ const readsOf = (db: PgDb): NonNullable<typeof reads> => (reads ??= {
 /** The article at `slug` if the caller sees it (visibility decided by the statement, prepared), or undefined. */
 export async function readStoredPg (db: PgDb, slug: string, visibility: Visibility): Promise<StoredRead | undefined> {
   const read = readsOf(db)
-  const [row] = visibility === null
-    ? await read.any(db.$client, { slug })
-    : await read.public(db.$client, { slug, visibleAt: visibility.visibleAt })
-  if (row === undefined) return undefined
-  if (row.json === null) return { id: row.id, missing: true }
-  return storedAnswer(row as StoredParts, row.tags)
+  return await withSettledTagsAsync(async () => {
+    const [row] = visibility === null
+      ? await read.any(db.$client, { slug })
+      : await read.public(db.$client, { slug, visibleAt: visibility.visibleAt })
+    if (row === undefined) return undefined
+    if (row.json === null) return { id: row.id, missing: true }
+    const refs = tagRefsPg(db)
+    await learnTagsPg(db, refs, row.tagsVersion, [row.tags])
+    return storedAnswer(row as StoredParts, refs.pairs(row.tagsVersion, row.tags))
+  })
 }
 
 /** Stores an article's form; inside its write's transaction, after the last UPDATE of its row. */

@@ -49,6 +49,7 @@ import type { TagRef } from '../tags/schemas.js'
 import type { Page } from '../http/pagination.js'
 import type { Article, ArticleSummary } from './schemas.js'
 import { publicAtText, type Visibility } from './visibility.js'
+import { namedTags, TAG_REFS_VERSION_SQL, withSettledTags } from '../tags/tag-refs.js'
 
 /** The stored form of one article (a row of article_representations but its id). */
 export interface StoredForm {
@@ -193,7 +194,7 @@ export interface StoredParts {
  * order): better-sqlite3 builds an object row by adding its properties one at a time, which cost a page's
  * summaries statement a quarter of its time (bench/README.md, "Raw rows").
  */
-type StoredRow = [id: number, count: number, json: string | null, tagsAt: number | null, countAt: number | null, hash: string | null, tags: string]
+type StoredRow = [id: number, count: number, json: string | null, tagsAt: number | null, countAt: number | null, hash: string | null, tags: string, tagsVersion: number]
 
 /** An article as a reader asked for it: its answer from the stored form, or its id when it has none yet. */
 export type StoredRead = ArticleAnswer | { id: number, missing: true }
@@ -209,16 +210,28 @@ export function storedAnswer (row: StoredParts, pairs: TagPairs): ArticleAnswer 
 }
 
 /**
- * An article's tags as the reads below give them, `[[slug, name, position], …]` in no particular order, as
- * [slug, name] pairs in the editor's order. Sorted here rather than by `json_group_array(… ORDER BY
- * position)`, whose sort in a temporary B-tree per article cost a page of 20 about a quarter of its
- * statement (bench/README.md, "Page statements on the driver").
+ * An article's tags as the reads below give them (TAG_CODES), in no particular order, as tag ids in the
+ * editor's order. Sorted here rather than by `json_group_array(… ORDER BY position)`, whose sort in a
+ * temporary B-tree per article cost a page of 20 about a quarter of its statement (bench/README.md, "Page
+ * statements on the driver"). A code is the tag's position times 2^32 plus its id: sorted as numbers, they
+ * are in the editor's order.
  */
-export function inEditorsOrder (json: string): TagPairs {
-  const tags = JSON.parse(json) as [slug: string, name: string, position: number][]
-  if (tags.length > 1) tags.sort((a, b) => a[2] - b[2])
-  return tags
+export function inEditorsOrder (json: string): number[] {
+  const codes = JSON.parse(json) as number[]
+  if (codes.length > 1) codes.sort((a, b) => a - b)
+  for (let i = 0; i < codes.length; i++) codes[i] = codes[i]! % TAG_CODE
+  return codes
 }
+
+const TAG_CODE = 2 ** 32
+
+/**
+ * An article's tags (`article_id` = `of`) as TAG_CODES: their ids, with their positions, without their
+ * names, which the process's dictionary has (../tags/tag-refs.ts; naming them here, with a join to tags,
+ * was a sixth of a list page's summaries statement). Then the version of the tags they are named at.
+ */
+const tagCodes = (of: string): string => `(SELECT json_group_array(at.position * ${TAG_CODE} + at.tag_id) FROM article_tags at WHERE at.article_id = ${of}) AS tags,
+    ${TAG_REFS_VERSION_SQL} AS tagsVersion`
 
 /** An article's tags as [slug, name] in the editor's order (a position may follow: see inEditorsOrder). */
 export type TagPairs = readonly (readonly [slug: string, name: string, position?: number])[]
@@ -226,13 +239,12 @@ export type TagPairs = readonly (readonly [slug: string, name: string, position?
 /** The read of a list page's articles (`summaries` below), by their ids as a JSON array in the page's order. */
 export const SUMMARIES_SQL = `SELECT n.id AS id, n.published_at AS publishedAt,
     n.updated_at AS updatedAt, n.comment_count AS count, s.json AS json, s.tags_at AS tagsAt, s.count_at AS countAt,
-    (SELECT json_group_array(json_array(t.slug, t.name, at.position))
-      FROM article_tags at JOIN tags t ON t.id = at.tag_id AND t.deleted_at IS NULL WHERE at.article_id = n.id) AS tags
+    ${tagCodes('n.id')}
   FROM json_each(?) j JOIN articles n INDEXED BY articles_listed_idx ON n.id = j.value
   LEFT JOIN article_summaries s ON s.article_id = n.id ORDER BY j.key`
 
 /** A row of SUMMARIES_SQL, raw (as StoredRow). */
-type ListedSummaryRow = [id: number, publishedAt: number | null, updatedAt: number, count: number, json: string | null, tagsAt: number | null, countAt: number | null, tags: string]
+type ListedSummaryRow = [id: number, publishedAt: number | null, updatedAt: number, count: number, json: string | null, tagsAt: number | null, countAt: number | null, tags: string, tagsVersion: number]
 
 /** An article of a list page as `summaries` reads it: its stored summary and what is spliced in, or `missing`. */
 export type ListedSummary = { id: number, publishedAt: number | null, updatedAt: number } & (
@@ -254,11 +266,10 @@ export function storedRepresentations (db: Pick<Db, '$client'>) {
   // articles_listed_idx: in the row itself they lie behind the body and its HTML, on overflow pages read for
   // every request (bench/README.md, "An article by slug from its indexes": 28–45 against 22–31 µs).
   const select = `SELECT a.id AS id, a.comment_count AS count, r.json AS json, r.tags_at AS tagsAt, r.count_at AS countAt, r.hash AS hash,
-      (SELECT json_group_array(json_array(t.slug, t.name, at.position))
-        FROM article_tags at JOIN tags t ON t.id = at.tag_id AND t.deleted_at IS NULL WHERE at.article_id = a.id) AS tags
+      ${tagCodes('a.id')}
     FROM articles s INDEXED BY articles_slug_unique JOIN articles a INDEXED BY articles_listed_idx ON a.id = s.id
     LEFT JOIN article_representations r ON r.article_id = a.id WHERE s.slug = ?`
-  const READ_COLUMNS = ['id', 'count', 'json', 'tagsAt', 'countAt', 'hash', 'tags']
+  const READ_COLUMNS = ['id', 'count', 'json', 'tagsAt', 'countAt', 'hash', 'tags', 'tagsVersion']
   const publicRead = raw(sqlite.prepare<[string, number], StoredRow>(`${select} AND ${publicAtText('a.')}`), READ_COLUMNS)
   const anyRead = raw(sqlite.prepare<[string], StoredRow>(select), READ_COLUMNS)
   const put = sqlite.prepare<[number, string, number, number, string]>(
@@ -271,17 +282,22 @@ export function storedRepresentations (db: Pick<Db, '$client'>) {
   // A page's articles in the page's order (`ids`, a JSON array): what the row adds to each stored summary,
   // read from articles_listed_idx rather than the row's overflow pages, and the tags as `read` has them.
   const summariesOf = raw(sqlite.prepare<[string], ListedSummaryRow>(SUMMARIES_SQL),
-    ['id', 'publishedAt', 'updatedAt', 'count', 'json', 'tagsAt', 'countAt', 'tags'])
+    ['id', 'publishedAt', 'updatedAt', 'count', 'json', 'tagsAt', 'countAt', 'tags', 'tagsVersion'])
+  const named = namedTags(sqlite)
   const lastId = sqlite.prepare<[number, number], number | null>('SELECT max(id) FROM (SELECT id FROM articles WHERE id > ? ORDER BY id LIMIT ?)').pluck()
 
   return {
     /** The article at `slug` if the caller sees it (visibility decided here, by the statement), or undefined. */
     read (slug: string, visibility: Visibility): StoredRead | undefined {
-      const row = visibility === null ? anyRead.get(slug) : publicRead.get(slug, visibility.visibleAt)
-      if (row === undefined) return undefined
-      const [id, count, json, tagsAt, countAt, hash, tags] = row
-      if (json === null) return { id, missing: true }
-      return storedAnswer({ id, count, json, tagsAt: tagsAt!, countAt: countAt!, hash: hash! }, inEditorsOrder(tags))
+      // Again if the tags moved between the read and the look-up of names it needed (../tags/tag-refs.ts).
+      return withSettledTags(() => {
+        const row = visibility === null ? anyRead.get(slug) : publicRead.get(slug, visibility.visibleAt)
+        if (row === undefined) return undefined
+        const [id, count, json, tagsAt, countAt, hash, tags, version] = row
+        if (json === null) return { id, missing: true }
+        const ids = inEditorsOrder(tags)
+        return storedAnswer({ id, count, json, tagsAt: tagsAt!, countAt: countAt!, hash: hash! }, named(version, [ids])[0]!)
+      })
     },
 
     /** Stores an article's forms; inside the write's transaction, after its last UPDATE of the article's row. */
@@ -296,9 +312,13 @@ export function storedRepresentations (db: Pick<Db, '$client'>) {
      * to have decided, in the same transaction.
      */
     summaries (ids: readonly number[]): ListedSummary[] {
-      return summariesOf.all(JSON.stringify(ids)).map(([id, publishedAt, updatedAt, count, json, tagsAt, countAt, tags]) => json === null
+      const rows = summariesOf.all(JSON.stringify(ids))
+      if (rows.length === 0) return []
+      // Named in the caller's transaction (the page's snapshot): the version cannot move under it.
+      const pairs = named(rows[0]![8], rows.map((row) => inEditorsOrder(row[7])))
+      return rows.map(([id, publishedAt, updatedAt, count, json, tagsAt, countAt], i) => json === null
         ? { id, publishedAt, updatedAt, missing: true }
-        : { id, publishedAt, updatedAt, count, form: { json, tagsAt: tagsAt!, countAt: countAt! }, tags: inEditorsOrder(tags) })
+        : { id, publishedAt, updatedAt, count, form: { json, tagsAt: tagsAt!, countAt: countAt! }, tags: pairs[i]! })
     },
 
     /**

@@ -72,11 +72,12 @@ export async function setArticleTagsPg (tx: PgTx, articleId: number, tagIds: num
 
 /**
  * Joins each `article_tags` row `at` to its tag `t` (slug, name) by the tag's key, a deleted tag left out:
- * what every read of articles' tags on PostgreSQL uses (tagsOfArticlesPg, the stored read, a search page's
- * tags). Joined instead, the planner hashed the whole tags table for a page's tag rows (20,000 tags read for
- * a front page's 200) or walked its key up to the page's highest id (test/pg/tag-page-plan.test.ts,
- * test/pg/search-plan.test.ts, test/pg/stored-read-plan.test.ts). `OFFSET 0` keeps the lookup a subquery of
- * its own, not a join.
+ * what tagsOfArticlesPg uses, for an article's writes and the stored forms' backfill. (The reads of pages
+ * and of an article take tag ids and name them from the process's dictionary: ./tag-refs.pg.ts, which
+ * looks up the names it lacks by key in the same way.) Joined instead, the planner hashed the whole tags
+ * table for a page's tag rows (20,000 tags read for a front page's 200) or walked its key up to the page's
+ * highest id (test/pg/tag-page-plan.test.ts, test/pg/search-plan.test.ts, test/pg/stored-read-plan.test.ts).
+ * `OFFSET 0` keeps the lookup a subquery of its own, not a join.
  */
 export const TAG_BY_KEY_TEXT = 'CROSS JOIN LATERAL (SELECT slug, name FROM tags t WHERE t.id = at.tag_id AND t.deleted_at IS NULL OFFSET 0) t'
 export const TAG_BY_KEY = sql.raw(TAG_BY_KEY_TEXT)

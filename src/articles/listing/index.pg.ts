@@ -21,8 +21,9 @@ import { alias } from 'drizzle-orm/pg-core'
 import { articleTags, articles, tags } from '../../db/pg/schema.js'
 import { articleCountsPg } from '../counts.pg.js'
 import { RANK_LIMIT, SearchRefused, type SearchPlan } from '../search-index.js'
-import { excerptColumns, excerptValues, rankOf, searchPageExtrasPg, searchPlannerPg, searchSnippets, shownTags, tsquery, type ExcerptHeads } from '../search-index.pg.js'
-import { tagsOfArticlesPg } from '../../tags/article-tags.pg.js'
+import { excerptColumns, excerptValues, rankOf, searchPageExtrasPg, searchPlannerPg, searchSnippets, tsquery, type ExcerptHeads } from '../search-index.pg.js'
+import { namedTagsPg, shownTagIds, tagRefsPg, tagsOfArticlesNamedPg, TAG_REFS_VERSION } from '../../tags/tag-refs.pg.js'
+import { withSettledTagsAsync } from '../../tags/tag-refs.js'
 import type { TagRef } from '../../tags/schemas.js'
 import type { SearchTerm } from '../search.js'
 import type { CountKind } from '../counts.js'
@@ -58,9 +59,12 @@ const memberWhere = (kind: Membership['kind'], key: unknown): SQL => kind === 't
 
 /** A page's rows, on the driver (src/db/pg/driver-rows.ts); a search's rank as PostgreSQL gives it. */
 const pageRows = driverRows<ListedRow>(SELECTION)
-/** A ranked page's rows, each with what its excerpts and tags are made of (excerptColumns, shownTags). */
-type ExcerptedRow = ListedRow & Omit<ExcerptHeads, 'tags'> & { excerptTags: ExcerptHeads['tags'] }
-const excerptedRows = driverRows<ExcerptedRow>({ ...SELECTION, titleExcerpt: sql``, summaryExcerpt: sql``, bodyHits: sql``, excerptTags: sql`` })
+/**
+ * A ranked page's rows, each with what its excerpts and tags are made of (excerptColumns; the tag ids in
+ * the editor's order, shownTagIds, and the version of the tags they are named at: ../../tags/tag-refs.ts).
+ */
+type ExcerptedRow = ListedRow & Omit<ExcerptHeads, 'tags'> & { excerptTags: number[], tagsVersion: number }
+const excerptedRows = driverRows<ExcerptedRow>({ ...SELECTION, titleExcerpt: sql``, summaryExcerpt: sql``, bodyHits: sql``, excerptTags: sql``, tagsVersion: sql`` })
 const countRows = driverRows<{ n: number }>({ n: sql<number>`count(*)` })
 
 export function articleListingPg (db: PgDb) {
@@ -184,10 +188,11 @@ export function articleListingPg (db: PgDb) {
       const columns = excerptColumns({ title: sql`p.title`, summary: sql`p.summary`, search: sql`a.search` })
       // The tags are aggregated once, in a CTE of their own: joined as a subquery, the generic plan ran the
       // aggregate again for every row of the page (a helper's review measured 38 ms against 25 at 100 rows).
+      // Their ids only, with the version that the process's dictionary names them at (../../tags/tag-refs.ts).
       excerpted = sql`WITH p AS MATERIALIZED ${ranked},
         shown AS MATERIALIZED (SELECT id FROM p ORDER BY "rank" DESC, id DESC LIMIT ${sql.placeholder('shown')}),
-        pt AS MATERIALIZED (${shownTags(sql`at.article_id = ANY(ARRAY(SELECT id FROM shown))`)})
-        SELECT p.*, e.*, coalesce(pt.tags, '[]') AS "excerptTags"
+        pt AS MATERIALIZED (${shownTagIds(sql`at.article_id = ANY(ARRAY(SELECT id FROM shown))`)})
+        SELECT p.*, e.*, coalesce(pt.tags, '{}') AS "excerptTags", ${TAG_REFS_VERSION} AS "tagsVersion"
         FROM p LEFT JOIN shown ON shown.id = p.id
           LEFT JOIN LATERAL (
             SELECT ${columns.titleExcerpt} AS "titleExcerpt", ${columns.summaryExcerpt} AS "summaryExcerpt", ${columns.bodyHits} AS "bodyHits"
@@ -299,10 +304,12 @@ export function articleListingPg (db: PgDb) {
     const shown = rows.slice(0, p.limit).map((r) => r.id)
     if (d.plan !== undefined && shown.length > 0) {
       if (!s.excerpted) return { rows, total, ...await searchPageExtrasPg(db, d.plan, shown) }
-      const heads = (rows.slice(0, p.limit) as ExcerptedRow[]).map((r) => ({ ...r, tags: r.excerptTags }))
+      const page = rows.slice(0, p.limit) as ExcerptedRow[]
+      const named = await namedTagsPg(db, tagRefsPg(db), page[0]!.tagsVersion, new Map(page.map((r) => [r.id, r.excerptTags])))
+      const heads = page.map((r) => ({ ...r, tags: named.get(r.id)! }))
       return { rows, total, ...await searchSnippets(db, d.plan, shown, heads) }
     }
-    return { rows, total, snippets: new Map<number, string>(), tags: await tagsOfArticlesPg(db, shown) }
+    return { rows, total, snippets: new Map<number, string>(), tags: await tagsOfArticlesNamedPg(db, shown) }
   }
 
   /** How many shapes' statements are held (at most LIST_SHAPES) and built (for tests). */
@@ -311,7 +318,8 @@ export function articleListingPg (db: PgDb) {
   return {
     async list (p: ArticleListParams): Promise<ListedPage> {
       try {
-        return await run(p)
+        // Again when the tags moved between the page's statement and the look-up of names (../../tags/tag-refs.ts).
+        return await withSettledTagsAsync(async () => await run(p))
       } catch (err) {
         // A search stopped by the query budget (statement_timeout) is a 422, as on SQLite.
         throw listFailure(p, err)

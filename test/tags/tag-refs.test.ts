@@ -1,0 +1,125 @@
+// Articles' tags are named from each process's dictionary (src/tags/tag-refs.ts): the reads take tag ids and
+// the version of the tags (tag_refs_version, moved by triggers), and the dictionary forgets everything when
+// the version moves. Every kind of change a reader could see must reach every read at once, on both
+// engines, whichever process made it: here each change is made once through the API and once behind the
+// app's back, in SQL, as another process would, and every read that shows tags is checked after it, with
+// the response cache off. The last test removes the trigger and shows the reads then go stale: the checks
+// above are what fails when an invalidation goes missing.
+import t, { type Test } from 'tap'
+import { sql } from 'drizzle-orm'
+import { build, createArticle, type Engine, type TestApp } from '../helper.js'
+import { tagRefs, TagRefsMoved, withSettledTags } from '../../src/tags/tag-refs.js'
+
+/** Runs SQL on the app's database, as another process would (no hook of this one sees it). */
+async function behindTheAppsBack (a: TestApp, text: string): Promise<void> {
+  if (a.engine === 'postgres') await a.pg!.db.execute(sql.raw(text))
+  else a.app.db.$client.exec(text)
+}
+
+type Tags = { slug: string, name: string }[]
+
+/** The tags the article at `slug` shows in every read that shows them, as the public and as an editor. */
+async function everyRead (t: Test, a: TestApp, slug: string, word: string): Promise<Record<string, Tags>> {
+  const get = async (url: string, editor = false) => {
+    const res = editor ? await a.as('editor', { method: 'GET', url }) : await a.inject({ method: 'GET', url })
+    t.equal(res.statusCode, 200, `${url}: ${res.body.slice(0, 200)}`)
+    return res.json()
+  }
+  const fromList = async (url: string, editor = false): Promise<Tags> => {
+    const item = ((await get(url, editor)).data as { slug: string, tags: Tags }[]).find((x) => x.slug === slug)
+    t.ok(item, `${url}: the article is listed`)
+    return item?.tags ?? []
+  }
+  return {
+    article: (await get(`/v1/articles/${slug}`)).tags,
+    'article, editor': (await get(`/v1/articles/${slug}`, true)).tags,
+    list: await fromList('/v1/articles?limit=50'),
+    'list, editor': await fromList('/v1/articles?limit=50', true),
+    'list by tag': await fromList('/v1/articles?limit=50&tag=common'),
+    'search, ranked': await fromList(`/v1/articles?limit=50&q=${word}`),
+    'search, by date': await fromList(`/v1/articles?limit=50&q=${word}&sort=-publishedAt`)
+  }
+}
+
+/** Every read shows these tags (slug and name, in this order). */
+async function showsEverywhere (t: Test, a: TestApp, slug: string, word: string, expected: Tags, what: string): Promise<void> {
+  const seen = await everyRead(t, a, slug, word)
+  for (const [read, tags] of Object.entries(seen)) t.same(tags, expected, `${what}: ${read}`)
+}
+
+for (const engine of ['sqlite', 'postgres'] as const satisfies Engine[]) {
+  t.test(`${engine}: every change of a tag reaches every read at once`, async (t) => {
+    const a = await build(t, { responseCacheMb: 0, searchRateLimit: 1_000_000 }, { engine })
+    await createArticle(a, { title: 'Lighthouse keepers', body: 'The lighthouse.', status: 'published', tags: ['Common', 'Alpha', 'Beta', 'Gamma'] })
+    await createArticle(a, { title: 'Lighthouse restored', body: 'The lighthouse again.', status: 'published', tags: ['Common', 'Beta'] })
+    const slug = 'lighthouse-keepers'
+    const word = 'lighthouse'
+    await showsEverywhere(t, a, slug, word, [{ slug: 'common', name: 'Common' }, { slug: 'alpha', name: 'Alpha' }, { slug: 'beta', name: 'Beta' }, { slug: 'gamma', name: 'Gamma' }], 'at first')
+
+    // Through the API: a rename, a re-slug, a deletion, a new tag on the article.
+    t.equal((await a.as('editor', { method: 'PATCH', url: '/v1/tags/beta', payload: { name: 'Bravo' } })).statusCode, 200)
+    await showsEverywhere(t, a, slug, word, [{ slug: 'common', name: 'Common' }, { slug: 'alpha', name: 'Alpha' }, { slug: 'beta', name: 'Bravo' }, { slug: 'gamma', name: 'Gamma' }], 'renamed')
+    t.equal((await a.as('editor', { method: 'PATCH', url: '/v1/tags/beta', payload: { slug: 'bravo' } })).statusCode, 200)
+    await showsEverywhere(t, a, slug, word, [{ slug: 'common', name: 'Common' }, { slug: 'alpha', name: 'Alpha' }, { slug: 'bravo', name: 'Bravo' }, { slug: 'gamma', name: 'Gamma' }], 're-slugged')
+    t.equal((await a.as('editor', { method: 'DELETE', url: '/v1/tags/gamma' })).statusCode, 204)
+    await showsEverywhere(t, a, slug, word, [{ slug: 'common', name: 'Common' }, { slug: 'alpha', name: 'Alpha' }, { slug: 'bravo', name: 'Bravo' }], 'a tag deleted')
+    t.equal((await a.as('editor', { method: 'PATCH', url: `/v1/articles/${slug}`, payload: { tags: ['Common', 'Delta', 'Alpha', 'Bravo'] } })).statusCode, 200)
+    const retagged = [{ slug: 'common', name: 'Common' }, { slug: 'delta', name: 'Delta' }, { slug: 'alpha', name: 'Alpha' }, { slug: 'bravo', name: 'Bravo' }]
+    await showsEverywhere(t, a, slug, word, retagged, 'a new tag, and the order changed')
+
+    // Behind the app's back, as another process: a rename, a re-slug, a deletion (not yet swept), its undoing.
+    await behindTheAppsBack(a, "UPDATE tags SET name = 'Alpha Two' WHERE slug = 'alpha'")
+    retagged[2] = { slug: 'alpha', name: 'Alpha Two' }
+    await showsEverywhere(t, a, slug, word, retagged, 'renamed by another process')
+    await behindTheAppsBack(a, "UPDATE tags SET slug = 'delta-two' WHERE slug = 'delta'")
+    retagged[1] = { slug: 'delta-two', name: 'Delta' }
+    await showsEverywhere(t, a, slug, word, retagged, 're-slugged by another process')
+    await behindTheAppsBack(a, "UPDATE tags SET deleted_at = 1 WHERE slug = 'bravo'")
+    await showsEverywhere(t, a, slug, word, retagged.slice(0, 3), 'deleted by another process')
+    await behindTheAppsBack(a, "UPDATE tags SET deleted_at = NULL WHERE slug = 'bravo'")
+    await showsEverywhere(t, a, slug, word, retagged, 'the deletion undone')
+    // A tag row removed outright (not deleted first): its article_tags rows go with it (ON DELETE CASCADE).
+    await behindTheAppsBack(a, "DELETE FROM tags WHERE slug = 'delta-two'")
+    await showsEverywhere(t, a, slug, word, [retagged[0]!, retagged[2]!, retagged[3]!], 'a tag row removed')
+  })
+
+  t.test(`${engine}: without the version's trigger, a rename by another process would not be seen`, async (t) => {
+    const a = await build(t, { responseCacheMb: 0, searchRateLimit: 1_000_000 }, { engine })
+    await createArticle(a, { title: 'Lighthouse keepers', body: 'The lighthouse.', status: 'published', tags: ['Common', 'Alpha'] })
+    const before = await everyRead(t, a, 'lighthouse-keepers', 'lighthouse')
+    await behindTheAppsBack(a, 'DROP TRIGGER tag_refs_changed' + (engine === 'postgres' ? ' ON tags' : ''))
+    await behindTheAppsBack(a, "UPDATE tags SET name = 'Alpha Two' WHERE slug = 'alpha'")
+    const after = await everyRead(t, a, 'lighthouse-keepers', 'lighthouse')
+    // Every read names its tags from the dictionary: each one still says Alpha, which is what the test above
+    // catches when a change fails to move the version.
+    for (const [read, tags] of Object.entries(after)) t.same(tags, before[read], `${read}: the old name, from the dictionary`)
+  })
+}
+
+t.test('the dictionary: a version read with the names, nothing kept past a move', async (t) => {
+  const refs = tagRefs()
+  t.same(refs.unknown(3, [1, 2, 1]), [1, 2], 'an empty dictionary knows nothing (each id asked once)')
+  refs.learn(3, 3, [1, 2], [{ id: 1, slug: 'one', name: 'One', deleted: false }, { id: 2, slug: 'two', name: 'Two', deleted: true }])
+  t.same(refs.pairs(3, [2, 1]), [['one', 'One']], 'a deleted tag is left out')
+  t.same(refs.unknown(3, [1, 2]), [], 'known at the same version')
+  t.same(refs.unknown(2, [1]), [1], 'a read older than the dictionary knows nothing')
+  t.throws(() => refs.pairs(2, [1]), { name: 'TagRefsMoved' }, 'and cannot name anything')
+  t.same(refs.unknown(4, [1]), [1], 'a newer version empties it')
+  t.throws(() => refs.learn(4, 5, [1], [{ id: 1, slug: 'one', name: 'Uno', deleted: false }]), { name: 'TagRefsMoved' }, 'a look-up that found another version: read again')
+  t.same(refs.pairs(5, [1]), [['one', 'Uno']], 'what it found is kept, at its own version')
+  refs.learn(5, 5, [9], [])
+  t.same(refs.pairs(5, [9, 1]), [['one', 'Uno']], 'an id without a row is a tag removed')
+  t.same(refs.unknown(1, [1]), [1], 'an older version (a restored database) is looked up')
+  refs.learn(1, 1, [1], [{ id: 1, slug: 'one', name: 'Eins', deleted: 0 }])
+  t.same(refs.pairs(1, [1]), [['one', 'Eins']], 'and the look-up\'s version taken as it is')
+
+  const small = tagRefs(2)
+  small.learn(1, 1, [1, 2], [{ id: 1, slug: 'a', name: 'A', deleted: null }, { id: 2, slug: 'b', name: 'B', deleted: null }])
+  small.learn(1, 1, [3], [{ id: 3, slug: 'c', name: 'C', deleted: null }])
+  t.same(small.unknown(1, [1, 2, 3]), [1, 2], 'past its size it starts again from nothing')
+
+  let tries = 0
+  t.equal(withSettledTags(() => { if (++tries < 3) throw new TagRefsMoved('moved'); return 'read' }), 'read', 'a read made again while the tags move')
+  t.equal(tries, 3)
+  t.throws(() => withSettledTags(() => { throw new TagRefsMoved('always') }, 4), { name: 'TagRefsMoved' }, 'a few times, then the error')
+})
