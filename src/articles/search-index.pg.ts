@@ -216,7 +216,7 @@ export async function searchPageExtrasPg (db: PgDb, plan: SearchPlan, ids: numbe
  * Each shown article's best excerpt (./search-index.ts's snippetReader): title, summary or body, whichever
  * has the most matches (the first of them on a tie), matched words in <mark>, the rest HTML-escaped; for an
  * article found by a tag name alone, its tag names with the matching ones marked. `heads` come from
- * excerptColumns and shownTags.
+ * excerptColumns, with their tags (shownTagIds, named from the dictionary: ../tags/tag-refs.pg.ts).
  *
  * As on SQLite, the body's excerpt is asked for only where it could have more marks than the title's and
  * the summary's: ts_headline re-parses the 2–8 KB body (about 0.9 ms an article, 16 ms of a page of 18

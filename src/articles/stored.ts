@@ -8,8 +8,9 @@
 // written:
 // - the tags' contents (between `"tags":[` and `]`): renaming, re-slugging or deleting a tag changes every
 //   article that carries it, possibly 200,000 (issue 18's bounded cost); rewriting them all, or serving
-//   them stale while a sweeper catches up, are both worse than joining the names at read time, in the same
-//   statement, from article_tags and tags (what tagReader reads: non-deleted tags in the editor's order);
+//   them stale while a sweeper catches up, are both worse than naming them at read time: the read's
+//   statement takes the tag ids from article_tags, in the editor's order, and the process's dictionary of
+//   tag names (../tags/tag-refs.ts) names them, non-deleted tags only (tagReader's rule);
 // - the digits of commentCount: it changes with every approved comment, moderation and erasure, and those
 //   writes must stay cheap (POST comment ≥ 3,000 req/s); the count is read from the article's row in the
 //   same statement and spliced in.
@@ -210,7 +211,7 @@ export function storedAnswer (row: StoredParts, pairs: TagPairs): ArticleAnswer 
 }
 
 /**
- * An article's tags as the reads below give them (TAG_CODES), in no particular order, as tag ids in the
+ * An article's tags as the reads below give them (tagCodes), in no particular order, as tag ids in the
  * editor's order. Sorted here rather than by `json_group_array(… ORDER BY position)`, whose sort in a
  * temporary B-tree per article cost a page of 20 about a quarter of its statement (bench/README.md, "Page
  * statements on the driver"). A code is the tag's position times 2^32 plus its id: sorted as numbers, they
@@ -226,15 +227,15 @@ export function inEditorsOrder (json: string): number[] {
 const TAG_CODE = 2 ** 32
 
 /**
- * An article's tags (`article_id` = `of`) as TAG_CODES: their ids, with their positions, without their
+ * An article's tags (`article_id` = `of`) as codes (TAG_CODE): their ids, with their positions, without their
  * names, which the process's dictionary has (../tags/tag-refs.ts; naming them here, with a join to tags,
  * was a sixth of a list page's summaries statement). Then the version of the tags they are named at.
  */
 const tagCodes = (of: string): string => `(SELECT json_group_array(at.position * ${TAG_CODE} + at.tag_id) FROM article_tags at WHERE at.article_id = ${of}) AS tags,
     ${TAG_REFS_VERSION_SQL} AS tagsVersion`
 
-/** An article's tags as [slug, name] in the editor's order (a position may follow: see inEditorsOrder). */
-export type TagPairs = readonly (readonly [slug: string, name: string, position?: number])[]
+/** An article's tags as [slug, name] in the editor's order. */
+export type TagPairs = readonly (readonly [slug: string, name: string])[]
 
 /** The read of a list page's articles (`summaries` below), by their ids as a JSON array in the page's order. */
 export const SUMMARIES_SQL = `SELECT n.id AS id, n.published_at AS publishedAt,
@@ -261,7 +262,8 @@ function raw<P extends unknown[], R> (statement: Statement<P, R>, columns: reado
 /** The statements of stored forms, prepared once for `db` (raw SQL: one statement per read, on the hot path). */
 export function storedRepresentations (db: Pick<Db, '$client'>) {
   const sqlite = db.$client
-  // The tags as [[slug, name, position], …] (inEditorsOrder sorts them); deleted tags are gone at once (tagReader's rule).
+  // The tags as codes (inEditorsOrder makes them ids in the editor's order), named from the dictionary, which
+  // leaves deleted tags out at once (tagReader's rule).
   // The slug gives the id (articles_slug_unique holds it), and the status, date and comment count come from
   // articles_listed_idx: in the row itself they lie behind the body and its HTML, on overflow pages read for
   // every request (bench/README.md, "An article by slug from its indexes": 28–45 against 22–31 µs).

@@ -7,10 +7,11 @@
 //
 // Why it is always what a fresh read would say: the dictionary holds what the tags were at one version and
 // forgets everything when a read brings another. A read's ids and version come from one snapshot; the ids
-// the dictionary lacks are looked up with the version again (inside the read's transaction on SQLite, so
-// the same snapshot; on PostgreSQL a later one), and an answer is made only from names of the read's own
-// version: when the look-up finds the version moved meanwhile, the caller reads again (at most a few times:
-// each retry needs another tag write to land in between). A tag created since needs no version: its id is
+// the dictionary lacks are looked up with the version again (inside a list page's transaction on SQLite, so
+// the same snapshot; otherwise a later one), and an answer is made only from names of the read's own
+// version: when the look-up finds the version moved meanwhile, or another read of another version emptied
+// the dictionary meanwhile (reads in flight together share it), the caller reads again (at most a few
+// times: each retry needs another tag write to land in between). A tag created since needs no version: its id is
 // new (AUTOINCREMENT, an identity), so no dictionary has an entry for it to be wrong about.
 // test/tags/tag-refs.test.ts proves each kind of change reaches every read, on both engines.
 import type Database from 'better-sqlite3'
@@ -45,11 +46,13 @@ export function tagRefs (max = TAG_REFS_MAX) {
      * the dictionary's empties it; for an older one (a read whose snapshot was taken before a write this
      * process has already seen) every id is unknown, and the look-up then finds the version moved.
      */
-    unknown (v: number, ids: Iterable<number>): number[] {
-      if (v > version) become(v)
-      const out: number[] = []
-      for (const id of ids) if ((v < version || !known.has(id)) && !out.includes(id)) out.push(id)
-      return out
+    unknown (v: number, ids: readonly number[]): number[] {
+      // Past its size it starts again from nothing, here, before the read's ids are sorted out: emptied
+      // later, it would lose ids this read was told it knew.
+      if (v > version || known.size + ids.length > max) become(Math.max(v, version))
+      const out = new Set<number>()
+      for (const id of ids) if (v < version || !known.has(id)) out.add(id)
+      return [...out]
     },
 
     /**
@@ -58,7 +61,6 @@ export function tagRefs (max = TAG_REFS_MAX) {
      */
     learn (read: number, found: number, ids: readonly number[], rows: readonly TagRefRow[]): void {
       if (found !== version) become(found)
-      if (known.size + ids.length > max) known = new Map()
       for (const id of ids) known.set(id, null)
       for (const r of rows) known.set(r.id, r.deleted === true || r.deleted === 1 || r.slug === null || r.name === null ? null : [r.slug, r.name])
       if (read !== found) throw new TagRefsMoved(`the tags moved from version ${read} to ${found} during a read`)

@@ -5,10 +5,16 @@
 // app's back, in SQL, as another process would, and every read that shows tags is checked after it, with
 // the response cache off. The last test removes the trigger and shows the reads then go stale: the checks
 // above are what fails when an invalidation goes missing.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { sql } from 'drizzle-orm'
 import { build, createArticle, type Engine, type TestApp } from '../helper.js'
+import Database from 'better-sqlite3'
 import { tagRefs, TagRefsMoved, withSettledTags } from '../../src/tags/tag-refs.js'
+import { namedTagsPg } from '../../src/tags/tag-refs.pg.js'
+import { loadNative } from '../../src/db/native.js'
 
 /** Runs SQL on the app's database, as another process would (no hook of this one sees it). */
 async function behindTheAppsBack (a: TestApp, text: string): Promise<void> {
@@ -96,6 +102,66 @@ for (const engine of ['sqlite', 'postgres'] as const satisfies Engine[]) {
   })
 }
 
+t.test('sqlite: a tag row removed outright, its article_tags rows left (foreign keys off), moves the version', async (t) => {
+  const a = await build(t, { responseCacheMb: 0, searchRateLimit: 1_000_000 }, { engine: 'sqlite' })
+  await createArticle(a, { title: 'Lighthouse keepers', body: 'The lighthouse.', status: 'published', tags: ['Common', 'Alpha', 'Beta'] })
+  const sqlite = a.app.db.$client
+  // As the sqlite3 shell would, whose foreign keys are off unless asked: the article keeps a row for a tag that is gone.
+  const removeOutright = (slug: string) => {
+    sqlite.pragma('foreign_keys = OFF')
+    try { sqlite.prepare('DELETE FROM tags WHERE slug = ?').run(slug) } finally { sqlite.pragma('foreign_keys = ON') }
+  }
+  const tags = async () => (await everyRead(t, a, 'lighthouse-keepers', 'lighthouse'))
+  await tags()
+  removeOutright('alpha')
+  for (const [read, seen] of Object.entries(await tags())) t.same(seen, [{ slug: 'common', name: 'Common' }, { slug: 'beta', name: 'Beta' }], `${read}: the removed tag is gone`)
+  // Without the trigger, the dictionary would go on naming it.
+  sqlite.exec('DROP TRIGGER tag_refs_removed')
+  removeOutright('beta')
+  for (const [read, seen] of Object.entries(await tags())) t.same(seen, [{ slug: 'common', name: 'Common' }, { slug: 'beta', name: 'Beta' }], `${read}: without the trigger, still named`)
+})
+
+t.test('sqlite: an article read whose look-up of names finds the tags moved is made again', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gazette-tag-refs-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const a = await build(t, { responseCacheMb: 0, databasePath: join(dir, 'gazette.db') }, { engine: 'sqlite' })
+  await createArticle(a, { title: 'Lighthouse keepers', body: 'The lighthouse.', status: 'published', tags: ['Alpha'] })
+  // Another process renames the tag between the article's statement and the look-up of its name: the
+  // look-up runs on this connection, and the rename on another, just before it.
+  const other = new Database(a.app.db.$client.name)
+  t.teardown(() => other.close())
+  loadNative(other) // the tags' triggers call Gazette's SQLite functions
+  const statement = Object.getPrototypeOf(a.app.db.$client.prepare('SELECT 1')) as { all: (...args: unknown[]) => unknown, get: (...args: unknown[]) => unknown }
+  const { all, get } = statement
+  let lookups = 0
+  let reads = 0
+  statement.all = function (this: { source: string }, ...args: unknown[]) {
+    if (/FROM json_each\(\?\) j LEFT JOIN tags t/.test(this.source) && lookups++ === 0) other.prepare("UPDATE tags SET name = 'Alpha Two' WHERE slug = 'alpha'").run()
+    return all.apply(this, args)
+  }
+  statement.get = function (this: { source: string }, ...args: unknown[]) {
+    if (/LEFT JOIN article_representations/.test(this.source)) reads++
+    return get.apply(this, args)
+  }
+  t.teardown(() => { Object.assign(statement, { all, get }) })
+  const res = await a.inject({ method: 'GET', url: '/v1/articles/lighthouse-keepers' })
+  t.equal(res.statusCode, 200, res.body.slice(0, 300))
+  t.same(res.json().tags, [{ slug: 'alpha', name: 'Alpha Two' }], 'the name as of the read made again')
+  t.equal(reads, 2, 'the look-up found the version moved, and the article was read again')
+  t.equal(lookups, 1, 'named by what that look-up found, kept at its own version')
+})
+
+t.test('postgres: a look-up of names that finds the tags moved since the read says so', async (t) => {
+  const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres' })
+  await createArticle(a, { title: 'Lighthouse keepers', body: 'The lighthouse.', status: 'published', tags: ['Alpha'] })
+  const db = a.pg!.db
+  const [{ version, id }] = (await db.execute(sql`SELECT (SELECT version FROM tag_refs_version) AS version, id FROM tags WHERE slug = 'alpha'`)).rows as [{ version: number, id: number }]
+  await db.execute(sql`UPDATE tags SET name = 'Alpha Two' WHERE slug = 'alpha'`)
+  const refs = tagRefs()
+  await t.rejects(namedTagsPg(db, refs, version, new Map([[1, [id]]])), { name: 'TagRefsMoved' }, 'a read at the old version is made again')
+  t.same([...(await namedTagsPg(db, refs, version + 1, new Map([[1, [id]]])))], [[1, [{ slug: 'alpha', name: 'Alpha Two' }]]], 'and named at the new one')
+})
+
 t.test('the dictionary: a version read with the names, nothing kept past a move', async (t) => {
   const refs = tagRefs()
   t.same(refs.unknown(3, [1, 2, 1]), [1, 2], 'an empty dictionary knows nothing (each id asked once)')
@@ -115,8 +181,9 @@ t.test('the dictionary: a version read with the names, nothing kept past a move'
 
   const small = tagRefs(2)
   small.learn(1, 1, [1, 2], [{ id: 1, slug: 'a', name: 'A', deleted: null }, { id: 2, slug: 'b', name: 'B', deleted: null }])
-  small.learn(1, 1, [3], [{ id: 3, slug: 'c', name: 'C', deleted: null }])
-  t.same(small.unknown(1, [1, 2, 3]), [1, 2], 'past its size it starts again from nothing')
+  t.same(small.unknown(1, [1, 3]), [1, 3], 'past its size it starts again from nothing, before it sorts out a read\'s ids')
+  small.learn(1, 1, [1, 3], [{ id: 1, slug: 'a', name: 'A', deleted: null }, { id: 3, slug: 'c', name: 'C', deleted: null }])
+  t.same(small.pairs(1, [3, 1]), [['c', 'C'], ['a', 'A']], 'so a read across the new start is named whole')
 
   let tries = 0
   t.equal(withSettledTags(() => { if (++tries < 3) throw new TagRefsMoved('moved'); return 'read' }), 'read', 'a read made again while the tags move')

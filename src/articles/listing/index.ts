@@ -52,6 +52,7 @@ import { StatementCache } from '../../db/statement-cache.js'
 import { slot } from '../../db/placeholder.js'
 import { onDriver, type DriverStatement } from '../../db/driver-statement.js'
 import { SUMMARIES_SQL, type ListedSummary, type StoredRepresentations } from '../stored.js'
+import { withSettledTags } from '../../tags/tag-refs.js'
 
 export { LISTED_MATCHES, RARE_MEMBERSHIP } from './drivers.js'
 export { RANKED_CANDIDATES } from './ranked.js'
@@ -376,7 +377,9 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
     const d = await decide(p)
     if (d === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map() }
     const s = shapes.get(keyOf(d.shape), () => build(d.shape))
-    const rows = snapshot(() => {
+    // Made again if naming the page's tags finds them moved (../../tags/tag-refs.ts). Inside one snapshot
+    // they cannot move, so this is a guard: such a read would be made again, not answered with a 500.
+    const rows = withSettledTags(() => snapshot(() => {
       let found = s.page.all(d.values)
       // Too few of the best candidates passed the filters: if there were more matches than candidates,
       // the page is not known to be complete, and is computed over every match.
@@ -394,7 +397,7 @@ export function articleListing (db: Db, stored: StoredRepresentations) {
         const listed = rowsOf.get(row.id)
         return listed === undefined ? [] : [{ ...row, row: listed, rank }]
       })
-    })
+    }))
     let total: number | undefined
     if (p.withTotal) {
       total = await storedTotal(p)
