@@ -1,19 +1,20 @@
-// The tags as articles show them ([slug, name]), by id, in each process's memory: a read of articles takes
-// their tags from article_tags as ids, in the editor's order, with the version of the tags
-// (tag_refs_version, moved by triggers on every change of a slug, a name or a deletion, and when a tag row
-// goes without having been deleted first: migrations/0018_tag_refs_version.sql,
-// migrations/pg/0012_tag_refs_version.sql), and names them here. Naming each tag in SQL was a fifth of a ranked search's statement on PostgreSQL and a sixth of a
-// list page's summaries on SQLite (bench/README.md, "Tags named from a dictionary").
+// The tags as articles show them ([slug, name]), by id, in each process's memory. A read of articles takes
+// their tags from article_tags as ids, in the editor's order, with the version of the tags, and names them
+// here. The version is one row (tag_refs_version) that triggers move on every change of a slug, a name or a
+// deletion, and when a tag row goes without having been deleted first (migrations/0018_tag_refs_version.sql,
+// migrations/pg/0012_tag_refs_version.sql). Naming each tag in SQL was a sixth of a ranked search's page
+// statement on PostgreSQL and of a list page's summaries on SQLite (bench/README.md, "Tags named from a
+// dictionary").
 //
 // Why it is always what a fresh read would say: the dictionary holds what the tags were at one version and
-// forgets everything when a read brings another. A read's ids and version come from one snapshot; the ids
-// the dictionary lacks are looked up with the version again (inside a list page's transaction on SQLite, so
-// the same snapshot; otherwise a later one), and an answer is made only from names of the read's own
-// version: when the look-up finds the version moved meanwhile, or another read of another version emptied
-// the dictionary meanwhile (reads in flight together share it), the caller reads again (at most a few
-// times: each retry needs another tag write to land in between). A tag created since needs no version: its id is
-// new (AUTOINCREMENT, an identity), so no dictionary has an entry for it to be wrong about.
-// test/tags/tag-refs.test.ts proves each kind of change reaches every read, on both engines.
+// forgets everything when a read brings a newer one. A read's ids and version come from one snapshot; the
+// ids the dictionary lacks are looked up with the version again (inside a list page's transaction on
+// SQLite, so the same snapshot; otherwise a later one), and an answer is made only from names of the read's
+// own version. When the look-up finds the version moved meanwhile, or another read of another version
+// emptied the dictionary meanwhile (reads in flight together share it), the caller reads again, a few times
+// at most (withSettledTags). A tag created since needs no version: its id is new (AUTOINCREMENT, an
+// identity), so no dictionary has an entry for it to be wrong about. test/tags/tag-refs.test.ts proves each
+// kind of change reaches every read, on both engines.
 import type Database from 'better-sqlite3'
 import type { TagPairs } from '../articles/stored.js'
 
