@@ -25,3 +25,8 @@ CREATE TRIGGER tag_refs_changed AFTER UPDATE OF slug, name, deleted_at ON tags F
 	EXECUTE FUNCTION gazette_tag_refs_moved();
 --> statement-breakpoint
 CREATE TRIGGER tag_refs_removed AFTER DELETE ON tags FOR EACH ROW WHEN (old.deleted_at IS NULL) EXECUTE FUNCTION gazette_tag_refs_moved();
+--> statement-breakpoint
+-- Every table notifies the change clock (migrations/pg/0003); this one moves only with tags, which notify too.
+CREATE TRIGGER gazette_notify_change AFTER INSERT OR UPDATE OR DELETE ON tag_refs_version FOR EACH ROW EXECUTE FUNCTION gazette_notify_change();
+--> statement-breakpoint
+CREATE TRIGGER gazette_notify_truncate AFTER TRUNCATE ON tag_refs_version FOR EACH STATEMENT EXECUTE FUNCTION gazette_notify_change();

@@ -90,7 +90,8 @@ t.test('the named pages\' generic plans read a page, on every page', async (t) =
   for (const [what, { statement }] of [['a ranked search', rankedFirst], ['its second page', rankedSecond]] as const) {
     const plan = await generic(statement)
     t.ok(nodes(plan).some((n) => n['Index Name'] === 'articles_search_idx'), `${what}: the matches come from the full-text index`)
-    t.notOk(nodes(plan).some((n) => n['Node Type'] === 'BitmapAnd' || n['Node Type'] === 'Seq Scan'), `${what}: no other index ANDed in, no table read whole (${describe(plan)})`)
+    // tag_refs_version is one row (the version the page's tag ids are named at): read whole, it is that row.
+    t.notOk(nodes(plan).some((n) => n['Node Type'] === 'BitmapAnd' || (n['Node Type'] === 'Seq Scan' && n['Relation Name'] !== 'tag_refs_version')), `${what}: no other index ANDed in, no table read whole (${describe(plan)})`)
     // The 50 matches, and the shown rows' lookups by id for their excerpts and tags.
     t.ok(rowsRead(plan, 'articles') <= 50 + 2 * 20, `${what}: the matches and the shown rows (read ${rowsRead(plan, 'articles')})`)
   }
