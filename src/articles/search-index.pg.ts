@@ -8,7 +8,8 @@
 // no character of the input can act as a tsquery operator.
 import { sql, type SQL } from 'drizzle-orm'
 import { executePrepared, type PgDb } from '../db/pg/connection.js'
-import { namedTagsPg, shownTagIds, tagRefsPg, TAG_REFS_VERSION } from '../tags/tag-refs.pg.js'
+import { namedTagsPg, shownTagIds, TAG_REFS_VERSION } from '../tags/tag-refs.pg.js'
+import { tagRefsOf } from '../tags/tag-refs.js'
 import type { TagRef } from '../tags/schemas.js'
 import type { SearchTerm } from './search.js'
 import { CLOSE, escapeHtml, markSnippet, marks, OPEN, PHRASE_LIMIT, PREFIX_WORDS, SearchRefused, TAG_MATCHES, type SearchPlan } from './search-index.js'
@@ -208,7 +209,7 @@ export async function searchPageExtrasPg (db: PgDb, plan: SearchPlan, ids: numbe
     FROM articles LEFT JOIN (${shownTagIds(sql`at.article_id = ANY(${sql.placeholder('ids')}::int[])`)}) AS shown_tags ON shown_tags.article_id = articles.id
     WHERE articles.id = ANY(${sql.placeholder('ids')}::int[])`, { ...excerptValues(plan), ids })
   if (rows.length === 0) return await searchSnippets(db, plan, ids, [])
-  const named = await namedTagsPg(db, tagRefsPg(db), rows[0]!.tagsVersion, new Map(rows.map((r) => [r.id, r.tagIds])))
+  const named = await namedTagsPg(db, tagRefsOf(db), rows[0]!.tagsVersion, new Map(rows.map((r) => [r.id, r.tagIds])))
   return await searchSnippets(db, plan, ids, rows.map((r) => ({ ...r, tags: named.get(r.id)! })))
 }
 

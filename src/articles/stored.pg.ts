@@ -17,8 +17,8 @@
 import { sql } from 'drizzle-orm'
 import { buildable, executePrepared, statementName, type PgDb, type PgTx } from '../db/pg/connection.js'
 import { driverRows, type BuiltRows } from '../db/pg/driver-rows.js'
-import { learnTagsPg, tagRefsPg, TAG_REFS_VERSION_TEXT } from '../tags/tag-refs.pg.js'
-import { withSettledTagsAsync } from '../tags/tag-refs.js'
+import { learnTagsPg } from '../tags/tag-refs.pg.js'
+import { tagRefsOf, TAG_REFS_VERSION_SQL, withSettledTagsAsync } from '../tags/tag-refs.js'
 import { storedAnswer, type StoredForm, type StoredParts, type StoredRead } from './stored.js'
 import { publicAtText, type Visibility } from './visibility.js'
 
@@ -26,7 +26,7 @@ import { publicAtText, type Visibility } from './visibility.js'
 // (../tags/tag-refs.ts): looked up by key, each tag cost the read more than its ids do.
 const SELECT = sql.raw(`SELECT articles.id AS id, articles.comment_count AS count, r.json AS json, r.tags_at AS "tagsAt", r.count_at AS "countAt", r.hash AS hash,
     ARRAY(SELECT at.tag_id FROM article_tags at WHERE at.article_id = articles.id ORDER BY at.position) AS tags,
-    ${TAG_REFS_VERSION_TEXT} AS "tagsVersion"
+    ${TAG_REFS_VERSION_SQL} AS "tagsVersion"
   FROM articles LEFT JOIN article_representations r ON r.article_id = articles.id WHERE articles.slug = `)
 
 // The visibility rule's text (./visibility.ts), its bound left for the parameter that follows it.
@@ -55,7 +55,7 @@ export async function readStoredPg (db: PgDb, slug: string, visibility: Visibili
       : await read.public(db.$client, { slug, visibleAt: visibility.visibleAt })
     if (row === undefined) return undefined
     if (row.json === null) return { id: row.id, missing: true }
-    const refs = tagRefsPg(db)
+    const refs = tagRefsOf(db)
     await learnTagsPg(db, refs, row.tagsVersion, [row.tags])
     return storedAnswer(row as StoredParts, refs.pairs(row.tagsVersion, row.tags))
   })

@@ -4,13 +4,12 @@
 import { sql, type SQL } from 'drizzle-orm'
 import { executePrepared, type PgDb, type PgTx } from '../db/pg/connection.js'
 import type { TagRef } from './schemas.js'
-import { tagRefsOf, type TagRefRow, type TagRefs } from './tag-refs.js'
+import { tagRefsOf, TAG_REFS_VERSION_SQL, type TagRefRow, type TagRefs } from './tag-refs.js'
 
 type Conn = PgDb | PgTx
 
-/** The version of the tags, read in a statement that reads tag ids (migrations/pg/0012_tag_refs_version.sql). */
-export const TAG_REFS_VERSION_TEXT = '(SELECT version FROM tag_refs_version WHERE id = 1)'
-export const TAG_REFS_VERSION = sql.raw(TAG_REFS_VERSION_TEXT)
+/** The version of the tags (TAG_REFS_VERSION_SQL, the same text on both engines: migrations/pg/0012_tag_refs_version.sql). */
+export const TAG_REFS_VERSION = sql.raw(TAG_REFS_VERSION_SQL)
 
 /**
  * The tag ids of the articles whose `article_tags` rows (`at`) `shown` selects, in the editor's order, one
@@ -19,9 +18,6 @@ export const TAG_REFS_VERSION = sql.raw(TAG_REFS_VERSION_TEXT)
  */
 export const shownTagIds = (shown: SQL): SQL =>
   sql`SELECT at.article_id, array_agg(at.tag_id ORDER BY at.position) AS tags FROM article_tags at WHERE ${shown} GROUP BY at.article_id`
-
-/** The one dictionary of this database's tags in this process. */
-export const tagRefsPg = (db: PgDb): TagRefs => tagRefsOf(db)
 
 /**
  * Names the tags of articles read at `version`, each given as its tag ids in the editor's order. Throws
@@ -59,5 +55,5 @@ export async function tagsOfArticlesNamedPg (db: PgDb, articleIds: number[]): Pr
     FROM article_tags at WHERE at.article_id = ANY(${sql.param(articleIds)}::int[]) GROUP BY at.article_id`)
   for (const r of rows) lists.set(r.articleId, r.ids)
   if (rows.length === 0) return new Map(articleIds.map((id) => [id, []]))
-  return await namedTagsPg(db, tagRefsPg(db), rows[0]!.version, lists)
+  return await namedTagsPg(db, tagRefsOf(db), rows[0]!.version, lists)
 }

@@ -22,8 +22,8 @@ import { articleTags, articles, tags } from '../../db/pg/schema.js'
 import { articleCountsPg } from '../counts.pg.js'
 import { RANK_LIMIT, SearchRefused, type SearchPlan } from '../search-index.js'
 import { excerptColumns, excerptValues, rankOf, searchPageExtrasPg, searchPlannerPg, searchSnippets, tsquery, type ExcerptHeads } from '../search-index.pg.js'
-import { namedTagsPg, shownTagIds, tagRefsPg, tagsOfArticlesNamedPg, TAG_REFS_VERSION } from '../../tags/tag-refs.pg.js'
-import { withSettledTagsAsync } from '../../tags/tag-refs.js'
+import { namedTagsPg, shownTagIds, tagsOfArticlesNamedPg, TAG_REFS_VERSION } from '../../tags/tag-refs.pg.js'
+import { tagRefsOf, withSettledTagsAsync } from '../../tags/tag-refs.js'
 import type { TagRef } from '../../tags/schemas.js'
 import type { SearchTerm } from '../search.js'
 import type { CountKind } from '../counts.js'
@@ -305,7 +305,7 @@ export function articleListingPg (db: PgDb) {
     if (d.plan !== undefined && shown.length > 0) {
       if (!s.excerpted) return { rows, total, ...await searchPageExtrasPg(db, d.plan, shown) }
       const page = rows.slice(0, p.limit) as ExcerptedRow[]
-      const named = await namedTagsPg(db, tagRefsPg(db), page[0]!.tagsVersion, new Map(page.map((r) => [r.id, r.excerptTags])))
+      const named = await namedTagsPg(db, tagRefsOf(db), page[0]!.tagsVersion, new Map(page.map((r) => [r.id, r.excerptTags])))
       const heads = page.map((r) => ({ ...r, tags: named.get(r.id)! }))
       return { rows, total, ...await searchSnippets(db, d.plan, shown, heads) }
     }
