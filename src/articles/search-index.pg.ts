@@ -157,12 +157,12 @@ export function operandsOf (fts: string): { exact: string[], prefixes: string[] 
 export interface ExcerptHeads { id: number, titleExcerpt: string | null, summaryExcerpt: string | null, bodyHits: number, tags: TagRef[] }
 
 /** What the excerpts of a search are made with (the values of excerptColumns' placeholders). */
-export function excerptValues (plan: SearchPlan): { fts: string, inBody: string | null, exact: string[], prefixes: string[] } {
+export function excerptValues (plan: SearchPlan): { fts: string, inBody: string | null, exact: string[], prefixes: string[], open: string } {
   const { exact, prefixes } = operandsOf(plan.fts)
   // Whether the body holds any of the words: each operand restricted to the body's weight (C), any of them
   // (NULL when the query has no word, only tags: no body then).
   const inBody = [...exact.map((l) => `${operand(l)}:C`), ...prefixes.map((l) => `${operand(l)}:*C`)].join(' | ')
-  return { fts: plan.fts, inBody: inBody === '' ? null : inBody, exact, prefixes }
+  return { fts: plan.fts, inBody: inBody === '' ? null : inBody, exact, prefixes, open: OPEN }
 }
 
 /** ts_headline's options: the marks as the snippet code expects them, up to 32 words. */
@@ -175,19 +175,45 @@ const HEADLINE_OPTIONS = `StartSel="${OPEN}", StopSel="${CLOSE}", MaxWords=32, M
  */
 const headline = (column: SQL, fts: SQL) => sql<string | null>`ts_headline('gazette', translate(${column}, '<>', ${ANGLES}), ${fts}::tsquery, ${HEADLINE_OPTIONS})`
 
+/** How many marks an excerpt (SQL) holds, as marks() counts them: its opening sentinels. */
+const marksIn = (excerpt: SQL): SQL<number> => sql<number>`coalesce((length(${excerpt}) - length(replace(${excerpt}, ${sql.placeholder('open')}, ''))) / length(${sql.placeholder('open')}), 0)`
+
+/**
+ * How many times the query's whole words (the placeholder `exact`) are in the summary, read from the search
+ * document (weight B: the summary's words, and the tags' `#id`, which are never a query's words). In C
+ * functions, not by unnesting: the summary's B positions, those of the query's words moved to weight A, then
+ * only those kept; a position is a comma in the text form, or the first of its word (lexemes are words, never
+ * commas).
+ */
+const summaryHits = (search: SQL): SQL<number> => sql<number>`(SELECT length(x.hits::text) - length(replace(x.hits::text, ',', '')) + length(x.hits)
+  FROM (SELECT ts_filter(setweight(ts_filter(${search}, '{b}'), 'a', ${sql.placeholder('exact')}::text[]), '{a}') AS hits OFFSET 0) AS x)`
+
 /**
  * The columns of a shown article's excerpts over its `title`, `summary` and `search`, with excerptValues'
- * values as placeholders (fts, inBody, exact, prefixes). The body's hits are counted only when it holds a
- * word: unnesting a document (every lexeme and position) was most of this statement's time, and most
- * matches are in the title and summary alone (bench/README.md, "PostgreSQL: list pages built once per
- * shape"). Positions at 16383 are where a long body's later words all land (tsvector's limit): counted as
- * many.
+ * values as placeholders (fts, inBody, exact, prefixes, open), and `titleHead`, the lateral join that makes
+ * the title's excerpt once (OFFSET 0: pulled up, the call would be made again wherever it is named), to follow
+ * the table whose row it excerpts.
+ *
+ * Only the excerpts that could be shown are made (searchSnippets shows the one with most marks, the title's
+ * on a tie). A mark is one occurrence of a query word, so an excerpt can have no more marks than its text
+ * has occurrences, which the search document counts without the text being parsed again: ts_headline's
+ * parsing is most of this statement's time (bench/README.md, "Excerpts only where they can win").
+ * - The summary's excerpt is made only when the summary holds more of the query's words than the title's
+ *   excerpt has marks, or when the query has a prefix (its words are not known): without it, the title's
+ *   excerpt is shown, as it would have been. NULL otherwise, as for an article without a summary.
+ * - The body's hits are counted only when it holds a word: unnesting a document (every lexeme and position)
+ *   was most of this statement's time, and most matches are in the title and summary alone (bench/README.md,
+ *   "PostgreSQL: list pages built once per shape"). Positions at 16383 are where a long body's later words
+ *   all land (tsvector's limit): counted as many.
  */
-export function excerptColumns (of: { title: SQL, summary: SQL, search: SQL }): { titleExcerpt: SQL, summaryExcerpt: SQL, bodyHits: SQL } {
+export function excerptColumns (of: { title: SQL, summary: SQL, search: SQL }): { titleHead: SQL, titleExcerpt: SQL, summaryExcerpt: SQL, bodyHits: SQL } {
   const fts = sql`${sql.placeholder('fts')}`
+  const title = sql`title_head.excerpt`
   return {
-    titleExcerpt: headline(of.title, fts),
-    summaryExcerpt: headline(of.summary, fts),
+    titleHead: sql`CROSS JOIN LATERAL (SELECT ${headline(of.title, fts)} AS excerpt OFFSET 0) AS title_head`,
+    titleExcerpt: title,
+    summaryExcerpt: sql`CASE WHEN cardinality(${sql.placeholder('prefixes')}::text[]) > 0 OR ${summaryHits(of.search)} > ${marksIn(title)}
+      THEN ${headline(of.summary, fts)} END`,
     bodyHits: sql`CASE WHEN ${of.search} @@ ${sql.placeholder('inBody')}::tsquery THEN (SELECT CASE WHEN bool_or(p.at = 16383) THEN 1000000 ELSE count(*) END
         FROM unnest(${of.search}) AS u, unnest(u.positions, u.weights) AS p(at, weight)
         WHERE p.weight = 'C' AND (u.lexeme = ANY(${sql.placeholder('exact')}::text[])
@@ -206,7 +232,7 @@ export async function searchPageExtrasPg (db: PgDb, plan: SearchPlan, ids: numbe
   const { rows } = await executePrepared<Omit<ExcerptHeads, 'tags'> & { tagIds: number[], tagsVersion: number } & Record<string, unknown>>(db, sql`
     SELECT id, ${columns.titleExcerpt} AS "titleExcerpt", ${columns.summaryExcerpt} AS "summaryExcerpt", ${columns.bodyHits} AS "bodyHits",
       coalesce(shown_tags.tags, '{}') AS "tagIds", ${TAG_REFS_VERSION} AS "tagsVersion"
-    FROM articles LEFT JOIN (${shownTagIds(sql`at.article_id = ANY(${sql.placeholder('ids')}::int[])`)}) AS shown_tags ON shown_tags.article_id = articles.id
+    FROM articles ${columns.titleHead} LEFT JOIN (${shownTagIds(sql`at.article_id = ANY(${sql.placeholder('ids')}::int[])`)}) AS shown_tags ON shown_tags.article_id = articles.id
     WHERE articles.id = ANY(${sql.placeholder('ids')}::int[])`, { ...excerptValues(plan), ids })
   if (rows.length === 0) return await searchSnippets(db, plan, ids, [])
   const named = await namedTagsPg(db, tagRefsOf(db), rows[0]!.tagsVersion, new Map(rows.map((r) => [r.id, r.tagIds])))

@@ -136,6 +136,8 @@ t.test('snippets are those of the best of title, summary and body, as if all thr
   await createArticle(a, { title: 'Tagged only', body: filler, status: 'published', tags: ['Harbour Works', 'Other'] })
   await createArticle(a, { title: 'Fleet week', summary: 'The fleet <b>', body: `${filler} fleet fleet fleet harbour harbour <script>`, status: 'published' })
   await createArticle(a, { title: 'It\'s the harbourmaster', body: `${filler} harbourmasters and harbours`, status: 'published' })
+  // The summary has one mark more than the title: its excerpt must be made, though the title has marks too.
+  await createArticle(a, { title: 'Harbour views', summary: 'A harbour wall and a harbour light', body: filler, status: 'published' })
 
   const db = a.pg!.db
   const planner = searchPlannerPg(db)
@@ -176,6 +178,21 @@ t.test('snippets are those of the best of title, summary and body, as if all thr
     }
   }
   for (const way of ways) t.ok(way.bodies >= 3, `${way.name}: the body's excerpt won ${way.bodies} times (it must still be asked for then)`)
+
+  // And the summary's excerpt is made only where it could win: run again, the ranked page's statement has
+  // none where the summary holds no more of the words than the title's excerpt has marks, and has the others.
+  const summaries = async (q: string): Promise<Map<string, boolean>> => {
+    const { sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent(q)}&limit=50` }))
+    const ranked = sent.find((s) => /\bts_rank\(/.test(s.text) && /ts_headline\(/.test(s.text))!
+    const { rows } = await db.$client.query<{ title: string, summaryExcerpt: string | null }>({ text: ranked.text, values: ranked.values })
+    return new Map(rows.map((r) => [r.title, r.summaryExcerpt !== null]))
+  }
+  const byWord = await summaries('harbour')
+  t.equal(byWord.get('Harbour views'), true, 'two in the summary, one mark in the title: the summary\'s excerpt is made')
+  t.equal(byWord.get('Plain title'), true, 'one in the summary, none in the title: made')
+  t.equal(byWord.get('Harbour and harbour'), false, 'two in each: not made (the title\'s is shown on a tie)')
+  t.equal(byWord.get('Harbour in the title'), false, 'no summary: none')
+  t.equal((await summaries('harb*')).get('Harbour and harbour'), true, 'a prefix\'s words are not known: made')
 })
 
 t.test('a search is planned in one statement whatever its number of terms, and refused for its first term at fault', async (t) => {

@@ -189,6 +189,9 @@ export function articleListingPg (db: PgDb) {
       // The tags are aggregated once, in a CTE of their own: joined as a subquery, the generic plan ran the
       // aggregate again for every row of the page (a helper's review measured 38 ms against 25 at 100 rows).
       // Their ids only, with the version that the process's dictionary names them at (../../tags/tag-refs.ts).
+      // The excerpts' subquery is kept whole (OFFSET 0), made once a row of the page: pulled up into the
+      // joins, a generic plan made the title's excerpt for every pair of a page's row and a shown row (420
+      // for a page of 20: test/pg/generic-plans.test.ts).
       excerpted = sql`WITH p AS MATERIALIZED ${ranked},
         shown AS MATERIALIZED (SELECT id FROM p ORDER BY "rank" DESC, id DESC LIMIT ${sql.placeholder('shown')}),
         pt AS MATERIALIZED (${shownTagIds(sql`at.article_id = ANY(ARRAY(SELECT id FROM shown))`)})
@@ -196,7 +199,7 @@ export function articleListingPg (db: PgDb) {
         FROM p LEFT JOIN shown ON shown.id = p.id
           LEFT JOIN LATERAL (
             SELECT ${columns.titleExcerpt} AS "titleExcerpt", ${columns.summaryExcerpt} AS "summaryExcerpt", ${columns.bodyHits} AS "bodyHits"
-            FROM articles a WHERE a.id = shown.id) e ON true
+            FROM articles a ${columns.titleHead} WHERE a.id = shown.id OFFSET 0) e ON true
           LEFT JOIN pt ON pt.article_id = p.id
         ORDER BY p."rank" DESC, p.id DESC`
     }
