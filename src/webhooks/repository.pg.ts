@@ -83,9 +83,12 @@ async function lease (conn: Conn, ids: SQL, now: number, owner: string, leaseUnt
   return (rows as ClaimedRow[]).map(toClaimed)
 }
 
-/** Inside a write: the webhook's row locked as it stands (see the top for the lock order). */
+/**
+ * Inside a write: the webhook's row locked as it stands (see the top for the lock order). Named: every
+ * delivery's outcome takes it (as the outcome's own statements are, in `complete`).
+ */
 async function lockHook (tx: PgTx, id: number): Promise<WebhookRow | undefined> {
-  return (await tx.select().from(webhooks).where(eq(webhooks.id, id)).for('no key update'))[0]
+  return (await tx.select().from(webhooks).where(eq(webhooks.id, sql.placeholder('id'))).for('no key update').prepare('webhook_lock').execute({ id }))[0]
 }
 
 export function webhookRepositoryPg (db: PgDb): WebhookRepository {
@@ -263,13 +266,17 @@ export function webhookRepositoryPg (db: PgDb): WebhookRepository {
       return lease(db, candidates(now, [...busy]), now, owner, now + leaseMs)
     },
 
-    /** As on SQLite, in one transaction that locks the webhook first; after a success, leases the queue's new head. */
+    /**
+     * As on SQLite, in one transaction that locks the webhook first; after a success, leases the queue's new
+     * head. Its statements are named (but for the webhook's own update, when it starts or stops failing):
+     * one outcome a delivery, their text fixed.
+     */
     async complete (d: ClaimedDelivery, result: AttemptResult, owner: string, now: number, policy: RetryPolicy & { leaseMs: number }): Promise<{ outcome: AttemptOutcome, next?: ClaimedDelivery }> {
       return db.transaction(async (tx) => {
         const hook = await lockHook(tx, d.webhookId)
         if (hook === undefined) return { outcome: undefined }
         if (result.ok) {
-          const done = await tx.execute(sql`UPDATE webhook_deliveries SET status = 'succeeded', attempts = attempts + 1, last_attempt_at = ${now},
+          const done = await executePrepared(tx, sql`UPDATE webhook_deliveries SET status = 'succeeded', attempts = attempts + 1, last_attempt_at = ${now},
             last_response_code = ${result.statusCode ?? 0}, last_error = NULL, next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL, updated_at = ${now}
             WHERE id = ${d.id} AND lease_owner = ${owner}`)
           if (done.rowCount === 0) return { outcome: undefined }
@@ -282,7 +289,7 @@ export function webhookRepositoryPg (db: PgDb): WebhookRepository {
         // has been failing for disableAfterMs, and then disabled.
         const giveUp = !hook.enabled || now - since >= policy.disableAfterMs
         const next = giveUp ? null : now + policy.backoff(d.attempts + 1)
-        const failed = await tx.execute(sql`UPDATE webhook_deliveries SET status = ${giveUp ? 'failed' : 'pending'}, attempts = attempts + 1,
+        const failed = await executePrepared(tx, sql`UPDATE webhook_deliveries SET status = ${giveUp ? 'failed' : 'pending'}, attempts = attempts + 1,
           last_attempt_at = ${now}, last_response_code = ${result.statusCode}, last_error = ${result.error}, next_attempt_at = ${next},
           lease_until = NULL, lease_owner = NULL, updated_at = ${now} WHERE id = ${d.id} AND lease_owner = ${owner}`)
         if (failed.rowCount === 0) return { outcome: undefined }

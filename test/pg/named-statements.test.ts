@@ -77,7 +77,7 @@ t.test("the public's common reads send only named statements", async (t) => {
   t.equal(tag.articleCount, 6, 'the tag counts the publication that fell due since the counts were settled')
 })
 
-t.test("the webhook dispatcher's rounds send only named statements", async (t) => {
+t.test("the webhook dispatcher's rounds and its deliveries' outcomes send only named statements", async (t) => {
   const receiver = await startReceiver(() => 200)
   t.teardown(() => receiver.close())
   const a = await build(t, { webhookAllowPrivate: true, commentModeration: 'none' }, { engine: 'postgres', workers: { pollMs: 60_000, minIntervalMs: 0 } })
@@ -85,8 +85,9 @@ t.test("the webhook dispatcher's rounds send only named statements", async (t) =
   const created = await a.as('admin', { method: 'POST', url: '/v1/webhooks', payload: { url: receiver.url, events: ['comment.submitted'] } })
   t.equal(created.statusCode, 201, `the webhook is made (${created.statusCode === 201 ? 'yes' : created.body})`)
   receiver.secret = created.json().secret
-  // A round's statements: is there a webhook, is one behind the log, its fan-out (lock, deliveries, cursor), the claim.
-  const dispatcher = /FROM webhooks\b|INTO webhook_deliveries|UPDATE webhooks SET cursor|WITH leased AS/
+  // A round's statements: is there a webhook, is one behind the log, its fan-out (lock, deliveries, cursor),
+  // the claim; and each delivery's outcome (the webhook locked, the delivery marked).
+  const dispatcher = /FROM webhooks\b|INTO webhook_deliveries|UPDATE webhooks SET cursor|WITH leased AS|from "webhooks" .*for no key update|UPDATE webhook_deliveries SET status/is
   let n = 0
   const { sent } = await statementsSent(async () => {
     for (let i = 0; i < 3; i++) {
@@ -98,6 +99,7 @@ t.test("the webhook dispatcher's rounds send only named statements", async (t) =
   const rounds = sent.filter((s) => dispatcher.test(s.text))
   t.ok(rounds.some((s) => /WITH leased AS/.test(s.text)), 'the capture holds claims')
   t.ok(rounds.some((s) => /INSERT INTO webhook_deliveries/.test(s.text)), 'and fan-outs')
+  t.ok(rounds.some((s) => /for no key update/i.test(s.text)) && rounds.some((s) => /UPDATE webhook_deliveries SET status = 'succeeded'/.test(s.text)), 'and outcomes')
   const unnamed = rounds.filter((s) => s.name === undefined)
   t.same(unnamed, [], `every statement of the rounds is named${unnamed.length === 0 ? '' : `, but:\n${shown(unnamed)}`}`)
 })
