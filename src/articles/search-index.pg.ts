@@ -182,8 +182,9 @@ const marksIn = (excerpt: SQL): SQL<number> => sql<number>`coalesce((length(${ex
  * How many times the query's whole words (the placeholder `exact`) are in the summary, read from the search
  * document (weight B: the summary's words, and the tags' `#id`, which are never a query's words). In C
  * functions, not by unnesting: the summary's B positions, those of the query's words moved to weight A, then
- * only those kept; a position is a comma in the text form, or the first of its word (lexemes are words, never
- * commas).
+ * only those kept; a position is a comma in the text form, or the first of its word. Only the query's words
+ * are left, and they never hold a comma (parseSearch splits words at commas), though a document's other
+ * lexemes may (a URL's path).
  */
 const summaryHits = (search: SQL): SQL<number> => sql<number>`(SELECT length(x.hits::text) - length(replace(x.hits::text, ',', '')) + length(x.hits)
   FROM (SELECT ts_filter(setweight(ts_filter(${search}, '{b}'), 'a', ${sql.placeholder('exact')}::text[]), '{a}') AS hits OFFSET 0) AS x)`
@@ -197,10 +198,13 @@ const summaryHits = (search: SQL): SQL<number> => sql<number>`(SELECT length(x.h
  * Only the excerpts that could be shown are made (searchSnippets shows the one with most marks, the title's
  * on a tie). A mark is one occurrence of a query word, so an excerpt can have no more marks than its text
  * has occurrences, which the search document counts without the text being parsed again: ts_headline's
- * parsing is most of this statement's time (bench/README.md, "Excerpts only where they can win").
+ * parsing is most of this statement's time (bench/README.md, "Excerpts only where they can win"). But for
+ * text in angle brackets: the document has no word of what its parser reads as an HTML tag (`<harbour>`),
+ * where the excerpt, made with the brackets translated (headline, above), marks it.
  * - The summary's excerpt is made only when the summary holds more of the query's words than the title's
- *   excerpt has marks, or when the query has a prefix (its words are not known): without it, the title's
- *   excerpt is shown, as it would have been. NULL otherwise, as for an article without a summary.
+ *   excerpt has marks, when the query has a prefix (its words are not known), or when the summary has a
+ *   `<`: without it, the title's excerpt is shown, as it would have been. NULL otherwise, as for an
+ *   article without a summary.
  * - The body's hits are counted only when it holds a word: unnesting a document (every lexeme and position)
  *   was most of this statement's time, and most matches are in the title and summary alone (bench/README.md,
  *   "PostgreSQL: list pages built once per shape"). Positions at 16383 are where a long body's later words
@@ -212,7 +216,8 @@ export function excerptColumns (of: { title: SQL, summary: SQL, search: SQL }): 
   return {
     titleHead: sql`CROSS JOIN LATERAL (SELECT ${headline(of.title, fts)} AS excerpt OFFSET 0) AS title_head`,
     titleExcerpt: title,
-    summaryExcerpt: sql`CASE WHEN cardinality(${sql.placeholder('prefixes')}::text[]) > 0 OR ${summaryHits(of.search)} > ${marksIn(title)}
+    summaryExcerpt: sql`CASE WHEN cardinality(${sql.placeholder('prefixes')}::text[]) > 0 OR strpos(${of.summary}, '<') > 0
+        OR ${summaryHits(of.search)} > ${marksIn(title)}
       THEN ${headline(of.summary, fts)} END`,
     bodyHits: sql`CASE WHEN ${of.search} @@ ${sql.placeholder('inBody')}::tsquery THEN (SELECT CASE WHEN bool_or(p.at = 16383) THEN 1000000 ELSE count(*) END
         FROM unnest(${of.search}) AS u, unnest(u.positions, u.weights) AS p(at, weight)
@@ -250,7 +255,10 @@ export async function searchPageExtrasPg (db: PgDb, plan: SearchPlan, ids: numbe
  * on the bench's copy, against 3 ms for both heads). A mark is one occurrence of a query word, so the body
  * can have no more marks than its positions (weight C in the search document) of the query's words, which
  * bodyHits counts from the document without reading the text. The answer is the one all three excerpts
- * would give.
+ * would give, but for a query word inside what PostgreSQL's parser reads as an HTML tag in the body
+ * (`<harbour>`): the document does not hold it, the body's excerpt would mark it, and it is not counted.
+ * (The summary's gate looks for a `<`, which costs little in a short summary; a body's look would read
+ * the whole body out of TOAST.)
  */
 export async function searchSnippets (db: PgDb, plan: SearchPlan, ids: number[], heads: ExcerptHeads[]): Promise<{ tags: Map<number, TagRef[]>, snippets: Map<number, string> }> {
   const tags = new Map<number, TagRef[]>(ids.map((id) => [id, []]))
