@@ -27,6 +27,8 @@ const lockHash = (tx: Tx, tokenHash: string) => tx.execute(sql`SELECT pg_advisor
 
 export function tokenRepositoryPg (db: PgDb, now: () => number): TokenRepository {
   const byHash = db.select().from(tokens).where(eq(tokens.tokenHash, sql.placeholder('hash'))).prepare('tokens_by_hash')
+  // By id: every editor's write names its revision's author by the token's id (src/revisions/author.ts).
+  const byId = db.select().from(tokens).where(eq(tokens.id, sql.placeholder('id'))).prepare('tokens_by_id')
 
   return {
     toToken,
@@ -76,7 +78,7 @@ export function tokenRepositoryPg (db: PgDb, now: () => number): TokenRepository
     },
 
     async findById (id: number): Promise<TokenRow | undefined> {
-      return (await db.select().from(tokens).where(eq(tokens.id, id)))[0]
+      return (await byId.execute({ id }))[0]
     },
 
     /** As ./repository.ts: StaleRead when the token is gone or changed since `current` was read. */

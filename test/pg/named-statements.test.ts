@@ -103,3 +103,16 @@ t.test("the webhook dispatcher's rounds and its deliveries' outcomes send only n
   const unnamed = rounds.filter((s) => s.name === undefined)
   t.same(unnamed, [], `every statement of the rounds is named${unnamed.length === 0 ? '' : `, but:\n${shown(unnamed)}`}`)
 })
+
+t.test("an editor's write reads its token by name: by its hash, and by its id for the revision's author", async (t) => {
+  const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres', workers: { pollMs: 60_000 } })
+  const article = await createArticle(a, { title: 'Harbour report', body: 'Boats.', status: 'published' })
+  const { result: res, sent } = await statementsSent(async () => await a.as('editor', {
+    method: 'PATCH', url: `/v1/articles/${article.slug as string}`, payload: { title: 'Harbour report, updated' }, headers: { 'if-match': '*' }
+  }))
+  t.equal(res.statusCode, 200, `the PATCH is made${res.statusCode === 200 ? '' : `: ${res.body}`}`)
+  const reads = sent.filter((s) => /\bfrom "tokens"/i.test(s.text))
+  t.ok(reads.some((s) => /"token_hash" = \$1/.test(s.text)) && reads.some((s) => /"tokens"\."id" = \$1/.test(s.text)), 'the token read by its hash and by its id')
+  const unnamed = reads.filter((s) => s.name === undefined)
+  t.same(unnamed, [], `every read of the token is named${unnamed.length === 0 ? '' : `, but:\n${shown(unnamed)}`}`)
+})
