@@ -23,6 +23,9 @@ import { analyzed, planNodes as nodes, rowsRead, statementsSent } from './sent.j
 
 interface PlanNode { 'Node Type': string, 'Subplan Name'?: string, 'Index Name'?: string, 'Index Cond'?: string, 'Relation Name'?: string, Output?: string[], 'Shared Hit Blocks'?: number, 'Shared Read Blocks'?: number, Plans?: PlanNode[] }
 
+/** Whether a statement sent is a ranked page's: its matches ranked, with their excerpts. */
+const isRankedPage = (s: { text: string }): boolean => /\bts_rank\(/.test(s.text) && /ts_headline\(/.test(s.text)
+
 /** How many tags each article of the first test has. */
 const TAGS_EACH = 10
 
@@ -110,7 +113,7 @@ t.test('a search reads its words\' entries of the index, not a pending list or e
   // excerpts and tags are for the 20 shown only. Where each ts_headline is computed is the lowest node that
   // outputs it (EXPLAIN deparses a parent's reference to it as the same call), once a row it gives.
   const { sent: sentRanked } = await statementsSent(async () => await a.inject({ method: 'GET', url: '/v1/articles?q=word5x5&limit=20' }))
-  const rankedPage = sentRanked.find((s) => /\bts_rank\(/.test(s.text) && /ts_headline\(/.test(s.text))!
+  const rankedPage = sentRanked.find(isRankedPage)!
   const { rows: [withOutputs] } = await pool.query(`EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) ${rankedPage.text}`, rankedPage.values)
   type Analyzed = PlanNode & { 'Actual Rows': number, 'Actual Loops': number }
   const heads = (node: Analyzed, of: string): Analyzed[] => {
@@ -189,7 +192,7 @@ t.test('snippets are those of the best of title, summary and body, as if all thr
   // none where the summary holds no more of the words than the title's excerpt has marks, and has the others.
   const summaries = async (q: string): Promise<Map<string, boolean>> => {
     const { sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent(q)}&limit=50` }))
-    const ranked = sent.find((s) => /\bts_rank\(/.test(s.text) && /ts_headline\(/.test(s.text))!
+    const ranked = sent.find(isRankedPage)!
     const { rows } = await db.$client.query<{ title: string, summaryExcerpt: string | null }>({ text: ranked.text, values: ranked.values })
     return new Map(rows.map((r) => [r.title, r.summaryExcerpt !== null]))
   }
@@ -341,7 +344,7 @@ t.test('a ranked page\'s generic plan reads its matches from the full-text index
   const { result: res, sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: '/v1/articles?q=harbour' }))
   t.equal(res.statusCode, 200, res.body)
   t.equal(res.json().data.length, 1)
-  const ranked = sent.find((s) => /\bts_rank\(/.test(s.text) && /ts_headline\(/.test(s.text))
+  const ranked = sent.find(isRankedPage)
   t.ok(ranked?.name, 'the ranked page is named: PostgreSQL may keep its generic plan')
   const pool = new pg.Pool({ connectionString: a.pg!.url, max: 1 })
   t.teardown(() => pool.end())
