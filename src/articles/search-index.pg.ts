@@ -23,8 +23,11 @@ const PREFIX_MERGE = 20_000
 /** A lexeme as a tsquery operand: quoted, with its quotes and backslashes escaped. */
 const operand = (lexeme: string): string => `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
 
-/** What termsOf reads of one term. */
-type TermRead = { lexemes: string[], docs: number[], query: string, tags: { id: number, slug: string, n: number }[] }
+/** What termsOf reads of one term, and the version of search plans it was read at (migrations/pg/0013). */
+type TermRead = { lexemes: string[], docs: number[], query: string, tags: { id: number, slug: string, n: number }[], version: number }
+
+/** The version of what search plans are made of, as a statement reads it (migrations/pg/0013_search_plan_version.sql). */
+export const SEARCH_PLAN_VERSION = sql<number>`(SELECT version FROM search_plan_version WHERE id = 1)`
 
 /** A lexeme as a tsquery operand, in SQL, as operand() quotes it: in quotes (chr(39)), its backslashes (chr(92)) and quotes doubled. */
 const QUOTED_LEXEME = sql.raw('chr(39) || replace(replace(l.lexeme, chr(92), chr(92) || chr(92)), chr(39), chr(39) || chr(39)) || chr(39)')
@@ -56,7 +59,7 @@ export function searchPlannerPg (db: PgDb) {
    */
   async function termsOf (terms: SearchTerm[]): Promise<Map<number, TermRead>> {
     const { rows } = await executePrepared<TermRead & { i: number }>(db, sql`
-      SELECT w.i::int AS i, w.lexemes, w.docs, w.query,
+      SELECT w.i::int AS i, w.lexemes, w.docs, w.query, ${SEARCH_PLAN_VERSION} AS version,
         (SELECT coalesce(json_agg(json_build_object('id', m.id, 'slug', m.slug, 'n', m.n)), '[]') FROM (
           SELECT id, slug, article_count AS n FROM tags
           WHERE deleted_at IS NULL AND to_tsvector('gazette'::regconfig, name) @@ w.query::tsquery LIMIT ${TAG_MATCHES + 1}) AS m) AS tags
@@ -96,36 +99,57 @@ export function searchPlannerPg (db: PgDb) {
     return { query: read.query, estimate: Math.min(fixedDocs, prefixDocs), least: 0 }
   }
 
+  /**
+   * The tsquery of a search: each term must match in the title, summary or body, or through a tag whose
+   * name it matches (`'#17' | '#42'`). Throws SearchRefused for a search too costly to run: the first
+   * refusal in the order of the terms, each term's own before its tags'. With the version of search plans
+   * the terms were read at (undefined when no term has a word: nothing was read).
+   *
+   * One statement whatever the number of terms (termsOf), and one more for each prefix term up to the
+   * first refused (the words it starts), read after the terms: a plan may be newer than its version says,
+   * never older.
+   */
+  async function planAt (terms: SearchTerm[]): Promise<{ plan: SearchPlan, version: number | undefined }> {
+    const read = await termsOf(terms)
+    const version = read.values().next().value?.version
+    return { plan: await planOf(terms, read), version }
+  }
+
+  /** A search's plan from its terms as termsOf read them (planAt). */
+  async function planOf (terms: SearchTerm[], read: Map<number, TermRead>): Promise<SearchPlan> {
+    const groups: string[] = []
+    const tagSlugs = new Set<string>()
+    let estimate = Infinity
+    let least = 0
+    for (const [i, term] of terms.entries()) {
+      const termRead = read.get(i)
+      if (termRead === undefined) continue
+      const text = await textPart(term, termRead)
+      if (text instanceof SearchRefused) throw text
+      const tags = termRead.tags
+      if (tags.length > TAG_MATCHES) throw new SearchRefused(`"${term.text}${term.prefix ? '*' : ''}" names more than ${TAG_MATCHES} tags; type more of it`)
+      for (const t of tags) tagSlugs.add(t.slug)
+      groups.push(`(${[text.query, ...tags.map((t) => operand(`#${t.id}`))].join(' | ')})`)
+      estimate = Math.min(estimate, text.estimate + tags.reduce((n, t) => n + t.n, 0))
+      least = groups.length === 1 ? Math.max(text.least, ...tags.map((t) => t.n)) : 0
+    }
+    // Terms with no lexeme match nothing: a tsquery no document holds (`#` never starts a word's lexeme).
+    if (groups.length === 0) return { fts: operand('#none'), estimate: 0, least: 0, tagSlugs }
+    return { fts: groups.join(' & '), estimate: Number.isFinite(estimate) ? estimate : 0, least, tagSlugs }
+  }
+
   return {
-    /**
-     * The tsquery of a search: each term must match in the title, summary or body, or through a tag whose
-     * name it matches (`'#17' | '#42'`). Throws SearchRefused for a search too costly to run: the first
-     * refusal in the order of the terms, each term's own before its tags'.
-     *
-     * One statement whatever the number of terms (termsOf), and one more for each prefix term up to the
-     * first refused (the words it starts).
-     */
+    planAt,
+
+    /** A search's plan, as planAt makes it. */
     async plan (terms: SearchTerm[]): Promise<SearchPlan> {
-      const read = await termsOf(terms)
-      const groups: string[] = []
-      const tagSlugs = new Set<string>()
-      let estimate = Infinity
-      let least = 0
-      for (const [i, term] of terms.entries()) {
-        const termRead = read.get(i)
-        if (termRead === undefined) continue
-        const text = await textPart(term, termRead)
-        if (text instanceof SearchRefused) throw text
-        const tags = termRead.tags
-        if (tags.length > TAG_MATCHES) throw new SearchRefused(`"${term.text}${term.prefix ? '*' : ''}" names more than ${TAG_MATCHES} tags; type more of it`)
-        for (const t of tags) tagSlugs.add(t.slug)
-        groups.push(`(${[text.query, ...tags.map((t) => operand(`#${t.id}`))].join(' | ')})`)
-        estimate = Math.min(estimate, text.estimate + tags.reduce((n, t) => n + t.n, 0))
-        least = groups.length === 1 ? Math.max(text.least, ...tags.map((t) => t.n)) : 0
-      }
-      // Terms with no lexeme match nothing: a tsquery no document holds (`#` never starts a word's lexeme).
-      if (groups.length === 0) return { fts: operand('#none'), estimate: 0, least: 0, tagSlugs }
-      return { fts: groups.join(' & '), estimate: Number.isFinite(estimate) ? estimate : 0, least, tagSlugs }
+      return (await planAt(terms)).plan
+    },
+
+    /** The version of search plans now (for a statement that read none: a page of no rows). */
+    async version (): Promise<number> {
+      const { rows: [row] } = await executePrepared<{ version: number }>(db, sql`SELECT ${SEARCH_PLAN_VERSION} AS version`)
+      return row!.version
     },
 
     /** How many articles match, counting at most `limit` + 1. */

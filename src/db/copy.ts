@@ -50,9 +50,10 @@ export const DERIVED = ['article_counts', 'search_terms']
 
 /**
  * PostgreSQL's own tables, with nothing in SQLite to copy: the flood-control counters shared by processes
- * (src/db/pg/rate-limits.ts; each SQLite process counts in memory). They start empty.
+ * (src/db/pg/rate-limits.ts; each SQLite process counts in memory), which start empty, and the version of
+ * search plans (migrations/pg/0013; SQLite makes each search's plan anew), whose one row its migration made.
  */
-export const PG_ONLY = ['rate_limits']
+export const PG_ONLY = ['rate_limits', 'search_plan_version']
 
 /** What a copy did: rows per table, time taken, what was checked. */
 export interface CopyReport {
@@ -152,6 +153,7 @@ const INSERT_TRIGGERS: Record<string, string> = {
   article_search_tags_ai: 'search document: derive',
   search_terms_ai: 'search term counts: derive',
   article_tags_public_at_bi: 'a tag row\'s public date (migrations/pg/0011): derive',
+  search_plans_tag_added: 'the version of search plans (migrations/pg/0013): derive moves it once',
   gazette_notify_change: 'the change clock: nothing listens to a database that is being filled'
 }
 
@@ -176,10 +178,14 @@ async function derive (client: pg.PoolClient): Promise<void> {
     UNION ALL
     SELECT 'author', aa.name, count(*), sum(gazette_published(a.status)), sum(gazette_visible(a.status, a.published_at))
     FROM article_authors aa JOIN articles a ON a.id = aa.article_id GROUP BY aa.name`)
+  // Every tag's counts at once. Each would move the version of search plans (migrations/pg/0013), one row
+  // updated once per tag in this transaction: that trigger is off meanwhile, and the version moved once below.
+  await client.query('ALTER TABLE tags DISABLE TRIGGER search_plans_tag_changed')
   await client.query(`UPDATE tags t SET article_count = c.n, published_count = c.p, visible_count = c.v
     FROM (SELECT at.tag_id, count(*) AS n, sum(gazette_published(a.status)) AS p, sum(gazette_visible(a.status, a.published_at)) AS v
           FROM article_tags at JOIN articles a ON a.id = at.article_id GROUP BY at.tag_id) AS c
     WHERE t.id = c.tag_id`)
+  await client.query('ALTER TABLE tags ENABLE TRIGGER search_plans_tag_changed')
   // Each tag row's public date (migrations/pg/0011). It changes no tag: the search trigger of article_tags
   // would compare every row before and after for nothing, so it is off meanwhile, as in the migration.
   await client.query('ALTER TABLE article_tags DISABLE TRIGGER article_search_tags_au')
@@ -196,6 +202,8 @@ async function derive (client: pg.PoolClient): Promise<void> {
   await client.query(search!.def)
   await client.query(`INSERT INTO search_terms (term, docs)
     SELECT term, count(*)::integer FROM articles, unnest(gazette_words(search)) AS term GROUP BY term ORDER BY term`)
+  // (search_terms' own trigger moved it too; the tags' did not.)
+  await client.query('UPDATE search_plan_version SET version = version + 1 WHERE id = 1')
 }
 
 /** Moves each identity past the largest copied key, so new rows never reuse one. */

@@ -9,8 +9,9 @@ import * as pg from '../../src/db/pg/schema.js'
 // What SQLite needs and PostgreSQL does without (src/db/pg/schema.ts says why).
 const SQLITE_ONLY = new Set(['search_reindex_deferred', 'article_summaries'])
 const SQLITE_ONLY_INDEXES = new Set(['articles_listed_idx'])
-// Flood-control counters shared by processes on PostgreSQL; each SQLite process counts in memory.
-const PG_ONLY = new Set(['rate_limits'])
+// Flood-control counters shared by processes on PostgreSQL, where each SQLite process counts in memory; the
+// version of search plans, which SQLite makes in-process, reading its own file, for every search.
+const PG_ONLY = new Set(['rate_limits', 'search_plan_version'])
 // The search document, kept in the FTS5 index on SQLite.
 const PG_ONLY_COLUMNS = new Set(['articles.search'])
 

@@ -91,14 +91,16 @@ t.test('a search reads its words\' entries of the index, not a pending list or e
       t.same(page.json().data.map((x: { tags: unknown[] }) => x.tags.length), Array(Math.min(own, 20)).fill(TAGS_EACH), `${q}: the hits' tags, all of them`)
     }
     // The statements that read them (src/articles/search-index.pg.ts): the terms' (tags), the ranked page's,
-    // and the extras of a page by date (article_tags and tags). Writes (the upkeep's) left out.
+    // and the extras of a page by date (article_tags and tags). Writes (the upkeep's) left out. The ranked
+    // page's plan is kept once made (src/articles/listing/index.pg.ts): zanzibarite's was, by the ranked
+    // search above, so only its page by date reads its terms. A page by date reads them every time.
     const reads = [...sentByRank, ...sentByDate].filter((s) => /\b(article_tags|tags)\b/.test(s.text) && /^\s*(SELECT|WITH)\b/i.test(s.text) && !/\b(INSERT|UPDATE|DELETE)\b/i.test(s.text))
     // The page's statements read tag ids; the names of those this process has not met yet are looked up
     // by key (src/tags/tag-refs.pg.ts), once at most (not when an earlier page met them all), and not again
     // for the page by date, which shows the same tags.
     const which = (text: string) => /jsonb_array_elements\(/.test(text) ? 'the terms' : /\bts_rank\(/.test(text) ? 'the ranked page' : /ts_headline\(/.test(text) ? 'the extras by date' : /\bunnest\(\$1::int\[\]\) AS u\(id\)/.test(text) ? 'the names' : text.replace(/\s+/g, ' ').slice(0, 80)
     const kinds = reads.map((s) => which(s.text)).sort()
-    t.same(kinds.filter((k) => k !== 'the names'), ['the extras by date', 'the ranked page', 'the terms', 'the terms'], `${q}: the statements that read tags`)
+    t.same(kinds.filter((k) => k !== 'the names'), ['the extras by date', 'the ranked page', ...q === 'zanzibarite' ? ['the terms'] : ['the terms', 'the terms']], `${q}: the statements that read tags`)
     t.ok(kinds.filter((k) => k === 'the names').length <= 1, `${q}: names looked up once at most`)
     for (const statement of reads) {
       const plan = await analyzed(pool, statement)

@@ -21,7 +21,7 @@ import { alias } from 'drizzle-orm/pg-core'
 import { articleTags, articles, tags } from '../../db/pg/schema.js'
 import { articleCountsPg } from '../counts.pg.js'
 import { RANK_LIMIT, SearchRefused, type SearchPlan } from '../search-index.js'
-import { excerptColumns, excerptValues, rankOf, searchPageExtrasPg, searchPlannerPg, searchSnippets, tsquery, type ExcerptHeads } from '../search-index.pg.js'
+import { excerptColumns, excerptValues, rankOf, SEARCH_PLAN_VERSION, searchPageExtrasPg, searchPlannerPg, searchSnippets, tsquery, type ExcerptHeads } from '../search-index.pg.js'
 import { namedTagsPg, shownTagIds, tagsOfArticlesNamedPg, TAG_REFS_VERSION } from '../../tags/tag-refs.pg.js'
 import { tagRefsOf, withSettledTagsAsync } from '../../tags/tag-refs.js'
 import type { TagRef } from '../../tags/schemas.js'
@@ -61,10 +61,14 @@ const memberWhere = (kind: Membership['kind'], key: unknown): SQL => kind === 't
 const pageRows = driverRows<ListedRow>(SELECTION)
 /**
  * A ranked page's rows, each with what its excerpts and tags are made of (excerptColumns; the tag ids in
- * the editor's order, shownTagIds, and the version of the tags they are named at: ../../tags/tag-refs.ts).
+ * the editor's order, shownTagIds, and the version of the tags they are named at: ../../tags/tag-refs.ts),
+ * and the version of search plans (migrations/pg/0013), which tells whether a kept plan still holds.
  */
-type ExcerptedRow = ListedRow & Omit<ExcerptHeads, 'tags'> & { excerptTags: number[], tagsVersion: number }
-const excerptedRows = driverRows<ExcerptedRow>({ ...SELECTION, titleExcerpt: sql``, summaryExcerpt: sql``, bodyHits: sql``, excerptTags: sql``, tagsVersion: sql`` })
+type ExcerptedRow = ListedRow & Omit<ExcerptHeads, 'tags'> & { excerptTags: number[], tagsVersion: number, planVersion: number }
+const excerptedRows = driverRows<ExcerptedRow>({ ...SELECTION, titleExcerpt: sql``, summaryExcerpt: sql``, bodyHits: sql``, excerptTags: sql``, tagsVersion: sql``, planVersion: sql`` })
+
+/** The ranked searches' plans a process keeps (priced, below); beyond, the least recently used goes. */
+export const KEPT_PLANS = 1000
 const countRows = driverRows<{ n: number }>({ n: sql<number>`count(*)` })
 
 export function articleListingPg (db: PgDb) {
@@ -72,17 +76,49 @@ export function articleListingPg (db: PgDb) {
   const planner = searchPlannerPg(db)
   const shapes = new StatementCache<ReturnType<typeof build>>(LIST_SHAPES)
 
-  /** The search's plan and how many articles it matches (exactly up to RANK_LIMIT, else a bound above it). */
-  async function priced (terms: SearchTerm[]): Promise<{ plan: SearchPlan, matches: number }> {
+  /**
+   * The plans of ranked searches, by their terms, each with the version of search plans it was made at
+   * (migrations/pg/0013), most recently used last. A plan's statement (the terms' words, their counts, the
+   * tags they name) was a round trip of every search, and on the bench cost more than a fifth of a search's
+   * CPU, this process's and PostgreSQL's (bench/README.md, "Search plans kept"). A ranked page's statement
+   * reads the version in its own snapshot, and a plan made at another one is made again, with the page
+   * (run, below): the version moves in the transaction of every change a plan is made of, so a plan at the
+   * version of the page's snapshot is the plan that snapshot would make. A plan kept is never refused, and
+   * never refuses: a search it would refuse has its plan made again first.
+   */
+  const kept = new Map<string, { plan: SearchPlan, version: number }>()
+
+  /** A page's built statements and the values to run them with (statements, below); for a search, its plan, and the version of a kept one. */
+  interface Statements { s: ReturnType<typeof build>, values: Record<string, unknown>, countable: boolean, plan: SearchPlan | undefined, keptAt: number | undefined }
+
+  /**
+   * The search's plan and how many articles it matches (exactly up to RANK_LIMIT, else a bound above it).
+   * With `keep`, a plan made now is kept, and unless `fresh`, the plan kept for these terms is taken if
+   * there is one (`keptAt`, its version: the caller checks it).
+   */
+  async function priced (terms: SearchTerm[], keep: boolean, fresh: boolean): Promise<{ plan: SearchPlan, matches: number, keptAt?: number }> {
+    const key = JSON.stringify(terms)
+    const hit = keep && !fresh ? kept.get(key) : undefined
     let plan: SearchPlan
-    try {
-      plan = await planner.plan(terms)
-    } catch (err) {
-      if (err instanceof SearchRefused) throw invalid('query', '/q', err.message)
-      throw err
+    if (hit !== undefined) {
+      kept.delete(key)
+      kept.set(key, hit)
+      plan = hit.plan
+    } else {
+      try {
+        const made = await planner.planAt(terms)
+        plan = made.plan
+        if (keep && made.version !== undefined) {
+          kept.set(key, { plan, version: made.version })
+          if (kept.size > KEPT_PLANS) kept.delete(kept.keys().next().value!)
+        }
+      } catch (err) {
+        if (err instanceof SearchRefused) throw invalid('query', '/q', err.message)
+        throw err
+      }
     }
     const matches = plan.estimate <= RANK_LIMIT ? plan.estimate : plan.least > RANK_LIMIT ? plan.least : await planner.matchesUpTo(plan, RANK_LIMIT)
-    return { plan, matches }
+    return { plan, matches, keptAt: hit?.version }
   }
 
   /** Tag and author filters; undefined when a tag does not exist (nothing can match). */
@@ -197,7 +233,7 @@ export function articleListingPg (db: PgDb) {
       excerpted = sql`WITH p AS MATERIALIZED ${ranked},
         shown AS MATERIALIZED (SELECT id FROM p ORDER BY "rank" DESC, id DESC LIMIT ${sql.placeholder('shown')}),
         pt AS MATERIALIZED (${shownTagIds(sql`at.article_id = ANY(ARRAY(SELECT id FROM shown))`)})
-        SELECT p.*, e.*, coalesce(pt.tags, '{}') AS "excerptTags", ${TAG_REFS_VERSION} AS "tagsVersion"
+        SELECT p.*, e.*, coalesce(pt.tags, '{}') AS "excerptTags", ${TAG_REFS_VERSION} AS "tagsVersion", ${SEARCH_PLAN_VERSION} AS "planVersion"
         FROM p LEFT JOIN shown ON shown.id = p.id
           LEFT JOIN LATERAL (
             SELECT ${columns.titleExcerpt} AS "titleExcerpt", ${columns.summaryExcerpt} AS "summaryExcerpt", ${columns.bodyHits} AS "bodyHits"
@@ -226,12 +262,14 @@ export function articleListingPg (db: PgDb) {
    * A list is built once per shape (Drizzle's building was a third of a list's CPU in this process), a
    * search's too (its query a placeholder).
    */
-  async function statements (p: ArticleListParams) {
+  async function statements (p: ArticleListParams, fresh = false): Promise<Statements | undefined> {
     const members = await memberships(p)
     if (members === undefined) return undefined
     const relevance = p.sort === 'relevance' && p.search !== undefined
-    const search = p.search === undefined ? undefined : await priced(p.search)
+    // A ranked page reads the version of search plans (its statement is `excerpted`, in build), so its plan may be a kept one.
+    const search = p.search === undefined ? undefined : await priced(p.search, relevance, fresh)
     if (relevance && search!.matches > RANK_LIMIT) {
+      if (search!.keptAt !== undefined) return await statements(p, true)
       throw invalid('query', '/q', `matches more than ${RANK_LIMIT.toLocaleString('en')} articles, too many to rank by relevance; add a word, or sort by date (sort=-publishedAt)`)
     }
     // The smallest tag drives a public page by date without a search.
@@ -270,7 +308,7 @@ export function articleListingPg (db: PgDb) {
       if (relevance) Object.assign(values, excerptValues(search.plan), { shown: p.limit })
       const s = shapes.get(JSON.stringify({ ...shape, search: relevance ? 'relevance' : 'filter' }),
         () => build(slottedParams(shape), slottedMembers(), driver, nullable, SLOTTED_SEARCH, relevance, named))
-      return { s, values, countable, plan: search.plan }
+      return { s, values, countable, plan: search.plan, keptAt: search.keptAt }
     }
     const s = shapes.get(JSON.stringify(shape), () => build(slottedParams(shape), slottedMembers(), shape.driver, shape.nullable, undefined, false,
     // A page of one tag, or of every article, and nothing else is a named statement, parsed once per
@@ -285,15 +323,32 @@ export function articleListingPg (db: PgDb) {
     // so those pages stay unnamed.
       shape.public && !shape.section && !shape.publishedAfter && !shape.publishedBefore &&
       (shape.members.length === 0 || (shape.members.length === 1 && shape.driver === 0))))
-    return { s, values, countable, plan: undefined }
+    return { s, values, countable, plan: undefined, keptAt: undefined }
   }
 
   /** One page, its total, its tags and its snippets (list, below, says what a search stopped by the budget means). */
-  async function run (p: ArticleListParams): Promise<ListedPage> {
-    const d = await statements(p)
+  async function run (p: ArticleListParams, fresh = false): Promise<ListedPage> {
+    const d = await statements(p, fresh)
     if (d === undefined) return { rows: [], total: p.withTotal ? 0 : undefined, snippets: new Map(), tags: new Map() }
     const { s, values } = d
-    const rows = await s.page(db.$client, values)
+    let rows: ListedRow[]
+    try {
+      rows = await s.page(db.$client, values)
+    } catch (err) {
+      // A kept plan whose page failed (the query budget ran out) is made again by the next search.
+      if (d.keptAt !== undefined) kept.delete(JSON.stringify(p.search))
+      throw err
+    }
+    if (d.keptAt !== undefined) {
+      // The plan was kept: it holds if the version of search plans, read in the page's snapshot, is the one it
+      // was made at (a page of no rows read none). Else every kept plan is older than the version, and this
+      // one is made again (and kept), with the page.
+      const now = rows.length > 0 ? (rows[0] as ExcerptedRow).planVersion : await planner.version()
+      if (now !== d.keptAt) {
+        kept.clear()
+        return await run(p, true)
+      }
+    }
     if (s.more !== undefined && rows.length <= p.limit) rows.push(...await s.more()(db.$client, { ...values, more: p.limit + 1 - rows.length }))
     let total: number | undefined
     if (p.withTotal) {

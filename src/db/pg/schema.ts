@@ -273,6 +273,14 @@ export const tagRefsVersion = pgTable('tag_refs_version', {
   version: integer('version').notNull()
 })
 
+// One row (id 1), moved by triggers (migrations/pg/0013_search_plan_version.sql) whenever what a search's plan
+// is made of changes: a word's count in search_terms, or a tag's slug, name, deletion or article count. Each
+// process keeps the plans of plain ranked searches at the version they were made at (src/articles/search-index.pg.ts).
+export const searchPlanVersion = pgTable('search_plan_version', {
+  id: integer('id').primaryKey(),
+  version: integer('version').notNull()
+})
+
 // PostgreSQL only: the flood-control counters (COMMENT_RATE_LIMIT, SEARCH_RATE_LIMIT) of every process
 // on this database, one row per allowance and client (src/db/pg/rate-limits.ts). On SQLite each
 // process counts in its own memory. `client` is a keyed hash of the address, never the address itself.

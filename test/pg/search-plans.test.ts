@@ -1,0 +1,93 @@
+// Each process keeps the plans of ranked searches (src/articles/listing/index.pg.ts) at the version of search
+// plans they were made at (migrations/pg/0013), and a ranked page's statement reads the version: every change
+// a plan is made of (a tag a word names, a word's count) must reach the next search at once, whichever
+// process made it. Here another app on the same database makes each change, through the API or in SQL, and
+// the first app searches after it, with its response cache off. The last test drops the triggers and shows
+// the searches then go stale: the checks before it are what fails when an invalidation goes missing.
+import t, { type Test } from 'tap'
+import { sql } from 'drizzle-orm'
+import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
+import { statementsSent } from './sent.js'
+
+const config = { responseCacheMb: 0, searchRateLimit: 1_000_000 }
+
+/** The slugs a ranked search finds on `a`, sorted (the order of equal ranks is not what this is about). */
+async function hits (t: Test, a: TestApp, q: string): Promise<string[]> {
+  const res = await a.inject({ method: 'GET', url: `/v1/articles?q=${encodeURIComponent(q)}&limit=50` })
+  t.equal(res.statusCode, 200, `${q}: ${res.body.slice(0, 200)}`)
+  return (res.json().data as { slug: string }[]).map((x) => x.slug).sort()
+}
+
+/** How many times a ranked search on `a` read its terms (the terms' statement: src/articles/search-index.pg.ts). */
+async function termsRead (a: TestApp, q: string): Promise<number> {
+  const { sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${q}&limit=50` }))
+  return sent.filter((s) => /jsonb_array_elements\(/.test(s.text)).length
+}
+
+/** Two apps on one database, and articles whose words and tags the searches below find. */
+async function twoProcesses (t: Test): Promise<{ a: TestApp, b: TestApp }> {
+  const a = await build(t, config, { engine: 'postgres' })
+  const b = await build(t, { ...config, postgres: { url: a.pg!.url, poolSize: 4 } }, { engine: 'postgres' })
+  await createArticle(b, { title: 'Marsupial survey', body: 'Counting in the bush.', status: 'published', tags: ['Marsupials'] })
+  await createArticle(b, { title: 'Wombat burrows', body: 'Deep burrows.', status: 'published' })
+  return { a, b }
+}
+
+t.test('a ranked search keeps its plan, and makes it again after any change it is made of, by any process', async (t) => {
+  const { a, b } = await twoProcesses(t)
+
+  t.equal(await termsRead(a, 'wombat'), 1, 'the first search reads its terms')
+  t.equal(await termsRead(a, 'wombat'), 0, 'the next one uses the plan kept')
+  t.equal(await termsRead(a, 'wombat&sort=-publishedAt'), 1, 'a search by date reads them every time')
+  t.same(await hits(t, a, 'wombat'), ['wombat-burrows'])
+  t.same(await hits(t, a, 'quoll'), [], 'nothing has the word: a page of no rows')
+
+  // A tag renamed: its articles match the word through the tag. The page had rows, which read the version.
+  t.equal((await b.as('editor', { method: 'PATCH', url: '/v1/tags/marsupials', payload: { name: 'Wombats' } })).statusCode, 200)
+  t.same(await hits(t, a, 'wombat'), ['marsupial-survey', 'wombat-burrows'], 'a tag renamed by the other process')
+  // And again: a page of no rows reads the version in a statement of its own.
+  t.equal((await b.as('editor', { method: 'PATCH', url: '/v1/tags/marsupials', payload: { name: 'Quolls' } })).statusCode, 200)
+  t.same(await hits(t, a, 'quoll'), ['marsupial-survey'], 'renamed again: found from a page that had no rows')
+  t.same(await hits(t, a, 'wombat'), ['wombat-burrows'], 'and no longer by the old name')
+
+  // A new tag on an article: the tag's row is new, the article's words unchanged (search_terms untouched).
+  t.same(await hits(t, a, 'numbat'), [])
+  t.equal((await b.as('editor', { method: 'PATCH', url: '/v1/articles/wombat-burrows', payload: { tags: ['Numbats'] } })).statusCode, 200)
+  t.same(await hits(t, a, 'numbat'), ['wombat-burrows'], 'a new tag')
+
+  // A tag deleted: its articles keep its `#id` in their documents, and no search names it again.
+  t.equal((await b.as('editor', { method: 'DELETE', url: '/v1/tags/marsupials' })).statusCode, 204)
+  t.same(await hits(t, a, 'quoll'), [], 'a tag deleted')
+
+  // In SQL, behind both apps' backs: a word's count, which prices a search. A ranked search of a word in
+  // more than RANK_LIMIT articles is refused; then the count goes back, and the search is answered again.
+  t.same(await hits(t, a, 'burrows'), ['wombat-burrows'])
+  await a.pg!.db.execute(sql`UPDATE search_terms SET docs = docs + 1000000 WHERE term = 'burrow'`)
+  assertProblem(t, await a.inject({ method: 'GET', url: '/v1/articles?q=burrows&limit=50' }), 422, 'validation')
+  await a.pg!.db.execute(sql`UPDATE search_terms SET docs = docs - 1000000 WHERE term = 'burrow'`)
+  t.same(await hits(t, a, 'burrows'), ['wombat-burrows'], 'the count back')
+})
+
+t.test('a kept plan refuses nothing: a search it would refuse has its plan made again first', async (t) => {
+  const { a } = await twoProcesses(t)
+  await a.pg!.db.execute(sql`UPDATE search_terms SET docs = docs + 1000000 WHERE term = 'burrow'`)
+  const refused = async () => await statementsSent(async () => {
+    assertProblem(t, await a.inject({ method: 'GET', url: '/v1/articles?q=burrows&limit=50' }), 422, 'validation')
+  })
+  t.equal((await refused()).sent.filter((s) => /jsonb_array_elements\(/.test(s.text)).length, 1, 'the first search made its plan')
+  t.equal((await refused()).sent.filter((s) => /jsonb_array_elements\(/.test(s.text)).length, 1, 'the next one made it again before refusing')
+})
+
+t.test('without the triggers that move the version, the searches go stale', async (t) => {
+  const { a, b } = await twoProcesses(t)
+  await a.pg!.db.execute(sql`DROP TRIGGER search_plans_tag_changed ON tags`)
+  t.same(await hits(t, a, 'wombat'), ['wombat-burrows'])
+  t.equal((await b.as('editor', { method: 'PATCH', url: '/v1/tags/marsupials', payload: { name: 'Wombats' } })).statusCode, 200)
+  t.same(await hits(t, a, 'wombat'), ['wombat-burrows'], 'the rename is not seen by the plan kept')
+  t.same(await hits(t, b, 'wombat'), ['marsupial-survey', 'wombat-burrows'], 'where a process that kept none sees it')
+
+  await a.pg!.db.execute(sql`DROP TRIGGER search_plans_terms ON search_terms`)
+  t.same(await hits(t, a, 'burrows'), ['wombat-burrows'])
+  await a.pg!.db.execute(sql`UPDATE search_terms SET docs = docs + 1000000 WHERE term = 'burrow'`)
+  t.same(await hits(t, a, 'burrows'), ['wombat-burrows'], 'a count moved is not seen by the plan kept')
+})
