@@ -203,7 +203,7 @@ async function derive (client: pg.PoolClient): Promise<void> {
   await client.query(`INSERT INTO search_terms (term, docs)
     SELECT term, count(*)::integer FROM articles, unnest(gazette_words(search)) AS term GROUP BY term ORDER BY term`)
   // (search_terms' own trigger moved it too; the tags' did not.)
-  await client.query('UPDATE search_plan_version SET version = version + 1 WHERE id = 1')
+  await client.query('SELECT gazette_move_search_plans()')
 }
 
 /** Moves each identity past the largest copied key, so new rows never reuse one. */

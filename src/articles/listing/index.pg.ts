@@ -69,6 +69,8 @@ const excerptedRows = driverRows<ExcerptedRow>({ ...SELECTION, titleExcerpt: sql
 
 /** The ranked searches' plans a process keeps (priced, below); beyond, the least recently used goes. */
 export const KEPT_PLANS = 1000
+/** The longest query a kept plan may have (tags named by the words add to it): a plan's size is bounded as well as their number. */
+const KEPT_QUERY_CHARS = 2000
 const countRows = driverRows<{ n: number }>({ n: sql<number>`count(*)` })
 
 export function articleListingPg (db: PgDb) {
@@ -83,10 +85,19 @@ export function articleListingPg (db: PgDb) {
    * CPU, this process's and PostgreSQL's (bench/README.md, "Search plans kept"). A ranked page's statement
    * reads the version in its own snapshot, and a plan made at another one is made again, with the page
    * (run, below): the version moves in the transaction of every change a plan is made of, so a plan at the
-   * version of the page's snapshot is the plan that snapshot would make. A plan kept is never refused, and
-   * never refuses: a search it would refuse has its plan made again first.
+   * version of the page's snapshot is the plan that snapshot would make. A plan kept never refuses a search:
+   * a search it would refuse has its plan made again first, and a plan that refuses is not kept.
    */
   const kept = new Map<string, { plan: SearchPlan, version: number }>()
+
+  /**
+   * Drops the kept plans made before version `now` (the version only goes up), or all of them if one was
+   * made after it (a database restored to an older state: migrations/pg/0013).
+   */
+  function forgetBefore (now: number): void {
+    const later = [...kept.values()].some((k) => k.version > now)
+    for (const [key, k] of kept) if (later || k.version < now) kept.delete(key)
+  }
 
   /** A page's built statements and the values to run them with (statements, below); for a search, its plan, and the version of a kept one. */
   interface Statements { s: ReturnType<typeof build>, values: Record<string, unknown>, countable: boolean, plan: SearchPlan | undefined, keptAt: number | undefined }
@@ -108,7 +119,10 @@ export function articleListingPg (db: PgDb) {
       try {
         const made = await planner.planAt(terms)
         plan = made.plan
-        if (keep && made.version !== undefined) {
+        // Not over a plan made at a later version (a search that read its terms before this one did).
+        const held = kept.get(key)
+        if (keep && made.version !== undefined && plan.fts.length <= KEPT_QUERY_CHARS && (held === undefined || held.version <= made.version)) {
+          kept.delete(key)
           kept.set(key, { plan, version: made.version })
           if (kept.size > KEPT_PLANS) kept.delete(kept.keys().next().value!)
         }
@@ -270,6 +284,7 @@ export function articleListingPg (db: PgDb) {
     const search = p.search === undefined ? undefined : await priced(p.search, relevance, fresh)
     if (relevance && search!.matches > RANK_LIMIT) {
       if (search!.keptAt !== undefined) return await statements(p, true)
+      kept.delete(JSON.stringify(p.search))
       throw invalid('query', '/q', `matches more than ${RANK_LIMIT.toLocaleString('en')} articles, too many to rank by relevance; add a word, or sort by date (sort=-publishedAt)`)
     }
     // The smallest tag drives a public page by date without a search.
@@ -335,17 +350,20 @@ export function articleListingPg (db: PgDb) {
     try {
       rows = await s.page(db.$client, values)
     } catch (err) {
-      // A kept plan whose page failed (the query budget ran out) is made again by the next search.
-      if (d.keptAt !== undefined) kept.delete(JSON.stringify(p.search))
-      throw err
+      // A kept plan's page that failed (the query budget ran out) is made again if the plan no longer holds:
+      // a plan made now might have been refused, or answered.
+      if (d.keptAt === undefined) throw err
+      const now = await planner.version()
+      if (now === d.keptAt) throw err
+      forgetBefore(now)
+      return await run(p, true)
     }
     if (d.keptAt !== undefined) {
       // The plan was kept: it holds if the version of search plans, read in the page's snapshot, is the one it
-      // was made at (a page of no rows read none). Else every kept plan is older than the version, and this
-      // one is made again (and kept), with the page.
+      // was made at (a page of no rows read none). Else it is made again (and kept), with the page.
       const now = rows.length > 0 ? (rows[0] as ExcerptedRow).planVersion : await planner.version()
       if (now !== d.keptAt) {
-        kept.clear()
+        forgetBefore(now)
         return await run(p, true)
       }
     }
@@ -388,7 +406,7 @@ export function articleListingPg (db: PgDb) {
 
     /** EXPLAIN of each statement `list` would run for these parameters (for tests and docs). */
     async explain (p: ArticleListParams): Promise<{ name: string, sql: string, plan: string[] }[]> {
-      const d = await statements(p)
+      const d = await statements(p, true)
       if (d === undefined) return []
       const { s, values } = d
       const named = [

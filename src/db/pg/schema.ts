@@ -278,7 +278,7 @@ export const tagRefsVersion = pgTable('tag_refs_version', {
 // process keeps the plans of plain ranked searches at the version they were made at (src/articles/search-index.pg.ts).
 export const searchPlanVersion = pgTable('search_plan_version', {
   id: integer('id').primaryKey(),
-  version: integer('version').notNull()
+  version: bigint('version', { mode: 'number' }).notNull()
 })
 
 // PostgreSQL only: the flood-control counters (COMMENT_RATE_LIMIT, SEARCH_RATE_LIMIT) of every process
