@@ -19,10 +19,13 @@ async function hits (t: Test, a: TestApp, q: string): Promise<string[]> {
   return (res.json().data as { slug: string }[]).map((x) => x.slug).sort()
 }
 
-/** How many times a search on `a` read its terms (the terms' statement: src/articles/search-index.pg.ts). */
+/** How many of the statements sent are the terms' statement (src/articles/search-index.pg.ts). */
+const termsIn = (sent: { text: string }[]): number => sent.filter((s) => /jsonb_array_elements\(/.test(s.text)).length
+
+/** How many times a search on `a` read its terms. */
 async function termsRead (a: TestApp, q: string): Promise<number> {
   const { sent } = await statementsSent(async () => await a.inject({ method: 'GET', url: `/v1/articles?q=${q}&limit=50` }))
-  return sent.filter((s) => /jsonb_array_elements\(/.test(s.text)).length
+  return termsIn(sent)
 }
 
 /** The plan of a ranked search of `q` is kept on `a` (made now if it was not): its next search reads no terms. */
@@ -94,8 +97,8 @@ t.test('a search refused is refused on a plan made for it, every time: a plan th
   const refused = async () => await statementsSent(async () => {
     assertProblem(t, await a.inject({ method: 'GET', url: '/v1/articles?q=burrows&limit=50' }), 422, 'validation')
   })
-  t.equal((await refused()).sent.filter((s) => /jsonb_array_elements\(/.test(s.text)).length, 1, 'the first search made its plan')
-  t.equal((await refused()).sent.filter((s) => /jsonb_array_elements\(/.test(s.text)).length, 1, 'the next one made it again')
+  t.equal(termsIn((await refused()).sent), 1, 'the first search made its plan')
+  t.equal(termsIn((await refused()).sent), 1, 'the next one made it again')
 })
 
 t.test('without the triggers that move the version, the searches go stale', async (t) => {

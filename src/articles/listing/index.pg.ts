@@ -104,36 +104,42 @@ export function articleListingPg (db: PgDb) {
 
   /**
    * The search's plan and how many articles it matches (exactly up to RANK_LIMIT, else a bound above it).
-   * With `keep`, a plan made now is kept, and unless `fresh`, the plan kept for these terms is taken if
-   * there is one (`keptAt`, its version: the caller checks it).
+   * With `keep` (a ranked page, refused beyond RANK_LIMIT matches), a plan made now is kept unless it
+   * refuses, and unless `fresh`, the plan kept for these terms is taken if there is one and does not refuse
+   * (`keptAt`, its version: the caller checks it); one that would refuse is made again.
    */
   async function priced (terms: SearchTerm[], keep: boolean, fresh: boolean): Promise<{ plan: SearchPlan, matches: number, keptAt?: number }> {
     const key = JSON.stringify(terms)
     const hit = keep && !fresh ? kept.get(key) : undefined
-    let plan: SearchPlan
     if (hit !== undefined) {
+      const matches = await matchesOf(hit.plan)
+      if (matches > RANK_LIMIT) return await priced(terms, keep, true)
       kept.delete(key)
       kept.set(key, hit)
-      plan = hit.plan
-    } else {
-      try {
-        const made = await planner.planAt(terms)
-        plan = made.plan
-        // Not over a plan made at a later version (a search that read its terms before this one did).
-        const held = kept.get(key)
-        if (keep && made.version !== undefined && plan.fts.length <= KEPT_QUERY_CHARS && (held === undefined || held.version <= made.version)) {
-          kept.delete(key)
-          kept.set(key, { plan, version: made.version })
-          if (kept.size > KEPT_PLANS) kept.delete(kept.keys().next().value!)
-        }
-      } catch (err) {
-        if (err instanceof SearchRefused) throw invalid('query', '/q', err.message)
-        throw err
-      }
+      return { plan: hit.plan, matches, keptAt: hit.version }
     }
-    const matches = plan.estimate <= RANK_LIMIT ? plan.estimate : plan.least > RANK_LIMIT ? plan.least : await planner.matchesUpTo(plan, RANK_LIMIT)
-    return { plan, matches, keptAt: hit?.version }
+    let made: { plan: SearchPlan, version: number | undefined }
+    try {
+      made = await planner.planAt(terms)
+    } catch (err) {
+      if (err instanceof SearchRefused) throw invalid('query', '/q', err.message)
+      throw err
+    }
+    const { plan, version } = made
+    const matches = await matchesOf(plan)
+    // Not over a plan made at a later version (a search that read its terms before this one did).
+    const held = kept.get(key)
+    if (keep && matches <= RANK_LIMIT && version !== undefined && plan.fts.length <= KEPT_QUERY_CHARS && (held === undefined || held.version <= version)) {
+      kept.delete(key)
+      kept.set(key, { plan, version })
+      if (kept.size > KEPT_PLANS) kept.delete(kept.keys().next().value!)
+    }
+    return { plan, matches }
   }
+
+  /** How many articles a plan matches: exactly up to RANK_LIMIT, else a bound above it. */
+  const matchesOf = async (plan: SearchPlan): Promise<number> =>
+    plan.estimate <= RANK_LIMIT ? plan.estimate : plan.least > RANK_LIMIT ? plan.least : await planner.matchesUpTo(plan, RANK_LIMIT)
 
   /** Tag and author filters; undefined when a tag does not exist (nothing can match). */
   async function memberships (p: ArticleListParams): Promise<Membership[] | undefined> {
@@ -283,8 +289,6 @@ export function articleListingPg (db: PgDb) {
     // A ranked page reads the version of search plans (its statement is `excerpted`, in build), so its plan may be a kept one.
     const search = p.search === undefined ? undefined : await priced(p.search, relevance, fresh)
     if (relevance && search!.matches > RANK_LIMIT) {
-      if (search!.keptAt !== undefined) return await statements(p, true)
-      kept.delete(JSON.stringify(p.search))
       throw invalid('query', '/q', `matches more than ${RANK_LIMIT.toLocaleString('en')} articles, too many to rank by relevance; add a word, or sort by date (sort=-publishedAt)`)
     }
     // The smallest tag drives a public page by date without a search.
