@@ -7,7 +7,7 @@
 // dictionary").
 //
 // Why it is always what a fresh read would say: the dictionary holds what the tags were at one version and
-// forgets everything when a read brings a newer one. A read's ids and version come from one snapshot; the
+// forgets everything when a read brings another one. A read's ids and version come from one snapshot; the
 // ids the dictionary lacks are looked up with the version again (inside a list page's transaction on
 // SQLite, so the same snapshot; otherwise a later one), and an answer is made only from names of the read's
 // own version. When the look-up finds the version moved meanwhile, or another read of another version
@@ -30,8 +30,10 @@ export class TagRefsMoved extends Error {
 }
 
 export function tagRefs (max = TAG_REFS_MAX) {
-  // The version the names below are of; -1 before the first read. Versions only grow, but a database
-  // restored from a backup can bring an older one: a look-up's version is taken as it is.
+  // The version the names below are of; -1 before the first read. Only equality matters: any other
+  // version is another, whose names are looked up. On SQLite the version goes up by one; on PostgreSQL by
+  // a random step, wrapping (migrations/pg/0014), so a database brought back to an older state while
+  // processes run cannot walk back onto the version a process holds, but for a chance in a million a move.
   let version = -1
   // undefined: not known; null: deleted or gone (not shown).
   let known = new Map<number, readonly [slug: string, name: string] | null>()
@@ -43,9 +45,10 @@ export function tagRefs (max = TAG_REFS_MAX) {
 
   return {
     /**
-     * The ids among these that the dictionary cannot name for a read at version `v`. A newer version than
-     * the dictionary's empties it; for an older one (a read whose snapshot was taken before a write this
-     * process has already seen) every id is unknown, and the look-up then finds the version moved.
+     * The ids among these that the dictionary cannot name for a read at version `v`. A larger version than
+     * the dictionary's empties it; for a smaller one (a read whose snapshot was taken before a write this
+     * process has already seen, or a version that wrapped) every id is unknown, and the look-up then finds
+     * the version the database is at.
      */
     unknown (v: number, ids: readonly number[]): number[] {
       // Past its size it starts again from nothing, here, before the read's ids are sorted out: emptied
