@@ -154,6 +154,7 @@ const INSERT_TRIGGERS: Record<string, string> = {
   search_terms_ai: 'search term counts: derive',
   article_tags_public_at_bi: 'a tag row\'s public date (migrations/pg/0011): derive',
   search_plans_tag_added: 'the version of search plans (migrations/pg/0013): derive moves it once',
+  tag_refs_added: 'the version of the tags (migrations/pg/0014): copied from SQLite; no process has named a tag of this database, which was empty',
   gazette_notify_change: 'the change clock: nothing listens to a database that is being filled'
 }
 

@@ -6,15 +6,17 @@
 // statement on PostgreSQL and of a list page's summaries on SQLite (bench/README.md, "Tags named from a
 // dictionary").
 //
-// Why it is always what a fresh read would say: the dictionary holds what the tags were at one version and
-// forgets everything when a read brings another one. A read's ids and version come from one snapshot; the
+// Why it is what a fresh read would say: the dictionary holds what the tags were at one version and
+// forgets everything when a look-up finds another one. A read's ids and version come from one snapshot; the
 // ids the dictionary lacks are looked up with the version again (inside a list page's transaction on
 // SQLite, so the same snapshot; otherwise a later one), and an answer is made only from names of the read's
-// own version. When the look-up finds the version moved meanwhile, or another read of another version
-// emptied the dictionary meanwhile (reads in flight together share it), the caller reads again, a few times
-// at most (withSettledTags). A tag created since needs no version: its id is new (AUTOINCREMENT, an
-// identity), so no dictionary has an entry for it to be wrong about. test/tags/tag-refs.test.ts proves each
-// kind of change reaches every read, on both engines.
+// own version. When the look-up finds the version moved meanwhile, or another read's look-up moved the
+// dictionary to another version meanwhile (reads in flight together share it), the caller reads again, a
+// few times at most (withSettledTags). On SQLite a tag created since needs no version: its id is new
+// (AUTOINCREMENT), so no dictionary has an entry for it to be wrong about. On PostgreSQL an identity can
+// give an id again after the database is brought back to an older state, so an insert moves the version
+// there too. The one way left to be wrong is a version reached again (see `version` below).
+// test/tags/tag-refs.test.ts proves each kind of change reaches every read, on both engines.
 import type Database from 'better-sqlite3'
 import type { TagPairs } from '../articles/stored.js'
 
@@ -31,9 +33,10 @@ export class TagRefsMoved extends Error {
 
 export function tagRefs (max = TAG_REFS_MAX) {
   // The version the names below are of; -1 before the first read. Only equality matters: any other
-  // version is another, whose names are looked up. On SQLite the version goes up by one; on PostgreSQL by
-  // a random step, wrapping (migrations/pg/0014), so a database brought back to an older state while
-  // processes run cannot walk back onto the version a process holds, but for a chance in a million a move.
+  // version is another, whose names are looked up. On SQLite the version goes up by one. On PostgreSQL it
+  // moves by a random step, wrapping before 2^31, and a tag's insert moves it too (migrations/pg/0014): a
+  // database brought back to an older state while processes run lands on the version a process holds
+  // with a chance of one in a million a move at most, and a tag id it gives again is looked up again.
   let version = -1
   // undefined: not known; null: deleted or gone (not shown).
   let known = new Map<number, readonly [slug: string, name: string] | null>()
@@ -45,17 +48,17 @@ export function tagRefs (max = TAG_REFS_MAX) {
 
   return {
     /**
-     * The ids among these that the dictionary cannot name for a read at version `v`. A larger version than
-     * the dictionary's empties it; for a smaller one (a read whose snapshot was taken before a write this
-     * process has already seen, or a version that wrapped) every id is unknown, and the look-up then finds
-     * the version the database is at.
+     * The ids among these that the dictionary cannot name for a read at version `v`: all of them at
+     * another version (a read whose snapshot is older or newer than the dictionary's, whichever number is
+     * larger), which the look-up's version then settles (`learn`). The dictionary is left as it is until
+     * then, for the reads at its own version.
      */
     unknown (v: number, ids: readonly number[]): number[] {
       // Past its size it starts again from nothing, here, before the read's ids are sorted out: emptied
       // later, it would lose ids this read was told it knew.
-      if (v > version || known.size + ids.length > max) become(Math.max(v, version))
+      if (known.size + ids.length > max) become(version)
       const out = new Set<number>()
-      for (const id of ids) if (v < version || !known.has(id)) out.add(id)
+      for (const id of ids) if (v !== version || !known.has(id)) out.add(id)
       return [...out]
     },
 

@@ -268,7 +268,8 @@ export const publicChanges = pgTable('public_changes', {
 
 // One row (id 1), moved by triggers (migrations/pg/0012_tag_refs_version.sql) whenever a tag's slug, name
 // or deletion changes, or a tag row goes: the version of each process's tag dictionary (src/tags/tag-refs.ts).
-// It moves by a random step and wraps before 2^31 (migrations/pg/0014_tag_refs_random_steps.sql).
+// Since migrations/pg/0014_tag_refs_random_steps.sql a tag's insert moves it too, each move a random step,
+// wrapping before 2^31.
 export const tagRefsVersion = pgTable('tag_refs_version', {
   id: integer('id').primaryKey(),
   version: integer('version').notNull()
