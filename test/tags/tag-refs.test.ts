@@ -20,7 +20,9 @@ import { lockEventOrder } from '../../src/events/outbox.pg.js'
 /**
  * Runs SQL on the app's database, as another process would (no hook of this one sees it). On PostgreSQL
  * it takes the event log's order lock first, as every Gazette write does, so it never lands inside a slice
- * of this app's sweeper (src/tags/sweeper.pg.ts), which holds that lock.
+ * of this app's sweeper (src/tags/sweeper.pg.ts), which holds that lock. (That alone does not keep a sweep
+ * from running between two such statements: see the wait for the sweep below. Only the 30 s upkeep tick
+ * could still start one, which this test, a couple of seconds long, does not meet.)
  */
 async function behindTheAppsBack (a: TestApp, text: string): Promise<void> {
   if (a.engine === 'postgres') {
