@@ -192,16 +192,15 @@ t.test('postgres: a database brought back to an older version of the tags, then 
   const a = await build(t, { responseCacheMb: 0, searchRateLimit: 1_000_000 }, { engine: 'postgres' })
   await createArticle(a, { title: 'Lighthouse keepers', body: 'The lighthouse.', status: 'published', tags: ['Common', 'Alpha'] })
   const db = a.pg!.db
-  const version = async () => await tagsVersion(db)
   const shows = async (name: string, what: string) => {
     const expected = [{ slug: 'common', name: 'Common' }, { slug: 'alpha', name }]
     for (const [read, tags] of Object.entries(await everyRead(t, a, 'lighthouse-keepers', 'lighthouse'))) t.same(tags, expected, `${what}: ${read}`)
   }
   await shows('Alpha', 'at first')
-  const before = await version()
+  const before = await tagsVersion(db)
   await db.execute(sql`UPDATE tags SET name = 'Alpha One' WHERE slug = 'alpha'`)
   await shows('Alpha One', 'renamed')
-  const known = await version()
+  const known = await tagsVersion(db)
   // Brought back: the name and the version as they were, as a restore writes them (no trigger of ours fires).
   await db.transaction(async (tx) => {
     await tx.execute(sql`ALTER TABLE tags DISABLE TRIGGER tag_refs_changed`)
@@ -211,7 +210,7 @@ t.test('postgres: a database brought back to an older version of the tags, then 
   })
   // Changed again before this process reads anything: one move from the version it was brought back to.
   await db.execute(sql`UPDATE tags SET name = 'Alpha Again' WHERE slug = 'alpha'`)
-  t.not(await version(), known, 'the change did not walk back onto the version the process learnt "Alpha One" at')
+  t.not(await tagsVersion(db), known, 'the change did not walk back onto the version the process learnt "Alpha One" at')
   await shows('Alpha Again', 'brought back, then renamed')
 })
 
@@ -246,18 +245,17 @@ t.test('postgres: the version moves by a random step, and wraps before 2^31', as
   const a = await build(t, { responseCacheMb: 0 }, { engine: 'postgres' })
   const db = a.pg!.db
   await createArticle(a, { title: 'Lighthouse keepers', body: 'The lighthouse.', status: 'published', tags: ['Alpha'] })
-  const version = async () => await tagsVersion(db)
   const steps: number[] = []
   for (let i = 0; i < 5; i++) {
-    const was = await version()
+    const was = await tagsVersion(db)
     await db.execute(sql.raw(`UPDATE tags SET name = 'Alpha ${i}' WHERE slug = 'alpha'`))
-    steps.push(await version() - was)
+    steps.push(await tagsVersion(db) - was)
   }
   t.ok(steps.every((s) => s >= 1 && s <= 1_000_000), `each step between 1 and 1,000,000: ${String(steps)}`)
   t.ok(new Set(steps).size > 1, `not the same step every time: ${String(steps)}`)
   await db.execute(sql`UPDATE tag_refs_version SET version = 2147483646`)
   await db.execute(sql`UPDATE tags SET name = 'Alpha wrapped' WHERE slug = 'alpha'`)
-  const wrapped = await version()
+  const wrapped = await tagsVersion(db)
   t.ok(wrapped >= 0 && wrapped < 1_000_000, `wrapped, no integer overflow: ${wrapped}`)
 })
 
