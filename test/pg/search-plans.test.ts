@@ -9,6 +9,7 @@ import t, { type Test } from 'tap'
 import { sql } from 'drizzle-orm'
 import { assertProblem, build, createArticle, type TestApp } from '../helper.js'
 import { statementsSent } from './sent.js'
+import { RANK_LIMIT } from '../../src/articles/search-index.js'
 
 const config = { responseCacheMb: 0, searchRateLimit: 1_000_000 }
 
@@ -99,6 +100,35 @@ t.test('a search refused is refused on a plan made for it, every time: a plan th
   })
   t.equal(termsIn((await refused()).sent), 1, 'the first search made its plan')
   t.equal(termsIn((await refused()).sent), 1, 'the next one made it again')
+})
+
+t.test('a kept plan that now matches too many is forgotten: the search is refused at the cost of one count', async (t) => {
+  const { a } = await twoProcesses(t)
+  await createArticle(a, { title: 'Zanzibar quay', body: 'Met at dawn.', status: 'published' })
+  // Two words each said to be in more than RANK_LIMIT articles: their counts only bound the matches from
+  // above, so each search counts its matches (up to RANK_LIMIT + 1 rows), and a plan that finds few is kept.
+  await a.pg!.db.execute(sql`UPDATE search_terms SET docs = docs + ${RANK_LIMIT * 3} WHERE term IN ('zanzibar', 'quay')`)
+  const counts = (sent: { text: string }[]): number => sent.filter((s) => /count\(\*\) AS n FROM \(SELECT 1 FROM articles WHERE search @@/.test(s.text)).length
+  t.same(await hits(t, a, 'zanzibar quay'), ['zanzibar-quay'])
+  t.equal(await termsRead(a, 'zanzibar%20quay'), 0, 'the plan is kept')
+  // Then the site grows: more than RANK_LIMIT articles have both words. (Behind the counts' triggers, which
+  // would update the same rows 20,000 times over in one statement, for 40 s: the words' counts are already
+  // above RANK_LIMIT, and the searches below count the articles themselves.)
+  await a.pg!.db.transaction(async (tx) => {
+    await tx.execute(sql`ALTER TABLE articles DISABLE TRIGGER search_terms_ai, DISABLE TRIGGER article_counts_ai`)
+    await tx.execute(sql`INSERT INTO articles (slug, title, body, body_html, status, published_at, created_at, updated_at, authors)
+      SELECT 'quay-' || n, 'Zanzibar quay ' || n, 'Nothing here', '<p>Nothing here</p>', 'published', n, n, n, '[]' FROM generate_series(1, ${RANK_LIMIT}) AS n`)
+    await tx.execute(sql`ALTER TABLE articles ENABLE TRIGGER search_terms_ai, ENABLE TRIGGER article_counts_ai`)
+  })
+  const refused = async () => await statementsSent(async () => {
+    assertProblem(t, await a.inject({ method: 'GET', url: '/v1/articles?q=zanzibar%20quay&limit=50' }), 422, 'validation')
+  })
+  t.equal(counts((await refused()).sent), 2, 'the kept plan counted, then a plan made now, which refuses')
+  const again = (await refused()).sent
+  t.equal(termsIn(again), 1, 'the next search makes its plan: none is kept')
+  t.equal(counts(again), 1, 'and counts once')
+  const byDate = await a.inject({ method: 'GET', url: '/v1/articles?q=zanzibar%20quay&sort=-publishedAt&limit=50' })
+  t.equal(byDate.json().data.length, 50, 'by date the same search runs')
 })
 
 t.test('without the triggers that move the version, the searches go stale', async (t) => {

@@ -113,7 +113,12 @@ export function articleListingPg (db: PgDb) {
     const hit = keep && !fresh ? kept.get(key) : undefined
     if (hit !== undefined) {
       const matches = await matchesOf(hit.plan)
-      if (matches > RANK_LIMIT) return await priced(terms, keep, true)
+      if (matches > RANK_LIMIT) {
+        // It would refuse now: forgotten (unless another search kept a plan since), so that a search refused
+        // again does not count on this plan before making its own.
+        if (kept.get(key) === hit) kept.delete(key)
+        return await priced(terms, keep, true)
+      }
       kept.delete(key)
       kept.set(key, hit)
       return { plan: hit.plan, matches, keptAt: hit.version }
