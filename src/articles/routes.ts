@@ -62,7 +62,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const sort = q.sort ?? (search !== undefined ? 'relevance' : '-publishedAt')
     if (sort === 'relevance' && search === undefined) throw invalid('query', '/sort', 'relevance needs a search (q)')
     // [rank as a decimal string, id] by relevance (ranks are fractional; cursors carry integers or strings), else [date or null, id].
-    const cursor = sort === 'relevance' ? cursorKey(q.cursor, fingerprint, ['decimal', 'int']) : cursorKey(q.cursor, fingerprint, ['int?', 'int'])
+    const cursor = sort === 'relevance' ? cursorKey(q.cursor, fingerprint, ['decimal', 'row']) : cursorKey(q.cursor, fingerprint, ['int?', 'row'])
     const { rows, total, toItem } = await app.articles.list({
       limit,
       after: cursor,

@@ -78,7 +78,7 @@ const routes: FastifyPluginAsyncTypebox<{ commentWrites: Limiter }> = async (app
     const limit = q.limit ?? 20
     const sort = q.sort ?? '-createdAt'
     const fingerprint = queryFingerprint('comments', q)
-    const cursor = sort === '-reportCount' ? cursorKey(q.cursor, fingerprint, ['int', 'int', 'int']) : cursorKey(q.cursor, fingerprint, ['int', 'int'])
+    const cursor = sort === '-reportCount' ? cursorKey(q.cursor, fingerprint, ['row', 'int', 'row']) : cursorKey(q.cursor, fingerprint, ['int', 'row'])
     // Only comments of articles the caller can see: a moderator does not see a draft, nor its comments.
     const visibility = viewOf(request, app.clock()).articles
     const target = q.article === undefined ? undefined : await app.comments.findTarget(q.article)

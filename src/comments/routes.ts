@@ -109,7 +109,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (!article || !isVisible(article, viewOf(request, app.clock()).articles)) throw new NotFound(`No article at "${request.params.slug}".`)
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint(`articles/${article.id}/comments`, { ...q, moderator: v.moderator })
-    const cursor = cursorKey(q.cursor, fingerprint, ['int', 'int'])
+    const cursor = cursorKey(q.cursor, fingerprint, ['int', 'row'])
     const params = {
       articleId: article.id,
       visibility: null, // the article's visibility was checked above

@@ -6,18 +6,21 @@
 // (`cursorKey`'s shape), and a key of another type is the same 422 as any cursor this API did not make:
 // it never reaches SQL, and it never silently starts the list again from the first page.
 import { invalid } from './errors.js'
+import { ROW_ID_MAX } from './schemas.js'
 
 import type { CursorKey, KeyPart } from '../db/keyset.js'
 
 export type { CursorKey, KeyPart }
 
 /**
- * A key part's type: `int` a safe integer (ids, milliseconds, counts); `int?` one or null (a date that
+ * A key part's type: `row` an id, revision number or count kept in a 32-bit column on PostgreSQL, 0 to
+ * ROW_ID_MAX (a forged larger one failed the page's statement there: a 500); `int` a safe integer
+ * (milliseconds, and the 64-bit sequence numbers of events and deliveries); `int?` one or null (a date that
  * drafts lack); `text` a string (a name); `decimal` a finite number written as a string (a relevance rank,
  * fractional, which JSON numbers in cursors are not allowed to be).
  */
-export type KeyType = 'int' | 'int?' | 'text' | 'decimal'
-type PartOf<T extends KeyType> = T extends 'int' ? number : T extends 'int?' ? number | null : string
+export type KeyType = 'row' | 'int' | 'int?' | 'text' | 'decimal'
+type PartOf<T extends KeyType> = T extends 'row' | 'int' ? number : T extends 'int?' ? number | null : string
 /** The decoded key of a cursor of shape `S`. */
 export type KeyTuple<S extends readonly KeyType[]> = { -readonly [I in keyof S]: PartOf<S[I]> }
 
@@ -29,6 +32,7 @@ export function encodeCursor (fingerprint: string, key: CursorKey): string {
 
 const fits = (type: KeyType, part: unknown): boolean => {
   switch (type) {
+    case 'row': return typeof part === 'number' && Number.isInteger(part) && part >= 0 && part <= ROW_ID_MAX
     case 'int': return typeof part === 'number' && Number.isSafeInteger(part)
     case 'int?': return part === null || (typeof part === 'number' && Number.isSafeInteger(part))
     case 'text': return typeof part === 'string'

@@ -118,6 +118,14 @@ export const PageInfo = Type.Object({
   total: Type.Optional(Type.Integer({ minimum: 0, description: 'All matching items; only with `include=total`.' }))
 }, { $id: 'PageInfo', title: 'PageInfo', additionalProperties: false })
 
+/**
+ * The largest id or revision number a client may send: PostgreSQL keeps them in 32-bit integer columns
+ * (src/db/pg/schema.ts), so none can be larger there, and SQLite, whose integers are 64-bit, is held to the
+ * same answers. A larger number is refused as invalid (422) before any statement is made; a statement given
+ * one on PostgreSQL failed (a 500).
+ */
+export const ROW_ID_MAX = 2_147_483_647
+
 export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Items per page.' })
 export const Cursor = Type.String({ minLength: 1, maxLength: 512, description: 'Opaque cursor from a previous page\'s `nextCursor`.' })
 export const IncludeTotal = StringEnum(['total'], {

@@ -28,7 +28,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { email, cursor } = request.body
     const limit = request.body.limit ?? 20
     const fingerprint = queryFingerprint('privacy/export', { email: normaliseEmail(email) })
-    const afterId = cursorKey(cursor, fingerprint, ['int'], 'body')?.[0] ?? 0
+    const afterId = cursorKey(cursor, fingerprint, ['row'], 'body')?.[0] ?? 0
     const rows = await app.comments.listByEmail(email, afterId, limit)
     return reply.send(toPage(request, reply, rows, { limit, fingerprint, keyOf: (r) => [r.id], map: toModeratedComment, link: false }))
   })

@@ -74,7 +74,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const q = request.query
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint(`revisions:${article.id}`, {})
-    const before = cursorKey(q.cursor, fingerprint, ['int'])?.[0]
+    const before = cursorKey(q.cursor, fingerprint, ['row'])?.[0]
     const page = await app.revisions.list(article.id, { limit, before, withTotal: q.include === 'total' })
     if (page === undefined) throw new NotFound(`No article at "${request.params.slug}".`)
     return reply.represent(toPage(request, reply, page.items, {

@@ -39,7 +39,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const limit = q.limit ?? 20
     const sort = q.sort ?? 'name'
     const fingerprint = queryFingerprint('tags', { ...q, sort, editor })
-    const after = sort === 'name' ? cursorKey(q.cursor, fingerprint, ['text', 'int']) : cursorKey(q.cursor, fingerprint, ['int', 'int'])
+    const after = sort === 'name' ? cursorKey(q.cursor, fingerprint, ['text', 'row']) : cursorKey(q.cursor, fingerprint, ['row', 'row'])
     const { rows, total } = await app.tags.list({ limit, after, q: q.q, sort, visibility, withTotal: q.include === 'total' })
     return reply.represent(toPage(request, reply, rows, {
       limit,

@@ -40,7 +40,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const limit = request.query.limit ?? 20
     const fingerprint = queryFingerprint('tokens', request.query)
-    const afterId = cursorKey(request.query.cursor, fingerprint, ['int'])?.[0]
+    const afterId = cursorKey(request.query.cursor, fingerprint, ['row'])?.[0]
     const rows = await app.tokens.list({ limit, afterId })
     const total = request.query.include === 'total' ? await app.tokens.count() : undefined
     return reply.represent(toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (row) => [row.id], map: app.tokens.toToken }))

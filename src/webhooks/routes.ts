@@ -72,7 +72,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const q = request.query
     const limit = q.limit ?? 20
     const fingerprint = queryFingerprint('webhooks', q)
-    const key = cursorKey(q.cursor, fingerprint, ['int'])
+    const key = cursorKey(q.cursor, fingerprint, ['row'])
     const rows = await app.webhooks.list({ afterId: key?.[0], limit })
     const total = q.include === 'total' ? await app.webhooks.count() : undefined
     return reply.represent(toPage(request, reply, rows, { limit, fingerprint, total, keyOf: (row) => [row.id], map: toWebhook }))
