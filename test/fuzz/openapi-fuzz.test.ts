@@ -162,6 +162,9 @@ t.test('hostile requests to every operation in the OpenAPI document', async (t) 
     if (role !== undefined && role in a.tokens) headers.authorization = `Bearer ${a.tokens[role]}`
     if (r.body === undefined) delete headers['content-type']
 
+    // A tag deleted by an earlier case is removed from its articles, then from tags, by the sweeper right
+    // after that answer (src/plugins/upkeep.ts): finished first, it is not taken for this request's doing.
+    await a.app.upkeep.sweep()
     const before = await snapshot(a)
     const res = await a.inject({ method: r.op.method.toUpperCase() as 'GET', url, headers, ...(r.body === undefined ? {} : { payload: r.body }) })
     statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1
