@@ -8,6 +8,7 @@
 // (in its query or its body) fails here until it has a row.
 import t from 'tap'
 import type { KeyType } from '../../src/http/cursor.js'
+import { ROW_ID_MAX } from '../../src/http/schemas.js'
 import { build, createArticle, postComment, type TestApp } from '../helper.js'
 
 type Role = 'admin' | 'editor' | 'moderator'
@@ -101,6 +102,14 @@ t.test('every list refuses a cursor whose key has the wrong type or length', asy
     }
     for (const [i, type] of c.shape.entries()) {
       for (const wrong of WRONG[type]) await refused(key.map((k, j) => j === i ? wrong : k), `key ${i} (${type}) as ${JSON.stringify(wrong)}`)
+    }
+    // The edges of a row's part are cursors the API could have made: answered, not refused.
+    for (const [i, type] of c.shape.entries()) {
+      if (type !== 'row') continue
+      for (const edge of [0, ROW_ID_MAX]) {
+        const res = await page(a, c, encode([fingerprint, ...key.map((k, j) => j === i ? edge : k)]))
+        t.equal(res.statusCode, 200, `${c.name}, key ${i} (row) as ${edge}: answered (${res.body.slice(0, 160)})`)
+      }
     }
     await refused(key.slice(1), 'a part missing')
     await refused([...key, 1], 'a part too many')
