@@ -6,7 +6,7 @@
 // they cannot reach anyone else even if a mapping went wrong (src/comments/views.ts).
 import { Type, type Static } from 'typebox'
 import { WriteHeaders } from '../http/headers.js'
-import { Cursor, EmailAddress, IncludeTotal, Limit, Nullable, PageInfo, ROW_ID_MAX, Slug, StringEnum, Timestamp, ref } from '../http/schemas.js'
+import { Cursor, EmailAddress, IncludeTotal, Limit, Nullable, PageInfo, RowId, Slug, StringEnum, Timestamp, ref } from '../http/schemas.js'
 
 /** The statuses a moderator may set with PATCH; `deleted` is DELETE's. */
 const MODERATION_STATUSES = ['pending', 'approved', 'spam', 'trash'] as const
@@ -147,7 +147,7 @@ export const CreateCommentBody = Type.Object({
     description: 'An http or https URL; any other scheme is refused.'
   })),
   body: NonBlank(1, 10000, 'Markdown. Raw HTML is shown as text.'),
-  parentId: Type.Optional(Type.Integer({ minimum: 1, maximum: ROW_ID_MAX, description: 'Reply to this comment: an approved comment of the same article.' }))
+  parentId: Type.Optional(RowId('Reply to this comment: an approved comment of the same article.'))
 }, {
   $id: 'CreateComment',
   title: 'CreateComment',
@@ -169,7 +169,7 @@ export const UpdateCommentBody = Type.Object({
 export type UpdateCommentInput = Static<typeof UpdateCommentBody>
 
 export const CommentIdParams = Type.Object({
-  id: Type.Integer({ minimum: 1, maximum: ROW_ID_MAX, description: 'The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422).' })
+  id: RowId('The comment id, in plain decimal digits (`12`; `0x1`, `01` or ` 1` are a 422).')
 }, { additionalProperties: false })
 
 export const CommentStatusFilter = StringEnum([...MODERATION_STATUSES, 'deleted', 'any'], {

@@ -126,6 +126,10 @@ export const PageInfo = Type.Object({
  */
 export const ROW_ID_MAX = 2_147_483_647
 
+/** An id or revision number a client sends to name a stored row: 1 to ROW_ID_MAX. */
+export const RowId = (description: string, examples?: number[]) =>
+  Type.Integer({ minimum: 1, maximum: ROW_ID_MAX, description, ...(examples === undefined ? {} : { examples }) })
+
 export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Items per page.' })
 export const Cursor = Type.String({ minLength: 1, maxLength: 512, description: 'Opaque cursor from a previous page\'s `nextCursor`.' })
 export const IncludeTotal = StringEnum(['total'], {

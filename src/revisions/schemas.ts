@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { ArticleImage, ArticleStatus, articleExample } from '../articles/schemas.js'
-import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, ROW_ID_MAX, Slug, Timestamp, ref } from '../http/schemas.js'
+import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, RowId, Slug, Timestamp, ref } from '../http/schemas.js'
 import { TagRef } from '../tags/schemas.js'
 import { VERSIONED_FIELDS, type VersionedField as FieldName } from './fields.js'
 
@@ -177,7 +177,7 @@ export type RevisionDiff = Static<typeof RevisionDiff>
 
 export const RevisionParams = Type.Object({
   slug: Slug,
-  revision: Type.Integer({ minimum: 1, maximum: ROW_ID_MAX, description: 'A revision number, as `GET …/revisions` lists them.', examples: [1] })
+  revision: RowId('A revision number, as `GET …/revisions` lists them.', [1])
 }, { additionalProperties: false })
 
 export const RevisionListQuery = Type.Object({
@@ -187,12 +187,7 @@ export const RevisionListQuery = Type.Object({
 }, { additionalProperties: false })
 
 export const RevisionDiffQuery = Type.Object({
-  against: Type.Optional(Type.Integer({
-    minimum: 1,
-    maximum: ROW_ID_MAX,
-    description: 'The revision to compare with (older or newer). Default: the revision just before `{revision}`.',
-    examples: [1]
-  }))
+  against: Type.Optional(RowId('The revision to compare with (older or newer). Default: the revision just before `{revision}`.', [1]))
 }, { additionalProperties: false })
 
 /** Components, in dependency order, for the app to register. */

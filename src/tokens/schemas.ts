@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Cursor, IncludeTotal, Limit, PageInfo, ROW_ID_MAX, StringEnum, Timestamp, ref } from '../http/schemas.js'
+import { Cursor, IncludeTotal, Limit, PageInfo, RowId, StringEnum, Timestamp, ref } from '../http/schemas.js'
 
 export const Role = StringEnum(['admin', 'editor', 'moderator'], {
   $id: 'Role',
@@ -49,7 +49,7 @@ export const CreateTokenBody = Type.Object({
 })
 
 export const TokenIdParams = Type.Object({
-  id: Type.Integer({ minimum: 1, maximum: ROW_ID_MAX, description: 'The token id, in plain decimal digits.' })
+  id: RowId('The token id, in plain decimal digits.')
 }, { additionalProperties: false })
 
 export const TokenListQuery = Type.Object({

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, ROW_ID_MAX, StringEnum, Timestamp, ref } from '../http/schemas.js'
+import { Cursor, IncludeTotal, Limit, Nullable, PageInfo, RowId, StringEnum, Timestamp, ref } from '../http/schemas.js'
 import { EVENT_ID_EXAMPLE, EVENT_TYPES, EventId, EventTypeSchema, PING } from '../events/schemas.js'
 
 const WebhookUrl = Type.String({
@@ -103,12 +103,14 @@ export const UpdateWebhookBody = Type.Object({
 })
 export type UpdateWebhookInput = Static<typeof UpdateWebhookBody>
 
+const WebhookId = RowId('The webhook id, in plain decimal digits.')
+
 export const WebhookIdParams = Type.Object({
-  id: Type.Integer({ minimum: 1, maximum: ROW_ID_MAX, description: 'The webhook id, in plain decimal digits.' })
+  id: WebhookId
 }, { additionalProperties: false })
 
 export const DeliveryParams = Type.Object({
-  id: Type.Integer({ minimum: 1, maximum: ROW_ID_MAX, description: 'The webhook id, in plain decimal digits.' }),
+  id: WebhookId,
   deliveryId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'The delivery id, in plain decimal digits.' })
 }, { additionalProperties: false })
 
