@@ -102,9 +102,7 @@ t.test('every list refuses a cursor whose key has the wrong type or length', asy
     }
     for (const [i, type] of c.shape.entries()) {
       for (const wrong of WRONG[type]) await refused(key.map((k, j) => j === i ? wrong : k), `key ${i} (${type}) as ${JSON.stringify(wrong)}`)
-    }
-    // The edges of a row's part are cursors the API could have made: answered, not refused.
-    for (const [i, type] of c.shape.entries()) {
+      // The edges of a row's part are cursors the API could have made: answered, not refused.
       if (type !== 'row') continue
       for (const edge of [0, ROW_ID_MAX]) {
         const res = await page(a, c, encode([fingerprint, ...key.map((k, j) => j === i ? edge : k)]))
